@@ -1,0 +1,277 @@
+/**
+ * Group commit for the embedded store. better-sqlite3 is synchronous and each COMMIT under
+ * synchronous=FULL costs an fsync, so appends issued while the event loop is busy are queued
+ * and committed together on the next `setImmediate`: one BEGIN IMMEDIATE ... COMMIT, each
+ * append inside its own SAVEPOINT so a failed expectation rolls back only that append. Every
+ * caller's promise settles after the shared COMMIT, so an acknowledged append is durable.
+ */
+import type { Database, Statement } from 'better-sqlite3';
+import { DuplicateEventError, WrongExpectedRevisionError } from './errors.js';
+import type { AppendedEvent, AppendResult, ExpectedRevision } from './port.js';
+import { encodePosition } from './positions.js';
+import { sameJson } from './sqlite-rows.js';
+import { translateSqliteError } from './sqlite-errors.js';
+
+/** An event already serialised, so nothing inside the transaction can throw on bad input. */
+export interface PendingEvent {
+  readonly id: string;
+  readonly type: string;
+  readonly data: string;
+  readonly metadata: string;
+}
+
+export interface PendingAppend {
+  readonly stream: string;
+  readonly events: readonly PendingEvent[];
+  readonly expected: ExpectedRevision;
+  readonly resolve: (r: AppendResult) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** Thrown inside a savepoint when an id is already stored; handled after rolling it back. */
+class IdConflict extends Error {}
+
+type Outcome = { ok: true; value: AppendResult } | { ok: false; error: unknown };
+
+type StoredById = [position: number, stream: string, revision: number, type: string, data: string, metadata: string, recordedAt: string];
+
+export interface GroupWriterOptions {
+  /** Most appends in one transaction; the rest go in the next one. */
+  readonly maxAppendsPerCommit: number;
+  /** Called after every COMMIT that stored at least one event. */
+  readonly onCommitted: () => void;
+}
+
+export class GroupWriter {
+  private queue: PendingAppend[] = [];
+  private scheduled: NodeJS.Immediate | null = null;
+  private idle: Array<() => void> = [];
+
+  private readonly begin: Statement;
+  private readonly commit: Statement;
+  private readonly rollback: Statement;
+  private readonly savepoint: Statement;
+  private readonly release: Statement;
+  private readonly rollbackTo: Statement;
+  private readonly tail: Statement<[], [number, string]>;
+  private readonly lastRevision: Statement<[string], [number]>;
+  private readonly insert: Statement<[number, string, string, number, string, string, string, string]>;
+  private readonly byId: Statement<[string], StoredById>;
+
+  // Per-transaction state.
+  private nextPosition = 0;
+  private recordedAt = '';
+
+  constructor(
+    private readonly db: Database,
+    private readonly options: GroupWriterOptions,
+  ) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.commit = db.prepare('COMMIT');
+    this.rollback = db.prepare('ROLLBACK');
+    this.savepoint = db.prepare('SAVEPOINT annals_append');
+    this.release = db.prepare('RELEASE annals_append');
+    this.rollbackTo = db.prepare('ROLLBACK TO annals_append');
+    this.tail = db.prepare<[], [number, string]>('SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1').raw();
+    this.lastRevision = db
+      .prepare<[string], [number]>('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1')
+      .raw();
+    this.insert = db.prepare(
+      'INSERT INTO events (position, id, stream, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.byId = db
+      .prepare<[string], StoredById>('SELECT position, stream, revision, type, data, metadata, recorded_at FROM events WHERE id = ?')
+      .raw();
+  }
+
+  enqueue(append: PendingAppend): void {
+    this.queue.push(append);
+    if (this.scheduled === null) this.scheduled = setImmediate(() => this.flush());
+  }
+
+  /** Resolves once everything queued so far is committed (or rejected). */
+  drain(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idle.push(resolve));
+  }
+
+  /** Commits everything queued now, synchronously. Used by the timer and by close(). */
+  flush(): void {
+    if (this.scheduled !== null) {
+      clearImmediate(this.scheduled);
+      this.scheduled = null;
+    }
+    while (this.queue.length > 0) {
+      const batch = this.queue.length <= this.options.maxAppendsPerCommit ? this.queue : this.queue.slice(0, this.options.maxAppendsPerCommit);
+      this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+      this.commitBatch(batch);
+    }
+    const idle = this.idle;
+    this.idle = [];
+    for (const f of idle) f();
+  }
+
+  private commitBatch(batch: readonly PendingAppend[]): void {
+    const outcomes: Outcome[] = [];
+    let stored = false;
+    try {
+      this.begin.run();
+      const tail = this.tail.get();
+      this.nextPosition = (tail?.[0] ?? 0) + 1;
+      // Never before the last stored event, even if this clock is behind another writer's.
+      const now = new Date().toISOString();
+      this.recordedAt = tail !== undefined && tail[1] > now ? tail[1] : now;
+      const firstPosition = this.nextPosition;
+      for (const append of batch) outcomes.push(this.applyInSavepoint(append));
+      stored = this.nextPosition > firstPosition;
+      this.commit.run();
+    } catch (e) {
+      /* c8 ignore start: needs a driver fault (disk full, I/O error, lock timeout mid-batch) */
+      if (this.db.inTransaction) {
+        try {
+          this.rollback.run();
+        } catch {
+          // The connection is already broken; the original error says why.
+        }
+      }
+      /* c8 ignore stop */
+      const error = translateSqliteError(e);
+      for (const a of batch) a.reject(error);
+      return;
+    }
+    for (let i = 0; i < batch.length; i++) {
+      const a = batch[i] as PendingAppend;
+      const o = outcomes[i] as Outcome;
+      if (o.ok) a.resolve(o.value);
+      else a.reject(o.error);
+    }
+    if (stored) this.options.onCommitted();
+  }
+
+  /**
+   * Port errors (expectation, duplicate) belong to one append and are returned as its
+   * outcome; anything else is a driver fault that aborts the whole transaction.
+   */
+  private applyInSavepoint(append: PendingAppend): Outcome {
+    const firstPosition = this.nextPosition;
+    this.savepoint.run();
+    try {
+      const value = this.apply(append);
+      this.release.run();
+      return { ok: true, value };
+    } catch (e) {
+      this.rollbackTo.run();
+      this.release.run();
+      this.nextPosition = firstPosition;
+      if (e instanceof WrongExpectedRevisionError || e instanceof DuplicateEventError) return { ok: false, error: e };
+      if (e instanceof IdConflict) {
+        try {
+          const retry = this.findRetry(append);
+          if (retry !== null) return { ok: true, value: retry };
+          return { ok: false, error: new DuplicateEventError(append.stream, duplicateWithin(append.events)) };
+        } catch (e2) {
+          if (e2 instanceof DuplicateEventError) return { ok: false, error: e2 };
+          throw e2;
+        }
+      }
+      throw e;
+    }
+  }
+
+  private apply(append: PendingAppend): AppendResult {
+    const { stream, events, expected } = append;
+    const current = this.lastRevision.get(stream)?.[0] ?? null;
+    if (!expectationHolds(expected, current)) {
+      // A retry of an append that succeeded must answer as it did the first time, even
+      // though the stream has moved past the expectation since.
+      const retry = this.findRetry(append);
+      if (retry !== null) return retry;
+      throw new WrongExpectedRevisionError(stream, String(expected), current === null ? 'no_stream' : String(current));
+    }
+    let revision = current === null ? 0 : current + 1;
+    const appended: AppendedEvent[] = [];
+    for (const ev of events) {
+      const position = this.nextPosition;
+      try {
+        this.insert.run(position, ev.id, stream, revision, ev.type, ev.data, ev.metadata, this.recordedAt);
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new IdConflict();
+        throw e;
+      }
+      appended.push({ id: ev.id, revision, position: encodePosition(position), recordedAt: this.recordedAt });
+      this.nextPosition = position + 1;
+      revision++;
+    }
+    return { stream, nextRevision: revision - 1 < 0 ? -1 : revision - 1, events: appended };
+  }
+
+  /**
+   * The original result when every id is already stored in this stream with the same
+   * content; null when none of them is stored; DuplicateEventError for anything in between.
+   */
+  private findRetry(append: PendingAppend): AppendResult | null {
+    if (append.events.length === 0) return null;
+    const found: AppendedEvent[] = [];
+    let missing: string | null = null;
+    let nextRevision = -1;
+    for (const ev of append.events) {
+      const row = this.byId.get(ev.id);
+      if (row === undefined) {
+        missing ??= ev.id;
+        continue;
+      }
+      const [position, stream, revision, type, data, metadata, recordedAt] = row;
+      if (stream !== append.stream || type !== ev.type || !sameJson(data, ev.data) || !sameJson(metadata, ev.metadata)) {
+        throw new DuplicateEventError(append.stream, ev.id);
+      }
+      found.push({ id: ev.id, revision, position: encodePosition(position), recordedAt });
+      if (revision > nextRevision) nextRevision = revision;
+    }
+    if (found.length === 0) return null;
+    if (missing !== null) throw new DuplicateEventError(append.stream, (found[0] as AppendedEvent).id);
+    return { stream: append.stream, nextRevision, events: found };
+  }
+
+  /** Rejects everything still queued; used when the store closes with a broken connection. */
+  failAll(error: unknown): void {
+    const queue = this.queue;
+    this.queue = [];
+    for (const a of queue) a.reject(error);
+    const idle = this.idle;
+    this.idle = [];
+    for (const f of idle) f();
+  }
+}
+
+export function expectationHolds(expected: ExpectedRevision, current: number | null): boolean {
+  switch (expected) {
+    case 'any':
+      return true;
+    case 'no_stream':
+      return current === null;
+    case 'stream_exists':
+      return current !== null;
+    default:
+      return current === expected;
+  }
+}
+
+function isUniqueViolation(e: unknown): boolean {
+  return (
+    typeof e === 'object' &&
+    e !== null &&
+    (e as { code?: unknown }).code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+    String((e as { message?: unknown }).message).includes('events.id')
+  );
+}
+
+/** The first id that appears twice in one append (the only way an id conflicts with itself). */
+function duplicateWithin(events: readonly PendingEvent[]): string {
+  const seen = new Set<string>();
+  for (const ev of events) {
+    if (seen.has(ev.id)) return ev.id;
+    seen.add(ev.id);
+  }
+  /* c8 ignore next 2: a unique violation always has a cause found above or in the table */
+  return events[0]?.id ?? '';
+}

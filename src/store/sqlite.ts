@@ -1,0 +1,276 @@
+/**
+ * The embedded event store: one SQLite file through better-sqlite3, WAL with
+ * synchronous=FULL, global positions assigned inside BEGIN IMMEDIATE, concurrent appends
+ * group-committed (sqlite-writer.ts). Several processes may open the same file: writers wait
+ * for each other up to `busyTimeoutMs`, subscriptions see the other processes' commits by
+ * polling.
+ *
+ * Opening is synchronous (better-sqlite3 is); every EventStore method still returns a
+ * promise, as the port requires.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { StoreUnavailableError } from './errors.js';
+import type {
+  AppendResult,
+  EventStore,
+  ExpectedRevision,
+  NewEvent,
+  Position,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StoredEvent,
+  SubscribeOptions,
+  Subscription,
+} from './port.js';
+import { decodePosition, encodePosition } from './positions.js';
+import { EVENT_COLUMNS, rowsToEvents, toJsonText, type EventRow } from './sqlite-rows.js';
+import { configureConnection, migrate } from './sqlite-schema.js';
+import { translateSqliteError } from './sqlite-errors.js';
+import { ChangeNotifier, PagingSubscription, type Page, type PageSource } from './sqlite-subscription.js';
+import { GroupWriter, type PendingEvent } from './sqlite-writer.js';
+
+export interface SqliteStoreOptions {
+  /** How long a write waits for another process's write lock before StoreUnavailableError. Default 5000 ms. */
+  readonly busyTimeoutMs?: number;
+  /** Most appends group-committed in one transaction. Default 1000. */
+  readonly maxAppendsPerCommit?: number;
+  /** How often an idle subscription checks for other processes' commits. Default 50 ms. */
+  readonly pollIntervalMs?: number;
+  /** Events a subscription reads per page while catching up. Default 5000. */
+  readonly subscriptionPageSize?: number;
+  /** SQLite page cache of this connection in KiB. Default 65536 (64 MiB). */
+  readonly cacheSizeKiB?: number;
+}
+
+/** The embedded store, plus what only it can answer (used by tests and /readyz). */
+export interface SqliteEventStore extends EventStore {
+  readonly path: string;
+  /** The connection's settings as SQLite reports them (synchronous: 2 = FULL). */
+  pragmas(): { journalMode: string; synchronous: number; busyTimeoutMs: number };
+}
+
+/** Opens (creating if needed) the store file at `path`. Throws StoreUnavailableError if it cannot. */
+export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteEventStore {
+  let db: Db;
+  try {
+    db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+  } catch (e) {
+    throw new StoreUnavailableError(`cannot open embedded store at ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  try {
+    configureConnection(db, { busyTimeoutMs: options.busyTimeoutMs ?? 5000, cacheSizeKiB: options.cacheSizeKiB ?? 65536 });
+    migrate(db);
+  } catch (e) {
+    db.close();
+    const t = translateSqliteError(e);
+    if (t instanceof StoreUnavailableError) throw t;
+    throw new StoreUnavailableError(`cannot open embedded store at ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return new SqliteStore(db, path, options);
+}
+
+class SqliteStore implements SqliteEventStore, PageSource {
+  readonly name: string;
+  private closed = false;
+  private closing: Promise<void> | null = null;
+  private readonly writer: GroupWriter;
+  private readonly notifier: ChangeNotifier;
+  private readonly subscriptions = new Set<PagingSubscription>();
+  private readonly pageSize: number;
+
+  private readonly streamForwards: Statement<[string, number, number], EventRow>;
+  private readonly streamBackwards: Statement<[string, number, number], EventRow>;
+  private readonly allAfter: Statement<[number, number], EventRow>;
+  private readonly allAfterUpTo: Statement<[number, number, number], EventRow>;
+  private readonly headStmt: Statement<[], [number]>;
+  private readonly dataVersionStmt: Statement<[], [number]>;
+  /** By number of types; callers filter on a handful of types, so this stays small. */
+  private readonly typedStmts = new Map<number, Statement<unknown[], EventRow>>();
+
+  constructor(
+    private readonly db: Db,
+    readonly path: string,
+    options: SqliteStoreOptions,
+  ) {
+    this.name = `sqlite:${path}`;
+    this.pageSize = Math.max(1, options.subscriptionPageSize ?? 5000);
+    this.notifier = new ChangeNotifier(() => this.dataVersion(), Math.max(1, options.pollIntervalMs ?? 50));
+    this.writer = new GroupWriter(db, {
+      maxAppendsPerCommit: Math.max(1, options.maxAppendsPerCommit ?? 1000),
+      onCommitted: () => this.notifier.notify(),
+    });
+    const sel = `SELECT ${EVENT_COLUMNS} FROM events`;
+    this.streamForwards = db
+      .prepare<[string, number, number], EventRow>(`${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)
+      .raw();
+    this.streamBackwards = db
+      .prepare<[string, number, number], EventRow>(`${sel} WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
+      .raw();
+    this.allAfter = db.prepare<[number, number], EventRow>(`${sel} WHERE position > ? ORDER BY position LIMIT ?`).raw();
+    this.allAfterUpTo = db
+      .prepare<[number, number, number], EventRow>(`${sel} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`)
+      .raw();
+    this.headStmt = db.prepare<[], [number]>('SELECT max(position) FROM events').raw();
+    this.dataVersionStmt = db.prepare<[], [number]>('PRAGMA data_version').raw();
+  }
+
+  append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    if (this.closed) return Promise.reject(closedError(this.name));
+    let pending: PendingEvent[];
+    try {
+      validateAppend(stream, events, expected);
+      pending = events.map((e) => ({ id: e.id, type: e.type, data: toJsonText(e.data), metadata: toJsonText(e.metadata) }));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return new Promise((resolve, reject) => this.writer.enqueue({ stream, events: pending, expected, resolve, reject }));
+  }
+
+  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    const limit = limitOf(options.limit);
+    if (limit === 0) return [];
+    return this.read(() =>
+      options.direction === 'backwards'
+        ? this.streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
+        : this.streamForwards.all(stream, options.fromRevision ?? 0, limit),
+    );
+  }
+
+  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    const after = options.after === undefined ? 0 : decodePosition(options.after);
+    const limit = limitOf(options.limit);
+    if (limit === 0) return [];
+    return this.read(() => this.rowsAfter(after, Number.MAX_SAFE_INTEGER, limit, options.types));
+  }
+
+  subscribe(options: SubscribeOptions = {}): Subscription {
+    const after = options.after === undefined ? 0 : decodePosition(options.after);
+    const sub = new PagingSubscription(
+      this,
+      this.notifier,
+      { after, types: options.types === undefined ? undefined : [...options.types], pageSize: this.pageSize },
+      (s) => this.subscriptions.delete(s),
+    );
+    if (this.closed) void sub.close();
+    else this.subscriptions.add(sub);
+    return sub;
+  }
+
+  async head(): Promise<Position | null> {
+    this.assertOpen();
+    const n = this.guard(() => this.headStmt.get()?.[0] ?? null);
+    return n === null ? null : encodePosition(n);
+  }
+
+  pragmas(): { journalMode: string; synchronous: number; busyTimeoutMs: number } {
+    this.assertOpen();
+    return {
+      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
+      busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
+    };
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  // PageSource, for subscriptions.
+
+  readPage(after: number, limit: number, types: readonly string[] | undefined): Page {
+    this.assertOpen();
+    return this.guard(() => {
+      // Bound the page by the head read first, so "scanned up to head" is true even when
+      // another process commits between the two statements.
+      const head = this.headStmt.get()?.[0] ?? 0;
+      if (head <= after) return { events: [], scannedTo: after };
+      const rows = this.rowsAfter(after, head, limit, types);
+      const events = rowsToEvents(rows);
+      const scannedTo = rows.length === limit ? (rows[rows.length - 1] as EventRow)[0] : head;
+      return { events, scannedTo };
+    });
+  }
+
+  dataVersion(): number {
+    return this.dataVersionStmt.get()?.[0] ?? 0;
+  }
+
+  private rowsAfter(after: number, upTo: number, limit: number, types: readonly string[] | undefined): EventRow[] {
+    if (types === undefined) {
+      return upTo === Number.MAX_SAFE_INTEGER ? this.allAfter.all(after, limit) : this.allAfterUpTo.all(after, upTo, limit);
+    }
+    if (types.length === 0) return [];
+    return this.typedStmt(types.length).all(after, upTo, ...types, limit);
+  }
+
+  private typedStmt(n: number): Statement<unknown[], EventRow> {
+    let stmt = this.typedStmts.get(n);
+    if (stmt === undefined) {
+      const marks = new Array<string>(n).fill('?').join(', ');
+      stmt = this.db
+        .prepare<unknown[], EventRow>(
+          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND type IN (${marks}) ORDER BY position LIMIT ?`,
+        )
+        .raw();
+      this.typedStmts.set(n, stmt);
+    }
+    return stmt;
+  }
+
+  private read(query: () => EventRow[]): StoredEvent[] {
+    this.assertOpen();
+    return this.guard(() => rowsToEvents(query()));
+  }
+
+  private guard<T>(f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      throw translateSqliteError(e);
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw closedError(this.name);
+  }
+
+  private async doClose(): Promise<void> {
+    this.closed = true;
+    // Queued appends were accepted before close: commit them rather than drop them.
+    this.writer.flush();
+    await Promise.all([...this.subscriptions].map((s) => s.close()));
+    this.notifier.stop();
+    this.db.close();
+  }
+}
+
+function closedError(name: string): StoreUnavailableError {
+  return new StoreUnavailableError(`${name} is closed`);
+}
+
+function limitOf(limit: number | undefined): number {
+  if (limit === undefined) return -1; // SQLite: no limit
+  if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`limit must be a non-negative integer, got ${limit}`);
+  return limit;
+}
+
+function validateAppend(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): void {
+  if (typeof stream !== 'string' || stream.length === 0) throw new TypeError('stream must be a non-empty string');
+  if (!Array.isArray(events)) throw new TypeError('events must be an array');
+  if (typeof expected === 'number') {
+    if (!Number.isSafeInteger(expected) || expected < 0) {
+      throw new TypeError(`expected revision must be a non-negative integer, got ${expected}`);
+    }
+  } else if (expected !== 'any' && expected !== 'no_stream' && expected !== 'stream_exists') {
+    throw new TypeError(`unknown expected revision ${String(expected)}`);
+  }
+  for (const e of events) {
+    if (typeof e.id !== 'string' || e.id.length === 0) throw new TypeError('event id must be a non-empty string');
+    if (typeof e.type !== 'string' || e.type.length === 0) throw new TypeError('event type must be a non-empty string');
+    if (typeof e.metadata !== 'object' || e.metadata === null || Array.isArray(e.metadata)) {
+      throw new TypeError('event metadata must be an object');
+    }
+  }
+}
