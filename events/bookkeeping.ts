@@ -1,0 +1,16 @@
+/**
+ * Bookkeeping events: written by the write side to keep invariants, not facts about the
+ * world. They appear in the log (and in the audit export) under their own types.
+ */
+import { z } from 'zod';
+import { Key, Ulid } from './ids.js';
+
+export const KeyReserved = z.strictObject({
+  key: Key,
+  entityId: Ulid,
+  entityKind: z.enum(['organization', 'person', 'office', 'session', 'document']),
+  factId: Ulid,
+});
+export type KeyReserved = z.infer<typeof KeyReserved>;
+
+export const BOOKKEEPING_TYPES = ['KeyReserved'] as const;

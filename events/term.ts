@@ -1,0 +1,74 @@
+/**
+ * Terms `{ from, to? }` (both ends inclusive; no `to`: open as known) and the overlap rules
+ * of DESIGN.md, "Two time axes": with partial dates read as intervals of days, a term's start
+ * is [s0, s1] and its end [e0, e1] (an open end is +infinity).
+ */
+import { z } from 'zod';
+import { OPEN_END, PartialDate, lowerBound, upperBound } from './partial-date.js';
+
+export const Term = z
+  .strictObject({
+    from: PartialDate,
+    to: PartialDate.nullish().describe('Last day (inclusive); absent or null: open as known'),
+  })
+  .superRefine((term, ctx) => {
+    if (term.to == null) return;
+    // Only a `to` that surely lies before `from` is self-contradictory.
+    if (upperBound(term.to) < lowerBound(term.from)) {
+      ctx.addIssue({ code: 'custom', path: ['to'], message: `the term ends (${term.to}) before it begins (${term.from})` });
+    }
+  });
+export type Term = z.infer<typeof Term>;
+
+export interface TermBounds {
+  s0: string;
+  s1: string;
+  e0: string;
+  e1: string;
+}
+
+export function termBounds(term: { from: string; to?: string | null }): TermBounds {
+  const open = term.to == null;
+  return {
+    s0: lowerBound(term.from),
+    s1: upperBound(term.from),
+    e0: open ? OPEN_END : lowerBound(term.to as string),
+    e1: open ? OPEN_END : upperBound(term.to as string),
+  };
+}
+
+export type Certainty = 'certain' | 'possible';
+
+/** How surely a term overlaps the days of a partial date (or a [q0, q1] day interval). */
+export function overlap(
+  term: { from: string; to?: string | null },
+  query: string | { q0: string; q1: string },
+): Certainty | null {
+  const { s0, s1, e0, e1 } = termBounds(term);
+  const q0 = typeof query === 'string' ? lowerBound(query) : query.q0;
+  const q1 = typeof query === 'string' ? upperBound(query) : query.q1;
+  if (s1 <= q1 && e0 >= q0) return 'certain';
+  if (s0 <= q1 && e1 >= q0) return 'possible';
+  return null;
+}
+
+/**
+ * True when two terms certainly share more than one day. Sharing exactly one day is the
+ * handover (one term ends the day the next begins) and is allowed; an overlap that only
+ * imprecise dates make possible is allowed too.
+ */
+export function certainlyOverlapBeyondHandover(
+  a: { from: string; to?: string | null },
+  b: { from: string; to?: string | null },
+): boolean {
+  const x = termBounds(a);
+  const y = termBounds(b);
+  const latestStart = x.s1 > y.s1 ? x.s1 : y.s1;
+  const earliestEnd = x.e0 < y.e0 ? x.e0 : y.e0;
+  return latestStart < earliestEnd;
+}
+
+/** A single day or a partial date seen as a term of its own, e.g. `OfficialLeftOffice.on`. */
+export function dayTerm(on: string): { from: string; to: string } {
+  return { from: on, to: on };
+}

@@ -1,0 +1,98 @@
+/**
+ * Configuration from the environment (names fixed in API.md), validated by zod. A bad value
+ * stops the process with one line per variable saying what is wrong and what is expected.
+ */
+import { z } from 'zod';
+
+const Bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
+
+export const ROLES = ['recorder', 'auditor', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+export interface TokenGrant {
+  role: Role;
+  token: string;
+}
+
+const Tokens = z.string().transform((raw, ctx): TokenGrant[] => {
+  const grants: TokenGrant[] = [];
+  for (const [i, pair] of raw.split(',').map((p) => p.trim()).filter(Boolean).entries()) {
+    const at = pair.indexOf(':');
+    const role = pair.slice(0, at) as Role;
+    const token = pair.slice(at + 1);
+    if (at < 0 || !ROLES.includes(role)) {
+      ctx.addIssue({ code: 'custom', message: `pair ${i + 1}: expected role:token with role one of ${ROLES.join(', ')}` });
+    } else if (token.length < 16) {
+      ctx.addIssue({ code: 'custom', message: `pair ${i + 1} (${role}): a token needs at least 16 characters` });
+    } else grants.push({ role, token });
+  }
+  if (grants.length === 0 && raw.trim() !== '') ctx.addIssue({ code: 'custom', message: 'no valid role:token pair' });
+  return grants;
+});
+
+const EventStoreSetting = z
+  .string()
+  .refine((v) => v === 'sqlite' || /^esdb(\+discover)?:\/\//.test(v), {
+    message: "expected 'sqlite' or an EventStoreDB connection string such as esdb://host:2113?tls=false",
+  });
+
+const Env = z.object({
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  ANNALS_DATA_DIR: z.string().min(1).default('./data'),
+  ANNALS_EVENT_STORE: EventStoreSetting.default('sqlite'),
+  ANNALS_TOKENS: Tokens.optional(),
+  ANNALS_SEED: z.enum(['example', 'none']).default('example'),
+  ANNALS_PRIVATE_READS: Bool.default(false),
+  ANNALS_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
+  ANNALS_BATCH_BODY_LIMIT: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  ANNALS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
+  ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** `sqlite`, or an EventStoreDB connection string. */
+  eventStore: string;
+  /** Unset: a recorder token is generated once and kept in the data dir. */
+  tokens: TokenGrant[] | undefined;
+  seed: 'example' | 'none';
+  privateReads: boolean;
+  bodyLimit: number;
+  batchBodyLimit: number;
+  requestTimeoutMs: number;
+  /** How long a read with `minPosition` (and a write, for its read models) waits. */
+  readWaitMs: number;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== '')));
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
+  }
+  const e = parsed.data;
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    dataDir: e.ANNALS_DATA_DIR,
+    eventStore: e.ANNALS_EVENT_STORE,
+    tokens: e.ANNALS_TOKENS,
+    seed: e.ANNALS_SEED,
+    privateReads: e.ANNALS_PRIVATE_READS,
+    bodyLimit: e.ANNALS_BODY_LIMIT,
+    batchBodyLimit: e.ANNALS_BATCH_BODY_LIMIT,
+    requestTimeoutMs: e.ANNALS_REQUEST_TIMEOUT_MS,
+    readWaitMs: e.ANNALS_READ_WAIT_MS,
+    logLevel: e.LOG_LEVEL,
+  };
+}

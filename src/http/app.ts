@@ -1,0 +1,37 @@
+/**
+ * The Fastify application: compilers, error mapping, OpenAPI and every route. Built the same
+ * way by the server and by tests (with `inject`); it owns no process concerns (listening,
+ * signals, logger options live in src/server.ts).
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { Runtime } from '../runtime.js';
+import { registerErrorHandling } from './errors.js';
+import { registerOpenApi } from './openapi.js';
+import { adminRoutes } from './routes/admin.js';
+import { auditRoutes } from './routes/audit.js';
+import { factRoutes } from './routes/facts.js';
+import { healthRoutes } from './routes/health.js';
+import { readRoutes } from './routes/reads.js';
+
+export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: runtime.config.bodyLimit,
+    requestTimeout: runtime.config.requestTimeoutMs,
+    onProtoPoisoning: 'error',
+    onConstructorPoisoning: 'error',
+    return503OnClosing: true,
+    ...options,
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  registerErrorHandling(app);
+  await registerOpenApi(app);
+  await healthRoutes(app, runtime);
+  await factRoutes(app, runtime);
+  await readRoutes(app, runtime);
+  await auditRoutes(app, runtime);
+  await adminRoutes(app, runtime);
+  await app.ready();
+  return app;
+}

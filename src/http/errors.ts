@@ -1,0 +1,139 @@
+/**
+ * Every error, on every endpoint, is application/problem+json (RFC 9457) with `type`,
+ * `title`, `status`, `detail`. Each error is declared once here (a code, a title, a status)
+ * and mapped in one handler; domain and store errors are translated, never re-thrown raw.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import { ZodError } from 'zod';
+import { DomainError, type FieldProblem } from '../domain/errors.js';
+import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
+
+export const PROBLEMS = {
+  'invalid-request': { status: 400, title: 'The request is not valid' },
+  unauthorized: { status: 401, title: 'A valid credential is required' },
+  forbidden: { status: 403, title: 'This credential may not do that' },
+  'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  'request-timeout': { status: 408, title: 'The request took too long to arrive' },
+  conflict: { status: 409, title: 'The fact conflicts with the record' },
+  'payload-too-large': { status: 413, title: 'The body is too large' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  unavailable: { status: 503, title: 'Not available right now' },
+  internal: { status: 500, title: 'Internal error' },
+} as const;
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldProblem[];
+  [extension: string]: unknown;
+}
+
+export class ProblemError extends Error {
+  constructor(
+    readonly code: ProblemCode,
+    detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'ProblemError';
+  }
+}
+
+export function problem(code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}): Problem {
+  const { status, title } = PROBLEMS[code];
+  return { type: `/problems/${code}`, title, status, detail, ...extensions };
+}
+
+/** `/data/term/to` → `data.term.to`. */
+const dotted = (pointer: string): string => pointer.replace(/^\//, '').split('/').join('.');
+
+export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
+  return error.issues.map((i) => ({
+    path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
+    message: i.message,
+  }));
+}
+
+const DOMAIN_CODES = { invalid: 'invalid-request', not_found: 'not-found', conflict: 'conflict' } as const;
+
+/** Maps anything thrown to a problem; unknown errors become a logged 500 with no detail leaked. */
+export function toProblem(err: unknown, request?: FastifyRequest): { problem: Problem; headers: Record<string, string> } {
+  if (err instanceof ProblemError) return { problem: problem(err.code, err.message, err.extensions), headers: err.headers };
+  if (err instanceof DomainError) {
+    const ext: Record<string, unknown> = {};
+    if (err.extra.errors) ext['errors'] = err.extra.errors;
+    if (err.extra.collidesWith) ext['collidesWith'] = err.extra.collidesWith;
+    return { problem: problem(DOMAIN_CODES[err.kind], err.message, ext), headers: {} };
+  }
+  if (err instanceof ZodError) {
+    const errors = zodProblems(err);
+    return { problem: problem('invalid-request', describe(errors), { errors }), headers: {} };
+  }
+  if (err instanceof WrongExpectedRevisionError) {
+    return {
+      problem: problem('conflict', `another write to ${err.stream} won the race; read again and retry`, {
+        stream: err.stream,
+        expectedRevision: err.expected,
+        actualRevision: err.actual,
+      }),
+      headers: {},
+    };
+  }
+  if (err instanceof DuplicateEventError) {
+    return { problem: problem('conflict', `factId already recorded with other content (event ${err.eventId}): use a new factId`), headers: {} };
+  }
+  if (err instanceof StoreUnavailableError) {
+    return { problem: problem('unavailable', `the event store is not reachable: ${err.message}; retry shortly`), headers: { 'retry-after': '1' } };
+  }
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const context = (err as { validationContext?: string }).validationContext;
+    const errors = err.validation.map((v) => ({
+      path: dotted(v.instancePath) || (context === 'body' ? '(body)' : context ?? '(root)'),
+      message: v.message ?? 'invalid',
+    }));
+    return { problem: problem('invalid-request', describe(errors), { errors }), headers: {} };
+  }
+  const fe = err as Partial<FastifyError> & { status?: number };
+  switch (fe.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { problem: problem('payload-too-large', 'the body is over the limit; split it (POST /v1/facts/batch takes up to 10,000 facts)'), headers: {} };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { problem: problem('unsupported-media-type', 'send application/json (or application/x-ndjson to /v1/facts/batch)'), headers: {} };
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return { problem: problem('invalid-request', 'the body is empty; send a JSON object', { errors: [{ path: '(body)', message: 'empty' }] }), headers: {} };
+    default:
+  }
+  const status = fe.statusCode ?? fe.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    const code = (Object.keys(PROBLEMS) as ProblemCode[]).find((c) => PROBLEMS[c].status === status) ?? 'invalid-request';
+    const extensions = code === 'invalid-request' ? { errors: [{ path: '(body)', message: fe.message ?? 'invalid' }] } : {};
+    return { problem: { ...problem(code, fe.message ?? 'bad request', extensions), status }, headers: {} };
+  }
+  request?.log.error({ err }, 'unhandled error');
+  return { problem: problem('internal', 'an unexpected error occurred; it has been logged'), headers: {} };
+}
+
+function describe(errors: FieldProblem[]): string {
+  const head = errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join('; ');
+  return errors.length > 3 ? `${head}; and ${errors.length - 3} more` : head;
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem, headers: Record<string, string> = {}): FastifyReply {
+  return reply.code(p.status).headers(headers).type('application/problem+json').send(p);
+}
+
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err, request, reply) => {
+    const { problem: p, headers } = toProblem(err, request);
+    return sendProblem(reply, p, headers);
+  });
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem('not-found', `no route ${request.method} ${request.url.split('?')[0]}`)),
+  );
+}

@@ -1,0 +1,80 @@
+/**
+ * The composition root: opens the event store named by the configuration, the read models
+ * beside it, the recorder (write side) and the credentials, and closes them in reverse order.
+ * Everything below the HTTP layer is reached through a Runtime.
+ */
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { monotonicFactory } from 'ulid';
+import { openReadModels, type ReadModels } from '../projections/index.js';
+import { resolveTokens } from './auth/tokens.js';
+import type { Config, TokenGrant } from './config.js';
+import { createRecorder, type Recorder } from './record/index.js';
+import { openEsdbStore } from './store/esdb.js';
+import type { EventStore } from './store/port.js';
+import { openSqliteStore } from './store/sqlite.js';
+
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly store: EventStore;
+  readonly readModels: ReadModels;
+  readonly recorder: Recorder;
+  readonly tokens: readonly TokenGrant[];
+  close(): Promise<void>;
+}
+
+export interface RuntimeDeps {
+  log: Logger;
+  /** A store opened by the caller (tests); default: the one `config.eventStore` names. */
+  store?: EventStore;
+  /** Default: the wall clock. */
+  clock?: () => Date;
+}
+
+/** Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir) or EventStoreDB. */
+export async function openStore(config: Config): Promise<EventStore> {
+  if (config.eventStore === 'sqlite') {
+    await mkdir(config.dataDir, { recursive: true });
+    return await openSqliteStore(join(config.dataDir, 'events.db'));
+  }
+  return await openEsdbStore(config.eventStore);
+}
+
+export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
+  const { log } = deps;
+  await mkdir(config.dataDir, { recursive: true });
+  const store = deps.store ?? (await openStore(config));
+  const closing: Array<() => Promise<void>> = [() => store.close()];
+  try {
+    const tokens = await resolveTokens(config, log);
+    const readModels = await openReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log });
+    closing.unshift(() => readModels.close());
+    const newId = monotonicFactory();
+    const recorder = createRecorder({
+      store,
+      readModels,
+      clock: deps.clock ?? (() => new Date()),
+      newId: () => newId(),
+      readWaitMs: config.readWaitMs,
+      log,
+    });
+    closing.unshift(() => recorder.close());
+    log.info({ store: store.name, dataDir: config.dataDir }, 'runtime open');
+    return {
+      config,
+      log,
+      store,
+      readModels,
+      recorder,
+      tokens,
+      async close() {
+        for (const close of closing) await close();
+      },
+    };
+  } catch (err) {
+    for (const close of closing) await close().catch(() => undefined);
+    throw err;
+  }
+}

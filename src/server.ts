@@ -1,0 +1,47 @@
+/**
+ * The entry point: configuration, the logger, the runtime, listening, graceful close.
+ * `npm start` runs this after building.
+ */
+import { ConfigError, loadConfig } from './config.js';
+import { buildApp } from './http/app.js';
+import { createLogger } from './logging.js';
+import { openRuntime } from './runtime.js';
+
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`annals: ${err.message}\nFix the environment variables above and start again.\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel });
+  const runtime = await openRuntime(config, { log });
+  const app = await buildApp(runtime, { loggerInstance: log });
+
+  let closing = false;
+  const close = async (signal: string): Promise<void> => {
+    if (closing) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    closing = true;
+    log.info({ signal }, 'closing: finishing requests in flight');
+    await app.close();
+    await runtime.close();
+    log.info('closed');
+    process.exit(0);
+  };
+  process.on('SIGTERM', (s) => void close(s));
+  process.on('SIGINT', (s) => void close(s));
+
+  await app.listen({ host: config.host, port: config.port });
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`annals: could not start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.exit(1);
+});
