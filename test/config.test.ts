@@ -1,0 +1,55 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+t.test('defaults follow API.md', async (t) => {
+  const c = loadConfig({});
+  t.equal(c.host, '127.0.0.1');
+  t.equal(c.port, 3000);
+  t.equal(c.dataDir, './data');
+  t.equal(c.eventStore, 'sqlite');
+  t.equal(c.tokens, undefined, 'unset: a token is generated');
+  t.equal(c.seed, 'example');
+  t.equal(c.privateReads, false);
+  t.equal(c.bodyLimit, 1024 * 1024);
+});
+
+t.test('values are read and typed', async (t) => {
+  const c = loadConfig({
+    HOST: '0.0.0.0',
+    PORT: '8080',
+    ANNALS_EVENT_STORE: 'esdb://127.0.0.1:2113?tls=false',
+    ANNALS_TOKENS: 'recorder:0123456789abcdef0123, auditor:fedcba9876543210fedc',
+    ANNALS_SEED: 'none',
+    ANNALS_PRIVATE_READS: 'true',
+    ANNALS_BODY_LIMIT: '2048',
+  });
+  t.equal(c.port, 8080);
+  t.equal(c.eventStore, 'esdb://127.0.0.1:2113?tls=false');
+  t.same(c.tokens, [
+    { role: 'recorder', token: '0123456789abcdef0123' },
+    { role: 'auditor', token: 'fedcba9876543210fedc' },
+  ]);
+  t.equal(c.seed, 'none');
+  t.equal(c.privateReads, true);
+  t.equal(c.bodyLimit, 2048);
+  t.equal(loadConfig({ ANNALS_EVENT_STORE: 'esdb+discover://a:2113,b:2113' }).eventStore, 'esdb+discover://a:2113,b:2113');
+  t.equal(loadConfig({ PORT: '' }).port, 3000, 'an empty variable counts as unset');
+});
+
+t.test('each bad value is named with what is expected', async (t) => {
+  try {
+    loadConfig({ PORT: 'http', ANNALS_EVENT_STORE: 'postgres://x', ANNALS_SEED: 'all', ANNALS_TOKENS: 'boss:0123456789abcdef0123,recorder:short' });
+    t.fail('should throw');
+  } catch (err) {
+    t.ok(err instanceof ConfigError);
+    const problems = (err as ConfigError).problems.join('\n');
+    t.match(problems, /PORT/);
+    t.match(problems, /ANNALS_EVENT_STORE: expected 'sqlite' or an EventStoreDB connection string/);
+    t.match(problems, /ANNALS_SEED/);
+    t.match(problems, /ANNALS_TOKENS: pair 1: expected role:token/);
+    t.match(problems, /pair 2 \(recorder\): a token needs at least 16 characters/);
+    t.notMatch((err as Error).message, /0123456789abcdef0123/, 'a token never appears in the message');
+  }
+  t.throws(() => loadConfig({ ANNALS_TOKENS: ',' }), ConfigError, 'no pair at all');
+  t.throws(() => loadConfig({ ANNALS_PRIVATE_READS: 'maybe' }), ConfigError);
+});
