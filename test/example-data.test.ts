@@ -1,0 +1,106 @@
+/**
+ * The bundled example data set: every line is a valid POST /v1/facts body, cites the press
+ * release with a sentence it really contains, names entities only after registering them,
+ * and reads the release literally (considered is not adopted; no guessed dates).
+ */
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { FactMetadata, Source, factSchemas, isFactType, isKey, isUlid } from '../events/index.js';
+import { exampleFacts, exampleFilePath } from '../src/example/facts.js';
+
+const release = readFileSync(new URL('../../shared/sources/csto-collective-security-council-2025-11-27.txt', import.meta.url), 'utf8');
+const facts = exampleFacts();
+
+t.test('every line is a fact body of a known type whose data validates', async (t) => {
+  const lines = readFileSync(exampleFilePath(), 'utf8').trim().split('\n');
+  t.equal(lines.length, facts.length);
+  for (const [i, f] of facts.entries()) {
+    t.same(Object.keys(f).sort(), ['data', 'factId', 'source', 'type'], `line ${i + 1}: exactly type, factId, data, source`);
+    t.ok(isFactType(f.type), `line ${i + 1}: ${f.type} is a fact type`);
+    if (!isFactType(f.type)) continue;
+    const parsed = factSchemas[f.type].safeParse(f.data);
+    t.ok(parsed.success, `line ${i + 1} (${f.type}) validates${parsed.success ? '' : `: ${parsed.error.message}`}`);
+    t.ok(isUlid(f.factId), `line ${i + 1}: factId is a ULID`);
+    t.ok(FactMetadata.shape.factId.safeParse(f.factId).success);
+  }
+});
+
+t.test('factIds are fixed, unique and ascending (file order is log order)', async (t) => {
+  const ids = facts.map((f) => f.factId);
+  t.equal(new Set(ids).size, ids.length);
+  t.same([...ids].sort(), ids);
+  // The time part is 2025-11-27T00:00:00.000Z, the day of the release.
+  for (const id of ids) t.equal(id.slice(0, 10), '01KB19R500');
+});
+
+t.test('every fact cites the release and quotes sentences it really contains', async (t) => {
+  for (const f of facts) {
+    t.ok(Source.safeParse(f.source).success);
+    t.equal(f.source.publisher, 'CSTO Secretariat');
+    t.equal(f.source.publishedOn, '2025-11-27');
+    t.ok(f.source.quote, `${f.factId} has a quote`);
+    // A quote is one or more whole sentences of the release.
+    for (const sentence of (f.source.quote ?? '').split(/(?<=[.”]”?)\s+(?=[A-Z])/)) {
+      t.ok(release.includes(sentence), `${f.type} ${f.factId}: "${sentence.slice(0, 60)}…" is in the release`);
+    }
+  }
+});
+
+t.test('the keys API.md lists are registered, and every reference resolves to an earlier registration', async (t) => {
+  const registered = new Set<string>();
+  const refFields = ['parent', 'organization', 'office', 'person', 'body', 'session', 'chair', 'decidedBy', 'appointedBy', 'representing', 'country', 'document'];
+  const refsOf = (value: unknown, out: string[] = []): string[] => {
+    if (Array.isArray(value)) value.forEach((v) => refsOf(v, out));
+    else if (value && typeof value === 'object') {
+      for (const [k, v] of Object.entries(value)) {
+        if (refFields.includes(k) && typeof v === 'string') out.push(v);
+        else refsOf(v, out);
+      }
+    }
+    return out;
+  };
+  for (const f of facts) {
+    for (const ref of refsOf(f.data)) {
+      t.ok(isKey(ref), `${f.type} names ${ref} by key`);
+      t.ok(registered.has(ref), `${f.type} ${f.factId}: ${ref} is registered before it is named`);
+    }
+    const key = f.data.key;
+    if (typeof key === 'string') {
+      t.notOk(registered.has(key), `${key} registered once`);
+      registered.add(key);
+    }
+  }
+  for (const key of ['csto', 'csto-collective-security-council', 'csto-secretary-general', 'ru', 'kg', 'kg-president', 'cis', 'cis-executive-committee', 'cis-first-deputy-secretary-general', 'sco']) {
+    t.ok(registered.has(key), `key ${key}`);
+  }
+});
+
+t.test('the release read literally', async (t) => {
+  const ofType = (type: string) => facts.filter((f) => f.type === type);
+  t.same(ofType('DocumentConsidered').map((f) => [f.data.kind, f.data.period]), [
+    ['strategy', { from: '2026', to: '2030' }],
+    ['plan', { from: '2026', to: '2030' }],
+  ]);
+  const adopted = ofType('DocumentAdopted');
+  t.equal(adopted.length, 1, 'only the Declaration is adopted');
+  t.equal(adopted[0]?.data.kind, 'declaration');
+  t.equal(adopted[0]?.data.adoptedOn, '2025-11-27');
+  t.notOk('effective' in (adopted[0]?.data ?? {}), 'no period of effect: the release gives none');
+  t.notOk('period' in (adopted[0]?.data ?? {}), 'no period: the release gives none');
+  const considered = new Set(ofType('DocumentConsidered').map((f) => f.data.key));
+  t.notOk(adopted.some((f) => considered.has(f.data.document as string)), 'considered documents are not adopted');
+
+  const appointed = ofType('OfficialAppointed');
+  t.same(appointed.map((f) => [f.data.person, f.data.office, f.data.term]), [
+    ['taalatbek-masadykov', 'csto-secretary-general', { from: '2026-01-01', to: '2028-12-31' }],
+  ], 'Tasmagambetov is attested, not appointed: the release says nothing of his term');
+  t.same(ofType('ChairmanshipPassed').map((f) => [f.data.chair, f.data.term, f.data.decidedBy]), [
+    ['ru', { from: '2026-01-01', to: '2026-12-31' }, 'csto-collective-security-council'],
+  ]);
+  t.equal(ofType('SessionHeld').length, 1);
+  const session = ofType('SessionHeld')[0]?.data;
+  t.same(session?.held, { from: '2025-11-27' });
+  t.same(session?.chairedBy, { person: 'sadyr-japarov', office: 'kg-president' });
+  t.same(ofType('MembershipStarted'), [], 'the release names no member states');
+  t.same(ofType('OfficialLeftOffice'), [], 'the release says nothing of anyone leaving office');
+});
