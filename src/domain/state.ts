@@ -1,0 +1,104 @@
+/**
+ * What every entity stream's decider knows: the facts in the stream, each in its current
+ * version (a FactCorrected replaces a fact's data, a FactRetracted withdraws it), and the
+ * stream's revision for the expected-revision check. Kind-specific deciders read this view.
+ *
+ * `evolve` updates the state in place and returns it: a stream of 100,000 facts replays in
+ * O(n), where copying a Map per event would be O(n²). Whoever holds a state owns it; to undo
+ * a decision, drop the state and read the stream again.
+ */
+import type { FactType, Source } from '../../events/index.js';
+
+/** A fact as the deciders see it: stored data, entity references resolved to ids. */
+export interface DomainEvent {
+  readonly factId: string;
+  readonly type: FactType;
+  readonly data: Record<string, unknown>;
+  readonly source: Source;
+}
+
+/** An event read back from (or about to go into) a stream. */
+export interface StreamEvent extends DomainEvent {
+  readonly revision: number;
+  /** Absent while the event is only decided, not yet committed. */
+  readonly position?: string;
+  readonly recordedAt?: string;
+}
+
+export interface FactVersion {
+  readonly factId: string;
+  readonly type: FactType;
+  /** The current data: the original's, or the latest correction's. */
+  data: Record<string, unknown>;
+  readonly revision: number;
+  position?: string;
+  recordedAt?: string;
+  /** Type, data and source as first recorded: a retry with the same factId must match it. */
+  readonly fingerprint: string;
+  /** The factId of the FactRetracted that withdrew this fact. */
+  retractedBy?: string;
+  /** The factId of the latest FactCorrected that replaced this fact's data. */
+  correctedBy?: string;
+}
+
+export interface StreamState {
+  /** The revision of the stream's last event; -1 for a stream that does not exist. */
+  revision: number;
+  readonly facts: Map<string, FactVersion>;
+}
+
+export function initialStreamState(): StreamState {
+  return { revision: -1, facts: new Map() };
+}
+
+/** A deterministic JSON text: object keys sorted, so equal content gives equal text. */
+export function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(',')}}`;
+}
+
+export function fingerprint(e: Pick<DomainEvent, 'type' | 'data' | 'source'>): string {
+  return canonical([e.type, e.data, e.source]);
+}
+
+export function evolveStream(state: StreamState, event: StreamEvent): StreamState {
+  state.revision = event.revision;
+  const version: FactVersion = {
+    factId: event.factId,
+    type: event.type,
+    data: event.data,
+    revision: event.revision,
+    fingerprint: fingerprint(event),
+  };
+  if (event.position !== undefined) version.position = event.position;
+  if (event.recordedAt !== undefined) version.recordedAt = event.recordedAt;
+  state.facts.set(event.factId, version);
+  if (event.type === 'FactCorrected' || event.type === 'FactRetracted') {
+    const target = state.facts.get(event.data['fact'] as string);
+    if (target) {
+      if (event.type === 'FactRetracted') target.retractedBy = event.factId;
+      else {
+        target.data = event.data['data'] as Record<string, unknown>;
+        target.correctedBy = event.factId;
+      }
+    }
+  }
+  return state;
+}
+
+/** The facts of some types that stand (not retracted), in stream order, current versions. */
+export function standing(state: StreamState, ...types: FactType[]): FactVersion[] {
+  const out: FactVersion[] = [];
+  for (const f of state.facts.values()) if (!f.retractedBy && types.includes(f.type)) out.push(f);
+  return out;
+}
+
+/** The fact that brought the stream's entity into the record, if it stands. */
+export function creation(state: StreamState, ...types: FactType[]): FactVersion | undefined {
+  for (const f of state.facts.values()) if (types.includes(f.type)) return f.retractedBy ? undefined : f;
+  return undefined;
+}
