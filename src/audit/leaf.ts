@@ -1,0 +1,66 @@
+/**
+ * What a leaf of the audit tree is: the bytes of one stored event, so that anyone holding an
+ * export of the log can recompute every leaf hash, and with them the root, without our code.
+ *
+ * Leaf format `annals-event-v1` — the leaf is the UTF-8 encoding of the canonical JSON of
+ *
+ *   { "data", "id", "metadata", "position", "recordedAt", "revision", "stream", "type" }
+ *
+ * taken from the stored event: `position` (the store's position string, e.g. the embedded
+ * store's 20-digit zero-padded decimal "00000000000000000001"), `stream` (string), `revision`
+ * (integer, the event's revision in its stream, from 0), `id` (the event id, a UUID string as
+ * stored), `type` (string), `data` (any JSON), `metadata` (JSON object), `recordedAt`
+ * (the RFC 3339 commit timestamp string as stored). No other member, none omitted.
+ *
+ * Canonical JSON here is RFC 8785 (JCS) for these values: no whitespace; object members
+ * sorted by key, comparing keys as arrays of UTF-16 code units; strings and numbers written
+ * as ECMAScript JSON.stringify writes them (shortest round-trip numbers, `\u00XX` escapes
+ * only for control characters, `"` and `\`); members whose value is undefined are left out
+ * and undefined array items written as null, as JSON.stringify does (stored JSON has none).
+ *
+ * Leaf hash = SHA-256(0x00 || leaf bytes) (RFC 9162 §2.1.1). Example, in a shell:
+ *   printf '\x00%s' "$CANONICAL_JSON" | sha256sum
+ */
+import type { StoredEvent } from '../store/port.js';
+import { hashLeaf } from './merkle.js';
+
+export const LEAF_FORMAT = 'annals-event-v1';
+
+/** RFC 8785 canonical JSON of a JSON value (see the file header for the exact rules). */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError(`not a JSON number: ${value}`);
+    if (typeof value === 'bigint') throw new TypeError('bigint is not JSON');
+    return JSON.stringify(value) ?? 'null';
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => (v === undefined ? 'null' : canonicalJson(v))).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(obj).sort()) {
+    const v = obj[k];
+    if (v === undefined || typeof v === 'function' || typeof v === 'symbol') continue;
+    parts.push(`${JSON.stringify(k)}:${canonicalJson(v)}`);
+  }
+  return `{${parts.join(',')}}`;
+}
+
+/** The leaf bytes of a stored event (format `annals-event-v1`). */
+export function leafBytes(e: StoredEvent): Buffer {
+  return Buffer.from(
+    canonicalJson({
+      data: e.data,
+      id: e.id,
+      metadata: e.metadata,
+      position: e.position,
+      recordedAt: e.recordedAt,
+      revision: e.revision,
+      stream: e.stream,
+      type: e.type,
+    }),
+    'utf8',
+  );
+}
+
+export function eventLeafHash(e: StoredEvent): Buffer {
+  return hashLeaf(leafBytes(e));
+}
