@@ -1,0 +1,209 @@
+/**
+ * The read-model database: one SQLite file beside the event log (never inside it), holding
+ * every projection's tables, the fact index corrections need, parked events and the one
+ * checkpoint. A batch of events and the checkpoint are written in one transaction, so a crash
+ * never applies an event twice or skips one.
+ *
+ * Durability: WAL with synchronous=NORMAL. The checkpoint commits with the rows, so a process
+ * crash loses nothing (WAL survives it); a power loss may lose the last transactions, rows
+ * and checkpoint together, and the runner simply re-applies them from the log. FULL would buy
+ * nothing for a disposable, replayable file.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Logger } from 'pino';
+import { OPEN_END, isFactType, upcast, type FactType, type Source } from '../events/index.js';
+import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
+import type { FactVersion, Projection, RowWrite } from './types.js';
+
+export const OPEN = OPEN_END;
+const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
+
+/** The minimum of a stored event the runner needs (structurally the store port's StoredEvent). */
+export interface LogEvent {
+  readonly id: string;
+  readonly stream: string;
+  readonly position: string;
+  readonly type: string;
+  readonly data: unknown;
+  readonly metadata: Readonly<Record<string, unknown>>;
+  readonly recordedAt: string;
+}
+
+export interface Checkpoint {
+  position: string | null;
+  applied: number;
+  recordedAt: string | null;
+}
+
+export interface ParkedEvent {
+  position: string;
+  eventId: string;
+  type: string;
+  factId: string | null;
+  error: string;
+}
+
+export function tableNames(): string[] {
+  return PROJECTIONS.flatMap((p) => p.tables.map((t) => t.name));
+}
+
+function createSchema(db: Db): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, recorded_at TEXT);
+    INSERT OR IGNORE INTO checkpoint (id, position, applied, recorded_at) VALUES (1, NULL, 0, NULL);
+    CREATE TABLE IF NOT EXISTS facts (fact_id TEXT PRIMARY KEY, type TEXT NOT NULL, target TEXT NOT NULL, position TEXT NOT NULL, retracted_at TEXT) WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS parked (position TEXT PRIMARY KEY, event_id TEXT NOT NULL, type TEXT NOT NULL, fact_id TEXT, error TEXT NOT NULL);
+  `);
+  for (const p of PROJECTIONS) {
+    for (const t of p.tables) {
+      db.exec(`CREATE TABLE IF NOT EXISTS ${t.name} (${[...BOOKKEEPING, ...t.columns].join(', ')})`);
+      db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
+      t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
+    }
+  }
+  db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run('schema', SCHEMA_TAG);
+}
+
+export interface OpenOptions {
+  /** A fresh file being rebuilt: no WAL and no fsync until it is swapped in. Default false. */
+  readonly bulk?: boolean;
+}
+
+/** Opens (creating if needed) a read-model file; a file with another schema tag is emptied first. */
+export function openDb(path: string, options: OpenOptions = {}): Db {
+  const db = new Database(path);
+  if (options.bulk) {
+    db.pragma('journal_mode = OFF');
+    db.pragma('synchronous = OFF');
+  } else {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  const tag = db.prepare("SELECT v FROM sqlite_master m, meta WHERE m.name = 'meta' AND meta.k = 'schema'").pluck().get() as string | undefined;
+  const hasTables = (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number) > 0;
+  if (hasTables && tag !== SCHEMA_TAG) {
+    // Read models are disposable: another version is dropped and rebuilt from the log.
+    const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];
+    for (const t of tables) db.exec(`DROP TABLE IF EXISTS "${t}"`);
+  }
+  createSchema(db);
+  return db;
+}
+
+/** Applies events to one read-model database; the only writer of its rows. */
+export class ReadModelWriter {
+  private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
+  private readonly closes = new Map<string, Statement>();
+  private readonly byType = new Map<FactType, Projection[]>();
+  private readonly factGet: Statement;
+  private readonly factPut: Statement;
+  private readonly retract: Statement;
+  private readonly parkStmt: Statement;
+  private readonly cpPut: Statement;
+  private readonly batchTx: (events: readonly LogEvent[]) => void;
+  private cp: Checkpoint;
+
+  constructor(
+    readonly db: Db,
+    private readonly log: Logger,
+    private readonly onParked: (p: ParkedEvent) => void = () => undefined,
+  ) {
+    for (const p of PROJECTIONS) {
+      for (const t of p.tables) {
+        const cols = [...BOOKKEEPING, ...t.columns];
+        this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns });
+        this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = ? WHERE fact_id = ? AND known_to = '${OPEN}'`));
+      }
+      for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
+    }
+    this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
+    this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at) VALUES (?, ?, ?, ?, NULL)');
+    this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
+    this.parkStmt = db.prepare('INSERT OR REPLACE INTO parked (position, event_id, type, fact_id, error) VALUES (?, ?, ?, ?, ?)');
+    this.cpPut = db.prepare('UPDATE checkpoint SET position = ?, applied = ?, recorded_at = ? WHERE id = 1');
+    const row = db.prepare('SELECT position, applied, recorded_at AS recordedAt FROM checkpoint WHERE id = 1').get() as Checkpoint;
+    this.cp = { ...row };
+    this.batchTx = db.transaction((events: readonly LogEvent[]) => {
+      for (const e of events) this.applyOne(e);
+      const last = events.at(-1);
+      if (last) {
+        this.cp = { position: last.position, applied: this.cp.applied + events.length, recordedAt: last.recordedAt };
+        this.cpPut.run(this.cp.position, this.cp.applied, this.cp.recordedAt);
+      }
+    });
+  }
+
+  checkpoint(): Checkpoint {
+    return { ...this.cp };
+  }
+
+  /** Applies a batch and moves the checkpoint past it, in one transaction. */
+  applyBatch(events: readonly LogEvent[]): void {
+    const fresh = this.cp.position === null ? events : events.filter((e) => e.position > (this.cp.position as string));
+    if (fresh.length) this.batchTx(fresh);
+  }
+
+  parkedCount(): number {
+    return this.db.prepare('SELECT count(*) FROM parked').pluck().get() as number;
+  }
+
+  private applyOne(e: LogEvent): void {
+    if (!isFactType(e.type)) return; // bookkeeping (key reservations): not a fact about the world
+    const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
+    const factId = meta.factId ?? null;
+    try {
+      if (!factId) throw new Error('event has no metadata.factId');
+      const data = upcast(e.type, e.data, meta.schemaVersion) as Record<string, unknown>;
+      const source = meta.source ?? null;
+      if (e.type === 'FactCorrected' || e.type === 'FactRetracted') {
+        const target = this.resolve(data['fact'] as string);
+        const writes = e.type === 'FactCorrected' ? this.evolve({ factId: target.id, type: target.type, data: data['data'] as Record<string, unknown>, source }) : [];
+        this.closeVersion(target.id, target.type, e.recordedAt);
+        this.write(writes, target.id, e.recordedAt, e.position);
+        this.factPut.run(factId, e.type, target.id, e.position);
+        if (e.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
+        return;
+      }
+      const writes = this.evolve({ factId, type: e.type, data, source });
+      this.write(writes, factId, e.recordedAt, e.position);
+      this.factPut.run(factId, e.type, factId, e.position);
+    } catch (err) {
+      const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
+      this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
+      this.log.error({ position: e.position, type: e.type, factId, err }, 'projection failed on an event; parked it and went on');
+      this.onParked(p);
+    }
+  }
+
+  /** A correction or retraction names a fact; naming a correction means the fact it corrected. */
+  private resolve(fact: string): { id: string; type: FactType } {
+    const row = this.factGet.get(fact) as { type: string; target: string; retracted_at: string | null } | undefined;
+    if (!row) throw new Error(`correction or retraction of an unknown fact ${fact}`);
+    if (row.target !== fact) return this.resolve(row.target);
+    if (row.retracted_at) throw new Error(`fact ${fact} was retracted at ${row.retracted_at}`);
+    return { id: fact, type: row.type as FactType };
+  }
+
+  private evolve(fact: FactVersion): RowWrite[] {
+    const out: RowWrite[] = [];
+    for (const p of this.byType.get(fact.type) ?? []) out.push(...p.evolve(fact));
+    for (const w of out) if (!this.inserts.has(w.table)) throw new Error(`projection wrote to unknown table ${w.table}`);
+    return out;
+  }
+
+  private closeVersion(factId: string, type: FactType, at: string): void {
+    for (const p of this.byType.get(type) ?? []) for (const t of p.tables) this.closes.get(t.name)?.run(at, factId);
+  }
+
+  private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {
+    for (const w of writes) {
+      const ins = this.inserts.get(w.table) as { stmt: Statement; columns: readonly string[] };
+      const values = [factId, knownFrom, OPEN, position, ...ins.columns.map((c) => w.row[c] ?? null)];
+      ins.stmt.run(values);
+    }
+  }
+}

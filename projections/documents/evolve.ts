@@ -1,0 +1,33 @@
+/**
+ * Documents: adoptions (with the period of effect) and considerations. The document itself
+ * is an entity (entities/); an adoption of an existing document points at it.
+ */
+import type { Projection } from '../types.js';
+import { dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
+
+export const documents: Projection = {
+  name: 'documents',
+  version: 1,
+  tables: [
+    { name: 'adoptions', columns: ['document', 'body', 'session', 'adopted_raw', 'adopted_lo', 'adopted_hi', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'period', 'summary', 'source'], indexes: ['document, known_from', 'body, known_from'] },
+    { name: 'considerations', columns: ['document', 'body', 'session', 'source'], indexes: ['document, known_from', 'body, known_from'] },
+  ],
+  handles: ['DocumentAdopted', 'DocumentConsidered'],
+  evolve(fact) {
+    const d = fact.data;
+    const source = json(fact.source);
+    if (fact.type === 'DocumentConsidered') {
+      return [{ table: 'considerations', row: { document: fact.factId, body: str(d['body']), session: str(d['session']), source } }];
+    }
+    if (fact.type !== 'DocumentAdopted') return [];
+    const adoptedOn = d['adoptedOn'] as string;
+    // No recorded effect: in force from the adoption, open.
+    const effective = (d['effective'] as TermLike | undefined) ?? { from: adoptedOn, to: null };
+    return [
+      {
+        table: 'adoptions',
+        row: { document: str(d['document']) ?? fact.factId, body: str(d['body']), session: str(d['session']), ...dateColumns('adopted', adoptedOn), ...termColumns(effective), to_raw: effective.to ?? null, period: json(d['period']), summary: str(d['summary']), source },
+      },
+    ];
+  },
+};

@@ -1,0 +1,255 @@
+/**
+ * The read side: opens the read-model file, runs the projections (catch-up, then live),
+ * answers queries, waits for positions (read-your-writes), reports status and rebuilds.
+ *
+ * One shared read-model database and one runner (one checkpoint) for every projection:
+ * simpler than one per read model, and a batch is one transaction either way.
+ */
+import { existsSync, renameSync, rmSync } from 'node:fs';
+import type { Logger } from 'pino';
+import { ReadModelWriter, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
+import { ReadQueries } from './queries.js';
+import { PROJECTIONS } from './registry.js';
+import { Runner, type LogSource, type RunnerState } from './runner.js';
+import type { Database as Db } from 'better-sqlite3';
+
+export { ReadQueries } from './queries.js';
+export type * from './queries.js';
+export { PROJECTIONS } from './registry.js';
+export { tableNames } from './db.js';
+
+export type Position = string;
+
+export interface Readiness {
+  /** Caught up with the log's head at least once since start, and the runner is not failing. */
+  ready: boolean;
+  state: RunnerState;
+  position: Position | null;
+  /** Parked events do not make the process unready (every replica would park the same ones). */
+  parked: number;
+  rebuilding: boolean;
+  lastError: string | null;
+}
+
+export interface ProjectionStatus {
+  readModels: { name: string; version: number; tables: string[] }[];
+  state: RunnerState;
+  caughtUpOnce: boolean;
+  checkpoint: Position | null;
+  applied: number;
+  head: Position | null;
+  /** Events recorded but not applied yet (counted up to `capped`), and how old the oldest is. */
+  lag: { events: number; capped: boolean; seconds: number };
+  parked: { count: number; events: ParkedEvent[] };
+  rebuilding: boolean;
+  lastError: string | null;
+}
+
+export interface RebuildProgress {
+  applied: number;
+  position: Position | null;
+  head: Position | null;
+  elapsedMs: number;
+  eventsPerSecond: number;
+}
+
+export interface RebuildResult {
+  events: number;
+  elapsedMs: number;
+  eventsPerSecond: number;
+  position: Position | null;
+}
+
+export interface ReadModels {
+  /** The query facade on the current read-model file (replaced by a rebuild). */
+  readonly queries: ReadQueries;
+  /** Starts the runner (openReadModels already did; idempotent). */
+  start(): void;
+  /** Resolves once every read model applied `position`. */
+  caughtUp(): Promise<void>;
+  waitFor(position: Position, timeoutMs: number): Promise<boolean>;
+  applied(): Position | null;
+  readiness(): Readiness;
+  status(): Promise<ProjectionStatus>;
+  /** Rebuilds every read model from the log into a fresh file and swaps it in. */
+  rebuild(onProgress?: (p: RebuildProgress) => void): Promise<RebuildResult>;
+  close(): Promise<void>;
+}
+
+export interface OpenReadModelsOptions {
+  store: LogSource;
+  /** The read-model SQLite file, e.g. `<dataDir>/readmodels.db`. */
+  path: string;
+  log: Logger;
+  /** Events per transaction. Default 2000. */
+  batchSize?: number;
+}
+
+const LAG_CAP = 10_000;
+
+export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadModels> {
+  const log = opts.log.child({ component: 'projections' });
+  let parked = 0;
+  const onParked = (_p: ParkedEvent) => {
+    parked += 1;
+  };
+  let db: Db = openDb(opts.path);
+  let writer = new ReadModelWriter(db, log, onParked);
+  parked = writer.parkedCount();
+  let runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000 });
+  let queries = new ReadQueries(db);
+  let rebuilding = false;
+  let closed = false;
+  runner.start();
+
+  const models: ReadModels = {
+    get queries() {
+      return queries;
+    },
+    start: () => runner.start(),
+    caughtUp: () => runner.caughtUp(),
+    async waitFor(position, timeoutMs) {
+      // Survives a rebuild's swap: the old runner answers false when stopped, the new one is asked.
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = runner;
+        if (await r.waitFor(position, Math.max(0, deadline - Date.now()))) return true;
+        if (closed || Date.now() >= deadline || (r === runner && !rebuilding)) return false;
+        await new Promise((res) => setTimeout(res, 5));
+      }
+    },
+    applied: () => runner.applied(),
+    readiness() {
+      const ready = runner.caughtUpOnce && runner.state !== 'retrying' && !closed;
+      return { ready, state: runner.state, position: runner.applied(), parked, rebuilding, lastError: runner.lastError };
+    },
+    async status() {
+      const cp: Checkpoint = writer.checkpoint();
+      const head = await opts.store.head();
+      const pending = head !== null && (cp.position === null || head > cp.position) ? await opts.store.readAll({ ...(cp.position ? { after: cp.position } : {}), limit: LAG_CAP + 1 }) : [];
+      const first = pending[0];
+      const events = db.prepare('SELECT position, event_id AS eventId, type, fact_id AS factId, error FROM parked ORDER BY position LIMIT 100').all() as ParkedEvent[];
+      return {
+        readModels: PROJECTIONS.map((p) => ({ name: p.name, version: p.version, tables: p.tables.map((t) => t.name) })),
+        state: runner.state,
+        caughtUpOnce: runner.caughtUpOnce,
+        checkpoint: cp.position,
+        applied: cp.applied,
+        head,
+        lag: { events: Math.min(pending.length, LAG_CAP), capped: pending.length > LAG_CAP, seconds: first ? Math.max(0, (Date.now() - Date.parse(first.recordedAt)) / 1000) : 0 },
+        parked: { count: parked, events },
+        rebuilding,
+        lastError: runner.lastError,
+      };
+    },
+    async rebuild(onProgress) {
+      if (rebuilding) throw new RebuildInProgressError();
+      rebuilding = true;
+      try {
+        const fresh = `${opts.path}.rebuild`;
+        const built = await buildFresh(opts.store, fresh, log, onProgress, async () => {
+          // Pause the live runner: the last events go into the fresh file, then it is swapped in.
+          await runner.stop();
+        });
+        db.close();
+        for (const suffix of ['-wal', '-shm']) rmSync(`${opts.path}${suffix}`, { force: true });
+        renameSync(fresh, opts.path);
+        db = openDb(opts.path);
+        parked = 0;
+        writer = new ReadModelWriter(db, log, onParked);
+        parked = writer.parkedCount();
+        runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000 });
+        queries = new ReadQueries(db);
+        runner.start();
+        log.info(built, 'read models rebuilt and swapped in');
+        return built;
+      } catch (err) {
+        // The old file is untouched until the rename: resume following it.
+        if (runner.state === 'stopped') {
+          runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000 });
+          runner.start();
+        }
+        throw err;
+      } finally {
+        rebuilding = false;
+      }
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await runner.stop();
+      db.close();
+    },
+  };
+  return models;
+}
+
+export class RebuildInProgressError extends Error {
+  constructor() {
+    super('a rebuild is already running');
+    this.name = 'RebuildInProgressError';
+  }
+}
+
+/**
+ * Builds every read model from the log into a fresh file at `path` (replacing any leftover),
+ * calling `beforeLastPage` once the log's head seen at the start is reached, then reading to
+ * the end again. Used by ReadModels.rebuild and by `annals rebuild` on a stopped service.
+ */
+export async function buildFresh(
+  store: LogSource,
+  path: string,
+  log: Logger,
+  onProgress?: (p: RebuildProgress) => void,
+  beforeLastPage?: () => Promise<void>,
+  pageSize = 5000,
+): Promise<RebuildResult> {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+  const db = openDb(path, { bulk: true });
+  const started = performance.now();
+  let events = 0;
+  let lastReport = 0;
+  try {
+    const writer = new ReadModelWriter(db, log);
+    const head = await store.head();
+    const report = (force = false) => {
+      const elapsedMs = performance.now() - started;
+      if (!force && elapsedMs - lastReport < 1000) return;
+      lastReport = elapsedMs;
+      onProgress?.({ applied: events, position: writer.checkpoint().position, head, elapsedMs, eventsPerSecond: events / Math.max(elapsedMs / 1000, 1e-9) });
+    };
+    const drain = async () => {
+      for (;;) {
+        const cp = writer.checkpoint().position;
+        const page: readonly LogEvent[] = await store.readAll({ ...(cp ? { after: cp } : {}), limit: pageSize });
+        if (page.length === 0) return;
+        writer.applyBatch(page);
+        events += page.length;
+        report();
+      }
+    };
+    await drain();
+    if (beforeLastPage) {
+      await beforeLastPage();
+      await drain();
+    }
+    report(true);
+    const elapsedMs = performance.now() - started;
+    db.pragma('journal_mode = DELETE');
+    return { events, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(events / Math.max(elapsedMs / 1000, 1e-9)), position: writer.checkpoint().position };
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * `annals rebuild` on a stopped service: builds a fresh file beside `path` and renames it over
+ * the old one (atomic on one file system); the next start follows the log from there.
+ */
+export async function rebuildReadModels(opts: { store: LogSource; path: string; log: Logger; onProgress?: (p: RebuildProgress) => void }): Promise<RebuildResult> {
+  const fresh = `${opts.path}.rebuild`;
+  const result = await buildFresh(opts.store, fresh, opts.log, opts.onProgress);
+  for (const suffix of ['-wal', '-shm']) if (existsSync(`${opts.path}${suffix}`)) rmSync(`${opts.path}${suffix}`, { force: true });
+  renameSync(fresh, opts.path);
+  return result;
+}

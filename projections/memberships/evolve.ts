@@ -1,0 +1,16 @@
+/** Member states: starts and ends of membership, paired at query time (like appointments and departures). */
+import type { Projection } from '../types.js';
+import { dateColumns, json, str } from '../rows.js';
+
+export const memberships: Projection = {
+  name: 'memberships',
+  version: 1,
+  tables: [{ name: 'membership_changes', columns: ['organization', 'member', 'change', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], indexes: ['organization, known_from', 'member, known_from'] }],
+  handles: ['MembershipStarted', 'MembershipEnded'],
+  evolve(fact) {
+    if (fact.type !== 'MembershipStarted' && fact.type !== 'MembershipEnded') return [];
+    const d = fact.data;
+    const change = fact.type === 'MembershipStarted' ? 'started' : 'ended';
+    return [{ table: 'membership_changes', row: { organization: str(d['organization']), member: str(d['member']), change, ...dateColumns('on', d['on'] as string), reason: str(d['reason']), source: json(fact.source) } }];
+  },
+};

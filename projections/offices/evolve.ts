@@ -1,0 +1,43 @@
+/**
+ * Offices and terms: appointments, departures (which cut an appointment at query time, so a
+ * correction or retraction of either is seen at the right knownAt) and attestations, the
+ * capacities named in sessions (chair, delegate, report) whose days come from the session
+ * version known at the same knownAt.
+ */
+import type { Projection, RowWrite } from '../types.js';
+import { TERM_COLUMNS, bool, dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
+
+export const offices: Projection = {
+  name: 'offices',
+  version: 1,
+  tables: [
+    { name: 'appointments', columns: ['office', 'person', ...TERM_COLUMNS, 'acting', 'session', 'appointed_by', 'source'], indexes: ['office, known_from', 'person, known_from'] },
+    { name: 'departures', columns: ['office', 'person', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], indexes: ['office, known_from'] },
+    { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], indexes: ['office, known_from', 'person, known_from'] },
+  ],
+  handles: ['OfficialAppointed', 'OfficialLeftOffice', 'SessionHeld', 'DelegateAttended', 'ReportDelivered'],
+  evolve(fact) {
+    const d = fact.data;
+    const source = json(fact.source);
+    switch (fact.type) {
+      case 'OfficialAppointed':
+        return [{ table: 'appointments', row: { office: str(d['office']), person: str(d['person']), ...termColumns(d['term'] as TermLike), acting: bool(d['acting']), session: str(d['session']), appointed_by: str(d['appointedBy']), source } }];
+      case 'OfficialLeftOffice':
+        return [{ table: 'departures', row: { office: str(d['office']), person: str(d['person']), ...dateColumns('on', d['on'] as string), reason: str(d['reason']), source } }];
+      case 'SessionHeld': {
+        const chair = d['chairedBy'] as { person: string; office?: string } | undefined;
+        if (!chair?.office) return [];
+        return [{ table: 'attestations', row: { office: chair.office, person: chair.person, session: fact.factId, capacity: 'chair', source } }];
+      }
+      case 'DelegateAttended':
+      case 'ReportDelivered': {
+        if (d['office'] === undefined) return [];
+        const capacity = fact.type === 'DelegateAttended' ? 'delegate' : 'report';
+        const w: RowWrite = { table: 'attestations', row: { office: str(d['office']), person: str(d['person']), session: str(d['session']), capacity, source } };
+        return [w];
+      }
+      default:
+        return [];
+    }
+  },
+};

@@ -1,0 +1,115 @@
+/**
+ * The query facade over one read-model connection: takes entity references (id or key) and
+ * returns null where the entity is not known at `knownAt` (the HTTP layer answers 404).
+ */
+import type { Database as Db } from 'better-sqlite3';
+import { QueryContext, type EntityView } from './query-context.js';
+import { holderAt, holders, officesOf, rolesOf, type HolderItem, type OfficeView, type RoleItem } from './offices/queries.js';
+import { chairsAt, listOrganizations, membersOf, organizationView, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
+import { sessionById, sessionsOf, type SessionView } from './sessions/queries.js';
+import { documentById, documentsOf, type DocumentItem } from './documents/queries.js';
+import { personView, searchPeople, type PersonView } from './people/queries.js';
+import { timelineOf, type TimelineItem } from './timeline/queries.js';
+
+export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView };
+
+export class ReadQueries {
+  readonly q: QueryContext;
+  constructor(db: Db) {
+    this.q = new QueryContext(db);
+  }
+
+  office(ref: string, k: string): OfficeView | null {
+    const row = this.q.entity('office', ref, k);
+    if (!row) return null;
+    return officesOf(this.q, row.parent, k).find((o) => o.id === row.id) ?? null;
+  }
+
+  holder(ref: string, validAt: string, k: string): { office: EntityView; holders: HolderItem[] } | null {
+    const row = this.q.entity('office', ref, k);
+    if (!row) return null;
+    return { office: { id: row.id, key: row.key, title: row.name }, holders: holderAt(this.q, row.id, validAt, k) };
+  }
+
+  holders(ref: string, k: string): { office: EntityView; holders: HolderItem[] } | null {
+    const row = this.q.entity('office', ref, k);
+    if (!row) return null;
+    return { office: { id: row.id, key: row.key, title: row.name }, holders: holders(this.q, row.id, k) };
+  }
+
+  /** Offices, of one organization when `org` is given (null: that organization is unknown). */
+  offices(org: string | undefined, k: string): OfficeView[] | null {
+    if (org === undefined) return officesOf(this.q, null, k);
+    const row = this.q.entity('organization', org, k);
+    return row ? officesOf(this.q, row.id, k) : null;
+  }
+
+  organizations(k: string, filter: { classification?: string | undefined; parent?: string | undefined }): OrganizationView[] | null {
+    let parent: string | undefined;
+    if (filter.parent !== undefined) {
+      const p = this.q.entity('organization', filter.parent, k);
+      if (!p) return null;
+      parent = p.id;
+    }
+    return listOrganizations(this.q, k, { classification: filter.classification, parent });
+  }
+
+  organization(ref: string, k: string, validAt?: string): (OrganizationView & { bodies: OrganizationView[]; offices: OfficeView[]; members: MemberItem[]; chairs: ChairItem[] }) | null {
+    const row = this.q.entity('organization', ref, k);
+    if (!row) return null;
+    return {
+      ...organizationView(this.q, row, k),
+      bodies: listOrganizations(this.q, k, { parent: row.id }),
+      offices: officesOf(this.q, row.id, k),
+      members: membersOf(this.q, row.id, k, validAt),
+      chairs: chairsAt(this.q, row.id, k, validAt),
+    };
+  }
+
+  chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: ChairItem[] } | null {
+    const row = this.q.entity('organization', ref, k);
+    if (!row) return null;
+    return { organization: { id: row.id, key: row.key, name: row.name }, chairs: chairsAt(this.q, row.id, k, validAt) };
+  }
+
+  sessions(org: string, k: string, validAt?: string): SessionView[] | null {
+    const row = this.q.entity('organization', org, k);
+    return row ? sessionsOf(this.q, withBodies(this.q, row.id, k), k, validAt) : null;
+  }
+
+  session(ref: string, k: string): SessionView | null {
+    const row = this.q.entity('session', ref, k);
+    return row ? sessionById(this.q, row.id, k) : null;
+  }
+
+  documents(org: string, k: string, validAt?: string): DocumentItem[] | null {
+    const row = this.q.entity('organization', org, k);
+    return row ? documentsOf(this.q, withBodies(this.q, row.id, k), k, validAt) : null;
+  }
+
+  document(ref: string, k: string): DocumentItem | null {
+    const row = this.q.entity('document', ref, k);
+    return row ? documentById(this.q, row.id, k) : null;
+  }
+
+  people(k: string, q: string | undefined, after: string | null, limit: number): PersonView[] {
+    return searchPeople(this.q, k, q, after, limit);
+  }
+
+  person(ref: string, k: string, validAt?: string): (PersonView & { roles: RoleItem[] }) | null {
+    const row = this.q.entity('person', ref, k);
+    if (!row) return null;
+    return { ...personView(row), roles: rolesOf(this.q, row.id, k, validAt) };
+  }
+
+  timeline(org: string, k: string, from?: string, to?: string): TimelineItem[] | null {
+    const row = this.q.entity('organization', org, k);
+    if (!row) return null;
+    const bodies = withBodies(this.q, row.id, k);
+    const offices = this.q.all<{ id: string }>(
+      `SELECT id FROM entities WHERE kind = 'office' AND parent IN (SELECT value FROM json_each(@b)) AND known_from <= @k AND known_to > @k`,
+      { b: JSON.stringify(bodies), k },
+    );
+    return timelineOf(this.q, [...bodies, ...offices.map((o) => o.id)], k, from, to);
+  }
+}

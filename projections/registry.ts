@@ -1,0 +1,14 @@
+/** Every read model, in the order the runner applies them. */
+import { chairs } from './chairs/evolve.js';
+import { documents } from './documents/evolve.js';
+import { entities } from './entities/evolve.js';
+import { memberships } from './memberships/evolve.js';
+import { offices } from './offices/evolve.js';
+import { sessions } from './sessions/evolve.js';
+import { timeline } from './timeline/evolve.js';
+import type { Projection } from './types.js';
+
+export const PROJECTIONS: readonly Projection[] = [entities, offices, chairs, memberships, sessions, documents, timeline];
+
+/** Changes when any projection's version does: a stored read-model file with another one is rebuilt. */
+export const SCHEMA_TAG = `v1:${PROJECTIONS.map((p) => `${p.name}@${p.version}`).join(',')}`;

@@ -1,0 +1,30 @@
+/** Column helpers shared by the projections: terms and partial dates as bound columns. */
+import { lowerBound, termBounds, upperBound } from '../events/index.js';
+import type { Row } from './types.js';
+
+export interface TermLike {
+  from: string;
+  to?: string | null;
+}
+
+/** A term as `from_raw, to_raw` plus its day bounds `s0, s1, e0, e1` (open end: OPEN_END). */
+export function termColumns(term: TermLike): Row {
+  const b = termBounds(term);
+  return { from_raw: term.from, to_raw: term.to ?? null, s0: b.s0, s1: b.s1, e0: b.e0, e1: b.e1 };
+}
+
+export function dateColumns(prefix: string, date: string | null | undefined): Row {
+  if (date == null) return { [`${prefix}_raw`]: null, [`${prefix}_lo`]: null, [`${prefix}_hi`]: null };
+  return { [`${prefix}_raw`]: date, [`${prefix}_lo`]: lowerBound(date), [`${prefix}_hi`]: upperBound(date) };
+}
+
+export const TERM_COLUMNS = ['from_raw', 'to_raw', 's0', 's1', 'e0', 'e1'] as const;
+
+export const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+export const str = (v: unknown): string | null => (typeof v === 'string' ? v : v == null ? null : String(v));
+export const bool = (v: unknown): number => (v === true ? 1 : 0);
+
+/** Lower-cased, accents stripped: what name search compares. */
+export function normalizeName(name: string): string {
+  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+}

@@ -1,0 +1,48 @@
+/**
+ * Sessions: when and where a body met, who chaired, the agenda; and what happened there
+ * (attendance, reports, sideline talks), each a row of `session_items`.
+ */
+import type { Projection } from '../types.js';
+import { json, str, termColumns, type TermLike } from '../rows.js';
+
+export const sessions: Projection = {
+  name: 'sessions',
+  version: 1,
+  tables: [
+    {
+      name: 'sessions',
+      columns: ['id', 'key', 'body', 'title', 'number', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'city', 'country', 'chair_person', 'chair_office', 'agenda', 'source'],
+      indexes: ['id, known_from', 'body, known_from'],
+    },
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, known_from'] },
+  ],
+  handles: ['SessionHeld', 'DelegateAttended', 'ReportDelivered', 'SidelineTalksHeld'],
+  evolve(fact) {
+    const d = fact.data;
+    const source = json(fact.source);
+    const item = { person: null, office: null, representing: null, subject: null, on_raw: null, participants: null, topics: null, summary: null, source };
+    switch (fact.type) {
+      case 'SessionHeld': {
+        const held = d['held'] as TermLike;
+        const place = d['place'] as { city: string; country?: string } | undefined;
+        const chair = d['chairedBy'] as { person: string; office?: string } | undefined;
+        // A session without `to` is a one-day session: its days are those of `from`.
+        const t = termColumns({ from: held.from, to: held.to ?? held.from });
+        return [
+          {
+            table: 'sessions',
+            row: { id: fact.factId, key: str(d['key']), body: str(d['body']), title: str(d['title']), number: str(d['number']), ...t, to_raw: held.to ?? null, city: place?.city ?? null, country: place?.country ?? null, chair_person: chair?.person ?? null, chair_office: chair?.office ?? null, agenda: json(d['agenda'] ?? []), source },
+          },
+        ];
+      }
+      case 'DelegateAttended':
+        return [{ table: 'session_items', row: { ...item, session: str(d['session']), item: 'attendee', person: str(d['person']), office: str(d['office']), representing: str(d['representing']) } }];
+      case 'ReportDelivered':
+        return [{ table: 'session_items', row: { ...item, session: str(d['session']), item: 'report', person: str(d['person']), office: str(d['office']), subject: str(d['subject']) } }];
+      case 'SidelineTalksHeld':
+        return [{ table: 'session_items', row: { ...item, session: str(d['session']), item: 'talks', on_raw: str(d['on']), participants: json(d['participants']), topics: json(d['topics'] ?? []), summary: str(d['summary']) } }];
+      default:
+        return [];
+    }
+  },
+};

@@ -1,0 +1,42 @@
+/**
+ * What a projection is: the fact types it handles and a pure `evolve` from one fact (one
+ * version of it) to read-model rows. The runner adds the bitemporal bookkeeping columns
+ * (fact_id, known_from, known_to, position), so evolve never sees a clock or the versioning.
+ */
+import type { FactType, Source } from '../events/index.js';
+
+/** One version of a fact, as the runner hands it to evolve. */
+export interface FactVersion {
+  readonly factId: string;
+  readonly type: FactType;
+  /** The fact's data (for a correction: the replacement data), entity refs already ids. */
+  readonly data: Record<string, unknown>;
+  /** Provenance of this version (for a correction: the correction's source). */
+  readonly source: Source | null;
+}
+
+export type Cell = string | number | null;
+export type Row = Record<string, Cell>;
+
+export interface RowWrite {
+  readonly table: string;
+  readonly row: Row;
+}
+
+export interface TableSpec {
+  readonly name: string;
+  /** Domain columns; the runner adds fact_id, known_from, known_to, position. */
+  readonly columns: readonly string[];
+  /** Extra indexes as column lists, e.g. `office, known_from`. */
+  readonly indexes: readonly string[];
+}
+
+export interface Projection {
+  readonly name: string;
+  /** Bump when evolve or the tables change: the read models are then rebuilt from the log. */
+  readonly version: number;
+  readonly tables: readonly TableSpec[];
+  readonly handles: readonly FactType[];
+  /** Pure: no clock, no randomness, no I/O. Throwing parks the event. */
+  evolve(fact: FactVersion): RowWrite[];
+}
