@@ -15,7 +15,7 @@ import { talksDecider } from './talks.js';
 export { alreadyRecorded, conflict, decideAmendment, invalid, notFound, type Command, type StreamDecider } from './decide.js';
 export { DomainError, type DomainErrorKind, type FieldProblem } from './errors.js';
 export { keyDecider, type KeyState } from './key.js';
-export { canonical, creation, evolveStream, fingerprint, initialStreamState, standing } from './state.js';
+export { canonical, cloneState, creation, evolveStream, fingerprint, initialStreamState, standing } from './state.js';
 export type { DomainEvent, FactVersion, StreamEvent, StreamState } from './state.js';
 export { documentDecider, officeDecider, organizationDecider, personDecider, sessionDecider, talksDecider };
 

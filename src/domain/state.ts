@@ -4,8 +4,9 @@
  * stream's revision for the expected-revision check. Kind-specific deciders read this view.
  *
  * `evolve` updates the state in place and returns it: a stream of 100,000 facts replays in
- * O(n), where copying a Map per event would be O(n²). Whoever holds a state owns it; to undo
- * a decision, drop the state and read the stream again.
+ * O(n), where copying a Map per event would be O(n²). It never mutates a FactVersion, so a
+ * `cloneState` (a new Map over the same versions) can be evolved without touching the
+ * original: that is how a decision is tried without disturbing what others read.
  */
 import type { FactType, Source } from '../../events/index.js';
 
@@ -29,22 +30,26 @@ export interface FactVersion {
   readonly factId: string;
   readonly type: FactType;
   /** The current data: the original's, or the latest correction's. */
-  data: Record<string, unknown>;
+  readonly data: Record<string, unknown>;
   readonly revision: number;
   position?: string;
   recordedAt?: string;
   /** Type, data and source as first recorded: a retry with the same factId must match it. */
   readonly fingerprint: string;
   /** The factId of the FactRetracted that withdrew this fact. */
-  retractedBy?: string;
+  readonly retractedBy?: string;
   /** The factId of the latest FactCorrected that replaced this fact's data. */
-  correctedBy?: string;
+  readonly correctedBy?: string;
 }
 
 export interface StreamState {
   /** The revision of the stream's last event; -1 for a stream that does not exist. */
   revision: number;
   readonly facts: Map<string, FactVersion>;
+}
+
+export function cloneState(state: StreamState): StreamState {
+  return { revision: state.revision, facts: new Map(state.facts) };
 }
 
 export function initialStreamState(): StreamState {
@@ -78,13 +83,15 @@ export function evolveStream(state: StreamState, event: StreamEvent): StreamStat
   if (event.recordedAt !== undefined) version.recordedAt = event.recordedAt;
   state.facts.set(event.factId, version);
   if (event.type === 'FactCorrected' || event.type === 'FactRetracted') {
+    // Copy, never mutate, the version: states share version objects (see cloneState).
     const target = state.facts.get(event.data['fact'] as string);
     if (target) {
-      if (event.type === 'FactRetracted') target.retractedBy = event.factId;
-      else {
-        target.data = event.data['data'] as Record<string, unknown>;
-        target.correctedBy = event.factId;
-      }
+      state.facts.set(
+        target.factId,
+        event.type === 'FactRetracted'
+          ? { ...target, retractedBy: event.factId }
+          : { ...target, data: event.data['data'] as Record<string, unknown>, correctedBy: event.factId },
+      );
     }
   }
   return state;

@@ -54,10 +54,11 @@ export function problem(code: ProblemCode, detail: string, extensions: Record<st
 const dotted = (pointer: string): string => pointer.replace(/^\//, '').split('/').join('.');
 
 export function zodProblems(error: ZodError, prefix = ''): FieldProblem[] {
-  return error.issues.map((i) => ({
-    path: [prefix, ...i.path.map(String)].filter(Boolean).join('.') || '(root)',
-    message: i.message,
-  }));
+  return error.issues.flatMap((i) => {
+    const path = [prefix, ...i.path.map(String)].filter(Boolean);
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => ({ path: [...path, k].join('.'), message: 'unknown field' }));
+    return [{ path: path.join('.') || '(root)', message: i.message }];
+  });
 }
 
 const DOMAIN_CODES = { invalid: 'invalid-request', not_found: 'not-found', conflict: 'conflict' } as const;
@@ -93,10 +94,16 @@ export function toProblem(err: unknown, request?: FastifyRequest): { problem: Pr
   }
   if (hasZodFastifySchemaValidationErrors(err)) {
     const context = (err as { validationContext?: string }).validationContext;
-    const errors = err.validation.map((v) => ({
-      path: dotted(v.instancePath) || (context === 'body' ? '(body)' : context ?? '(root)'),
-      message: v.message ?? 'invalid',
-    }));
+    const errors = err.validation.flatMap((v) => {
+      const path = dotted(v.instancePath) || (context === 'body' ? '(body)' : context ?? '(root)');
+      // An unknown field is named by its own path (`data.colour`), not its parent's.
+      const keys = (v.params as { keys?: unknown }).keys;
+      if (v.keyword === 'unrecognized_keys' && Array.isArray(keys)) {
+        const base = dotted(v.instancePath);
+        return keys.map((k) => ({ path: base ? `${base}.${String(k)}` : String(k), message: 'unknown field' }));
+      }
+      return [{ path, message: v.message ?? 'invalid' }];
+    });
     return { problem: problem('invalid-request', describe(errors), { errors }), headers: {} };
   }
   const fe = err as Partial<FastifyError> & { status?: number };

@@ -1,0 +1,113 @@
+/**
+ * The write side over HTTP (API.md, "Recording a fact"): `POST /v1/facts` and
+ * `POST /v1/facts/batch` (a JSON array or application/x-ndjson, up to 10,000 facts, stopping
+ * at the first refused one). Recorder tokens only. The answer is sent once this process's read
+ * models have applied the facts (the recorder waits for them).
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { FACT_TYPES } from '../../../events/index.js';
+import { DomainError } from '../../domain/errors.js';
+import { FactRequest, type RecordContext } from '../../record/index.js';
+import type { Runtime } from '../../runtime.js';
+import { principalOf, requireRole } from '../auth.js';
+import { toProblem } from '../errors.js';
+import { parseNdjson, NdjsonLineError } from './ndjson.js';
+
+export const MAX_BATCH = 10_000;
+
+const Recorded = z.object({
+  factId: z.string(),
+  id: z.string().optional().describe('The entity the fact created (registrations, SessionHeld, DocumentConsidered, DocumentAdopted)'),
+  type: z.enum(FACT_TYPES as [string, ...string[]]),
+  stream: z.string(),
+  revision: z.int(),
+  position: z.string(),
+  recordedAt: z.string(),
+});
+
+const BatchAnswer = z.object({
+  recorded: z.int().describe('How many facts of the batch are recorded (retried ones included)'),
+  results: z.array(z.object({ factId: z.string(), stream: z.string(), revision: z.int(), position: z.string() })),
+  error: z
+    .looseObject({ index: z.int(), type: z.string(), title: z.string(), status: z.int(), detail: z.string() })
+    .optional()
+    .describe('The first refused fact: its problem+json, with its index in the batch'),
+});
+
+const Headers = z.looseObject({
+  'idempotency-key': z.string().min(1).max(200).optional().describe('Without a factId: a retry with the same key records nothing new'),
+});
+
+function contextOf(request: FastifyRequest, idempotencyKey: string | undefined): RecordContext {
+  const principal = principalOf(request);
+  /* c8 ignore next -- requireRole ran first: there is always a principal here */
+  if (!principal) throw new Error('no principal on an authenticated route');
+  return { principal: principal.id, correlationId: String(request.id), ...(idempotencyKey ? { idempotencyKey } : {}) };
+}
+
+export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const { recorder, config } = runtime;
+  const recorderOnly = requireRole(runtime, 'recorder');
+  if (!app.hasContentTypeParser('application/x-ndjson')) {
+    app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => {
+      done(null, parseNdjson(body as string));
+    });
+  }
+  const r = app.withTypeProvider<ZodTypeProvider>();
+
+  r.post(
+    '/v1/facts',
+    {
+      // Authenticate before the body is read or validated: 401/403 before 400.
+      onRequest: recorderOnly,
+      schema: {
+        summary: 'Record one fact',
+        description: 'Answers 201 with the recorded fact, or 200 with the original result when the factId (or Idempotency-Key) was already recorded.',
+        tags: ['facts'],
+        security: [{ bearer: [] }],
+        headers: Headers,
+        body: FactRequest,
+        response: { 200: Recorded, 201: Recorded },
+      },
+    },
+    async (request, reply) => {
+      const result = await recorder.record(request.body, contextOf(request, request.headers['idempotency-key']));
+      const { created, ...body } = result;
+      return reply.code(created ? 201 : 200).send(body);
+    },
+  );
+
+  r.post(
+    '/v1/facts/batch',
+    {
+      onRequest: recorderOnly,
+      bodyLimit: config.batchBodyLimit,
+      schema: {
+        summary: 'Record up to 10,000 facts in order',
+        description:
+          'A JSON array or application/x-ndjson (one fact a line). Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A retry with the same factIds records nothing twice.',
+        tags: ['facts'],
+        security: [{ bearer: [] }],
+        headers: Headers,
+        body: z.array(z.unknown()).max(MAX_BATCH, { message: `a batch holds up to ${MAX_BATCH} facts; split it` }),
+        response: { 200: BatchAnswer },
+      },
+    },
+    async (request) => {
+      const items = request.body;
+      const bad = items.findIndex((item) => item instanceof NdjsonLineError);
+      const outcome = await recorder.recordBatch(bad < 0 ? items : items.slice(0, bad), contextOf(request, request.headers['idempotency-key']));
+      let error = outcome.error;
+      if (!error && bad >= 0) {
+        const line = items[bad] as NdjsonLineError;
+        error = { index: bad, error: new DomainError('invalid', line.message, { errors: [{ path: `[${bad}]`, message: line.message }] }) };
+      }
+      const results = outcome.results.map(({ factId, stream, revision, position }) => ({ factId, stream, revision, position }));
+      if (!error) return { recorded: outcome.recorded, results };
+      const { problem } = toProblem(error.error, request);
+      return { recorded: outcome.recorded, results, error: { ...problem, index: error.index } };
+    },
+  );
+}

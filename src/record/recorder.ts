@@ -1,0 +1,145 @@
+/**
+ * The recorder: the write side's application service. For each fact: validate, resolve
+ * references (keys to ids, ids to standing entities of the right kind), read the stream,
+ * decide, append with the expected revision, and answer once this process's read models have
+ * applied it. A conflicting concurrent write makes it read and decide again (a few times)
+ * before answering 409. Nothing here knows HTTP.
+ */
+import type { Logger } from 'pino';
+import { DomainError } from '../domain/index.js';
+import { DuplicateEventError, WrongExpectedRevisionError } from '../store/errors.js';
+import type { EventStore, Position } from '../store/port.js';
+import { openFactIndex } from './fact-index.js';
+import { factIdFromIdempotencyKey } from './idempotency.js';
+import { parseFactRequest, type FactRequest } from './request.js';
+import { DecisionSession, type Prepared, type RecordedFact } from './session.js';
+import { StateCache } from './states.js';
+
+export interface RecorderDeps {
+  store: EventStore;
+  /** This process's read models: the answer waits until they applied the write. */
+  readModels: { waitFor(position: Position, timeoutMs: number): Promise<boolean> };
+  /** Unused by decisions today (recordedAt comes from the store); kept so time stays injected. */
+  clock?: () => Date;
+  /** New factIds. Default: a monotonic ULID factory. */
+  newId: () => string;
+  /** How long an answer waits for the read models. Default 2,000 ms. */
+  readWaitMs?: number;
+  /** Attempts when a concurrent write wins. Default 5. */
+  maxAttempts?: number;
+  log?: Logger;
+}
+
+export interface RecordContext {
+  /** The authenticated principal, stored as `recordedBy`. */
+  principal: string;
+  /** The request id, stored as `correlationId`. */
+  correlationId: string;
+  /** The `Idempotency-Key` header, if any. */
+  idempotencyKey?: string;
+}
+
+export interface BatchOutcome {
+  recorded: number;
+  results: RecordedFact[];
+  /** The first refused fact: its index in the batch and why (a DomainError, or a store error). */
+  error?: { index: number; error: unknown };
+}
+
+export interface Recorder {
+  /** Records one validated fact; throws DomainError (or a store error) when refused. */
+  record(request: FactRequest, context: RecordContext): Promise<RecordedFact>;
+  /** Records up to 10,000 facts in order, stopping at the first refused one. Items are unvalidated. */
+  recordBatch(items: readonly unknown[], context: RecordContext): Promise<BatchOutcome>;
+  /** Resolves once the factId index has caught up with the log as it stood at start. */
+  ready(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type { RecordedFact };
+
+type Item = Prepared | { index: number; error: unknown };
+
+export function createRecorder(deps: RecorderDeps): Recorder {
+  const { store } = deps;
+  const index = openFactIndex(store, deps.log);
+  const cache = new StateCache(store);
+  const maxAttempts = deps.maxAttempts ?? 5;
+  const readWaitMs = deps.readWaitMs ?? 2_000;
+
+  function prepare(request: FactRequest, i: number, context: RecordContext, batch: boolean): Prepared {
+    if (request.factId !== undefined) {
+      return { index: i, request, factId: request.factId, ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}) };
+    }
+    if (context.idempotencyKey !== undefined) {
+      const key = batch ? `${context.idempotencyKey}\n${i}` : context.idempotencyKey;
+      return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey };
+    }
+    return { index: i, request, factId: deps.newId() };
+  }
+
+  async function run(items: Item[], context: RecordContext): Promise<BatchOutcome> {
+    for (let attempt = 1; ; attempt++) {
+      const session = new DecisionSession({ cache, index, principal: context.principal, correlationId: context.correlationId });
+      let refused: BatchOutcome['error'];
+      for (const item of items) {
+        if ('error' in item) {
+          refused = item;
+          break;
+        }
+        try {
+          await session.decide(item);
+        } catch (err) {
+          if (!(err instanceof DomainError)) throw err;
+          refused = { index: item.index, error: err };
+          break;
+        }
+      }
+      const outcome = await session.commit((stream, events, expected) => store.append(stream, events, expected));
+      const failure = outcome.failure;
+      if (failure) {
+        for (const stream of session.touched) cache.drop(stream);
+        const raced = failure.error instanceof WrongExpectedRevisionError || failure.error instanceof DuplicateEventError;
+        if (!raced) throw failure.error;
+        if (attempt < maxAttempts) {
+          // A factId stored elsewhere by another process: let the index see it before deciding again.
+          if (failure.error instanceof DuplicateEventError) await index.lookup('', 1_000);
+          continue;
+        }
+        refused = { index: failure.index, error: new DomainError('conflict', `concurrent writes kept winning after ${maxAttempts} attempts; read again and retry (${(failure.error as Error).message})`) };
+      }
+      const results: RecordedFact[] = [];
+      for (const [i, r] of [...outcome.results.entries()].sort(([a], [b]) => a - b)) {
+        if (!refused || i < refused.index) results.push(r);
+      }
+      let last: Position | undefined;
+      for (const r of results) if (r.position && (last === undefined || r.position > last)) last = r.position;
+      if (last !== undefined && !(await deps.readModels.waitFor(last, readWaitMs))) {
+        deps.log?.warn({ position: last, readWaitMs }, 'read models did not apply the write in time; answering anyway');
+      }
+      return refused ? { recorded: results.length, results, error: refused } : { recorded: results.length, results };
+    }
+  }
+
+  return {
+    async record(request, context) {
+      const outcome = await run([prepare(request, 0, context, false)], context);
+      if (outcome.error) throw outcome.error.error;
+      return outcome.results[0] as RecordedFact;
+    },
+    async recordBatch(raw, context) {
+      const items: Item[] = [];
+      for (const [i, body] of raw.entries()) {
+        try {
+          items.push(prepare(parseFactRequest(body), i, context, true));
+        } catch (err) {
+          items.push({ index: i, error: err });
+          break;
+        }
+      }
+      return run(items, context);
+    },
+    ready: () => index.ready(),
+    close: () => index.close(),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The request to record one fact, as API.md gives it: `{ type, factId?, data, source }`,
+ * strict everywhere (an unknown field is refused). One zod schema per fact type, joined on
+ * `type`, so `data` is checked against its type's schema and a bad field is named by its path
+ * in the body (`data.term.to`). The HTTP route and the batch use the same schema.
+ */
+import { z, type ZodError } from 'zod';
+import { Source, Ulid, factSchemas, type FactType } from '../../events/index.js';
+import type { FieldProblem } from '../domain/errors.js';
+import { DomainError } from '../domain/errors.js';
+
+const envelope = <T extends FactType, S extends (typeof factSchemas)[T]>(type: T, data: S) =>
+  z.strictObject({
+    type: z.literal(type),
+    factId: Ulid.optional().describe('A ULID chosen by the client; a retry with the same factId records nothing new'),
+    data,
+    source: Source,
+  });
+
+export const FactRequest = z
+  .discriminatedUnion('type', [
+    envelope('OrganizationRegistered', factSchemas.OrganizationRegistered),
+    envelope('PersonRegistered', factSchemas.PersonRegistered),
+    envelope('OfficeEstablished', factSchemas.OfficeEstablished),
+    envelope('MembershipStarted', factSchemas.MembershipStarted),
+    envelope('MembershipEnded', factSchemas.MembershipEnded),
+    envelope('SessionHeld', factSchemas.SessionHeld),
+    envelope('DocumentConsidered', factSchemas.DocumentConsidered),
+    envelope('DocumentAdopted', factSchemas.DocumentAdopted),
+    envelope('ReportDelivered', factSchemas.ReportDelivered),
+    envelope('ChairmanshipPassed', factSchemas.ChairmanshipPassed),
+    envelope('OfficialAppointed', factSchemas.OfficialAppointed),
+    envelope('OfficialLeftOffice', factSchemas.OfficialLeftOffice),
+    envelope('DelegateAttended', factSchemas.DelegateAttended),
+    envelope('SidelineTalksHeld', factSchemas.SidelineTalksHeld),
+    envelope('FactCorrected', factSchemas.FactCorrected),
+    envelope('FactRetracted', factSchemas.FactRetracted),
+  ])
+  .describe('A fact to record: its type, optional factId, data and source');
+export type FactRequest = z.output<typeof FactRequest>;
+
+/**
+ * Zod issues as `{ path, message }`, one per bad field: an unknown key is named by its own
+ * path (`data.colour`), not its parent's.
+ */
+export function fieldProblems(error: ZodError, prefix: readonly (string | number)[] = []): FieldProblem[] {
+  const out: FieldProblem[] = [];
+  for (const issue of error.issues) {
+    const base = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ path: pathText([...base, key]), message: 'unknown field' });
+    } else out.push({ path: pathText(base), message: issue.message });
+  }
+  return out;
+}
+
+export function pathText(path: readonly (string | number)[]): string {
+  return path.length === 0 ? '(body)' : path.map(String).join('.');
+}
+
+export function invalidFields(errors: FieldProblem[]): DomainError {
+  const head = errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`).join('; ');
+  return new DomainError('invalid', errors.length > 3 ? `${head}; and ${errors.length - 3} more` : head, { errors });
+}
+
+/** Parses one fact of a batch; throws a 400 DomainError naming each bad field. */
+export function parseFactRequest(body: unknown): FactRequest {
+  const parsed = FactRequest.safeParse(body);
+  if (!parsed.success) throw invalidFields(fieldProblems(parsed.error));
+  return parsed.data;
+}

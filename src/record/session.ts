@@ -1,0 +1,294 @@
+/**
+ * One attempt at recording a list of facts (a batch, or a single fact as a batch of one).
+ * `decide` takes the facts in order, each against the state the ones before it leave (a batch
+ * can register a person and then appoint them); `commit` appends what was decided.
+ *
+ * Appending efficiently: the decided events are grouped into waves. Within a wave, consecutive
+ * events of one stream go out as one append, and the appends of a wave run concurrently, so
+ * the store's group commit shares fsyncs between them. A fact waits for a later wave only when
+ * it must follow something in the log: its own stream's earlier events, the creation of an
+ * entity it names, or the reservation of its key. Every append carries the expected revision
+ * the decision read, so a concurrent writer makes it fail rather than both win.
+ */
+import {
+  SCHEMA_VERSION, derivedEventId, factSchemas, isUlid, keyStream, parseStream, streamOf, ulidToUuid,
+  type FactType, type KeyReserved,
+} from '../../events/index.js';
+import {
+  DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, keyDecider, notFound,
+  type FactVersion, type FieldProblem, type KeyState, type StreamState,
+} from '../domain/index.js';
+import type { AppendResult, ExpectedRevision, NewEvent } from '../store/port.js';
+import type { FactIndex } from './fact-index.js';
+import { refSites, replaceRefs } from './refs.js';
+import { fieldProblems, invalidFields, pathText, type FactRequest } from './request.js';
+import type { StateCache } from './states.js';
+import { CREATED_KIND, CREATING_TYPES, streamFor } from './streams.js';
+
+export interface Prepared {
+  readonly index: number;
+  readonly request: FactRequest;
+  readonly factId: string;
+  readonly idempotencyKey?: string;
+}
+
+export interface RecordedFact {
+  factId: string;
+  /** The entity the fact created (or, for an adoption of an existing document, that document). */
+  id?: string;
+  type: FactType;
+  stream: string;
+  revision: number;
+  position: string;
+  recordedAt: string;
+  /** False when the factId was already recorded and this is the original result. */
+  created: boolean;
+}
+
+interface Pending {
+  readonly index: number;
+  readonly stream: string;
+  readonly wave: number;
+  readonly event: NewEvent;
+  readonly revision: number;
+  /** Absent for a key reservation. */
+  readonly type?: FactType;
+  readonly factId?: string;
+}
+
+export interface SessionDeps {
+  readonly cache: StateCache;
+  readonly index: FactIndex;
+  readonly principal: string;
+  readonly correlationId: string;
+}
+
+export interface CommitOutcome {
+  readonly results: Map<number, RecordedFact>;
+  readonly failure?: { readonly index: number; readonly error: unknown };
+}
+
+const ENTITY_ID_TYPES = new Set<FactType>(['OrganizationRegistered', 'PersonRegistered', 'OfficeEstablished', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted']);
+
+export class DecisionSession {
+  /** Committed states read in this attempt (one read per stream per attempt). */
+  private readonly loaded = new Map<string, StreamState>();
+  /** Clones this attempt decided into. */
+  private readonly states = new Map<string, StreamState>();
+  private readonly keys = new Map<string, KeyState>();
+  private readonly createdWave = new Map<string, number>();
+  private readonly lastWave = new Map<string, number>();
+  private readonly factStreams = new Map<string, string>();
+  private readonly pending: Pending[] = [];
+  private readonly duplicates = new Map<number, { stream: string; factId: string }>();
+
+  constructor(private readonly deps: SessionDeps) {}
+
+  get touched(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /** Decides one fact; throws DomainError when it is refused (nothing of it is kept). */
+  async decide(item: Prepared): Promise<void> {
+    const { request, factId } = item;
+    const refs = new Set<string>();
+    let data: Record<string, unknown>;
+    let stream: string;
+    if (request.type === 'FactCorrected' || request.type === 'FactRetracted') {
+      const target = request.data.fact;
+      const found = this.factStreams.get(target) ?? this.deps.index.get(target) ?? (await this.deps.index.lookup(target));
+      if (found === undefined) throw notFound(`no recorded fact ${target}`, 'data.fact');
+      stream = found;
+      const original = (await this.state(stream)).facts.get(target);
+      if (!original) throw notFound(`no recorded fact ${target}`, 'data.fact');
+      data = request.data;
+      if (request.type === 'FactCorrected' && original.type !== 'FactCorrected' && original.type !== 'FactRetracted') {
+        const parsed = factSchemas[original.type].safeParse(request.data.data);
+        if (!parsed.success) throw invalidFields(fieldProblems(parsed.error, ['data', 'data']));
+        const replacement = await this.resolve(original.type, parsed.data as Record<string, unknown>, ['data', 'data'], refs);
+        data = { ...request.data, data: replacement };
+      }
+    } else {
+      data = await this.resolve(request.type, request.data as Record<string, unknown>, ['data'], refs);
+      stream = streamFor(request.type, factId, data);
+    }
+
+    const elsewhere = this.factStreams.get(factId) ?? this.deps.index.get(factId);
+    if (elsewhere !== undefined && elsewhere !== stream) {
+      throw conflict(`factId ${factId} is already recorded as another fact (in ${elsewhere}); use a new factId`, factId);
+    }
+    const state = await this.state(stream);
+    const kind = (parseStream(stream) as { kind: keyof typeof DECIDERS }).kind;
+    const decided = DECIDERS[kind].decide({ factId, type: request.type, data, source: request.source }, state);
+    if (decided.length === 0) {
+      this.duplicates.set(item.index, { stream, factId });
+      return;
+    }
+
+    // The key is reserved before the registration: refused here, nothing of the fact is kept.
+    let reservation: KeyReserved | undefined;
+    const createdKind = CREATED_KIND[request.type];
+    const key = data['key'];
+    if (createdKind && typeof key === 'string' && stream === streamOf(createdKind, factId)) {
+      const wanted: KeyReserved = { key, entityId: factId, entityKind: createdKind, factId };
+      if (keyDecider.decide(wanted, await this.keyState(key)).length > 0) reservation = wanted;
+    }
+
+    let wave = this.lastWave.get(stream) ?? 0;
+    for (const r of refs) {
+      const w = this.createdWave.get(r);
+      if (w !== undefined && r !== stream) wave = Math.max(wave, w + 1);
+    }
+    if (reservation) {
+      const ks = keyStream(reservation.key);
+      const keyWave = this.lastWave.get(ks) ?? 0;
+      this.lastWave.set(ks, keyWave);
+      this.keys.set(reservation.key, { revision: 0, reservation });
+      this.pending.push({
+        index: item.index,
+        stream: ks,
+        wave: keyWave,
+        revision: 0,
+        event: {
+          id: derivedEventId(factId, 'key'),
+          type: 'KeyReserved',
+          data: reservation,
+          // Deterministic, so a retried reservation is recognised by the store as the same event.
+          metadata: { causationId: factId, recordedBy: this.deps.principal, schemaVersion: SCHEMA_VERSION },
+        },
+      });
+      wave = Math.max(wave, keyWave + 1);
+    }
+    if (state.revision === -1) this.createdWave.set(stream, wave);
+    this.lastWave.set(stream, wave);
+    for (const e of decided) {
+      const revision = state.revision + 1;
+      evolveStream(state, { ...e, revision });
+      const metadata: Record<string, unknown> = {
+        factId: e.factId,
+        recordedBy: this.deps.principal,
+        source: e.source,
+        correlationId: this.deps.correlationId,
+        schemaVersion: SCHEMA_VERSION,
+      };
+      if (item.idempotencyKey !== undefined) metadata['idempotencyKey'] = item.idempotencyKey;
+      this.pending.push({ index: item.index, stream, wave, revision, type: e.type, factId: e.factId, event: { id: ulidToUuid(e.factId), type: e.type, data: e.data, metadata } });
+    }
+    this.factStreams.set(factId, stream);
+  }
+
+  /** Appends wave by wave. Stops after the first wave with a failed append. */
+  async commit(append: (stream: string, events: NewEvent[], expected: ExpectedRevision) => Promise<AppendResult>): Promise<CommitOutcome> {
+    const results = new Map<number, RecordedFact>();
+    const byWave = new Map<number, Map<string, Pending[]>>();
+    for (const p of this.pending) {
+      const wave = byWave.get(p.wave) ?? new Map<string, Pending[]>();
+      byWave.set(p.wave, wave);
+      const group = wave.get(p.stream) ?? [];
+      wave.set(p.stream, group);
+      group.push(p);
+    }
+    let failure: CommitOutcome['failure'];
+    for (const wave of [...byWave.keys()].sort((a, b) => a - b)) {
+      const groups = [...(byWave.get(wave) as Map<string, Pending[]>).entries()];
+      const settled = await Promise.allSettled(
+        groups.map(([stream, group]) => {
+          const first = (group[0] as Pending).revision - 1;
+          return append(stream, group.map((p) => p.event), first < 0 ? 'no_stream' : first);
+        }),
+      );
+      settled.forEach((outcome, g) => {
+        const [stream, group] = groups[g] as [string, Pending[]];
+        if (outcome.status === 'rejected') {
+          const index = (group[0] as Pending).index;
+          if (!failure || index < failure.index) failure = { index, error: outcome.reason };
+          return;
+        }
+        outcome.value.events.forEach((appended, k) => {
+          const p = group[k] as Pending;
+          if (p.type === undefined || p.factId === undefined) return;
+          const version = this.states.get(stream)?.facts.get(p.factId);
+          if (version) {
+            version.position = appended.position;
+            version.recordedAt = appended.recordedAt;
+          }
+          this.deps.index.set(p.factId, stream);
+          results.set(p.index, this.result(p.type, p.factId, stream, appended.revision, appended.position, appended.recordedAt, true));
+        });
+      });
+      if (failure) return { results, failure };
+    }
+    for (const [stream, state] of this.states) this.deps.cache.offer(stream, state);
+    for (const [index, { stream, factId }] of this.duplicates) {
+      const v = this.states.get(stream)?.facts.get(factId) as FactVersion;
+      results.set(index, this.result(v.type, factId, stream, v.revision, v.position ?? '', v.recordedAt ?? '', false));
+    }
+    return { results };
+  }
+
+  private result(type: FactType, factId: string, stream: string, revision: number, position: string, recordedAt: string, created: boolean): RecordedFact {
+    const r: RecordedFact = { factId, type, stream, revision, position, recordedAt, created };
+    if (ENTITY_ID_TYPES.has(type)) r.id = (parseStream(stream) as { id: string }).id;
+    return r;
+  }
+
+  private async committed(stream: string): Promise<StreamState> {
+    let s = this.loaded.get(stream);
+    if (!s) {
+      s = await this.deps.cache.load(stream);
+      this.loaded.set(stream, s);
+    }
+    return s;
+  }
+
+  /** The state to decide against: committed, plus what this attempt decided before. */
+  private async state(stream: string): Promise<StreamState> {
+    let s = this.states.get(stream);
+    if (!s) {
+      s = cloneState(await this.committed(stream));
+      this.states.set(stream, s);
+    }
+    return s;
+  }
+
+  private async keyState(key: string): Promise<KeyState> {
+    return this.keys.get(key) ?? (await this.deps.cache.loadKey(key));
+  }
+
+  /** Replaces every entity reference (key or id) by the id of a standing entity of the right kind. */
+  private async resolve(type: FactType, data: Record<string, unknown>, prefix: string[], refs: Set<string>): Promise<Record<string, unknown>> {
+    const sites = refSites(type, data);
+    if (sites.length === 0) return data;
+    const problems: FieldProblem[] = [];
+    const replacements: { path: (string | number)[]; id: string }[] = [];
+    for (const site of sites) {
+      const path = pathText([...prefix, ...site.path]);
+      let id = site.value;
+      if (!isUlid(site.value)) {
+        const held = (await this.keyState(site.value)).reservation;
+        if (!held) {
+          problems.push({ path, message: `no ${site.kind} has the key \`${site.value}\`` });
+          continue;
+        }
+        if (held.entityKind !== site.kind) {
+          problems.push({ path, message: `the key \`${site.value}\` names a ${held.entityKind}, not a ${site.kind}` });
+          continue;
+        }
+        id = held.entityId;
+        replacements.push({ path: site.path, id });
+      }
+      const entity = streamOf(site.kind, id);
+      const s = this.states.get(entity) ?? (await this.committed(entity));
+      if (!creation(s, ...CREATING_TYPES[site.kind])) {
+        problems.push({ path, message: `no ${site.kind} ${site.value} is recorded (or its registration was retracted)` });
+        continue;
+      }
+      refs.add(entity);
+    }
+    if (problems.length > 0) {
+      const head = problems.slice(0, 3).map((p) => `${p.path}: ${p.message}`).join('; ');
+      throw new DomainError('not_found', problems.length > 3 ? `${head}; and ${problems.length - 3} more` : head, { errors: problems });
+    }
+    return replacements.length > 0 ? replaceRefs(data, replacements) : data;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * The deciders' view of streams, kept between requests so a decision does not replay a whole
+ * stream each time: each cached state is caught up with `readStream(fromRevision)` before use,
+ * so the store stays the truth and the cache only saves work. Cached states are never mutated:
+ * a decision works on a clone, and a committed clone replaces the entry. Key reservations are
+ * cached once made (a key is never released). Bounded: least recently used streams go first.
+ */
+import { upcast, keyStream, type FactType, type KeyReserved, type Source } from '../../events/index.js';
+import { evolveStream, initialStreamState, keyDecider, type KeyState, type StreamEvent, type StreamState } from '../domain/index.js';
+import type { EventStore, StoredEvent } from '../store/port.js';
+
+export function toStreamEvent(e: StoredEvent): StreamEvent {
+  const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
+  return {
+    factId: meta.factId ?? '',
+    type: e.type as FactType,
+    data: upcast(e.type, e.data, meta.schemaVersion) as Record<string, unknown>,
+    source: meta.source as Source,
+    revision: e.revision,
+    position: e.position,
+    recordedAt: e.recordedAt,
+  };
+}
+
+export class StateCache {
+  private readonly streams = new Map<string, StreamState>();
+  private readonly keys = new Map<string, KeyState>();
+
+  constructor(
+    private readonly store: EventStore,
+    /** Default 20,000 streams. */
+    private readonly capacity = 20_000,
+  ) {}
+
+  /** The committed state of a stream, caught up with the store. Do not mutate it. */
+  async load(stream: string): Promise<StreamState> {
+    for (;;) {
+      const cached = this.streams.get(stream);
+      const base = cached ?? initialStreamState();
+      const events = await this.store.readStream(stream, { fromRevision: base.revision + 1 });
+      if (this.streams.get(stream) !== cached) continue; // replaced meanwhile: read again from it
+      if (events.length === 0) {
+        if (cached) this.touch(stream, cached);
+        return base;
+      }
+      const next: StreamState = { revision: base.revision, facts: new Map(base.facts) };
+      for (const e of events) evolveStream(next, toStreamEvent(e));
+      this.put(stream, next);
+      return next;
+    }
+  }
+
+  /** A state decided and committed by this process, at least as new as the cached one. */
+  offer(stream: string, state: StreamState): void {
+    const cached = this.streams.get(stream);
+    if (!cached || cached.revision < state.revision) this.put(stream, state);
+  }
+
+  drop(stream: string): void {
+    this.streams.delete(stream);
+  }
+
+  async loadKey(key: string): Promise<KeyState> {
+    const cached = this.keys.get(key);
+    if (cached) return cached;
+    let state = keyDecider.initialState();
+    for (const e of await this.store.readStream(keyStream(key))) {
+      state = keyDecider.evolve(state, { revision: e.revision, data: e.data as KeyReserved });
+    }
+    if (state.reservation) this.keys.set(key, state);
+    return state;
+  }
+
+  private touch(stream: string, state: StreamState): void {
+    this.streams.delete(stream);
+    this.streams.set(stream, state);
+  }
+
+  private put(stream: string, state: StreamState): void {
+    this.touch(stream, state);
+    if (this.streams.size > this.capacity) {
+      const oldest = this.streams.keys().next().value as string;
+      this.streams.delete(oldest);
+    }
+  }
+}
