@@ -83,8 +83,9 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
   }
   db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');
-  const tag = db.prepare("SELECT v FROM sqlite_master m, meta WHERE m.name = 'meta' AND meta.k = 'schema'").pluck().get() as string | undefined;
   const hasTables = (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number) > 0;
+  const hasMeta = (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get() as number) > 0;
+  const tag = hasMeta ? (db.prepare("SELECT v FROM meta WHERE k = 'schema'").pluck().get() as string | undefined) : undefined;
   if (hasTables && tag !== SCHEMA_TAG) {
     // Read models are disposable: another version is dropped and rebuilt from the log.
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").pluck().all() as string[];

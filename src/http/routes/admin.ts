@@ -1,0 +1,25 @@
+/**
+ * Admin (auditor or admin token): projection status with lag and parked events, and a
+ * rebuild of every read model from the log into a fresh file, swapped in when done.
+ */
+import type { FastifyInstance } from 'fastify';
+import { RebuildInProgressError } from '../../../projections/index.js';
+import type { Runtime } from '../../runtime.js';
+import { ProblemError } from '../errors.js';
+import { typed, type Guards } from './reads-common.js';
+import { guards } from './reads-guards.js';
+
+export async function adminRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
+  const r = typed(app);
+  r.get('/v1/admin/projections', { preHandler: g.staff, schema: { tags: ['admin'], summary: 'Read models: checkpoint, head, lag (events and seconds), parked events' } }, async () => runtime.readModels.status());
+
+  r.post('/v1/admin/rebuild', { preHandler: g.staff, schema: { tags: ['admin'], summary: 'Rebuild every read model from the log and swap it in; answers when done' } }, async (req) => {
+    try {
+      const result = await runtime.readModels.rebuild((p) => req.log.info(p, 'rebuild progress'));
+      return { status: 'rebuilt', ...result };
+    } catch (err) {
+      if (err instanceof RebuildInProgressError) throw new ProblemError('conflict', 'a rebuild is already running; wait for it to finish');
+      throw err;
+    }
+  });
+}

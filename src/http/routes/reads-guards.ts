@@ -1,0 +1,12 @@
+/**
+ * Access to the read routes: open to anyone (or any valid token with ANNALS_PRIVATE_READS),
+ * auditor or admin for /v1/audit/* and /v1/admin/*. The write side owns credentials
+ * (src/http/auth.ts); this wires its preHandlers into the read, audit and admin routes.
+ */
+import type { Runtime } from '../../runtime.js';
+import { readAccess, requireRole } from '../auth.js';
+import type { Guards } from './reads-common.js';
+
+export function guards(runtime: Runtime): Guards {
+  return { read: readAccess(runtime), staff: requireRole(runtime, 'auditor', 'admin') };
+}

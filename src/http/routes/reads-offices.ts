@@ -1,0 +1,46 @@
+/** Offices: one office, the holder on a day, the whole succession, offices of an organization. */
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { EntityRef } from '../../../events/index.js';
+import type { Runtime } from '../../runtime.js';
+import { ListQuery, PointQuery, RefParam, TimeQuery, found, pointValidAt, readContext, typed, type Guards } from './reads-common.js';
+import { paginate } from '../../../projections/query-context.js';
+
+export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
+  const r = typed(app);
+  const q = () => runtime.readModels.queries;
+
+  r.get('/v1/offices/:office/holder', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Who held the office on a day (every possible holder, with certainty)', params: RefParam('office'), querystring: PointQuery } }, async (req) => {
+    const { knownAt } = await readContext(runtime, req.query);
+    const validAt = pointValidAt(req.query.validAt);
+    const office = req.params['office'] as string;
+    const answer = found(q().holder(office, validAt, knownAt), 'office', office, knownAt);
+    return { office: answer.office, validAt, knownAt, holders: answer.holders };
+  });
+
+  r.get('/v1/offices/:office/holders', { preHandler: g.read, schema: { tags: ['reads'], summary: 'The whole succession, ordered by term.from', params: RefParam('office'), querystring: TimeQuery } }, async (req) => {
+    const { knownAt } = await readContext(runtime, req.query);
+    const office = req.params['office'] as string;
+    const answer = found(q().holders(office, knownAt), 'office', office, knownAt);
+    return { office: answer.office, validAt: null, knownAt, holders: answer.holders };
+  });
+
+  r.get('/v1/offices/:office', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One office', params: RefParam('office'), querystring: PointQuery } }, async (req) => {
+    const { knownAt } = await readContext(runtime, req.query);
+    const office = req.params['office'] as string;
+    const view = found(q().office(office, knownAt), 'office', office, knownAt);
+    const validAt = pointValidAt(req.query.validAt);
+    const holder = q().holder(view.id, validAt, knownAt);
+    return { office: view, validAt, knownAt, holders: holder?.holders ?? [] };
+  });
+
+  r.get('/v1/offices', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Offices, of one organization with organization=', querystring: ListQuery.extend({ organization: EntityRef.optional() }) } }, async (req) => {
+    const { knownAt } = await readContext(runtime, req.query);
+    const org = req.query.organization;
+    const list = org === undefined ? q().offices(undefined, knownAt) ?? [] : found(q().offices(org, knownAt), 'organization', org, knownAt);
+    const page = paginate(list, (o) => `${o.title ?? ''}\u0000${o.id}`, req.query.cursor, req.query.limit);
+    return { validAt: req.query.validAt ?? null, knownAt, offices: page.items, nextCursor: page.nextCursor };
+  });
+}
+
+export const OfficeParam = z.strictObject({ office: EntityRef });
