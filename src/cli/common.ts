@@ -1,0 +1,161 @@
+/**
+ * What every subcommand shares: exit codes (the contract scripts rely on), the global
+ * options, the configuration (the server's environment, overridden by flags) and opening a
+ * Runtime directly on the store, without HTTP.
+ */
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { Timestamp } from '../../events/index.js';
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import type { Runtime } from '../runtime.js';
+import type { EventStore } from '../store/port.js';
+
+export const EXIT = {
+  /** Done. */
+  ok: 0,
+  /** The store refused a fact (import), or an operation failed on the data. */
+  refused: 1,
+  /** Bad command line or environment: unknown command or option, missing or bad value. */
+  usage: 2,
+  /** A file cannot be read or written, or an input line is not JSON or not a fact. */
+  input: 3,
+  /** The store or the read models could not be opened or failed (EventStoreDB unreachable, disk). */
+  unavailable: 4,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** An error that ends the command with a given exit code and one message on stderr. */
+export class CliError extends Error {
+  constructor(
+    readonly code: ExitCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+export const usageError = (message: string): CliError => new CliError(EXIT.usage, message);
+
+/** Options every subcommand accepts (node:util parseArgs shape). */
+export const GLOBAL_OPTIONS = {
+  'data-dir': { type: 'string' },
+  'event-store': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export interface GlobalValues {
+  'data-dir'?: string | undefined;
+  'event-store'?: string | undefined;
+}
+
+export interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * The server's configuration from the environment, with `--data-dir` and `--event-store`
+ * on top. The CLI never seeds the example: `annals import` of an empty store must leave it
+ * holding exactly the file's facts.
+ */
+export function cliConfig(values: GlobalValues, env: NodeJS.ProcessEnv): Config {
+  const overrides: Record<string, string> = { ANNALS_SEED: 'none' };
+  if (values['data-dir'] !== undefined) overrides.ANNALS_DATA_DIR = values['data-dir'];
+  if (values['event-store'] !== undefined) overrides.ANNALS_EVENT_STORE = values['event-store'];
+  try {
+    return loadConfig({ ...env, ...overrides });
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(err.problems.join('; '));
+    throw err;
+  }
+}
+
+/** The CLI's logger: warnings and errors only (LOG_LEVEL overrides), on stderr. */
+export function cliLogger(env: NodeJS.ProcessEnv): Logger {
+  return pino({ level: env.LOG_LEVEL || 'warn' }, pino.destination(2));
+}
+
+export async function withRuntime<T>(config: Config, env: NodeJS.ProcessEnv, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+  let runtime: Runtime;
+  try {
+    // Loaded here, not at the top: `annals --help` and `export` need no write or read side.
+    const { openRuntime } = await import('../runtime.js');
+    runtime = await openRuntime(config, { log: cliLogger(env) });
+  } catch (err) {
+    throw new CliError(EXIT.unavailable, `cannot open the store (${describeStore(config)}): ${message(err)}`);
+  }
+  try {
+    return await fn(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+/** The event store alone (export needs no read models and no recorder). */
+export async function withStore<T>(config: Config, fn: (store: EventStore) => Promise<T>): Promise<T> {
+  let store: EventStore;
+  try {
+    const { openStore } = await import('../runtime.js');
+    store = await openStore(config);
+  } catch (err) {
+    throw new CliError(EXIT.unavailable, `cannot open the store (${describeStore(config)}): ${message(err)}`);
+  }
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+export function describeStore(config: Config): string {
+  return config.eventStore === 'sqlite' ? `sqlite in ${config.dataDir}` : config.eventStore;
+}
+
+/** `--known-at`: an RFC 3339 UTC timestamp with milliseconds, as everywhere in the API. */
+export function parseKnownAt(value: string | undefined, option = '--known-at'): string | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Timestamp.safeParse(value);
+  if (!parsed.success) throw usageError(`${option} ${JSON.stringify(value)}: expected an RFC 3339 UTC timestamp with milliseconds, e.g. 2025-12-01T00:00:00.000Z`);
+  return parsed.data;
+}
+
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+/**
+ * Parses a subcommand's arguments strictly (an unknown option is a usage error) with the
+ * global options added. Returns null when --help was asked: the caller prints its help.
+ */
+export function parseCommandArgs<O extends OptionSpec>(
+  args: string[],
+  options: O,
+  positionals: { min: number; max: number; names: string },
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } | null {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: { ...GLOBAL_OPTIONS, ...options }, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw usageError(message(err).replace(/\. To specify a positional argument.*$/s, ''));
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help) return null;
+  const n = parsed.positionals.length;
+  if (n < positionals.min) throw usageError(`missing ${positionals.names}`);
+  if (n > positionals.max) throw usageError(`unexpected argument '${parsed.positionals[positionals.max]}'`);
+  return { values, positionals: parsed.positionals };
+}
+
+export function globalValues(values: Record<string, string | boolean | undefined>): GlobalValues {
+  return { 'data-dir': values['data-dir'] as string | undefined, 'event-store': values['event-store'] as string | undefined };
+}
+
+export const GLOBAL_HELP = `Options every command takes:
+  --data-dir DIR        the data dir (default: ANNALS_DATA_DIR, else ./data)
+  --event-store STORE   sqlite, or an EventStoreDB connection string (default: ANNALS_EVENT_STORE, else sqlite)
+  -h, --help            this help
+`;

@@ -1,0 +1,164 @@
+/**
+ * `annals import FILE`: loads facts through the write side's batch path (the same checks as
+ * POST /v1/facts/batch), in chunks, in file order. Resumable: a fact whose factId is already
+ * recorded is answered with its original result and counted as "already recorded", so a run
+ * stopped half-way (or refused at a fact you then fix) is simply run again. A fact without a
+ * factId gets one derived from the file's name and its line, for the same reason.
+ *
+ * Lines of `annals export` (or GET /v1/audit/events) are accepted too. To give back the same
+ * log order, they are chunked as they were recorded: one chunk per run of consecutive facts
+ * with one correlationId (a batch, or a single POST, of the original).
+ */
+import { basename } from 'node:path';
+import { DomainError } from '../domain/errors.js';
+import { factIdFromIdempotencyKey, type Recorder } from '../record/index.js';
+import type { FactBody } from '../example/facts.js';
+import type { Command } from './main.js';
+import { CliError, EXIT, GLOBAL_HELP, cliConfig, describeStore, globalValues, message, parseCommandArgs, usageError, withRuntime, type Io } from './common.js';
+import { countLines, readInput, type InputItem } from './input.js';
+import { progress } from './progress.js';
+
+/** The recorder's limit for one batch. */
+export const MAX_CHUNK = 10_000;
+const DEFAULT_CHUNK = 1_000;
+const PRINCIPAL = 'cli:import';
+
+interface Pending {
+  line: number;
+  index: number;
+  fact: FactBody;
+  /** The original correlationId, for lines of an export. */
+  run?: string;
+}
+
+export interface ImportSummary {
+  recorded: number;
+  already: number;
+  skipped: number;
+}
+
+const HELP = `annals import — load facts from a file through the write side
+
+Usage: annals import FILE [--chunk N]
+
+FILE is NDJSON (one fact a line) or JSON (an array of facts, or { "facts": [...] }; a file
+ending in .json or starting with '['). A fact is what POST /v1/facts takes:
+  { "type": "...", "factId": "...", "data": { ... }, "source": { "title": "...", ... } }
+Lines written by 'annals export' (or GET /v1/audit/events) are read too; their bookkeeping
+events (KeyReserved) are skipped, the write side records them again.
+
+  --chunk N   facts per batch, 1 to ${MAX_CHUNK} (default ${DEFAULT_CHUNK}); an export is chunked as
+              it was recorded, in runs of one correlationId, at most N each
+
+Every fact is checked as POST /v1/facts checks it. Already recorded factIds are skipped,
+so an interrupted or refused import is resumed by running it again. A progress line goes
+to stderr (a bar on a terminal), then a summary. Exit 1 at the first refused fact, with its
+index (from 1), line, factId and the reason; facts before it stay recorded.
+${GLOBAL_HELP}`;
+
+function problemText(err: unknown): string {
+  if (err instanceof DomainError) {
+    const kind = { invalid: 'invalid', not_found: 'not found', conflict: 'conflict' }[err.kind];
+    const fields = err.extra.errors?.length ? `\n${err.extra.errors.map((e) => `    ${e.path}: ${e.message}`).join('\n')}` : '';
+    const collides = err.extra.collidesWith ? ` (collides with fact ${err.extra.collidesWith})` : '';
+    return `${kind}: ${err.message}${collides}${fields}`;
+  }
+  return message(err);
+}
+
+/** Records `items` chunk by chunk; throws CliError(1) at the first refused fact. */
+export async function importItems(
+  recorder: Recorder,
+  items: AsyncIterable<InputItem>,
+  options: { chunk: number; source: string; onProgress?: (done: number) => void },
+): Promise<ImportSummary> {
+  const summary: ImportSummary = { recorded: 0, already: 0, skipped: 0 };
+  const runId = new Date().toISOString();
+  let chunkNo = 0;
+  let done = 0;
+  let pending: Pending[] = [];
+  let index = 0;
+
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0) return;
+    const chunk = pending;
+    pending = [];
+    chunkNo += 1;
+    const outcome = await recorder.recordBatch(
+      chunk.map((p) => p.fact),
+      { principal: PRINCIPAL, correlationId: `import:${runId}:${chunkNo}` },
+    );
+    for (const r of outcome.results) {
+      if (r.created) summary.recorded += 1;
+      else summary.already += 1;
+    }
+    done += outcome.results.length;
+    options.onProgress?.(done + summary.skipped);
+    if (outcome.error) {
+      const at = chunk[outcome.error.index] as Pending;
+      const head = `fact ${at.index} (line ${at.line}, factId ${at.fact.factId ?? '(none)'}, ${String(at.fact.type)}) was refused: ${problemText(outcome.error.error)}`;
+      const tail = `${summary.recorded} facts recorded and ${summary.already} already recorded before it; fix it and run the import again to resume`;
+      if (!(outcome.error.error instanceof DomainError)) throw new CliError(EXIT.unavailable, `${head}\n${tail}`);
+      throw new CliError(EXIT.refused, `${head}\n${tail}`);
+    }
+  };
+
+  for await (const item of items) {
+    if (item.kind === 'skipped') {
+      summary.skipped += 1;
+      continue;
+    }
+    index += 1;
+    const fact = item.fact;
+    if (fact && typeof fact === 'object' && fact.factId === undefined) {
+      // Derived from the file and line, so that running the import again names the same fact.
+      fact.factId = factIdFromIdempotencyKey(PRINCIPAL, `${options.source}:${item.line}`);
+    }
+    const run = item.run;
+    const last = pending[pending.length - 1];
+    if (pending.length >= options.chunk || (last !== undefined && last.run !== run)) await flush();
+    pending.push({ line: item.line, index, fact, ...(run !== undefined ? { run } : {}) });
+  }
+  await flush();
+  return summary;
+}
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: 'load facts from an NDJSON or JSON file (an export too), resumable by factId',
+  help: HELP,
+  async run(args: string[], io: Io) {
+    const parsed = parseCommandArgs(args, { chunk: { type: 'string' } }, { min: 1, max: 1, names: 'FILE (the facts to import)' });
+    if (!parsed) {
+      io.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    const file = parsed.positionals[0] as string;
+    const chunkText = (parsed.values.chunk as string | undefined) ?? String(DEFAULT_CHUNK);
+    const chunk = Number(chunkText);
+    if (!Number.isInteger(chunk) || chunk < 1 || chunk > MAX_CHUNK) throw usageError(`--chunk ${chunkText}: expected a whole number from 1 to ${MAX_CHUNK}`);
+    const config = cliConfig(globalValues(parsed.values), io.env);
+    // Read the first item before opening the store: a missing or garbled file is exit 3, fast.
+    const items = readInput(file);
+    const first = await items.next();
+    const total = await countLines(file);
+    return await withRuntime(config, io.env, async (runtime) => {
+      await runtime.recorder.ready();
+      const bar = progress({ stream: io.stderr, label: 'import', total });
+      const started = performance.now();
+      const all = (async function* () {
+        if (!first.done) yield first.value;
+        yield* items;
+      })();
+      const summary = await importItems(runtime.recorder, all, { chunk, source: basename(file), onProgress: (n) => bar.update(n) });
+      const seconds = (performance.now() - started) / 1000;
+      bar.finish(summary.recorded + summary.already + summary.skipped);
+      const rate = Math.round((summary.recorded + summary.already) / Math.max(seconds, 0.001));
+      io.stderr.write(
+        `imported ${file} into ${describeStore(config)}: ${summary.recorded} facts recorded, ${summary.already} already recorded` +
+          `${summary.skipped ? `, ${summary.skipped} bookkeeping events skipped` : ''} in ${seconds.toFixed(1)} s (${rate} facts/s)\n`,
+      );
+      return EXIT.ok;
+    });
+  },
+};

@@ -1,0 +1,109 @@
+/**
+ * Reading an import file: NDJSON (one item a line; a `.json` file or one starting with `[`
+ * is read whole as a JSON array, or `{ "facts": [...] }`). An item is either a fact as
+ * POST /v1/facts takes it, `{ type, factId?, data, source }`, or a line of `annals export` /
+ * GET /v1/audit/events, `{ position, stream, revision, type, factId, recordedAt, data,
+ * metadata }`, turned back into the fact it recorded. Bookkeeping events (KeyReserved) are
+ * skipped: the recorder writes them again.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { BOOKKEEPING_TYPES } from '../../events/index.js';
+import type { FactBody } from '../example/facts.js';
+import { CliError, EXIT, message } from './common.js';
+
+export type InputItem =
+  | { kind: 'fact'; line: number; fact: FactBody; /** An export line's correlationId: the original batch. */ run?: string }
+  | { kind: 'skipped'; line: number; type: string };
+
+const BOOKKEEPING: ReadonlySet<string> = new Set(BOOKKEEPING_TYPES);
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** One parsed item: a fact body, an audit line turned back into one, or a skipped bookkeeping event. */
+export function toItem(value: unknown, line: number): InputItem {
+  if (!isObject(value)) throw new CliError(EXIT.input, `line ${line}: expected a JSON object, a fact`);
+  const type = value.type;
+  if (typeof type !== 'string') throw new CliError(EXIT.input, `line ${line}: no "type"`);
+  if ('metadata' in value && 'stream' in value) {
+    if (BOOKKEEPING.has(type)) return { kind: 'skipped', line, type };
+    const metadata = isObject(value.metadata) ? value.metadata : {};
+    const factId = typeof metadata.factId === 'string' ? metadata.factId : value.factId;
+    const fact = { type, ...(typeof factId === 'string' ? { factId } : {}), data: value.data, source: metadata.source } as FactBody;
+    const run = typeof metadata.correlationId === 'string' ? metadata.correlationId : undefined;
+    return { kind: 'fact', line, fact, ...(run !== undefined ? { run } : {}) };
+  }
+  // A fact body goes to the recorder as it is: the recorder names any bad field.
+  return { kind: 'fact', line, fact: value as unknown as FactBody };
+}
+
+async function looksLikeJsonDocument(path: string): Promise<boolean> {
+  if (path.endsWith('.json')) return true;
+  const handle = await open(path, 'r');
+  try {
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(4096), 0, 4096, 0);
+    return buffer.subarray(0, bytesRead).toString('utf8').trimStart().startsWith('[');
+  } finally {
+    await handle.close();
+  }
+}
+
+function parseJson(text: string, line: number): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new CliError(EXIT.input, `line ${line}: not JSON (${message(err)})`);
+  }
+}
+
+/** The items of an import file, in order. Throws CliError(3) on an unreadable file or bad line. */
+export async function* readInput(path: string): AsyncGenerator<InputItem> {
+  let json: boolean;
+  try {
+    json = await looksLikeJsonDocument(path);
+  } catch (err) {
+    throw new CliError(EXIT.input, `cannot read ${path}: ${message(err)}`);
+  }
+  if (json) {
+    const { readFile } = await import('node:fs/promises');
+    const doc = parseJson(await readFile(path, 'utf8'), 1);
+    const list = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.facts) ? doc.facts : null;
+    if (!list) throw new CliError(EXIT.input, `${path}: expected a JSON array of facts or { "facts": [...] }`);
+    for (const [i, value] of list.entries()) yield toItem(value, i + 1);
+    return;
+  }
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const text of lines) {
+      n += 1;
+      if (text.trim() === '') continue;
+      yield toItem(parseJson(text, n), n);
+    }
+  } catch (err) {
+    if (err instanceof CliError) throw err;
+    throw new CliError(EXIT.input, `cannot read ${path}: ${message(err)}`);
+  } finally {
+    lines.close();
+  }
+}
+
+/**
+ * Roughly how many items a file holds, for the progress bar: its lines, counted without
+ * parsing (blank lines included). Null when it cannot tell.
+ */
+export async function countLines(path: string): Promise<number | null> {
+  try {
+    let count = 0;
+    let last = 10;
+    for await (const chunk of createReadStream(path)) {
+      const buf = chunk as Buffer;
+      for (let i = buf.indexOf(10); i !== -1; i = buf.indexOf(10, i + 1)) count += 1;
+      if (buf.length > 0) last = buf[buf.length - 1] as number;
+    }
+    return last === 10 ? count : count + 1;
+  } catch {
+    return null;
+  }
+}

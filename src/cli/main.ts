@@ -1,0 +1,68 @@
+/**
+ * The `annals` command's dispatcher and help: which subcommand, and the exit codes scripts
+ * rely on. src/cli/annals.ts is the executable that calls it.
+ */
+import { CliError, EXIT, message, type ExitCode, type Io } from './common.js';
+import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
+import { rebuildCommand } from './rebuild.js';
+import { replayCommand } from './replay.js';
+import { tokenCommand } from './token.js';
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  readonly help: string;
+  run(args: string[], io: Io): Promise<ExitCode>;
+}
+
+const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand];
+
+export const HELP = `annals — the Annals command line: load, take out and replay the record
+
+Usage: annals <command> [options]
+
+Commands:
+${COMMANDS.map((c) => `  ${c.name.padEnd(9)}${c.summary}`).join('\n')}
+
+Options every command takes:
+  --data-dir DIR        the data dir (default: ANNALS_DATA_DIR, else ./data)
+  --event-store STORE   sqlite, or an EventStoreDB connection string such as
+                        esdb://localhost:2113?tls=false (default: ANNALS_EVENT_STORE, else sqlite)
+  -h, --help            help for the command
+
+Exit codes:
+  0  done
+  1  a fact was refused (import: its index, factId and the reason are printed); nothing after it
+     was recorded, and everything before it stays recorded: fix it and run the import again
+  2  usage: unknown command or option, a missing or bad value, a bad environment variable
+  3  a file cannot be read or written, or an input line is not JSON or not a fact
+  4  the store or the read models could not be opened or failed (EventStoreDB unreachable, disk)
+
+Run 'annals <command> --help' for a command's options. Stop the server before importing
+into its embedded store, or record through POST /v1/facts/batch instead.
+`;
+
+export async function main(argv: string[], io: Io): Promise<ExitCode> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(HELP);
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    io.stderr.write(`annals: unknown command '${name}'. Commands: ${COMMANDS.map((c) => c.name).join(', ')}. See 'annals --help'.\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (err) {
+    if (err instanceof CliError) {
+      io.stderr.write(`annals ${name}: ${err.message}\n`);
+      if (err.code === EXIT.usage) io.stderr.write(`See 'annals ${name} --help'.\n`);
+      return err.code;
+    }
+    io.stderr.write(`annals ${name}: ${message(err)}\n`);
+    return EXIT.unavailable;
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * `annals rebuild`: rebuilds every read model from the log into a fresh file and swaps it in
+ * for the data dir's read models (readmodels.db), with a progress line. Run it on a stopped
+ * service; a running one rebuilds through its admin API.
+ */
+import { join } from 'node:path';
+import { rebuildReadModels } from '../../projections/index.js';
+import type { Command } from './main.js';
+import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, withStore } from './common.js';
+import { progress } from './progress.js';
+
+const HELP = `annals rebuild — rebuild the read models from the log
+
+Usage: annals rebuild
+
+Replays the whole log into a fresh read-model file beside <data dir>/readmodels.db and
+renames it over the old one. Stop the server first (a running server rebuilds through
+POST /v1/admin/rebuild). Prints a progress line on stderr and a summary at the end.
+${GLOBAL_HELP}`;
+
+export const rebuildCommand: Command = {
+  name: 'rebuild',
+  summary: 'rebuild the read models from the log (service stopped)',
+  help: HELP,
+  async run(args, io) {
+    const parsed = parseCommandArgs(args, {}, { min: 0, max: 0, names: '' });
+    if (!parsed) {
+      io.stdout.write(HELP);
+      return EXIT.ok;
+    }
+    const config = cliConfig(globalValues(parsed.values), io.env);
+    const log = cliLogger(io.env);
+    return await withStore(config, async (store) => {
+      const head = await store.head();
+      const bar = progress({ stream: io.stderr, label: 'rebuild', total: null });
+      const result = await rebuildReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log, onProgress: (p) => bar.update(p.applied) });
+      bar.finish(result.events);
+      io.stderr.write(`rebuilt the read models from ${result.events} events in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.eventsPerSecond}/s), up to position ${result.position ?? head ?? '(empty log)'}\n`);
+      return EXIT.ok;
+    });
+  },
+};
