@@ -1,0 +1,188 @@
+/**
+ * audit.db: the audit tree's own SQLite file (WAL, synchronous=FULL), apart from the event
+ * store so that it works the same over either adapter. It holds every leaf hash with the
+ * position it was computed from, every completed perfect subtree (level >= 1; level 0 is the
+ * leaves table), so proofs are O(log² n) lookups without reading the log, and every signed
+ * head. Leaves and nodes of a batch are written in one transaction: the tree on disk is
+ * always the tree of some prefix of the log.
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { CompactTree, type CompletedNode, type NodeSource } from './merkle.js';
+import type { SignedTreeHead } from './signing.js';
+import { HEAD_FORMAT } from './signing.js';
+import { LEAF_FORMAT } from './leaf.js';
+
+const SCHEMA_VERSION = 1;
+
+const DDL = `
+CREATE TABLE IF NOT EXISTS leaves (
+  idx      INTEGER PRIMARY KEY,          -- 0-based leaf index = order in the log
+  position TEXT    NOT NULL UNIQUE,      -- the store position the leaf was computed from
+  hash     BLOB    NOT NULL              -- SHA-256(0x00 || leaf bytes)
+);
+CREATE TABLE IF NOT EXISTS nodes (
+  level INTEGER NOT NULL,                -- >= 1: root of leaves [idx * 2^level, (idx + 1) * 2^level)
+  idx   INTEGER NOT NULL,
+  hash  BLOB    NOT NULL,
+  PRIMARY KEY (level, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS heads (
+  seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+  tree_size     INTEGER NOT NULL,
+  root_hash     TEXT    NOT NULL,
+  last_position TEXT,
+  timestamp     TEXT    NOT NULL,
+  key_id        TEXT    NOT NULL,
+  signature     TEXT    NOT NULL
+);
+CREATE INDEX IF NOT EXISTS heads_by_size ON heads (tree_size, seq);
+`;
+
+export interface LeafRow {
+  readonly index: number;
+  readonly position: string;
+  readonly hash: Buffer;
+}
+
+type HeadRow = [treeSize: number, rootHash: string, lastPosition: string | null, timestamp: string, keyId: string, signature: string];
+
+const toHead = (r: HeadRow): SignedTreeHead => ({
+  format: HEAD_FORMAT,
+  leafFormat: LEAF_FORMAT,
+  treeSize: r[0],
+  rootHash: r[1],
+  lastPosition: r[2],
+  timestamp: r[3],
+  keyId: r[4],
+  signature: r[5],
+});
+
+export class AuditStorage implements NodeSource {
+  private readonly leafStmt: Statement<[number], [Buffer]>;
+  private readonly nodeStmt: Statement<[number, number], [Buffer]>;
+  private readonly sizeStmt: Statement<[], [number | null, string | null]>;
+  private readonly insertLeaf: Statement<[number, string, Buffer]>;
+  private readonly insertNode: Statement<[number, number, Buffer]>;
+  private readonly insertHead: Statement<[number, string, string | null, string, string, string]>;
+  private readonly byPosition: Statement<[string], [number]>;
+  private readonly positionOf: Statement<[number], [string]>;
+  private readonly leafRange: Statement<[number, number], [number, string, Buffer]>;
+  private readonly headCols = 'tree_size, root_hash, last_position, timestamp, key_id, signature';
+
+  constructor(private readonly db: Db) {
+    this.leafStmt = db.prepare<[number], [Buffer]>('SELECT hash FROM leaves WHERE idx = ?').raw();
+    this.nodeStmt = db.prepare<[number, number], [Buffer]>('SELECT hash FROM nodes WHERE level = ? AND idx = ?').raw();
+    this.sizeStmt = db.prepare<[], [number | null, string | null]>('SELECT idx, position FROM leaves ORDER BY idx DESC LIMIT 1').raw();
+    this.insertLeaf = db.prepare('INSERT INTO leaves (idx, position, hash) VALUES (?, ?, ?)');
+    this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
+    this.insertHead = db.prepare(`INSERT INTO heads (${this.headCols}) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.byPosition = db.prepare<[string], [number]>('SELECT idx FROM leaves WHERE position = ?').raw();
+    this.positionOf = db.prepare<[number], [string]>('SELECT position FROM leaves WHERE idx = ?').raw();
+    this.leafRange = db.prepare<[number, number], [number, string, Buffer]>('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?').raw();
+  }
+
+  static open(path: string): AuditStorage {
+    const db = new Database(path, { timeout: 5000 });
+    try {
+      db.pragma('busy_timeout = 5000');
+      const mode = String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
+      if (mode !== 'wal') throw new Error(`could not switch ${path} to WAL (got ${mode})`);
+      // A signed head must not outlive a power cut while the leaves it covers do not.
+      db.pragma('synchronous = FULL');
+      db.exec('BEGIN IMMEDIATE');
+      const version = Number(db.pragma('user_version', { simple: true }));
+      if (version > SCHEMA_VERSION) throw new Error(`${path} has schema version ${version}, this build knows ${SCHEMA_VERSION}`);
+      if (version < SCHEMA_VERSION) {
+        db.exec(DDL);
+        db.pragma(`user_version = ${SCHEMA_VERSION}`);
+      }
+      db.exec('COMMIT');
+    } catch (e) {
+      if (db.inTransaction) db.exec('ROLLBACK');
+      db.close();
+      throw e;
+    }
+    return new AuditStorage(db);
+  }
+
+  node(level: number, index: number): Buffer {
+    const row = level === 0 ? this.leafStmt.get(index) : this.nodeStmt.get(level, index);
+    if (!row) throw new Error(`audit tree node ${level}/${index} is missing from audit.db`);
+    return row[0];
+  }
+
+  /** Leaves stored and the position of the last one. */
+  size(): { treeSize: number; lastPosition: string | null } {
+    const r = this.sizeStmt.get();
+    return r && r[0] !== null ? { treeSize: r[0] + 1, lastPosition: r[1] } : { treeSize: 0, lastPosition: null };
+  }
+
+  /** The incremental tree as stored, to go on appending. */
+  loadTree(): CompactTree {
+    const { treeSize } = this.size();
+    return CompactTree.restore(treeSize, CompactTree.decomposition(treeSize).map(({ level, index }) => this.node(level, index)));
+  }
+
+  /**
+   * Writes a batch of leaves and the subtrees they completed, atomically. `expectedSize` is
+   * the size the batch was built on: a mismatch means another process fed this file.
+   */
+  appendBatch(expectedSize: number, leaves: ReadonlyArray<{ position: string; nodes: readonly CompletedNode[] }>): void {
+    this.db.transaction(() => {
+      const { treeSize } = this.size();
+      if (treeSize !== expectedSize) throw new Error(`audit.db holds ${treeSize} leaves, expected ${expectedSize}: is another process feeding it?`);
+      for (const leaf of leaves) {
+        for (const n of leaf.nodes) {
+          if (n.level === 0) this.insertLeaf.run(n.index, leaf.position, n.hash);
+          else this.insertNode.run(n.level, n.index, n.hash);
+        }
+      }
+    }).immediate();
+  }
+
+  addHead(h: SignedTreeHead): void {
+    this.insertHead.run(h.treeSize, h.rootHash, h.lastPosition, h.timestamp, h.keyId, h.signature);
+  }
+
+  latestHead(): SignedTreeHead | null {
+    const r = this.db.prepare<[], HeadRow>(`SELECT ${this.headCols} FROM heads ORDER BY seq DESC LIMIT 1`).raw().get();
+    return r ? toHead(r) : null;
+  }
+
+  /** The latest head signed at exactly this size. */
+  headAt(treeSize: number): SignedTreeHead | null {
+    const r = this.db.prepare<[number], HeadRow>(`SELECT ${this.headCols} FROM heads WHERE tree_size = ? ORDER BY seq DESC LIMIT 1`).raw().get(treeSize);
+    return r ? toHead(r) : null;
+  }
+
+  /** Heads with from <= treeSize <= to, in signing order, at most `limit`. */
+  heads(from: number, to: number, limit: number): SignedTreeHead[] {
+    return this.db
+      .prepare<[number, number, number], HeadRow>(`SELECT ${this.headCols} FROM heads WHERE tree_size BETWEEN ? AND ? ORDER BY seq LIMIT ?`)
+      .raw()
+      .all(from, to, limit)
+      .map(toHead);
+  }
+
+  /** Every head, by tree size then signing order (for verify). */
+  allHeads(): SignedTreeHead[] {
+    return this.db.prepare<[], HeadRow>(`SELECT ${this.headCols} FROM heads ORDER BY tree_size, seq`).raw().all().map(toHead);
+  }
+
+  indexOf(position: string): number | null {
+    return this.byPosition.get(position)?.[0] ?? null;
+  }
+
+  positionAt(index: number): string | null {
+    return this.positionOf.get(index)?.[0] ?? null;
+  }
+
+  leavesFrom(index: number, limit: number): LeafRow[] {
+    return this.leafRange.all(index, limit).map(([i, position, hash]) => ({ index: i, position, hash }));
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
