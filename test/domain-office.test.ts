@@ -1,0 +1,152 @@
+/**
+ * Given/When/Then for the office decider: the single-holder rule (handover day allowed,
+ * imprecise dates accepted), departures, corrections and retractions of appointments.
+ */
+import t from 'tap';
+import { officeDecider, type DomainEvent, type StreamState } from '../src/domain/index.js';
+import { newFactId, refusal, SOURCE } from './fixtures/facts.js';
+
+const OFFICE = newFactId();
+const ALICE = newFactId();
+const BOB = newFactId();
+const CAROL = newFactId();
+
+const ev = (type: DomainEvent['type'], data: Record<string, unknown>, factId = newFactId()): DomainEvent => ({ factId, type, data, source: { ...SOURCE } });
+const established = (multipleHolders = false): DomainEvent =>
+  ev('OfficeEstablished', { key: 'sg', organization: newFactId(), title: 'Secretary-General', multipleHolders }, OFFICE);
+const appoint = (person: string, term: { from: string; to?: string }, factId?: string): DomainEvent =>
+  ev('OfficialAppointed', { office: OFFICE, person, term, acting: false }, factId);
+const left = (person: string, on: string, factId?: string): DomainEvent => ev('OfficialLeftOffice', { office: OFFICE, person, on }, factId);
+const correct = (fact: string, data: Record<string, unknown>, factId?: string): DomainEvent => ev('FactCorrected', { fact, data, reason: 'misread' }, factId);
+const retract = (fact: string, factId?: string): DomainEvent => ev('FactRetracted', { fact, reason: 'withdrawn' }, factId);
+
+function given(...events: DomainEvent[]): StreamState {
+  let s = officeDecider.initialState();
+  events.forEach((e, revision) => (s = officeDecider.evolve(s, { ...e, revision })));
+  return s;
+}
+
+// The two assertions used, structurally (a subtest's type is not `typeof t`).
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Assert = (...args: any[]) => unknown;
+interface Asserts {
+  equal: Assert;
+  match: Assert;
+}
+
+function refused(t: Asserts, fn: () => unknown, kind: 'invalid' | 'not_found' | 'conflict', collidesWith?: string): void {
+  const r = refusal(fn);
+  t.equal(r.kind, kind, r.message);
+  if (collidesWith) {
+    t.equal(r.collidesWith, collidesWith, 'names the fact it collides with');
+    t.match(r.message, collidesWith, 'the detail names it too');
+  }
+}
+
+t.test('single-holder office', async (t) => {
+  t.test('given Alice 2016–2019, when Bob is appointed from her last day (the handover day), then it is recorded', async (t) => {
+    const a = appoint(ALICE, { from: '2016-01-01', to: '2019-12-31' });
+    const cmd = appoint(BOB, { from: '2019-12-31', to: '2022-12-31' });
+    t.same(officeDecider.decide(cmd, given(established(), a)), [cmd]);
+  });
+  t.test('given Alice 2016–2019, when Bob is appointed from 2019-06-01, then 409 naming Alice\'s appointment', async (t) => {
+    const a = appoint(ALICE, { from: '2016-01-01', to: '2019-12-31' });
+    refused(t, () => officeDecider.decide(appoint(BOB, { from: '2019-06-01' }), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice from 2016 (open), when Bob is appointed in 2020, then 409', async (t) => {
+    const a = appoint(ALICE, { from: '2016' });
+    refused(t, () => officeDecider.decide(appoint(BOB, { from: '2020-03-01' }), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice to 2019, when Bob begins "2019" (only possibly overlapping), then it is accepted', async (t) => {
+    const a = appoint(ALICE, { from: '2016', to: '2019' });
+    const cmd = appoint(BOB, { from: '2019', to: '2021' });
+    t.same(officeDecider.decide(cmd, given(established(), a)), [cmd]);
+  });
+  t.test('given a multiple-holder office, when overlapping terms are appointed, then both stand', async (t) => {
+    const a = appoint(ALICE, { from: '2016' });
+    const cmd = appoint(BOB, { from: '2017' });
+    t.same(officeDecider.decide(cmd, given(established(true), a)), [cmd]);
+  });
+  t.test('given Alice open from 2016 who left on 2019-03-01, when Bob is appointed from 2019-03-01, then it is recorded (a departure cuts the term)', async (t) => {
+    const a = appoint(ALICE, { from: '2016-01-01' });
+    const cmd = appoint(BOB, { from: '2019-03-01' });
+    t.same(officeDecider.decide(cmd, given(established(), a, left(ALICE, '2019-03-01'))), [cmd]);
+  });
+  t.test('given a retracted appointment, when another term overlaps it, then it is recorded', async (t) => {
+    const a = appoint(ALICE, { from: '2016-01-01' });
+    const cmd = appoint(BOB, { from: '2017-01-01' });
+    t.same(officeDecider.decide(cmd, given(established(), a, retract(a.factId))), [cmd]);
+  });
+  t.test('given no OfficeEstablished, when someone is appointed, then 404', async (t) => {
+    refused(t, () => officeDecider.decide(appoint(BOB, { from: '2017' }), given()), 'not_found');
+  });
+});
+
+t.test('departures', async (t) => {
+  t.test('given no appointment of Carol, when Carol leaves office, then 409', async (t) => {
+    refused(t, () => officeDecider.decide(left(CAROL, '2020-01-01'), given(established(), appoint(ALICE, { from: '2016' }))), 'conflict');
+  });
+  t.test('given Alice from 2016-05-01, when she leaves on 2016-04-30, then 409 naming the appointment', async (t) => {
+    const a = appoint(ALICE, { from: '2016-05-01' });
+    refused(t, () => officeDecider.decide(left(ALICE, '2016-04-30'), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice already left, when she leaves again, then 409 naming the first departure', async (t) => {
+    const a = appoint(ALICE, { from: '2016-05-01' });
+    const d = left(ALICE, '2018-01-01');
+    refused(t, () => officeDecider.decide(left(ALICE, '2018-02-01'), given(established(), a, d)), 'conflict', d.factId);
+  });
+  t.test('given Alice appointed, when she leaves on her first day, then it is recorded', async (t) => {
+    const cmd = left(ALICE, '2016-05-01');
+    t.same(officeDecider.decide(cmd, given(established(), appoint(ALICE, { from: '2016-05-01' }))), [cmd]);
+  });
+});
+
+t.test('corrections and retractions', async (t) => {
+  const a = appoint(ALICE, { from: '2016-01-01', to: '2019-12-31' });
+  const b = appoint(BOB, { from: '2020-01-01', to: '2023-12-31' });
+  t.test('given two successive terms, when Alice\'s term is corrected to run into Bob\'s, then 409 naming Bob\'s', async (t) => {
+    const cmd = correct(a.factId, { office: OFFICE, person: ALICE, term: { from: '2016-01-01', to: '2021-12-31' }, acting: false });
+    refused(t, () => officeDecider.decide(cmd, given(established(), a, b)), 'conflict', b.factId);
+  });
+  t.test('given Alice\'s term, when it is corrected within itself, then it is recorded (the original does not collide with its replacement)', async (t) => {
+    const cmd = correct(a.factId, { office: OFFICE, person: ALICE, term: { from: '2016-02-01', to: '2019-12-31' }, acting: false });
+    t.same(officeDecider.decide(cmd, given(established(), a, b)), [cmd]);
+  });
+  t.test('given a correction moving the fact to another office, then 400 on data.data.office', async (t) => {
+    const cmd = correct(a.factId, { office: newFactId(), person: ALICE, term: { from: '2016' }, acting: false });
+    refused(t, () => officeDecider.decide(cmd, given(established(), a)), 'invalid');
+  });
+  t.test('given a retracted fact, when it is corrected or retracted again, then 409 naming the retraction', async (t) => {
+    const r = retract(a.factId);
+    const s = given(established(), a, r);
+    refused(t, () => officeDecider.decide(retract(a.factId), s), 'conflict', r.factId);
+    refused(t, () => officeDecider.decide(correct(a.factId, a.data), s), 'conflict', r.factId);
+  });
+  t.test('given a correction, when the correction itself is corrected, then 400: correct the original', async (t) => {
+    const c = correct(a.factId, { ...a.data, term: { from: '2016-02-01', to: '2019-12-31' } });
+    refused(t, () => officeDecider.decide(correct(c.factId, a.data), given(established(), a, c)), 'invalid');
+  });
+  t.test('given an unknown fact, when it is retracted, then 404', async (t) => {
+    refused(t, () => officeDecider.decide(retract(newFactId()), given(established(), a)), 'not_found');
+  });
+  t.test('given a corrected term, the later decisions see the corrected version', async (t) => {
+    const c = correct(a.factId, { ...a.data, term: { from: '2016-01-01', to: '2017-12-31' } });
+    const cmd = appoint(CAROL, { from: '2018-01-01', to: '2019-06-30' });
+    t.same(officeDecider.decide(cmd, given(established(), a, c)), [cmd]);
+  });
+});
+
+t.test('retries', async (t) => {
+  const a = appoint(ALICE, { from: '2016-01-01' });
+  t.test('given the fact recorded, when the same factId comes with the same content, then nothing new', async (t) => {
+    t.same(officeDecider.decide({ ...a }, given(established(), a)), []);
+  });
+  t.test('given the fact recorded, when the same factId comes with other content, then 409', async (t) => {
+    refused(t, () => officeDecider.decide(appoint(ALICE, { from: '2017-01-01' }, a.factId), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given an office, when it is established again under the same id, then nothing new; another fact creating it: 409', async (t) => {
+    const e = established();
+    t.same(officeDecider.decide(e, given(e)), []);
+    refused(t, () => officeDecider.decide(ev('OfficeEstablished', e.data), given(e)), 'conflict');
+  });
+});
