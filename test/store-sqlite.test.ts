@@ -1,0 +1,241 @@
+/**
+ * The embedded store: the shared contract on a real file, plus what only SQLite promises
+ * (durability settings, dense positions, group commit, other processes' writes).
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import t from 'tap';
+import { StoreUnavailableError } from '../src/store/errors.js';
+import type { NewEvent, StoredEvent } from '../src/store/port.js';
+import { decodePosition, encodePosition } from '../src/store/positions.js';
+import { openSqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.js';
+import { canonicalJson } from '../src/store/sqlite-rows.js';
+import { translateSqliteError } from '../src/store/sqlite-errors.js';
+import { storeContract, type ChildTask, type StoreHarness } from './fixtures/store-contract.js';
+
+const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+const childScript = join(repoRoot, 'test', 'fixtures', 'store-writer-child.ts');
+
+const dir = mkdtempSync(join(tmpdir(), 'annals-store-'));
+t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+
+function freshPath(): string {
+  return join(dir, `${randomUUID()}.db`);
+}
+
+function spawnWriter(path: string, task: ChildTask) {
+  return spawn(process.execPath, ['--import', 'tsx', childScript, JSON.stringify({ adapter: 'sqlite', path }), JSON.stringify(task)], {
+    cwd: repoRoot,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
+}
+
+// A small page size so catch-up crosses many pages in the contract's subscription cases.
+const contractOptions: SqliteStoreOptions = { subscriptionPageSize: 16, pollIntervalMs: 20 };
+
+storeContract(t, 'sqlite', async (): Promise<StoreHarness> => {
+  const path = freshPath();
+  const opened = [openSqliteStore(path, contractOptions)];
+  return {
+    store: opened[0] as ReturnType<typeof openSqliteStore>,
+    reopen: async () => {
+      await Promise.all(opened.map((s) => s.close()));
+      const s = openSqliteStore(path, contractOptions);
+      opened.push(s);
+      return s;
+    },
+    childWriter: { spawn: (task) => spawnWriter(path, task) },
+    positionOrdinal: decodePosition,
+    startsEmpty: true,
+    dispose: async () => {
+      await Promise.all(opened.map((s) => s.close()));
+    },
+  };
+});
+
+function ev(type: string, data: unknown = {}): NewEvent {
+  return { id: randomUUID(), type, data, metadata: {} };
+}
+
+t.test('sqlite: durability settings as SQLite reports them', async (t) => {
+  const store = openSqliteStore(freshPath(), { busyTimeoutMs: 1234 });
+  t.teardown(() => store.close());
+  const p = store.pragmas();
+  t.equal(p.synchronous, 2, 'synchronous = FULL (2), not the bundled WAL default NORMAL (1)');
+  t.equal(p.journalMode, 'wal');
+  t.equal(p.busyTimeoutMs, 1234);
+  t.match(store.name, /^sqlite:.*\.db$/);
+});
+
+t.test('sqlite: positions are 20-digit zero-padded, dense from 1, in call order', async (t) => {
+  const store = openSqliteStore(freshPath());
+  t.teardown(() => store.close());
+  const results = await Promise.all(Array.from({ length: 30 }, (_, i) => store.append(`s${i % 5}`, [ev('A'), ev('B')], 'any')));
+  const positions = results.flatMap((r) => r.events.map((e) => e.position));
+  t.same(positions, Array.from({ length: 60 }, (_, i) => encodePosition(i + 1)), 'call order, no gaps');
+  t.equal(positions[0], '00000000000000000001');
+  t.equal(await store.head(), '00000000000000000060');
+});
+
+t.test('sqlite: position encoding', async (t) => {
+  t.equal(encodePosition(0), '00000000000000000000');
+  t.equal(encodePosition(12345), '00000000000000012345');
+  t.equal(decodePosition('00000000000000012345'), 12345);
+  t.ok(encodePosition(9) < encodePosition(10), 'string order = numeric order');
+  t.throws(() => encodePosition(-1), RangeError);
+  t.throws(() => encodePosition(1.5), RangeError);
+  t.throws(() => decodePosition('12'), RangeError, 'wrong width');
+  t.throws(() => decodePosition('0000000000000000001x'), RangeError);
+  t.throws(() => decodePosition('99999999999999999999'), RangeError, 'beyond safe integers');
+});
+
+t.test('sqlite: a failed expectation in a group commit leaves the others committed', async (t) => {
+  const store = openSqliteStore(freshPath());
+  t.teardown(() => store.close());
+  await store.append('a', [ev('A')], 'no_stream');
+  const [ok1, bad, ok2] = await Promise.allSettled([
+    store.append('b', [ev('B'), ev('B')], 'no_stream'),
+    store.append('a', [ev('X'), ev('X')], 'no_stream'),
+    store.append('c', [ev('C')], 'no_stream'),
+  ]);
+  t.equal(ok1.status, 'fulfilled');
+  t.equal(bad.status, 'rejected');
+  t.equal(ok2.status, 'fulfilled');
+  const all = await store.readAll();
+  t.same(all.map((e) => e.type), ['A', 'B', 'B', 'C']);
+  t.same(all.map((e) => e.position), [1, 2, 3, 4].map(encodePosition), 'the failed append took no positions');
+});
+
+t.test('sqlite: one append with the same id twice is a DuplicateEventError', async (t) => {
+  const store = openSqliteStore(freshPath());
+  t.teardown(() => store.close());
+  const e = ev('A');
+  await t.rejects(store.append('a', [e, e], 'any'), { name: 'DuplicateEventError', eventId: e.id });
+  t.same(await store.readAll(), []);
+});
+
+t.test('sqlite: invalid input is rejected before touching the file', async (t) => {
+  const store = openSqliteStore(freshPath());
+  t.teardown(() => store.close());
+  await t.rejects(store.append('', [ev('A')], 'any'), TypeError);
+  await t.rejects(store.append('a', [ev('A')], -1), TypeError);
+  await t.rejects(store.append('a', [ev('A')], 'sometimes' as 'any'), TypeError);
+  await t.rejects(store.append('a', [{ ...ev('A'), id: '' }], 'any'), TypeError);
+  await t.rejects(store.append('a', [{ ...ev('A'), type: '' }], 'any'), TypeError);
+  await t.rejects(store.append('a', [{ ...ev('A'), metadata: null as unknown as Record<string, unknown> }], 'any'), TypeError);
+  await t.rejects(store.append('a', [ev('A', { n: 1n })], 'any'), TypeError, 'not JSON-serialisable');
+  await t.rejects(store.append('a', 'nope' as unknown as NewEvent[], 'any'), TypeError);
+  await t.rejects(store.readStream('a', { limit: -1 }), TypeError);
+  await t.rejects(store.readAll({ after: 'garbage' }), RangeError, 'a position from another adapter');
+  t.same(await store.readAll(), []);
+  const r = await store.append('a', [{ ...ev('A'), data: undefined }], 'any');
+  t.equal((await store.readAll())[0]?.data, null, 'undefined data is stored as null');
+  t.equal(r.nextRevision, 0);
+});
+
+t.test('sqlite: recordedAt never goes back even if the last stored one is in the future', async (t) => {
+  const path = freshPath();
+  const store = openSqliteStore(path);
+  t.teardown(() => store.close());
+  await store.append('a', [ev('A')], 'any');
+  // Another writer with a clock ahead of ours (simulated by editing the last row).
+  const other = new Database(path);
+  other.prepare("UPDATE events SET recorded_at = '2999-01-01T00:00:00.000Z'").run();
+  other.close();
+  const r = await store.append('a', [ev('B')], 'any');
+  t.equal(r.events[0]?.recordedAt, '2999-01-01T00:00:00.000Z');
+});
+
+t.test('sqlite: another connection on the same file sees commits and wakes subscriptions', async (t) => {
+  const path = freshPath();
+  const a = openSqliteStore(path, { pollIntervalMs: 10 });
+  const b = openSqliteStore(path, { pollIntervalMs: 10 });
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  const sub = b.subscribe();
+  const it = sub[Symbol.asyncIterator]();
+  const first = it.next();
+  await new Promise((r) => setTimeout(r, 30)); // b is now idle, polling
+  const written = await a.append('x', [ev('A')], 'no_stream');
+  const got = await first;
+  t.equal((got.value as StoredEvent).position, written.events[0]?.position, "b's subscription saw a's commit");
+  await t.rejects(b.append('x', [ev('B')], 'no_stream'), { name: 'WrongExpectedRevisionError', actual: '0' });
+  const r = await b.append('x', [ev('B')], 0);
+  t.equal(r.events[0]?.position, encodePosition(2), "b continues a's positions");
+  await sub.close();
+});
+
+t.test('sqlite: a slow subscriber holds at most one page and does not block appends', async (t) => {
+  const store = openSqliteStore(freshPath(), { subscriptionPageSize: 10 });
+  t.teardown(() => store.close());
+  for (let i = 0; i < 10; i++) await store.append('a', Array.from({ length: 10 }, () => ev('A')), 'any');
+  const sub = store.subscribe();
+  const it = sub[Symbol.asyncIterator]();
+  await it.next();
+  // The subscriber is stalled after one event; appends still commit promptly.
+  const started = Date.now();
+  for (let i = 0; i < 20; i++) await store.append('b', [ev('B')], 'any');
+  t.ok(Date.now() - started < 5000, 'appends not blocked');
+  let n = 1;
+  while (n < 120) {
+    const r = await it.next();
+    if (r.done === true) break;
+    n++;
+  }
+  t.equal(n, 120, 'all events delivered once the subscriber resumes');
+  await sub.close();
+});
+
+t.test('sqlite: busy file and closed store are StoreUnavailableError', async (t) => {
+  const path = freshPath();
+  const store = openSqliteStore(path, { busyTimeoutMs: 50 });
+  await store.append('a', [ev('A')], 'any');
+  const locker = new Database(path);
+  locker.exec('BEGIN IMMEDIATE');
+  await t.rejects(store.append('a', [ev('B')], 'any'), StoreUnavailableError, 'lock held by another connection');
+  locker.exec('ROLLBACK');
+  locker.close();
+  t.equal((await store.append('a', [ev('C')], 'any')).nextRevision, 1, 'works again once the lock is gone');
+  await store.close();
+  await store.close();
+  await t.rejects(store.head(), StoreUnavailableError);
+  t.throws(() => store.pragmas(), StoreUnavailableError);
+  const sub = store.subscribe();
+  const none: StoredEvent[] = [];
+  for await (const e of sub) none.push(e);
+  t.same(none, [], 'subscribing to a closed store yields nothing');
+  t.throws(() => openSqliteStore(join(dir, 'no', 'such', 'dir', 'x.db')), StoreUnavailableError);
+});
+
+t.test('sqlite: driver errors translate at the boundary', async (t) => {
+  const busy = Object.assign(new Error('database is locked'), { code: 'SQLITE_BUSY_SNAPSHOT' });
+  t.ok(translateSqliteError(busy) instanceof StoreUnavailableError);
+  t.ok(translateSqliteError(Object.assign(new Error('io'), { code: 'SQLITE_IOERR_FSYNC' })) instanceof StoreUnavailableError);
+  const corrupt = Object.assign(new Error('malformed'), { code: 'SQLITE_CORRUPT' });
+  t.equal(translateSqliteError(corrupt), corrupt, 'not mistaken for a transient condition');
+  const plain = new Error('x');
+  t.equal(translateSqliteError(plain), plain);
+  const already = new StoreUnavailableError('x');
+  t.equal(translateSqliteError(already), already);
+});
+
+t.test('sqlite: canonical JSON', async (t) => {
+  t.equal(canonicalJson({ b: 1, a: [{ d: 1, c: null }] }), '{"a":[{"c":null,"d":1}],"b":1}');
+  t.equal(canonicalJson(undefined), 'null');
+  t.equal(canonicalJson('s'), '"s"');
+});
+
+t.test('sqlite: refuses a file written by a newer schema', async (t) => {
+  const path = freshPath();
+  const db = new Database(path);
+  db.pragma('user_version = 99');
+  db.close();
+  t.throws(() => openSqliteStore(path), StoreUnavailableError);
+});
