@@ -1,0 +1,104 @@
+/**
+ * The tamper-evident log over HTTP (auditor or admin token): the latest signed tree head and
+ * the key that signs it, the history of heads, inclusion and consistency proofs (RFC 9162),
+ * signing a head on demand, and verify. The work is src/audit's; this file only maps.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { LEAF_FORMAT } from '../../audit/leaf.js';
+import { AuditError, type AuditLog } from '../../audit/tree-head.js';
+import type { Runtime } from '../../runtime.js';
+import { requireRole } from '../auth.js';
+import { ProblemError } from '../errors.js';
+
+const Size = z
+  .string()
+  .regex(/^(0|[1-9][0-9]{0,14})$/, 'expected a non-negative integer')
+  .transform(Number);
+const Position = z.string().min(1).max(100).describe('A position as the store gives it (e.g. in a write answer or the audit export)');
+
+const HeadsQuery = z
+  .strictObject({
+    from: Size.optional().describe('Smallest tree size (default 0)'),
+    to: Size.optional().describe('Largest tree size (default: any)'),
+    limit: Size.pipe(z.number().min(1).max(10_000)).optional().describe('At most this many heads, oldest first (default 1000)'),
+  })
+  .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+const InclusionQuery = z.strictObject({
+  position: Position,
+  treeSize: Size.optional().describe('Size of the tree to prove inclusion in (default: the latest signed head)'),
+});
+const ConsistencyQuery = z
+  .strictObject({
+    from: Size.describe('The older tree size'),
+    to: Size.optional().describe('The newer tree size (default: the latest signed head)'),
+  })
+  .refine((q) => q.to === undefined || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
+
+const ABOUT = {
+  hashAlgorithm: 'SHA-256, RFC 9162 §2.1 (leaf: 0x00 || leaf bytes, node: 0x01 || left || right)',
+  leafFormat: LEAF_FORMAT,
+  signatureAlgorithm: 'Ed25519 over the canonical JSON (RFC 8785) of the head without its signature',
+};
+
+function translate(err: unknown): never {
+  if (err instanceof AuditError) {
+    if (err.kind === 'invalid') {
+      throw new ProblemError('invalid-request', err.message, { errors: [{ path: err.field ?? '(query)', message: err.message }] });
+    }
+    if (err.kind === 'not_found') throw new ProblemError('not-found', err.message);
+    throw new ProblemError('unavailable', err.message, {}, { 'retry-after': '1' });
+  }
+  throw err;
+}
+
+async function answer<T>(f: () => Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    return translate(e);
+  }
+}
+
+export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & { readonly audit: AuditLog }): Promise<void> {
+  const r = app.withTypeProvider<ZodTypeProvider>();
+  const preHandler = requireRole(runtime, 'auditor', 'admin');
+  const audit = runtime.audit;
+  const tags = ['audit'];
+  const security = [{ bearer: [] }];
+
+  r.get('/v1/audit/tree-head', { preHandler, schema: { tags, security, summary: 'The latest signed tree head, the tree as it stands, and the public key' } }, async () => {
+    const [head, tree] = await Promise.all([audit.head(), audit.state()]);
+    return { head, tree, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem }, ...ABOUT };
+  });
+
+  r.post('/v1/audit/tree-head', { preHandler, schema: { tags, security, summary: 'Sign a tree head over the log as it stands now' } }, async (_req, reply) => {
+    const head = await answer(() => audit.signHead());
+    return reply.code(201).send({ head });
+  });
+
+  r.get('/v1/audit/tree-heads', { preHandler, schema: { tags, security, summary: 'Signed tree heads with from <= treeSize <= to, oldest first', querystring: HeadsQuery } }, async (req) => {
+    const { from, to, limit } = req.query;
+    const heads = await audit.heads({ ...(from === undefined ? {} : { fromSize: from }), ...(to === undefined ? {} : { toSize: to }), limit: limit ?? 1000 });
+    return { heads, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem } };
+  });
+
+  r.get(
+    '/v1/audit/proof/inclusion',
+    { preHandler, schema: { tags, security, summary: 'Audit path of the event at a position in a tree (RFC 9162 §2.1.3)', querystring: InclusionQuery } },
+    async (req) => answer(() => audit.inclusionProof(req.query.position, req.query.treeSize)),
+  );
+
+  r.get(
+    '/v1/audit/proof/consistency',
+    { preHandler, schema: { tags, security, summary: 'Consistency proof between two tree sizes (RFC 9162 §2.1.4)', querystring: ConsistencyQuery } },
+    async (req) => answer(() => audit.consistencyProof(req.query.from, req.query.to)),
+  );
+
+  r.post(
+    '/v1/audit/verify',
+    { preHandler, schema: { tags, security, summary: 'Re-read the whole log, recompute every leaf and root, check every signed head' } },
+    async () => answer(() => audit.verify()),
+  );
+}
