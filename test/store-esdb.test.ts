@@ -52,7 +52,7 @@ t.test('contract on the protocol double', async (t) => {
 t.test('contract on a real EventStoreDB', async (t) => {
   const connection = process.env.ANNALS_TEST_ESDB;
   if (!connection) {
-    t.skip('ANNALS_TEST_ESDB not set: contract suite not run against a real EventStoreDB');
+    t.skip('ANNALS_TEST_ESDB not set: contract suite not run against a real EventStoreDB', () => {});
     return;
   }
   storeContract(t, 'esdb', async () => {

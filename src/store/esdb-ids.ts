@@ -60,10 +60,13 @@ async function reserve(
 
 async function owner(client: EventStoreDBClient, name: string): Promise<{ stream: string; revision: bigint } | null> {
   try {
+    // Read to the end, never break out: an abandoned read keeps its gRPC call open and
+    // client.dispose() would wait for it forever.
+    let last: { stream: string; revision: bigint } | null = null;
     for await (const r of client.readStream<{ type: string; data: { stream: string } }>(name, { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) {
-      if (r.event) return { stream: r.event.data.stream, revision: r.event.revision };
+      if (r.event) last ??= { stream: r.event.data.stream, revision: r.event.revision };
     }
-    return null;
+    return last;
   } catch (err) {
     if (err instanceof StreamNotFoundError) return null;
     throw translateError(err, `read reservation ${name}`);
