@@ -66,7 +66,9 @@ export const tokenCommand: Command = {
         return EXIT.ok;
       }
       io.stdout.write(`${token}\n`);
-      io.stderr.write(`add it to ANNALS_TOKENS and restart the server: ANNALS_TOKENS=${[...(config.tokens ?? []).map((g) => `${g.role}:…`), `${role}:${token}`].join(',')}\n`);
+      // Once ANNALS_TOKENS is set the generated recorder token is no longer read: keep it in the list.
+      const others = config.tokens === undefined ? [`recorder:$(cat ${file})`] : config.tokens.map((g) => `${g.role}:…`);
+      io.stderr.write(`add it to ANNALS_TOKENS and restart the server: ANNALS_TOKENS="${[...others, `${role}:${token}`].join(',')}"\n`);
       return EXIT.ok;
     }
 
