@@ -68,7 +68,10 @@ export class AuditStorage implements NodeSource {
   private readonly byPosition: Statement<[string], [number]>;
   private readonly positionOf: Statement<[number], [string]>;
   private readonly leafRange: Statement<[number, number], [number, string, Buffer]>;
-  private readonly headCols = 'tree_size, root_hash, last_position, timestamp, key_id, signature';
+  private readonly latestHeadStmt: Statement<[], HeadRow>;
+  private readonly headAtStmt: Statement<[number], HeadRow>;
+  private readonly headsStmt: Statement<[number, number, number], HeadRow>;
+  private readonly allHeadsStmt: Statement<[], HeadRow>;
 
   constructor(private readonly db: Db) {
     this.leafStmt = db.prepare<[number], [Buffer]>('SELECT hash FROM leaves WHERE idx = ?').raw();
@@ -76,7 +79,12 @@ export class AuditStorage implements NodeSource {
     this.sizeStmt = db.prepare<[], [number | null, string | null]>('SELECT idx, position FROM leaves ORDER BY idx DESC LIMIT 1').raw();
     this.insertLeaf = db.prepare('INSERT INTO leaves (idx, position, hash) VALUES (?, ?, ?)');
     this.insertNode = db.prepare('INSERT INTO nodes (level, idx, hash) VALUES (?, ?, ?)');
-    this.insertHead = db.prepare(`INSERT INTO heads (${this.headCols}) VALUES (?, ?, ?, ?, ?, ?)`);
+    const cols = 'tree_size, root_hash, last_position, timestamp, key_id, signature';
+    this.insertHead = db.prepare(`INSERT INTO heads (${cols}) VALUES (?, ?, ?, ?, ?, ?)`);
+    this.latestHeadStmt = db.prepare<[], HeadRow>(`SELECT ${cols} FROM heads ORDER BY seq DESC LIMIT 1`).raw();
+    this.headAtStmt = db.prepare<[number], HeadRow>(`SELECT ${cols} FROM heads WHERE tree_size = ? ORDER BY seq DESC LIMIT 1`).raw();
+    this.headsStmt = db.prepare<[number, number, number], HeadRow>(`SELECT ${cols} FROM heads WHERE tree_size BETWEEN ? AND ? ORDER BY seq LIMIT ?`).raw();
+    this.allHeadsStmt = db.prepare<[], HeadRow>(`SELECT ${cols} FROM heads ORDER BY tree_size, seq`).raw();
     this.byPosition = db.prepare<[string], [number]>('SELECT idx FROM leaves WHERE position = ?').raw();
     this.positionOf = db.prepare<[number], [string]>('SELECT position FROM leaves WHERE idx = ?').raw();
     this.leafRange = db.prepare<[number, number], [number, string, Buffer]>('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?').raw();
@@ -146,28 +154,24 @@ export class AuditStorage implements NodeSource {
   }
 
   latestHead(): SignedTreeHead | null {
-    const r = this.db.prepare<[], HeadRow>(`SELECT ${this.headCols} FROM heads ORDER BY seq DESC LIMIT 1`).raw().get();
+    const r = this.latestHeadStmt.get();
     return r ? toHead(r) : null;
   }
 
   /** The latest head signed at exactly this size. */
   headAt(treeSize: number): SignedTreeHead | null {
-    const r = this.db.prepare<[number], HeadRow>(`SELECT ${this.headCols} FROM heads WHERE tree_size = ? ORDER BY seq DESC LIMIT 1`).raw().get(treeSize);
+    const r = this.headAtStmt.get(treeSize);
     return r ? toHead(r) : null;
   }
 
   /** Heads with from <= treeSize <= to, in signing order, at most `limit`. */
   heads(from: number, to: number, limit: number): SignedTreeHead[] {
-    return this.db
-      .prepare<[number, number, number], HeadRow>(`SELECT ${this.headCols} FROM heads WHERE tree_size BETWEEN ? AND ? ORDER BY seq LIMIT ?`)
-      .raw()
-      .all(from, to, limit)
-      .map(toHead);
+    return this.headsStmt.all(from, to, limit).map(toHead);
   }
 
   /** Every head, by tree size then signing order (for verify). */
   allHeads(): SignedTreeHead[] {
-    return this.db.prepare<[], HeadRow>(`SELECT ${this.headCols} FROM heads ORDER BY tree_size, seq`).raw().all().map(toHead);
+    return this.allHeadsStmt.all().map(toHead);
   }
 
   indexOf(position: string): number | null {
