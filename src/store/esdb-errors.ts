@@ -11,13 +11,23 @@ import {
   TimeoutError,
   UnavailableError,
   WrongExpectedVersionError,
+  convertToCommandError,
   isCommandError,
 } from '@eventstore/db-client';
 import { StoreUnavailableError, WrongExpectedRevisionError } from './errors.js';
 import type { ExpectedRevision } from './port.js';
 
+/**
+ * The client hands some failures over as raw gRPC errors (e.g. when fetching server features
+ * on connect); give them the client's own classification first.
+ */
+function asDriverError(err: unknown): unknown {
+  return err instanceof Error ? convertToCommandError(err) : err;
+}
+
 /** Transient driver errors: retrying (after reconnecting, which the client does) may succeed. */
-export function isTransient(err: unknown): boolean {
+export function isTransient(raw: unknown): boolean {
+  const err = asDriverError(raw);
   return (
     err instanceof UnavailableError ||
     err instanceof DeadlineExceededError ||
@@ -29,7 +39,8 @@ export function isTransient(err: unknown): boolean {
 }
 
 /** Translates a driver error; errors that are not the driver's are returned unchanged. */
-export function translateError(err: unknown, what: string): unknown {
+export function translateError(raw: unknown, what: string): unknown {
+  const err = asDriverError(raw);
   if (!(err instanceof Error) || !isCommandError(err)) return err;
   if (isTransient(err)) {
     return new StoreUnavailableError(`EventStoreDB unavailable (${what}): ${err.message}`, { cause: err });
