@@ -1,0 +1,98 @@
+/**
+ * Credentials: ANNALS_TOKENS, the generated recorder token file (0600, path logged, value
+ * never), constant-time matching, principals, readAccess, and redaction of tokens in logs.
+ */
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import t from 'tap';
+import { createAuthenticator, principalId, resolveTokens, TOKEN_FILE } from '../src/auth/tokens.js';
+import { loadConfig } from '../src/config.js';
+import { createLogger } from '../src/logging.js';
+import { startTestApp } from './fixtures/app.js';
+import * as f from './fixtures/facts.js';
+
+function capture(): { lines: string[]; stream: Writable } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(String(chunk));
+      done();
+    },
+  });
+  return { lines, stream };
+}
+
+t.test('ANNALS_TOKENS unset: one recorder token generated, kept 0600, path logged, value never', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'annals-auth-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const out = capture();
+  const log = pino({ level: 'info' }, out.stream);
+  const config = loadConfig({ ANNALS_DATA_DIR: dir });
+  const [grant] = await resolveTokens(config, log);
+  t.equal(grant?.role, 'recorder');
+  t.ok((grant?.token.length ?? 0) >= 32);
+  const path = join(dir, TOKEN_FILE);
+  t.equal((await stat(path)).mode & 0o777, 0o600);
+  t.equal((await readFile(path, 'utf8')).trim(), grant?.token);
+  const again = await resolveTokens(config, log);
+  t.same(again, [grant], 'created once, then reused');
+  const logged = out.lines.join('');
+  t.match(logged, path, 'the path is logged');
+  t.notMatch(logged, grant?.token as string, 'the value is not');
+});
+
+t.test('ANNALS_TOKENS set: its grants, no file', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'annals-auth-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const config = loadConfig({ ANNALS_DATA_DIR: dir, ANNALS_TOKENS: 'recorder:rrrrrrrrrrrrrrrrrrrr,auditor:aaaaaaaaaaaaaaaaaaaa' });
+  const grants = await resolveTokens(config, pino({ level: 'silent' }));
+  t.same(grants.map((g) => g.role), ['recorder', 'auditor']);
+  await t.rejects(stat(join(dir, TOKEN_FILE)));
+});
+
+t.test('authenticator: exact tokens only, principal names the role and not the token', async (t) => {
+  const grants = [
+    { role: 'recorder' as const, token: 'recorder-secret-0123456789' },
+    { role: 'admin' as const, token: 'admin-secret-0123456789ab' },
+  ];
+  const auth = createAuthenticator(grants);
+  t.same(auth('recorder-secret-0123456789'), { role: 'recorder', id: principalId(grants[0] as (typeof grants)[0]) });
+  t.match(auth('admin-secret-0123456789ab')?.id, /^admin:[0-9a-f]{8}$/);
+  t.equal(auth('recorder-secret-012345678'), null, 'a prefix is not the token');
+  t.equal(auth('recorder-secret-0123456789x'), null);
+  t.equal(auth(''), null);
+  t.notMatch(principalId(grants[0] as (typeof grants)[0]), 'secret');
+});
+
+t.test('tokens never reach the logs', async (t) => {
+  const out = capture();
+  const log = createLogger({ level: 'info', destination: out.stream });
+  const a = await startTestApp(t, { store: 'memory', log });
+  await a.app.inject({ method: 'POST', url: '/v1/facts', headers: { ...a.auth('recorder'), 'idempotency-key': 'k1' }, payload: f.person(undefined, 'X') });
+  await a.app.inject({ method: 'POST', url: '/v1/facts', headers: { authorization: 'Bearer wrong-token-but-secret-too' }, payload: f.person(undefined, 'X') });
+  log.info({ req: { headers: { authorization: `Bearer ${a.tokens.admin}` } } }, 'a request with its headers');
+  log.info({ token: a.tokens.auditor }, 'a token field');
+  const logged = out.lines.join('');
+  t.ok(logged.length > 0, 'something was logged');
+  for (const secret of [...Object.values(a.tokens), 'wrong-token-but-secret-too']) t.notMatch(logged, secret);
+  t.match(logged, '[redacted]');
+});
+
+t.test('ANNALS_PRIVATE_READS: readAccess needs a valid token of any role', async (t) => {
+  const { readAccess } = await import('../src/http/auth.js');
+  const open = await startTestApp(t, { store: 'memory' });
+  const closed = await startTestApp(t, { store: 'memory', env: { ANNALS_PRIVATE_READS: 'true' } });
+  for (const [a, privateReads] of [[open, false], [closed, true]] as const) {
+    const hook = readAccess(a.runtime);
+    const request = (authorization?: string) => ({ headers: authorization ? { authorization } : {} }) as never;
+    if (privateReads) {
+      await t.rejects(hook.call(a.app, request(), {} as never), { code: 'unauthorized' });
+      await t.resolves(hook.call(a.app, request(`Bearer ${a.tokens.auditor}`), {} as never));
+    } else {
+      await t.resolves(hook.call(a.app, request(), {} as never));
+    }
+  }
+});
