@@ -268,3 +268,35 @@ t.test('tampering with audit.db', async (t) => {
     t.equal(r.firstDivergence?.reason, 'leaf-hash-mismatch');
   });
 });
+
+t.test('two followers on one data dir (two servers) resynchronise rather than corrupt', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const store = openSqliteStore(join(dataDir, 'events.db'));
+  t.teardown(() => store.close());
+  const a = await open(store, dataDir);
+  const b = await open(store, dataDir);
+  t.teardown(async () => {
+    await a.close();
+    await b.close();
+  });
+  let last = '';
+  for (let round = 0; round < 5; round++) last = await record(store, 7, round * 7);
+  t.ok(await a.waitFor(last, 3000), 'a caught up');
+  t.ok(await b.waitFor(last, 3000), 'b caught up');
+  t.equal((await a.state()).treeSize, 35);
+  const report = await a.verify();
+  t.equal(report.ok, true, 'one tree, heads from both processes all hold');
+  t.ok(report.headsChecked >= 8);
+});
+
+t.test('a closed store does not make the follower spin', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const store = createMemoryStore();
+  const audit = await open(store, dataDir);
+  await record(store, 2);
+  await store.close();
+  const before = Date.now();
+  await new Promise((r) => setTimeout(r, 100));
+  t.ok(Date.now() - before < 1000, 'the event loop still turns');
+  await audit.close();
+});

@@ -39,6 +39,11 @@ CREATE TABLE IF NOT EXISTS heads (
 CREATE INDEX IF NOT EXISTS heads_by_size ON heads (tree_size, seq);
 `;
 
+/** audit.db grew under us: another process follows the same store into it. */
+export class ConcurrentFeedError extends Error {
+  override readonly name = 'ConcurrentFeedError';
+}
+
 export interface LeafRow {
   readonly index: number;
   readonly position: string;
@@ -139,7 +144,7 @@ export class AuditStorage implements NodeSource {
   appendBatch(expectedSize: number, leaves: ReadonlyArray<{ position: string; nodes: readonly CompletedNode[] }>): void {
     this.db.transaction(() => {
       const { treeSize } = this.size();
-      if (treeSize !== expectedSize) throw new Error(`audit.db holds ${treeSize} leaves, expected ${expectedSize}: is another process feeding it?`);
+      if (treeSize !== expectedSize) throw new ConcurrentFeedError(`audit.db holds ${treeSize} leaves, expected ${expectedSize}: is another process feeding it?`);
       for (const leaf of leaves) {
         for (const n of leaf.nodes) {
           if (n.level === 0) this.insertLeaf.run(n.index, leaf.position, n.hash);

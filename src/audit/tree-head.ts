@@ -10,7 +10,7 @@ import type { EventStore, Position, Subscription } from '../store/port.js';
 import { eventLeafHash, LEAF_FORMAT } from './leaf.js';
 import { consistencyProof, inclusionProof, rootAt, toHex, type CompactTree, type CompletedNode } from './merkle.js';
 import { HEAD_FORMAT, loadOrCreateKey, type AuditKey, type SignedTreeHead } from './signing.js';
-import { AuditStorage } from './storage.js';
+import { AuditStorage, ConcurrentFeedError } from './storage.js';
 import { verifyLog, type VerifyProgress, type VerifyReport } from './verify.js';
 
 export type { SignedTreeHead } from './signing.js';
@@ -221,6 +221,9 @@ class Feeder {
   private loop: Promise<void> | null = null;
   private stopped = false;
   private failed: Error | null = null;
+  /** Bumped whenever the in-memory tree is reloaded from audit.db. */
+  private generation = 0;
+  private wake: (() => void) | null = null;
   private readonly waiters = new Set<{ position: Position; resolve: (ok: boolean) => void }>();
 
   constructor(
@@ -245,10 +248,13 @@ class Feeder {
   }
 
   private async run(): Promise<void> {
-    while (!this.stopped) {
+    while (!this.stopped && !this.failed) {
+      const generation = this.generation;
       this.sub = this.store.subscribe(this.lastPosition === null ? {} : { after: this.lastPosition });
       try {
         for await (const e of this.sub) {
+          // A resync (another process wrote audit.db first) reloaded the tree: start over from it.
+          if (generation !== this.generation) break;
           const last = this.pending.at(-1)?.position ?? this.lastPosition;
           if (last !== null && e.position <= last) throw new Error(`store yielded ${e.position} after ${last}: out of order`);
           this.pending.push({ position: e.position, nodes: this.tree.append(eventLeafHash(e)) });
@@ -256,13 +262,30 @@ class Feeder {
           if (this.pending.length >= this.batchSize || this.tree.size - this.headSize >= this.every) this.flush();
           else this.scheduleFlush();
         }
+        if (!this.stopped && generation === this.generation) {
+          // The store ended the subscription (closing?): do not spin on it.
+          this.log.warn('audit log: the store ended the subscription; resubscribing in 1 s');
+          await this.pause(1000);
+        }
       } catch (e) {
-        if (this.stopped) break;
+        if (this.stopped || this.failed) break;
         this.log.error({ err: e }, 'audit log: following the store failed; resubscribing in 1 s');
         this.discardPending();
-        await new Promise((r) => setTimeout(r, 1000).unref());
+        await this.pause(1000);
       }
     }
+  }
+
+  /** Waits before a retry; stop() cuts it short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(), ms);
+      timer.unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private scheduleFlush(): void {
@@ -287,28 +310,43 @@ class Feeder {
     try {
       this.storage.appendBatch(before, batch);
     } catch (e) {
-      // The in-memory tree already holds the batch: go back to what is on disk, and stop,
-      // since another writer or a broken disk is not something to retry blindly.
-      this.failed = e as Error;
+      // The in-memory tree already holds the batch: go back to what is on disk.
       this.discardPending();
+      if (e instanceof ConcurrentFeedError) {
+        // Another process (a second server on this data dir) wrote these leaves first, from
+        // the same log: go on from its tree. verify would catch any difference.
+        this.log.warn({ err: e }, 'audit log: another process feeds audit.db; resynchronising');
+        return;
+      }
+      // A broken disk or file is not something to retry blindly.
+      this.failed = e as Error;
       void this.sub?.close();
       throw e;
     }
     this.pending = [];
     this.lastPosition = (batch[batch.length - 1] as Pending).position;
-    for (const w of [...this.waiters]) {
-      if (this.lastPosition >= w.position) {
-        this.waiters.delete(w);
-        w.resolve(true);
-      }
-    }
+    this.notifyWaiters();
     if (this.tree.size - this.headSize >= this.every) this.checkpoint(true);
   }
 
   private discardPending(): void {
+    this.generation++;
     this.pending = [];
     this.tree = this.storage.loadTree();
     this.lastPosition = this.storage.size().lastPosition;
+    this.headSize = this.storage.latestHead()?.treeSize ?? 0;
+    this.notifyWaiters();
+  }
+
+  private notifyWaiters(): void {
+    const last = this.lastPosition;
+    if (last === null) return;
+    for (const w of [...this.waiters]) {
+      if (last >= w.position) {
+        this.waiters.delete(w);
+        w.resolve(true);
+      }
+    }
   }
 
   /** Signs a head over the stored tree; `force` false: only if it grew since the last head. */
@@ -357,6 +395,7 @@ class Feeder {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await this.sub?.close();
     await this.loop;
     for (const w of this.waiters) w.resolve(false);
