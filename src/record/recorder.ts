@@ -78,9 +78,47 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     return { index: i, request, factId: deps.newId() };
   }
 
-  async function run(items: Item[], context: RecordContext): Promise<BatchOutcome> {
+  const locks = new Map<string, Promise<void>>();
+  /** One decision at a time per stream in this process (a promise chain per stream). */
+  async function lock(stream: string): Promise<() => void> {
+    const before = locks.get(stream) ?? Promise.resolve();
+    let release!: () => void;
+    const mine = new Promise<void>((resolve) => (release = resolve));
+    const tail = before.then(() => mine);
+    locks.set(stream, tail);
+    await before;
+    return () => {
+      release();
+      if (locks.get(stream) === tail) locks.delete(stream);
+    };
+  }
+
+  async function run(items: Item[], context: RecordContext, single: boolean): Promise<BatchOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const session = new DecisionSession({ cache, index, principal: context.principal, correlationId: context.correlationId });
+      const session = new DecisionSession({ cache, index, principal: context.principal, correlationId: context.correlationId, ...(single ? { lock } : {}) });
+      let outcome: BatchOutcome | 'retry';
+      try {
+        outcome = await attemptOnce(session, items, attempt);
+      } finally {
+        session.release();
+      }
+      if (outcome !== 'retry') return await settle(outcome);
+      // Let the writers that won go first; jitter so the losers do not collide again.
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+    }
+  }
+
+  async function settle(outcome: BatchOutcome): Promise<BatchOutcome> {
+    let last: Position | undefined;
+    for (const r of outcome.results) if (r.position && (last === undefined || r.position > last)) last = r.position;
+    if (last !== undefined && !(await deps.readModels.waitFor(last, readWaitMs))) {
+      deps.log?.warn({ position: last, readWaitMs }, 'read models did not apply the write in time; answering anyway');
+    }
+    return outcome;
+  }
+
+  async function attemptOnce(session: DecisionSession, items: Item[], attempt: number): Promise<BatchOutcome | 'retry'> {
+    {
       let refused: BatchOutcome['error'];
       for (const item of items) {
         if ('error' in item) {
@@ -104,7 +142,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         if (attempt < maxAttempts) {
           // A factId stored elsewhere by another process: let the index see it before deciding again.
           if (failure.error instanceof DuplicateEventError) await index.lookup('', 1_000);
-          continue;
+          return 'retry';
         }
         refused = { index: failure.index, error: new DomainError('conflict', `concurrent writes kept winning after ${maxAttempts} attempts; read again and retry (${(failure.error as Error).message})`) };
       }
@@ -112,18 +150,13 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       for (const [i, r] of [...outcome.results.entries()].sort(([a], [b]) => a - b)) {
         if (!refused || i < refused.index) results.push(r);
       }
-      let last: Position | undefined;
-      for (const r of results) if (r.position && (last === undefined || r.position > last)) last = r.position;
-      if (last !== undefined && !(await deps.readModels.waitFor(last, readWaitMs))) {
-        deps.log?.warn({ position: last, readWaitMs }, 'read models did not apply the write in time; answering anyway');
-      }
       return refused ? { recorded: results.length, results, error: refused } : { recorded: results.length, results };
     }
   }
 
   return {
     async record(request, context) {
-      const outcome = await run([prepare(request, 0, context, false)], context);
+      const outcome = await run([prepare(request, 0, context, false)], context, true);
       if (outcome.error) throw outcome.error.error;
       return outcome.results[0] as RecordedFact;
     },
@@ -137,7 +170,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
       }
-      return run(items, context);
+      return run(items, context, false);
     },
     ready: () => index.ready(),
     close: () => index.close(),

@@ -61,6 +61,12 @@ export interface SessionDeps {
   readonly index: FactIndex;
   readonly principal: string;
   readonly correlationId: string;
+  /**
+   * Takes this process's turn on a stream (released by `release()`). Given for a single fact:
+   * requests to one stream then decide one after the other instead of racing and retrying.
+   * A session holds at most one such lock, so sessions never wait on each other in a cycle.
+   */
+  readonly lock?: (stream: string) => Promise<() => void>;
 }
 
 export interface CommitOutcome {
@@ -82,7 +88,13 @@ export class DecisionSession {
   private readonly pending: Pending[] = [];
   private readonly duplicates = new Map<number, { stream: string; factId: string }>();
 
+  private readonly releases: Array<() => void> = [];
+
   constructor(private readonly deps: SessionDeps) {}
+
+  release(): void {
+    for (const r of this.releases.splice(0)) r();
+  }
 
   get touched(): string[] {
     return [...this.states.keys()];
@@ -113,6 +125,14 @@ export class DecisionSession {
       stream = streamFor(request.type, factId, data);
     }
 
+    if (this.deps.lock && this.releases.length === 0) {
+      this.releases.push(await this.deps.lock(stream));
+      // Read after our turn came: what was read before may be stale by now.
+      if (!this.pending.some((p) => p.stream === stream)) {
+        this.loaded.delete(stream);
+        this.states.delete(stream);
+      }
+    }
     const elsewhere = this.factStreams.get(factId) ?? this.deps.index.get(factId);
     if (elsewhere !== undefined && elsewhere !== stream) {
       throw conflict(`factId ${factId} is already recorded as another fact (in ${elsewhere}); use a new factId`, factId);
