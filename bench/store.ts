@@ -2,36 +2,48 @@
  * Throughput of the embedded store on this machine: `npm run bench:store`.
  *
  * Phases (all on one fresh file in a temp dir, removed at the end):
+ *   0. baselines: plain better-sqlite3 with the same schema and pragmas on a second file in
+ *      the same directory (what the disk and SQLite allow right now, without the store);
  *   1. single-event appends, sequential and awaited: every one is its own COMMIT (fsync);
  *   2. single-event appends from 32 concurrent callers to different streams: group commit;
  *   3. appends of 100 events, sequential and awaited, up to >= 1,000,000 events in the file;
  *   4. readAll from the start over everything, in pages of 10,000;
  *   5. a subscription catching up from the start over everything.
+ * then the same read as plain better-sqlite3 rows, for comparison.
+ * Event ids are ULIDs written as UUIDs, as facts' are (events/ids.ts): time-ordered, so the
+ * id index grows at its end like in production; random v4 UUIDs would measure a worse case.
  * Progress goes to stderr, results to stdout.
  *
- * Environment: BENCH_EVENTS (default 1,000,000) is the number of events phase 3 appends.
+ * Environment: BENCH_EVENTS (default 1,000,000) is the number of events phase 3 appends;
+ * BENCH_SINGLE (default 20,000) the number of sequential single-event appends.
  */
-import { randomUUID } from 'node:crypto';
+import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monotonicFactory, ulidToUUID } from 'ulid';
 import type { EventStore, NewEvent, Position } from '../src/store/port.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 
 const BATCH_EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
-const SINGLE_APPENDS = 20_000;
+const SINGLE_APPENDS = Number(process.env.BENCH_SINGLE ?? 20_000);
 const CONCURRENT_CALLERS = 32;
 const CONCURRENT_APPENDS = 32_000;
 const BATCH_SIZE = 100;
-const READ_PAGE = 10_000;
+/** Pages of 1,000: larger pages measured slower (they outgrow V8's young generation). */
+const READ_PAGE = 1_000;
+const BASELINE_MS = 3_000;
+
+const ulid = monotonicFactory();
+const newId = (): string => ulidToUUID(ulid()).toLowerCase();
 
 /** A fact-sized event: ~300 bytes of data, ~150 of metadata. */
 function fact(i: number): NewEvent {
   return {
-    id: randomUUID(),
+    id: newId(),
     type: i % 5 === 0 ? 'PersonJoinedOrganisation' : 'FactAsserted',
     data: {
-      factId: randomUUID(),
+      factId: ulid(),
       subject: { kind: 'person', id: `person-${i % 10_000}` },
       predicate: 'memberOf',
       object: { kind: 'organisation', id: `org-${i % 97}` },
@@ -40,7 +52,7 @@ function fact(i: number): NewEvent {
       source: { title: 'Annual report', page: i % 300 },
       note: 'Recorded during the benchmark; the text is here to give the event a realistic size.',
     },
-    metadata: { correlationId: randomUUID(), actor: 'bench', schemaVersion: 1, origin: 'bench/store.ts' },
+    metadata: { correlationId: ulid(), actor: 'bench', schemaVersion: 1, origin: 'bench/store.ts' },
   };
 }
 
@@ -133,12 +145,75 @@ async function catchUp(store: EventStore, total: number): Promise<void> {
   console.log(`subscription catch-up from the start: ${rate(n, ms)} events/s (${n.toLocaleString('en-US')} events in ${ms.toFixed(0)} ms)`);
 }
 
+/** Plain better-sqlite3, same schema and pragmas, no store: the ceiling for phases 1 and 3. */
+async function writeBaselines(dir: string): Promise<void> {
+  const path = join(dir, 'baseline.db');
+  await openSqliteStore(path).close(); // creates the schema
+  const db = new Database(path);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  const insert = db.prepare('INSERT INTO events (position, id, stream, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+  let position = 0;
+  const row = (): void => {
+    position++;
+    const e = fact(position);
+    insert.run(position, e.id, `s-${position}`, 0, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), new Date().toISOString());
+  };
+  let n = 0;
+  let start = performance.now();
+  while (performance.now() - start < BASELINE_MS) {
+    row();
+    n++;
+  }
+  const single = rate(n, performance.now() - start);
+  const tx100 = db.transaction(() => {
+    for (let i = 0; i < BATCH_SIZE; i++) row();
+  });
+  n = 0;
+  start = performance.now();
+  while (performance.now() - start < BASELINE_MS) {
+    tx100();
+    n += BATCH_SIZE;
+  }
+  console.log(`baseline, plain better-sqlite3 (same schema, FULL): ${single} single-row commits/s, ${rate(n, performance.now() - start)} rows/s in transactions of ${BATCH_SIZE}`);
+  db.close();
+}
+
+/** Plain better-sqlite3 rows over the store's file: the ceiling for phases 4 and 5. */
+function readBaseline(path: string): void {
+  const db = new Database(path, { readonly: true });
+  const page = db
+    .prepare<[number, number], [number, ...unknown[]]>('SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT ?')
+    .raw();
+  for (const parse of [false, true]) {
+    let n = 0;
+    let after = 0;
+    const start = performance.now();
+    for (;;) {
+      const rows = page.all(after, READ_PAGE);
+      if (rows.length === 0) break;
+      if (parse) {
+        for (const r of rows) {
+          JSON.parse(r[5] as string);
+          JSON.parse(r[6] as string);
+        }
+      }
+      n += rows.length;
+      after = (rows[rows.length - 1] as [number])[0];
+    }
+    console.log(`baseline, plain better-sqlite3 raw rows${parse ? ' + JSON.parse of data and metadata' : ''}: ${rate(n, performance.now() - start)} rows/s`);
+  }
+  db.close();
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'annals-bench-'));
   const path = join(dir, 'events.db');
   console.log(
     `bench:store on ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown cpu'}), Node ${process.version}, file ${path}`,
   );
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  await writeBaselines(dir);
   const store = openSqliteStore(path);
   try {
     await singleAppends(store);
@@ -148,6 +223,8 @@ async function main(): Promise<void> {
     console.log(`file: ${total.toLocaleString('en-US')} events, ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`);
     await readAll(store, total);
     await catchUp(store, total);
+    readBaseline(path);
+    console.log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await store.close();
     rmSync(dir, { recursive: true, force: true });
