@@ -201,6 +201,16 @@ t.test('a subscription shrugs off a transient read failure', async (t) => {
   await sub.close();
 });
 
+t.test('an id reserved by an append that failed can be used in another stream', async (t) => {
+  const { store } = await withDouble(t);
+  await store.append('stale-x', [ev('A')], 'no_stream');
+  const e = ev('B');
+  await t.rejects(store.append('stale-x', [e], 5), WrongExpectedRevisionError, 'reserved for stale-x, never written');
+  const r = await store.append('stale-y', [e], 'no_stream');
+  t.same(r.events.map((x) => x.id), [e.id], 'the stale reservation is taken over');
+  await t.rejects(store.append('stale-x', [e], 'any'), DuplicateEventError, 'and now it is taken');
+});
+
 t.test('positions encode as fixed-width strings that sort like (commit, prepare)', async (t) => {
   const pairs = [
     { commit: 0n, prepare: 0n },

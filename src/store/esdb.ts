@@ -46,7 +46,7 @@ import type {
 } from './port.js';
 
 export interface EsdbStoreOptions {
-  /** Events per `$all` page in readAll and head. Default 500. */
+  /** Events per `$all` page in readAll and head. Default 500, minimum 2. */
   readonly pageSize?: number;
   /** Resubscription backoff of subscriptions. Defaults: see RetryPolicy. */
   readonly retry?: RetryPolicy;
@@ -99,7 +99,8 @@ class EsdbStore implements EventStore {
     readonly name: string,
     private readonly options: EsdbStoreOptions,
   ) {
-    this.pageSize = options.pageSize ?? 500;
+    // At least 2: a page must make progress even if the server repeats its start position.
+    this.pageSize = Math.max(2, options.pageSize ?? 500);
   }
 
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
