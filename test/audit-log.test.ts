@@ -83,6 +83,10 @@ t.test('follows the store, signs heads, proofs verify against them', async (t) =
   t.equal(report.rootHash, head.rootHash);
   t.equal(report.headsChecked, 3);
   t.same(progress, [10]);
+  const [r1, r2] = await Promise.all([audit.verify(), audit.verify()]);
+  t.equal(r1, r2, 'a verify while one runs shares it');
+  const fresh = await record(store, 1, 10);
+  t.equal((await audit.inclusionProof(fresh, 11)).leafIndex, 10, 'a position just recorded is waited for');
 });
 
 t.test('restart: the tree is restored from audit.db and goes on', async (t) => {

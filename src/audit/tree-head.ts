@@ -94,7 +94,10 @@ export interface AuditLog {
   inclusionProof(position: Position, treeSize?: number): Promise<InclusionProofResult>;
   /** Proof that the tree of fromSize leaves is a prefix of that of toSize (default: the latest signed head's). */
   consistencyProof(fromSize: number, toSize?: number): Promise<ConsistencyProofResult>;
-  /** Re-reads the whole log and checks the tree and every signed head against it. */
+  /**
+   * Re-reads the whole log and checks the tree and every signed head against it. A call
+   * while one runs shares its result (onProgress then reports to the first caller only).
+   */
   verify(onProgress?: (p: VerifyProgress) => void): Promise<VerifyReport>;
   /** Resolves true once the event at `position` is in the tree, false after timeoutMs. */
   waitFor(position: Position, timeoutMs: number): Promise<boolean>;
@@ -135,6 +138,7 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     if (size > treeSize) throw new AuditError('invalid', `${field} ${size} is beyond the tree (${treeSize} leaves)`, field);
   };
   let closed: Promise<void> | null = null;
+  let running: Promise<VerifyReport> | null = null;
 
   return {
     publicKeyPem: key.publicKeyPem,
@@ -154,9 +158,11 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
       return feeder.checkpoint(true) as SignedTreeHead;
     },
     async inclusionProof(position, treeSize) {
+      // Read-your-writes: a position just recorded may be a flush away from the tree.
+      let index = storage.indexOf(position);
+      if (index === null && feeder && (await feeder.waitFor(position, 500))) index = storage.indexOf(position);
       const size = treeSize ?? signedSize();
       checkSize(size, 'treeSize');
-      const index = storage.indexOf(position);
       if (index === null) throw new AuditError('not_found', `no audited event at position ${position}`, 'position');
       if (index >= size) throw new AuditError('invalid', `the event at ${position} is leaf ${index}, not in a tree of ${size}`, 'treeSize');
       return {
@@ -184,9 +190,17 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
         toHead: storage.headAt(to),
       };
     },
-    async verify(onProgress) {
-      feeder?.flush();
-      return verifyLog({ store, storage, key, clock, ...(onProgress ? { onProgress } : {}) });
+    verify(onProgress) {
+      // One verify at a time: a second caller shares the running one (it reads the whole log).
+      running ??= (async () => {
+        try {
+          feeder?.flush();
+          return await verifyLog({ store, storage, key, clock, ...(onProgress ? { onProgress } : {}) });
+        } finally {
+          running = null;
+        }
+      })();
+      return running;
     },
     async waitFor(position, timeoutMs) {
       if (feeder) return feeder.waitFor(position, timeoutMs);
