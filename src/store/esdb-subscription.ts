@@ -35,6 +35,8 @@ export class EsdbSubscription implements Subscription {
     private readonly client: EventStoreDBClient,
     private readonly options: SubscribeOptions,
     private readonly retry: RetryPolicy = {},
+    /** Called once when the subscription ends, however it ends. */
+    private readonly onEnd: () => void = () => {},
   ) {}
 
   [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
@@ -47,6 +49,7 @@ export class EsdbSubscription implements Subscription {
     if (this.closed) return;
     this.closed = true;
     this.wakeUp.abort();
+    this.onEnd();
     await this.drop();
   }
 
@@ -102,6 +105,7 @@ export class EsdbSubscription implements Subscription {
         await sleep(delay, undefined, { signal: this.wakeUp.signal }).catch(() => undefined);
       }
     } finally {
+      if (!this.closed) this.onEnd();
       this.closed = true;
       await this.drop();
     }

@@ -261,14 +261,9 @@ class EsdbStore implements EventStore {
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
-    const sub = new EsdbSubscription(this.client, options, this.options.retry);
-    if (this.closed) void sub.close();
+    const sub = new EsdbSubscription(this.client, options, this.options.retry, () => this.subscriptions.delete(sub));
     this.subscriptions.add(sub);
-    const close = sub.close.bind(sub);
-    sub.close = async () => {
-      this.subscriptions.delete(sub);
-      await close();
-    };
+    if (this.closed) void sub.close();
     return sub;
   }
 
