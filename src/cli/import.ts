@@ -59,7 +59,8 @@ ${GLOBAL_HELP}`;
 function problemText(err: unknown): string {
   if (err instanceof DomainError) {
     const kind = { invalid: 'invalid', not_found: 'not found', conflict: 'conflict' }[err.kind];
-    const fields = err.extra.errors?.length ? `\n${err.extra.errors.map((e) => `    ${e.path}: ${e.message}`).join('\n')}` : '';
+    // The message names the first three fields at fault; list them all when there are more.
+    const fields = (err.extra.errors?.length ?? 0) > 3 ? `\n${(err.extra.errors ?? []).map((e) => `    ${e.path}: ${e.message}`).join('\n')}` : '';
     const collides = err.extra.collidesWith ? ` (collides with fact ${err.extra.collidesWith})` : '';
     return `${kind}: ${err.message}${collides}${fields}`;
   }
