@@ -125,6 +125,31 @@ export class AuditStorage implements NodeSource {
     return row[0];
   }
 
+  /**
+   * The same nodes through a cache of the upper levels, for serving proofs: every proof
+   * passes through them, and a perfect subtree never changes once written. verify reads
+   * around it, so tampering with audit.db is seen however long the process has run.
+   */
+  cached(minLevel = 6, maxEntries = 200_000): NodeSource {
+    const cache = new Map<number, Map<number, Buffer>>();
+    let entries = 0;
+    return {
+      node: (level, index) => {
+        if (level < minLevel) return this.node(level, index);
+        let byIndex = cache.get(level);
+        const hit = byIndex?.get(index);
+        if (hit) return hit;
+        const h = this.node(level, index);
+        if (entries < maxEntries) {
+          if (!byIndex) cache.set(level, (byIndex = new Map()));
+          byIndex.set(index, h);
+          entries++;
+        }
+        return h;
+      },
+    };
+  }
+
   /** Leaves stored and the position of the last one. */
   size(): { treeSize: number; lastPosition: string | null } {
     const r = this.sizeStmt.get();

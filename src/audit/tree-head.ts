@@ -118,6 +118,7 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   const batchSize = Math.max(1, opts.batchSize ?? 5000);
   const key = loadOrCreateKey(opts.dataDir, log);
   const storage = AuditStorage.open(join(opts.dataDir, 'audit.db'));
+  const nodes = storage.cached();
   const feeder = follow ? new Feeder(store, storage, key, log, clock, every, batchSize) : null;
   try {
     await feeder?.start();
@@ -171,8 +172,8 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
         leafIndex: index,
         treeSize: size,
         leafHash: toHex(storage.node(0, index)),
-        rootHash: toHex(rootAt(storage, size)),
-        auditPath: inclusionProof(storage, index, size).map(toHex),
+        rootHash: toHex(rootAt(nodes, size)),
+        auditPath: inclusionProof(nodes, index, size).map(toHex),
         head: storage.headAt(size),
       };
     },
@@ -183,9 +184,9 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
       return {
         fromSize,
         toSize: to,
-        fromRootHash: toHex(rootAt(storage, fromSize)),
-        toRootHash: toHex(rootAt(storage, to)),
-        proof: consistencyProof(storage, fromSize, to).map(toHex),
+        fromRootHash: toHex(rootAt(nodes, fromSize)),
+        toRootHash: toHex(rootAt(nodes, to)),
+        proof: consistencyProof(nodes, fromSize, to).map(toHex),
         fromHead: storage.headAt(fromSize),
         toHead: storage.headAt(to),
       };
@@ -273,8 +274,11 @@ class Feeder {
           if (last !== null && e.position <= last) throw new Error(`store yielded ${e.position} after ${last}: out of order`);
           this.pending.push({ position: e.position, nodes: this.tree.append(eventLeafHash(e)) });
           // Flushing at exactly `every` leaves puts heads at predictable sizes, even in catch-up.
-          if (this.pending.length >= this.batchSize || this.tree.size - this.headSize >= this.every) this.flush();
-          else this.scheduleFlush();
+          if (this.pending.length >= this.batchSize || this.tree.size - this.headSize >= this.every) {
+            this.flush();
+            // A catch-up over a long log may arrive as microtasks only: let requests through.
+            await new Promise((r) => setImmediate(r));
+          } else this.scheduleFlush();
         }
         if (!this.stopped && generation === this.generation) {
           // The store ended the subscription (closing?): do not spin on it.
