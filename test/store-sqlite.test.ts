@@ -36,7 +36,7 @@ function spawnWriter(path: string, task: ChildTask) {
 }
 
 // A small page size so catch-up crosses many pages in the contract's subscription cases.
-const contractOptions: SqliteStoreOptions = { subscriptionPageSize: 16, pollIntervalMs: 20 };
+const contractOptions: SqliteStoreOptions = { subscriptionPageSize: 16, pollIntervalMs: 20, typeScanWindow: 3 };
 
 storeContract(t, 'sqlite', async (): Promise<StoreHarness> => {
   const path = freshPath();
@@ -224,6 +224,31 @@ t.test('sqlite: driver errors translate at the boundary', async (t) => {
   t.equal(translateSqliteError(plain), plain);
   const already = new StoreUnavailableError('x');
   t.equal(translateSqliteError(already), already);
+});
+
+t.test('sqlite: several types read in windows, each match once and in order', async (t) => {
+  const store = openSqliteStore(freshPath(), { typeScanWindow: 7, subscriptionPageSize: 5 });
+  t.teardown(() => store.close());
+  const types = Array.from({ length: 100 }, (_, i) => ['A', 'B', 'C'][i % 3] ?? 'A');
+  await store.append('x', types.map((ty) => ev(ty)), 'no_stream');
+  const want = types.flatMap((ty, i) => (ty === 'C' ? [] : [encodePosition(i + 1)]));
+  t.same((await store.readAll({ types: ['A', 'B'] })).map((e) => e.position), want, 'readAll without limit');
+  t.same((await store.readAll({ types: ['B', 'A'], limit: 9 })).map((e) => e.position), want.slice(0, 9), 'with a limit inside a window');
+  t.same((await store.readAll({ types: ['A', 'B'], after: encodePosition(50) })).map((e) => e.position), want.filter((p) => p > encodePosition(50)));
+  const sub = store.subscribe({ types: ['A', 'B'] });
+  const got: string[] = [];
+  for await (const e of sub) {
+    got.push(e.position);
+    if (got.length === want.length) break;
+  }
+  t.same(got, want, 'subscription');
+});
+
+t.test('sqlite: group commit splits at maxAppendsPerCommit', async (t) => {
+  const store = openSqliteStore(freshPath(), { maxAppendsPerCommit: 2 });
+  t.teardown(() => store.close());
+  const results = await Promise.all(Array.from({ length: 7 }, (_, i) => store.append(`s${i}`, [ev('A')], 'no_stream')));
+  t.same(results.map((r) => r.events[0]?.position), [1, 2, 3, 4, 5, 6, 7].map(encodePosition));
 });
 
 t.test('sqlite: canonical JSON', async (t) => {

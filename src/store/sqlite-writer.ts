@@ -45,7 +45,6 @@ export interface GroupWriterOptions {
 export class GroupWriter {
   private queue: PendingAppend[] = [];
   private scheduled: NodeJS.Immediate | null = null;
-  private idle: Array<() => void> = [];
 
   private readonly begin: Statement;
   private readonly commit: Statement;
@@ -89,12 +88,6 @@ export class GroupWriter {
     if (this.scheduled === null) this.scheduled = setImmediate(() => this.flush());
   }
 
-  /** Resolves once everything queued so far is committed (or rejected). */
-  drain(): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve();
-    return new Promise((resolve) => this.idle.push(resolve));
-  }
-
   /** Commits everything queued now, synchronously. Used by the timer and by close(). */
   flush(): void {
     if (this.scheduled !== null) {
@@ -106,9 +99,6 @@ export class GroupWriter {
       this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
       this.commitBatch(batch);
     }
-    const idle = this.idle;
-    this.idle = [];
-    for (const f of idle) f();
   }
 
   private commitBatch(batch: readonly PendingAppend[]): void {
@@ -230,16 +220,6 @@ export class GroupWriter {
     if (found.length === 0) return null;
     if (missing !== null) throw new DuplicateEventError(append.stream, (found[0] as AppendedEvent).id);
     return { stream: append.stream, nextRevision, events: found };
-  }
-
-  /** Rejects everything still queued; used when the store closes with a broken connection. */
-  failAll(error: unknown): void {
-    const queue = this.queue;
-    this.queue = [];
-    for (const a of queue) a.reject(error);
-    const idle = this.idle;
-    this.idle = [];
-    for (const f of idle) f();
   }
 }
 
