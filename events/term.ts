@@ -4,7 +4,7 @@
  * is [s0, s1] and its end [e0, e1] (an open end is +infinity).
  */
 import { z } from 'zod';
-import { OPEN_END, PartialDate, lowerBound, upperBound } from './partial-date.js';
+import { OPEN_END, PartialDate, isPartialDate, lowerBound, upperBound } from './partial-date.js';
 
 export const Term = z
   .strictObject({
@@ -13,6 +13,9 @@ export const Term = z
   })
   .superRefine((term, ctx) => {
     if (term.to == null) return;
+    // zod runs this refinement even when `from` or `to` already failed: a bad date is
+    // reported by its own field, not thrown from lowerBound/upperBound here (a 500).
+    if (!isPartialDate(term.from) || !isPartialDate(term.to)) return;
     // Only a `to` that surely lies before `from` is self-contradictory.
     if (upperBound(term.to) < lowerBound(term.from)) {
       ctx.addIssue({ code: 'custom', path: ['to'], message: `the term ends (${term.to}) before it begins (${term.from})` });

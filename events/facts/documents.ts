@@ -1,7 +1,7 @@
 /** Facts about documents: put before a body, adopted. "Considered" is not "adopted". */
 import { z } from 'zod';
 import { Key } from '../ids.js';
-import { PartialDate, lowerBound, upperBound } from '../partial-date.js';
+import { PartialDate, isPartialDate, lowerBound, upperBound } from '../partial-date.js';
 import { Term } from '../term.js';
 import { Name, Ref, Text } from './common.js';
 
@@ -9,7 +9,8 @@ export const DocumentKind = z.enum(['strategy', 'plan', 'programme', 'declaratio
 
 export const Period = z
   .strictObject({ from: PartialDate, to: PartialDate })
-  .refine((p) => upperBound(p.to) >= lowerBound(p.from), { message: 'the period ends before it begins', path: ['to'] })
+  // Bad dates are reported by their own fields: zod runs this refinement even after they failed.
+  .refine((p) => !isPartialDate(p.from) || !isPartialDate(p.to) || upperBound(p.to) >= lowerBound(p.from), { message: 'the period ends before it begins', path: ['to'] })
   .describe('The years the document covers, e.g. { from: "2026", to: "2030" }');
 
 export const DocumentConsidered = z.strictObject({

@@ -91,7 +91,10 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
         tags: ['facts'],
         security: [{ bearer: [] }],
         headers: Headers,
-        body: z.array(z.unknown()).max(MAX_BATCH, { message: `a batch holds up to ${MAX_BATCH} facts; split it` }),
+        body: z
+          .array(z.unknown())
+          .min(1, { message: 'a batch holds at least one fact' })
+          .max(MAX_BATCH, { message: `a batch holds up to ${MAX_BATCH} facts; split it` }),
         response: { 200: BatchAnswer },
       },
     },
