@@ -179,7 +179,7 @@ export async function verifyLog(opts: {
     const head = heads[nextHead] as SignedTreeHead;
     badHead({ reason: 'beyond-log', head, detail: `signed over ${head.treeSize} events, the store holds ${eventsRead}` });
   }
-  onProgress?.({ eventsRead, treeSize });
+  if (eventsRead % 10_000 !== 0 || eventsRead === 0) onProgress?.({ eventsRead, treeSize });
   return {
     ok: firstDivergence === null && firstBadHead === null && firstBadNode === null,
     startedAt,
