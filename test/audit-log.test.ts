@@ -4,7 +4,7 @@
  * in the SQLite files (altered, deleted, reordered events; forged heads; altered nodes).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -303,4 +303,35 @@ t.test('a closed store does not make the follower spin', async (t) => {
   await new Promise((r) => setTimeout(r, 100));
   t.ok(Date.now() - before < 1000, 'the event loop still turns');
   await audit.close();
+});
+
+t.test('verify: heads under another key, an event inserted amid audited ones (sparse positions)', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const store = createMemoryStore();
+  t.teardown(() => store.close());
+  const last = await record(store, 9);
+  let audit = await open(store, dataDir);
+  t.ok(await audit.waitFor(last, 2000));
+  await audit.close();
+
+  // An adapter with sparse positions (EventStoreDB) could show an event between two audited ones.
+  const events = await store.readAll();
+  const intruder = { ...events[4]!, id: randomUUID(), position: `${events[4]!.position}a` };
+  const tampered: EventStore = { ...store, readAll: async (o) => (o?.after === undefined ? [...events.slice(0, 5), intruder, ...events.slice(5)] : []) };
+  audit = await open(tampered, dataDir, { follow: false });
+  let r = await audit.verify();
+  await audit.close();
+  t.equal(r.firstDivergence?.reason, 'unexpected-event');
+  t.equal(r.firstDivergence?.position, intruder.position);
+  t.equal(r.leavesFailed, 1);
+  t.equal(r.firstBadHead?.head.treeSize, 8);
+
+  await rm(join(dataDir, 'audit-key.pem'));
+  audit = await open(store, dataDir, { follow: false });
+  t.teardown(() => audit.close());
+  r = await audit.verify();
+  t.equal(r.firstBadHead?.reason, 'unknown-key', 'a replaced key cannot vouch for old heads');
+  t.equal(r.firstDivergence, null);
+  await t.rejects(audit.signHead(), { name: 'AuditError', kind: 'unavailable' }, 'a read-only log does not sign');
+  t.equal(await audit.waitFor(last, 10), true);
 });
