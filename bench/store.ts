@@ -8,8 +8,8 @@
  *   2. single-event appends from 32 concurrent callers to different streams: group commit;
  *   3. appends of 100 events, sequential and awaited, up to >= 1,000,000 events in the file;
  *   4. readAll from the start over everything, in pages of 10,000;
- *   5. a subscription catching up from the start over everything.
- * then the same read as plain better-sqlite3 rows, for comparison.
+ *   5. a subscription catching up from the start over everything,
+ * with the same read as plain better-sqlite3 rows just before 4, for comparison.
  * Event ids are ULIDs written as UUIDs, as facts' are (events/ids.ts): time-ordered, so the
  * id index grows at its end like in production; random v4 UUIDs would measure a worse case.
  * Progress goes to stderr, results to stdout.
@@ -221,9 +221,10 @@ async function main(): Promise<void> {
     await batchAppends(store);
     const total = SINGLE_APPENDS + CONCURRENT_APPENDS + Math.ceil(BATCH_EVENTS / BATCH_SIZE) * BATCH_SIZE;
     console.log(`file: ${total.toLocaleString('en-US')} events, ${(statSync(path).size / 2 ** 20).toFixed(0)} MiB`);
+    // The baseline right before the store's reads, so both see the same machine load.
+    readBaseline(path);
     await readAll(store, total);
     await catchUp(store, total);
-    readBaseline(path);
     console.log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await store.close();
