@@ -1,0 +1,132 @@
+/**
+ * `annals import`, `replay` and `rebuild` on real data dirs, a child process per run: refused
+ * and resumed imports, JSON input, the example loaded twice, and the same on EventStoreDB
+ * (the protocol double).
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { exampleFilePath } from '../src/example/facts.js';
+import { startTestApp } from './fixtures/app.js';
+import { startEsdbDouble } from './fixtures/esdb-double.js';
+import { runCli } from './fixtures/cli.js';
+
+const source = { title: 'CLI test' };
+const tmp = async (t: { teardown(fn: () => unknown): void }): Promise<string> => {
+  const dir = await mkdtemp(join(tmpdir(), 'annals-cli-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+};
+const lines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+
+t.test('import: exit 3 for a missing file or a line that is not JSON', async (t) => {
+  const dir = await tmp(t);
+  const missing = await runCli(['import', join(dir, 'nope.ndjson'), '--data-dir', dir]);
+  t.equal(missing.code, 3);
+  t.match(missing.stderr, /cannot read .*nope\.ndjson/);
+  await writeFile(join(dir, 'bad.ndjson'), `${JSON.stringify({ type: 'PersonRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA1', data: { name: 'A' }, source })}\n{ not json\n`);
+  const bad = await runCli(['import', join(dir, 'bad.ndjson'), '--data-dir', dir]);
+  t.equal(bad.code, 3);
+  t.match(bad.stderr, /line 2: not JSON/);
+});
+
+t.test('import: exit 1 at a refused fact, naming it; the fixed file resumes where it stopped', async (t) => {
+  const dir = await tmp(t);
+  const file = join(dir, 'facts.ndjson');
+  const person = { type: 'PersonRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA1', data: { key: 'ann-example', name: 'Ann Example' }, source };
+  const office = { type: 'OfficeEstablished', factId: '01KB1AAAAAAAAAAAAAAAAAAAA2', data: { key: 'test-chair', organization: 'no-such-org', title: 'Chair' }, source };
+  await writeFile(file, [person, office].map((f) => JSON.stringify(f)).join('\n') + '\n');
+  const refused = await runCli(['import', file, '--data-dir', dir]);
+  t.equal(refused.code, 1, refused.stderr);
+  t.match(refused.stderr, /fact 2 \(line 2, factId 01KB1AAAAAAAAAAAAAAAAAAAA2, OfficeEstablished\) was refused: not found: data\.organization: no organization has the key `no-such-org`/);
+  t.match(refused.stderr, /1 facts recorded and 0 already recorded before it/);
+
+  const org = { type: 'OrganizationRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA0', data: { key: 'no-such-org', name: 'Now it exists' }, source };
+  await writeFile(file, [org, person, office].map((f) => JSON.stringify(f)).join('\n') + '\n');
+  const resumed = await runCli(['import', file, '--data-dir', dir]);
+  t.equal(resumed.code, 0, resumed.stderr);
+  t.match(resumed.stderr, /2 facts recorded, 1 already recorded/);
+  t.match(resumed.stderr, /import: 3\/3 \(100%\)/, 'a progress line (no terminal: plain lines)');
+
+  const invalid = join(dir, 'invalid.ndjson');
+  await writeFile(invalid, JSON.stringify({ type: 'OfficialAppointed', data: { office: 'test-chair', person: 'ann-example', term: { from: '2026-05-01', to: '2026-04-01' }, colour: 'red' }, source }) + '\n');
+  const r = await runCli(['import', invalid, '--data-dir', dir]);
+  t.equal(r.code, 1);
+  t.match(r.stderr, /fact 1 \(line 1, factId [0-9A-Z]{26}, OfficialAppointed\) was refused: invalid/);
+  t.match(r.stderr, /data\.colour: unknown field/);
+});
+
+t.test('import: JSON files, facts without factId, and the example imported twice', async (t) => {
+  const dir = await tmp(t);
+  const json = join(dir, 'facts.json');
+  await writeFile(json, JSON.stringify({ facts: [{ type: 'PersonRegistered', data: { name: 'No Id' }, source }, { type: 'PersonRegistered', data: { name: 'No Id Either' }, source }] }));
+  const first = await runCli(['import', json, '--data-dir', dir]);
+  t.equal(first.code, 0, first.stderr);
+  t.match(first.stderr, /2 facts recorded, 0 already recorded/);
+  const again = await runCli(['import', json, '--data-dir', dir]);
+  t.match(again.stderr, /0 facts recorded, 2 already recorded/, 'a factId derived from the file and line makes a re-import record nothing');
+
+  const array = join(dir, 'array.json');
+  await writeFile(array, JSON.stringify([{ type: 'PersonRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA9', data: { name: 'In An Array' }, source }]));
+  t.match((await runCli(['import', array, '--data-dir', dir])).stderr, /1 facts recorded/);
+
+  const ex1 = await runCli(['import', exampleFilePath(), '--data-dir', dir, '--chunk', '7']);
+  t.equal(ex1.code, 0, ex1.stderr);
+  t.match(ex1.stderr, /23 facts recorded, 0 already recorded/);
+  const ex2 = await runCli(['import', exampleFilePath(), '--data-dir', dir]);
+  t.match(ex2.stderr, /0 facts recorded, 23 already recorded/);
+  const log = lines((await runCli(['export', '--data-dir', dir])).stdout);
+  t.equal(log.filter((l) => l.type !== 'KeyReserved').length, 3 + 23, 'one copy of every fact');
+});
+
+t.test('replay: the state of everything at a moment', async (t) => {
+  const dir = await tmp(t);
+  const before = new Date().toISOString();
+  await new Promise((r) => setTimeout(r, 5));
+  t.equal((await runCli(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
+  const now = await runCli(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), '--data-dir', dir]);
+  t.equal(now.code, 0, now.stderr);
+  const state = JSON.parse(now.stdout) as Record<string, Array<Record<string, unknown>>>;
+  t.equal(state.organizations?.length, 7);
+  t.equal(state.people?.length, 4);
+  t.equal(state.sessions?.length, 1);
+  t.equal(state.documents?.length, 3);
+  const sg = state.offices?.find((o) => o.key === 'csto-secretary-general') as { holders: Array<{ person: { key: string }; basis: string }> };
+  t.same(sg.holders.map((h) => [h.person.key, h.basis]), [['imangali-tasmagambetov', 'attested'], ['taalatbek-masadykov', 'appointed']]);
+  const csto = state.organizations?.find((o) => o.key === 'csto') as { chairs: Array<{ state: { key: string } }> };
+  t.same(csto.chairs.map((c) => c.state.key), ['ru']);
+  const empty = await runCli(['replay', '--known-at', before, '--data-dir', dir]);
+  t.same(JSON.parse(empty.stdout), { knownAt: before, organizations: [], offices: [], people: [], sessions: [], documents: [] }, 'nothing was known before the import');
+});
+
+t.test('rebuild: the read models from the log, then the service answers as before', async (t) => {
+  const dir = await tmp(t);
+  t.equal((await runCli(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
+  const r = await runCli(['rebuild', '--data-dir', dir]);
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stderr, /rebuilt the read models from 41 events/);
+  const { app } = await startTestApp(t, { dataDir: dir });
+  const res = await app.inject({ url: '/v1/organizations/csto/chair?validAt=2026' });
+  t.equal((res.json() as { chairs: Array<{ state: { key: string } }> }).chairs[0]?.state.key, 'ru');
+});
+
+t.test('on EventStoreDB (--event-store): import, export, replay', async (t) => {
+  const double = await startEsdbDouble();
+  t.teardown(() => double.close());
+  const dir = await tmp(t);
+  const store = ['--event-store', double.connectionString, '--data-dir', dir];
+  const imported = await runCli(['import', exampleFilePath(), ...store]);
+  t.equal(imported.code, 0, imported.stderr);
+  t.match(imported.stderr, /23 facts recorded/);
+  t.match(imported.stderr, /into esdb:\/\//);
+  const again = await runCli(['import', exampleFilePath(), ...store]);
+  t.match(again.stderr, /0 facts recorded, 23 already recorded/);
+  const exported = await runCli(['export', ...store]);
+  t.equal(exported.code, 0, exported.stderr);
+  const log = lines(exported.stdout);
+  t.equal(log.filter((l) => l.type !== 'KeyReserved').length, 23);
+  const replay = await runCli(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), ...store]);
+  t.equal(replay.code, 0, replay.stderr);
+  t.equal((JSON.parse(replay.stdout) as { documents: unknown[] }).documents.length, 3);
+});
