@@ -7,7 +7,7 @@
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import type { Logger } from 'pino';
-import { ReadModelWriter, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
+import { ReadModelWriter, createIndexes, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
@@ -96,8 +96,8 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
   let db: Db = openDb(opts.path);
   let writer = new ReadModelWriter(db, log, onParked);
   parked = writer.parkedCount();
-  let runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000 });
   let queries = new ReadQueries(db);
+  let runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied: () => queries.invalidate() });
   let rebuilding = false;
   let closed = false;
   runner.start();
@@ -158,7 +158,7 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
         parked = 0;
         writer = new ReadModelWriter(db, log, onParked);
         parked = writer.parkedCount();
-        runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000 });
+        runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied: () => queries.invalidate() });
         queries = new ReadQueries(db);
         runner.start();
         log.info(built, 'read models rebuilt and swapped in');
@@ -166,7 +166,7 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
       } catch (err) {
         // The old file is untouched until the rename: resume following it.
         if (runner.state === 'stopped') {
-          runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000 });
+          runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied: () => queries.invalidate() });
           runner.start();
         }
         throw err;
@@ -233,6 +233,8 @@ export async function buildFresh(
       await beforeLastPage();
       await drain();
     }
+    createIndexes(db);
+    db.exec('ANALYZE');
     report(true);
     const elapsedMs = performance.now() - started;
     db.pragma('journal_mode = DELETE');

@@ -4,7 +4,7 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { QueryContext, type EntityView } from './query-context.js';
-import { holderAt, holders, officesOf, rolesOf, type HolderItem, type OfficeView, type RoleItem } from './offices/queries.js';
+import { holderAt, holders, officesOf, rolesOf, succession, type HolderItem, type OfficeView, type RoleItem, type SuccessionItem } from './offices/queries.js';
 import { chairsAt, listOrganizations, membersOf, organizationView, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
 import { sessionById, sessionsOf, type SessionView } from './sessions/queries.js';
 import { documentById, documentsOf, type DocumentItem } from './documents/queries.js';
@@ -13,10 +13,37 @@ import { timelineOf, type TimelineItem } from './timeline/queries.js';
 
 export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView };
 
+/** Most offices whose current succession is cached. */
+const CACHE_LIMIT = 100_000;
+
 export class ReadQueries {
   readonly q: QueryContext;
+  /**
+   * Successions as the record stands now (reads without knownAt), by office reference;
+   * emptied whenever the runner applies events, so an answer is never staler than the read
+   * models themselves. Reads with an explicit knownAt never use it.
+   */
+  private readonly current = new Map<string, { office: EntityView; items: SuccessionItem[] }>();
+
   constructor(db: Db) {
     this.q = new QueryContext(db);
+  }
+
+  /** The runner applied events: drop whatever was cached about "now". */
+  invalidate(): void {
+    this.current.clear();
+  }
+
+  private currentSuccession(ref: string, k: string): { office: EntityView; items: SuccessionItem[] } | null {
+    let hit = this.current.get(ref);
+    if (!hit) {
+      const row = this.q.entity('office', ref, k);
+      if (!row) return null;
+      hit = { office: { id: row.id, key: row.key, title: row.name }, items: succession(this.q, row.id, k) };
+      if (this.current.size >= CACHE_LIMIT) this.current.clear();
+      this.current.set(ref, hit);
+    }
+    return hit;
   }
 
   office(ref: string, k: string): OfficeView | null {
@@ -25,13 +52,22 @@ export class ReadQueries {
     return officesOf(this.q, row.parent, k).find((o) => o.id === row.id) ?? null;
   }
 
-  holder(ref: string, validAt: string, k: string): { office: EntityView; holders: HolderItem[] } | null {
+  /** `now`: knownAt was not given (it is the current time), so the cache of the current record may answer. */
+  holder(ref: string, validAt: string, k: string, now = false): { office: EntityView; holders: HolderItem[] } | null {
+    if (now) {
+      const hit = this.currentSuccession(ref, k);
+      return hit ? { office: hit.office, holders: holderAt(this.q, hit.office.id, validAt, k, hit.items) } : null;
+    }
     const row = this.q.entity('office', ref, k);
     if (!row) return null;
     return { office: { id: row.id, key: row.key, title: row.name }, holders: holderAt(this.q, row.id, validAt, k) };
   }
 
-  holders(ref: string, k: string): { office: EntityView; holders: HolderItem[] } | null {
+  holders(ref: string, k: string, now = false): { office: EntityView; holders: HolderItem[] } | null {
+    if (now) {
+      const hit = this.currentSuccession(ref, k);
+      return hit ? { office: hit.office, holders: holders(this.q, hit.office.id, k, hit.items) } : null;
+    }
     const row = this.q.entity('office', ref, k);
     if (!row) return null;
     return { office: { id: row.id, key: row.key, title: row.name }, holders: holders(this.q, row.id, k) };

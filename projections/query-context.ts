@@ -59,6 +59,14 @@ export class QueryContext {
     return this.get<EntityRow>(`SELECT * FROM entities WHERE ${by} = @ref AND kind = @kind AND ${KNOWN()} LIMIT 1`, { ref, kind, k }) ?? null;
   }
 
+  /** Entity views for many ids at `k`, in one query. */
+  views(ids: readonly string[], k: string): (id: string | null) => EntityView | null {
+    const unique = [...new Set(ids)];
+    const rows = unique.length ? this.all<EntityRow>(`SELECT * FROM entities WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(unique), k }) : [];
+    const byId = new Map(rows.map((r) => [r.id, view(r, r.id)]));
+    return (id) => (id === null ? null : (byId.get(id) ?? view(null, id)));
+  }
+
   /** Any entity by id at `k`, whatever its kind. */
   byId(id: string, k: string): EntityRow | null {
     return this.get<EntityRow>(`SELECT * FROM entities WHERE id = @id AND ${KNOWN()} LIMIT 1`, { id, k }) ?? null;

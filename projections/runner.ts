@@ -19,6 +19,8 @@ export interface RunnerOptions {
   readonly batchSize?: number;
   /** Wait before retrying after a store error. Default 500 ms. */
   readonly retryMs?: number;
+  /** Called after each applied batch (e.g. to drop caches of the current record). */
+  readonly onApplied?: () => void;
 }
 
 export type RunnerState = 'idle' | 'catching-up' | 'live' | 'retrying' | 'stopped';
@@ -38,7 +40,7 @@ export class Runner {
     private readonly writer: ReadModelWriter,
     private readonly store: LogSource,
     private readonly log: Logger,
-    options: RunnerOptions = {},
+    private readonly options: RunnerOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 2000;
     this.retryMs = options.retryMs ?? 500;
@@ -94,6 +96,7 @@ export class Runner {
   private apply(events: readonly LogEvent[]): void {
     if (events.length === 0) return;
     this.writer.applyBatch(events);
+    this.options.onApplied?.();
     this.notify();
   }
 

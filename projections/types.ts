@@ -27,6 +27,12 @@ export interface TableSpec {
   readonly name: string;
   /** Domain columns; the runner adds fact_id, known_from, known_to, position. */
   readonly columns: readonly string[];
+  /**
+   * Clustering key: the table is stored WITHOUT ROWID in this order, so the rows a query
+   * reads together (one office's appointments) sit on the same pages. Must be unique per
+   * version row; `position` (of the version's event) makes it so.
+   */
+  readonly primaryKey?: string;
   /** Extra indexes as column lists, e.g. `office, known_from`. */
   readonly indexes: readonly string[];
 }

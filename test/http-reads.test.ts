@@ -8,6 +8,7 @@ import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
 
 const EXAMPLE = readFileSync(new URL('../src/example/csto-2025-11-27.ndjson', import.meta.url), 'utf8');
+const APPOINTMENT = (EXAMPLE.trim().split('\n').map((l) => JSON.parse(l) as { type: string; factId: string }).find((f) => f.type === 'OfficialAppointed') as { factId: string }).factId;
 
 t.test('the example, read back', async (t) => {
   const { app, auth } = await startTestApp(t, { store: 'memory' });
@@ -107,7 +108,7 @@ t.test('corrections, retractions, knownAt, minPosition, 400 and 404', async (t) 
   const source = { title: 'test' };
   const before = new Date().toISOString();
   await new Promise((r) => setTimeout(r, 5));
-  const fix = await post({ type: 'FactCorrected', data: { fact: '01KB19R500EXAMP1E000000021', data: { office: 'csto-secretary-general', person: 'taalatbek-masadykov', term: { from: '2026-01-01', to: '2027-12-31' } }, reason: 'typo' }, source });
+  const fix = await post({ type: 'FactCorrected', data: { fact: APPOINTMENT, data: { office: 'csto-secretary-general', person: 'taalatbek-masadykov', term: { from: '2026-01-01', to: '2027-12-31' } }, reason: 'typo' }, source });
   const now = await app.inject({ url: `/v1/offices/csto-secretary-general/holders?minPosition=${fix.position}` });
   t.equal(now.statusCode, 200);
   const items = (now.json() as any).holders.filter((h: any) => h.basis === 'appointed');
@@ -116,7 +117,7 @@ t.test('corrections, retractions, knownAt, minPosition, 400 and 404', async (t) 
   t.same((old.json() as any).holders.filter((h: any) => h.basis === 'appointed')[0].term, { from: '2026-01-01', to: '2028-12-31' }, 'the old version is what was known before');
   t.equal((await app.inject({ url: `/v1/offices/csto-secretary-general/holder?validAt=2028&knownAt=${fix.recordedAt}` })).json().holders.length, 0);
 
-  const gone = await post({ type: 'FactRetracted', data: { fact: '01KB19R500EXAMP1E000000021', reason: 'wrong' }, source });
+  const gone = await post({ type: 'FactRetracted', data: { fact: APPOINTMENT, reason: 'wrong' }, source });
   t.same((await app.inject({ url: `/v1/offices/csto-secretary-general/holder?validAt=2026&minPosition=${gone.position}` })).json().holders, []);
   t.equal((await app.inject({ url: `/v1/offices/csto-secretary-general/holder?validAt=2026&knownAt=${before}` })).json().holders.length, 1, 'still visible to auditors');
 

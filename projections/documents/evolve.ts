@@ -7,7 +7,7 @@ import { dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
 
 export const documents: Projection = {
   name: 'documents',
-  version: 1,
+  version: 2,
   tables: [
     { name: 'adoptions', columns: ['document', 'body', 'session', 'adopted_raw', 'adopted_lo', 'adopted_hi', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'period', 'summary', 'source'], indexes: ['document, known_from', 'body, known_from'] },
     { name: 'considerations', columns: ['document', 'body', 'session', 'source'], indexes: ['document, known_from', 'body, known_from'] },

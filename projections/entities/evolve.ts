@@ -15,9 +15,9 @@ function entity(kind: string, fact: FactVersion, row: Row, names: readonly strin
 
 export const entities: Projection = {
   name: 'entities',
-  version: 1,
+  version: 2,
   tables: [
-    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], indexes: ['id, known_from', 'key, known_from', 'kind, parent'] },
+    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', indexes: ['key, known_from', 'kind, parent'] },
     { name: 'names', columns: ['entity', 'kind', 'name_norm'], indexes: ['kind, entity'] },
   ],
   handles: ['OrganizationRegistered', 'PersonRegistered', 'OfficeEstablished', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted'],

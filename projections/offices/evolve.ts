@@ -9,11 +9,11 @@ import { TERM_COLUMNS, bool, dateColumns, json, str, termColumns, type TermLike 
 
 export const offices: Projection = {
   name: 'offices',
-  version: 1,
+  version: 2,
   tables: [
-    { name: 'appointments', columns: ['office', 'person', ...TERM_COLUMNS, 'acting', 'session', 'appointed_by', 'source'], indexes: ['office, known_from', 'person, known_from'] },
-    { name: 'departures', columns: ['office', 'person', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], indexes: ['office, known_from'] },
-    { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], indexes: ['office, known_from', 'person, known_from'] },
+    { name: 'appointments', columns: ['office', 'person', ...TERM_COLUMNS, 'acting', 'session', 'appointed_by', 'source'], primaryKey: 'office, fact_id, position', indexes: ['person, known_from'] },
+    { name: 'departures', columns: ['office', 'person', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'office, fact_id, position', indexes: [] },
+    { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], primaryKey: 'office, fact_id, position', indexes: ['person, known_from'] },
   ],
   handles: ['OfficialAppointed', 'OfficialLeftOffice', 'SessionHeld', 'DelegateAttended', 'ReportDelivered'],
   evolve(fact) {

@@ -9,7 +9,7 @@
  * every day of it (it adds nothing); otherwise it is kept, as evidence where the record of
  * appointments is vague or missing.
  */
-import { overlap, termBounds, type Certainty, type Source } from '../../events/index.js';
+import { lowerBound, termBounds, upperBound, type Certainty, type Source, type TermBounds } from '../../events/index.js';
 import { KNOWN, parse, viewer, type EntityView, type QueryContext } from '../query-context.js';
 import { cmp, pairEnds } from './succession.js';
 
@@ -26,7 +26,7 @@ export interface HolderItem {
   capacity?: string;
 }
 
-interface AppointmentRow {
+interface AppointmentRow extends TermBounds {
   fact_id: string;
   office: string;
   person: string;
@@ -41,7 +41,7 @@ interface DepartureRow {
   on_raw: string;
   position: string;
 }
-interface AttestationRow {
+interface AttestationRow extends TermBounds {
   fact_id: string;
   person: string;
   session: string;
@@ -53,69 +53,96 @@ interface AttestationRow {
 
 interface RawItem extends Omit<HolderItem, 'certainty' | 'person' | 'session'> {
   personId: string;
+  /** Day bounds of the term, from the stored columns (partial dates are parsed at write time, not per query). */
+  b: TermBounds;
   sessionId?: string;
 }
 
 function rawSuccession(q: QueryContext, office: string, k: string): RawItem[] {
-  const apps = q.all<AppointmentRow>(`SELECT fact_id, office, person, from_raw, to_raw, acting, source, position FROM appointments WHERE office = @office AND ${KNOWN()}`, { office, k });
+  const apps = q.all<AppointmentRow>(`SELECT fact_id, office, person, from_raw, to_raw, s0, s1, e0, e1, acting, source, position FROM appointments WHERE office = @office AND ${KNOWN()}`, { office, k });
   const deps = q.all<DepartureRow>(`SELECT person, on_raw, position FROM departures WHERE office = @office AND ${KNOWN()}`, { office, k });
   const cut = deps.length ? pairEnds(apps.map((a) => ({ factId: a.fact_id, who: a.person, from: a.from_raw, position: a.position })), deps.map((d) => ({ who: d.person, on: d.on_raw, position: d.position }))) : new Map<string, string>();
-  const items: RawItem[] = apps.map((a) => ({
+  const items: RawItem[] = apps.map((a) => {
+    const to = cut.get(a.fact_id);
+    const term = { from: a.from_raw, to: to ?? a.to_raw };
+    return {
     personId: a.person,
-    term: { from: a.from_raw, to: cut.get(a.fact_id) ?? a.to_raw },
+    b: to === undefined ? { s0: a.s0, s1: a.s1, e0: a.e0, e1: a.e1 } : termBounds(term),
+    term,
     acting: a.acting === 1,
     factId: a.fact_id,
     basis: 'appointed',
     source: parse<Source>(a.source),
-  }));
+  };
+  });
   const atts = q.all<AttestationRow>(
-    `SELECT a.fact_id, a.person, a.session, a.capacity, a.source, s.from_raw, s.to_raw FROM attestations a JOIN sessions s ON s.id = a.session AND ${KNOWN('s')} WHERE a.office = @office AND ${KNOWN('a')}`,
+    `SELECT a.fact_id, a.person, a.session, a.capacity, a.source, s.from_raw, s.to_raw, s.s0, s.s1, s.e0, s.e1 FROM attestations a JOIN sessions s ON s.id = a.session AND ${KNOWN('s')} WHERE a.office = @office AND ${KNOWN('a')}`,
     { office, k },
   );
   for (const a of atts) {
     const term = { from: a.from_raw, to: a.to_raw ?? a.from_raw };
-    const t = termBounds(term);
-    const covered = items.some((i) => {
-      if (i.basis !== 'appointed' || i.personId !== a.person) return false;
-      const b = termBounds(i.term);
-      return b.s1 <= t.s0 && b.e0 >= t.e1;
-    });
+    const t: TermBounds = { s0: a.s0, s1: a.s1, e0: a.e0, e1: a.e1 };
+    const covered = items.some((i) => i.basis === 'appointed' && i.personId === a.person && i.b.s1 <= t.s0 && i.b.e0 >= t.e1);
     if (covered) continue;
-    items.push({ personId: a.person, term, acting: false, factId: a.fact_id, basis: 'attested', source: parse<Source>(a.source), sessionId: a.session, capacity: a.capacity });
+    items.push({ personId: a.person, b: t, term, acting: false, factId: a.fact_id, basis: 'attested', source: parse<Source>(a.source), sessionId: a.session, capacity: a.capacity });
   }
   return items.sort(byTerm);
 }
 
 function byTerm(a: RawItem, b: RawItem): number {
-  const x = termBounds(a.term);
-  const y = termBounds(b.term);
-  return cmp(x.s0, y.s0) || cmp(x.s1, y.s1) || cmp(a.factId, b.factId);
+  return cmp(a.b.s0, b.b.s0) || cmp(a.b.s1, b.b.s1) || cmp(a.factId, b.factId);
 }
 
-function render(q: QueryContext, k: string, items: RawItem[], certainty: (i: RawItem) => Certainty | null): HolderItem[] {
-  const v = viewer(q, k);
-  const out: HolderItem[] = [];
-  for (const i of items) {
-    const c = certainty(i);
-    if (c === null) continue;
-    const item: HolderItem = { person: v(i.personId), term: i.term, acting: i.acting, certainty: c, factId: i.factId, basis: i.basis, source: i.source };
+/** events/term.ts `overlap`, on bounds already computed. */
+function certaintyOf(b: TermBounds, q0: string, q1: string): Certainty | null {
+  if (b.s1 <= q1 && b.e0 >= q0) return 'certain';
+  if (b.s0 <= q1 && b.e1 >= q0) return 'possible';
+  return null;
+}
+
+/** A succession item with its person (and session) rendered; certainty is added per question. */
+export interface SuccessionItem {
+  readonly b: TermBounds;
+  readonly personId: string;
+  readonly item: Omit<HolderItem, 'certainty'>;
+}
+
+/** The succession as known at `k`, rendered, with entity views fetched in one query. */
+export function succession(q: QueryContext, office: string, k: string): SuccessionItem[] {
+  const raw = rawSuccession(q, office, k);
+  const views = q.views([...raw.map((i) => i.personId), ...raw.flatMap((i) => (i.sessionId ? [i.sessionId] : []))], k);
+  return raw.map((i) => {
+    const item: Omit<HolderItem, 'certainty'> = { person: views(i.personId), term: i.term, acting: i.acting, factId: i.factId, basis: i.basis, source: i.source };
     if (i.sessionId !== undefined) {
-      item.session = v(i.sessionId);
+      item.session = views(i.sessionId);
       item.capacity = i.capacity as string;
     }
-    out.push(item);
+    return { b: i.b, personId: i.personId, item };
+  });
+}
+
+function withCertainty(items: readonly SuccessionItem[], certainty: (b: TermBounds) => Certainty | null): HolderItem[] {
+  const out: HolderItem[] = [];
+  for (const i of items) {
+    const c = certainty(i.b);
+    if (c !== null) out.push({ ...i.item, certainty: c });
   }
   return out;
 }
 
-/** Who held the office during `validAt` (a partial date), as known at `k`: every possible holder. */
-export function holderAt(q: QueryContext, office: string, validAt: string, k: string): HolderItem[] {
-  return render(q, k, rawSuccession(q, office, k), (i) => overlap(i.term, validAt));
+/**
+ * Who held the office during `validAt` (a partial date), as known at `k`: every possible
+ * holder. `items`: the succession at `k` when the caller has it already (a cache).
+ */
+export function holderAt(q: QueryContext, office: string, validAt: string, k: string, items?: readonly SuccessionItem[]): HolderItem[] {
+  const q0 = lowerBound(validAt);
+  const q1 = upperBound(validAt);
+  return withCertainty(items ?? succession(q, office, k), (b) => certaintyOf(b, q0, q1));
 }
 
 /** The whole succession as known at `k`, ordered by term.from; every item `certain` (it is in the record). */
-export function holders(q: QueryContext, office: string, k: string): HolderItem[] {
-  return render(q, k, rawSuccession(q, office, k), () => 'certain');
+export function holders(q: QueryContext, office: string, k: string, items?: readonly SuccessionItem[]): HolderItem[] {
+  return withCertainty(items ?? succession(q, office, k), () => 'certain');
 }
 
 export interface RoleItem extends HolderItem {
@@ -132,13 +159,15 @@ export function rolesOf(q: QueryContext, person: string, k: string, validAt?: st
   const v = viewer(q, k);
   const out: RoleItem[] = [];
   for (const { office } of officeIds) {
-    const mine = rawSuccession(q, office, k).filter((i) => i.personId === person);
+    const mine = succession(q, office, k).filter((i) => i.personId === person);
     const org = q.byId(office, k)?.parent ?? null;
-    for (const item of render(q, k, mine, (i) => (validAt ? overlap(i.term, validAt) : 'certain'))) {
+    const q0 = validAt ? lowerBound(validAt) : '';
+    const q1 = validAt ? upperBound(validAt) : '';
+    for (const item of withCertainty(mine, (b) => (validAt ? certaintyOf(b, q0, q1) : 'certain'))) {
       out.push({ ...item, office: v(office), organization: v(org) });
     }
   }
-  return out.sort((a, b) => cmp(termBounds(a.term).s0, termBounds(b.term).s0) || cmp(a.factId, b.factId));
+  return out.sort((a, b) => cmp(lowerBound(a.term.from), lowerBound(b.term.from)) || cmp(a.factId, b.factId));
 }
 
 export interface OfficeView {

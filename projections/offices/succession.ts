@@ -26,6 +26,8 @@ export interface End {
 /** factId of each cut start → its new last day. */
 export function pairEnds(starts: readonly Start[], ends: readonly End[]): Map<string, string> {
   const cut = new Map<string, string>();
+  const s0Of = new Map<Start, string>();
+  for (const s of starts) s0Of.set(s, lowerBound(s.from));
   const sortedEnds = [...ends].sort((a, b) => cmp(lowerBound(a.on), lowerBound(b.on)) || cmp(a.position, b.position));
   for (const end of sortedEnds) {
     const hi = upperBound(end.on);
@@ -33,7 +35,7 @@ export function pairEnds(starts: readonly Start[], ends: readonly End[]): Map<st
     let bestS0 = '';
     for (const s of starts) {
       if (s.who !== end.who) continue;
-      const s0 = lowerBound(s.from);
+      const s0 = s0Of.get(s) as string;
       if (s0 > hi) continue;
       if (best === null || s0 > bestS0 || (s0 === bestS0 && s.position > best.position)) {
         best = s;

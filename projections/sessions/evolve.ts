@@ -7,12 +7,13 @@ import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
   name: 'sessions',
-  version: 1,
+  version: 2,
   tables: [
     {
       name: 'sessions',
       columns: ['id', 'key', 'body', 'title', 'number', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'city', 'country', 'chair_person', 'chair_office', 'agenda', 'source'],
-      indexes: ['id, known_from', 'body, known_from'],
+      primaryKey: 'id, position',
+      indexes: ['body, known_from'],
     },
     { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, known_from'] },
   ],

@@ -17,7 +17,7 @@ function row(fact: FactVersion, subject: unknown, session: unknown, from: string
 
 export const timeline: Projection = {
   name: 'timeline',
-  version: 1,
+  version: 2,
   tables: [{ name: 'timeline', columns: ['type', 'subject', 'session', 'date_from', 'date_to', 'lo', 'hi', 'data', 'source'], indexes: ['subject, known_from', 'session, known_from'] }],
   handles: ['MembershipStarted', 'MembershipEnded', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted', 'ReportDelivered', 'ChairmanshipPassed', 'OfficialAppointed', 'OfficialLeftOffice', 'DelegateAttended', 'SidelineTalksHeld'],
   evolve(fact) {

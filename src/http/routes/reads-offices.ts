@@ -14,14 +14,14 @@ export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Gua
     const { knownAt } = await readContext(runtime, req.query);
     const validAt = pointValidAt(req.query.validAt);
     const office = req.params['office'] as string;
-    const answer = found(q().holder(office, validAt, knownAt), 'office', office, knownAt);
+    const answer = found(q().holder(office, validAt, knownAt, req.query.knownAt === undefined), 'office', office, knownAt);
     return { office: answer.office, validAt, knownAt, holders: answer.holders };
   });
 
   r.get('/v1/offices/:office/holders', { preHandler: g.read, schema: { tags: ['reads'], summary: 'The whole succession, ordered by term.from', params: RefParam('office'), querystring: TimeQuery } }, async (req) => {
     const { knownAt } = await readContext(runtime, req.query);
     const office = req.params['office'] as string;
-    const answer = found(q().holders(office, knownAt), 'office', office, knownAt);
+    const answer = found(q().holders(office, knownAt, req.query.knownAt === undefined), 'office', office, knownAt);
     return { office: answer.office, validAt: null, knownAt, holders: answer.holders };
   });
 
