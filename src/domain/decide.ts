@@ -30,7 +30,7 @@ export const invalid = (message: string, path: string): DomainError => new Domai
 export function alreadyRecorded(command: Command, state: StreamState): boolean {
   const existing = state.facts.get(command.factId);
   if (!existing) return false;
-  if (existing.fingerprint !== fingerprint(command)) {
+  if (fingerprint({ type: existing.type, ...existing.original }) !== fingerprint(command)) {
     throw conflict(`factId ${command.factId} is already recorded with other content (a ${existing.type}); use a new factId`, command.factId);
   }
   return true;

@@ -34,8 +34,8 @@ export interface FactVersion {
   readonly revision: number;
   position?: string;
   recordedAt?: string;
-  /** Type, data and source as first recorded: a retry with the same factId must match it. */
-  readonly fingerprint: string;
+  /** Data and source as first recorded: a retry with the same factId must match them. */
+  readonly original: Pick<DomainEvent, 'data' | 'source'>;
   /** The factId of the FactRetracted that withdrew this fact. */
   readonly retractedBy?: string;
   /** The factId of the latest FactCorrected that replaced this fact's data. */
@@ -77,7 +77,7 @@ export function evolveStream(state: StreamState, event: StreamEvent): StreamStat
     type: event.type,
     data: event.data,
     revision: event.revision,
-    fingerprint: fingerprint(event),
+    original: { data: event.data, source: event.source },
   };
   if (event.position !== undefined) version.position = event.position;
   if (event.recordedAt !== undefined) version.recordedAt = event.recordedAt;

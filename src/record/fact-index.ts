@@ -1,36 +1,35 @@
 /**
  * factId → stream, for the facts a correction or retraction names by factId only. The port
- * has no read by event id, so the recorder keeps this small index itself: fed by a store
- * subscription from the start of the log (facts recorded by other processes too) and by its
- * own appends as they return (so a correction can follow its original at once). A lookup
- * that misses waits for the subscription to reach the log's head before answering "unknown".
+ * has no read by event id, so the recorder keeps this small index itself: fed by its own
+ * appends as they return (so a correction can follow its original at once), and, when a
+ * lookup misses, by reading the log from where it last read up to the head (facts recorded
+ * by other processes, or before this one started). Reading lazily, rather than subscribing
+ * from the start, keeps a busy writer from re-reading every event it has just written; the
+ * first miss after start pays for reading the log once.
  *
  * Memory: one Map entry per fact, about 100–150 bytes (1M facts ≈ 100–150 MB). Stream names
  * are interned, so facts of one stream share the string.
  */
-import type { Logger } from 'pino';
-import type { EventStore, Position, Subscription } from '../store/port.js';
+import { FACT_TYPES } from '../../events/index.js';
+import type { EventStore, Position } from '../store/port.js';
 
 export interface FactIndex {
   get(factId: string): string | undefined;
-  /** Like get, but first lets the subscription reach the head of the log (bounded wait). */
-  lookup(factId: string, timeoutMs?: number): Promise<string | undefined>;
+  /** Like get, but on a miss first reads what the log holds beyond what was read before. */
+  lookup(factId: string): Promise<string | undefined>;
   set(factId: string, stream: string): void;
-  /** Resolves once the subscription has seen every event up to the head it found at start. */
-  ready(): Promise<void>;
-  /** Subscribers told of each event the subscription delivers (e.g. to drop cached state). */
-  onEvent(listener: (stream: string, type: string) => void): void;
-  close(): Promise<void>;
+  /** Reads the log up to its head now. */
+  catchUp(): Promise<void>;
 }
 
-export function openFactIndex(store: EventStore, log?: Logger): FactIndex {
+/** Events read per page while catching up. */
+const PAGE = 5_000;
+
+export function openFactIndex(store: EventStore): FactIndex {
   const byFact = new Map<string, string>();
   const streams = new Map<string, string>();
-  const listeners: Array<(stream: string, type: string) => void> = [];
-  let seen: Position | null = null;
-  let waiters: Array<() => void> = [];
-  let closed = false;
-  let subscription: Subscription | undefined;
+  let read: Position | undefined;
+  let running: Promise<void> | undefined;
 
   const intern = (s: string): string => {
     const known = streams.get(s);
@@ -38,67 +37,45 @@ export function openFactIndex(store: EventStore, log?: Logger): FactIndex {
     streams.set(s, s);
     return s;
   };
-  const wake = (): void => {
-    const w = waiters;
-    waiters = [];
-    for (const f of w) f();
-  };
 
-  async function reached(target: Position | null, timeoutMs: number): Promise<boolean> {
-    const deadline = Date.now() + timeoutMs;
-    while (target !== null && (seen === null || seen < target)) {
-      if (closed || Date.now() >= deadline) return false;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
-        waiters.push(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+  async function readToHead(): Promise<void> {
+    for (;;) {
+      const page = await store.readAll({ ...(read !== undefined ? { after: read } : {}), limit: PAGE, types: FACT_TYPES });
+      for (const e of page) {
+        const factId = e.metadata['factId'];
+        if (typeof factId === 'string') byFact.set(factId, intern(e.stream));
+        read = e.position;
+      }
+      if (page.length < PAGE) return;
     }
-    return true;
   }
 
-  const running = (async () => {
-    subscription = store.subscribe();
-    try {
-      for await (const event of subscription) {
-        const factId = event.metadata['factId'];
-        if (typeof factId === 'string' && event.type !== 'KeyReserved') byFact.set(factId, intern(event.stream));
-        seen = event.position;
-        for (const l of listeners) l(event.stream, event.type);
-        wake();
-      }
-    } catch (err) {
-      /* c8 ignore next 2 -- only on a store failure mid-subscription */
-      if (!closed) log?.error({ err }, 'fact index subscription failed; corrections will wait for it');
-    }
-  })();
+  function catchUp(): Promise<void> {
+    // One reader at a time; a caller arriving while it runs waits for the next round, which
+    // surely starts after the caller's own question was asked.
+    const next = (running ?? Promise.resolve()).then(readToHead, readToHead);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
+    running = settled;
+    void settled.then(() => {
+      if (running === settled) running = undefined;
+    });
+    return next;
+  }
 
-  let startHead: Promise<Position | null> | undefined;
   return {
     get: (factId) => byFact.get(factId),
-    async lookup(factId, timeoutMs = 5_000) {
+    async lookup(factId) {
       const hit = byFact.get(factId);
       if (hit !== undefined) return hit;
-      await reached(await store.head(), timeoutMs);
+      await catchUp();
       return byFact.get(factId);
     },
     set(factId, stream) {
       byFact.set(factId, intern(stream));
     },
-    async ready() {
-      startHead ??= store.head();
-      await reached(await startHead, 60_000);
-    },
-    onEvent(listener) {
-      listeners.push(listener);
-    },
-    async close() {
-      closed = true;
-      wake();
-      await subscription?.close();
-      await running;
-    },
+    catchUp,
   };
 }

@@ -25,7 +25,7 @@ export interface RecorderDeps {
   newId: () => string;
   /** How long an answer waits for the read models. Default 2,000 ms. */
   readWaitMs?: number;
-  /** Attempts when a concurrent write wins. Default 5. */
+  /** Attempts when a concurrent write wins (the first decides optimistically). Default 6. */
   maxAttempts?: number;
   log?: Logger;
 }
@@ -51,7 +51,7 @@ export interface Recorder {
   record(request: FactRequest, context: RecordContext): Promise<RecordedFact>;
   /** Records up to 10,000 facts in order, stopping at the first refused one. Items are unvalidated. */
   recordBatch(items: readonly unknown[], context: RecordContext): Promise<BatchOutcome>;
-  /** Resolves once the factId index has caught up with the log as it stood at start. */
+  /** Reads the log into the factId index now (otherwise done on the first lookup that misses). */
   ready(): Promise<void>;
   close(): Promise<void>;
 }
@@ -62,9 +62,9 @@ type Item = Prepared | { index: number; error: unknown };
 
 export function createRecorder(deps: RecorderDeps): Recorder {
   const { store } = deps;
-  const index = openFactIndex(store, deps.log);
+  const index = openFactIndex(store);
   const cache = new StateCache(store);
-  const maxAttempts = deps.maxAttempts ?? 5;
+  const maxAttempts = deps.maxAttempts ?? 6;
   const readWaitMs = deps.readWaitMs ?? 2_000;
 
   function prepare(request: FactRequest, i: number, context: RecordContext, batch: boolean): Prepared {
@@ -75,7 +75,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const key = batch ? `${context.idempotencyKey}\n${i}` : context.idempotencyKey;
       return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey };
     }
-    return { index: i, request, factId: deps.newId() };
+    return { index: i, request, factId: deps.newId(), generated: true };
   }
 
   const locks = new Map<string, Promise<void>>();
@@ -95,13 +95,16 @@ export function createRecorder(deps: RecorderDeps): Recorder {
 
   async function run(items: Item[], context: RecordContext, single: boolean): Promise<BatchOutcome> {
     for (let attempt = 1; ; attempt++) {
-      const session = new DecisionSession({ cache, index, principal: context.principal, correlationId: context.correlationId, ...(single ? { lock } : {}) });
-      let outcome: BatchOutcome | 'retry';
+      // The first attempt decides on what this process knows; the next ones read first.
+      const optimistic = attempt === 1;
+      const session = new DecisionSession({ cache, index, principal: context.principal, correlationId: context.correlationId, optimistic, ...(single ? { lock } : {}) });
+      let outcome: BatchOutcome | 'retry' | 'refused-optimistically';
       try {
-        outcome = await attemptOnce(session, items, attempt);
+        outcome = await attemptOnce(session, items, attempt, optimistic);
       } finally {
         session.release();
       }
+      if (outcome === 'refused-optimistically') continue;
       if (outcome !== 'retry') return await settle(outcome);
       // Let the writers that won go first; jitter so the losers do not collide again.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
@@ -117,7 +120,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     return outcome;
   }
 
-  async function attemptOnce(session: DecisionSession, items: Item[], attempt: number): Promise<BatchOutcome | 'retry'> {
+  async function attemptOnce(session: DecisionSession, items: Item[], attempt: number, optimistic: boolean): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
     {
       let refused: BatchOutcome['error'];
       for (const item of items) {
@@ -129,6 +132,8 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           await session.decide(item);
         } catch (err) {
           if (!(err instanceof DomainError)) throw err;
+          // A refusal must stand on fresh reads, not on what this process last knew.
+          if (optimistic) return 'refused-optimistically';
           refused = { index: item.index, error: err };
           break;
         }
@@ -141,7 +146,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         if (!raced) throw failure.error;
         if (attempt < maxAttempts) {
           // A factId stored elsewhere by another process: let the index see it before deciding again.
-          if (failure.error instanceof DuplicateEventError) await index.lookup('', 1_000);
+          if (failure.error instanceof DuplicateEventError) await index.catchUp();
           return 'retry';
         }
         refused = { index: failure.index, error: new DomainError('conflict', `concurrent writes kept winning after ${maxAttempts} attempts; read again and retry (${(failure.error as Error).message})`) };
@@ -172,7 +177,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       }
       return run(items, context, false);
     },
-    ready: () => index.ready(),
-    close: () => index.close(),
+    ready: () => index.catchUp(),
+    close: async () => undefined,
   };
 }

@@ -15,7 +15,7 @@ import {
   type FactType, type KeyReserved,
 } from '../../events/index.js';
 import {
-  DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, keyDecider, notFound,
+  DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, initialStreamState, keyDecider, notFound,
   type FactVersion, type FieldProblem, type KeyState, type StreamState,
 } from '../domain/index.js';
 import type { AppendResult, ExpectedRevision, NewEvent } from '../store/port.js';
@@ -30,6 +30,8 @@ export interface Prepared {
   readonly request: FactRequest;
   readonly factId: string;
   readonly idempotencyKey?: string;
+  /** True when this process made the factId up: the stream it creates cannot exist yet. */
+  readonly generated?: boolean;
 }
 
 export interface RecordedFact {
@@ -67,6 +69,12 @@ export interface SessionDeps {
    * A session holds at most one such lock, so sessions never wait on each other in a cycle.
    */
   readonly lock?: (stream: string) => Promise<() => void>;
+  /**
+   * Decide on what this process already knows, without reading: cached states as they are,
+   * unknown keys as free, known entities as standing. The appends' expected revisions catch
+   * anything stale; the caller re-decides on fresh reads after a failed append or a refusal.
+   */
+  readonly optimistic?: boolean;
 }
 
 export interface CommitOutcome {
@@ -137,8 +145,10 @@ export class DecisionSession {
     if (elsewhere !== undefined && elsewhere !== stream) {
       throw conflict(`factId ${factId} is already recorded as another fact (in ${elsewhere}); use a new factId`, factId);
     }
+    const parsed = parseStream(stream) as { kind: keyof typeof DECIDERS; id: string };
+    if (item.generated && parsed.id === factId && !this.states.has(stream)) this.states.set(stream, initialStreamState());
     const state = await this.state(stream);
-    const kind = (parseStream(stream) as { kind: keyof typeof DECIDERS }).kind;
+    const kind = parsed.kind;
     const decided = DECIDERS[kind].decide({ factId, type: request.type, data, source: request.source }, state);
     if (decided.length === 0) {
       this.duplicates.set(item.index, { stream, factId });
@@ -151,7 +161,8 @@ export class DecisionSession {
     const key = data['key'];
     if (createdKind && typeof key === 'string' && stream === streamOf(createdKind, factId)) {
       const wanted: KeyReserved = { key, entityId: factId, entityKind: createdKind, factId };
-      if (keyDecider.decide(wanted, await this.keyState(key)).length > 0) reservation = wanted;
+      const known = this.keys.get(key) ?? this.deps.cache.cachedKey(key) ?? (this.deps.optimistic ? keyDecider.initialState() : await this.deps.cache.loadKey(key));
+      if (keyDecider.decide(wanted, known).length > 0) reservation = wanted;
     }
 
     let wave = this.lastWave.get(stream) ?? 0;
@@ -238,7 +249,12 @@ export class DecisionSession {
       });
       if (failure) return { results, failure };
     }
-    for (const [stream, state] of this.states) this.deps.cache.offer(stream, state);
+    for (const [stream, state] of this.states) {
+      this.deps.cache.offer(stream, state);
+      const kind = parseStream(stream)?.kind;
+      if (kind && kind !== 'talks') this.deps.cache.noteStanding(stream, creation(state, ...CREATING_TYPES[kind]) !== undefined);
+    }
+    for (const [key, state] of this.keys) this.deps.cache.rememberKey(key, state);
     for (const [index, { stream, factId }] of this.duplicates) {
       const v = this.states.get(stream)?.facts.get(factId) as FactVersion;
       results.set(index, this.result(v.type, factId, stream, v.revision, v.position ?? '', v.recordedAt ?? '', false));
@@ -255,7 +271,7 @@ export class DecisionSession {
   private async committed(stream: string): Promise<StreamState> {
     let s = this.loaded.get(stream);
     if (!s) {
-      s = await this.deps.cache.load(stream);
+      s = (this.deps.optimistic ? this.deps.cache.peek(stream) : undefined) ?? (await this.deps.cache.load(stream));
       this.loaded.set(stream, s);
     }
     return s;
@@ -298,7 +314,12 @@ export class DecisionSession {
         replacements.push({ path: site.path, id });
       }
       const entity = streamOf(site.kind, id);
-      const s = this.states.get(entity) ?? (await this.committed(entity));
+      const decided = this.states.get(entity);
+      if (!decided && this.deps.optimistic && this.deps.cache.isStanding(entity)) {
+        refs.add(entity);
+        continue;
+      }
+      const s = decided ?? (await this.committed(entity));
       if (!creation(s, ...CREATING_TYPES[site.kind])) {
         problems.push({ path, message: `no ${site.kind} ${site.value} is recorded (or its registration was retracted)` });
         continue;

@@ -4,6 +4,8 @@
  * so the store stays the truth and the cache only saves work. Cached states are never mutated:
  * a decision works on a clone, and a committed clone replaces the entry. Key reservations are
  * cached once made (a key is never released). Bounded: least recently used streams go first.
+ * An optimistic decision may use a cached state without catching up (`peek`): the append's
+ * expected revision catches a stale one, and a refusal is always re-decided on fresh reads.
  */
 import { upcast, keyStream, type FactType, type KeyReserved, type Source } from '../../events/index.js';
 import { evolveStream, initialStreamState, keyDecider, type KeyState, type StreamEvent, type StreamState } from '../domain/index.js';
@@ -25,6 +27,7 @@ export function toStreamEvent(e: StoredEvent): StreamEvent {
 export class StateCache {
   private readonly streams = new Map<string, StreamState>();
   private readonly keys = new Map<string, KeyState>();
+  private readonly standing = new Set<string>();
 
   constructor(
     private readonly store: EventStore,
@@ -50,6 +53,27 @@ export class StateCache {
     }
   }
 
+  /** The cached state as it is, not caught up (an optimistic decision; the append checks it). */
+  peek(stream: string): StreamState | undefined {
+    return this.streams.get(stream);
+  }
+
+  /**
+   * Entities known to stand (registered, not retracted) as of this process's reads and writes.
+   * A retraction by another process is seen only when the stream is read again.
+   */
+  isStanding(stream: string): boolean {
+    return this.standing.has(stream);
+  }
+
+  noteStanding(stream: string, standing: boolean): void {
+    if (!standing) this.standing.delete(stream);
+    else {
+      if (this.standing.size >= this.capacity * 10) this.standing.clear();
+      this.standing.add(stream);
+    }
+  }
+
   /** A state decided and committed by this process, at least as new as the cached one. */
   offer(stream: string, state: StreamState): void {
     const cached = this.streams.get(stream);
@@ -58,6 +82,15 @@ export class StateCache {
 
   drop(stream: string): void {
     this.streams.delete(stream);
+  }
+
+  /** A reservation this process made or read: keys are never released, so it stays true. */
+  cachedKey(key: string): KeyState | undefined {
+    return this.keys.get(key);
+  }
+
+  rememberKey(key: string, state: KeyState): void {
+    if (state.reservation) this.keys.set(key, state);
   }
 
   async loadKey(key: string): Promise<KeyState> {
