@@ -9,7 +9,7 @@ import { bool, json, normalizeName, str } from '../rows.js';
 function entity(kind: string, fact: FactVersion, row: Row, names: readonly string[]): RowWrite[] {
   const id = fact.factId;
   const out: RowWrite[] = [{ table: 'entities', row: { kind, id, key: null, name: null, parent: null, classification: null, multiple: 0, aliases: null, detail: null, ...row } }];
-  for (const n of new Set(names)) out.push({ table: 'names', row: { entity: id, kind, name_norm: normalizeName(n) } });
+  for (const n of new Set(names.map(normalizeName))) out.push({ table: 'names', row: { entity: id, kind, name_norm: n } });
   return out;
 }
 

@@ -1,0 +1,252 @@
+/**
+ * Read-side benchmark: `npm run bench:read` (BENCH_FACTS=1000000 by default).
+ *
+ *   1. Records BENCH_FACTS facts of every kind (appointments, departures, sessions with
+ *      capacities, documents, chairmanships, memberships, corrections, retractions) into the
+ *      embedded store, through the store port, in a temp dir.
+ *   2. Rebuilds every read model from that log into a fresh file: events/s.
+ *   3. Starts the real service (runtime + Fastify app) on that data dir and, from a separate
+ *      client process with 32 keep-alive connections, measures `GET /healthz` and
+ *      `GET /v1/offices/{office}/holder?validAt=` (random office, random day) in the same run:
+ *      requests/s, p50 and p99, and the holder/healthz ratio.
+ * Targets: rebuild >= 100,000 events/s; holder >= 50% of the /healthz rate with p99 < 10 ms.
+ */
+import { fork } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, request } from 'node:http';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import { monotonicFactory } from 'ulid';
+import { lowerBound, ulidToUuid, upperBound } from '../events/index.js';
+import { rebuildReadModels } from '../projections/index.js';
+import { loadConfig } from '../src/config.js';
+import { buildApp } from '../src/http/app.js';
+import { openRuntime } from '../src/runtime.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import type { NewEvent } from '../src/store/port.js';
+
+const CONNECTIONS = 32;
+const PHASE_MS = Number(process.env['BENCH_PHASE_MS'] ?? 10_000);
+const WARMUP_MS = 2_000;
+
+// ---------------------------------------------------------------- client process
+interface Phase {
+  name: string;
+  requests: number;
+  errors: number;
+  rps: number;
+  p50: number;
+  p99: number;
+}
+
+async function runClient(port: number, offices: string[]): Promise<void> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
+  let seed = 12345;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const urls: Record<string, () => string> = {
+    healthz: () => '/healthz',
+    holder: () => `/v1/offices/${offices[Math.floor(rnd() * offices.length)]}/holder?validAt=${1990 + Math.floor(rnd() * 41)}-${pad(1 + Math.floor(rnd() * 12))}-${pad(1 + Math.floor(rnd() * 28))}`,
+  };
+  const get = (path: string) =>
+    new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  const phase = async (name: string, ms: number): Promise<Phase> => {
+    const lat: number[] = [];
+    let errors = 0;
+    const end = performance.now() + ms;
+    await Promise.all(
+      Array.from({ length: CONNECTIONS }, async () => {
+        while (performance.now() < end) {
+          const t0 = performance.now();
+          const status = await get((urls[name] as () => string)());
+          lat.push(performance.now() - t0);
+          if (status !== 200) errors += 1;
+        }
+      }),
+    );
+    lat.sort((a, b) => a - b);
+    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
+    return { name, requests: lat.length, errors, rps: lat.length / (ms / 1000), p50: q(0.5), p99: q(0.99) };
+  };
+  await phase('healthz', WARMUP_MS);
+  await phase('holder', WARMUP_MS);
+  const results = [await phase('healthz', PHASE_MS), await phase('holder', PHASE_MS)];
+  process.send?.(results);
+  agent.destroy();
+}
+
+if (process.argv[2] === '--client') {
+  const offices = JSON.parse(process.argv[4] as string) as string[];
+  await runClient(Number(process.argv[3]), offices);
+  process.exit(0);
+}
+
+// ---------------------------------------------------------------- server process
+
+/** This machine's raw SQLite rate (one table, three indexes, 200,000 rows), to read the figures against. */
+function sqliteBaseline(): number {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (a, b, c, d, e, f); CREATE INDEX t_a ON t(a); CREATE INDEX t_b ON t(b, c); CREATE INDEX t_d ON t(d)');
+  const ins = db.prepare('INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)');
+  const tx = db.transaction((from: number) => {
+    for (let i = from; i < from + 5000; i++) ins.run(String(i).padStart(26, '0'), `office-${(i * 7919) % 10000}`, '2024-01-01T00:00:00.000Z', `person-${(i * 104729) % 20000}`, '2001-01-01', '{"title":"x"}');
+  });
+  const t0 = performance.now();
+  for (let n = 0; n < 200_000; n += 5000) tx(n);
+  db.close();
+  return 200_000 / ((performance.now() - t0) / 1000);
+}
+const N = Number(process.env['BENCH_FACTS'] ?? 1_000_000);
+const OFFICES = Number(process.env['BENCH_OFFICES'] ?? 10_000);
+const PEOPLE = Number(process.env['BENCH_PEOPLE'] ?? 20_000);
+
+const dir = await mkdtemp(join(tmpdir(), 'annals-bench-read-'));
+const log = pino({ level: 'silent' });
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+try {
+  // 1. Record.
+  const store = openSqliteStore(join(dir, 'events.db'));
+  const newId = monotonicFactory();
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const date = () => {
+    const y = int(1990, 2030);
+    const p = rnd();
+    return p < 0.15 ? `${y}` : p < 0.3 ? `${y}-${pad(int(1, 12))}` : `${y}-${pad(int(1, 12))}-${pad(int(1, 28))}`;
+  };
+  const term = () => {
+    const from = date();
+    if (rnd() < 0.2) return { from };
+    const y = Number(from.slice(0, 4)) + int(0, 6);
+    const to = `${Math.min(y, 2035)}-${pad(int(1, 12))}-${pad(int(1, 28))}`;
+    return upperBound(to) >= lowerBound(from) ? { from, to } : { from };
+  };
+  const source = { title: 'Benchmark source', publisher: 'bench' };
+  let batch: Promise<unknown>[] = [];
+  let recorded = 0;
+  const record = async (stream: string, type: string, data: Record<string, unknown>, factId = newId()) => {
+    const e: NewEvent = { id: ulidToUuid(factId), type, data, metadata: { factId, recordedBy: 'recorder:bench', source, correlationId: `bench-${recorded}`, schemaVersion: 1 } };
+    batch.push(store.append(stream, [e], 'any'));
+    recorded += 1;
+    if (batch.length >= 5000) {
+      await Promise.all(batch);
+      batch = [];
+    }
+    return factId;
+  };
+  const t0 = performance.now();
+  const states: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    const id = newId();
+    states.push(await record(`organization-${id}`, 'OrganizationRegistered', { key: `state-${i}`, name: `State ${i}`, classification: 'state' }, id));
+  }
+  const orgId = newId();
+  await record(`organization-${orgId}`, 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }, orgId);
+  const bodyId = newId();
+  await record(`organization-${bodyId}`, 'OrganizationRegistered', { key: 'council', name: 'Council', classification: 'body', parent: orgId }, bodyId);
+  const offices: string[] = [];
+  for (let i = 0; i < OFFICES; i++) {
+    const id = newId();
+    offices.push(await record(`office-${id}`, 'OfficeEstablished', { key: `office-${i}`, organization: i % 2 ? bodyId : orgId, title: `Office ${i}`, multipleHolders: false }, id));
+  }
+  const people: string[] = [];
+  for (let i = 0; i < PEOPLE; i++) {
+    const id = newId();
+    people.push(await record(`person-${id}`, 'PersonRegistered', { key: `person-${i}`, name: `Person ${i}`, aliases: [`P. ${i}`] }, id));
+  }
+  const sessions: string[] = [];
+  const correctable: { factId: string; stream: string; data: Record<string, unknown> }[] = [];
+  while (recorded < N) {
+    const r = rnd();
+    if (r < 0.45) {
+      const office = pick(offices);
+      const data = { office, person: pick(people), term: term(), acting: rnd() < 0.05 };
+      const factId = await record(`office-${office}`, 'OfficialAppointed', data);
+      correctable.push({ factId, stream: `office-${office}`, data });
+      if (correctable.length > 10_000) correctable.shift();
+    } else if (r < 0.53) {
+      const office = pick(offices);
+      await record(`office-${office}`, 'OfficialLeftOffice', { office, person: pick(people), on: date(), reason: 'resigned' });
+    } else if (r < 0.6 || sessions.length === 0) {
+      const id = newId();
+      sessions.push(await record(`session-${id}`, 'SessionHeld', { body: bodyId, held: { from: date() }, place: { city: 'City', country: pick(states) }, chairedBy: { person: pick(people), office: pick(offices) }, agenda: ['item'] }, id));
+    } else if (r < 0.75) {
+      const session = pick(sessions);
+      await record(`session-${session}`, 'DelegateAttended', { session, person: pick(people), representing: pick(states), office: pick(offices) });
+    } else if (r < 0.79) {
+      const session = pick(sessions);
+      await record(`session-${session}`, 'ReportDelivered', { session, person: pick(people), office: pick(offices), subject: 'Report' });
+    } else if (r < 0.84) {
+      const id = newId();
+      await record(`document-${id}`, 'DocumentAdopted', { title: `Document ${recorded}`, kind: 'decision', body: bodyId, session: pick(sessions), adoptedOn: date() }, id);
+    } else if (r < 0.85) {
+      await record(`organization-${orgId}`, 'ChairmanshipPassed', { organization: orgId, chair: pick(states), term: term() });
+    } else if (r < 0.87) {
+      await record(`organization-${orgId}`, rnd() < 0.6 ? 'MembershipStarted' : 'MembershipEnded', { organization: orgId, member: pick(states), on: date() });
+    } else if (r < 0.89) {
+      const session = pick(sessions);
+      await record(`talks-${newId()}`, 'SidelineTalksHeld', { session, participants: [{ person: pick(people) }, { organization: orgId }], topics: ['t'] });
+    } else if (r < 0.97 && correctable.length) {
+      const target = pick(correctable);
+      await record(target.stream, 'FactCorrected', { fact: target.factId, data: { ...target.data, term: term() }, reason: 'correction' });
+    } else if (correctable.length) {
+      const target = correctable.splice(Math.floor(rnd() * correctable.length), 1)[0] as (typeof correctable)[number];
+      await record(target.stream, 'FactRetracted', { fact: target.factId, reason: 'retraction' });
+    }
+  }
+  await Promise.all(batch);
+  const writeMs = performance.now() - t0;
+  console.log(`recorded ${fmt(recorded)} facts in ${(writeMs / 1000).toFixed(1)} s (${fmt(recorded / (writeMs / 1000))}/s through the store port)`);
+
+  console.log(`machine: ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; raw SQLite baseline ${fmt(sqliteBaseline())} rows/s (1 table, 3 indexes, in memory)`);
+
+  // 2. Rebuild.
+  const rebuilt = await rebuildReadModels({
+    store,
+    path: join(dir, 'readmodels.db'),
+    log,
+    onProgress: (p) => process.stdout.write(`\rrebuild: ${fmt(p.applied)} events, ${fmt(p.eventsPerSecond)} events/s   `),
+  });
+  process.stdout.write('\n');
+  console.log(`rebuild: ${fmt(rebuilt.events)} events in ${(rebuilt.elapsedMs / 1000).toFixed(2)} s = ${fmt(rebuilt.eventsPerSecond)} events/s`);
+
+  // 3. Serve and measure.
+  const config = loadConfig({ ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'silent', ANNALS_TOKENS: 'recorder:bench-recorder-token-0123' });
+  const runtime = await openRuntime(config, { log, store });
+  await runtime.readModels.caughtUp();
+  const app = await buildApp(runtime, { loggerInstance: log });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const sample = offices.filter((_, i) => i % 7 === 0);
+  const child = fork(new URL(import.meta.url).pathname, ['--client', String(port), JSON.stringify(sample)], { execArgv: ['--import', 'tsx'] });
+  const results = await new Promise<Phase[]>((resolve, reject) => {
+    child.on('message', (m) => resolve(m as Phase[]));
+    child.on('error', reject);
+    child.on('exit', (code) => code !== 0 && reject(new Error(`client exited ${code}`)));
+  });
+  await app.close();
+  await runtime.close();
+
+  const [health, holder] = results as [Phase, Phase];
+  console.log(`\n${CONNECTIONS} connections, ${PHASE_MS / 1000} s each, same run:`);
+  for (const p of results) console.log(`  ${p.name.padEnd(8)} ${fmt(p.rps).padStart(8)} req/s   p50 ${p.p50.toFixed(2)} ms   p99 ${p.p99.toFixed(2)} ms   (${fmt(p.requests)} requests, ${p.errors} errors)`);
+  const ratio = holder.rps / health.rps;
+  console.log(`  holder/healthz = ${(ratio * 100).toFixed(1)}%`);
+  const ok = (b: boolean) => (b ? 'PASS' : 'FAIL');
+  console.log(`\ntargets: rebuild >= 100,000 events/s: ${ok(rebuilt.eventsPerSecond >= 100_000)}; holder >= 50% of healthz: ${ok(ratio >= 0.5)}; holder p99 < 10 ms: ${ok(holder.p99 < 10)}`);
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
