@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
+import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { resolveTokens } from './auth/tokens.js';
 import type { Config, TokenGrant } from './config.js';
 import { createRecorder, type Recorder } from './record/index.js';
@@ -21,6 +22,8 @@ export interface Runtime {
   readonly store: EventStore;
   readonly readModels: ReadModels;
   readonly recorder: Recorder;
+  /** The Merkle tree over the log and its signed tree heads. */
+  readonly audit: AuditLog;
   readonly tokens: readonly TokenGrant[];
   close(): Promise<void>;
 }
@@ -49,6 +52,8 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
   const closing: Array<() => Promise<void>> = [() => store.close()];
   try {
     const tokens = await resolveTokens(config, log);
+    const audit = await openAuditLog({ store, dataDir: config.dataDir, log });
+    closing.unshift(() => audit.close());
     const readModels = await openReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log });
     closing.unshift(() => readModels.close());
     const newId = monotonicFactory();
@@ -68,6 +73,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       store,
       readModels,
       recorder,
+      audit,
       tokens,
       async close() {
         for (const close of closing) await close();

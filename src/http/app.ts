@@ -10,6 +10,7 @@ import { registerErrorHandling } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
+import { auditTreeRoutes } from './routes/audit-tree.js';
 import { factRoutes } from './routes/facts.js';
 import { healthRoutes } from './routes/health.js';
 import { readRoutes } from './routes/reads.js';
@@ -31,6 +32,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   await factRoutes(app, runtime);
   await readRoutes(app, runtime);
   await auditRoutes(app, runtime);
+  await auditTreeRoutes(app, runtime);
   await adminRoutes(app, runtime);
   await app.ready();
   return app;
