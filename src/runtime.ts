@@ -11,6 +11,7 @@ import { openReadModels, type ReadModels } from '../projections/index.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { resolveTokens } from './auth/tokens.js';
 import type { Config, TokenGrant } from './config.js';
+import { seedExample } from './example/seed.js';
 import { createRecorder, type Recorder } from './record/index.js';
 import { openEsdbStore } from './store/esdb.js';
 import type { EventStore } from './store/port.js';
@@ -66,6 +67,8 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       log,
     });
     closing.unshift(() => recorder.close());
+    // ANNALS_SEED=example: the bundled press release, into an empty store (fixed factIds: never twice).
+    if (config.seed === 'example') await seedExample({ store, recorder, log });
     log.info({ store: store.name, dataDir: config.dataDir }, 'runtime open');
     return {
       config,
