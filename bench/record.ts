@@ -1,0 +1,168 @@
+/**
+ * Recording throughput on this machine: `npm run bench:record`.
+ *
+ * The real service on a fresh data dir (embedded SQLite store, real read models: every answer
+ * waits until they applied the fact), listening on a local port, driven over HTTP:
+ *   1. POST /v1/facts from 32 concurrent keep-alive clients: alternately a PersonRegistered
+ *      with a key (two appends: the key reservation, then the registration) and a
+ *      DelegateAttended naming that person by key at the client's own session;
+ *   2. POST /v1/facts/batch, batches of BENCH_BATCH_SIZE facts of the same mix, one client
+ *      (facts/s counts the time from sending a batch to its answer).
+ * The clients run in a worker thread, so they do not take the server's event loop.
+ * Targets (the issue): >= 5,000 facts/s through /v1/facts at 32 clients (the store's group
+ * commit shares fsyncs between concurrent appends), >= 50,000 facts/s through the batch.
+ * Progress goes to stderr, results to stdout.
+ *
+ * Environment: BENCH_SINGLE (default 40,000) facts through /v1/facts; BENCH_BATCH (default
+ * 200,000) facts through the batch endpoint; BENCH_BATCH_SIZE (default 10,000).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config.js';
+import { buildApp } from '../src/http/app.js';
+import { createLogger } from '../src/logging.js';
+import { openRuntime } from '../src/runtime.js';
+import { createRecorder } from '../src/record/index.js';
+import { monotonicFactory } from 'ulid';
+
+const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 40_000);
+const BATCH = Number(process.env['BENCH_BATCH'] ?? 200_000);
+const BATCH_SIZE = Number(process.env['BENCH_BATCH_SIZE'] ?? 10_000);
+const CLIENTS = 32;
+const TOKEN = 'bench-recorder-token-0123456789';
+const SOURCE = { title: 'Benchmark', publisher: 'Annals' };
+
+const progress = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+/** The i-th fact of a stream of work for `client`: a person, then their attendance. */
+function factFor(prefix: string, client: number, i: number): object {
+  const key = `${prefix}-c${client}-p${i >> 1}`;
+  return i % 2 === 0
+    ? { type: 'PersonRegistered', data: { key, name: `Person ${client}/${i >> 1}` }, source: SOURCE }
+    : { type: 'DelegateAttended', data: { session: `bench-session-${client}`, person: key, representing: 'bench-org' }, source: SOURCE };
+}
+
+interface Job {
+  base: string;
+  kind: 'single' | 'batch';
+  perClient?: number;
+  batches?: number;
+  batchSize?: number;
+}
+
+/**
+ * The load generator, as plain JavaScript run in a worker thread (eval: the TypeScript loader
+ * does not reach workers), so the clients do not take the server's event loop.
+ */
+const GENERATOR = `
+const { parentPort, workerData: job } = require('node:worker_threads');
+const factFor = ${factFor.toString().replace(/__name\([^)]*\)/g, '')};
+const SOURCE = ${JSON.stringify(SOURCE)};
+const CLIENTS = ${CLIENTS};
+const headers = { authorization: 'Bearer ${TOKEN}', 'content-type': 'application/json' };
+async function post(path, body) {
+  const res = await fetch(job.base + path, { method: 'POST', headers, body: JSON.stringify(body) });
+  const json = await res.json();
+  if (res.status >= 300) throw new Error(path + ': ' + res.status + ' ' + JSON.stringify(json).slice(0, 500));
+  return json;
+}
+async function run() {
+  const latencies = [];
+  if (job.kind === 'single') {
+    await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => { for (let i = 0; i < 20; i++) await post('/v1/facts', factFor('warm', c, i)); }));
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
+      for (let i = 0; i < job.perClient; i++) {
+        const start = performance.now();
+        await post('/v1/facts', factFor('single', c, i));
+        latencies.push(performance.now() - start);
+      }
+    }));
+    return { seconds: (performance.now() - t0) / 1000, latencies };
+  }
+  let total = 0;
+  for (let b = 0; b < job.batches; b++) {
+    // Pairs: a person, then their attendance at one of the sessions.
+    const body = JSON.stringify(Array.from({ length: job.batchSize }, (_, i) => factFor('batch' + b, (i >> 1) % CLIENTS, i)));
+    const start = performance.now();
+    const r = await post('/v1/facts/batch', JSON.parse(body));
+    const ms = performance.now() - start;
+    total += ms;
+    latencies.push(ms);
+    if (r.recorded !== job.batchSize) throw new Error('batch ' + b + ': ' + JSON.stringify(r.error));
+  }
+  return { seconds: total / 1000, latencies };
+}
+run().then((r) => parentPort.postMessage(r), (e) => { throw e; });
+`;
+
+function drive(job: Job): Promise<{ seconds: number; latencies: number[] }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(GENERATOR, { eval: true, workerData: job });
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+}
+
+async function main(): Promise<void> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'annals-bench-record-'));
+  const config = loadConfig({ ANNALS_DATA_DIR: dataDir, ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'warn', ANNALS_READ_WAIT_MS: '10000' });
+  const log = createLogger({ level: 'warn' });
+  const opened = await openRuntime(config, { log });
+  // BENCH_NO_WAIT=1: answer without waiting for the read models (to see what they cost).
+  const runtime = process.env['BENCH_NO_WAIT']
+    ? { ...opened, recorder: createRecorder({ store: opened.store, readModels: { waitFor: async () => true }, newId: monotonicFactory(), log }) }
+    : opened;
+  const app = await buildApp(runtime, { loggerInstance: log });
+  const base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const headers = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+  const post = async (path: string, body: unknown): Promise<any> => {
+    const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const json = await res.json();
+    if (res.status >= 300) throw new Error(`${path}: ${res.status} ${JSON.stringify(json).slice(0, 500)}`);
+    return json;
+  };
+  try {
+    progress(`annals bench:record — ${cpus()[0]?.model ?? 'cpu'} x${availableParallelism()}, data in ${dataDir}`);
+    const setup = [
+      { type: 'OrganizationRegistered', data: { key: 'bench-org', name: 'Bench' }, source: SOURCE },
+      ...Array.from({ length: CLIENTS }, (_, c) => ({ type: 'SessionHeld', data: { key: `bench-session-${c}`, body: 'bench-org', held: { from: '2025-11-27' } }, source: SOURCE })),
+    ];
+    const s = await post('/v1/facts/batch', setup);
+    if (s.recorded !== setup.length) throw new Error(JSON.stringify(s.error));
+
+    progress(`1. POST /v1/facts: ${SINGLE} facts from ${CLIENTS} concurrent clients (in a worker thread)`);
+    const perClient = Math.ceil(SINGLE / CLIENTS);
+    const single = await drive({ base, kind: 'single', perClient });
+    const singleSeconds = single.seconds;
+    const singleRate = (perClient * CLIENTS) / singleSeconds;
+    const latencies = single.latencies.sort((a, b) => a - b);
+    const pct = (p: number): string => (latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] ?? 0).toFixed(1);
+
+    progress(`2. POST /v1/facts/batch: ${BATCH} facts in batches of ${BATCH_SIZE}`);
+    const batches = Math.ceil(BATCH / BATCH_SIZE);
+    const batch = await drive({ base, kind: 'batch', batches, batchSize: BATCH_SIZE });
+    const batchSeconds = batch.seconds;
+    const batchRate = (batches * BATCH_SIZE) / batchSeconds;
+    const batchTimes = batch.latencies;
+
+    const events = (await runtime.store.head()) ?? '0';
+    const lines = [
+      `POST /v1/facts, ${CLIENTS} clients: ${(perClient * CLIENTS).toLocaleString('en')} facts in ${singleSeconds.toFixed(2)} s = ${Math.round(singleRate).toLocaleString('en')} facts/s (latency ms p50 ${pct(0.5)}, p99 ${pct(0.99)}, max ${pct(1)}) [target >= 5,000: ${singleRate >= 5000 ? 'met' : 'NOT met'}]`,
+      `POST /v1/facts/batch, batches of ${BATCH_SIZE.toLocaleString('en')}: ${(batches * BATCH_SIZE).toLocaleString('en')} facts in ${batchSeconds.toFixed(2)} s = ${Math.round(batchRate).toLocaleString('en')} facts/s (per batch ms median ${batchTimes.sort((a, b) => a - b)[batchTimes.length >> 1]?.toFixed(0)}) [target >= 50,000: ${batchRate >= 50000 ? 'met' : 'NOT met'}]`,
+      `log: ${Number(events).toLocaleString('en')} events (key reservations included), store ${runtime.store.name}`,
+    ];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await app.close();
+    await opened.close();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`bench:record failed: ${err instanceof Error ? err.stack : String(err)}\n`);
+  process.exit(1);
+});
