@@ -50,7 +50,12 @@ export function tableNames(): string[] {
 
 /** The query indexes (not the fact_id ones the writer needs): created after a bulk build, faster than maintained row by row. */
 export function createIndexes(db: Db): void {
-  for (const p of PROJECTIONS) for (const t of p.tables) t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
+  for (const p of PROJECTIONS) {
+    for (const t of p.tables) {
+      db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
+      t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
+    }
+  }
 }
 
 function createSchema(db: Db, deferIndexes: boolean): void {
@@ -65,7 +70,6 @@ function createSchema(db: Db, deferIndexes: boolean): void {
     for (const t of p.tables) {
       const cols = [...BOOKKEEPING, ...t.columns].join(', ');
       db.exec(t.primaryKey ? `CREATE TABLE IF NOT EXISTS ${t.name} (${cols}, PRIMARY KEY (${t.primaryKey})) WITHOUT ROWID` : `CREATE TABLE IF NOT EXISTS ${t.name} (${cols})`);
-      db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
     }
   }
   if (!deferIndexes) createIndexes(db);
@@ -104,8 +108,18 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
   return db;
 }
 
+export interface WriterOptions {
+  /**
+   * Bulk build: closing superseded versions is deferred to `finishBulk()`, after the indexes
+   * exist (an UPDATE by fact_id per correction needs one; maintaining it row by row is what
+   * a bulk build avoids). Default false.
+   */
+  readonly deferCloses?: boolean;
+}
+
 /** Applies events to one read-model database; the only writer of its rows. */
 export class ReadModelWriter {
+  private readonly deferred: { table: string; factId: string; at: string; position: string }[] = [];
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
   private readonly closes = new Map<string, Statement>();
   private readonly byType = new Map<FactType, Projection[]>();
@@ -121,6 +135,7 @@ export class ReadModelWriter {
     readonly db: Db,
     private readonly log: Logger,
     private readonly onParked: (p: ParkedEvent) => void = () => undefined,
+    private readonly options: WriterOptions = {},
   ) {
     for (const p of PROJECTIONS) {
       for (const t of p.tables) {
@@ -172,7 +187,7 @@ export class ReadModelWriter {
       if (e.type === 'FactCorrected' || e.type === 'FactRetracted') {
         const target = this.resolve(data['fact'] as string);
         const writes = e.type === 'FactCorrected' ? this.evolve({ factId: target.id, type: target.type, data: data['data'] as Record<string, unknown>, source }) : [];
-        this.closeVersion(target.id, target.type, e.recordedAt);
+        this.closeVersion(target.id, target.type, e.recordedAt, e.position);
         this.write(writes, target.id, e.recordedAt, e.position);
         this.factPut.run(factId, e.type, target.id, e.position);
         if (e.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
@@ -205,8 +220,29 @@ export class ReadModelWriter {
     return out;
   }
 
-  private closeVersion(factId: string, type: FactType, at: string): void {
-    for (const p of this.byType.get(type) ?? []) for (const t of p.tables) this.closes.get(t.name)?.run(at, factId);
+  private closeVersion(factId: string, type: FactType, at: string, position: string): void {
+    for (const p of this.byType.get(type) ?? []) {
+      for (const t of p.tables) {
+        if (this.options.deferCloses) this.deferred.push({ table: t.name, factId, at, position });
+        else this.closes.get(t.name)?.run(at, factId);
+      }
+    }
+  }
+
+  /** Bulk build: the deferred closes, in log order, each on the rows written before it. Call after createIndexes. */
+  finishBulk(): void {
+    const stmts = new Map<string, Statement>();
+    this.db.transaction(() => {
+      for (const c of this.deferred) {
+        let st = stmts.get(c.table);
+        if (!st) {
+          st = this.db.prepare(`UPDATE ${c.table} SET known_to = ? WHERE fact_id = ? AND known_to = '${OPEN}' AND position < ?`);
+          stmts.set(c.table, st);
+        }
+        st.run(c.at, c.factId, c.position);
+      }
+    })();
+    this.deferred.length = 0;
   }
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {

@@ -210,7 +210,7 @@ export async function buildFresh(
   let events = 0;
   let lastReport = 0;
   try {
-    const writer = new ReadModelWriter(db, log);
+    const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true });
     const head = await store.head();
     const report = (force = false) => {
       const elapsedMs = performance.now() - started;
@@ -234,6 +234,7 @@ export async function buildFresh(
       await drain();
     }
     createIndexes(db);
+    writer.finishBulk();
     db.exec('ANALYZE');
     report(true);
     const elapsedMs = performance.now() - started;
