@@ -69,13 +69,13 @@ export function createRecorder(deps: RecorderDeps): Recorder {
 
   function prepare(request: FactRequest, i: number, context: RecordContext, batch: boolean): Prepared {
     if (request.factId !== undefined) {
-      return { index: i, request, factId: request.factId, ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}) };
+      return { index: i, request, factId: request.factId, principal: context.principal, correlationId: context.correlationId, ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}) };
     }
     if (context.idempotencyKey !== undefined) {
       const key = batch ? `${context.idempotencyKey}\n${i}` : context.idempotencyKey;
-      return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey };
+      return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey, principal: context.principal, correlationId: context.correlationId };
     }
-    return { index: i, request, factId: deps.newId(), generated: true };
+    return { index: i, request, factId: deps.newId(), generated: true, principal: context.principal, correlationId: context.correlationId };
   }
 
   const locks = new Map<string, Promise<void>>();
@@ -93,11 +93,11 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     };
   }
 
-  async function run(items: Item[], context: RecordContext, single: boolean): Promise<BatchOutcome> {
+  async function run(items: Item[], single: boolean): Promise<BatchOutcome> {
     for (let attempt = 1; ; attempt++) {
       // The first attempt decides on what this process knows; the next ones read first.
       const optimistic = attempt === 1;
-      const session = new DecisionSession({ cache, index, principal: context.principal, correlationId: context.correlationId, optimistic, ...(single ? { lock } : {}) });
+      const session = new DecisionSession({ cache, index, optimistic, ...(single ? { lock } : {}) });
       let outcome: BatchOutcome | 'retry' | 'refused-optimistically';
       try {
         outcome = await attemptOnce(session, items, attempt, optimistic);
@@ -159,11 +159,86 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     }
   }
 
+  /** A fact decided on its own, the careful way: a lock per stream, retries, fresh reads. */
+  async function alone(item: Prepared): Promise<RecordedFact> {
+    const outcome = await run([{ ...item, index: 0 }], true);
+    if (outcome.error) throw outcome.error.error;
+    return outcome.results[0] as RecordedFact;
+  }
+
+  /*
+   * Group commit for single facts. The store shares an fsync only between appends issued in
+   * the same turn of the event loop, and requests reach their append at different turns. So
+   * single facts queue here while the previous group is being decided and appended, and go
+   * as one group: decided in arrival order (each against the ones before it, so concurrent
+   * requests to one stream do not race), appended in waves like a batch. What the group
+   * cannot settle on its own — a refusal (always decided again on fresh reads), a failed
+   * append — is decided again alone.
+   */
+  interface Waiting {
+    item: Prepared;
+    resolve(result: RecordedFact): void;
+    reject(err: unknown): void;
+  }
+  let queue: Waiting[] = [];
+  let flushing = false;
+
+  function enqueue(item: Prepared): Promise<RecordedFact> {
+    return new Promise<RecordedFact>((resolve, reject) => {
+      queue.push({ item, resolve, reject });
+      if (!flushing) {
+        flushing = true;
+        setImmediate(() => void flush());
+      }
+    });
+  }
+
+  async function flush(): Promise<void> {
+    try {
+      while (queue.length > 0) {
+        const group = queue;
+        queue = [];
+        await flushGroup(group);
+      }
+    } finally {
+      flushing = false;
+    }
+  }
+
+  async function flushGroup(group: Waiting[]): Promise<void> {
+    const session = new DecisionSession({ cache, index, optimistic: true });
+    const failed = new Set<number>();
+    for (const [i, w] of group.entries()) {
+      try {
+        await session.decide({ ...w.item, index: i });
+      } catch (err) {
+        // A refusal is decided again alone, on fresh reads; anything else is the answer.
+        if (!(err instanceof DomainError)) {
+          failed.add(i);
+          w.reject(err);
+        }
+      }
+    }
+    const outcome = await session.commit((stream, events, expected) => store.append(stream, events, expected));
+    if (outcome.failure) for (const stream of session.touched) cache.drop(stream);
+    const done: Array<[Waiting, RecordedFact]> = [];
+    for (const [i, w] of group.entries()) {
+      const result = outcome.results.get(i);
+      if (result) done.push([w, result]);
+      else if (!failed.has(i)) alone(w.item).then(w.resolve, w.reject);
+    }
+    if (done.length > 0) {
+      void settle({ recorded: done.length, results: done.map(([, r]) => r) }).then(() => {
+        for (const [w, r] of done) w.resolve(r);
+      }, (err: unknown) => {
+        for (const [w] of done) w.reject(err);
+      });
+    }
+  }
+
   return {
     async record(request, context) {
-      const outcome = await run([prepare(request, 0, context, false)], context, true);
-      if (outcome.error) throw outcome.error.error;
-      return outcome.results[0] as RecordedFact;
+      return enqueue(prepare(request, 0, context, false));
     },
     async recordBatch(raw, context) {
       const items: Item[] = [];
@@ -175,7 +250,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
       }
-      return run(items, context, false);
+      return run(items, false);
     },
     ready: () => index.catchUp(),
     close: async () => undefined,

@@ -32,6 +32,10 @@ export interface Prepared {
   readonly idempotencyKey?: string;
   /** True when this process made the factId up: the stream it creates cannot exist yet. */
   readonly generated?: boolean;
+  /** `recordedBy`. */
+  readonly principal: string;
+  /** The request id: `correlationId`. */
+  readonly correlationId: string;
 }
 
 export interface RecordedFact {
@@ -61,8 +65,6 @@ interface Pending {
 export interface SessionDeps {
   readonly cache: StateCache;
   readonly index: FactIndex;
-  readonly principal: string;
-  readonly correlationId: string;
   /**
    * Takes this process's turn on a stream (released by `release()`). Given for a single fact:
    * requests to one stream then decide one after the other instead of racing and retrying.
@@ -185,7 +187,7 @@ export class DecisionSession {
           type: 'KeyReserved',
           data: reservation,
           // Deterministic, so a retried reservation is recognised by the store as the same event.
-          metadata: { causationId: factId, recordedBy: this.deps.principal, schemaVersion: SCHEMA_VERSION },
+          metadata: { causationId: factId, recordedBy: item.principal, schemaVersion: SCHEMA_VERSION },
         },
       });
       wave = Math.max(wave, keyWave + 1);
@@ -197,9 +199,9 @@ export class DecisionSession {
       evolveStream(state, { ...e, revision });
       const metadata: Record<string, unknown> = {
         factId: e.factId,
-        recordedBy: this.deps.principal,
+        recordedBy: item.principal,
         source: e.source,
-        correlationId: this.deps.correlationId,
+        correlationId: item.correlationId,
         schemaVersion: SCHEMA_VERSION,
       };
       if (item.idempotencyKey !== undefined) metadata['idempotencyKey'] = item.idempotencyKey;
