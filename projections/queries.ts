@@ -14,7 +14,7 @@ import { timelineOf, type TimelineItem } from './timeline/queries.js';
 export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView };
 
 /** Most offices whose current succession is cached. */
-const CACHE_LIMIT = 100_000;
+const CACHE_LIMIT = 5_000;
 
 export class ReadQueries {
   readonly q: QueryContext;
