@@ -4,7 +4,7 @@
  * a pinned image, a healthcheck and a named volume; the API waiting for it to be healthy and
  * pointed at it; the cluster profile with three gossiping nodes and a discovering API.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
@@ -32,6 +32,8 @@ interface Compose {
 const compose = parse(readFileSync(path.join(repoRoot, 'docker-compose.yml'), 'utf8'), { merge: true }) as Compose;
 
 t.test('valid against the Compose Specification schema', async (t) => {
+  // CI lays shared/ beside the clone; a checkout elsewhere (e.g. GitHub Actions) may not have it.
+  if (!existsSync(schemaPath)) return t.skip(`${schemaPath} not found: shared/ is not beside this checkout, schema validation not run`, () => {});
   const { $schema, ...schema } = JSON.parse(readFileSync(schemaPath, 'utf8')) as Record<string, unknown>;
   // Ajv's default dialect is draft-07, registered as http://json-schema.org/draft-07/schema#;
   // the spec names it by its https address, which Ajv would try to look up. Same dialect.

@@ -3,12 +3,15 @@
  * release with a sentence it really contains, names entities only after registering them,
  * and reads the release literally (considered is not adopted; no guessed dates).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { FactMetadata, Source, factSchemas, isFactType, isKey, isUlid } from '../events/index.js';
 import { exampleFacts, exampleFilePath } from '../src/example/facts.js';
 
-const release = readFileSync(new URL('../../shared/sources/csto-collective-security-council-2025-11-27.txt', import.meta.url), 'utf8');
+// CI lays shared/ beside the clone; a checkout elsewhere (e.g. GitHub Actions) may not have it.
+const releasePath = fileURLToPath(new URL('../../shared/sources/csto-collective-security-council-2025-11-27.txt', import.meta.url));
+const release = existsSync(releasePath) ? readFileSync(releasePath, 'utf8') : null;
 const facts = exampleFacts();
 
 t.test('every line is a fact body of a known type whose data validates', async (t) => {
@@ -34,6 +37,7 @@ t.test('factIds are fixed, unique and ascending (file order is log order)', asyn
 });
 
 t.test('every fact cites the release and quotes sentences it really contains', async (t) => {
+  if (release === null) return t.skip(`${releasePath} not found: shared/ is not beside this checkout, quotes not checked`, () => {});
   for (const f of facts) {
     t.ok(Source.safeParse(f.source).success);
     t.equal(f.source.publisher, 'CSTO Secretariat');

@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh, rebuildReadModels } from '../projections/index.js';
 import { TestLog, dumpTables, recordRichHistory, startReadApp } from './fixtures/history.js';
+import { nodeArgs } from './fixtures/node-child.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -57,7 +58,7 @@ t.test('SIGKILL mid-catch-up: the restarted process resumes and reaches the same
   const path = join(dir, 'readmodels.db');
   const N = '8000';
   const child = (mode: string) =>
-    spawn(process.execPath, ['--import', 'tsx', new URL('./fixtures/catchup-child.ts', import.meta.url).pathname, path, N, mode], { stdio: ['ignore', 'pipe', 'inherit'] });
+    spawn(process.execPath, nodeArgs(new URL('./fixtures/catchup-child.ts', import.meta.url).pathname, path, N, mode), { stdio: ['ignore', 'pipe', 'inherit'] });
 
   const first = child('slow');
   let killedAt = 0;

@@ -17,6 +17,7 @@ import { openSqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.js
 import { canonicalJson } from '../src/store/sqlite-rows.js';
 import { translateSqliteError } from '../src/store/sqlite-errors.js';
 import { storeContract, type ChildTask, type StoreHarness } from './fixtures/store-contract.js';
+import { nodeArgs } from './fixtures/node-child.js';
 
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const childScript = join(repoRoot, 'test', 'fixtures', 'store-writer-child.ts');
@@ -29,7 +30,7 @@ function freshPath(): string {
 }
 
 function spawnWriter(path: string, task: ChildTask) {
-  return spawn(process.execPath, ['--import', 'tsx', childScript, JSON.stringify({ adapter: 'sqlite', path }), JSON.stringify(task)], {
+  return spawn(process.execPath, nodeArgs(childScript, JSON.stringify({ adapter: 'sqlite', path }), JSON.stringify(task)), {
     cwd: repoRoot,
     stdio: ['pipe', 'pipe', 'inherit'],
   });
