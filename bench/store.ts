@@ -21,7 +21,8 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monotonicFactory, ulidToUUID } from 'ulid';
+import { monotonicFactory } from 'ulid';
+import { ulidToUuid } from '../events/ids.js';
 import type { EventStore, NewEvent, Position } from '../src/store/port.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 
@@ -35,7 +36,7 @@ const READ_PAGE = 1_000;
 const BASELINE_MS = 3_000;
 
 const ulid = monotonicFactory();
-const newId = (): string => ulidToUUID(ulid()).toLowerCase();
+const newId = (): string => ulidToUuid(ulid());
 
 /** A fact-sized event: ~300 bytes of data, ~150 of metadata. */
 function fact(i: number): NewEvent {

@@ -5,7 +5,7 @@
  * works. Keys are lower case and ULIDs upper case, so the two never collide.
  */
 import { createHash } from 'node:crypto';
-import { ulidToUUID, uuidToULID } from 'ulid';
+import { uuidToULID } from 'ulid';
 import { z } from 'zod';
 
 const ULID_SHAPE = /^[0-7][0-9A-HJKMNP-TV-Z]{25}$/;
@@ -35,8 +35,36 @@ export const EntityRef = z
 export const isUlid = (v: string): boolean => ULID_SHAPE.test(v);
 export const isKey = (v: string): boolean => v.length <= 100 && KEY_SHAPE.test(v);
 
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const DECODE = new Int8Array(128).fill(-1);
+for (let i = 0; i < CROCKFORD.length; i++) DECODE[CROCKFORD.charCodeAt(i)] = i;
+const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/**
+ * The ULID's 128 bits as a lower-case UUID string. Hand-rolled because it runs on every
+ * append: the ulid package's ulidToUUID took ~11 µs a call here, this one well under 1 µs.
+ * 26 base32 digits carry 130 bits; the first digit's top two bits are zero (ULID_SHAPE).
+ */
 export function ulidToUuid(id: string): string {
-  return ulidToUUID(id).toLowerCase();
+  if (!ULID_SHAPE.test(id)) throw new RangeError(`not a ULID: ${JSON.stringify(id)}`);
+  const bytes = new Uint8Array(16);
+  let acc = 0;
+  let bits = -2; // drop the two always-zero leading bits
+  let out = 0;
+  for (let i = 0; i < 26; i++) {
+    acc = ((acc << 5) | (DECODE[id.charCodeAt(i)] as number)) & 0xfff; // at most 7 + 5 bits pending
+    bits += 5;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[out++] = (acc >> bits) & 0xff;
+    }
+  }
+  let hex = '';
+  for (let i = 0; i < 16; i++) {
+    hex += HEX[bytes[i] as number];
+    if (i === 3 || i === 5 || i === 7 || i === 9) hex += '-';
+  }
+  return hex;
 }
 
 export function uuidToUlid(uuid: string): string {

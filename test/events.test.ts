@@ -1,4 +1,5 @@
 import t from 'tap';
+import { monotonicFactory, ulidToUUID } from 'ulid';
 import {
   DocumentAdopted,
   EntityRef,
@@ -103,6 +104,14 @@ t.test('ids: ULID <-> UUID, keys, references', async (t) => {
   t.equal(derived, derivedEventId(id, 'key'), 'deterministic');
   t.not(derived, derivedEventId(id, 'other'));
   t.match(derived, /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+});
+
+t.test('ids: our ULID -> UUID agrees with the ulid package bit for bit', async (t) => {
+  const next = monotonicFactory();
+  const samples = ['00000000000000000000000000', '7ZZZZZZZZZZZZZZZZZZZZZZZZZ', '01JD6Z3W5RJ5S6Q7TPW2Y8H4KM', ...Array.from({ length: 2000 }, () => next())];
+  const wrong = samples.filter((u) => ulidToUuid(u) !== ulidToUUID(u).toLowerCase() || uuidToUlid(ulidToUuid(u)) !== u);
+  t.same(wrong, []);
+  t.throws(() => ulidToUuid('not-a-ulid'), RangeError);
 });
 
 t.test('streams', async (t) => {
