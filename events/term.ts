@@ -56,9 +56,10 @@ export function overlap(
 }
 
 /**
- * True when two terms certainly share more than one day. Sharing exactly one day is the
- * handover (one term ends the day the next begins) and is allowed; an overlap that only
- * imprecise dates make possible is allowed too.
+ * True when two terms certainly share a day that is not a handover. The one day two terms may
+ * surely share is the handover: one term ends the day the other begins (real successions are
+ * recorded that way). Any other certainly shared day — more than one, or a single day inside
+ * the other term — is refused; an overlap that only imprecise dates make possible is allowed.
  */
 export function certainlyOverlapBeyondHandover(
   a: { from: string; to?: string | null },
@@ -68,7 +69,13 @@ export function certainlyOverlapBeyondHandover(
   const y = termBounds(b);
   const latestStart = x.s1 > y.s1 ? x.s1 : y.s1;
   const earliestEnd = x.e0 < y.e0 ? x.e0 : y.e0;
-  return latestStart < earliestEnd;
+  if (latestStart < earliestEnd) return true;
+  if (latestStart > earliestEnd) return false;
+  // Exactly one day d is surely shared: allowed only when one term, begun before d, ends on d
+  // and the other begins on d.
+  const d = latestStart;
+  const handover = (x.e0 === d && x.s0 < d && y.s1 === d) || (y.e0 === d && y.s0 < d && x.s1 === d);
+  return !handover;
 }
 
 /** A single day or a partial date seen as a term of its own, e.g. `OfficialLeftOffice.on`. */

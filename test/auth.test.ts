@@ -96,3 +96,19 @@ t.test('ANNALS_PRIVATE_READS: readAccess needs a valid token of any role', async
     }
   }
 });
+
+t.test('short tokens are accepted, with a warning that never shows them', async (t) => {
+  const lines: string[] = [];
+  const sink = new Writable({ write: (chunk, _enc, done) => (lines.push(String(chunk)), done()) });
+  const log = createLogger({ level: 'info', destination: sink });
+  const config = loadConfig({ ANNALS_TOKENS: 'recorder:rtok,auditor:0123456789abcdefXYZ', ANNALS_DATA_DIR: '/nonexistent' });
+  const grants = await resolveTokens(config, log);
+  t.same(grants.map((g) => g.role), ['recorder', 'auditor']);
+  t.equal(lines.length, 1);
+  t.match(lines[0], /shorter than 16 characters/);
+  t.match(lines[0], /"roles":\["recorder"\]/);
+  t.notMatch(lines[0], /rtok/);
+  const { app } = await startTestApp(t, { env: { ANNALS_TOKENS: 'recorder:rtok' } });
+  const res = await app.inject({ method: 'POST', url: '/v1/facts', headers: { authorization: 'Bearer rtok' }, payload: f.person('short-token-person') });
+  t.equal(res.statusCode, 201, 'a short recorder token records');
+});

@@ -90,6 +90,11 @@ t.test('single holder: the handover day is allowed, more is not', async (t) => {
   t.ok(certainlyOverlapBeyondHandover(a, { from: '2019', to: '2021' }), 'certainly shared 2020');
   t.notOk(certainlyOverlapBeyondHandover({ from: '2019', to: '2025' }, { from: '2025' }), 'only possibly overlapping');
   t.ok(certainlyOverlapBeyondHandover({ from: '2020-01-01' }, { from: '2024-01-01' }), 'open terms');
+  t.ok(certainlyOverlapBeyondHandover(a, { from: '2022-06-01', to: '2022-06-01' }), 'one day inside another term is not a handover');
+  t.ok(certainlyOverlapBeyondHandover({ from: '2022-06-01', to: '2022-06-01' }, a), 'either order');
+  t.notOk(certainlyOverlapBeyondHandover(a, { from: '2025-12-31', to: '2025-12-31' }), 'a one-day term on the handover day');
+  t.ok(certainlyOverlapBeyondHandover({ from: '2020-01-01', to: '2020-01-01' }, { from: '2020-01-01', to: '2020-01-01' }), 'the same single day twice');
+  t.notOk(certainlyOverlapBeyondHandover({ from: '2026-01-01' }, a), 'the next term begins after the handover day');
 });
 
 t.test('ids: ULID <-> UUID, keys, references', async (t) => {

@@ -9,7 +9,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { Config, Role, TokenGrant } from '../config.js';
+import { SHORT_TOKEN, type Config, type Role, type TokenGrant } from '../config.js';
 
 export const TOKEN_FILE = 'recorder.token';
 
@@ -27,7 +27,11 @@ export function principalId(grant: TokenGrant): string {
 
 /** The grants of the configuration, or the generated recorder token's. */
 export async function resolveTokens(config: Config, log: Pick<Logger, 'info' | 'warn'>): Promise<TokenGrant[]> {
-  if (config.tokens && config.tokens.length > 0) return config.tokens;
+  if (config.tokens && config.tokens.length > 0) {
+    const short = config.tokens.filter((g) => g.token.length < SHORT_TOKEN).map((g) => g.role);
+    if (short.length > 0) log.warn({ roles: short }, `ANNALS_TOKENS: tokens shorter than ${SHORT_TOKEN} characters are easy to guess; use long random ones (annals token --create)`);
+    return config.tokens;
+  }
   const path = join(config.dataDir, TOKEN_FILE);
   let token: string;
   try {
