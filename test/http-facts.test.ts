@@ -220,30 +220,54 @@ t.test('batch: an invalid fact is refused with its index and paths; earlier ones
   t.equal(await logLength(a), 1);
 });
 
-t.test('batch: application/x-ndjson, a bad line stops the batch there', async (t) => {
+t.test('batch: application/x-ndjson; a malformed body (a line that is not JSON) is a 400 naming the line, nothing recorded', async (t) => {
   const a = await startTestApp(t, { store: 'memory' });
+  const ndjson = (payload: string) => a.app.inject({ method: 'POST', url: '/v1/facts/batch', headers: { ...a.auth('recorder'), 'content-type': 'application/x-ndjson' }, payload });
   const lines = f.officeGround('n').map((x) => JSON.stringify(x));
-  const ok = await a.app.inject({ method: 'POST', url: '/v1/facts/batch', headers: { ...a.auth('recorder'), 'content-type': 'application/x-ndjson' }, payload: `${lines.join('\n')}\n\n` });
+  const ok = await ndjson(`${lines.join('\n')}\n\n`);
   t.equal(ok.statusCode, 200);
   t.equal(ok.json().recorded, 4);
-  const bad = await a.app.inject({
-    method: 'POST',
-    url: '/v1/facts/batch',
-    headers: { ...a.auth('recorder'), 'content-type': 'application/x-ndjson' },
-    payload: [JSON.stringify(f.person(undefined, 'P')), '{"type": oops', JSON.stringify(f.person(undefined, 'Q'))].join('\n'),
-  });
-  t.equal(bad.json().recorded, 1);
-  t.match(bad.json().error, { index: 1, status: 400 });
-  const poisoned = await a.app.inject({
-    method: 'POST',
-    url: '/v1/facts/batch',
-    headers: { ...a.auth('recorder'), 'content-type': 'application/x-ndjson' },
-    payload: '{"type":"PersonRegistered","data":{"name":"X","__proto__":{"polluted":1}},"source":{"title":"t"}}',
-  });
-  t.equal(poisoned.json().recorded, 0);
-  t.match(poisoned.json().error, { index: 0, status: 400 });
+  const crlf = await ndjson([f.person(undefined, 'R'), f.person(undefined, 'S')].map((x) => JSON.stringify(x)).join('\r\n'));
+  t.equal(crlf.json().recorded, 2, 'CRLF line ends are fine');
+
+  const bad = await ndjson([JSON.stringify(f.person(undefined, 'P')), '{"type": oops', JSON.stringify(f.person(undefined, 'Q'))].join('\n'));
+  t.equal(bad.statusCode, 400);
+  t.match(bad.headers['content-type'], /application\/problem\+json/);
+  t.match(bad.json(), { status: 400, type: String, title: String, detail: /line 2/, errors: [{ path: 'line 2', message: String }] });
+  t.equal(bad.json().errors.length, 1);
+
+  // A body cut off mid-line: the lines before the cut are not recorded either.
+  const whole = [f.person(undefined, 'T'), f.person(undefined, 'U'), f.person(undefined, 'V')].map((x) => JSON.stringify(x)).join('\n');
+  const cut = await ndjson(whole.slice(0, whole.length - 10));
+  t.equal(cut.statusCode, 400);
+  t.match(cut.json(), { errors: [{ path: 'line 3' }] });
+
+  const poisoned = await ndjson(`${JSON.stringify(f.person(undefined, 'W'))}\n{"type":"PersonRegistered","data":{"name":"X","__proto__":{"polluted":1}},"source":{"title":"t"}}`);
+  t.equal(poisoned.statusCode, 400);
+  t.match(poisoned.json(), { errors: [{ path: 'line 2' }] });
   t.equal(({} as any).polluted, undefined);
-  t.equal(await logLength(a), 4 + 4 + 1);
+  t.equal(await logLength(a), 4 + 4 + 2, 'nothing of a malformed body recorded');
+
+  // Well-formed facts refused by validation keep the batch behaviour: recorded up to the refused one.
+  const refused = await ndjson([JSON.stringify(f.person(undefined, 'Y')), JSON.stringify({ type: 'PersonRegistered' }), JSON.stringify(f.person(undefined, 'Z'))].join('\n'));
+  t.equal(refused.statusCode, 200);
+  t.equal(refused.json().recorded, 1);
+  t.match(refused.json().error, { index: 1, status: 400 });
+  t.equal(await logLength(a), 4 + 4 + 2 + 1);
+});
+
+t.test('batch: a JSON array cut off or not JSON is a 400, nothing recorded', async (t) => {
+  const a = await startTestApp(t, { store: 'memory' });
+  const json = (payload: string) => a.app.inject({ method: 'POST', url: '/v1/facts/batch', headers: { ...a.auth('recorder'), 'content-type': 'application/json' }, payload });
+  const whole = JSON.stringify([f.person(undefined, 'A'), f.person(undefined, 'B'), f.person(undefined, 'C')]);
+  const cut = await json(whole.slice(0, whole.length - 10));
+  t.equal(cut.statusCode, 400);
+  t.match(cut.headers['content-type'], /application\/problem\+json/);
+  t.match(cut.json(), { status: 400, type: String, title: String, detail: String, errors: [{ path: String, message: String }] });
+  const poisoned = await json(`[${JSON.stringify(f.person(undefined, 'D'))},{"type":"PersonRegistered","data":{"name":"X","__proto__":{"polluted":1}},"source":{"title":"t"}}]`);
+  t.equal(poisoned.statusCode, 400);
+  t.equal(({} as any).polluted, undefined);
+  t.equal(await logLength(a), 0);
 });
 
 t.test('OpenAPI 3.1 at /openapi.json, reference at /docs', async (t) => {

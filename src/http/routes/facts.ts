@@ -8,12 +8,11 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FACT_TYPES } from '../../../events/index.js';
-import { DomainError } from '../../domain/errors.js';
 import { FactRequest, type RecordContext } from '../../record/index.js';
 import type { Runtime } from '../../runtime.js';
 import { principalOf, requireRole } from '../auth.js';
 import { toProblem } from '../errors.js';
-import { parseNdjson, NdjsonLineError } from './ndjson.js';
+import { parseNdjson } from './ndjson.js';
 
 export const MAX_BATCH = 10_000;
 
@@ -52,7 +51,11 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
   const recorderOnly = requireRole(runtime, 'recorder');
   if (!app.hasContentTypeParser('application/x-ndjson')) {
     app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => {
-      done(null, parseNdjson(body as string));
+      try {
+        done(null, parseNdjson(body as string));
+      } catch (err) {
+        done(err as Error, undefined);
+      }
     });
   }
   const r = app.withTypeProvider<ZodTypeProvider>();
@@ -87,7 +90,7 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
       schema: {
         summary: 'Record up to 10,000 facts in order',
         description:
-          'A JSON array or application/x-ndjson (one fact a line). Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A retry with the same factIds records nothing twice.',
+          'A JSON array or application/x-ndjson (one fact a line). A body that is not well-formed (a line that is not JSON, e.g. a body cut off mid-line) is a 400 naming the line, and nothing is recorded. Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A retry with the same factIds records nothing twice.',
         tags: ['facts'],
         security: [{ bearer: [] }],
         headers: Headers,
@@ -99,14 +102,9 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
       },
     },
     async (request) => {
-      const items = request.body;
-      const bad = items.findIndex((item) => item instanceof NdjsonLineError);
-      const outcome = await recorder.recordBatch(bad < 0 ? items : items.slice(0, bad), contextOf(request, request.headers['idempotency-key']));
-      let error = outcome.error;
-      if (!error && bad >= 0) {
-        const line = items[bad] as NdjsonLineError;
-        error = { index: bad, error: new DomainError('invalid', line.message, { errors: [{ path: `[${bad}]`, message: line.message }] }) };
-      }
+      // The body is well-formed by now (every line or element parsed): a malformed one was a 400.
+      const outcome = await recorder.recordBatch(request.body, contextOf(request, request.headers['idempotency-key']));
+      const error = outcome.error;
       const results = outcome.results.map(({ factId, stream, revision, position }) => ({ factId, stream, revision, position }));
       if (!error) return { recorded: outcome.recorded, results };
       const { problem } = toProblem(error.error, request);
