@@ -135,7 +135,9 @@ async function main(): Promise<void> {
 
     progress(`1. POST /v1/facts: ${SINGLE} facts from ${CLIENTS} concurrent clients (in a worker thread)`);
     const perClient = Math.ceil(SINGLE / CLIENTS);
+    const elu0 = performance.eventLoopUtilization();
     const single = await drive({ base, kind: 'single', perClient });
+    const singleElu = performance.eventLoopUtilization(elu0);
     const singleSeconds = single.seconds;
     const singleRate = (perClient * CLIENTS) / singleSeconds;
     const latencies = single.latencies.sort((a, b) => a - b);
@@ -143,7 +145,9 @@ async function main(): Promise<void> {
 
     progress(`2. POST /v1/facts/batch: ${BATCH} facts in batches of ${BATCH_SIZE}`);
     const batches = Math.ceil(BATCH / BATCH_SIZE);
+    const elu1 = performance.eventLoopUtilization();
     const batch = await drive({ base, kind: 'batch', batches, batchSize: BATCH_SIZE });
+    const batchElu = performance.eventLoopUtilization(elu1);
     const batchSeconds = batch.seconds;
     const batchRate = (batches * BATCH_SIZE) / batchSeconds;
     const batchTimes = batch.latencies;
@@ -152,6 +156,7 @@ async function main(): Promise<void> {
     const lines = [
       `POST /v1/facts, ${CLIENTS} clients: ${(perClient * CLIENTS).toLocaleString('en')} facts in ${singleSeconds.toFixed(2)} s = ${Math.round(singleRate).toLocaleString('en')} facts/s (latency ms p50 ${pct(0.5)}, p99 ${pct(0.99)}, max ${pct(1)}) [target >= 5,000: ${singleRate >= 5000 ? 'met' : 'NOT met'}]`,
       `POST /v1/facts/batch, batches of ${BATCH_SIZE.toLocaleString('en')}: ${(batches * BATCH_SIZE).toLocaleString('en')} facts in ${batchSeconds.toFixed(2)} s = ${Math.round(batchRate).toLocaleString('en')} facts/s (per batch ms median ${batchTimes.sort((a, b) => a - b)[batchTimes.length >> 1]?.toFixed(0)}) [target >= 50,000: ${batchRate >= 50000 ? 'met' : 'NOT met'}]`,
+      `server main thread busy (event-loop utilisation): single ${(singleElu.utilization * 100).toFixed(0)}%, ${((singleElu.active * 1000) / (perClient * CLIENTS)).toFixed(0)} us a fact (warm-up included); batch ${(batchElu.utilization * 100).toFixed(0)}%, ${((batchElu.active * 1000) / (batches * BATCH_SIZE)).toFixed(0)} us a fact`,
       `log: ${Number(events).toLocaleString('en')} events (key reservations included), store ${runtime.store.name}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
