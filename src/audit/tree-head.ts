@@ -104,6 +104,9 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
+/** How long received leaves may wait before they are written to audit.db. */
+const FLUSH_DELAY_MS = 25;
+
 interface Pending {
   position: Position;
   nodes: CompletedNode[];
@@ -231,7 +234,9 @@ class Feeder {
   /** Tree size of the latest signed head. */
   private headSize = 0;
   private pending: Pending[] = [];
-  private flushScheduled = false;
+  /** The pending write of received leaves (a timer: audit.db commits with an fsync, so leaves are written in batches). */
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushTimerSoon = false;
   private sub: Subscription | null = null;
   private loop: Promise<void> | null = null;
   private stopped = false;
@@ -273,6 +278,7 @@ class Feeder {
           const last = this.pending.at(-1)?.position ?? this.lastPosition;
           if (last !== null && e.position <= last) throw new Error(`store yielded ${e.position} after ${last}: out of order`);
           this.pending.push({ position: e.position, nodes: this.tree.append(eventLeafHash(e)) });
+
           // Flushing at exactly `every` leaves puts heads at predictable sizes, even in catch-up.
           if (this.pending.length >= this.batchSize || this.tree.size - this.headSize >= this.every) {
             this.flush();
@@ -306,21 +312,36 @@ class Feeder {
     });
   }
 
+  /**
+   * The audit tree is not on the path of an acknowledgement: received leaves are written
+   * (one transaction, one fsync) at most FLUSH_DELAY_MS later, so a busy store's many small
+   * commits share one audit.db commit. Whoever waits for a leaf (waitFor, proofs, verify,
+   * signing) flushes at once.
+   */
   private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => {
-      this.flushScheduled = false;
+    // Someone waits for a leaf: write at the next turn rather than after the delay.
+    const soon = this.waiters.size > 0;
+    if (this.flushTimer !== null) {
+      if (this.flushTimerSoon || !soon) return;
+      clearTimeout(this.flushTimer);
+    }
+    this.flushTimerSoon = soon;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
       try {
         this.flush();
       } catch (e) {
         this.log.error({ err: e }, 'audit log: writing audit.db failed');
       }
-    });
+    }, soon ? 0 : FLUSH_DELAY_MS);
   }
 
   /** Writes what was received; signs a head when `every` leaves passed since the last. */
   flush(): void {
+    if (this.flushTimer !== null) {
+      clearTimeout(this.flushTimer);
+      this.flushTimer = null;
+    }
     if (this.failed) throw this.failed;
     if (this.pending.length === 0) return;
     const batch = this.pending;
@@ -395,6 +416,16 @@ class Feeder {
 
   waitFor(position: Position, timeoutMs: number): Promise<boolean> {
     if (this.lastPosition !== null && this.lastPosition >= position) return Promise.resolve(true);
+    const received = this.pending.at(-1)?.position;
+    if (received !== undefined && received >= position) {
+      // Received, not yet written: write it now.
+      try {
+        this.flush();
+      } catch (e) {
+        this.log.error({ err: e }, 'audit log: writing audit.db failed');
+      }
+      if (this.lastPosition !== null && this.lastPosition >= position) return Promise.resolve(true);
+    }
     return new Promise((resolve) => {
       const w = {
         position,
