@@ -5,34 +5,107 @@
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { EntityRef, PartialDate, Timestamp, today } from '../../../events/index.js';
+import { PartialDate, today } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 
 export const ValidAt = PartialDate.optional().describe('A partial date YYYY, YYYY-MM or YYYY-MM-DD: the world as it was then');
-export const KnownAt = Timestamp.optional().describe('An RFC 3339 UTC timestamp with ms: the record as it stood then (default: now)');
-export const MinPosition = z.string().min(1).max(100).optional().describe('A position returned by a write: wait (briefly) until the read models applied it');
 
-/** Every read: knownAt and minPosition. */
-export const TimeQuery = z.strictObject({ knownAt: KnownAt, minPosition: MinPosition });
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
+const daysIn = (y: number, m: number): number => new Date(Date.UTC(y, m, 0)).getUTCDate();
+
+/** An RFC 3339 date-time (Z or ±hh:mm offset, optional fraction) naming a real instant. */
+export function isRfc3339(v: string): boolean {
+  const m = RFC3339.exec(v);
+  if (!m) return false;
+  const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as number[];
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > daysIn(y!, mo!) || h! > 23 || mi! > 59 || s! > 59 || oh! > 23 || om! > 59) return false;
+  return !Number.isNaN(Date.parse(v));
+}
+
+/**
+ * knownAt on reads: any RFC 3339 timestamp, normalised to UTC with milliseconds
+ * (`new Date(v).toISOString()`), since the read models compare timestamps as strings. One
+ * message on anything else. (Recorded timestamps stay the strict events Timestamp.)
+ */
+export const KnownAt = z
+  .string()
+  .refine(isRfc3339, { message: 'expected an RFC 3339 timestamp, e.g. 2025-11-27T12:00:00.000Z or 2025-11-27T15:00:00+03:00' })
+  .transform((v) => new Date(v).toISOString())
+  .optional()
+  .describe('An RFC 3339 timestamp (Z or an offset; fraction optional): the record as it stood then (default: now). Echoed normalised to UTC with milliseconds');
+
+/** A commit number (1–20 digits, left-padded to 20) or the EventStoreDB form `<20 digits>-<20 digits>`. */
+const POSITION = /^(?:\d{1,20}|\d{20}-\d{20})$/;
+export const MinPosition = z
+  .string()
+  .regex(POSITION, { message: 'expected a position returned by a write: up to 20 digits, or 20 digits-20 digits (EventStoreDB)' })
+  .optional()
+  .describe('A position returned by a write: wait (briefly) until the read models applied it');
+
+/**
+ * An entity named in a path or a filter: any non-empty string (an id, a key, or anything a
+ * client may try); the lookup answers 404 when nothing by that name is known.
+ */
+export const LooseRef = z.string().min(1, { message: 'expected an entity id or key' }).max(200, { message: 'at most 200 characters' }).describe('An entity id (ULID) or key');
+
+/** Every read: knownAt and minPosition. Unknown query parameters (e.g. a cache-busting `_`) are ignored. */
+export const TimeQuery = z.object({ knownAt: KnownAt, minPosition: MinPosition });
 /** Point questions (holder, chair) and filters: validAt too. */
 export const PointQuery = TimeQuery.extend({ validAt: ValidAt });
+export const DEFAULT_PAGE = 50;
 export const ListQuery = PointQuery.extend({
   cursor: z.string().max(1000).optional().describe('From the previous page’s nextCursor'),
-  limit: z.coerce.number().int().min(1).max(500).default(50).describe('Items per page (default 50, at most 500)'),
+  limit: z.coerce.number().int().min(1).max(500).optional().describe('Items per page (at most 500); opt-in paging, answered with nextCursor. Without it the whole list is returned (unless the endpoint says otherwise)'),
 });
 
-export const RefParam = (name: string) => z.strictObject({ [name]: EntityRef });
+export const RefParam = (name: string) => z.strictObject({ [name]: LooseRef });
+
+/** Without `limit`, everything: a bounded list (e.g. one organization's documents) is answered whole. */
+export const allUnless = (limit: number | undefined): number => limit ?? Number.POSITIVE_INFINITY;
+/** An unbounded list (e.g. everything, no filter): without `limit`, the first DEFAULT_PAGE, with nextCursor. */
+export const pageUnlessFiltered = (limit: number | undefined, filtered: boolean): number => limit ?? (filtered ? Number.POSITIVE_INFINITY : DEFAULT_PAGE);
 
 export type Typed = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
 export const typed = (app: FastifyInstance) => app.withTypeProvider<ZodTypeProvider>();
 
+const ZEROS = '0'.repeat(20);
+const pad20 = (digits: string): string => ZEROS.slice(digits.length) + digits;
+const UINT64_MAX = (1n << 64n) - 1n;
+
+function badPosition(detail: string): never {
+  throw new ProblemError('invalid-request', `minPosition: ${detail}`, { errors: [{ path: 'minPosition', message: detail }] });
+}
+
+/**
+ * A minPosition (already of a valid shape) in the running store's form, so that the string
+ * comparison the read models make is right: the embedded store's positions are 20
+ * zero-padded digits; EventStoreDB's are `<commit>-<prepare>`, each 20 zero-padded digits (a
+ * plain number is taken as a commit: `<commit>-00000000000000000000`, the first position of it).
+ */
+export function storePosition(runtime: Runtime, raw: string): string {
+  const applied = runtime.readModels.applied();
+  const esdb = applied !== null ? applied.includes('-') : runtime.config.eventStore !== 'sqlite';
+  const pair = /^(\d{20})-(\d{20})$/.exec(raw);
+  if (pair) {
+    if (!esdb) badPosition('an EventStoreDB position, but this server runs the embedded store: expected up to 20 digits');
+    if (BigInt(pair[1]!) > UINT64_MAX || BigInt(pair[2]!) > UINT64_MAX) badPosition('out of range');
+    return raw;
+  }
+  if (esdb) {
+    if (BigInt(raw) > UINT64_MAX) badPosition('out of range');
+    return `${pad20(raw)}-${ZEROS}`;
+  }
+  return pad20(raw);
+}
+
 /** knownAt defaults to now; waits for minPosition or answers 503 with Retry-After. */
 export async function readContext(runtime: Runtime, q: { knownAt?: string | undefined; minPosition?: string | undefined }): Promise<{ knownAt: string }> {
   if (q.minPosition !== undefined) {
-    const ok = await runtime.readModels.waitFor(q.minPosition, runtime.config.readWaitMs);
+    const position = storePosition(runtime, q.minPosition);
+    const ok = await runtime.readModels.waitFor(position, runtime.config.readWaitMs);
     if (!ok) {
-      throw new ProblemError('unavailable', `the read models have not applied position ${q.minPosition} yet; retry shortly`, { minPosition: q.minPosition, applied: runtime.readModels.applied() }, { 'retry-after': '1' });
+      throw new ProblemError('unavailable', `the read models have not applied position ${position} yet; retry shortly`, { minPosition: position, applied: runtime.readModels.applied() }, { 'retry-after': '1' });
     }
   }
   return { knownAt: q.knownAt ?? new Date().toISOString() };

@@ -1,9 +1,8 @@
 /** Offices: one office, the holder on a day, the whole succession, offices of an organization. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { EntityRef } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
-import { ListQuery, PointQuery, RefParam, TimeQuery, found, pointValidAt, readContext, typed, type Guards } from './reads-common.js';
+import { DEFAULT_PAGE, ListQuery, LooseRef, PointQuery, pageUnlessFiltered, RefParam, TimeQuery, found, pointValidAt, readContext, typed, type Guards } from './reads-common.js';
 import { paginate } from '../../../projections/query-context.js';
 
 export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
@@ -34,13 +33,13 @@ export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Gua
     return { office: view, validAt, knownAt, holders: holder?.holders ?? [] };
   });
 
-  r.get('/v1/offices', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Offices, of one organization with organization=', querystring: ListQuery.extend({ organization: EntityRef.optional() }) } }, async (req) => {
+  r.get('/v1/offices', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Offices, of one organization with organization=', description: `With organization=, all of its offices; without it (every office), the first ${DEFAULT_PAGE} unless limit= says otherwise — follow nextCursor.`, querystring: ListQuery.extend({ organization: LooseRef.optional() }) } }, async (req) => {
     const { knownAt } = await readContext(runtime, req.query);
     const org = req.query.organization;
     const list = org === undefined ? q().offices(undefined, knownAt) ?? [] : found(q().offices(org, knownAt), 'organization', org, knownAt);
-    const page = paginate(list, (o) => `${o.title ?? ''}\u0000${o.id}`, req.query.cursor, req.query.limit);
+    const page = paginate(list, (o) => `${o.title ?? ''}\u0000${o.id}`, req.query.cursor, pageUnlessFiltered(req.query.limit, org !== undefined));
     return { validAt: req.query.validAt ?? null, knownAt, offices: page.items, nextCursor: page.nextCursor };
   });
 }
 
-export const OfficeParam = z.strictObject({ office: EntityRef });
+export const OfficeParam = z.strictObject({ office: LooseRef });

@@ -1,21 +1,21 @@
 /** Organizations (states and bodies included): the list, one with bodies/offices/members, the chair. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Classification, EntityRef } from '../../../events/index.js';
+import { Classification } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import { paginate } from '../../../projections/query-context.js';
-import { ListQuery, PointQuery, RefParam, found, pointValidAt, readContext, typed, type Guards } from './reads-common.js';
+import { DEFAULT_PAGE, ListQuery, LooseRef, pageUnlessFiltered, PointQuery, RefParam, found, pointValidAt, readContext, typed, type Guards } from './reads-common.js';
 
 export async function organizationReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/organizations', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Organizations, states and bodies', querystring: ListQuery.extend({ classification: Classification.optional(), parent: EntityRef.optional() }) } }, async (req) => {
+  r.get('/v1/organizations', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Organizations, states and bodies', description: `Filtered by classification= or parent=, every match; unfiltered (the whole registry), the first ${DEFAULT_PAGE} unless limit= says otherwise — follow nextCursor.`, querystring: ListQuery.extend({ classification: Classification.optional(), parent: LooseRef.optional() }) } }, async (req) => {
     const { knownAt } = await readContext(runtime, req.query);
     const { classification, parent } = req.query;
     const list = q().organizations(knownAt, { classification, parent });
     const all = parent !== undefined ? found(list, 'organization', parent, knownAt) : list ?? [];
-    const page = paginate(all, (o) => `${o.name ?? ''}\u0000${o.id}`, req.query.cursor, req.query.limit);
+    const page = paginate(all, (o) => `${o.name ?? ''}\u0000${o.id}`, req.query.cursor, pageUnlessFiltered(req.query.limit, classification !== undefined || parent !== undefined));
     return { validAt: req.query.validAt ?? null, knownAt, organizations: page.items, nextCursor: page.nextCursor };
   });
 
@@ -35,4 +35,4 @@ export async function organizationReads(app: FastifyInstance, runtime: Runtime, 
   });
 }
 
-export const OrgParam = z.strictObject({ org: EntityRef });
+export const OrgParam = z.strictObject({ org: LooseRef });
