@@ -28,3 +28,19 @@ t.test('the tamper-evident tree is served to auditors only', async (t) => {
   t.equal(head.statusCode, 200);
   t.match(head.json(), { head: { treeSize: 0 }, publicKey: { algorithm: 'Ed25519', pem: /BEGIN PUBLIC KEY/ } });
 });
+
+t.test('errors the router raises before any route are problem+json too', async (t) => {
+  const { app } = await startTestApp(t);
+  const long = await app.inject({ method: 'GET', url: `/v1/offices/${'x'.repeat(200)}/holder` });
+  t.equal(long.statusCode, 404, 'a 200-character reference reaches the route: unknown entity');
+  const tooLong = await app.inject({ method: 'GET', url: `/v1/offices/${'x'.repeat(600)}/holder` });
+  t.equal(tooLong.statusCode, 414);
+  t.match(tooLong.headers['content-type'], /^application\/problem\+json/);
+  t.match(tooLong.json(), { type: '/problems/uri-too-long', status: 414, title: String, detail: String });
+});
+
+t.test('audit tree queries ignore unknown query keys, like every read', async (t) => {
+  const { app, auth } = await startTestApp(t);
+  const res = await app.inject({ method: 'GET', url: '/v1/audit/tree-heads?_=123', headers: auth('auditor') });
+  t.equal(res.statusCode, 200);
+});

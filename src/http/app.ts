@@ -6,7 +6,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Runtime } from '../runtime.js';
-import { registerErrorHandling } from './errors.js';
+import { registerErrorHandling, sendProblem, toProblem } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
@@ -22,6 +22,14 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     return503OnClosing: true,
+    // Entity references in paths may be up to 200 characters (an unknown one is a 404).
+    routerOptions: { maxParamLength: 500 },
+    // Errors the router raises before any route runs (a bad URL, an over-long parameter) are
+    // problem+json too.
+    frameworkErrors: (err, request, reply) => {
+      const { problem: p, headers } = toProblem(err, request);
+      return sendProblem(reply, p, headers);
+    },
     ...options,
   });
   app.setValidatorCompiler(validatorCompiler);

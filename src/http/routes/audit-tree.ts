@@ -19,18 +19,18 @@ const Size = z
 const Position = z.string().min(1).max(100).describe('A position as the store gives it (e.g. in a write answer or the audit export)');
 
 const HeadsQuery = z
-  .strictObject({
+  .object({
     from: Size.optional().describe('Smallest tree size (default 0)'),
     to: Size.optional().describe('Largest tree size (default: any)'),
     limit: Size.pipe(z.number().min(1).max(10_000)).optional().describe('At most this many heads, oldest first (default 1000)'),
   })
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: 'from must not be after to', path: ['from'] });
-const InclusionQuery = z.strictObject({
+const InclusionQuery = z.object({
   position: Position,
   treeSize: Size.optional().describe('Size of the tree to prove inclusion in (default: the latest signed head)'),
 });
 const ConsistencyQuery = z
-  .strictObject({
+  .object({
     from: Size.describe('The older tree size'),
     to: Size.optional().describe('The newer tree size (default: the latest signed head)'),
   })
