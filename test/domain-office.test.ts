@@ -101,6 +101,62 @@ t.test('departures', async (t) => {
   });
 });
 
+t.test('departures: one matching rule with the read side (events/departures.ts)', async (t) => {
+  const a1 = appoint(ALICE, { from: '2000-01-01', to: '2004-12-31' });
+  const a2 = appoint(ALICE, { from: '2005-01-01', to: '2009-12-31' });
+  const d1 = left(ALICE, '2008-06-01');
+  t.test('given two terms of Alice and her departure on 2008-06-01, when she leaves again on 2009-01-01, then 409 naming the first departure (the latest-begun term is already ended)', async (t) => {
+    refused(t, () => officeDecider.decide(left(ALICE, '2009-01-01'), given(established(), a1, a2, d1)), 'conflict', d1.factId);
+  });
+  t.test('given the same, when Bob is appointed 2008-07-01..2008-08-01, then it is recorded (the term as read ends 2008-06-01)', async (t) => {
+    const cmd = appoint(BOB, { from: '2008-07-01', to: '2008-08-01' });
+    t.same(officeDecider.decide(cmd, given(established(), a1, a2, d1)), [cmd]);
+  });
+  t.test('given the same, when she leaves on 2003-06-30 (her first term the latest begun by then), then it is recorded and cuts that term', async (t) => {
+    const d0 = left(ALICE, '2003-06-30');
+    t.same(officeDecider.decide(d0, given(established(), a1, a2, d1)), [d0]);
+    const cmd = appoint(BOB, { from: '2003-07-01', to: '2004-06-30' });
+    t.same(officeDecider.decide(cmd, given(established(), a1, a2, d1, d0)), [cmd], 'the first term now ends 2003-06-30');
+  });
+  t.test('given Alice 2010-01-01..2015-12-31, when she leaves on 2019-12-31 (after the scheduled end), then 409 naming the appointment', async (t) => {
+    const a = appoint(ALICE, { from: '2010-01-01', to: '2015-12-31' });
+    refused(t, () => officeDecider.decide(left(ALICE, '2019-12-31'), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice 2010-01-01..2015-12-31, when she leaves on schedule (2015-12-31) or in "2015" (possibly on schedule), then it is recorded', async (t) => {
+    const a = appoint(ALICE, { from: '2010-01-01', to: '2015-12-31' });
+    for (const on of ['2015-12-31', '2015', '2015-12']) {
+      const cmd = left(ALICE, on);
+      t.same(officeDecider.decide(cmd, given(established(), a)), [cmd], on);
+    }
+  });
+  t.test('given Alice 2000..2004 and 2007..2009, when she leaves on 2006-01-01 (after the first ended, before the second began), then 409 naming the first', async (t) => {
+    const x = appoint(ALICE, { from: '2000-01-01', to: '2004-12-31' });
+    const y = appoint(ALICE, { from: '2007-01-01', to: '2009-12-31' });
+    refused(t, () => officeDecider.decide(left(ALICE, '2006-01-01'), given(established(), x, y)), 'conflict', x.factId);
+  });
+  t.test('given a departure, when it is corrected to after the term\'s end, then 409 naming the appointment', async (t) => {
+    const cmd = correct(d1.factId, { office: OFFICE, person: ALICE, on: '2010-06-01' });
+    refused(t, () => officeDecider.decide(cmd, given(established(), a1, a2, d1)), 'conflict', a2.factId);
+  });
+  t.test('given a departure, when it is corrected within the term, then it is recorded and re-matched (Bob fits after the corrected day)', async (t) => {
+    const cmd = correct(d1.factId, { office: OFFICE, person: ALICE, on: '2007-01-01' });
+    const s = given(established(), a1, a2, d1);
+    t.same(officeDecider.decide(cmd, s), [cmd]);
+    const bob = appoint(BOB, { from: '2007-02-01', to: '2008-01-31' });
+    refused(t, () => officeDecider.decide(bob, s), 'conflict', a2.factId);
+    t.same(officeDecider.decide(bob, given(established(), a1, a2, d1, cmd)), [bob]);
+  });
+  t.test('given two departures ending two terms, when the earlier is corrected onto the term the later one ended, then 409 naming the later departure', async (t) => {
+    const d0 = left(ALICE, '2003-06-30');
+    const s = given(established(), a1, a2, d0, d1);
+    refused(t, () => officeDecider.decide(correct(d0.factId, { office: OFFICE, person: ALICE, on: '2006-01-01' }), s), 'conflict', d1.factId);
+  });
+  t.test('given the first departure retracted, when she leaves again on 2009-01-01, then it is recorded', async (t) => {
+    const cmd = left(ALICE, '2009-01-01');
+    t.same(officeDecider.decide(cmd, given(established(), a1, a2, d1, retract(d1.factId))), [cmd]);
+  });
+});
+
 t.test('corrections and retractions', async (t) => {
   const a = appoint(ALICE, { from: '2016-01-01', to: '2019-12-31' });
   const b = appoint(BOB, { from: '2020-01-01', to: '2023-12-31' });

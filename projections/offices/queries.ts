@@ -11,7 +11,7 @@
  */
 import { lowerBound, termBounds, upperBound, type Certainty, type Source, type TermBounds } from '../../events/index.js';
 import { KNOWN, parse, viewer, type EntityView, type QueryContext } from '../query-context.js';
-import { cmp, pairEnds } from './succession.js';
+import { cmp, cutAppointments } from './succession.js';
 
 export interface HolderItem {
   person: EntityView | null;
@@ -35,11 +35,15 @@ interface AppointmentRow extends TermBounds {
   acting: number;
   source: string | null;
   position: string;
+  /** Position of the fact's first recording. */
+  first: string;
 }
 interface DepartureRow {
+  fact_id: string;
   person: string;
   on_raw: string;
-  position: string;
+  /** Position of the fact's first recording: departures are matched in recording order. */
+  first: string;
 }
 interface AttestationRow extends TermBounds {
   fact_id: string;
@@ -59,9 +63,16 @@ interface RawItem extends Omit<HolderItem, 'certainty' | 'person' | 'session'> {
 }
 
 function rawSuccession(q: QueryContext, office: string, k: string): RawItem[] {
-  const apps = q.all<AppointmentRow>(`SELECT fact_id, office, person, from_raw, to_raw, s0, s1, e0, e1, acting, source, position FROM appointments WHERE office = @office AND ${KNOWN()}`, { office, k });
-  const deps = q.all<DepartureRow>(`SELECT person, on_raw, position FROM departures WHERE office = @office AND ${KNOWN()}`, { office, k });
-  const cut = deps.length ? pairEnds(apps.map((a) => ({ factId: a.fact_id, who: a.person, from: a.from_raw, position: a.position })), deps.map((d) => ({ who: d.person, on: d.on_raw, position: d.position }))) : new Map<string, string>();
+  // `first`: the version of a fact recorded first (its original) stays in the table, so it gives the fact's place in the record.
+  const apps = q.all<AppointmentRow>(
+    `SELECT a.fact_id, a.office, a.person, a.from_raw, a.to_raw, a.s0, a.s1, a.e0, a.e1, a.acting, a.source, a.position, (SELECT MIN(x.position) FROM appointments x WHERE x.office = a.office AND x.fact_id = a.fact_id) AS first FROM appointments a WHERE a.office = @office AND ${KNOWN('a')}`,
+    { office, k },
+  );
+  const deps = q.all<DepartureRow>(
+    `SELECT d.fact_id, d.person, d.on_raw, (SELECT MIN(x.position) FROM departures x WHERE x.office = d.office AND x.fact_id = d.fact_id) AS first FROM departures d WHERE d.office = @office AND ${KNOWN('d')}`,
+    { office, k },
+  );
+  const cut = deps.length ? cutAppointments(apps, deps) : new Map<string, string>();
   const items: RawItem[] = apps.map((a) => {
     const to = cut.get(a.fact_id);
     const term = { from: a.from_raw, to: to ?? a.to_raw };

@@ -1,6 +1,9 @@
 /**
- * Pairing starts with ends (appointments with departures, memberships started with ended),
- * pure so that the oracle of the property test and the queries agree on one written rule:
+ * Appointments and departures: `cutAppointments`, the rule of events/departures.ts (the one
+ * the write side decides by), on the rows of the read model.
+ *
+ * Memberships (`pairEnds`): pairing MembershipStarted with MembershipEnded, pure so that the
+ * queries agree on one written rule:
  *
  * An end `{ who, on }` cuts the start of the same `who` that began latest (greatest first
  * possible day s0, then latest recorded) among those that may have begun by `on`
@@ -9,6 +12,39 @@
  * already cut, or that finds none, cuts nothing.
  */
 import { lowerBound, upperBound } from '../../events/index.js';
+import { matchDepartures, type OfficeFactRef } from '../../events/departures.js';
+
+export interface AppointmentRow {
+  readonly fact_id: string;
+  readonly person: string;
+  readonly from_raw: string;
+  readonly to_raw: string | null;
+  /** Position of the fact's first recording (a correction keeps its fact's place). */
+  readonly first: string;
+}
+
+export interface DepartureRow {
+  readonly fact_id: string;
+  readonly person: string;
+  readonly on_raw: string;
+  readonly first: string;
+}
+
+/**
+ * appointment factId → its new last day, for the appointments and departures known at one
+ * knownAt: taken in recording order and matched by events/departures.ts. A departure the
+ * write side would refuse (an older log: a second departure, one after the term's end, one
+ * whose appointment was retracted) cuts nothing; a departure only ever shortens a term.
+ */
+export function cutAppointments(apps: readonly AppointmentRow[], deps: readonly DepartureRow[]): Map<string, string> {
+  const facts: (OfficeFactRef & { first: string })[] = [];
+  for (const a of apps) facts.push({ kind: 'appointment', factId: a.fact_id, person: a.person, term: { from: a.from_raw, to: a.to_raw }, first: a.first });
+  for (const d of deps) facts.push({ kind: 'departure', factId: d.fact_id, person: d.person, on: d.on_raw, first: d.first });
+  facts.sort((x, y) => cmp(x.first, y.first) || cmp(x.factId, y.factId));
+  const cut = new Map<string, string>();
+  for (const [id, end] of matchDepartures(facts).ends) cut.set(id, end.to);
+  return cut;
+}
 
 export interface Start {
   readonly factId: string;

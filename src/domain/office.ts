@@ -1,13 +1,17 @@
 /**
  * The office stream (`office-<id>`): OfficeEstablished, then appointments and departures.
  * A single-holder office (multipleHolders false) has one holder a day, the handover day
- * excepted. A departure (OfficialLeftOffice) ends the latest appointment of that person that
- * began on or before its `on` and is not already ended by another departure; its `on` cuts the
- * term. A departure with no such appointment is refused with 409 (the office and the person
- * resolve; what is missing is the appointment they would have to match): decided here, and
- * documented in src/record/README.md.
+ * excepted. Which appointment a departure (OfficialLeftOffice) ends is the one rule of
+ * events/departures.ts, shared with the read side: the person's latest-begun appointment
+ * among those recorded before it that may have begun by its `on`; the term then ends on the
+ * earlier of its `to` and `on`. A departure that would end none is refused with 409 (the
+ * office and the person resolve; what is missing is an appointment it can end): none of
+ * that person, none begun by `on`, the latest-begun one already ended by an earlier
+ * departure (named), or `on` surely after that term's scheduled end (the appointment
+ * named). Decided here, and documented in src/record/README.md.
  */
-import { lowerBound, upperBound, type Term } from '../../events/index.js';
+import { type Term } from '../../events/index.js';
+import { matchDepartures, type DepartureMatch, type OfficeFactRef } from '../../events/departures.js';
 import { alreadyRecorded, conflict, decideAmendment, misplaced, type InvariantCheck, type StreamDecider } from './decide.js';
 import { decideCreation, requireEntity } from './entity.js';
 import { evolveStream, initialStreamState, type FactVersion, type StreamState } from './state.js';
@@ -15,12 +19,7 @@ import { refuseOverlap, type HeldTerm } from './terms.js';
 
 type Fact = Pick<FactVersion, 'factId' | 'type' | 'data'>;
 
-interface Appointment extends HeldTerm {
-  /** The departure that ended it early or on schedule. */
-  endedBy?: string;
-}
-
-/** The standing facts of the stream, with `replacement` in place of the fact of the same id. */
+/** The standing facts of the stream in recording order, with `replacement` in place of the fact of the same id. */
 function view(state: StreamState, replacement?: Fact): Fact[] {
   const out: Fact[] = [];
   let replaced = false;
@@ -35,43 +34,50 @@ function view(state: StreamState, replacement?: Fact): Fact[] {
   return out;
 }
 
-/** The appointment a departure ends, or a 409 saying why there is none. */
-function match(appointments: Appointment[], departure: Fact): Appointment {
-  const person = departure.data['person'] as string;
-  const on = departure.data['on'] as string;
-  const theirs = appointments.filter((a) => a.holder === person);
-  if (theirs.length === 0) throw conflict(`no appointment of ${person} to this office is recorded, so they cannot have left it`);
-  const begun = theirs.filter((a) => lowerBound(a.term.from) <= upperBound(on));
-  if (begun.length === 0) {
-    const first = theirs[0] as Appointment;
-    throw conflict(`the departure on ${on} is before the term began (${first.term.from}, fact ${first.factId})`, first.factId);
-  }
-  const open = begun.filter((a) => !a.endedBy);
-  if (open.length === 0) {
-    const last = begun.at(-1) as Appointment;
-    throw conflict(`${person} already left this office (fact ${last.endedBy}) after the appointment ${last.factId}`, last.endedBy);
-  }
-  return open.reduce((a, b) => (lowerBound(b.term.from) >= lowerBound(a.term.from) ? b : a));
-}
-
-/** Every appointment with its term as it stands: a departure's `on` is the term's last day. */
-function appointments(facts: Fact[], upTo?: string): Appointment[] {
-  const list: Appointment[] = [];
+/** The appointments and departures of the stream, as events/departures.ts takes them. */
+function refs(facts: readonly Fact[]): OfficeFactRef[] {
+  const out: OfficeFactRef[] = [];
   for (const f of facts) {
-    if (f.factId === upTo) break;
     if (f.type === 'OfficialAppointed') {
-      list.push({ factId: f.factId, holder: f.data['person'] as string, term: f.data['term'] as Term });
+      out.push({ kind: 'appointment', factId: f.factId, person: f.data['person'] as string, term: f.data['term'] as Term });
     } else if (f.type === 'OfficialLeftOffice') {
-      try {
-        const a = match(list, f);
-        const i = list.indexOf(a);
-        list[i] = { ...a, term: { from: a.term.from, to: f.data['on'] as string }, endedBy: f.factId };
-      } catch {
-        // A departure the record no longer supports (its appointment was retracted): it cuts nothing.
-      }
+      out.push({ kind: 'departure', factId: f.factId, person: f.data['person'] as string, on: f.data['on'] as string });
     }
   }
+  return out;
+}
+
+/** Every appointment with its term as it stands: a departure ends it on the earlier of `to` and `on`. */
+function appointments(facts: readonly Fact[]): HeldTerm[] {
+  const { ends } = matchDepartures(refs(facts));
+  const list: HeldTerm[] = [];
+  for (const f of facts) {
+    if (f.type !== 'OfficialAppointed') continue;
+    const term = f.data['term'] as Term;
+    const end = ends.get(f.factId);
+    list.push({ factId: f.factId, holder: f.data['person'] as string, term: end ? { from: term.from, to: end.to } : term });
+  }
   return list;
+}
+
+/** The 409 for a departure that ends no appointment. */
+function refuseDeparture(departure: Fact, m: DepartureMatch): void {
+  if (m.ends !== null) return;
+  const person = departure.data['person'] as string;
+  const on = departure.data['on'] as string;
+  switch (m.reason) {
+    case 'no-appointment':
+      throw conflict(`no appointment of ${person} to this office is recorded, so they cannot have left it`);
+    case 'before-start':
+      throw conflict(`the departure on ${on} is before the term began (${m.from}, fact ${m.fact})`, m.fact);
+    case 'already-left':
+      throw conflict(`${person} already left this office (fact ${m.fact}) after the appointment ${m.appointment}, the latest that began by ${on}`, m.fact);
+    case 'after-end':
+      throw conflict(
+        `the departure on ${on} is after the term ended (${m.to}, fact ${m.fact}); a departure ends a term early or on schedule`,
+        m.fact,
+      );
+  }
 }
 
 const check: InvariantCheck<StreamState> = (state, fact) => {
@@ -80,10 +86,17 @@ const check: InvariantCheck<StreamState> = (state, fact) => {
     const office = requireEntity(state, ['OfficeEstablished'], 'office', 'data.office');
     if (office.data['multipleHolders'] === true) return;
     const all = appointments(facts);
-    const self = all.find((a) => a.factId === fact.factId) as Appointment;
+    const self = all.find((a) => a.factId === fact.factId) as HeldTerm;
     refuseOverlap(self, all, 'office');
   } else if (fact.type === 'OfficialLeftOffice') {
-    match(appointments(facts, fact.factId), fact);
+    const after = matchDepartures(refs(facts)).departures;
+    refuseDeparture(fact, after.get(fact.factId) as DepartureMatch);
+    // A corrected departure may take the appointment a later one ended: refused, naming it.
+    const before = matchDepartures(refs(view(state))).departures;
+    for (const [id, m] of before) {
+      if (id === fact.factId || m.ends === null || after.get(id)?.ends !== null) continue;
+      throw conflict(`the departure would end the appointment ${m.ends}, which the departure ${id} ends`, id);
+    }
   }
 };
 
