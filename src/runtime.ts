@@ -6,6 +6,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
@@ -57,7 +58,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     closing.unshift(() => audit.close());
     const readModels = await openReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log });
     closing.unshift(() => readModels.close());
-    const newId = monotonicFactory();
+    const newId = monotonicFactory(pooledPrng());
     const recorder = createRecorder({
       store,
       readModels,
@@ -86,4 +87,21 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     for (const close of closing) await close().catch(() => undefined);
     throw err;
   }
+}
+
+/**
+ * The ulid package's default PRNG asks crypto.getRandomValues for one byte per character (16
+ * calls per new id): ~2.5% of the server thread recording single facts. Same bytes, same
+ * use (byte / 256), drawn from a pool refilled 4 KiB at a time.
+ */
+function pooledPrng(): () => number {
+  const pool = new Uint8Array(4096);
+  let at = pool.length;
+  return () => {
+    if (at === pool.length) {
+      randomFillSync(pool);
+      at = 0;
+    }
+    return (pool[at++] as number) / 256;
+  };
 }
