@@ -14,6 +14,7 @@ import { auditTreeRoutes } from './routes/audit-tree.js';
 import { factRoutes } from './routes/facts.js';
 import { healthRoutes } from './routes/health.js';
 import { readRoutes } from './routes/reads.js';
+import { popoloRoutes } from './routes/popolo.js';
 
 export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -39,6 +40,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   await healthRoutes(app, runtime);
   await factRoutes(app, runtime);
   await readRoutes(app, runtime);
+  await popoloRoutes(app, runtime);
   await auditRoutes(app, runtime);
   await auditTreeRoutes(app, runtime);
   await adminRoutes(app, runtime);
