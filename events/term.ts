@@ -77,8 +77,3 @@ export function certainlyOverlapBeyondHandover(
   const handover = (x.e0 === d && x.s0 < d && y.s1 === d) || (y.e0 === d && y.s0 < d && x.s1 === d);
   return !handover;
 }
-
-/** A single day or a partial date seen as a term of its own, e.g. `OfficialLeftOffice.on`. */
-export function dayTerm(on: string): { from: string; to: string } {
-  return { from: on, to: on };
-}

@@ -37,7 +37,6 @@ export const factSchemas = {
 
 export type FactType = keyof typeof factSchemas;
 export const FACT_TYPES = Object.keys(factSchemas) as FactType[];
-export const FactTypeSchema = z.enum(FACT_TYPES as [FactType, ...FactType[]]);
 
 /** The `data` of each fact type, as stored (after defaults are applied). */
 export type FactData<T extends FactType = FactType> = z.output<(typeof factSchemas)[T]>;
@@ -46,16 +45,6 @@ export type FactDataInput<T extends FactType = FactType> = z.input<(typeof factS
 
 /** A fact: its type and data. A discriminated union, so a `switch` on `type` narrows `data`. */
 export type Fact = { [T in FactType]: { type: T; data: FactData<T> } }[FactType];
-
-/** The fact types whose factId becomes a new entity's id. */
-export const CREATES_ENTITY: ReadonlySet<FactType> = new Set<FactType>([
-  'OrganizationRegistered',
-  'PersonRegistered',
-  'OfficeEstablished',
-  'SessionHeld',
-  'DocumentConsidered',
-  'DocumentAdopted',
-]);
 
 export function isFactType(type: string): type is FactType {
   return Object.prototype.hasOwnProperty.call(factSchemas, type);

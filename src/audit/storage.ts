@@ -12,6 +12,7 @@ import { CompactTree, type CompletedNode, type NodeSource } from './merkle.js';
 import type { SignedTreeHead } from './signing.js';
 import { HEAD_FORMAT } from './signing.js';
 import { LEAF_FORMAT } from './leaf.js';
+import { migrateVersioned } from '../store/sqlite-schema.js';
 
 const SCHEMA_VERSION = 1;
 
@@ -103,16 +104,8 @@ export class AuditStorage implements NodeSource {
       if (mode !== 'wal') throw new Error(`could not switch ${path} to WAL (got ${mode})`);
       // A signed head must not outlive a power cut while the leaves it covers do not.
       db.pragma('synchronous = FULL');
-      db.exec('BEGIN IMMEDIATE');
-      const version = Number(db.pragma('user_version', { simple: true }));
-      if (version > SCHEMA_VERSION) throw new Error(`${path} has schema version ${version}, this build knows ${SCHEMA_VERSION}`);
-      if (version < SCHEMA_VERSION) {
-        db.exec(DDL);
-        db.pragma(`user_version = ${SCHEMA_VERSION}`);
-      }
-      db.exec('COMMIT');
+      migrateVersioned(db, DDL, SCHEMA_VERSION, path);
     } catch (e) {
-      if (db.inTransaction) db.exec('ROLLBACK');
       db.close();
       throw e;
     }

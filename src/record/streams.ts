@@ -1,5 +1,5 @@
 /** Which stream a fact goes to (DESIGN.md, "Facts"; events/streams.ts), from its resolved data. */
-import { streamOf, type EntityKind, type FactType } from '../../events/index.js';
+import { assertNever, streamOf, type EntityKind, type FactType } from '../../events/index.js';
 
 /** The kind of entity a creating fact brings into the record (its key is reserved for it). */
 export const CREATED_KIND: Partial<Record<FactType, Exclude<EntityKind, 'talks'>>> = {
@@ -48,9 +48,7 @@ export function streamFor(type: Exclude<FactType, 'FactCorrected' | 'FactRetract
       return streamOf('session', ref('session'));
     case 'SidelineTalksHeld':
       return data['session'] === undefined ? streamOf('talks', factId) : streamOf('session', ref('session'));
-    default: {
-      const never: never = type;
-      throw new Error(`no stream for ${String(never)}`);
-    }
+    default:
+      return assertNever(type);
   }
 }

@@ -50,16 +50,24 @@ CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
 `;
 
 export function migrate(db: Database): void {
+  migrateVersioned(db, DDL, SCHEMA_VERSION, 'events file');
+}
+
+/**
+ * Creates a file's tables once, keyed by `PRAGMA user_version`, and refuses a file written by
+ * a newer build. Shared by every SQLite file that keeps facts or proofs (events.db, audit.db).
+ */
+export function migrateVersioned(db: Database, ddl: string, schemaVersion: number, what: string): void {
   // IMMEDIATE: two processes opening a fresh file at once must not both try to create it.
   db.exec('BEGIN IMMEDIATE');
   try {
     const version = Number(db.pragma('user_version', { simple: true }));
-    if (version > SCHEMA_VERSION) {
-      throw new Error(`events file has schema version ${version}, this build knows ${SCHEMA_VERSION}`);
+    if (version > schemaVersion) {
+      throw new Error(`${what} has schema version ${version}, this build knows ${schemaVersion}`);
     }
-    if (version < SCHEMA_VERSION) {
-      db.exec(DDL);
-      db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    if (version < schemaVersion) {
+      db.exec(ddl);
+      db.pragma(`user_version = ${schemaVersion}`);
     }
     db.exec('COMMIT');
   } catch (e) {
