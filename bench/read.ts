@@ -6,14 +6,13 @@
  *      embedded store, through the store port, in a temp dir.
  *   2. Rebuilds every read model from that log into a fresh file: events/s.
  *   3. Starts the real service (runtime + Fastify app) on that data dir and, from a separate
- *      client process with 32 keep-alive connections, measures `GET /healthz` and
+ *      client process with 32 keep-alive connections (bench/http-load.ts: plain sockets, like wrk), measures `GET /healthz` and
  *      `GET /v1/offices/{office}/holder?validAt=` (random office, random day) in the same run:
  *      requests/s, p50 and p99, and the holder/healthz ratio.
  * Targets: rebuild >= 100,000 events/s; holder >= 50% of the /healthz rate with p99 < 10 ms.
  */
 import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Agent, request } from 'node:http';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -26,6 +25,7 @@ import { buildApp } from '../src/http/app.js';
 import { openRuntime } from '../src/runtime.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { NewEvent } from '../src/store/port.js';
+import { quantile, runLoad } from './http-load.js';
 
 const CONNECTIONS = 32;
 const PHASE_MS = Number(process.env['BENCH_PHASE_MS'] ?? 10_000);
@@ -42,7 +42,6 @@ interface Phase {
 }
 
 async function runClient(port: number, offices: string[]): Promise<void> {
-  const agent = new Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   let seed = 12345;
   const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -50,38 +49,15 @@ async function runClient(port: number, offices: string[]): Promise<void> {
     healthz: () => '/healthz',
     holder: () => `/v1/offices/${offices[Math.floor(rnd() * offices.length)]}/holder?validAt=${1990 + Math.floor(rnd() * 41)}-${pad(1 + Math.floor(rnd() * 12))}-${pad(1 + Math.floor(rnd() * 28))}`,
   };
-  const get = (path: string) =>
-    new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path, agent }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      });
-      req.on('error', reject);
-      req.end();
-    });
   const phase = async (name: string, ms: number): Promise<Phase> => {
-    const lat: number[] = [];
-    let errors = 0;
-    const end = performance.now() + ms;
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
-        while (performance.now() < end) {
-          const t0 = performance.now();
-          const status = await get((urls[name] as () => string)());
-          lat.push(performance.now() - t0);
-          if (status !== 200) errors += 1;
-        }
-      }),
-    );
-    lat.sort((a, b) => a - b);
-    const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? 0;
-    return { name, requests: lat.length, errors, rps: lat.length / (ms / 1000), p50: q(0.5), p99: q(0.99) };
+    const url = urls[name] as () => string;
+    const r = await runLoad({ port, connections: CONNECTIONS, durationMs: ms, next: () => ({ method: 'GET', path: url() }) });
+    return { name, requests: r.requests, errors: r.errors, rps: r.rps, p50: quantile(r.latencies, 0.5), p99: quantile(r.latencies, 0.99) };
   };
   await phase('healthz', WARMUP_MS);
   await phase('holder', WARMUP_MS);
   const results = [await phase('healthz', PHASE_MS), await phase('holder', PHASE_MS)];
-  process.send?.(results);
-  agent.destroy();
+  await new Promise((resolve) => process.send?.(results, resolve));
 }
 
 if (process.argv[2] === '--client') {

@@ -8,7 +8,8 @@
  *      DelegateAttended naming that person by key at the client's own session;
  *   2. POST /v1/facts/batch, batches of BENCH_BATCH_SIZE facts of the same mix, one client
  *      (facts/s counts the time from sending a batch to its answer).
- * The clients run in a worker thread, so they do not take the server's event loop.
+ * The clients run in a process of their own (bench/http-load.ts: plain keep-alive sockets, like
+ * wrk), so they do not take the server's event loop.
  * Targets (the issue): >= 5,000 facts/s through /v1/facts at 32 clients (the store's group
  * commit shares fsyncs between concurrent appends), >= 50,000 facts/s through the batch.
  * Progress goes to stderr, results to stdout.
@@ -17,7 +18,7 @@
  * 200,000) facts through the batch endpoint; BENCH_BATCH_SIZE (default 10,000).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';
@@ -26,6 +27,7 @@ import { createLogger } from '../src/logging.js';
 import { openRuntime } from '../src/runtime.js';
 import { createRecorder } from '../src/record/index.js';
 import { monotonicFactory } from 'ulid';
+import { runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
 
 const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 40_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 200_000);
@@ -45,64 +47,61 @@ function factFor(prefix: string, client: number, i: number): object {
 }
 
 interface Job {
-  base: string;
+  port: number;
   kind: 'single' | 'batch';
   perClient?: number;
   batches?: number;
   batchSize?: number;
 }
 
-/**
- * The load generator, as plain JavaScript run in a worker thread (eval: the TypeScript loader
- * does not reach workers), so the clients do not take the server's event loop.
- */
-const GENERATOR = `
-const { parentPort, workerData: job } = require('node:worker_threads');
-const factFor = ${factFor.toString().replace(/__name\([^)]*\)/g, '')};
-const SOURCE = ${JSON.stringify(SOURCE)};
-const CLIENTS = ${CLIENTS};
-const headers = { authorization: 'Bearer ${TOKEN}', 'content-type': 'application/json' };
-async function post(path, body) {
-  const res = await fetch(job.base + path, { method: 'POST', headers, body: JSON.stringify(body) });
-  const json = await res.json();
-  if (res.status >= 300) throw new Error(path + ': ' + res.status + ' ' + JSON.stringify(json).slice(0, 500));
-  return json;
+interface Driven {
+  seconds: number;
+  /** ms, ascending. */
+  latencies: number[];
 }
-async function run() {
-  const latencies = [];
-  if (job.kind === 'single') {
-    await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => { for (let i = 0; i < 20; i++) await post('/v1/facts', factFor('warm', c, i)); }));
-    const t0 = performance.now();
-    await Promise.all(Array.from({ length: CLIENTS }, async (_, c) => {
-      for (let i = 0; i < job.perClient; i++) {
-        const start = performance.now();
-        await post('/v1/facts', factFor('single', c, i));
-        latencies.push(performance.now() - start);
-      }
-    }));
-    return { seconds: (performance.now() - t0) / 1000, latencies };
-  }
-  let total = 0;
-  for (let b = 0; b < job.batches; b++) {
-    // Pairs: a person, then their attendance at one of the sessions.
-    const body = JSON.stringify(Array.from({ length: job.batchSize }, (_, i) => factFor('batch' + b, (i >> 1) % CLIENTS, i)));
-    const start = performance.now();
-    const r = await post('/v1/facts/batch', JSON.parse(body));
-    const ms = performance.now() - start;
-    total += ms;
-    latencies.push(ms);
-    if (r.recorded !== job.batchSize) throw new Error('batch ' + b + ': ' + JSON.stringify(r.error));
-  }
-  return { seconds: total / 1000, latencies };
-}
-run().then((r) => parentPort.postMessage(r), (e) => { throw e; });
-`;
 
-function drive(job: Job): Promise<{ seconds: number; latencies: number[] }> {
+const HEADERS = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
+
+/** The client process: runs one job with the plain-socket load generator and reports back. */
+async function client(job: Job): Promise<Driven> {
+  const mustBe = (status: number) => (a: LoadAnswer) => {
+    if (a.status !== status) throw new Error(`answered ${a.status}: ${a.body.toString().slice(0, 500)}`);
+  };
+  if (job.kind === 'single') {
+    const perClient = job.perClient ?? 0;
+    const post = (prefix: string, count: number) => (c: number, i: number): LoadRequest | null =>
+      i < count ? { method: 'POST', path: '/v1/facts', headers: HEADERS, body: JSON.stringify(factFor(prefix, c, i)) } : null;
+    await runLoad({ port: job.port, connections: CLIENTS, next: post('warm', 20), check: mustBe(201) });
+    const r = await runLoad({ port: job.port, connections: CLIENTS, next: post('single', perClient), check: mustBe(201) });
+    return { seconds: r.seconds, latencies: [...r.latencies] };
+  }
+  const size = job.batchSize ?? 0;
+  const r = await runLoad({
+    port: job.port,
+    connections: 1,
+    next: (_c, b) => (b < (job.batches ?? 0) ? { method: 'POST', path: '/v1/facts/batch', headers: HEADERS, body: JSON.stringify(Array.from({ length: size }, (_, i) => factFor(`batch${b}`, (i >> 1) % CLIENTS, i))) } : null),
+    check: (a) => {
+      const answer = JSON.parse(a.body.toString()) as { recorded?: number; error?: unknown };
+      if (a.status !== 200 || answer.recorded !== size) throw new Error(`batch: ${a.status} ${JSON.stringify(answer.error ?? answer).slice(0, 500)}`);
+    },
+  });
+  // Facts/s counts from sending a batch to its answer (not the time spent building bodies here).
+  return { seconds: r.latencies.reduce((a, b) => a + b, 0) / 1000, latencies: [...r.latencies] };
+}
+
+if (process.argv[2] === '--client') {
+  const job = JSON.parse(process.argv[3] as string) as Job;
+  const driven = await client(job);
+  process.send?.(driven, () => process.exit(0));
+}
+
+/** Runs `job` in a client process of its own (see http-load.ts), so it does not share the server's thread. */
+function drive(job: Job): Promise<Driven> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(GENERATOR, { eval: true, workerData: job });
-    worker.once('message', resolve);
-    worker.once('error', reject);
+    const child = fork(new URL(import.meta.url).pathname, ['--client', JSON.stringify(job)], { execArgv: ['--import', 'tsx'] });
+    child.once('message', (m) => resolve(m as Driven));
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`client exited (${code}) without an answer`)));
   });
 }
 
@@ -133,10 +132,11 @@ async function main(): Promise<void> {
     const s = await post('/v1/facts/batch', setup);
     if (s.recorded !== setup.length) throw new Error(JSON.stringify(s.error));
 
-    progress(`1. POST /v1/facts: ${SINGLE} facts from ${CLIENTS} concurrent clients (in a worker thread)`);
+    progress(`1. POST /v1/facts: ${SINGLE} facts from ${CLIENTS} concurrent clients (in a client process)`);
     const perClient = Math.ceil(SINGLE / CLIENTS);
     const elu0 = performance.eventLoopUtilization();
-    const single = await drive({ base, kind: 'single', perClient });
+    const port = (app.server.address() as { port: number }).port;
+    const single = await drive({ port, kind: 'single', perClient });
     const singleElu = performance.eventLoopUtilization(elu0);
     const singleSeconds = single.seconds;
     const singleRate = (perClient * CLIENTS) / singleSeconds;
@@ -146,7 +146,7 @@ async function main(): Promise<void> {
     progress(`2. POST /v1/facts/batch: ${BATCH} facts in batches of ${BATCH_SIZE}`);
     const batches = Math.ceil(BATCH / BATCH_SIZE);
     const elu1 = performance.eventLoopUtilization();
-    const batch = await drive({ base, kind: 'batch', batches, batchSize: BATCH_SIZE });
+    const batch = await drive({ port, kind: 'batch', batches, batchSize: BATCH_SIZE });
     const batchElu = performance.eventLoopUtilization(elu1);
     const batchSeconds = batch.seconds;
     const batchRate = (batches * BATCH_SIZE) / batchSeconds;
