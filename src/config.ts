@@ -47,6 +47,7 @@ const Env = z.object({
   ANNALS_BATCH_BODY_LIMIT: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   ANNALS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
+  ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -68,6 +69,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** How long a read with `minPosition` (and a write, for its read models) waits. */
   readWaitMs: number;
+  /** The embedded store commits on a worker thread (`thread`) or on the event loop (`inline`). */
+  sqliteWriter: 'thread' | 'inline';
   logLevel: string;
 }
 
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchBodyLimit: e.ANNALS_BATCH_BODY_LIMIT,
     requestTimeoutMs: e.ANNALS_REQUEST_TIMEOUT_MS,
     readWaitMs: e.ANNALS_READ_WAIT_MS,
+    sqliteWriter: e.ANNALS_SQLITE_WRITER,
     logLevel: e.LOG_LEVEL,
   };
 }

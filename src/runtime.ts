@@ -42,7 +42,7 @@ export interface RuntimeDeps {
 export async function openStore(config: Config): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
     await mkdir(config.dataDir, { recursive: true });
-    return await openSqliteStore(join(config.dataDir, 'events.db'));
+    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter });
   }
   return await openEsdbStore(config.eventStore);
 }

@@ -63,14 +63,38 @@ function ev(type: string, data: unknown = {}): NewEvent {
   return { id: randomUUID(), type, data, metadata: {} };
 }
 
-t.test('sqlite: durability settings as SQLite reports them', async (t) => {
-  const store = openSqliteStore(freshPath(), { busyTimeoutMs: 1234 });
+t.test('sqlite: durability settings as SQLite reports them, on the connection that commits', async (t) => {
+  for (const writer of ['thread', 'inline'] as const) {
+    const store = openSqliteStore(freshPath(), { busyTimeoutMs: 1234, writer });
+    t.teardown(() => store.close());
+    t.equal(store.writer, writer);
+    for (const [name, p] of [['reading connection', store.pragmas()], [`${writer} writer's connection`, await store.writerPragmas()]] as const) {
+      t.equal(p.synchronous, 2, `${name}: synchronous = FULL (2), not the bundled WAL default NORMAL (1)`);
+      t.equal(p.journalMode, 'wal', `${name}: WAL`);
+      t.equal(p.busyTimeoutMs, 1234, `${name}: busy timeout`);
+    }
+    t.match(store.name, /^sqlite:.*\.db$/);
+  }
+});
+
+t.test('sqlite: the writer thread commits appends off the event loop, and a new one starts if it dies', async (t) => {
+  const path = freshPath();
+  const store = openSqliteStore(path, { writer: 'thread' });
   t.teardown(() => store.close());
-  const p = store.pragmas();
-  t.equal(p.synchronous, 2, 'synchronous = FULL (2), not the bundled WAL default NORMAL (1)');
-  t.equal(p.journalMode, 'wal');
-  t.equal(p.busyTimeoutMs, 1234);
-  t.match(store.name, /^sqlite:.*\.db$/);
+  const a = await store.append('w-1', [ev('A')], 'no_stream');
+  // An event loop that never yields still sees the append answered only after the COMMIT.
+  const other = new Database(path, { readonly: true });
+  t.teardown(() => other.close());
+  t.equal(other.prepare('SELECT count(*) FROM events').pluck().get(), 1, 'committed before acknowledged');
+  t.equal(a.events[0]?.position, encodePosition(1));
+  // Kill the thread from outside (as a crash would): what it held fails as unavailable, the next append works.
+  const thread = (store as unknown as { thread: { worker: { terminate(): Promise<number> } | null } }).thread;
+  await thread.worker?.terminate();
+  await new Promise((resolve) => setImmediate(resolve));
+  const b = await store.append('w-1', [ev('B')], 0);
+  t.equal(b.nextRevision, 1, 'a new writer thread took over');
+  const stream = await store.readStream('w-1');
+  t.same(stream.map((e) => e.type), ['A', 'B']);
 });
 
 t.test('sqlite: positions are 20-digit zero-padded, dense from 1, in call order', async (t) => {

@@ -29,6 +29,8 @@ import { configureConnection, migrate } from './sqlite-schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { ChangeNotifier, PagingSubscription, type Page, type PageSource } from './sqlite-subscription.js';
 import { GroupWriter, type PendingEvent } from './sqlite-writer.js';
+import { WriterThread } from './sqlite-writer-client.js';
+import { readPragmas, type WriterPragmas } from './sqlite-writer-protocol.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before StoreUnavailableError. Default 5000 ms. */
@@ -46,6 +48,12 @@ export interface SqliteStoreOptions {
   readonly typeScanWindow?: number;
   /** SQLite page cache of this connection in KiB. Default 65536 (64 MiB). */
   readonly cacheSizeKiB?: number;
+  /**
+   * Where appends are committed: `thread` (default), a worker thread with its own connection,
+   * so inserts and the COMMIT's fsync do not stop the event loop; `inline`, on the caller's
+   * thread (one thread less; what a short-lived CLI or a test may prefer).
+   */
+  readonly writer?: 'thread' | 'inline';
 }
 
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
@@ -53,6 +61,10 @@ export interface SqliteEventStore extends EventStore {
   readonly path: string;
   /** The connection's settings as SQLite reports them (synchronous: 2 = FULL). */
   pragmas(): { journalMode: string; synchronous: number; busyTimeoutMs: number };
+  /** The same, of the connection that commits appends (the writer thread's, or this one). */
+  writerPragmas(): Promise<WriterPragmas>;
+  /** Where appends commit (SqliteStoreOptions.writer). */
+  readonly writer: 'thread' | 'inline';
 }
 
 /** Opens (creating if needed) the store file at `path`. Throws StoreUnavailableError if it cannot. */
@@ -79,7 +91,9 @@ class SqliteStore implements SqliteEventStore, PageSource {
   readonly name: string;
   private closed = false;
   private closing: Promise<void> | null = null;
-  private readonly writer: GroupWriter;
+  /** Exactly one of the two. */
+  private readonly inline: GroupWriter | null = null;
+  private readonly thread: WriterThread | null = null;
   private readonly notifier: ChangeNotifier;
   private readonly subscriptions = new Set<PagingSubscription>();
   private readonly pageSize: number;
@@ -103,10 +117,13 @@ class SqliteStore implements SqliteEventStore, PageSource {
     this.pageSize = Math.max(1, options.subscriptionPageSize ?? 1000);
     this.typeScanWindow = Math.max(1, options.typeScanWindow ?? 16_384);
     this.notifier = new ChangeNotifier(() => this.dataVersion(), Math.max(1, options.pollIntervalMs ?? 50));
-    this.writer = new GroupWriter(db, {
-      maxAppendsPerCommit: Math.max(1, options.maxAppendsPerCommit ?? 1000),
-      onCommitted: () => this.notifier.notify(),
-    });
+    const maxAppendsPerCommit = Math.max(1, options.maxAppendsPerCommit ?? 1000);
+    const onCommitted = () => this.notifier.notify();
+    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted });
+    else {
+      const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit }, onCommitted);
+    }
     const sel = `SELECT ${EVENT_COLUMNS} FROM events`;
     this.streamForwards = db
       .prepare<[string, number, number], EventRow>(`${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)
@@ -131,7 +148,9 @@ class SqliteStore implements SqliteEventStore, PageSource {
     } catch (e) {
       return Promise.reject(e);
     }
-    return new Promise((resolve, reject) => this.writer.enqueue({ stream, events: pending, expected, resolve, reject }));
+    if (this.thread !== null) return this.thread.append(stream, pending, expected);
+    const writer = this.inline as GroupWriter;
+    return new Promise((resolve, reject) => writer.enqueue({ stream, events: pending, expected, resolve, reject }));
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -170,13 +189,18 @@ class SqliteStore implements SqliteEventStore, PageSource {
     return n === null ? null : encodePosition(n);
   }
 
-  pragmas(): { journalMode: string; synchronous: number; busyTimeoutMs: number } {
+  pragmas(): WriterPragmas {
     this.assertOpen();
-    return {
-      journalMode: String(this.db.pragma('journal_mode', { simple: true })),
-      synchronous: Number(this.db.pragma('synchronous', { simple: true })),
-      busyTimeoutMs: Number(this.db.pragma('busy_timeout', { simple: true })),
-    };
+    return readPragmas(this.db);
+  }
+
+  async writerPragmas(): Promise<WriterPragmas> {
+    this.assertOpen();
+    return this.thread === null ? readPragmas(this.db) : await this.thread.pragmas();
+  }
+
+  get writer(): 'thread' | 'inline' {
+    return this.thread === null ? 'inline' : 'thread';
   }
 
   close(): Promise<void> {
@@ -258,7 +282,8 @@ class SqliteStore implements SqliteEventStore, PageSource {
   private async doClose(): Promise<void> {
     this.closed = true;
     // Queued appends were accepted before close: commit them rather than drop them.
-    this.writer.flush();
+    this.inline?.flush();
+    await this.thread?.close();
     await Promise.all([...this.subscriptions].map((s) => s.close()));
     this.notifier.stop();
     this.db.close();

@@ -1,0 +1,115 @@
+/**
+ * The main thread's side of the writer thread (sqlite-writer-thread.ts): appends go to it as
+ * messages, and each append's promise settles when the thread answers, after the COMMIT that
+ * stored it. If the thread dies, the appends it held fail as "unavailable" (none of them was
+ * acknowledged, so nothing acknowledged is lost) and the next append starts a new thread.
+ */
+import type { Worker } from 'node:worker_threads';
+import { StoreUnavailableError } from './errors.js';
+import type { AppendResult, ExpectedRevision } from './port.js';
+import type { PendingEvent } from './sqlite-writer.js';
+import { decodeWriterError, type WriterInit, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { startWorker } from './worker-thread.js';
+
+interface Waiter {
+  resolve(r: AppendResult): void;
+  reject(e: unknown): void;
+}
+
+export class WriterThread {
+  private worker: Worker | null = null;
+  private readonly waiting = new Map<number, Waiter>();
+  private readonly asked = new Map<number, { resolve(p: WriterPragmas): void; reject(e: unknown): void }>();
+  private seq = 0;
+  private closed: Promise<void> | null = null;
+
+  constructor(
+    private readonly init: WriterInit,
+    /** Called after answers that stored events arrive (subscriptions read on). */
+    private readonly onCommitted: () => void,
+  ) {}
+
+  append(stream: string, events: readonly PendingEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+    const worker = this.worker ?? this.start();
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject });
+      if (this.waiting.size === 1) worker.ref();
+      worker.postMessage({ kind: 'append', seq, stream, events, expected } satisfies WriterRequest);
+    });
+  }
+
+  /** The writer thread's connection settings, as SQLite reports them. */
+  pragmas(): Promise<WriterPragmas> {
+    const worker = this.worker ?? this.start();
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      this.asked.set(seq, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ kind: 'pragmas', seq } satisfies WriterRequest);
+    });
+  }
+
+  /** Commits what was accepted, then stops the thread. */
+  close(): Promise<void> {
+    this.closed ??= this.stop();
+    return this.closed;
+  }
+
+  private async stop(): Promise<void> {
+    const worker = this.worker;
+    if (worker === null) return;
+    worker.ref();
+    await new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      worker.postMessage({ kind: 'close' } satisfies WriterRequest);
+    });
+  }
+
+  private start(): Worker {
+    const worker = startWorker(new URL(`./sqlite-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: this.init });
+    this.worker = worker;
+    worker.unref();
+    worker.on('message', (msg: WriterReply) => this.receive(msg));
+    worker.on('error', (e) => this.lost(worker, e));
+    worker.on('exit', (code) => this.lost(worker, new Error(`writer thread exited with code ${code}`)));
+    return worker;
+  }
+
+  private receive(msg: WriterReply): void {
+    if (msg.kind === 'outcomes') {
+      let stored = false;
+      for (const o of msg.outcomes) {
+        const w = this.waiting.get(o.seq);
+        if (w === undefined) continue;
+        this.waiting.delete(o.seq);
+        if (o.ok) {
+          if (o.value.events.length > 0) stored = true;
+          w.resolve(o.value);
+        } else w.reject(decodeWriterError(o.error));
+      }
+      if (this.waiting.size === 0 && this.asked.size === 0 && this.closed === null) this.worker?.unref();
+      if (stored) this.onCommitted();
+    } else if (msg.kind === 'pragmas') {
+      this.asked.get(msg.seq)?.resolve(msg.value);
+      this.asked.delete(msg.seq);
+      if (this.waiting.size === 0 && this.asked.size === 0 && this.closed === null) this.worker?.unref();
+    } else if (msg.kind === 'failed') {
+      this.failAll(decodeWriterError(msg.error));
+    }
+  }
+
+  /** The thread is gone: what it held was never acknowledged; the next append starts another. */
+  private lost(worker: Worker, cause: unknown): void {
+    if (this.worker !== worker) return;
+    this.worker = null;
+    this.failAll(new StoreUnavailableError(`the embedded store's writer thread stopped (${cause instanceof Error ? cause.message : String(cause)}); retry`, { cause }));
+  }
+
+  private failAll(error: Error): void {
+    const waiting = [...this.waiting.values(), ...this.asked.values()];
+    this.waiting.clear();
+    this.asked.clear();
+    for (const w of waiting) w.reject(error);
+  }
+}

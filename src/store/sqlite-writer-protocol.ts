@@ -1,0 +1,76 @@
+/**
+ * What the main thread and the writer thread (sqlite-writer-thread.ts) say to each other,
+ * and how the store's errors cross between them (a structured clone keeps only message and
+ * name, and the port's callers need the error classes back).
+ */
+import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from './errors.js';
+import type { AppendResult, ExpectedRevision } from './port.js';
+import type { Database } from 'better-sqlite3';
+import type { PendingEvent } from './sqlite-writer.js';
+
+export interface WriterInit {
+  readonly path: string;
+  readonly busyTimeoutMs: number;
+  readonly cacheSizeKiB: number;
+  readonly maxAppendsPerCommit: number;
+}
+
+export type WriterRequest =
+  | { kind: 'append'; seq: number; stream: string; events: readonly PendingEvent[]; expected: ExpectedRevision }
+  | { kind: 'pragmas'; seq: number }
+  | { kind: 'close' };
+
+/** The writing connection's settings as SQLite reports them (synchronous: 2 = FULL). */
+export interface WriterPragmas {
+  journalMode: string;
+  synchronous: number;
+  busyTimeoutMs: number;
+}
+
+export type EncodedError =
+  | { kind: 'wrong-expected-revision'; stream: string; expected: string; actual: string }
+  | { kind: 'duplicate'; stream: string; eventId: string }
+  | { kind: 'unavailable'; message: string }
+  | { kind: 'other'; name: string; message: string; code?: string };
+
+export type WriterOutcome = { seq: number; ok: true; value: AppendResult } | { seq: number; ok: false; error: EncodedError };
+
+export type WriterReply =
+  | { kind: 'ready' }
+  | { kind: 'failed'; error: EncodedError }
+  | { kind: 'outcomes'; outcomes: WriterOutcome[] }
+  | { kind: 'pragmas'; seq: number; value: WriterPragmas }
+  | { kind: 'closed' };
+
+export function encodeWriterError(e: unknown): EncodedError {
+  if (e instanceof WrongExpectedRevisionError) return { kind: 'wrong-expected-revision', stream: e.stream, expected: e.expected, actual: e.actual };
+  if (e instanceof DuplicateEventError) return { kind: 'duplicate', stream: e.stream, eventId: e.eventId };
+  if (e instanceof StoreUnavailableError) return { kind: 'unavailable', message: e.message };
+  const err = e instanceof Error ? e : new Error(String(e));
+  const code = (err as { code?: unknown }).code;
+  return { kind: 'other', name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+export function decodeWriterError(e: EncodedError): Error {
+  switch (e.kind) {
+    case 'wrong-expected-revision':
+      return new WrongExpectedRevisionError(e.stream, e.expected, e.actual);
+    case 'duplicate':
+      return new DuplicateEventError(e.stream, e.eventId);
+    case 'unavailable':
+      return new StoreUnavailableError(e.message);
+    default: {
+      const err = Object.assign(new Error(e.message), e.code === undefined ? {} : { code: e.code });
+      err.name = e.name;
+      return err;
+    }
+  }
+}
+
+export function readPragmas(db: Database): WriterPragmas {
+  return {
+    journalMode: String(db.pragma('journal_mode', { simple: true })),
+    synchronous: Number(db.pragma('synchronous', { simple: true })),
+    busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+  };
+}

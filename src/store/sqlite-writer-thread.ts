@@ -1,0 +1,60 @@
+/**
+ * The embedded store's writer, in a worker thread of its own: its own connection to the file,
+ * the same GroupWriter (group commit, a savepoint per append), so that inserting and the
+ * COMMIT's fsync do not stop the process's event loop. The main thread keeps its connection
+ * for reads. Messages: see WriterRequest / WriterReply in sqlite-writer-client.ts.
+ */
+import Database from 'better-sqlite3';
+import { parentPort, workerData } from 'node:worker_threads';
+import { configureConnection } from './sqlite-schema.js';
+import { GroupWriter } from './sqlite-writer.js';
+import { encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+
+const port = parentPort;
+/* c8 ignore next: only ever started as a worker */
+if (port === null) throw new Error('sqlite-writer-thread runs as a worker thread');
+const init = workerData as WriterInit;
+
+let writer: GroupWriter;
+try {
+  const db = new Database(init.path, { timeout: init.busyTimeoutMs });
+  configureConnection(db, { busyTimeoutMs: init.busyTimeoutMs, cacheSizeKiB: init.cacheSizeKiB });
+  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined });
+  port.on('message', (msg: WriterRequest) => {
+    if (msg.kind === 'append') {
+      writer.enqueue({
+        stream: msg.stream,
+        events: msg.events,
+        expected: msg.expected,
+        resolve: (value) => reply({ seq: msg.seq, ok: true, value }),
+        reject: (error) => reply({ seq: msg.seq, ok: false, error: encodeWriterError(error) }),
+      });
+    } else if (msg.kind === 'pragmas') {
+      port.postMessage({ kind: 'pragmas', seq: msg.seq, value: readPragmas(db) } satisfies WriterReply);
+    } else {
+      // close: what was accepted before is committed, then the connection closes.
+      writer.flush();
+      flushReplies();
+      db.close();
+      port.postMessage({ kind: 'closed' } satisfies WriterReply);
+      port.close();
+    }
+  });
+  port.postMessage({ kind: 'ready' } satisfies WriterReply);
+} catch (e) {
+  port.postMessage({ kind: 'failed', error: encodeWriterError(e) } satisfies WriterReply);
+  port.close();
+}
+
+/** The outcomes of one COMMIT go back in one message. */
+let outbox: WriterOutcome[] = [];
+function reply(o: WriterOutcome): void {
+  if (outbox.length === 0) queueMicrotask(flushReplies);
+  outbox.push(o);
+}
+function flushReplies(): void {
+  if (outbox.length === 0) return;
+  const outcomes = outbox;
+  outbox = [];
+  port?.postMessage({ kind: 'outcomes', outcomes } satisfies WriterReply);
+}

@@ -1,0 +1,39 @@
+/**
+ * Starting a worker thread from a module next to the caller, compiled or not.
+ *
+ * Built (`npm start`): the module is JavaScript and the worker loads it directly. From
+ * TypeScript sources (tests under tap, benchmarks under tsx), Node 20 does not hand the
+ * main thread's `--import` loaders to workers, so the worker first imports the same loader
+ * modules this process was started with, then the module.
+ */
+import { Worker, type WorkerOptions } from 'node:worker_threads';
+
+/** Loader modules of this process worth repeating in a worker (the TypeScript ones). */
+function loaderImports(): string[] {
+  const args = process.execArgv;
+  const specs: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    let spec: string | undefined;
+    if (a.startsWith('--import=')) spec = a.slice('--import='.length);
+    else if (a === '--import') spec = args[++i];
+    // tap's process-info and mock loaders belong to the main thread's test bookkeeping.
+    if (spec !== undefined && !/@tapjs\/(processinfo|mock)/.test(spec)) specs.push(spec);
+  }
+  return specs;
+}
+
+export function startWorker(module: URL, options: WorkerOptions = {}): Worker {
+  if (!module.pathname.endsWith('.ts')) return new Worker(module, options);
+  // The worker resolves nothing relative to a data: URL, so every specifier goes in resolved.
+  const boot: string[] = [];
+  for (const spec of loaderImports()) {
+    // tsx's `--import tsx` entry registers on the main thread only; its API registers anywhere.
+    if (spec === 'tsx') boot.push(`(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();`);
+    else boot.push(`await import(${JSON.stringify(/^[a-z]+:/.test(spec) ? spec : import.meta.resolve(spec))});`);
+  }
+  boot.push(`await import(${JSON.stringify(module.href)});`);
+  // Not the main thread's --import flags: the loaders come in above, tap's bookkeeping stays out.
+  const execArgv = process.execArgv.filter((a) => a === '--enable-source-maps');
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot.join('\n'))}`), { execArgv, ...options });
+}
