@@ -4,7 +4,7 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { QueryContext, type EntityView } from './query-context.js';
-import { holderAt, holders, officesOf, rolesOf, succession, type HolderItem, type OfficeView, type RoleItem, type SuccessionItem } from './offices/queries.js';
+import { holderAt, holderAtJson, holders, officesOf, rolesOf, succession, type HolderItem, type OfficeView, type RoleItem, type SuccessionItem } from './offices/queries.js';
 import { chairsAt, listOrganizations, membersOf, organizationView, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
 import { sessionById, sessionsOf, type SessionView } from './sessions/queries.js';
 import { documentById, documentsOf, type DocumentItem } from './documents/queries.js';
@@ -61,6 +61,27 @@ export class ReadQueries {
     const row = this.q.entity('office', ref, k);
     if (!row) return null;
     return { office: { id: row.id, key: row.key, title: row.name }, holders: holderAt(this.q, row.id, validAt, k) };
+  }
+
+  /**
+   * The holder answer as JSON text (`{ office, validAt, knownAt, holders }`), equal to
+   * JSON.stringify of the object `holder` gives: the hot read, so cached successions keep
+   * their items' text.
+   */
+  holderJson(ref: string, validAt: string, k: string, now = false): string | null {
+    let office: EntityView;
+    let items: readonly SuccessionItem[];
+    if (now) {
+      const hit = this.currentSuccession(ref, k);
+      if (!hit) return null;
+      ({ office, items } = hit);
+    } else {
+      const row = this.q.entity('office', ref, k);
+      if (!row) return null;
+      office = { id: row.id, key: row.key, title: row.name };
+      items = succession(this.q, row.id, k);
+    }
+    return `{"office":${JSON.stringify(office)},"validAt":${JSON.stringify(validAt)},"knownAt":${JSON.stringify(k)},"holders":${holderAtJson(items, validAt)}}`;
   }
 
   holders(ref: string, k: string, now = false): { office: EntityView; holders: HolderItem[] } | null {

@@ -62,7 +62,8 @@ export class QueryContext {
   /** Entity views for many ids at `k`, in one query. */
   views(ids: readonly string[], k: string): (id: string | null) => EntityView | null {
     const unique = [...new Set(ids)];
-    const rows = unique.length ? this.all<EntityRow>(`SELECT * FROM entities WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(unique), k }) : [];
+    // Only what a view shows: better-sqlite3 spends ~0.5 µs on every value it hands over.
+    const rows = unique.length ? this.all<Pick<EntityRow, 'kind' | 'id' | 'key' | 'name'>>(`SELECT kind, id, key, name FROM entities WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(unique), k }) : [];
     const byId = new Map(rows.map((r) => [r.id, view(r, r.id)]));
     return (id) => (id === null ? null : (byId.get(id) ?? view(null, id)));
   }
@@ -74,7 +75,7 @@ export class QueryContext {
 }
 
 /** `{ id, key, name }` (offices: `title`); an id not known at `k` renders with nulls. */
-export function view(row: EntityRow | null, id: string | null): EntityView | null {
+export function view(row: Pick<EntityRow, 'kind' | 'id' | 'key' | 'name'> | null, id: string | null): EntityView | null {
   if (id === null) return null;
   if (!row) return { id, key: null, name: null };
   return row.kind === 'office' ? { id: row.id, key: row.key, title: row.name } : { id: row.id, key: row.key, name: row.name };

@@ -29,6 +29,11 @@ t.test('holder endpoint equals the brute-force fold of the log, on both time axe
             continue;
           }
           if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}: ${res.body}`);
+          // The endpoint answers with text built from cached item text: byte for byte what
+          // JSON.stringify makes of the answer's objects.
+          const objects = readModels.queries.holder(h.office, validAt, knownAt);
+          if (objects === null || res.body !== JSON.stringify({ office: objects.office, validAt, knownAt, holders: objects.holders })) throw new Error(`text answer differs from the objects at validAt=${validAt} knownAt=${knownAt}: ${res.body}`);
+          if (!String(res.headers['content-type']).startsWith('application/json')) throw new Error(`content-type ${res.headers['content-type']}`);
           const body = res.json() as { validAt: string; knownAt: string; holders: { person: { id: string }; term: { from: string; to: string | null }; acting: boolean; certainty: string; factId: string; basis: string }[] };
           if (body.validAt !== validAt || body.knownAt !== knownAt) throw new Error('validAt/knownAt not echoed');
           const got = body.holders
@@ -40,6 +45,9 @@ t.test('holder endpoint equals the brute-force fold of the log, on both time axe
         // Without knownAt: the record as it stands now (served from the cache of the current record).
         for (const [validAt] of probes.slice(0, 3)) {
           const res = await app.inject({ url: `/v1/offices/${h.office}/holder?validAt=${validAt}` });
+          const now = res.json() as { knownAt: string };
+          const objects = readModels.queries.holder(h.office, validAt, now.knownAt);
+          if (objects === null || res.body !== JSON.stringify({ office: objects.office, validAt, knownAt: now.knownAt, holders: objects.holders })) throw new Error(`text answer (now) differs from the objects at validAt=${validAt}: ${res.body}`);
           const body = res.json() as { knownAt: string; holders: { person: { id: string }; term: { from: string; to: string | null }; acting: boolean; certainty: string; factId: string }[] };
           const got = body.holders.map((x) => ({ person: x.person.id, from: x.term.from, to: x.term.to, acting: x.acting, certainty: x.certainty, factId: x.factId })).sort((a, b) => (a.factId < b.factId ? -1 : 1));
           const expected = oracleHolder(h.log.events, h.office, validAt, body.knownAt);

@@ -64,13 +64,15 @@ interface RawItem extends Omit<HolderItem, 'certainty' | 'person' | 'session'> {
 
 function rawSuccession(q: QueryContext, office: string, k: string): RawItem[] {
   // `first`: the version of a fact recorded first (its original) stays in the table, so it gives the fact's place in the record.
-  const apps = q.all<AppointmentRow>(
-    `SELECT a.fact_id, a.office, a.person, a.from_raw, a.to_raw, a.s0, a.s1, a.e0, a.e1, a.acting, a.source, a.position, (SELECT MIN(x.position) FROM appointments x WHERE x.office = a.office AND x.fact_id = a.fact_id) AS first FROM appointments a WHERE a.office = @office AND ${KNOWN('a')}`,
-    { office, k },
+  // The first positions come from one pass over the office's rows in key order (office,
+  // fact_id, position), not a subquery per row.
+  const apps = withFirst(
+    q.all<Omit<AppointmentRow, 'first'>>(`SELECT a.fact_id, a.person, a.from_raw, a.to_raw, a.s0, a.s1, a.e0, a.e1, a.acting, a.source, a.position FROM appointments a WHERE a.office = @office AND ${KNOWN('a')}`, { office, k }),
+    q.all<FirstRow>('SELECT fact_id, MIN(position) AS first FROM appointments WHERE office = @office GROUP BY fact_id', { office }),
   );
-  const deps = q.all<DepartureRow>(
-    `SELECT d.fact_id, d.person, d.on_raw, (SELECT MIN(x.position) FROM departures x WHERE x.office = d.office AND x.fact_id = d.fact_id) AS first FROM departures d WHERE d.office = @office AND ${KNOWN('d')}`,
-    { office, k },
+  const deps = withFirst(
+    q.all<Omit<DepartureRow, 'first'>>(`SELECT d.fact_id, d.person, d.on_raw FROM departures d WHERE d.office = @office AND ${KNOWN('d')}`, { office, k }),
+    q.all<FirstRow>('SELECT fact_id, MIN(position) AS first FROM departures WHERE office = @office GROUP BY fact_id', { office }),
   );
   const cut = deps.length ? cutAppointments(apps, deps) : new Map<string, string>();
   const items: RawItem[] = apps.map((a) => {
@@ -98,6 +100,17 @@ function rawSuccession(q: QueryContext, office: string, k: string): RawItem[] {
     items.push({ personId: a.person, b: t, term, acting: false, factId: a.fact_id, basis: 'attested', source: parse<Source>(a.source), sessionId: a.session, capacity: a.capacity });
   }
   return items.sort(byTerm);
+}
+
+interface FirstRow {
+  fact_id: string;
+  first: string;
+}
+
+/** Each row with the position of its fact's first recording. */
+function withFirst<R extends { fact_id: string; position?: string }>(rows: R[], firsts: FirstRow[]): (R & { first: string })[] {
+  const first = new Map(firsts.map((f) => [f.fact_id, f.first]));
+  return rows.map((r) => ({ ...r, first: first.get(r.fact_id) as string }));
 }
 
 function byTerm(a: RawItem, b: RawItem): number {
@@ -139,6 +152,34 @@ function withCertainty(items: readonly SuccessionItem[], certainty: (b: TermBoun
     if (c !== null) out.push({ ...i.item, certainty: c });
   }
   return out;
+}
+
+/** Each item's JSON text without its closing brace, made once per item (cached successions are asked again and again). */
+const heads = new WeakMap<SuccessionItem, string>();
+function jsonHead(i: SuccessionItem): string {
+  let head = heads.get(i);
+  if (head === undefined) {
+    head = JSON.stringify(i.item).slice(0, -1);
+    heads.set(i, head);
+  }
+  return head;
+}
+
+/**
+ * holderAt as JSON text: the same array JSON.stringify would make of holderAt's answer (each
+ * item's fields, then `certainty`), built from per-item text instead of new objects.
+ */
+export function holderAtJson(items: readonly SuccessionItem[], validAt: string): string {
+  const q0 = lowerBound(validAt);
+  const q1 = upperBound(validAt);
+  let out = '';
+  for (const i of items) {
+    const c = certaintyOf(i.b, q0, q1);
+    if (c === null) continue;
+    const head = jsonHead(i);
+    out += `${out === '' ? '' : ','}${head}${head === '{' ? '' : ','}"certainty":"${c}"}`;
+  }
+  return `[${out}]`;
 }
 
 /**
