@@ -129,6 +129,8 @@ export interface SuccessionItem {
   readonly b: TermBounds;
   readonly personId: string;
   readonly item: Omit<HolderItem, 'certainty'>;
+  /** `item` as JSON text without the closing brace, once asked for (holderAtJson). */
+  jsonHead?: string;
 }
 
 /** The succession as known at `k`, rendered, with entity views fetched in one query. */
@@ -155,14 +157,8 @@ function withCertainty(items: readonly SuccessionItem[], certainty: (b: TermBoun
 }
 
 /** Each item's JSON text without its closing brace, made once per item (cached successions are asked again and again). */
-const heads = new WeakMap<SuccessionItem, string>();
 function jsonHead(i: SuccessionItem): string {
-  let head = heads.get(i);
-  if (head === undefined) {
-    head = JSON.stringify(i.item).slice(0, -1);
-    heads.set(i, head);
-  }
-  return head;
+  return (i.jsonHead ??= JSON.stringify(i.item).slice(0, -1));
 }
 
 /**
@@ -174,6 +170,8 @@ export function holderAtJson(items: readonly SuccessionItem[], validAt: string):
   const q1 = upperBound(validAt);
   let out = '';
   for (const i of items) {
+    // Items come ordered by earliest start (byTerm): none after this one can overlap.
+    if (i.b.s0 > q1) break;
     const c = certaintyOf(i.b, q0, q1);
     if (c === null) continue;
     const head = jsonHead(i);

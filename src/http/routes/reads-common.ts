@@ -124,7 +124,7 @@ export function found<T>(value: T | null, kind: string, ref: string, knownAt: st
 }
 
 export interface Guards {
-  read: preHandlerHookHandler;
+  read: preHandlerHookHandler | preHandlerHookHandler[];
   staff: preHandlerHookHandler;
 }
 

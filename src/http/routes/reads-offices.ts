@@ -10,7 +10,8 @@ export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Gua
   const q = () => runtime.readModels.queries;
 
   r.get('/v1/offices/:office/holder', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Who held the office on a day (every possible holder, with certainty)', params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
-    const { knownAt } = await readContext(runtime, req.query);
+    // The hot read: no promise to wait on unless there is a position to wait for.
+    const knownAt = req.query.minPosition === undefined ? (req.query.knownAt ?? new Date().toISOString()) : (await readContext(runtime, req.query)).knownAt;
     const validAt = pointValidAt(req.query.validAt);
     const office = req.params['office'] as string;
     // Already JSON text (the hot read: see ReadQueries.holderJson), so fastify sends it as is.
