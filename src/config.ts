@@ -48,6 +48,7 @@ const Env = z.object({
   ANNALS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
+  ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -71,6 +72,8 @@ export interface Config {
   readWaitMs: number;
   /** The embedded store commits on a worker thread (`thread`) or on the event loop (`inline`). */
   sqliteWriter: 'thread' | 'inline';
+  /** The audit tree is fed by a worker thread (`thread`) or on the event loop (`inline`). */
+  auditFollower: 'thread' | 'inline';
   logLevel: string;
 }
 
@@ -100,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     requestTimeoutMs: e.ANNALS_REQUEST_TIMEOUT_MS,
     readWaitMs: e.ANNALS_READ_WAIT_MS,
     sqliteWriter: e.ANNALS_SQLITE_WRITER,
+    auditFollower: e.ANNALS_AUDIT_FOLLOWER,
     logLevel: e.LOG_LEVEL,
   };
 }

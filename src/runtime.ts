@@ -10,13 +10,14 @@ import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
+import { startAuditFollower, withFollower } from './audit/follower.js';
 import { resolveTokens } from './auth/tokens.js';
 import type { Config, TokenGrant } from './config.js';
 import { seedExample } from './example/seed.js';
 import { createRecorder, type Recorder } from './record/index.js';
 import { openEsdbStore } from './store/esdb.js';
 import type { EventStore } from './store/port.js';
-import { openSqliteStore } from './store/sqlite.js';
+import { openSqliteStore, type SqliteEventStore } from './store/sqlite.js';
 
 export interface Runtime {
   readonly config: Config;
@@ -54,7 +55,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
   const closing: Array<() => Promise<void>> = [() => store.close()];
   try {
     const tokens = await resolveTokens(config, log);
-    const audit = await openAuditLog({ store, dataDir: config.dataDir, log });
+    const audit = await openAudit(config, store, log, deps.store !== undefined);
     closing.unshift(() => audit.close());
     const readModels = await openReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log });
     closing.unshift(() => readModels.close());
@@ -86,6 +87,25 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
   } catch (err) {
     for (const close of closing) await close().catch(() => undefined);
     throw err;
+  }
+}
+
+/**
+ * The audit tree: fed by a follower thread with its own store connection (hashing and
+ * audit.db's commits off the event loop), the server reading audit.db itself; or, with
+ * ANNALS_AUDIT_FOLLOWER=inline or a store handed in by the caller (which a thread cannot
+ * open again), fed on this thread.
+ */
+async function openAudit(config: Config, store: EventStore, log: Logger, injected: boolean): Promise<AuditLog> {
+  if (config.auditFollower === 'inline' || injected) return openAuditLog({ store, dataDir: config.dataDir, log });
+  const reader = await openAuditLog({ store, dataDir: config.dataDir, log, follow: false });
+  try {
+    const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log);
+    (store as Partial<SqliteEventStore>).onCommitted?.(() => follower.poke());
+    return withFollower(reader, follower);
+  } catch (e) {
+    await reader.close();
+    throw e;
   }
 }
 

@@ -33,6 +33,8 @@ export interface AuditLogOptions {
    * e.g. for the CLI beside a running server, which is the one feeding audit.db.
    */
   readonly follow?: boolean;
+  /** Following: called with the last audited position whenever leaves were written. */
+  readonly onAudited?: (position: Position) => void;
 }
 
 /** Thrown for a request the log cannot answer; `kind` says how HTTP should answer it. */
@@ -122,7 +124,7 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   const key = loadOrCreateKey(opts.dataDir, log);
   const storage = AuditStorage.open(join(opts.dataDir, 'audit.db'));
   const nodes = storage.cached();
-  const feeder = follow ? new Feeder(store, storage, key, log, clock, every, batchSize) : null;
+  const feeder = follow ? new Feeder(store, storage, key, log, clock, every, batchSize, opts.onAudited) : null;
   try {
     await feeder?.start();
   } catch (e) {
@@ -254,6 +256,7 @@ class Feeder {
     private readonly clock: () => Date,
     private readonly every: number,
     private readonly batchSize: number,
+    private readonly onAudited?: (position: Position) => void,
   ) {}
 
   async start(): Promise<void> {
@@ -380,6 +383,7 @@ class Feeder {
   private notifyWaiters(): void {
     const last = this.lastPosition;
     if (last === null) return;
+    this.onAudited?.(last);
     for (const w of [...this.waiters]) {
       if (last >= w.position) {
         this.waiters.delete(w);

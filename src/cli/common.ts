@@ -61,7 +61,9 @@ export interface Io {
  * holding exactly the file's facts.
  */
 export function cliConfig(values: GlobalValues, env: NodeJS.ProcessEnv): Config {
-  const overrides: Record<string, string> = { ANNALS_SEED: 'none' };
+  // A one-shot command feeds the audit tree on its own thread: a follower thread costs a
+  // start-up and buys nothing for one import (ANNALS_AUDIT_FOLLOWER in the environment wins).
+  const overrides: Record<string, string> = { ANNALS_SEED: 'none', ...(env['ANNALS_AUDIT_FOLLOWER'] ? {} : { ANNALS_AUDIT_FOLLOWER: 'inline' }) };
   if (values['data-dir'] !== undefined) overrides.ANNALS_DATA_DIR = values['data-dir'];
   if (values['event-store'] !== undefined) overrides.ANNALS_EVENT_STORE = values['event-store'];
   try {

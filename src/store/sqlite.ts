@@ -65,6 +65,10 @@ export interface SqliteEventStore extends EventStore {
   writerPragmas(): Promise<WriterPragmas>;
   /** Where appends commit (SqliteStoreOptions.writer). */
   readonly writer: 'thread' | 'inline';
+  /** Calls `listener` after each of this store's commits that stored events (e.g. to wake a follower in another thread). */
+  onCommitted(listener: () => void): void;
+  /** Another connection committed: let subscriptions read on now rather than at their next poll. */
+  poke(): void;
 }
 
 /** Opens (creating if needed) the store file at `path`. Throws StoreUnavailableError if it cannot. */
@@ -96,6 +100,7 @@ class SqliteStore implements SqliteEventStore, PageSource {
   private readonly thread: WriterThread | null = null;
   private readonly notifier: ChangeNotifier;
   private readonly subscriptions = new Set<PagingSubscription>();
+  private readonly committedListeners: Array<() => void> = [];
   private readonly pageSize: number;
   private readonly typeScanWindow: number;
 
@@ -118,7 +123,10 @@ class SqliteStore implements SqliteEventStore, PageSource {
     this.typeScanWindow = Math.max(1, options.typeScanWindow ?? 16_384);
     this.notifier = new ChangeNotifier(() => this.dataVersion(), Math.max(1, options.pollIntervalMs ?? 50));
     const maxAppendsPerCommit = Math.max(1, options.maxAppendsPerCommit ?? 1000);
-    const onCommitted = () => this.notifier.notify();
+    const onCommitted = () => {
+      this.notifier.notify();
+      for (const l of this.committedListeners) l();
+    };
     if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
@@ -197,6 +205,14 @@ class SqliteStore implements SqliteEventStore, PageSource {
   async writerPragmas(): Promise<WriterPragmas> {
     this.assertOpen();
     return this.thread === null ? readPragmas(this.db) : await this.thread.pragmas();
+  }
+
+  onCommitted(listener: () => void): void {
+    this.committedListeners.push(listener);
+  }
+
+  poke(): void {
+    if (!this.closed) this.notifier.notify();
   }
 
   get writer(): 'thread' | 'inline' {

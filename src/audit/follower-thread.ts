@@ -1,0 +1,50 @@
+/**
+ * The audit follower in a worker thread of its own: follows the event store with its own
+ * connection, appends leaves to audit.db and signs heads (tree-head.ts with `follow: true`),
+ * so hashing and audit.db's commits leave the main thread's event loop free. The main thread
+ * opens the same audit.db read-only (follow: false) for heads and proofs; see follower.ts.
+ */
+import { join } from 'node:path';
+import { parentPort, workerData } from 'node:worker_threads';
+import { pino } from 'pino';
+import { openEsdbStore } from '../store/esdb.js';
+import type { EventStore } from '../store/port.js';
+import { openSqliteStore, type SqliteEventStore } from '../store/sqlite.js';
+import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
+import { AuditError, openAuditLog } from './tree-head.js';
+
+const port = parentPort;
+/* c8 ignore next: only ever started as a worker */
+if (port === null) throw new Error('follower-thread runs as a worker thread');
+const init = workerData as FollowerInit;
+const post = (m: FollowerReply): void => port.postMessage(m);
+const log = pino({ level: init.logLevel, base: { component: 'audit-follower' } });
+
+let store: EventStore | null = null;
+try {
+  // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
+  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await openEsdbStore(init.eventStore);
+  const opened = store;
+  const audit = await openAuditLog({ store: opened, dataDir: init.dataDir, log, onAudited: (position) => post({ kind: 'audited', position }) });
+  port.on('message', (msg: FollowerRequest) => {
+    if (msg.kind === 'poke') (opened as Partial<SqliteEventStore>).poke?.();
+    else if (msg.kind === 'sign') {
+      audit.signHead().then(
+        (head) => post({ kind: 'signed', seq: msg.seq, head }),
+        (e: unknown) => post({ kind: 'sign-failed', seq: msg.seq, message: e instanceof Error ? e.message : String(e), ...(e instanceof AuditError ? { auditKind: e.kind } : {}) }),
+      );
+    } else {
+      void (async () => {
+        await audit.close();
+        await opened.close();
+        post({ kind: 'closed' });
+        port.close();
+      })();
+    }
+  });
+  post({ kind: 'ready', audited: (await audit.state()).lastPosition });
+} catch (e) {
+  await store?.close().catch(() => undefined);
+  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
+  port.close();
+}

@@ -1,0 +1,159 @@
+/**
+ * The main thread's side of the audit follower thread (follower-thread.ts). The server reads
+ * audit.db itself (an AuditLog opened with `follow: false`) and asks the thread only for what
+ * needs the follower: signing a head now, and knowing when a just-recorded position is in
+ * the tree (read-your-writes of inclusion proofs). The store pokes the thread after each
+ * commit so it reads on at once. A thread that dies is started again a second later; until
+ * then signing answers "unavailable" and proofs of new positions wait or 404 as before.
+ */
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { Position } from '../store/port.js';
+import { startWorker } from '../store/worker-thread.js';
+import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
+import type { SignedTreeHead } from './signing.js';
+import { AuditError, type AuditLog } from './tree-head.js';
+
+export interface AuditFollower {
+  /** True once the tree holds `position`; false after `timeoutMs`. */
+  waitFor(position: Position, timeoutMs: number): Promise<boolean>;
+  signHead(): Promise<SignedTreeHead>;
+  /** The store committed: read on now. */
+  poke(): void;
+  close(): Promise<void>;
+}
+
+interface Asked {
+  resolve(h: SignedTreeHead): void;
+  reject(e: unknown): void;
+}
+
+export async function startAuditFollower(init: FollowerInit, log: Logger): Promise<AuditFollower> {
+  let worker: Worker | null = null;
+  let audited: Position | null = null;
+  let closing = false;
+  let seq = 0;
+  const asked = new Map<number, Asked>();
+  const waiters = new Set<{ position: Position; resolve(ok: boolean): void }>();
+  const url = new URL(`./follower-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+
+  const advance = (position: Position): void => {
+    if (audited === null || position > audited) audited = position;
+    for (const w of [...waiters]) if (audited >= w.position) w.resolve(true);
+  };
+
+  const start = (): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const w = startWorker(url, { workerData: init });
+      worker = w;
+      let ready = false;
+      w.on('message', (m: FollowerReply) => {
+        switch (m.kind) {
+          case 'ready':
+            ready = true;
+            if (m.audited !== null) advance(m.audited);
+            resolve();
+            break;
+          case 'failed':
+            reject(new Error(`the audit follower thread could not start: ${m.message}`));
+            break;
+          case 'audited':
+            advance(m.position);
+            break;
+          case 'signed':
+            asked.get(m.seq)?.resolve(m.head);
+            asked.delete(m.seq);
+            break;
+          case 'sign-failed':
+            asked.get(m.seq)?.reject(new AuditError(m.auditKind ?? 'unavailable', m.message));
+            asked.delete(m.seq);
+            break;
+          default:
+            break;
+        }
+      });
+      w.on('error', (e) => log.error({ err: e }, 'audit follower thread failed'));
+      w.on('exit', (code) => {
+        if (worker === w) worker = null;
+        for (const a of asked.values()) a.reject(new AuditError('unavailable', 'the audit follower thread stopped; retry shortly'));
+        asked.clear();
+        if (!ready) reject(new Error(`the audit follower thread exited (${code}) before it was ready`));
+        else if (!closing) {
+          log.error({ code }, 'audit follower thread exited; starting another in 1 s');
+          setTimeout(() => {
+            if (!closing && worker === null) start().catch((e: unknown) => log.error({ err: e }, 'audit follower thread did not restart'));
+          }, 1000).unref();
+        }
+      });
+    });
+
+  await start();
+
+  return {
+    waitFor(position, timeoutMs) {
+      if (audited !== null && audited >= position) return Promise.resolve(true);
+      if (timeoutMs <= 0 || closing) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const w = {
+          position,
+          resolve: (ok: boolean) => {
+            clearTimeout(timer);
+            waiters.delete(w);
+            resolve(ok);
+          },
+        };
+        const timer = setTimeout(() => w.resolve(false), timeoutMs);
+        waiters.add(w);
+      });
+    },
+    signHead() {
+      const w = worker;
+      if (w === null) return Promise.reject(new AuditError('unavailable', 'the audit follower thread is restarting; retry shortly'));
+      const n = ++seq;
+      return new Promise((resolve, reject) => {
+        asked.set(n, { resolve, reject });
+        w.postMessage({ kind: 'sign', seq: n } satisfies FollowerRequest);
+      });
+    },
+    poke() {
+      worker?.postMessage({ kind: 'poke' } satisfies FollowerRequest);
+    },
+    async close() {
+      closing = true;
+      for (const w of [...waiters]) w.resolve(false);
+      const w = worker;
+      if (w === null) return;
+      await new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        w.postMessage({ kind: 'close' } satisfies FollowerRequest);
+      });
+    },
+  };
+}
+
+/**
+ * The server's AuditLog when a follower thread feeds audit.db: reads from `reader` (opened
+ * with follow: false), signing and read-your-writes through the thread.
+ */
+export function withFollower(reader: AuditLog, follower: AuditFollower): AuditLog {
+  return {
+    publicKeyPem: reader.publicKeyPem,
+    keyId: reader.keyId,
+    head: () => reader.head(),
+    state: () => reader.state(),
+    heads: (range) => reader.heads(range),
+    signHead: () => follower.signHead(),
+    async inclusionProof(position, treeSize) {
+      // Read-your-writes: a position just recorded may be a moment away from the tree.
+      await follower.waitFor(position, 500);
+      return reader.inclusionProof(position, treeSize);
+    },
+    consistencyProof: (fromSize, toSize) => reader.consistencyProof(fromSize, toSize),
+    verify: (onProgress) => reader.verify(onProgress),
+    waitFor: (position, timeoutMs) => follower.waitFor(position, timeoutMs),
+    async close() {
+      await follower.close();
+      await reader.close();
+    },
+  };
+}
