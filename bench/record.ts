@@ -105,9 +105,16 @@ function drive(job: Job): Promise<Driven> {
   });
 }
 
+/** ANNALS_SQLITE_WRITER, ANNALS_AUDIT_FOLLOWER and ANNALS_READ_MODELS from the environment, to compare placements. */
+function threadSettings(): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k of ['ANNALS_SQLITE_WRITER', 'ANNALS_AUDIT_FOLLOWER', 'ANNALS_READ_MODELS']) if (process.env[k]) out[k] = process.env[k] as string;
+  return out;
+}
+
 async function main(): Promise<void> {
   const dataDir = await mkdtemp(join(tmpdir(), 'annals-bench-record-'));
-  const config = loadConfig({ ANNALS_DATA_DIR: dataDir, ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'warn', ANNALS_READ_WAIT_MS: '10000' });
+  const config = loadConfig({ ANNALS_DATA_DIR: dataDir, ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'warn', ANNALS_READ_WAIT_MS: '10000', ...threadSettings() });
   const log = createLogger({ level: 'warn' });
   const opened = await openRuntime(config, { log });
   // BENCH_NO_WAIT=1: answer without waiting for the read models (to see what they cost).

@@ -83,6 +83,8 @@ export interface OpenReadModelsOptions {
   log: Logger;
   /** Events per transaction. Default 2000. */
   batchSize?: number;
+  /** Called after every applied batch with the position applied (e.g. to tell another thread). */
+  onApplied?: (position: Position) => void;
 }
 
 const LAG_CAP = 10_000;
@@ -97,7 +99,14 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
   let writer = new ReadModelWriter(db, log, onParked);
   parked = writer.parkedCount();
   let queries = new ReadQueries(db);
-  let runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied: () => queries.invalidate() });
+  const onApplied = (): void => {
+    queries.invalidate();
+    if (opts.onApplied) {
+      const position = writer.checkpoint().position;
+      if (position !== null) opts.onApplied(position);
+    }
+  };
+  let runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied });
   let rebuilding = false;
   let closed = false;
   runner.start();
@@ -158,7 +167,7 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
         parked = 0;
         writer = new ReadModelWriter(db, log, onParked);
         parked = writer.parkedCount();
-        runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied: () => queries.invalidate() });
+        runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied });
         queries = new ReadQueries(db);
         runner.start();
         log.info(built, 'read models rebuilt and swapped in');
@@ -166,7 +175,7 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
       } catch (err) {
         // The old file is untouched until the rename: resume following it.
         if (runner.state === 'stopped') {
-          runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied: () => queries.invalidate() });
+          runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied });
           runner.start();
         }
         throw err;

@@ -49,6 +49,7 @@ const Env = z.object({
   ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
+  ANNALS_READ_MODELS: z.enum(['thread', 'inline']).default('thread'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -74,6 +75,8 @@ export interface Config {
   sqliteWriter: 'thread' | 'inline';
   /** The audit tree is fed by a worker thread (`thread`) or on the event loop (`inline`). */
   auditFollower: 'thread' | 'inline';
+  /** The projection runner works in a worker thread (`thread`) or on the event loop (`inline`). */
+  readModels: 'thread' | 'inline';
   logLevel: string;
 }
 
@@ -104,6 +107,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readWaitMs: e.ANNALS_READ_WAIT_MS,
     sqliteWriter: e.ANNALS_SQLITE_WRITER,
     auditFollower: e.ANNALS_AUDIT_FOLLOWER,
+    readModels: e.ANNALS_READ_MODELS,
     logLevel: e.LOG_LEVEL,
   };
 }

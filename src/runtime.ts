@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
+import { openThreadedReadModels } from '../projections/threaded.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { startAuditFollower, withFollower } from './audit/follower.js';
 import { resolveTokens } from './auth/tokens.js';
@@ -57,7 +58,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     const tokens = await resolveTokens(config, log);
     const audit = await openAudit(config, store, log, deps.store !== undefined);
     closing.unshift(() => audit.close());
-    const readModels = await openReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log });
+    const readModels = await openModels(config, store, log, deps.store !== undefined);
     closing.unshift(() => readModels.close());
     const newId = monotonicFactory(pooledPrng());
     const recorder = createRecorder({
@@ -107,6 +108,19 @@ async function openAudit(config: Config, store: EventStore, log: Logger, injecte
     await reader.close();
     throw e;
   }
+}
+
+/**
+ * The read models: the projection runner in a thread of its own with its own store
+ * connection, poked after each commit, this thread querying the same file; or, with
+ * ANNALS_READ_MODELS=inline or a store handed in by the caller, all on this thread.
+ */
+async function openModels(config: Config, store: EventStore, log: Logger, injected: boolean): Promise<ReadModels> {
+  const path = join(config.dataDir, 'readmodels.db');
+  if (config.readModels === 'inline' || injected) return openReadModels({ store, path, log });
+  const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log);
+  (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());
+  return models;
 }
 
 /**

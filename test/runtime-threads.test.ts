@@ -11,7 +11,7 @@ import { fromHex, verifyInclusion } from '../src/audit/merkle.js';
 import { verifyHeadWith, type SignedTreeHead } from '../src/audit/signing.js';
 import { startTestApp } from './fixtures/app.js';
 
-const THREADS = { ANNALS_SQLITE_WRITER: 'thread', ANNALS_AUDIT_FOLLOWER: 'thread' };
+const THREADS = { ANNALS_SQLITE_WRITER: 'thread', ANNALS_AUDIT_FOLLOWER: 'thread', ANNALS_READ_MODELS: 'thread' };
 const source = { title: 'Test', publisher: 'Annals' };
 
 t.test('writer thread and audit follower thread, end to end', async (t) => {
@@ -51,6 +51,25 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   const verify = await app.inject({ method: 'POST', url: '/v1/audit/verify', headers: first.auth('auditor') });
   t.equal(verify.statusCode, 200, verify.body);
   t.equal((verify.json() as { ok: boolean }).ok, true);
+
+  // The read-model thread: status, readiness, a minPosition read, a rebuild swapped in while reads go on.
+  const status = await app.inject({ url: '/v1/admin/projections', headers: first.auth('admin') });
+  t.equal(status.statusCode, 200, status.body);
+  t.equal((status.json() as { checkpoint: string }).checkpoint, (await runtime.store.head()) as string, 'the thread applied everything');
+  t.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+  t.equal((await app.inject({ url: `/v1/people/p5?minPosition=${last.position}` })).statusCode, 200);
+  const reading = (async () => {
+    let failures = 0;
+    for (let i = 0; i < 40; i++) if ((await app.inject({ url: '/v1/people/p7' })).statusCode !== 200) failures++;
+    return failures;
+  })();
+  const rebuilt = await app.inject({ method: 'POST', url: '/v1/admin/rebuild', headers: first.auth('admin') });
+  t.equal(rebuilt.statusCode, 200, rebuilt.body);
+  t.equal(await reading, 0, 'reads during the rebuild all answered');
+  t.equal((await app.inject({ url: '/v1/people/p7' })).statusCode, 200, 'reads after the swap come from the fresh file');
+  const afterRebuild = await app.inject({ method: 'POST', url: '/v1/facts', headers: first.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'p-rebuilt', name: 'After the rebuild' }, source } });
+  t.equal(afterRebuild.statusCode, 201, 'a write after the rebuild is applied by the new runner');
+  t.equal((await app.inject({ url: '/v1/people/p-rebuilt' })).statusCode, 200);
 
   // A restart on the same data dir: everything is there, and the threads start again.
   await app.close();

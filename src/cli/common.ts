@@ -61,9 +61,13 @@ export interface Io {
  * holding exactly the file's facts.
  */
 export function cliConfig(values: GlobalValues, env: NodeJS.ProcessEnv): Config {
-  // A one-shot command feeds the audit tree on its own thread: a follower thread costs a
-  // start-up and buys nothing for one import (ANNALS_AUDIT_FOLLOWER in the environment wins).
-  const overrides: Record<string, string> = { ANNALS_SEED: 'none', ...(env['ANNALS_AUDIT_FOLLOWER'] ? {} : { ANNALS_AUDIT_FOLLOWER: 'inline' }) };
+  // A one-shot command feeds the audit tree and the read models on its own thread: follower
+  // threads cost a start-up and buy nothing for one import (the environment wins).
+  const overrides: Record<string, string> = {
+    ANNALS_SEED: 'none',
+    ...(env['ANNALS_AUDIT_FOLLOWER'] ? {} : { ANNALS_AUDIT_FOLLOWER: 'inline' }),
+    ...(env['ANNALS_READ_MODELS'] ? {} : { ANNALS_READ_MODELS: 'inline' }),
+  };
   if (values['data-dir'] !== undefined) overrides.ANNALS_DATA_DIR = values['data-dir'];
   if (values['event-store'] !== undefined) overrides.ANNALS_EVENT_STORE = values['event-store'];
   try {

@@ -1,0 +1,162 @@
+/**
+ * ReadModels whose projection runner works in a thread of its own (thread.ts). Queries run
+ * here on a connection of this thread to the same file; what the thread applied arrives as
+ * messages, which answer waitFor (the write's 201, minPosition reads), drop the cache of the
+ * current record and keep readiness. A rebuild runs in the thread; once it swapped the fresh
+ * file in, queries move to a connection on it (the old one keeps reading the file it opened
+ * until then, so no read fails in between).
+ */
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { startWorker } from '../src/store/worker-thread.js';
+import { RebuildInProgressError, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
+import { ReadQueries } from './queries.js';
+import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
+
+interface Asked {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  progress?: (p: RebuildProgress) => void;
+}
+
+function openReader(path: string): Db {
+  const db = new Database(path);
+  db.pragma('cache_size = -65536');
+  return db;
+}
+
+export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger): Promise<ReadModels & { poke(): void }> {
+  const url = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  const worker: Worker = startWorker(url, { workerData: init });
+  let readiness: Readiness = { ready: false, state: 'idle', position: null, parked: 0, rebuilding: false, lastError: null };
+  let applied: Position | null = null;
+  let caughtUp = false;
+  let closed = false;
+  let seq = 0;
+  const asked = new Map<number, Asked>();
+  const waiters = new Set<{ position: Position; resolve(ok: boolean): void }>();
+  const caughtUpWaiters: Array<() => void> = [];
+  let db: Db | null = null;
+  let queries: ReadQueries | null = null;
+
+  const advance = (position: Position | null): void => {
+    if (position === null || (applied !== null && position <= applied)) return;
+    applied = position;
+    queries?.invalidate();
+    for (const w of [...waiters]) if (position >= w.position) w.resolve(true);
+  };
+  const fail = (error: Error): void => {
+    for (const a of asked.values()) a.reject(error);
+    asked.clear();
+  };
+
+  await new Promise<void>((resolve, reject) => {
+    worker.on('message', (m: ReadModelReply) => {
+      switch (m.kind) {
+        case 'ready':
+          readiness = m.readiness;
+          advance(m.readiness.position);
+          resolve();
+          break;
+        case 'failed':
+          reject(new Error(`the read-model thread could not start: ${m.message}`));
+          break;
+        case 'applied':
+          advance(m.position);
+          break;
+        case 'readiness':
+          readiness = m.readiness;
+          advance(m.readiness.position);
+          break;
+        case 'caught-up':
+          caughtUp = true;
+          for (const w of caughtUpWaiters.splice(0)) w();
+          break;
+        case 'status':
+          asked.get(m.seq)?.resolve(m.value);
+          asked.delete(m.seq);
+          break;
+        case 'progress':
+          asked.get(m.seq)?.progress?.(m.value);
+          break;
+        case 'rebuilt': {
+          // The thread swapped the fresh file in: read it from now on.
+          const old = db;
+          db = openReader(init.path);
+          queries = new ReadQueries(db);
+          old?.close();
+          asked.get(m.seq)?.resolve(m.value);
+          asked.delete(m.seq);
+          break;
+        }
+        case 'request-failed':
+          asked.get(m.seq)?.reject(m.inProgress ? new RebuildInProgressError() : new Error(m.message));
+          asked.delete(m.seq);
+          break;
+        default:
+          break;
+      }
+    });
+    worker.on('error', (e) => {
+      log.error({ err: e }, 'read-model thread failed');
+      reject(e);
+    });
+    worker.on('exit', (code) => {
+      if (!closed) log.error({ code }, 'read-model thread exited; reads go on from the file as it is, writes will not see their facts applied');
+      readiness = { ...readiness, ready: false, state: 'stopped' };
+      fail(new Error(`the read-model thread exited (${code})`));
+      for (const w of [...waiters]) w.resolve(false);
+      for (const w of caughtUpWaiters.splice(0)) w();
+      reject(new Error(`the read-model thread exited (${code}) before it was ready`));
+    });
+  });
+  db = openReader(init.path);
+  queries = new ReadQueries(db);
+
+  const ask = <T>(request: ReadModelRequest & { seq: number }, progress?: (p: RebuildProgress) => void): Promise<T> =>
+    new Promise((resolve, reject) => {
+      asked.set(request.seq, { resolve: resolve as (v: unknown) => void, reject, ...(progress ? { progress } : {}) });
+      worker.postMessage(request);
+    });
+
+  return {
+    get queries() {
+      return queries as ReadQueries;
+    },
+    start: () => undefined,
+    caughtUp: () => (caughtUp || closed ? Promise.resolve() : new Promise<void>((resolve) => caughtUpWaiters.push(resolve))),
+    waitFor(position, timeoutMs) {
+      if (applied !== null && applied >= position) return Promise.resolve(true);
+      if (timeoutMs <= 0 || closed) return Promise.resolve(false);
+      return new Promise((resolve) => {
+        const w = {
+          position,
+          resolve: (ok: boolean) => {
+            clearTimeout(timer);
+            waiters.delete(w);
+            resolve(ok);
+          },
+        };
+        const timer = setTimeout(() => w.resolve(false), timeoutMs);
+        waiters.add(w);
+      });
+    },
+    applied: () => applied,
+    readiness: () => ({ ...readiness, position: applied ?? readiness.position, ready: readiness.ready && !closed }),
+    status: () => ask<ProjectionStatus>({ kind: 'status', seq: ++seq }),
+    rebuild: (onProgress) => ask<RebuildResult>({ kind: 'rebuild', seq: ++seq }, onProgress),
+    poke: () => worker.postMessage({ kind: 'poke' } satisfies ReadModelRequest),
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const w of [...waiters]) w.resolve(false);
+      await new Promise<void>((resolve) => {
+        worker.once('exit', () => resolve());
+        worker.postMessage({ kind: 'close' } satisfies ReadModelRequest);
+      });
+      db?.close();
+    },
+  };
+}
