@@ -82,3 +82,26 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   const p2 = await again.app.inject({ url: `/v1/audit/proof/inclusion?position=${after}&treeSize=${Number(after)}`, headers: again.auth('auditor') });
   t.equal(p2.statusCode, 200, p2.body);
 });
+
+t.test('the threads on EventStoreDB (the protocol double): each follows with its own client', async (t) => {
+  const { startEsdbDouble } = await import('./fixtures/esdb-double.js');
+  const double = await startEsdbDouble();
+  t.teardown(() => double.stop());
+  const { app, runtime, auth } = await startTestApp(t, { env: { ...THREADS, ANNALS_EVENT_STORE: double.connectionString } });
+  t.match(runtime.store.name, /^esdb:/);
+  const res = await Promise.all(
+    Array.from({ length: 5 }, (_, i) => app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'PersonRegistered', data: { key: `e${i}`, name: `Esdb ${i}` }, source } })),
+  );
+  t.same(res.map((r) => r.statusCode), Array(5).fill(201));
+  t.equal((await app.inject({ url: '/v1/people/e4' })).statusCode, 200, 'applied by the read-model thread before the 201');
+  const position = (res[4]?.json() as { position: string }).position;
+  const proof = await app.inject({ url: `/v1/audit/proof/inclusion?position=${position}&treeSize=1`, headers: auth('auditor') });
+  t.not(proof.statusCode, 404, `the follower thread audited ${position}: ${proof.body}`);
+  const signed = await app.inject({ method: 'POST', url: '/v1/audit/tree-head', headers: auth('auditor') });
+  t.equal(signed.statusCode, 201, signed.body);
+  const again = await app.inject({ url: `/v1/audit/proof/inclusion?position=${position}`, headers: auth('auditor') });
+  t.equal(again.statusCode, 200, again.body);
+  const p = again.json() as { leafIndex: number; treeSize: number; auditPath: string[]; rootHash: string };
+  const [event] = (await runtime.store.readAll()).filter((e) => e.position === position);
+  t.ok(event && verifyInclusion(p.leafIndex, p.treeSize, eventLeafHash(event), p.auditPath.map(fromHex), fromHex(p.rootHash)), 'the proof verifies against the head the follower signed');
+});
