@@ -10,6 +10,7 @@ import type { Logger } from 'pino';
 import { ReadModelWriter, createIndexes, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
+import { officesTouched } from './invalidation.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import type { Database as Db } from 'better-sqlite3';
 
@@ -83,8 +84,8 @@ export interface OpenReadModelsOptions {
   log: Logger;
   /** Events per transaction. Default 2000. */
   batchSize?: number;
-  /** Called after every applied batch with the position applied (e.g. to tell another thread). */
-  onApplied?: (position: Position) => void;
+  /** Called after every applied batch with the position applied and the offices whose successions it may have changed (e.g. to tell another thread). */
+  onApplied?: (position: Position, offices: Set<string> | 'all') => void;
 }
 
 const LAG_CAP = 10_000;
@@ -99,11 +100,12 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
   let writer = new ReadModelWriter(db, log, onParked);
   parked = writer.parkedCount();
   let queries = new ReadQueries(db);
-  const onApplied = (): void => {
-    queries.invalidate();
+  const onApplied = (events: readonly LogEvent[]): void => {
+    const offices = officesTouched(events);
+    queries.invalidate(offices);
     if (opts.onApplied) {
       const position = writer.checkpoint().position;
-      if (position !== null) opts.onApplied(position);
+      if (position !== null) opts.onApplied(position, offices);
     }
   };
   let runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied });

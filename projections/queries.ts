@@ -29,9 +29,13 @@ export class ReadQueries {
     this.q = new QueryContext(db);
   }
 
-  /** The runner applied events: drop whatever was cached about "now". */
-  invalidate(): void {
-    this.current.clear();
+  /**
+   * The runner applied events: drop what was cached about "now" for the offices they may
+   * have changed (projections/invalidation.ts), or everything.
+   */
+  invalidate(offices: Set<string> | 'all' = 'all'): void {
+    if (offices === 'all') this.current.clear();
+    else if (offices.size > 0) for (const [ref, hit] of this.current) if (offices.has(hit.office.id)) this.current.delete(ref);
   }
 
   private currentSuccession(ref: string, k: string): { office: EntityView; items: SuccessionItem[] } | null {

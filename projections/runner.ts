@@ -19,8 +19,8 @@ export interface RunnerOptions {
   readonly batchSize?: number;
   /** Wait before retrying after a store error. Default 500 ms. */
   readonly retryMs?: number;
-  /** Called after each applied batch (e.g. to drop caches of the current record). */
-  readonly onApplied?: () => void;
+  /** Called after each applied batch, with its events (e.g. to drop caches of the current record). */
+  readonly onApplied?: (events: readonly LogEvent[]) => void;
 }
 
 export type RunnerState = 'idle' | 'catching-up' | 'live' | 'retrying' | 'stopped';
@@ -96,7 +96,7 @@ export class Runner {
   private apply(events: readonly LogEvent[]): void {
     if (events.length === 0) return;
     this.writer.applyBatch(events);
-    this.options.onApplied?.();
+    this.options.onApplied?.(events);
     this.notify();
   }
 

@@ -41,10 +41,10 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   let db: Db | null = null;
   let queries: ReadQueries | null = null;
 
-  const advance = (position: Position | null): void => {
+  const advance = (position: Position | null, offices: string[] | 'all' = 'all'): void => {
     if (position === null || (applied !== null && position <= applied)) return;
     applied = position;
-    queries?.invalidate();
+    queries?.invalidate(offices === 'all' ? 'all' : new Set(offices));
     for (const w of [...waiters]) if (position >= w.position) w.resolve(true);
   };
   const fail = (error: Error): void => {
@@ -64,7 +64,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
           reject(new Error(`the read-model thread could not start: ${m.message}`));
           break;
         case 'applied':
-          advance(m.position);
+          advance(m.position, m.offices);
           break;
         case 'readiness':
           readiness = m.readiness;
