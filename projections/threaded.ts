@@ -27,9 +27,9 @@ function openReader(path: string): Db {
   return db;
 }
 
-export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger): Promise<ReadModels & { poke(): void }> {
+export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger): Promise<ReadModels & { poke(): void; worker(): Worker }> {
   const url = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
-  const worker: Worker = startWorker(url, { workerData: init });
+  let worker!: Worker;
   let readiness: Readiness = { ready: false, state: 'idle', position: null, parked: 0, rebuilding: false, lastError: null };
   let applied: Position | null = null;
   let caughtUp = false;
@@ -52,66 +52,75 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     asked.clear();
   };
 
-  await new Promise<void>((resolve, reject) => {
-    worker.on('message', (m: ReadModelReply) => {
-      switch (m.kind) {
-        case 'ready':
-          readiness = m.readiness;
-          advance(m.readiness.position);
-          resolve();
-          break;
-        case 'failed':
-          reject(new Error(`the read-model thread could not start: ${m.message}`));
-          break;
-        case 'applied':
-          advance(m.position, m.offices);
-          break;
-        case 'readiness':
-          readiness = m.readiness;
-          advance(m.readiness.position);
-          break;
-        case 'caught-up':
-          caughtUp = true;
-          for (const w of caughtUpWaiters.splice(0)) w();
-          break;
-        case 'status':
-          asked.get(m.seq)?.resolve(m.value);
-          asked.delete(m.seq);
-          break;
-        case 'progress':
-          asked.get(m.seq)?.progress?.(m.value);
-          break;
-        case 'rebuilt': {
-          // The thread swapped the fresh file in: read it from now on.
-          const old = db;
-          db = openReader(init.path);
-          queries = new ReadQueries(db);
-          old?.close();
-          asked.get(m.seq)?.resolve(m.value);
-          asked.delete(m.seq);
-          break;
+  /** Starts the thread; resolves once it is ready. A thread that dies later is started again. */
+  const start = (): Promise<void> =>
+    new Promise<void>((resolve, reject) => {
+      const w = startWorker(url, { workerData: init });
+      worker = w;
+      w.on('message', (m: ReadModelReply) => {
+        switch (m.kind) {
+          case 'ready':
+            readiness = m.readiness;
+            advance(m.readiness.position);
+            resolve();
+            break;
+          case 'failed':
+            reject(new Error(`the read-model thread could not start: ${m.message}`));
+            break;
+          case 'applied':
+            advance(m.position, m.offices);
+            break;
+          case 'readiness':
+            readiness = m.readiness;
+            advance(m.readiness.position);
+            break;
+          case 'caught-up':
+            caughtUp = true;
+            for (const w of caughtUpWaiters.splice(0)) w();
+            break;
+          case 'status':
+            asked.get(m.seq)?.resolve(m.value);
+            asked.delete(m.seq);
+            break;
+          case 'progress':
+            asked.get(m.seq)?.progress?.(m.value);
+            break;
+          case 'rebuilt': {
+            // The thread swapped the fresh file in: read it from now on.
+            const old = db;
+            db = openReader(init.path);
+            queries = new ReadQueries(db);
+            old?.close();
+            asked.get(m.seq)?.resolve(m.value);
+            asked.delete(m.seq);
+            break;
+          }
+          case 'request-failed':
+            asked.get(m.seq)?.reject(m.inProgress ? new RebuildInProgressError() : new Error(m.message));
+            asked.delete(m.seq);
+            break;
+          default:
+            break;
         }
-        case 'request-failed':
-          asked.get(m.seq)?.reject(m.inProgress ? new RebuildInProgressError() : new Error(m.message));
-          asked.delete(m.seq);
-          break;
-        default:
-          break;
-      }
+      });
+      w.on('error', (e) => {
+        log.error({ err: e }, 'read-model thread failed');
+        reject(e);
+      });
+      w.on('exit', (code) => {
+        readiness = { ...readiness, ready: false, state: 'stopped' };
+        fail(new Error(`the read-model thread exited (${code}); retry`));
+        reject(new Error(`the read-model thread exited (${code}) before it was ready`));
+        if (closed) return;
+        // Reads go on from the file as it is; writes wait (up to their bound) for the next
+        // thread, which resumes from the checkpoint.
+        log.error({ code }, 'read-model thread exited; starting another in 1 s');
+        setTimeout(() => {
+          if (!closed) start().catch((e: unknown) => log.error({ err: e }, 'read-model thread did not restart'));
+        }, 1000).unref();
+      });
     });
-    worker.on('error', (e) => {
-      log.error({ err: e }, 'read-model thread failed');
-      reject(e);
-    });
-    worker.on('exit', (code) => {
-      if (!closed) log.error({ code }, 'read-model thread exited; reads go on from the file as it is, writes will not see their facts applied');
-      readiness = { ...readiness, ready: false, state: 'stopped' };
-      fail(new Error(`the read-model thread exited (${code})`));
-      for (const w of [...waiters]) w.resolve(false);
-      for (const w of caughtUpWaiters.splice(0)) w();
-      reject(new Error(`the read-model thread exited (${code}) before it was ready`));
-    });
-  });
+  await start();
   db = openReader(init.path);
   queries = new ReadQueries(db);
 
@@ -148,6 +157,8 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     status: () => ask<ProjectionStatus>({ kind: 'status', seq: ++seq }),
     rebuild: (onProgress) => ask<RebuildResult>({ kind: 'rebuild', seq: ++seq }, onProgress),
     poke: () => worker.postMessage({ kind: 'poke' } satisfies ReadModelRequest),
+    /** The current thread (tests terminate it to see a restart). */
+    worker: () => worker,
     async close() {
       if (closed) return;
       closed = true;

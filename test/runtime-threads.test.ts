@@ -11,7 +11,8 @@ import { fromHex, verifyInclusion } from '../src/audit/merkle.js';
 import { verifyHeadWith, type SignedTreeHead } from '../src/audit/signing.js';
 import { startTestApp } from './fixtures/app.js';
 
-const THREADS = { ANNALS_SQLITE_WRITER: 'thread', ANNALS_AUDIT_FOLLOWER: 'thread', ANNALS_READ_MODELS: 'thread' };
+// A long read wait: a write made while the read-model thread restarts (~2 s under tap) waits for it.
+const THREADS = { ANNALS_SQLITE_WRITER: 'thread', ANNALS_AUDIT_FOLLOWER: 'thread', ANNALS_READ_MODELS: 'thread', ANNALS_READ_WAIT_MS: '15000' };
 const source = { title: 'Test', publisher: 'Annals' };
 
 t.test('writer thread and audit follower thread, end to end', async (t) => {
@@ -71,6 +72,16 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   t.equal(afterRebuild.statusCode, 201, 'a write after the rebuild is applied by the new runner');
   t.equal((await app.inject({ url: '/v1/people/p-rebuilt' })).statusCode, 200);
 
+  // The read-model thread dies (as a crash would): another starts from the checkpoint, and a
+  // write made meanwhile is answered once the new thread applied it.
+  const models = runtime.readModels as unknown as { poke(): void };
+  t.type(models.poke, 'function', 'the read models run in their thread');
+  const killed = await killReadModelThread(runtime.readModels);
+  t.ok(killed, 'the thread was terminated');
+  const whileDown = await app.inject({ method: 'POST', url: '/v1/facts', headers: first.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'p-restart', name: 'Recorded while the thread restarted' }, source } });
+  t.equal(whileDown.statusCode, 201, whileDown.body);
+  t.equal((await app.inject({ url: '/v1/people/p-restart' })).statusCode, 200, 'applied by the restarted thread before the 201');
+
   // A restart on the same data dir: everything is there, and the threads start again.
   await app.close();
   await runtime.close();
@@ -105,3 +116,11 @@ t.test('the threads on EventStoreDB (the protocol double): each follows with its
   const [event] = (await runtime.store.readAll()).filter((e) => e.position === position);
   t.ok(event && verifyInclusion(p.leafIndex, p.treeSize, eventLeafHash(event), p.auditPath.map(fromHex), fromHex(p.rootHash)), 'the proof verifies against the head the follower signed');
 });
+
+/** Terminates the read-model thread behind a ReadModels of projections/threaded.ts. */
+async function killReadModelThread(models: unknown): Promise<boolean> {
+  const worker = (models as { worker?: () => { terminate(): Promise<number> } }).worker?.();
+  if (!worker) return false;
+  await worker.terminate();
+  return true;
+}
