@@ -94,7 +94,7 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
   }
-  db.pragma(`cache_size = -${process.env['EXP_CACHE'] ?? 65536}`);
+  db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');
   const hasTables = (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table'").pluck().get() as number) > 0;
   const hasMeta = (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'").pluck().get() as number) > 0;
