@@ -48,10 +48,25 @@ export function tableNames(): string[] {
   return PROJECTIONS.flatMap((p) => p.tables.map((t) => t.name));
 }
 
-/** The query indexes (not the fact_id ones the writer needs): created after a bulk build, faster than maintained row by row. */
+/**
+ * The query indexes (not the fact_id ones the writer needs): created after a bulk build, faster
+ * than maintained row by row. A bulk build also loads tables clustered by a primary key as
+ * plain tables (appending rows is cheaper than inserting them at their place in the key order);
+ * here they are sorted into their clustered form.
+ */
 export function createIndexes(db: Db): void {
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
+      if (t.primaryKey) {
+        const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(t.name) as string | undefined;
+        if (sql !== undefined && !/WITHOUT ROWID/i.test(sql)) {
+          const cols = [...BOOKKEEPING, ...t.columns].join(', ');
+          db.exec(`CREATE TABLE ${t.name}__sorted (${cols}, PRIMARY KEY (${t.primaryKey})) WITHOUT ROWID;
+            INSERT INTO ${t.name}__sorted (${cols}) SELECT ${cols} FROM ${t.name} ORDER BY ${t.primaryKey};
+            DROP TABLE ${t.name};
+            ALTER TABLE ${t.name}__sorted RENAME TO ${t.name};`);
+        }
+      }
       db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
       t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
     }
@@ -69,7 +84,8 @@ function createSchema(db: Db, deferIndexes: boolean): void {
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       const cols = [...BOOKKEEPING, ...t.columns].join(', ');
-      db.exec(t.primaryKey ? `CREATE TABLE IF NOT EXISTS ${t.name} (${cols}, PRIMARY KEY (${t.primaryKey})) WITHOUT ROWID` : `CREATE TABLE IF NOT EXISTS ${t.name} (${cols})`);
+      // A bulk build appends to plain tables and sorts them into their key order at the end (createIndexes).
+      db.exec(t.primaryKey && !deferIndexes ? `CREATE TABLE IF NOT EXISTS ${t.name} (${cols}, PRIMARY KEY (${t.primaryKey})) WITHOUT ROWID` : `CREATE TABLE IF NOT EXISTS ${t.name} (${cols})`);
     }
   }
   if (!deferIndexes) createIndexes(db);
