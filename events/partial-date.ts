@@ -12,8 +12,12 @@ export type Precision = 'year' | 'month' | 'day';
 /** Greater than every `YYYY-MM-DD` string: the end of an open term. */
 export const OPEN_END = '\uffff';
 
+const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Days in a month of the proleptic Gregorian calendar (arithmetic: this runs for every date a projection stores). */
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) return 29;
+  return DAYS[month - 1] as number;
 }
 
 interface Parts {
