@@ -27,6 +27,7 @@ import { openRuntime } from '../src/runtime.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import type { NewEvent } from '../src/store/port.js';
 import { quantile, runLoad } from './http-load.js';
+import { prng } from '../test/fixtures/history.js';
 
 const CONNECTIONS = 32;
 const PHASE_MS = Number(process.env['BENCH_PHASE_MS'] ?? 10_000);
@@ -34,21 +35,12 @@ const WARMUP_MS = 2_000;
 const SLICE_MS = 1_000;
 
 /**
- * A seeded uniform PRNG in [0, 1) (mulberry32, 32-bit integer arithmetic). The LCG used before,
- * `(seed * 1103515245 + 12345) % 2^31` in doubles, overflowed 2^53 and fell into short
- * cycles: the recorded data put most appointments on a few hundred of the 10,000 offices
- * (one had 2,993), and the client asked about a handful of them.
+ * A seeded uniform PRNG in [0, 1): mulberry32, shared with the tests' histories. The LCG used
+ * before, `(seed * 1103515245 + 12345) % 2^31` in doubles, overflowed 2^53 and fell into short
+ * cycles: the recorded data put most appointments on a few hundred of the 10,000 offices (one
+ * had 2,993), and the client asked about a handful of them.
  */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const mulberry32 = prng;
 
 // ---------------------------------------------------------------- client process
 interface Phase {

@@ -5,6 +5,7 @@
  * handle is parked by the writer and the runner goes on.
  */
 import type { Logger } from 'pino';
+import { PositionWaiters } from '../src/store/position-waiters.js';
 import type { LogEvent, ReadModelWriter } from './db.js';
 
 /** The part of the store port the runner uses (structurally src/store/port.ts EventStore). */
@@ -32,7 +33,7 @@ export class Runner {
   private stopped = false;
   private sub: { close(): Promise<void> } | null = null;
   private loop: Promise<void> | null = null;
-  private readonly waiters = new Set<{ position: string; resolve: (ok: boolean) => void }>();
+  private readonly waiters = new PositionWaiters();
   private readonly batchSize: number;
   private readonly retryMs: number;
 
@@ -60,8 +61,7 @@ export class Runner {
     await this.sub?.close();
     await this.loop;
     this.state = 'stopped';
-    for (const w of this.waiters) w.resolve(false);
-    this.waiters.clear();
+    this.waiters.cancelAll();
   }
 
   applied(): string | null {
@@ -72,25 +72,12 @@ export class Runner {
   waitFor(position: string, timeoutMs: number): Promise<boolean> {
     const cp = this.applied();
     if (cp !== null && cp >= position) return Promise.resolve(true);
-    if (this.stopped || timeoutMs <= 0) return Promise.resolve(false);
-    return new Promise((resolve) => {
-      const w = {
-        position,
-        resolve: (ok: boolean) => {
-          clearTimeout(timer);
-          this.waiters.delete(w);
-          resolve(ok);
-        },
-      };
-      const timer = setTimeout(() => w.resolve(false), timeoutMs);
-      this.waiters.add(w);
-    });
+    return this.stopped ? Promise.resolve(false) : this.waiters.wait(position, timeoutMs);
   }
 
   private notify(): void {
     const cp = this.applied();
-    if (cp === null) return;
-    for (const w of [...this.waiters]) if (cp >= w.position) w.resolve(true);
+    if (cp !== null) this.waiters.reached(cp);
   }
 
   private apply(events: readonly LogEvent[]): void {

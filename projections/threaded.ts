@@ -10,6 +10,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { PositionWaiters } from '../src/store/position-waiters.js';
 import { startWorker } from '../src/store/worker-thread.js';
 import { RebuildInProgressError, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
 import { ReadQueries } from './queries.js';
@@ -36,7 +37,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   let closed = false;
   let seq = 0;
   const asked = new Map<number, Asked>();
-  const waiters = new Set<{ position: Position; resolve(ok: boolean): void }>();
+  const waiters = new PositionWaiters();
   const caughtUpWaiters: Array<() => void> = [];
   let db: Db | null = null;
   let queries: ReadQueries | null = null;
@@ -45,7 +46,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     if (position === null || (applied !== null && position <= applied)) return;
     applied = position;
     queries?.invalidate(offices === 'all' ? 'all' : new Set(offices));
-    for (const w of [...waiters]) if (position >= w.position) w.resolve(true);
+    waiters.reached(position);
   };
   const fail = (error: Error): void => {
     for (const a of asked.values()) a.reject(error);
@@ -138,19 +139,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     caughtUp: () => (caughtUp || closed ? Promise.resolve() : new Promise<void>((resolve) => caughtUpWaiters.push(resolve))),
     waitFor(position, timeoutMs) {
       if (applied !== null && applied >= position) return Promise.resolve(true);
-      if (timeoutMs <= 0 || closed) return Promise.resolve(false);
-      return new Promise((resolve) => {
-        const w = {
-          position,
-          resolve: (ok: boolean) => {
-            clearTimeout(timer);
-            waiters.delete(w);
-            resolve(ok);
-          },
-        };
-        const timer = setTimeout(() => w.resolve(false), timeoutMs);
-        waiters.add(w);
-      });
+      return closed ? Promise.resolve(false) : waiters.wait(position, timeoutMs);
     },
     applied: () => applied,
     readiness: () => ({ ...readiness, position: applied ?? readiness.position, ready: readiness.ready && !closed }),
@@ -162,7 +151,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     async close() {
       if (closed) return;
       closed = true;
-      for (const w of [...waiters]) w.resolve(false);
+      waiters.cancelAll();
       await new Promise<void>((resolve) => {
         worker.once('exit', () => resolve());
         worker.postMessage({ kind: 'close' } satisfies ReadModelRequest);

@@ -9,6 +9,7 @@
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Position } from '../store/port.js';
+import { PositionWaiters } from '../store/position-waiters.js';
 import { startWorker } from '../store/worker-thread.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
 import type { SignedTreeHead } from './signing.js';
@@ -34,12 +35,12 @@ export async function startAuditFollower(init: FollowerInit, log: Logger): Promi
   let closing = false;
   let seq = 0;
   const asked = new Map<number, Asked>();
-  const waiters = new Set<{ position: Position; resolve(ok: boolean): void }>();
+  const waiters = new PositionWaiters();
   const url = new URL(`./follower-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
   const advance = (position: Position): void => {
     if (audited === null || position > audited) audited = position;
-    for (const w of [...waiters]) if (audited >= w.position) w.resolve(true);
+    waiters.reached(audited);
   };
 
   const start = (): Promise<void> =>
@@ -92,19 +93,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger): Promi
   return {
     waitFor(position, timeoutMs) {
       if (audited !== null && audited >= position) return Promise.resolve(true);
-      if (timeoutMs <= 0 || closing) return Promise.resolve(false);
-      return new Promise((resolve) => {
-        const w = {
-          position,
-          resolve: (ok: boolean) => {
-            clearTimeout(timer);
-            waiters.delete(w);
-            resolve(ok);
-          },
-        };
-        const timer = setTimeout(() => w.resolve(false), timeoutMs);
-        waiters.add(w);
-      });
+      return closing ? Promise.resolve(false) : waiters.wait(position, timeoutMs);
     },
     signHead() {
       const w = worker;
@@ -120,7 +109,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger): Promi
     },
     async close() {
       closing = true;
-      for (const w of [...waiters]) w.resolve(false);
+      waiters.cancelAll();
       const w = worker;
       if (w === null) return;
       await new Promise<void>((resolve) => {
