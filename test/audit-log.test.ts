@@ -4,6 +4,7 @@
  * in the SQLite files (altered, deleted, reordered events; forged heads; altered nodes).
  */
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,6 +18,10 @@ import { openAuditLog, type AuditLog } from '../src/audit/tree-head.js';
 import { createMemoryStore } from '../src/store/memory.js';
 import type { EventStore } from '../src/store/port.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
+
+/** One temporary directory for every data dir of this file, removed when the file ends. */
+const root = mkdtempSync(join(tmpdir(), 'annals-audit-'));
+t.teardown(() => rmSync(root, { recursive: true, force: true }));
 
 const log = pino({ level: 'silent' });
 
@@ -38,7 +43,7 @@ async function open(store: EventStore, dataDir: string, extra: { follow?: boolea
 }
 
 t.test('follows the store, signs heads, proofs verify against them', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const dataDir = await mkdtemp(join(root, 'audit-'));
   const store = createMemoryStore();
   t.teardown(() => store.close());
   await record(store, 3);
@@ -90,7 +95,7 @@ t.test('follows the store, signs heads, proofs verify against them', async (t) =
 });
 
 t.test('restart: the tree is restored from audit.db and goes on', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const dataDir = await mkdtemp(join(root, 'audit-'));
   const store = openSqliteStore(join(dataDir, 'events.db'));
   t.teardown(() => store.close());
   let last = await record(store, 5);
@@ -111,7 +116,7 @@ t.test('restart: the tree is restored from audit.db and goes on', async (t) => {
 
 /** A data dir with 20 audited events in the embedded store, closed, for tampering. */
 async function audited(t: Test): Promise<{ dataDir: string; positions: string[] }> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const dataDir = await mkdtemp(join(root, 'audit-'));
   const store = openSqliteStore(join(dataDir, 'events.db'));
   const last = await record(store, 20);
   const audit = await open(store, dataDir);
@@ -274,7 +279,7 @@ t.test('tampering with audit.db', async (t) => {
 });
 
 t.test('two followers on one data dir (two servers) resynchronise rather than corrupt', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const dataDir = await mkdtemp(join(root, 'audit-'));
   const store = openSqliteStore(join(dataDir, 'events.db'));
   t.teardown(() => store.close());
   const a = await open(store, dataDir);
@@ -294,7 +299,7 @@ t.test('two followers on one data dir (two servers) resynchronise rather than co
 });
 
 t.test('a closed store does not make the follower spin', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const dataDir = await mkdtemp(join(root, 'audit-'));
   const store = createMemoryStore();
   const audit = await open(store, dataDir);
   await record(store, 2);
@@ -306,7 +311,7 @@ t.test('a closed store does not make the follower spin', async (t) => {
 });
 
 t.test('verify: heads under another key, an event inserted amid audited ones (sparse positions)', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-'));
+  const dataDir = await mkdtemp(join(root, 'audit-'));
   const store = createMemoryStore();
   t.teardown(() => store.close());
   const last = await record(store, 9);

@@ -3,7 +3,7 @@
  * instance with only these routes and a runtime-like object (Runtime has no audit log yet).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify from 'fastify';
@@ -51,6 +51,7 @@ t.test('audit tree routes', async (t) => {
     await app.close();
     await audit.close();
     await store.close();
+    await rm(dataDir, { recursive: true, force: true });
   });
 
   t.test('auditor or admin only', async (t) => {
