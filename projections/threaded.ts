@@ -31,6 +31,8 @@ function openReader(path: string): Db {
 export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger): Promise<ReadModels & { poke(): void; worker(): Worker }> {
   const url = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   let worker!: Worker;
+  /** The current thread said it is ready and has not exited since. */
+  let alive = false;
   let readiness: Readiness = { ready: false, state: 'idle', position: null, parked: 0, rebuilding: false, lastError: null };
   let applied: Position | null = null;
   let caughtUp = false;
@@ -61,6 +63,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
       w.on('message', (m: ReadModelReply) => {
         switch (m.kind) {
           case 'ready':
+            alive = true;
             readiness = m.readiness;
             advance(m.readiness.position);
             resolve();
@@ -109,6 +112,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
         reject(e);
       });
       w.on('exit', (code) => {
+        alive = false;
         readiness = { ...readiness, ready: false, state: 'stopped' };
         fail(new Error(`the read-model thread exited (${code}); retry`));
         reject(new Error(`the read-model thread exited (${code}) before it was ready`));
@@ -127,6 +131,8 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
 
   const ask = <T>(request: ReadModelRequest & { seq: number }, progress?: (p: RebuildProgress) => void): Promise<T> =>
     new Promise((resolve, reject) => {
+      // Between a thread's exit and its successor's start, nobody would answer.
+      if (!alive) return reject(new Error('the read-model thread is restarting; retry shortly'));
       asked.set(request.seq, { resolve: resolve as (v: unknown) => void, reject, ...(progress ? { progress } : {}) });
       worker.postMessage(request);
     });

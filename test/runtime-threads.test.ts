@@ -78,6 +78,7 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   t.type(models.poke, 'function', 'the read models run in their thread');
   const killed = await killReadModelThread(runtime.readModels);
   t.ok(killed, 'the thread was terminated');
+  await t.rejects(runtime.readModels.status(), /restarting/, 'asking a dead thread fails at once rather than hanging');
   const whileDown = await app.inject({ method: 'POST', url: '/v1/facts', headers: first.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'p-restart', name: 'Recorded while the thread restarted' }, source } });
   t.equal(whileDown.statusCode, 201, whileDown.body);
   t.equal((await app.inject({ url: '/v1/people/p-restart' })).statusCode, 200, 'applied by the restarted thread before the 201');
