@@ -202,6 +202,14 @@ export class RebuildInProgressError extends Error {
   }
 }
 
+/** The read models cannot answer right now (their thread is restarting, or stopped mid-request); retry shortly. */
+export class ReadModelsUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReadModelsUnavailableError';
+  }
+}
+
 /**
  * Builds every read model from the log into a fresh file at `path` (replacing any leftover),
  * calling `beforeLastPage` once the log's head seen at the start is reached, then reading to

@@ -12,7 +12,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PositionWaiters } from '../src/store/position-waiters.js';
 import { startWorker } from '../src/store/worker-thread.js';
-import { RebuildInProgressError, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
+import { ReadModelsUnavailableError, RebuildInProgressError, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
 import { ReadQueries } from './queries.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
 
@@ -114,7 +114,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
       w.on('exit', (code) => {
         alive = false;
         readiness = { ...readiness, ready: false, state: 'stopped' };
-        fail(new Error(`the read-model thread exited (${code}); retry`));
+        fail(new ReadModelsUnavailableError(`the read-model thread exited (${code}); retry shortly`));
         reject(new Error(`the read-model thread exited (${code}) before it was ready`));
         if (closed) return;
         // Reads go on from the file as it is; writes wait (up to their bound) for the next
@@ -132,7 +132,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   const ask = <T>(request: ReadModelRequest & { seq: number }, progress?: (p: RebuildProgress) => void): Promise<T> =>
     new Promise((resolve, reject) => {
       // Between a thread's exit and its successor's start, nobody would answer.
-      if (!alive) return reject(new Error('the read-model thread is restarting; retry shortly'));
+      if (!alive) return reject(new ReadModelsUnavailableError('the read-model thread is restarting; retry shortly'));
       asked.set(request.seq, { resolve: resolve as (v: unknown) => void, reject, ...(progress ? { progress } : {}) });
       worker.postMessage(request);
     });

@@ -79,6 +79,9 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   const killed = await killReadModelThread(runtime.readModels);
   t.ok(killed, 'the thread was terminated');
   await t.rejects(runtime.readModels.status(), /restarting/, 'asking a dead thread fails at once rather than hanging');
+  const during = await app.inject({ url: '/v1/admin/projections', headers: first.auth('admin') });
+  t.equal(during.statusCode, 503, 'the status endpoint says to retry while the thread restarts');
+  t.equal(during.headers['retry-after'], '1');
   const whileDown = await app.inject({ method: 'POST', url: '/v1/facts', headers: first.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'p-restart', name: 'Recorded while the thread restarted' }, source } });
   t.equal(whileDown.statusCode, 201, whileDown.body);
   t.equal((await app.inject({ url: '/v1/people/p-restart' })).statusCode, 200, 'applied by the restarted thread before the 201');

@@ -3,7 +3,7 @@
  * rebuild of every read model from the log into a fresh file, swapped in when done.
  */
 import type { FastifyInstance } from 'fastify';
-import { RebuildInProgressError } from '../../../projections/index.js';
+import { ReadModelsUnavailableError, RebuildInProgressError } from '../../../projections/index.js';
 import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { typed, type Guards } from './reads-common.js';
@@ -11,7 +11,13 @@ import { guards } from './reads-guards.js';
 
 export async function adminRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
   const r = typed(app);
-  r.get('/v1/admin/projections', { preHandler: g.staff, schema: { tags: ['admin'], summary: 'Read models: checkpoint, head, lag (events and seconds), parked events' } }, async () => runtime.readModels.status());
+  r.get('/v1/admin/projections', { preHandler: g.staff, schema: { tags: ['admin'], summary: 'Read models: checkpoint, head, lag (events and seconds), parked events' } }, async () => {
+    try {
+      return await runtime.readModels.status();
+    } catch (err) {
+      throw unavailable(err);
+    }
+  });
 
   r.post('/v1/admin/rebuild', { preHandler: g.staff, schema: { tags: ['admin'], summary: 'Rebuild every read model from the log and swap it in; answers when done' } }, async (req) => {
     try {
@@ -19,7 +25,12 @@ export async function adminRoutes(app: FastifyInstance, runtime: Runtime, g: Gua
       return { status: 'rebuilt', ...result };
     } catch (err) {
       if (err instanceof RebuildInProgressError) throw new ProblemError('conflict', 'a rebuild is already running; wait for it to finish');
-      throw err;
+      throw unavailable(err);
     }
   });
+}
+
+/** The read models' thread restarting (or stopping mid-request) is a 503 with Retry-After; anything else passes through. */
+function unavailable(err: unknown): unknown {
+  return err instanceof ReadModelsUnavailableError ? new ProblemError('unavailable', err.message, {}, { 'retry-after': '1' }) : err;
 }
