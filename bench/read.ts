@@ -34,13 +34,9 @@ const PHASE_MS = Number(process.env['BENCH_PHASE_MS'] ?? 10_000);
 const WARMUP_MS = 2_000;
 const SLICE_MS = 1_000;
 
-/**
- * A seeded uniform PRNG in [0, 1): mulberry32, shared with the tests' histories. The LCG used
- * before, `(seed * 1103515245 + 12345) % 2^31` in doubles, overflowed 2^53 and fell into short
- * cycles: the recorded data put most appointments on a few hundred of the 10,000 offices (one
- * had 2,993), and the client asked about a handful of them.
- */
-const mulberry32 = prng;
+// Random picks come from `prng` (mulberry32, shared with the tests' histories). The LCG used
+// before, `(seed * 1103515245 + 12345) % 2^31` in doubles, overflowed 2^53 and fell into short
+// cycles: most appointments landed on a few hundred of the 10,000 offices.
 
 // ---------------------------------------------------------------- client process
 interface Phase {
@@ -53,7 +49,7 @@ interface Phase {
 }
 
 async function runClient(port: number, offices: string[]): Promise<void> {
-  const rnd = mulberry32(12345);
+  const rnd = prng(12345);
   const pad = (n: number) => String(n).padStart(2, '0');
   const urls: Record<string, () => string> = {
     healthz: () => '/healthz',
@@ -136,7 +132,7 @@ try {
     console.log(`reusing ${dir}: ${fmt(recorded)} events, ${fmt(offices.length)} offices`);
   } else {
     const newId = monotonicFactory();
-    const rnd = mulberry32(42);
+    const rnd = prng(42);
     const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
     const pad = (n: number) => String(n).padStart(2, '0');
