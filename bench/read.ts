@@ -3,7 +3,8 @@
  *
  *   1. Records BENCH_FACTS facts of every kind (appointments, departures, sessions with
  *      capacities, documents, chairmanships, memberships, corrections, retractions) into the
- *      embedded store, through the store port, in a temp dir.
+ *      embedded store, through the store port, in a temp dir: bench/history.ts, a record the
+ *      deciders accept (each office a succession, not overlapping random terms).
  *   2. Rebuilds every read model from that log into a fresh file: events/s.
  *   3. Starts the real service (runtime + Fastify app) on that data dir and, from a separate
  *      client process with 32 keep-alive connections (bench/http-load.ts: plain sockets, like wrk), measures `GET /healthz` and
@@ -19,7 +20,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { monotonicFactory } from 'ulid';
-import { lowerBound, ulidToUuid, upperBound } from '../events/index.js';
+import { ulidToUuid } from '../events/index.js';
 import { rebuildReadModels } from '../projections/index.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/http/app.js';
@@ -28,6 +29,7 @@ import { openSqliteStore } from '../src/store/sqlite.js';
 import type { NewEvent } from '../src/store/port.js';
 import { quantile, runLoad } from './http-load.js';
 import { prng } from '../test/fixtures/history.js';
+import { benchHistory } from './history.js';
 
 const CONNECTIONS = 32;
 const PHASE_MS = Number(process.env['BENCH_PHASE_MS'] ?? 10_000);
@@ -131,92 +133,17 @@ try {
     recorded = Number((await store.head()) ?? 0);
     console.log(`reusing ${dir}: ${fmt(recorded)} events, ${fmt(offices.length)} offices`);
   } else {
-    const newId = monotonicFactory();
-    const rnd = prng(42);
-    const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
-    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-    const pad = (n: number) => String(n).padStart(2, '0');
-    const date = () => {
-      const y = int(1990, 2030);
-      const p = rnd();
-      return p < 0.15 ? `${y}` : p < 0.3 ? `${y}-${pad(int(1, 12))}` : `${y}-${pad(int(1, 12))}-${pad(int(1, 28))}`;
-    };
-    const term = () => {
-      const from = date();
-      if (rnd() < 0.2) return { from };
-      const y = Number(from.slice(0, 4)) + int(0, 6);
-      const to = `${Math.min(y, 2035)}-${pad(int(1, 12))}-${pad(int(1, 28))}`;
-      return upperBound(to) >= lowerBound(from) ? { from, to } : { from };
-    };
     const source = { title: 'Benchmark source', publisher: 'bench' };
     let batch: Promise<unknown>[] = [];
-    const record = async (stream: string, type: string, data: Record<string, unknown>, factId = newId()) => {
-      const e: NewEvent = { id: ulidToUuid(factId), type, data, metadata: { factId, recordedBy: 'recorder:bench', source, correlationId: `bench-${recorded}`, schemaVersion: 1 } };
-      batch.push(store.append(stream, [e], 'any'));
+    const t0 = performance.now();
+    // A record the deciders would accept (bench/history.ts), appended straight to the store.
+    for (const f of benchHistory({ facts: N, offices: OFFICES, people: PEOPLE, seed: 42, newId: monotonicFactory() }, offices)) {
+      const e: NewEvent = { id: ulidToUuid(f.factId), type: f.type, data: f.data, metadata: { factId: f.factId, recordedBy: 'recorder:bench', source, correlationId: `bench-${recorded}`, schemaVersion: 1 } };
+      batch.push(store.append(f.stream, [e], 'any'));
       recorded += 1;
       if (batch.length >= 5000) {
         await Promise.all(batch);
         batch = [];
-      }
-      return factId;
-    };
-    const t0 = performance.now();
-    const states: string[] = [];
-    for (let i = 0; i < 10; i++) {
-      const id = newId();
-      states.push(await record(`organization-${id}`, 'OrganizationRegistered', { key: `state-${i}`, name: `State ${i}`, classification: 'state' }, id));
-    }
-    const orgId = newId();
-    await record(`organization-${orgId}`, 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }, orgId);
-    const bodyId = newId();
-    await record(`organization-${bodyId}`, 'OrganizationRegistered', { key: 'council', name: 'Council', classification: 'body', parent: orgId }, bodyId);
-    for (let i = 0; i < OFFICES; i++) {
-      const id = newId();
-      offices.push(await record(`office-${id}`, 'OfficeEstablished', { key: `office-${i}`, organization: i % 2 ? bodyId : orgId, title: `Office ${i}`, multipleHolders: false }, id));
-    }
-    const people: string[] = [];
-    for (let i = 0; i < PEOPLE; i++) {
-      const id = newId();
-      people.push(await record(`person-${id}`, 'PersonRegistered', { key: `person-${i}`, name: `Person ${i}`, aliases: [`P. ${i}`] }, id));
-    }
-    const sessions: string[] = [];
-    const correctable: { factId: string; stream: string; data: Record<string, unknown> }[] = [];
-    while (recorded < N) {
-      const r = rnd();
-      if (r < 0.45) {
-        const office = pick(offices);
-        const data = { office, person: pick(people), term: term(), acting: rnd() < 0.05 };
-        const factId = await record(`office-${office}`, 'OfficialAppointed', data);
-        correctable.push({ factId, stream: `office-${office}`, data });
-        if (correctable.length > 10_000) correctable.shift();
-      } else if (r < 0.53) {
-        const office = pick(offices);
-        await record(`office-${office}`, 'OfficialLeftOffice', { office, person: pick(people), on: date(), reason: 'resigned' });
-      } else if (r < 0.6 || sessions.length === 0) {
-        const id = newId();
-        sessions.push(await record(`session-${id}`, 'SessionHeld', { body: bodyId, held: { from: date() }, place: { city: 'City', country: pick(states) }, chairedBy: { person: pick(people), office: pick(offices) }, agenda: ['item'] }, id));
-      } else if (r < 0.75) {
-        const session = pick(sessions);
-        await record(`session-${session}`, 'DelegateAttended', { session, person: pick(people), representing: pick(states), office: pick(offices) });
-      } else if (r < 0.79) {
-        const session = pick(sessions);
-        await record(`session-${session}`, 'ReportDelivered', { session, person: pick(people), office: pick(offices), subject: 'Report' });
-      } else if (r < 0.84) {
-        const id = newId();
-        await record(`document-${id}`, 'DocumentAdopted', { title: `Document ${recorded}`, kind: 'decision', body: bodyId, session: pick(sessions), adoptedOn: date() }, id);
-      } else if (r < 0.85) {
-        await record(`organization-${orgId}`, 'ChairmanshipPassed', { organization: orgId, chair: pick(states), term: term() });
-      } else if (r < 0.87) {
-        await record(`organization-${orgId}`, rnd() < 0.6 ? 'MembershipStarted' : 'MembershipEnded', { organization: orgId, member: pick(states), on: date() });
-      } else if (r < 0.89) {
-        const session = pick(sessions);
-        await record(`talks-${newId()}`, 'SidelineTalksHeld', { session, participants: [{ person: pick(people) }, { organization: orgId }], topics: ['t'] });
-      } else if (r < 0.97 && correctable.length) {
-        const target = pick(correctable);
-        await record(target.stream, 'FactCorrected', { fact: target.factId, data: { ...target.data, term: term() }, reason: 'correction' });
-      } else if (correctable.length) {
-        const target = correctable.splice(Math.floor(rnd() * correctable.length), 1)[0] as (typeof correctable)[number];
-        await record(target.stream, 'FactRetracted', { fact: target.factId, reason: 'retraction' });
       }
     }
     await Promise.all(batch);
