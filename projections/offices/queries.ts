@@ -129,8 +129,11 @@ export interface SuccessionItem {
   readonly b: TermBounds;
   readonly personId: string;
   readonly item: Omit<HolderItem, 'certainty'>;
-  /** `item` as JSON text without the closing brace, once asked for (holderAtJson). */
-  jsonHead?: string;
+  /**
+   * `item` as JSON text without the closing brace, once asked for (holderAtJson). Present
+   * from the start (undefined), so every item has one shape and reading it stays cheap.
+   */
+  jsonHead: string | undefined;
 }
 
 /** The succession as known at `k`, rendered, with entity views fetched in one query. */
@@ -143,7 +146,7 @@ export function succession(q: QueryContext, office: string, k: string): Successi
       item.session = views(i.sessionId);
       item.capacity = i.capacity as string;
     }
-    return { b: i.b, personId: i.personId, item };
+    return { b: i.b, personId: i.personId, item, jsonHead: undefined };
   });
 }
 
@@ -156,25 +159,57 @@ function withCertainty(items: readonly SuccessionItem[], certainty: (b: TermBoun
   return out;
 }
 
-/** Each item's JSON text without its closing brace, made once per item (cached successions are asked again and again). */
-function jsonHead(i: SuccessionItem): string {
-  return (i.jsonHead ??= JSON.stringify(i.item).slice(0, -1));
+/**
+ * For each item of a succession (ordered by earliest start), the latest possible end among it
+ * and the items before it: non-decreasing, so a binary search finds the first item that can
+ * still overlap a day; every item before it surely ended earlier. Made once per cached
+ * succession (a succession's terms mostly follow one another, so a question about a day
+ * looks at a handful of items instead of all of them).
+ */
+const reachOf = new WeakMap<readonly SuccessionItem[], string[]>();
+function reach(items: readonly SuccessionItem[]): string[] {
+  let r = reachOf.get(items);
+  if (r === undefined) {
+    r = [];
+    let max = '';
+    for (const i of items) {
+      if (i.b.e1 > max) max = i.b.e1;
+      r.push(max);
+    }
+    reachOf.set(items, r);
+  }
+  return r;
+}
+
+/** The index of the first item whose reach is at least `q0` (items.length if none). */
+function firstReaching(r: readonly string[], q0: string): number {
+  let lo = 0;
+  let hi = r.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((r[mid] as string) < q0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /**
  * holderAt as JSON text: the same array JSON.stringify would make of holderAt's answer (each
- * item's fields, then `certainty`), built from per-item text instead of new objects.
+ * item's fields, then `certainty`), built from per-item text instead of new objects. Looks
+ * only at the items from the first that may still be in office on `validAt` (reach) to the
+ * last that may have begun by then.
  */
 export function holderAtJson(items: readonly SuccessionItem[], validAt: string): string {
   const q0 = lowerBound(validAt);
   const q1 = upperBound(validAt);
   let out = '';
-  for (const i of items) {
+  for (let n = firstReaching(reach(items), q0); n < items.length; n++) {
+    const i = items[n] as SuccessionItem;
     // Items come ordered by earliest start (byTerm): none after this one can overlap.
     if (i.b.s0 > q1) break;
     const c = certaintyOf(i.b, q0, q1);
     if (c === null) continue;
-    const head = jsonHead(i);
+    const head = (i.jsonHead ??= JSON.stringify(i.item).slice(0, -1));
     out += `${out === '' ? '' : ','}${head}${head === '{' ? '' : ','}"certainty":"${c}"}`;
   }
   return `[${out}]`;
