@@ -28,6 +28,8 @@ import { openRuntime } from '../src/runtime.js';
 import { createRecorder } from '../src/record/index.js';
 import { monotonicFactory } from 'ulid';
 import { runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
+import { runningWorkers } from '../src/store/worker-thread.js';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 
 const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 40_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 200_000);
@@ -37,6 +39,20 @@ const TOKEN = 'bench-recorder-token-0123456789';
 const SOURCE = { title: 'Benchmark', publisher: 'Annals' };
 
 const progress = (msg: string): void => void process.stderr.write(`${msg}\n`);
+
+/**
+ * Each worker thread's event-loop utilisation from now until the returned function is called
+ * (its synchronous SQLite work and fsyncs count as busy): which thread bounds a phase.
+ */
+function threadsBusy(): () => string {
+  const start = new Map<string, { worker: import('node:worker_threads').Worker; elu: EventLoopUtilization }>();
+  for (const [worker, label] of runningWorkers()) start.set(label, { worker, elu: worker.performance.eventLoopUtilization() });
+  return () => {
+    const parts: string[] = [];
+    for (const [label, { worker, elu }] of start) parts.push(`${label} ${(worker.performance.eventLoopUtilization(elu).utilization * 100).toFixed(0)}%`);
+    return parts.length ? parts.join(', ') : 'none (everything inline)';
+  };
+}
 
 /** The i-th fact of a stream of work for `client`: a person, then their attendance. */
 function factFor(prefix: string, client: number, i: number): object {
@@ -142,9 +158,11 @@ async function main(): Promise<void> {
     progress(`1. POST /v1/facts: ${SINGLE} facts from ${CLIENTS} concurrent clients (in a client process)`);
     const perClient = Math.ceil(SINGLE / CLIENTS);
     const elu0 = performance.eventLoopUtilization();
+    const threads0 = threadsBusy();
     const port = (app.server.address() as { port: number }).port;
     const single = await drive({ port, kind: 'single', perClient });
     const singleElu = performance.eventLoopUtilization(elu0);
+    const singleThreads = threads0();
     const singleSeconds = single.seconds;
     const singleRate = (perClient * CLIENTS) / singleSeconds;
     const latencies = single.latencies.sort((a, b) => a - b);
@@ -153,8 +171,10 @@ async function main(): Promise<void> {
     progress(`2. POST /v1/facts/batch: ${BATCH} facts in batches of ${BATCH_SIZE}`);
     const batches = Math.ceil(BATCH / BATCH_SIZE);
     const elu1 = performance.eventLoopUtilization();
+    const threads1 = threadsBusy();
     const batch = await drive({ port, kind: 'batch', batches, batchSize: BATCH_SIZE });
     const batchElu = performance.eventLoopUtilization(elu1);
+    const batchThreads = threads1();
     const batchSeconds = batch.seconds;
     const batchRate = (batches * BATCH_SIZE) / batchSeconds;
     const batchTimes = batch.latencies;
@@ -164,6 +184,7 @@ async function main(): Promise<void> {
       `POST /v1/facts, ${CLIENTS} clients: ${(perClient * CLIENTS).toLocaleString('en')} facts in ${singleSeconds.toFixed(2)} s = ${Math.round(singleRate).toLocaleString('en')} facts/s (latency ms p50 ${pct(0.5)}, p99 ${pct(0.99)}, max ${pct(1)}) [target >= 5,000: ${singleRate >= 5000 ? 'met' : 'NOT met'}]`,
       `POST /v1/facts/batch, batches of ${BATCH_SIZE.toLocaleString('en')}: ${(batches * BATCH_SIZE).toLocaleString('en')} facts in ${batchSeconds.toFixed(2)} s = ${Math.round(batchRate).toLocaleString('en')} facts/s (per batch ms median ${batchTimes.sort((a, b) => a - b)[batchTimes.length >> 1]?.toFixed(0)}) [target >= 50,000: ${batchRate >= 50000 ? 'met' : 'NOT met'}]`,
       `server main thread busy (event-loop utilisation): single ${(singleElu.utilization * 100).toFixed(0)}%, ${((singleElu.active * 1000) / (perClient * CLIENTS)).toFixed(0)} us a fact (warm-up included); batch ${(batchElu.utilization * 100).toFixed(0)}%, ${((batchElu.active * 1000) / (batches * BATCH_SIZE)).toFixed(0)} us a fact`,
+      `worker threads busy: single ${singleThreads}; batch ${batchThreads}`,
       `log: ${Number(events).toLocaleString('en')} events (key reservations included), store ${runtime.store.name}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

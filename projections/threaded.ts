@@ -58,7 +58,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   /** Starts the thread; resolves once it is ready. A thread that dies later is started again. */
   const start = (): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const w = startWorker(url, { workerData: init });
+      const w = startWorker(url, { workerData: init }, 'read models');
       worker = w;
       w.on('message', (m: ReadModelReply) => {
         switch (m.kind) {

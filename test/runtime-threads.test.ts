@@ -10,6 +10,7 @@ import { eventLeafHash } from '../src/audit/leaf.js';
 import { fromHex, verifyInclusion } from '../src/audit/merkle.js';
 import { verifyHeadWith, type SignedTreeHead } from '../src/audit/signing.js';
 import { startTestApp } from './fixtures/app.js';
+import { runningWorkers } from '../src/store/worker-thread.js';
 
 // A long read wait: a write made while the read-model thread restarts (~2 s under tap) waits for it.
 const THREADS = { ANNALS_SQLITE_WRITER: 'thread', ANNALS_AUDIT_FOLLOWER: 'thread', ANNALS_READ_MODELS: 'thread', ANNALS_READ_WAIT_MS: '15000' };
@@ -28,6 +29,7 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
     Array.from({ length: 12 }, (_, i) => app.inject({ method: 'POST', url: '/v1/facts', headers: first.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: `p${i}`, name: `Person ${i}` }, source } })),
   );
   t.same(people.map((r) => r.statusCode), Array(12).fill(201), 'concurrent facts share the writer thread');
+  t.same([...runningWorkers().values()].sort(), ['audit follower', 'read models', 'store writer'], 'three threads, each labelled (bench:record prints their utilisation)');
   const last = people.map((r) => r.json() as { position: string }).sort((a, b) => (a.position < b.position ? -1 : 1)).at(-1) as { position: string };
 
   // Read-your-writes: the answer came after the read models applied the fact.
@@ -89,6 +91,8 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   // A restart on the same data dir: everything is there, and the threads start again.
   await app.close();
   await runtime.close();
+  for (let i = 0; i < 100 && runningWorkers().size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  t.equal(runningWorkers().size, 0, 'closing the runtime ends its threads');
   const again = await startTestApp(t, { env: THREADS, dataDir: first.dataDir });
   t.equal((await again.app.inject({ url: '/v1/people/p3' })).statusCode, 200);
   const more = await again.app.inject({ method: 'POST', url: '/v1/facts', headers: again.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'p-after', name: 'After' }, source } });

@@ -45,7 +45,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger): Promi
 
   const start = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const w = startWorker(url, { workerData: init });
+      const w = startWorker(url, { workerData: init }, 'audit follower');
       worker = w;
       let ready = false;
       w.on('message', (m: FollowerReply) => {

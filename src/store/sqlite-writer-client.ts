@@ -67,7 +67,7 @@ export class WriterThread {
   }
 
   private start(): Worker {
-    const worker = startWorker(new URL(`./sqlite-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: this.init });
+    const worker = startWorker(new URL(`./sqlite-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: this.init }, 'store writer');
     this.worker = worker;
     worker.unref();
     worker.on('message', (msg: WriterReply) => this.receive(msg));

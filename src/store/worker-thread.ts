@@ -23,7 +23,21 @@ function loaderImports(): string[] {
   return specs;
 }
 
-export function startWorker(module: URL, options: WorkerOptions = {}): Worker {
+/** The workers started here and not yet exited, by what they do (for diagnostics: bench:record prints their utilisation). */
+const running = new Map<Worker, string>();
+export function runningWorkers(): ReadonlyMap<Worker, string> {
+  return running;
+}
+
+/** Starts `module` in a worker; `label` says what it does (runningWorkers). */
+export function startWorker(module: URL, options: WorkerOptions = {}, label = module.pathname.replace(/^.*\//, '')): Worker {
+  const w = create(module, options);
+  running.set(w, label);
+  w.once('exit', () => running.delete(w));
+  return w;
+}
+
+function create(module: URL, options: WorkerOptions): Worker {
   if (!module.pathname.endsWith('.ts')) return new Worker(module, options);
   // The worker resolves nothing relative to a data: URL, so every specifier goes in resolved.
   const boot: string[] = [];
