@@ -8,7 +8,7 @@
  * expected revision catches a stale one, and a refusal is always re-decided on fresh reads.
  */
 import { upcast, keyStream, type FactType, type KeyReserved, type Source } from '../../events/index.js';
-import { evolveStream, initialStreamState, keyDecider, type KeyState, type StreamEvent, type StreamState } from '../domain/index.js';
+import { cloneState, evolveStream, initialStreamState, keyDecider, type KeyState, type StreamEvent, type StreamState } from '../domain/index.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 
 export function toStreamEvent(e: StoredEvent): StreamEvent {
@@ -46,7 +46,7 @@ export class StateCache {
         if (cached) this.touch(stream, cached);
         return base;
       }
-      const next: StreamState = { revision: base.revision, facts: new Map(base.facts) };
+      const next = cloneState(base);
       for (const e of events) evolveStream(next, toStreamEvent(e));
       this.put(stream, next);
       return next;
