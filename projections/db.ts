@@ -54,7 +54,7 @@ export function tableNames(): string[] {
  * plain tables (appending rows is cheaper than inserting them at their place in the key order);
  * here they are sorted into their clustered form.
  */
-export function createIndexes(db: Db, afterFactIndexes?: () => void): void {
+export function createIndexes(db: Db): void {
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       if (t.primaryKey) {
@@ -68,11 +68,8 @@ export function createIndexes(db: Db, afterFactIndexes?: () => void): void {
         }
       }
       db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
+      t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
     }
-  }
-  afterFactIndexes?.();
-  for (const p of PROJECTIONS) {
-    for (const t of p.tables) t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
   }
 }
 
@@ -129,24 +126,16 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
 
 export interface WriterOptions {
   /**
-   * Bulk build (a fresh file nobody reads until it is swapped in): closing superseded
-   * versions is deferred to `finishBulk()`, which closes them all in one pass per table, and
-   * rows are inserted ten at a time (one statement for ten rows costs ~30% less a row).
-   * Call finishBulk from createIndexes, once the fact_id indexes exist. Default false.
+   * Bulk build: closing superseded versions is deferred to `finishBulk()`, after the indexes
+   * exist (an UPDATE by fact_id per correction needs one; maintaining it row by row is what
+   * a bulk build avoids). Default false.
    */
   readonly deferCloses?: boolean;
 }
 
-/** Rows a bulk build inserts with one statement. */
-const BULK_ROWS = 10;
-
 /** Applies events to one read-model database; the only writer of its rows. */
 export class ReadModelWriter {
-  /** Bulk build: each correction's or retraction's close of its target's versions, in log order. */
-  private readonly deferred: { factId: string; at: string; position: string }[] = [];
-  /** Bulk build: rows waiting to be inserted BULK_ROWS at a time, flattened, by table ('facts' too). */
-  private readonly pending = new Map<string, { rows: unknown[]; columns: number }>();
-  private readonly bulkInserts = new Map<string, Statement>();
+  private readonly deferred: { table: string; factId: string; at: string; position: string }[] = [];
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
   private readonly closes = new Map<string, Statement>();
   private readonly byType = new Map<FactType, Projection[]>();
@@ -181,7 +170,6 @@ export class ReadModelWriter {
     this.cp = { ...row };
     this.batchTx = db.transaction((events: readonly LogEvent[]) => {
       for (const e of events) this.applyOne(e);
-      this.flushPending();
       const last = events.at(-1);
       if (last) {
         this.cp = { position: last.position, applied: this.cp.applied + events.length, recordedAt: last.recordedAt };
@@ -217,13 +205,13 @@ export class ReadModelWriter {
         const writes = e.type === 'FactCorrected' ? this.evolve({ factId: target.id, type: target.type, data: data['data'] as Record<string, unknown>, source }) : [];
         this.closeVersion(target.id, target.type, e.recordedAt, e.position);
         this.write(writes, target.id, e.recordedAt, e.position);
-        this.putFact(factId, e.type, target.id, e.position);
+        this.factPut.run(factId, e.type, target.id, e.position);
         if (e.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
         return;
       }
       const writes = this.evolve({ factId, type: e.type, data, source });
       this.write(writes, factId, e.recordedAt, e.position);
-      this.putFact(factId, e.type, factId, e.position);
+      this.factPut.run(factId, e.type, factId, e.position);
     } catch (err) {
       const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
       this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
@@ -234,7 +222,6 @@ export class ReadModelWriter {
 
   /** A correction or retraction names a fact; naming a correction means the fact it corrected. */
   private resolve(fact: string): { id: string; type: FactType } {
-    this.flushPending('facts');
     const row = this.factGet.get(fact) as { type: string; target: string; retracted_at: string | null } | undefined;
     if (!row) throw new Error(`correction or retraction of an unknown fact ${fact}`);
     if (row.target !== fact) return this.resolve(row.target);
@@ -250,81 +237,35 @@ export class ReadModelWriter {
   }
 
   private closeVersion(factId: string, type: FactType, at: string, position: string): void {
-    if (this.options.deferCloses) {
-      this.deferred.push({ factId, at, position });
-      return;
+    for (const p of this.byType.get(type) ?? []) {
+      for (const t of p.tables) {
+        if (this.options.deferCloses) this.deferred.push({ table: t.name, factId, at, position });
+        else this.closes.get(t.name)?.run(at, factId);
+      }
     }
-    for (const p of this.byType.get(type) ?? []) for (const t of p.tables) this.closes.get(t.name)?.run(at, factId);
   }
 
-  /**
-   * Bulk build: the deferred closes, as if each had run in log order on the rows written
-   * before it. A row of fact F written at position p stops being known at the first close of
-   * F (in log order) after p, so each table is closed in one UPDATE against a temporary
-   * table of the closes, found through the table's fact_id index: call it from createIndexes
-   * (`createIndexes(db, () => writer.finishBulk())`).
-   */
+  /** Bulk build: the deferred closes, in log order, each on the rows written before it. Call after createIndexes. */
   finishBulk(): void {
-    this.flushPending();
-    if (this.deferred.length === 0) return;
-    this.db.exec('CREATE TEMP TABLE bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL, PRIMARY KEY (fact_id, position)) WITHOUT ROWID');
-    const put = this.db.prepare('INSERT OR IGNORE INTO bulk_closes (fact_id, position, at) VALUES (?, ?, ?)');
+    const stmts = new Map<string, Statement>();
     this.db.transaction(() => {
-      for (const c of this.deferred) put.run(c.factId, c.position, c.at);
-      for (const name of this.inserts.keys()) {
-        this.db.exec(
-          `UPDATE ${name} SET known_to = COALESCE((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${name}.fact_id AND c.position > ${name}.position ORDER BY c.position LIMIT 1), known_to)
-           WHERE known_to = '${OPEN}' AND fact_id IN (SELECT fact_id FROM bulk_closes)`,
-        );
+      for (const c of this.deferred) {
+        let st = stmts.get(c.table);
+        if (!st) {
+          st = this.db.prepare(`UPDATE ${c.table} SET known_to = ? WHERE fact_id = ? AND known_to = '${OPEN}' AND position < ?`);
+          stmts.set(c.table, st);
+        }
+        st.run(c.at, c.factId, c.position);
       }
     })();
-    this.db.exec('DROP TABLE bulk_closes');
     this.deferred.length = 0;
-  }
-
-  /** Bulk build: a row for `table`; inserted once BULK_ROWS of them wait. */
-  private queue(table: string, values: readonly unknown[]): void {
-    let p = this.pending.get(table);
-    if (!p) this.pending.set(table, (p = { rows: [], columns: values.length }));
-    for (const v of values) p.rows.push(v);
-    if (p.rows.length === BULK_ROWS * p.columns) {
-      this.bulkInsert(table, p.columns, BULK_ROWS).run(p.rows);
-      p.rows.length = 0;
-    }
-  }
-
-  /** `INSERT INTO table VALUES (…), …` for `rows` rows of `columns` values (the table's column order). */
-  private bulkInsert(table: string, columns: number, rows: number): Statement {
-    const key = `${table}/${rows}`;
-    let stmt = this.bulkInserts.get(key);
-    if (!stmt) {
-      const one = `(${new Array(columns).fill('?').join(', ')})`;
-      stmt = this.db.prepare(`${table === 'facts' ? 'INSERT OR IGNORE' : 'INSERT'} INTO ${table} VALUES ${new Array(rows).fill(one).join(', ')}`);
-      this.bulkInserts.set(key, stmt);
-    }
-    return stmt;
-  }
-
-  /** Bulk build: inserts what waits (of one table, or of all). */
-  private flushPending(only?: string): void {
-    for (const [table, p] of this.pending) {
-      if (p.rows.length === 0 || (only !== undefined && table !== only)) continue;
-      this.bulkInsert(table, p.columns, p.rows.length / p.columns).run(p.rows);
-      p.rows.length = 0;
-    }
-  }
-
-  private putFact(factId: string, type: string, target: string, position: string): void {
-    if (this.options.deferCloses) this.queue('facts', [factId, type, target, position, null]);
-    else this.factPut.run(factId, type, target, position);
   }
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {
     for (const w of writes) {
       const ins = this.inserts.get(w.table) as { stmt: Statement; columns: readonly string[] };
       const values = [factId, knownFrom, OPEN, position, ...ins.columns.map((c) => w.row[c] ?? null)];
-      if (this.options.deferCloses) this.queue(w.table, values);
-      else ins.stmt.run(values);
+      ins.stmt.run(values);
     }
   }
 }

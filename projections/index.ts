@@ -252,7 +252,8 @@ export async function buildFresh(
       await beforeLastPage();
       await drain();
     }
-    createIndexes(db, () => writer.finishBulk());
+    createIndexes(db);
+    writer.finishBulk();
     db.exec('ANALYZE');
     report(true);
     const elapsedMs = performance.now() - started;
