@@ -4,11 +4,13 @@
  * stream's revision for the expected-revision check. Kind-specific deciders read this view.
  *
  * `evolve` updates the state in place and returns it: a stream of 100,000 facts replays in
- * O(n), where copying a Map per event would be O(n²). It never mutates a FactVersion, so a
- * `cloneState` can be evolved without touching the original: that is how a decision is
- * tried without disturbing what others read. A clone costs O(1) plus the stream's corrected
- * or retracted facts (FactLog), not O(n): deciding one more attendance at a session of
- * 10,000 does not copy 10,000 entries.
+ * O(n), where copying a Map per event would be O(n²). It never mutates a FactVersion (only
+ * the session that appended a version sets its `position` and `recordedAt`, before anyone
+ * else can see it), so a `cloneState` can be evolved without touching the original: that is
+ * how a decision is tried without disturbing what others read. A clone costs O(1) plus the
+ * stream's corrected or retracted facts (FactLog), not O(n): deciding one more attendance at
+ * a session of 10,000 does not copy 10,000 entries (deciders that read every fact, such as
+ * an office's overlap check, still do their O(n) reading).
  */
 import type { FactType, Source } from '../../events/index.js';
 
@@ -77,6 +79,10 @@ export class FactLog {
 
   /** The current versions, in stream order. */
   *values(): IterableIterator<FactVersion> {
+    if (this.replaced.size === 0) {
+      for (let i = 0; i < this.length; i++) yield this.entries[i] as FactVersion;
+      return;
+    }
     for (let i = 0; i < this.length; i++) {
       const e = this.entries[i] as FactVersion;
       yield this.replaced.get(e.factId) ?? e;
