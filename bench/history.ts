@@ -77,37 +77,42 @@ export function* benchHistory(o: BenchHistoryOptions, offices: string[] = []): G
     n += 1;
     return { stream, type, factId, data };
   };
+  /** A fact creating an entity: its id is the factId, its stream `<kind>-<id>`. */
+  const entity = (kind: string, type: string, data: Record<string, unknown>): BenchFact => {
+    const factId = o.newId();
+    return fact(`${kind}-${factId}`, type, data, factId);
+  };
 
   const states: string[] = [];
   for (let i = 0; i < 10; i++) {
-    const f = fact('', 'OrganizationRegistered', { key: `state-${i}`, name: `State ${i}`, classification: 'state' });
+    const f = entity('organization', 'OrganizationRegistered', { key: `state-${i}`, name: `State ${i}`, classification: 'state' });
     states.push(f.factId);
-    yield { ...f, stream: `organization-${f.factId}` };
+    yield f;
   }
-  const org = fact('', 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' });
-  yield { ...org, stream: `organization-${org.factId}` };
+  const org = entity('organization', 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' });
+  yield org;
   const orgId = org.factId;
-  const body = fact('', 'OrganizationRegistered', { key: 'council', name: 'Council', classification: 'body', parent: orgId });
-  yield { ...body, stream: `organization-${body.factId}` };
+  const body = entity('organization', 'OrganizationRegistered', { key: 'council', name: 'Council', classification: 'body', parent: orgId });
+  yield body;
   const bodyId = body.factId;
   const chaired: { id: string; cursor: number }[] = [{ id: orgId, cursor: 0 }, { id: bodyId, cursor: 0 }];
   for (let i = 0; i < (o.chaired ?? 100); i++) {
-    const f = fact('', 'OrganizationRegistered', { key: `committee-${i}`, name: `Committee ${i}`, classification: 'body', parent: orgId });
+    const f = entity('organization', 'OrganizationRegistered', { key: `committee-${i}`, name: `Committee ${i}`, classification: 'body', parent: orgId });
     chaired.push({ id: f.factId, cursor: int(0, 365) });
-    yield { ...f, stream: `organization-${f.factId}` };
+    yield f;
   }
   const officeStates: OfficeState[] = [];
   for (let i = 0; i < o.offices; i++) {
-    const f = fact('', 'OfficeEstablished', { key: `office-${i}`, organization: i % 2 ? bodyId : orgId, title: `Office ${i}`, multipleHolders: false });
+    const f = entity('office', 'OfficeEstablished', { key: `office-${i}`, organization: i % 2 ? bodyId : orgId, title: `Office ${i}`, multipleHolders: false });
     offices.push(f.factId);
     officeStates.push({ id: f.factId, cursor: int(0, 5 * 365), open: null, holders: new Set() });
-    yield { ...f, stream: `office-${f.factId}` };
+    yield f;
   }
   const people: string[] = [];
   for (let i = 0; i < o.people; i++) {
-    const f = fact('', 'PersonRegistered', { key: `person-${i}`, name: `Person ${i}`, aliases: [`P. ${i}`] });
+    const f = entity('person', 'PersonRegistered', { key: `person-${i}`, name: `Person ${i}`, aliases: [`P. ${i}`] });
     people.push(f.factId);
-    yield { ...f, stream: `person-${f.factId}` };
+    yield f;
   }
 
   const sessions: string[] = [];
@@ -155,9 +160,9 @@ export function* benchHistory(o: BenchHistoryOptions, offices: string[] = []): G
       while (s && !s.open) s = openOffices.shift();
       if (s) yield depart(s);
     } else if (r < 0.6 || sessions.length === 0) {
-      const f = fact('', 'SessionHeld', { body: bodyId, held: { from: date() }, place: { city: 'City', country: pick(states) }, chairedBy: { person: pick(people), office: pick(offices) }, agenda: ['item'] });
+      const f = entity('session', 'SessionHeld', { body: bodyId, held: { from: date() }, place: { city: 'City', country: pick(states) }, chairedBy: { person: pick(people), office: pick(offices) }, agenda: ['item'] });
       sessions.push(f.factId);
-      yield { ...f, stream: `session-${f.factId}` };
+      yield f;
     } else if (r < 0.75) {
       const session = pick(sessions);
       yield fact(`session-${session}`, 'DelegateAttended', { session, person: pick(people), representing: pick(states), office: pick(offices) });
@@ -165,8 +170,8 @@ export function* benchHistory(o: BenchHistoryOptions, offices: string[] = []): G
       const session = pick(sessions);
       yield fact(`session-${session}`, 'ReportDelivered', { session, person: pick(people), office: pick(offices), subject: 'Report' });
     } else if (r < 0.84) {
-      const f = fact('', 'DocumentAdopted', { title: `Document ${n}`, kind: 'decision', body: bodyId, session: pick(sessions), adoptedOn: date() });
-      yield { ...f, stream: `document-${f.factId}` };
+      const f = entity('document', 'DocumentAdopted', { title: `Document ${n}`, kind: 'decision', body: bodyId, session: pick(sessions), adoptedOn: date() });
+      yield f;
     } else if (r < 0.85) {
       const c = pick(chaired);
       const from = c.cursor + int(0, 30);

@@ -30,6 +30,7 @@ import { monotonicFactory } from 'ulid';
 import { runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
+import type { Worker } from 'node:worker_threads';
 
 const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 40_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 200_000);
@@ -45,7 +46,7 @@ const progress = (msg: string): void => void process.stderr.write(`${msg}\n`);
  * (its synchronous SQLite work and fsyncs count as busy): which thread bounds a phase.
  */
 function threadsBusy(): () => string {
-  const start = new Map<string, { worker: import('node:worker_threads').Worker; elu: EventLoopUtilization }>();
+  const start = new Map<string, { worker: Worker; elu: EventLoopUtilization }>();
   for (const [worker, label] of runningWorkers()) start.set(label, { worker, elu: worker.performance.eventLoopUtilization() });
   return () => {
     const parts: string[] = [];
