@@ -75,6 +75,8 @@ interface Driven {
   seconds: number;
   /** ms, ascending. */
   latencies: number[];
+  /** The client process's CPU (user + system, all its threads) during the measured run, µs. */
+  cpuMicros: number;
 }
 
 const HEADERS = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
@@ -89,10 +91,12 @@ async function client(job: Job): Promise<Driven> {
     const post = (prefix: string, count: number) => (c: number, i: number): LoadRequest | null =>
       i < count ? { method: 'POST', path: '/v1/facts', headers: HEADERS, body: JSON.stringify(factFor(prefix, c, i)) } : null;
     await runLoad({ port: job.port, connections: CLIENTS, next: post('warm', 20), check: mustBe(201) });
+    const cpu0 = process.cpuUsage();
     const r = await runLoad({ port: job.port, connections: CLIENTS, next: post('single', perClient), check: mustBe(201) });
-    return { seconds: r.seconds, latencies: [...r.latencies] };
+    return { seconds: r.seconds, latencies: [...r.latencies], cpuMicros: cpuMicros(cpu0) };
   }
   const size = job.batchSize ?? 0;
+  const cpu0 = process.cpuUsage();
   const r = await runLoad({
     port: job.port,
     connections: 1,
@@ -103,7 +107,28 @@ async function client(job: Job): Promise<Driven> {
     },
   });
   // Facts/s counts from sending a batch to its answer (not the time spent building bodies here).
-  return { seconds: r.latencies.reduce((a, b) => a + b, 0) / 1000, latencies: [...r.latencies] };
+  return { seconds: r.latencies.reduce((a, b) => a + b, 0) / 1000, latencies: [...r.latencies], cpuMicros: cpuMicros(cpu0) };
+}
+
+function cpuMicros(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
+}
+
+/** The machine's cores, busy or idle (os.cpus() totals), from now until the returned function is called. */
+function machineBusy(): () => number {
+  const total = () => cpus().reduce((a, c) => ({ idle: a.idle + c.times.idle, all: a.all + c.times.idle + c.times.user + c.times.sys + c.times.nice + c.times.irq }), { idle: 0, all: 0 });
+  const t0 = total();
+  return () => {
+    const t1 = total();
+    return 1 - (t1.idle - t0.idle) / Math.max(1, t1.all - t0.all);
+  };
+}
+
+/** Where the CPU of a phase went: the server process (all its threads), the client process, the machine. */
+function cpuLine(label: string, facts: number, serverMicros: number, driven: Driven, busy: number): string {
+  const each = (us: number) => `${Math.round(us / facts)} us a fact`;
+  return `${label}: server process ${each(serverMicros)} (all threads, user + system, warm-up included), client ${each(driven.cpuMicros)}; machine ${(busy * 100).toFixed(0)}% busy (${availableParallelism()} cores)`;
 }
 
 if (process.argv[2] === '--client') {
@@ -160,10 +185,14 @@ async function main(): Promise<void> {
     const perClient = Math.ceil(SINGLE / CLIENTS);
     const elu0 = performance.eventLoopUtilization();
     const threads0 = threadsBusy();
+    const cpuSingle = process.cpuUsage();
+    const machineSingle = machineBusy();
     const port = (app.server.address() as { port: number }).port;
     const single = await drive({ port, kind: 'single', perClient });
     const singleElu = performance.eventLoopUtilization(elu0);
     const singleThreads = threads0();
+    const singleCpu = cpuMicros(cpuSingle);
+    const singleMachine = machineSingle();
     const singleSeconds = single.seconds;
     const singleRate = (perClient * CLIENTS) / singleSeconds;
     const latencies = single.latencies.sort((a, b) => a - b);
@@ -173,9 +202,13 @@ async function main(): Promise<void> {
     const batches = Math.ceil(BATCH / BATCH_SIZE);
     const elu1 = performance.eventLoopUtilization();
     const threads1 = threadsBusy();
+    const cpuBatch = process.cpuUsage();
+    const machineBatch = machineBusy();
     const batch = await drive({ port, kind: 'batch', batches, batchSize: BATCH_SIZE });
     const batchElu = performance.eventLoopUtilization(elu1);
     const batchThreads = threads1();
+    const batchCpu = cpuMicros(cpuBatch);
+    const batchMachine = machineBatch();
     const batchSeconds = batch.seconds;
     const batchRate = (batches * BATCH_SIZE) / batchSeconds;
     const batchTimes = batch.latencies;
@@ -186,6 +219,8 @@ async function main(): Promise<void> {
       `POST /v1/facts/batch, batches of ${BATCH_SIZE.toLocaleString('en')}: ${(batches * BATCH_SIZE).toLocaleString('en')} facts in ${batchSeconds.toFixed(2)} s = ${Math.round(batchRate).toLocaleString('en')} facts/s (per batch ms median ${batchTimes.sort((a, b) => a - b)[batchTimes.length >> 1]?.toFixed(0)}) [target >= 50,000: ${batchRate >= 50000 ? 'met' : 'NOT met'}]`,
       `server main thread busy (event-loop utilisation): single ${(singleElu.utilization * 100).toFixed(0)}%, ${((singleElu.active * 1000) / (perClient * CLIENTS)).toFixed(0)} us a fact (warm-up included); batch ${(batchElu.utilization * 100).toFixed(0)}%, ${((batchElu.active * 1000) / (batches * BATCH_SIZE)).toFixed(0)} us a fact`,
       `worker threads busy: single ${singleThreads}; batch ${batchThreads}`,
+      cpuLine('CPU, single', perClient * CLIENTS, singleCpu, single, singleMachine),
+      cpuLine('CPU, batch', batches * BATCH_SIZE, batchCpu, batch, batchMachine),
       `log: ${Number(events).toLocaleString('en')} events (key reservations included), store ${runtime.store.name}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

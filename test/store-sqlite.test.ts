@@ -269,6 +269,61 @@ t.test('sqlite: several types read in windows, each match once and in order', as
   t.same(got, want, 'subscription');
 });
 
+t.test('sqlite: appendWaves commits every wave in one transaction', async (t) => {
+  for (const writer of ['thread', 'inline'] as const) {
+    const store = openSqliteStore(freshPath(), { writer });
+    t.teardown(() => store.close());
+    let commits = 0;
+    store.onCommitted(() => commits++);
+    const outcomes = await store.appendWaves([
+      [{ stream: 'key-a', events: [ev('KeyReserved')], expected: 'no_stream' }],
+      [{ stream: 'person-a', events: [ev('PersonRegistered')], expected: 'no_stream' }],
+      [{ stream: 'session-a', events: [ev('DelegateAttended')], expected: 'no_stream' }],
+    ]);
+    t.same(outcomes.map((w) => w.map((o) => o.status)), [['fulfilled'], ['fulfilled'], ['fulfilled']], `${writer}: all appended`);
+    t.equal(commits, 1, `${writer}: one COMMIT (one fsync) for the three waves`);
+    const all = await store.readAll();
+    t.equal(new Set(all.map((e) => e.recordedAt)).size, 1, `${writer}: one transaction, one recordedAt`);
+    t.same(all.map((e) => e.position), [1, 2, 3].map(encodePosition), `${writer}: in wave order`);
+  }
+});
+
+t.test('sqlite: appendWaves fails a malformed append like a refused one', async (t) => {
+  const store = openSqliteStore(freshPath());
+  t.teardown(() => store.close());
+  const outcomes = await store.appendWaves([
+    [
+      { stream: '', events: [ev('A')], expected: 'any' },
+      { stream: 'fine', events: [ev('A')], expected: 'no_stream' },
+    ],
+    [{ stream: 'later', events: [ev('B')], expected: 'no_stream' }],
+    [{ stream: 'later', events: [ev('C')], expected: 0 }],
+  ]);
+  t.same(outcomes.map((w) => w.map((o) => o.status)), [['rejected', 'fulfilled'], ['skipped'], ['skipped']]);
+  t.type((outcomes[0]?.[0] as PromiseRejectedResult).reason, TypeError, 'the reason is the validation error');
+  t.same((await store.readAll()).map((e) => e.stream), ['fine'], 'only the valid append of the first wave is stored');
+  await store.close();
+  await t.rejects(store.appendWaves([[{ stream: 'x', events: [ev('A')], expected: 'any' }]]), StoreUnavailableError, 'refused once closed');
+});
+
+t.test('sqlite: a unit of waves is never split across commits', async (t) => {
+  const store = openSqliteStore(freshPath(), { maxAppendsPerCommit: 2, writer: 'inline' });
+  t.teardown(() => store.close());
+  let commits = 0;
+  store.onCommitted(() => commits++);
+  const big = store.appendWaves([
+    [{ stream: 'k1', events: [ev('A')], expected: 'no_stream' }, { stream: 'k2', events: [ev('A')], expected: 'no_stream' }],
+    [{ stream: 'p1', events: [ev('B')], expected: 'no_stream' }],
+  ]);
+  const small = store.append('other', [ev('C')], 'no_stream');
+  await Promise.all([big, small]);
+  const all = await store.readAll();
+  const stamp = (s: string) => all.find((e) => e.stream === s)?.recordedAt;
+  t.ok(stamp('k1') === stamp('p1') && stamp('k2') === stamp('p1'), 'the three appends of the unit share one recordedAt');
+  t.equal(commits, 2, 'the unit of three appends in one commit (over the limit of two), the next append in another');
+  t.same(all.map((e) => e.stream), ['k1', 'k2', 'p1', 'other'], 'in order');
+});
+
 t.test('sqlite: group commit splits at maxAppendsPerCommit', async (t) => {
   const store = openSqliteStore(freshPath(), { maxAppendsPerCommit: 2 });
   t.teardown(() => store.close());

@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { DomainError } from '../domain/index.js';
 import { DuplicateEventError, WrongExpectedRevisionError } from '../store/errors.js';
 import type { EventStore, Position } from '../store/port.js';
+import { appendWaves } from '../store/waves.js';
 import { openFactIndex } from './fact-index.js';
 import { factIdFromIdempotencyKey } from './idempotency.js';
 import { parseFactRequest, type FactRequest } from './request.js';
@@ -138,7 +139,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
       }
-      const outcome = await session.commit((stream, events, expected) => store.append(stream, events, expected));
+      const outcome = await session.commit((waves) => appendWaves(store, waves));
       const failure = outcome.failure;
       if (failure) {
         for (const stream of session.touched) cache.drop(stream);
@@ -219,7 +220,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         }
       }
     }
-    const outcome = await session.commit((stream, events, expected) => store.append(stream, events, expected));
+    const outcome = await session.commit((waves) => appendWaves(store, waves));
     if (outcome.failure) for (const stream of session.touched) cache.drop(stream);
     const done: Array<[Waiting, RecordedFact]> = [];
     for (const [i, w] of group.entries()) {

@@ -4,8 +4,8 @@
  * can register a person and then appoint them); `commit` appends what was decided.
  *
  * Appending efficiently: the decided events are grouped into waves. Within a wave, consecutive
- * events of one stream go out as one append, and the appends of a wave run concurrently, so
- * the store's group commit shares fsyncs between them. A fact waits for a later wave only when
+ * events of one stream go out as one append; the waves go to the store together
+ * (EventStore.appendWaves), which the embedded store commits in one transaction. A fact waits for a later wave only when
  * it must follow something in the log: its own stream's earlier events, the creation of an
  * entity it names, or the reservation of its key. Every append carries the expected revision
  * the decision read, so a concurrent writer makes it fail rather than both win.
@@ -18,7 +18,7 @@ import {
   DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, initialStreamState, keyDecider, notFound,
   type FactVersion, type FieldProblem, type KeyState, type StreamState,
 } from '../domain/index.js';
-import type { AppendResult, ExpectedRevision, NewEvent } from '../store/port.js';
+import type { AppendRequest, NewEvent, WaveOutcome } from '../store/port.js';
 import type { FactIndex } from './fact-index.js';
 import { refSites, replaceRefs } from './refs.js';
 import { fieldProblems, invalidFields, pathText, type FactRequest } from './request.js';
@@ -210,8 +210,11 @@ export class DecisionSession {
     this.factStreams.set(factId, stream);
   }
 
-  /** Appends wave by wave. Stops after the first wave with a failed append. */
-  async commit(append: (stream: string, events: NewEvent[], expected: ExpectedRevision) => Promise<AppendResult>): Promise<CommitOutcome> {
+  /**
+   * Appends the waves (EventStore.appendWaves: the embedded store commits them all in one
+   * transaction). The waves after the first one with a failed append are not attempted.
+   */
+  async commit(appendWaves: (waves: AppendRequest[][]) => Promise<WaveOutcome[][]>): Promise<CommitOutcome> {
     const results = new Map<number, RecordedFact>();
     const byWave = new Map<number, Map<string, Pending[]>>();
     for (const p of this.pending) {
@@ -221,17 +224,20 @@ export class DecisionSession {
       wave.set(p.stream, group);
       group.push(p);
     }
-    let failure: CommitOutcome['failure'];
-    for (const wave of [...byWave.keys()].sort((a, b) => a - b)) {
-      const groups = [...(byWave.get(wave) as Map<string, Pending[]>).entries()];
-      const settled = await Promise.allSettled(
+    const waves = [...byWave.keys()].sort((a, b) => a - b).map((w) => [...(byWave.get(w) as Map<string, Pending[]>).entries()]);
+    const outcomes = await appendWaves(
+      waves.map((groups) =>
         groups.map(([stream, group]) => {
           const first = (group[0] as Pending).revision - 1;
-          return append(stream, group.map((p) => p.event), first < 0 ? 'no_stream' : first);
+          return { stream, events: group.map((p) => p.event), expected: first < 0 ? 'no_stream' : first };
         }),
-      );
-      settled.forEach((outcome, g) => {
+      ),
+    );
+    let failure: CommitOutcome['failure'];
+    waves.forEach((groups, w) => {
+      (outcomes[w] as WaveOutcome[]).forEach((outcome, g) => {
         const [stream, group] = groups[g] as [string, Pending[]];
+        if (outcome.status === 'skipped') return;
         if (outcome.status === 'rejected') {
           const index = (group[0] as Pending).index;
           if (!failure || index < failure.index) failure = { index, error: outcome.reason };
@@ -249,8 +255,8 @@ export class DecisionSession {
           results.set(p.index, this.result(p.type, p.factId, stream, appended.revision, appended.position, appended.recordedAt, true));
         });
       });
-      if (failure) return { results, failure };
-    }
+    });
+    if (failure) return { results, failure };
     for (const [stream, state] of this.states) {
       this.deps.cache.offer(stream, state);
       const kind = parseStream(stream)?.kind;

@@ -75,6 +75,16 @@ export interface ReadAllOptions {
 
 export type SubscribeOptions = Omit<ReadAllOptions, 'limit'>;
 
+/** One append of a wave (see EventStore.appendWaves). */
+export interface AppendRequest {
+  readonly stream: string;
+  readonly events: readonly NewEvent[];
+  readonly expected: ExpectedRevision;
+}
+
+/** What became of one append of a wave: as `Promise.allSettled` says, or `skipped` when an earlier wave failed. */
+export type WaveOutcome = PromiseSettledResult<AppendResult> | { readonly status: 'skipped' };
+
 /**
  * A subscription to `$all`: first every stored event after `after` (catch-up), then each new
  * one as it is committed (live), in global order, each exactly once. Iterate it with
@@ -94,6 +104,15 @@ export interface EventStore {
    * an id stored with other content throws DuplicateEventError.
    */
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Optional: appends waves in order. The appends of one wave are independent of each other;
+   * a wave is attempted only when every append of the waves before it succeeded (the others
+   * are `skipped`), so a later wave may depend on an earlier one (a registration on its key's
+   * reservation). Each append keeps `append`'s semantics. An adapter that can commit all the
+   * waves together (the embedded store: one transaction, one fsync) implements this; callers
+   * use `appendWaves()` of src/store/waves.ts, which appends wave by wave otherwise.
+   */
+  appendWaves?(waves: readonly (readonly AppendRequest[])[]): Promise<WaveOutcome[][]>;
   /** A stream that does not exist reads as empty. */
   readStream(stream: string, options?: ReadStreamOptions): Promise<StoredEvent[]>;
   readAll(options?: ReadAllOptions): Promise<StoredEvent[]>;

@@ -6,13 +6,12 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { StoreUnavailableError } from './errors.js';
-import type { AppendResult, ExpectedRevision } from './port.js';
-import type { PendingEvent } from './sqlite-writer.js';
-import { decodeWriterError, type WriterInit, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
+import { decodeOutcomes, decodeWriterError, type WriterInit, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { startWorker } from './worker-thread.js';
 
 interface Waiter {
-  resolve(r: AppendResult): void;
+  resolve(r: AppendOutcome[][]): void;
   reject(e: unknown): void;
 }
 
@@ -29,13 +28,14 @@ export class WriterThread {
     private readonly onCommitted: () => void,
   ) {}
 
-  append(stream: string, events: readonly PendingEvent[], expected: ExpectedRevision): Promise<AppendResult> {
+  /** Settles after the COMMIT; rejects only when the transaction failed as a whole. */
+  appendWaves(waves: readonly (readonly PendingAppend[])[]): Promise<AppendOutcome[][]> {
     const worker = this.worker ?? this.start();
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       this.waiting.set(seq, { resolve, reject });
       if (this.waiting.size === 1) worker.ref();
-      worker.postMessage({ kind: 'append', seq, stream, events, expected } satisfies WriterRequest);
+      worker.postMessage({ kind: 'append', seq, waves } satisfies WriterRequest);
     });
   }
 
@@ -84,8 +84,8 @@ export class WriterThread {
         if (w === undefined) continue;
         this.waiting.delete(o.seq);
         if (o.ok) {
-          if (o.value.events.length > 0) stored = true;
-          w.resolve(o.value);
+          if (!stored) stored = o.value.some((wave) => wave.some((a) => a !== null && a.ok && a.value.events.length > 0));
+          w.resolve(decodeOutcomes(o.value));
         } else w.reject(decodeWriterError(o.error));
       }
       if (this.waiting.size === 0 && this.asked.size === 0 && this.closed === null) this.worker?.unref();

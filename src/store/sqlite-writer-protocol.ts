@@ -4,9 +4,9 @@
  * name, and the port's callers need the error classes back).
  */
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from './errors.js';
-import type { AppendResult, ExpectedRevision } from './port.js';
+import type { AppendResult } from './port.js';
 import type { Database } from 'better-sqlite3';
-import type { PendingEvent } from './sqlite-writer.js';
+import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
 
 export interface WriterInit {
   readonly path: string;
@@ -16,7 +16,8 @@ export interface WriterInit {
 }
 
 export type WriterRequest =
-  | { kind: 'append'; seq: number; stream: string; events: readonly PendingEvent[]; expected: ExpectedRevision }
+  /** Waves of appends, committed in one transaction (a single append is one wave of one). */
+  | { kind: 'append'; seq: number; waves: readonly (readonly PendingAppend[])[] }
   | { kind: 'pragmas'; seq: number }
   | { kind: 'close' };
 
@@ -33,7 +34,11 @@ export type EncodedError =
   | { kind: 'unavailable'; message: string }
   | { kind: 'other'; name: string; message: string; code?: string };
 
-export type WriterOutcome = { seq: number; ok: true; value: AppendResult } | { seq: number; ok: false; error: EncodedError };
+/** One append's outcome across the thread boundary; null: not attempted (an earlier wave failed). */
+export type EncodedAppendOutcome = { ok: true; value: AppendResult } | { ok: false; error: EncodedError } | null;
+
+/** A unit's outcomes, or the driver fault that aborted its transaction. */
+export type WriterOutcome = { seq: number; ok: true; value: EncodedAppendOutcome[][] } | { seq: number; ok: false; error: EncodedError };
 
 export type WriterReply =
   | { kind: 'ready' }
@@ -49,6 +54,14 @@ export function encodeWriterError(e: unknown): EncodedError {
   const err = e instanceof Error ? e : new Error(String(e));
   const code = (err as { code?: unknown }).code;
   return { kind: 'other', name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+}
+
+export function encodeOutcomes(outcomes: AppendOutcome[][]): EncodedAppendOutcome[][] {
+  return outcomes.map((wave) => wave.map((o) => (o === null || o.ok ? o : { ok: false, error: encodeWriterError(o.error) })));
+}
+
+export function decodeOutcomes(outcomes: EncodedAppendOutcome[][]): AppendOutcome[][] {
+  return outcomes.map((wave) => wave.map((o) => (o === null || o.ok ? o : { ok: false, error: decodeWriterError(o.error) })));
 }
 
 export function decodeWriterError(e: EncodedError): Error {

@@ -8,7 +8,7 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { configureConnection } from './sqlite-schema.js';
 import { GroupWriter } from './sqlite-writer.js';
-import { encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 
 const port = parentPort;
 /* c8 ignore next: only ever started as a worker */
@@ -23,10 +23,8 @@ try {
   port.on('message', (msg: WriterRequest) => {
     if (msg.kind === 'append') {
       writer.enqueue({
-        stream: msg.stream,
-        events: msg.events,
-        expected: msg.expected,
-        resolve: (value) => reply({ seq: msg.seq, ok: true, value }),
+        waves: msg.waves,
+        resolve: (outcomes) => reply({ seq: msg.seq, ok: true, value: encodeOutcomes(outcomes) }),
         reject: (error) => reply({ seq: msg.seq, ok: false, error: encodeWriterError(error) }),
       });
     } else if (msg.kind === 'pragmas') {

@@ -4,6 +4,10 @@
  * and committed together on the next `setImmediate`: one BEGIN IMMEDIATE ... COMMIT, each
  * append inside its own SAVEPOINT so a failed expectation rolls back only that append. Every
  * caller's promise settles after the shared COMMIT, so an acknowledged append is durable.
+ *
+ * The unit queued is a list of waves (EventStore.appendWaves): a wave is applied only when
+ * every append of the waves before it succeeded, all in the same transaction, so appends that
+ * must follow one another in the log still share one fsync. A single append is one wave of one.
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { DuplicateEventError, WrongExpectedRevisionError } from './errors.js';
@@ -24,7 +28,16 @@ export interface PendingAppend {
   readonly stream: string;
   readonly events: readonly PendingEvent[];
   readonly expected: ExpectedRevision;
-  readonly resolve: (r: AppendResult) => void;
+}
+
+/** One append's outcome; null when it was not attempted because an earlier wave failed. */
+export type AppendOutcome = { ok: true; value: AppendResult } | { ok: false; error: unknown } | null;
+
+export interface PendingWaves {
+  readonly waves: readonly (readonly PendingAppend[])[];
+  /** After the COMMIT: one outcome per append, wave by wave. */
+  readonly resolve: (outcomes: AppendOutcome[][]) => void;
+  /** A driver fault aborted the transaction: nothing of it was stored. */
   readonly reject: (e: unknown) => void;
 }
 
@@ -36,14 +49,14 @@ type Outcome = { ok: true; value: AppendResult } | { ok: false; error: unknown }
 type StoredById = [position: number, stream: string, revision: number, type: string, data: string, metadata: string, recordedAt: string];
 
 export interface GroupWriterOptions {
-  /** Most appends in one transaction; the rest go in the next one. */
+  /** Most appends in one transaction; the rest go in the next one (a unit of waves is never split). */
   readonly maxAppendsPerCommit: number;
   /** Called after every COMMIT that stored at least one event. */
   readonly onCommitted: () => void;
 }
 
 export class GroupWriter {
-  private queue: PendingAppend[] = [];
+  private queue: PendingWaves[] = [];
   private scheduled: NodeJS.Immediate | null = null;
 
   private readonly begin: Statement;
@@ -83,8 +96,8 @@ export class GroupWriter {
       .raw();
   }
 
-  enqueue(append: PendingAppend): void {
-    this.queue.push(append);
+  enqueue(unit: PendingWaves): void {
+    this.queue.push(unit);
     if (this.scheduled === null) this.scheduled = setImmediate(() => this.flush());
   }
 
@@ -95,14 +108,22 @@ export class GroupWriter {
       this.scheduled = null;
     }
     while (this.queue.length > 0) {
-      const batch = this.queue.length <= this.options.maxAppendsPerCommit ? this.queue : this.queue.slice(0, this.options.maxAppendsPerCommit);
-      this.queue = batch === this.queue ? [] : this.queue.slice(batch.length);
+      let units = 0;
+      let appends = 0;
+      while (units < this.queue.length) {
+        const size = appendsIn(this.queue[units] as PendingWaves);
+        if (units > 0 && appends + size > this.options.maxAppendsPerCommit) break;
+        appends += size;
+        units++;
+      }
+      const batch = units === this.queue.length ? this.queue : this.queue.slice(0, units);
+      this.queue = batch === this.queue ? [] : this.queue.slice(units);
       this.commitBatch(batch);
     }
   }
 
-  private commitBatch(batch: readonly PendingAppend[]): void {
-    const outcomes: Outcome[] = [];
+  private commitBatch(batch: readonly PendingWaves[]): void {
+    const outcomes: AppendOutcome[][][] = [];
     let stored = false;
     try {
       this.begin.run();
@@ -112,7 +133,7 @@ export class GroupWriter {
       const now = new Date().toISOString();
       this.recordedAt = tail !== undefined && tail[1] > now ? tail[1] : now;
       const firstPosition = this.nextPosition;
-      for (const append of batch) outcomes.push(this.applyInSavepoint(append));
+      for (const unit of batch) outcomes.push(this.applyWaves(unit.waves));
       stored = this.nextPosition > firstPosition;
       this.commit.run();
     } catch (e) {
@@ -129,13 +150,23 @@ export class GroupWriter {
       for (const a of batch) a.reject(error);
       return;
     }
-    for (let i = 0; i < batch.length; i++) {
-      const a = batch[i] as PendingAppend;
-      const o = outcomes[i] as Outcome;
-      if (o.ok) a.resolve(o.value);
-      else a.reject(o.error);
-    }
+    for (let i = 0; i < batch.length; i++) (batch[i] as PendingWaves).resolve(outcomes[i] as AppendOutcome[][]);
     if (stored) this.options.onCommitted();
+  }
+
+  private applyWaves(waves: readonly (readonly PendingAppend[])[]): AppendOutcome[][] {
+    const outcomes: AppendOutcome[][] = [];
+    let failed = false;
+    for (const wave of waves) {
+      if (failed) {
+        outcomes.push(wave.map(() => null));
+        continue;
+      }
+      const done = wave.map((append) => this.applyInSavepoint(append));
+      failed = done.some((o) => !o.ok);
+      outcomes.push(done);
+    }
+    return outcomes;
   }
 
   /**
@@ -221,6 +252,12 @@ export class GroupWriter {
     if (missing !== null) throw new DuplicateEventError(append.stream, (found[0] as AppendedEvent).id);
     return { stream: append.stream, nextRevision, events: found };
   }
+}
+
+function appendsIn(unit: PendingWaves): number {
+  let n = 0;
+  for (const wave of unit.waves) n += wave.length;
+  return n;
 }
 
 export function expectationHolds(expected: ExpectedRevision, current: number | null): boolean {

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { StoreUnavailableError } from './errors.js';
 import type {
+  AppendRequest,
   AppendResult,
   EventStore,
   ExpectedRevision,
@@ -22,20 +23,22 @@ import type {
   StoredEvent,
   SubscribeOptions,
   Subscription,
+  WaveOutcome,
 } from './port.js';
 import { decodePosition, encodePosition } from './positions.js';
 import { EVENT_COLUMNS, rowsToEvents, toJsonText, type EventRow } from './sqlite-rows.js';
 import { configureConnection, migrate } from './sqlite-schema.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { ChangeNotifier, PagingSubscription, type Page, type PageSource } from './sqlite-subscription.js';
-import { GroupWriter, type PendingEvent } from './sqlite-writer.js';
+import { GroupWriter, type AppendOutcome, type PendingAppend } from './sqlite-writer.js';
+import { skipped } from './waves.js';
 import { WriterThread } from './sqlite-writer-client.js';
 import { readPragmas, type WriterPragmas } from './sqlite-writer-protocol.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before StoreUnavailableError. Default 5000 ms. */
   readonly busyTimeoutMs?: number;
-  /** Most appends group-committed in one transaction. Default 1000. */
+  /** Most appends group-committed in one transaction (one `appendWaves` call is never split, however many it has). Default 1000. */
   readonly maxAppendsPerCommit?: number;
   /** How often an idle subscription checks for other processes' commits. Default 50 ms. */
   readonly pollIntervalMs?: number;
@@ -59,6 +62,8 @@ export interface SqliteStoreOptions {
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
 export interface SqliteEventStore extends EventStore {
   readonly path: string;
+  /** Always present here: every wave in one transaction. */
+  appendWaves(waves: readonly (readonly AppendRequest[])[]): Promise<WaveOutcome[][]>;
   /** The connection's settings as SQLite reports them (synchronous: 2 = FULL). */
   pragmas(): { journalMode: string; synchronous: number; busyTimeoutMs: number };
   /** The same, of the connection that commits appends (the writer thread's, or this one). */
@@ -149,16 +154,58 @@ class SqliteStore implements SqliteEventStore, PageSource {
 
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(closedError(this.name));
-    let pending: PendingEvent[];
+    let pending: PendingAppend;
     try {
-      validateAppend(stream, events, expected);
-      pending = events.map((e) => ({ id: e.id, type: e.type, data: toJsonText(e.data), metadata: toJsonText(e.metadata) }));
+      pending = serialise({ stream, events, expected });
     } catch (e) {
       return Promise.reject(e);
     }
-    if (this.thread !== null) return this.thread.append(stream, pending, expected);
+    return this.commitWaves([[pending]]).then((outcomes) => {
+      const o = outcomes[0]?.[0] as Exclude<AppendOutcome, null>;
+      if (o.ok) return o.value;
+      throw o.error;
+    });
+  }
+
+  /**
+   * All the waves in one transaction (one fsync). A malformed append fails like a refused
+   * one: the rest of its wave is still appended, the later waves are not.
+   */
+  async appendWaves(waves: readonly (readonly AppendRequest[])[]): Promise<WaveOutcome[][]> {
+    if (this.closed) throw closedError(this.name);
+    const outcomes: (WaveOutcome | undefined)[][] = [];
+    const sent: PendingAppend[][] = [];
+    let malformed = false;
+    for (const wave of waves) {
+      if (malformed) {
+        outcomes.push(wave.map(() => skipped()));
+        continue;
+      }
+      const mine: (WaveOutcome | undefined)[] = [];
+      const toSend: PendingAppend[] = [];
+      for (const a of wave) {
+        try {
+          toSend.push(serialise(a));
+          mine.push(undefined);
+        } catch (reason) {
+          mine.push({ status: 'rejected', reason });
+          malformed = true;
+        }
+      }
+      outcomes.push(mine);
+      sent.push(toSend);
+    }
+    const committed = await this.commitWaves(sent);
+    return outcomes.map((wave, w) => {
+      let k = 0;
+      return wave.map((o) => o ?? settled((committed[w] as AppendOutcome[])[k++] as AppendOutcome));
+    });
+  }
+
+  private commitWaves(waves: PendingAppend[][]): Promise<AppendOutcome[][]> {
+    if (this.thread !== null) return this.thread.appendWaves(waves);
     const writer = this.inline as GroupWriter;
-    return new Promise((resolve, reject) => writer.enqueue({ stream, events: pending, expected, resolve, reject }));
+    return new Promise((resolve, reject) => writer.enqueue({ waves, resolve, reject }));
   }
 
   async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -314,6 +361,17 @@ function limitOf(limit: number | undefined): number {
   if (limit === undefined) return -1; // SQLite: no limit
   if (!Number.isInteger(limit) || limit < 0) throw new TypeError(`limit must be a non-negative integer, got ${limit}`);
   return limit;
+}
+
+/** Checks an append and serialises its payloads, so nothing inside the transaction can throw on bad input. */
+function serialise({ stream, events, expected }: AppendRequest): PendingAppend {
+  validateAppend(stream, events, expected);
+  return { stream, expected, events: events.map((e) => ({ id: e.id, type: e.type, data: toJsonText(e.data), metadata: toJsonText(e.metadata) })) };
+}
+
+function settled(o: AppendOutcome): WaveOutcome {
+  if (o === null) return skipped();
+  return o.ok ? { status: 'fulfilled', value: o.value } : { status: 'rejected', reason: o.error };
 }
 
 function validateAppend(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): void {
