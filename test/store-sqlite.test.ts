@@ -15,6 +15,7 @@ import type { NewEvent, StoredEvent } from '../src/store/port.js';
 import { decodePosition, encodePosition } from '../src/store/positions.js';
 import { openSqliteStore, type SqliteStoreOptions } from '../src/store/sqlite.js';
 import { canonicalJson } from '../src/store/sqlite-rows.js';
+import { appendWaves } from '../src/store/waves.js';
 import { translateSqliteError } from '../src/store/sqlite-errors.js';
 import { storeContract, type ChildTask, type StoreHarness } from './fixtures/store-contract.js';
 import { nodeArgs } from './fixtures/node-child.js';
@@ -304,6 +305,38 @@ t.test('sqlite: appendWaves fails a malformed append like a refused one', async 
   t.same((await store.readAll()).map((e) => e.stream), ['fine'], 'only the valid append of the first wave is stored');
   await store.close();
   await t.rejects(store.appendWaves([[{ stream: 'x', events: [ev('A')], expected: 'any' }]]), StoreUnavailableError, 'refused once closed');
+});
+
+t.test('sqlite: appendWaves with maxUnit sends large waves in units, with the same outcomes', async (t) => {
+  const store = openSqliteStore(freshPath());
+  t.teardown(() => store.close());
+  await store.append('taken', [ev('A')], 'no_stream');
+  const calls: number[][] = [];
+  const own = store.appendWaves.bind(store);
+  const counting = Object.assign(Object.create(store) as typeof store, {
+    appendWaves: (waves: Parameters<typeof own>[0]) => {
+      calls.push(waves.map((w) => w.length));
+      return own(waves);
+    },
+  });
+  const ok = await appendWaves(counting, [
+    ['a', 'b', 'c'].map((stream) => ({ stream, events: [ev('A')], expected: 'no_stream' as const })),
+    [{ stream: 'd', events: [ev('B')], expected: 'no_stream' }],
+  ], { maxUnit: 2 });
+  t.same(ok.map((w) => w.map((o) => o.status)), [['fulfilled', 'fulfilled', 'fulfilled'], ['fulfilled']]);
+  t.same(calls, [[2], [1], [1]], 'the first wave in units of two and one, then the second wave');
+  calls.length = 0;
+  const small = await appendWaves(counting, [[{ stream: 'e', events: [ev('A')], expected: 'no_stream' }], [{ stream: 'f', events: [ev('A')], expected: 'no_stream' }]], { maxUnit: 2 });
+  t.same(small.map((w) => w.map((o) => o.status)), [['fulfilled'], ['fulfilled']]);
+  t.same(calls, [[1, 1]], 'within the limit: one unit');
+  calls.length = 0;
+  const failed = await appendWaves(counting, [
+    ['g', 'taken', 'h'].map((stream) => ({ stream, events: [ev('A')], expected: 'no_stream' as const })),
+    [{ stream: 'i', events: [ev('B')], expected: 'no_stream' }],
+  ], { maxUnit: 2 });
+  t.same(failed.map((w) => w.map((o) => o.status)), [['fulfilled', 'rejected', 'fulfilled'], ['skipped']], 'a failed append in any unit stops the later waves');
+  t.same(calls, [[2], [1]], 'the later wave was not sent');
+  t.same((await store.readAll()).map((e) => e.stream), ['taken', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
 });
 
 t.test('sqlite: a unit of waves is never split across commits', async (t) => {

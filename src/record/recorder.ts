@@ -8,7 +8,7 @@
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/index.js';
 import { DuplicateEventError, WrongExpectedRevisionError } from '../store/errors.js';
-import type { EventStore, Position } from '../store/port.js';
+import type { AppendRequest, EventStore, Position } from '../store/port.js';
 import { appendWaves } from '../store/waves.js';
 import { openFactIndex } from './fact-index.js';
 import { factIdFromIdempotencyKey } from './idempotency.js';
@@ -61,11 +61,21 @@ export type { RecordedFact };
 
 type Item = Prepared | { index: number; error: unknown };
 
+/** Most appends a recording sends to the store as one unit (see `append` below). */
+const ONE_UNIT_MAX_APPENDS = 1_000;
+
 export function createRecorder(deps: RecorderDeps): Recorder {
   const { store } = deps;
   const index = openFactIndex(store);
   const cache = new StateCache(store);
   const maxAttempts = deps.maxAttempts ?? 6;
+  /*
+   * A group of single facts or a small batch goes to the store as one unit (the embedded
+   * store: one commit). A large batch goes wave by wave, in units of up to 1,000 appends, so
+   * the read models and the audit follower apply its first appends while the writer stores
+   * the next ones (as one unit, batches of 10,000 facts measured ~6% slower).
+   */
+  const append = (waves: AppendRequest[][]) => appendWaves(store, waves, { maxUnit: ONE_UNIT_MAX_APPENDS });
   const readWaitMs = deps.readWaitMs ?? 2_000;
 
   function prepare(request: FactRequest, i: number, context: RecordContext, batch: boolean): Prepared {
@@ -139,7 +149,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
       }
-      const outcome = await session.commit((waves) => appendWaves(store, waves));
+      const outcome = await session.commit(append);
       const failure = outcome.failure;
       if (failure) {
         for (const stream of session.touched) cache.drop(stream);
@@ -220,7 +230,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         }
       }
     }
-    const outcome = await session.commit((waves) => appendWaves(store, waves));
+    const outcome = await session.commit(append);
     if (outcome.failure) for (const stream of session.touched) cache.drop(stream);
     const done: Array<[Waiting, RecordedFact]> = [];
     for (const [i, w] of group.entries()) {
