@@ -282,7 +282,8 @@ t.test('sqlite: appendWaves commits every wave in one transaction', async (t) =>
       [{ stream: 'session-a', events: [ev('DelegateAttended')], expected: 'no_stream' }],
     ]);
     t.same(outcomes.map((w) => w.map((o) => o.status)), [['fulfilled'], ['fulfilled'], ['fulfilled']], `${writer}: all appended`);
-    t.equal(commits, 1, `${writer}: one COMMIT (one fsync) for the three waves`);
+    // Inline, the listener runs once per COMMIT; from the thread, once per reply message (a COMMIT's outcomes go in one).
+    t.equal(commits, 1, `${writer}: one ${writer === 'inline' ? 'COMMIT (one fsync)' : 'reply'} for the three waves`);
     const all = await store.readAll();
     t.equal(new Set(all.map((e) => e.recordedAt)).size, 1, `${writer}: one transaction, one recordedAt`);
     t.same(all.map((e) => e.position), [1, 2, 3].map(encodePosition), `${writer}: in wave order`);
@@ -337,6 +338,19 @@ t.test('sqlite: appendWaves with maxUnit sends large waves in units, with the sa
   t.same(failed.map((w) => w.map((o) => o.status)), [['fulfilled', 'rejected', 'fulfilled'], ['skipped']], 'a failed append in any unit stops the later waves');
   t.same(calls, [[2], [1]], 'the later wave was not sent');
   t.same((await store.readAll()).map((e) => e.stream), ['taken', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']);
+});
+
+t.test('sqlite: appendWaves() (the helper) never rejects for the store: a unit refused as a whole is every append rejected', async (t) => {
+  const store = openSqliteStore(freshPath());
+  const waves = [[{ stream: 'a', events: [ev('A')], expected: 'no_stream' as const }], [{ stream: 'b', events: [ev('B')], expected: 'no_stream' as const }]];
+  for (const maxUnit of [0, -1, 1.5, Number.NaN]) await t.rejects(appendWaves(store, waves, { maxUnit }), RangeError, `maxUnit ${maxUnit} is refused`);
+  t.same(await appendWaves(store, [[], []]), [[], []], 'nothing to append: nothing sent');
+  await store.close();
+  for (const maxUnit of [undefined, 1]) {
+    const outcomes = await appendWaves(store, waves, maxUnit === undefined ? {} : { maxUnit });
+    t.same(outcomes.map((w) => w.map((o) => o.status)), maxUnit === undefined ? [['rejected'], ['rejected']] : [['rejected'], ['skipped']], `closed store, maxUnit ${maxUnit}`);
+    t.type((outcomes[0]?.[0] as PromiseRejectedResult).reason, StoreUnavailableError);
+  }
 });
 
 t.test('sqlite: a unit of waves is never split across commits', async (t) => {

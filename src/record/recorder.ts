@@ -209,7 +209,12 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       while (queue.length > 0) {
         const group = queue;
         queue = [];
-        await flushGroup(group);
+        try {
+          await flushGroup(group);
+        } catch (err) {
+          // Not a refusal or a failed append (those are outcomes): nothing can be promised, so say so.
+          for (const w of group) w.reject(err);
+        }
       }
     } finally {
       flushing = false;

@@ -225,7 +225,8 @@ export class DecisionSession {
       group.push(p);
     }
     const waves = [...byWave.keys()].sort((a, b) => a - b).map((w) => [...(byWave.get(w) as Map<string, Pending[]>).entries()]);
-    const outcomes = await appendWaves(
+    // Nothing to append (every fact a retry of a recorded one): the store is not touched.
+    const outcomes = waves.length === 0 ? [] : await appendWaves(
       waves.map((groups) =>
         groups.map(([stream, group]) => {
           const first = (group[0] as Pending).revision - 1;

@@ -2,34 +2,41 @@
  * Appending in waves (EventStore.appendWaves) on any adapter: through the adapter's own
  * implementation when it has one (the embedded store commits all the waves in one
  * transaction), otherwise wave by wave, each wave's appends concurrently, with the same
- * outcomes.
+ * outcomes. This never rejects: a unit the store refuses as a whole (closed, unreachable, a
+ * driver fault; nothing of it stored) comes back as every append of it rejected with that
+ * error, so callers handle one shape of failure.
  */
 import type { AppendRequest, EventStore, WaveOutcome } from './port.js';
 
 const SKIPPED: WaveOutcome = Object.freeze({ status: 'skipped' });
 
+type Waves = readonly (readonly AppendRequest[])[];
+
 export interface AppendWavesOptions {
   /**
-   * Most appends sent as one unit. Larger waves go wave by wave, each wave in units of at
-   * most this many (a wave's appends are independent), so that readers of the log can apply
-   * the first ones while the next are written. Default: no limit.
+   * Most appends sent as one unit (a positive integer). Larger waves go wave by wave, each
+   * wave in units of at most this many (a wave's appends are independent), so that readers
+   * of the log can apply the first ones while the next are written. Default: no limit.
    */
   readonly maxUnit?: number;
 }
 
-export function appendWaves(store: EventStore, waves: readonly (readonly AppendRequest[])[], options: AppendWavesOptions = {}): Promise<WaveOutcome[][]> {
+export async function appendWaves(store: EventStore, waves: Waves, options: AppendWavesOptions = {}): Promise<WaveOutcome[][]> {
+  const max = options.maxUnit ?? Infinity;
+  if (!(max === Infinity || (Number.isSafeInteger(max) && max > 0))) throw new RangeError(`maxUnit must be a positive integer, got ${max}`);
+  if (waves.every((w) => w.length === 0)) return waves.map(() => []);
   const own = store.appendWaves?.bind(store);
   if (own === undefined) return waveByWave(waves, (wave) => Promise.allSettled(wave.map((a) => store.append(a.stream, a.events, a.expected))));
-  const max = options.maxUnit ?? Infinity;
-  if (waves.reduce((n, w) => n + w.length, 0) <= max) return own(waves);
+  const unit = (w: Waves) => own(w).catch((reason: unknown) => w.map((wave) => wave.map((): WaveOutcome => ({ status: 'rejected', reason }))));
+  if (waves.reduce((n, w) => n + w.length, 0) <= max) return unit(waves);
   return waveByWave(waves, async (wave) => {
     const units: (readonly AppendRequest[])[] = [];
     for (let i = 0; i < wave.length; i += max) units.push(wave.slice(i, i + max));
-    return (await Promise.all(units.map(async (unit) => (await own([unit]))[0] as WaveOutcome[]))).flat();
+    return (await Promise.all(units.map(async (u) => (await unit([u]))[0] as WaveOutcome[]))).flat();
   });
 }
 
-async function waveByWave(waves: readonly (readonly AppendRequest[])[], appendWave: (wave: readonly AppendRequest[]) => Promise<WaveOutcome[]>): Promise<WaveOutcome[][]> {
+async function waveByWave(waves: Waves, appendWave: (wave: readonly AppendRequest[]) => Promise<WaveOutcome[]>): Promise<WaveOutcome[][]> {
   const outcomes: WaveOutcome[][] = [];
   let failed = false;
   for (const wave of waves) {
