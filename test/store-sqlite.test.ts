@@ -304,6 +304,15 @@ t.test('sqlite: appendWaves fails a malformed append like a refused one', async 
   t.same(outcomes.map((w) => w.map((o) => o.status)), [['rejected', 'fulfilled'], ['skipped'], ['skipped']]);
   t.type((outcomes[0]?.[0] as PromiseRejectedResult).reason, TypeError, 'the reason is the validation error');
   t.same((await store.readAll()).map((e) => e.stream), ['fine'], 'only the valid append of the first wave is stored');
+  const other = new Database(store.path);
+  other.prepare('BEGIN IMMEDIATE').run();
+  try {
+    const none = await store.appendWaves([[{ stream: '', events: [ev('A')], expected: 'any' }], [{ stream: 'later', events: [ev('B')], expected: 'no_stream' }]]);
+    t.same(none.map((w) => w.map((o) => o.status)), [['rejected'], ['skipped']], 'all malformed: answered without taking the write lock another connection holds');
+  } finally {
+    other.prepare('ROLLBACK').run();
+    other.close();
+  }
   await store.close();
   await t.rejects(store.appendWaves([[{ stream: 'x', events: [ev('A')], expected: 'any' }]]), StoreUnavailableError, 'refused once closed');
 });

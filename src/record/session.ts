@@ -5,9 +5,9 @@
  *
  * Appending efficiently: the decided events are grouped into waves. Within a wave, consecutive
  * events of one stream go out as one append; the waves go to the store together
- * (EventStore.appendWaves), which the embedded store commits in one transaction. A fact waits for a later wave only when
- * it must follow something in the log: its own stream's earlier events, the creation of an
- * entity it names, or the reservation of its key. Every append carries the expected revision
+ * (EventStore.appendWaves), which the embedded store commits in one transaction. A fact
+ * waits for a later wave only when it must follow something in the log: its own stream's
+ * earlier events, the creation of an entity it names, or the reservation of its key. Every append carries the expected revision
  * the decision read, so a concurrent writer makes it fail rather than both win.
  */
 import {

@@ -195,7 +195,8 @@ class SqliteStore implements SqliteEventStore, PageSource {
       outcomes.push(mine);
       sent.push(toSend);
     }
-    const committed = await this.commitWaves(sent);
+    // Every append malformed: nothing to commit, no write lock to take.
+    const committed = sent.some((w) => w.length > 0) ? await this.commitWaves(sent) : [];
     return outcomes.map((wave, w) => {
       let k = 0;
       return wave.map((o) => o ?? settled((committed[w] as AppendOutcome[])[k++] as AppendOutcome));
