@@ -10,8 +10,10 @@ import { sessionById, sessionsOf, type SessionView } from './sessions/queries.js
 import { documentById, documentsOf, type DocumentItem } from './documents/queries.js';
 import { personView, searchPeople, type PersonView } from './people/queries.js';
 import { timelineOf, type TimelineItem } from './timeline/queries.js';
+import { factVersions, markCorrected, type Corrected, type CorrectedBy, type FactRef } from './facts/queries.js';
+import { searchNames, type NameHit } from './search/queries.js';
 
-export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView };
+export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView, Corrected, CorrectedBy, FactRef, NameHit };
 
 /** Most offices whose current succession is cached. */
 const CACHE_LIMIT = 5_000;
@@ -115,52 +117,76 @@ export class ReadQueries {
     return listOrganizations(this.q, k, { classification: filter.classification, parent });
   }
 
-  organization(ref: string, k: string, validAt?: string): (OrganizationView & { bodies: OrganizationView[]; offices: OfficeView[]; members: MemberItem[]; chairs: ChairItem[] }) | null {
+  organization(ref: string, k: string, validAt?: string): (OrganizationView & Corrected & { bodies: OrganizationView[]; offices: OfficeView[]; members: (MemberItem & Corrected)[]; chairs: (ChairItem & Corrected)[] }) | null {
     const row = this.q.entity('organization', ref, k);
     if (!row) return null;
+    const [view] = markCorrected(this.q, [organizationView(this.q, row, k)], k);
     return {
-      ...organizationView(this.q, row, k),
+      ...(view as OrganizationView & Corrected),
       bodies: listOrganizations(this.q, k, { parent: row.id }),
       offices: officesOf(this.q, row.id, k),
-      members: membersOf(this.q, row.id, k, validAt),
-      chairs: chairsAt(this.q, row.id, k, validAt),
+      members: markCorrected(this.q, membersOf(this.q, row.id, k, validAt), k),
+      chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k),
     };
   }
 
-  chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: ChairItem[] } | null {
+  chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: (ChairItem & Corrected)[] } | null {
     const row = this.q.entity('organization', ref, k);
     if (!row) return null;
-    return { organization: { id: row.id, key: row.key, name: row.name }, chairs: chairsAt(this.q, row.id, k, validAt) };
+    return { organization: { id: row.id, key: row.key, name: row.name }, chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k) };
   }
 
   sessions(org: string, k: string, validAt?: string): SessionView[] | null {
     const row = this.q.entity('organization', org, k);
-    return row ? sessionsOf(this.q, withBodies(this.q, row.id, k), k, validAt) : null;
+    return row ? sessionsOf(this.q, withBodies(this.q, row.id, k), k, validAt).map((s) => this.markSession(s, k)) : null;
   }
 
   session(ref: string, k: string): SessionView | null {
     const row = this.q.entity('session', ref, k);
-    return row ? sessionById(this.q, row.id, k) : null;
+    const s = row ? sessionById(this.q, row.id, k) : null;
+    return s ? this.markSession(s, k) : null;
   }
 
-  documents(org: string, k: string, validAt?: string): DocumentItem[] | null {
+  /** correctedBy on the session and on everything recorded about it. */
+  private markSession(s: SessionView, k: string): SessionView {
+    markCorrected(this.q, [s], k);
+    markCorrected(this.q, s.attendees, k);
+    markCorrected(this.q, s.reports, k);
+    markCorrected(this.q, s.talks, k);
+    markCorrected(this.q, s.documents, k);
+    return s;
+  }
+
+  documents(org: string, k: string, validAt?: string): (DocumentItem & Corrected)[] | null {
     const row = this.q.entity('organization', org, k);
-    return row ? documentsOf(this.q, withBodies(this.q, row.id, k), k, validAt) : null;
+    return row ? markCorrected(this.q, documentsOf(this.q, withBodies(this.q, row.id, k), k, validAt), k) : null;
   }
 
-  document(ref: string, k: string): DocumentItem | null {
+  document(ref: string, k: string): (DocumentItem & Corrected) | null {
     const row = this.q.entity('document', ref, k);
-    return row ? documentById(this.q, row.id, k) : null;
+    const d = row ? documentById(this.q, row.id, k) : null;
+    return d ? (markCorrected(this.q, [d], k)[0] as DocumentItem & Corrected) : null;
   }
 
   people(k: string, q: string | undefined, after: string | null, limit: number): PersonView[] {
     return searchPeople(this.q, k, q, after, limit);
   }
 
-  person(ref: string, k: string, validAt?: string): (PersonView & { roles: RoleItem[] }) | null {
+  person(ref: string, k: string, validAt?: string): (PersonView & Corrected & { roles: RoleItem[] }) | null {
     const row = this.q.entity('person', ref, k);
     if (!row) return null;
-    return { ...personView(row), roles: rolesOf(this.q, row.id, k, validAt) };
+    const [view] = markCorrected(this.q, [personView(row)], k);
+    return { ...(view as PersonView & Corrected), roles: rolesOf(this.q, row.id, k, validAt) };
+  }
+
+  /** A fact and the corrections and retraction that name it, as known at `k` (null: not recorded by then). */
+  fact(factId: string, k: string): { fact: FactRef; amendments: FactRef[] } | null {
+    return factVersions(this.q, factId, k);
+  }
+
+  /** Organizations, offices and people whose name or an alias contains `text` (any script; case and accents ignored). */
+  search(text: string, k: string, after: string | null, limit: number): NameHit[] {
+    return searchNames(this.q, text, k, after, limit);
   }
 
   timeline(org: string, k: string, from?: string, to?: string): TimelineItem[] | null {
@@ -171,6 +197,6 @@ export class ReadQueries {
       `SELECT id FROM entities WHERE kind = 'office' AND parent IN (SELECT value FROM json_each(@b)) AND known_from <= @k AND known_to > @k`,
       { b: JSON.stringify(bodies), k },
     );
-    return timelineOf(this.q, [...bodies, ...offices.map((o) => o.id)], k, from, to);
+    return markCorrected(this.q, timelineOf(this.q, [...bodies, ...offices.map((o) => o.id)], k, from, to), k);
   }
 }

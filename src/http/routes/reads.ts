@@ -11,10 +11,12 @@ import { officeReads } from './reads-offices.js';
 import { organizationReads } from './reads-organizations.js';
 import { peopleReads } from './reads-people.js';
 import { sessionReads } from './reads-sessions.js';
+import { factHistoryRoutes } from './fact-history.js';
 
 export async function readRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
   await officeReads(app, runtime, g);
   await organizationReads(app, runtime, g);
   await sessionReads(app, runtime, g);
   await peopleReads(app, runtime, g);
+  await factHistoryRoutes(app, runtime, g);
 }
