@@ -12,8 +12,9 @@ import { personView, searchPeople, type PersonView } from './people/queries.js';
 import { timelineOf, type TimelineItem } from './timeline/queries.js';
 import { factVersions, markCorrected, type Corrected, type CorrectedBy, type FactRef } from './facts/queries.js';
 import { searchNames, type NameHit } from './search/queries.js';
+import { participationOf, type Participation } from './people/participation.js';
 
-export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView, Corrected, CorrectedBy, FactRef, NameHit };
+export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView, Corrected, CorrectedBy, FactRef, NameHit, Participation };
 
 /** Most offices whose current succession is cached. */
 const CACHE_LIMIT = 5_000;
@@ -177,6 +178,12 @@ export class ReadQueries {
     if (!row) return null;
     const [view] = markCorrected(this.q, [personView(row)], k);
     return { ...(view as PersonView & Corrected), roles: rolesOf(this.q, row.id, k, validAt) };
+  }
+
+  /** The sessions a person attended, reported to or chaired, in the order held (null: unknown person). */
+  participation(ref: string, k: string): (Participation & Corrected)[] | null {
+    const row = this.q.entity('person', ref, k);
+    return row ? markCorrected(this.q, participationOf(this.q, row.id, k), k) : null;
   }
 
   /** A fact and the corrections and retraction that name it, as known at `k` (null: not recorded by then). */
