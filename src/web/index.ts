@@ -113,8 +113,10 @@ export async function webRoutes(app: FastifyInstance, runtime: Runtime, g: Guard
       page('office', (ctx) => {
         const r = ref(req, 'office');
         const office = ctx.q.office(r, ctx.k) ?? missing('office', r, ctx);
-        const succession = ctx.q.holders(office.id, ctx.k)?.holders ?? [];
-        const onDay = ctx.q.holder(office.id, ctx.day, ctx.k)?.holders ?? [];
+        // As the record stands now, the succession cached for the holder reads answers (dropped whenever facts name the office).
+        const now = ctx.knownAt === null;
+        const succession = ctx.q.holders(office.id, ctx.k, now)?.holders ?? [];
+        const onDay = ctx.q.holder(office.id, ctx.day, ctx.k, now)?.holders ?? [];
         return OfficePage({ ctx, office, succession, onDay });
       })(req, reply),
     );

@@ -32,7 +32,7 @@ function Hit({ ctx, hit }: { ctx: PageContext; hit: NameHit }) {
           {hit.aliases.map((a, i) => (
             <>
               {i > 0 ? ', ' : ''}
-              <bdi lang="">{a}</bdi>
+              <bdi>{a}</bdi>
             </>
           ))}
         </span>
@@ -41,7 +41,7 @@ function Hit({ ctx, hit }: { ctx: PageContext; hit: NameHit }) {
   );
 }
 
-function Search({ ctx, text, hits, next }: { ctx: PageContext; text: string; hits: NameHit[] | null; next: string | null }) {
+function Search({ ctx, text, hits, next, cursor }: { ctx: PageContext; text: string; hits: NameHit[] | null; next: string | null; cursor: string | null }) {
   return (
     <section aria-labelledby="search-heading">
       <h2 id="search-heading">Search the record</h2>
@@ -57,7 +57,7 @@ function Search({ ctx, text, hits, next }: { ctx: PageContext; text: string; hit
       {hits !== null && (
         <>
           <h3>
-            {hits.length === 0 ? 'Nothing' : `${hits.length}${next ? '+' : ''} found`} for <q>{text}</q>
+            {hits.length === 0 ? 'Nothing found' : next || cursor ? `Found, ${SEARCH_PAGE} a page,` : `${hits.length} found`} for <q>{text}</q>
           </h3>
           {hits.length > 0 && (
             <ul class="hits">
@@ -136,7 +136,7 @@ export function HomePage({ ctx, text, cursor }: { ctx: PageContext; text: string
   return (
     <Layout ctx={ctx} title={text ? `Search: ${text}` : 'The record'}>
       <h1>Annals: organizations, offices and the people who held them</h1>
-      <Search ctx={ctx} text={text} hits={hits} next={next} />
+      <Search ctx={ctx} text={text} hits={hits} next={next} cursor={cursor} />
       <Tour ctx={ctx} />
     </Layout>
   );
