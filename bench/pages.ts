@@ -44,7 +44,7 @@ const quantile = (sorted: readonly number[], p: number): number => sorted[Math.m
 
 try {
   const store = openSqliteStore(join(dir, 'events.db'));
-  const offices: string[] = [];
+  let offices: string[] = [];
   if (existsSync(join(dir, 'readmodels.db')) && (await store.head()) !== null) {
     for (const e of await store.readAll({ types: ['OfficeEstablished'] })) offices.push((e.metadata as { factId: string }).factId);
     console.log(`reusing ${dir}: ${fmt(Number(await store.head()))} events, ${fmt(offices.length)} offices`);
@@ -74,8 +74,9 @@ try {
   await runtime.readModels.caughtUp();
   const app = await buildApp(runtime, { loggerInstance: log });
 
-  // The record's span of recording time, for past knownAt moments.
-  const first = (await store.readAll({ limit: 1 }))[0]?.recordedAt as string;
+  // Past knownAt moments: from the last office's establishment (every office is known then) to the log's end.
+  const establishments = await store.readAll({ types: ['OfficeEstablished'] });
+  const first = establishments.at(-1)?.recordedAt as string;
   const last = (await store.readAll({ after: String(Number(await store.head()) - 1).padStart(20, '0'), limit: 1 }))[0]?.recordedAt as string;
   const rnd = prng(2024);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;

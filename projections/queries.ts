@@ -3,7 +3,7 @@
  * returns null where the entity is not known at `knownAt` (the HTTP layer answers 404).
  */
 import type { Database as Db } from 'better-sqlite3';
-import { QueryContext, type EntityView } from './query-context.js';
+import { QueryContext, viewer, type EntityView } from './query-context.js';
 import { holderAt, holderAtJson, holders, officesOf, rolesOf, succession, type HolderItem, type OfficeView, type RoleItem, type SuccessionItem } from './offices/queries.js';
 import { chairsAt, listOrganizations, membersOf, organizationView, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
 import { sessionById, sessionsOf, type SessionView } from './sessions/queries.js';
@@ -56,7 +56,8 @@ export class ReadQueries {
   office(ref: string, k: string): OfficeView | null {
     const row = this.q.entity('office', ref, k);
     if (!row) return null;
-    return officesOf(this.q, row.parent, k).find((o) => o.id === row.id) ?? null;
+    // The row itself, not officesOf(its organization): an organization may have thousands of offices.
+    return { id: row.id, key: row.key, title: row.name, organization: viewer(this.q, k)(row.parent), multipleHolders: row.multiple === 1 };
   }
 
   /** `now`: knownAt was not given (it is the current time), so the cache of the current record may answer. */

@@ -15,14 +15,14 @@ import { HOSTILE, LONG, longRecord } from './fixtures/long-record.js';
 t.test('time controls as a person types them', async (t) => {
   t.equal(parseValidAt(' 2026 '), '2026');
   t.equal(parseValidAt('2026-06-01'), '2026-06-01');
-  t.throws(() => parseValidAt('2026-02-30'), { field: 'validAt' });
+  t.match((() => { try { parseValidAt('2026-02-30'); } catch (e) { return e; } })(), { field: 'validAt' });
   t.throws(() => parseValidAt('June'), /not a date: write a year/);
   t.equal(parseKnownAt('2025-12-01'), '2025-12-01T23:59:59.999Z', 'a day: the record at its end');
   t.equal(parseKnownAt('2025-12-01T12:00'), '2025-12-01T12:00:00.000Z', 'no zone: UTC');
   t.equal(parseKnownAt('2025-12-01 12:00:30'), '2025-12-01T12:00:30.000Z');
   t.equal(parseKnownAt('2025-12-01T15:00:00+03:00'), '2025-12-01T12:00:00.000Z');
   t.throws(() => parseKnownAt('yesterday'), /not a moment/);
-  t.throws(() => parseKnownAt('2025-13-01'), { field: 'knownAt' });
+  t.match((() => { try { parseKnownAt('2025-13-01'); } catch (e) { return e; } })(), { field: 'knownAt' });
   t.same(timeChoice({}), { validAt: null, knownAt: null, canonical: true });
   t.same(timeChoice({ validAt: '', knownAt: '' }), { validAt: null, knownAt: null, canonical: false }, 'empty form fields');
   t.same(timeChoice({ knownAt: '2025-12-01' }), { validAt: null, knownAt: '2025-12-01T23:59:59.999Z', canonical: false });

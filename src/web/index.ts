@@ -12,6 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
+import { overlap } from '../../events/index.js';
 import type { Runtime } from '../runtime.js';
 import { toProblem } from '../http/errors.js';
 import { factHistory } from '../http/routes/fact-history.js';
@@ -116,7 +117,11 @@ export async function webRoutes(app: FastifyInstance, runtime: Runtime, g: Guard
         // As the record stands now, the succession cached for the holder reads answers (dropped whenever facts name the office).
         const now = ctx.knownAt === null;
         const succession = ctx.q.holders(office.id, ctx.k, now)?.holders ?? [];
-        const onDay = ctx.q.holder(office.id, ctx.day, ctx.k, now)?.holders ?? [];
+        // Who held it on the day: the succession's items that may overlap it (what holderAt answers, without building the succession twice).
+        const onDay = succession.flatMap((h) => {
+          const certainty = overlap(h.term, ctx.day);
+          return certainty ? [{ ...h, certainty }] : [];
+        });
         return OfficePage({ ctx, office, succession, onDay });
       })(req, reply),
     );
