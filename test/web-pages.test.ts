@@ -90,6 +90,9 @@ t.test('pages: headers, escaping, redirects and errors', async (t) => {
   const office = await app.inject({ url: `/offices/${LONG.hostileOffice}` });
   t.match(office.body, 'aria-label="&lt;/script>&lt;script>alert(1)&lt;/script>: 2001-01-01 to 2003-12-31; appointed"', 'names in attributes are escaped too');
 
+  const spec = (await app.inject({ url: '/openapi.json' })).json() as { info: { description: string } };
+  t.match(spec.info.description, '[the explorer](/)', '/docs links to the pages');
+  t.match((await app.inject({ url: '/' })).body, '<a href="/docs">API reference</a>', 'and the pages to /docs');
   const css = await app.inject({ url: '/static/explorer.css' });
   t.equal(css.statusCode, 200);
   t.match(css.headers['content-type'], /^text\/css/);
