@@ -44,7 +44,7 @@ const quantile = (sorted: readonly number[], p: number): number => sorted[Math.m
 
 try {
   const store = openSqliteStore(join(dir, 'events.db'));
-  let offices: string[] = [];
+  const offices: string[] = [];
   if (existsSync(join(dir, 'readmodels.db')) && (await store.head()) !== null) {
     for (const e of await store.readAll({ types: ['OfficeEstablished'] })) offices.push((e.metadata as { factId: string }).factId);
     console.log(`reusing ${dir}: ${fmt(Number(await store.head()))} events, ${fmt(offices.length)} offices`);

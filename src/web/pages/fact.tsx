@@ -135,7 +135,9 @@ export function FactPage({ ctx, history, resolve }: { ctx: PageContext; history:
       {history.current && (
         <section aria-labelledby="current-heading">
           <h2 id="current-heading">What the record states</h2>
-          <Value ctx={ctx} value={history.current} resolve={resolve} />
+          <div class="data">
+            <Value ctx={ctx} value={history.current} resolve={resolve} />
+          </div>
         </section>
       )}
       <section aria-labelledby="versions-heading">
