@@ -51,7 +51,7 @@ class NotFound extends Error {}
 /** Each page's own query parameters (the time controls aside). */
 const PARAMS: Record<string, readonly string[]> = {
   home: ['q', 'cursor'],
-  organization: ['sessionsCursor', 'documentsCursor'],
+  organization: ['officesCursor', 'sessionsCursor', 'documentsCursor'],
   office: ['cursor'],
   person: ['cursor'],
   session: ['cursor'],

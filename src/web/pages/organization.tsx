@@ -70,6 +70,8 @@ export function OrganizationPage({ ctx, org }: { ctx: PageContext; org: Org }) {
   const inForce = q.documents(org.id, ctx.k, ctx.day) ?? [];
   const allDocs = paginate(q.documents(org.id, ctx.k) ?? [], (d) => `${d.adoptedOn ?? ''}\u0000${d.id}`, ctx.extra['documentsCursor'], LIST_PAGE);
   const members = q.organization(org.id, ctx.k, ctx.day)?.members ?? [];
+  // Paged as /v1/offices?organization= pages: each office shown costs its succession.
+  const offices = paginate(org.offices, (o) => `${o.title ?? ''}\u0000${o.id}`, ctx.extra['officesCursor'], LIST_PAGE);
   return (
     <Layout ctx={ctx} title={nameOf(org)} api={apiUrl(ctx, `/v1/organizations/${encodeURIComponent(ref)}`, { validAt: ctx.validAt })}>
       <h1>
@@ -135,11 +137,11 @@ export function OrganizationPage({ ctx, org }: { ctx: PageContext; org: Org }) {
 
       <section aria-labelledby="offices-heading">
         <h2 id="offices-heading">Offices</h2>
-        {org.offices.length === 0 ? (
+        {offices.items.length === 0 ? (
           <p>No office recorded.</p>
         ) : (
           <ul>
-            {org.offices.map((o) => {
+            {offices.items.map((o) => {
               const holders = q.holder(o.id, ctx.day, ctx.k)?.holders ?? [];
               return (
                 <li>
@@ -158,6 +160,7 @@ export function OrganizationPage({ ctx, org }: { ctx: PageContext; org: Org }) {
             })}
           </ul>
         )}
+        <Pager ctx={ctx} next={offices.nextCursor} param="officesCursor" label="offices" />
       </section>
 
       {org.bodies.length > 0 && (
