@@ -72,6 +72,11 @@ try {
   const config = loadConfig({ ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'silent', ANNALS_TOKENS: 'recorder:bench-recorder-token-0123' });
   const runtime = await openRuntime(config, { log, store });
   await runtime.readModels.caughtUp();
+  // The audit tree follows the log in this process too: let it finish its catch-up first, so
+  // that the pages are measured in a quiet process (as bench/read.ts does).
+  const t1 = performance.now();
+  while ((await runtime.audit.state()).treeSize < Number(await store.head())) await new Promise((r) => setTimeout(r, 250));
+  console.log(`audit tree caught up in ${((performance.now() - t1) / 1000).toFixed(1)} s`);
   const app = await buildApp(runtime, { loggerInstance: log });
 
   // Past knownAt moments: from the last office's establishment (every office is known then) to the log's end.
@@ -95,22 +100,29 @@ try {
 
   const measure = async (name: string, urls: string[]) => {
     const times: number[] = [];
+    const cpus: number[] = [];
     let bytes = 0;
     const cpu0 = process.cpuUsage();
     const load0 = load();
     for (const url of urls) {
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       const r = await app.inject({ url });
+      const c = process.cpuUsage(c0);
       times.push(performance.now() - t0);
+      cpus.push((c.user + c.system) / 1000);
       if (r.statusCode !== 200) throw new Error(`${url}: ${r.statusCode} ${r.body.slice(0, 300)}`);
       bytes += r.rawPayload.length;
     }
     const cpu = process.cpuUsage(cpu0);
     const sorted = times.sort((a, b) => a - b);
+    // CPU time per page (this process, all its threads; the pages are asked one at a time):
+    // what the machine's other load disturbs least. Wall time here includes waiting for a core.
+    const cpuSorted = cpus.sort((a, b) => a - b);
     console.log(
-      `  ${name.padEnd(34)} ${String(urls.length).padStart(5)} pages  p50 ${quantile(sorted, 0.5).toFixed(1).padStart(6)} ms  p99 ${quantile(sorted, 0.99).toFixed(1).padStart(6)} ms  max ${(sorted.at(-1) ?? 0).toFixed(1).padStart(6)} ms  CPU ${((cpu.user + cpu.system) / 1000 / urls.length).toFixed(1).padStart(5)} ms/page  ${fmt(bytes / urls.length / 1024)} KiB/page  (load ${load0} → ${load()})`,
+      `  ${name.padEnd(38)} ${String(urls.length).padStart(4)} pages  wall p50 ${quantile(sorted, 0.5).toFixed(1).padStart(5)} p99 ${quantile(sorted, 0.99).toFixed(1).padStart(6)} ms  CPU p50 ${quantile(cpuSorted, 0.5).toFixed(1).padStart(5)} p99 ${quantile(cpuSorted, 0.99).toFixed(1).padStart(5)} mean ${((cpu.user + cpu.system) / 1000 / urls.length).toFixed(1).padStart(5)} ms  ${fmt(bytes / urls.length / 1024)} KiB  (load ${load0} → ${load()})`,
     );
-    return quantile(sorted, 0.99);
+    return { wall: quantile(sorted, 0.99), cpu: quantile(cpuSorted, 0.99) };
   };
 
   console.log(`\nmachine: ${cpus().length} CPUs, load average ${load()}; ${fmt(offices.length)} offices, ${SAMPLE} sampled uniformly, each once`);
@@ -121,14 +133,14 @@ try {
   await measure('office page again (succession cached)', sample.slice(0, 200).map((o) => `/offices/${o}?validAt=${day()}`));
   await measure('person page', Array.from({ length: 200 }, () => `/people/${pick(people)}`));
   await measure('session page', Array.from({ length: 200 }, () => `/sessions/${pick(sessions)}`));
-  // The organization's page lists its ~70,000 sessions and ~50,000 documents through the same
-  // queries as /v1/sessions and /v1/documents, which render every item before paging.
-  await measure('organization page (org, every session)', Array.from({ length: 3 }, () => `/organizations/org?validAt=${day()}`));
+  // Not measured: the organization's page. Its ~70,000 sessions and ~50,000 documents come
+  // from the same queries as /v1/sessions and /v1/documents, which render every item before
+  // paging (seconds a page); it will follow those queries when they page in SQL.
   await measure('search', Array.from({ length: 50 }, () => `/?q=person+${Math.floor(rnd() * 20_000)}`));
   await app.close();
   await runtime.close();
-  const ok = Math.max(now, past) < 50;
-  console.log(`\ntarget: office page with its timeline, p99 < 50 ms: ${ok ? 'PASS' : 'FAIL'} (now ${now.toFixed(1)} ms, past ${past.toFixed(1)} ms)`);
+  const ok = (p: { wall: number; cpu: number }) => (p.wall < 50 ? 'PASS' : 'FAIL');
+  console.log(`\ntarget: office page with its timeline, p99 < 50 ms: as known now ${ok(now)} (wall ${now.wall.toFixed(1)} ms, CPU ${now.cpu.toFixed(1)} ms), as known in the past ${ok(past)} (wall ${past.wall.toFixed(1)} ms, CPU ${past.cpu.toFixed(1)} ms); load average ${load()}`);
 } finally {
   if (keep === undefined) await rm(dir, { recursive: true, force: true });
 }
