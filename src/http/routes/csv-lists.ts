@@ -145,7 +145,10 @@ export function csvLists(app: FastifyInstance): void {
   app.addHook('preSerialization', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, value?: unknown) => void) => {
     const spec = CSV_LISTS.get(req.routeOptions.url ?? '');
     if (!spec || reply.statusCode !== 200) return done(null, payload);
-    reply.header('vary', 'accept');
+    // Beside any Vary another part set (compression: Accept-Encoding).
+    const vary = reply.getHeader('vary');
+    if (vary === undefined) reply.header('vary', 'accept');
+    else if (!/\baccept\b(?!-)/i.test(String(vary))) reply.header('vary', `${String(vary)}, accept`);
     if (!wantsCsv(req.headers.accept, formatOf(req))) return done(null, payload);
     const body = payload as Record<string, unknown>;
     const csv = toCsv(spec.items(body), spec.columns);
