@@ -13,7 +13,8 @@ import {
   type AllStreamSubscription,
 } from '@eventstore/db-client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTransient, translateError } from './esdb-errors.js';
+import { PositionNotInLogError } from './errors.js';
+import { isInvalidPosition, isTransient, translateError } from './esdb-errors.js';
 import { toStoredEvent } from './esdb-events.js';
 import { decodeEsdbPosition } from './esdb-position.js';
 import type { Position, StoredEvent, SubscribeOptions, Subscription } from './port.js';
@@ -95,6 +96,7 @@ export class EsdbSubscription implements Subscription {
           }
         } catch (err) {
           if (this.closed) return;
+          if (isInvalidPosition(err) && last !== undefined) throw new PositionNotInLogError(last);
           if (!isTransient(err)) throw translateError(err, 'subscribe');
         }
         if (this.closed) return;
