@@ -37,6 +37,16 @@ const NOT_READY = /Could not recognize (Server Is Not Ready|Server Is Busy|No le
 /** The client's discovery found no leader or follower in gossip (an election under way, nodes down). */
 const NO_NODE = /^Failed to discover after \d+ attempts/;
 
+/**
+ * A discovery that found no node to use. The 6.x client keeps the failure cached (its server
+ * features promise stays rejected), so every later call fails the same way: the adapter
+ * replaces the client.
+ */
+export function isDiscoveryFailure(raw: unknown): boolean {
+  const err = raw instanceof StoreUnavailableError ? raw.cause : raw;
+  return err instanceof Error && !isCommandError(err) && NO_NODE.test(err.message);
+}
+
 /** Transient driver errors: retrying (after reconnecting, which the client does) may succeed. */
 export function isTransient(raw: unknown): boolean {
   const err = asDriverError(raw);

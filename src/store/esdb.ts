@@ -37,7 +37,7 @@ import {
 } from '@eventstore/db-client';
 import { AppendTooLargeError, DuplicateEventError, PositionNotInLogError, StoreUnavailableError } from './errors.js';
 import { reserveIds } from './esdb-ids.js';
-import { isInvalidPosition, translateError, wrongExpectedRevision } from './esdb-errors.js';
+import { isDiscoveryFailure, isInvalidPosition, translateError, wrongExpectedRevision } from './esdb-errors.js';
 import { isSystemEvent, sameContent, toEsdbEvent, toStoredEvent } from './esdb-events.js';
 import { decodeEsdbPosition, encodeEsdbPosition, type EsdbPosition } from './esdb-position.js';
 import { EsdbSubscription, type RetryPolicy } from './esdb-subscription.js';
@@ -100,13 +100,12 @@ class Gate {
 
 /** Opens the store on `esdb://` / `esdb+discover://` connection strings. */
 export async function openEsdbStore(connectionString: string, options: EsdbStoreOptions = {}): Promise<EventStore> {
-  const client = EventStoreDBClient.connectionString(connectionString);
-  const store = new EsdbStore(client, redact(connectionString), options);
+  const store = new EsdbStore(() => EventStoreDBClient.connectionString(connectionString), redact(connectionString), options);
   if (options.verify !== false) {
     try {
       await store.head();
     } catch (err) {
-      await client.dispose();
+      await store.close();
       throw err;
     }
   }
@@ -141,11 +140,15 @@ class EsdbStore implements EventStore {
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
+  private client: EventStoreDBClient;
+  private readonly retired: EventStoreDBClient[] = [];
+
   constructor(
-    private readonly client: EventStoreDBClient,
+    private readonly newClient: () => EventStoreDBClient,
     readonly name: string,
     private readonly options: EsdbStoreOptions,
   ) {
+    this.client = newClient();
     // At least 2: a page must make progress even if the server repeats its start position.
     this.pageSize = Math.max(2, options.pageSize ?? 500);
     this.gate = new Gate(Math.max(1, options.maxConcurrentCalls ?? 64));
@@ -180,10 +183,19 @@ class EsdbStore implements EventStore {
     return this.guard(() => this.doHead());
   }
 
+  /** A client whose discovery failed stays failed: the next calls get a new one. */
+  private renewClient(): void {
+    this.retired.push(this.client);
+    this.client = this.newClient();
+  }
+
   /** Refuses work after close(), and lets close() wait for what was issued before it. */
   private guard<T>(op: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError(`${this.name} is closed`));
-    const p = op();
+    const p = op().catch((err: unknown) => {
+      if (isDiscoveryFailure(err)) this.renewClient();
+      throw err;
+    });
     this.inFlight.add(p);
     const forget = () => this.inFlight.delete(p);
     p.then(forget, forget);
@@ -337,7 +349,15 @@ class EsdbStore implements EventStore {
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
-    const sub = new EsdbSubscription(this.client, options, this.options.retry, () => this.subscriptions.delete(sub));
+    const sub = new EsdbSubscription(
+      () => this.client,
+      options,
+      this.options.retry,
+      () => this.subscriptions.delete(sub),
+      (failed) => {
+        if (failed === this.client) this.renewClient();
+      },
+    );
     this.subscriptions.add(sub);
     if (this.closed) void sub.close();
     return sub;
@@ -348,7 +368,7 @@ class EsdbStore implements EventStore {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.close()));
     await Promise.allSettled([...this.inFlight]);
-    await this.client.dispose();
+    await Promise.all([this.client, ...this.retired].map((c) => c.dispose()));
   }
 }
 
