@@ -211,3 +211,20 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+
+const real = process.env.ANNALS_TEST_ESDB;
+t.test('on a real EventStoreDB (ANNALS_TEST_ESDB): MaxAppendSize, the empty event id, and the adapter splitting a 5,000-event append', { skip: real ? false : 'ANNALS_TEST_ESDB not set: not run against a real EventStoreDB' }, async (t) => {
+  const client = EventStoreDBClient.connectionString(real!);
+  t.teardown(() => client.dispose());
+  const stream = `limits-${crypto.randomUUID()}`;
+  const big = Array.from({ length: 3 }, () => jsonEvent({ type: 'Big', data: { s: 'x'.repeat(400_000) } }));
+  t.ok((await client.appendToStream(stream, big).catch((e: unknown) => e)) instanceof MaxAppendSizeExceededError, 'MaxAppendSizeExceededError');
+  const zero = jsonEvent({ id: '00000000-0000-0000-0000-000000000000', type: 'Z', data: {} });
+  t.ok((await client.appendToStream(`${stream}-zero`, zero).catch((e: unknown) => e)) instanceof UnknownError, 'the empty event id: UnknownError (BadRequest)');
+  const store = await openEsdbStore(real!, fast);
+  t.teardown(() => store.close());
+  const events = Array.from({ length: 5_000 }, (_, i) => ev('A', { i, s: 'y'.repeat(300) }));
+  const outcome = (await appendWaves(store, [[{ stream: `${stream}-split`, events, expected: 'no_stream' }]]))[0]?.[0];
+  t.equal(outcome?.status, 'fulfilled', 'split into appends that fit');
+  t.equal((await store.readStream(`${stream}-split`)).length, 5_000);
+});
