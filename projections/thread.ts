@@ -25,7 +25,7 @@ try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
   store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await openEsdbStore(init.eventStore);
   const opened = store;
-  const models = await openReadModels({ store: opened, path: init.path, log, onApplied: (position, offices) => post({ kind: 'applied', position, offices: offices === 'all' ? 'all' : [...offices] }) });
+  const models = await openReadModels({ store: opened, path: init.path, log, onApplied: (position) => post({ kind: 'applied', position }) });
   // Readiness changes without events too (retrying, caught up): told when it changes.
   let told = '';
   const tell = (r: Readiness): void => {

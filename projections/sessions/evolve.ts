@@ -7,15 +7,18 @@ import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
   name: 'sessions',
-  version: 2,
+  version: 3,
   tables: [
     {
       name: 'sessions',
       columns: ['id', 'key', 'body', 'title', 'number', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'city', 'country', 'chair_person', 'chair_office', 'agenda', 'source'],
       primaryKey: 'id, position',
-      indexes: ['body, known_from'],
+      // (body, s0, id): pages of a body's sessions in order, read from the day asked about
+      // minus the body's longest session. The narrow one: a session's days, for attestations.
+      indexes: ['body, s0, id', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw'],
+      span: { group: 'body' },
     },
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, known_from'] },
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, item, position'] },
   ],
   handles: ['SessionHeld', 'DelegateAttended', 'ReportDelivered', 'SidelineTalksHeld'],
   evolve(fact) {

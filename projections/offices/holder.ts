@@ -1,0 +1,68 @@
+/**
+ * Who held an office during `validAt`, as known at `knownAt`: the point question, answered
+ * from the rows that may hold then, found through the temporal index (temporal.ts), never
+ * from the office's whole succession. Two searches (appointments; attestations, whose days
+ * are their session's), each re-checking the exact bounds and versions on the rows it
+ * finds; a third read only for a person with a departure known then (terms.ts).
+ */
+import { lowerBound, upperBound, type Certainty } from '../../events/index.js';
+import { KNOWN, type QueryContext } from '../query-context.js';
+import { SEARCH, rtreeOf, searchParams } from '../temporal.js';
+import {
+  APPOINTMENT_COLUMNS,
+  ATTESTATION_COLUMNS,
+  ATTESTATION_VIEWS,
+  PERSON_JOIN,
+  SESSION_JOIN,
+  appointedItems,
+  attestedItem,
+  byTerm,
+  certaintyOf,
+  covers,
+  jsonWithCertainty,
+  withCertainty,
+  type AppointmentHit,
+  type AttestationHit,
+  type HolderItem,
+  type PersonTerms,
+  type TermItem,
+} from './terms.js';
+
+const APPOINTED = `SELECT ${APPOINTMENT_COLUMNS} FROM ${rtreeOf('appointments')} r JOIN appointments a ON a.rowid = r.id ${PERSON_JOIN}
+  WHERE ${SEARCH('r')} AND a.office = @office AND ${KNOWN('a')} AND a.s0 <= @q1 AND a.e1 >= @q0`;
+const ATTESTED = `SELECT ${ATTESTATION_COLUMNS} FROM ${rtreeOf('attestations')} r JOIN attestations a ON a.rowid = r.id ${SESSION_JOIN} ${ATTESTATION_VIEWS}
+  WHERE ${SEARCH('r')} AND a.office = @office AND ${KNOWN('a')} AND s.s0 <= @q1 AND s.e1 >= @q0`;
+
+/** Every possible holder of `office` (an id) during `validAt`, as known at `k`, ordered by term. */
+export function holderItems(q: QueryContext, office: string, validAt: string, k: string): { item: TermItem; certainty: Certainty }[] {
+  const q0 = lowerBound(validAt);
+  const q1 = upperBound(validAt);
+  const params = { ...searchParams(office, q0, q1, k), office, k, q0, q1 };
+  const cache = new Map<string, PersonTerms>();
+  const out: { item: TermItem; certainty: Certainty }[] = [];
+  for (const item of appointedItems(q, q.all<AppointmentHit>(APPOINTED, params), k, cache)) {
+    const c = certaintyOf(item.b, q0, q1);
+    if (c !== null) out.push({ item, certainty: c });
+  }
+  const attestations = q.all<AttestationHit>(ATTESTED, params);
+  if (attestations.length) {
+    const appointed = out.map((o) => o.item);
+    for (const a of attestations) {
+      const item = attestedItem(a);
+      if (appointed.some((i) => i.personId === item.personId && covers(i.b, item.b))) continue;
+      out.push({ item, certainty: certaintyOf(item.b, q0, q1) as Certainty });
+    }
+  }
+  return out.sort((x, y) => byTerm(x.item, y.item));
+}
+
+export function holderAt(q: QueryContext, office: string, validAt: string, k: string): HolderItem[] {
+  return holderItems(q, office, validAt, k).map((h) => withCertainty(h.item, h.certainty));
+}
+
+/** holderAt as JSON text: what JSON.stringify makes of its answer, without making the objects. */
+export function holderAtJson(q: QueryContext, office: string, validAt: string, k: string): string {
+  let out = '';
+  for (const h of holderItems(q, office, validAt, k)) out += `${out === '' ? '' : ','}${jsonWithCertainty(h.item, h.certainty)}`;
+  return `[${out}]`;
+}
