@@ -14,6 +14,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { OPEN_END, isFactType, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
+import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, minuteKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
 import type { FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 
@@ -51,7 +52,7 @@ export function tableNames(): string[] {
 
 /** Derived index tables (temporal indexes, spans): rebuilt equal to the running ones, like the rows. */
 export function indexTableNames(): string[] {
-  return [...PROJECTIONS.flatMap((p) => p.tables.filter((t) => t.temporal).map((t) => rtreeOf(t.name))), 'spans'];
+  return [...PROJECTIONS.flatMap((p) => p.tables.filter((t) => t.temporal).map((t) => rtreeOf(t.name))), 'spans', 'terms', 'terms_rt'];
 }
 
 const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
@@ -87,6 +88,8 @@ export function createIndexes(db: Db): void {
   // Temporal indexes and spans made here are filled from the rows already written (a bulk
   // build); on a new live file they start empty and the writer keeps them.
   const exists = (name: string): boolean => (db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(name) as number) > 0;
+  // Appointments as departures cut them (offices/terms-index.ts): kept by the writer, or made by finishBulk.
+  createTerms(db);
   if (!exists('spans')) {
     db.exec('CREATE TABLE spans (tbl TEXT NOT NULL, grp TEXT NOT NULL, days INTEGER NOT NULL, PRIMARY KEY (tbl, grp)) WITHOUT ROWID');
     for (const t of tableSpecs()) {
@@ -178,6 +181,9 @@ export class ReadModelWriter {
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
   /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
+  /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
+  private readonly terms: TermsKeeper | null;
+  private readonly closing = new Map<string, Statement>();
   private readonly closes = new Map<string, Statement>();
   private readonly byType = new Map<FactType, Projection[]>();
   private readonly factGet: Statement;
@@ -195,6 +201,8 @@ export class ReadModelWriter {
     private readonly options: WriterOptions = {},
   ) {
     if (!options.deferCloses) this.prepareUpkeep(db);
+    this.terms = options.deferCloses ? null : new TermsKeeper(db);
+    for (const t of ['appointments', 'departures']) this.closing.set(t, db.prepare(`SELECT office, person FROM ${t} WHERE fact_id = ? AND known_to = '${OPEN}'`));
     for (const p of PROJECTIONS) {
       for (const t of p.tables) {
         const cols = [...BOOKKEEPING, ...t.columns];
@@ -236,6 +244,14 @@ export class ReadModelWriter {
 
   private applyOne(e: LogEvent): void {
     if (!isFactType(e.type)) return; // bookkeeping (key reservations): not a fact about the world
+    try {
+      this.applyFact(e as LogEvent & { type: FactType });
+    } finally {
+      this.terms?.flush(e.recordedAt);
+    }
+  }
+
+  private applyFact(e: LogEvent & { type: FactType }): void {
     const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
     const factId = meta.factId ?? null;
     try {
@@ -282,7 +298,11 @@ export class ReadModelWriter {
     for (const p of this.byType.get(type) ?? []) {
       for (const t of p.tables) {
         if (this.options.deferCloses) this.deferred.push({ table: t.name, factId, at, position });
-        else this.closes.get(t.name)?.run(at, factId);
+        else {
+          const closing = this.closing.get(t.name);
+          if (closing && this.terms) for (const r of closing.all(factId) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
+          this.closes.get(t.name)?.run(at, factId);
+        }
       }
     }
   }
@@ -301,6 +321,7 @@ export class ReadModelWriter {
       }
     })();
     this.deferred.length = 0;
+    buildTerms(this.db);
   }
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {
@@ -308,6 +329,7 @@ export class ReadModelWriter {
       const ins = this.inserts.get(w.table) as { stmt: Statement; columns: readonly string[] };
       const values = [factId, knownFrom, OPEN, position, ...ins.columns.map((c) => w.row[c] ?? null)];
       const info = ins.stmt.run(values);
+      if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);
       if (upkeep) for (const u of upkeep) u(w.row, Number(info.lastInsertRowid), knownFrom);
     }

@@ -11,10 +11,12 @@
  * - the entity is a 32-bit FNV-1a hash of its id (two offices may share one: the row's
  *   `office` is compared);
  * - days are `y*416 + m*32 + d` (order-preserving, not arithmetic), an open end the maximum;
- * - recording time is the minute of known_from (floor), and the upper end is always open:
- *   closing a version (a correction, a retraction) leaves its index entry as it was, and the
- *   row's exact known_to drops it. A fact has few versions, so this costs little and keeps
- *   the index insert-only.
+ * - recording time is the minute of known_from (floor) to the minute of known_to (ceiling).
+ *   Where the index follows a projection's rows (attestations) the upper end stays open:
+ *   closing a version (a correction, a retraction) leaves its entry as it was, and the row's
+ *   exact known_to drops it (a fact has few versions, and the index stays insert-only);
+ *   `terms` (offices/terms-index.ts), whose rows end whenever a departure cuts a term,
+ *   closes its entries too.
  */
 import type { Database as Db } from 'better-sqlite3';
 
@@ -63,7 +65,7 @@ export function registerTemporalFunctions(db: Db): void {
  * The search: entries of `entity` whose valid days may meet [q0, q1] and that may have been
  * recorded by `knownAt`. Bind `@ek`, `@v0`, `@v1`, `@km` with `searchParams`.
  */
-export const SEARCH = (alias: string): string => `${alias}.elo <= @ek AND ${alias}.ehi >= @ek AND ${alias}.vlo <= @v1 AND ${alias}.vhi >= @v0 AND ${alias}.klo <= @km`;
+export const SEARCH = (alias: string): string => `${alias}.elo <= @ek AND ${alias}.ehi >= @ek AND ${alias}.vlo <= @v1 AND ${alias}.vhi >= @v0 AND ${alias}.klo <= @km AND ${alias}.khi >= @km`;
 
 export function searchParams(entity: string, q0: string, q1: string, knownAt: string): { ek: number; v0: number; v1: number; km: number } {
   return { ek: entityKey(entity), v0: dayKey(q0), v1: dayKey(q1), km: minuteKey(knownAt) };

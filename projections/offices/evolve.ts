@@ -11,9 +11,9 @@ export const offices: Projection = {
   name: 'offices',
   version: 3,
   tables: [
-    // The holder question finds its rows through the temporal index (office, valid days,
-    // recording time); the whole succession and a person's roles page through the others.
-    { name: 'appointments', columns: ['office', 'person', ...TERM_COLUMNS, 'acting', 'session', 'appointed_by', 'source'], temporal: { entity: 'office' }, indexes: ['office, s0, s1, fact_id', 'office, person', 'person, s0, s1, fact_id'] },
+    // A rowid table: `terms` (terms-index.ts, the terms as departures cut them, with their
+    // temporal index) points at its rows. (office, person): what the cuts are made from.
+    { name: 'appointments', columns: ['office', 'person', ...TERM_COLUMNS, 'acting', 'session', 'appointed_by', 'source'], indexes: ['office, person'] },
     { name: 'departures', columns: ['office', 'person', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'office, fact_id, position', indexes: ['office, person'] },
     // Valid on the days of the session, as known at the same knownAt: the temporal index covers the days of every version of it.
     { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], temporal: { entity: 'office', daysFrom: { table: 'sessions', id: 'id', ref: 'session' } }, indexes: ['office', 'session', 'person'] },

@@ -1,9 +1,9 @@
 /**
  * Who held an office during `validAt`, as known at `knownAt`: the point question, answered
- * from the rows that may hold then, found through the temporal index (temporal.ts), never
- * from the office's whole succession. Two searches (appointments; attestations, whose days
- * are their session's), each re-checking the exact bounds and versions on the rows it
- * finds; a third read only for a person with a departure known then (terms.ts).
+ * from the rows that may hold then, found through temporal indexes (temporal.ts), never from
+ * the office's whole succession. Two searches: terms (appointments as departures cut them,
+ * terms-index.ts) and attestations (whose days are their session's), each re-checking the
+ * exact bounds and versions on the rows it finds.
  */
 import { lowerBound, upperBound, type Certainty } from '../../events/index.js';
 import { KNOWN, type QueryContext } from '../query-context.js';
@@ -12,9 +12,9 @@ import {
   APPOINTMENT_COLUMNS,
   ATTESTATION_COLUMNS,
   ATTESTATION_VIEWS,
-  PERSON_JOIN,
   SESSION_JOIN,
-  appointedItems,
+  TERM_JOINS,
+  appointedItem,
   attestedItem,
   byTerm,
   certaintyOf,
@@ -24,13 +24,13 @@ import {
   type AppointmentHit,
   type AttestationHit,
   type HolderItem,
-  type PersonTerms,
   type TermItem,
 } from './terms.js';
 
-const APPOINTED = `SELECT ${APPOINTMENT_COLUMNS} FROM ${rtreeOf('appointments')} r JOIN appointments a ON a.rowid = r.id ${PERSON_JOIN}
-  WHERE ${SEARCH('r')} AND a.office = @office AND ${KNOWN('a')} AND a.s0 <= @q1 AND a.e1 >= @q0`;
-const ATTESTED = `SELECT ${ATTESTATION_COLUMNS} FROM ${rtreeOf('attestations')} r JOIN attestations a ON a.rowid = r.id ${SESSION_JOIN} ${ATTESTATION_VIEWS}
+// CROSS JOIN: the index search drives (SQLite would otherwise start from an index on the table).
+const APPOINTED = `SELECT ${APPOINTMENT_COLUMNS} FROM terms_rt r CROSS JOIN terms t ON t.rowid = r.id ${TERM_JOINS}
+  WHERE ${SEARCH('r')} AND t.office = @office AND ${KNOWN('t')} AND t.s0 <= @q1 AND t.e1 >= @q0`;
+const ATTESTED = `SELECT ${ATTESTATION_COLUMNS} FROM ${rtreeOf('attestations')} r CROSS JOIN attestations a ON a.rowid = r.id ${SESSION_JOIN} ${ATTESTATION_VIEWS}
   WHERE ${SEARCH('r')} AND a.office = @office AND ${KNOWN('a')} AND s.s0 <= @q1 AND s.e1 >= @q0`;
 
 /** Every possible holder of `office` (an id) during `validAt`, as known at `k`, ordered by term. */
@@ -38,11 +38,10 @@ export function holderItems(q: QueryContext, office: string, validAt: string, k:
   const q0 = lowerBound(validAt);
   const q1 = upperBound(validAt);
   const params = { ...searchParams(office, q0, q1, k), office, k, q0, q1 };
-  const cache = new Map<string, PersonTerms>();
   const out: { item: TermItem; certainty: Certainty }[] = [];
-  for (const item of appointedItems(q, q.all<AppointmentHit>(APPOINTED, params), k, cache)) {
-    const c = certaintyOf(item.b, q0, q1);
-    if (c !== null) out.push({ item, certainty: c });
+  for (const a of q.all<AppointmentHit>(APPOINTED, params)) {
+    const item = appointedItem(a);
+    out.push({ item, certainty: certaintyOf(item.b, q0, q1) as Certainty });
   }
   const attestations = q.all<AttestationHit>(ATTESTED, params);
   if (attestations.length) {

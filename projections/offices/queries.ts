@@ -6,23 +6,23 @@
  */
 import { lowerBound, upperBound, type Certainty } from '../../events/index.js';
 import { KNOWN, afterParams, mergePage, readFiltered, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import type { TermBounds } from '../../events/index.js';
 import {
   APPOINTMENT_COLUMNS,
   ATTESTATION_COLUMNS,
   ATTESTATION_VIEWS,
-  PERSON_JOIN,
   SESSION_JOIN,
+  TERM_JOINS,
   appointedItem,
   attestedItem,
   certaintyOf,
   covers,
-  personTerms,
+  personBounds,
   termKey,
   withCertainty,
   type AppointmentHit,
   type AttestationHit,
   type HolderItem,
-  type PersonTerms,
   type TermItem,
 } from './terms.js';
 
@@ -30,15 +30,15 @@ export type { HolderItem } from './terms.js';
 
 const hitKey = (h: { s0: string; s1: string; fact_id: string }): Key => [h.s0, h.s1, h.fact_id];
 
-/** Appointments (cut) and attestations (not covered) chosen by `where`, in term order after `after`, each kept by `keep`. */
-function termPage(q: QueryContext, where: { appointments: string; attestations: string }, params: Record<string, unknown>, k: string, page: PageRequest, keep: (i: TermItem) => Certainty | null): Page<{ item: TermItem; certainty: Certainty }> {
+/** Terms (appointments as cut) and attestations (not covered) chosen by `where`, in term order after `after`, each kept by `keep`. */
+function termPage(q: QueryContext, where: { terms: string; attestations: string }, params: Record<string, unknown>, k: string, page: PageRequest, keep: (i: TermItem) => Certainty | null): Page<{ item: TermItem; certainty: Certainty }> {
   const want = page.limit + 1;
-  const cache = new Map<string, PersonTerms>();
+  const cache = new Map<string, TermBounds[]>();
   const appointed = readFiltered(
-    (after, n) => q.all<AppointmentHit>(`SELECT ${APPOINTMENT_COLUMNS} FROM appointments a ${PERSON_JOIN} WHERE ${where.appointments} AND ${KNOWN('a')} AND (a.s0, a.s1, a.fact_id) > (@a0, @a1, @a2) ORDER BY a.s0, a.s1, a.fact_id LIMIT @n`, { ...params, k, n, ...afterParams(after, 3) }),
+    (after, n) => q.all<AppointmentHit>(`SELECT ${APPOINTMENT_COLUMNS} FROM terms t ${TERM_JOINS} WHERE ${where.terms} AND ${KNOWN('t')} AND (t.s0, t.s1, t.appointment) > (@a0, @a1, @a2) ORDER BY t.s0, t.s1, t.appointment LIMIT @n`, { ...params, k, n, ...afterParams(after, 3) }),
     hitKey,
     (a) => {
-      const item = appointedItem(a, a.departed ? personTerms(q, a.office, a.person, k, cache).ends.get(a.fact_id) : undefined);
+      const item = appointedItem(a);
       const c = keep(item);
       return c === null ? null : { item, certainty: c };
     },
@@ -50,7 +50,7 @@ function termPage(q: QueryContext, where: { appointments: string; attestations: 
     hitKey,
     (a) => {
       const item = attestedItem(a);
-      if (personTerms(q, a.office, a.person, k, cache).bounds.some((b) => covers(b, item.b))) return null;
+      if (personBounds(q, a.office, a.person, k, cache).some((b) => covers(b, item.b))) return null;
       const c = keep(item);
       return c === null ? null : { item, certainty: c };
     },
@@ -62,7 +62,7 @@ function termPage(q: QueryContext, where: { appointments: string; attestations: 
 
 /** The whole succession of `office` (an id) as known at `k`, a page at a time; every item `certain` (it is in the record). */
 export function holdersPage(q: QueryContext, office: string, k: string, page: PageRequest): Page<HolderItem> {
-  const p = termPage(q, { appointments: 'a.office = @office', attestations: 'a.office = @office' }, { office }, k, page, () => 'certain');
+  const p = termPage(q, { terms: 't.office = @office', attestations: 'a.office = @office' }, { office }, k, page, () => 'certain');
   return { items: p.items.map((x) => withCertainty(x.item, x.certainty)), next: p.next };
 }
 
@@ -75,7 +75,7 @@ export interface RoleItem extends HolderItem {
 export function rolesPage(q: QueryContext, person: string, k: string, validAt: string | undefined, page: PageRequest): Page<RoleItem> {
   const q0 = validAt ? lowerBound(validAt) : '';
   const q1 = validAt ? upperBound(validAt) : '';
-  const p = termPage(q, { appointments: 'a.person = @person', attestations: 'a.person = @person' }, { person }, k, page, (i) => (validAt ? certaintyOf(i.b, q0, q1) : 'certain'));
+  const p = termPage(q, { terms: 't.person = @person', attestations: 'a.person = @person' }, { person }, k, page, (i) => (validAt ? certaintyOf(i.b, q0, q1) : 'certain'));
   const offices = q.all<{ id: string; key: string | null; name: string | null; parent: string | null }>(`SELECT id, key, name, parent FROM entities WHERE id IN (SELECT value FROM json_each(@ids)) AND kind = 'office' AND ${KNOWN()}`, { ids: JSON.stringify([...new Set(p.items.map((x) => x.item.office))]), k });
   const officeOf = new Map(offices.map((o) => [o.id, o]));
   const v = q.views(offices.map((o) => o.parent), k);
