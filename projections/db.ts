@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { OPEN_END, isFactType, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
-import { I32_MAX, createRtree, dayKey, entityKey, minuteKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
+import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
 import type { FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 
 export const OPEN = OPEN_END;
@@ -105,10 +105,10 @@ export function createIndexes(db: Db): void {
     const rt = rtreeOf(t.name);
     if (spec.daysFrom) {
       const f = spec.daysFrom;
-      db.exec(`INSERT INTO ${rt} SELECT a.rowid, annals_entity_key(a.${spec.entity}), annals_entity_key(a.${spec.entity}), min(annals_day_key(s.s0)), max(annals_day_key(s.e1)), annals_minute_key(a.known_from), ${I32_MAX}
+      db.exec(`INSERT INTO ${rt} SELECT a.rowid, annals_entity_key(a.${spec.entity}), annals_entity_key(a.${spec.entity}), min(annals_day_key(s.s0)), max(annals_day_key(s.e1)), annals_second_key(a.known_from), ${I32_MAX}
         FROM ${t.name} a JOIN ${f.table} s ON s.${f.id} = a.${f.ref} WHERE a.${spec.entity} IS NOT NULL GROUP BY a.rowid`);
     } else {
-      db.exec(`INSERT INTO ${rt} SELECT rowid, annals_entity_key(${spec.entity}), annals_entity_key(${spec.entity}), annals_day_key(s0), annals_day_key(e1), annals_minute_key(known_from), ${I32_MAX}
+      db.exec(`INSERT INTO ${rt} SELECT rowid, annals_entity_key(${spec.entity}), annals_entity_key(${spec.entity}), annals_day_key(s0), annals_day_key(e1), annals_second_key(known_from), ${I32_MAX}
         FROM ${t.name} WHERE ${spec.entity} IS NOT NULL`);
     }
   }
@@ -337,7 +337,7 @@ export class ReadModelWriter {
 
   /**
    * What keeps the derived index tables equal to what createIndexes would make of the rows:
-   * - a temporal index entry per row (its entity, valid days, recording minute), or, for a
+   * - a temporal index entry per row (its entity, valid days, recording second), or, for a
    *   table whose days come from another's rows (attestations: the session's), the span of
    *   the days of every version of them, widened when a new version of them is written;
    * - the longest closed interval (days) per group, for bounded scans.
@@ -364,7 +364,7 @@ export class ReadModelWriter {
           const entity = row[spec.entity];
           if (entity == null) return;
           const ek = entityKey(str(entity));
-          insert.run(rowid, ek, ek, dayKey(str(row['s0'])), dayKey(str(row['e1'])), minuteKey(knownFrom));
+          insert.run(rowid, ek, ek, dayKey(str(row['s0'])), dayKey(str(row['e1'])), secondKey(knownFrom));
         });
         continue;
       }
@@ -377,7 +377,7 @@ export class ReadModelWriter {
         // None yet: the rows it takes its days from come later in the same event (a session's chair).
         if (lo === null || hi === null) return;
         const ek = entityKey(str(entity));
-        insert.run(rowid, ek, ek, dayKey(lo), dayKey(hi), minuteKey(knownFrom));
+        insert.run(rowid, ek, ek, dayKey(lo), dayKey(hi), secondKey(knownFrom));
       });
       const dependents = db.prepare(`SELECT rowid, ${spec.entity}, known_from FROM ${t.name} WHERE ${f.ref} = ? AND ${spec.entity} IS NOT NULL`).raw();
       const widen = db.prepare(`UPDATE ${rt} SET vlo = min(vlo, ?), vhi = max(vhi, ?) WHERE id = ?`);
@@ -387,7 +387,7 @@ export class ReadModelWriter {
         for (const [rowid, entity, knownFrom] of dependents.all(row[f.id]) as [number, string, string][]) {
           if (widen.run(v0, v1, rowid).changes === 0) {
             const ek = entityKey(entity);
-            insert.run(rowid, ek, ek, v0, v1, minuteKey(knownFrom));
+            insert.run(rowid, ek, ek, v0, v1, secondKey(knownFrom));
           }
         }
       });

@@ -109,7 +109,7 @@ export class ReadQueries {
       members: membersPage(this.q, row.id, k, validAt, first(nested)),
       chairs: chairsPage(this.q, row.id, k, validAt, first(nested)),
     };
-    const detail: OrganizationDetail = { ...organizationView(this.q, row, k), bodies: lists.bodies.items, offices: lists.offices.items, members: lists.members.items, chairs: lists.chairs.items };
+    const detail: OrganizationDetail = Object.assign(organizationView(this.q, row, k), { bodies: lists.bodies.items, offices: lists.offices.items, members: lists.members.items, chairs: lists.chairs.items });
     const more: Partial<Record<OrganizationList, Key>> = {};
     for (const [name, page] of Object.entries(lists) as [OrganizationList, Page<unknown>][]) if (page.next) more[name] = page.next;
     if (Object.keys(more).length) detail.more = more;
@@ -167,7 +167,7 @@ export class ReadQueries {
     const row = this.q.entity('person', ref, k);
     if (!row) return null;
     const roles = rolesPage(this.q, row.id, k, validAt, first(nested));
-    return { ...personView(row), roles: roles.items, ...(roles.next ? { more: { roles: roles.next } } : {}) };
+    return Object.assign(personView(row), { roles: roles.items }, roles.next ? { more: { roles: roles.next } } : {});
   }
 
   roles(ref: string, k: string, validAt: string | undefined, page: PageRequest): Page<RoleItem> | null {

@@ -174,6 +174,13 @@ export function viewer(q: QueryContext, k: string): (id: string | null) => Entit
   };
 }
 
+/**
+ * Statement parameters from parts: Object.assign, never `{ ...a, b }`. On Node 20 an object
+ * spread followed by more properties took 2-10 µs to make (measured here; `{ b, ...a }` and
+ * Object.assign ~0.1 µs), more than the statement it binds.
+ */
+export const bind = (...parts: object[]): Record<string, unknown> => Object.assign({}, ...parts) as Record<string, unknown>;
+
 export const parse = <T>(text: string | null): T | null => (text === null ? null : (JSON.parse(text) as T));
 
 /** `day` (YYYY-MM-DD) minus `days` days. */

@@ -11,7 +11,8 @@
  * - the entity is a 32-bit FNV-1a hash of its id (two offices may share one: the row's
  *   `office` is compared);
  * - days are `y*416 + m*32 + d` (order-preserving, not arithmetic), an open end the maximum;
- * - recording time is the minute of known_from (floor) to the minute of known_to (ceiling).
+ * - recording time is the second (since 2020) of known_from (floor) to that of known_to
+ *   (ceiling); a record made within one minute (the benchmark's) still tells its moments apart.
  *   Where the index follows a projection's rows (attestations) the upper end stays open:
  *   closing a version (a correction, a retraction) leaves its entry as it was, and the row's
  *   exact known_to drops it (a fact has few versions, and the index stays insert-only);
@@ -41,10 +42,20 @@ export function dayKey(day: string): number {
   return y * 416 + m * 32 + d;
 }
 
-/** A recording time (RFC 3339 UTC, as stored) as its minute since 1970, rounded down; OPEN_END the maximum. */
-export function minuteKey(at: string): number {
+/** Recording times count seconds from here (2020-01-01T00:00:00Z): 32 bits reach 2088, and earlier or later times clamp (the index then only finds more). */
+const EPOCH = Date.UTC(2020, 0, 1);
+const clamp = (n: number): number => (n > I32_MAX - 1 ? I32_MAX - 1 : n < -I32_MAX ? -I32_MAX : n);
+
+/** A recording time (RFC 3339 UTC, as stored) as its second since 2020, rounded down; OPEN_END the maximum. */
+export function secondKey(at: string): number {
   if (at === OPEN) return I32_MAX;
-  return Math.floor(Date.parse(at) / 60_000);
+  return clamp(Math.floor((Date.parse(at) - EPOCH) / 1000));
+}
+
+/** The end of a recording interval: its second, rounded up; OPEN_END the maximum. */
+export function secondKeyUp(at: string): number {
+  if (at === OPEN) return I32_MAX;
+  return clamp(Math.ceil((Date.parse(at) - EPOCH) / 1000));
 }
 
 /** The rtree companion of a table. */
@@ -58,7 +69,7 @@ export function createRtree(db: Db, table: string): void {
 export function registerTemporalFunctions(db: Db): void {
   db.function('annals_entity_key', { deterministic: true }, (id: unknown) => entityKey(String(id)));
   db.function('annals_day_key', { deterministic: true }, (day: unknown) => dayKey(String(day)));
-  db.function('annals_minute_key', { deterministic: true }, (at: unknown) => minuteKey(String(at)));
+  db.function('annals_second_key', { deterministic: true }, (at: unknown) => secondKey(String(at)));
 }
 
 /**
@@ -68,5 +79,5 @@ export function registerTemporalFunctions(db: Db): void {
 export const SEARCH = (alias: string): string => `${alias}.elo <= @ek AND ${alias}.ehi >= @ek AND ${alias}.vlo <= @v1 AND ${alias}.vhi >= @v0 AND ${alias}.klo <= @km AND ${alias}.khi >= @km`;
 
 export function searchParams(entity: string, q0: string, q1: string, knownAt: string): { ek: number; v0: number; v1: number; km: number } {
-  return { ek: entityKey(entity), v0: dayKey(q0), v1: dayKey(q1), km: minuteKey(knownAt) };
+  return { ek: entityKey(entity), v0: dayKey(q0), v1: dayKey(q1), km: secondKey(knownAt) };
 }

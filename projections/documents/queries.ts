@@ -9,7 +9,7 @@
 import { type Certainty } from '../../events/index.js';
 import { lowerBound, upperBound } from '../../events/index.js';
 import { OPEN } from '../db.js';
-import { KNOWN, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { certaintyOf } from '../offices/terms.js';
 
 export interface DocumentItem {
@@ -82,7 +82,7 @@ const FIRST_ADOPTION = `NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document =
 
 /** Documents adopted or considered at a session, by id, a page at a time. */
 export function documentsAtSessionPage(q: QueryContext, session: string, k: string, page: PageRequest): Page<DocumentItem> {
-  const p = { s: session, k, n: page.limit + 1, ...afterParams(page.after, 1) };
+  const p = bind({ s: session, k, n: page.limit + 1 }, afterParams(page.after, 1));
   const ids = q.all<{ document: string }>(
     `SELECT document FROM (SELECT document FROM adoptions WHERE session = @s AND ${KNOWN()} AND document > @a0 UNION SELECT document FROM considerations WHERE session = @s AND ${KNOWN()} AND document > @a0) ORDER BY document LIMIT @n`,
     p,
@@ -97,7 +97,7 @@ export const documentKey = (d: DocumentItem): Key => [d.effective ? lowerBound(d
 export function documentsPage(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem> {
   const n = page.limit + 1;
   const from = afterParams(page.after, 2);
-  const base = { k, n, bodies: JSON.stringify(bodies), ...from };
+  const base = bind({ k, n, bodies: JSON.stringify(bodies) }, from);
   const sources: { id: string; s0: string }[][] = [];
   const adopting = q.all<{ b: string }>(`SELECT value AS b FROM json_each(@bodies) WHERE EXISTS (SELECT 1 FROM adoptions WHERE body = value)`, base).map((r) => r.b);
   const considering = q.all<{ b: string }>(`SELECT value AS b FROM json_each(@bodies) WHERE EXISTS (SELECT 1 FROM considerations WHERE body = value)`, base).map((r) => r.b);
@@ -109,11 +109,11 @@ export function documentsPage(q: QueryContext, bodies: readonly string[], k: str
     inForce = 'AND a.s0 <= @q1 AND a.e1 >= @q0';
     for (const b of adopting) {
       // Open-ended: every one begun by the end of the days asked about is in force.
-      sources.push(q.all(`SELECT a.document AS id, a.s0 FROM adoptions a WHERE a.body = @b AND a.e1 = '${OPEN}' AND ${KNOWN('a')} AND a.s0 <= @q1 AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} AND ${DOC_KNOWN('a.document')} ORDER BY a.s0, a.document LIMIT @n`, { ...base, ...window, b }));
+      sources.push(q.all(`SELECT a.document AS id, a.s0 FROM adoptions a WHERE a.body = @b AND a.e1 = '${OPEN}' AND ${KNOWN('a')} AND a.s0 <= @q1 AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} AND ${DOC_KNOWN('a.document')} ORDER BY a.s0, a.document LIMIT @n`, bind(base, window, { b })));
       // Ended: only those begun within the longest period before the days asked about can reach them.
       const lo = daysBefore(q0, q.span('adoptions', [b]));
       const after = (from['a0'] as string) < lo ? { a0: lo, a1: '' } : {};
-      sources.push(q.all(`SELECT a.document AS id, a.s0 FROM adoptions a WHERE a.body = @b AND a.e1 <> '${OPEN}' AND ${KNOWN('a')} ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} AND ${DOC_KNOWN('a.document')} ORDER BY a.s0, a.document LIMIT @n`, { ...base, ...window, ...after, b }));
+      sources.push(q.all(`SELECT a.document AS id, a.s0 FROM adoptions a WHERE a.body = @b AND a.e1 <> '${OPEN}' AND ${KNOWN('a')} ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} AND ${DOC_KNOWN('a.document')} ORDER BY a.s0, a.document LIMIT @n`, bind(base, window, after, { b })));
     }
   } else {
     for (const b of considering) {
@@ -121,12 +121,12 @@ export function documentsPage(q: QueryContext, bodies: readonly string[], k: str
         q.all(
           `SELECT c.document AS id, '' AS s0 FROM considerations c WHERE c.body = @b AND ${KNOWN('c')} AND ('', c.document) > (@a0, @a1)
              AND NOT EXISTS (SELECT 1 FROM adoptions a WHERE a.document = c.document AND ${KNOWN('a')}) AND ${DOC_KNOWN('c.document')} ORDER BY c.document LIMIT @n`,
-          { ...base, b },
+          bind(base, { b }),
         ),
       );
     }
     for (const b of adopting) {
-      sources.push(q.all(`SELECT a.document AS id, a.s0 FROM adoptions a WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} AND ${DOC_KNOWN('a.document')} ORDER BY a.s0, a.document LIMIT @n`, { ...base, b }));
+      sources.push(q.all(`SELECT a.document AS id, a.s0 FROM adoptions a WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} AND ${DOC_KNOWN('a.document')} ORDER BY a.s0, a.document LIMIT @n`, bind(base, { b })));
     }
   }
   // Considered here, adopted by a body of another organization: listed here too, as adopted.
@@ -136,7 +136,7 @@ export function documentsPage(q: QueryContext, bodies: readonly string[], k: str
         `SELECT a.document AS id, a.s0 FROM considerations c JOIN adoptions a ON a.document = c.document AND ${KNOWN('a')}
           WHERE c.body = @b AND ${KNOWN('c')} AND a.body NOT IN (SELECT value FROM json_each(@bodies)) ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} AND ${DOC_KNOWN('a.document')}
           ORDER BY a.s0, a.document LIMIT @n`,
-        { ...base, ...window, b },
+        bind(base, window, { b }),
       ),
     );
   }

@@ -6,7 +6,7 @@
  * exact bounds and versions on the rows it finds.
  */
 import { lowerBound, upperBound, type Certainty } from '../../events/index.js';
-import { KNOWN, type QueryContext } from '../query-context.js';
+import { bind, KNOWN, type QueryContext } from '../query-context.js';
 import { SEARCH, rtreeOf, searchParams } from '../temporal.js';
 import {
   APPOINTMENT_COLUMNS,
@@ -37,7 +37,7 @@ const ATTESTED = `SELECT ${ATTESTATION_COLUMNS} FROM ${rtreeOf('attestations')} 
 export function holderItems(q: QueryContext, office: string, validAt: string, k: string): { item: TermItem; certainty: Certainty }[] {
   const q0 = lowerBound(validAt);
   const q1 = upperBound(validAt);
-  const params = { ...searchParams(office, q0, q1, k), office, k, q0, q1 };
+  const params = bind(searchParams(office, q0, q1, k), { office, k, q0, q1 });
   const out: { item: TermItem; certainty: Certainty }[] = [];
   for (const a of q.all<AppointmentHit>(APPOINTED, params)) {
     const item = appointedItem(a);

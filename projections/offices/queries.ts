@@ -5,7 +5,7 @@
  * question (who held the office on a day) is holder.ts.
  */
 import { lowerBound, upperBound, type Certainty } from '../../events/index.js';
-import { KNOWN, afterParams, mergePage, readFiltered, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, KNOWN, afterParams, mergePage, readFiltered, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import type { TermBounds } from '../../events/index.js';
 import {
   APPOINTMENT_COLUMNS,
@@ -35,7 +35,7 @@ function termPage(q: QueryContext, where: { terms: string; attestations: string 
   const want = page.limit + 1;
   const cache = new Map<string, TermBounds[]>();
   const appointed = readFiltered(
-    (after, n) => q.all<AppointmentHit>(`SELECT ${APPOINTMENT_COLUMNS} FROM terms t ${TERM_JOINS} WHERE ${where.terms} AND ${KNOWN('t')} AND (t.s0, t.s1, t.appointment) > (@a0, @a1, @a2) ORDER BY t.s0, t.s1, t.appointment LIMIT @n`, { ...params, k, n, ...afterParams(after, 3) }),
+    (after, n) => q.all<AppointmentHit>(`SELECT ${APPOINTMENT_COLUMNS} FROM terms t ${TERM_JOINS} WHERE ${where.terms} AND ${KNOWN('t')} AND (t.s0, t.s1, t.appointment) > (@a0, @a1, @a2) ORDER BY t.s0, t.s1, t.appointment LIMIT @n`, bind(params, { k, n }, afterParams(after, 3))),
     hitKey,
     (a) => {
       const item = appointedItem(a);
@@ -46,7 +46,7 @@ function termPage(q: QueryContext, where: { terms: string; attestations: string 
     want,
   );
   const attested = readFiltered(
-    (after, n) => q.all<AttestationHit>(`SELECT ${ATTESTATION_COLUMNS} FROM attestations a ${SESSION_JOIN} ${ATTESTATION_VIEWS} WHERE ${where.attestations} AND ${KNOWN('a')} AND (s.s0, s.s1, a.fact_id) > (@a0, @a1, @a2) ORDER BY s.s0, s.s1, a.fact_id LIMIT @n`, { ...params, k, n, ...afterParams(after, 3) }),
+    (after, n) => q.all<AttestationHit>(`SELECT ${ATTESTATION_COLUMNS} FROM attestations a ${SESSION_JOIN} ${ATTESTATION_VIEWS} WHERE ${where.attestations} AND ${KNOWN('a')} AND (s.s0, s.s1, a.fact_id) > (@a0, @a1, @a2) ORDER BY s.s0, s.s1, a.fact_id LIMIT @n`, bind(params, { k, n }, afterParams(after, 3))),
     hitKey,
     (a) => {
       const item = attestedItem(a);
@@ -82,7 +82,7 @@ export function rolesPage(q: QueryContext, person: string, k: string, validAt: s
   return {
     items: p.items.map((x) => {
       const o = officeOf.get(x.item.office);
-      return { ...withCertainty(x.item, x.certainty), office: o ? { id: o.id, key: o.key, title: o.name } : { id: x.item.office, key: null, name: null }, organization: v(o?.parent ?? null) };
+      return Object.assign(withCertainty(x.item, x.certainty), { office: o ? { id: o.id, key: o.key, title: o.name } : { id: x.item.office, key: null, name: null }, organization: v(o?.parent ?? null) });
     }),
     next: p.next,
   };
@@ -115,7 +115,7 @@ export const officeKey = (o: OfficeView): Key => [o.title ?? '', o.id];
 export function officesPage(q: QueryContext, organization: string | null, k: string, page: PageRequest): Page<OfficeView> {
   const rows = q.all<OfficeRow>(
     `SELECT id, key, name, parent, multiple FROM entities WHERE kind = 'office' AND ${organization === null ? '' : 'parent = @org AND '}${KNOWN()} AND (name, id) > (@a0, @a1) ORDER BY name, id LIMIT @n`,
-    { org: organization, k, n: page.limit + 1, ...afterParams(page.after, 2) },
+    bind({ org: organization, k, n: page.limit + 1 }, afterParams(page.after, 2)),
   );
   return mergePage([officeViews(q, rows, k)], officeKey, page.limit);
 }

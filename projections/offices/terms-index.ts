@@ -22,7 +22,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { OPEN_END, termBounds, type TermBounds } from '../../events/index.js';
-import { I32_MAX, dayKey, entityKey, minuteKey } from '../temporal.js';
+import { I32_MAX, dayKey, entityKey, secondKey, secondKeyUp } from '../temporal.js';
 import { cutAppointments } from './succession.js';
 
 const OPEN = OPEN_END;
@@ -39,8 +39,6 @@ export function createTerms(db: Db): void {
   `);
 }
 
-/** The first minute at or after `at` (a recording interval's open end stays the maximum). */
-const minuteUp = (at: string): number => (at === OPEN ? I32_MAX : Math.ceil(Date.parse(at) / 60_000));
 
 interface AppVersion {
   version: number;
@@ -90,7 +88,7 @@ class TermsWriter {
   add(office: string, person: string, appointment: string, version: number, to: string | null, b: TermBounds, from: string, until: string): void {
     const rowid = Number(this.insert.run(office, person, appointment, version, to, b.s0, b.s1, b.e0, b.e1, from, until).lastInsertRowid);
     const ek = entityKey(office);
-    this.insertRt.run(rowid, ek, ek, dayKey(b.s0), dayKey(b.e1), minuteKey(from), minuteUp(until));
+    this.insertRt.run(rowid, ek, ek, dayKey(b.s0), dayKey(b.e1), secondKey(from), secondKeyUp(until));
   }
 }
 
@@ -151,7 +149,7 @@ export class TermsKeeper {
         this.dropRt.run(row.id);
       } else {
         this.close.run(at, row.id);
-        this.closeRt.run(minuteUp(at), row.id);
+        this.closeRt.run(secondKeyUp(at), row.id);
       }
     }
     for (const [version, w] of wanted) {
@@ -189,7 +187,7 @@ export function buildTerms(db: Db): void {
           emit(version, c, at);
           current.delete(version);
         }
-        for (const [version, w] of wanted) if (!current.has(version)) current.set(version, { ...w, from: at });
+        for (const [version, w] of wanted) if (!current.has(version)) current.set(version, { to: w.to, b: w.b, from: at });
       }
       for (const [version, c] of current) emit(version, c, OPEN);
     }

@@ -120,7 +120,7 @@ export function attestedItem(a: AttestationHit): TermItem {
   };
 }
 
-export const withCertainty = (i: TermItem, c: Certainty): HolderItem => ({ ...i.object(), certainty: c });
+export const withCertainty = (i: TermItem, c: Certainty): HolderItem => Object.assign(i.object(), { certainty: c });
 export const jsonWithCertainty = (i: TermItem, c: Certainty): string => `${i.head},"certainty":"${c}"}`;
 
 /** events/term.ts `overlap`, on bounds already computed. */

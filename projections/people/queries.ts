@@ -1,5 +1,5 @@
 /** People: search by name across aliases (accents and case ignored), and one person. */
-import { KNOWN, afterParams, mergePage, parse, type EntityRow, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, KNOWN, afterParams, mergePage, parse, type EntityRow, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { normalizeName } from '../rows.js';
 
 export interface PersonView {
@@ -23,7 +23,7 @@ export function peoplePage(qc: QueryContext, k: string, q: string | undefined, p
     `SELECT * FROM entities e WHERE kind = 'person' AND ${KNOWN('e')} AND (name, id) > (@a0, @a1)
        ${pattern === null ? '' : `AND EXISTS (SELECT 1 FROM names n WHERE n.entity = e.id AND n.kind = 'person' AND n.name_norm LIKE @pattern ESCAPE '\\' AND ${KNOWN('n')})`}
      ORDER BY name, id LIMIT @n`,
-    { k, pattern, n: page.limit + 1, ...afterParams(page.after, 2) },
+    bind({ k, pattern, n: page.limit + 1 }, afterParams(page.after, 2)),
   );
   return mergePage([rows.map(personView)], personKey, page.limit);
 }

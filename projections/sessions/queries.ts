@@ -9,7 +9,7 @@
  * costs the sessions near that day, not the body's history before it.
  */
 import { lowerBound, upperBound } from '../../events/index.js';
-import { KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { documentsAtSessionPage, type DocumentItem } from '../documents/queries.js';
 
 /** Items of a nested list a view shows before pointing at the rest (`more`). */
@@ -93,7 +93,7 @@ const ITEM_KIND = { attendees: 'attendee', reports: 'report', talks: 'talks' } a
 function itemRows(q: QueryContext, session: string, list: 'attendees' | 'reports' | 'talks', k: string, page: PageRequest): ItemRow[] {
   return q.all<ItemRow>(
     `SELECT fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND position > @a0 ORDER BY position LIMIT @n`,
-    { session, item: ITEM_KIND[list], k, n: page.limit + 1, ...afterParams(page.after, 1) },
+    bind({ session, item: ITEM_KIND[list], k, n: page.limit + 1 }, afterParams(page.after, 1)),
   );
 }
 
@@ -185,7 +185,7 @@ export function sessionsPage(q: QueryContext, bodies: readonly string[], k: stri
     const lo = daysBefore(q0, q.span('sessions', within));
     if ((after['a0'] as string) < lo) Object.assign(after, { a0: lo, a1: '' });
   }
-  const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT @n`, { b, k, n, ...after, ...bounds }));
+  const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT @n`, bind({ b, k, n }, after, bounds)));
   const keys = mergePage(sources, (r) => [r.s0, r.id], page.limit);
   return { items: keys.items.map((r) => renderSession(q, sessionRow(q, r.id, k) as SessionRow, k, nested)), next: keys.next };
 }

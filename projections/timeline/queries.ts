@@ -6,7 +6,7 @@
  * at `knownAt`, read per body through its sessions in order. The two are merged.
  */
 import { lowerBound, upperBound, type Source } from '../../events/index.js';
-import { KNOWN, afterParams, daysBefore, mergePage, parse, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { bodiesWith } from '../sessions/queries.js';
 
 export interface TimelineItem {
@@ -43,7 +43,7 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
         AND (t.subject IN (SELECT value FROM json_each(@subjects))
              OR (t.session IS NOT NULL AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = t.session AND s.body IN (SELECT value FROM json_each(@bodies)) AND ${KNOWN('s')})))
       ORDER BY t.lo, t.fact_id LIMIT @n`,
-    { ...base, ...((after['a0'] as string) < lo ? { a0: lo, a1: '' } : after) },
+    bind(base, ((after['a0'] as string) < lo ? { a0: lo, a1: '' } : after)),
   );
   const sources: Row[][] = [own];
   for (const b of bodiesWith(q, 'sessions', bodies)) {
@@ -55,7 +55,7 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
            JOIN timeline t ON t.session = s.id AND t.date_from IS NULL AND ${KNOWN('t')}
           WHERE s.body = @b AND ${KNOWN('s')} AND s.s0 >= @start AND (s.s0, t.fact_id) > (@a0, @a1) AND s.s0 <= @q1 AND s.e1 >= @q0
           ORDER BY s.s0, t.fact_id LIMIT @n`,
-        { ...base, ...after, b, start },
+        bind(base, after, { b, start }),
       ),
     );
   }
