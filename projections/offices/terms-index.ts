@@ -163,33 +163,61 @@ export class TermsKeeper {
   }
 }
 
-/** A bulk build: `terms` from the finished appointments and departures tables. */
-export function buildTerms(db: Db): void {
+/**
+ * A bulk build: `terms` from the finished appointments and departures tables, read in
+ * (office, person) order a chunk at a time (a connection cannot write while it iterates).
+ */
+export function buildTerms(db: Db, chunk = 5000): void {
   const writer = new TermsWriter(db);
-  const pairs = db.prepare('SELECT DISTINCT office, person FROM appointments WHERE office IS NOT NULL AND person IS NOT NULL ORDER BY office, person').raw().all() as [string, string][];
-  const apps = db.prepare(`SELECT ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office = ? AND a.person = ?`);
-  const deps = db.prepare(`SELECT ${DEP_COLUMNS} FROM departures d JOIN facts f ON f.fact_id = d.fact_id WHERE d.office = ? AND d.person = ?`);
+  const order = 'ORDER BY a.office, a.person';
+  const apps = db.prepare(`SELECT a.office, ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND (a.office, a.person) > (?, ?) ${order} LIMIT ?`);
+  const rest = db.prepare(`SELECT a.office, ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office = ? AND a.person = ?`);
+  const deps = db.prepare(`SELECT d.office, ${DEP_COLUMNS} FROM departures d JOIN facts f ON f.fact_id = d.fact_id WHERE (d.office, d.person) >= (?, ?) AND (d.office, d.person) <= (?, ?)`);
+  type Row<T> = T & { office: string };
+  const key = (r: { office: string; person: string }): string => `${r.office}\u0000${r.person}`;
   db.transaction(() => {
-    for (const [office, person] of pairs) {
-      const av = apps.all(office, person) as AppVersion[];
-      const dv = deps.all(office, person) as DepVersion[];
-      const instants = [...new Set([...av, ...dv].flatMap((v) => [v.known_from, v.known_to]).filter((t) => t !== OPEN))].sort();
-      const current = new Map<number, { to: string | null; b: TermBounds; from: string }>();
-      const emit = (version: number, c: { to: string | null; b: TermBounds; from: string }, until: string): void => {
-        writer.add(office, person, av.find((a) => a.version === version)?.fact_id as string, version, c.to, c.b, c.from, until);
-      };
-      for (const at of instants) {
-        const known = <T extends { known_from: string; known_to: string }>(v: T): boolean => v.known_from <= at && v.known_to > at;
-        const wanted = cut(av.filter(known), dv.filter(known));
-        for (const [version, c] of current) {
-          const w = wanted.get(version);
-          if (w && w.to === c.to) continue;
-          emit(version, c, at);
-          current.delete(version);
-        }
-        for (const [version, w] of wanted) if (!current.has(version)) current.set(version, { to: w.to, b: w.b, from: at });
+    let after: [string, string] = ['', ''];
+    for (;;) {
+      const rows = apps.all(after[0], after[1], chunk) as Row<AppVersion>[];
+      if (rows.length === 0) return;
+      const last = rows.at(-1) as Row<AppVersion>;
+      // The last pair whole (the chunk may have cut it), read again on its own.
+      const whole = rows.filter((r) => r.office !== last.office || r.person !== last.person).concat(rest.all(last.office, last.person) as Row<AppVersion>[]);
+      const first = rows[0] as Row<AppVersion>;
+      const depsOf = new Map<string, DepVersion[]>();
+      for (const d of deps.all(first.office, first.person, last.office, last.person) as Row<DepVersion>[]) {
+        const list = depsOf.get(key(d));
+        if (list) list.push(d);
+        else depsOf.set(key(d), [d]);
       }
-      for (const [version, c] of current) emit(version, c, OPEN);
+      const pairs = new Map<string, Row<AppVersion>[]>();
+      for (const r of whole) {
+        const list = pairs.get(key(r));
+        if (list) list.push(r);
+        else pairs.set(key(r), [r]);
+      }
+      for (const [k, av] of pairs) termsOfPair(writer, (av[0] as Row<AppVersion>).office, (av[0] as Row<AppVersion>).person, av, depsOf.get(k) ?? []);
+      after = [last.office, last.person];
     }
   })();
+}
+
+/** One (office, person)'s rows: the maximal recording intervals over which each version's cut end stays the same. */
+function termsOfPair(writer: TermsWriter, office: string, person: string, av: readonly AppVersion[], dv: readonly DepVersion[]): void {
+  const instants = [...new Set([...av, ...dv].flatMap((v) => [v.known_from, v.known_to]).filter((t) => t !== OPEN))].sort();
+  const current = new Map<number, { to: string | null; b: TermBounds; from: string }>();
+  const factOf = new Map(av.map((a) => [a.version, a.fact_id]));
+  const emit = (version: number, c: { to: string | null; b: TermBounds; from: string }, until: string): void => writer.add(office, person, factOf.get(version) as string, version, c.to, c.b, c.from, until);
+  for (const at of instants) {
+    const known = <T extends { known_from: string; known_to: string }>(v: T): boolean => v.known_from <= at && v.known_to > at;
+    const wanted = cut(av.filter(known), dv.filter(known));
+    for (const [version, c] of current) {
+      const w = wanted.get(version);
+      if (w && w.to === c.to) continue;
+      emit(version, c, at);
+      current.delete(version);
+    }
+    for (const [version, w] of wanted) if (!current.has(version)) current.set(version, { to: w.to, b: w.b, from: at });
+  }
+  for (const [version, c] of current) emit(version, c, OPEN);
 }
