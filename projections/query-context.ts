@@ -2,12 +2,14 @@
  * What queries share: the read-model connection and its read snapshot, cached prepared
  * statements, the bitemporal "known at" filter, entity rendering and keyset pages.
  *
- * The snapshot: every statement of a turn of the event loop reads one read transaction,
- * opened by the first and ended by setImmediate, or earlier when the runner applied events
- * (so a read after a write's answer sees it). Starting a read transaction costs three system
- * calls in WAL mode (a lock, fstat, an unlock: ~9 µs here); sharing one among the requests of
- * a turn amortises that, and the statements of one answer see one state of the file. It is
- * never held past the turn, so checkpoints can reset the WAL between turns.
+ * The snapshot: statements read one read transaction, opened by the first and ended when the
+ * runner applies events (so a read after a write's answer sees them) or SNAPSHOT_MS later.
+ * Only the runner writes the file, so until it applies something a snapshot is the file as
+ * it is: holding one longer changes no answer. Starting a read transaction costs three system
+ * calls in WAL mode (a lock, fstat, an unlock: ~9 µs here) and BEGIN/COMMIT two statements;
+ * sharing one among requests amortises that, and the statements of one answer see one state
+ * of the file. The time bound lets checkpoints finish and the WAL start over while nothing
+ * is applied.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { isUlid } from '../events/index.js';
@@ -39,6 +41,9 @@ export interface EntityView {
 }
 
 /** The checkpoint a snapshot reads: the last event applied and when it was recorded. */
+/** Longest a read snapshot is held when nothing is applied. */
+export const SNAPSHOT_MS = 100;
+
 export interface SnapshotState {
   readonly position: string | null;
   readonly recordedAt: string | null;
@@ -86,7 +91,7 @@ export class QueryContext {
         this.begin.run();
         this.ownTx = true;
       }
-      setImmediate(this.endLater);
+      setTimeout(this.endLater, SNAPSHOT_MS).unref();
       this.snap = (this.checkpoint.get() as SnapshotState | undefined) ?? { position: null, recordedAt: null };
     }
     return this.snap;

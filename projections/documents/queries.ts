@@ -44,32 +44,53 @@ interface AdoptionRow {
   summary: string | null;
 }
 
-function render(q: QueryContext, docId: string, k: string, validAt?: string): DocumentItem | null {
-  const doc = q.get<EntityRow>(`SELECT * FROM entities WHERE id = @id AND kind = 'document' AND ${KNOWN()}`, { id: docId, k });
-  if (!doc) return null;
-  const detail = parse<{ kind: string; period: { from: string; to: string } | null; summary: string | null }>(doc.detail);
-  const a = q.get<AdoptionRow>(`SELECT * FROM adoptions WHERE document = @id AND ${KNOWN()} ORDER BY position LIMIT 1`, { id: docId, k });
-  const c = q.get<{ session: string }>(`SELECT session FROM considerations WHERE document = @id AND ${KNOWN()} LIMIT 1`, { id: docId, k });
-  const v = viewer(q, k);
-  const item: DocumentItem = {
-    id: doc.id,
-    key: doc.key,
-    title: doc.name,
-    kind: detail?.kind ?? null,
-    status: a ? 'adopted' : 'considered',
-    adoptedOn: a?.adopted_raw ?? null,
-    effective: a ? { from: a.from_raw, to: a.to_raw } : null,
-    period: parse<{ from: string; to: string }>(a?.period ?? null) ?? detail?.period ?? null,
-    summary: a?.summary ?? detail?.summary ?? null,
-    body: v(a?.body ?? doc.parent),
-    session: v(a?.session ?? c?.session ?? null),
-    factId: doc.fact_id,
-  };
-  if (validAt && a) {
-    const c = certaintyOf(a, lowerBound(validAt), upperBound(validAt));
-    if (c) item.certainty = c;
+/**
+ * Documents by id as known at k, rendered together: four statements for a page, not four
+ * per document (the document, its first adoption, its consideration, the entities named).
+ */
+export function renderDocuments(q: QueryContext, ids: readonly string[], k: string, validAt?: string): Map<string, DocumentItem> {
+  const out = new Map<string, DocumentItem>();
+  if (ids.length === 0) return out;
+  const p = { ids: JSON.stringify([...new Set(ids)]), k };
+  const docs = q.all<EntityRow>(`SELECT * FROM entities WHERE id IN (SELECT value FROM json_each(@ids)) AND kind = 'document' AND ${KNOWN()}`, p);
+  const adoptions = new Map(
+    q
+      .all<AdoptionRow & { rn: number }>(`SELECT * FROM (SELECT *, row_number() OVER (PARTITION BY document ORDER BY position) AS rn FROM adoptions WHERE document IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}) WHERE rn = 1`, p)
+      .map((a) => [a.document, a]),
+  );
+  const considered = new Map(q.all<{ document: string; session: string }>(`SELECT document, session FROM considerations WHERE document IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, p).map((c) => [c.document, c]));
+  const v = q.views(docs.flatMap((d) => [adoptions.get(d.id)?.body ?? d.parent, adoptions.get(d.id)?.session ?? considered.get(d.id)?.session ?? null]), k);
+  const q0 = validAt ? lowerBound(validAt) : '';
+  const q1 = validAt ? upperBound(validAt) : '';
+  for (const doc of docs) {
+    const detail = parse<{ kind: string; period: { from: string; to: string } | null; summary: string | null }>(doc.detail);
+    const a = adoptions.get(doc.id);
+    const c = considered.get(doc.id);
+    const item: DocumentItem = {
+      id: doc.id,
+      key: doc.key,
+      title: doc.name,
+      kind: detail?.kind ?? null,
+      status: a ? 'adopted' : 'considered',
+      adoptedOn: a?.adopted_raw ?? null,
+      effective: a ? { from: a.from_raw, to: a.to_raw } : null,
+      period: parse<{ from: string; to: string }>(a?.period ?? null) ?? detail?.period ?? null,
+      summary: a?.summary ?? detail?.summary ?? null,
+      body: v(a?.body ?? doc.parent),
+      session: v(a?.session ?? c?.session ?? null),
+      factId: doc.fact_id,
+    };
+    if (validAt && a) {
+      const cert = certaintyOf(a, q0, q1);
+      if (cert) item.certainty = cert;
+    }
+    out.set(doc.id, item);
   }
-  return item;
+  return out;
+}
+
+function render(q: QueryContext, docId: string, k: string): DocumentItem | null {
+  return renderDocuments(q, [docId], k).get(docId) ?? null;
 }
 
 export function documentById(q: QueryContext, id: string, k: string): DocumentItem | null {
@@ -80,15 +101,30 @@ const DOC_KNOWN = (col: string): string => `EXISTS (SELECT 1 FROM entities e WHE
 /** The first adoption of a document known at k (an older log may hold two). */
 const FIRST_ADOPTION = `NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.position < a.position)`;
 
+/** Documents adopted or considered at each of these sessions, by id, a page each (at most `limit` after `after`). */
+export function documentsAtSessions(q: QueryContext, sessions: readonly string[], k: string, page: PageRequest): Map<string, Page<DocumentItem>> {
+  const rows = q.all<{ session: string; document: string }>(
+    `SELECT session, document FROM (SELECT session, document, row_number() OVER (PARTITION BY session ORDER BY document) AS rn FROM (
+        SELECT session, document FROM adoptions WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0
+        UNION SELECT session, document FROM considerations WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0))
+      WHERE rn <= @n ORDER BY session, document`,
+    bind({ s: JSON.stringify(sessions), k, n: page.limit + 1 }, afterParams(page.after, 1)),
+  );
+  const docs = renderDocuments(q, rows.map((r) => r.document), k);
+  const bySession = new Map<string, DocumentItem[]>();
+  for (const r of rows) {
+    const d = docs.get(r.document);
+    if (!d) continue;
+    const list = bySession.get(r.session);
+    if (list) list.push(d);
+    else bySession.set(r.session, [d]);
+  }
+  return new Map(sessions.map((s) => [s, mergePage([bySession.get(s) ?? []], (d) => [d.id], page.limit)]));
+}
+
 /** Documents adopted or considered at a session, by id, a page at a time. */
 export function documentsAtSessionPage(q: QueryContext, session: string, k: string, page: PageRequest): Page<DocumentItem> {
-  const p = bind({ s: session, k, n: page.limit + 1 }, afterParams(page.after, 1));
-  const ids = q.all<{ document: string }>(
-    `SELECT document FROM (SELECT document FROM adoptions WHERE session = @s AND ${KNOWN()} AND document > @a0 UNION SELECT document FROM considerations WHERE session = @s AND ${KNOWN()} AND document > @a0) ORDER BY document LIMIT @n`,
-    p,
-  );
-  const docs = ids.map((r) => render(q, r.document, k)).filter((d): d is DocumentItem => d !== null);
-  return mergePage([docs], (d) => [d.id], page.limit);
+  return documentsAtSessions(q, [session], k, page).get(session) as Page<DocumentItem>;
 }
 
 export const documentKey = (d: DocumentItem): Key => [d.effective ? lowerBound(d.effective.from) : '', d.id];
@@ -141,5 +177,6 @@ export function documentsPage(q: QueryContext, bodies: readonly string[], k: str
     );
   }
   const keys = mergePage(sources, (r) => [r.s0, r.id], page.limit);
-  return { items: keys.items.map((r) => render(q, r.id, k, validAt) as DocumentItem), next: keys.next };
+  const docs = renderDocuments(q, keys.items.map((r) => r.id), k, validAt);
+  return { items: keys.items.map((r) => docs.get(r.id) as DocumentItem), next: keys.next };
 }

@@ -34,14 +34,19 @@ export function organizationsPage(q: QueryContext, k: string, filter: { classifi
   return mergePage([views], organizationKey, page.limit);
 }
 
-/** The organization and every body below it (parent chain), as known at `k`. */
+/** The organization and every body below it (parent chain), as known at `k`: the organizations with a parent (few), walked in memory. */
 export function withBodies(q: QueryContext, org: string, k: string): string[] {
-  return q
-    .all<{ id: string }>(
-      `WITH RECURSIVE below(id) AS (SELECT @org UNION SELECT e.id FROM entities e JOIN below b ON e.parent = b.id WHERE e.kind = 'organization' AND ${KNOWN('e')}) SELECT id FROM below`,
-      { org, k },
-    )
-    .map((r) => r.id);
+  const rows = q.all<{ id: string; parent: string }>(`SELECT id, parent FROM entities WHERE kind = 'organization' AND parent IS NOT NULL AND ${KNOWN()}`, { k });
+  const children = new Map<string, string[]>();
+  for (const r of rows) {
+    const list = children.get(r.parent);
+    if (list) list.push(r.id);
+    else children.set(r.parent, [r.id]);
+  }
+  const out = new Set<string>([org]);
+  const todo = [org];
+  while (todo.length) for (const c of children.get(todo.pop() as string) ?? []) if (!out.has(c)) (out.add(c), todo.push(c));
+  return [...out];
 }
 
 export interface ChairItem {

@@ -7,7 +7,7 @@ import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
   name: 'sessions',
-  version: 3,
+  version: 4,
   tables: [
     {
       name: 'sessions',
@@ -15,7 +15,7 @@ export const sessions: Projection = {
       primaryKey: 'id, position',
       // (body, s0, id): pages of a body's sessions in order, read from the day asked about
       // minus the body's longest session. The narrow one: a session's days, for attestations.
-      indexes: ['body, s0, id', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw'],
+      indexes: ['body, s0, id, e1, known_from, known_to', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw'],
       span: { group: 'body' },
     },
     { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, item, position'] },

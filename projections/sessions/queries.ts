@@ -10,7 +10,7 @@
  */
 import { lowerBound, upperBound } from '../../events/index.js';
 import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
-import { documentsAtSessionPage, type DocumentItem } from '../documents/queries.js';
+import { documentsAtSessionPage, documentsAtSessions, type DocumentItem } from '../documents/queries.js';
 
 /** Items of a nested list a view shows before pointing at the rest (`more`). */
 export const NESTED_LIMIT = 50;
@@ -33,6 +33,7 @@ interface SessionRow {
 }
 
 interface ItemRow {
+  session: string;
   fact_id: string;
   item: 'attendee' | 'report' | 'talks';
   person: string | null;
@@ -90,67 +91,88 @@ export interface SessionView {
 
 const ITEM_KIND = { attendees: 'attendee', reports: 'report', talks: 'talks' } as const;
 
-function itemRows(q: QueryContext, session: string, list: 'attendees' | 'reports' | 'talks', k: string, page: PageRequest): ItemRow[] {
-  return q.all<ItemRow>(
-    `SELECT fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND position > @a0 ORDER BY position LIMIT @n`,
-    bind({ session, item: ITEM_KIND[list], k, n: page.limit + 1 }, afterParams(page.after, 1)),
-  );
+type ItemOf<L extends SessionList> = L extends 'attendees' ? Attendee : L extends 'reports' ? Report : L extends 'talks' ? Talks : DocumentItem;
+
+function participantIds(r: ItemRow): (string | null)[] {
+  return (parse<{ person?: string; organization?: string }[]>(r.participants) ?? []).flatMap((p) => [p.person ?? null, p.organization ?? null]);
 }
 
-type ItemOf<L extends SessionList> = L extends 'attendees' ? Attendee : L extends 'reports' ? Report : L extends 'talks' ? Talks : DocumentItem;
+function itemOf(r: ItemRow, fromRaw: string, v: (id: string | null) => EntityView | null): Attendee | Report | Talks {
+  if (r.item === 'attendee') return { person: v(r.person), representing: v(r.representing), office: v(r.office), factId: r.fact_id };
+  if (r.item === 'report') return { person: v(r.person), office: v(r.office), subject: r.subject, factId: r.fact_id };
+  return {
+    participants: (parse<{ person?: string; organization?: string }[]>(r.participants) ?? []).map((p) => ({ person: v(p.person ?? null), organization: v(p.organization ?? null) })),
+    topics: parse<string[]>(r.topics) ?? [],
+    on: r.on_raw ?? fromRaw,
+    summary: r.summary,
+    factId: r.fact_id,
+  };
+}
+
+const ITEM_COLUMNS = 'session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position';
 
 /** One list recorded about a session (attendees, reports, talks: in recording order; documents: by id), a page at a time. */
 export function sessionListPage<L extends SessionList>(q: QueryContext, session: { id: string; from_raw: string }, list: L, k: string, page: PageRequest): Page<ItemOf<L>> {
   if (list === 'documents') return documentsAtSessionPage(q, session.id, k, page) as Page<ItemOf<L>>;
-  const rows = itemRows(q, session.id, list as 'attendees' | 'reports' | 'talks', k, page);
-  const ids: (string | null)[] = [];
-  for (const r of rows) {
-    ids.push(r.person, r.office, r.representing);
-    for (const p of parse<{ person?: string; organization?: string }[]>(r.participants) ?? []) ids.push(p.person ?? null, p.organization ?? null);
-  }
-  const v = q.views(ids, k);
-  const items = rows.map((r): Attendee | Report | Talks => {
-    if (list === 'attendees') return { person: v(r.person), representing: v(r.representing), office: v(r.office), factId: r.fact_id };
-    if (list === 'reports') return { person: v(r.person), office: v(r.office), subject: r.subject, factId: r.fact_id };
-    return {
-      participants: (parse<{ person?: string; organization?: string }[]>(r.participants) ?? []).map((p) => ({ person: v(p.person ?? null), organization: v(p.organization ?? null) })),
-      topics: parse<string[]>(r.topics) ?? [],
-      on: r.on_raw ?? session.from_raw,
-      summary: r.summary,
-      factId: r.fact_id,
-    };
-  });
-  const keys = new Map(items.map((item, i) => [item, (rows[i] as ItemRow).position]));
-  return mergePage([items], (item) => [keys.get(item) as string], page.limit) as Page<ItemOf<L>>;
+  const rows = q.all<ItemRow>(
+    `SELECT ${ITEM_COLUMNS} FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND position > @a0 ORDER BY position LIMIT @n`,
+    bind({ session: session.id, item: ITEM_KIND[list as 'attendees' | 'reports' | 'talks'], k, n: page.limit + 1 }, afterParams(page.after, 1)),
+  );
+  const v = q.views(rows.flatMap((r) => [r.person, r.office, r.representing, ...participantIds(r)]), k);
+  const keyed = rows.map((r) => ({ r, item: itemOf(r, session.from_raw, v) }));
+  const p = mergePage([keyed], (x) => [x.r.position], page.limit);
+  return { items: p.items.map((x) => x.item) as ItemOf<L>[], next: p.next };
 }
 
-function renderSession(q: QueryContext, s: SessionRow, k: string, nested: number): SessionView {
-  const v = q.views([s.body, s.country, s.chair_person, s.chair_office], k);
-  const first = { after: null, limit: nested };
-  const attendees = sessionListPage(q, s, 'attendees', k, first);
-  const reports = sessionListPage(q, s, 'reports', k, first);
-  const documents = sessionListPage(q, s, 'documents', k, first);
-  const talks = sessionListPage(q, s, 'talks', k, first);
-  const view: SessionView = {
-    id: s.id,
-    key: s.key,
-    title: s.title,
-    number: s.number,
-    body: v(s.body),
-    held: { from: s.from_raw, to: s.to_raw },
-    place: s.city ? { city: s.city, country: v(s.country) } : null,
-    chairedBy: s.chair_person ? { person: v(s.chair_person), office: v(s.chair_office) } : null,
-    agenda: parse<string[]>(s.agenda) ?? [],
-    attendees: attendees.items,
-    reports: reports.items,
-    documents: documents.items,
-    talks: talks.items,
-    factId: s.fact_id,
-  };
-  const more: Partial<Record<SessionList, Key>> = {};
-  for (const [list, page] of [['attendees', attendees], ['reports', reports], ['documents', documents], ['talks', talks]] as const) if (page.next) more[list] = page.next;
-  if (Object.keys(more).length) view.more = more;
-  return view;
+/**
+ * Sessions rendered together, each with the first `nested` items of its lists: a handful of
+ * statements for a page (the items of every session by a window over (session, item)), not
+ * a handful per session.
+ */
+function renderSessions(q: QueryContext, rows: readonly SessionRow[], k: string, nested: number): SessionView[] {
+  if (rows.length === 0) return [];
+  const ids = rows.map((s) => s.id);
+  const items = q.all<ItemRow & { rn: number }>(
+    `SELECT * FROM (SELECT ${ITEM_COLUMNS}, row_number() OVER (PARTITION BY session, item ORDER BY position) AS rn FROM session_items WHERE session IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}) WHERE rn <= @n ORDER BY session, item, position`,
+    { ids: JSON.stringify(ids), k, n: nested + 1 },
+  );
+  const documents = documentsAtSessions(q, ids, k, { after: null, limit: nested });
+  const v = q.views([...rows.flatMap((s) => [s.body, s.country, s.chair_person, s.chair_office]), ...items.flatMap((r) => [r.person, r.office, r.representing, ...participantIds(r)])], k);
+  const bySession = new Map<string, (ItemRow & { rn: number })[]>();
+  for (const r of items) {
+    const list = bySession.get(r.session);
+    if (list) list.push(r);
+    else bySession.set(r.session, [r]);
+  }
+  return rows.map((s) => {
+    const mine = bySession.get(s.id) ?? [];
+    const more: Partial<Record<SessionList, Key>> = {};
+    const listOf = (list: 'attendees' | 'reports' | 'talks'): (Attendee | Report | Talks)[] => {
+      const of = mine.filter((r) => r.item === ITEM_KIND[list]);
+      if (of.length > nested) more[list] = [(of[nested - 1] as ItemRow).position];
+      return of.slice(0, nested).map((r) => itemOf(r, s.from_raw, v));
+    };
+    const docs = documents.get(s.id) as Page<DocumentItem>;
+    if (docs.next) more.documents = docs.next;
+    const view: SessionView = {
+      id: s.id,
+      key: s.key,
+      title: s.title,
+      number: s.number,
+      body: v(s.body),
+      held: { from: s.from_raw, to: s.to_raw },
+      place: s.city ? { city: s.city, country: v(s.country) } : null,
+      chairedBy: s.chair_person ? { person: v(s.chair_person), office: v(s.chair_office) } : null,
+      agenda: parse<string[]>(s.agenda) ?? [],
+      attendees: listOf('attendees') as Attendee[],
+      reports: listOf('reports') as Report[],
+      documents: docs.items,
+      talks: listOf('talks') as Talks[],
+      factId: s.fact_id,
+    };
+    if (Object.keys(more).length) view.more = more;
+    return view;
+  });
 }
 
 const SESSION_COLUMNS = 'fact_id, id, key, body, title, number, from_raw, to_raw, s0, city, country, chair_person, chair_office, agenda';
@@ -161,7 +183,7 @@ export function sessionRow(q: QueryContext, id: string, k: string): SessionRow |
 
 export function sessionById(q: QueryContext, id: string, k: string, nested = NESTED_LIMIT): SessionView | null {
   const s = sessionRow(q, id, k);
-  return s ? renderSession(q, s, k, nested) : null;
+  return s ? (renderSessions(q, [s], k, nested)[0] as SessionView) : null;
 }
 
 /** The bodies among `bodies` with any row in `table` (so a page reads only those). */
@@ -187,7 +209,8 @@ export function sessionsPage(q: QueryContext, bodies: readonly string[], k: stri
   }
   const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT @n`, bind({ b, k, n }, after, bounds)));
   const keys = mergePage(sources, (r) => [r.s0, r.id], page.limit);
-  return { items: keys.items.map((r) => renderSession(q, sessionRow(q, r.id, k) as SessionRow, k, nested)), next: keys.next };
+  const rows = new Map(q.all<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(keys.items.map((r) => r.id)), k }).map((r) => [r.id, r]));
+  return { items: renderSessions(q, keys.items.map((r) => rows.get(r.id) as SessionRow), k, nested), next: keys.next };
 }
 
 export const sessionKey = (s: SessionView): Key => [lowerBound(s.held.from), s.id];
