@@ -6,7 +6,8 @@
  * (http-load.ts). Two phases, each question in alternating slices so that the machine's
  * drift (other processes, a VM's speed) falls on every question alike:
  *   cold   — at once after the server's restart, no warm-up: short slices, all questions;
- *   steady — BENCH_PHASE_MS per question in slices of 1 s, /healthz among them.
+ *   steady — BENCH_PHASE_MS per question in slices of 1 s, /healthz among them;
+ *   single — one connection, one request at a time: how long each question takes.
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -29,6 +30,8 @@ export interface ClientJob {
   readonly coldSliceMs: number;
   readonly phaseMs: number;
   readonly sliceMs: number;
+  /** Time per question at one connection. */
+  readonly singleMs: number;
 }
 
 export interface Figure {
@@ -45,10 +48,12 @@ export interface Figure {
 export interface ClientReport {
   readonly cold: Figure[];
   readonly steady: Figure[];
+  /** One connection, one request at a time: how long a question takes, without queueing behind 31 others. */
+  readonly single: Figure[];
   /** holder without knownAt over the cold phase and the steady one together. */
   readonly nowWithColdStart: Figure;
   /** Load averages (1, 5, 15 min) as each phase began, and at the end. */
-  readonly load: { readonly cold: number[]; readonly steady: number[]; readonly end: number[] };
+  readonly load: { readonly cold: number[]; readonly steady: number[]; readonly single: number[]; readonly end: number[] };
 }
 
 /** What each question asks (the report prints these). */
@@ -93,7 +98,7 @@ function figure(name: string, a: Acc): Figure {
 }
 
 /** Each question for `ms` in all, in alternating slices of `slice` ms. */
-async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>): Promise<Map<string, Acc>> {
+async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>, connections = job.connections): Promise<Map<string, Acc>> {
   const make = urls(job);
   const acc = into ?? new Map(names.map((n) => [n, { latencies: [], errors: 0, seconds: 0, bytes: 0 }]));
   for (let done = 0; done < ms; done += slice) {
@@ -101,7 +106,7 @@ async function phase(job: ClientJob, names: readonly string[], ms: number, slice
       const next = make[name] as () => string;
       const a = acc.get(name) as Acc;
       let bytes = 0;
-      const r = await runLoad({ port: job.port, connections: job.connections, durationMs: Math.min(slice, ms - done), next: () => ({ method: 'GET', path: next() }), check: (answer) => void (bytes += answer.body.length) });
+      const r = await runLoad({ port: job.port, connections, durationMs: Math.min(slice, ms - done), next: () => ({ method: 'GET', path: next() }), check: (answer) => void (bytes += answer.body.length) });
       for (const l of r.latencies) a.latencies.push(l);
       a.errors += r.errors;
       a.seconds += r.seconds;
@@ -124,11 +129,14 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
   withCold.errors += steadyNow.errors;
   withCold.seconds += steadyNow.seconds;
   withCold.bytes += steadyNow.bytes;
+  const singleLoad = loadavg();
+  const single = await phase(job, names, job.singleMs, job.sliceMs, undefined, 1);
   return {
     cold: [...cold].map(([n, a]) => figure(n, a)),
     steady: [...steady].map(([n, a]) => figure(n, a)),
+    single: [...single].map(([n, a]) => figure(n, a)),
     nowWithColdStart: figure('holder@now, cold start included', withCold),
-    load: { cold: coldLoad, steady: steadyLoad, end: loadavg() },
+    load: { cold: coldLoad, steady: steadyLoad, single: singleLoad, end: loadavg() },
   };
 }
 

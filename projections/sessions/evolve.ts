@@ -7,7 +7,7 @@ import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
   name: 'sessions',
-  version: 4,
+  version: 5,
   tables: [
     {
       name: 'sessions',
@@ -18,7 +18,8 @@ export const sessions: Projection = {
       indexes: ['body, s0, id, e1, known_from, known_to', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw'],
       span: { group: 'body' },
     },
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, item, position'] },
+    // Clustered by session: a page of sessions reads each one's items from adjacent rows.
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', indexes: [] },
   ],
   handles: ['SessionHeld', 'DelegateAttended', 'ReportDelivered', 'SidelineTalksHeld'],
   evolve(fact) {
