@@ -17,13 +17,16 @@ import { NESTED_LIMIT, sessionById, sessionListPage, sessionRow, sessionsPage, t
 import { documentById, documentsPage, type DocumentItem } from './documents/queries.js';
 import { peoplePage, personView, type PersonView } from './people/queries.js';
 import { timelinePage, type TimelineItem } from './timeline/queries.js';
+import { factVersions, markCorrected, type Corrected, type CorrectedBy, type FactRef } from './facts/queries.js';
+import { searchNames, type NameHit } from './search/queries.js';
+import { participationOf, type Participation } from './people/participation.js';
 
-export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, SessionList, DocumentItem, PersonView, TimelineItem, EntityView, Key, Page, PageRequest, SnapshotState };
+export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, SessionList, DocumentItem, PersonView, TimelineItem, EntityView, Key, Page, PageRequest, SnapshotState, Corrected, CorrectedBy, FactRef, NameHit, Participation };
 export { NESTED_LIMIT, everything };
 
 export type OrganizationList = 'bodies' | 'offices' | 'members' | 'chairs';
 
-export interface OrganizationDetail extends OrganizationView {
+export interface OrganizationDetail extends OrganizationView, Corrected {
   bodies: OrganizationView[];
   offices: OfficeView[];
   members: MemberItem[];
@@ -31,12 +34,26 @@ export interface OrganizationDetail extends OrganizationView {
   more?: Partial<Record<OrganizationList, Key>>;
 }
 
-export interface PersonDetail extends PersonView {
+export interface PersonDetail extends PersonView, Corrected {
   roles: RoleItem[];
   more?: { roles?: Key };
 }
 
 const first = (limit: number): PageRequest => ({ after: null, limit });
+
+/** A page with `correctedBy` on each item whose fact was corrected by `k` (one statement for the page). */
+function marked<T extends { factId: string } | { id: string }>(q: QueryContext, page: Page<T>, k: string): Page<T & Corrected> {
+  markCorrected(q, page.items, k);
+  return page;
+}
+
+/** `correctedBy` on sessions and on everything recorded about them, in one statement for all of them. */
+function markSessions(q: QueryContext, sessions: SessionView[], k: string): SessionView[] {
+  const all: ({ factId: string } | { id: string })[] = [];
+  for (const s of sessions) all.push(s, ...s.attendees, ...s.reports, ...s.talks, ...s.documents);
+  markCorrected(q, all, k);
+  return sessions;
+}
 
 export class ReadQueries {
   readonly q: QueryContext;
@@ -109,7 +126,10 @@ export class ReadQueries {
       members: membersPage(this.q, row.id, k, validAt, first(nested)),
       chairs: chairsPage(this.q, row.id, k, validAt, first(nested)),
     };
-    const detail: OrganizationDetail = Object.assign(organizationView(this.q, row, k), { bodies: lists.bodies.items, offices: lists.offices.items, members: lists.members.items, chairs: lists.chairs.items });
+    markCorrected(this.q, lists.members.items, k);
+    markCorrected(this.q, lists.chairs.items, k);
+    const [view] = markCorrected(this.q, [organizationView(this.q, row, k)], k);
+    const detail: OrganizationDetail = Object.assign(view as OrganizationView & Corrected, { bodies: lists.bodies.items, offices: lists.offices.items, members: lists.members.items, chairs: lists.chairs.items });
     const more: Partial<Record<OrganizationList, Key>> = {};
     for (const [name, page] of Object.entries(lists) as [OrganizationList, Page<unknown>][]) if (page.next) more[name] = page.next;
     if (Object.keys(more).length) detail.more = more;
@@ -118,45 +138,50 @@ export class ReadQueries {
 
   chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: ChairItem[] } | null {
     const row = this.q.ref('organization', ref, k);
-    return row ? { organization: { id: row.id, key: row.key, name: row.name }, chairs: chairsAt(this.q, row.id, k, validAt) } : null;
+    return row ? { organization: { id: row.id, key: row.key, name: row.name }, chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k) } : null;
   }
 
   chairs(ref: string, k: string, validAt: string | undefined, page: PageRequest): Page<ChairItem> | null {
     const row = this.q.ref('organization', ref, k);
-    return row ? chairsPage(this.q, row.id, k, validAt, page) : null;
+    return row ? marked(this.q, chairsPage(this.q, row.id, k, validAt, page), k) : null;
   }
 
   members(ref: string, k: string, validAt: string | undefined, page: PageRequest): Page<MemberItem> | null {
     const row = this.q.ref('organization', ref, k);
-    return row ? membersPage(this.q, row.id, k, validAt, page) : null;
+    return row ? marked(this.q, membersPage(this.q, row.id, k, validAt, page), k) : null;
   }
 
   /** `nested`: items of each session's own lists to include (the rest: `more`). */
   sessions(org: string, k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): Page<SessionView> | null {
     const row = this.q.ref('organization', org, k);
-    return row ? sessionsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page, nested) : null;
+    if (!row) return null;
+    const p = sessionsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page, nested);
+    markSessions(this.q, p.items, k);
+    return p;
   }
 
   session(ref: string, k: string): SessionView | null {
     const row = this.q.ref('session', ref, k);
-    return row ? sessionById(this.q, row.id, k) : null;
+    const s = row ? sessionById(this.q, row.id, k) : null;
+    return s ? (markSessions(this.q, [s], k)[0] as SessionView) : null;
   }
 
   /** One list recorded about a session, a page at a time (null: the session is not known at k). */
   sessionList(ref: string, list: SessionList, k: string, page: PageRequest): Page<unknown> | null {
     const row = this.q.ref('session', ref, k);
     const s = row ? sessionRow(this.q, row.id, k) : null;
-    return s ? sessionListPage(this.q, s, list, k, page) : null;
+    return s ? marked(this.q, sessionListPage(this.q, s, list, k, page) as Page<{ factId: string } | { id: string }>, k) : null;
   }
 
   documents(org: string, k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem> | null {
     const row = this.q.ref('organization', org, k);
-    return row ? documentsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page) : null;
+    return row ? marked(this.q, documentsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page), k) : null;
   }
 
-  document(ref: string, k: string): DocumentItem | null {
+  document(ref: string, k: string): (DocumentItem & Corrected) | null {
     const row = this.q.ref('document', ref, k);
-    return row ? documentById(this.q, row.id, k) : null;
+    const d = row ? documentById(this.q, row.id, k) : null;
+    return d ? (markCorrected(this.q, [d], k)[0] as DocumentItem & Corrected) : null;
   }
 
   people(k: string, q: string | undefined, page: PageRequest): Page<PersonView> {
@@ -167,7 +192,8 @@ export class ReadQueries {
     const row = this.q.entity('person', ref, k);
     if (!row) return null;
     const roles = rolesPage(this.q, row.id, k, validAt, first(nested));
-    return Object.assign(personView(row), { roles: roles.items }, roles.next ? { more: { roles: roles.next } } : {});
+    const [view] = markCorrected(this.q, [personView(row)], k);
+    return Object.assign(view as PersonView & Corrected, { roles: roles.items }, roles.next ? { more: { roles: roles.next } } : {});
   }
 
   roles(ref: string, k: string, validAt: string | undefined, page: PageRequest): Page<RoleItem> | null {
@@ -177,6 +203,22 @@ export class ReadQueries {
 
   timeline(org: string, k: string, window: { from?: string | undefined; to?: string | undefined }, page: PageRequest): Page<TimelineItem> | null {
     const row = this.q.ref('organization', org, k);
-    return row ? timelinePage(this.q, withBodies(this.q, row.id, k), k, window, page) : null;
+    return row ? marked(this.q, timelinePage(this.q, withBodies(this.q, row.id, k), k, window, page), k) : null;
+  }
+
+  /** The sessions a person attended, reported to or chaired, in the order held (null: unknown person). */
+  participation(ref: string, k: string): (Participation & Corrected)[] | null {
+    const row = this.q.ref('person', ref, k);
+    return row ? markCorrected(this.q, participationOf(this.q, row.id, k), k) : null;
+  }
+
+  /** A fact and the corrections and retraction that name it, as known at `k` (null: not recorded by then). */
+  fact(factId: string, k: string): { fact: FactRef; amendments: FactRef[] } | null {
+    return factVersions(this.q, factId, k);
+  }
+
+  /** Organizations, offices and people whose name or an alias contains `text` (any script; case and accents ignored). */
+  search(text: string, k: string, after: string | null, limit: number): NameHit[] {
+    return searchNames(this.q, text, k, after, limit);
   }
 }

@@ -18,6 +18,7 @@ import {
   attestedItem,
   byTerm,
   certaintyOf,
+  correctionsOfItems,
   covers,
   jsonWithCertainty,
   withCertainty,
@@ -56,12 +57,16 @@ export function holderItems(q: QueryContext, office: string, validAt: string, k:
 }
 
 export function holderAt(q: QueryContext, office: string, validAt: string, k: string): HolderItem[] {
-  return holderItems(q, office, validAt, k).map((h) => withCertainty(h.item, h.certainty));
+  const items = holderItems(q, office, validAt, k);
+  const corrected = correctionsOfItems(q, items, k);
+  return items.map((h) => withCertainty(h.item, h.certainty, corrected));
 }
 
 /** holderAt as JSON text: what JSON.stringify makes of its answer, without making the objects. */
 export function holderAtJson(q: QueryContext, office: string, validAt: string, k: string): string {
+  const items = holderItems(q, office, validAt, k);
+  const corrected = correctionsOfItems(q, items, k);
   let out = '';
-  for (const h of holderItems(q, office, validAt, k)) out += `${out === '' ? '' : ','}${jsonWithCertainty(h.item, h.certainty)}`;
+  for (const h of items) out += `${out === '' ? '' : ','}${jsonWithCertainty(h.item, h.certainty, corrected)}`;
   return `[${out}]`;
 }

@@ -16,6 +16,7 @@ import {
   appointedItem,
   attestedItem,
   certaintyOf,
+  correctionsOfItems,
   covers,
   personBounds,
   termKey,
@@ -63,7 +64,8 @@ function termPage(q: QueryContext, where: { terms: string; attestations: string 
 /** The whole succession of `office` (an id) as known at `k`, a page at a time; every item `certain` (it is in the record). */
 export function holdersPage(q: QueryContext, office: string, k: string, page: PageRequest): Page<HolderItem> {
   const p = termPage(q, { terms: 't.office = @office', attestations: 'a.office = @office' }, { office }, k, page, () => 'certain');
-  return { items: p.items.map((x) => withCertainty(x.item, x.certainty)), next: p.next };
+  const corrected = correctionsOfItems(q, p.items, k);
+  return { items: p.items.map((x) => withCertainty(x.item, x.certainty, corrected)), next: p.next };
 }
 
 export interface RoleItem extends HolderItem {
@@ -79,10 +81,11 @@ export function rolesPage(q: QueryContext, person: string, k: string, validAt: s
   const offices = q.all<{ id: string; key: string | null; name: string | null; parent: string | null }>(`SELECT id, key, name, parent FROM entities WHERE id IN (SELECT value FROM json_each(@ids)) AND kind = 'office' AND ${KNOWN()}`, { ids: JSON.stringify([...new Set(p.items.map((x) => x.item.office))]), k });
   const officeOf = new Map(offices.map((o) => [o.id, o]));
   const v = q.views(offices.map((o) => o.parent), k);
+  const corrected = correctionsOfItems(q, p.items, k);
   return {
     items: p.items.map((x) => {
       const o = officeOf.get(x.item.office);
-      return Object.assign(withCertainty(x.item, x.certainty), { office: o ? { id: o.id, key: o.key, title: o.name } : { id: x.item.office, key: null, name: null }, organization: v(o?.parent ?? null) });
+      return Object.assign(withCertainty(x.item, x.certainty, corrected), { office: o ? { id: o.id, key: o.key, title: o.name } : { id: x.item.office, key: null, name: null }, organization: v(o?.parent ?? null) });
     }),
     next: p.next,
   };

@@ -14,6 +14,7 @@
 import type { Certainty, Source, TermBounds } from '../../events/index.js';
 import { KNOWN, parse, type EntityView, type QueryContext } from '../query-context.js';
 import { cmp } from './succession.js';
+import { correctionsOf, type CorrectedBy } from '../facts/queries.js';
 
 export interface HolderItem {
   person: EntityView | null;
@@ -26,6 +27,8 @@ export interface HolderItem {
   /** Attestations: the session and the capacity named there. */
   session?: EntityView | null;
   capacity?: string;
+  /** The fact was corrected: the latest correction known at knownAt, with its reason. */
+  correctedBy?: CorrectedBy;
 }
 
 /** A term (appointments as departures cut them: terms-index.ts) with its appointment's row and the person's view at k. */
@@ -120,8 +123,23 @@ export function attestedItem(a: AttestationHit): TermItem {
   };
 }
 
-export const withCertainty = (i: TermItem, c: Certainty): HolderItem => Object.assign(i.object(), { certainty: c });
-export const jsonWithCertainty = (i: TermItem, c: Certainty): string => `${i.head},"certainty":"${c}"}`;
+/** The corrections known at `k` of these items' facts (one statement; none for an empty answer). */
+export const correctionsOfItems = (q: QueryContext, items: readonly { item: TermItem }[], k: string): Map<string, CorrectedBy> =>
+  correctionsOf(
+    q,
+    items.map((i) => i.item.factId),
+    k,
+  );
+
+/** The item's object; `correctedBy` (when its fact was corrected) before `certainty`, as in its JSON text. */
+export function withCertainty(i: TermItem, c: Certainty, corrected?: ReadonlyMap<string, CorrectedBy>): HolderItem {
+  const by = corrected?.get(i.factId);
+  return Object.assign(i.object(), by ? { correctedBy: by, certainty: c } : { certainty: c });
+}
+export function jsonWithCertainty(i: TermItem, c: Certainty, corrected?: ReadonlyMap<string, CorrectedBy>): string {
+  const by = corrected?.get(i.factId);
+  return `${i.head}${by ? `,"correctedBy":${JSON.stringify(by)}` : ''},"certainty":"${c}"}`;
+}
 
 /** events/term.ts `overlap`, on bounds already computed. */
 export function certaintyOf(b: TermBounds, q0: string, q1: string): Certainty | null {

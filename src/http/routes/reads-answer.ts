@@ -21,6 +21,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.js';
+import { CSV_TYPE, csvOf } from './csv-lists.js';
 
 const BOOT = randomBytes(9).toString('base64url');
 export const IMMUTABLE_MAX_AGE = 31_536_000;
@@ -52,17 +53,19 @@ export function isImmutable(runtime: Runtime, ctx: AnswerContext): boolean {
 export function sendAnswer(runtime: Runtime, req: FastifyRequest, reply: FastifyReply, body: string | object, ctx: AnswerContext): FastifyReply {
   const visibility = runtime.config.privateReads ? 'private' : 'public';
   let etag: string;
-  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  // A list asked for as CSV (csv-lists.ts): the same page as rows; its ETags differ from the JSON's.
+  const csv = typeof body === 'string' ? null : csvOf(req, reply, body as Record<string, unknown>);
+  const text = csv ?? (typeof body === 'string' ? body : JSON.stringify(body));
   if (isImmutable(runtime, ctx)) {
     etag = `"${hash('sha1', text, 'base64url')}"`;
     reply.header('cache-control', `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable`);
   } else {
     const position = runtime.readModels.queries.snapshot().position ?? '0';
-    const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, BOOT]);
+    const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, csv !== null, BOOT]);
     etag = `W/"${position}.${hash('sha1', question, 'base64url').slice(0, 16)}"`;
     reply.header('cache-control', `${visibility}, no-cache`);
   }
   reply.header('etag', etag);
   if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send();
-  return reply.type('application/json; charset=utf-8').send(text);
+  return reply.type(csv !== null ? CSV_TYPE : 'application/json; charset=utf-8').send(text);
 }
