@@ -29,8 +29,8 @@ export type OrganizationList = 'bodies' | 'offices' | 'members' | 'chairs';
 export interface OrganizationDetail extends OrganizationView, Corrected {
   bodies: OrganizationView[];
   offices: OfficeView[];
-  members: MemberItem[];
-  chairs: ChairItem[];
+  members: (MemberItem & Corrected)[];
+  chairs: (ChairItem & Corrected)[];
   more?: Partial<Record<OrganizationList, Key>>;
 }
 

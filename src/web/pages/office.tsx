@@ -1,12 +1,11 @@
 /**
- * An office: who held it on the chosen day, its whole succession drawn as a timeline, and the
- * same succession as a list (with the spans no holder is recorded for), paged like the API.
+ * An office: who held it on the chosen day (the point question), and its succession a page at a
+ * time (the keyset pages of the API), drawn as a timeline and as a list with the spans no
+ * holder is recorded for; a "next" link carries the cursor to the following terms.
  */
 import type { HolderItem, OfficeView } from '../../../projections/index.js';
-import { lowerBound } from '../../../events/index.js';
-import { paginate } from '../../../projections/query-context.js';
 import { Certainty, Corrected, Download, EntityLink, FactLink, Name, Pager, Scroll, Term, cap, nameOf, onThe } from '../components.js';
-import { factPath, href, queryString, type PageContext } from '../context.js';
+import { factPath, href, queryString, type PageContext, type ShownPage } from '../context.js';
 import { Layout } from '../layout.js';
 import { Timeline, TimelineLegend, dayString, layoutTimeline } from '../timeline.js';
 
@@ -20,13 +19,12 @@ function basisText(h: HolderItem): string {
 /** The succession's rows, with a row for each span no holder is recorded for. */
 type Row = { item: HolderItem; index: number } | { gap: { from: string; to: string } };
 
-export function OfficePage({ ctx, office, succession, onDay }: { ctx: PageContext; office: OfficeView; succession: HolderItem[]; onDay: HolderItem[] }) {
+export function OfficePage({ ctx, office, page, onDay }: { ctx: PageContext; office: OfficeView; page: ShownPage<HolderItem>; onDay: HolderItem[] }) {
   const ref = office.key ?? office.id;
+  const succession = page.items;
   const layout = layoutTimeline(succession, ctx.day, ctx.today);
-  const keyed = succession.map((item, index) => ({ item, index, key: `${lowerBound(item.term.from)}\u0000${String(index).padStart(8, '0')}` }));
-  const page = paginate(keyed, (x) => x.key, ctx.extra['cursor'], SUCCESSION_PAGE);
   const rows: Row[] = [];
-  for (const x of page.items) {
+  for (const x of succession.map((item, index) => ({ item, index }))) {
     // The span before this term that no term covers (gaps end where a term may begin).
     const from = layout.bars[x.index]?.from;
     const gap = x.index > 0 && layout.bars[x.index - 1]?.from !== from ? layout.gaps.find((g) => g.to === from) : undefined;
