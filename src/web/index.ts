@@ -21,7 +21,8 @@ import { ErrorPage } from './pages/error.js';
 import { renderPage } from './layout.js';
 import { HomePage } from './pages/home.js';
 import { OrganizationPage } from './pages/organization.js';
-import { OfficePage, SUCCESSION_PAGE } from './pages/office.js';
+import { OfficePage, SUCCESSION_PAGE, TIMELINE_MAX } from './pages/office.js';
+import type { HolderItem, Key, Page } from '../../projections/index.js';
 import { PersonPage } from './pages/person.js';
 import { SessionPage } from './pages/session.js';
 import { DocumentPage } from './pages/document.js';
@@ -114,9 +115,18 @@ export async function webRoutes(app: FastifyInstance, runtime: Runtime, g: Guard
         const r = ref(req, 'office');
         const office = ctx.q.office(r, ctx.k) ?? missing('office', r, ctx);
         const page = keysetPage(ctx, 'cursor', SUCCESSION_PAGE, (p) => ctx.q.holders(office.id, ctx.k, p)?.page ?? null);
+        // The timeline draws the whole succession (up to TIMELINE_MAX terms), read a keyset page at a time.
+        const succession: HolderItem[] = [];
+        for (let after: Key | null = null; succession.length < TIMELINE_MAX; ) {
+          const p: Page<HolderItem> | undefined = ctx.q.holders(office.id, ctx.k, { after, limit: Math.min(500, TIMELINE_MAX - succession.length) })?.page;
+          if (!p) break;
+          succession.push(...p.items);
+          if (!p.next) break;
+          after = p.next;
+        }
         // Who held it on the day: the point question, through the temporal index.
         const onDay = ctx.q.holder(office.id, ctx.day, ctx.k)?.holders ?? [];
-        return OfficePage({ ctx, office, page, onDay });
+        return OfficePage({ ctx, office, succession, page, onDay });
       })(req, reply),
     );
 

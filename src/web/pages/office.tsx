@@ -19,15 +19,18 @@ function basisText(h: HolderItem): string {
 /** The succession's rows, with a row for each span no holder is recorded for. */
 type Row = { item: HolderItem; index: number } | { gap: { from: string; to: string } };
 
-export function OfficePage({ ctx, office, page, onDay }: { ctx: PageContext; office: OfficeView; page: ShownPage<HolderItem>; onDay: HolderItem[] }) {
+/** Terms the timeline draws at most (read page by page; beyond it the list still pages on). */
+export const TIMELINE_MAX = 1_000;
+
+export function OfficePage({ ctx, office, succession, page, onDay }: { ctx: PageContext; office: OfficeView; succession: HolderItem[]; page: ShownPage<HolderItem>; onDay: HolderItem[] }) {
   const ref = office.key ?? office.id;
-  const succession = page.items;
   const layout = layoutTimeline(succession, ctx.day, ctx.today);
+  const indexOf = new Map(succession.map((item, index) => [item.factId, index]));
   const rows: Row[] = [];
-  for (const x of succession.map((item, index) => ({ item, index }))) {
+  for (const x of page.items.map((item) => ({ item, index: indexOf.get(item.factId) ?? -1 }))) {
     // The span before this term that no term covers (gaps end where a term may begin).
     const from = layout.bars[x.index]?.from;
-    const gap = x.index > 0 && layout.bars[x.index - 1]?.from !== from ? layout.gaps.find((g) => g.to === from) : undefined;
+    const gap = x.index > 0 && from !== undefined && layout.bars[x.index - 1]?.from !== from ? layout.gaps.find((g) => g.to === from) : undefined;
     if (gap) rows.push({ gap: { from: dayString(gap.from), to: dayString(gap.to - 1) } });
     rows.push({ item: x.item, index: x.index });
   }
