@@ -74,9 +74,9 @@ function Search({ ctx, text, hits, next, cursor }: { ctx: PageContext; text: str
 }
 
 function Tour({ ctx }: { ctx: PageContext }) {
-  const orgs = (ctx.q.organizations(ctx.k, { classification: 'organization' }) ?? []).slice(0, 20);
+  const orgs = ctx.q.organizations(ctx.k, { classification: 'organization' }, { after: null, limit: 20 })?.items ?? [];
   const first = orgs[0];
-  const offices = first ? (ctx.q.offices(first.id, ctx.k) ?? []) : [];
+  const offices = first ? (ctx.q.offices(first.id, ctx.k, { after: null, limit: 1 })?.items ?? []) : [];
   const office = offices[0];
   return (
     <section aria-labelledby="tour-heading">
