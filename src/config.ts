@@ -62,7 +62,7 @@ const Env = z.object({
   ANNALS_RATE_LIMIT_FAILED_AUTH: z.coerce.number().int().min(0).default(30),
   ANNALS_SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(50),
   ANNALS_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
-  ANNALS_MAX_READS_IN_FLIGHT: z.coerce.number().int().min(0).default(16),
+  ANNALS_READ_TURN_BUDGET_MS: z.coerce.number().min(0).default(20),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
 });
 
@@ -101,8 +101,8 @@ export interface Config {
   shedEventLoopDelayMs: number;
   /** Shed reads while the event loop is busier than this fraction (0..1); 0: never. */
   shedEventLoopUtilization: number;
-  /** Reads being served at once beyond which new ones are shed (503); 0: no cap. */
-  maxReadsInFlight: number;
+  /** Event-loop time a turn may run before the reads still arriving in it are shed (503); 0: never. */
+  readTurnBudgetMs: number;
   /** Whom to believe about the client's address (X-Forwarded-For): Fastify's trustProxy. */
   trustProxy: boolean | number | string[];
 }
@@ -141,7 +141,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     rateLimitFailedAuth: e.ANNALS_RATE_LIMIT_FAILED_AUTH,
     shedEventLoopDelayMs: e.ANNALS_SHED_EVENT_LOOP_DELAY_MS,
     shedEventLoopUtilization: e.ANNALS_SHED_EVENT_LOOP_UTILIZATION,
-    maxReadsInFlight: e.ANNALS_MAX_READS_IN_FLIGHT,
+    readTurnBudgetMs: e.ANNALS_READ_TURN_BUDGET_MS,
     trustProxy: e.ANNALS_TRUST_PROXY,
   };
 }

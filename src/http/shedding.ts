@@ -9,8 +9,13 @@
  * 3. event-loop pressure (@fastify/under-pressure, sampled every 100 ms): while the loop's
  *    mean delay is over ANNALS_SHED_EVENT_LOOP_DELAY_MS (or its utilization over
  *    ANNALS_SHED_EVENT_LOOP_UTILIZATION), requests are 503 with Retry-After;
- * 4. at most ANNALS_MAX_READS_IN_FLIGHT reads are served at once; more are 503 at once
- *    rather than queued behind the others on the one event loop.
+ * 4. a budget per turn of the event loop: once a turn has run ANNALS_READ_TURN_BUDGET_MS
+ *    since its first request, the reads still arriving in it are 503 at once. Node serves
+ *    every request that is ready in one turn before it looks at the others (a /healthz
+ *    included), so 200 heavy reads ready together would otherwise each wait for all the
+ *    others; the budget bounds that wait to about the budget plus one read, whatever the
+ *    reads cost (a count of reads in flight cannot: cheap ones are harmless by the
+ *    hundred, heavy ones harmful by the handful).
  *
  * Never shed or limited: /healthz and /readyz (they must say whether the process lives, not
  * how busy it is), /metrics (admin-only: the view of an overload is wanted during one), and
@@ -95,20 +100,23 @@ export async function registerShedding(app: FastifyInstance, runtime: Runtime): 
     });
   }
 
-  if (config.maxReadsInFlight > 0) {
-    let inFlight = 0;
-    app.addHook('onRequest', (request, reply, done) => {
-      if (!READS.has(request.method) || isPriority(runtime, request)) return done();
-      if (inFlight >= config.maxReadsInFlight) {
-        metrics.shed('reads-in-flight');
-        return done(new ProblemError('unavailable', `${inFlight} reads are being served; retry in a second`, {}, RETRY_AFTER));
+  if (config.readTurnBudgetMs > 0) {
+    let turnStart: number | null = null;
+    const endTurn = (): void => {
+      turnStart = null;
+    };
+    app.addHook('onRequest', (request, _reply, done) => {
+      const now = performance.now();
+      if (turnStart === null) {
+        // Immediates run once the turn has served what was ready: the next turn starts afresh.
+        turnStart = now;
+        setImmediate(endTurn);
+        return done();
       }
-      inFlight++;
-      // 'close' follows the last byte handed to the socket, or a connection lost first: once.
-      reply.raw.once('close', () => {
-        inFlight--;
-      });
-      done();
+      const spent = now - turnStart;
+      if (spent <= config.readTurnBudgetMs || !READS.has(request.method) || isPriority(runtime, request)) return done();
+      metrics.shed('read-budget');
+      done(new ProblemError('unavailable', `the server spent ${Math.round(spent)} ms on other requests just now; retry in a second`, {}, RETRY_AFTER));
     });
   }
 }

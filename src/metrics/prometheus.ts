@@ -24,7 +24,7 @@ export interface Watched {
 export interface Metrics extends MetricsSink {
   /** One HTTP answer: its route pattern (`unmatched` without a route), method and status. */
   httpRequest(method: string, route: string, status: number, seconds: number): void;
-  /** A request answered 503 without being served (`event-loop-delay`, `event-loop-utilization`, `reads-in-flight`, `closing`). */
+  /** A request answered 503 without being served (`event-loop-delay`, `event-loop-utilization`, `read-budget`, `closing`). */
   shed(reason: string): void;
   /** A request answered 429 by a per-client limit (`anonymous`, `failed-auth`). */
   rateLimited(limiter: string): void;
