@@ -165,7 +165,8 @@ try {
   }
 
   // 3. Serve and measure.
-  const config = loadConfig({ ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'silent', ANNALS_TOKENS: 'recorder:bench-recorder-token-0123' });
+  // Every connection comes from one address, as many clients would not: no per-client limit.
+  const config = loadConfig({ ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'silent', ANNALS_TOKENS: 'recorder:bench-recorder-token-0123', ANNALS_RATE_LIMIT_ANONYMOUS: '0' });
   const runtime = await openRuntime(config, { log, store });
   await runtime.readModels.caughtUp();
   // Let the process's other followers of the log (the audit tree) finish their catch-up
