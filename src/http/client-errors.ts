@@ -24,7 +24,8 @@ export function clientErrorHandler(log: () => FastifyBaseLogger): (err: Error & 
     const requestId = randomUUID();
     const p = problem(code, detail, code === 'invalid-request' ? { errors: [{ path: '(request)', message: detail }] } : {});
     const body = JSON.stringify({ ...p, requestId });
-    log().info({ requestId, code: err.code, status: p.status }, 'refused a request the HTTP parser could not read');
+    // Debug, not info: a flood of garbage must not become a flood of log lines.
+    log().debug({ requestId, code: err.code, status: p.status }, 'refused a request the HTTP parser could not read');
     if (socket.writable) {
       socket.write(
         `HTTP/1.1 ${p.status} ${STATUS_CODES[p.status]}\r\nContent-Type: application/problem+json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`,
