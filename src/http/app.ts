@@ -26,7 +26,9 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { readRoutes } from './routes/reads.js';
 import { popoloRoutes } from './routes/popolo.js';
+import { guards } from './routes/reads-guards.js';
 import { registerShedding } from './shedding.js';
+import { webRoutes } from '../web/index.js';
 
 export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const routes = new RouteMethods();
@@ -72,6 +74,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   await healthRoutes(app, runtime);
   await factRoutes(app, runtime);
   await readRoutes(app, runtime);
+  await webRoutes(app, runtime, guards(runtime));
   await popoloRoutes(app, runtime);
   await auditRoutes(app, runtime);
   await auditTreeRoutes(app, runtime);

@@ -14,7 +14,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Annals',
         description:
-          'Event-sourced institutional memory: every fact an immutable event, read at any point on two time axes (validAt, knownAt). Every error is application/problem+json (RFC 9457), with the requestId. Any request may be answered 429 (per-client limits: calls without a credential, or with a bad one) or 503 (load shed, or the server closing), each with Retry-After; writes with a valid credential are never shed. X-Request-Id (1-128 of A-Z a-z 0-9 -._~:@/+=) is honoured, otherwise one is made; every answer echoes it. GET /metrics (admin token) serves Prometheus text format.',
+          'Event-sourced institutional memory: every fact an immutable event, read at any point on two time axes (validAt, knownAt). Every error is application/problem+json (RFC 9457), with the requestId. Any request may be answered 429 (per-client limits: calls without a credential, or with a bad one) or 503 (load shed, or the server closing), each with Retry-After; writes with a valid credential are never shed. X-Request-Id (1-128 of A-Z a-z 0-9 -._~:@/+=) is honoured, otherwise one is made; every answer echoes it. GET /metrics (admin token) serves Prometheus text format. The same record as web pages for people: [the explorer](/).',
         version: '1',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'ANNALS_TOKENS role:token pairs' } } },
