@@ -87,7 +87,8 @@ t.test('a wrong method is 405 with Allow; an unknown path stays 404', async (t) 
     ['POST', '/healthz', 'GET, HEAD'],
     ['DELETE', '/v1/facts', 'POST'],
     ['PUT', '/v1/offices/csto-secretary-general/holder?validAt=2020', 'GET, HEAD'],
-    ['GET', '/v1/facts/batch', 'POST'],
+    // GET /v1/facts/batch is GET /v1/facts/{factId} (a 400: not a factId), so DELETE.
+    ['DELETE', '/v1/facts/batch', 'GET, HEAD, POST'],
     ['PATCH', '/v1/audit/tree-head', 'GET, HEAD, POST'],
   ];
   for (const [method, url, allow] of cases) {
@@ -125,4 +126,37 @@ t.test('an error list is capped: the first 20, and how many more', async (t) => 
   t.equal(body.errorsOmitted, 40_000 - 20);
   t.match(body.detail, /and 39997 more/);
   t.ok(res.body.length < 5_000, `small answer (${res.body.length} bytes)`);
+});
+
+t.test('the OpenAPI document lists the errors of the edges on each operation, resolvable, as the server answers them', async (t) => {
+  const a = await startTestApp(t, { store: 'memory', env: { ANNALS_RATE_LIMIT_ANONYMOUS: '2' } });
+  const spec = (await a.app.inject({ url: '/openapi.json' })).json() as {
+    paths: Record<string, Record<string, { responses: Record<string, { $ref?: string }> }>>;
+    components: { responses: Record<string, { headers?: Record<string, unknown>; content: Record<string, { schema: { $ref: string } }> }>; schemas: Record<string, { required: string[] }> };
+  };
+  const statuses = (path: string, method: string): string[] => Object.keys(spec.paths[path]?.[method]?.responses ?? {}).sort();
+  t.same(statuses('/v1/facts', 'post'), ['200', '201', '400', '401', '403', '413', '415', '429', '503'], 'a write: its answers, the credential, the body and the shedding');
+  t.same(statuses('/v1/organizations', 'get').filter((s) => s !== '200'), ['400', '429', '503'], 'an open read: no credential asked');
+  t.notOk(spec.paths['/healthz']?.['get']?.responses['429'], '/healthz is never limited');
+  t.notOk(spec.paths['/metrics']?.['get']?.responses['503'], '/metrics is never shed');
+  t.ok(spec.paths['/metrics']?.['get']?.responses['401'], '/metrics asks for a credential');
+  t.match(spec.components.responses['Problem429']?.headers, { 'Retry-After': Object }, '429 says Retry-After');
+  t.match(spec.components.responses['Problem503']?.headers, { 'Retry-After': Object }, '503 says Retry-After');
+  t.same(spec.components.schemas['Problem']?.required, ['type', 'title', 'status', 'detail', 'requestId']);
+  // Every reference resolves, and the document's problem shape is what the server sends.
+  for (const [path, item] of Object.entries(spec.paths)) {
+    for (const [method, op] of Object.entries(item)) {
+      for (const [status, r] of Object.entries(op.responses ?? {})) {
+        if (r.$ref) t.ok(spec.components.responses[r.$ref.replace('#/components/responses/', '')], `${method} ${path} ${status} resolves`);
+      }
+    }
+  }
+  // text/plain is not parsed as a string and then refused by the schema: no route takes text.
+  const unsupported = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: { ...a.auth('recorder'), 'content-type': 'text/plain' }, payload: 'x' });
+  t.equal(unsupported.statusCode, 415);
+  isProblem(t, unsupported.headers['content-type'], unsupported.json(), 415);
+  let limited = await a.app.inject({ url: '/v1/organizations' });
+  for (let i = 0; i < 3 && limited.statusCode !== 429; i++) limited = await a.app.inject({ url: '/v1/organizations' });
+  t.equal(limited.statusCode, 429);
+  for (const field of spec.components.schemas['Problem']?.required ?? []) t.ok(field in limited.json(), `the 429 carries ${field}`);
 });

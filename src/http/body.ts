@@ -89,9 +89,13 @@ export function parseJsonText(text: string, replaced: boolean, base = ''): unkno
   return value;
 }
 
-/** Replaces Fastify's JSON parser by one that refuses other charsets, bad UTF-8 and lone surrogates. */
+/**
+ * Replaces Fastify's JSON parser by one that refuses other charsets, bad UTF-8 and lone
+ * surrogates, and drops its text/plain parser: no route takes text, so a text body is a 415
+ * (send JSON), not a 400 about a string where an object was expected.
+ */
 export function registerJsonParser(app: FastifyInstance): void {
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
       requireUtf8Charset(request);
