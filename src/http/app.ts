@@ -28,7 +28,7 @@ import { readRoutes } from './routes/reads.js';
 import { popoloRoutes } from './routes/popolo.js';
 import { guards } from './routes/reads-guards.js';
 import { registerShedding } from './shedding.js';
-import { webRoutes } from '../web/index.js';
+import { htmlErrorFor, webRoutes } from '../web/index.js';
 
 export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const routes = new RouteMethods();
@@ -64,7 +64,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   app.addHook('onRoute', hoistAuthentication);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app, routes);
+  registerErrorHandling(app, routes, htmlErrorFor(runtime));
   echoRequestId(app);
   await registerShedding(app, runtime);
   registerJsonParser(app);

@@ -151,8 +151,15 @@ export function sendProblem(reply: FastifyReply, p: Problem, headers: Record<str
   return reply.code(p.status).headers(headers).type('application/problem+json').send({ ...p, requestId: reply.request.id });
 }
 
-/** Every error a problem; a path no route answers a 404, or a 405 with `Allow` when it exists for other methods. */
-export function registerErrorHandling(app: FastifyInstance, routes: { allowed(path: string): string[] } = { allowed: () => [] }): void {
+/** Answers an error as a page instead of a problem when the request asks for one (web/index.ts); null: send the problem. */
+export type HtmlError = (request: FastifyRequest, reply: FastifyReply, p: Problem, headers: Record<string, string>) => FastifyReply | null;
+
+/**
+ * Every error a problem; a path no route answers a 404, or a 405 with `Allow` when it exists
+ * for other methods. A browser asking for a page's path gets the same status as an HTML page
+ * (`html`), since the explorer's own errors are pages.
+ */
+export function registerErrorHandling(app: FastifyInstance, routes: { allowed(path: string): string[] } = { allowed: () => [] }, html?: HtmlError): void {
   app.setErrorHandler((err, request, reply) => {
     const { problem: p, headers } = toProblem(err, request);
     return sendProblem(reply, p, headers);
@@ -160,9 +167,10 @@ export function registerErrorHandling(app: FastifyInstance, routes: { allowed(pa
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] as string;
     const allowed = routes.allowed(path);
-    if (allowed.length > 0) {
-      return sendProblem(reply, problem('method-not-allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`, { allowed }), { allow: allowed.join(', ') });
-    }
-    return sendProblem(reply, problem('not-found', `no route ${request.method} ${path}`));
+    const [p, headers] =
+      allowed.length > 0
+        ? [problem('method-not-allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`, { allowed }), { allow: allowed.join(', ') }]
+        : [problem('not-found', `no route ${request.method} ${path}`), {}];
+    return html?.(request, reply, p, headers) ?? sendProblem(reply, p, headers);
   });
 }
