@@ -6,6 +6,7 @@
 import type { Term } from '../../events/index.js';
 import { alreadyRecorded, decideAmendment, misplaced, type InvariantCheck, type StreamDecider } from './decide.js';
 import { decideCreation, requireEntity } from './entity.js';
+import { refuseMembershipConflict } from './membership.js';
 import { evolveStream, initialStreamState, standing, type StreamState } from './state.js';
 import { refuseOverlap, type HeldTerm } from './terms.js';
 
@@ -18,6 +19,7 @@ const chairTerm = (f: { factId: string; data: Record<string, unknown> }): HeldTe
 });
 
 const check: InvariantCheck<StreamState> = (state, fact) => {
+  refuseMembershipConflict(state, fact);
   if (fact.type !== 'ChairmanshipPassed') return;
   refuseOverlap(chairTerm(fact), standing(state, 'ChairmanshipPassed').map(chairTerm), 'chairmanship');
 };
@@ -33,6 +35,7 @@ export const organizationDecider: StreamDecider = {
       case 'MembershipStarted':
       case 'MembershipEnded':
         requireEntity(state, [...ORG], 'organization', 'data.organization');
+        check(state, command);
         return [command];
       case 'ChairmanshipPassed':
         requireEntity(state, [...ORG], 'organization', 'data.organization');

@@ -34,6 +34,7 @@ import { GroupWriter, type AppendOutcome, type PendingAppend } from './sqlite-wr
 import { skipped } from './waves.js';
 import { WriterThread } from './sqlite-writer-client.js';
 import { readPragmas, type WriterPragmas } from './sqlite-writer-protocol.js';
+import type { MetricsSink } from '../metrics/sink.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before StoreUnavailableError. Default 5000 ms. */
@@ -57,6 +58,8 @@ export interface SqliteStoreOptions {
    * thread (one thread less; what a short-lived CLI or a test may prefer).
    */
   readonly writer?: 'thread' | 'inline';
+  /** Hears commit latencies and writer-thread restarts (src/metrics/sink.ts). Default: nobody. */
+  readonly metrics?: MetricsSink;
 }
 
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
@@ -132,10 +135,10 @@ class SqliteStore implements SqliteEventStore, PageSource {
       this.notifier.notify();
       for (const l of this.committedListeners) l();
     };
-    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted });
+    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, ...(options.metrics ? { metrics: options.metrics } : {}) });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit }, onCommitted);
+      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit }, onCommitted, options.metrics);
     }
     const sel = `SELECT ${EVENT_COLUMNS} FROM events`;
     this.streamForwards = db
