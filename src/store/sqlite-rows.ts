@@ -4,6 +4,7 @@
  */
 import type { StoredEvent } from './port.js';
 import { encodePosition } from './positions.js';
+import type { Sealer } from './sqlite-seal.js';
 
 /** Column order of every SELECT that returns events. */
 export const EVENT_COLUMNS = 'position, id, stream, revision, type, data, metadata, recorded_at';
@@ -18,6 +19,11 @@ export type EventRow = [
   metadata: string,
   recordedAt: string,
 ];
+
+/** The same columns and the seal, for a store that checks seals. */
+export const SEALED_COLUMNS = `${EVENT_COLUMNS}, seal`;
+
+export type SealedRow = [...EventRow, seal: Buffer | null];
 
 export function rowToEvent(r: EventRow): StoredEvent {
   return {
@@ -35,6 +41,17 @@ export function rowToEvent(r: EventRow): StoredEvent {
 export function rowsToEvents(rows: readonly EventRow[]): StoredEvent[] {
   const out = new Array<StoredEvent>(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = rowToEvent(rows[i] as EventRow);
+  return out;
+}
+
+/** Rows with their seal checked (StoredEvent.integrity). */
+export function sealedRowsToEvents(rows: readonly SealedRow[], sealer: Sealer): StoredEvent[] {
+  const out = new Array<StoredEvent>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as SealedRow;
+    const integrity = sealer.verdict(r[8], r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    out[i] = { ...rowToEvent(r as unknown as EventRow), integrity };
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@ import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
 import { configureConnection } from './sqlite-schema.js';
 import { GroupWriter } from './sqlite-writer.js';
+import { Sealer } from './sqlite-seal.js';
 import { encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 
 const port = parentPort;
@@ -19,7 +20,7 @@ let writer: GroupWriter;
 try {
   const db = new Database(init.path, { timeout: init.busyTimeoutMs });
   configureConnection(db, { busyTimeoutMs: init.busyTimeoutMs, cacheSizeKiB: init.cacheSizeKiB });
-  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined });
+  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined, sealer: init.seal ? new Sealer(init.seal.key, init.seal.logId) : null });
   port.on('message', (msg: WriterRequest) => {
     if (msg.kind === 'append') {
       writer.enqueue({
