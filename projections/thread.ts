@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { openEsdbStore } from '../src/store/esdb.js';
 import type { EventStore } from '../src/store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../src/store/sqlite.js';
+import { LogMismatchError } from '../src/store/identity.js';
 import { openReadModels, RebuildInProgressError, type Readiness } from './index.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
 
@@ -68,6 +69,6 @@ try {
   post({ kind: 'ready', readiness: models.readiness() });
 } catch (e) {
   await store?.close().catch(() => undefined);
-  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
+  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e), mismatch: e instanceof LogMismatchError });
   port.close();
 }

@@ -50,6 +50,8 @@ const Env = z.object({
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_READ_MODELS: z.enum(['thread', 'inline']).default('thread'),
+  ANNALS_AUDIT_KEY_FILE: z.string().min(1).optional(),
+  ANNALS_READY_MAX_LAG_MS: z.coerce.number().int().min(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -77,6 +79,10 @@ export interface Config {
   auditFollower: 'thread' | 'inline';
   /** The projection runner works in a worker thread (`thread`) or on the event loop (`inline`). */
   readModels: 'thread' | 'inline';
+  /** The audit key's PEM file (seals and signed heads), best outside the data dir; unset: `<dataDir>/audit-key.pem`. */
+  auditKeyFile: string | undefined;
+  /** /readyz answers 503 once the read models or the audit tree are further behind the log than this (age of the oldest event not taken in). */
+  readyMaxLagMs: number;
   logLevel: string;
 }
 
@@ -108,6 +114,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteWriter: e.ANNALS_SQLITE_WRITER,
     auditFollower: e.ANNALS_AUDIT_FOLLOWER,
     readModels: e.ANNALS_READ_MODELS,
+    auditKeyFile: e.ANNALS_AUDIT_KEY_FILE,
+    readyMaxLagMs: e.ANNALS_READY_MAX_LAG_MS,
     logLevel: e.LOG_LEVEL,
   };
 }

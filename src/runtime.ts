@@ -2,8 +2,13 @@
  * The composition root: opens the event store named by the configuration, the read models
  * beside it, the recorder (write side) and the credentials, and closes them in reverse order.
  * Everything below the HTTP layer is reached through a Runtime.
+ *
+ * It starts only on a consistent whole: the data dir is locked for one writer
+ * (integrity/lock.ts) and made the owner's alone (0700, files 0600); a loose audit key is
+ * refused; the audit tree and the read models are checked against the log they follow before
+ * anything is served (store/identity.ts, audit/start-checks.ts). A refusal is a
+ * LogMismatchError (or DataDirBusyError, LooseKeyError) whose message says what to do.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { randomFillSync } from 'node:crypto';
@@ -12,6 +17,9 @@ import { openReadModels, type ReadModels } from '../projections/index.js';
 import { openThreadedReadModels } from '../projections/threaded.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { startAuditFollower, withFollower } from './audit/follower.js';
+import { keyPaths, loadKeys, type AuditKeys } from './audit/keys.js';
+import { lockDataDir } from './integrity/lock.js';
+import { ensurePrivateDir, ensurePrivateFile } from './store/private-files.js';
 import { resolveTokens } from './auth/tokens.js';
 import type { Config, TokenGrant } from './config.js';
 import { seedExample } from './example/seed.js';
@@ -34,30 +42,42 @@ export interface Runtime {
 
 export interface RuntimeDeps {
   log: Logger;
+  /** Who holds the data dir's lock, for the message a second writer gets. Default "the service". */
+  holder?: string;
   /** A store opened by the caller (tests); default: the one `config.eventStore` names. */
   store?: EventStore;
   /** Default: the wall clock. */
   clock?: () => Date;
 }
 
-/** Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir) or EventStoreDB. */
-export async function openStore(config: Config): Promise<EventStore> {
+/**
+ * Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir, sealing
+ * with `sealKey`; `readOnly`: an existing log, for commands that only read) or EventStoreDB.
+ */
+export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean } = {}): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
-    await mkdir(config.dataDir, { recursive: true });
-    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter });
+    if (!options.readOnly) ensurePrivateDir(config.dataDir);
+    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...options });
   }
   return await openEsdbStore(config.eventStore);
 }
 
 export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
   const { log } = deps;
-  await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? (await openStore(config));
-  const closing: Array<() => Promise<void>> = [() => store.close()];
+  ensurePrivateDir(config.dataDir);
+  const lock = lockDataDir(config.dataDir, deps.holder ?? 'the service');
+  const closing: Array<() => Promise<void>> = [async () => lock.release()];
   try {
+    const keys = loadKeys(keyPaths(config.dataDir, config.auditKeyFile), log);
+    if (!keys.paths.outsideDataDir) {
+      log.warn({ keyFile: keys.paths.keyFile }, 'the audit key is in the data dir: whoever can rewrite the data dir can also seal rows and sign heads; set ANNALS_AUDIT_KEY_FILE to a file outside it');
+    }
+    const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey }));
+    closing.unshift(() => store.close());
     const tokens = await resolveTokens(config, log);
-    const audit = await openAudit(config, store, log, deps.store !== undefined);
+    const audit = await openAudit(config, store, keys, log, deps.store !== undefined);
     closing.unshift(() => audit.close());
+    ensurePrivateFile(join(config.dataDir, 'readmodels.db'), { sqlite: true });
     const readModels = await openModels(config, store, log, deps.store !== undefined);
     closing.unshift(() => readModels.close());
     const newId = monotonicFactory(pooledPrng());
@@ -72,7 +92,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     closing.unshift(() => recorder.close());
     // ANNALS_SEED=example: the bundled press release, into an empty store (fixed factIds: never twice).
     if (config.seed === 'example') await seedExample({ store, recorder, log });
-    log.info({ store: store.name, dataDir: config.dataDir }, 'runtime open');
+    log.info({ store: store.name, dataDir: config.dataDir, keyFile: keys.paths.keyFile }, 'runtime open');
     return {
       config,
       log,
@@ -97,16 +117,29 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
  * ANNALS_AUDIT_FOLLOWER=inline or a store handed in by the caller (which a thread cannot
  * open again), fed on this thread.
  */
-async function openAudit(config: Config, store: EventStore, log: Logger, injected: boolean): Promise<AuditLog> {
-  if (config.auditFollower === 'inline' || injected) return openAuditLog({ store, dataDir: config.dataDir, log });
-  const reader = await openAuditLog({ store, dataDir: config.dataDir, log, follow: false });
+async function openAudit(config: Config, store: EventStore, keys: AuditKeys, log: Logger, injected: boolean): Promise<AuditLog> {
+  const keyFile = keys.paths.keyFile;
+  if (config.auditFollower === 'inline' || injected) return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log });
+  const reader = await openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, follow: false });
   try {
-    const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log);
+    const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel, keyFile }, log);
     (store as Partial<SqliteEventStore>).onCommitted?.(() => follower.poke());
     return withFollower(reader, follower);
   } catch (e) {
     await reader.close();
     throw e;
+  }
+}
+
+/** The embedded store read with its seals checked, when it seals (the audit tree reads it so); any other store as it is. */
+function sealChecked(store: EventStore): EventStore {
+  const checked = (store as Partial<SqliteEventStore>).checked;
+  if (checked === undefined) return store;
+  try {
+    return checked.call(store);
+  } catch {
+    // Opened without a seal key (a store a test hands in): nothing to check against.
+    return store;
   }
 }
 

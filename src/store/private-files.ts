@@ -14,7 +14,13 @@ export const SQLITE_COMPANIONS = ['-wal', '-shm', '-journal'] as const;
  * beside it) to 0600 if it does. A file this process cannot chmod (another owner) is left as it is.
  */
 export function ensurePrivateFile(path: string, options: { sqlite?: boolean } = {}): void {
-  closeSync(openSync(path, 'a', 0o600));
+  // Never open an existing file here: closing any descriptor of a file drops every POSIX
+  // lock this process holds on it, SQLite's included. 'wx' opens only a file it creates.
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
   tighten(path, 0o600);
   if (options.sqlite) for (const s of SQLITE_COMPANIONS) tighten(`${path}${s}`, 0o600);
 }
