@@ -11,6 +11,7 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Database } from 'better-sqlite3';
 import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
@@ -44,6 +45,11 @@ export interface RuntimeDeps {
   log: Logger;
   /** Who holds the data dir's lock, for the message a second writer gets. Default "the service". */
   holder?: string;
+  /**
+   * Tests: called with the connection that writes readmodels.db or audit.db, when that work
+   * runs on this thread (inline), e.g. to set PRAGMA max_page_count and make the file full.
+   */
+  onWriterDb?: (file: 'readmodels.db' | 'audit.db', db: Database) => void;
   /** A store opened by the caller (tests); default: the one `config.eventStore` names. */
   store?: EventStore;
   /** Default: the wall clock. */
@@ -70,15 +76,16 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
   try {
     const keys = loadKeys(keyPaths(config.dataDir, config.auditKeyFile), log);
     if (!keys.paths.outsideDataDir) {
-      log.warn({ keyFile: keys.paths.keyFile }, 'the audit key is in the data dir: whoever can rewrite the data dir can also seal rows and sign heads; set ANNALS_AUDIT_KEY_FILE to a file outside it');
+      // Said once by the service; a command run beside it need not repeat it on every run.
+      log[deps.holder === undefined ? 'warn' : 'debug']({ keyFile: keys.paths.keyFile }, 'the audit key is in the data dir: whoever can rewrite the data dir can also seal rows and sign heads; set ANNALS_AUDIT_KEY_FILE to a file outside it');
     }
     const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey }));
     closing.unshift(() => store.close());
     const tokens = await resolveTokens(config, log);
-    const audit = await openAudit(config, store, keys, log, deps.store !== undefined);
+    const audit = await openAudit(config, store, keys, log, deps);
     closing.unshift(() => audit.close());
     ensurePrivateFile(join(config.dataDir, 'readmodels.db'), { sqlite: true });
-    const readModels = await openModels(config, store, log, deps.store !== undefined);
+    const readModels = await openModels(config, store, log, deps);
     closing.unshift(() => readModels.close());
     const newId = monotonicFactory(pooledPrng());
     const recorder = createRecorder({
@@ -117,9 +124,12 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
  * ANNALS_AUDIT_FOLLOWER=inline or a store handed in by the caller (which a thread cannot
  * open again), fed on this thread.
  */
-async function openAudit(config: Config, store: EventStore, keys: AuditKeys, log: Logger, injected: boolean): Promise<AuditLog> {
+async function openAudit(config: Config, store: EventStore, keys: AuditKeys, log: Logger, deps: RuntimeDeps): Promise<AuditLog> {
   const keyFile = keys.paths.keyFile;
-  if (config.auditFollower === 'inline' || injected) return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log });
+  if (config.auditFollower === 'inline' || deps.store !== undefined) {
+    const hook = deps.onWriterDb;
+    return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, ...(hook ? { onStorageDb: (db: Database) => hook('audit.db', db) } : {}) });
+  }
   const reader = await openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, follow: false });
   try {
     const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel, keyFile }, log);
@@ -148,9 +158,12 @@ function sealChecked(store: EventStore): EventStore {
  * connection, poked after each commit, this thread querying the same file; or, with
  * ANNALS_READ_MODELS=inline or a store handed in by the caller, all on this thread.
  */
-async function openModels(config: Config, store: EventStore, log: Logger, injected: boolean): Promise<ReadModels> {
+async function openModels(config: Config, store: EventStore, log: Logger, deps: RuntimeDeps): Promise<ReadModels> {
   const path = join(config.dataDir, 'readmodels.db');
-  if (config.readModels === 'inline' || injected) return openReadModels({ store, path, log });
+  if (config.readModels === 'inline' || deps.store !== undefined) {
+    const hook = deps.onWriterDb;
+    return openReadModels({ store, path, log, ...(hook ? { onWriterDb: (db: Database) => hook('readmodels.db', db) } : {}) });
+  }
   const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log);
   (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());
   return models;

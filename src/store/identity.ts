@@ -51,15 +51,15 @@ export async function logIdentity(store: LogReader<{ readonly id: string; readon
 export async function mismatch<E extends { readonly id: string; readonly position: Position }>(store: LogReader<E>, followed: Followed, sameEvent: (e: E) => boolean): Promise<string | null> {
   const identity = await logIdentity(store);
   if (followed.position === null) {
-    return followed.identity !== null && identity !== null && identity !== followed.identity ? `they were made for another log (${followed.identity}; this one is ${identity})` : null;
+    return followed.identity !== null && identity !== null && identity !== followed.identity ? `another log was followed (${followed.identity}; this one is ${identity})` : null;
   }
   const head = await store.head();
-  if (head === null) return `the log is empty, and they cover it up to position ${followed.position}`;
-  if (head < followed.position) return `the log ends at position ${head}, before position ${followed.position} they reached: it lost events, or is another log`;
-  if (followed.identity !== null && identity !== followed.identity) return `they were made for another log (${followed.identity}; this one is ${identity ?? 'empty'})`;
+  if (head === null) return `the log is empty, and position ${followed.position} had been reached`;
+  if (head < followed.position) return `the log ends at position ${head}, before position ${followed.position} that had been reached: it lost events, or is another log`;
+  if (followed.identity !== null && identity !== followed.identity) return `another log was followed (${followed.identity}; this one is ${identity ?? 'empty'})`;
   if (followed.previous === undefined) return null;
   const [e] = await store.readAll({ ...(followed.previous === null ? {} : { after: followed.previous }), limit: 1 });
-  if (e === undefined || e.position !== followed.position) return `the log holds no event at position ${followed.position}, where they stopped: it was rewritten, or is another log`;
-  if (!sameEvent(e)) return `the event at position ${followed.position} is not the one they saw there: the log was rewritten, or is another log`;
+  if (e === undefined || e.position !== followed.position) return `the log holds no event at position ${followed.position}, where following stopped: it was rewritten, or is another log`;
+  if (!sameEvent(e)) return `the event at position ${followed.position} is not the one seen there: the log was rewritten, or is another log`;
   return null;
 }

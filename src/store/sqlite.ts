@@ -176,7 +176,7 @@ class SqliteStore implements SqliteEventStore {
   private readonly sealer: Sealer | null;
   private readonly plain: RowReader;
   private sealed: RowReader | null = null;
-  private view: EventStore | null = null;
+  private view: (EventStore & { readonly logId: string | null }) | null = null;
 
   private readonly headStmt: Statement<[], [number]>;
   private readonly dataVersionStmt: Statement<[], [number]>;
@@ -287,6 +287,7 @@ class SqliteStore implements SqliteEventStore {
     const reader = (this.sealed ??= new RowReader(this.db, SEALED_COLUMNS, (rows) => sealedRowsToEvents(rows as SealedRow[], sealer)));
     this.view = {
       name: `${this.name} (seals checked)`,
+      logId: this.logId,
       append: (stream, events, expected) => this.append(stream, events, expected),
       appendWaves: (waves) => this.appendWaves(waves),
       readStream: (stream, options = {}) => this.readStreamWith(reader, stream, options),
