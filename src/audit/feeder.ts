@@ -141,7 +141,9 @@ export class Feeder {
           if (this.identity === null && this.tree.size === 0) await this.learnIdentity();
           const nodes = this.tree.append(eventLeafHash(e));
           this.pending.push({ position: e.position, nodes });
-          if (!this.keptMatched && this.tree.size === (this.o.kept as KeptHead).head.treeSize) {
+          // At the kept head's size, or at its last position with another size (events lost before it): compare.
+          const kept = this.keptMatched ? null : (this.o.kept as KeptHead).head;
+          if (kept !== null && (this.tree.size === kept.treeSize || (kept.lastPosition !== null && e.position >= kept.lastPosition))) {
             if (!this.matchesKept(e)) {
               halted = true;
               break;
@@ -192,13 +194,13 @@ export class Feeder {
   private matchesKept(e: StoredEvent): boolean {
     const kept = (this.o.kept as KeptHead).head;
     const root = toHex(this.tree.root());
-    if (root === kept.rootHash && e.position === kept.lastPosition) {
+    if (this.tree.size === kept.treeSize && root === kept.rootHash && e.position === kept.lastPosition) {
       this.keptMatched = true;
       this.o.log.info({ treeSize: kept.treeSize }, 'audit tree rebuilt up to the head kept beside the key, and it matches');
       this.setState('following');
       return true;
     }
-    const detail = `the first ${kept.treeSize} events of the log hash to ${root} (the last at ${e.position}); the head kept in ${this.o.keptFile} signed ${kept.rootHash} (the last at ${kept.lastPosition}): the log was rewritten before this position since that head was signed`;
+    const detail = `the first ${this.tree.size} events of the log hash to ${root} (the last at ${e.position}); the head kept in ${this.o.keptFile} signed ${kept.treeSize} events hashing to ${kept.rootHash} (the last at ${kept.lastPosition}): the log was rewritten before this position since that head was signed`;
     this.discardPending();
     this.parkEntry({ position: e.position, eventId: e.id, type: e.type, reason: 'kept-head-mismatch', detail, seenAt: this.o.clock().toISOString() });
     return false;
