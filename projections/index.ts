@@ -28,7 +28,7 @@ export interface Readiness {
   ready: boolean;
   state: RunnerState;
   position: Position | null;
-  /** Parked events do not make the process unready (every replica would park the same ones). */
+  /** Events a projection could not apply: not the runner's readiness, but /readyz answers 503 while there are any (src/integrity/readiness.ts). */
   parked: number;
   rebuilding: boolean;
   lastError: string | null;
