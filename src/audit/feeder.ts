@@ -17,6 +17,7 @@
 import type { Logger } from 'pino';
 import { logIdentity } from '../store/identity.js';
 import type { EventStore, Position, StoredEvent, Subscription } from '../store/port.js';
+import { AuditError } from './errors.js';
 import { KEPT_HEAD_FORMAT, writeKeptHead, type KeptHead } from './kept-head.js';
 import { eventLeafHash, LEAF_FORMAT } from './leaf.js';
 import { rootAt, toHex, type CompactTree, type CompletedNode } from './merkle.js';
@@ -341,7 +342,7 @@ export class Feeder {
       this.flush();
       if (!this.keptMatched) {
         const kept = (this.o.kept as KeptHead).head;
-        throw new Error(`the audit tree is being rebuilt (${this.tree.size} of the ${kept.treeSize} leaves of the head kept in ${this.o.keptFile}); heads are signed once it matches that head`);
+        throw new AuditError('unavailable', `the audit tree is being rebuilt (${this.tree.size} of the ${kept.treeSize} leaves of the head kept in ${this.o.keptFile}); heads are signed once it matches that head`);
       }
       const { treeSize, lastPosition } = this.o.storage.size();
       if (!force && treeSize === this.headSize) return null;

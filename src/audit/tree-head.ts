@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EventStore, Position } from '../store/port.js';
 import type { Database } from 'better-sqlite3';
+import { AuditError } from './errors.js';
 import { Feeder, type FeederState, type FeederStatus } from './feeder.js';
 import { keyPaths } from './keys.js';
 import { LEAF_FORMAT } from './leaf.js';
@@ -69,17 +70,7 @@ export interface AuditStatus {
   readonly lastError: string | null;
 }
 
-/** Thrown for a request the log cannot answer; `kind` says how HTTP should answer it. */
-export class AuditError extends Error {
-  constructor(
-    readonly kind: 'invalid' | 'not_found' | 'unavailable',
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'AuditError';
-  }
-}
+export { AuditError } from './errors.js';
 
 export interface InclusionProofResult {
   readonly leafFormat: typeof LEAF_FORMAT;
@@ -215,7 +206,13 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     },
     async signHead() {
       if (!feeder) throw new AuditError('unavailable', 'this audit log is open read-only (follow: false); the process that follows the store signs heads');
-      return feeder.checkpoint(true) as SignedTreeHead;
+      try {
+        return feeder.checkpoint(true) as SignedTreeHead;
+      } catch (e) {
+        // Not the caller's fault: a tree being rebuilt, or audit.db failing to take a write.
+        if (e instanceof AuditError) throw e;
+        throw new AuditError('unavailable', `cannot sign a head now: ${e instanceof Error ? e.message : String(e)}; retry shortly`);
+      }
     },
     async inclusionProof(position, treeSize) {
       // Read-your-writes: a position just recorded may be a flush away from the tree.
