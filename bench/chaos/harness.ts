@@ -39,6 +39,11 @@ export interface ChaosContext {
   readonly nodeArgs: (script: string, ...args: string[]) => string[];
   /** A progress line on stderr. */
   readonly say: (line: string) => void;
+  /**
+   * Whether children may write V8 coverage (NODE_V8_COVERAGE passes on). Default true; false
+   * when they are not run with the test's own loader, whose coverage they would garble.
+   */
+  readonly coverage?: boolean;
 }
 
 export interface Scenario {
@@ -64,10 +69,14 @@ export function layout(ctx: ChaosContext, name = 'data'): { dataDir: string; key
   return { dataDir, keyFile, env: { ANNALS_DATA_DIR: dataDir, ANNALS_AUDIT_KEY_FILE: keyFile } };
 }
 
-function childEnv(env: Record<string, string>): NodeJS.ProcessEnv {
-  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANNALS_') && !['HOST', 'PORT', 'LOG_LEVEL'].includes(k)));
+function childEnv(ctx: ChaosContext, env: Record<string, string>): NodeJS.ProcessEnv {
+  const dropped = ['HOST', 'PORT', 'LOG_LEVEL', ...(ctx.coverage === false ? ['NODE_V8_COVERAGE'] : [])];
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('ANNALS_') && !dropped.includes(k)));
   return {
     ...inherited,
+    // The short version runs everything on the event loop: a worker thread costs its own
+    // TypeScript load at each start, and the short version starts some twenty processes.
+    ...(ctx.short ? { ANNALS_SQLITE_WRITER: 'inline', ANNALS_AUDIT_FOLLOWER: 'inline', ANNALS_READ_MODELS: 'inline' } : {}),
     HOST: '127.0.0.1',
     PORT: '0',
     ANNALS_SEED: 'none',
@@ -89,7 +98,7 @@ export interface Server {
 
 /** Starts the real server on `env`; resolves once it listens. */
 export function startServer(ctx: ChaosContext, env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ctx.nodeArgs(SERVER), { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ctx.nodeArgs(SERVER), { cwd: ROOT, env: childEnv(ctx, env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
@@ -122,7 +131,7 @@ export function startServer(ctx: ChaosContext, env: Record<string, string>): Pro
 
 /** Starts the server expecting a refusal: resolves with its exit code and stderr. */
 export function startRefused(ctx: ChaosContext, env: Record<string, string>, timeoutMs = 120_000): Promise<{ code: number | null; stderr: string; listened: boolean }> {
-  const child = spawn(process.execPath, ctx.nodeArgs(SERVER), { cwd: ROOT, env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ctx.nodeArgs(SERVER), { cwd: ROOT, env: childEnv(ctx, env), stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (out += d));
@@ -138,7 +147,7 @@ export function startRefused(ctx: ChaosContext, env: Record<string, string>, tim
 
 /** Runs `annals ARGS` on `env`: exit code, stdout, stderr. */
 export function annals(ctx: ChaosContext, env: Record<string, string>, args: string[], timeoutMs = 300_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ctx.nodeArgs(CLI, ...args), { cwd: ROOT, env: { ...childEnv(env), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ctx.nodeArgs(CLI, ...args), { cwd: ROOT, env: { ...childEnv(ctx, env), LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (d: string) => (stdout += d));
