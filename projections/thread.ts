@@ -24,7 +24,7 @@ const log = pino({ level: init.logLevel });
 let store: EventStore | null = null;
 try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
-  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await openEsdbStore(init.eventStore);
+  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { readOnly: true }) : await openEsdbStore(init.eventStore);
   const opened = store;
   const models = await openReadModels({ store: opened, path: init.path, log, onApplied: (position, offices) => post({ kind: 'applied', position, offices: offices === 'all' ? 'all' : [...offices] }) });
   // Readiness changes without events too (retrying, caught up): told when it changes.

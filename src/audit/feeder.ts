@@ -104,8 +104,14 @@ export class Feeder {
   async start(): Promise<void> {
     this.reload();
     if (this.o.kept !== null && this.tree.size >= this.o.kept.head.treeSize) this.keptMatched = true;
-    if (this.identity !== null && this.o.storage.logIdentity() === null) this.o.storage.setLogIdentity(this.identity);
-    this.o.storage.clearParked();
+    try {
+      if (this.identity !== null && this.o.storage.logIdentity() === null) this.o.storage.setLogIdentity(this.identity);
+      // What was parked is found again if it is still there.
+      this.o.storage.clearParked();
+    } catch (e) {
+      // A full disk at start: the follower's first write retries, as any other.
+      this.o.log.error({ err: e }, 'audit log: could not update audit.db at start; going on');
+    }
     this.setState(this.keptMatched ? 'following' : 'rebuilding');
     this.loop = this.run();
   }

@@ -16,7 +16,6 @@ import { rebuildReadModels, type RebuildResult } from '../../projections/index.j
 import { KEPT_HEAD_FORMAT, readKeptHead, writeKeptHead } from '../audit/kept-head.js';
 import { keyPaths, loadKeys, type AuditKeys } from '../audit/keys.js';
 import { rootAt, toHex } from '../audit/merkle.js';
-import { readOrCreatePem } from '../audit/signing.js';
 import { AuditStorage } from '../audit/storage.js';
 import { TOKEN_FILE } from '../auth/tokens.js';
 import { ensurePrivateDir, SQLITE_COMPANIONS } from '../store/private-files.js';
@@ -71,7 +70,6 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
   }
   let keys: AuditKeys;
   try {
-    readOrCreatePem(paths.keyFile, o.log, false);
     keys = loadKeys(paths, o.log, { create: false });
   } catch (e) {
     throw new RestoreError(`cannot read the audit key ${paths.keyFile} (${(e as Error).message}): restore needs the key the backup was signed with (key ${manifest.keyId}); set ANNALS_AUDIT_KEY_FILE to it`);
@@ -107,13 +105,10 @@ export async function restoreBackup(o: RestoreOptions): Promise<RestoreResult> {
     } finally {
       await store.close();
     }
+    // The kept head becomes the backup's latest; the one it replaces is set aside, never deleted.
     const latest = manifest.tree.latestHead;
-    if (latest !== null && manifest.log !== null && latest.treeSize > 0) {
-      const old = readKeptHead(paths.headFile);
-      if (old !== null) copyFileSync(paths.headFile, `${paths.headFile}.before-restore-${stamp}`);
-      rmSync(paths.headFile, { force: true });
-      writeKeptHead(paths.headFile, { format: KEPT_HEAD_FORMAT, log: manifest.log, head: latest });
-    }
+    if (existsSync(paths.headFile)) renameSync(paths.headFile, `${paths.headFile}.before-restore-${stamp}`);
+    if (latest !== null && manifest.log !== null && latest.treeSize > 0) writeKeptHead(paths.headFile, { format: KEPT_HEAD_FORMAT, log: manifest.log, head: latest });
     return { manifest, events: report.eventsRead, treeSize: manifest.tree.treeSize, setAside, lost, rebuilt };
   } finally {
     rmSync(staging, { recursive: true, force: true });
