@@ -58,7 +58,13 @@ export async function mismatch<E extends { readonly id: string; readonly positio
   if (head < followed.position) return `the log ends at position ${head}, before position ${followed.position} that had been reached: it lost events, or is another log`;
   if (followed.identity !== null && identity !== followed.identity) return `another log was followed (${followed.identity}; this one is ${identity ?? 'empty'})`;
   if (followed.previous === undefined) return null;
-  const [e] = await store.readAll({ ...(followed.previous === null ? {} : { after: followed.previous }), limit: 1 });
+  let e: E | undefined;
+  try {
+    [e] = await store.readAll({ ...(followed.previous === null ? {} : { after: followed.previous }), limit: 1 });
+  } catch (err) {
+    // EventStoreDB refuses a position that is not on a record boundary of its log.
+    return `the log refuses position ${followed.previous}, just before where following stopped (${err instanceof Error ? err.message : String(err)}): it was rewritten, or is another log`;
+  }
   if (e === undefined || e.position !== followed.position) return `the log holds no event at position ${followed.position}, where following stopped: it was rewritten, or is another log`;
   if (!sameEvent(e)) return `the event at position ${followed.position} is not the one seen there: the log was rewritten, or is another log`;
   return null;
