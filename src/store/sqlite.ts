@@ -28,7 +28,7 @@ import type {
 import { decodePosition, encodePosition } from './positions.js';
 import { randomUUID } from 'node:crypto';
 import { ensurePrivateFile } from './private-files.js';
-import { EVENT_COLUMNS, SEALED_COLUMNS, rowsToEvents, sealedRowsToEvents, toJsonText, type EventRow, type SealedRow } from './sqlite-rows.js';
+import { EVENT_COLUMNS, RowReader, SEALED_COLUMNS, rowsToEvents, sealedRowsToEvents, toJsonText, type EventRow, type SealedRow } from './sqlite-rows.js';
 import { configureConnection, migrate, readLogId } from './sqlite-schema.js';
 import { Sealer } from './sqlite-seal.js';
 import { translateSqliteError } from './sqlite-errors.js';
@@ -123,41 +123,6 @@ export function openSqliteStore(path: string, options: SqliteStoreOptions = {}):
     throw new StoreUnavailableError(`cannot open embedded store at ${path}: ${(e as Error).message}`, { cause: e });
   }
   return new SqliteStore(db, path, options, logId);
-}
-
-/**
- * The prepared reads of one row shape: plain events, or events with their seal checked.
- * Kept apart so the checked view shares the store's connection and paging.
- */
-class RowReader {
-  readonly streamForwards: Statement<[string, number, number], unknown[]>;
-  readonly streamBackwards: Statement<[string, number, number], unknown[]>;
-  readonly allAfter: Statement<[number, number], unknown[]>;
-  readonly allAfterUpTo: Statement<[number, number, number], unknown[]>;
-  /** By number of types; callers filter on a handful of types, so this stays small. */
-  private readonly typedStmts = new Map<number, Statement<unknown[], unknown[]>>();
-
-  constructor(
-    private readonly db: Db,
-    private readonly columns: string,
-    readonly toEvents: (rows: unknown[][]) => StoredEvent[],
-  ) {
-    const sel = `SELECT ${columns} FROM events`;
-    this.streamForwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`).raw();
-    this.streamBackwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`).raw();
-    this.allAfter = db.prepare<[number, number], unknown[]>(`${sel} WHERE position > ? ORDER BY position LIMIT ?`).raw();
-    this.allAfterUpTo = db.prepare<[number, number, number], unknown[]>(`${sel} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw();
-  }
-
-  typed(n: number): Statement<unknown[], unknown[]> {
-    let stmt = this.typedStmts.get(n);
-    if (stmt === undefined) {
-      const marks = new Array<string>(n).fill('?').join(', ');
-      stmt = this.db.prepare<unknown[], unknown[]>(`SELECT ${this.columns} FROM events WHERE position > ? AND position <= ? AND type IN (${marks}) ORDER BY position LIMIT ?`).raw();
-      this.typedStmts.set(n, stmt);
-    }
-    return stmt;
-  }
 }
 
 class SqliteStore implements SqliteEventStore {
