@@ -15,18 +15,11 @@ import { rebuildReadModels } from '../projections/index.js';
 import { startTestApp } from './fixtures/app.js';
 import { organization, person } from './fixtures/facts.js';
 import { dumpTables } from './fixtures/history.js';
-import { quiet } from './fixtures/integrity.js';
+import { quiet, until } from './fixtures/integrity.js';
 
 const full = (db: Database) => db.pragma(`max_page_count = ${Number(db.pragma('page_count', { simple: true }))}`);
 const roomy = (db: Database) => db.pragma('max_page_count = 1073741823');
 
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 t.test('audit.db full: writes go on, /readyz says the tree is retrying, and it catches up by itself', async (t) => {
   const dbs = new Map<string, Database>();

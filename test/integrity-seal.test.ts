@@ -18,15 +18,8 @@ import t from 'tap';
 import { serviceReadiness } from '../src/integrity/readiness.js';
 import type { Runtime } from '../src/runtime.js';
 import { person } from './fixtures/facts.js';
-import { dataDirWithKey, open, rawLog, record } from './fixtures/integrity.js';
+import { dataDirWithKey, open, rawLog, record, until } from './fixtures/integrity.js';
 
-async function until(what: string, ok: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await ok())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 /** A service that recorded some facts, signed a head and stopped. */
 async function recorded(t: Parameters<typeof dataDirWithKey>[0]) {

@@ -300,3 +300,13 @@ export async function verifyDataDir(dataDir: string, keyFile: string): Promise<{
   const { report, tree } = await verifyCopy(dataDir, 'sqlite', keys, pino({ level: 'silent' }));
   return { ok: report.ok, detail: report.ok ? `${report.eventsRead} events, ${tree.treeSize} leaves` : JSON.stringify(report.firstDivergence ?? report.firstBadHead ?? report.firstBadNode), eventsRead: report.eventsRead, treeSize: tree.treeSize };
 }
+
+/** Starts the server on `env`, records `n` people in one batch, and stops it. */
+export async function recordAndStop(ctx: ChaosContext, env: Record<string, string>, tag: string, n: number): Promise<void> {
+  const server = await startServer(ctx, env);
+  await waitReady(server.base);
+  const batch = Array.from({ length: n }, (_, i) => ({ type: 'PersonRegistered', data: { key: `${tag}-${i}`, name: `P ${i}` }, source: SOURCE }));
+  const r = await http(server.base, '/v1/facts/batch', { role: 'recorder', body: batch });
+  await server.stop();
+  if (r.status !== 200) throw new Error(`recording ${n} facts answered ${r.status}: ${JSON.stringify(r.json).slice(0, 300)}`);
+}

@@ -6,15 +6,8 @@
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { check, http, layout, startRefused, startServer, waitReady, type ChaosContext, type Check, type Scenario } from './harness.js';
+import { check, layout, recordAndStop, startRefused, startServer, waitReady, type Check, type Scenario } from './harness.js';
 
-async function recordSome(ctx: ChaosContext, env: Record<string, string>, tag: string): Promise<void> {
-  const server = await startServer(ctx, env);
-  await waitReady(server.base);
-  const batch = Array.from({ length: 20 }, (_, i) => ({ type: 'PersonRegistered', data: { key: `${tag}-${i}`, name: `P ${i}` }, source: { title: 'Fault campaign' } }));
-  await http(server.base, '/v1/facts/batch', { role: 'recorder', body: batch });
-  await server.stop();
-}
 
 const LOG = ['events.db', 'events.db-wal', 'events.db-shm'];
 
@@ -24,7 +17,7 @@ export const refusals: Scenario = {
   async run(ctx) {
     const a = layout(ctx, 'a');
     const b = layout(ctx, 'b');
-    await Promise.all([recordSome(ctx, a.env, 'a'), recordSome(ctx, b.env, 'b')]);
+    await Promise.all([recordAndStop(ctx, a.env, 'a', 20), recordAndStop(ctx, b.env, 'b', 20)]);
     const checks: Check[] = [];
     const refused = async (what: string, expect: RegExp) => {
       const r = await startRefused(ctx, a.env);

@@ -8,15 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { check, http, layout, startServer, waitReady, waitUnready, type ChaosContext, type Check, type Scenario } from './harness.js';
+import { check, http, layout, recordAndStop, startServer, waitUnready, type Check, type Scenario } from './harness.js';
 
-async function recordSome(ctx: ChaosContext, env: Record<string, string>): Promise<void> {
-  const server = await startServer(ctx, env);
-  await waitReady(server.base);
-  const batch = Array.from({ length: 30 }, (_, i) => ({ type: 'PersonRegistered', data: { key: `t-${i}`, name: `P ${i}` }, source: { title: 'Fault campaign' } }));
-  await http(server.base, '/v1/facts/batch', { role: 'recorder', body: batch });
-  await server.stop();
-}
 
 export const tamper: Scenario = {
   name: 'tamper',
@@ -24,7 +17,7 @@ export const tamper: Scenario = {
   async run(ctx) {
     const checks: Check[] = [];
     const { dataDir, env } = layout(ctx);
-    await recordSome(ctx, env);
+    await recordAndStop(ctx, env, 't', 30);
 
     const db = new Database(join(dataDir, 'events.db'));
     const position = (db.prepare('SELECT max(position) FROM events').pluck().get() as number) + 1;
@@ -53,7 +46,7 @@ export const tamper: Scenario = {
 
     // Altered, in another data dir: a row changed, and the tree deleted so a new one would cover the change.
     const other = layout(ctx, 'altered');
-    await recordSome(ctx, other.env);
+    await recordAndStop(ctx, other.env, 'u', 30);
     const db2 = new Database(join(other.dataDir, 'events.db'));
     db2.prepare("UPDATE events SET data = json_set(data, '$.name', 'Someone Else') WHERE position = 5").run();
     db2.close();
