@@ -35,11 +35,12 @@ export async function serviceReadiness(runtime: Pick<Runtime, 'store' | 'readMod
 async function readModelsPart(runtime: Pick<Runtime, 'store' | 'readModels'>, maxLagMs: number): Promise<PartReadiness> {
   const r = runtime.readModels.readiness();
   const problems: string[] = [];
-  if (r.rebuilding) {
-    // A rebuild swaps in a fresh file; reads go on from the old one meanwhile.
-  } else if (r.state === 'stopped') problems.push('read models: stopped (their thread is restarting)');
-  else if (r.state === 'retrying') problems.push(`read models: retrying after a failure (${r.lastError ?? 'unknown'}); they resume by themselves`);
-  else if (!r.ready) problems.push('read models: catching up with the log');
+  // During a rebuild reads go on from the old file until the fresh one is swapped in: not a fault.
+  if (!r.rebuilding) {
+    if (r.state === 'stopped') problems.push('read models: stopped (their thread is restarting)');
+    else if (r.state === 'retrying') problems.push(`read models: retrying after a failure (${r.lastError ?? 'unknown'}); they resume by themselves`);
+    else if (!r.ready) problems.push('read models: catching up with the log');
+  }
   if (r.parked > 0) problems.push(`read models: ${r.parked} parked event(s) a projection could not apply; see GET /v1/admin/projections, fix, then POST /v1/admin/rebuild`);
   const lagMs = await lag(runtime.store, r.position);
   if (lagMs > maxLagMs) problems.push(`read models: ${Math.round(lagMs / 1000)} s behind the log (more than ANNALS_READY_MAX_LAG_MS=${maxLagMs})`);
