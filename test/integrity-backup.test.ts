@@ -7,7 +7,9 @@
  */
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import t from 'tap';
+import { main } from '../src/cli/main.js';
 import { keyPaths, loadKeys } from '../src/audit/keys.js';
 import { takeBackup } from '../src/integrity/backup.js';
 import { restoreBackup } from '../src/integrity/restore.js';
@@ -70,4 +72,44 @@ t.test('a damaged backup, or one signed by another key, is refused before anythi
   const again = await open(dataDir, env);
   t.teardown(() => again.close());
   t.match(await again.audit.verify(), { ok: true }, 'the data dir untouched by the refusals');
+});
+
+t.test('the commands: annals backup beside the service, annals restore refused beside it, then done', async (t) => {
+  const { dataDir, keyFile } = await dataDirWithKey(t);
+  const env = { ANNALS_AUDIT_KEY_FILE: keyFile };
+  const runtime = await open(dataDir, env);
+  await record(runtime, 8);
+  await runtime.audit.signHead();
+  const dest = join(await tempDir(t), 'backup');
+  const cli = async (args: string[], extra: Record<string, string> = {}) => {
+    let stdout = '';
+    let stderr = '';
+    const io = {
+      stdout: new Writable({ write: (c, _e, cb) => ((stdout += String(c)), cb()) }),
+      stderr: new Writable({ write: (c, _e, cb) => ((stderr += String(c)), cb()) }),
+      env: { ANNALS_DATA_DIR: dataDir, ANNALS_AUDIT_KEY_FILE: keyFile, LOG_LEVEL: 'silent', ...extra },
+    };
+    return { code: await main(args, io), stdout, stderr };
+  };
+  const taken = await cli(['backup', dest]);
+  t.equal(taken.code, 0, `annals backup beside the service exits 0 (${taken.stderr.slice(-200)})`);
+  t.match(taken.stderr, /backed up .* into .*: the log up to position 0+\d+ \(\d+ events\), the tree of \d+ leaves with \d+ signed heads, all verified/);
+  const again = await cli(['backup', dest]);
+  t.equal(again.code, 1, 'a backup into a non-empty directory exits 1');
+  t.match(again.stderr, /is not empty: back up into a new directory/);
+  const busy = await cli(['restore', dest]);
+  t.equal(busy.code, 5, 'restore refused beside the service');
+  t.match(busy.stderr, /in use by the service .*Stop the service first: a restore replaces its log/);
+  await runtime.close();
+  const restored = await cli(['restore', dest]);
+  t.equal(restored.code, 0, `annals restore once the service stopped exits 0 (${restored.stderr.slice(-200)})`);
+  t.match(restored.stderr, /restored .* \(taken .*\) into .*: \d+ events, a tree of \d+ leaves, verified; read models rebuilt \(\d+ events\); the previous files are in .*before-restore-/);
+  const noTree = await cli(['backup', join(dest, 'elsewhere'), '--data-dir', join(dataDir, 'nope')]);
+  t.equal(noTree.code, 1, 'a data dir without a tree exits 1');
+  t.match(noTree.stderr, /there is no audit tree in .*nope \(audit\.db\): start the service on it once, or check --data-dir/);
+  const noKey = await cli(['backup', join(dest, 'elsewhere')], { ANNALS_AUDIT_KEY_FILE: join(dataDir, 'no-such-key.pem') });
+  t.equal(noKey.code, 4, 'an unreadable key exits 4');
+  t.match(noKey.stderr, /cannot read the audit key .*: back up the data dir the service runs on, with its ANNALS_AUDIT_KEY_FILE/);
+  t.equal((await cli(['restore', '--help'])).code, 0, 'restore --help');
+  t.equal((await cli(['backup', '--help'])).code, 0, 'backup --help');
 });
