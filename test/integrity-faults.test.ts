@@ -78,3 +78,36 @@ t.test('readmodels.db refusing writes: the runner retries from its checkpoint, p
   await rebuildReadModels({ store: runtime.store, path: fresh, log: quiet });
   t.same(dumpTables(join(dataDir, 'readmodels.db')), dumpTables(fresh), 'equal to a rebuild from the log');
 });
+
+t.test('a part further behind the log than ANNALS_READY_MAX_LAG_MS makes /readyz 503, saying how far', async (t) => {
+  const dbs = new Map<string, Database>();
+  const { app, runtime, auth } = await startTestApp(t, { onWriterDb: (file, db) => dbs.set(file, db), env: { ANNALS_READY_MAX_LAG_MS: '300' } });
+  const post = (body: unknown) => app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: body as object });
+  t.equal((await post(organization('lag-org'))).statusCode, 201);
+  await until('/readyz 200 at the start', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+  const auditDb = dbs.get('audit.db') as Database;
+  full(auditDb);
+  // Until the tree fails: the free room left in audit.db's last pages takes a few leaves.
+  const during: number[] = [];
+  for (let i = 0; (await runtime.audit.status()).state !== 'retrying'; i++) {
+    if (i === 200) throw new Error('audit.db never filled');
+    during.push((await post(person(`lag-p${i}`, `Lagging ${i}`))).statusCode);
+  }
+  t.same([...new Set(during)], [201], 'acknowledged while the tree cannot write');
+  // The oldest event the tree has not taken in ages past the bound while the tree retries.
+  // 200 answers the parts at the top level, 503 under readiness.
+  const parts = async () => {
+    const body = (await app.inject({ url: '/readyz' })).json();
+    return body.readiness ?? body;
+  };
+  await until('the tree to fall 300 ms behind', async () => (await parts()).audit.lagMs > 300);
+  const ready = await app.inject({ url: '/readyz' });
+  t.equal(ready.statusCode, 503);
+  t.match(ready.json().detail, /audit tree: \d+ s behind the log \(more than ANNALS_READY_MAX_LAG_MS=300\)/, 'the lag named beside the retrying');
+  t.equal(ready.json().readiness.readModels.lagMs, 0, 'the read models took it in: not behind');
+  roomy(auditDb);
+  const head = (await runtime.store.head()) as string;
+  await until('the tree to catch up', async () => (await runtime.audit.status()).lastPosition === head);
+  await until('/readyz 200 again', async () => (await app.inject({ url: '/readyz' })).statusCode === 200);
+  t.equal((await parts()).audit.lagMs, 0, 'no lag once caught up');
+});
