@@ -24,7 +24,7 @@ import { rebuildReadModels } from '../projections/index.js';
 import { loadConfig } from '../src/config.js';
 import { buildApp } from '../src/http/app.js';
 import { openRuntime } from '../src/runtime.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openBenchStore } from './sealed-store.js';
 import type { NewEvent } from '../src/store/port.js';
 import { prng } from '../test/fixtures/history.js';
 import { benchHistory } from './history.js';
@@ -43,7 +43,7 @@ const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 const quantile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
 try {
-  const store = openSqliteStore(join(dir, 'events.db'));
+  const store = openBenchStore(dir);
   const offices: string[] = [];
   if (existsSync(join(dir, 'readmodels.db')) && (await store.head()) !== null) {
     for (const e of await store.readAll({ types: ['OfficeEstablished'] })) offices.push((e.metadata as { factId: string }).factId);
@@ -69,7 +69,8 @@ try {
     console.log(`\rrebuild: ${fmt(r.events)} events in ${(r.elapsedMs / 1000).toFixed(1)} s`);
   }
 
-  const config = loadConfig({ ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'silent', ANNALS_TOKENS: 'recorder:bench-recorder-token-0123' });
+  // Every request comes from one address (inject), as many clients would not: no per-client limit.
+  const config = loadConfig({ ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'silent', ANNALS_TOKENS: 'recorder:bench-recorder-token-0123', ANNALS_RATE_LIMIT_ANONYMOUS: '0' });
   const runtime = await openRuntime(config, { log, store });
   await runtime.readModels.caughtUp();
   // The audit tree follows the log in this process too: let it finish its catch-up first, so

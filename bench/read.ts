@@ -35,7 +35,7 @@ import { monotonicFactory } from 'ulid';
 import { ulidToUuid } from '../events/index.js';
 import { rebuildReadModels } from '../projections/index.js';
 import { SCHEMA_TAG } from '../projections/registry.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
+import { openBenchStore } from './sealed-store.js';
 import type { NewEvent } from '../src/store/port.js';
 import { benchHistory } from './history.js';
 import { QUESTIONS, type ClientJob, type ClientReport, type Figure } from './read-client.js';
@@ -77,7 +77,7 @@ function schemaOf(path: string): string | null {
 try {
   say(`annals read benchmark — ${cpus().length} CPUs, load average ${load()} (1, 5, 15 min)`);
   say(`data: ${dir}${keep ? ' (BENCH_KEEP: kept)' : ' (temporary)'}`);
-  const store = openSqliteStore(eventsPath);
+  const store = openBenchStore(dir);
   let head = Number((await store.head()) ?? 0);
   if (head === 0) {
     say(`recording ${fmt(N)} facts (bench/history.ts: ${fmt(OFFICES)} offices, ${fmt(PEOPLE)} people) into ${eventsPath}`);

@@ -9,13 +9,17 @@
  *   3. appends of 100 events, sequential and awaited, up to >= 1,000,000 events in the file;
  *   4. readAll from the start over everything, in pages of 10,000;
  *   5. a subscription catching up from the start over everything,
- * with the same read as plain better-sqlite3 rows just before 4, for comparison.
+ *   6. the seal's cost: CPU time per event of appends of 100 to a sealed and an unsealed file,
+ *      in alternating slices of one run, and of the HMAC alone,
+ * with the same read as plain better-sqlite3 rows just before 4, for comparison. The store
+ * seals every row with a key, as the service does (src/store/sqlite-seal.ts).
  * Event ids are ULIDs written as UUIDs, as facts' are (events/ids.ts): time-ordered, so the
  * id index grows at its end like in production; random v4 UUIDs would measure a worse case.
  * Progress goes to stderr, results to stdout.
  *
  * Environment: BENCH_EVENTS (default 1,000,000) is the number of events phase 3 appends;
- * BENCH_SINGLE (default 20,000) the number of sequential single-event appends.
+ * BENCH_SINGLE (default 20,000) the number of sequential single-event appends; BENCH_ONLY=seal
+ * runs the baselines and phase 6 alone.
  */
 import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -25,6 +29,8 @@ import { monotonicFactory } from 'ulid';
 import { ulidToUuid } from '../events/ids.js';
 import type { EventStore, NewEvent, Position } from '../src/store/port.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
+import { Sealer } from '../src/store/sqlite-seal.js';
+import { randomBytes } from 'node:crypto';
 
 const BATCH_EVENTS = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const SINGLE_APPENDS = Number(process.env.BENCH_SINGLE ?? 20_000);
@@ -207,6 +213,51 @@ function readBaseline(path: string): void {
   db.close();
 }
 
+/**
+ * What sealing costs a write: CPU time (all threads of the process: the writer thread does the
+ * work) per event appended in batches of 100, sealed and unsealed files in alternating slices
+ * so machine load falls on both alike; and the HMAC alone over events of this size.
+ */
+async function sealCost(dir: string, key: Buffer): Promise<void> {
+  const sealed = openSqliteStore(join(dir, 'sealed.db'), { sealKey: key });
+  const plain = openSqliteStore(join(dir, 'plain.db'));
+  const cpu = { sealed: 0, plain: 0 };
+  const events = { sealed: 0, plain: 0 };
+  let i = 0;
+  try {
+    for (let slice = 0; slice < 20; slice++) {
+      for (const which of slice % 2 === 0 ? (['sealed', 'plain'] as const) : (['plain', 'sealed'] as const)) {
+        const store = which === 'sealed' ? sealed : plain;
+        const before = process.cpuUsage();
+        for (let a = 0; a < 50; a++) {
+          const batch = new Array<NewEvent>(BATCH_SIZE);
+          for (let j = 0; j < BATCH_SIZE; j++) batch[j] = fact(i++);
+          await store.append(`seal-${a % 500}`, batch, 'any');
+        }
+        const used = process.cpuUsage(before);
+        cpu[which] += used.user + used.system;
+        events[which] += 50 * BATCH_SIZE;
+      }
+    }
+  } finally {
+    await sealed.close();
+    await plain.close();
+  }
+  const per = (w: 'sealed' | 'plain') => cpu[w] / events[w];
+  const sealer = new Sealer(key, 'bench-log');
+  const rows = Array.from({ length: 10_000 }, (_, k) => {
+    const e = fact(k);
+    return [k + 1, e.id, `s-${k}`, 0, e.type, JSON.stringify(e.data), JSON.stringify(e.metadata), new Date().toISOString()] as const;
+  });
+  const before = process.cpuUsage();
+  for (let r = 0; r < 10; r++) for (const row of rows) sealer.seal(...row);
+  const hmac = process.cpuUsage(before);
+  console.log(
+    `seal cost, appends of ${BATCH_SIZE} in alternating slices: ${per('sealed').toFixed(1)} µs CPU/event sealed, ${per('plain').toFixed(1)} unsealed ` +
+      `(${(per('sealed') - per('plain')).toFixed(1)} µs more; ${events.sealed.toLocaleString('en-US')} events each); the HMAC alone: ${((hmac.user + hmac.system) / (rows.length * 10)).toFixed(2)} µs/event`,
+  );
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'annals-bench-'));
   const path = join(dir, 'events.db');
@@ -215,7 +266,13 @@ async function main(): Promise<void> {
   );
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   await writeBaselines(dir);
-  const store = openSqliteStore(path);
+  const key = randomBytes(32);
+  if (process.env.BENCH_ONLY === 'seal') {
+    await sealCost(dir, key);
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  const store = openSqliteStore(path, { sealKey: key });
   try {
     await singleAppends(store);
     await concurrentAppends(store);
@@ -226,6 +283,7 @@ async function main(): Promise<void> {
     readBaseline(path);
     await readAll(store, total);
     await catchUp(store, total);
+    await sealCost(dir, key);
     console.log(`load average at end: ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   } finally {
     await store.close();

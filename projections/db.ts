@@ -37,6 +37,11 @@ export interface Checkpoint {
   position: string | null;
   applied: number;
   recordedAt: string | null;
+  /** The id of the event at `position`, and the position before it (src/store/identity.ts). */
+  eventId: string | null;
+  previous: string | null;
+  /** The identity of the log these read models follow; null until known. */
+  log: string | null;
 }
 
 export interface ParkedEvent {
@@ -118,7 +123,7 @@ export function createIndexes(db: Db): void {
 function createSchema(db: Db, deferIndexes: boolean): void {
   db.exec(`
     CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, recorded_at TEXT);
+    CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, recorded_at TEXT, event_id TEXT, previous TEXT, log TEXT);
     INSERT OR IGNORE INTO checkpoint (id, position, applied, recorded_at) VALUES (1, NULL, 0, NULL);
     -- Every fact: where it lives in the log (stream, revision: GET /v1/facts/{factId} reads its
     -- versions there), when it was recorded, and for corrections and retractions the fact they
@@ -127,6 +132,9 @@ function createSchema(db: Db, deferIndexes: boolean): void {
     CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
     CREATE TABLE IF NOT EXISTS parked (position TEXT PRIMARY KEY, event_id TEXT NOT NULL, type TEXT NOT NULL, fact_id TEXT, error TEXT NOT NULL);
   `);
+  // Read models made before the log's identity was kept: the columns are added, filled by the next batch.
+  const cpColumns = new Set((db.prepare('PRAGMA table_info(checkpoint)').all() as { name: string }[]).map((c) => c.name));
+  for (const c of ['event_id', 'previous', 'log']) if (!cpColumns.has(c)) db.exec(`ALTER TABLE checkpoint ADD COLUMN ${c} TEXT`);
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       const cols = [...BOOKKEEPING, ...t.columns].join(', ');
@@ -180,6 +188,14 @@ export interface WriterOptions {
   readonly deferCloses?: boolean;
 }
 
+const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
+
+/** A fault of the file or the disk (SQLite's I/O codes), as opposed to a projection's error on an event. */
+export function isStorageFault(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && STORAGE_FAULTS.test(code);
+}
+
 /** Applies events to one read-model database; the only writer of its rows. */
 export class ReadModelWriter {
   private readonly deferred: { table: string; factId: string; at: string; position: string }[] = [];
@@ -196,7 +212,7 @@ export class ReadModelWriter {
   private readonly retract: Statement;
   private readonly parkStmt: Statement;
   private readonly cpPut: Statement;
-  private readonly batchTx: (events: readonly LogEvent[]) => void;
+  private readonly batchTx: (events: readonly LogEvent[], cp: Checkpoint) => void;
   private cp: Checkpoint;
 
   constructor(
@@ -220,16 +236,12 @@ export class ReadModelWriter {
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
     this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
     this.parkStmt = db.prepare('INSERT OR REPLACE INTO parked (position, event_id, type, fact_id, error) VALUES (?, ?, ?, ?, ?)');
-    this.cpPut = db.prepare('UPDATE checkpoint SET position = ?, applied = ?, recorded_at = ? WHERE id = 1');
-    const row = db.prepare('SELECT position, applied, recorded_at AS recordedAt FROM checkpoint WHERE id = 1').get() as Checkpoint;
+    this.cpPut = db.prepare('UPDATE checkpoint SET position = ?, applied = ?, recorded_at = ?, event_id = ?, previous = ?, log = ? WHERE id = 1');
+    const row = db.prepare('SELECT position, applied, recorded_at AS recordedAt, event_id AS eventId, previous, log FROM checkpoint WHERE id = 1').get() as Checkpoint;
     this.cp = { ...row };
-    this.batchTx = db.transaction((events: readonly LogEvent[]) => {
+    this.batchTx = db.transaction((events: readonly LogEvent[], cp: Checkpoint) => {
       for (const e of events) this.applyOne(e);
-      const last = events.at(-1);
-      if (last) {
-        this.cp = { position: last.position, applied: this.cp.applied + events.length, recordedAt: last.recordedAt };
-        this.cpPut.run(this.cp.position, this.cp.applied, this.cp.recordedAt);
-      }
+      this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);
     });
   }
 
@@ -237,10 +249,24 @@ export class ReadModelWriter {
     return { ...this.cp };
   }
 
-  /** Applies a batch and moves the checkpoint past it, in one transaction. */
+  /** The identity of the log followed (src/store/identity.ts), written with the next batch's checkpoint. */
+  followLog(identity: string | null): void {
+    this.cp = { ...this.cp, log: identity };
+  }
+
+  /**
+   * Applies a batch and moves the checkpoint past it, in one transaction. The checkpoint kept
+   * in memory moves only once the transaction committed: a failed COMMIT (a full disk) leaves
+   * it where the file has it, and the batch is applied again.
+   */
   applyBatch(events: readonly LogEvent[]): void {
     const fresh = this.cp.position === null ? events : events.filter((e) => e.position > (this.cp.position as string));
-    if (fresh.length) this.batchTx(fresh);
+    const last = fresh.at(-1);
+    if (last === undefined) return;
+    const previous = fresh.length > 1 ? (fresh[fresh.length - 2] as LogEvent).position : this.cp.position;
+    const next: Checkpoint = { position: last.position, applied: this.cp.applied + fresh.length, recordedAt: last.recordedAt, eventId: last.id, previous, log: this.cp.log };
+    this.batchTx(fresh, next);
+    this.cp = next;
   }
 
   parkedCount(): number {
@@ -276,6 +302,8 @@ export class ReadModelWriter {
       this.write(writes, factId, e.recordedAt, e.position);
       this.factPut.run(factId, e.type, factId, e.position, e.stream, e.revision, e.recordedAt, null);
     } catch (err) {
+      // A full disk or a failing file is not the event's fault: the batch fails and is retried.
+      if (isStorageFault(err)) throw err;
       const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
       this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
       this.log.error({ position: e.position, type: e.type, factId, err }, 'projection failed on an event; parked it and went on');

@@ -13,6 +13,8 @@ import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import type { Database as Db } from 'better-sqlite3';
+import { LogMismatchError, logIdentity, mismatch } from '../src/store/identity.js';
+import { ensurePrivateFile } from '../src/store/private-files.js';
 
 export { ReadQueries, everything } from './queries.js';
 export type * from './queries.js';
@@ -26,7 +28,7 @@ export interface Readiness {
   ready: boolean;
   state: RunnerState;
   position: Position | null;
-  /** Parked events do not make the process unready (every replica would park the same ones). */
+  /** Events a projection could not apply: not the runner's readiness, but /readyz answers 503 while there are any (src/integrity/readiness.ts). */
   parked: number;
   rebuilding: boolean;
   lastError: string | null;
@@ -86,6 +88,11 @@ export interface OpenReadModelsOptions {
   batchSize?: number;
   /** Called after every applied batch with the position applied (e.g. to tell another thread). */
   onApplied?: (position: Position) => void;
+  /** Called with each connection that writes the read-model file, once opened (tests: PRAGMA max_page_count, to make the file full). */
+  onWriterDb?: (db: Db) => void;
+  /** First and longest pause between retries after a failure (Runner options). Defaults 250 ms and 10 s. */
+  retryMs?: number;
+  maxRetryMs?: number;
 }
 
 /**
@@ -108,17 +115,30 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
   };
   let db: Db = openDb(opts.path);
   let writer = new ReadModelWriter(db, log, onParked);
+  try {
+    await checkFollowedLog(opts.store, writer, opts.path);
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  opts.onWriterDb?.(db);
   parked = writer.parkedCount();
   let reader = openReader(opts.path);
   let queries = new ReadQueries(reader);
   const onApplied = (_events: readonly LogEvent[]): void => {
     queries.invalidate();
+    // A store that had no identity yet (an empty EventStoreDB log) has one once it holds an event.
+    if (writer.checkpoint().log === null) {
+      const w = writer;
+      logIdentity(opts.store).then((id) => w.followLog(id), () => undefined);
+    }
     if (opts.onApplied) {
       const position = writer.checkpoint().position;
       if (position !== null) opts.onApplied(position);
     }
   };
-  let runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied });
+  const runnerOptions = { batchSize: opts.batchSize ?? 2000, onApplied, ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }), ...(opts.maxRetryMs === undefined ? {} : { maxRetryMs: opts.maxRetryMs }) };
+  let runner = new Runner(writer, opts.store, log, runnerOptions);
   let rebuilding = false;
   let closed = false;
   runner.start();
@@ -181,7 +201,8 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
         parked = 0;
         writer = new ReadModelWriter(db, log, onParked);
         parked = writer.parkedCount();
-        runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied });
+        runner = new Runner(writer, opts.store, log, runnerOptions);
+        opts.onWriterDb?.(db);
         reader = openReader(opts.path);
         queries = new ReadQueries(reader);
         runner.start();
@@ -190,7 +211,7 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
       } catch (err) {
         // The old file is untouched until the rename: resume following it.
         if (runner.state === 'stopped') {
-          runner = new Runner(writer, opts.store, log, { batchSize: opts.batchSize ?? 2000, onApplied });
+          runner = new Runner(writer, opts.store, log, runnerOptions);
           runner.start();
         }
         throw err;
@@ -226,6 +247,21 @@ export class ReadModelsUnavailableError extends Error {
 }
 
 /**
+ * Refuses read models that follow another log, or a log that lost what they applied
+ * (src/store/identity.ts); otherwise records the log's identity in them.
+ */
+async function checkFollowedLog(store: LogSource, writer: ReadModelWriter, path: string): Promise<void> {
+  const cp = writer.checkpoint();
+  // Read models older than the checkpoint's event id: only the position can be checked.
+  const previous = cp.position !== null && cp.eventId === null ? undefined : cp.previous;
+  const problem = await mismatch(store, { identity: cp.log, position: cp.position, previous }, (e) => cp.eventId === null || e.id === cp.eventId);
+  if (problem !== null) {
+    throw new LogMismatchError(`the read models in ${path} do not follow this log: ${problem}. Nothing was served. Stop here, check ANNALS_DATA_DIR and ANNALS_EVENT_STORE, then run 'annals rebuild' (it rebuilds them from the log) and start again`);
+  }
+  writer.followLog(await logIdentity(store));
+}
+
+/**
  * Builds every read model from the log into a fresh file at `path` (replacing any leftover),
  * calling `beforeLastPage` once the log's head seen at the start is reached, then reading to
  * the end again. Used by ReadModels.rebuild and by `annals rebuild` on a stopped service.
@@ -239,12 +275,15 @@ export async function buildFresh(
   pageSize = 5000,
 ): Promise<RebuildResult> {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+  // 0600 before SQLite makes it: the file is renamed over the data dir's read models.
+  ensurePrivateFile(path);
   const db = openDb(path, { bulk: true });
   const started = performance.now();
   let events = 0;
   let lastReport = 0;
   try {
     const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true });
+    writer.followLog(await logIdentity(store));
     const head = await store.head();
     const report = (force = false) => {
       const elapsedMs = performance.now() - started;

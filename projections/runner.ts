@@ -1,8 +1,10 @@
 /**
  * The projection runner: catches up from the checkpoint by reading pages of the log, then
  * follows it live through a subscription, applying events in batches (each batch and the
- * checkpoint in one transaction). Store failures are retried; an event a projection cannot
- * handle is parked by the writer and the runner goes on.
+ * checkpoint in one transaction). A failure of the store or of the read-model file (a full
+ * disk) is transient until proven otherwise: the runner retries from the checkpoint with a
+ * growing pause and resumes by itself; an event a projection cannot handle is parked by the
+ * writer and the runner goes on.
  */
 import type { Logger } from 'pino';
 import { PositionWaiters } from '../src/store/position-waiters.js';
@@ -18,8 +20,10 @@ export interface LogSource {
 export interface RunnerOptions {
   /** Events per transaction. Default 2000. */
   readonly batchSize?: number;
-  /** Wait before retrying after a store error. Default 500 ms. */
+  /** First wait before retrying after a failure; doubled at each failure in a row. Default 250 ms. */
   readonly retryMs?: number;
+  /** Longest wait between retries. Default 10000 ms. */
+  readonly maxRetryMs?: number;
   /** Called after each applied batch, with its events (e.g. to drop caches of the current record). */
   readonly onApplied?: (events: readonly LogEvent[]) => void;
 }
@@ -30,12 +34,16 @@ export class Runner {
   state: RunnerState = 'idle';
   caughtUpOnce = false;
   lastError: string | null = null;
+  /** Failures in a row (0 once a batch was applied or the runner went live). */
+  failures = 0;
   private stopped = false;
+  private wake: (() => void) | null = null;
   private sub: { close(): Promise<void> } | null = null;
   private loop: Promise<void> | null = null;
   private readonly waiters = new PositionWaiters();
   private readonly batchSize: number;
   private readonly retryMs: number;
+  private readonly maxRetryMs: number;
 
   constructor(
     private readonly writer: ReadModelWriter,
@@ -44,7 +52,8 @@ export class Runner {
     private readonly options: RunnerOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 2000;
-    this.retryMs = options.retryMs ?? 500;
+    this.retryMs = options.retryMs ?? 250;
+    this.maxRetryMs = options.maxRetryMs ?? 10_000;
   }
 
   start(): void {
@@ -58,6 +67,7 @@ export class Runner {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.wake?.();
     await this.sub?.close();
     await this.loop;
     this.state = 'stopped';
@@ -83,6 +93,7 @@ export class Runner {
   private apply(events: readonly LogEvent[]): void {
     if (events.length === 0) return;
     this.writer.applyBatch(events);
+    this.failures = 0;
     this.options.onApplied?.(events);
     this.notify();
   }
@@ -100,15 +111,30 @@ export class Runner {
         }
         this.caughtUpOnce = true;
         this.state = 'live';
+        this.failures = 0;
+        this.lastError = null;
         await this.follow();
       } catch (err) {
         if (this.stopped) return;
         this.lastError = err instanceof Error ? err.message : String(err);
         this.state = 'retrying';
-        this.log.error({ err }, 'projection runner failed; retrying');
-        await new Promise((r) => setTimeout(r, this.retryMs));
+        const delayMs = Math.min(this.maxRetryMs, this.retryMs * 2 ** Math.min(this.failures, 20));
+        this.failures++;
+        this.log.error({ err, failures: this.failures, retryInMs: delayMs }, 'projection runner failed; retrying from the checkpoint');
+        await this.pause(delayMs);
       }
     }
+  }
+
+  /** Waits before a retry; stop() cuts it short. */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
   }
 
   private async follow(): Promise<void> {

@@ -14,7 +14,8 @@ export type ReadModelRequest = { kind: 'poke' } | { kind: 'status'; seq: number 
 
 export type ReadModelReply =
   | { kind: 'ready'; readiness: Readiness }
-  | { kind: 'failed'; message: string }
+  /** `mismatch`: the read models follow another log (LogMismatchError): the service must not start. */
+  | { kind: 'failed'; message: string; mismatch?: boolean }
   | { kind: 'applied'; position: Position }
   | { kind: 'readiness'; readiness: Readiness }
   | { kind: 'caught-up' }

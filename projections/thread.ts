@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { threadLogger } from '../src/logging.js';
 import type { EventStore } from '../src/store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../src/store/sqlite.js';
+import { LogMismatchError } from '../src/store/identity.js';
 import { openReadModels, RebuildInProgressError, type Readiness } from './index.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
 
@@ -22,7 +23,7 @@ const log = threadLogger(init.logLevel, 'read models');
 let store: EventStore | null = null;
 try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
-  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await (await import('../src/store/esdb.js')).openEsdbStore(init.eventStore); // loaded only when asked for: ~1 s of gRPC
+  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { readOnly: true }) : await (await import('../src/store/esdb.js')).openEsdbStore(init.eventStore); // loaded only when asked for: ~1 s of gRPC
   const opened = store;
   const models = await openReadModels({ store: opened, path: init.path, log, onApplied: (position) => post({ kind: 'applied', position }) });
   // Readiness changes without events too (retrying, caught up): told when it changes.
@@ -67,6 +68,6 @@ try {
   post({ kind: 'ready', readiness: models.readiness() });
 } catch (e) {
   await store?.close().catch(() => undefined);
-  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
+  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e), mismatch: e instanceof LogMismatchError });
   port.close();
 }

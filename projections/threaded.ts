@@ -9,6 +9,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
+import { LogMismatchError } from '../src/store/identity.js';
 import { PositionWaiters } from '../src/store/position-waiters.js';
 import type { MetricsSink } from '../src/metrics/sink.js';
 import { startWorker } from '../src/store/worker-thread.js';
@@ -64,7 +65,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
             resolve();
             break;
           case 'failed':
-            reject(new Error(`the read-model thread could not start: ${m.message}`));
+            reject(m.mismatch ? new LogMismatchError(m.message) : new Error(`the read-model thread could not start: ${m.message}`));
             break;
           case 'applied':
             advance(m.position);

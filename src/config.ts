@@ -75,6 +75,8 @@ const Env = z.object({
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_READ_MODELS: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_CORS_ORIGINS: CorsOrigins.optional(),
+  ANNALS_AUDIT_KEY_FILE: z.string().min(1).optional(),
+  ANNALS_READY_MAX_LAG_MS: z.coerce.number().int().min(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ANNALS_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
   ANNALS_RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).default(1200),
@@ -111,6 +113,10 @@ export interface Config {
   readModels: 'thread' | 'inline';
   /** Origins browsers may read answers from (`*`: any); empty: no CORS headers. */
   corsOrigins: string[];
+  /** The audit key's PEM file (seals and signed heads), best outside the data dir; unset: `<dataDir>/audit-key.pem`. */
+  auditKeyFile: string | undefined;
+  /** /readyz answers 503 once the read models or the audit tree are further behind the log than this (age of the oldest event not taken in). */
+  readyMaxLagMs: number;
   logLevel: string;
   /** Open connections beyond this are closed as they arrive (the server's maxConnections). */
   maxConnections: number;
@@ -157,6 +163,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     auditFollower: e.ANNALS_AUDIT_FOLLOWER,
     readModels: e.ANNALS_READ_MODELS,
     corsOrigins: e.ANNALS_CORS_ORIGINS ?? [],
+    auditKeyFile: e.ANNALS_AUDIT_KEY_FILE,
+    readyMaxLagMs: e.ANNALS_READY_MAX_LAG_MS,
     logLevel: e.LOG_LEVEL,
     maxConnections: e.ANNALS_MAX_CONNECTIONS,
     rateLimitAnonymous: e.ANNALS_RATE_LIMIT_ANONYMOUS,

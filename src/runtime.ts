@@ -2,16 +2,25 @@
  * The composition root: opens the event store named by the configuration, the read models
  * beside it, the recorder (write side) and the credentials, and closes them in reverse order.
  * Everything below the HTTP layer is reached through a Runtime.
+ *
+ * It starts only on a consistent whole: the data dir is locked for one writer
+ * (integrity/lock.ts) and made the owner's alone (0700, files 0600); a loose audit key is
+ * refused; the audit tree and the read models are checked against the log they follow before
+ * anything is served (store/identity.ts, audit/start-checks.ts). A refusal is a
+ * LogMismatchError (or DataDirBusyError, LooseKeyError) whose message says what to do.
  */
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import type { Database } from 'better-sqlite3';
 import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
 import { openThreadedReadModels } from '../projections/threaded.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { startAuditFollower, withFollower } from './audit/follower.js';
+import { keyPaths, loadKeys, type AuditKeys } from './audit/keys.js';
+import { lockDataDir } from './integrity/lock.js';
+import { ensurePrivateDir, ensurePrivateFile } from './store/private-files.js';
 import { resolveTokens } from './auth/tokens.js';
 import type { Config, TokenGrant } from './config.js';
 import { seedExample } from './example/seed.js';
@@ -37,17 +46,27 @@ export interface Runtime {
 
 export interface RuntimeDeps {
   log: Logger;
+  /** Who holds the data dir's lock, for the message a second writer gets. Default "the service". */
+  holder?: string;
+  /**
+   * Tests: called with the connection that writes readmodels.db or audit.db, when that work
+   * runs on this thread (inline), e.g. to set PRAGMA max_page_count and make the file full.
+   */
+  onWriterDb?: (file: 'readmodels.db' | 'audit.db', db: Database) => void;
   /** A store opened by the caller (tests); default: the one `config.eventStore` names. */
   store?: EventStore;
   /** Default: the wall clock. */
   clock?: () => Date;
 }
 
-/** Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir) or EventStoreDB. */
-export async function openStore(config: Config, metrics?: Metrics): Promise<EventStore> {
+/**
+ * Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir, sealing
+ * with `sealKey`; `readOnly`: an existing log, for commands that only read) or EventStoreDB.
+ */
+export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics } = {}): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
-    await mkdir(config.dataDir, { recursive: true });
-    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...(metrics ? { metrics } : {}) });
+    if (!options.readOnly) ensurePrivateDir(config.dataDir);
+    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...options });
   }
   // Loaded only when asked for: the EventStoreDB client and gRPC take ~1 s to load here.
   const { openEsdbStore } = await import('./store/esdb.js');
@@ -57,14 +76,22 @@ export async function openStore(config: Config, metrics?: Metrics): Promise<Even
 export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
   const { log } = deps;
   const metrics = createMetrics();
-  await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? (await openStore(config, metrics));
-  const closing: Array<() => Promise<void>> = [() => store.close()];
+  ensurePrivateDir(config.dataDir);
+  const lock = lockDataDir(config.dataDir, deps.holder ?? 'the service');
+  const closing: Array<() => Promise<void>> = [async () => lock.release()];
   try {
+    const keys = loadKeys(keyPaths(config.dataDir, config.auditKeyFile), log);
+    if (!keys.paths.outsideDataDir) {
+      // Said once by the service; a command run beside it need not repeat it on every run.
+      log[deps.holder === undefined ? 'warn' : 'debug']({ keyFile: keys.paths.keyFile }, 'the audit key is in the data dir: whoever can rewrite the data dir can also seal rows and sign heads; set ANNALS_AUDIT_KEY_FILE to a file outside it');
+    }
+    const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey, metrics }));
+    closing.unshift(() => store.close());
     const tokens = await resolveTokens(config, log);
     // The audit follower and the read models start their threads side by side (each loads
     // its modules and opens its connections: ~0.3 s apiece here), not one after the other.
-    const [opened, models] = await Promise.allSettled([openAudit(config, store, log, deps.store !== undefined, metrics), openModels(config, store, log, deps.store !== undefined, metrics)]);
+    ensurePrivateFile(join(config.dataDir, 'readmodels.db'), { sqlite: true });
+    const [opened, models] = await Promise.allSettled([openAudit(config, store, keys, log, deps, metrics), openModels(config, store, log, deps, metrics)]);
     if (opened.status === 'fulfilled') closing.unshift(() => opened.value.close());
     if (models.status === 'fulfilled') closing.unshift(() => models.value.close());
     if (opened.status === 'rejected') throw opened.reason;
@@ -89,7 +116,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       auditLag: async () => lagBehind(store, (await audit.state()).lastPosition),
       parkedEvents: () => readModels.readiness().parked,
     });
-    log.info({ store: store.name, dataDir: config.dataDir }, 'runtime open');
+    log.info({ store: store.name, dataDir: config.dataDir, keyFile: keys.paths.keyFile }, 'runtime open');
     return {
       config,
       log,
@@ -115,11 +142,15 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
  * ANNALS_AUDIT_FOLLOWER=inline or a store handed in by the caller (which a thread cannot
  * open again), fed on this thread.
  */
-async function openAudit(config: Config, store: EventStore, log: Logger, injected: boolean, metrics: Metrics): Promise<AuditLog> {
-  if (config.auditFollower === 'inline' || injected) return openAuditLog({ store, dataDir: config.dataDir, log });
-  const reader = await openAuditLog({ store, dataDir: config.dataDir, log, follow: false });
+async function openAudit(config: Config, store: EventStore, keys: AuditKeys, log: Logger, deps: RuntimeDeps, metrics: Metrics): Promise<AuditLog> {
+  const keyFile = keys.paths.keyFile;
+  if (config.auditFollower === 'inline' || deps.store !== undefined) {
+    const hook = deps.onWriterDb;
+    return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, ...(hook ? { onStorageDb: (db: Database) => hook('audit.db', db) } : {}) });
+  }
+  const reader = await openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, follow: false });
   try {
-    const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
+    const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel, keyFile }, log, metrics);
     (store as Partial<SqliteEventStore>).onCommitted?.(() => follower.poke());
     return withFollower(reader, follower);
   } catch (e) {
@@ -128,14 +159,29 @@ async function openAudit(config: Config, store: EventStore, log: Logger, injecte
   }
 }
 
+/** The embedded store read with its seals checked, when it seals (the audit tree reads it so); any other store as it is. */
+function sealChecked(store: EventStore): EventStore {
+  const checked = (store as Partial<SqliteEventStore>).checked;
+  if (checked === undefined) return store;
+  try {
+    return checked.call(store);
+  } catch {
+    // Opened without a seal key (a store a test hands in): nothing to check against.
+    return store;
+  }
+}
+
 /**
  * The read models: the projection runner in a thread of its own with its own store
  * connection, poked after each commit, this thread querying the same file; or, with
  * ANNALS_READ_MODELS=inline or a store handed in by the caller, all on this thread.
  */
-async function openModels(config: Config, store: EventStore, log: Logger, injected: boolean, metrics: Metrics): Promise<ReadModels> {
+async function openModels(config: Config, store: EventStore, log: Logger, deps: RuntimeDeps, metrics: Metrics): Promise<ReadModels> {
   const path = join(config.dataDir, 'readmodels.db');
-  if (config.readModels === 'inline' || injected) return openReadModels({ store, path, log });
+  if (config.readModels === 'inline' || deps.store !== undefined) {
+    const hook = deps.onWriterDb;
+    return openReadModels({ store, path, log, ...(hook ? { onWriterDb: (db: Database) => hook('readmodels.db', db) } : {}) });
+  }
   const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
   (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());
   return models;

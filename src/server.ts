@@ -42,6 +42,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`annals: could not start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  // A refusal (the data dir in use, a loose key, data that is not of this log) says what to do; a bug shows its stack.
+  const refused = err instanceof Error && ['DataDirBusyError', 'LooseKeyError', 'LogMismatchError'].includes(err.name);
+  const text = refused ? `${(err as Error).message}${err.name === 'DataDirBusyError' ? '. Stop it first' : ''}` : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`annals: could not start: ${text}\n`);
   process.exit(1);
 });

@@ -17,8 +17,8 @@ const tmp = async (t: { teardown(fn: () => unknown): void }): Promise<string> =>
 t.test('help and usage errors: exit 0 for help, 2 for a bad command line', async (t) => {
   const help = await runCli(['--help']);
   t.equal(help.code, 0);
-  for (const word of ['import', 'export', 'replay', 'rebuild', 'token', 'Exit codes', '--event-store', '--data-dir']) t.match(help.stdout, word);
-  const commands = ['import', 'export', 'replay', 'rebuild', 'token'];
+  for (const word of ['import', 'export', 'replay', 'rebuild', 'token', 'backup', 'restore', 'Exit codes', '--event-store', '--data-dir']) t.match(help.stdout, word);
+  const commands = ['import', 'export', 'replay', 'rebuild', 'token', 'backup', 'restore'];
   const helps = await Promise.all(commands.map((command) => runCli([command, '--help'])));
   helps.forEach((r, i) => {
     t.equal(r.code, 0, `${commands[i]} --help`);
@@ -34,6 +34,7 @@ t.test('help and usage errors: exit 0 for help, 2 for a bad command line', async
     [['replay'], /--known-at T is required/],
     [['export', '--known-at', 'yesterday'], /--known-at "yesterday": expected an RFC 3339 UTC timestamp/],
     [['token', '--role', 'king'], /--role king: expected one of recorder, auditor, admin/],
+    [['backup'], /missing DIR \(where to put the backup\)/],
     [['export'], /ANNALS_EVENT_STORE/, { ANNALS_EVENT_STORE: 'mysql://nope' }],
   ];
   const results = await Promise.all(cases.map(([args, , env]) => runCli(args, env ? { env } : {})));

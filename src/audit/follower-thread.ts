@@ -11,6 +11,8 @@ import type { EventStore } from '../store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../store/sqlite.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
 import { AuditError, openAuditLog } from './tree-head.js';
+import { keyPaths, loadKeys } from './keys.js';
+import { LogMismatchError } from '../store/identity.js';
 
 const port = parentPort;
 /* c8 ignore next: only ever started as a worker */
@@ -22,9 +24,20 @@ const log = threadLogger(init.logLevel, 'audit follower');
 let store: EventStore | null = null;
 try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
-  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await (await import('../store/esdb.js')).openEsdbStore(init.eventStore);
+  // The embedded store is read through its seal check: an event this service did not write is not taken in.
+  const keys = loadKeys(keyPaths(init.dataDir, init.keyFile), log, { create: false });
+  const sqlite = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { readOnly: true, sealKey: keys.sealKey }) : null;
+  store = sqlite ?? (await (await import('../store/esdb.js')).openEsdbStore(init.eventStore));
   const opened = store;
-  const audit = await openAuditLog({ store: opened, dataDir: init.dataDir, log, onAudited: (position) => post({ kind: 'audited', position }) });
+  const audit = await openAuditLog({
+    store: sqlite?.checked() ?? opened,
+    dataDir: init.dataDir,
+    keyFile: init.keyFile,
+    createKey: false,
+    log,
+    onAudited: (position) => post({ kind: 'audited', position }),
+    onStatus: (status) => post({ kind: 'status', status }),
+  });
   port.on('message', (msg: FollowerRequest) => {
     if (msg.kind === 'poke') (opened as Partial<SqliteEventStore>).poke?.();
     else if (msg.kind === 'sign') {
@@ -41,9 +54,10 @@ try {
       })();
     }
   });
-  post({ kind: 'ready', audited: (await audit.state()).lastPosition });
+  const { state, failures, lastError } = await audit.status();
+  post({ kind: 'ready', audited: (await audit.state()).lastPosition, status: { state: state === 'reading' ? 'following' : state, failures, lastError } });
 } catch (e) {
   await store?.close().catch(() => undefined);
-  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e) });
+  post({ kind: 'failed', message: e instanceof Error ? e.message : String(e), mismatch: e instanceof LogMismatchError });
   port.close();
 }

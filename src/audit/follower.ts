@@ -14,9 +14,13 @@ import type { MetricsSink } from '../metrics/sink.js';
 import { startWorker } from '../store/worker-thread.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
 import type { SignedTreeHead } from './signing.js';
+import type { FeederStatus } from './feeder.js';
+import { LogMismatchError } from '../store/identity.js';
 import { AuditError, type AuditLog } from './tree-head.js';
 
 export interface AuditFollower {
+  /** The thread's state as it last said (feeder.ts). */
+  status(): FeederStatus;
   /** True once the tree holds `position`; false after `timeoutMs`. */
   waitFor(position: Position, timeoutMs: number): Promise<boolean>;
   signHead(): Promise<SignedTreeHead>;
@@ -33,6 +37,7 @@ interface Asked {
 export async function startAuditFollower(init: FollowerInit, log: Logger, metrics?: MetricsSink): Promise<AuditFollower> {
   let worker: Worker | null = null;
   let audited: Position | null = null;
+  let status: FeederStatus = { state: 'following', failures: 0, lastError: null };
   let closing = false;
   let seq = 0;
   const asked = new Map<number, Asked>();
@@ -53,11 +58,15 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
         switch (m.kind) {
           case 'ready':
             ready = true;
+            status = m.status;
             if (m.audited !== null) advance(m.audited);
             resolve();
             break;
           case 'failed':
-            reject(new Error(`the audit follower thread could not start: ${m.message}`));
+            reject(m.mismatch ? new LogMismatchError(m.message) : new Error(`the audit follower thread could not start: ${m.message}`));
+            break;
+          case 'status':
+            status = m.status;
             break;
           case 'audited':
             advance(m.position);
@@ -77,6 +86,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
       w.on('error', (e) => log.error({ err: e }, 'audit follower thread failed'));
       w.on('exit', (code) => {
         if (worker === w) worker = null;
+        status = { ...status, state: 'stopped', lastError: `the audit follower thread exited (${code})` };
         for (const a of asked.values()) a.reject(new AuditError('unavailable', 'the audit follower thread stopped; retry shortly'));
         asked.clear();
         if (!ready) reject(new Error(`the audit follower thread exited (${code}) before it was ready`));
@@ -92,6 +102,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
   await start();
 
   return {
+    status: () => status,
     waitFor(position, timeoutMs) {
       if (audited !== null && audited >= position) return Promise.resolve(true);
       return closing ? Promise.resolve(false) : waiters.wait(position, timeoutMs);
@@ -130,6 +141,9 @@ export function withFollower(reader: AuditLog, follower: AuditFollower): AuditLo
     publicKeyPem: reader.publicKeyPem,
     keyId: reader.keyId,
     head: () => reader.head(),
+    async status() {
+      return { ...(await reader.status()), ...follower.status() };
+    },
     state: () => reader.state(),
     heads: (range) => reader.heads(range),
     signHead: () => follower.signHead(),

@@ -7,13 +7,13 @@
  *   { format, keyId, lastPosition, leafFormat, rootHash, timestamp, treeSize }
  * `rootHash` is lowercase hex; `keyId` the SHA-256 (hex) of the public key's DER SPKI.
  *
- * The key is kept in `<dataDir>/audit-key.pem` (PKCS#8 PEM, mode 0600), created once. Whoever
- * can read that file can sign heads: publish heads elsewhere (witnesses) to make rewriting
- * the data dir as a whole detectable too.
+ * The key is a PKCS#8 PEM file (mode 0600; a looser one is refused), created once: by default
+ * `<dataDir>/audit-key.pem`, or wherever ANNALS_AUDIT_KEY_FILE says (keys.ts). Whoever can
+ * read it can sign heads: keep it outside the data dir, and publish heads elsewhere.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { canonicalJson, LEAF_FORMAT } from './leaf.js';
 
@@ -66,14 +66,30 @@ export function verifyHeadWith(publicKeyPem: string, head: SignedTreeHead): bool
   }
 }
 
-/** Reads the signing key from the data dir, creating it (0600) the first time. */
-export function loadOrCreateKey(dataDir: string, log: Logger): AuditKey {
-  const path = join(dataDir, KEY_FILE);
+/** The key file is readable by others than its owner: whoever reads it can sign heads and seal rows. */
+export class LooseKeyError extends Error {
+  constructor(readonly path: string, mode: number) {
+    super(`the audit key ${path} is readable by others than its owner (mode ${mode.toString(8).padStart(4, '0')}): whoever reads it can sign tree heads and seal rows. Run 'chmod 600 ${path}' and start again`);
+    this.name = 'LooseKeyError';
+  }
+}
+
+/**
+ * Reads the signing key at `path` (PKCS#8 PEM), creating it (0600, and its directory 0700
+ * when absent) the first time unless `create` is false. A key others can read is refused.
+ */
+export function loadOrCreateKey(path: string, log: Logger, options: { create?: boolean } = {}): AuditKey {
+  return keyFromPem(readOrCreatePem(path, log, options.create ?? true), path);
+}
+
+/** The PEM of the key at `path`, created when absent (see loadOrCreateKey). */
+export function readOrCreatePem(path: string, log: Logger, create: boolean): string {
   let pem: string;
   try {
     pem = readFileSync(path, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !create) throw e;
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     const { privateKey } = generateKeyPairSync('ed25519');
     pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     try {
@@ -85,10 +101,13 @@ export function loadOrCreateKey(dataDir: string, log: Logger): AuditKey {
       pem = readFileSync(path, 'utf8');
     }
   }
-  // Windows has no such modes; elsewhere a readable key means anyone may forge heads.
-  if (process.platform !== 'win32' && (statSync(path).mode & 0o077) !== 0) {
-    log.warn({ path }, 'audit signing key is readable by group or others; chmod 600 it');
-  }
+  // Windows has no such modes; elsewhere a readable key means anyone may forge heads and seals.
+  const mode = statSync(path).mode & 0o777;
+  if (process.platform !== 'win32' && (mode & 0o077) !== 0) throw new LooseKeyError(path, mode);
+  return pem;
+}
+
+export function keyFromPem(pem: string, path: string): AuditKey {
   const privateKey = createPrivateKey(pem);
   if (privateKey.asymmetricKeyType !== 'ed25519') throw new Error(`${path} is not an Ed25519 key`);
   const publicKey = createPublicKey(privateKey);

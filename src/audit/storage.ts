@@ -13,8 +13,10 @@ import type { SignedTreeHead } from './signing.js';
 import { HEAD_FORMAT } from './signing.js';
 import { LEAF_FORMAT } from './leaf.js';
 import { migrateVersioned } from '../store/sqlite-schema.js';
+import { ensurePrivateFile } from '../store/private-files.js';
 
-const SCHEMA_VERSION = 1;
+/** 2: the log's identity (meta) and parked events. */
+const SCHEMA_VERSION = 2;
 
 const DDL = `
 CREATE TABLE IF NOT EXISTS leaves (
@@ -38,7 +40,26 @@ CREATE TABLE IF NOT EXISTS heads (
   signature     TEXT    NOT NULL
 );
 CREATE INDEX IF NOT EXISTS heads_by_size ON heads (tree_size, seq);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS parked (
+  position TEXT PRIMARY KEY,             -- the event the tree stopped before
+  event_id TEXT,
+  type     TEXT,
+  reason   TEXT NOT NULL,                -- unsealed | altered | kept-head-mismatch
+  detail   TEXT NOT NULL,
+  seen_at  TEXT NOT NULL
+);
 `;
+
+/** An event the follower would not take into the tree (feeder.ts): the tree stops before it. */
+export interface ParkedAuditEvent {
+  readonly position: string;
+  readonly eventId: string | null;
+  readonly type: string | null;
+  readonly reason: 'unsealed' | 'altered' | 'kept-head-mismatch';
+  readonly detail: string;
+  readonly seenAt: string;
+}
 
 /** audit.db grew under us: another process follows the same store into it. */
 export class ConcurrentFeedError extends Error {
@@ -96,9 +117,15 @@ export class AuditStorage implements NodeSource {
     this.leafRange = db.prepare<[number, number], [number, string, Buffer]>('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?').raw();
   }
 
-  static open(path: string): AuditStorage {
-    const db = new Database(path, { timeout: 5000 });
+  /** Opens (creating 0600 if needed) audit.db; `readOnly`: an existing file, nothing created or migrated. */
+  static open(path: string, options: { readOnly?: boolean } = {}): AuditStorage {
+    if (!options.readOnly) ensurePrivateFile(path, { sqlite: true });
+    const db = new Database(path, { timeout: 5000, fileMustExist: options.readOnly === true });
     try {
+      if (options.readOnly) {
+        db.pragma('query_only = ON');
+        return new AuditStorage(db);
+      }
       db.pragma('busy_timeout = 5000');
       const mode = String(db.pragma('journal_mode = WAL', { simple: true })).toLowerCase();
       if (mode !== 'wal') throw new Error(`could not switch ${path} to WAL (got ${mode})`);
@@ -209,7 +236,41 @@ export class AuditStorage implements NodeSource {
     return this.leafRange.all(index, limit).map(([i, position, hash]) => ({ index: i, position, hash }));
   }
 
+  /** The identity of the log this tree covers (src/store/identity.ts); null until known. */
+  logIdentity(): string | null {
+    if (!this.hasTable('meta')) return null;
+    return (this.db.prepare("SELECT v FROM meta WHERE k = 'log'").pluck().get() as string | undefined) ?? null;
+  }
+
+  setLogIdentity(identity: string): void {
+    this.db.prepare("INSERT OR REPLACE INTO meta (k, v) VALUES ('log', ?)").run(identity);
+  }
+
+  parked(limit = 100): ParkedAuditEvent[] {
+    if (!this.hasTable('parked')) return [];
+    return this.db.prepare('SELECT position, event_id AS eventId, type, reason, detail, seen_at AS seenAt FROM parked ORDER BY position LIMIT ?').all(limit) as ParkedAuditEvent[];
+  }
+
+  park(p: ParkedAuditEvent): void {
+    this.db.prepare('INSERT OR REPLACE INTO parked (position, event_id, type, reason, detail, seen_at) VALUES (?, ?, ?, ?, ?, ?)').run(p.position, p.eventId, p.type, p.reason, p.detail, p.seenAt);
+  }
+
+  /** Forgets what was parked: the follower finds it again if it is still there. */
+  clearParked(): void {
+    this.db.exec('DELETE FROM parked');
+  }
+
+  /** The connection (tests: PRAGMA max_page_count, to make the file full). */
+  connection(): Db {
+    return this.db;
+  }
+
   close(): void {
     this.db.close();
+  }
+
+  /** A file of schema 1 opened read-only has neither meta nor parked. */
+  private hasTable(name: string): boolean {
+    return (this.db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(name) as number) > 0;
   }
 }

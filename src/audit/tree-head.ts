@@ -6,11 +6,16 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { EventStore, Position, Subscription } from '../store/port.js';
-import { eventLeafHash, LEAF_FORMAT } from './leaf.js';
-import { consistencyProof, inclusionProof, rootAt, toHex, type CompactTree, type CompletedNode } from './merkle.js';
-import { HEAD_FORMAT, loadOrCreateKey, type AuditKey, type SignedTreeHead } from './signing.js';
-import { AuditStorage, ConcurrentFeedError } from './storage.js';
+import type { EventStore, Position } from '../store/port.js';
+import type { Database } from 'better-sqlite3';
+import { AuditError } from './errors.js';
+import { Feeder, type FeederState, type FeederStatus } from './feeder.js';
+import { keyPaths } from './keys.js';
+import { LEAF_FORMAT } from './leaf.js';
+import { consistencyProof, inclusionProof, rootAt, toHex } from './merkle.js';
+import { loadOrCreateKey, type SignedTreeHead } from './signing.js';
+import { checkTreeAtStart } from './start-checks.js';
+import { AuditStorage, type ParkedAuditEvent } from './storage.js';
 import { verifyLog, type VerifyProgress, type VerifyReport } from './verify.js';
 
 export type { SignedTreeHead } from './signing.js';
@@ -35,19 +40,37 @@ export interface AuditLogOptions {
   readonly follow?: boolean;
   /** Following: called with the last audited position whenever leaves were written. */
   readonly onAudited?: (position: Position) => void;
+  /** Following: called whenever the follower's state changes (feeder.ts). */
+  readonly onStatus?: (status: FeederStatus) => void;
+  /**
+   * The Ed25519 key's PEM file (keys.ts). Default `<dataDir>/audit-key.pem`. The last signed
+   * head is kept beside it (kept-head.ts).
+   */
+  readonly keyFile?: string;
+  /** Create the key when absent. Default true (false: a reader beside the process that made it). */
+  readonly createKey?: boolean;
+  /** Called with audit.db's connection once opened (tests: PRAGMA max_page_count, to make the file full). */
+  readonly onStorageDb?: (db: Database) => void;
+  /** First and longest pause between retries after a failed write, and how often a halted follower looks again (feeder.ts). */
+  readonly retryMs?: number;
+  readonly maxRetryMs?: number;
+  readonly recheckMs?: number;
 }
 
-/** Thrown for a request the log cannot answer; `kind` says how HTTP should answer it. */
-export class AuditError extends Error {
-  constructor(
-    readonly kind: 'invalid' | 'not_found' | 'unavailable',
-    message: string,
-    readonly field?: string,
-  ) {
-    super(message);
-    this.name = 'AuditError';
-  }
+/** What the tree is doing, for /readyz and the admin status (feeder.ts's states; `reading`: this process only reads audit.db). */
+export interface AuditStatus {
+  readonly state: FeederState | 'reading';
+  readonly treeSize: number;
+  readonly lastPosition: Position | null;
+  /** Size of the latest signed head. */
+  readonly signedSize: number;
+  /** Events the follower would not take in: the tree stops before the first. */
+  readonly parked: ParkedAuditEvent[];
+  readonly failures: number;
+  readonly lastError: string | null;
 }
+
+export { AuditError } from './errors.js';
 
 export interface InclusionProofResult {
   readonly leafFormat: typeof LEAF_FORMAT;
@@ -84,6 +107,8 @@ export interface AuditLog {
   /** SPKI PEM of the Ed25519 key that signs heads, and its id (SHA-256 of the DER, hex). */
   readonly publicKeyPem: string;
   readonly keyId: string;
+  /** The follower's state and the tree's size (for /readyz). */
+  status(): Promise<AuditStatus>;
   /** The latest signed head; null before the first. */
   head(): Promise<SignedTreeHead | null>;
   /** The tree as it stands now (maybe ahead of the latest signed head). */
@@ -106,14 +131,6 @@ export interface AuditLog {
   close(): Promise<void>;
 }
 
-/** How long received leaves may wait before they are written to audit.db. */
-const FLUSH_DELAY_MS = 25;
-
-interface Pending {
-  position: Position;
-  nodes: CompletedNode[];
-}
-
 export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   const { store, log } = opts;
   const clock = opts.clock ?? (() => new Date());
@@ -121,17 +138,40 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
   const every = Math.max(1, opts.checkpointEvents ?? 1000);
   const intervalMs = opts.checkpointIntervalMs ?? 10_000;
   const batchSize = Math.max(1, opts.batchSize ?? 5000);
-  const key = loadOrCreateKey(opts.dataDir, log);
-  const storage = AuditStorage.open(join(opts.dataDir, 'audit.db'));
+  const paths = keyPaths(opts.dataDir, opts.keyFile);
+  const key = loadOrCreateKey(paths.keyFile, log, { create: opts.createKey ?? true });
+  const auditPath = join(opts.dataDir, 'audit.db');
+  const storage = AuditStorage.open(auditPath);
   const nodes = storage.cached();
-  const feeder = follow ? new Feeder(store, storage, key, log, clock, every, batchSize, opts.onAudited) : null;
+  let feeder: Feeder | null = null;
   try {
-    await feeder?.start();
+    opts.onStorageDb?.(storage.connection());
+    if (follow) {
+      const checked = await checkTreeAtStart({ store, storage, key, keyFile: paths.keyFile, keptFile: paths.headFile, auditPath });
+      feeder = new Feeder({
+        store,
+        storage,
+        key,
+        log,
+        clock,
+        every,
+        batchSize,
+        identity: checked.identity,
+        keptFile: paths.headFile,
+        kept: checked.kept,
+        ...(opts.onAudited ? { onAudited: opts.onAudited } : {}),
+        ...(opts.onStatus ? { onStatus: opts.onStatus } : {}),
+        ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }),
+        ...(opts.maxRetryMs === undefined ? {} : { maxRetryMs: opts.maxRetryMs }),
+        ...(opts.recheckMs === undefined ? {} : { recheckMs: opts.recheckMs }),
+      });
+      await feeder.start();
+    }
   } catch (e) {
     storage.close();
     throw e;
   }
-  const timer = feeder && intervalMs > 0 ? setInterval(() => feeder.checkpoint(false), intervalMs) : null;
+  const timer = feeder && intervalMs > 0 ? setInterval(() => feeder?.checkpoint(false), intervalMs) : null;
   timer?.unref();
 
   const signedSize = (): number => {
@@ -152,6 +192,11 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     async head() {
       return storage.latestHead();
     },
+    async status() {
+      const { treeSize, lastPosition } = storage.size();
+      const f = feeder?.status() ?? { state: 'reading' as const, failures: 0, lastError: null };
+      return { ...f, treeSize, lastPosition, signedSize: storage.latestHead()?.treeSize ?? 0, parked: storage.parked() };
+    },
     async state() {
       const { treeSize, lastPosition } = storage.size();
       return { treeSize, lastPosition, rootHash: toHex(rootAt(storage, treeSize)) };
@@ -161,7 +206,13 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
     },
     async signHead() {
       if (!feeder) throw new AuditError('unavailable', 'this audit log is open read-only (follow: false); the process that follows the store signs heads');
-      return feeder.checkpoint(true) as SignedTreeHead;
+      try {
+        return feeder.checkpoint(true) as SignedTreeHead;
+      } catch (e) {
+        // Not the caller's fault: a tree being rebuilt, or audit.db failing to take a write.
+        if (e instanceof AuditError) throw e;
+        throw new AuditError('unavailable', `cannot sign a head now: ${e instanceof Error ? e.message : String(e)}; retry shortly`);
+      }
     },
     async inclusionProof(position, treeSize) {
       // Read-your-writes: a position just recorded may be a flush away from the tree.
@@ -227,234 +278,4 @@ export async function openAuditLog(opts: AuditLogOptions): Promise<AuditLog> {
       return closed;
     },
   };
-}
-
-/** Follows the store into audit.db, and signs heads. One per process that writes audit.db. */
-class Feeder {
-  private tree!: CompactTree;
-  private lastPosition: Position | null = null;
-  /** Tree size of the latest signed head. */
-  private headSize = 0;
-  private pending: Pending[] = [];
-  /** The pending write of received leaves (a timer: audit.db commits with an fsync, so leaves are written in batches). */
-  private flushTimer: NodeJS.Timeout | null = null;
-  private flushTimerSoon = false;
-  private sub: Subscription | null = null;
-  private loop: Promise<void> | null = null;
-  private stopped = false;
-  private failed: Error | null = null;
-  /** Bumped whenever the in-memory tree is reloaded from audit.db. */
-  private generation = 0;
-  private wake: (() => void) | null = null;
-  private readonly waiters = new Set<{ position: Position; resolve: (ok: boolean) => void }>();
-
-  constructor(
-    private readonly store: EventStore,
-    private readonly storage: AuditStorage,
-    private readonly key: AuditKey,
-    private readonly log: Logger,
-    private readonly clock: () => Date,
-    private readonly every: number,
-    private readonly batchSize: number,
-    private readonly onAudited?: (position: Position) => void,
-  ) {}
-
-  async start(): Promise<void> {
-    this.tree = this.storage.loadTree();
-    this.lastPosition = this.storage.size().lastPosition;
-    this.headSize = this.storage.latestHead()?.treeSize ?? 0;
-    const head = await this.store.head();
-    if (this.lastPosition !== null && (head === null || head < this.lastPosition)) {
-      this.log.error({ audited: this.lastPosition, storeHead: head }, 'audit tree covers events the store no longer has: run verify');
-    }
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped && !this.failed) {
-      const generation = this.generation;
-      this.sub = this.store.subscribe(this.lastPosition === null ? {} : { after: this.lastPosition });
-      try {
-        for await (const e of this.sub) {
-          // A resync (another process wrote audit.db first) reloaded the tree: start over from it.
-          if (generation !== this.generation) break;
-          const last = this.pending.at(-1)?.position ?? this.lastPosition;
-          if (last !== null && e.position <= last) throw new Error(`store yielded ${e.position} after ${last}: out of order`);
-          this.pending.push({ position: e.position, nodes: this.tree.append(eventLeafHash(e)) });
-
-          // Flushing at exactly `every` leaves puts heads at predictable sizes, even in catch-up.
-          if (this.pending.length >= this.batchSize || this.tree.size - this.headSize >= this.every) {
-            this.flush();
-            // A catch-up over a long log may arrive as microtasks only: let requests through.
-            await new Promise((r) => setImmediate(r));
-          } else this.scheduleFlush();
-        }
-        if (!this.stopped && generation === this.generation) {
-          // The store ended the subscription (closing?): do not spin on it.
-          this.log.warn('audit log: the store ended the subscription; resubscribing in 1 s');
-          await this.pause(1000);
-        }
-      } catch (e) {
-        if (this.stopped || this.failed) break;
-        this.log.error({ err: e }, 'audit log: following the store failed; resubscribing in 1 s');
-        this.discardPending();
-        await this.pause(1000);
-      }
-    }
-  }
-
-  /** Waits before a retry; stop() cuts it short. */
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(), ms);
-      timer.unref();
-      this.wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  }
-
-  /**
-   * The audit tree is not on the path of an acknowledgement: received leaves are written
-   * (one transaction, one fsync) at most FLUSH_DELAY_MS later, so a busy store's many small
-   * commits share one audit.db commit. Whoever waits for a leaf (waitFor, proofs, verify,
-   * signing) flushes at once.
-   */
-  private scheduleFlush(): void {
-    // Someone waits for a leaf: write at the next turn rather than after the delay.
-    const soon = this.waiters.size > 0;
-    if (this.flushTimer !== null) {
-      if (this.flushTimerSoon || !soon) return;
-      clearTimeout(this.flushTimer);
-    }
-    this.flushTimerSoon = soon;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      try {
-        this.flush();
-      } catch (e) {
-        this.log.error({ err: e }, 'audit log: writing audit.db failed');
-      }
-    }, soon ? 0 : FLUSH_DELAY_MS);
-  }
-
-  /** Writes what was received; signs a head when `every` leaves passed since the last. */
-  flush(): void {
-    if (this.flushTimer !== null) {
-      clearTimeout(this.flushTimer);
-      this.flushTimer = null;
-    }
-    if (this.failed) throw this.failed;
-    if (this.pending.length === 0) return;
-    const batch = this.pending;
-    const before = this.tree.size - batch.length;
-    try {
-      this.storage.appendBatch(before, batch);
-    } catch (e) {
-      // The in-memory tree already holds the batch: go back to what is on disk.
-      this.discardPending();
-      if (e instanceof ConcurrentFeedError) {
-        // Another process (a second server on this data dir) wrote these leaves first, from
-        // the same log: go on from its tree. verify would catch any difference.
-        this.log.warn({ err: e }, 'audit log: another process feeds audit.db; resynchronising');
-        return;
-      }
-      // A broken disk or file is not something to retry blindly.
-      this.failed = e as Error;
-      void this.sub?.close();
-      throw e;
-    }
-    this.pending = [];
-    this.lastPosition = (batch[batch.length - 1] as Pending).position;
-    this.notifyWaiters();
-    if (this.tree.size - this.headSize >= this.every) this.checkpoint(true);
-  }
-
-  private discardPending(): void {
-    this.generation++;
-    this.pending = [];
-    this.tree = this.storage.loadTree();
-    this.lastPosition = this.storage.size().lastPosition;
-    this.headSize = this.storage.latestHead()?.treeSize ?? 0;
-    this.notifyWaiters();
-  }
-
-  private notifyWaiters(): void {
-    const last = this.lastPosition;
-    if (last === null) return;
-    this.onAudited?.(last);
-    for (const w of [...this.waiters]) {
-      if (last >= w.position) {
-        this.waiters.delete(w);
-        w.resolve(true);
-      }
-    }
-  }
-
-  /** Signs a head over the stored tree; `force` false: only if it grew since the last head. */
-  checkpoint(force: boolean): SignedTreeHead | null {
-    try {
-      this.flush();
-      const { treeSize, lastPosition } = this.storage.size();
-      if (!force && treeSize === this.headSize) return null;
-      const head = this.key.signHead({
-        format: HEAD_FORMAT,
-        leafFormat: LEAF_FORMAT,
-        treeSize,
-        rootHash: toHex(rootAt(this.storage, treeSize)),
-        lastPosition,
-        timestamp: this.clock().toISOString(),
-        keyId: this.key.keyId,
-      });
-      this.storage.addHead(head);
-      this.headSize = treeSize;
-      this.log.debug({ treeSize, rootHash: head.rootHash }, 'audit tree head signed');
-      return head;
-    } catch (e) {
-      if (force) throw e;
-      this.log.error({ err: e }, 'audit log: signing a tree head failed');
-      return null;
-    }
-  }
-
-  waitFor(position: Position, timeoutMs: number): Promise<boolean> {
-    if (this.lastPosition !== null && this.lastPosition >= position) return Promise.resolve(true);
-    const received = this.pending.at(-1)?.position;
-    if (received !== undefined && received >= position) {
-      // Received, not yet written: write it now.
-      try {
-        this.flush();
-      } catch (e) {
-        this.log.error({ err: e }, 'audit log: writing audit.db failed');
-      }
-      if (this.lastPosition !== null && this.lastPosition >= position) return Promise.resolve(true);
-    }
-    return new Promise((resolve) => {
-      const w = {
-        position,
-        resolve: (ok: boolean) => {
-          clearTimeout(timer);
-          resolve(ok);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        resolve(false);
-      }, timeoutMs);
-      this.waiters.add(w);
-    });
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.wake?.();
-    await this.sub?.close();
-    await this.loop;
-    for (const w of this.waiters) w.resolve(false);
-    this.waiters.clear();
-    if (this.failed) return;
-    // What was received is written, and the last state signed, so a restart starts from a head.
-    this.checkpoint(false);
-  }
 }

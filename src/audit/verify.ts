@@ -22,7 +22,11 @@ export type DivergenceReason =
   /** The audited event at this position is gone from the store (deleted, or moved to another position). */
   | 'missing-event'
   /** The store holds an event at a position the tree never saw, amid audited ones (inserted). */
-  | 'unexpected-event';
+  | 'unexpected-event'
+  /** The event carries no seal: the service did not write it (embedded store, read with seals checked). */
+  | 'unsealed-event'
+  /** The event no longer matches its seal: changed after the service wrote it. */
+  | 'altered-event';
 
 export interface Divergence {
   readonly reason: DivergenceReason;
@@ -139,6 +143,10 @@ export async function verifyLog(opts: {
     const page = await store.readAll({ ...(after === undefined ? {} : { after }), limit: PAGE });
     for (const e of page) {
       const hash = eventLeafHash(e);
+      if (e.integrity === 'unsealed' || e.integrity === 'altered') {
+        const detail = e.integrity === 'unsealed' ? `the event at ${e.position} carries no seal: the service did not write it` : `the event at ${e.position} does not match its seal: changed after it was written`;
+        diverge({ reason: `${e.integrity}-event`, leafIndex: j, position: e.position, recomputed: toHex(hash), detail });
+      }
       let r = recordedLeaf(j);
       while (r && r.position < e.position) {
         diverge({ reason: 'missing-event', leafIndex: j, position: r.position, recorded: toHex(r.hash), detail: `the audited event at ${r.position} is no longer in the store` });

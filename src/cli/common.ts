@@ -19,8 +19,10 @@ export const EXIT = {
   usage: 2,
   /** A file cannot be read or written, or an input line is not JSON or not a fact. */
   input: 3,
-  /** The store or the read models could not be opened or failed (EventStoreDB unreachable, disk). */
+  /** The store or the read models could not be opened or failed (EventStoreDB unreachable, disk), or are not of one log. */
   unavailable: 4,
+  /** The data dir is in use by another writer (the service): stop it, or go through its HTTP API. */
+  busy: 5,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -83,14 +85,19 @@ export function cliLogger(env: NodeJS.ProcessEnv): Logger {
   return pino({ level: env.LOG_LEVEL || 'warn' }, pino.destination(2));
 }
 
-export async function withRuntime<T>(config: Config, env: NodeJS.ProcessEnv, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
+/**
+ * The whole runtime, the data dir locked for this command (`what`, e.g. "annals import"):
+ * refused with exit 5 while the service (or another writing command) holds it, `beside`
+ * saying what to do instead.
+ */
+export async function withRuntime<T>(config: Config, env: NodeJS.ProcessEnv, what: string, beside: string, fn: (runtime: Runtime) => Promise<T>): Promise<T> {
   let runtime: Runtime;
   try {
     // Loaded here, not at the top: `annals --help` and `export` need no write or read side.
     const { openRuntime } = await import('../runtime.js');
-    runtime = await openRuntime(config, { log: cliLogger(env) });
+    runtime = await openRuntime(config, { log: cliLogger(env), holder: what });
   } catch (err) {
-    throw new CliError(EXIT.unavailable, `cannot open the store (${describeStore(config)}): ${message(err)}`);
+    throw openFailure(config, err, beside);
   }
   try {
     return await fn(runtime);
@@ -99,12 +106,24 @@ export async function withRuntime<T>(config: Config, env: NodeJS.ProcessEnv, fn:
   }
 }
 
-/** The event store alone (export needs no read models and no recorder). */
+/** Why a command could not open the data dir, as the error it ends with. */
+function openFailure(config: Config, err: unknown, beside: string): CliError {
+  const name = err instanceof Error ? err.name : '';
+  if (name === 'DataDirBusyError') return new CliError(EXIT.busy, `${message(err)}. ${beside}`);
+  if (name === 'LogMismatchError' || name === 'LooseKeyError') return new CliError(EXIT.unavailable, message(err));
+  return new CliError(EXIT.unavailable, `cannot open the store (${describeStore(config)}): ${message(err)}`);
+}
+
+/**
+ * The event store alone, for reading (export, replay, rebuild, backup): the embedded log is
+ * opened read-only, nothing is created or changed, and no lock is taken, so this works beside
+ * a running service.
+ */
 export async function withStore<T>(config: Config, fn: (store: EventStore) => Promise<T>): Promise<T> {
   let store: EventStore;
   try {
     const { openStore } = await import('../runtime.js');
-    store = await openStore(config);
+    store = await openStore(config, { readOnly: true });
   } catch (err) {
     throw new CliError(EXIT.unavailable, `cannot open the store (${describeStore(config)}): ${message(err)}`);
   }
@@ -112,6 +131,24 @@ export async function withStore<T>(config: Config, fn: (store: EventStore) => Pr
     return await fn(store);
   } finally {
     await store.close();
+  }
+}
+
+/** Runs `fn` holding the data dir's lock (rebuild, restore): exit 5 while the service holds it. */
+export async function withLock<T>(config: Config, what: string, beside: string, fn: () => Promise<T>): Promise<T> {
+  const { lockDataDir } = await import('../integrity/lock.js');
+  const { ensurePrivateDir } = await import('../store/private-files.js');
+  let lock;
+  try {
+    ensurePrivateDir(config.dataDir);
+    lock = lockDataDir(config.dataDir, what);
+  } catch (err) {
+    throw openFailure(config, err, beside);
+  }
+  try {
+    return await fn();
+  } finally {
+    lock.release();
   }
 }
 

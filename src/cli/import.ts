@@ -143,7 +143,8 @@ export const importCommand: Command = {
     const items = readInput(file);
     const first = await items.next();
     const total = await countLines(file);
-    return await withRuntime(config, io.env, async (runtime) => {
+    const beside = 'Stop the service first, or record through its POST /v1/facts/batch (the same checks, in one request per chunk)';
+    return await withRuntime(config, io.env, 'annals import', beside, async (runtime) => {
       await runtime.recorder.ready();
       const bar = progress({ stream: io.stderr, label: 'import', total });
       const started = performance.now();

@@ -8,6 +8,8 @@ import { importCommand } from './import.js';
 import { rebuildCommand } from './rebuild.js';
 import { replayCommand } from './replay.js';
 import { tokenCommand } from './token.js';
+import { backupCommand } from './backup.js';
+import { restoreCommand } from './restore.js';
 
 export interface Command {
   readonly name: string;
@@ -16,7 +18,7 @@ export interface Command {
   run(args: string[], io: Io): Promise<ExitCode>;
 }
 
-const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand];
+const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand];
 
 export const HELP = `annals — the Annals command line: load, take out and replay the record
 
@@ -37,10 +39,13 @@ Exit codes:
      was recorded, and everything before it stays recorded: fix it and run the import again
   2  usage: unknown command or option, a missing or bad value, a bad environment variable
   3  a file cannot be read or written, or an input line is not JSON or not a fact
-  4  the store or the read models could not be opened or failed (EventStoreDB unreachable, disk)
+  4  the store or the read models could not be opened or failed (EventStoreDB unreachable, disk),
+     or the data dir's read models or audit tree are not of this log (the message says what to do)
+  5  the data dir is in use by the service (or another writing command): import, rebuild and
+     restore write it and are refused meanwhile; export, replay, backup and token only read it
 
-Run 'annals <command> --help' for a command's options. Stop the server before importing
-into its embedded store, or record through POST /v1/facts/batch instead.
+Run 'annals <command> --help' for a command's options. Beside a running service, record
+through POST /v1/facts/batch and rebuild through POST /v1/admin/rebuild instead.
 `;
 
 export async function main(argv: string[], io: Io): Promise<ExitCode> {

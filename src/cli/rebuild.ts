@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { rebuildReadModels } from '../../projections/index.js';
 import type { Command } from './main.js';
-import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, withStore } from './common.js';
+import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, withLock, withStore } from './common.js';
 import { progress } from './progress.js';
 
 const HELP = `annals rebuild — rebuild the read models from the log
@@ -14,8 +14,10 @@ const HELP = `annals rebuild — rebuild the read models from the log
 Usage: annals rebuild
 
 Replays the whole log into a fresh read-model file beside <data dir>/readmodels.db and
-renames it over the old one. Stop the server first (a running server rebuilds through
-POST /v1/admin/rebuild). Prints a progress line on stderr and a summary at the end.
+renames it over the old one. Refused (exit 5) while the service runs on this data dir: a
+running service rebuilds through POST /v1/admin/rebuild. It is also what to run when the
+service refuses to start because its read models follow another log, or a log that lost
+events. Prints a progress line on stderr and a summary at the end.
 ${GLOBAL_HELP}`;
 
 export const rebuildCommand: Command = {
@@ -30,13 +32,14 @@ export const rebuildCommand: Command = {
     }
     const config = cliConfig(globalValues(parsed.values), io.env);
     const log = cliLogger(io.env);
-    return await withStore(config, async (store) => {
+    const beside = 'Stop the service first, or rebuild through its POST /v1/admin/rebuild (an admin token)';
+    return await withLock(config, 'annals rebuild', beside, () => withStore(config, async (store) => {
       const head = await store.head();
       const bar = progress({ stream: io.stderr, label: 'rebuild', total: null });
       const result = await rebuildReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log, onProgress: (p) => bar.update(p.applied) });
       bar.finish(result.events);
       io.stderr.write(`rebuilt the read models from ${result.events} events in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.eventsPerSecond}/s), up to position ${result.position ?? head ?? '(empty log)'}\n`);
       return EXIT.ok;
-    });
+    }));
   },
 };

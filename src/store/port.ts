@@ -38,6 +38,12 @@ export interface StoredEvent {
   readonly data: unknown;
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly recordedAt: string;
+  /**
+   * Set only by a store that checks seals (the embedded store's `checked()` view, for the
+   * audit follower and verify): `sealed` when the row carries the writer's seal, `unsealed`
+   * when it has none (this service did not write it), `altered` when it no longer matches.
+   */
+  readonly integrity?: 'sealed' | 'unsealed' | 'altered';
 }
 
 export interface AppendedEvent {

@@ -2,8 +2,10 @@
  * Row <-> StoredEvent for the embedded store, and the JSON rules for payloads. Statements
  * return raw arrays (`.raw()`), which is measurably cheaper than objects on large pages.
  */
+import type { Database as Db, Statement } from 'better-sqlite3';
 import type { StoredEvent } from './port.js';
 import { encodePosition } from './positions.js';
+import type { Sealer } from './sqlite-seal.js';
 
 /** Column order of every SELECT that returns events. */
 export const EVENT_COLUMNS = 'position, id, stream, revision, type, data, metadata, recorded_at';
@@ -18,6 +20,11 @@ export type EventRow = [
   metadata: string,
   recordedAt: string,
 ];
+
+/** The same columns and the seal, for a store that checks seals. */
+export const SEALED_COLUMNS = `${EVENT_COLUMNS}, seal`;
+
+export type SealedRow = [...EventRow, seal: Buffer | null];
 
 export function rowToEvent(r: EventRow): StoredEvent {
   return {
@@ -35,6 +42,17 @@ export function rowToEvent(r: EventRow): StoredEvent {
 export function rowsToEvents(rows: readonly EventRow[]): StoredEvent[] {
   const out = new Array<StoredEvent>(rows.length);
   for (let i = 0; i < rows.length; i++) out[i] = rowToEvent(rows[i] as EventRow);
+  return out;
+}
+
+/** Rows with their seal checked (StoredEvent.integrity). */
+export function sealedRowsToEvents(rows: readonly SealedRow[], sealer: Sealer): StoredEvent[] {
+  const out = new Array<StoredEvent>(rows.length);
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i] as SealedRow;
+    const integrity = sealer.verdict(r[8], r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
+    out[i] = { ...rowToEvent(r as unknown as EventRow), integrity };
+  }
   return out;
 }
 
@@ -64,4 +82,39 @@ export function canonicalJson(value: unknown): string {
 export function sameJson(storedText: string, newText: string): boolean {
   if (storedText === newText) return true;
   return canonicalJson(JSON.parse(storedText)) === canonicalJson(JSON.parse(newText));
+}
+
+/**
+ * The prepared reads of one row shape: plain events, or events with their seal checked.
+ * Kept apart so the checked view shares the store's connection and paging.
+ */
+export class RowReader {
+  readonly streamForwards: Statement<[string, number, number], unknown[]>;
+  readonly streamBackwards: Statement<[string, number, number], unknown[]>;
+  readonly allAfter: Statement<[number, number], unknown[]>;
+  readonly allAfterUpTo: Statement<[number, number, number], unknown[]>;
+  /** By number of types; callers filter on a handful of types, so this stays small. */
+  private readonly typedStmts = new Map<number, Statement<unknown[], unknown[]>>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly columns: string,
+    readonly toEvents: (rows: unknown[][]) => StoredEvent[],
+  ) {
+    const sel = `SELECT ${columns} FROM events`;
+    this.streamForwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`).raw();
+    this.streamBackwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`).raw();
+    this.allAfter = db.prepare<[number, number], unknown[]>(`${sel} WHERE position > ? ORDER BY position LIMIT ?`).raw();
+    this.allAfterUpTo = db.prepare<[number, number, number], unknown[]>(`${sel} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw();
+  }
+
+  typed(n: number): Statement<unknown[], unknown[]> {
+    let stmt = this.typedStmts.get(n);
+    if (stmt === undefined) {
+      const marks = new Array<string>(n).fill('?').join(', ');
+      stmt = this.db.prepare<unknown[], unknown[]>(`SELECT ${this.columns} FROM events WHERE position > ? AND position <= ? AND type IN (${marks}) ORDER BY position LIMIT ?`).raw();
+      this.typedStmts.set(n, stmt);
+    }
+    return stmt;
+  }
 }

@@ -3,9 +3,10 @@
  * durability settings can be read in one place.
  */
 import type { Database } from 'better-sqlite3';
+import { Sealer } from './sqlite-seal.js';
 
-/** Bumped when the events table changes shape; stored in `PRAGMA user_version`. */
-export const SCHEMA_VERSION = 1;
+/** Bumped when the events table changes shape; stored in `PRAGMA user_version`. 2: seals and the log's id. */
+export const SCHEMA_VERSION = 2;
 
 export interface ConnectionSettings {
   readonly busyTimeoutMs: number;
@@ -32,7 +33,8 @@ export function configureConnection(db: Database, settings: ConnectionSettings):
 /**
  * Positions are the rowid (`INTEGER PRIMARY KEY`), assigned by us inside BEGIN IMMEDIATE as
  * last + 1, so they are dense and follow commit order. The (type, position) index serves
- * readAll/subscribe type filters without sorting.
+ * readAll/subscribe type filters without sorting. `seal` is the writer's HMAC of the row
+ * (sqlite-seal.ts); `meta` holds the log's random id (`log_id`), made once with the file.
  */
 const DDL = `
 CREATE TABLE IF NOT EXISTS events (
@@ -44,13 +46,58 @@ CREATE TABLE IF NOT EXISTS events (
   data        TEXT    NOT NULL,
   metadata    TEXT    NOT NULL,
   recorded_at TEXT    NOT NULL,
+  seal        BLOB,
   UNIQUE (stream, revision)
 );
 CREATE INDEX IF NOT EXISTS events_by_type ON events (type, position);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
 `;
 
-export function migrate(db: Database): void {
-  migrateVersioned(db, DDL, SCHEMA_VERSION, 'events file');
+/**
+ * Creates the events file, or brings one of schema version 1 (before seals) to 2: a log id,
+ * and a seal on every row recorded before (trusted once, at the upgrade, as the tree already
+ * trusted them; this needs the seal key, so only the service or a writing command upgrades).
+ * Returns the log's id.
+ */
+export function migrate(db: Database, sealKey: Uint8Array | null, newLogId: () => string): string {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const version = Number(db.pragma('user_version', { simple: true }));
+    if (version > SCHEMA_VERSION) throw new Error(`events file has schema version ${version}, this build knows ${SCHEMA_VERSION}`);
+    if (version === 1) {
+      if (sealKey === null) throw new Error('events file has schema version 1 (before seals): start the service on it once, which seals what was recorded before');
+      db.exec('ALTER TABLE events ADD COLUMN seal BLOB');
+    }
+    if (version < SCHEMA_VERSION) {
+      db.exec(DDL);
+      db.prepare("INSERT OR IGNORE INTO meta (k, v) VALUES ('log_id', ?)").run(newLogId());
+    }
+    const logId = db.prepare("SELECT v FROM meta WHERE k = 'log_id'").pluck().get() as string | undefined;
+    if (logId === undefined) throw new Error('events file has no log id (table meta): it was not made by Annals, or was altered');
+    if (version === 1 && sealKey !== null) {
+      const sealer = new Sealer(sealKey, logId);
+      type Row = [position: number, id: string, stream: string, revision: number, type: string, data: string, metadata: string, recordedAt: string];
+      const page = db.prepare<[number], Row>('SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT 10000').raw();
+      const put = db.prepare<[Buffer, number]>('UPDATE events SET seal = ? WHERE position = ?');
+      for (let rows = page.all(0); rows.length > 0; rows = page.all((rows.at(-1) as Row)[0])) {
+        for (const r of rows) put.run(sealer.seal(...r), r[0]);
+      }
+    }
+    if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    db.exec('COMMIT');
+    return logId;
+  } catch (e) {
+    if (db.inTransaction) db.exec('ROLLBACK');
+    throw e;
+  }
+}
+
+/** The log id of an events file opened without migrating (read-only); null before schema 2. */
+export function readLogId(db: Database): string | null {
+  const version = Number(db.pragma('user_version', { simple: true }));
+  if (version > SCHEMA_VERSION) throw new Error(`events file has schema version ${version}, this build knows ${SCHEMA_VERSION}`);
+  if (version < 2) return null;
+  return (db.prepare("SELECT v FROM meta WHERE k = 'log_id'").pluck().get() as string | undefined) ?? null;
 }
 
 /**

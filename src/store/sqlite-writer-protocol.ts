@@ -13,6 +13,8 @@ export interface WriterInit {
   readonly busyTimeoutMs: number;
   readonly cacheSizeKiB: number;
   readonly maxAppendsPerCommit: number;
+  /** The seal key and the log's id (sqlite-seal.ts); absent: rows go unsealed. */
+  readonly seal?: { readonly key: Uint8Array; readonly logId: string };
 }
 
 export type WriterRequest =

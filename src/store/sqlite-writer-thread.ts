@@ -9,6 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { threadSink } from '../metrics/thread.js';
 import { configureConnection } from './sqlite-schema.js';
 import { GroupWriter } from './sqlite-writer.js';
+import { Sealer } from './sqlite-seal.js';
 import { encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 
 const port = parentPort;
@@ -22,7 +23,7 @@ try {
   configureConnection(db, { busyTimeoutMs: init.busyTimeoutMs, cacheSizeKiB: init.cacheSizeKiB });
   // Commit latencies reach the main thread's registry (src/metrics/thread.ts).
   const metrics = threadSink(port);
-  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined, metrics });
+  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined, metrics, sealer: init.seal ? new Sealer(init.seal.key, init.seal.logId) : null });
   port.on('message', (msg: WriterRequest) => {
     if (msg.kind === 'append') {
       writer.enqueue({

@@ -16,6 +16,7 @@ import type { AppendedEvent, AppendResult, ExpectedRevision } from './port.js';
 import { encodePosition } from './positions.js';
 import { sameJson } from './sqlite-rows.js';
 import { translateSqliteError } from './sqlite-errors.js';
+import type { Sealer } from './sqlite-seal.js';
 
 /** An event already serialised, so nothing inside the transaction can throw on bad input. */
 export interface PendingEvent {
@@ -56,6 +57,8 @@ export interface GroupWriterOptions {
   readonly onCommitted: () => void;
   /** Told how long each transaction took (annals_store_commit_duration_seconds). Default: nobody. */
   readonly metrics?: Pick<MetricsSink, 'commitSeconds'>;
+  /** Seals every row it inserts (sqlite-seal.ts); null: rows go unsealed (tests, tools without the key). */
+  readonly sealer: Sealer | null;
 }
 
 export class GroupWriter {
@@ -70,7 +73,7 @@ export class GroupWriter {
   private readonly rollbackTo: Statement;
   private readonly tail: Statement<[], [number, string]>;
   private readonly lastRevision: Statement<[string], [number]>;
-  private readonly insert: Statement<[number, string, string, number, string, string, string, string]>;
+  private readonly insert: Statement<[number, string, string, number, string, string, string, string, Buffer | null]>;
   private readonly byId: Statement<[string], StoredById>;
 
   // Per-transaction state.
@@ -92,7 +95,7 @@ export class GroupWriter {
       .prepare<[string], [number]>('SELECT revision FROM events WHERE stream = ? ORDER BY revision DESC LIMIT 1')
       .raw();
     this.insert = db.prepare(
-      'INSERT INTO events (position, id, stream, revision, type, data, metadata, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO events (position, id, stream, revision, type, data, metadata, recorded_at, seal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.byId = db
       .prepare<[string], StoredById>('SELECT position, stream, revision, type, data, metadata, recorded_at FROM events WHERE id = ?')
@@ -216,10 +219,12 @@ export class GroupWriter {
     }
     let revision = current === null ? 0 : current + 1;
     const appended: AppendedEvent[] = [];
+    const sealer = this.options.sealer;
     for (const ev of events) {
       const position = this.nextPosition;
+      const seal = sealer === null ? null : sealer.seal(position, ev.id, stream, revision, ev.type, ev.data, ev.metadata, this.recordedAt);
       try {
-        this.insert.run(position, ev.id, stream, revision, ev.type, ev.data, ev.metadata, this.recordedAt);
+        this.insert.run(position, ev.id, stream, revision, ev.type, ev.data, ev.metadata, this.recordedAt, seal);
       } catch (e) {
         if (isUniqueViolation(e)) throw new IdConflict();
         throw e;

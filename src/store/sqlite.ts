@@ -26,8 +26,11 @@ import type {
   WaveOutcome,
 } from './port.js';
 import { decodePosition, encodePosition } from './positions.js';
-import { EVENT_COLUMNS, rowsToEvents, toJsonText, type EventRow } from './sqlite-rows.js';
-import { configureConnection, migrate } from './sqlite-schema.js';
+import { randomUUID } from 'node:crypto';
+import { ensurePrivateFile } from './private-files.js';
+import { EVENT_COLUMNS, RowReader, SEALED_COLUMNS, rowsToEvents, sealedRowsToEvents, toJsonText, type EventRow, type SealedRow } from './sqlite-rows.js';
+import { configureConnection, migrate, readLogId } from './sqlite-schema.js';
+import { Sealer } from './sqlite-seal.js';
 import { translateSqliteError } from './sqlite-errors.js';
 import { ChangeNotifier, PagingSubscription, type Page, type PageSource } from './sqlite-subscription.js';
 import { GroupWriter, type AppendOutcome, type PendingAppend } from './sqlite-writer.js';
@@ -60,6 +63,16 @@ export interface SqliteStoreOptions {
   readonly writer?: 'thread' | 'inline';
   /** Hears commit latencies and writer-thread restarts (src/metrics/sink.ts). Default: nobody. */
   readonly metrics?: MetricsSink;
+  /**
+   * Seals every appended row with this key (sqlite-seal.ts: HMAC-SHA256, 32 bytes or more)
+   * and lets `checked()` verify seals. Default: none (rows go unsealed; tests and tools).
+   */
+  readonly sealKey?: Uint8Array;
+  /**
+   * Opens an existing file for reading only (export, replay, backup beside a running
+   * service): nothing created or migrated, appends refused. Default false.
+   */
+  readonly readOnly?: boolean;
 }
 
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
@@ -77,29 +90,45 @@ export interface SqliteEventStore extends EventStore {
   onCommitted(listener: () => void): void;
   /** Another connection committed: let subscriptions read on now rather than at their next poll. */
   poke(): void;
+  /** The log's random id, made with the file (table `meta`); null for a file older than seals opened read-only. */
+  readonly logId: string | null;
+  /**
+   * This store, reading each event with its seal checked (StoredEvent.integrity): what the
+   * audit follower and verify read. Needs `sealKey`.
+   */
+  checked(): EventStore;
+  /** A consistent copy of the whole file at `dest` while others go on writing (SQLite's online backup). */
+  backup(dest: string): Promise<void>;
 }
 
 /** Opens (creating if needed) the store file at `path`. Throws StoreUnavailableError if it cannot. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteEventStore {
   let db: Db;
   try {
-    db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    // Created 0600 before SQLite opens it, so the log and its -wal and -shm stay the owner's.
+    if (!options.readOnly) ensurePrivateFile(path, { sqlite: true });
+    db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000, fileMustExist: options.readOnly === true });
   } catch (e) {
-    throw new StoreUnavailableError(`cannot open embedded store at ${path}: ${(e as Error).message}`, { cause: e });
+    const missing = options.readOnly && (e as { code?: string }).code === 'SQLITE_CANTOPEN';
+    throw new StoreUnavailableError(missing ? `there is no event log at ${path}: check --data-dir (nothing was ever recorded there)` : `cannot open embedded store at ${path}: ${(e as Error).message}`, { cause: e });
   }
+  let logId: string | null;
   try {
     configureConnection(db, { busyTimeoutMs: options.busyTimeoutMs ?? 5000, cacheSizeKiB: options.cacheSizeKiB ?? 65536 });
-    migrate(db);
+    if (options.readOnly) {
+      logId = readLogId(db);
+      db.pragma('query_only = ON');
+    } else logId = migrate(db, options.sealKey ?? null, () => randomUUID());
   } catch (e) {
     db.close();
     const t = translateSqliteError(e);
     if (t instanceof StoreUnavailableError) throw t;
     throw new StoreUnavailableError(`cannot open embedded store at ${path}: ${(e as Error).message}`, { cause: e });
   }
-  return new SqliteStore(db, path, options);
+  return new SqliteStore(db, path, options, logId);
 }
 
-class SqliteStore implements SqliteEventStore, PageSource {
+class SqliteStore implements SqliteEventStore {
   readonly name: string;
   private closed = false;
   private closing: Promise<void> | null = null;
@@ -111,20 +140,20 @@ class SqliteStore implements SqliteEventStore, PageSource {
   private readonly committedListeners: Array<() => void> = [];
   private readonly pageSize: number;
   private readonly typeScanWindow: number;
+  private readonly readOnly: boolean;
+  private readonly sealer: Sealer | null;
+  private readonly plain: RowReader;
+  private sealed: RowReader | null = null;
+  private view: (EventStore & { readonly logId: string | null }) | null = null;
 
-  private readonly streamForwards: Statement<[string, number, number], EventRow>;
-  private readonly streamBackwards: Statement<[string, number, number], EventRow>;
-  private readonly allAfter: Statement<[number, number], EventRow>;
-  private readonly allAfterUpTo: Statement<[number, number, number], EventRow>;
   private readonly headStmt: Statement<[], [number]>;
   private readonly dataVersionStmt: Statement<[], [number]>;
-  /** By number of types; callers filter on a handful of types, so this stays small. */
-  private readonly typedStmts = new Map<number, Statement<unknown[], EventRow>>();
 
   constructor(
     private readonly db: Db,
     readonly path: string,
     options: SqliteStoreOptions,
+    readonly logId: string | null,
   ) {
     this.name = `sqlite:${path}`;
     this.pageSize = Math.max(1, options.subscriptionPageSize ?? 1000);
@@ -135,28 +164,22 @@ class SqliteStore implements SqliteEventStore, PageSource {
       this.notifier.notify();
       for (const l of this.committedListeners) l();
     };
-    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, ...(options.metrics ? { metrics: options.metrics } : {}) });
+    this.readOnly = options.readOnly === true;
+    const seal = options.sealKey !== undefined && logId !== null ? { key: options.sealKey, logId } : undefined;
+    this.sealer = seal ? new Sealer(seal.key, seal.logId) : null;
+    if (options.writer === 'inline' || this.readOnly) this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, sealer: this.sealer, ...(options.metrics ? { metrics: options.metrics } : {}) });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit }, onCommitted, options.metrics);
+      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit, ...(seal ? { seal } : {}) }, onCommitted, options.metrics);
     }
-    const sel = `SELECT ${EVENT_COLUMNS} FROM events`;
-    this.streamForwards = db
-      .prepare<[string, number, number], EventRow>(`${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`)
-      .raw();
-    this.streamBackwards = db
-      .prepare<[string, number, number], EventRow>(`${sel} WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`)
-      .raw();
-    this.allAfter = db.prepare<[number, number], EventRow>(`${sel} WHERE position > ? ORDER BY position LIMIT ?`).raw();
-    this.allAfterUpTo = db
-      .prepare<[number, number, number], EventRow>(`${sel} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`)
-      .raw();
+    this.plain = new RowReader(db, EVENT_COLUMNS, (rows) => rowsToEvents(rows as EventRow[]));
     this.headStmt = db.prepare<[], [number]>('SELECT max(position) FROM events').raw();
     this.dataVersionStmt = db.prepare<[], [number]>('PRAGMA data_version').raw();
   }
 
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     if (this.closed) return Promise.reject(closedError(this.name));
+    if (this.readOnly) return Promise.reject(readOnlyError(this.name));
     let pending: PendingAppend;
     try {
       pending = serialise({ stream, events, expected });
@@ -176,6 +199,7 @@ class SqliteStore implements SqliteEventStore, PageSource {
    */
   async appendWaves(waves: readonly (readonly AppendRequest[])[]): Promise<WaveOutcome[][]> {
     if (this.closed) throw closedError(this.name);
+    if (this.readOnly) throw readOnlyError(this.name);
     const outcomes: (WaveOutcome | undefined)[][] = [];
     const sent: PendingAppend[][] = [];
     let malformed = false;
@@ -212,27 +236,67 @@ class SqliteStore implements SqliteEventStore, PageSource {
     return new Promise((resolve, reject) => writer.enqueue({ waves, resolve, reject }));
   }
 
-  async readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
-    const limit = limitOf(options.limit);
-    if (limit === 0) return [];
-    return this.read(() =>
-      options.direction === 'backwards'
-        ? this.streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
-        : this.streamForwards.all(stream, options.fromRevision ?? 0, limit),
-    );
+  readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
+    return this.readStreamWith(this.plain, stream, options);
   }
 
-  async readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
-    const after = options.after === undefined ? 0 : decodePosition(options.after);
-    const limit = limitOf(options.limit);
-    if (limit === 0) return [];
-    return this.read(() => this.rowsAfter(after, Number.MAX_SAFE_INTEGER, limit, options.types));
+  readAll(options: ReadAllOptions = {}): Promise<StoredEvent[]> {
+    return this.readAllWith(this.plain, options);
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
+    return this.subscribeWith(this.plain, options);
+  }
+
+  checked(): EventStore {
+    if (this.view !== null) return this.view;
+    const sealer = this.sealer;
+    if (sealer === null) throw new Error(`${this.name} was opened without a seal key: it cannot check seals`);
+    const reader = (this.sealed ??= new RowReader(this.db, SEALED_COLUMNS, (rows) => sealedRowsToEvents(rows as SealedRow[], sealer)));
+    this.view = {
+      name: `${this.name} (seals checked)`,
+      logId: this.logId,
+      append: (stream, events, expected) => this.append(stream, events, expected),
+      appendWaves: (waves) => this.appendWaves(waves),
+      readStream: (stream, options = {}) => this.readStreamWith(reader, stream, options),
+      readAll: (options = {}) => this.readAllWith(reader, options),
+      subscribe: (options = {}) => this.subscribeWith(reader, options),
+      head: () => this.head(),
+      // The view owns nothing: whoever opened the store closes it.
+      close: async () => undefined,
+    };
+    return this.view;
+  }
+
+  async backup(dest: string): Promise<void> {
+    this.assertOpen();
+    // One step copies every page under one read transaction: a consistent snapshot, where
+    // small steps would start over each time another connection commits (SQLite's rule).
+    await this.guardAsync(() => this.db.backup(dest, { progress: () => 0x7fffffff }));
+  }
+
+  private async readStreamWith(reader: RowReader, stream: string, options: ReadStreamOptions): Promise<StoredEvent[]> {
+    const limit = limitOf(options.limit);
+    if (limit === 0) return [];
+    return this.read(reader, () =>
+      options.direction === 'backwards'
+        ? reader.streamBackwards.all(stream, options.fromRevision ?? Number.MAX_SAFE_INTEGER, limit)
+        : reader.streamForwards.all(stream, options.fromRevision ?? 0, limit),
+    );
+  }
+
+  private async readAllWith(reader: RowReader, options: ReadAllOptions): Promise<StoredEvent[]> {
     const after = options.after === undefined ? 0 : decodePosition(options.after);
+    const limit = limitOf(options.limit);
+    if (limit === 0) return [];
+    return this.read(reader, () => this.rowsAfter(reader, after, Number.MAX_SAFE_INTEGER, limit, options.types));
+  }
+
+  private subscribeWith(reader: RowReader, options: SubscribeOptions): Subscription {
+    const after = options.after === undefined ? 0 : decodePosition(options.after);
+    const source: PageSource = { readPage: (a, limit, types) => this.readPage(reader, a, limit, types), dataVersion: () => this.dataVersion() };
     const sub = new PagingSubscription(
-      this,
+      source,
       this.notifier,
       { after, types: options.types === undefined ? undefined : [...options.types], pageSize: this.pageSize },
       (s) => this.subscriptions.delete(s),
@@ -275,38 +339,38 @@ class SqliteStore implements SqliteEventStore, PageSource {
     return this.closing;
   }
 
-  // PageSource, for subscriptions.
+  // For subscriptions (PageSource).
 
-  readPage(after: number, limit: number, types: readonly string[] | undefined): Page {
+  private readPage(reader: RowReader, after: number, limit: number, types: readonly string[] | undefined): Page {
     this.assertOpen();
     return this.guard(() => {
       // Bound the page by the head read first, so "scanned up to head" is true even when
       // another process commits between the two statements.
       const head = this.headStmt.get()?.[0] ?? 0;
       if (head <= after) return { events: [], scannedTo: after };
-      const rows = this.rowsAfter(after, head, limit, types);
-      const events = rowsToEvents(rows);
-      const scannedTo = rows.length === limit ? (rows[rows.length - 1] as EventRow)[0] : head;
+      const rows = this.rowsAfter(reader, after, head, limit, types);
+      const events = reader.toEvents(rows);
+      const scannedTo = rows.length === limit ? ((rows[rows.length - 1] as unknown[])[0] as number) : head;
       return { events, scannedTo };
     });
   }
 
-  dataVersion(): number {
+  private dataVersion(): number {
     return this.dataVersionStmt.get()?.[0] ?? 0;
   }
 
-  private rowsAfter(after: number, upTo: number, limit: number, types: readonly string[] | undefined): EventRow[] {
+  private rowsAfter(reader: RowReader, after: number, upTo: number, limit: number, types: readonly string[] | undefined): unknown[][] {
     if (types === undefined) {
-      return upTo === Number.MAX_SAFE_INTEGER ? this.allAfter.all(after, limit) : this.allAfterUpTo.all(after, upTo, limit);
+      return upTo === Number.MAX_SAFE_INTEGER ? reader.allAfter.all(after, limit) : reader.allAfterUpTo.all(after, upTo, limit);
     }
     if (types.length === 0) return [];
-    const stmt = this.typedStmt(types.length);
+    const stmt = reader.typed(types.length);
     if (types.length === 1) return stmt.all(after, upTo, ...types, limit);
     // With several types SQLite reads the (type, position) index once per type and sorts:
     // over the whole log that is a sort of every later match for each page, quadratic over a
     // catch-up. Walking bounded windows of positions keeps each sort small.
     const end = upTo === Number.MAX_SAFE_INTEGER ? (this.headStmt.get()?.[0] ?? 0) : upTo;
-    const rows: EventRow[] = [];
+    const rows: unknown[][] = [];
     for (let from = after; from < end && (limit < 0 || rows.length < limit); from += this.typeScanWindow) {
       const to = Math.min(end, from + this.typeScanWindow);
       const got = stmt.all(from, to, ...types, limit < 0 ? -1 : limit - rows.length);
@@ -315,23 +379,17 @@ class SqliteStore implements SqliteEventStore, PageSource {
     return rows;
   }
 
-  private typedStmt(n: number): Statement<unknown[], EventRow> {
-    let stmt = this.typedStmts.get(n);
-    if (stmt === undefined) {
-      const marks = new Array<string>(n).fill('?').join(', ');
-      stmt = this.db
-        .prepare<unknown[], EventRow>(
-          `SELECT ${EVENT_COLUMNS} FROM events WHERE position > ? AND position <= ? AND type IN (${marks}) ORDER BY position LIMIT ?`,
-        )
-        .raw();
-      this.typedStmts.set(n, stmt);
-    }
-    return stmt;
+  private read(reader: RowReader, query: () => unknown[][]): StoredEvent[] {
+    this.assertOpen();
+    return this.guard(() => reader.toEvents(query()));
   }
 
-  private read(query: () => EventRow[]): StoredEvent[] {
-    this.assertOpen();
-    return this.guard(() => rowsToEvents(query()));
+  private async guardAsync<T>(f: () => Promise<T>): Promise<T> {
+    try {
+      return await f();
+    } catch (e) {
+      throw translateSqliteError(e);
+    }
   }
 
   private guard<T>(f: () => T): T {
@@ -359,6 +417,10 @@ class SqliteStore implements SqliteEventStore, PageSource {
 
 function closedError(name: string): StoreUnavailableError {
   return new StoreUnavailableError(`${name} is closed`);
+}
+
+function readOnlyError(name: string): Error {
+  return new TypeError(`${name} was opened read-only: it takes no appends`);
 }
 
 function limitOf(limit: number | undefined): number {

@@ -1,13 +1,19 @@
-/** Liveness and readiness: /healthz answers while the process is up, /readyz once read models caught up. */
+/**
+ * Liveness and readiness: /healthz answers while the process is up; /readyz answers 200 once
+ * the read models and the audit tree are both following the log closely, and 503 with
+ * Retry-After naming what is not (src/integrity/readiness.ts) otherwise.
+ */
 import type { FastifyInstance } from 'fastify';
+import { serviceReadiness } from '../../integrity/readiness.js';
 import type { Runtime } from '../../runtime.js';
 import { problem, sendProblem } from '../errors.js';
 
 export async function healthRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const readiness = runtime.readModels.readiness();
+    const readiness = await serviceReadiness(runtime);
     if (readiness.ready) return { status: 'ready', ...readiness };
-    return sendProblem(reply.header('retry-after', '1'), problem('unavailable', 'read models are catching up with the log; retry shortly', { readiness }));
+    const problems = [...readiness.readModels.problems, ...readiness.audit.problems];
+    return sendProblem(reply.header('retry-after', '1'), problem('unavailable', problems.join('; '), { readiness }));
   });
 }

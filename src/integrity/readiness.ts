@@ -1,0 +1,71 @@
+/**
+ * Whether this process should be sent traffic (/readyz), and if not, which part is at fault:
+ * the read models or the audit tree, each not ready while it is stopped or retrying after a
+ * failure, catching up, further behind the log than ANNALS_READY_MAX_LAG_MS (the age of the
+ * oldest event it has not taken in), or holding parked events (an event it could not apply,
+ * or would not vouch for, waits for an operator).
+ */
+import type { Runtime } from '../runtime.js';
+import type { EventStore, Position } from '../store/port.js';
+
+export interface PartReadiness {
+  readonly ready: boolean;
+  readonly state: string;
+  readonly position: Position | null;
+  /** How long the oldest event not yet taken in has been in the log (ms); 0 when none. */
+  readonly lagMs: number;
+  readonly parked: number;
+  readonly lastError: string | null;
+  /** Why it is not ready, for an operator; empty when ready. */
+  readonly problems: string[];
+}
+
+export interface ServiceReadiness {
+  readonly ready: boolean;
+  readonly readModels: PartReadiness;
+  readonly audit: PartReadiness;
+}
+
+export async function serviceReadiness(runtime: Pick<Runtime, 'store' | 'readModels' | 'audit' | 'config'>): Promise<ServiceReadiness> {
+  const maxLagMs = runtime.config.readyMaxLagMs;
+  const [readModels, audit] = await Promise.all([readModelsPart(runtime, maxLagMs), auditPart(runtime, maxLagMs)]);
+  return { ready: readModels.ready && audit.ready, readModels, audit };
+}
+
+async function readModelsPart(runtime: Pick<Runtime, 'store' | 'readModels'>, maxLagMs: number): Promise<PartReadiness> {
+  const r = runtime.readModels.readiness();
+  const problems: string[] = [];
+  // During a rebuild reads go on from the old file until the fresh one is swapped in: not a fault.
+  if (!r.rebuilding) {
+    if (r.state === 'stopped') problems.push('read models: stopped (their thread is restarting)');
+    else if (r.state === 'retrying') problems.push(`read models: retrying after a failure (${r.lastError ?? 'unknown'}); they resume by themselves`);
+    else if (!r.ready) problems.push('read models: catching up with the log');
+  }
+  if (r.parked > 0) problems.push(`read models: ${r.parked} parked event(s) a projection could not apply; see GET /v1/admin/projections, fix, then POST /v1/admin/rebuild`);
+  const lagMs = await lag(runtime.store, r.position);
+  if (lagMs > maxLagMs) problems.push(`read models: ${Math.round(lagMs / 1000)} s behind the log (more than ANNALS_READY_MAX_LAG_MS=${maxLagMs})`);
+  return { ready: problems.length === 0, state: r.state, position: r.position, lagMs, parked: r.parked, lastError: r.lastError, problems };
+}
+
+async function auditPart(runtime: Pick<Runtime, 'store' | 'audit'>, maxLagMs: number): Promise<PartReadiness> {
+  const s = await runtime.audit.status();
+  const problems: string[] = [];
+  if (s.state === 'stopped') problems.push(`audit tree: stopped (${s.lastError ?? 'its follower is restarting'})`);
+  else if (s.state === 'retrying') problems.push(`audit tree: retrying after a failed write (${s.failures} in a row: ${s.lastError ?? 'unknown'}); it catches up by itself`);
+  else if (s.state === 'rebuilding') problems.push('audit tree: being rebuilt up to the head kept beside the key; nothing is signed until it matches');
+  for (const p of s.parked.slice(0, 3)) problems.push(`audit tree: stopped before position ${p.position} (${p.reason}): ${p.detail}`);
+  if (s.state === 'halted' && s.parked.length === 0) problems.push(`audit tree: halted (${s.lastError ?? 'unknown'})`);
+  const lagMs = await lag(runtime.store, s.lastPosition);
+  if (lagMs > maxLagMs && s.parked.length === 0) problems.push(`audit tree: ${Math.round(lagMs / 1000)} s behind the log (more than ANNALS_READY_MAX_LAG_MS=${maxLagMs})`);
+  return { ready: problems.length === 0, state: s.state, position: s.lastPosition, lagMs, parked: s.parked.length, lastError: s.lastError, problems };
+}
+
+/** Age of the first event after `position` (0 when there is none, or the store cannot say now). */
+async function lag(store: EventStore, position: Position | null): Promise<number> {
+  try {
+    const [next] = await store.readAll({ ...(position === null ? {} : { after: position }), limit: 1 });
+    return next === undefined ? 0 : Math.max(0, Date.now() - Date.parse(next.recordedAt));
+  } catch {
+    return 0;
+  }
+}
