@@ -1,13 +1,11 @@
 import t from 'tap';
 import { monotonicFactory, ulidToUUID } from 'ulid';
 import {
-  DocumentAdopted,
   EntityRef,
   FACT_TYPES,
   FactMetadata,
   OPEN_END,
   PartialDate,
-  SidelineTalksHeld,
   Source,
   Term,
   Timestamp,
@@ -140,19 +138,19 @@ t.test('the catalogue: every fact type DESIGN.md names', async (t) => {
 });
 
 t.test('documents: adopt a new one, or one already considered', async (t) => {
-  t.ok(DocumentAdopted.safeParse({ title: 'Declaration', kind: 'declaration', body: 'csto-collective-security-council', adoptedOn: '2025-11-27' }).success);
-  t.ok(DocumentAdopted.safeParse({ document: 'csto-anti-drug-strategy-2026-2030', body: 'csto-collective-security-council', adoptedOn: '2026' }).success);
-  const both = DocumentAdopted.safeParse({ document: 'x', title: 'T', body: 'b', adoptedOn: '2026' });
+  t.ok(factSchemas.DocumentAdopted.safeParse({ title: 'Declaration', kind: 'declaration', body: 'csto-collective-security-council', adoptedOn: '2025-11-27' }).success);
+  t.ok(factSchemas.DocumentAdopted.safeParse({ document: 'csto-anti-drug-strategy-2026-2030', body: 'csto-collective-security-council', adoptedOn: '2026' }).success);
+  const both = factSchemas.DocumentAdopted.safeParse({ document: 'x', title: 'T', body: 'b', adoptedOn: '2026' });
   t.same(both.error?.issues.map((i) => i.path.join('.')), ['title']);
-  const neither = DocumentAdopted.safeParse({ body: 'b', adoptedOn: '2026' });
+  const neither = factSchemas.DocumentAdopted.safeParse({ body: 'b', adoptedOn: '2026' });
   t.same(neither.error?.issues.map((i) => i.path.join('.')).sort(), ['kind', 'title']);
 });
 
 t.test('talks need a session or a date, and named participants', async (t) => {
-  t.ok(SidelineTalksHeld.safeParse({ session: 's', participants: [{ organization: 'sco' }] }).success);
-  t.notOk(SidelineTalksHeld.safeParse({ participants: [{ person: 'p' }] }).success);
-  t.notOk(SidelineTalksHeld.safeParse({ session: 's', participants: [] }).success);
-  t.notOk(SidelineTalksHeld.safeParse({ session: 's', participants: [{}] }).success);
+  t.ok(factSchemas.SidelineTalksHeld.safeParse({ session: 's', participants: [{ organization: 'sco' }] }).success);
+  t.notOk(factSchemas.SidelineTalksHeld.safeParse({ participants: [{ person: 'p' }] }).success);
+  t.notOk(factSchemas.SidelineTalksHeld.safeParse({ session: 's', participants: [] }).success);
+  t.notOk(factSchemas.SidelineTalksHeld.safeParse({ session: 's', participants: [{}] }).success);
 });
 
 t.test('provenance and metadata', async (t) => {

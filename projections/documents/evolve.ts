@@ -3,6 +3,7 @@
  * is an entity (entities/); an adoption of an existing document points at it.
  */
 import type { Projection } from '../types.js';
+import { typesIn } from '../../events/index.js';
 import { dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
 
 export const documents: Projection = {
@@ -12,7 +13,7 @@ export const documents: Projection = {
     { name: 'adoptions', columns: ['document', 'body', 'session', 'adopted_raw', 'adopted_lo', 'adopted_hi', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'period', 'summary', 'source'], indexes: ['document, known_from', 'body, known_from'] },
     { name: 'considerations', columns: ['document', 'body', 'session', 'source'], indexes: ['document, known_from', 'body, known_from'] },
   ],
-  handles: ['DocumentAdopted', 'DocumentConsidered'],
+  handles: typesIn('document'),
   evolve(fact) {
     const d = fact.data;
     const source = json(fact.source);

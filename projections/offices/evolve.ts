@@ -5,6 +5,7 @@
  * version known at the same knownAt.
  */
 import type { Projection, RowWrite } from '../types.js';
+import { typesNaming } from '../../events/index.js';
 import { TERM_COLUMNS, bool, dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
 
 export const offices: Projection = {
@@ -15,7 +16,8 @@ export const offices: Projection = {
     { name: 'departures', columns: ['office', 'person', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'office, fact_id, position', indexes: [] },
     { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], primaryKey: 'office, fact_id, position', indexes: ['person, known_from'] },
   ],
-  handles: ['OfficialAppointed', 'OfficialLeftOffice', 'SessionHeld', 'DelegateAttended', 'ReportDelivered'],
+  // Every fact that names an office: appointments and departures, and capacities at sessions.
+  handles: typesNaming('office'),
   evolve(fact) {
     const d = fact.data;
     const source = json(fact.source);

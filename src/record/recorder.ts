@@ -13,7 +13,7 @@ import { appendWaves } from '../store/waves.js';
 import { openFactIndex } from './fact-index.js';
 import { factIdFromIdempotencyKey } from './idempotency.js';
 import { parseFactRequest, type FactRequest } from './request.js';
-import { DecisionSession, type Prepared, type RecordedFact } from './session.js';
+import { Recording, type Prepared, type RecordedFact } from './recording.js';
 import { StateCache } from './states.js';
 
 export interface RecorderDeps {
@@ -108,12 +108,12 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     for (let attempt = 1; ; attempt++) {
       // The first attempt decides on what this process knows; the next ones read first.
       const optimistic = attempt === 1;
-      const session = new DecisionSession({ cache, index, optimistic, ...(single ? { lock } : {}) });
+      const recording = new Recording({ cache, index, optimistic, ...(single ? { lock } : {}) });
       let outcome: BatchOutcome | 'retry' | 'refused-optimistically';
       try {
-        outcome = await attemptOnce(session, items, attempt, optimistic);
+        outcome = await attemptOnce(recording, items, attempt, optimistic);
       } finally {
-        session.release();
+        recording.release();
       }
       if (outcome === 'refused-optimistically') continue;
       if (outcome !== 'retry') return await settle(outcome);
@@ -131,7 +131,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     return outcome;
   }
 
-  async function attemptOnce(session: DecisionSession, items: Item[], attempt: number, optimistic: boolean): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
+  async function attemptOnce(recording: Recording, items: Item[], attempt: number, optimistic: boolean): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
     {
       let refused: BatchOutcome['error'];
       for (const item of items) {
@@ -140,7 +140,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
         try {
-          await session.decide(item);
+          await recording.decide(item);
         } catch (err) {
           if (!(err instanceof DomainError)) throw err;
           // A refusal must stand on fresh reads, not on what this process last knew.
@@ -149,10 +149,10 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
       }
-      const outcome = await session.commit(append);
+      const outcome = await recording.commit(append);
       const failure = outcome.failure;
       if (failure) {
-        for (const stream of session.touched) cache.drop(stream);
+        for (const stream of recording.touched) cache.drop(stream);
         const raced = failure.error instanceof WrongExpectedRevisionError || failure.error instanceof DuplicateEventError;
         if (!raced) throw failure.error;
         if (attempt < maxAttempts) {
@@ -222,11 +222,11 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   async function flushGroup(group: Waiting[]): Promise<void> {
-    const session = new DecisionSession({ cache, index, optimistic: true });
+    const recording = new Recording({ cache, index, optimistic: true });
     const failed = new Set<number>();
     for (const [i, w] of group.entries()) {
       try {
-        await session.decide({ ...w.item, index: i });
+        await recording.decide({ ...w.item, index: i });
       } catch (err) {
         // A refusal is decided again alone, on fresh reads; anything else is the answer.
         if (!(err instanceof DomainError)) {
@@ -235,8 +235,8 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         }
       }
     }
-    const outcome = await session.commit(append);
-    if (outcome.failure) for (const stream of session.touched) cache.drop(stream);
+    const outcome = await recording.commit(append);
+    if (outcome.failure) for (const stream of recording.touched) cache.drop(stream);
     const done: Array<[Waiting, RecordedFact]> = [];
     for (const [i, w] of group.entries()) {
       const result = outcome.results.get(i);
