@@ -36,15 +36,20 @@ export interface RuntimeDeps {
   log: Logger;
   /** A store opened by the caller (tests); default: the one `config.eventStore` names. */
   store?: EventStore;
-  /** Default: the wall clock. */
+  /**
+   * What the store stamps `recordedAt` from and the recorder dates the factIds it makes up
+   * by (tests pass a clock they move by hand). Default: the wall clock. The embedded store
+   * takes it only with the inline writer (ANNALS_SQLITE_WRITER=inline); EventStoreDB stamps
+   * with its own.
+   */
   clock?: () => Date;
 }
 
 /** Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir) or EventStoreDB. */
-export async function openStore(config: Config): Promise<EventStore> {
+export async function openStore(config: Config, clock?: () => Date): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
     await mkdir(config.dataDir, { recursive: true });
-    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter });
+    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...(clock ? { clock } : {}) });
   }
   return await openEsdbStore(config.eventStore);
 }
@@ -52,7 +57,7 @@ export async function openStore(config: Config): Promise<EventStore> {
 export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
   const { log } = deps;
   await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? (await openStore(config));
+  const store = deps.store ?? (await openStore(config, deps.clock));
   const closing: Array<() => Promise<void>> = [() => store.close()];
   try {
     const tokens = await resolveTokens(config, log);
@@ -60,12 +65,11 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     closing.unshift(() => audit.close());
     const readModels = await openModels(config, store, log, deps.store !== undefined);
     closing.unshift(() => readModels.close());
-    const newId = monotonicFactory(pooledPrng());
     const recorder = createRecorder({
       store,
       readModels,
-      clock: deps.clock ?? (() => new Date()),
-      newId: () => newId(),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      newId: monotonicFactory(pooledPrng()),
       readWaitMs: config.readWaitMs,
       log,
     });

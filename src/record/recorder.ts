@@ -20,10 +20,10 @@ export interface RecorderDeps {
   store: EventStore;
   /** This process's read models: the answer waits until they applied the write. */
   readModels: { waitFor(position: Position, timeoutMs: number): Promise<boolean> };
-  /** Unused by decisions today (recordedAt comes from the store); kept so time stays injected. */
+  /** What the factIds this recorder makes up are dated by (recordedAt is the store's). Default: the wall clock. */
   clock?: () => Date;
-  /** New factIds. Default: a monotonic ULID factory. */
-  newId: () => string;
+  /** A new factId, given the clock's time in ms (e.g. the ulid package's monotonicFactory()). */
+  newId: (now: number) => string;
   /** How long an answer waits for the read models. Default 2,000 ms. */
   readWaitMs?: number;
   /** Attempts when a concurrent write wins (the first decides optimistically). Default 6. */
@@ -69,6 +69,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   const index = openFactIndex(store);
   const cache = new StateCache(store);
   const maxAttempts = deps.maxAttempts ?? 6;
+  const clock = deps.clock ?? (() => new Date());
   /*
    * A group of single facts or a small batch goes to the store as one unit (the embedded
    * store: one commit). A large batch goes wave by wave, in units of up to 1,000 appends, so
@@ -86,7 +87,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const key = batch ? `${context.idempotencyKey}\n${i}` : context.idempotencyKey;
       return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey, principal: context.principal, correlationId: context.correlationId };
     }
-    return { index: i, request, factId: deps.newId(), generated: true, principal: context.principal, correlationId: context.correlationId };
+    return { index: i, request, factId: deps.newId(clock().getTime()), generated: true, principal: context.principal, correlationId: context.correlationId };
   }
 
   const locks = new Map<string, Promise<void>>();

@@ -53,6 +53,8 @@ export interface GroupWriterOptions {
   readonly maxAppendsPerCommit: number;
   /** Called after every COMMIT that stored at least one event. */
   readonly onCommitted: () => void;
+  /** What recordedAt is read from, once per transaction. Default: the wall clock. */
+  readonly clock?: () => Date;
 }
 
 export class GroupWriter {
@@ -130,7 +132,7 @@ export class GroupWriter {
       const tail = this.tail.get();
       this.nextPosition = (tail?.[0] ?? 0) + 1;
       // Never before the last stored event, even if this clock is behind another writer's.
-      const now = new Date().toISOString();
+      const now = (this.options.clock?.() ?? new Date()).toISOString();
       this.recordedAt = tail !== undefined && tail[1] > now ? tail[1] : now;
       const firstPosition = this.nextPosition;
       for (const unit of batch) outcomes.push(this.applyWaves(unit.waves));

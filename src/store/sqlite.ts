@@ -57,6 +57,12 @@ export interface SqliteStoreOptions {
    * thread (one thread less; what a short-lived CLI or a test may prefer).
    */
   readonly writer?: 'thread' | 'inline';
+  /**
+   * What `recordedAt` is read from, at commit (kept from going back before the last stored
+   * event). Default: the wall clock. Only the inline writer takes one: the writer thread
+   * commits in another thread, which reads its own wall clock.
+   */
+  readonly clock?: () => Date;
 }
 
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
@@ -78,6 +84,7 @@ export interface SqliteEventStore extends EventStore {
 
 /** Opens (creating if needed) the store file at `path`. Throws StoreUnavailableError if it cannot. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteEventStore {
+  if (options.clock && options.writer !== 'inline') throw new RangeError("a clock is taken by the inline writer only (writer: 'inline'); the writer thread reads its own wall clock");
   let db: Db;
   try {
     db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
@@ -132,7 +139,7 @@ class SqliteStore implements SqliteEventStore, PageSource {
       this.notifier.notify();
       for (const l of this.committedListeners) l();
     };
-    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted });
+    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, ...(options.clock ? { clock: options.clock } : {}) });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
       this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit }, onCommitted);
