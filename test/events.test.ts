@@ -6,6 +6,7 @@ import {
   FactMetadata,
   OPEN_END,
   PartialDate,
+  SCHEMA_VERSION,
   Source,
   Term,
   Timestamp,
@@ -160,8 +161,11 @@ t.test('provenance and metadata', async (t) => {
   t.ok(FactMetadata.safeParse({ factId: '01JD6Z3W5RJ5S6Q7TPW2Y8H4KM', recordedBy: 'recorder:1', source: { title: 't' }, correlationId: 'c', schemaVersion: 1 }).success);
 });
 
-t.test('upcasting a current event is the identity', async (t) => {
-  const data = { key: 'csto' };
-  t.equal(upcast('OrganizationRegistered', data, 1), data);
-  t.equal(upcast('OrganizationRegistered', data, undefined), data);
+t.test('upcasting a current event is the identity (test/upcast.test.ts: older ones)', async (t) => {
+  const data = { key: 'csto', classification: 'organization' };
+  t.equal(upcast('OrganizationRegistered', data, SCHEMA_VERSION), data);
+  const person = { name: 'x' };
+  t.equal(upcast('PersonRegistered', person, undefined), person, 'a type with no upcaster');
+  const plain = { key: 'csto' };
+  t.equal(upcast('OrganizationRegistered', plain, undefined), plain, 'no version: version 1, nothing of it to change');
 });
