@@ -7,12 +7,13 @@
  * events of one stream go out as one append; the waves go to the store together
  * (EventStore.appendWaves), which the embedded store commits in one transaction. A fact
  * waits for a later wave only when it must follow something in the log: its own stream's
- * earlier events, the creation of an entity it names, or the reservation of its key. Every append carries the expected revision
- * the decision read, so a concurrent writer makes it fail rather than both win.
+ * earlier events, the creation of an entity it names, or the reservation of its key. Every
+ * append carries the expected revision the decision read, so a concurrent writer makes it
+ * fail rather than both win.
  */
 import {
   CREATING_TYPES, SCHEMA_VERSION, createdKind, refSites, derivedEventId, factSchemas, fieldOf, isEntityKind, isUlid, keyStream, parseStream,
-  storedFact, streamOf, ulidToUuid, type Fact, type FactType, type KeyReserved,
+  isAmendment, isAmendmentType, storedFact, streamOf, ulidToUuid, type Fact, type FactType, type KeyReserved,
 } from '../../events/index.js';
 import {
   DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, initialStreamState, keyDecider, unresolved,
@@ -114,14 +115,15 @@ export class Recording {
     const refs = new Set<string>();
     let fact: Fact = request;
     let stream: string | null;
-    if (request.type === 'FactCorrected' || request.type === 'FactRetracted') {
+    if (isAmendment(request)) {
+      // In the stream of the fact it names (the catalogue's `amends`).
       const target = request.data.fact;
       const found = this.factStreams.get(target) ?? this.deps.index.get(target) ?? (await this.deps.index.lookup(target));
       if (found === undefined) throw unresolved(`no recorded fact ${target}`, 'data.fact');
       stream = found;
       const original = (await this.state(stream)).facts.get(target);
       if (!original) throw unresolved(`no recorded fact ${target}`, 'data.fact');
-      if (request.type === 'FactCorrected' && original.type !== 'FactCorrected' && original.type !== 'FactRetracted') {
+      if (request.type === 'FactCorrected' && !isAmendmentType(original.type)) {
         const parsed = factSchemas[original.type].safeParse(request.data.data);
         if (!parsed.success) throw invalidFields(fieldProblems(parsed.error, ['data', 'data']));
         const replacement = await this.resolve(original.type, parsed.data, ['data', 'data'], refs);
