@@ -7,13 +7,14 @@
  */
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/index.js';
-import { DuplicateEventError, WrongExpectedRevisionError } from '../store/errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { AppendTooLargeError, DuplicateEventError, StoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError } from '../store/errors.js';
 import type { AppendRequest, EventStore, Position } from '../store/port.js';
 import { appendWaves } from '../store/waves.js';
 import { openFactIndex } from './fact-index.js';
 import { factIdFromIdempotencyKey } from './idempotency.js';
 import { parseFactRequest, type FactRequest } from './request.js';
-import { Recording, type Prepared, type RecordedFact } from './recording.js';
+import { Recording, type CommitOutcome, type Prepared, type RecordedFact } from './recording.js';
 import { StateCache } from './states.js';
 
 export interface RecorderDeps {
@@ -63,6 +64,20 @@ type Item = Prepared | { index: number; error: unknown };
 
 /** Most appends a recording sends to the store as one unit (see `append` below). */
 const ONE_UNIT_MAX_APPENDS = 1_000;
+
+/**
+ * Waits before sending a commit again when the store did not answer it and may have stored it
+ * (StoreUnavailableError.outcomeUnknown: timed out, reply lost). EventStoreDB may have stored a write it answered Timeout for, or lost the reply of (a
+ * leader stopping): sent again, the same events at the same expected revisions are found
+ * stored (the server is idempotent by event id at a revision), so the fact is answered once,
+ * as recorded by this request. After these, the answer is 503 with Retry-After.
+ */
+const COMMIT_RETRY_DELAYS_MS = [50, 200, 500, 1_000];
+
+/** A stream deleted in the store refuses the fact that would go there: 409, never a 500. */
+function deletedStream(err: StreamDeletedError): DomainError {
+  return new DomainError('conflict', `${err.message}; the fact cannot be recorded`);
+}
 
 export function createRecorder(deps: RecorderDeps): Recorder {
   const { store } = deps;
@@ -141,7 +156,9 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
         try {
-          await recording.decide(item);
+          await recording.decide(item).catch((err: unknown) => {
+            throw err instanceof StreamDeletedError ? deletedStream(err) : err;
+          });
         } catch (err) {
           if (!(err instanceof DomainError)) throw err;
           // A refusal must stand on fresh reads, not on what this process last knew.
@@ -150,11 +167,21 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
       }
-      const outcome = await recording.commit(append);
-      const failure = outcome.failure;
+      const outcome = await commit(recording);
+      let failure = outcome.failure;
+      if (failure?.error instanceof StreamDeletedError) {
+        refused = { index: failure.index, error: deletedStream(failure.error) };
+        failure = undefined;
+      } else if (failure?.error instanceof AppendTooLargeError && failure.error.eventBytes !== undefined) {
+        const { eventBytes, limit } = failure.error;
+        const message = `the fact is ${eventBytes} bytes as the event store counts it (data, metadata and type); it takes at most ${limit} bytes in one write`;
+        refused = { index: failure.index, error: new DomainError('invalid', message, { errors: [{ path: 'data', message }] }) };
+        failure = undefined;
+      }
       if (failure) {
         for (const stream of recording.touched) cache.drop(stream);
-        const raced = failure.error instanceof WrongExpectedRevisionError || failure.error instanceof DuplicateEventError;
+        // AppendTooLarge: nothing of that append was stored and the store now knows its limit: split anew.
+        const raced = failure.error instanceof WrongExpectedRevisionError || failure.error instanceof DuplicateEventError || failure.error instanceof AppendTooLargeError;
         if (!raced) throw failure.error;
         if (attempt < maxAttempts) {
           // A factId stored elsewhere by another process: let the index see it before deciding again.
@@ -169,6 +196,18 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       }
       return refused ? { recorded: results.length, results, error: refused } : { recorded: results.length, results };
     }
+  }
+
+  /** Commits, sending it again while the store does not answer (see COMMIT_RETRY_DELAYS_MS). */
+  async function commit(recording: Recording): Promise<CommitOutcome> {
+    let outcome = await recording.commit(append);
+    for (const delay of COMMIT_RETRY_DELAYS_MS) {
+      const error = outcome.failure?.error;
+      if (!(error instanceof StoreUnavailableError && error.outcomeUnknown)) break;
+      await sleep(delay * (0.5 + Math.random()));
+      outcome = await recording.commit(append);
+    }
+    return outcome;
   }
 
   /** A fact decided on its own, the careful way: a lock per stream, retries, fresh reads. */
@@ -230,13 +269,16 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         await recording.decide({ ...w.item, index: i });
       } catch (err) {
         // A refusal is decided again alone, on fresh reads; anything else is the answer.
-        if (!(err instanceof DomainError)) {
+        if (err instanceof StreamDeletedError) {
+          failed.add(i);
+          w.reject(deletedStream(err));
+        } else if (!(err instanceof DomainError)) {
           failed.add(i);
           w.reject(err);
         }
       }
     }
-    const outcome = await recording.commit(append);
+    const outcome = await commit(recording);
     if (outcome.failure) for (const stream of recording.touched) cache.drop(stream);
     const done: Array<[Waiting, RecordedFact]> = [];
     for (const [i, w] of group.entries()) {

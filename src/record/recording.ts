@@ -239,12 +239,13 @@ export class Recording {
       (outcomes[w] as WaveOutcome[]).forEach((outcome, g) => {
         const [stream, group] = groups[g] as [string, Pending[]];
         if (outcome.status === 'skipped') return;
+        // An append split to fit the store's limit may have stored its first parts before failing.
+        const stored = outcome.status === 'fulfilled' ? outcome.value.events : outcome.stored?.events ?? [];
         if (outcome.status === 'rejected') {
-          const index = (group[0] as Pending).index;
+          const index = (group[stored.length] as Pending).index;
           if (!failure || index < failure.index) failure = { index, error: outcome.reason };
-          return;
         }
-        outcome.value.events.forEach((appended, k) => {
+        stored.forEach((appended, k) => {
           const p = group[k] as Pending;
           if (p.type === undefined || p.factId === undefined) return;
           const version = this.states.get(stream)?.facts.get(p.factId);

@@ -9,10 +9,19 @@ import { FACT_TYPES, Source, Ulid, factSchemas, type FactType } from '../../even
 import type { FieldProblem } from '../domain/errors.js';
 import { DomainError } from '../domain/errors.js';
 
+/**
+ * A client's factId: a ULID, but not 26 zeros, which is the all-zero UUID as an event id: the
+ * empty event id EventStoreDB refuses ("Empty eventId provided."). Refused on every store, so
+ * the stores answer alike.
+ */
+const FactId = Ulid.refine((v) => v !== '0'.repeat(26), {
+  message: 'a factId of 26 zeros is the empty event id, which the event store refuses; choose another ULID',
+});
+
 const envelope = <T extends FactType>(type: T) =>
   z.strictObject({
     type: z.literal(type),
-    factId: Ulid.optional().describe('A ULID chosen by the client; a retry with the same factId records nothing new'),
+    factId: FactId.optional().describe('A ULID chosen by the client (not 26 zeros); a retry with the same factId records nothing new'),
     data: factSchemas[type],
     source: Source,
   });

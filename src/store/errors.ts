@@ -31,8 +31,65 @@ export class DuplicateEventError extends Error {
 /** The store cannot be reached now; the caller may retry later. */
 export class StoreUnavailableError extends Error {
   readonly code = 'STORE_UNAVAILABLE';
-  constructor(message: string, options?: { cause?: unknown }) {
+  /**
+   * True when a write may have been stored all the same (a server that timed out or lost its
+   * reply after committing): sending the same write again finds out, idempotently.
+   */
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, options?: { cause?: unknown; outcomeUnknown?: boolean }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+    this.outcomeUnknown = options?.outcomeUnknown ?? false;
+  }
+}
+
+/**
+ * An append larger than the store takes at once (EventStoreDB's MaxAppendSize); nothing of it
+ * was stored. `limit` is the store's, in its own count (see EventStore.appendLimit).
+ */
+export class AppendTooLargeError extends Error {
+  readonly code = 'APPEND_TOO_LARGE';
+  constructor(
+    readonly stream: string,
+    readonly limit: number,
+    /** Set when one event alone is over the limit (no split can help): its size. */
+    readonly eventBytes?: number,
+  ) {
+    super(
+      eventBytes === undefined
+        ? `an append to ${stream} is over the store's limit of ${limit} bytes; nothing of it was stored`
+        : `an event of ${eventBytes} bytes is over the store's limit of ${limit} bytes for one append (stream ${stream}); nothing of it was stored`,
+    );
+    this.name = 'AppendTooLargeError';
+  }
+}
+
+/** The stream was deleted for good in the store (an operator's tombstone): it takes nothing more. */
+export class StreamDeletedError extends Error {
+  readonly code = 'STREAM_DELETED';
+  constructor(readonly stream: string) {
+    super(`stream ${stream} was deleted in the event store (tombstoned by an operator); nothing can be recorded in it`);
+    this.name = 'StreamDeletedError';
+  }
+}
+
+/**
+ * The store refused a position: not one of its log's (inside a record, or from another log,
+ * e.g. a checkpoint kept from before the server's data was reset).
+ */
+export class PositionNotInLogError extends Error {
+  readonly code = 'POSITION_NOT_IN_LOG';
+  constructor(readonly position: string) {
+    super(`position ${position} is not one of this log's records: the checkpoint belongs to another log (was the event store's data reset?); rebuild the read models`);
+    this.name = 'PositionNotInLogError';
+  }
+}
+
+/** The store's user may not do this (e.g. read `$all` on EventStoreDB without admin or ops rights). */
+export class StoreAccessDeniedError extends Error {
+  readonly code = 'STORE_ACCESS_DENIED';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreAccessDeniedError';
   }
 }

@@ -26,8 +26,10 @@ export async function reserveIds(
   stream: string,
   ids: readonly string[],
   isStoredIn: (owner: string, id: string) => Promise<boolean>,
+  /** Runs each call to the server (the adapter bounds how many are in flight). */
+  run: <T>(op: () => Promise<T>) => Promise<T> = (op) => op(),
 ): Promise<Reservation[]> {
-  return Promise.all(ids.map((id) => reserve(client, stream, id, isStoredIn)));
+  return Promise.all(ids.map((id) => reserve(client, stream, id, isStoredIn, run)));
 }
 
 async function reserve(
@@ -35,18 +37,19 @@ async function reserve(
   stream: string,
   id: string,
   isStoredIn: (owner: string, id: string) => Promise<boolean>,
+  run: <T>(op: () => Promise<T>) => Promise<T>,
 ): Promise<Reservation> {
   const name = ID_STREAM_PREFIX + id;
   const event = () => jsonEvent({ type: ID_EVENT_TYPE, data: { stream } });
   let expectedRevision: typeof NO_STREAM | bigint = NO_STREAM;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     try {
-      await client.appendToStream(name, event(), { expectedRevision });
+      await run(() => client.appendToStream(name, event(), { expectedRevision, requiresLeader: true }));
       return 'fresh';
     } catch (err) {
       if (!(err instanceof WrongExpectedVersionError)) throw translateError(err, `reserve event id ${id}`);
     }
-    const current = await owner(client, name);
+    const current = await run(() => owner(client, name));
     if (!current) {
       expectedRevision = NO_STREAM;
       continue;
@@ -63,7 +66,7 @@ async function owner(client: EventStoreDBClient, name: string): Promise<{ stream
     // Read to the end, never break out: an abandoned read keeps its gRPC call open and
     // client.dispose() would wait for it forever.
     let last: { stream: string; revision: bigint } | null = null;
-    for await (const r of client.readStream<{ type: string; data: { stream: string } }>(name, { direction: 'backwards', fromRevision: 'end', maxCount: 1 })) {
+    for await (const r of client.readStream<{ type: string; data: { stream: string } }>(name, { direction: 'backwards', fromRevision: 'end', maxCount: 1, requiresLeader: true })) {
       if (r.event) last ??= { stream: r.event.data.stream, revision: r.event.revision };
     }
     return last;

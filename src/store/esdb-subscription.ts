@@ -13,7 +13,8 @@ import {
   type AllStreamSubscription,
 } from '@eventstore/db-client';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isTransient, translateError } from './esdb-errors.js';
+import { PositionNotInLogError } from './errors.js';
+import { isDiscoveryFailure, isInvalidPosition, isTransient, translateError } from './esdb-errors.js';
 import { toStoredEvent } from './esdb-events.js';
 import { decodeEsdbPosition } from './esdb-position.js';
 import type { Position, StoredEvent, SubscribeOptions, Subscription } from './port.js';
@@ -32,11 +33,14 @@ export class EsdbSubscription implements Subscription {
   private iterator: AsyncGenerator<StoredEvent> | null = null;
 
   constructor(
-    private readonly client: EventStoreDBClient,
+    /** The store's current client (replaced when its discovery failed). */
+    private readonly client: () => EventStoreDBClient,
     private readonly options: SubscribeOptions,
     private readonly retry: RetryPolicy = {},
     /** Called once when the subscription ends, however it ends. */
     private readonly onEnd: () => void = () => {},
+    /** Called with a client whose discovery failed. */
+    private readonly onDiscoveryFailure: (client: EventStoreDBClient) => void = () => {},
   ) {}
 
   [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
@@ -76,7 +80,8 @@ export class EsdbSubscription implements Subscription {
     let attempt = 0;
     try {
       while (!this.closed) {
-        const sub = this.client.subscribeToAll({
+        const client = this.client();
+        const sub = client.subscribeToAll({
           fromPosition: last === undefined ? START : decodeEsdbPosition(last),
           filter: this.filter(),
         });
@@ -95,6 +100,8 @@ export class EsdbSubscription implements Subscription {
           }
         } catch (err) {
           if (this.closed) return;
+          if (isInvalidPosition(err) && last !== undefined) throw new PositionNotInLogError(last);
+          if (isDiscoveryFailure(err)) this.onDiscoveryFailure(client);
           if (!isTransient(err)) throw translateError(err, 'subscribe');
         }
         if (this.closed) return;

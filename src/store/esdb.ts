@@ -9,8 +9,17 @@
  *   content → DuplicateEventError): the server is idempotent by id only, so the adapter
  *   compares the content of what it reads back, and on a wrong expected version looks for
  *   the ids in the stream before reporting a conflict.
- * Not enforced: an event id already used in another stream (the server allows that, and a
- * global id index would cost a second write per append).
+ * Event ids are unique across streams through reservations (esdb-ids.ts).
+ *
+ * The server's limits, as EventStoreDB 24.10 has them:
+ * - MaxAppendSize (1 MiB by default): `appendLimit` tells callers what one append may carry
+ *   (waves.ts splits larger ones), an append over it is refused here before anything is sent,
+ *   and a server configured lower teaches the adapter its limit through its refusal;
+ * - 100 concurrent HTTP/2 streams a connection (Kestrel's default): the client queues calls past
+ *   that while their deadlines run, so the adapter keeps at most `maxConcurrentCalls` calls of its
+ *   own in flight (subscriptions aside);
+ * - clusters: every call but subscriptions `requires-leader`, so a follower answers NotLeader
+ *   and the client reconnects to the leader rather than reading behind it.
  */
 import {
   ANY,
@@ -26,13 +35,14 @@ import {
   type AppendExpectedRevision,
   type ResolvedEvent,
 } from '@eventstore/db-client';
-import { DuplicateEventError, StoreUnavailableError } from './errors.js';
+import { AppendTooLargeError, DuplicateEventError, PositionNotInLogError, StoreUnavailableError } from './errors.js';
 import { reserveIds } from './esdb-ids.js';
-import { translateError, wrongExpectedRevision } from './esdb-errors.js';
+import { isDiscoveryFailure, isInvalidPosition, translateError, wrongExpectedRevision } from './esdb-errors.js';
 import { isSystemEvent, sameContent, toEsdbEvent, toStoredEvent } from './esdb-events.js';
-import { decodeEsdbPosition, type EsdbPosition } from './esdb-position.js';
+import { decodeEsdbPosition, encodeEsdbPosition, type EsdbPosition } from './esdb-position.js';
 import { EsdbSubscription, type RetryPolicy } from './esdb-subscription.js';
 import type {
+  AppendLimit,
   AppendResult,
   EventStore,
   ExpectedRevision,
@@ -52,17 +62,50 @@ export interface EsdbStoreOptions {
   readonly retry?: RetryPolicy;
   /** Check at open that the server answers (fail fast on a wrong address). Default true. */
   readonly verify?: boolean;
+  /** The server's MaxAppendSize, until a refusal tells otherwise. Default 1 MiB, EventStoreDB's default. */
+  readonly maxAppendSize?: number;
+  /** Most calls of this store in flight at once (the server allows 100 streams a connection). Default 64. */
+  readonly maxConcurrentCalls?: number;
+}
+
+/** Options every call but a subscription carries: only the leader answers them. */
+const LEADER = { requiresLeader: true } as const;
+
+/**
+ * An event's size as EventStoreDB 25.0 counts it against MaxAppendSize: data, metadata and
+ * twice the type's length. 24.10 counts the data alone (a C# precedence slip in
+ * Event.SizeOnDisk), so this never lets through what either refuses.
+ */
+function eventSize(e: NewEvent): number {
+  return Buffer.byteLength(JSON.stringify(e.data) ?? '') + Buffer.byteLength(JSON.stringify(e.metadata) ?? '') + 2 * e.type.length;
+}
+
+/** A counting semaphore: `run` waits for one of `limit` slots. */
+class Gate {
+  private active = 0;
+  private readonly waiting: Array<() => void> = [];
+  constructor(private readonly limit: number) {}
+  async run<T>(op: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    else this.active++;
+    try {
+      return await op();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.active--;
+    }
+  }
 }
 
 /** Opens the store on `esdb://` / `esdb+discover://` connection strings. */
 export async function openEsdbStore(connectionString: string, options: EsdbStoreOptions = {}): Promise<EventStore> {
-  const client = EventStoreDBClient.connectionString(connectionString);
-  const store = new EsdbStore(client, redact(connectionString), options);
+  const store = new EsdbStore(() => EventStoreDBClient.connectionString(connectionString), redact(connectionString), options);
   if (options.verify !== false) {
     try {
       await store.head();
     } catch (err) {
-      await client.dispose();
+      await store.close();
       throw err;
     }
   }
@@ -90,21 +133,42 @@ function esdbExpected(expected: ExpectedRevision): AppendExpectedRevision {
 
 class EsdbStore implements EventStore {
   private readonly pageSize: number;
+  private readonly gate: Gate;
+  private maxAppendBytes: number;
+  readonly appendLimit: AppendLimit;
   private readonly subscriptions = new Set<EsdbSubscription>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private closed = false;
 
+  private client: EventStoreDBClient;
+  private readonly retired: EventStoreDBClient[] = [];
+
   constructor(
-    private readonly client: EventStoreDBClient,
+    private readonly newClient: () => EventStoreDBClient,
     readonly name: string,
     private readonly options: EsdbStoreOptions,
   ) {
+    this.client = newClient();
     // At least 2: a page must make progress even if the server repeats its start position.
     this.pageSize = Math.max(2, options.pageSize ?? 500);
+    this.gate = new Gate(Math.max(1, options.maxConcurrentCalls ?? 64));
+    this.maxAppendBytes = options.maxAppendSize ?? 1024 * 1024;
+    const store = this;
+    this.appendLimit = {
+      get maxBytes() {
+        return store.maxAppendBytes;
+      },
+      size: eventSize,
+    };
   }
 
   append(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
-    return this.guard(() => this.doAppend(stream, events, expected));
+    return this.guard(() =>
+      this.doAppend(stream, events, expected).catch((err: unknown) => {
+        // The server may have committed what it did not answer (a Timeout, a lost reply).
+        throw err instanceof StoreUnavailableError ? new StoreUnavailableError(err.message, { cause: err.cause, outcomeUnknown: true }) : err;
+      }),
+    );
   }
 
   readStream(stream: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
@@ -119,10 +183,19 @@ class EsdbStore implements EventStore {
     return this.guard(() => this.doHead());
   }
 
+  /** A client whose discovery failed stays failed: the next calls get a new one. */
+  private renewClient(): void {
+    this.retired.push(this.client);
+    this.client = this.newClient();
+  }
+
   /** Refuses work after close(), and lets close() wait for what was issued before it. */
   private guard<T>(op: () => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new StoreUnavailableError(`${this.name} is closed`));
-    const p = op();
+    const p = op().catch((err: unknown) => {
+      if (isDiscoveryFailure(err)) this.renewClient();
+      throw err;
+    });
     this.inFlight.add(p);
     const forget = () => this.inFlight.delete(p);
     p.then(forget, forget);
@@ -131,7 +204,13 @@ class EsdbStore implements EventStore {
 
   private async doAppend(stream: string, events: readonly NewEvent[], expected: ExpectedRevision): Promise<AppendResult> {
     const expectedRevision = esdbExpected(expected);
-    const reservations = await reserveIds(this.client, stream, events.map((e) => e.id), (owner, id) => this.isStoredIn(owner, id));
+    // Refused before anything is reserved or sent: the server would refuse it whole.
+    const sizes = events.map(eventSize);
+    if (sizes.reduce((n, b) => n + b, 0) > this.maxAppendBytes) {
+      const largest = Math.max(...sizes);
+      throw new AppendTooLargeError(stream, this.maxAppendBytes, largest > this.maxAppendBytes ? largest : undefined);
+    }
+    const reservations = await reserveIds(this.client, stream, events.map((e) => e.id), (owner, id) => this.isStoredIn(owner, id), (op) => this.gate.run(op));
     // Only ids already reserved for this stream can be a retry: the common path reads nothing.
     if (reservations.includes('prior')) {
       const original = await this.findStored(stream, events);
@@ -139,10 +218,15 @@ class EsdbStore implements EventStore {
     }
     let nextRevision: number;
     try {
-      const result = await this.client.appendToStream(stream, events.map(toEsdbEvent), { expectedRevision });
+      const result = await this.gate.run(() => this.client.appendToStream(stream, events.map(toEsdbEvent), { expectedRevision, ...LEADER }));
       nextRevision = Number(result.nextExpectedRevision);
     } catch (err) {
-      if (!(err instanceof WrongExpectedVersionError)) throw translateError(err, `append to ${stream}`);
+      if (!(err instanceof WrongExpectedVersionError)) {
+        const translated = translateError(err, `append to ${stream}`, stream);
+        // A server configured below what the adapter assumed: learn its limit.
+        if (translated instanceof AppendTooLargeError) this.maxAppendBytes = Math.min(this.maxAppendBytes, translated.limit);
+        throw translated;
+      }
       // A concurrent identical retry may have won the race.
       const original = await this.findStored(stream, events);
       if (original) return toResult(stream, original);
@@ -195,16 +279,19 @@ class EsdbStore implements EventStore {
     const fromRevision = options.fromRevision === undefined ? (backwards ? END : START) : BigInt(options.fromRevision);
     let read: ResolvedEvent[];
     try {
-      read = await collect(
-        this.client.readStream(stream, {
-          direction: backwards ? BACKWARDS : FORWARDS,
-          fromRevision,
-          ...(options.limit === undefined ? {} : { maxCount: options.limit }),
-        }),
+      read = await this.gate.run(() =>
+        collect(
+          this.client.readStream(stream, {
+            direction: backwards ? BACKWARDS : FORWARDS,
+            fromRevision,
+            ...(options.limit === undefined ? {} : { maxCount: options.limit }),
+            ...LEADER,
+          }),
+        ),
       );
     } catch (err) {
       if (err instanceof StreamNotFoundError) return [];
-      throw translateError(err, `read ${stream}`);
+      throw translateError(err, `read ${stream}`, stream);
     }
     return read.map(toStoredEvent).filter((e): e is StoredEvent => e !== null);
   }
@@ -254,14 +341,23 @@ class EsdbStore implements EventStore {
 
   private async readAllPage(from: EsdbPosition | typeof START | typeof END, direction: typeof FORWARDS | typeof BACKWARDS): Promise<ResolvedEvent[]> {
     try {
-      return await collect(this.client.readAll({ fromPosition: from, direction, maxCount: this.pageSize }));
+      return await this.gate.run(() => collect(this.client.readAll({ fromPosition: from, direction, maxCount: this.pageSize, ...LEADER })));
     } catch (err) {
+      if (isInvalidPosition(err) && typeof from === 'object') throw new PositionNotInLogError(encodeEsdbPosition(from));
       throw translateError(err, 'read $all');
     }
   }
 
   subscribe(options: SubscribeOptions = {}): Subscription {
-    const sub = new EsdbSubscription(this.client, options, this.options.retry, () => this.subscriptions.delete(sub));
+    const sub = new EsdbSubscription(
+      () => this.client,
+      options,
+      this.options.retry,
+      () => this.subscriptions.delete(sub),
+      (failed) => {
+        if (failed === this.client) this.renewClient();
+      },
+    );
     this.subscriptions.add(sub);
     if (this.closed) void sub.close();
     return sub;
@@ -272,7 +368,7 @@ class EsdbStore implements EventStore {
     this.closed = true;
     await Promise.all([...this.subscriptions].map((s) => s.close()));
     await Promise.allSettled([...this.inFlight]);
-    await this.client.dispose();
+    await Promise.all([this.client, ...this.retired].map((c) => c.dispose()));
   }
 }
 

@@ -82,8 +82,23 @@ export interface AppendRequest {
   readonly expected: ExpectedRevision;
 }
 
-/** What became of one append of a wave: as `Promise.allSettled` says, or `skipped` when an earlier wave failed. */
-export type WaveOutcome = PromiseSettledResult<AppendResult> | { readonly status: 'skipped' };
+/**
+ * What became of one append of a wave: as `Promise.allSettled` says, or `skipped` when an
+ * earlier wave failed. An append split to fit the store's limit (see `appendLimit`) that failed
+ * after its first parts were stored says what was: `stored`, its leading events, in order.
+ */
+export type WaveOutcome =
+  | PromiseFulfilledResult<AppendResult>
+  | (PromiseRejectedResult & { readonly stored?: AppendResult })
+  | { readonly status: 'skipped' };
+
+/** How much one append may carry, in the store's own count (EventStoreDB's MaxAppendSize). */
+export interface AppendLimit {
+  /** The most one append may carry, as `size` counts; may shrink when the store says so. */
+  readonly maxBytes: number;
+  /** An event's size as the store counts it against `maxBytes`. */
+  size(event: NewEvent): number;
+}
 
 /**
  * A subscription to `$all`: first every stored event after `after` (catch-up), then each new
@@ -97,6 +112,12 @@ export interface Subscription extends AsyncIterable<StoredEvent> {
 export interface EventStore {
   /** Human-readable adapter name for logs and /readyz, e.g. `sqlite:/data/events.db`. */
   readonly name: string;
+  /**
+   * Optional: the most one append may carry. `append` refuses more with AppendTooLargeError
+   * (nothing stored); `appendWaves()` of src/store/waves.ts splits a larger append into
+   * appends that fit, chained by expected revision. Absent: no limit.
+   */
+  readonly appendLimit?: AppendLimit;
   /**
    * Appends atomically (all events or none). Throws WrongExpectedRevisionError when the
    * expectation does not hold. If every event id is already stored in this stream with the
