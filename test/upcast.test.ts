@@ -114,13 +114,15 @@ t.test('export → import: the log written before the change comes back at versi
   const b = join(root, 'b');
   await (await import('node:fs/promises')).mkdir(a);
   await writtenBeforeTheChange(a);
-  const exported = await runCli(['export', '--data-dir', a]);
+  // The CLI runs as a child process; on a busy machine it takes longer than the default minute.
+  const slow = { timeoutMs: 300_000 };
+  const exported = await runCli(['export', '--data-dir', a], slow);
   t.equal(exported.code, 0, exported.stderr);
   const logA = parse(exported.stdout);
   await writeFile(join(root, 'a.ndjson'), exported.stdout);
-  const imported = await runCli(['import', join(root, 'a.ndjson'), '--data-dir', b]);
+  const imported = await runCli(['import', join(root, 'a.ndjson'), '--data-dir', b], slow);
   t.equal(imported.code, 0, imported.stderr);
-  const logB = parse((await runCli(['export', '--data-dir', b])).stdout);
+  const logB = parse((await runCli(['export', '--data-dir', b], slow)).stdout);
 
   // Streams keep their order; the log interleaves streams by how the import's waves fell.
   const byStream = (log: Line[]) => log.map((l) => `${l.stream} ${l.revision} ${l.type} ${l.factId}`).sort();
