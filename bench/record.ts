@@ -19,6 +19,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fork } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config.js';

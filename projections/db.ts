@@ -23,6 +23,7 @@ const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
 export interface LogEvent {
   readonly id: string;
   readonly stream: string;
+  readonly revision: number;
   readonly position: string;
   readonly type: string;
   readonly data: unknown;
@@ -78,7 +79,11 @@ function createSchema(db: Db, deferIndexes: boolean): void {
     CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
     CREATE TABLE IF NOT EXISTS checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), position TEXT, applied INTEGER NOT NULL, recorded_at TEXT);
     INSERT OR IGNORE INTO checkpoint (id, position, applied, recorded_at) VALUES (1, NULL, 0, NULL);
-    CREATE TABLE IF NOT EXISTS facts (fact_id TEXT PRIMARY KEY, type TEXT NOT NULL, target TEXT NOT NULL, position TEXT NOT NULL, retracted_at TEXT) WITHOUT ROWID;
+    -- Every fact: where it lives in the log (stream, revision: GET /v1/facts/{factId} reads its
+    -- versions there), when it was recorded, and for corrections and retractions the fact they
+    -- name (target) and why (reason: correctedBy on answers).
+    CREATE TABLE IF NOT EXISTS facts (fact_id TEXT PRIMARY KEY, type TEXT NOT NULL, target TEXT NOT NULL, position TEXT NOT NULL, retracted_at TEXT, stream TEXT NOT NULL, revision INTEGER NOT NULL, recorded_at TEXT NOT NULL, reason TEXT) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
     CREATE TABLE IF NOT EXISTS parked (position TEXT PRIMARY KEY, event_id TEXT NOT NULL, type TEXT NOT NULL, fact_id TEXT, error TEXT NOT NULL);
   `);
   for (const p of PROJECTIONS) {
@@ -162,7 +167,7 @@ export class ReadModelWriter {
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
     }
     this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
-    this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at) VALUES (?, ?, ?, ?, NULL)');
+    this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
     this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
     this.parkStmt = db.prepare('INSERT OR REPLACE INTO parked (position, event_id, type, fact_id, error) VALUES (?, ?, ?, ?, ?)');
     this.cpPut = db.prepare('UPDATE checkpoint SET position = ?, applied = ?, recorded_at = ? WHERE id = 1');
@@ -205,13 +210,13 @@ export class ReadModelWriter {
         const writes = e.type === 'FactCorrected' ? this.evolve({ factId: target.id, type: target.type, data: data['data'] as Record<string, unknown>, source }) : [];
         this.closeVersion(target.id, target.type, e.recordedAt, e.position);
         this.write(writes, target.id, e.recordedAt, e.position);
-        this.factPut.run(factId, e.type, target.id, e.position);
+        this.factPut.run(factId, e.type, target.id, e.position, e.stream, e.revision, e.recordedAt, typeof data['reason'] === 'string' ? data['reason'] : null);
         if (e.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
         return;
       }
       const writes = this.evolve({ factId, type: e.type, data, source });
       this.write(writes, factId, e.recordedAt, e.position);
-      this.factPut.run(factId, e.type, factId, e.position);
+      this.factPut.run(factId, e.type, factId, e.position, e.stream, e.revision, e.recordedAt, null);
     } catch (err) {
       const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
       this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);

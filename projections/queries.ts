@@ -3,15 +3,18 @@
  * returns null where the entity is not known at `knownAt` (the HTTP layer answers 404).
  */
 import type { Database as Db } from 'better-sqlite3';
-import { QueryContext, type EntityView } from './query-context.js';
+import { QueryContext, viewer, type EntityView } from './query-context.js';
 import { holderAt, holderAtJson, holders, officesOf, rolesOf, succession, type HolderItem, type OfficeView, type RoleItem, type SuccessionItem } from './offices/queries.js';
 import { chairsAt, listOrganizations, membersOf, organizationView, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
 import { sessionById, sessionsOf, type SessionView } from './sessions/queries.js';
 import { documentById, documentsOf, type DocumentItem } from './documents/queries.js';
 import { personView, searchPeople, type PersonView } from './people/queries.js';
 import { timelineOf, type TimelineItem } from './timeline/queries.js';
+import { factVersions, markCorrected, type Corrected, type CorrectedBy, type FactRef } from './facts/queries.js';
+import { searchNames, type NameHit } from './search/queries.js';
+import { participationOf, type Participation } from './people/participation.js';
 
-export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView };
+export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView, Corrected, CorrectedBy, FactRef, NameHit, Participation };
 
 /** Most offices whose current succession is cached. */
 const CACHE_LIMIT = 5_000;
@@ -53,7 +56,8 @@ export class ReadQueries {
   office(ref: string, k: string): OfficeView | null {
     const row = this.q.entity('office', ref, k);
     if (!row) return null;
-    return officesOf(this.q, row.parent, k).find((o) => o.id === row.id) ?? null;
+    // The row itself, not officesOf(its organization): an organization may have thousands of offices.
+    return { id: row.id, key: row.key, title: row.name, organization: viewer(this.q, k)(row.parent), multipleHolders: row.multiple === 1 };
   }
 
   /** `now`: knownAt was not given (it is the current time), so the cache of the current record may answer. */
@@ -115,52 +119,82 @@ export class ReadQueries {
     return listOrganizations(this.q, k, { classification: filter.classification, parent });
   }
 
-  organization(ref: string, k: string, validAt?: string): (OrganizationView & { bodies: OrganizationView[]; offices: OfficeView[]; members: MemberItem[]; chairs: ChairItem[] }) | null {
+  organization(ref: string, k: string, validAt?: string): (OrganizationView & Corrected & { bodies: OrganizationView[]; offices: OfficeView[]; members: (MemberItem & Corrected)[]; chairs: (ChairItem & Corrected)[] }) | null {
     const row = this.q.entity('organization', ref, k);
     if (!row) return null;
+    const [view] = markCorrected(this.q, [organizationView(this.q, row, k)], k);
     return {
-      ...organizationView(this.q, row, k),
+      ...(view as OrganizationView & Corrected),
       bodies: listOrganizations(this.q, k, { parent: row.id }),
       offices: officesOf(this.q, row.id, k),
-      members: membersOf(this.q, row.id, k, validAt),
-      chairs: chairsAt(this.q, row.id, k, validAt),
+      members: markCorrected(this.q, membersOf(this.q, row.id, k, validAt), k),
+      chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k),
     };
   }
 
-  chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: ChairItem[] } | null {
+  chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: (ChairItem & Corrected)[] } | null {
     const row = this.q.entity('organization', ref, k);
     if (!row) return null;
-    return { organization: { id: row.id, key: row.key, name: row.name }, chairs: chairsAt(this.q, row.id, k, validAt) };
+    return { organization: { id: row.id, key: row.key, name: row.name }, chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k) };
   }
 
   sessions(org: string, k: string, validAt?: string): SessionView[] | null {
     const row = this.q.entity('organization', org, k);
-    return row ? sessionsOf(this.q, withBodies(this.q, row.id, k), k, validAt) : null;
+    return row ? sessionsOf(this.q, withBodies(this.q, row.id, k), k, validAt).map((s) => this.markSession(s, k)) : null;
   }
 
   session(ref: string, k: string): SessionView | null {
     const row = this.q.entity('session', ref, k);
-    return row ? sessionById(this.q, row.id, k) : null;
+    const s = row ? sessionById(this.q, row.id, k) : null;
+    return s ? this.markSession(s, k) : null;
   }
 
-  documents(org: string, k: string, validAt?: string): DocumentItem[] | null {
+  /** correctedBy on the session and on everything recorded about it. */
+  private markSession(s: SessionView, k: string): SessionView {
+    markCorrected(this.q, [s], k);
+    markCorrected(this.q, s.attendees, k);
+    markCorrected(this.q, s.reports, k);
+    markCorrected(this.q, s.talks, k);
+    markCorrected(this.q, s.documents, k);
+    return s;
+  }
+
+  documents(org: string, k: string, validAt?: string): (DocumentItem & Corrected)[] | null {
     const row = this.q.entity('organization', org, k);
-    return row ? documentsOf(this.q, withBodies(this.q, row.id, k), k, validAt) : null;
+    return row ? markCorrected(this.q, documentsOf(this.q, withBodies(this.q, row.id, k), k, validAt), k) : null;
   }
 
-  document(ref: string, k: string): DocumentItem | null {
+  document(ref: string, k: string): (DocumentItem & Corrected) | null {
     const row = this.q.entity('document', ref, k);
-    return row ? documentById(this.q, row.id, k) : null;
+    const d = row ? documentById(this.q, row.id, k) : null;
+    return d ? (markCorrected(this.q, [d], k)[0] as DocumentItem & Corrected) : null;
   }
 
   people(k: string, q: string | undefined, after: string | null, limit: number): PersonView[] {
     return searchPeople(this.q, k, q, after, limit);
   }
 
-  person(ref: string, k: string, validAt?: string): (PersonView & { roles: RoleItem[] }) | null {
+  person(ref: string, k: string, validAt?: string): (PersonView & Corrected & { roles: RoleItem[] }) | null {
     const row = this.q.entity('person', ref, k);
     if (!row) return null;
-    return { ...personView(row), roles: rolesOf(this.q, row.id, k, validAt) };
+    const [view] = markCorrected(this.q, [personView(row)], k);
+    return { ...(view as PersonView & Corrected), roles: rolesOf(this.q, row.id, k, validAt) };
+  }
+
+  /** The sessions a person attended, reported to or chaired, in the order held (null: unknown person). */
+  participation(ref: string, k: string): (Participation & Corrected)[] | null {
+    const row = this.q.entity('person', ref, k);
+    return row ? markCorrected(this.q, participationOf(this.q, row.id, k), k) : null;
+  }
+
+  /** A fact and the corrections and retraction that name it, as known at `k` (null: not recorded by then). */
+  fact(factId: string, k: string): { fact: FactRef; amendments: FactRef[] } | null {
+    return factVersions(this.q, factId, k);
+  }
+
+  /** Organizations, offices and people whose name or an alias contains `text` (any script; case and accents ignored). */
+  search(text: string, k: string, after: string | null, limit: number): NameHit[] {
+    return searchNames(this.q, text, k, after, limit);
   }
 
   timeline(org: string, k: string, from?: string, to?: string): TimelineItem[] | null {
@@ -171,6 +205,6 @@ export class ReadQueries {
       `SELECT id FROM entities WHERE kind = 'office' AND parent IN (SELECT value FROM json_each(@b)) AND known_from <= @k AND known_to > @k`,
       { b: JSON.stringify(bodies), k },
     );
-    return timelineOf(this.q, [...bodies, ...offices.map((o) => o.id)], k, from, to);
+    return markCorrected(this.q, timelineOf(this.q, [...bodies, ...offices.map((o) => o.id)], k, from, to), k);
   }
 }

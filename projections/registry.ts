@@ -10,5 +10,5 @@ import type { Projection } from './types.js';
 
 export const PROJECTIONS: readonly Projection[] = [entities, offices, chairs, memberships, sessions, documents, timeline];
 
-/** Changes when any projection's version does: a stored read-model file with another one is rebuilt. */
-export const SCHEMA_TAG = `v1:${PROJECTIONS.map((p) => `${p.name}@${p.version}`).join(',')}`;
+/** Changes when any projection's version does (or the runner's own tables: v2 added where each fact lives and why it was amended): a stored read-model file with another one is rebuilt. */
+export const SCHEMA_TAG = `v2:${PROJECTIONS.map((p) => `${p.name}@${p.version}`).join(',')}`;

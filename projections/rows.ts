@@ -24,7 +24,11 @@ export const json = (v: unknown): string | null => (v === undefined || v === nul
 export const str = (v: unknown): string | null => (typeof v === 'string' ? v : v == null ? null : String(v));
 export const bool = (v: unknown): number => (v === true ? 1 : 0);
 
-/** Lower-cased, accents stripped: what name search compares. */
+/**
+ * What name search compares, in any script: compatibility forms unfolded (NFKD: ligatures,
+ * full-width letters), marks stripped (é → e, ё → е, й → и), then case folded. Upper then
+ * lower case folds what lower case alone keeps apart: ß and ss, final ς and σ, ı and i.
+ */
 export function normalizeName(name: string): string {
-  return name.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+  return name.normalize('NFKD').replace(/\p{M}/gu, '').toUpperCase().toLowerCase();
 }

@@ -14,7 +14,7 @@ const A = '01KB19R500CACHE0000000000A';
 const B = '01KB19R500CACHE0000000000B';
 
 function ev(type: string, data: Record<string, unknown>): LogEvent {
-  return { id: 'x', stream: 's', position: '1', type, data, metadata: {}, recordedAt: '2026-01-01T00:00:00.000Z' };
+  return { id: 'x', stream: 's', revision: 0, position: '1', type, data, metadata: {}, recordedAt: '2026-01-01T00:00:00.000Z' };
 }
 
 t.test('officesTouched: which successions a batch may change', async (t) => {

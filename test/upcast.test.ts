@@ -88,6 +88,12 @@ t.test('a log written before the change: the read models and the deciders see th
   const popolo = await app.inject({ url: '/v1/popolo' });
   t.match(popolo.json().organizations.find((o: { identifiers: Array<{ identifier: string }> }) => o.identifiers.some((i) => i.identifier === 'union')), { classification: 'international organization' });
 
+  // A fact's history shows each version in the current shape, a v1 correction's replacement too.
+  const forumFact = lines.find((l) => l.type === 'OrganizationRegistered' && l.data['key'] === 'forum') as Line;
+  const history = (await app.inject({ url: `/v1/facts/${forumFact.factId}` })).json() as { versions: Array<{ kind: string; data: { classification?: string } | null }>; current: { classification?: string } };
+  t.same(history.versions.map((v) => [v.kind, v.data?.classification]), [['original', 'other'], ['correction', 'international organization']]);
+  t.equal(history.current.classification, 'international organization');
+
   // The deciders read the same: resending the version 1 registration as today's client would
   // (no classification: today's default) is a retry of the stored fact, not other content.
   const union = lines.find((l) => l.type === 'OrganizationRegistered' && l.data['key'] === 'union') as Line;

@@ -16,7 +16,7 @@ function entity(kind: string, fact: FactVersion, row: Row, names: readonly strin
 
 export const entities: Projection = {
   name: 'entities',
-  version: 2,
+  version: 3,
   tables: [
     { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', indexes: ['key, known_from', 'kind, parent'] },
     { name: 'names', columns: ['entity', 'kind', 'name_norm'], indexes: ['kind, entity'] },

@@ -12,6 +12,7 @@
 import { lowerBound, termBounds, upperBound, type Certainty, type Source, type TermBounds } from '../../events/index.js';
 import { KNOWN, parse, viewer, type EntityView, type QueryContext } from '../query-context.js';
 import { cmp, cutAppointments } from './succession.js';
+import { correctionsOf, type CorrectedBy } from '../facts/queries.js';
 
 export interface HolderItem {
   person: EntityView | null;
@@ -24,6 +25,8 @@ export interface HolderItem {
   /** Attestations: the session and the capacity named there. */
   session?: EntityView | null;
   capacity?: string;
+  /** The fact was corrected: the latest correction known at knownAt, with its reason. */
+  correctedBy?: CorrectedBy;
 }
 
 interface AppointmentRow extends TermBounds {
@@ -140,12 +143,19 @@ export interface SuccessionItem {
 export function succession(q: QueryContext, office: string, k: string): SuccessionItem[] {
   const raw = rawSuccession(q, office, k);
   const views = q.views([...raw.map((i) => i.personId), ...raw.flatMap((i) => (i.sessionId ? [i.sessionId] : []))], k);
+  const corrected = correctionsOf(
+    q,
+    raw.map((i) => i.factId),
+    k,
+  );
   return raw.map((i) => {
     const item: Omit<HolderItem, 'certainty'> = { person: views(i.personId), term: i.term, acting: i.acting, factId: i.factId, basis: i.basis, source: i.source };
     if (i.sessionId !== undefined) {
       item.session = views(i.sessionId);
       item.capacity = i.capacity as string;
     }
+    const c = corrected.get(i.factId);
+    if (c) item.correctedBy = c;
     return { b: i.b, personId: i.personId, item, jsonHead: undefined };
   });
 }

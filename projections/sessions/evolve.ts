@@ -8,15 +8,16 @@ import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
   name: 'sessions',
-  version: 2,
+  version: 3,
   tables: [
     {
       name: 'sessions',
       columns: ['id', 'key', 'body', 'title', 'number', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'city', 'country', 'chair_person', 'chair_office', 'agenda', 'source'],
       primaryKey: 'id, position',
-      indexes: ['body, known_from'],
+      indexes: ['body, known_from', 'chair_person, known_from'],
     },
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, known_from'] },
+    // person: a person's page lists the sessions they attended or reported to.
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, known_from', 'person, known_from'] },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),

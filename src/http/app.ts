@@ -15,6 +15,8 @@ import { factRoutes } from './routes/facts.js';
 import { healthRoutes } from './routes/health.js';
 import { readRoutes } from './routes/reads.js';
 import { popoloRoutes } from './routes/popolo.js';
+import { guards } from './routes/reads-guards.js';
+import { webRoutes } from '../web/index.js';
 
 export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
@@ -40,6 +42,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   await healthRoutes(app, runtime);
   await factRoutes(app, runtime);
   await readRoutes(app, runtime);
+  await webRoutes(app, runtime, guards(runtime));
   await popoloRoutes(app, runtime);
   await auditRoutes(app, runtime);
   await auditTreeRoutes(app, runtime);

@@ -14,7 +14,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Annals',
         description:
-          'Event-sourced institutional memory: every fact an immutable event, read at any point on two time axes (validAt, knownAt). Every error is application/problem+json (RFC 9457).',
+          'Event-sourced institutional memory: every fact an immutable event, read at any point on two time axes (validAt, knownAt). Every error is application/problem+json (RFC 9457). The same record as web pages for people: [the explorer](/).',
         version: '1',
       },
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'ANNALS_TOKENS role:token pairs' } } },

@@ -11,10 +11,15 @@ import { officeReads } from './reads-offices.js';
 import { organizationReads } from './reads-organizations.js';
 import { peopleReads } from './reads-people.js';
 import { sessionReads } from './reads-sessions.js';
+import { factHistoryRoutes } from './fact-history.js';
+import { attendeeRoutes, csvLists } from './csv-lists.js';
 
 export async function readRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
+  csvLists(app);
   await officeReads(app, runtime, g);
   await organizationReads(app, runtime, g);
   await sessionReads(app, runtime, g);
   await peopleReads(app, runtime, g);
+  await factHistoryRoutes(app, runtime, g);
+  await attendeeRoutes(app, runtime, g);
 }

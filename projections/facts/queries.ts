@@ -1,0 +1,88 @@
+/**
+ * Facts as facts: where each lives in the log, and the corrections and retraction that name
+ * it, as known at `knownAt`. Kept by the runner itself (projections/db.ts, table `facts`), not
+ * by a projection: a correction is applied to the fact it names, so only the runner sees both.
+ *
+ * `correctedBy` marks an item of an answer whose fact was corrected, so a reader never takes a
+ * corrected statement for one first recorded so (API.md: "answers mark an item that was
+ * corrected").
+ */
+import type { QueryContext } from '../query-context.js';
+
+export interface CorrectedBy {
+  /** The latest correction known at knownAt. */
+  factId: string;
+  reason: string | null;
+  recordedAt: string;
+}
+
+export interface FactRef {
+  factId: string;
+  type: string;
+  stream: string;
+  revision: number;
+  position: string;
+  recordedAt: string;
+  /** For a correction or retraction: why. */
+  reason: string | null;
+}
+
+interface FactRow {
+  fact_id: string;
+  type: string;
+  target: string;
+  stream: string;
+  revision: number;
+  position: string;
+  recorded_at: string;
+  reason: string | null;
+}
+
+const AMENDMENTS = `type IN ('FactCorrected', 'FactRetracted')`;
+
+const ref = (r: FactRow): FactRef => ({ factId: r.fact_id, type: r.type, stream: r.stream, revision: r.revision, position: r.position, recordedAt: r.recorded_at, reason: r.reason });
+
+/** The latest correction known at `k` of each of these facts (facts never corrected are absent). */
+export function correctionsOf(q: QueryContext, factIds: readonly string[], k: string): Map<string, CorrectedBy> {
+  const out = new Map<string, CorrectedBy>();
+  if (factIds.length === 0) return out;
+  // The partial index facts_amendments holds corrections and retractions only: a few rows.
+  const rows = q.all<FactRow>(
+    `SELECT fact_id, target, reason, recorded_at FROM facts WHERE ${AMENDMENTS} AND target IN (SELECT value FROM json_each(@ids)) AND type = 'FactCorrected' AND recorded_at <= @k ORDER BY position`,
+    { ids: JSON.stringify([...new Set(factIds)]), k },
+  );
+  for (const r of rows) out.set(r.target, { factId: r.fact_id, reason: r.reason, recordedAt: r.recorded_at });
+  return out;
+}
+
+export interface Corrected {
+  correctedBy?: CorrectedBy;
+}
+
+/** Adds `correctedBy` to each item whose fact (`factId`, or `id` for an entity) was corrected by `k`; returns the items. */
+export function markCorrected<T extends { factId: string } | { id: string }>(q: QueryContext, items: T[], k: string): (T & Corrected)[] {
+  const idOf = (i: T): string => ('factId' in i ? i.factId : i.id);
+  const found = correctionsOf(q, items.map(idOf), k);
+  if (found.size) {
+    for (const i of items) {
+      const c = found.get(idOf(i));
+      if (c) (i as T & Corrected).correctedBy = c;
+    }
+  }
+  return items;
+}
+
+/**
+ * A fact recorded by `k` and the corrections and retraction that name it (in log order); for
+ * the factId of a correction or retraction, those of the fact it names. Null when no such
+ * fact was recorded by `k`.
+ */
+export function factVersions(q: QueryContext, factId: string, k: string): { fact: FactRef; amendments: FactRef[] } | null {
+  const asked = q.get<FactRow>('SELECT * FROM facts WHERE fact_id = @factId AND recorded_at <= @k', { factId, k });
+  if (!asked) return null;
+  const fact = asked.target === asked.fact_id ? asked : q.get<FactRow>('SELECT * FROM facts WHERE fact_id = @id', { id: asked.target });
+  /* c8 ignore next -- a correction's target is recorded before it (the runner resolves it first) */
+  if (!fact) return null;
+  const amendments = q.all<FactRow>(`SELECT * FROM facts WHERE ${AMENDMENTS} AND target = @id AND recorded_at <= @k ORDER BY position`, { id: fact.fact_id, k });
+  return { fact: ref(fact), amendments: amendments.map(ref) };
+}

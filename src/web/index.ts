@@ -1,0 +1,164 @@
+/**
+ * The explorer: the record as web pages (API.md, "Pages for people"), server-rendered from the
+ * same read queries the API answers with, working with JavaScript off. Every page carries the
+ * two time controls in its URL; an address with them in another form (a day for knownAt, empty
+ * fields from the form) is redirected to the canonical one, so what a reader cites is exact.
+ *
+ * Served under a Content-Security-Policy that allows no script at all and styles only from the
+ * stylesheet file; HTML escaping is the renderer's (preact-render-to-string escapes every text
+ * and attribute), and nothing here writes raw HTML.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { VNode } from 'preact';
+import { overlap } from '../../events/index.js';
+import type { Runtime } from '../runtime.js';
+import { toProblem } from '../http/errors.js';
+import { factHistory } from '../http/routes/fact-history.js';
+import type { Guards } from '../http/routes/reads-common.js';
+import { InputError, pageContext, queryString, timeChoice, type PageContext } from './context.js';
+import { ErrorPage } from './pages/error.js';
+import { renderPage } from './layout.js';
+import { HomePage } from './pages/home.js';
+import { OrganizationPage } from './pages/organization.js';
+import { OfficePage } from './pages/office.js';
+import { PersonPage } from './pages/person.js';
+import { SessionPage } from './pages/session.js';
+import { DocumentPage } from './pages/document.js';
+import { FactPage, type Resolve } from './pages/fact.js';
+import { PAGE_OF } from './context.js';
+
+export const CSP = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+const HTML_HEADERS = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'same-origin',
+  'cache-control': 'no-cache',
+};
+
+/** A static file beside this module (run from source) or in the source tree (run from dist/, which holds compiled .ts only). */
+function staticFile(name: string): Buffer {
+  const candidates = [new URL(`./static/${name}`, import.meta.url), new URL(`../../../src/web/static/${name}`, import.meta.url)].map((u) => fileURLToPath(u));
+  const found = candidates.find((p) => existsSync(p));
+  if (!found) throw new Error(`the explorer's ${name} is missing: looked in ${candidates.join(', ')}`);
+  return readFileSync(found);
+}
+
+class NotFound extends Error {}
+
+/** Each page's own query parameters (the time controls aside). */
+const PARAMS: Record<string, readonly string[]> = {
+  home: ['q', 'cursor'],
+  organization: ['officesCursor', 'sessionsCursor', 'documentsCursor'],
+  office: ['cursor'],
+  person: ['cursor'],
+  session: ['cursor'],
+  document: [],
+  fact: [],
+};
+
+function sendHtml(reply: FastifyReply, status: number, page: VNode): FastifyReply {
+  return reply.code(status).headers(HTML_HEADERS).type('text/html; charset=utf-8').send(renderPage(page));
+}
+
+export async function webRoutes(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
+  const css = staticFile('explorer.css');
+  const icon = staticFile('icon.svg');
+  const q = () => runtime.readModels.queries;
+
+  await app.register(async (web) => {
+    web.setErrorHandler((err, req, reply) => {
+      const path = req.url.split('?')[0] ?? '/';
+      const ctx = pageContext(q(), path, { validAt: null, knownAt: null });
+      if (err instanceof InputError) return sendHtml(reply, 400, ErrorPage({ ctx, status: 400, title: `The ${err.field === 'validAt' ? 'day' : 'moment'} is not one`, detail: err.message }));
+      if (err instanceof NotFound) return sendHtml(reply, 404, ErrorPage({ ctx, status: 404, title: 'Not in the record', detail: err.message }));
+      const { problem, headers } = toProblem(err, req);
+      return sendHtml(reply.headers(headers), problem.status, ErrorPage({ ctx, status: problem.status, title: problem.title, detail: problem.detail }));
+    });
+
+    web.get('/static/explorer.css', { schema: { hide: true } }, (_req, reply) => reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').header('x-content-type-options', 'nosniff').send(css));
+    web.get('/static/icon.svg', { schema: { hide: true } }, (_req, reply) => reply.type('image/svg+xml').header('cache-control', 'public, max-age=86400').header('x-content-type-options', 'nosniff').send(icon));
+
+    /** A page route: time controls parsed (and made canonical), the page's own parameters kept, HTML sent. */
+    const page = (kind: keyof typeof PARAMS, render: (ctx: PageContext, params: Record<string, string>) => VNode | Promise<VNode>) => async (req: FastifyRequest, reply: FastifyReply) => {
+      const query = (req.query ?? {}) as Record<string, unknown>;
+      const choice = timeChoice(query);
+      const path = req.url.split('?')[0] ?? '/';
+      const extra: Record<string, string> = {};
+      for (const name of PARAMS[kind] ?? []) {
+        const v = query[name];
+        if (typeof v === 'string' && v !== '') extra[name] = v;
+      }
+      if (!choice.canonical) return reply.redirect(`${path}${queryString({ ...extra, validAt: choice.validAt, knownAt: choice.knownAt })}`, 303);
+      const ctx = pageContext(q(), path, choice, extra);
+      return sendHtml(reply, 200, await render(ctx, extra));
+    };
+    const ref = (req: FastifyRequest, name: string): string => String((req.params as Record<string, unknown>)[name] ?? '');
+    const missing = (kind: string, r: string, ctx: PageContext): never => {
+      throw new NotFound(`No ${kind} “${r}” is known ${ctx.knownAt ? `as the record stood on ${ctx.knownAt}` : 'in the record'}.`);
+    };
+    const opts = { preHandler: g.read, schema: { hide: true } };
+
+    web.get('/', opts, (req, reply) => page('home', (ctx, p) => HomePage({ ctx, text: p['q'] ?? '', cursor: p['cursor'] ?? null }))(req, reply));
+
+    web.get('/organizations/:org', opts, (req, reply) =>
+      page('organization', (ctx) => {
+        const org = ctx.q.organization(ref(req, 'org'), ctx.k) ?? missing('organization', ref(req, 'org'), ctx);
+        return OrganizationPage({ ctx, org });
+      })(req, reply),
+    );
+
+    web.get('/offices/:office', opts, (req, reply) =>
+      page('office', (ctx) => {
+        const r = ref(req, 'office');
+        const office = ctx.q.office(r, ctx.k) ?? missing('office', r, ctx);
+        // As the record stands now, the succession cached for the holder reads answers (dropped whenever facts name the office).
+        const now = ctx.knownAt === null;
+        const succession = ctx.q.holders(office.id, ctx.k, now)?.holders ?? [];
+        // Who held it on the day: the succession's items that may overlap it (what holderAt answers, without building the succession twice).
+        const onDay = succession.flatMap((h) => {
+          const certainty = overlap(h.term, ctx.day);
+          return certainty ? [{ ...h, certainty }] : [];
+        });
+        return OfficePage({ ctx, office, succession, onDay });
+      })(req, reply),
+    );
+
+    web.get('/people/:person', opts, (req, reply) =>
+      page('person', (ctx) => {
+        const r = ref(req, 'person');
+        const person = ctx.q.person(r, ctx.k) ?? missing('person', r, ctx);
+        return PersonPage({ ctx, person, roles: person.roles, sessions: ctx.q.participation(person.id, ctx.k) ?? [] });
+      })(req, reply),
+    );
+
+    web.get('/sessions/:session', opts, (req, reply) =>
+      page('session', (ctx) => {
+        const r = ref(req, 'session');
+        return SessionPage({ ctx, session: ctx.q.session(r, ctx.k) ?? missing('session', r, ctx) });
+      })(req, reply),
+    );
+
+    web.get('/documents/:document', opts, (req, reply) =>
+      page('document', (ctx) => {
+        const r = ref(req, 'document');
+        return DocumentPage({ ctx, doc: ctx.q.document(r, ctx.k) ?? missing('document', r, ctx) });
+      })(req, reply),
+    );
+
+    web.get('/facts/:factId', opts, (req, reply) =>
+      page('fact', async (ctx) => {
+        const r = ref(req, 'factId');
+        const history = (await factHistory(runtime, r, ctx.k)) ?? missing('fact', r, ctx);
+        const resolve: Resolve = (id) => {
+          const row = ctx.q.q.byId(id, ctx.k);
+          if (!row || !(row.kind in PAGE_OF)) return null;
+          return { kind: row.kind as keyof typeof PAGE_OF, view: row.kind === 'office' ? { id: row.id, key: row.key, title: row.name } : { id: row.id, key: row.key, name: row.name } };
+        };
+        return FactPage({ ctx, history, resolve });
+      })(req, reply),
+    );
+  });
+}
