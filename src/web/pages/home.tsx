@@ -12,7 +12,7 @@ export const SEARCH_PAGE = 50;
 const KIND_LABEL: Record<NameHit['kind'], string> = { organization: 'organization', office: 'office', person: 'person', document: 'document' };
 
 function Hit({ ctx, hit }: { ctx: PageContext; hit: NameHit }) {
-  const kindLabel = hit.kind === 'organization' && hit.classification && hit.classification !== 'organization' ? hit.classification : KIND_LABEL[hit.kind];
+  const kindLabel = hit.kind === 'organization' && hit.classification && hit.classification !== 'international organization' ? hit.classification : KIND_LABEL[hit.kind];
   return (
     <li>
       <a href={href(ctx, pathOf(hit.kind, hit.key ?? hit.id))}>
@@ -74,7 +74,9 @@ function Search({ ctx, text, hits, next, cursor }: { ctx: PageContext; text: str
 }
 
 function Tour({ ctx }: { ctx: PageContext }) {
-  const orgs = (ctx.q.organizations(ctx.k, { classification: 'organization' }) ?? []).slice(0, 20);
+  // Classification is free text (schema version 2): the organizations are those that are
+  // neither states nor an organ of another (a parent), whatever their words.
+  const orgs = (ctx.q.organizations(ctx.k, {}) ?? []).filter((o) => o.classification !== 'state' && o.parent === null).slice(0, 20);
   const first = orgs[0];
   const offices = first ? (ctx.q.offices(first.id, ctx.k) ?? []) : [];
   const office = offices[0];
