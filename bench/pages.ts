@@ -88,14 +88,14 @@ try {
   const pad = (n: number) => String(n).padStart(2, '0');
   const day = () => `${1990 + Math.floor(rnd() * 41)}-${pad(1 + Math.floor(rnd() * 12))}-${pad(1 + Math.floor(rnd() * 28))}`;
   const pastMoment = () => new Date(Date.parse(first) + rnd() * (Date.parse(last) - Date.parse(first))).toISOString();
-  // Offices chosen uniformly, without repeats: no page finds its succession cached.
+  // Offices chosen uniformly, without repeats.
   const shuffled = [...offices];
   for (let i = shuffled.length - 1; i > 0; i--) {
     const j = Math.floor(rnd() * (i + 1));
     [shuffled[i], shuffled[j]] = [shuffled[j] as string, shuffled[i] as string];
   }
   const sample = shuffled.slice(0, SAMPLE);
-  const people = (runtime.readModels.queries.people('9999-12-31T00:00:00.000Z', undefined, null, 5000)).map((p) => p.id);
+  const people = runtime.readModels.queries.people('9999-12-31T00:00:00.000Z', undefined, { after: null, limit: 5000 }).items.map((p) => p.id);
   const sessions = (await store.readAll({ types: ['SessionHeld'], limit: 5000 })).map((e) => (e.metadata as { factId: string }).factId);
 
   const measure = async (name: string, urls: string[]) => {

@@ -14,7 +14,9 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { OPEN_END, isFactType, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
-import type { FactVersion, Projection, RowWrite } from './types.js';
+import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
+import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
+import type { FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 
 export const OPEN = OPEN_END;
 const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
@@ -49,6 +51,18 @@ export function tableNames(): string[] {
   return PROJECTIONS.flatMap((p) => p.tables.map((t) => t.name));
 }
 
+/** Derived index tables (temporal indexes, spans): rebuilt equal to the running ones, like the rows. */
+export function indexTableNames(): string[] {
+  return [...PROJECTIONS.flatMap((p) => p.tables.filter((t) => t.temporal).map((t) => rtreeOf(t.name))), 'spans', 'terms', 'terms_rt'];
+}
+
+const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
+
+/** Whole days from `s0` to `e1` (both `YYYY-MM-DD`), as SQLite's julianday difference gives them. */
+export function spanDays(s0: string, e1: string): number {
+  return Math.round((Date.parse(e1) - Date.parse(s0)) / 86_400_000);
+}
+
 /**
  * The query indexes (not the fact_id ones the writer needs): created after a bulk build, faster
  * than maintained row by row. A bulk build also loads tables clustered by a primary key as
@@ -70,6 +84,33 @@ export function createIndexes(db: Db): void {
       }
       db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
       t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
+    }
+  }
+  // Temporal indexes and spans made here are filled from the rows already written (a bulk
+  // build); on a new live file they start empty and the writer keeps them.
+  const exists = (name: string): boolean => (db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(name) as number) > 0;
+  // Appointments as departures cut them (offices/terms-index.ts): kept by the writer, or made by finishBulk.
+  createTerms(db);
+  if (!exists('spans')) {
+    db.exec('CREATE TABLE spans (tbl TEXT NOT NULL, grp TEXT NOT NULL, days INTEGER NOT NULL, PRIMARY KEY (tbl, grp)) WITHOUT ROWID');
+    for (const t of tableSpecs()) {
+      if (!t.span) continue;
+      const { group, from = 's0', to = 'e1' } = t.span;
+      db.exec(`INSERT INTO spans (tbl, grp, days) SELECT '${t.name}', ${group}, max(CAST(round(julianday(${to}) - julianday(${from})) AS INTEGER)) FROM ${t.name} WHERE ${to} <> '${OPEN}' AND ${from} IS NOT NULL AND ${group} IS NOT NULL GROUP BY ${group}`);
+    }
+  }
+  for (const t of tableSpecs()) {
+    const spec = t.temporal;
+    if (!spec || exists(rtreeOf(t.name))) continue;
+    createRtree(db, t.name);
+    const rt = rtreeOf(t.name);
+    if (spec.daysFrom) {
+      const f = spec.daysFrom;
+      db.exec(`INSERT INTO ${rt} SELECT a.rowid, annals_entity_key(a.${spec.entity}), annals_entity_key(a.${spec.entity}), min(annals_day_key(s.s0)), max(annals_day_key(s.e1)), annals_second_key(a.known_from), ${I32_MAX}
+        FROM ${t.name} a JOIN ${f.table} s ON s.${f.id} = a.${f.ref} WHERE a.${spec.entity} IS NOT NULL GROUP BY a.rowid`);
+    } else {
+      db.exec(`INSERT INTO ${rt} SELECT rowid, annals_entity_key(${spec.entity}), annals_entity_key(${spec.entity}), annals_day_key(s0), annals_day_key(e1), annals_second_key(known_from), ${I32_MAX}
+        FROM ${t.name} WHERE ${spec.entity} IS NOT NULL`);
     }
   }
 }
@@ -108,6 +149,7 @@ export interface OpenOptions {
 /** Opens (creating if needed) a read-model file; a file with another schema tag is emptied first. */
 export function openDb(path: string, options: OpenOptions = {}): Db {
   const db = new Database(path);
+  registerTemporalFunctions(db);
   if (options.bulk) {
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');
@@ -142,6 +184,11 @@ export interface WriterOptions {
 export class ReadModelWriter {
   private readonly deferred: { table: string; factId: string; at: string; position: string }[] = [];
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
+  /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
+  private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
+  /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
+  private readonly terms: TermsKeeper | null;
+  private readonly closing = new Map<string, Statement>();
   private readonly closes = new Map<string, Statement>();
   private readonly byType = new Map<FactType, Projection[]>();
   private readonly factGet: Statement;
@@ -158,6 +205,9 @@ export class ReadModelWriter {
     private readonly onParked: (p: ParkedEvent) => void = () => undefined,
     private readonly options: WriterOptions = {},
   ) {
+    if (!options.deferCloses) this.prepareUpkeep(db);
+    this.terms = options.deferCloses ? null : new TermsKeeper(db);
+    for (const t of ['appointments', 'departures']) this.closing.set(t, db.prepare(`SELECT office, person FROM ${t} WHERE fact_id = ? AND known_to = '${OPEN}'`));
     for (const p of PROJECTIONS) {
       for (const t of p.tables) {
         const cols = [...BOOKKEEPING, ...t.columns];
@@ -199,6 +249,14 @@ export class ReadModelWriter {
 
   private applyOne(e: LogEvent): void {
     if (!isFactType(e.type)) return; // bookkeeping (key reservations): not a fact about the world
+    try {
+      this.applyFact(e as LogEvent & { type: FactType });
+    } finally {
+      this.terms?.flush(e.recordedAt);
+    }
+  }
+
+  private applyFact(e: LogEvent & { type: FactType }): void {
     const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
     const factId = meta.factId ?? null;
     try {
@@ -251,7 +309,11 @@ export class ReadModelWriter {
     for (const p of this.byType.get(type) ?? []) {
       for (const t of p.tables) {
         if (this.options.deferCloses) this.deferred.push({ table: t.name, factId, at, position });
-        else this.closes.get(t.name)?.run(at, factId);
+        else {
+          const closing = this.closing.get(t.name);
+          if (closing && this.terms) for (const r of closing.all(factId) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
+          this.closes.get(t.name)?.run(at, factId);
+        }
       }
     }
   }
@@ -270,13 +332,76 @@ export class ReadModelWriter {
       }
     })();
     this.deferred.length = 0;
+    buildTerms(this.db);
   }
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {
     for (const w of writes) {
       const ins = this.inserts.get(w.table) as { stmt: Statement; columns: readonly string[] };
       const values = [factId, knownFrom, OPEN, position, ...ins.columns.map((c) => w.row[c] ?? null)];
-      ins.stmt.run(values);
+      const info = ins.stmt.run(values);
+      if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
+      const upkeep = this.upkeep.get(w.table);
+      if (upkeep) for (const u of upkeep) u(w.row, Number(info.lastInsertRowid), knownFrom);
+    }
+  }
+
+  /**
+   * What keeps the derived index tables equal to what createIndexes would make of the rows:
+   * - a temporal index entry per row (its entity, valid days, recording second), or, for a
+   *   table whose days come from another's rows (attestations: the session's), the span of
+   *   the days of every version of them, widened when a new version of them is written;
+   * - the longest closed interval (days) per group, for bounded scans.
+   */
+  private prepareUpkeep(db: Db): void {
+    const add = (table: string, f: (row: RowWrite['row'], rowid: number, knownFrom: string) => void): void => {
+      this.upkeep.set(table, [...(this.upkeep.get(table) ?? []), f]);
+    };
+    const str = (v: unknown): string => v as string;
+    for (const t of tableSpecs()) {
+      if (t.span) {
+        const { group, from = 's0', to = 'e1' } = t.span;
+        const put = db.prepare(`INSERT INTO spans (tbl, grp, days) VALUES ('${t.name}', ?, ?) ON CONFLICT (tbl, grp) DO UPDATE SET days = max(days, excluded.days)`);
+        add(t.name, (row) => {
+          if (row[group] != null && row[from] != null && row[to] != null && row[to] !== OPEN) put.run(row[group], spanDays(str(row[from]), str(row[to])));
+        });
+      }
+      const spec = t.temporal;
+      if (!spec) continue;
+      const rt = rtreeOf(t.name);
+      const insert = db.prepare(`INSERT INTO ${rt} (id, elo, ehi, vlo, vhi, klo, khi) VALUES (?, ?, ?, ?, ?, ?, ${I32_MAX})`);
+      if (!spec.daysFrom) {
+        add(t.name, (row, rowid, knownFrom) => {
+          const entity = row[spec.entity];
+          if (entity == null) return;
+          const ek = entityKey(str(entity));
+          insert.run(rowid, ek, ek, dayKey(str(row['s0'])), dayKey(str(row['e1'])), secondKey(knownFrom));
+        });
+        continue;
+      }
+      const f = spec.daysFrom;
+      const days = db.prepare(`SELECT min(s0), max(e1) FROM ${f.table} WHERE ${f.id} = ?`).raw();
+      add(t.name, (row, rowid, knownFrom) => {
+        const entity = row[spec.entity];
+        if (entity == null || row[f.ref] == null) return;
+        const [lo, hi] = days.get(row[f.ref]) as [string | null, string | null];
+        // None yet: the rows it takes its days from come later in the same event (a session's chair).
+        if (lo === null || hi === null) return;
+        const ek = entityKey(str(entity));
+        insert.run(rowid, ek, ek, dayKey(lo), dayKey(hi), secondKey(knownFrom));
+      });
+      const dependents = db.prepare(`SELECT rowid, ${spec.entity}, known_from FROM ${t.name} WHERE ${f.ref} = ? AND ${spec.entity} IS NOT NULL`).raw();
+      const widen = db.prepare(`UPDATE ${rt} SET vlo = min(vlo, ?), vhi = max(vhi, ?) WHERE id = ?`);
+      add(f.table, (row) => {
+        const v0 = dayKey(str(row['s0']));
+        const v1 = dayKey(str(row['e1']));
+        for (const [rowid, entity, knownFrom] of dependents.all(row[f.id]) as [number, string, string][]) {
+          if (widen.run(v0, v1, rowid).changes === 0) {
+            const ek = entityKey(entity);
+            insert.run(rowid, ek, ek, v0, v1, secondKey(knownFrom));
+          }
+        }
+      });
     }
   }
 }

@@ -15,12 +15,14 @@
  */
 import type { Source } from '../events/index.js';
 import type { ReadQueries } from './queries.js';
-import type { EntityView } from './query-context.js';
-import { chairsAt, listOrganizations, membersOf, organizationView, withBodies, type OrganizationView } from './organizations/queries.js';
-import { holders, officesOf, type OfficeView } from './offices/queries.js';
-import { sessionsOf } from './sessions/queries.js';
-import { personView, searchPeople } from './people/queries.js';
+import { everything, type EntityView, type Key, type Page } from './query-context.js';
+import { chairsPage, membersPage, organizationView, organizationsPage, withBodies, type OrganizationView } from './organizations/queries.js';
+import { holdersPage, officesPage, officeView, type OfficeView } from './offices/queries.js';
+import { sessionsPage } from './sessions/queries.js';
+import { peoplePage, personView } from './people/queries.js';
 
+/** Rows read per page while streaming. */
+const PAGE = 500;
 export interface PopoloLink { url: string; note: string }
 export interface PopoloIdentifier { identifier: string; scheme: string }
 export interface PopoloPerson { id: string; name: string | null; other_names: { name: string }[]; identifiers: PopoloIdentifier[] }
@@ -55,94 +57,124 @@ const sources = (s: Source | null): PopoloLink[] => (s?.url ? [{ url: s.url, not
 /**
  * Everything related to one organization (its bodies, member and chairing states, the offices
  * of it and its bodies and those named at its sessions, their holders, its sessions), or
- * everything when `org` is undefined; null when `org` is not known at `k`.
+ * everything when `org` is undefined, as JSON text in chunks: `{ organization, knownAt,
+ * events, posts, memberships, organizations, persons }`. Each list is read a page at a time
+ * and written as it is read, so memory holds the sets of entities named (to list each once),
+ * never the record. Null when `org` is not known at `k` (decided before the first chunk).
  */
-export function popoloExport(rq: ReadQueries, org: string | undefined, k: string): PopoloDocument | null {
+export function popoloChunks(rq: ReadQueries, org: string | undefined, k: string): Generator<string> | null {
   const q = rq.q;
-  let orgIds: string[];
-  if (org === undefined) {
-    orgIds = listOrganizations(q, k, {}).map((o) => o.id);
-  } else {
-    const row = q.entity('organization', org, k);
+  let roots: string[] | null = null;
+  if (org !== undefined) {
+    const row = q.ref('organization', org, k);
     if (!row) return null;
-    orgIds = withBodies(q, row.id, k);
+    roots = withBodies(q, row.id, k);
   }
+  return chunks(rq, org, roots, k);
+}
 
-  const orgs = new Map<string, OrganizationView>();
+function* pages<T>(fetch: (after: Key | null) => Page<T>): Generator<T> {
+  yield* everything(fetch);
+}
+
+function* chunks(rq: ReadQueries, org: string | undefined, roots: string[] | null, k: string): Generator<string> {
+  const q = rq.q;
+  const all = (after: Key | null) => ({ after, limit: PAGE });
+  const orgIds = roots ?? [...pages((after) => organizationsPage(q, k, {}, all(after)))].map((o) => o.id);
+  const orgs = new Map<string, OrganizationView | null>();
   const addOrg = (id: string | null | undefined): void => {
     if (!id || orgs.has(id)) return;
     const row = q.byId(id, k);
-    if (row && row.kind === 'organization') orgs.set(id, organizationView(q, row, k));
+    orgs.set(id, row && row.kind === 'organization' ? organizationView(q, row, k) : null);
   };
   const people = new Set<string>();
-  const addPerson = (v: EntityView | null): void => {
+  const addPerson = (v: EntityView | null | undefined): void => {
     if (v) people.add(v.id);
   };
-  const offices = new Map<string, OfficeView>();
-  const memberships: PopoloMembership[] = [];
-  const events: PopoloEvent[] = [];
-
   for (const id of orgIds) addOrg(id);
   // The parent of the organization asked for, so that every parent_id resolves in the document.
   for (const id of orgIds) addOrg(orgs.get(id)?.parent?.id);
 
-  for (const id of orgIds) {
-    for (const o of officesOf(q, id, k)) offices.set(o.id, o);
-    for (const m of membersOf(q, id, k)) {
-      if (!m.member) continue;
-      addOrg(m.member.id);
-      memberships.push({ id: m.factId, role: 'member', member: { '@type': 'Organization', id: m.member.id, name: m.member.name ?? null }, organization_id: id, start_date: m.term.from, end_date: m.term.to, sources: [] });
-    }
-    for (const c of chairsAt(q, id, k)) {
-      if (!c.state) continue;
-      addOrg(c.state.id);
-      memberships.push({ id: c.factId, label: 'Chairmanship', role: 'chair', member: { '@type': 'Organization', id: c.state.id, name: c.state.name ?? null }, organization_id: id, start_date: c.term.from, end_date: c.term.to, sources: sources(c.source), ...(c.source ? { annals_source: c.source } : {}) });
-    }
-  }
+  const list = function* <T>(name: string, items: Iterable<T>, render: (t: T) => unknown): Generator<string> {
+    yield `,${JSON.stringify(name)}:[`;
+    let n = 0;
+    for (const item of items) yield `${n++ === 0 ? '' : ','}${JSON.stringify(render(item))}`;
+    yield ']';
+  };
 
-  for (const s of sessionsOf(q, orgIds, k)) {
-    const place = s.place ? [s.place.city, s.place.country?.name].filter((x): x is string => !!x).join(', ') : null;
-    events.push({ id: s.id, name: s.title ?? s.body?.name ?? null, classification: 'session', start_date: s.held.from, end_date: s.held.to ?? s.held.from, organization_id: s.body?.id ?? null, location: place });
-    addOrg(s.place?.country?.id);
-    const named: (EntityView | null)[] = [s.chairedBy?.office ?? null, ...s.attendees.map((a) => a.office), ...s.reports.map((r) => r.office)];
-    for (const o of named) {
-      if (!o || offices.has(o.id)) continue;
-      const view = rq.office(o.id, k);
-      if (view) offices.set(view.id, view);
-    }
-    addPerson(s.chairedBy?.person ?? null);
-    for (const a of s.attendees) (addPerson(a.person), addOrg(a.representing?.id));
-    for (const r of s.reports) addPerson(r.person);
-  }
+  yield `{"organization":${JSON.stringify(org ?? null)},"knownAt":${JSON.stringify(k)}`;
 
-  const posts: PopoloPost[] = [];
-  for (const o of offices.values()) {
-    const orgId = o.organization?.id ?? null;
-    addOrg(orgId);
-    posts.push({ id: o.id, label: o.title, organization_id: orgId, identifiers: keyIds(o.key) });
-    for (const h of holders(q, o.id, k)) {
-      addPerson(h.person);
-      const m: PopoloMembership = { id: h.factId, role: o.title, person_id: h.person?.id ?? null, organization_id: orgId, post_id: o.id, start_date: h.term.from, end_date: h.term.to, sources: sources(h.source), ...(h.source ? { annals_source: h.source } : {}) };
-      if (h.basis === 'attested') {
-        const at = h.session?.title ?? h.session?.name ?? 'a session';
-        m.label = `Attested, not appointed: named in the capacity ${h.capacity ?? ''} at ${at} (term = the session's days)`;
-      } else if (h.acting) {
-        m.label = 'Acting';
+  // Sessions → events; they name offices, people and states the rest must include.
+  const offices = new Map<string, OfficeView>();
+  const named = new Set<string>();
+  function* sessions(): Generator<PopoloEvent> {
+    for (const s of pages((after) => sessionsPage(q, orgIds, k, undefined, all(after)))) {
+      const place = s.place ? [s.place.city, s.place.country?.name].filter((x): x is string => !!x).join(', ') : null;
+      addOrg(s.place?.country?.id);
+      for (const o of [s.chairedBy?.office ?? null, ...s.attendees.map((a) => a.office), ...s.reports.map((r) => r.office)]) if (o) named.add(o.id);
+      addPerson(s.chairedBy?.person);
+      for (const a of s.attendees) (addPerson(a.person), addOrg(a.representing?.id));
+      for (const r of s.reports) addPerson(r.person);
+      // Lists past a session's first page: read on, for the offices, people and states they name.
+      for (const a of s.more?.attendees ? pages((after) => rq.sessionList(s.id, 'attendees', k, all(after ?? (s.more?.attendees as Key))) as Page<{ person: EntityView | null; representing: EntityView | null; office: EntityView | null }>) : []) {
+        addPerson(a.person);
+        addOrg(a.representing?.id);
+        if (a.office) named.add(a.office.id);
       }
-      memberships.push(m);
+      for (const r of s.more?.reports ? pages((after) => rq.sessionList(s.id, 'reports', k, all(after ?? (s.more?.reports as Key))) as Page<{ person: EntityView | null; office: EntityView | null }>) : []) {
+        addPerson(r.person);
+        if (r.office) named.add(r.office.id);
+      }
+      yield { id: s.id, name: s.title ?? s.body?.name ?? null, classification: 'session', start_date: s.held.from, end_date: s.held.to ?? s.held.from, organization_id: s.body?.id ?? null, location: place };
     }
   }
+  yield* list('events', sessions(), (e) => e);
 
-  if (org === undefined) for (const p of searchPeople(q, k, undefined, null, -1)) people.add(p.id);
-  const persons: PopoloPerson[] = [];
-  for (const id of people) {
-    const row = q.byId(id, k);
-    if (!row) continue;
-    const p = personView(row);
-    persons.push({ id: p.id, name: p.name, other_names: p.aliases.map((name) => ({ name })), identifiers: keyIds(p.key) });
+  function* posts(): Generator<PopoloPost> {
+    for (const id of orgIds) for (const o of pages((after) => officesPage(q, id, k, all(after)))) offices.set(o.id, o);
+    for (const id of named) {
+      if (offices.has(id)) continue;
+      const o = officeView(q, id, k);
+      if (o) offices.set(o.id, o);
+    }
+    for (const o of offices.values()) {
+      addOrg(o.organization?.id);
+      yield { id: o.id, label: o.title, organization_id: o.organization?.id ?? null, identifiers: keyIds(o.key) };
+    }
   }
+  yield* list('posts', posts(), (p) => p);
 
-  const organizations: PopoloOrganization[] = [...orgs.values()].map((o) => ({
+  function* memberships(): Generator<PopoloMembership> {
+    for (const id of orgIds) {
+      for (const m of pages((after) => membersPage(q, id, k, undefined, all(after)))) {
+        if (!m.member) continue;
+        addOrg(m.member.id);
+        yield { id: m.factId, role: 'member', member: { '@type': 'Organization', id: m.member.id, name: m.member.name ?? null }, organization_id: id, start_date: m.term.from, end_date: m.term.to, sources: [] };
+      }
+      for (const c of pages((after) => chairsPage(q, id, k, undefined, all(after)))) {
+        if (!c.state) continue;
+        addOrg(c.state.id);
+        yield { id: c.factId, label: 'Chairmanship', role: 'chair', member: { '@type': 'Organization', id: c.state.id, name: c.state.name ?? null }, organization_id: id, start_date: c.term.from, end_date: c.term.to, sources: sources(c.source), ...(c.source ? { annals_source: c.source } : {}) };
+      }
+    }
+    for (const o of offices.values()) {
+      const orgId = o.organization?.id ?? null;
+      for (const h of pages((after) => holdersPage(q, o.id, k, all(after)))) {
+        addPerson(h.person);
+        const m: PopoloMembership = { id: h.factId, role: o.title, person_id: h.person?.id ?? null, organization_id: orgId, post_id: o.id, start_date: h.term.from, end_date: h.term.to, sources: sources(h.source), ...(h.source ? { annals_source: h.source } : {}) };
+        if (h.basis === 'attested') {
+          const at = h.session?.title ?? h.session?.name ?? 'a session';
+          m.label = `Attested, not appointed: named in the capacity ${h.capacity ?? ''} at ${at} (term = the session's days)`;
+        } else if (h.acting) {
+          m.label = 'Acting';
+        }
+        yield m;
+      }
+    }
+  }
+  yield* list('memberships', memberships(), (m) => m);
+
+  yield* list('organizations', [...orgs.values()].filter((o): o is OrganizationView => o !== null), (o): PopoloOrganization => ({
     id: o.id,
     name: o.name,
     classification: o.classification,
@@ -150,5 +182,22 @@ export function popoloExport(rq: ReadQueries, org: string | undefined, k: string
     other_names: o.aliases.map((name) => ({ name })),
     identifiers: keyIds(o.key),
   }));
-  return { persons, organizations, posts, memberships, events };
+
+  function* persons(): Generator<PopoloPerson> {
+    const seen = new Set<string>();
+    const render = (p: ReturnType<typeof personView>): PopoloPerson => ({ id: p.id, name: p.name, other_names: p.aliases.map((name) => ({ name })), identifiers: keyIds(p.key) });
+    if (org === undefined) {
+      for (const p of pages((after) => peoplePage(q, k, undefined, all(after)))) {
+        seen.add(p.id);
+        yield render(p);
+      }
+    }
+    for (const id of people) {
+      if (seen.has(id)) continue;
+      const row = q.byId(id, k);
+      if (row) yield render(personView(row));
+    }
+  }
+  yield* list('persons', persons(), (p) => p);
+  yield '}';
 }

@@ -1,189 +1,214 @@
 /**
  * The query facade over one read-model connection: takes entity references (id or key) and
  * returns null where the entity is not known at `knownAt` (the HTTP layer answers 404).
+ * Lists come a keyset page at a time (`PageRequest` in, `Page` out); views that hold lists
+ * which can grow without bound (an organization's offices, a session's attendees) hold the
+ * first page of each and, in `more`, the key to continue after.
+ *
+ * No answer is cached: every question reads the rows it needs through the indexes
+ * (temporal.ts for the point questions), at any knownAt alike.
  */
 import type { Database as Db } from 'better-sqlite3';
-import { QueryContext, viewer, type EntityView } from './query-context.js';
-import { holderAt, holderAtJson, holders, officesOf, rolesOf, succession, type HolderItem, type OfficeView, type RoleItem, type SuccessionItem } from './offices/queries.js';
-import { chairsAt, listOrganizations, membersOf, organizationView, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
-import { sessionById, sessionsOf, type SessionView } from './sessions/queries.js';
-import { documentById, documentsOf, type DocumentItem } from './documents/queries.js';
-import { personView, searchPeople, type PersonView } from './people/queries.js';
-import { timelineOf, type TimelineItem } from './timeline/queries.js';
+import { QueryContext, everything, type EntityView, type Key, type Page, type PageRequest, type SnapshotState } from './query-context.js';
+import { holderAt, holderAtJson } from './offices/holder.js';
+import { holdersPage, officesPage, officeView, rolesPage, type HolderItem, type OfficeView, type RoleItem } from './offices/queries.js';
+import { chairsAt, chairsPage, membersPage, organizationView, organizationsPage, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
+import { NESTED_LIMIT, sessionById, sessionListPage, sessionRow, sessionsPage, type SessionList, type SessionView } from './sessions/queries.js';
+import { documentById, documentsPage, type DocumentItem } from './documents/queries.js';
+import { peoplePage, personView, type PersonView } from './people/queries.js';
+import { timelinePage, type TimelineItem } from './timeline/queries.js';
 import { factVersions, markCorrected, type Corrected, type CorrectedBy, type FactRef } from './facts/queries.js';
 import { searchNames, type NameHit } from './search/queries.js';
 import { participationOf, type Participation } from './people/participation.js';
 
-export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, DocumentItem, PersonView, TimelineItem, EntityView, Corrected, CorrectedBy, FactRef, NameHit, Participation };
+export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, SessionList, DocumentItem, PersonView, TimelineItem, EntityView, Key, Page, PageRequest, SnapshotState, Corrected, CorrectedBy, FactRef, NameHit, Participation };
+export { NESTED_LIMIT, everything };
 
-/** Most offices whose current succession is cached. */
-const CACHE_LIMIT = 5_000;
+export type OrganizationList = 'bodies' | 'offices' | 'members' | 'chairs';
+
+export interface OrganizationDetail extends OrganizationView, Corrected {
+  bodies: OrganizationView[];
+  offices: OfficeView[];
+  members: (MemberItem & Corrected)[];
+  chairs: (ChairItem & Corrected)[];
+  more?: Partial<Record<OrganizationList, Key>>;
+}
+
+export interface PersonDetail extends PersonView, Corrected {
+  roles: RoleItem[];
+  more?: { roles?: Key };
+}
+
+const first = (limit: number): PageRequest => ({ after: null, limit });
+
+/** A page with `correctedBy` on each item whose fact was corrected by `k` (one statement for the page). */
+function marked<T extends { factId: string } | { id: string }>(q: QueryContext, page: Page<T>, k: string): Page<T & Corrected> {
+  markCorrected(q, page.items, k);
+  return page;
+}
+
+/** `correctedBy` on sessions and on everything recorded about them, in one statement for all of them. */
+function markSessions(q: QueryContext, sessions: SessionView[], k: string): SessionView[] {
+  const all: ({ factId: string } | { id: string })[] = [];
+  for (const s of sessions) all.push(s, ...s.attendees, ...s.reports, ...s.talks, ...s.documents);
+  markCorrected(q, all, k);
+  return sessions;
+}
 
 export class ReadQueries {
   readonly q: QueryContext;
-  /**
-   * Successions as the record stands now (reads without knownAt), by office reference;
-   * emptied whenever the runner applies events, so an answer is never staler than the read
-   * models themselves. Reads with an explicit knownAt never use it.
-   */
-  private readonly current = new Map<string, { office: EntityView; items: SuccessionItem[] }>();
 
-  constructor(db: Db) {
-    this.q = new QueryContext(db);
+  /** `shared`: `db` is also the writer's connection (no read snapshot is opened on it). */
+  constructor(db: Db, shared = false) {
+    this.q = new QueryContext(db, shared);
   }
 
-  /**
-   * The runner applied events: drop what was cached about "now" for the offices they may
-   * have changed (projections/invalidation.ts), or everything.
-   */
-  invalidate(offices: Set<string> | 'all' = 'all'): void {
-    if (offices === 'all') this.current.clear();
-    else if (offices.size > 0) for (const [ref, hit] of this.current) if (offices.has(hit.office.id)) this.current.delete(ref);
+  /** The runner applied events: the next statement reads a new snapshot. */
+  invalidate(): void {
+    this.q.end();
   }
 
-  private currentSuccession(ref: string, k: string): { office: EntityView; items: SuccessionItem[] } | null {
-    let hit = this.current.get(ref);
-    if (!hit) {
-      const row = this.q.entity('office', ref, k);
-      if (!row) return null;
-      hit = { office: { id: row.id, key: row.key, title: row.name }, items: succession(this.q, row.id, k) };
-      if (this.current.size >= CACHE_LIMIT) this.current.clear();
-      this.current.set(ref, hit);
-    }
-    return hit;
+  /** The checkpoint the current answers read (opening a snapshot if none is open). */
+  snapshot(): SnapshotState {
+    return this.q.snapshot();
+  }
+
+  private officeRef(ref: string, k: string): EntityView | null {
+    const row = this.q.ref('office', ref, k);
+    return row ? { id: row.id, key: row.key, title: row.name } : null;
   }
 
   office(ref: string, k: string): OfficeView | null {
-    const row = this.q.entity('office', ref, k);
-    if (!row) return null;
-    // The row itself, not officesOf(its organization): an organization may have thousands of offices.
-    return { id: row.id, key: row.key, title: row.name, organization: viewer(this.q, k)(row.parent), multipleHolders: row.multiple === 1 };
+    return officeView(this.q, ref, k);
   }
 
-  /** `now`: knownAt was not given (it is the current time), so the cache of the current record may answer. */
-  holder(ref: string, validAt: string, k: string, now = false): { office: EntityView; holders: HolderItem[] } | null {
-    if (now) {
-      const hit = this.currentSuccession(ref, k);
-      return hit ? { office: hit.office, holders: holderAt(this.q, hit.office.id, validAt, k, hit.items) } : null;
-    }
-    const row = this.q.entity('office', ref, k);
-    if (!row) return null;
-    return { office: { id: row.id, key: row.key, title: row.name }, holders: holderAt(this.q, row.id, validAt, k) };
+  holder(ref: string, validAt: string, k: string): { office: EntityView; holders: HolderItem[] } | null {
+    const office = this.officeRef(ref, k);
+    return office ? { office, holders: holderAt(this.q, office.id, validAt, k) } : null;
   }
 
-  /**
-   * The holder answer as JSON text (`{ office, validAt, knownAt, holders }`), equal to
-   * JSON.stringify of the object `holder` gives: the hot read, so cached successions keep
-   * their items' text.
-   */
-  holderJson(ref: string, validAt: string, k: string, now = false): string | null {
-    let office: EntityView;
-    let items: readonly SuccessionItem[];
-    if (now) {
-      const hit = this.currentSuccession(ref, k);
-      if (!hit) return null;
-      ({ office, items } = hit);
-    } else {
-      const row = this.q.entity('office', ref, k);
-      if (!row) return null;
-      office = { id: row.id, key: row.key, title: row.name };
-      items = succession(this.q, row.id, k);
-    }
-    return `{"office":${JSON.stringify(office)},"validAt":${JSON.stringify(validAt)},"knownAt":${JSON.stringify(k)},"holders":${holderAtJson(items, validAt)}}`;
+  /** The holder answer as JSON text (`{ office, validAt, knownAt, holders }`), equal to JSON.stringify of what `holder` gives. */
+  holderJson(ref: string, validAt: string, k: string): string | null {
+    const office = this.officeRef(ref, k);
+    if (!office) return null;
+    return `{"office":${JSON.stringify(office)},"validAt":${JSON.stringify(validAt)},"knownAt":${JSON.stringify(k)},"holders":${holderAtJson(this.q, office.id, validAt, k)}}`;
   }
 
-  holders(ref: string, k: string, now = false): { office: EntityView; holders: HolderItem[] } | null {
-    if (now) {
-      const hit = this.currentSuccession(ref, k);
-      return hit ? { office: hit.office, holders: holders(this.q, hit.office.id, k, hit.items) } : null;
-    }
-    const row = this.q.entity('office', ref, k);
-    if (!row) return null;
-    return { office: { id: row.id, key: row.key, title: row.name }, holders: holders(this.q, row.id, k) };
+  holders(ref: string, k: string, page: PageRequest): { office: EntityView; page: Page<HolderItem> } | null {
+    const office = this.officeRef(ref, k);
+    return office ? { office, page: holdersPage(this.q, office.id, k, page) } : null;
   }
 
   /** Offices, of one organization when `org` is given (null: that organization is unknown). */
-  offices(org: string | undefined, k: string): OfficeView[] | null {
-    if (org === undefined) return officesOf(this.q, null, k);
-    const row = this.q.entity('organization', org, k);
-    return row ? officesOf(this.q, row.id, k) : null;
+  offices(org: string | undefined, k: string, page: PageRequest): Page<OfficeView> | null {
+    if (org === undefined) return officesPage(this.q, null, k, page);
+    const row = this.q.ref('organization', org, k);
+    return row ? officesPage(this.q, row.id, k, page) : null;
   }
 
-  organizations(k: string, filter: { classification?: string | undefined; parent?: string | undefined }): OrganizationView[] | null {
+  organizations(k: string, filter: { classification?: string | undefined; parent?: string | undefined }, page: PageRequest): Page<OrganizationView> | null {
     let parent: string | undefined;
     if (filter.parent !== undefined) {
-      const p = this.q.entity('organization', filter.parent, k);
+      const p = this.q.ref('organization', filter.parent, k);
       if (!p) return null;
       parent = p.id;
     }
-    return listOrganizations(this.q, k, { classification: filter.classification, parent });
+    return organizationsPage(this.q, k, { classification: filter.classification, parent }, page);
   }
 
-  organization(ref: string, k: string, validAt?: string): (OrganizationView & Corrected & { bodies: OrganizationView[]; offices: OfficeView[]; members: (MemberItem & Corrected)[]; chairs: (ChairItem & Corrected)[] }) | null {
+  /** One organization with the first page of its bodies, offices, members and chairs (during `validAt` when given). */
+  organization(ref: string, k: string, validAt?: string, nested = NESTED_LIMIT): OrganizationDetail | null {
     const row = this.q.entity('organization', ref, k);
     if (!row) return null;
-    const [view] = markCorrected(this.q, [organizationView(this.q, row, k)], k);
-    return {
-      ...(view as OrganizationView & Corrected),
-      bodies: listOrganizations(this.q, k, { parent: row.id }),
-      offices: officesOf(this.q, row.id, k),
-      members: markCorrected(this.q, membersOf(this.q, row.id, k, validAt), k),
-      chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k),
+    const lists = {
+      bodies: organizationsPage(this.q, k, { parent: row.id }, first(nested)),
+      offices: officesPage(this.q, row.id, k, first(nested)),
+      members: membersPage(this.q, row.id, k, validAt, first(nested)),
+      chairs: chairsPage(this.q, row.id, k, validAt, first(nested)),
     };
+    markCorrected(this.q, lists.members.items, k);
+    markCorrected(this.q, lists.chairs.items, k);
+    const [view] = markCorrected(this.q, [organizationView(this.q, row, k)], k);
+    const detail: OrganizationDetail = Object.assign(view as OrganizationView & Corrected, { bodies: lists.bodies.items, offices: lists.offices.items, members: lists.members.items, chairs: lists.chairs.items });
+    const more: Partial<Record<OrganizationList, Key>> = {};
+    for (const [name, page] of Object.entries(lists) as [OrganizationList, Page<unknown>][]) if (page.next) more[name] = page.next;
+    if (Object.keys(more).length) detail.more = more;
+    return detail;
   }
 
-  chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: (ChairItem & Corrected)[] } | null {
-    const row = this.q.entity('organization', ref, k);
+  chair(ref: string, validAt: string, k: string): { organization: EntityView; chairs: ChairItem[] } | null {
+    const row = this.q.ref('organization', ref, k);
+    return row ? { organization: { id: row.id, key: row.key, name: row.name }, chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k) } : null;
+  }
+
+  chairs(ref: string, k: string, validAt: string | undefined, page: PageRequest): Page<ChairItem> | null {
+    const row = this.q.ref('organization', ref, k);
+    return row ? marked(this.q, chairsPage(this.q, row.id, k, validAt, page), k) : null;
+  }
+
+  members(ref: string, k: string, validAt: string | undefined, page: PageRequest): Page<MemberItem> | null {
+    const row = this.q.ref('organization', ref, k);
+    return row ? marked(this.q, membersPage(this.q, row.id, k, validAt, page), k) : null;
+  }
+
+  /** `nested`: items of each session's own lists to include (the rest: `more`). */
+  sessions(org: string, k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): Page<SessionView> | null {
+    const row = this.q.ref('organization', org, k);
     if (!row) return null;
-    return { organization: { id: row.id, key: row.key, name: row.name }, chairs: markCorrected(this.q, chairsAt(this.q, row.id, k, validAt), k) };
-  }
-
-  sessions(org: string, k: string, validAt?: string): SessionView[] | null {
-    const row = this.q.entity('organization', org, k);
-    return row ? sessionsOf(this.q, withBodies(this.q, row.id, k), k, validAt).map((s) => this.markSession(s, k)) : null;
+    const p = sessionsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page, nested);
+    markSessions(this.q, p.items, k);
+    return p;
   }
 
   session(ref: string, k: string): SessionView | null {
-    const row = this.q.entity('session', ref, k);
+    const row = this.q.ref('session', ref, k);
     const s = row ? sessionById(this.q, row.id, k) : null;
-    return s ? this.markSession(s, k) : null;
+    return s ? (markSessions(this.q, [s], k)[0] as SessionView) : null;
   }
 
-  /** correctedBy on the session and on everything recorded about it. */
-  private markSession(s: SessionView, k: string): SessionView {
-    markCorrected(this.q, [s], k);
-    markCorrected(this.q, s.attendees, k);
-    markCorrected(this.q, s.reports, k);
-    markCorrected(this.q, s.talks, k);
-    markCorrected(this.q, s.documents, k);
-    return s;
+  /** One list recorded about a session, a page at a time (null: the session is not known at k). */
+  sessionList(ref: string, list: SessionList, k: string, page: PageRequest): Page<unknown> | null {
+    const row = this.q.ref('session', ref, k);
+    const s = row ? sessionRow(this.q, row.id, k) : null;
+    return s ? marked(this.q, sessionListPage(this.q, s, list, k, page) as Page<{ factId: string } | { id: string }>, k) : null;
   }
 
-  documents(org: string, k: string, validAt?: string): (DocumentItem & Corrected)[] | null {
-    const row = this.q.entity('organization', org, k);
-    return row ? markCorrected(this.q, documentsOf(this.q, withBodies(this.q, row.id, k), k, validAt), k) : null;
+  documents(org: string, k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem> | null {
+    const row = this.q.ref('organization', org, k);
+    return row ? marked(this.q, documentsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page), k) : null;
   }
 
   document(ref: string, k: string): (DocumentItem & Corrected) | null {
-    const row = this.q.entity('document', ref, k);
+    const row = this.q.ref('document', ref, k);
     const d = row ? documentById(this.q, row.id, k) : null;
     return d ? (markCorrected(this.q, [d], k)[0] as DocumentItem & Corrected) : null;
   }
 
-  people(k: string, q: string | undefined, after: string | null, limit: number): PersonView[] {
-    return searchPeople(this.q, k, q, after, limit);
+  people(k: string, q: string | undefined, page: PageRequest): Page<PersonView> {
+    return peoplePage(this.q, k, q, page);
   }
 
-  person(ref: string, k: string, validAt?: string): (PersonView & Corrected & { roles: RoleItem[] }) | null {
+  person(ref: string, k: string, validAt?: string, nested = NESTED_LIMIT): PersonDetail | null {
     const row = this.q.entity('person', ref, k);
     if (!row) return null;
+    const roles = rolesPage(this.q, row.id, k, validAt, first(nested));
     const [view] = markCorrected(this.q, [personView(row)], k);
-    return { ...(view as PersonView & Corrected), roles: rolesOf(this.q, row.id, k, validAt) };
+    return Object.assign(view as PersonView & Corrected, { roles: roles.items }, roles.next ? { more: { roles: roles.next } } : {});
+  }
+
+  roles(ref: string, k: string, validAt: string | undefined, page: PageRequest): Page<RoleItem> | null {
+    const row = this.q.ref('person', ref, k);
+    return row ? rolesPage(this.q, row.id, k, validAt, page) : null;
+  }
+
+  timeline(org: string, k: string, window: { from?: string | undefined; to?: string | undefined }, page: PageRequest): Page<TimelineItem> | null {
+    const row = this.q.ref('organization', org, k);
+    return row ? marked(this.q, timelinePage(this.q, withBodies(this.q, row.id, k), k, window, page), k) : null;
   }
 
   /** The sessions a person attended, reported to or chaired, in the order held (null: unknown person). */
   participation(ref: string, k: string): (Participation & Corrected)[] | null {
-    const row = this.q.entity('person', ref, k);
+    const row = this.q.ref('person', ref, k);
     return row ? markCorrected(this.q, participationOf(this.q, row.id, k), k) : null;
   }
 
@@ -195,16 +220,5 @@ export class ReadQueries {
   /** Organizations, offices and people whose name or an alias contains `text` (any script; case and accents ignored). */
   search(text: string, k: string, after: string | null, limit: number): NameHit[] {
     return searchNames(this.q, text, k, after, limit);
-  }
-
-  timeline(org: string, k: string, from?: string, to?: string): TimelineItem[] | null {
-    const row = this.q.entity('organization', org, k);
-    if (!row) return null;
-    const bodies = withBodies(this.q, row.id, k);
-    const offices = this.q.all<{ id: string }>(
-      `SELECT id FROM entities WHERE kind = 'office' AND parent IN (SELECT value FROM json_each(@b)) AND known_from <= @k AND known_to > @k`,
-      { b: JSON.stringify(bodies), k },
-    );
-    return markCorrected(this.q, timelineOf(this.q, [...bodies, ...offices.map((o) => o.id)], k, from, to), k);
   }
 }

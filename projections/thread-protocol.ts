@@ -15,7 +15,7 @@ export type ReadModelRequest = { kind: 'poke' } | { kind: 'status'; seq: number 
 export type ReadModelReply =
   | { kind: 'ready'; readiness: Readiness }
   | { kind: 'failed'; message: string }
-  | { kind: 'applied'; position: Position; offices: string[] | 'all' }
+  | { kind: 'applied'; position: Position }
   | { kind: 'readiness'; readiness: Readiness }
   | { kind: 'caught-up' }
   | { kind: 'status'; seq: number; value: ProjectionStatus }

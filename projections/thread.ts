@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { openEsdbStore } from '../src/store/esdb.js';
 import type { EventStore } from '../src/store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../src/store/sqlite.js';
 import { openReadModels, RebuildInProgressError, type Readiness } from './index.js';
@@ -23,9 +22,9 @@ const log = pino({ level: init.logLevel });
 let store: EventStore | null = null;
 try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
-  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await openEsdbStore(init.eventStore);
+  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await (await import('../src/store/esdb.js')).openEsdbStore(init.eventStore); // loaded only when asked for: ~1 s of gRPC
   const opened = store;
-  const models = await openReadModels({ store: opened, path: init.path, log, onApplied: (position, offices) => post({ kind: 'applied', position, offices: offices === 'all' ? 'all' : [...offices] }) });
+  const models = await openReadModels({ store: opened, path: init.path, log, onApplied: (position) => post({ kind: 'applied', position }) });
   // Readiness changes without events too (retrying, caught up): told when it changes.
   let told = '';
   const tell = (r: Readiness): void => {

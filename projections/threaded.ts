@@ -6,13 +6,12 @@
  * file in, queries move to a connection on it (the old one keeps reading the file it opened
  * until then, so no read fails in between).
  */
-import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PositionWaiters } from '../src/store/position-waiters.js';
 import { startWorker } from '../src/store/worker-thread.js';
-import { ReadModelsUnavailableError, RebuildInProgressError, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
+import { ReadModelsUnavailableError, RebuildInProgressError, openReader, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
 import { ReadQueries } from './queries.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
 
@@ -20,12 +19,6 @@ interface Asked {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   progress?: (p: RebuildProgress) => void;
-}
-
-function openReader(path: string): Db {
-  const db = new Database(path);
-  db.pragma('cache_size = -65536');
-  return db;
 }
 
 export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger): Promise<ReadModels & { poke(): void; worker(): Worker }> {
@@ -44,10 +37,11 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   let db: Db | null = null;
   let queries: ReadQueries | null = null;
 
-  const advance = (position: Position | null, offices: string[] | 'all' = 'all'): void => {
+  const advance = (position: Position | null): void => {
     if (position === null || (applied !== null && position <= applied)) return;
     applied = position;
-    queries?.invalidate(offices === 'all' ? 'all' : new Set(offices));
+    // A read after this (a write's answer waits for it) reads a new snapshot.
+    queries?.invalidate();
     waiters.reached(position);
   };
   const fail = (error: Error): void => {
@@ -72,7 +66,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
             reject(new Error(`the read-model thread could not start: ${m.message}`));
             break;
           case 'applied':
-            advance(m.position, m.offices);
+            advance(m.position);
             break;
           case 'readiness':
             readiness = m.readiness;
@@ -92,6 +86,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
           case 'rebuilt': {
             // The thread swapped the fresh file in: read it from now on.
             const old = db;
+            queries?.invalidate();
             db = openReader(init.path);
             queries = new ReadQueries(db);
             old?.close();
@@ -162,6 +157,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
         worker.once('exit', () => resolve());
         worker.postMessage({ kind: 'close' } satisfies ReadModelRequest);
       });
+      queries?.invalidate();
       db?.close();
     },
   };

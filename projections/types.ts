@@ -35,6 +35,37 @@ export interface TableSpec {
   readonly primaryKey?: string;
   /** Extra indexes as column lists, e.g. `office, known_from`. */
   readonly indexes: readonly string[];
+  /**
+   * A temporal index (temporal.ts): an R*Tree over (entity, valid days, recording time),
+   * keyed by the row's rowid (so the table is a rowid table: no `primaryKey`).
+   */
+  readonly temporal?: TemporalSpec;
+  /**
+   * Bounded interval scans: the column grouping the rows (e.g. `body`) whose longest closed
+   * interval `s0..e1`, in days, is kept in `spans`. A row that meets the days [q0, q1] then
+   * began on or after q0 minus that span (or is open-ended), so an index on
+   * (group, s0, …) is read from there, not from the group's first row.
+   */
+  readonly span?: SpanSpec;
+}
+
+export interface SpanSpec {
+  /** The column grouping the rows, e.g. `body`. */
+  readonly group: string;
+  /** The interval's first and last day columns. Default `s0`, `e1`. */
+  readonly from?: string;
+  readonly to?: string;
+}
+
+export interface TemporalSpec {
+  /** The column naming the entity the rows are about (e.g. `office`). */
+  readonly entity: string;
+  /**
+   * Valid days taken from another table's rows rather than this row's `s0`/`e1`: the rows of
+   * `table` whose `id` equals this row's `ref` (attestations: the session's days). The entry
+   * covers the days of every version of them, so a correction of those days widens it.
+   */
+  readonly daysFrom?: { readonly table: string; readonly id: string; readonly ref: string };
 }
 
 export interface Projection {

@@ -35,6 +35,24 @@ const EventStoreSetting = z
     message: "expected 'sqlite' or an EventStoreDB connection string such as esdb://host:2113?tls=false",
   });
 
+/** ANNALS_CORS_ORIGINS: `*`, or origins (`https://host[:port]`) separated by commas; empty: no CORS. */
+const CorsOrigins = z.string().transform((raw, ctx): string[] => {
+  const origins = raw.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const o of origins) {
+    if (o === '*') continue;
+    let ok = false;
+    try {
+      const u = new URL(o);
+      ok = (u.protocol === 'http:' || u.protocol === 'https:') && u.origin === o;
+    } catch {
+      ok = false;
+    }
+    if (!ok) ctx.addIssue({ code: 'custom', message: `${JSON.stringify(o)} is not an origin: expected * or scheme://host[:port] (no path, no trailing slash), e.g. https://explorer.example.org` });
+  }
+  if (origins.includes('*') && origins.length > 1) ctx.addIssue({ code: 'custom', message: '* allows every origin: give it alone' });
+  return origins;
+});
+
 const Env = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -50,6 +68,7 @@ const Env = z.object({
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_READ_MODELS: z.enum(['thread', 'inline']).default('thread'),
+  ANNALS_CORS_ORIGINS: CorsOrigins.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -77,6 +96,8 @@ export interface Config {
   auditFollower: 'thread' | 'inline';
   /** The projection runner works in a worker thread (`thread`) or on the event loop (`inline`). */
   readModels: 'thread' | 'inline';
+  /** Origins browsers may read answers from (`*`: any); empty: no CORS headers. */
+  corsOrigins: string[];
   logLevel: string;
 }
 
@@ -108,6 +129,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqliteWriter: e.ANNALS_SQLITE_WRITER,
     auditFollower: e.ANNALS_AUDIT_FOLLOWER,
     readModels: e.ANNALS_READ_MODELS,
+    corsOrigins: e.ANNALS_CORS_ORIGINS ?? [],
     logLevel: e.LOG_LEVEL,
   };
 }

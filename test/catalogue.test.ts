@@ -4,7 +4,7 @@
  * against the catalogue: every entry is in it; each entry names fields its schema has and
  * declares every entity reference the schema holds; the request union, the stream a fact
  * goes to, the entity it creates, the references the recorder resolves, the deciders, the
- * projections' lists of types and the cache invalidation all agree with the entries.
+ * projections' lists of types all agree with the entries.
  * test/catalogue-scratch.test.ts adds a fact type to a scratch copy and records one.
  */
 import t from 'tap';
@@ -22,7 +22,6 @@ import { offices as officesProjection } from '../projections/offices/evolve.js';
 import { entities } from '../projections/entities/evolve.js';
 import { documents as documentsProjection } from '../projections/documents/evolve.js';
 import { sessions as sessionsProjection } from '../projections/sessions/evolve.js';
-import { officesTouched } from '../projections/invalidation.js';
 import type { LogEvent } from '../projections/db.js';
 import { DECIDERS, type DomainEvent, type StreamState } from '../src/domain/index.js';
 import { FactRequest } from '../src/record/request.js';
@@ -175,23 +174,13 @@ t.test('one decider per kind of stream decides every fact that lives there, and 
   }
 });
 
-t.test('the projections\' lists of types and the cache invalidation read the catalogue', async (t) => {
+t.test('the projections\' lists of types read the catalogue', async (t) => {
   t.same(entities.handles, FACT_TYPES.filter((type) => createdKind(type) !== undefined));
   t.same([...officesProjection.handles].sort(), FACT_TYPES.filter((type) => Object.values(ENTRIES[type].refs).includes('office')).sort());
   t.same([...sessionsProjection.handles].sort(), ['DelegateAttended', 'ReportDelivered', 'SessionHeld', 'SidelineTalksHeld']);
   t.same([...documentsProjection.handles].sort(), ['DocumentAdopted', 'DocumentConsidered']);
   t.same(typesIn('talks'), ['SidelineTalksHeld']);
-  const event = (type: string, data: unknown, n: number): LogEvent => ({ position: String(n).padStart(20, '0'), id: `e${n}`, stream: 's', type, data, metadata: {}, recordedAt: '2025-01-01T00:00:00.000Z' }) as unknown as LogEvent;
-  let n = 0;
-  for (const type of FACT_TYPES) {
-    const data = sample(type);
-    const touched = officesTouched([event(type, data, ++n)]);
-    if (ENTRIES[type].stream.amends !== undefined) t.equal(touched, 'all', `${type} may touch any office`);
-    else t.same([...(touched as Set<string>)], refSites(type, data, 'office').map((s) => s.value), `${type} touches the offices it names`);
-  }
   t.same(typesNaming('office' satisfies EntityKind).sort(), [...officesProjection.handles].sort());
-  t.same(officesTouched([event('KeyReserved', {}, ++n)]), new Set(), 'bookkeeping touches nothing');
-  t.equal(officesTouched([event('SomethingNew', {}, ++n)]), 'all', 'a type it does not know may touch anything');
 });
 
 t.test('an entry that names a field its schema lacks does not compile', async (t) => {

@@ -1,5 +1,5 @@
 /**
- * Read query parameters over the real app: whole lists without `limit` (paging opt-in), 404 for
+ * Read query parameters over the real app: lists paged by default (`limit`, `cursor`), 404 for
  * an unknown entity however it is spelled, any RFC 3339 knownAt (normalised and echoed), the
  * forms of minPosition, and unknown query parameters ignored.
  */
@@ -13,7 +13,7 @@ const N = 60;
 
 const ndjson = (items: unknown[]) => items.map((i) => JSON.stringify(i)).join('\n');
 
-t.test('reads: whole lists, loose refs, knownAt, minPosition, unknown parameters', async (t) => {
+t.test('reads: paged lists, loose refs, knownAt, minPosition, unknown parameters', async (t) => {
   const { app, auth, runtime } = await startTestApp(t);
   const batch = async (payload: string) => {
     const r = await app.inject({ method: 'POST', url: '/v1/facts/batch', headers: { ...auth('recorder'), 'content-type': 'application/x-ndjson' }, payload });
@@ -39,13 +39,16 @@ t.test('reads: whole lists, loose refs, knownAt, minPosition, unknown parameters
     return { status: r.statusCode, body: r.json() as Record<string, any>, headers: r.headers };
   };
 
-  t.test('A: lists of an organization are whole without limit; limit pages opt-in', async (t) => {
+  t.test('A: every list pages by default (50), limit pages otherwise, up to 500', async (t) => {
     const d = await get('/v1/documents?organization=csto');
     t.equal(d.status, 200);
-    t.equal(d.body.documents.length, N + 3, 'every document, not the first 50');
-    t.equal(d.body.nextCursor, null);
-    const s = await get('/v1/sessions?organization=csto');
-    t.equal(s.body.sessions.length, N + 1, 'every session');
+    t.equal(d.body.documents.length, 50, 'a default page, not every document');
+    t.type(d.body.nextCursor, 'string');
+    const rest = await get(`/v1/documents?organization=csto&cursor=${d.body.nextCursor}`);
+    t.equal(d.body.documents.length + rest.body.documents.length, N + 3, 'the second page holds the rest');
+    t.equal(rest.body.nextCursor, null);
+    const s = await get('/v1/sessions?organization=csto&limit=500');
+    t.equal(s.body.sessions.length, N + 1, 'every session in a page of 500');
     t.equal(s.body.nextCursor, null);
 
     const seen: string[] = [];
@@ -63,25 +66,27 @@ t.test('reads: whole lists, loose refs, knownAt, minPosition, unknown parameters
     t.equal((await get('/v1/documents?organization=csto&limit=501')).status, 400);
 
     const offices = await get('/v1/offices?organization=csto');
-    t.equal(offices.body.nextCursor, null);
+    t.equal(offices.body.nextCursor, null, 'a small list comes whole');
     const found = await get('/v1/people?q=testperson');
-    t.equal(found.body.people.length, N, 'a search answers every match');
-    t.equal(found.body.nextCursor, null);
+    t.equal(found.body.people.length, 50, 'a search pages too');
+    t.type(found.body.nextCursor, 'string');
     const everyone = await get('/v1/people');
-    t.equal(everyone.body.people.length, 50, 'everyone (unbounded): a default page…');
+    t.equal(everyone.body.people.length, 50, 'everyone: a default page…');
     t.type(everyone.body.nextCursor, 'string', '…with nextCursor');
-    const rest = await get(`/v1/people?cursor=${everyone.body.nextCursor}`);
-    t.ok(rest.body.people.length > 0);
-    const timeline = await get('/v1/timeline?organization=csto&from=2000');
-    t.ok(timeline.body.facts.length > 50, 'a windowed timeline is whole');
+    const more = await get(`/v1/people?cursor=${everyone.body.nextCursor}`);
+    t.ok(more.body.people.length > 0);
+    const timeline = await get('/v1/timeline?organization=csto&from=2000&limit=500');
+    t.ok(timeline.body.facts.length > 50, 'a windowed timeline, whole at limit 500');
     t.equal(timeline.body.nextCursor, null);
     const unwindowed = await get('/v1/timeline?organization=csto');
     t.equal(unwindowed.body.facts.length, 50, 'the whole history: a default page');
     t.type(unwindowed.body.nextCursor, 'string');
 
     const spec = (await app.inject({ url: '/openapi.json' })).json();
-    t.match(spec.paths['/v1/timeline'].get.description, /first 50/);
-    t.match(spec.paths['/v1/people'].get.description, /first 50/);
+    for (const path of ['/v1/timeline', '/v1/people', '/v1/documents', '/v1/sessions', '/v1/offices', '/v1/organizations']) {
+      t.match(spec.paths[path].get.description, /default 50/, `${path}: the page size documented`);
+      t.match(spec.paths[path].get.description, /ETag/, `${path}: caching documented`);
+    }
   });
 
   t.test('B: an unknown entity, however spelled, is a 404', async (t) => {

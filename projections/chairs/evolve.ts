@@ -4,8 +4,8 @@ import { TERM_COLUMNS, json, str, termColumns, type TermLike } from '../rows.js'
 
 export const chairs: Projection = {
   name: 'chairs',
-  version: 2,
-  tables: [{ name: 'chairmanships', columns: ['organization', 'chair', ...TERM_COLUMNS, 'session', 'decided_by', 'motto', 'priorities', 'source'], primaryKey: 'organization, fact_id, position', indexes: [] }],
+  version: 3,
+  tables: [{ name: 'chairmanships', columns: ['organization', 'chair', ...TERM_COLUMNS, 'session', 'decided_by', 'motto', 'priorities', 'source'], primaryKey: 'organization, fact_id, position', indexes: ['organization, s0, s1, fact_id'] }],
   handles: ['ChairmanshipPassed'],
   evolve(fact) {
     if (fact.type !== 'ChairmanshipPassed') return [];

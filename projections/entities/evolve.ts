@@ -18,7 +18,9 @@ export const entities: Projection = {
   name: 'entities',
   version: 3,
   tables: [
-    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', indexes: ['key, known_from', 'kind, parent'] },
+    // (id, known_from, …, name): an entity's view in an answer from the index alone.
+    // (kind, name, id), (kind, parent, name, id): pages of organizations, offices, people by name.
+    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', indexes: ['key, known_from', 'kind, parent, name, id', 'kind, name, id', 'id, known_from, known_to, kind, key, name'] },
     { name: 'names', columns: ['entity', 'kind', 'name_norm'], indexes: ['kind, entity'] },
   ],
   // The facts that create an entity (events/facts/: their own stream of an entity kind).

@@ -59,26 +59,25 @@ export interface End {
   readonly position: string;
 }
 
-/** factId of each cut start → its new last day. */
+/** factId of each cut start → its new last day. Each `who`'s changes are paired on their own. */
 export function pairEnds(starts: readonly Start[], ends: readonly End[]): Map<string, string> {
   const cut = new Map<string, string>();
-  const s0Of = new Map<Start, string>();
-  for (const s of starts) s0Of.set(s, lowerBound(s.from));
-  const sortedEnds = [...ends].sort((a, b) => cmp(lowerBound(a.on), lowerBound(b.on)) || cmp(a.position, b.position));
-  for (const end of sortedEnds) {
+  const byWho = new Map<string, { s: Start; s0: string }[]>();
+  for (const s of starts) {
+    const list = byWho.get(s.who);
+    const entry = { s, s0: lowerBound(s.from) };
+    if (list) list.push(entry);
+    else byWho.set(s.who, [entry]);
+  }
+  const sortedEnds = ends.map((e) => ({ e, lo: lowerBound(e.on) })).sort((a, b) => cmp(a.lo, b.lo) || cmp(a.e.position, b.e.position));
+  for (const { e: end } of sortedEnds) {
     const hi = upperBound(end.on);
-    let best: Start | null = null;
-    let bestS0 = '';
-    for (const s of starts) {
-      if (s.who !== end.who) continue;
-      const s0 = s0Of.get(s) as string;
-      if (s0 > hi) continue;
-      if (best === null || s0 > bestS0 || (s0 === bestS0 && s.position > best.position)) {
-        best = s;
-        bestS0 = s0;
-      }
+    let best: { s: Start; s0: string } | null = null;
+    for (const c of byWho.get(end.who) ?? []) {
+      if (c.s0 > hi) continue;
+      if (best === null || c.s0 > best.s0 || (c.s0 === best.s0 && c.s.position > best.s.position)) best = c;
     }
-    if (best && !cut.has(best.factId)) cut.set(best.factId, end.on);
+    if (best && !cut.has(best.s.factId)) cut.set(best.s.factId, end.on);
   }
   return cut;
 }

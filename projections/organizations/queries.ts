@@ -1,11 +1,12 @@
 /**
- * Organization queries: the organizations (states and bodies included), one organization with
- * its bodies, offices and member states, its chair on a day, and the bodies below it (used by
- * sessions, documents and the timeline).
+ * Organization queries: the organizations (states and bodies included) by name, one
+ * organization, the bodies below it (used by sessions, documents and the timeline), its chair
+ * on a day, and its chairmanships and member states in keyset pages.
  */
-import { overlap, type Certainty, type Source } from '../../events/index.js';
-import { KNOWN, parse, viewer, type EntityRow, type EntityView, type QueryContext } from '../query-context.js';
-import { cmp, pairEnds } from '../offices/succession.js';
+import { lowerBound, termBounds, upperBound, type Certainty, type Source } from '../../events/index.js';
+import { bind, KNOWN, afterParams, mergePage, parse, readFiltered, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { certaintyOf } from '../offices/terms.js';
+import { pairEnds } from '../offices/succession.js';
 
 export interface OrganizationView {
   id: string;
@@ -20,19 +21,28 @@ export function organizationView(q: QueryContext, row: EntityRow, k: string): Or
   return { id: row.id, key: row.key, name: row.name, classification: row.classification, parent: viewer(q, k)(row.parent), aliases: parse<string[]>(row.aliases) ?? [] };
 }
 
-export function listOrganizations(q: QueryContext, k: string, filter: { classification?: string | undefined; parent?: string | undefined }): OrganizationView[] {
+export const organizationKey = (o: OrganizationView): Key => [o.name ?? '', o.id];
+
+/** Organizations by name then id, filtered by classification and parent (an id) when given. */
+export function organizationsPage(q: QueryContext, k: string, filter: { classification?: string | undefined; parent?: string | undefined }, page: PageRequest): Page<OrganizationView> {
   const rows = q.all<EntityRow>(
-    `SELECT * FROM entities WHERE kind = 'organization' AND (@c IS NULL OR classification = @c) AND (@p IS NULL OR parent = @p) AND ${KNOWN()}`,
-    { c: filter.classification ?? null, p: filter.parent ?? null, k },
+    `SELECT * FROM entities WHERE kind = 'organization' AND ${filter.parent === undefined ? '' : 'parent = @p AND '}${filter.classification === undefined ? '' : 'classification = @c AND '}${KNOWN()} AND (name, id) > (@a0, @a1) ORDER BY name, id LIMIT @n`,
+    bind({ c: filter.classification ?? null, p: filter.parent ?? null, k, n: page.limit + 1 }, afterParams(page.after, 2)),
   );
-  return rows.map((r) => organizationView(q, r, k));
+  const v = q.views(rows.map((r) => r.parent), k);
+  const views = rows.map((r) => ({ id: r.id, key: r.key, name: r.name, classification: r.classification, parent: v(r.parent), aliases: parse<string[]>(r.aliases) ?? [] }));
+  return mergePage([views], organizationKey, page.limit);
 }
 
-/** The organization and every body below it (parent chain), as known at `k`. */
+/** The organization and every body below it (parent chain), as known at `k`: the organizations with a parent (few), walked in memory. */
 export function withBodies(q: QueryContext, org: string, k: string): string[] {
-  const rows = q.all<{ id: string; parent: string | null }>(`SELECT id, parent FROM entities WHERE kind = 'organization' AND parent IS NOT NULL AND ${KNOWN()}`, { k });
+  const rows = q.all<{ id: string; parent: string }>(`SELECT id, parent FROM entities WHERE kind = 'organization' AND parent IS NOT NULL AND ${KNOWN()}`, { k });
   const children = new Map<string, string[]>();
-  for (const r of rows) children.set(r.parent as string, [...(children.get(r.parent as string) ?? []), r.id]);
+  for (const r of rows) {
+    const list = children.get(r.parent);
+    if (list) list.push(r.id);
+    else children.set(r.parent, [r.id]);
+  }
   const out = new Set<string>([org]);
   const todo = [org];
   while (todo.length) for (const c of children.get(todo.pop() as string) ?? []) if (!out.has(c)) (out.add(c), todo.push(c));
@@ -49,19 +59,51 @@ export interface ChairItem {
   source: Source | null;
 }
 
-export function chairsAt(q: QueryContext, org: string, k: string, validAt?: string): ChairItem[] {
-  const rows = q.all<{ fact_id: string; chair: string; from_raw: string; to_raw: string | null; s0: string; motto: string | null; priorities: string | null; source: string | null }>(
-    `SELECT fact_id, chair, from_raw, to_raw, s0, motto, priorities, source FROM chairmanships WHERE organization = @org AND ${KNOWN()} ORDER BY s0, s1, fact_id`,
-    { org, k },
+interface ChairRow {
+  fact_id: string;
+  chair: string;
+  from_raw: string;
+  to_raw: string | null;
+  s0: string;
+  s1: string;
+  e0: string;
+  e1: string;
+  motto: string | null;
+  priorities: string | null;
+  source: string | null;
+}
+
+const chairItem = (r: ChairRow, c: Certainty, v: (id: string | null) => EntityView | null): ChairItem => ({ state: v(r.chair), term: { from: r.from_raw, to: r.to_raw }, certainty: c, factId: r.fact_id, motto: r.motto, priorities: parse<string[]>(r.priorities) ?? [], source: parse<Source>(r.source) });
+const CHAIR_COLUMNS = 'fact_id, chair, from_raw, to_raw, s0, s1, e0, e1, motto, priorities, source';
+
+/** Who chaired `org` (an id) during `validAt`, as known at `k`: every possible chair, by term. */
+export function chairsAt(q: QueryContext, org: string, k: string, validAt: string): ChairItem[] {
+  const q0 = lowerBound(validAt);
+  const q1 = upperBound(validAt);
+  // The terms begun by the end of the days asked about, in order; the others cannot overlap them.
+  const rows = q.all<ChairRow>(`SELECT ${CHAIR_COLUMNS} FROM chairmanships WHERE organization = @org AND s0 <= @q1 AND e1 >= @q0 AND ${KNOWN()} ORDER BY s0, s1, fact_id`, { org, k, q0, q1 });
+  const v = q.views(rows.map((r) => r.chair), k);
+  return rows.map((r) => chairItem(r, certaintyOf(r, q0, q1) as Certainty, v));
+}
+
+export const chairKey = (c: ChairItem): Key => [lowerBound(c.term.from), upperBound(c.term.from), c.factId];
+
+/** Chairmanships of `org` by term, a page at a time (during `validAt` when given). */
+export function chairsPage(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<ChairItem> {
+  const q0 = validAt ? lowerBound(validAt) : '';
+  const q1 = validAt ? upperBound(validAt) : '';
+  const rows = readFiltered(
+    (after, n) => q.all<ChairRow>(`SELECT ${CHAIR_COLUMNS} FROM chairmanships WHERE organization = @org AND ${KNOWN()} AND (s0, s1, fact_id) > (@a0, @a1, @a2) ORDER BY s0, s1, fact_id LIMIT @n`, bind({ org, k, n }, afterParams(after, 3))),
+    (r) => [r.s0, r.s1, r.fact_id],
+    (r) => {
+      const c = validAt ? certaintyOf(r, q0, q1) : 'certain';
+      return c === null ? null : { r, c };
+    },
+    page.after,
+    page.limit + 1,
   );
-  const v = viewer(q, k);
-  const out: ChairItem[] = [];
-  for (const r of rows) {
-    const term = { from: r.from_raw, to: r.to_raw };
-    const c = validAt ? overlap(term, validAt) : 'certain';
-    if (c) out.push({ state: v(r.chair), term, certainty: c, factId: r.fact_id, motto: r.motto, priorities: parse<string[]>(r.priorities) ?? [], source: parse<Source>(r.source) });
-  }
-  return out;
+  const v = q.views(rows.map((x) => x.r.chair), k);
+  return mergePage([rows.map((x) => chairItem(x.r, x.c, v))], chairKey, page.limit);
 }
 
 export interface MemberItem {
@@ -71,23 +113,44 @@ export interface MemberItem {
   factId: string;
 }
 
-/** Member states: each MembershipStarted, ended by the matching MembershipEnded (offices/succession.ts). */
-export function membersOf(q: QueryContext, org: string, k: string, validAt?: string): MemberItem[] {
-  const rows = q.all<{ fact_id: string; member: string; change: string; on_raw: string; position: string }>(
-    `SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND ${KNOWN()}`,
-    { org, k },
+interface ChangeRow {
+  fact_id: string;
+  member: string;
+  change: string;
+  on_raw: string;
+  position: string;
+}
+
+/**
+ * Member states of `org`, by the start (as written) then factId, a page at a time: each
+ * MembershipStarted, ended by the matching MembershipEnded (offices/succession.ts pairEnds,
+ * which pairs one member's changes at a time, so a page reads only its members' changes).
+ */
+export function membersPage(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<MemberItem> {
+  const cuts = new Map<string, Map<string, string>>();
+  const cutOf = (member: string): Map<string, string> => {
+    let cut = cuts.get(member);
+    if (!cut) {
+      const rows = q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND member = @member AND ${KNOWN()}`, { org, member, k });
+      cut = pairEnds(
+        rows.filter((r) => r.change === 'started').map((s) => ({ factId: s.fact_id, who: s.member, from: s.on_raw, position: s.position })),
+        rows.filter((r) => r.change === 'ended').map((e) => ({ who: e.member, on: e.on_raw, position: e.position })),
+      );
+      cuts.set(member, cut);
+    }
+    return cut;
+  };
+  const starts = readFiltered(
+    (after, n) => q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND change = 'started' AND ${KNOWN()} AND (on_raw, fact_id) > (@a0, @a1) ORDER BY on_raw, fact_id LIMIT @n`, bind({ org, k, n }, afterParams(after, 2))),
+    (r) => [r.on_raw, r.fact_id],
+    (s) => {
+      const term = { from: s.on_raw, to: cutOf(s.member).get(s.fact_id) ?? null };
+      const c = validAt ? certaintyOf(termBounds(term), lowerBound(validAt), upperBound(validAt)) : 'certain';
+      return c === null ? null : { s, term, c };
+    },
+    page.after,
+    page.limit + 1,
   );
-  const starts = rows.filter((r) => r.change === 'started');
-  const cut = pairEnds(
-    starts.map((s) => ({ factId: s.fact_id, who: s.member, from: s.on_raw, position: s.position })),
-    rows.filter((r) => r.change === 'ended').map((e) => ({ who: e.member, on: e.on_raw, position: e.position })),
-  );
-  const v = viewer(q, k);
-  const out: MemberItem[] = [];
-  for (const s of starts) {
-    const term = { from: s.on_raw, to: cut.get(s.fact_id) ?? null };
-    const c = validAt ? overlap(term, validAt) : 'certain';
-    if (c) out.push({ member: v(s.member), term, certainty: c, factId: s.fact_id });
-  }
-  return out.sort((a, b) => cmp(a.term.from, b.term.from) || cmp(a.factId, b.factId));
+  const v = q.views(starts.map((x) => x.s.member), k);
+  return mergePage([starts.map((x) => ({ member: v(x.s.member), term: x.term, certainty: x.c, factId: x.s.fact_id }))], (m) => [m.term.from, m.factId], page.limit);
 }

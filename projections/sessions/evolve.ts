@@ -8,16 +8,21 @@ import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
   name: 'sessions',
-  version: 3,
+  version: 6,
   tables: [
     {
       name: 'sessions',
       columns: ['id', 'key', 'body', 'title', 'number', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'city', 'country', 'chair_person', 'chair_office', 'agenda', 'source'],
       primaryKey: 'id, position',
-      indexes: ['body, known_from', 'chair_person, known_from'],
+      // (body, s0, id): pages of a body's sessions in order, read from the day asked about
+      // minus the body's longest session. The narrow one: a session's days, for attestations.
+      // chair_person: a person's page lists the sessions they chaired.
+      indexes: ['body, s0, id, e1, known_from, known_to', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw', 'chair_person, known_from'],
+      span: { group: 'body' },
     },
+    // Clustered by session: a page of sessions reads each one's items from adjacent rows.
     // person: a person's page lists the sessions they attended or reported to.
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], indexes: ['session, known_from', 'person, known_from'] },
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', indexes: ['person, known_from'] },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),

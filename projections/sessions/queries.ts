@@ -1,8 +1,19 @@
-/** Session queries: sessions of an organization's bodies, with everything that happened there. */
-import { overlap } from '../../events/index.js';
-import { KNOWN, parse, viewer, type EntityView, type QueryContext } from '../query-context.js';
-import { cmp } from '../offices/succession.js';
-import { documentsAtSession, type DocumentItem } from '../documents/queries.js';
+/**
+ * Session queries: the sessions of an organization's bodies in keyset pages ordered by their
+ * first day (s0, id), one session with the first page of each list recorded about it
+ * (attendees, reports, documents, talks; `more` keys where a list goes on), and those lists
+ * page by page.
+ *
+ * A page reads each body's index (body, s0, id) from its cursor and merges them; with
+ * `validAt`, from the day asked about minus the body's longest session (spans), so a page
+ * costs the sessions near that day, not the body's history before it.
+ */
+import { lowerBound, upperBound } from '../../events/index.js';
+import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { documentsAtSessionPage, documentsAtSessions, type DocumentItem } from '../documents/queries.js';
+
+/** Items of a nested list a view shows before pointing at the rest (`more`). */
+export const NESTED_LIMIT = 50;
 
 interface SessionRow {
   fact_id: string;
@@ -22,6 +33,7 @@ interface SessionRow {
 }
 
 interface ItemRow {
+  session: string;
   fact_id: string;
   item: 'attendee' | 'report' | 'talks';
   person: string | null;
@@ -32,7 +44,31 @@ interface ItemRow {
   participants: string | null;
   topics: string | null;
   summary: string | null;
+  position: string;
 }
+
+export interface Attendee {
+  person: EntityView | null;
+  representing: EntityView | null;
+  office: EntityView | null;
+  factId: string;
+}
+export interface Report {
+  person: EntityView | null;
+  office: EntityView | null;
+  subject: string | null;
+  factId: string;
+}
+export interface Talks {
+  participants: { person: EntityView | null; organization: EntityView | null }[];
+  topics: string[];
+  on: string | null;
+  summary: string | null;
+  factId: string;
+}
+
+export type SessionList = 'attendees' | 'reports' | 'documents' | 'talks';
+export const SESSION_LISTS: readonly SessionList[] = ['attendees', 'reports', 'documents', 'talks'];
 
 export interface SessionView {
   id: string;
@@ -44,52 +80,137 @@ export interface SessionView {
   place: { city: string; country: EntityView | null } | null;
   chairedBy: { person: EntityView | null; office: EntityView | null } | null;
   agenda: string[];
-  attendees: { person: EntityView | null; representing: EntityView | null; office: EntityView | null; factId: string }[];
-  reports: { person: EntityView | null; office: EntityView | null; subject: string | null; factId: string }[];
+  attendees: Attendee[];
+  reports: Report[];
   documents: DocumentItem[];
-  talks: { participants: { person: EntityView | null; organization: EntityView | null }[]; topics: string[]; on: string | null; summary: string | null; factId: string }[];
+  talks: Talks[];
   factId: string;
+  /** Lists that go on past the first page: the key to continue after (turned into links by the HTTP layer). */
+  more?: Partial<Record<SessionList, Key>>;
 }
 
-function renderSession(q: QueryContext, s: SessionRow, k: string): SessionView {
-  const v = viewer(q, k);
-  const items = q.all<ItemRow>(`SELECT * FROM session_items WHERE session = @id AND ${KNOWN()} ORDER BY position`, { id: s.id, k });
+const ITEM_KIND = { attendees: 'attendee', reports: 'report', talks: 'talks' } as const;
+
+type ItemOf<L extends SessionList> = L extends 'attendees' ? Attendee : L extends 'reports' ? Report : L extends 'talks' ? Talks : DocumentItem;
+
+function participantIds(r: ItemRow): (string | null)[] {
+  return (parse<{ person?: string; organization?: string }[]>(r.participants) ?? []).flatMap((p) => [p.person ?? null, p.organization ?? null]);
+}
+
+function itemOf(r: ItemRow, fromRaw: string, v: (id: string | null) => EntityView | null): Attendee | Report | Talks {
+  if (r.item === 'attendee') return { person: v(r.person), representing: v(r.representing), office: v(r.office), factId: r.fact_id };
+  if (r.item === 'report') return { person: v(r.person), office: v(r.office), subject: r.subject, factId: r.fact_id };
   return {
-    id: s.id,
-    key: s.key,
-    title: s.title,
-    number: s.number,
-    body: v(s.body),
-    held: { from: s.from_raw, to: s.to_raw },
-    place: s.city ? { city: s.city, country: v(s.country) } : null,
-    chairedBy: s.chair_person ? { person: v(s.chair_person), office: v(s.chair_office) } : null,
-    agenda: parse<string[]>(s.agenda) ?? [],
-    attendees: items.filter((i) => i.item === 'attendee').map((i) => ({ person: v(i.person), representing: v(i.representing), office: v(i.office), factId: i.fact_id })),
-    reports: items.filter((i) => i.item === 'report').map((i) => ({ person: v(i.person), office: v(i.office), subject: i.subject, factId: i.fact_id })),
-    documents: documentsAtSession(q, s.id, k),
-    talks: items
-      .filter((i) => i.item === 'talks')
-      .map((i) => ({
-        participants: (parse<{ person?: string; organization?: string }[]>(i.participants) ?? []).map((p) => ({ person: v(p.person ?? null), organization: v(p.organization ?? null) })),
-        topics: parse<string[]>(i.topics) ?? [],
-        on: i.on_raw ?? s.from_raw,
-        summary: i.summary,
-        factId: i.fact_id,
-      })),
-    factId: s.fact_id,
+    participants: (parse<{ person?: string; organization?: string }[]>(r.participants) ?? []).map((p) => ({ person: v(p.person ?? null), organization: v(p.organization ?? null) })),
+    topics: parse<string[]>(r.topics) ?? [],
+    on: r.on_raw ?? fromRaw,
+    summary: r.summary,
+    factId: r.fact_id,
   };
 }
 
-export function sessionById(q: QueryContext, id: string, k: string): SessionView | null {
-  const s = q.get<SessionRow>(`SELECT * FROM sessions WHERE id = @id AND ${KNOWN()}`, { id, k });
-  return s ? renderSession(q, s, k) : null;
+const ITEM_COLUMNS = 'session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position';
+
+/** One list recorded about a session (attendees, reports, talks: in recording order; documents: by id), a page at a time. */
+export function sessionListPage<L extends SessionList>(q: QueryContext, session: { id: string; from_raw: string }, list: L, k: string, page: PageRequest): Page<ItemOf<L>> {
+  if (list === 'documents') return documentsAtSessionPage(q, session.id, k, page) as Page<ItemOf<L>>;
+  const rows = q.all<ItemRow>(
+    `SELECT ${ITEM_COLUMNS} FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND position > @a0 ORDER BY position LIMIT @n`,
+    bind({ session: session.id, item: ITEM_KIND[list as 'attendees' | 'reports' | 'talks'], k, n: page.limit + 1 }, afterParams(page.after, 1)),
+  );
+  const v = q.views(rows.flatMap((r) => [r.person, r.office, r.representing, ...participantIds(r)]), k);
+  const keyed = rows.map((r) => ({ r, item: itemOf(r, session.from_raw, v) }));
+  const p = mergePage([keyed], (x) => [x.r.position], page.limit);
+  return { items: p.items.map((x) => x.item) as ItemOf<L>[], next: p.next };
 }
 
-/** Sessions of these bodies, ordered by their first day; with `validAt`, those held (possibly) within it. */
-export function sessionsOf(q: QueryContext, bodies: readonly string[], k: string, validAt?: string): SessionView[] {
-  const rows = q.all<SessionRow>(`SELECT * FROM sessions WHERE body IN (SELECT value FROM json_each(@bodies)) AND ${KNOWN()}`, { bodies: JSON.stringify(bodies), k });
-  return rows
-    .filter((s) => !validAt || overlap({ from: s.from_raw, to: s.to_raw ?? s.from_raw }, validAt) !== null)
-    .sort((a, b) => cmp(a.s0, b.s0) || cmp(a.id, b.id))
-    .map((s) => renderSession(q, s, k));
+/**
+ * Sessions rendered together, each with the first `nested` items of its lists: a handful of
+ * statements for a page (the items of every session by a window over (session, item)), not
+ * a handful per session.
+ */
+function renderSessions(q: QueryContext, rows: readonly SessionRow[], k: string, nested: number): SessionView[] {
+  if (rows.length === 0) return [];
+  const ids = rows.map((s) => s.id);
+  const items = q.all<ItemRow & { rn: number }>(
+    `SELECT * FROM (SELECT ${ITEM_COLUMNS}, row_number() OVER (PARTITION BY session, item ORDER BY position) AS rn FROM session_items WHERE session IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}) WHERE rn <= @n ORDER BY session, item, position`,
+    { ids: JSON.stringify(ids), k, n: nested + 1 },
+  );
+  const documents = documentsAtSessions(q, ids, k, { after: null, limit: nested });
+  const v = q.views([...rows.flatMap((s) => [s.body, s.country, s.chair_person, s.chair_office]), ...items.flatMap((r) => [r.person, r.office, r.representing, ...participantIds(r)])], k);
+  const bySession = new Map<string, (ItemRow & { rn: number })[]>();
+  for (const r of items) {
+    const list = bySession.get(r.session);
+    if (list) list.push(r);
+    else bySession.set(r.session, [r]);
+  }
+  return rows.map((s) => {
+    const mine = bySession.get(s.id) ?? [];
+    const more: Partial<Record<SessionList, Key>> = {};
+    const listOf = (list: 'attendees' | 'reports' | 'talks'): (Attendee | Report | Talks)[] => {
+      const of = mine.filter((r) => r.item === ITEM_KIND[list]);
+      if (of.length > nested) more[list] = [(of[nested - 1] as ItemRow).position];
+      return of.slice(0, nested).map((r) => itemOf(r, s.from_raw, v));
+    };
+    const docs = documents.get(s.id) as Page<DocumentItem>;
+    if (docs.next) more.documents = docs.next;
+    const view: SessionView = {
+      id: s.id,
+      key: s.key,
+      title: s.title,
+      number: s.number,
+      body: v(s.body),
+      held: { from: s.from_raw, to: s.to_raw },
+      place: s.city ? { city: s.city, country: v(s.country) } : null,
+      chairedBy: s.chair_person ? { person: v(s.chair_person), office: v(s.chair_office) } : null,
+      agenda: parse<string[]>(s.agenda) ?? [],
+      attendees: listOf('attendees') as Attendee[],
+      reports: listOf('reports') as Report[],
+      documents: docs.items,
+      talks: listOf('talks') as Talks[],
+      factId: s.fact_id,
+    };
+    if (Object.keys(more).length) view.more = more;
+    return view;
+  });
 }
+
+const SESSION_COLUMNS = 'fact_id, id, key, body, title, number, from_raw, to_raw, s0, city, country, chair_person, chair_office, agenda';
+
+export function sessionRow(q: QueryContext, id: string, k: string): SessionRow | null {
+  return q.get<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id = @id AND ${KNOWN()}`, { id, k }) ?? null;
+}
+
+export function sessionById(q: QueryContext, id: string, k: string, nested = NESTED_LIMIT): SessionView | null {
+  const s = sessionRow(q, id, k);
+  return s ? (renderSessions(q, [s], k, nested)[0] as SessionView) : null;
+}
+
+/** The bodies among `bodies` with any row in `table` (so a page reads only those). */
+export function bodiesWith(q: QueryContext, table: string, bodies: readonly string[]): string[] {
+  if (bodies.length === 1) return bodies.slice();
+  return q.all<{ b: string }>(`SELECT value AS b FROM json_each(@bodies) WHERE EXISTS (SELECT 1 FROM ${table} WHERE body = value)`, { bodies: JSON.stringify(bodies) }).map((r) => r.b);
+}
+
+/** Sessions of these bodies by first day then id, held (possibly) within `validAt` when given, a page at a time. */
+export function sessionsPage(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): Page<SessionView> {
+  const n = page.limit + 1;
+  const after = afterParams(page.after, 2);
+  const within = bodiesWith(q, 'sessions', bodies);
+  let window = '';
+  let bounds: Record<string, string> = {};
+  if (validAt) {
+    const q0 = lowerBound(validAt);
+    window = 'AND s0 <= @q1 AND e1 >= @q0';
+    bounds = { q0, q1: upperBound(validAt) };
+    // No session that began before this can reach the days asked about: read from here.
+    const lo = daysBefore(q0, q.span('sessions', within));
+    if ((after['a0'] as string) < lo) Object.assign(after, { a0: lo, a1: '' });
+  }
+  const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT @n`, bind({ b, k, n }, after, bounds)));
+  const keys = mergePage(sources, (r) => [r.s0, r.id], page.limit);
+  const rows = new Map(q.all<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(keys.items.map((r) => r.id)), k }).map((r) => [r.id, r]));
+  return { items: renderSessions(q, keys.items.map((r) => rows.get(r.id) as SessionRow), k, nested), next: keys.next };
+}
+
+export const sessionKey = (s: SessionView): Key => [lowerBound(s.held.from), s.id];

@@ -17,8 +17,10 @@ function row(fact: FactVersion, subject: unknown, session: unknown, from: string
 
 export const timeline: Projection = {
   name: 'timeline',
-  version: 2,
-  tables: [{ name: 'timeline', columns: ['type', 'subject', 'session', 'date_from', 'date_to', 'lo', 'hi', 'data', 'source'], indexes: ['subject, known_from', 'session, known_from'] }],
+  version: 3,
+  // Pages read (lo, fact_id) in order from the window's first day minus the longest dated
+  // interval; facts dated by their session, through the session (session, fact_id).
+  tables: [{ name: 'timeline', columns: ['type', 'subject', 'session', 'date_from', 'date_to', 'lo', 'hi', 'data', 'source'], indexes: ['lo, fact_id', 'session, fact_id'], span: { group: 'type', from: 'lo', to: 'hi' } }],
   handles: ['MembershipStarted', 'MembershipEnded', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted', 'ReportDelivered', 'ChairmanshipPassed', 'OfficialAppointed', 'OfficialLeftOffice', 'DelegateAttended', 'SidelineTalksHeld'],
   evolve(fact) {
     const d = fact.data;

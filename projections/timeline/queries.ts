@@ -1,11 +1,13 @@
 /**
  * The timeline of an organization: dated facts about it, its bodies, their offices and
- * sessions, in valid-time order. Facts dated by their session take the session's days as
- * known at `knownAt`.
+ * sessions, in valid-time order (first day, then factId), a keyset page at a time. Facts
+ * with dates of their own are read in (lo, fact_id) order from the window's first day minus
+ * the longest dated interval; facts dated by their session take the session's days as known
+ * at `knownAt`, read per body through its sessions in order. The two are merged.
  */
 import { lowerBound, upperBound, type Source } from '../../events/index.js';
-import { KNOWN, parse, type QueryContext } from '../query-context.js';
-import { cmp } from '../offices/succession.js';
+import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bodiesWith } from '../sessions/queries.js';
 
 export interface TimelineItem {
   factId: string;
@@ -18,37 +20,48 @@ export interface TimelineItem {
 interface Row {
   fact_id: string;
   type: string;
-  date_from: string | null;
+  date_from: string;
   date_to: string | null;
-  lo: string | null;
-  hi: string | null;
+  lo: string;
   data: string;
   source: string | null;
-  s_from: string | null;
-  s_to: string | null;
 }
 
-export function timelineOf(q: QueryContext, subjects: readonly string[], k: string, from?: string, to?: string): TimelineItem[] {
-  const p = { subjects: JSON.stringify(subjects), k };
-  const sessionIds = q.all<{ id: string }>(`SELECT id FROM sessions WHERE body IN (SELECT value FROM json_each(@subjects)) AND ${KNOWN()}`, p).map((r) => r.id);
-  const rows = q.all<Row>(
-    `SELECT t.fact_id, t.type, t.date_from, t.date_to, t.lo, t.hi, t.data, t.source, s.from_raw AS s_from, s.to_raw AS s_to
-       FROM timeline t LEFT JOIN sessions s ON s.id = t.session AND ${KNOWN('s')}
-      WHERE (t.subject IN (SELECT value FROM json_each(@subjects)) OR t.session IN (SELECT value FROM json_each(@sessions))) AND ${KNOWN('t')}`,
-    { ...p, sessions: JSON.stringify(sessionIds) },
+export const timelineKey = (t: TimelineItem): Key => [lowerBound(t.date.from), t.factId];
+
+export function timelinePage(q: QueryContext, bodies: readonly string[], k: string, window: { from?: string | undefined; to?: string | undefined }, page: PageRequest): Page<TimelineItem> {
+  const q0 = window.from ? lowerBound(window.from) : '';
+  const q1 = window.to ? upperBound(window.to) : '\uffff';
+  const offices = q.all<{ id: string }>(`SELECT id FROM entities WHERE kind = 'office' AND parent IN (SELECT value FROM json_each(@b)) AND ${KNOWN()}`, { b: JSON.stringify(bodies), k });
+  const after = afterParams(page.after, 2);
+  const base = { k, n: page.limit + 1, q0, q1, bodies: JSON.stringify(bodies), subjects: JSON.stringify([...bodies, ...offices.map((o) => o.id)]) };
+  // Nothing that began before this can reach the window.
+  const lo = q0 === '' ? '' : daysBefore(q0, q.get<{ d: number | null }>("SELECT max(days) AS d FROM spans WHERE tbl = 'timeline'", {})?.d ?? 0);
+  const own = q.all<Row>(
+    `SELECT t.fact_id, t.type, t.date_from, t.date_to, t.lo, t.data, t.source FROM timeline t
+      WHERE t.lo IS NOT NULL AND (t.lo, t.fact_id) > (@a0, @a1) AND t.lo <= @q1 AND t.hi >= @q0 AND ${KNOWN('t')}
+        AND (t.subject IN (SELECT value FROM json_each(@subjects))
+             OR (t.session IS NOT NULL AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = t.session AND s.body IN (SELECT value FROM json_each(@bodies)) AND ${KNOWN('s')})))
+      ORDER BY t.lo, t.fact_id LIMIT @n`,
+    bind(base, ((after['a0'] as string) < lo ? { a0: lo, a1: '' } : after)),
   );
-  const q0 = from ? lowerBound(from) : '';
-  const q1 = to ? upperBound(to) : '\uffff';
-  const out: (TimelineItem & { lo: string })[] = [];
-  for (const r of rows) {
-    const dFrom = r.date_from ?? r.s_from;
-    if (!dFrom) continue;
-    const dTo = r.date_from ? r.date_to : (r.s_to ?? null);
-    const lo = lowerBound(dFrom);
-    const hi = upperBound(dTo ?? dFrom);
-    // Possibly within [from, to].
-    if (lo > q1 || hi < q0) continue;
-    out.push({ factId: r.fact_id, type: r.type, date: { from: dFrom, to: dTo }, data: JSON.parse(r.data) as Record<string, unknown>, source: parse<Source>(r.source), lo });
+  const sources: Row[][] = [own];
+  for (const b of bodiesWith(q, 'sessions', bodies)) {
+    const from = daysBefore(q0 === '' ? '' : q0, q0 === '' ? 0 : q.span('sessions', [b]));
+    const start = (after['a0'] as string) < from ? from : (after['a0'] as string);
+    sources.push(
+      q.all<Row>(
+        `SELECT t.fact_id, t.type, s.from_raw AS date_from, s.to_raw AS date_to, s.s0 AS lo, t.data, t.source FROM sessions s
+           JOIN timeline t ON t.session = s.id AND t.date_from IS NULL AND ${KNOWN('t')}
+          WHERE s.body = @b AND ${KNOWN('s')} AND s.s0 >= @start AND (s.s0, t.fact_id) > (@a0, @a1) AND s.s0 <= @q1 AND s.e1 >= @q0
+          ORDER BY s.s0, t.fact_id LIMIT @n`,
+        bind(base, after, { b, start }),
+      ),
+    );
   }
-  return out.sort((a, b) => cmp(a.lo, b.lo) || cmp(a.factId, b.factId)).map(({ lo: _lo, ...item }) => item);
+  const rows = mergePage(sources, (r) => [r.lo, r.fact_id], page.limit);
+  return {
+    items: rows.items.map((r) => ({ factId: r.fact_id, type: r.type, date: { from: r.date_from, to: r.date_to }, data: JSON.parse(r.data) as Record<string, unknown>, source: parse<Source>(r.source) })),
+    next: rows.next,
+  };
 }

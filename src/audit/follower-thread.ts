@@ -7,7 +7,6 @@
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
-import { openEsdbStore } from '../store/esdb.js';
 import type { EventStore } from '../store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../store/sqlite.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
@@ -23,7 +22,7 @@ const log = pino({ level: init.logLevel, base: { component: 'audit-follower' } }
 let store: EventStore | null = null;
 try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
-  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await openEsdbStore(init.eventStore);
+  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { writer: 'inline' }) : await (await import('../store/esdb.js')).openEsdbStore(init.eventStore);
   const opened = store;
   const audit = await openAuditLog({ store: opened, dataDir: init.dataDir, log, onAudited: (position) => post({ kind: 'audited', position }) });
   port.on('message', (msg: FollowerRequest) => {

@@ -4,7 +4,7 @@
  * session and every document, as the record stood then. Used by `annals replay`; two states
  * taken at different moments compare with a plain JSON diff.
  */
-import { ReadQueries } from '../../projections/index.js';
+import { ReadQueries, everything, type Key } from '../../projections/index.js';
 
 export interface StateOfRecord {
   knownAt: string;
@@ -15,33 +15,30 @@ export interface StateOfRecord {
   documents: unknown[];
 }
 
-const PEOPLE_PAGE = 1000;
+const PAGE = 1000;
+const all = (after: Key | null) => ({ after, limit: PAGE });
+const none = { items: [], next: null };
+/** A session's own lists, whole: the state of everything leaves nothing for later. */
+const WHOLE = 1_000_000_000;
 
 export function stateAt(queries: ReadQueries, knownAt: string): StateOfRecord {
-  const orgs = queries.organizations(knownAt, {}) ?? [];
-  const organizations = orgs.map((o) => {
-    const full = queries.organization(o.id, knownAt);
-    return full ? { ...o, members: full.members, chairs: full.chairs } : o;
-  });
-  const offices = (queries.offices(undefined, knownAt) ?? []).map((office) => ({
-    ...office,
-    holders: queries.holders(office.id, knownAt)?.holders ?? [],
+  const orgs = [...everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)];
+  const organizations = orgs.map((o) => ({
+    ...o,
+    members: [...everything((after) => queries.members(o.id, knownAt, undefined, all(after)) ?? none)],
+    chairs: [...everything((after) => queries.chairs(o.id, knownAt, undefined, all(after)) ?? none)],
   }));
-  const people: unknown[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const page = queries.people(knownAt, undefined, after, PEOPLE_PAGE);
-    people.push(...page);
-    if (page.length < PEOPLE_PAGE) break;
-    const last = page[page.length - 1];
-    after = last ? `${last.name ?? ''}\u0000${last.id}` : null;
-  }
+  const offices = [...everything((after) => queries.offices(undefined, knownAt, all(after)) ?? none)].map((office) => ({
+    ...office,
+    holders: [...everything((after) => queries.holders(office.id, knownAt, all(after))?.page ?? none)],
+  }));
+  const people = [...everything((after) => queries.people(knownAt, undefined, all(after)))];
   // Sessions and documents are listed per organization (bodies included): each once, by id.
   const sessions = new Map<string, unknown>();
   const documents = new Map<string, unknown>();
   for (const o of orgs) {
-    for (const s of queries.sessions(o.id, knownAt) ?? []) sessions.set(s.id, s);
-    for (const d of queries.documents(o.id, knownAt) ?? []) documents.set(d.id, d);
+    for (const s of everything((after) => queries.sessions(o.id, knownAt, undefined, all(after), WHOLE) ?? none)) sessions.set(s.id, s);
+    for (const d of everything((after) => queries.documents(o.id, knownAt, undefined, all(after)) ?? none)) documents.set(d.id, d);
   }
   const byId = (a: [string, unknown], b: [string, unknown]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
   return {

@@ -15,6 +15,7 @@ import { factRoutes } from './routes/facts.js';
 import { healthRoutes } from './routes/health.js';
 import { readRoutes } from './routes/reads.js';
 import { popoloRoutes } from './routes/popolo.js';
+import { registerWire } from './wire.js';
 import { guards } from './routes/reads-guards.js';
 import { webRoutes } from '../web/index.js';
 
@@ -38,6 +39,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
+  await registerWire(app, runtime.config);
   await registerOpenApi(app);
   await healthRoutes(app, runtime);
   await factRoutes(app, runtime);

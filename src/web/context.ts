@@ -8,7 +8,7 @@
  * time without a zone (UTC). Links always carry the canonical form.
  */
 import { isPartialDate, today } from '../../events/index.js';
-import type { ReadQueries } from '../../projections/index.js';
+import type { Key, Page, PageRequest, ReadQueries } from '../../projections/index.js';
 import { isRfc3339 } from '../http/routes/reads-common.js';
 
 export interface PageContext {
@@ -111,3 +111,37 @@ export const PAGE_OF = {
 
 export const pathOf = (kind: keyof typeof PAGE_OF, ref: string): string => `${PAGE_OF[kind]}${encodeURIComponent(ref)}`;
 export const factPath = (factId: string): string => `/facts/${encodeURIComponent(factId)}`;
+
+/** A page of a list as a page shows it: its items and the cursor of the next page (null: the last). */
+export interface ShownPage<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/** A page's cursor parameter as the key to read after; an unreadable one starts from the first page. */
+function keyOf(cursor: string | undefined): Key | null {
+  if (!cursor) return null;
+  try {
+    const key: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    return Array.isArray(key) && key.every((k) => typeof k === 'string') ? (key as string[]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A page of a list the read models page by key (the same keyset pages as the API), from the
+ * page's own cursor parameter `param`. The cursor is the key of the last item shown: a page
+ * link, not an API cursor (pages carry knownAt in their links already).
+ */
+export function keysetPage<T>(ctx: PageContext, param: string, limit: number, read: (page: PageRequest) => Page<T> | null): ShownPage<T> {
+  const page = read({ after: keyOf(ctx.extra[param]), limit }) ?? { items: [], next: null };
+  return { items: page.items, nextCursor: page.next ? Buffer.from(JSON.stringify(page.next), 'utf8').toString('base64url') : null };
+}
+
+/** A page of a list read whole (short lists: a person's sessions), by position in it. */
+export function slicePage<T>(ctx: PageContext, param: string, limit: number, items: readonly T[]): ShownPage<T> {
+  const at = Number(keyOf(ctx.extra[param])?.[0] ?? 0);
+  const from = Number.isSafeInteger(at) && at > 0 ? at : 0;
+  return { items: items.slice(from, from + limit), nextCursor: items.length > from + limit ? Buffer.from(JSON.stringify([String(from + limit)]), 'utf8').toString('base64url') : null };
+}

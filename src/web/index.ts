@@ -12,17 +12,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
-import { overlap } from '../../events/index.js';
 import type { Runtime } from '../runtime.js';
 import { toProblem } from '../http/errors.js';
 import { factHistory } from '../http/routes/fact-history.js';
 import type { Guards } from '../http/routes/reads-common.js';
-import { InputError, pageContext, queryString, timeChoice, type PageContext } from './context.js';
+import { InputError, keysetPage, pageContext, queryString, timeChoice, type PageContext } from './context.js';
 import { ErrorPage } from './pages/error.js';
 import { renderPage } from './layout.js';
 import { HomePage } from './pages/home.js';
 import { OrganizationPage } from './pages/organization.js';
-import { OfficePage } from './pages/office.js';
+import { OfficePage, SUCCESSION_PAGE, TIMELINE_MAX } from './pages/office.js';
+import type { HolderItem, Key, Page } from '../../projections/index.js';
 import { PersonPage } from './pages/person.js';
 import { SessionPage } from './pages/session.js';
 import { DocumentPage } from './pages/document.js';
@@ -114,15 +114,19 @@ export async function webRoutes(app: FastifyInstance, runtime: Runtime, g: Guard
       page('office', (ctx) => {
         const r = ref(req, 'office');
         const office = ctx.q.office(r, ctx.k) ?? missing('office', r, ctx);
-        // As the record stands now, the succession cached for the holder reads answers (dropped whenever facts name the office).
-        const now = ctx.knownAt === null;
-        const succession = ctx.q.holders(office.id, ctx.k, now)?.holders ?? [];
-        // Who held it on the day: the succession's items that may overlap it (what holderAt answers, without building the succession twice).
-        const onDay = succession.flatMap((h) => {
-          const certainty = overlap(h.term, ctx.day);
-          return certainty ? [{ ...h, certainty }] : [];
-        });
-        return OfficePage({ ctx, office, succession, onDay });
+        const page = keysetPage(ctx, 'cursor', SUCCESSION_PAGE, (p) => ctx.q.holders(office.id, ctx.k, p)?.page ?? null);
+        // The timeline draws the whole succession (up to TIMELINE_MAX terms), read a keyset page at a time.
+        const succession: HolderItem[] = [];
+        for (let after: Key | null = null; succession.length < TIMELINE_MAX; ) {
+          const p: Page<HolderItem> | undefined = ctx.q.holders(office.id, ctx.k, { after, limit: Math.min(500, TIMELINE_MAX - succession.length) })?.page;
+          if (!p) break;
+          succession.push(...p.items);
+          if (!p.next) break;
+          after = p.next;
+        }
+        // Who held it on the day: the point question, through the temporal index.
+        const onDay = ctx.q.holder(office.id, ctx.day, ctx.k)?.holders ?? [];
+        return OfficePage({ ctx, office, succession, page, onDay });
       })(req, reply),
     );
 

@@ -2,16 +2,14 @@
  * Lists as CSV: the succession of an office, an organization's documents (in force on
  * `validAt`, when given), its sessions, and a session's attendees answer `text/csv` when asked
  * (`Accept: text/csv`, or `format=csv` for a link a browser follows). The CSV is the very
- * answer the JSON would be (same time controls, filters and page), turned into rows by a
- * preSerialization hook, so the two never disagree. Also the attendees list itself.
+ * answer the JSON would be (same time controls, filters and page), turned into rows where the
+ * answer is sent (reads-answer.ts), so the two never disagree; the next page is linked
+ * (`Link: rel="next"`) as for JSON. A page, not the whole list: a client follows the links.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Source } from '../../../events/index.js';
 import type { CorrectedBy, DocumentItem, EntityView, HolderItem, SessionView } from '../../../projections/index.js';
-import { paginate } from '../../../projections/query-context.js';
-import type { Runtime } from '../../runtime.js';
 import { toCsv, wantsCsv, type Column } from '../csv.js';
-import { ListQuery, RefParam, allUnless, found, readContext, typed, type Guards } from './reads-common.js';
 
 type Attendee = SessionView['attendees'][number] & { correctedBy?: CorrectedBy };
 
@@ -107,7 +105,7 @@ const sessions: CsvList<SessionView & { correctedBy?: CorrectedBy }> = {
 };
 
 const attendees: CsvList<Attendee> = {
-  items: (b) => b['attendees'] as Attendee[],
+  items: (b) => b['items'] as Attendee[],
   columns: [
     ...entity<Attendee>('person', (a) => a.person),
     ...entity<Attendee>('representing', (a) => a.representing),
@@ -119,64 +117,50 @@ const attendees: CsvList<Attendee> = {
   name: (req) => stem(param(req, 'session'), 'attendees', queryOf(req)['knownAt']),
 };
 
+const SESSION_LISTS = '/v1/sessions/:session/:list';
+
 /** Route URL → how its list becomes CSV. */
 export const CSV_LISTS: ReadonlyMap<string, CsvList<never>> = new Map<string, CsvList<never>>([
   ['/v1/offices/:office/holders', holders as unknown as CsvList<never>],
   ['/v1/documents', documents as unknown as CsvList<never>],
   ['/v1/sessions', sessions as unknown as CsvList<never>],
-  ['/v1/sessions/:session/attendees', attendees as unknown as CsvList<never>],
+  // The session's lists: attendees only (csvOf).
+  [SESSION_LISTS, attendees as unknown as CsvList<never>],
 ]);
 
-const CSV_NOTE = ' Answers text/csv too (Accept: text/csv, or format=csv): the same list, one row per item, with the same time controls, filters and page.';
+const CSV_NOTE = ' Answers text/csv too (Accept: text/csv, or format=csv; for a session\'s lists, attendees only): the same page as the JSON, one row per item, with the same time controls and filters; while more remain, the `Link: <…>; rel="next"` header carries the cursor to the next page (the CSV has no nextCursor field).';
 
 function formatOf(req: FastifyRequest): string | null {
   const q = req.url.indexOf('?');
   return q < 0 ? null : new URLSearchParams(req.url.slice(q + 1)).get('format');
 }
 
-/** Registers the CSV hooks; call before the list routes are added (onRoute documents them). */
+/** Documents the CSV answers on the list routes; call before they are added (onRoute). */
 export function csvLists(app: FastifyInstance): void {
   app.addHook('onRoute', (route) => {
     if (!CSV_LISTS.has(route.url) || route.method !== 'GET') return;
     const schema = (route.schema ?? {}) as { description?: string };
     route.schema = { ...schema, description: `${schema.description ?? ''}${CSV_NOTE}`.trim() };
   });
-  // A callback hook, not an async one: it runs for every JSON answer, and most are not lists.
-  app.addHook('preSerialization', (req: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, value?: unknown) => void) => {
-    const spec = CSV_LISTS.get(req.routeOptions.url ?? '');
-    if (!spec || reply.statusCode !== 200) return done(null, payload);
-    // Beside any Vary another part set (compression: Accept-Encoding).
-    const vary = reply.getHeader('vary');
-    if (vary === undefined) reply.header('vary', 'accept');
-    else if (!/\baccept\b(?!-)/i.test(String(vary))) reply.header('vary', `${String(vary)}, accept`);
-    if (!wantsCsv(req.headers.accept, formatOf(req))) return done(null, payload);
-    const body = payload as Record<string, unknown>;
-    const csv = toCsv(spec.items(body), spec.columns);
-    const next = body['nextCursor'];
-    if (typeof next === 'string' && !reply.hasHeader('link')) {
-      const url = new URL(req.url, 'http://x');
-      url.searchParams.set('cursor', next);
-      reply.header('link', `<${url.pathname}${url.search}>; rel="next"`);
-    }
-    reply.type('text/csv; charset=utf-8; header=present');
-    reply.header('content-disposition', `attachment; filename="${spec.name(req) || 'list'}.csv"`);
-    reply.serializer((p: unknown) => p as string);
-    done(null, csv);
-  });
 }
 
-/** GET /v1/sessions/{session}/attendees: who attended, whom they represented, in what capacity. */
-export async function attendeeRoutes(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
-  typed(app).get(
-    '/v1/sessions/:session/attendees',
-    { preHandler: g.read, schema: { tags: ['reads'], summary: 'Who attended a session, representing whom, in what capacity (in the order recorded)', description: 'All of them; limit= (with cursor=) pages opt-in.', params: RefParam('session'), querystring: ListQuery } },
-    async (req) => {
-      const { knownAt } = await readContext(runtime, req.query);
-      const ref = req.params['session'] as string;
-      const session = found(runtime.readModels.queries.session(ref, knownAt), 'session', ref, knownAt);
-      const keyed = session.attendees.map((item, i) => ({ item, key: String(i).padStart(10, '0') }));
-      const page = paginate(keyed, (x) => x.key, req.query.cursor, allUnless(req.query.limit));
-      return { session: { id: session.id, key: session.key, title: session.title }, validAt: null, knownAt, attendees: page.items.map((x) => x.item), nextCursor: page.nextCursor };
-    },
-  );
+/**
+ * The answer as CSV when the route is a CSV list and the client asks for it (null: answer
+ * JSON). Called by sendAnswer, which sends answers as text (so no serialization hook sees
+ * them); the Link header to the next page was set with the JSON's nextCursor already.
+ */
+export function csvOf(req: FastifyRequest, reply: FastifyReply, body: Record<string, unknown>): string | null {
+  const url = req.routeOptions.url ?? '';
+  const spec = CSV_LISTS.get(url);
+  if (!spec) return null;
+  if (url === SESSION_LISTS && param(req, 'list') !== 'attendees') return null;
+  // Beside any Vary another part set (compression: Accept-Encoding).
+  const vary = reply.getHeader('vary');
+  if (vary === undefined) reply.header('vary', 'accept');
+  else if (!/\baccept\b(?!-)/i.test(String(vary))) reply.header('vary', `${String(vary)}, accept`);
+  if (!wantsCsv(req.headers.accept, formatOf(req))) return null;
+  reply.header('content-disposition', `attachment; filename="${spec.name(req) || 'list'}.csv"`);
+  return toCsv(spec.items(body), spec.columns);
 }
+
+export const CSV_TYPE = 'text/csv; charset=utf-8; header=present';

@@ -1,6 +1,6 @@
 /**
  * What every read route shares: the `validAt` / `knownAt` / `minPosition` query fields, the
- * read-your-writes wait, 404s for unknown entities and cursor pagination.
+ * read-your-writes wait, 404s for unknown entities, and links to the rest of a view's lists.
  */
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { PartialDate, today } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
+import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
 
 export const ValidAt = PartialDate.optional().describe('A partial date YYYY, YYYY-MM or YYYY-MM-DD: the world as it was then');
 
@@ -53,18 +54,10 @@ export const LooseRef = z.string().min(1, { message: 'expected an entity id or k
 export const TimeQuery = z.object({ knownAt: KnownAt, minPosition: MinPosition });
 /** Point questions (holder, chair) and filters: validAt too. */
 export const PointQuery = TimeQuery.extend({ validAt: ValidAt });
-export const DEFAULT_PAGE = 50;
-export const ListQuery = PointQuery.extend({
-  cursor: z.string().max(1000).optional().describe('From the previous page’s nextCursor'),
-  limit: z.coerce.number().int().min(1).max(500).optional().describe('Items per page (at most 500); opt-in paging, answered with nextCursor. Without it the whole list is returned (unless the endpoint says otherwise)'),
-});
+/** Lists: filters, then `cursor` and `limit` (paging.ts). */
+export const ListQuery = PointQuery.extend(PagingQuery);
 
 export const RefParam = (name: string) => z.strictObject({ [name]: LooseRef });
-
-/** Without `limit`, everything: a bounded list (e.g. one organization's documents) is answered whole. */
-export const allUnless = (limit: number | undefined): number => limit ?? Number.POSITIVE_INFINITY;
-/** An unbounded list (e.g. everything, no filter): without `limit`, the first DEFAULT_PAGE, with nextCursor. */
-export const pageUnlessFiltered = (limit: number | undefined, filtered: boolean): number => limit ?? (filtered ? Number.POSITIVE_INFINITY : DEFAULT_PAGE);
 
 export type Typed = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
 export const typed = (app: FastifyInstance) => app.withTypeProvider<ZodTypeProvider>();
@@ -129,3 +122,21 @@ export interface Guards {
 }
 
 export type { FastifyRequest };
+
+/**
+ * A view's `more` (list name → the key after its first page) as links to the list's own
+ * route, each with a cursor pinned to the view's knownAt.
+ */
+export function moreLinks<L extends string>(more: Partial<Record<L, Key>> | undefined, knownAt: string, link: (list: L) => { path: string; scope: Scope; query?: Record<string, string | undefined> }): Partial<Record<L, string>> | undefined {
+  if (!more) return undefined;
+  const out: Partial<Record<L, string>> = {};
+  for (const [list, key] of Object.entries(more) as [L, Key][]) {
+    const l = link(list);
+    out[list] = linkTo(l.path, l.scope, knownAt, key, l.query);
+  }
+  return out;
+}
+
+/** Paging and conditional requests, as route descriptions say them. */
+export const LIST_NOTE = 'A page holds at most `limit` items (default 50, at most 500), with `nextCursor` and a `Link: <…>; rel="next"` header while more remain; follow them to read each item exactly once. A cursor is bound to its query and pins the knownAt of the first page (an omitted knownAt is pinned to the moment of the first page); a cursor altered, or used with other filters, is a 400 naming `cursor`.';
+export const CACHE_NOTE = 'Answers carry an ETag: If-None-Match answers 304. With a knownAt earlier than the recording time of the last event applied (and validAt given, where it defaults to today), the answer is immutable: strong ETag, Cache-Control: public, max-age=31536000, immutable. Otherwise a weak ETag from the log position (Cache-Control: no-cache).';

@@ -1,38 +1,67 @@
-/** Organizations (states and bodies included): the list, one with bodies/offices/members, the chair. */
+/** Organizations (states and bodies included): the list, one with the first page of its lists, the chair, chairmanships, members. */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Classification } from '../../../events/index.js';
+import { Classification, today } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
-import { paginate } from '../../../projections/query-context.js';
-import { DEFAULT_PAGE, ListQuery, LooseRef, pageUnlessFiltered, PointQuery, RefParam, found, pointValidAt, readContext, typed, type Guards } from './reads-common.js';
+import type { OrganizationList } from '../../../projections/queries.js';
+import { nextPage, pageStart } from '../paging.js';
+import { sendAnswer } from './reads-answer.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
+
+const now = (): string => new Date().toISOString();
 
 export async function organizationReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/organizations', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Organizations, states and bodies', description: `Filtered by classification= or parent=, every match; unfiltered (the whole registry), the first ${DEFAULT_PAGE} unless limit= says otherwise — follow nextCursor.`, querystring: ListQuery.extend({ classification: Classification.optional(), parent: LooseRef.optional() }) } }, async (req) => {
-    const { knownAt } = await readContext(runtime, req.query);
+  r.get('/v1/organizations', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Organizations, states and bodies, by name (filtered by classification= or parent=)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ classification: Classification.optional(), parent: LooseRef.optional() }) } }, async (req, reply) => {
+    await readContext(runtime, { minPosition: req.query.minPosition });
+    const start = pageStart(req, req.query, now);
     const { classification, parent } = req.query;
-    const list = q().organizations(knownAt, { classification, parent });
-    const all = parent !== undefined ? found(list, 'organization', parent, knownAt) : list ?? [];
-    const page = paginate(all, (o) => `${o.name ?? ''}\u0000${o.id}`, req.query.cursor, pageUnlessFiltered(req.query.limit, classification !== undefined || parent !== undefined));
-    return { validAt: req.query.validAt ?? null, knownAt, organizations: page.items, nextCursor: page.nextCursor };
+    const page = q().organizations(start.knownAt, { classification, parent }, start);
+    const list = parent !== undefined ? found(page, 'organization', parent, start.knownAt) : (page ?? { items: [], next: null });
+    const nextCursor = nextPage(req, reply, start.knownAt, list.next);
+    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, organizations: list.items, nextCursor }, start);
   });
 
-  r.get('/v1/organizations/:org', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One organization: bodies, offices, members and chairs (at validAt when given)', params: RefParam('org'), querystring: PointQuery } }, async (req) => {
+  r.get('/v1/organizations/:org', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One organization: the first page of its bodies, offices, members and chairs (at validAt when given)', description: `Each list holds its first page; \`more\` links to the rest of those that go on. ${CACHE_NOTE}`, params: RefParam('org'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const org = req.params['org'] as string;
-    const view = found(q().organization(org, knownAt, req.query.validAt), 'organization', org, knownAt);
-    return { organization: view, validAt: req.query.validAt ?? null, knownAt };
+    const validAt = req.query.validAt;
+    const view = found(q().organization(org, knownAt, validAt), 'organization', org, knownAt);
+    const { more, ...rest } = view;
+    const links = moreLinks<OrganizationList>(more, knownAt, (list) => {
+      switch (list) {
+        case 'bodies':
+          return { path: '/v1/organizations', scope: { route: '/v1/organizations', params: {}, filters: { parent: view.id } }, query: { parent: view.id } };
+        case 'offices':
+          return { path: '/v1/offices', scope: { route: '/v1/offices', params: {}, filters: { organization: view.id } }, query: { organization: view.id } };
+        default:
+          return { path: `/v1/organizations/${view.id}/${list}`, scope: { route: `/v1/organizations/:org/${list}`, params: { org: view.id }, filters: { validAt } }, query: { validAt } };
+      }
+    });
+    return sendAnswer(runtime, req, reply, { organization: links ? { ...rest, more: links } : rest, validAt: validAt ?? null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
 
-  r.get('/v1/organizations/:org/chair', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Which state chairs the organization on a day', params: RefParam('org'), querystring: PointQuery } }, async (req) => {
+  r.get('/v1/organizations/:org/chair', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Which state chairs the organization on a day', description: CACHE_NOTE, params: RefParam('org'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
-    const validAt = pointValidAt(req.query.validAt);
+    const validAt = req.query.validAt ?? today(new Date());
     const org = req.params['org'] as string;
     const answer = found(q().chair(org, validAt, knownAt), 'organization', org, knownAt);
-    return { organization: answer.organization, validAt, knownAt, chairs: answer.chairs };
+    return sendAnswer(runtime, req, reply, { organization: answer.organization, validAt, knownAt, chairs: answer.chairs }, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined });
   });
+
+  for (const list of ['chairs', 'members'] as const) {
+    const summary = list === 'chairs' ? 'Chairmanships of the organization by term (during validAt when given)' : 'Member states of the organization by start (during validAt when given)';
+    r.get(`/v1/organizations/:org/${list}`, { preHandler: g.read, schema: { tags: ['reads'], summary, description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('org'), querystring: ListQuery } }, async (req, reply) => {
+      await readContext(runtime, { minPosition: req.query.minPosition });
+      const start = pageStart(req, req.query, now);
+      const org = req.params['org'] as string;
+      const page = found(list === 'chairs' ? q().chairs(org, start.knownAt, req.query.validAt, start) : q().members(org, start.knownAt, req.query.validAt, start), 'organization', org, start.knownAt);
+      const nextCursor = nextPage(req, reply, start.knownAt, page.next);
+      return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, [list]: page.items, nextCursor }, start);
+    });
+  }
 }
 
 export const OrgParam = z.strictObject({ org: LooseRef });

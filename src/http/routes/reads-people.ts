@@ -1,47 +1,56 @@
-/** People (name search across aliases), one person with roles over time, and the timeline. */
+/** People (name search across aliases, paged), one person with the first page of their roles, their roles (paged), and the timeline (paged). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { PartialDate } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
-import { personSortKey } from '../../../projections/people/queries.js';
-import { paginate } from '../../../projections/query-context.js';
-import { DEFAULT_PAGE, ListQuery, LooseRef, pageUnlessFiltered, PointQuery, RefParam, TimeQuery, found, readContext, typed, type Guards } from './reads-common.js';
+import { nextPage, pageStart } from '../paging.js';
+import { sendAnswer } from './reads-answer.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
+
+const now = (): string => new Date().toISOString();
 
 export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/people', { preHandler: g.read, schema: { tags: ['reads'], summary: 'People; q= searches names and aliases (case and accents ignored)', description: `With q=, every match; without it (everyone), the first ${DEFAULT_PAGE} unless limit= says otherwise — follow nextCursor.`, querystring: ListQuery.extend({ q: z.string().trim().min(1).max(200).optional() }) } }, async (req) => {
-    const { knownAt } = await readContext(runtime, req.query);
-    const after = req.query.cursor ? Buffer.from(req.query.cursor, 'base64url').toString('utf8') : null;
-    const limit = pageUnlessFiltered(req.query.limit, req.query.q !== undefined);
-    const rows = q().people(knownAt, req.query.q, after, Number.isFinite(limit) ? limit + 1 : -1);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const nextCursor = rows.length > limit && last ? Buffer.from(personSortKey(last), 'utf8').toString('base64url') : null;
-    return { validAt: req.query.validAt ?? null, knownAt, people: items, nextCursor };
+  r.get('/v1/people', { preHandler: g.read, schema: { tags: ['reads'], summary: 'People by name; q= searches names and aliases (case and accents ignored)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ q: z.string().trim().min(1).max(200).optional() }) } }, async (req, reply) => {
+    await readContext(runtime, { minPosition: req.query.minPosition });
+    const start = pageStart(req, req.query, now);
+    const page = q().people(start.knownAt, req.query.q, start);
+    const nextCursor = nextPage(req, reply, start.knownAt, page.next);
+    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, people: page.items, nextCursor }, start);
   });
 
-  r.get('/v1/people/:person', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One person and their roles over time (at validAt when given)', params: RefParam('person'), querystring: PointQuery } }, async (req) => {
+  r.get('/v1/people/:person', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One person and the first page of their roles over time (at validAt when given)', description: `\`more.roles\` links to the rest. ${CACHE_NOTE}`, params: RefParam('person'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const ref = req.params['person'] as string;
-    return { person: found(q().person(ref, knownAt, req.query.validAt), 'person', ref, knownAt), validAt: req.query.validAt ?? null, knownAt };
+    const validAt = req.query.validAt;
+    const { more, ...person } = found(q().person(ref, knownAt, validAt), 'person', ref, knownAt);
+    const links = moreLinks<'roles'>(more, knownAt, () => ({ path: `/v1/people/${person.id}/roles`, scope: { route: '/v1/people/:person/roles', params: { person: person.id }, filters: { validAt } }, query: { validAt } }));
+    return sendAnswer(runtime, req, reply, { person: links ? { ...person, more: links } : person, validAt: validAt ?? null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
 
-  const TimelineQuery = TimeQuery.extend({
+  r.get('/v1/people/:person/roles', { preHandler: g.read, schema: { tags: ['reads'], summary: 'The offices a person was appointed to or attested in, by term (during validAt when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('person'), querystring: ListQuery } }, async (req, reply) => {
+    await readContext(runtime, { minPosition: req.query.minPosition });
+    const start = pageStart(req, req.query, now);
+    const ref = req.params['person'] as string;
+    const page = found(q().roles(ref, start.knownAt, req.query.validAt, start), 'person', ref, start.knownAt);
+    const nextCursor = nextPage(req, reply, start.knownAt, page.next);
+    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, roles: page.items, nextCursor }, start);
+  });
+
+  const TimelineQuery = ListQuery.omit({ validAt: true }).extend({
     organization: LooseRef,
     from: PartialDate.optional().describe('First day (partial date) of the window'),
     to: PartialDate.optional().describe('Last day (partial date) of the window'),
-    cursor: ListQuery.shape.cursor,
-    limit: ListQuery.shape.limit,
   });
-  r.get('/v1/timeline', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Dated facts about an organization, its bodies, offices and sessions, in valid-time order', description: `With from= or to=, every fact in the window; without either (the whole history), the first ${DEFAULT_PAGE} unless limit= says otherwise — follow nextCursor.`, querystring: TimelineQuery } }, async (req) => {
-    const { knownAt } = await readContext(runtime, req.query);
+  r.get('/v1/timeline', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Dated facts about an organization, its bodies, offices and sessions, in valid-time order (possibly within from..to when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: TimelineQuery } }, async (req, reply) => {
+    await readContext(runtime, { minPosition: req.query.minPosition });
+    const start = pageStart(req, req.query, now);
     const { organization, from, to } = req.query;
-    const list = found(q().timeline(organization, knownAt, from, to), 'organization', organization, knownAt);
-    const keyed = list.map((item, i) => ({ item, key: String(i).padStart(10, '0') }));
-    const page = paginate(keyed, (x) => x.key, req.query.cursor, pageUnlessFiltered(req.query.limit, from !== undefined || to !== undefined));
-    return { organization, from: from ?? null, to: to ?? null, validAt: null, knownAt, facts: page.items.map((x) => x.item), nextCursor: page.nextCursor };
+    const page = found(q().timeline(organization, start.knownAt, { from, to }, start), 'organization', organization, start.knownAt);
+    const nextCursor = nextPage(req, reply, start.knownAt, page.next);
+    return sendAnswer(runtime, req, reply, { organization, from: from ?? null, to: to ?? null, validAt: null, knownAt: start.knownAt, facts: page.items, nextCursor }, start);
   });
 }
 

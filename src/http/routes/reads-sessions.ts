@@ -1,40 +1,77 @@
-/** Sessions and documents of an organization's bodies, and one of each. */
+/** Sessions and documents of an organization's bodies (paged), one of each, and a session's own lists (paged). */
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { Runtime } from '../../runtime.js';
-import { paginate } from '../../../projections/query-context.js';
-import { ListQuery, LooseRef, RefParam, TimeQuery, allUnless, found, readContext, typed, type Guards } from './reads-common.js';
+import type { SessionList, SessionView } from '../../../projections/queries.js';
+import { nextPage, pageStart } from '../paging.js';
+import { sendAnswer } from './reads-answer.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
 const ByOrganization = ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') });
+const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
+const now = (): string => new Date().toISOString();
+
+/** A session view with `more` as links to the session's own lists, pinned to `knownAt`. */
+function withLinks(s: SessionView, knownAt: string): Omit<SessionView, 'more'> & { more?: Partial<Record<SessionList, string>> } {
+  const { more, ...rest } = s;
+  const links = moreLinks<SessionList>(more, knownAt, (list) => ({ path: `/v1/sessions/${s.id}/${list}`, scope: { route: '/v1/sessions/:session/:list', params: { session: s.id, list }, filters: {} } }));
+  return links ? { ...rest, more: links } : rest;
+}
 
 export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/sessions', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Sessions of the organization’s bodies (held within validAt when given)', description: 'All of them; limit= (with cursor=) pages opt-in.', querystring: ByOrganization } }, async (req) => {
-    const { knownAt } = await readContext(runtime, req.query);
+  r.get('/v1/sessions', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Sessions of the organization’s bodies by first day (held within validAt when given)', description: `Each session holds the first page of its attendees, reports, documents and talks; \`more\` links to the rest. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
+    await readContext(runtime, { minPosition: req.query.minPosition });
+    const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
-    const list = found(q().sessions(organization, knownAt, validAt), 'organization', organization, knownAt);
-    const page = paginate(list, (s) => `${s.held.from}\u0000${s.id}`, req.query.cursor, allUnless(req.query.limit));
-    return { validAt: validAt ?? null, knownAt, sessions: page.items, nextCursor: page.nextCursor };
+    const page = found(q().sessions(organization, start.knownAt, validAt, start), 'organization', organization, start.knownAt);
+    const nextCursor = nextPage(req, reply, start.knownAt, page.next);
+    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items.map((s) => withLinks(s, start.knownAt)), nextCursor }, start);
   });
 
-  r.get('/v1/sessions/:session', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One session with everything recorded about it', params: RefParam('session'), querystring: TimeQuery } }, async (req) => {
+  r.get('/v1/sessions/:session', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One session with the first page of everything recorded about it', description: `\`more\` links to the rest of a list that goes on. ${CACHE_NOTE}`, params: RefParam('session'), querystring: TimeQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const ref = req.params['session'] as string;
-    return { session: found(q().session(ref, knownAt), 'session', ref, knownAt), validAt: null, knownAt };
+    const session = found(q().session(ref, knownAt), 'session', ref, knownAt);
+    return sendAnswer(runtime, req, reply, { session: withLinks(session, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
 
-  r.get('/v1/documents', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: 'All of them; limit= (with cursor=) pages opt-in.', querystring: ByOrganization } }, async (req) => {
-    const { knownAt } = await readContext(runtime, req.query);
+  r.get(
+    '/v1/sessions/:session/:list',
+    {
+      preHandler: g.read,
+      schema: {
+        tags: ['reads'],
+        summary: 'One list recorded about a session: attendees, reports, talks (in recording order) or documents (by id)',
+        description: `${LIST_NOTE} ${CACHE_NOTE}`,
+        params: z.strictObject({ session: LooseRef, list: z.enum(LISTS) }),
+        querystring: ListQuery.omit({ validAt: true }),
+      },
+    },
+    async (req, reply) => {
+      await readContext(runtime, { minPosition: req.query.minPosition });
+      const start = pageStart(req, req.query, now);
+      const { session, list } = req.params;
+      const page = found(q().sessionList(session, list, start.knownAt, start), 'session', session, start.knownAt);
+      const nextCursor = nextPage(req, reply, start.knownAt, page.next);
+      return sendAnswer(runtime, req, reply, { session, list, validAt: null, knownAt: start.knownAt, items: page.items, nextCursor }, start);
+    },
+  );
+
+  r.get('/v1/documents', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: `Ordered: documents only considered first (by id), then adopted ones by the first day of their effect, then id. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
+    await readContext(runtime, { minPosition: req.query.minPosition });
+    const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
-    const list = found(q().documents(organization, knownAt, validAt), 'organization', organization, knownAt);
-    const page = paginate(list, (d) => `${d.adoptedOn ?? ''}\u0000${d.id}`, req.query.cursor, allUnless(req.query.limit));
-    return { validAt: validAt ?? null, knownAt, documents: page.items, nextCursor: page.nextCursor };
+    const page = found(q().documents(organization, start.knownAt, validAt, start), 'organization', organization, start.knownAt);
+    const nextCursor = nextPage(req, reply, start.knownAt, page.next);
+    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, documents: page.items, nextCursor }, start);
   });
 
-  r.get('/v1/documents/:document', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One document', params: RefParam('document'), querystring: TimeQuery } }, async (req) => {
+  r.get('/v1/documents/:document', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One document', description: CACHE_NOTE, params: RefParam('document'), querystring: TimeQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const ref = req.params['document'] as string;
-    return { document: found(q().document(ref, knownAt), 'document', ref, knownAt), validAt: null, knownAt };
+    return sendAnswer(runtime, req, reply, { document: found(q().document(ref, knownAt), 'document', ref, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
 }

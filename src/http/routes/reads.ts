@@ -12,7 +12,7 @@ import { organizationReads } from './reads-organizations.js';
 import { peopleReads } from './reads-people.js';
 import { sessionReads } from './reads-sessions.js';
 import { factHistoryRoutes } from './fact-history.js';
-import { attendeeRoutes, csvLists } from './csv-lists.js';
+import { csvLists } from './csv-lists.js';
 
 export async function readRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
   csvLists(app);
@@ -21,5 +21,4 @@ export async function readRoutes(app: FastifyInstance, runtime: Runtime, g: Guar
   await sessionReads(app, runtime, g);
   await peopleReads(app, runtime, g);
   await factHistoryRoutes(app, runtime, g);
-  await attendeeRoutes(app, runtime, g);
 }

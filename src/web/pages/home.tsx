@@ -3,7 +3,7 @@
  * script), and a short tour of what the record holds, built from the record itself.
  */
 import { hitSortKey } from '../../../projections/search/queries.js';
-import type { NameHit } from '../../../projections/index.js';
+import type { NameHit, OrganizationView, Page } from '../../../projections/index.js';
 import { EntityLink, Name, Pager } from '../components.js';
 import { href, pathOf, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
@@ -75,10 +75,19 @@ function Search({ ctx, text, hits, next, cursor }: { ctx: PageContext; text: str
 
 function Tour({ ctx }: { ctx: PageContext }) {
   // Classification is free text (schema version 2): the organizations are those that are
-  // neither states nor an organ of another (a parent), whatever their words.
-  const orgs = (ctx.q.organizations(ctx.k, {}) ?? []).filter((o) => o.classification !== 'state' && o.parent === null).slice(0, 20);
+  // neither states nor an organ of another (a parent), whatever their words. Read a keyset
+  // page at a time, a bounded few, until twenty are found.
+  const orgs: OrganizationView[] = [];
+  let after: Page<OrganizationView>['next'] = null;
+  for (let read = 0; read < 5 && orgs.length < 20; read++) {
+    const page = ctx.q.organizations(ctx.k, {}, { after, limit: 100 });
+    orgs.push(...(page?.items ?? []).filter((o) => o.classification !== 'state' && o.parent === null));
+    after = page?.next ?? null;
+    if (after === null) break;
+  }
+  orgs.splice(20);
   const first = orgs[0];
-  const offices = first ? (ctx.q.offices(first.id, ctx.k) ?? []) : [];
+  const offices = first ? (ctx.q.offices(first.id, ctx.k, { after: null, limit: 1 })?.items ?? []) : [];
   const office = offices[0];
   return (
     <section aria-labelledby="tour-heading">

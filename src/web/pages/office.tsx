@@ -1,12 +1,11 @@
 /**
- * An office: who held it on the chosen day, its whole succession drawn as a timeline, and the
- * same succession as a list (with the spans no holder is recorded for), paged like the API.
+ * An office: who held it on the chosen day (the point question), and its succession a page at a
+ * time (the keyset pages of the API), drawn as a timeline and as a list with the spans no
+ * holder is recorded for; a "next" link carries the cursor to the following terms.
  */
 import type { HolderItem, OfficeView } from '../../../projections/index.js';
-import { lowerBound } from '../../../events/index.js';
-import { paginate } from '../../../projections/query-context.js';
 import { Certainty, Corrected, Download, EntityLink, FactLink, Name, Pager, Scroll, Term, cap, nameOf, onThe } from '../components.js';
-import { factPath, href, queryString, type PageContext } from '../context.js';
+import { factPath, href, queryString, type PageContext, type ShownPage } from '../context.js';
 import { Layout } from '../layout.js';
 import { Timeline, TimelineLegend, dayString, layoutTimeline } from '../timeline.js';
 
@@ -20,16 +19,18 @@ function basisText(h: HolderItem): string {
 /** The succession's rows, with a row for each span no holder is recorded for. */
 type Row = { item: HolderItem; index: number } | { gap: { from: string; to: string } };
 
-export function OfficePage({ ctx, office, succession, onDay }: { ctx: PageContext; office: OfficeView; succession: HolderItem[]; onDay: HolderItem[] }) {
+/** Terms the timeline draws at most (read page by page; beyond it the list still pages on). */
+export const TIMELINE_MAX = 1_000;
+
+export function OfficePage({ ctx, office, succession, page, onDay }: { ctx: PageContext; office: OfficeView; succession: HolderItem[]; page: ShownPage<HolderItem>; onDay: HolderItem[] }) {
   const ref = office.key ?? office.id;
   const layout = layoutTimeline(succession, ctx.day, ctx.today);
-  const keyed = succession.map((item, index) => ({ item, index, key: `${lowerBound(item.term.from)}\u0000${String(index).padStart(8, '0')}` }));
-  const page = paginate(keyed, (x) => x.key, ctx.extra['cursor'], SUCCESSION_PAGE);
+  const indexOf = new Map(succession.map((item, index) => [item.factId, index]));
   const rows: Row[] = [];
-  for (const x of page.items) {
+  for (const x of page.items.map((item) => ({ item, index: indexOf.get(item.factId) ?? -1 }))) {
     // The span before this term that no term covers (gaps end where a term may begin).
     const from = layout.bars[x.index]?.from;
-    const gap = x.index > 0 && layout.bars[x.index - 1]?.from !== from ? layout.gaps.find((g) => g.to === from) : undefined;
+    const gap = x.index > 0 && from !== undefined && layout.bars[x.index - 1]?.from !== from ? layout.gaps.find((g) => g.to === from) : undefined;
     if (gap) rows.push({ gap: { from: dayString(gap.from), to: dayString(gap.to - 1) } });
     rows.push({ item: x.item, index: x.index });
   }

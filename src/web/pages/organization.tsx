@@ -4,9 +4,8 @@
  * on the chosen day apart from all adopted or considered.
  */
 import type { DocumentItem, ReadQueries } from '../../../projections/index.js';
-import { paginate } from '../../../projections/query-context.js';
 import { Certainty, Corrected, Download, EntityLink, FactLink, Name, Pager, Scroll, Term, cap, nameOf, onThe } from '../components.js';
-import { href, pathOf, queryString, type PageContext } from '../context.js';
+import { href, keysetPage, pathOf, queryString, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
 
 export const LIST_PAGE = 50;
@@ -66,12 +65,14 @@ export function OrganizationPage({ ctx, org }: { ctx: PageContext; org: Org }) {
   const ref = org.key ?? org.id;
   const chairsNow = q.chair(org.id, ctx.day, ctx.k)?.chairs ?? [];
   const chairingNow = new Set(chairsNow.map((c) => c.factId));
-  const sessions = paginate(q.sessions(org.id, ctx.k) ?? [], (s) => `${s.held.from}\u0000${s.id}`, ctx.extra['sessionsCursor'], LIST_PAGE);
-  const inForce = q.documents(org.id, ctx.k, ctx.day) ?? [];
-  const allDocs = paginate(q.documents(org.id, ctx.k) ?? [], (d) => `${d.adoptedOn ?? ''}\u0000${d.id}`, ctx.extra['documentsCursor'], LIST_PAGE);
-  const members = q.organization(org.id, ctx.k, ctx.day)?.members ?? [];
-  // Paged as /v1/offices?organization= pages: each office shown costs its succession.
-  const offices = paginate(org.offices, (o) => `${o.title ?? ''}\u0000${o.id}`, ctx.extra['officesCursor'], LIST_PAGE);
+  // Every list a page at a time, through the keyset pages of the API ("next" links carry the
+  // cursor); a session shows only its title, days and place (one item of its own lists is read).
+  const sessions = keysetPage(ctx, 'sessionsCursor', LIST_PAGE, (p) => q.sessions(org.id, ctx.k, undefined, p, 1));
+  const inForce = keysetPage(ctx, 'inForceCursor', LIST_PAGE, (p) => q.documents(org.id, ctx.k, ctx.day, p));
+  const allDocs = keysetPage(ctx, 'documentsCursor', LIST_PAGE, (p) => q.documents(org.id, ctx.k, undefined, p));
+  const members = keysetPage(ctx, 'membersCursor', LIST_PAGE, (p) => q.members(org.id, ctx.k, ctx.day, p));
+  // Each office shown costs its holder question.
+  const offices = keysetPage(ctx, 'officesCursor', LIST_PAGE, (p) => q.offices(org.id, ctx.k, p));
   return (
     <Layout ctx={ctx} title={nameOf(org)} api={apiUrl(ctx, `/v1/organizations/${encodeURIComponent(ref)}`, { validAt: ctx.validAt })}>
       <h1>
@@ -176,22 +177,24 @@ export function OrganizationPage({ ctx, org }: { ctx: PageContext; org: Org }) {
         </section>
       )}
 
-      {members.length > 0 && (
+      {members.items.length > 0 && (
         <section aria-labelledby="members-heading">
           <h2 id="members-heading">Members {onThe(ctx.day)}</h2>
           <ul>
-            {members.map((m) => (
+            {members.items.map((m) => (
               <li>
                 <EntityLink ctx={ctx} kind="organization" v={m.member} />, <Term term={m.term} /> <Certainty c={m.certainty} /> <FactLink ctx={ctx} factId={m.factId} what={`membership of ${nameOf(m.member)}`} />
               </li>
             ))}
           </ul>
+          <Pager ctx={ctx} next={members.nextCursor} param="membersCursor" label="members" />
         </section>
       )}
 
       <section aria-labelledby="in-force-heading">
         <h2 id="in-force-heading">Documents in force {onThe(ctx.day)}</h2>
-        {inForce.length === 0 ? <p>No adopted document is recorded in force then.</p> : <DocumentRows ctx={ctx} docs={inForce} label="Table of the documents in force" />}
+        {inForce.items.length === 0 ? <p>No adopted document is recorded in force then.</p> : <DocumentRows ctx={ctx} docs={inForce.items} label="Table of the documents in force" />}
+        <Pager ctx={ctx} next={inForce.nextCursor} param="inForceCursor" label="documents in force" />
         <Download url={apiUrl(ctx, '/v1/documents', { organization: ref, validAt: ctx.day, format: 'csv', limit: '500' })} what="the documents in force" />
       </section>
 

@@ -5,9 +5,8 @@
 import { overlap } from '../../../events/index.js';
 import type { Participation, PersonView, RoleItem } from '../../../projections/index.js';
 import type { Corrected as CorrectedMark } from '../../../projections/index.js';
-import { paginate } from '../../../projections/query-context.js';
 import { Certainty, Corrected, EntityLink, FactLink, Name, Pager, Scroll, Term, cap, nameOf, onThe } from '../components.js';
-import { queryString, type PageContext } from '../context.js';
+import { queryString, slicePage, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
 
 export const SESSIONS_PAGE = 100;
@@ -16,8 +15,8 @@ const ROLE: Record<Participation['role'], string> = { attended: 'attended', repo
 
 export function PersonPage({ ctx, person, roles, sessions }: { ctx: PageContext; person: PersonView & CorrectedMark; roles: RoleItem[]; sessions: (Participation & CorrectedMark)[] }) {
   const ref = person.key ?? person.id;
-  const keyed = sessions.map((s, i) => ({ s, key: String(i).padStart(8, '0') }));
-  const page = paginate(keyed, (x) => x.key, ctx.extra['cursor'], SESSIONS_PAGE);
+  // A person's sessions are read whole (a career's worth) and shown a page at a time.
+  const page = slicePage(ctx, 'cursor', SESSIONS_PAGE, sessions.map((s) => ({ s })));
   return (
     <Layout ctx={ctx} title={nameOf(person)} api={`/v1/people/${encodeURIComponent(ref)}${queryString({ knownAt: ctx.knownAt })}`}>
       <h1>

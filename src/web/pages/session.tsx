@@ -3,11 +3,10 @@
  * in what capacity; paged), the reports, the documents considered and adopted, and the talks
  * on the sidelines.
  */
-import type { SessionView } from '../../../projections/index.js';
+import type { Page, SessionView } from '../../../projections/index.js';
 import type { Corrected as CorrectedMark } from '../../../projections/index.js';
-import { paginate } from '../../../projections/query-context.js';
 import { Corrected, Download, EntityLink, FactLink, Pager, Scroll, Term, nameOf } from '../components.js';
-import { queryString, type PageContext } from '../context.js';
+import { keysetPage, queryString, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
 
 export const ATTENDEES_PAGE = 100;
@@ -17,8 +16,8 @@ type Marked<T> = T & CorrectedMark;
 export function SessionPage({ ctx, session }: { ctx: PageContext; session: Marked<SessionView> }) {
   const ref = session.key ?? session.id;
   const title = session.title ?? session.key ?? session.id;
-  const keyed = session.attendees.map((item, i) => ({ item: item as Marked<SessionView['attendees'][number]>, key: String(i).padStart(10, '0') }));
-  const page = paginate(keyed, (x) => x.key, ctx.extra['cursor'], ATTENDEES_PAGE);
+  // Attendees a page at a time, from the session's own list (keyset pages, as /v1/sessions/{session}/attendees).
+  const page = keysetPage(ctx, 'cursor', ATTENDEES_PAGE, (p) => ctx.q.sessionList(session.id, 'attendees', ctx.k, p) as Page<Marked<SessionView['attendees'][number]>> | null);
   return (
     <Layout ctx={ctx} title={title} api={`/v1/sessions/${encodeURIComponent(ref)}${queryString({ knownAt: ctx.knownAt })}`}>
       <h1>
@@ -88,12 +87,12 @@ export function SessionPage({ ctx, session }: { ctx: PageContext; session: Marke
 
       <section aria-labelledby="attendees-heading">
         <h2 id="attendees-heading">Attendees</h2>
-        {session.attendees.length === 0 ? (
+        {page.items.length === 0 ? (
           <p>No attendance is recorded (the chair and those who reported are named above and below).</p>
         ) : (
           <Scroll label="Table of the attendees">
             <table>
-              <caption>{session.attendees.length} recorded, in the order recorded</caption>
+              <caption>{page.items.length}{page.nextCursor || ctx.extra['cursor'] ? ' on this page' : ' recorded'}, in the order recorded</caption>
               <thead>
                 <tr>
                   <th scope="col">Person</th>
@@ -103,7 +102,7 @@ export function SessionPage({ ctx, session }: { ctx: PageContext; session: Marke
                 </tr>
               </thead>
               <tbody>
-                {page.items.map(({ item: a }) => (
+                {page.items.map((a) => (
                   <tr>
                     <td>
                       <EntityLink ctx={ctx} kind="person" v={a.person} />
@@ -121,7 +120,7 @@ export function SessionPage({ ctx, session }: { ctx: PageContext; session: Marke
           </Scroll>
         )}
         <Pager ctx={ctx} next={page.nextCursor} param="cursor" label="attendees" />
-        {session.attendees.length > 0 && <Download url={`/v1/sessions/${encodeURIComponent(ref)}/attendees${queryString({ knownAt: ctx.knownAt, format: 'csv', limit: '500' })}`} what="the attendees" />}
+        {page.items.length > 0 && <Download url={`/v1/sessions/${encodeURIComponent(ref)}/attendees${queryString({ knownAt: ctx.knownAt, format: 'csv', limit: '500' })}`} what="the attendees" />}
       </section>
 
       <section aria-labelledby="reports-heading">

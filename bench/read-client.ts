@@ -1,0 +1,148 @@
+/**
+ * The read benchmark's load client (a process of its own, forked by bench/read.ts): the
+ * questions users ask, drawn at random — offices uniformly over every office, organizations
+ * over those with chairmanships, days uniformly over the record's valid span, knownAt
+ * uniformly over the moments it was recorded in — sent over 32 keep-alive connections
+ * (http-load.ts). Two phases, each question in alternating slices so that the machine's
+ * drift (other processes, a VM's speed) falls on every question alike:
+ *   cold   — at once after the server's restart, no warm-up: short slices, all questions;
+ *   steady — BENCH_PHASE_MS per question in slices of 1 s, /healthz among them;
+ *   single — one connection, one request at a time: how long each question takes.
+ */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { quantile, runLoad } from './http-load.js';
+import { prng } from '../test/fixtures/history.js';
+
+export interface ClientJob {
+  readonly port: number;
+  readonly offices: readonly string[];
+  readonly chaired: readonly string[];
+  readonly organization: string;
+  /** Valid days are drawn from [firstDay, lastDay] (YYYY-MM-DD). */
+  readonly firstDay: string;
+  readonly lastDay: string;
+  /** knownAt is drawn from [recordedFrom, recordedTo] (RFC 3339). */
+  readonly recordedFrom: string;
+  readonly recordedTo: string;
+  readonly connections: number;
+  readonly coldMs: number;
+  readonly coldSliceMs: number;
+  readonly phaseMs: number;
+  readonly sliceMs: number;
+  /** Time per question at one connection. */
+  readonly singleMs: number;
+}
+
+export interface Figure {
+  readonly name: string;
+  readonly requests: number;
+  readonly errors: number;
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly bytes: number;
+}
+
+export interface ClientReport {
+  readonly cold: Figure[];
+  readonly steady: Figure[];
+  /** One connection, one request at a time: how long a question takes, without queueing behind 31 others. */
+  readonly single: Figure[];
+  /** holder without knownAt over the cold phase and the steady one together. */
+  readonly nowWithColdStart: Figure;
+  /** Load averages (1, 5, 15 min) as each phase began, and at the end. */
+  readonly load: { readonly cold: number[]; readonly steady: number[]; readonly single: number[]; readonly end: number[] };
+}
+
+/** What each question asks (the report prints these). */
+export const QUESTIONS: Readonly<Record<string, string>> = {
+  healthz: 'GET /healthz (the server doing nothing but HTTP)',
+  'holder@past': 'GET /v1/offices/{any office}/holder?validAt={any day}&knownAt={any moment of the recording}',
+  'holder@now': 'GET /v1/offices/{any office}/holder?validAt={any day} (no knownAt: the record as it stands)',
+  'chair@past': 'GET /v1/organizations/{any chaired organization}/chair?validAt={any day}&knownAt={any moment}',
+  'documents@past': 'GET /v1/documents?organization=org&validAt={any day}&knownAt={any moment} (first page: up to 50 in force)',
+  'sessions@past': 'GET /v1/sessions?organization=org&validAt={any day}&knownAt={any moment} (first page: sessions held that day)',
+};
+
+function urls(job: ClientJob): Record<string, () => string> {
+  const rnd = prng(2024);
+  const d0 = Date.parse(`${job.firstDay}T00:00:00Z`);
+  const dn = Date.parse(`${job.lastDay}T00:00:00Z`);
+  const k0 = Date.parse(job.recordedFrom);
+  const kn = Date.parse(job.recordedTo);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const day = (): string => new Date(d0 + Math.floor(rnd() * ((dn - d0) / 86_400_000 + 1)) * 86_400_000).toISOString().slice(0, 10);
+  const known = (): string => encodeURIComponent(new Date(k0 + Math.floor(rnd() * (kn - k0 + 1))).toISOString());
+  return {
+    healthz: () => '/healthz',
+    'holder@past': () => `/v1/offices/${pick(job.offices)}/holder?validAt=${day()}&knownAt=${known()}`,
+    'holder@now': () => `/v1/offices/${pick(job.offices)}/holder?validAt=${day()}`,
+    'chair@past': () => `/v1/organizations/${pick(job.chaired)}/chair?validAt=${day()}&knownAt=${known()}`,
+    'documents@past': () => `/v1/documents?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
+    'sessions@past': () => `/v1/sessions?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
+  };
+}
+
+interface Acc {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+  bytes: number;
+}
+
+function figure(name: string, a: Acc): Figure {
+  const sorted = Float64Array.from(a.latencies).sort();
+  return { name, requests: sorted.length, errors: a.errors, rps: sorted.length / a.seconds, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.length ? (sorted[sorted.length - 1] as number) : 0, bytes: sorted.length ? a.bytes / sorted.length : 0 };
+}
+
+/** Each question for `ms` in all, in alternating slices of `slice` ms. */
+async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>, connections = job.connections): Promise<Map<string, Acc>> {
+  const make = urls(job);
+  const acc = into ?? new Map(names.map((n) => [n, { latencies: [], errors: 0, seconds: 0, bytes: 0 }]));
+  for (let done = 0; done < ms; done += slice) {
+    for (const name of names) {
+      const next = make[name] as () => string;
+      const a = acc.get(name) as Acc;
+      let bytes = 0;
+      const r = await runLoad({ port: job.port, connections, durationMs: Math.min(slice, ms - done), next: () => ({ method: 'GET', path: next() }), check: (answer) => void (bytes += answer.body.length) });
+      for (const l of r.latencies) a.latencies.push(l);
+      a.errors += r.errors;
+      a.seconds += r.seconds;
+      a.bytes += bytes;
+    }
+  }
+  return acc;
+}
+
+export async function runClient(job: ClientJob): Promise<ClientReport> {
+  const names = Object.keys(QUESTIONS);
+  const coldLoad = loadavg();
+  const cold = await phase(job, names.filter((n) => n !== 'healthz'), job.coldMs, job.coldSliceMs);
+  const steadyLoad = loadavg();
+  const coldNow = cold.get('holder@now') as Acc;
+  const withCold: Acc = { latencies: [...coldNow.latencies], errors: coldNow.errors, seconds: coldNow.seconds, bytes: coldNow.bytes };
+  const steady = await phase(job, names, job.phaseMs, job.sliceMs);
+  const steadyNow = steady.get('holder@now') as Acc;
+  withCold.latencies.push(...steadyNow.latencies);
+  withCold.errors += steadyNow.errors;
+  withCold.seconds += steadyNow.seconds;
+  withCold.bytes += steadyNow.bytes;
+  const singleLoad = loadavg();
+  const single = await phase(job, names, job.singleMs, job.sliceMs, undefined, 1);
+  return {
+    cold: [...cold].map(([n, a]) => figure(n, a)),
+    steady: [...steady].map(([n, a]) => figure(n, a)),
+    single: [...single].map(([n, a]) => figure(n, a)),
+    nowWithColdStart: figure('holder@now, cold start included', withCold),
+    load: { cold: coldLoad, steady: steadyLoad, single: singleLoad, end: loadavg() },
+  };
+}
+
+if (process.argv[2] === '--client') {
+  const job = JSON.parse(readFileSync(process.argv[3] as string, 'utf8')) as ClientJob;
+  const report = await runClient(job);
+  await new Promise((resolve) => process.send?.(report, resolve));
+  process.exit(0);
+}

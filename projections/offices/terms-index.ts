@@ -1,0 +1,223 @@
+/**
+ * `terms`: each appointment's term as departures cut it, kept bitemporally, so the holder
+ * question reads rows already cut instead of cutting at query time. A row says: this version
+ * of this appointment (`version`, the rowid of its appointments row) ran to `to_raw`
+ * (bounds s0..e1) as the record stood during [known_from, known_to). Its temporal index
+ * `terms_rt` (temporal.ts) holds the recording interval too, so rows of superseded states
+ * drop out of the search, not after it.
+ *
+ * The rule is the read side's one (succession.ts cutAppointments: events/departures.ts),
+ * and a departure is matched only among its person's appointments in its office, so the
+ * state changes one (office, person) at a time. The rows are, for each appointment version,
+ * the maximal recording intervals over which its cut end stays the same:
+ * - live (TermsKeeper): after each event that inserts or closes an appointment or a
+ *   departure of (office, person), that pair's state is cut again at the event's recordedAt;
+ *   a row whose end changed is closed then, a new one begins then. Several events in one
+ *   millisecond leave no empty row (one begun and ended at the same instant is deleted, one
+ *   ended then and wanted again is reopened);
+ * - a bulk build (buildTerms): the same intervals from the finished tables, pair by pair,
+ *   over the instants at which any of the pair's versions began or ended.
+ * The two agree row for row (test/projections-rebuild.test.ts); rowids may differ, so the
+ * index is compared through its rows.
+ */
+import type { Database as Db, Statement } from 'better-sqlite3';
+import { OPEN_END, termBounds, type TermBounds } from '../../events/index.js';
+import { I32_MAX, dayKey, entityKey, secondKey, secondKeyUp } from '../temporal.js';
+import { cutAppointments } from './succession.js';
+
+const OPEN = OPEN_END;
+
+export const TERMS_TABLES = ['terms', 'terms_rt'] as const;
+
+export function createTerms(db: Db): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS terms (office TEXT NOT NULL, person TEXT NOT NULL, appointment TEXT NOT NULL, version INTEGER NOT NULL, to_raw TEXT, s0 TEXT NOT NULL, s1 TEXT NOT NULL, e0 TEXT NOT NULL, e1 TEXT NOT NULL, known_from TEXT NOT NULL, known_to TEXT NOT NULL);
+    CREATE INDEX IF NOT EXISTS terms_pair ON terms (office, person, known_to);
+    CREATE INDEX IF NOT EXISTS terms_office ON terms (office, s0, s1, appointment);
+    CREATE INDEX IF NOT EXISTS terms_person ON terms (person, s0, s1, appointment);
+    CREATE VIRTUAL TABLE IF NOT EXISTS terms_rt USING rtree_i32(id, elo, ehi, vlo, vhi, klo, khi);
+  `);
+}
+
+
+interface AppVersion {
+  version: number;
+  fact_id: string;
+  person: string;
+  from_raw: string;
+  to_raw: string | null;
+  s0: string;
+  s1: string;
+  e0: string;
+  e1: string;
+  first: string;
+  known_from: string;
+  known_to: string;
+}
+
+interface DepVersion {
+  fact_id: string;
+  person: string;
+  on_raw: string;
+  first: string;
+  known_from: string;
+  known_to: string;
+}
+
+/** version → its end and bounds as cut, for the versions given (those known at one instant). */
+function cut(apps: readonly AppVersion[], deps: readonly DepVersion[]): Map<number, { to: string | null; b: TermBounds }> {
+  const ends = deps.length ? cutAppointments(apps, deps) : new Map<string, string>();
+  const out = new Map<number, { to: string | null; b: TermBounds }>();
+  for (const a of apps) {
+    const to = ends.get(a.fact_id);
+    out.set(a.version, to === undefined ? { to: a.to_raw, b: { s0: a.s0, s1: a.s1, e0: a.e0, e1: a.e1 } } : { to, b: termBounds({ from: a.from_raw, to }) });
+  }
+  return out;
+}
+
+const APP_COLUMNS = 'a.rowid AS version, a.fact_id, a.person, a.from_raw, a.to_raw, a.s0, a.s1, a.e0, a.e1, f.position AS first, a.known_from, a.known_to';
+const DEP_COLUMNS = 'd.fact_id, d.person, d.on_raw, f.position AS first, d.known_from, d.known_to';
+
+class TermsWriter {
+  private readonly insert: Statement;
+  private readonly insertRt: Statement;
+  constructor(db: Db) {
+    this.insert = db.prepare('INSERT INTO terms (office, person, appointment, version, to_raw, s0, s1, e0, e1, known_from, known_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    this.insertRt = db.prepare('INSERT INTO terms_rt (id, elo, ehi, vlo, vhi, klo, khi) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  }
+  add(office: string, person: string, appointment: string, version: number, to: string | null, b: TermBounds, from: string, until: string): void {
+    const rowid = Number(this.insert.run(office, person, appointment, version, to, b.s0, b.s1, b.e0, b.e1, from, until).lastInsertRowid);
+    const ek = entityKey(office);
+    this.insertRt.run(rowid, ek, ek, dayKey(b.s0), dayKey(b.e1), secondKey(from), secondKeyUp(until));
+  }
+}
+
+/** Keeps `terms` as events are applied one by one (the live runner). */
+export class TermsKeeper {
+  private readonly touched = new Map<string, [string, string]>();
+  private readonly writer: TermsWriter;
+  private readonly apps: Statement;
+  private readonly deps: Statement;
+  private readonly open: Statement;
+  private readonly close: Statement;
+  private readonly closeRt: Statement;
+  private readonly drop: Statement;
+  private readonly dropRt: Statement;
+  private readonly endedAt: Statement;
+  private readonly reopen: Statement;
+  private readonly reopenRt: Statement;
+
+  constructor(db: Db) {
+    this.writer = new TermsWriter(db);
+    this.apps = db.prepare(`SELECT ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office = ? AND a.person = ? AND a.known_to = '${OPEN}'`);
+    this.deps = db.prepare(`SELECT ${DEP_COLUMNS} FROM departures d JOIN facts f ON f.fact_id = d.fact_id WHERE d.office = ? AND d.person = ? AND d.known_to = '${OPEN}'`);
+    this.open = db.prepare(`SELECT rowid AS id, version, to_raw, known_from FROM terms WHERE office = ? AND person = ? AND known_to = '${OPEN}'`);
+    this.close = db.prepare('UPDATE terms SET known_to = ? WHERE rowid = ?');
+    this.closeRt = db.prepare('UPDATE terms_rt SET khi = ? WHERE id = ?');
+    this.drop = db.prepare('DELETE FROM terms WHERE rowid = ?');
+    this.dropRt = db.prepare('DELETE FROM terms_rt WHERE id = ?');
+    this.endedAt = db.prepare('SELECT rowid AS id FROM terms WHERE office = ? AND person = ? AND known_to = ? AND version = ? AND to_raw IS ?');
+    this.reopen = db.prepare(`UPDATE terms SET known_to = '${OPEN}' WHERE rowid = ?`);
+    this.reopenRt = db.prepare(`UPDATE terms_rt SET khi = ${I32_MAX} WHERE id = ?`);
+  }
+
+  /** An appointment or departure row of (office, person) was inserted or closed. */
+  touch(office: unknown, person: unknown): void {
+    if (typeof office !== 'string' || typeof person !== 'string') return;
+    this.touched.set(`${office}\u0000${person}`, [office, person]);
+  }
+
+  /** After an event: the touched pairs' terms as cut at its recordedAt. */
+  flush(at: string): void {
+    for (const [office, person] of this.touched.values()) this.recut(office, person, at);
+    this.touched.clear();
+  }
+
+  private recut(office: string, person: string, at: string): void {
+    const apps = this.apps.all(office, person) as AppVersion[];
+    const wanted = cut(apps, this.deps.all(office, person) as DepVersion[]);
+    const factOf = new Map(apps.map((a) => [a.version, a.fact_id]));
+    for (const row of this.open.all(office, person) as { id: number; version: number; to_raw: string | null; known_from: string }[]) {
+      const w = wanted.get(row.version);
+      if (w && w.to === row.to_raw) {
+        wanted.delete(row.version);
+        continue;
+      }
+      if (row.known_from === at) {
+        // Begun and ended in the same instant: it was never the state of the record.
+        this.drop.run(row.id);
+        this.dropRt.run(row.id);
+      } else {
+        this.close.run(at, row.id);
+        this.closeRt.run(secondKeyUp(at), row.id);
+      }
+    }
+    for (const [version, w] of wanted) {
+      const ended = this.endedAt.get(office, person, at, version, w.to) as { id: number } | undefined;
+      if (ended) {
+        // Ended by an earlier event of this instant, wanted again: the state never changed.
+        this.reopen.run(ended.id);
+        this.reopenRt.run(ended.id);
+      } else this.writer.add(office, person, factOf.get(version) as string, version, w.to, w.b, at, OPEN);
+    }
+  }
+}
+
+/**
+ * A bulk build: `terms` from the finished appointments and departures tables, read in
+ * (office, person) order a chunk at a time (a connection cannot write while it iterates).
+ */
+export function buildTerms(db: Db, chunk = 5000): void {
+  const writer = new TermsWriter(db);
+  const order = 'ORDER BY a.office, a.person';
+  const apps = db.prepare(`SELECT a.office, ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND (a.office, a.person) > (?, ?) ${order} LIMIT ?`);
+  const rest = db.prepare(`SELECT a.office, ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office = ? AND a.person = ?`);
+  const deps = db.prepare(`SELECT d.office, ${DEP_COLUMNS} FROM departures d JOIN facts f ON f.fact_id = d.fact_id WHERE (d.office, d.person) >= (?, ?) AND (d.office, d.person) <= (?, ?)`);
+  type Row<T> = T & { office: string };
+  const key = (r: { office: string; person: string }): string => `${r.office}\u0000${r.person}`;
+  db.transaction(() => {
+    let after: [string, string] = ['', ''];
+    for (;;) {
+      const rows = apps.all(after[0], after[1], chunk) as Row<AppVersion>[];
+      if (rows.length === 0) return;
+      const last = rows.at(-1) as Row<AppVersion>;
+      // The last pair whole (the chunk may have cut it), read again on its own.
+      const whole = rows.filter((r) => r.office !== last.office || r.person !== last.person).concat(rest.all(last.office, last.person) as Row<AppVersion>[]);
+      const first = rows[0] as Row<AppVersion>;
+      const depsOf = new Map<string, DepVersion[]>();
+      for (const d of deps.all(first.office, first.person, last.office, last.person) as Row<DepVersion>[]) {
+        const list = depsOf.get(key(d));
+        if (list) list.push(d);
+        else depsOf.set(key(d), [d]);
+      }
+      const pairs = new Map<string, Row<AppVersion>[]>();
+      for (const r of whole) {
+        const list = pairs.get(key(r));
+        if (list) list.push(r);
+        else pairs.set(key(r), [r]);
+      }
+      for (const [k, av] of pairs) termsOfPair(writer, (av[0] as Row<AppVersion>).office, (av[0] as Row<AppVersion>).person, av, depsOf.get(k) ?? []);
+      after = [last.office, last.person];
+    }
+  })();
+}
+
+/** One (office, person)'s rows: the maximal recording intervals over which each version's cut end stays the same. */
+function termsOfPair(writer: TermsWriter, office: string, person: string, av: readonly AppVersion[], dv: readonly DepVersion[]): void {
+  const instants = [...new Set([...av, ...dv].flatMap((v) => [v.known_from, v.known_to]).filter((t) => t !== OPEN))].sort();
+  const current = new Map<number, { to: string | null; b: TermBounds; from: string }>();
+  const factOf = new Map(av.map((a) => [a.version, a.fact_id]));
+  const emit = (version: number, c: { to: string | null; b: TermBounds; from: string }, until: string): void => writer.add(office, person, factOf.get(version) as string, version, c.to, c.b, c.from, until);
+  for (const at of instants) {
+    const known = <T extends { known_from: string; known_to: string }>(v: T): boolean => v.known_from <= at && v.known_to > at;
+    const wanted = cut(av.filter(known), dv.filter(known));
+    for (const [version, c] of current) {
+      const w = wanted.get(version);
+      if (w && w.to === c.to) continue;
+      emit(version, c, at);
+      current.delete(version);
+    }
+    for (const [version, w] of wanted) if (!current.has(version)) current.set(version, { to: w.to, b: w.b, from: at });
+  }
+  for (const [version, c] of current) emit(version, c, OPEN);
+}

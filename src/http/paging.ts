@@ -1,0 +1,112 @@
+/**
+ * Keyset paging on the wire, for every list (and, later, /v1/changes): opaque cursors bound
+ * to the query they came from, `nextCursor` in the answer and `Link: <…>; rel="next"`.
+ *
+ * A cursor carries the key of the last item of its page, the `knownAt` the first page was
+ * answered at (an implicit "now" is pinned there, so every page reads the record as it stood
+ * when the client began) and a digest of the query (route, path parameters, filters; not
+ * `limit`, which may change between pages). It is signed with HMAC-SHA-256 under a fixed key:
+ * an integrity check that turns an altered, truncated or foreign cursor into a 400 naming
+ * `cursor`, not a secret (a forged cursor could only ask what the query itself may ask).
+ */
+import { createHmac, timingSafeEqual, hash } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import { ProblemError } from './errors.js';
+
+/** Items in a page when `limit` is not given (lists that are small come whole in one page). */
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 500;
+
+export const PagingQuery = {
+  cursor: z.string().max(2000).optional().describe('The `nextCursor` of the previous page (opaque; bound to this query and to the knownAt of its first page)'),
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).optional().describe(`Items per page (default ${DEFAULT_PAGE}, at most ${MAX_PAGE})`),
+};
+
+export type Key = readonly string[];
+
+/** What a cursor is bound to: the route, its path parameters and its filters. */
+export interface Scope {
+  readonly route: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  /** Filters of the query (cursor, limit, knownAt and minPosition are left out). */
+  readonly filters: Readonly<Record<string, unknown>>;
+}
+
+const NOT_BINDING = new Set(['cursor', 'limit', 'knownAt', 'minPosition']);
+const MAC_KEY = 'annals cursor v1';
+
+function canonical(scope: Scope): string {
+  const entries = (o: Readonly<Record<string, unknown>>) =>
+    Object.entries(o)
+      .filter(([k, v]) => v !== undefined && !NOT_BINDING.has(k))
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+  return JSON.stringify([scope.route, entries(scope.params), entries(scope.filters)]);
+}
+
+const digest = (scope: Scope): string => hash('sha256', canonical(scope), 'base64url').slice(0, 12);
+const mac = (payload: string): Buffer => createHmac('sha256', MAC_KEY).update(payload).digest().subarray(0, 16);
+
+export function scopeOf(req: FastifyRequest): Scope {
+  return { route: req.routeOptions.url ?? req.url.split('?')[0] ?? '', params: (req.params ?? {}) as Record<string, unknown>, filters: (req.query ?? {}) as Record<string, unknown> };
+}
+
+export function encodeCursor(scope: Scope, knownAt: string, after: Key): string {
+  const payload = Buffer.from(JSON.stringify({ v: 1, k: knownAt, a: after, q: digest(scope) })).toString('base64url');
+  return `${payload}.${mac(payload).toString('base64url')}`;
+}
+
+function bad(detail: string): never {
+  throw new ProblemError('invalid-request', `cursor: ${detail}`, { errors: [{ path: 'cursor', message: detail }] });
+}
+
+/** The key and pinned knownAt a cursor carries, checked against the query it is used with. */
+export function decodeCursor(raw: string, scope: Scope, knownAt: string | undefined): { knownAt: string; after: Key } {
+  const [payload, sig, ...rest] = raw.split('.');
+  if (!payload || !sig || rest.length) bad('not a cursor this service issued; pass the nextCursor of a previous page as it was');
+  const given = Buffer.from(sig, 'base64url');
+  const expected = mac(payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) bad('altered or not issued by this service; pass the nextCursor of a previous page as it was');
+  let body: { v?: unknown; k?: unknown; a?: unknown; q?: unknown };
+  try {
+    body = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as typeof body;
+  } catch {
+    bad('not a cursor this service issued');
+  }
+  if (body.v !== 1 || typeof body.k !== 'string' || !Array.isArray(body.a) || !body.a.every((x) => typeof x === 'string')) bad('not a cursor this service issued');
+  if (body.q !== digest(scope)) bad('issued for another query (another list or other filters); follow the nextCursor of this query, or start again without cursor');
+  if (knownAt !== undefined && knownAt !== body.k) bad(`issued for knownAt=${body.k}: pass that knownAt, or none`);
+  return { knownAt: body.k, after: body.a as string[] };
+}
+
+/** This request's URL with `cursor` set (and any other cursor dropped), for Link and `more`. */
+export function withCursor(url: string, cursor: string): string {
+  const [path, search = ''] = url.split('?', 2) as [string, string?];
+  const params = new URLSearchParams(search);
+  params.set('cursor', cursor);
+  return `${path}?${params.toString()}`;
+}
+
+/** A link to a list of another route (a view's `more`), its first page after `after`. */
+export function linkTo(path: string, scope: Scope, knownAt: string, after: Key, query: Record<string, string | undefined> = {}): string {
+  const params = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
+  params.set('cursor', encodeCursor(scope, knownAt, after));
+  return `${path}?${params.toString()}`;
+}
+
+/** Where a page of a list starts, and at which knownAt: from the cursor when one is given. */
+export function pageStart(req: FastifyRequest, q: { cursor?: string | undefined; limit?: number | undefined; knownAt?: string | undefined }, now: () => string): { knownAt: string; pinned: boolean; after: Key | null; limit: number } {
+  const limit = q.limit ?? DEFAULT_PAGE;
+  if (q.cursor === undefined) return { knownAt: q.knownAt ?? now(), pinned: q.knownAt !== undefined, after: null, limit };
+  const c = decodeCursor(q.cursor, scopeOf(req), q.knownAt);
+  return { knownAt: c.knownAt, pinned: true, after: c.after, limit };
+}
+
+/** `nextCursor` for the answer, and the Link header when there is a next page. */
+export function nextPage(req: FastifyRequest, reply: FastifyReply, knownAt: string, next: Key | null): string | null {
+  if (next === null) return null;
+  const cursor = encodeCursor(scopeOf(req), knownAt, next);
+  reply.header('link', `<${withCursor(req.url, cursor)}>; rel="next"`);
+  return cursor;
+}

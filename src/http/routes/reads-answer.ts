@@ -1,0 +1,71 @@
+/**
+ * How a read answers: as JSON text with an ETag and a Cache-Control, or 304 when the
+ * client's If-None-Match names the answer it would get.
+ *
+ * Past answers are immutable. The rule: an answer at `knownAt` K is immutable when K was
+ * given (by the client, or pinned in a cursor), no default stood in for an omitted `validAt`
+ * (today's date moves), and K is earlier than the recordedAt of the last event the read
+ * models had applied when the answer was read (the snapshot's checkpoint). Recording times
+ * never go backwards along the log (the embedded store holds each commit's time at or after
+ * the previous one), so every event not applied yet was recorded at or after that moment,
+ * after K: nothing can be added to what was known at K. A K at or after it (a moment close
+ * to now, with events perhaps in flight) is answered as a current read. An immutable answer
+ * carries a strong ETag (a hash of its bytes) and `Cache-Control: public, max-age=31536000,
+ * immutable` (`private` when reads need a token).
+ *
+ * A current answer carries a weak ETag made of the log position its snapshot had reached
+ * and a digest of the question (route, parameters, the validAt it answered for, and this
+ * process's start, since another version of the code may answer differently), with
+ * `Cache-Control: no-cache`: a client revalidates, and gets 304 while nothing was applied.
+ */
+import { hash, randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Runtime } from '../../runtime.js';
+import { CSV_TYPE, csvOf } from './csv-lists.js';
+
+const BOOT = randomBytes(9).toString('base64url');
+export const IMMUTABLE_MAX_AGE = 31_536_000;
+
+export interface AnswerContext {
+  /** The knownAt the answer was read at. */
+  readonly knownAt: string;
+  /** knownAt was given by the client or pinned by a cursor (not the time of the request). */
+  readonly pinned: boolean;
+  /** The validAt answered for, when a default (today) stood in for an omitted one. */
+  readonly defaultedValidAt?: string | undefined;
+}
+
+/** Does If-None-Match name `etag`? (weak comparison, RFC 9110 §13.1.2) */
+function matches(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const bare = (t: string): string => t.trim().replace(/^W\//, '');
+  const want = bare(etag);
+  return header.split(',').some((t) => bare(t) === want);
+}
+
+export function isImmutable(runtime: Runtime, ctx: AnswerContext): boolean {
+  if (!ctx.pinned || ctx.defaultedValidAt !== undefined) return false;
+  const at = runtime.readModels.queries.snapshot().recordedAt;
+  return at !== null && ctx.knownAt < at;
+}
+
+export function sendAnswer(runtime: Runtime, req: FastifyRequest, reply: FastifyReply, body: string | object, ctx: AnswerContext): FastifyReply {
+  const visibility = runtime.config.privateReads ? 'private' : 'public';
+  let etag: string;
+  // A list asked for as CSV (csv-lists.ts): the same page as rows; its ETags differ from the JSON's.
+  const csv = typeof body === 'string' ? null : csvOf(req, reply, body as Record<string, unknown>);
+  const text = csv ?? (typeof body === 'string' ? body : JSON.stringify(body));
+  if (isImmutable(runtime, ctx)) {
+    etag = `"${hash('sha1', text, 'base64url')}"`;
+    reply.header('cache-control', `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable`);
+  } else {
+    const position = runtime.readModels.queries.snapshot().position ?? '0';
+    const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, csv !== null, BOOT]);
+    etag = `W/"${position}.${hash('sha1', question, 'base64url').slice(0, 16)}"`;
+    reply.header('cache-control', `${visibility}, no-cache`);
+  }
+  reply.header('etag', etag);
+  if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+  return reply.type(csv !== null ? CSV_TYPE : 'application/json; charset=utf-8').send(text);
+}
