@@ -92,6 +92,7 @@ export function* benchHistory(o: BenchHistoryOptions, offices: string[] = []): G
   const org = entity('organization', 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' });
   yield org;
   const orgId = org.factId;
+  const memberships = new Map<string, { open: boolean; cursor: number }>();
   const body = entity('organization', 'OrganizationRegistered', { key: 'council', name: 'Council', classification: 'body', parent: orgId });
   yield body;
   const bodyId = body.factId;
@@ -179,7 +180,16 @@ export function* benchHistory(o: BenchHistoryOptions, offices: string[] = []): G
       c.cursor = to;
       yield fact(`organization-${c.id}`, 'ChairmanshipPassed', { organization: c.id, chair: pick(states), term: { from: start(from), to: day(to) } });
     } else if (r < 0.87) {
-      yield fact(`organization-${orgId}`, rnd() < 0.6 ? 'MembershipStarted' : 'MembershipEnded', { organization: orgId, member: pick(states), on: date() });
+      // The same draws as before (the rest of the record stays the same), but each state's
+      // memberships follow one another, start, end, start…: the decider refuses overlapping ones.
+      rnd();
+      const member = pick(states);
+      date();
+      const m = memberships.get(member) ?? { open: false, cursor: 0 };
+      m.cursor += 1 + (n % 14);
+      m.open = !m.open;
+      memberships.set(member, m);
+      yield fact(`organization-${orgId}`, m.open ? 'MembershipStarted' : 'MembershipEnded', { organization: orgId, member, on: day(m.cursor) });
     } else if (r < 0.89) {
       const session = pick(sessions);
       // Talks on a session's sidelines go to the session's stream, as the recorder puts them.

@@ -33,6 +33,8 @@ export interface LoadOptions {
   readonly durationMs?: number;
   /** Called with every answer (e.g. to check a status or a body); a throw aborts the run. */
   readonly check?: (answer: LoadAnswer, request: LoadRequest) => void;
+  /** The local address of connection `conn` (e.g. 127.0.1.x, to look like many clients). Default: the system's choice. */
+  readonly localAddress?: (conn: number) => string;
 }
 
 export interface LoadResult {
@@ -105,8 +107,9 @@ class AnswerReader {
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const host = opts.host ?? '127.0.0.1';
   const sockets = await Promise.all(
-    Array.from({ length: opts.connections }, () => new Promise<Socket>((resolve, reject) => {
-      const s = connect({ port: opts.port, host, noDelay: true }, () => resolve(s));
+    Array.from({ length: opts.connections }, (_, conn) => new Promise<Socket>((resolve, reject) => {
+      const local = opts.localAddress?.(conn);
+      const s = connect({ port: opts.port, host, noDelay: true, ...(local ? { localAddress: local } : {}) }, () => resolve(s));
       s.once('error', reject);
     })),
   );

@@ -135,7 +135,8 @@ try {
       });
     });
   const port = await freePort();
-  const env = { ...process.env, ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'warn', ANNALS_TOKENS: `auditor:${TOKEN}`, PORT: String(port), HOST: '127.0.0.1' };
+  // Every connection comes from one address, as many clients would not: no per-client limit.
+  const env = { ...process.env, ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'warn', ANNALS_TOKENS: `auditor:${TOKEN}`, PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0' };
   const start = (): ChildProcess => spawn(process.execPath, [built], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const get = async (path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> => {
     try {

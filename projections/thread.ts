@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { threadLogger } from '../src/logging.js';
 import type { EventStore } from '../src/store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../src/store/sqlite.js';
 import { openReadModels, RebuildInProgressError, type Readiness } from './index.js';
@@ -17,7 +17,7 @@ const port = parentPort;
 if (port === null) throw new Error('projections/thread runs as a worker thread');
 const init = workerData as ReadModelThreadInit;
 const post = (m: ReadModelReply): void => port.postMessage(m);
-const log = pino({ level: init.logLevel });
+const log = threadLogger(init.logLevel, 'read models');
 
 let store: EventStore | null = null;
 try {

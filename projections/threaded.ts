@@ -10,6 +10,7 @@ import type { Database as Db } from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { PositionWaiters } from '../src/store/position-waiters.js';
+import type { MetricsSink } from '../src/metrics/sink.js';
 import { startWorker } from '../src/store/worker-thread.js';
 import { ReadModelsUnavailableError, RebuildInProgressError, openReader, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
 import { ReadQueries } from './queries.js';
@@ -21,7 +22,7 @@ interface Asked {
   progress?: (p: RebuildProgress) => void;
 }
 
-export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger): Promise<ReadModels & { poke(): void; worker(): Worker }> {
+export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger, metrics?: MetricsSink): Promise<ReadModels & { poke(): void; worker(): Worker }> {
   const url = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   let worker!: Worker;
   /** The current thread said it is ready and has not exited since. */
@@ -52,7 +53,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   /** Starts the thread; resolves once it is ready. A thread that dies later is started again. */
   const start = (): Promise<void> =>
     new Promise<void>((resolve, reject) => {
-      const w = startWorker(url, { workerData: init }, 'read models');
+      const w = startWorker(url, { workerData: init }, 'read models', metrics);
       worker = w;
       w.on('message', (m: ReadModelReply) => {
         switch (m.kind) {

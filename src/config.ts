@@ -29,6 +29,12 @@ const Tokens = z.string().transform((raw, ctx): TokenGrant[] => {
   return grants;
 });
 
+/** `false`, `true`, a number of proxy hops, or addresses and CIDR ranges of trusted proxies. */
+const TrustProxy = z
+  .string()
+  .regex(/^(true|false|\d{1,2}|[0-9a-fA-F.:/]+(\s*,\s*[0-9a-fA-F.:/]+)*)$/, { message: "expected 'false', 'true', a number of proxy hops, or comma-separated proxy addresses (CIDR allowed)" })
+  .transform((v): boolean | number | string[] => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v.split(',').map((a) => a.trim())));
+
 const EventStoreSetting = z
   .string()
   .refine((v) => v === 'sqlite' || /^esdb(\+discover)?:\/\//.test(v), {
@@ -70,6 +76,13 @@ const Env = z.object({
   ANNALS_READ_MODELS: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_CORS_ORIGINS: CorsOrigins.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ANNALS_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
+  ANNALS_RATE_LIMIT_ANONYMOUS: z.coerce.number().int().min(0).default(1200),
+  ANNALS_RATE_LIMIT_FAILED_AUTH: z.coerce.number().int().min(0).default(30),
+  ANNALS_SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(50),
+  ANNALS_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
+  ANNALS_READ_TURN_BUDGET_MS: z.coerce.number().min(0).default(20),
+  ANNALS_TRUST_PROXY: TrustProxy.default(false),
 });
 
 /** Tokens shorter than this are accepted (API.md sets no minimum) but warned about at start. */
@@ -99,6 +112,20 @@ export interface Config {
   /** Origins browsers may read answers from (`*`: any); empty: no CORS headers. */
   corsOrigins: string[];
   logLevel: string;
+  /** Open connections beyond this are closed as they arrive (the server's maxConnections). */
+  maxConnections: number;
+  /** Requests a minute one client may make without a valid credential; 0: no limit. */
+  rateLimitAnonymous: number;
+  /** Requests a minute one client may make with a credential that is not valid; 0: no limit. */
+  rateLimitFailedAuth: number;
+  /** Shed reads (503) while the event loop's mean delay is above this many ms; 0: never. */
+  shedEventLoopDelayMs: number;
+  /** Shed reads while the event loop is busier than this fraction (0..1); 0: never. */
+  shedEventLoopUtilization: number;
+  /** Event-loop time a turn may run before the reads still arriving in it are shed (503); 0: never. */
+  readTurnBudgetMs: number;
+  /** Whom to believe about the client's address (X-Forwarded-For): Fastify's trustProxy. */
+  trustProxy: boolean | number | string[];
 }
 
 export class ConfigError extends Error {
@@ -131,5 +158,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readModels: e.ANNALS_READ_MODELS,
     corsOrigins: e.ANNALS_CORS_ORIGINS ?? [],
     logLevel: e.LOG_LEVEL,
+    maxConnections: e.ANNALS_MAX_CONNECTIONS,
+    rateLimitAnonymous: e.ANNALS_RATE_LIMIT_ANONYMOUS,
+    rateLimitFailedAuth: e.ANNALS_RATE_LIMIT_FAILED_AUTH,
+    shedEventLoopDelayMs: e.ANNALS_SHED_EVENT_LOOP_DELAY_MS,
+    shedEventLoopUtilization: e.ANNALS_SHED_EVENT_LOOP_UTILIZATION,
+    readTurnBudgetMs: e.ANNALS_READ_TURN_BUDGET_MS,
+    trustProxy: e.ANNALS_TRUST_PROXY,
   };
 }

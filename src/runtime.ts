@@ -15,6 +15,8 @@ import { startAuditFollower, withFollower } from './audit/follower.js';
 import { resolveTokens } from './auth/tokens.js';
 import type { Config, TokenGrant } from './config.js';
 import { seedExample } from './example/seed.js';
+import { lagBehind } from './metrics/lag.js';
+import { createMetrics, type Metrics } from './metrics/prometheus.js';
 import { createRecorder, type Recorder } from './record/index.js';
 import type { EventStore } from './store/port.js';
 import { openSqliteStore, type SqliteEventStore } from './store/sqlite.js';
@@ -28,6 +30,8 @@ export interface Runtime {
   /** The Merkle tree over the log and its signed tree heads. */
   readonly audit: AuditLog;
   readonly tokens: readonly TokenGrant[];
+  /** What /metrics serves; the store, the recorder and the worker threads report to it. */
+  readonly metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -45,10 +49,10 @@ export interface RuntimeDeps {
 }
 
 /** Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir) or EventStoreDB. */
-export async function openStore(config: Config, clock?: () => Date): Promise<EventStore> {
+export async function openStore(config: Config, clock?: () => Date, metrics?: Metrics): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
     await mkdir(config.dataDir, { recursive: true });
-    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...(clock ? { clock } : {}) });
+    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...(clock ? { clock } : {}), ...(metrics ? { metrics } : {}) });
   }
   // Loaded only when asked for: the EventStoreDB client and gRPC take ~1 s to load here.
   const { openEsdbStore } = await import('./store/esdb.js');
@@ -57,14 +61,15 @@ export async function openStore(config: Config, clock?: () => Date): Promise<Eve
 
 export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Runtime> {
   const { log } = deps;
+  const metrics = createMetrics();
   await mkdir(config.dataDir, { recursive: true });
-  const store = deps.store ?? (await openStore(config, deps.clock));
+  const store = deps.store ?? (await openStore(config, deps.clock, metrics));
   const closing: Array<() => Promise<void>> = [() => store.close()];
   try {
     const tokens = await resolveTokens(config, log);
     // The audit follower and the read models start their threads side by side (each loads
     // its modules and opens its connections: ~0.3 s apiece here), not one after the other.
-    const [opened, models] = await Promise.allSettled([openAudit(config, store, log, deps.store !== undefined), openModels(config, store, log, deps.store !== undefined)]);
+    const [opened, models] = await Promise.allSettled([openAudit(config, store, log, deps.store !== undefined, metrics), openModels(config, store, log, deps.store !== undefined, metrics)]);
     if (opened.status === 'fulfilled') closing.unshift(() => opened.value.close());
     if (models.status === 'fulfilled') closing.unshift(() => models.value.close());
     if (opened.status === 'rejected') throw opened.reason;
@@ -78,10 +83,16 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       newId: monotonicFactory(pooledPrng()),
       readWaitMs: config.readWaitMs,
       log,
+      metrics,
     });
     closing.unshift(() => recorder.close());
     // ANNALS_SEED=example: the bundled press release, into an empty store (fixed factIds: never twice).
     if (config.seed === 'example') await seedExample({ store, recorder, log });
+    metrics.watch({
+      readModelLag: () => lagBehind(store, readModels.applied()),
+      auditLag: async () => lagBehind(store, (await audit.state()).lastPosition),
+      parkedEvents: () => readModels.readiness().parked,
+    });
     log.info({ store: store.name, dataDir: config.dataDir }, 'runtime open');
     return {
       config,
@@ -91,6 +102,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       recorder,
       audit,
       tokens,
+      metrics,
       async close() {
         for (const close of closing) await close();
       },
@@ -107,11 +119,11 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
  * ANNALS_AUDIT_FOLLOWER=inline or a store handed in by the caller (which a thread cannot
  * open again), fed on this thread.
  */
-async function openAudit(config: Config, store: EventStore, log: Logger, injected: boolean): Promise<AuditLog> {
+async function openAudit(config: Config, store: EventStore, log: Logger, injected: boolean, metrics: Metrics): Promise<AuditLog> {
   if (config.auditFollower === 'inline' || injected) return openAuditLog({ store, dataDir: config.dataDir, log });
   const reader = await openAuditLog({ store, dataDir: config.dataDir, log, follow: false });
   try {
-    const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log);
+    const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
     (store as Partial<SqliteEventStore>).onCommitted?.(() => follower.poke());
     return withFollower(reader, follower);
   } catch (e) {
@@ -125,10 +137,10 @@ async function openAudit(config: Config, store: EventStore, log: Logger, injecte
  * connection, poked after each commit, this thread querying the same file; or, with
  * ANNALS_READ_MODELS=inline or a store handed in by the caller, all on this thread.
  */
-async function openModels(config: Config, store: EventStore, log: Logger, injected: boolean): Promise<ReadModels> {
+async function openModels(config: Config, store: EventStore, log: Logger, injected: boolean, metrics: Metrics): Promise<ReadModels> {
   const path = join(config.dataDir, 'readmodels.db');
   if (config.readModels === 'inline' || injected) return openReadModels({ store, path, log });
-  const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log);
+  const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
   (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());
   return models;
 }

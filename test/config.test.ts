@@ -54,3 +54,21 @@ t.test('each bad value is named with what is expected', async (t) => {
   t.throws(() => loadConfig({ ANNALS_TOKENS: ',' }), ConfigError, 'no pair at all');
   t.throws(() => loadConfig({ ANNALS_PRIVATE_READS: 'maybe' }), ConfigError);
 });
+
+t.test('limits, shedding and the trusted proxy', async (t) => {
+  const d = loadConfig({});
+  t.match(d, { maxConnections: 1024, rateLimitAnonymous: 1200, rateLimitFailedAuth: 30, shedEventLoopDelayMs: 50, shedEventLoopUtilization: 0, readTurnBudgetMs: 20, trustProxy: false });
+  t.equal(loadConfig({ ANNALS_TRUST_PROXY: 'true' }).trustProxy, true);
+  t.equal(loadConfig({ ANNALS_TRUST_PROXY: '2' }).trustProxy, 2);
+  t.same(loadConfig({ ANNALS_TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy, ['10.0.0.0/8', '127.0.0.1']);
+  t.equal(loadConfig({ ANNALS_RATE_LIMIT_ANONYMOUS: '0' }).rateLimitAnonymous, 0, '0 turns a limit off');
+  try {
+    loadConfig({ ANNALS_TRUST_PROXY: 'everyone', ANNALS_SHED_EVENT_LOOP_UTILIZATION: '1.5', ANNALS_MAX_CONNECTIONS: '0' });
+    t.fail('should throw');
+  } catch (err) {
+    const problems = (err as ConfigError).problems.join('\n');
+    t.match(problems, /ANNALS_TRUST_PROXY: expected 'false', 'true', a number of proxy hops/);
+    t.match(problems, /ANNALS_SHED_EVENT_LOOP_UTILIZATION/);
+    t.match(problems, /ANNALS_MAX_CONNECTIONS/);
+  }
+});

@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { pino } from 'pino';
+import { threadLogger } from '../logging.js';
 import type { EventStore } from '../store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../store/sqlite.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
@@ -17,7 +17,7 @@ const port = parentPort;
 if (port === null) throw new Error('follower-thread runs as a worker thread');
 const init = workerData as FollowerInit;
 const post = (m: FollowerReply): void => port.postMessage(m);
-const log = pino({ level: init.logLevel, base: { component: 'audit-follower' } });
+const log = threadLogger(init.logLevel, 'audit follower');
 
 let store: EventStore | null = null;
 try {

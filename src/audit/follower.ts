@@ -10,6 +10,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Position } from '../store/port.js';
 import { PositionWaiters } from '../store/position-waiters.js';
+import type { MetricsSink } from '../metrics/sink.js';
 import { startWorker } from '../store/worker-thread.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
 import type { SignedTreeHead } from './signing.js';
@@ -29,7 +30,7 @@ interface Asked {
   reject(e: unknown): void;
 }
 
-export async function startAuditFollower(init: FollowerInit, log: Logger): Promise<AuditFollower> {
+export async function startAuditFollower(init: FollowerInit, log: Logger, metrics?: MetricsSink): Promise<AuditFollower> {
   let worker: Worker | null = null;
   let audited: Position | null = null;
   let closing = false;
@@ -45,7 +46,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger): Promi
 
   const start = (): Promise<void> =>
     new Promise((resolve, reject) => {
-      const w = startWorker(url, { workerData: init }, 'audit follower');
+      const w = startWorker(url, { workerData: init }, 'audit follower', metrics);
       worker = w;
       let ready = false;
       w.on('message', (m: FollowerReply) => {

@@ -7,6 +7,7 @@ import type { FactData } from '../../events/index.js';
 import type { Rule } from './decide.js';
 import { standing } from './state.js';
 import { streamDecider } from './stream.js';
+import { refuseMembershipConflict } from './membership.js';
 import { refuseOverlap, type HeldTerm } from './terms.js';
 
 const chairTerm = (f: { factId: string; data: FactData<'ChairmanshipPassed'> }): HeldTerm => ({ factId: f.factId, holder: f.data.chair, term: f.data.term });
@@ -16,4 +17,4 @@ const chairmanshipsDoNotOverlap: Rule = (state, fact) => {
   refuseOverlap(chairTerm(fact), standing(state, 'ChairmanshipPassed').map(chairTerm), 'chairmanship');
 };
 
-export const organizationDecider = streamDecider('organization', { rules: [chairmanshipsDoNotOverlap] });
+export const organizationDecider = streamDecider('organization', { rules: [refuseMembershipConflict, chairmanshipsDoNotOverlap] });

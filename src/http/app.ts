@@ -2,45 +2,78 @@
  * The Fastify application: compilers, error mapping, OpenAPI and every route. Built the same
  * way by the server and by tests (with `inject`); it owns no process concerns (listening,
  * signals, logger options live in src/server.ts).
+ *
+ * What every request meets first, in order (onRequest): its id echoed (request-id.ts); a 503
+ * while closing, per-client limits, load shedding (shedding.ts); then the route's credential
+ * check (auth.ts hoists it here), before any body is read (body.ts: UTF-8 only) or query
+ * validated.
  */
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Runtime } from '../runtime.js';
+import { RouteMethods } from './allow.js';
+import { hoistAuthentication } from './auth.js';
+import { refuseBadUrl, registerJsonParser } from './body.js';
+import { clientErrorHandler } from './client-errors.js';
 import { registerErrorHandling, sendProblem, toProblem } from './errors.js';
 import { registerOpenApi } from './openapi.js';
+import { echoRequestId, REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { auditTreeRoutes } from './routes/audit-tree.js';
 import { factRoutes } from './routes/facts.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { readRoutes } from './routes/reads.js';
 import { popoloRoutes } from './routes/popolo.js';
 import { registerWire } from './wire.js';
 import { guards } from './routes/reads-guards.js';
-import { webRoutes } from '../web/index.js';
+import { registerShedding } from './shedding.js';
+import { htmlErrorFor, webRoutes } from '../web/index.js';
 
 export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const routes = new RouteMethods();
+  // The app's logger, once there is an app (the parser's errors come after it is built).
+  let log: FastifyBaseLogger = runtime.log;
   const app = Fastify({
     bodyLimit: runtime.config.bodyLimit,
     requestTimeout: runtime.config.requestTimeoutMs,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
-    return503OnClosing: true,
+    // shedding.ts answers while closing, as problem+json.
+    return503OnClosing: false,
+    genReqId: requestIdOf,
+    requestIdHeader: false,
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // Fastify takes a hop count too, though its types do not say so.
+    trustProxy: runtime.config.trustProxy as boolean | string[],
+    clientErrorHandler: clientErrorHandler(() => log),
     // Entity references in paths may be up to 200 characters (an unknown one is a 404).
     routerOptions: { maxParamLength: 500 },
     // Errors the router raises before any route runs (a bad URL, an over-long parameter) are
     // problem+json too.
     frameworkErrors: (err, request, reply) => {
       const { problem: p, headers } = toProblem(err, request);
-      return sendProblem(reply, p, headers);
+      return sendProblem(reply, p, { ...headers, [REQUEST_ID_HEADER]: String(request.id) });
     },
     ...options,
   });
+  log = app.log;
+  // Connections past the cap are closed as they arrive (Node's maxConnections).
+  app.server.maxConnections = runtime.config.maxConnections;
+  app.addHook('onRoute', routes.add);
+  app.addHook('onRoute', hoistAuthentication);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
+  registerErrorHandling(app, routes, htmlErrorFor(runtime));
+  echoRequestId(app);
+  await registerShedding(app, runtime);
+  registerJsonParser(app);
+  app.addHook('preValidation', refuseBadUrl);
+  // After the shedding: a request refused there costs no compression or CORS work.
   await registerWire(app, runtime.config);
   await registerOpenApi(app);
+  await metricsRoutes(app, runtime);
   await healthRoutes(app, runtime);
   await factRoutes(app, runtime);
   await readRoutes(app, runtime);

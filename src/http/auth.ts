@@ -3,15 +3,25 @@
  * with a token of another role), `readAccess` (open, unless ANNALS_PRIVATE_READS: then any
  * valid token) and `principalOf` (the principal a hook authenticated). Tokens are never
  * logged: only the principal id (see src/auth/tokens.ts).
+ *
+ * Credentials come before everything else a request is judged on: whatever hook a route
+ * names these checks in, `hoistAuthentication` (an onRoute hook of app.ts) moves them to
+ * onRequest, so an anonymous caller learns 401 before its query or body is read or
+ * validated. `credentialOf` looks at the Authorization header once per request, for those
+ * checks and for the per-client limits and shedding that run before them (shedding.ts).
  */
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest, onRequestHookHandler, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
 import { createAuthenticator, type Principal } from '../auth/tokens.js';
 import type { Role } from '../config.js';
 import type { Runtime } from '../runtime.js';
 import { ProblemError } from './errors.js';
 
-const principals = new WeakMap<FastifyRequest, Principal>();
+/** What a request's Authorization header amounts to. */
+export type Credential = { kind: 'none' } | { kind: 'invalid'; malformed: boolean } | { kind: 'valid'; principal: Principal };
+
+const credentials = new WeakMap<FastifyRequest, Credential>();
 const authenticators = new WeakMap<Runtime, (token: string) => Principal | null>();
+const AUTH_HOOK = Symbol('annals.authentication');
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="annals"' };
 
@@ -24,32 +34,62 @@ function authenticatorOf(runtime: Runtime): (token: string) => Principal | null 
   return a;
 }
 
-function authenticate(runtime: Runtime, request: FastifyRequest): Principal {
+/** The request's credential, checked once (a sha256 and a constant-time compare per grant). */
+export function credentialOf(runtime: Runtime, request: FastifyRequest): Credential {
+  let c = credentials.get(request);
+  if (c) return c;
   const header = request.headers.authorization;
-  const m = typeof header === 'string' ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
-  if (!m) throw new ProblemError('unauthorized', 'send Authorization: Bearer <token>', {}, CHALLENGE);
-  const principal = authenticatorOf(runtime)(m[1] as string);
-  if (!principal) throw new ProblemError('unauthorized', 'the bearer token is not valid', {}, CHALLENGE);
-  principals.set(request, principal);
-  return principal;
+  if (header === undefined) c = { kind: 'none' };
+  else {
+    const m = typeof header === 'string' ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
+    const principal = m ? authenticatorOf(runtime)(m[1] as string) : null;
+    c = principal ? { kind: 'valid', principal } : { kind: 'invalid', malformed: m === null };
+  }
+  credentials.set(request, c);
+  return c;
 }
 
+function authenticate(runtime: Runtime, request: FastifyRequest): Principal {
+  const c = credentialOf(runtime, request);
+  if (c.kind === 'valid') return c.principal;
+  if (c.kind === 'none' || c.malformed) throw new ProblemError('unauthorized', 'send Authorization: Bearer <token>', {}, CHALLENGE);
+  throw new ProblemError('unauthorized', 'the bearer token is not valid', {}, CHALLENGE);
+}
+
+const tagged = <T extends object>(hook: T): T => Object.assign(hook, { [AUTH_HOOK]: true });
+
 export function requireRole(runtime: Runtime, ...roles: Role[]): preHandlerAsyncHookHandler {
-  return async (request) => {
+  return tagged(async (request: FastifyRequest) => {
     const principal = authenticate(runtime, request);
     if (!roles.includes(principal.role)) {
       throw new ProblemError('forbidden', `this needs a ${roles.join(' or ')} token; yours is a ${principal.role} token`);
     }
-  };
+  });
 }
 
 export function readAccess(runtime: Runtime): preHandlerAsyncHookHandler {
-  return async (request) => {
+  return tagged(async (request: FastifyRequest) => {
     if (runtime.config.privateReads) authenticate(runtime, request);
-  };
+  });
 }
 
-/** The principal a hook authenticated on this request, or undefined for an open read. */
+/** The principal of a request with a valid credential, or undefined (an open read). */
 export function principalOf(request: FastifyRequest): Principal | undefined {
-  return principals.get(request);
+  const c = credentials.get(request);
+  return c?.kind === 'valid' ? c.principal : undefined;
+}
+
+const isAuthHook = (h: unknown): boolean => typeof h === 'function' && (h as unknown as Record<symbol, unknown>)[AUTH_HOOK] === true;
+const list = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
+
+/** onRoute: moves this file's checks from any later hook of the route to the start of its onRequest hooks. */
+export function hoistAuthentication(route: RouteOptions): void {
+  const hoisted: unknown[] = [];
+  for (const name of ['preParsing', 'preValidation', 'preHandler'] as const) {
+    const hooks = list(route[name] as unknown);
+    if (!hooks.some(isAuthHook)) continue;
+    hoisted.push(...hooks.filter(isAuthHook));
+    (route as unknown as Record<string, unknown>)[name] = hooks.filter((h) => !isAuthHook(h));
+  }
+  if (hoisted.length > 0) route.onRequest = [...(hoisted as onRequestHookHandler[]), ...list(route.onRequest)];
 }

@@ -20,6 +20,8 @@ export const PROBLEMS = {
   'payload-too-large': { status: 413, title: 'The body is too large' },
   'uri-too-long': { status: 414, title: 'The URL is too long' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
+  'too-many-requests': { status: 429, title: 'Too many requests' },
+  'header-fields-too-large': { status: 431, title: 'The request headers are too large' },
   unavailable: { status: 503, title: 'Not available right now' },
   internal: { status: 500, title: 'Internal error' },
 } as const;
@@ -46,8 +48,16 @@ export class ProblemError extends Error {
   }
 }
 
+/** At most this many field problems are listed; `errorsOmitted` counts the rest. */
+export const MAX_LISTED_ERRORS = 20;
+
 export function problem(code: ProblemCode, detail: string, extensions: Record<string, unknown> = {}): Problem {
   const { status, title } = PROBLEMS[code];
+  const errors = extensions['errors'];
+  // A body with 40,000 unknown fields must not get a 2 MB answer: the first few say enough.
+  if (Array.isArray(errors) && errors.length > MAX_LISTED_ERRORS) {
+    return { type: `/problems/${code}`, title, status, detail, ...extensions, errors: errors.slice(0, MAX_LISTED_ERRORS), errorsOmitted: errors.length - MAX_LISTED_ERRORS };
+  }
   return { type: `/problems/${code}`, title, status, detail, ...extensions };
 }
 
@@ -113,6 +123,10 @@ export function toProblem(err: unknown, request?: FastifyRequest): { problem: Pr
       return { problem: problem('payload-too-large', 'the body is over the limit; split it (POST /v1/facts/batch takes up to 10,000 facts)'), headers: {} };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return { problem: problem('unsupported-media-type', 'send application/json (or application/x-ndjson to /v1/facts/batch)'), headers: {} };
+    case 'FST_ERR_BAD_URL': {
+      const message = 'a part of the path does not decode (percent-escapes that are not UTF-8?)';
+      return { problem: problem('invalid-request', message, { errors: [{ path: '(path)', message }] }), headers: {} };
+    }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { problem: problem('invalid-request', 'the body is empty; send a JSON object', { errors: [{ path: '(body)', message: 'empty' }] }), headers: {} };
     default:
@@ -132,16 +146,31 @@ function describe(errors: FieldProblem[]): string {
   return errors.length > 3 ? `${head}; and ${errors.length - 3} more` : head;
 }
 
+/** Sends a problem, with the request's id in it (the same as the X-Request-Id header and the log lines). */
 export function sendProblem(reply: FastifyReply, p: Problem, headers: Record<string, string> = {}): FastifyReply {
-  return reply.code(p.status).headers(headers).type('application/problem+json').send(p);
+  return reply.code(p.status).headers(headers).type('application/problem+json').send({ ...p, requestId: reply.request.id });
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
+/** Answers an error as a page instead of a problem when the request asks for one (web/index.ts); null: send the problem. */
+export type HtmlError = (request: FastifyRequest, reply: FastifyReply, p: Problem, headers: Record<string, string>) => FastifyReply | null;
+
+/**
+ * Every error a problem; a path no route answers a 404, or a 405 with `Allow` when it exists
+ * for other methods. A browser asking for a page's path gets the same status as an HTML page
+ * (`html`), since the explorer's own errors are pages.
+ */
+export function registerErrorHandling(app: FastifyInstance, routes: { allowed(path: string): string[] } = { allowed: () => [] }, html?: HtmlError): void {
   app.setErrorHandler((err, request, reply) => {
     const { problem: p, headers } = toProblem(err, request);
     return sendProblem(reply, p, headers);
   });
-  app.setNotFoundHandler((request, reply) =>
-    sendProblem(reply, problem('not-found', `no route ${request.method} ${request.url.split('?')[0]}`)),
-  );
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] as string;
+    const allowed = routes.allowed(path);
+    const [p, headers] =
+      allowed.length > 0
+        ? [problem('method-not-allowed', `${path} answers ${allowed.join(', ')}, not ${request.method}`, { allowed }), { allow: allowed.join(', ') }]
+        : [problem('not-found', `no route ${request.method} ${path}`), {}];
+    return html?.(request, reply, p, headers) ?? sendProblem(reply, p, headers);
+  });
 }

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { DomainError } from '../domain/index.js';
+import { NO_METRICS, secondsSince, type MetricsSink } from '../metrics/sink.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { AppendTooLargeError, DuplicateEventError, StoreUnavailableError, StreamDeletedError, WrongExpectedRevisionError } from '../store/errors.js';
 import type { AppendRequest, EventStore, Position } from '../store/port.js';
@@ -30,6 +31,8 @@ export interface RecorderDeps {
   /** Attempts when a concurrent write wins (the first decides optimistically). Default 6. */
   maxAttempts?: number;
   log?: Logger;
+  /** Facts recorded by type, append latency, group sizes. Default: none kept. */
+  metrics?: MetricsSink;
 }
 
 export interface RecordContext {
@@ -91,7 +94,15 @@ export function createRecorder(deps: RecorderDeps): Recorder {
    * the read models and the audit follower apply its first appends while the writer stores
    * the next ones (as one unit, batches of 10,000 facts measured ~6% slower).
    */
-  const append = (waves: AppendRequest[][]) => appendWaves(store, waves, { maxUnit: ONE_UNIT_MAX_APPENDS });
+  const metrics = deps.metrics ?? NO_METRICS;
+  const append = async (waves: AppendRequest[][]) => {
+    const started = performance.now();
+    try {
+      return await appendWaves(store, waves, { maxUnit: ONE_UNIT_MAX_APPENDS });
+    } finally {
+      metrics.appendSeconds(secondsSince(started));
+    }
+  };
   const readWaitMs = deps.readWaitMs ?? 2_000;
 
   function prepare(request: FactRequest, i: number, context: RecordContext, batch: boolean): Prepared {
@@ -140,7 +151,10 @@ export function createRecorder(deps: RecorderDeps): Recorder {
 
   async function settle(outcome: BatchOutcome): Promise<BatchOutcome> {
     let last: Position | undefined;
-    for (const r of outcome.results) if (r.position && (last === undefined || r.position > last)) last = r.position;
+    for (const r of outcome.results) {
+      if (r.position && (last === undefined || r.position > last)) last = r.position;
+      if (r.created) metrics.factRecorded(r.type);
+    }
     if (last !== undefined && !(await deps.readModels.waitFor(last, readWaitMs))) {
       deps.log?.warn({ position: last, readWaitMs }, 'read models did not apply the write in time; answering anyway');
     }
@@ -262,6 +276,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   async function flushGroup(group: Waiting[]): Promise<void> {
+    metrics.groupSize(group.length);
     const recording = new Recording({ cache, index, optimistic: true });
     const failed = new Set<number>();
     for (const [i, w] of group.entries()) {
@@ -300,6 +315,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       return enqueue(prepare(request, 0, context, false));
     },
     async recordBatch(raw, context) {
+      metrics.groupSize(raw.length);
       const items: Item[] = [];
       for (const [i, body] of raw.entries()) {
         try {

@@ -5,6 +5,7 @@
  * acknowledged, so nothing acknowledged is lost) and the next append starts a new thread.
  */
 import type { Worker } from 'node:worker_threads';
+import type { MetricsSink } from '../metrics/sink.js';
 import { StoreUnavailableError } from './errors.js';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
 import { decodeOutcomes, decodeWriterError, type WriterInit, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
@@ -26,6 +27,8 @@ export class WriterThread {
     private readonly init: WriterInit,
     /** Called after answers that stored events arrive (subscriptions read on). */
     private readonly onCommitted: () => void,
+    /** Hears the thread's commit latencies, and its restarts. */
+    private readonly metrics?: MetricsSink,
   ) {}
 
   /** Settles after the COMMIT; rejects only when the transaction failed as a whole. */
@@ -67,7 +70,7 @@ export class WriterThread {
   }
 
   private start(): Worker {
-    const worker = startWorker(new URL(`./sqlite-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: this.init }, 'store writer');
+    const worker = startWorker(new URL(`./sqlite-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), { workerData: this.init }, 'store writer', this.metrics);
     this.worker = worker;
     worker.unref();
     worker.on('message', (msg: WriterReply) => this.receive(msg));

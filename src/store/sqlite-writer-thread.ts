@@ -6,6 +6,7 @@
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
+import { threadSink } from '../metrics/thread.js';
 import { configureConnection } from './sqlite-schema.js';
 import { GroupWriter } from './sqlite-writer.js';
 import { encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
@@ -19,7 +20,9 @@ let writer: GroupWriter;
 try {
   const db = new Database(init.path, { timeout: init.busyTimeoutMs });
   configureConnection(db, { busyTimeoutMs: init.busyTimeoutMs, cacheSizeKiB: init.cacheSizeKiB });
-  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined });
+  // Commit latencies reach the main thread's registry (src/metrics/thread.ts).
+  const metrics = threadSink(port);
+  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined, metrics });
   port.on('message', (msg: WriterRequest) => {
     if (msg.kind === 'append') {
       writer.enqueue({
@@ -33,6 +36,7 @@ try {
       // close: what was accepted before is committed, then the connection closes.
       writer.flush();
       flushReplies();
+      metrics.flush();
       db.close();
       port.postMessage({ kind: 'closed' } satisfies WriterReply);
       port.close();

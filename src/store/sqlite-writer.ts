@@ -10,6 +10,7 @@
  * must follow one another in the log still share one fsync. A single append is one wave of one.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import { secondsSince, type MetricsSink } from '../metrics/sink.js';
 import { DuplicateEventError, WrongExpectedRevisionError } from './errors.js';
 import type { AppendedEvent, AppendResult, ExpectedRevision } from './port.js';
 import { encodePosition } from './positions.js';
@@ -55,6 +56,8 @@ export interface GroupWriterOptions {
   readonly onCommitted: () => void;
   /** What recordedAt is read from, once per transaction. Default: the wall clock. */
   readonly clock?: () => Date;
+  /** Told how long each transaction took (annals_store_commit_duration_seconds). Default: nobody. */
+  readonly metrics?: Pick<MetricsSink, 'commitSeconds'>;
 }
 
 export class GroupWriter {
@@ -127,6 +130,7 @@ export class GroupWriter {
   private commitBatch(batch: readonly PendingWaves[]): void {
     const outcomes: AppendOutcome[][][] = [];
     let stored = false;
+    const started = performance.now();
     try {
       this.begin.run();
       const tail = this.tail.get();
@@ -138,6 +142,7 @@ export class GroupWriter {
       for (const unit of batch) outcomes.push(this.applyWaves(unit.waves));
       stored = this.nextPosition > firstPosition;
       this.commit.run();
+      this.options.metrics?.commitSeconds(secondsSince(started));
     } catch (e) {
       /* c8 ignore start: needs a driver fault (disk full, I/O error, lock timeout mid-batch) */
       if (this.db.inTransaction) {

@@ -34,6 +34,7 @@ import { GroupWriter, type AppendOutcome, type PendingAppend } from './sqlite-wr
 import { skipped } from './waves.js';
 import { WriterThread } from './sqlite-writer-client.js';
 import { readPragmas, type WriterPragmas } from './sqlite-writer-protocol.js';
+import type { MetricsSink } from '../metrics/sink.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before StoreUnavailableError. Default 5000 ms. */
@@ -63,6 +64,8 @@ export interface SqliteStoreOptions {
    * commits in another thread, which reads its own wall clock.
    */
   readonly clock?: () => Date;
+  /** Hears commit latencies and writer-thread restarts (src/metrics/sink.ts). Default: nobody. */
+  readonly metrics?: MetricsSink;
 }
 
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
@@ -139,10 +142,10 @@ class SqliteStore implements SqliteEventStore, PageSource {
       this.notifier.notify();
       for (const l of this.committedListeners) l();
     };
-    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, ...(options.clock ? { clock: options.clock } : {}) });
+    if (options.writer === 'inline') this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, ...(options.clock ? { clock: options.clock } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit }, onCommitted);
+      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit }, onCommitted, options.metrics);
     }
     const sel = `SELECT ${EVENT_COLUMNS} FROM events`;
     this.streamForwards = db

@@ -7,6 +7,8 @@
  * modules this process was started with, then the module.
  */
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import type { MetricsSink } from '../metrics/sink.js';
+import { isMetricsMessage, replayMetrics } from '../metrics/thread.js';
 
 /** Loader modules of this process worth repeating in a worker (the TypeScript ones). */
 function loaderImports(): string[] {
@@ -29,11 +31,27 @@ export function runningWorkers(): ReadonlyMap<Worker, string> {
   return running;
 }
 
-/** Starts `module` in a worker; `label` says what it does (runningWorkers). */
-export function startWorker(module: URL, options: WorkerOptions = {}, label = module.pathname.replace(/^.*\//, '')): Worker {
+/** The labels each sink has seen started: a label started again is a restart. */
+const started = new WeakMap<MetricsSink, Set<string>>();
+
+/**
+ * Starts `module` in a worker; `label` says what it does (runningWorkers). With `metrics`, the
+ * worker's metrics messages (src/metrics/thread.ts) are replayed on it, and a second start
+ * of the same label counts as a restart.
+ */
+export function startWorker(module: URL, options: WorkerOptions = {}, label = module.pathname.replace(/^.*\//, ''), metrics?: MetricsSink): Worker {
   const w = create(module, options);
   running.set(w, label);
   w.once('exit', () => running.delete(w));
+  if (metrics) {
+    const labels = started.get(metrics) ?? new Set<string>();
+    started.set(metrics, labels);
+    if (labels.has(label)) metrics.workerRestarted(label);
+    labels.add(label);
+    w.on('message', (m: unknown) => {
+      if (isMetricsMessage(m)) replayMetrics(m, metrics);
+    });
+  }
   return w;
 }
 

@@ -48,6 +48,24 @@ function staticFile(name: string): Buffer {
 
 class NotFound extends Error {}
 
+/** API paths: always problem+json, whatever the client accepts. */
+const API_PATH = /^\/(v1|metrics|healthz|readyz|openapi\.json|docs|static)(\/|$)/;
+
+/**
+ * An HTML error page for a request no route took (a 404, or a 405 on a page's path) when it
+ * asks for a page: a browser (Accept naming text/html) on a path outside the API. Null
+ * otherwise, and the caller answers problem+json. Takes the status, title and detail of the
+ * problem the caller would have sent, so both say the same.
+ */
+export function htmlErrorFor(runtime: Runtime) {
+  return (req: FastifyRequest, reply: FastifyReply, problem: { status: number; title: string; detail: string }, headers: Record<string, string>): FastifyReply | null => {
+    const path = req.url.split('?')[0] ?? '/';
+    if (API_PATH.test(path) || !/text\/html/i.test(req.headers.accept ?? '')) return null;
+    const ctx = pageContext(runtime.readModels.queries, path, { validAt: null, knownAt: null });
+    return sendHtml(reply.headers(headers), problem.status, ErrorPage({ ctx, status: problem.status, title: problem.title, detail: problem.detail }));
+  };
+}
+
 /** Each page's own query parameters (the time controls aside). */
 const PARAMS: Record<string, readonly string[]> = {
   home: ['q', 'cursor'],

@@ -11,6 +11,7 @@ import { FACT_TYPES } from '../../../events/index.js';
 import { FactRequest, type RecordContext } from '../../record/index.js';
 import type { Runtime } from '../../runtime.js';
 import { principalOf, requireRole } from '../auth.js';
+import { decodeBody, requireUtf8Charset } from '../body.js';
 import { toProblem } from '../errors.js';
 import { parseNdjson } from './ndjson.js';
 
@@ -50,9 +51,11 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
   const { recorder, config } = runtime;
   const recorderOnly = requireRole(runtime, 'recorder');
   if (!app.hasContentTypeParser('application/x-ndjson')) {
-    app.addContentTypeParser('application/x-ndjson', { parseAs: 'string' }, (_request, body, done) => {
+    app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, (request, body, done) => {
       try {
-        done(null, parseNdjson(body as string));
+        requireUtf8Charset(request);
+        const { text, replaced } = decodeBody(body as Buffer);
+        done(null, parseNdjson(text, replaced));
       } catch (err) {
         done(err as Error, undefined);
       }

@@ -5,6 +5,7 @@
  * line, and nothing of the batch is recorded. (A well-formed fact that is then refused keeps
  * the batch behaviour: recorded up to it, 200 with the error.)
  */
+import { badText } from '../body.js';
 import { ProblemError } from '../errors.js';
 
 function guard(this: unknown, key: string, value: unknown): unknown {
@@ -15,21 +16,30 @@ function guard(this: unknown, key: string, value: unknown): unknown {
   return value;
 }
 
-export function parseNdjson(body: string): unknown[] {
+/** `replaced`: the body had bytes that are not UTF-8 (decoded as U+FFFD): the lines holding them are refused. */
+export function parseNdjson(body: string, replaced = false): unknown[] {
   const out: unknown[] = [];
   let lineNo = 0;
   for (const raw of body.split('\n')) {
     lineNo++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
+    let value: unknown;
     try {
-      out.push(JSON.parse(line, guard));
+      value = JSON.parse(line, guard);
     } catch (err) {
       const message = `not a JSON fact (${(err as Error).message}); nothing of the batch was recorded`;
       throw new ProblemError('invalid-request', `line ${lineNo} (fact [${out.length}]) is not well-formed JSON: the body is malformed (cut off?); nothing was recorded`, {
         errors: [{ path: `line ${lineNo}`, message }],
       });
     }
+    const bad = badText(value, replaced, `[${out.length}]`);
+    if (bad.length > 0) {
+      throw new ProblemError('invalid-request', `line ${lineNo} (fact [${out.length}]) holds text that is not valid UTF-8 or Unicode; nothing was recorded`, {
+        errors: bad.map((p) => ({ path: p.path, message: `line ${lineNo}: ${p.message}` })),
+      });
+    }
+    out.push(value);
   }
   return out;
 }

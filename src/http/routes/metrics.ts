@@ -1,0 +1,32 @@
+/**
+ * `GET /metrics` (admin token): Prometheus text format (runtime.metrics, src/metrics/), on
+ * the service's own port, so one listener, one proxy and the credentials already kept serve
+ * it too; a Prometheus job scrapes it with `authorization: { credentials_file: … }`. Never
+ * shed or rate-limited. Also times every answer by route pattern, method and status.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Runtime } from '../../runtime.js';
+import { requireRole } from '../auth.js';
+
+export async function metricsRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
+  const { metrics } = runtime;
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    done();
+  });
+  app.get(
+    '/metrics',
+    {
+      onRequest: requireRole(runtime, 'admin'),
+      schema: {
+        tags: ['admin'],
+        summary: 'Metrics in Prometheus text format (admin token)',
+        description:
+          'Request durations by route and status, facts recorded by type, append and commit latency, group sizes, read-model and audit lag (events and seconds), parked events, worker restarts, shed and rate-limited requests, and the process metrics (event-loop delay, heap, CPU). Never shed or rate-limited.',
+        security: [{ bearer: [] }],
+        produces: ['text/plain'],
+      },
+    },
+    async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()),
+  );
+}
