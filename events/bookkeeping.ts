@@ -4,11 +4,12 @@
  */
 import { z } from 'zod';
 import { Key, Ulid } from './ids.js';
+import { ENTITY_KINDS } from './streams.js';
 
 export const KeyReserved = z.strictObject({
   key: Key,
   entityId: Ulid,
-  entityKind: z.enum(['organization', 'person', 'office', 'session', 'document']),
+  entityKind: z.enum(ENTITY_KINDS),
   factId: Ulid,
 });
 export type KeyReserved = z.infer<typeof KeyReserved>;

@@ -6,8 +6,11 @@ import { z } from 'zod';
 import { Ulid } from './ids.js';
 import { Source } from './source.js';
 
-/** The version of the fact schemas written now. Older events are upcast on read. */
-export const SCHEMA_VERSION = 1;
+/**
+ * The version of the fact schemas written now. Older events are upcast on read
+ * (events/upcast.ts). 2: OrganizationRegistered.classification is free text.
+ */
+export const SCHEMA_VERSION = 2;
 
 export const FactMetadata = z.strictObject({
   factId: Ulid,

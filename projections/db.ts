@@ -287,7 +287,7 @@ export class ReadModelWriter {
     const factId = meta.factId ?? null;
     try {
       if (!factId) throw new Error('event has no metadata.factId');
-      const data = upcast(e.type, e.data, meta.schemaVersion) as Record<string, unknown>;
+      const data = upcast(e.type, e.data, meta.schemaVersion, (fact) => this.typeOf(fact)) as Record<string, unknown>;
       const source = meta.source ?? null;
       if (e.type === 'FactCorrected' || e.type === 'FactRetracted') {
         const target = this.resolve(data['fact'] as string);
@@ -309,6 +309,12 @@ export class ReadModelWriter {
       this.log.error({ position: e.position, type: e.type, factId, err }, 'projection failed on an event; parked it and went on');
       this.onParked(p);
     }
+  }
+
+  /** The type of a fact applied before (for upcasting a correction's replacement data). */
+  private typeOf(fact: string): FactType | undefined {
+    const row = this.factGet.get(fact) as { type: string } | undefined;
+    return row && isFactType(row.type) ? row.type : undefined;
   }
 
   /** A correction or retraction names a fact; naming a correction means the fact it corrected. */

@@ -12,12 +12,12 @@
  * is applied.
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
-import { isUlid } from '../events/index.js';
+import { isUlid, type EntityKind } from '../events/index.js';
 
 /** Rows visible at `@k`: recorded by then and not yet superseded (corrected or retracted). */
 export const KNOWN = (alias = ''): string => `${alias ? `${alias}.` : ''}known_from <= @k AND ${alias ? `${alias}.` : ''}known_to > @k`;
 
-export type EntityKind = 'organization' | 'person' | 'office' | 'session' | 'document';
+export type { EntityKind };
 
 export interface EntityRow {
   fact_id: string;

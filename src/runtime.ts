@@ -55,15 +55,21 @@ export interface RuntimeDeps {
   onWriterDb?: (file: 'readmodels.db' | 'audit.db', db: Database) => void;
   /** A store opened by the caller (tests); default: the one `config.eventStore` names. */
   store?: EventStore;
-  /** Default: the wall clock. */
+  /**
+   * What the store stamps `recordedAt` from and the recorder dates the factIds it makes up
+   * by (tests pass a clock they move by hand). Default: the wall clock. The embedded store
+   * takes it only with the inline writer (ANNALS_SQLITE_WRITER=inline); EventStoreDB stamps
+   * with its own.
+   */
   clock?: () => Date;
 }
 
 /**
  * Opens the store `config.eventStore` names: `sqlite` (events.db in the data dir, sealing
- * with `sealKey`; `readOnly`: an existing log, for commands that only read) or EventStoreDB.
+ * with `sealKey`; `readOnly`: an existing log, for commands that only read; `clock`: what
+ * `recordedAt` is read from, inline writer only) or EventStoreDB.
  */
-export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics } = {}): Promise<EventStore> {
+export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics; clock?: () => Date } = {}): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
     if (!options.readOnly) ensurePrivateDir(config.dataDir);
     return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...options });
@@ -85,7 +91,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       // Said once by the service; a command run beside it need not repeat it on every run.
       log[deps.holder === undefined ? 'warn' : 'debug']({ keyFile: keys.paths.keyFile }, 'the audit key is in the data dir: whoever can rewrite the data dir can also seal rows and sign heads; set ANNALS_AUDIT_KEY_FILE to a file outside it');
     }
-    const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey, metrics }));
+    const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey, metrics, ...(deps.clock ? { clock: deps.clock } : {}) }));
     closing.unshift(() => store.close());
     const tokens = await resolveTokens(config, log);
     // The audit follower and the read models start their threads side by side (each loads
@@ -98,12 +104,11 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     if (models.status === 'rejected') throw models.reason;
     const audit = opened.value;
     const readModels = models.value;
-    const newId = monotonicFactory(pooledPrng());
     const recorder = createRecorder({
       store,
       readModels,
-      clock: deps.clock ?? (() => new Date()),
-      newId: () => newId(),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      newId: monotonicFactory(pooledPrng()),
       readWaitMs: config.readWaitMs,
       log,
       metrics,

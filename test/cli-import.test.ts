@@ -82,9 +82,10 @@ t.test('import: JSON files, facts without factId, and the example imported twice
 
 t.test('replay: the state of everything at a moment', async (t) => {
   const dir = await tmp(t);
-  const before = new Date().toISOString();
-  await new Promise((r) => setTimeout(r, 5));
   t.equal((await runCli(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
+  // The moment just before the import's first event: the log says when that was.
+  const first = lines((await runCli(['export', '--data-dir', dir])).stdout)[0] as { recordedAt: string };
+  const before = new Date(Date.parse(first.recordedAt) - 1).toISOString();
   const now = await runCli(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), '--data-dir', dir]);
   t.equal(now.code, 0, now.stderr);
   const state = JSON.parse(now.stdout) as Record<string, Array<Record<string, unknown>>>;

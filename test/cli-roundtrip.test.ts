@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { seedExample } from '../src/example/seed.js';
 import { startTestApp, TEST_TOKENS } from './fixtures/app.js';
+import { manualClock } from './fixtures/clock.js';
 import { runCli } from './fixtures/cli.js';
 
 const QUESTIONS = [
@@ -51,7 +52,9 @@ t.test('export → import into an empty store → the same log and the same answ
 
   let between = '';
   await t.test('store A: the example, then a fact and its correction over HTTP', async (t) => {
-    const { app, runtime } = await startTestApp(t, { dataDir: a });
+    // Store A's clock is the test's, so the moment between the fact and its correction is one it names.
+    const clock = manualClock();
+    const { app, runtime } = await startTestApp(t, { dataDir: a, clock: clock.now });
     await seedExample(runtime);
     const auth = { authorization: `Bearer ${TEST_TOKENS.recorder}` };
     const wrong = await app.inject({
@@ -59,9 +62,8 @@ t.test('export → import into an empty store → the same log and the same answ
       payload: { type: 'ChairmanshipPassed', data: { organization: 'csto', chair: 'kg', term: { from: '2024-01-01', to: '2024-12-31' } }, source },
     });
     t.equal(wrong.statusCode, 201, wrong.body);
-    await new Promise((r) => setTimeout(r, 5));
-    between = new Date().toISOString();
-    await new Promise((r) => setTimeout(r, 5));
+    between = clock.advance();
+    clock.advance();
     const fix = await app.inject({
       method: 'POST', url: '/v1/facts', headers: auth,
       payload: { type: 'FactCorrected', data: { fact: wrong.json().factId, data: { organization: 'csto', chair: 'kg', term: { from: '2025-01-01', to: '2025-12-31' } }, reason: 'the year was mistyped' }, source },
@@ -113,11 +115,11 @@ t.test('annals export prints the same lines as GET /v1/audit/events, and --known
   let http = '';
   let cut = '';
   await t.test('record', async (t) => {
-    const { app, runtime, auth } = await startTestApp(t, { dataDir: dir });
+    const clock = manualClock();
+    const { app, runtime, auth } = await startTestApp(t, { dataDir: dir, clock: clock.now });
     await seedExample(runtime);
-    await new Promise((r) => setTimeout(r, 5));
-    cut = new Date().toISOString();
-    await new Promise((r) => setTimeout(r, 5));
+    cut = clock.advance();
+    clock.advance();
     const res = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'PersonRegistered', data: { name: 'Someone Later' }, source } });
     t.equal(res.statusCode, 201);
     http = (await app.inject({ url: '/v1/audit/events', headers: auth('auditor') })).body;

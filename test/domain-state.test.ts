@@ -4,10 +4,11 @@
  * order, a new version in its fact's place), whatever the order in which copies evolve.
  */
 import t from 'tap';
-import { FactLog, cloneState, evolveStream, initialStreamState, type FactVersion, type StreamEvent, type StreamState } from '../src/domain/state.js';
+import { storedFact } from '../events/index.js';
+import { FactLog, cloneState, evolveStream, initialStreamState, type StreamEvent, type StreamFact, type StreamState } from '../src/domain/state.js';
 
 const SOURCE = { title: 'S', publisher: 'P' };
-const ev = (revision: number, factId: string, type: StreamEvent['type'] = 'DelegateAttended', data: Record<string, unknown> = { n: revision }): StreamEvent => ({ revision, factId, type, data, source: SOURCE });
+const ev = (revision: number, factId: string, type: StreamEvent['type'] = 'DelegateAttended', data: Record<string, unknown> = { n: revision }): StreamEvent => ({ ...storedFact(type, data), revision, factId, source: SOURCE });
 const ids = (s: StreamState) => [...s.facts.values()].map((v) => `${v.factId}${v.retractedBy ? '-' : ''}${v.correctedBy ? '*' : ''}`);
 
 t.test('a clone evolves without touching its original, and two clones of one state do not see each other', async (t) => {
@@ -41,8 +42,8 @@ t.test('a clone evolves without touching its original, and two clones of one sta
 t.test('FactLog equals a Map under random interleavings of copies', async (t) => {
   let seed = 7;
   const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
-  type Pair = { log: FactLog; map: Map<string, FactVersion> };
-  const version = (factId: string, n: number): FactVersion => ({ factId, type: 'DelegateAttended', data: { n }, revision: n, original: { data: {}, source: SOURCE } });
+  type Pair = { log: FactLog; map: Map<string, StreamFact> };
+  const version = (factId: string, n: number): StreamFact => ({ ...storedFact('DelegateAttended', { n }), factId, revision: n, original: { data: storedFact('DelegateAttended', {}).data, source: SOURCE } });
   let pairs: Pair[] = [{ log: FactLog.empty(), map: new Map() }];
   let checks = 0;
   for (let step = 0; step < 5000; step++) {

@@ -1,13 +1,12 @@
 import t from 'tap';
 import { monotonicFactory, ulidToUUID } from 'ulid';
 import {
-  DocumentAdopted,
   EntityRef,
   FACT_TYPES,
   FactMetadata,
   OPEN_END,
   PartialDate,
-  SidelineTalksHeld,
+  SCHEMA_VERSION,
   Source,
   Term,
   Timestamp,
@@ -140,19 +139,19 @@ t.test('the catalogue: every fact type DESIGN.md names', async (t) => {
 });
 
 t.test('documents: adopt a new one, or one already considered', async (t) => {
-  t.ok(DocumentAdopted.safeParse({ title: 'Declaration', kind: 'declaration', body: 'csto-collective-security-council', adoptedOn: '2025-11-27' }).success);
-  t.ok(DocumentAdopted.safeParse({ document: 'csto-anti-drug-strategy-2026-2030', body: 'csto-collective-security-council', adoptedOn: '2026' }).success);
-  const both = DocumentAdopted.safeParse({ document: 'x', title: 'T', body: 'b', adoptedOn: '2026' });
+  t.ok(factSchemas.DocumentAdopted.safeParse({ title: 'Declaration', kind: 'declaration', body: 'csto-collective-security-council', adoptedOn: '2025-11-27' }).success);
+  t.ok(factSchemas.DocumentAdopted.safeParse({ document: 'csto-anti-drug-strategy-2026-2030', body: 'csto-collective-security-council', adoptedOn: '2026' }).success);
+  const both = factSchemas.DocumentAdopted.safeParse({ document: 'x', title: 'T', body: 'b', adoptedOn: '2026' });
   t.same(both.error?.issues.map((i) => i.path.join('.')), ['title']);
-  const neither = DocumentAdopted.safeParse({ body: 'b', adoptedOn: '2026' });
+  const neither = factSchemas.DocumentAdopted.safeParse({ body: 'b', adoptedOn: '2026' });
   t.same(neither.error?.issues.map((i) => i.path.join('.')).sort(), ['kind', 'title']);
 });
 
 t.test('talks need a session or a date, and named participants', async (t) => {
-  t.ok(SidelineTalksHeld.safeParse({ session: 's', participants: [{ organization: 'sco' }] }).success);
-  t.notOk(SidelineTalksHeld.safeParse({ participants: [{ person: 'p' }] }).success);
-  t.notOk(SidelineTalksHeld.safeParse({ session: 's', participants: [] }).success);
-  t.notOk(SidelineTalksHeld.safeParse({ session: 's', participants: [{}] }).success);
+  t.ok(factSchemas.SidelineTalksHeld.safeParse({ session: 's', participants: [{ organization: 'sco' }] }).success);
+  t.notOk(factSchemas.SidelineTalksHeld.safeParse({ participants: [{ person: 'p' }] }).success);
+  t.notOk(factSchemas.SidelineTalksHeld.safeParse({ session: 's', participants: [] }).success);
+  t.notOk(factSchemas.SidelineTalksHeld.safeParse({ session: 's', participants: [{}] }).success);
 });
 
 t.test('provenance and metadata', async (t) => {
@@ -162,8 +161,11 @@ t.test('provenance and metadata', async (t) => {
   t.ok(FactMetadata.safeParse({ factId: '01JD6Z3W5RJ5S6Q7TPW2Y8H4KM', recordedBy: 'recorder:1', source: { title: 't' }, correlationId: 'c', schemaVersion: 1 }).success);
 });
 
-t.test('upcasting a current event is the identity', async (t) => {
-  const data = { key: 'csto' };
-  t.equal(upcast('OrganizationRegistered', data, 1), data);
-  t.equal(upcast('OrganizationRegistered', data, undefined), data);
+t.test('upcasting a current event is the identity (test/upcast.test.ts: older ones)', async (t) => {
+  const data = { key: 'csto', classification: 'organization' };
+  t.equal(upcast('OrganizationRegistered', data, SCHEMA_VERSION), data);
+  const person = { name: 'x' };
+  t.equal(upcast('PersonRegistered', person, undefined), person, 'a type with no upcaster');
+  const plain = { key: 'csto' };
+  t.equal(upcast('OrganizationRegistered', plain, undefined), plain, 'no version: version 1, nothing of it to change');
 });

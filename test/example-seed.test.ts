@@ -56,6 +56,19 @@ t.test('a seed interrupted half-way is completed at the next start', async (t) =
   t.same((await factsIn(runtime)).sort(), facts.map((f) => f.factId).sort());
 });
 
+t.test('a store seeded from an older example file keeps what it recorded, and the seed goes on', async (t) => {
+  const { runtime } = await startTestApp(t, { store: 'memory' });
+  const facts = exampleFacts();
+  // As the file was before the SessionHeld quote marked its cut, seeded half-way.
+  const held = facts.findIndex((f) => f.type === 'SessionHeld');
+  const older = facts.slice(0, held + 2).map((f, i) => (i === held ? { ...f, source: { ...f.source, quote: (f.source.quote ?? '').replace(' … ', ' ') } } : f));
+  t.not(older[held]?.source.quote, facts[held]?.source.quote, 'the older file quoted otherwise');
+  t.equal((await runtime.recorder.recordBatch(older, { principal: SEED_PRINCIPAL, correlationId: 'seed:example' })).recorded, held + 2);
+  const seeded = await seedExample(runtime);
+  t.same(seeded, { outcome: 'resumed', recorded: facts.length - held - 2, already: held + 1, kept: [facts[held]?.factId] });
+  t.same((await factsIn(runtime)).sort(), facts.map((f) => f.factId).sort(), 'every fact of the example, once');
+});
+
 t.test('a store holding other facts, not the example, is left alone', async (t) => {
   const { app, runtime, auth } = await startTestApp(t, { store: 'memory' });
   const res = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'PersonRegistered', data: { name: 'Someone' }, source: { title: 'test' } } });

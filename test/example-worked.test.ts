@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { seedExample } from '../src/example/seed.js';
 import { startTestApp, TEST_TOKENS } from './fixtures/app.js';
+import { manualClock } from './fixtures/clock.js';
 
 const MARKDOWN = readFileSync(new URL('../src/example/WORKED-EXAMPLE.md', import.meta.url), 'utf8');
 const ELLIPSIS = '…';
@@ -185,7 +186,9 @@ t.test('the worked example parses into commands and answers', async (t) => {
 });
 
 t.test('every answer of the worked example, from a service started on an empty data dir', async (t) => {
-  const { app, runtime } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  // The store's clock is the test's: "the moment before the correction" is one it names.
+  const clock = manualClock();
+  const { app, runtime } = await startTestApp(t, { env: { ANNALS_SEED: 'example' }, clock: clock.now });
   // The runtime seeds at start when ANNALS_SEED=example; calling it again is harmless (fixed factIds).
   await seedExample(runtime);
   const vars: Record<string, string> = {};
@@ -196,9 +199,8 @@ t.test('every answer of the worked example, from a service started on an empty d
         const [, name, inner] = assign as unknown as [string, string, string];
         if (inner.includes('recorder.token')) vars[name] = TEST_TOKENS.recorder;
         else if (inner.includes('new Date().toISOString()')) {
-          await new Promise((r) => setTimeout(r, 5));
-          vars[name] = new Date().toISOString();
-          await new Promise((r) => setTimeout(r, 5));
+          vars[name] = clock.advance();
+          clock.advance();
         } else throw new Error(`the test does not know how to run ${command}`);
         continue;
       }

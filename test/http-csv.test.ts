@@ -5,6 +5,7 @@
 import t from 'tap';
 import { csvCell, toCsv, wantsCsv } from '../src/http/csv.js';
 import { startTestApp } from './fixtures/app.js';
+import { manualClock } from './fixtures/clock.js';
 
 /** RFC 4180 rows (quoted cells may hold commas, quotes and line breaks). */
 function parseCsv(text: string): string[][] {
@@ -50,7 +51,9 @@ t.test('cells, lines and negotiation', async (t) => {
 });
 
 t.test('succession, documents, sessions and attendees as CSV', async (t) => {
-  const { app, auth } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  // The store's clock moves only when the test moves it: "before the attendance" is a moment named here.
+  const clock = manualClock();
+  const { app, auth } = await startTestApp(t, { env: { ANNALS_SEED: 'example' }, clock: clock.now });
   const csv = async (url: string, headers: Record<string, string> = { accept: 'text/csv' }) => {
     const r = await app.inject({ url, headers });
     t.equal(r.statusCode, 200, url);
@@ -84,8 +87,8 @@ t.test('succession, documents, sessions and attendees as CSV', async (t) => {
   const hostile = '=cmd|" /C calc"!A0, \u202Eevil';
   const p = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'hostile', name: hostile }, source: { title: 't' } } });
   t.equal(p.statusCode, 201);
-  const before = new Date().toISOString();
-  await new Promise((r) => setTimeout(r, 3));
+  const before = clock.advance();
+  clock.advance();
   const a = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'DelegateAttended', data: { session: 'csto-collective-security-council-2025-11-27', person: 'hostile' }, source: { title: 't' } } });
   t.equal(a.statusCode, 201);
   const attendees = await csv('/v1/sessions/csto-collective-security-council-2025-11-27/attendees');

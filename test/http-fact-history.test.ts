@@ -5,14 +5,16 @@
  */
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
+import { manualClock } from './fixtures/clock.js';
 
 const KG_CHAIR = '01KB19R500W0RKEDEXAMP1E001';
 const CORRECTION = '01KB19R500W0RKEDEXAMP1E002';
 const source = { title: 'Recorder’s note for the worked example' };
-const tick = () => new Promise((r) => setTimeout(r, 3));
 
 t.test('a fact, its correction and its retraction, on both sides of each', async (t) => {
-  const { app, auth } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  // The store's clock moves only when the test moves it: "before the correction" is a moment named here.
+  const clock = manualClock();
+  const { app, auth } = await startTestApp(t, { env: { ANNALS_SEED: 'example' }, clock: clock.now });
   const post = async (body: unknown) => {
     const r = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: body as object });
     t.equal(r.statusCode, 201, r.body);
@@ -24,9 +26,8 @@ t.test('a fact, its correction and its retraction, on both sides of each', async
   };
 
   const original = await post({ type: 'ChairmanshipPassed', factId: KG_CHAIR, data: { organization: 'csto', chair: 'kg', term: { from: '2024-01-01', to: '2024-12-31' } }, source });
-  await tick();
-  const before = new Date().toISOString();
-  await tick();
+  const before = clock.advance();
+  clock.advance();
   const correction = await post({ type: 'FactCorrected', factId: CORRECTION, data: { fact: KG_CHAIR, reason: 'the year was mistyped', data: { organization: 'csto', chair: 'kg', term: { from: '2025-01-01', to: '2025-12-31' } } }, source });
 
   const now = await get(`/v1/facts/${KG_CHAIR}`);

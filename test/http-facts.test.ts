@@ -3,6 +3,7 @@
  * problem+json bodies, and that a refused request records nothing.
  */
 import t from 'tap';
+import { SCHEMA_VERSION } from '../events/index.js';
 import { startTestApp, type TestApp } from './fixtures/app.js';
 import * as f from './fixtures/facts.js';
 
@@ -30,7 +31,7 @@ t.test('201: recorded, entity references stored as ids, principal and request re
   const [stored] = await a.runtime.store.readStream(office.body['stream']);
   t.equal((stored?.data as any).organization, org.body['factId'], 'the key is replaced by the id');
   t.equal((stored?.data as any).multipleHolders, false, 'defaults applied');
-  t.match(stored?.metadata, { factId: office.body['factId'], recordedBy: /^recorder:[0-9a-f]{8}$/, correlationId: String, schemaVersion: 1, source: f.SOURCE });
+  t.match(stored?.metadata, { factId: office.body['factId'], recordedBy: /^recorder:[0-9a-f]{8}$/, correlationId: String, schemaVersion: SCHEMA_VERSION, source: f.SOURCE });
   t.notMatch(JSON.stringify(stored?.metadata), a.tokens.recorder, 'the token itself is not stored');
 });
 

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
+import { manualClock } from './fixtures/clock.js';
 
 const EXAMPLE = readFileSync(new URL('../src/example/csto-2025-11-27.ndjson', import.meta.url), 'utf8');
 const APPOINTMENT = (EXAMPLE.trim().split('\n').map((l) => JSON.parse(l) as { type: string; factId: string }).find((f) => f.type === 'OfficialAppointed') as { factId: string }).factId;
@@ -98,7 +99,8 @@ t.test('the example, read back', async (t) => {
 });
 
 t.test('corrections, retractions, knownAt, minPosition, 400 and 404', async (t) => {
-  const { app, auth, runtime } = await startTestApp(t, { store: 'memory' });
+  const clock = manualClock();
+  const { app, auth, runtime } = await startTestApp(t, { store: 'memory', clock: clock.now });
   await app.inject({ method: 'POST', url: '/v1/facts/batch', headers: { ...auth('recorder'), 'content-type': 'application/x-ndjson' }, payload: EXAMPLE });
   const post = async (payload: object) => {
     const r = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload });
@@ -106,8 +108,8 @@ t.test('corrections, retractions, knownAt, minPosition, 400 and 404', async (t) 
     return r.json() as { factId: string; position: string; recordedAt: string };
   };
   const source = { title: 'test' };
-  const before = new Date().toISOString();
-  await new Promise((r) => setTimeout(r, 5));
+  const before = clock.iso();
+  clock.advance();
   const fix = await post({ type: 'FactCorrected', data: { fact: APPOINTMENT, data: { office: 'csto-secretary-general', person: 'taalatbek-masadykov', term: { from: '2026-01-01', to: '2027-12-31' } }, reason: 'typo' }, source });
   const now = await app.inject({ url: `/v1/offices/csto-secretary-general/holders?minPosition=${fix.position}` });
   t.equal(now.statusCode, 200);

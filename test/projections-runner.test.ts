@@ -36,23 +36,28 @@ t.test('status shows lag while the runner is behind', async (t) => {
   const log = new TestLog();
   for (let i = 0; i < 30; i++) log.record('PersonRegistered', { key: `p${i}`, name: `P ${i}` });
   const slow = Object.create(log) as TestLog;
-  let gate: (() => void) | null = null;
-  // The runner reads pages of at most 2000 (held back here after the first); status reads more.
+  // The runner reads pages of 10 here; its second read (after the first page is applied) is
+  // held until the test lets it go. Status reads (larger pages) go straight through.
+  let atGate!: () => void;
+  const held = new Promise<void>((r) => (atGate = r));
+  let release!: () => void;
+  const gate = new Promise<void>((r) => (release = r));
   slow.readAll = async (o) => {
     if ((o?.limit ?? Infinity) > 2000) return log.readAll(o);
-    if (o?.after) await new Promise<void>((r) => (gate = r));
+    if (o?.after) {
+      atGate();
+      await gate;
+    }
     return log.readAll({ ...o, limit: 10 });
   };
   const { readModels } = await startReadApp(t, slow);
-  await new Promise((r) => setTimeout(r, 50));
+  await held;
   const s = await readModels.status();
   t.equal(s.lag.events, 20, 'events recorded but not applied');
   t.ok(s.lag.seconds > 0);
   t.equal(readModels.readiness().ready, false, 'not ready before the first catch-up');
-  // Let the catch-up go on.
-  const release = setInterval(() => (gate as (() => void) | null)?.(), 5);
+  release();
   await readModels.caughtUp();
-  clearInterval(release);
   t.equal(readModels.readiness().ready, true);
 });
 

@@ -3,6 +3,7 @@
  * is an entity (entities/); an adoption of an existing document points at it.
  */
 import type { Projection } from '../types.js';
+import { typesIn } from '../../events/index.js';
 import { dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
 
 export const documents: Projection = {
@@ -14,7 +15,7 @@ export const documents: Projection = {
     { name: 'adoptions', columns: ['document', 'body', 'session', 'adopted_raw', 'adopted_lo', 'adopted_hi', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'period', 'summary', 'source'], indexes: ['document, known_from, known_to, position', 'body, s0, document, e1, known_from, known_to', 'body, e1, s0, document, known_from, known_to', 'session, document'], span: { group: 'body' } },
     { name: 'considerations', columns: ['document', 'body', 'session', 'source'], indexes: ['document, known_from', 'body, document', 'session, document'] },
   ],
-  handles: ['DocumentAdopted', 'DocumentConsidered'],
+  handles: typesIn('document'),
   evolve(fact) {
     const d = fact.data;
     const source = json(fact.source);

@@ -4,6 +4,7 @@
  * row per name and alias for search. The factId of that fact is the entity's id.
  */
 import type { FactVersion, Projection, Row, RowWrite } from '../types.js';
+import { FACT_TYPES, createdKind } from '../../events/index.js';
 import { bool, json, normalizeName, str } from '../rows.js';
 
 function entity(kind: string, fact: FactVersion, row: Row, names: readonly string[]): RowWrite[] {
@@ -22,7 +23,8 @@ export const entities: Projection = {
     { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', indexes: ['key, known_from', 'kind, parent, name, id', 'kind, name, id', 'id, known_from, known_to, kind, key, name'] },
     { name: 'names', columns: ['entity', 'kind', 'name_norm'], indexes: ['kind, entity'] },
   ],
-  handles: ['OrganizationRegistered', 'PersonRegistered', 'OfficeEstablished', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted'],
+  // The facts that create an entity (events/facts/: their own stream of an entity kind).
+  handles: FACT_TYPES.filter((type) => createdKind(type) !== undefined),
   evolve(fact) {
     const d = fact.data;
     switch (fact.type) {

@@ -5,6 +5,7 @@
  * version known at the same knownAt.
  */
 import type { Projection, RowWrite } from '../types.js';
+import { typesNaming } from '../../events/index.js';
 import { TERM_COLUMNS, bool, dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
 
 export const offices: Projection = {
@@ -18,7 +19,8 @@ export const offices: Projection = {
     // Valid on the days of the session, as known at the same knownAt: the temporal index covers the days of every version of it.
     { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], temporal: { entity: 'office', daysFrom: { table: 'sessions', id: 'id', ref: 'session' } }, indexes: ['office', 'session', 'person'] },
   ],
-  handles: ['OfficialAppointed', 'OfficialLeftOffice', 'SessionHeld', 'DelegateAttended', 'ReportDelivered'],
+  // Every fact that names an office: appointments and departures, and capacities at sessions.
+  handles: typesNaming('office'),
   evolve(fact) {
     const d = fact.data;
     const source = json(fact.source);

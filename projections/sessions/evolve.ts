@@ -3,6 +3,7 @@
  * (attendance, reports, sideline talks), each a row of `session_items`.
  */
 import type { Projection } from '../types.js';
+import { typesIn } from '../../events/index.js';
 import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
@@ -23,7 +24,8 @@ export const sessions: Projection = {
     // person: a person's page lists the sessions they attended or reported to.
     { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', indexes: ['person, known_from'] },
   ],
-  handles: ['SessionHeld', 'DelegateAttended', 'ReportDelivered', 'SidelineTalksHeld'],
+  // Every type of fact a session's stream holds (talks held at no session included).
+  handles: typesIn('session'),
   evolve(fact) {
     const d = fact.data;
     const source = json(fact.source);

@@ -9,7 +9,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { BOOKKEEPING_TYPES } from '../../events/index.js';
+import { BOOKKEEPING_TYPES, UPCAST_TYPES, isFactType, upcast, type FactType } from '../../events/index.js';
 import type { FactBody } from '../example/facts.js';
 import { CliError, EXIT, message } from './common.js';
 
@@ -21,8 +21,12 @@ const BOOKKEEPING: ReadonlySet<string> = new Set(BOOKKEEPING_TYPES);
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** One parsed item: a fact body, an audit line turned back into one, or a skipped bookkeeping event. */
-export function toItem(value: unknown, line: number): InputItem {
+/**
+ * One parsed item: a fact body, an audit line turned back into one (its data upcast to the
+ * current schema: `types` holds the types of the facts read before, for corrections), or a
+ * skipped bookkeeping event.
+ */
+export function toItem(value: unknown, line: number, types: Map<string, FactType> = new Map()): InputItem {
   if (!isObject(value)) throw new CliError(EXIT.input, `line ${line}: expected a JSON object, a fact`);
   const type = value.type;
   if (typeof type !== 'string') throw new CliError(EXIT.input, `line ${line}: no "type"`);
@@ -30,7 +34,11 @@ export function toItem(value: unknown, line: number): InputItem {
     if (BOOKKEEPING.has(type)) return { kind: 'skipped', line, type };
     const metadata = isObject(value.metadata) ? value.metadata : {};
     const factId = typeof metadata.factId === 'string' ? metadata.factId : value.factId;
-    const fact = { type, ...(typeof factId === 'string' ? { factId } : {}), data: value.data, source: metadata.source } as FactBody;
+    const schemaVersion = typeof metadata.schemaVersion === 'number' ? metadata.schemaVersion : undefined;
+    const data = upcast(type, value.data, schemaVersion, (id) => types.get(id));
+    // Only the facts a correction's replacement may need upcasting for (not one entry per fact).
+    if (typeof factId === 'string' && isFactType(type) && UPCAST_TYPES.has(type)) types.set(factId, type);
+    const fact = { type, ...(typeof factId === 'string' ? { factId } : {}), data, source: metadata.source } as FactBody;
     const run = typeof metadata.correlationId === 'string' ? metadata.correlationId : undefined;
     return { kind: 'fact', line, fact, ...(run !== undefined ? { run } : {}) };
   }
@@ -59,6 +67,7 @@ function parseJson(text: string, line: number): unknown {
 
 /** The items of an import file, in order. Throws CliError(3) on an unreadable file or bad line. */
 export async function* readInput(path: string): AsyncGenerator<InputItem> {
+  const types = new Map<string, FactType>();
   let json: boolean;
   try {
     json = await looksLikeJsonDocument(path);
@@ -70,7 +79,7 @@ export async function* readInput(path: string): AsyncGenerator<InputItem> {
     const doc = parseJson(await readFile(path, 'utf8'), 1);
     const list = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.facts) ? doc.facts : null;
     if (!list) throw new CliError(EXIT.input, `${path}: expected a JSON array of facts or { "facts": [...] }`);
-    for (const [i, value] of list.entries()) yield toItem(value, i + 1);
+    for (const [i, value] of list.entries()) yield toItem(value, i + 1, types);
     return;
   }
   const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
@@ -79,7 +88,7 @@ export async function* readInput(path: string): AsyncGenerator<InputItem> {
     for await (const text of lines) {
       n += 1;
       if (text.trim() === '') continue;
-      yield toItem(parseJson(text, n), n);
+      yield toItem(parseJson(text, n), n, types);
     }
   } catch (err) {
     if (err instanceof CliError) throw err;

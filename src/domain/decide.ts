@@ -1,25 +1,27 @@
 /**
- * What every stream decider shares: retries (a factId already in the stream), corrections and
- * retractions (FactCorrected / FactRetracted live in the corrected fact's stream), and the
- * errors the deciders raise. A decision is the list of facts to append; an empty list means
- * the command was already recorded (the caller answers with the original result).
+ * What every stream decider shares: the errors they raise, retries (a factId already in the
+ * stream), corrections and retractions (FactCorrected / FactRetracted live in the corrected
+ * fact's stream), and the one skeleton every entity stream is decided by (stream.ts). A
+ * decision is the list of facts to append; an empty list means the command was already
+ * recorded (the caller answers with the original result).
  */
-import type { FactType } from '../../events/index.js';
+import { ENTRIES, fieldOf, storedFact, type Fact } from '../../events/index.js';
 import { DomainError } from './errors.js';
-import { fingerprint, type DomainEvent, type FactVersion, type StreamState } from './state.js';
+import { fingerprint, type DomainEvent, type StreamEvent, type StreamState } from './state.js';
 
 export type Command = DomainEvent;
 
 export interface StreamDecider<S extends StreamState = StreamState> {
   initialState(): S;
-  evolve(state: S, event: import('./state.js').StreamEvent): S;
+  evolve(state: S, event: StreamEvent): S;
   /** Throws DomainError when the command breaks an invariant; [] when already recorded. */
   decide(command: Command, state: S): DomainEvent[];
 }
 
 export const conflict = (message: string, collidesWith?: string): DomainError =>
   new DomainError('conflict', message, collidesWith ? { collidesWith } : {});
-export const notFound = (message: string, path?: string): DomainError =>
+/** A reference that does not resolve: an entity, or the fact a correction names (404). */
+export const unresolved = (message: string, path?: string): DomainError =>
   new DomainError('not_found', message, path ? { errors: [{ path, message }] } : {});
 export const invalid = (message: string, path: string): DomainError => new DomainError('invalid', message, { errors: [{ path, message }] });
 
@@ -36,42 +38,23 @@ export function alreadyRecorded(command: Command, state: StreamState): boolean {
   return true;
 }
 
-/**
- * The fields that decide which stream a fact lives in, or that name it for good (keys). A
- * correction may not change them: it is decided in the original's stream, and a key is
- * reserved once. To move a fact, retract it and record a new one.
- */
-const IDENTITY: Partial<Record<FactType, readonly string[]>> = {
-  OrganizationRegistered: ['key'],
-  PersonRegistered: ['key'],
-  OfficeEstablished: ['key'],
-  SessionHeld: ['key'],
-  DocumentConsidered: ['key'],
-  DocumentAdopted: ['key', 'document'],
-  MembershipStarted: ['organization'],
-  MembershipEnded: ['organization'],
-  ChairmanshipPassed: ['organization'],
-  OfficialAppointed: ['office'],
-  OfficialLeftOffice: ['office'],
-  ReportDelivered: ['session'],
-  DelegateAttended: ['session'],
-  SidelineTalksHeld: ['session'],
-};
+/** A fact as it would stand in a stream: a new one, or a recorded one with replacement data. */
+export type Candidate = Fact & { readonly factId: string };
 
-/** Checks a stream's invariants for one fact as it would stand, `replacing` an earlier version. */
-export type InvariantCheck<S extends StreamState> = (state: S, fact: Pick<FactVersion, 'factId' | 'type' | 'data'>) => void;
+/** One invariant of a stream, checked for a fact as it would stand (new, or corrected). Throws a DomainError. */
+export type Rule<S extends StreamState = StreamState> = (state: S, fact: Candidate) => void;
 
 /**
  * Decides a FactCorrected or FactRetracted against the stream holding the fact it names.
- * A correction is decided as if the original were replaced by the new data: `check` sees the
+ * A correction is decided as if the original were replaced by the new data: the rules see the
  * replacement under the original's factId, so the original does not collide with itself.
  */
-export function decideAmendment<S extends StreamState>(command: Command, state: S, check: InvariantCheck<S>): DomainEvent[] {
-  const targetId = command.data['fact'] as string;
+export function decideAmendment<S extends StreamState>(command: Extract<Command, { type: 'FactCorrected' | 'FactRetracted' }>, state: S, rules: readonly Rule<S>[]): DomainEvent[] {
+  const targetId = command.data.fact;
   const target = state.facts.get(targetId);
-  if (!target) throw notFound(`no recorded fact ${targetId}`, 'data.fact');
+  if (!target) throw unresolved(`no recorded fact ${targetId}`, 'data.fact');
   if (target.type === 'FactCorrected' || target.type === 'FactRetracted') {
-    const original = target.data['fact'] as string;
+    const original = target.data.fact;
     throw invalid(
       `${targetId} is a ${target.type} of ${original}: name the original fact ${original} instead (a correction replaces its data in full)`,
       'data.fact',
@@ -81,13 +64,13 @@ export function decideAmendment<S extends StreamState>(command: Command, state: 
     throw conflict(`fact ${targetId} was retracted by ${target.retractedBy}; a retracted fact is not corrected or retracted again`, target.retractedBy);
   }
   if (command.type === 'FactCorrected') {
-    const replacement = command.data['data'] as Record<string, unknown>;
-    for (const field of IDENTITY[target.type] ?? []) {
-      if (replacement[field] !== target.data[field]) {
+    const replacement: Candidate = { ...storedFact(target.type, command.data.data), factId: target.factId };
+    for (const field of ENTRIES[target.type].identity) {
+      if (fieldOf(replacement, field) !== fieldOf(target, field)) {
         throw invalid(`a correction may not change \`${field}\` of a ${target.type}; retract the fact and record a new one`, `data.data.${field}`);
       }
     }
-    check(state, { factId: target.factId, type: target.type, data: replacement });
+    for (const rule of rules) rule(state, replacement);
   }
   return [command];
 }

@@ -10,8 +10,8 @@
  * A rule of its own, called by the organization decider, so it can move with the deciders.
  */
 import { lowerBound, upperBound } from '../../events/index.js';
-import { conflict } from './decide.js';
-import { creation, standing, type FactVersion, type StreamState } from './state.js';
+import { conflict, type Candidate } from './decide.js';
+import { creation, standing, type StreamState } from './state.js';
 
 interface Dated {
   factId: string;
@@ -23,11 +23,12 @@ interface Dated {
 }
 
 const TYPES = ['MembershipStarted', 'MembershipEnded'] as const;
-type Candidate = Pick<FactVersion, 'factId' | 'type' | 'data'>;
+/** A membership fact, new or stored. */
+type Membership = Extract<Candidate, { type: (typeof TYPES)[number] }>;
 
-const dated = (f: Candidate): Dated => {
-  const on = f.data['on'] as string;
-  return { factId: f.factId, start: f.type === 'MembershipStarted', member: f.data['member'] as string, on, lo: lowerBound(on), hi: upperBound(on) };
+const dated = (f: Membership): Dated => {
+  const on = f.data.on;
+  return { factId: f.factId, start: f.type === 'MembershipStarted', member: f.data.member, on, lo: lowerBound(on), hi: upperBound(on) };
 };
 
 /** Pairs of starts [earlier, later] of one member with no end certainly between them. */
@@ -53,7 +54,7 @@ const key = ([a, b]: [Dated, Dated]): string => `${a.factId}|${b.factId}`;
 export function refuseMembershipConflict(state: StreamState, fact: Candidate): void {
   if (fact.type !== 'MembershipStarted' && fact.type !== 'MembershipEnded') return;
   const candidate = dated(fact);
-  if (candidate.member === (fact.data['organization'] as string)) {
+  if (candidate.member === fact.data.organization) {
     const registration = creation(state, 'OrganizationRegistered');
     throw conflict(`an organization is not a member of itself (${candidate.member}); name another organization as member`, registration?.factId);
   }

@@ -10,18 +10,15 @@
  * departure (named), or `on` surely after that term's scheduled end (the appointment
  * named). Decided here, and documented in src/record/README.md.
  */
-import { type Term } from '../../events/index.js';
 import { matchDepartures, type DepartureMatch, type OfficeFactRef } from '../../events/departures.js';
-import { alreadyRecorded, conflict, decideAmendment, misplaced, type InvariantCheck, type StreamDecider } from './decide.js';
-import { decideCreation, requireEntity } from './entity.js';
-import { evolveStream, initialStreamState, type FactVersion, type StreamState } from './state.js';
+import { conflict, type Candidate, type Rule } from './decide.js';
+import type { StreamState } from './state.js';
+import { requireEntity, streamDecider } from './stream.js';
 import { refuseOverlap, type HeldTerm } from './terms.js';
 
-type Fact = Pick<FactVersion, 'factId' | 'type' | 'data'>;
-
 /** The standing facts of the stream in recording order, with `replacement` in place of the fact of the same id. */
-function view(state: StreamState, replacement?: Fact): Fact[] {
-  const out: Fact[] = [];
+function view(state: StreamState, replacement?: Candidate): Candidate[] {
+  const out: Candidate[] = [];
   let replaced = false;
   for (const f of state.facts.values()) {
     if (f.retractedBy) continue;
@@ -35,36 +32,32 @@ function view(state: StreamState, replacement?: Fact): Fact[] {
 }
 
 /** The appointments and departures of the stream, as events/departures.ts takes them. */
-function refs(facts: readonly Fact[]): OfficeFactRef[] {
+function refs(facts: readonly Candidate[]): OfficeFactRef[] {
   const out: OfficeFactRef[] = [];
   for (const f of facts) {
-    if (f.type === 'OfficialAppointed') {
-      out.push({ kind: 'appointment', factId: f.factId, person: f.data['person'] as string, term: f.data['term'] as Term });
-    } else if (f.type === 'OfficialLeftOffice') {
-      out.push({ kind: 'departure', factId: f.factId, person: f.data['person'] as string, on: f.data['on'] as string });
-    }
+    if (f.type === 'OfficialAppointed') out.push({ kind: 'appointment', factId: f.factId, person: f.data.person, term: f.data.term });
+    else if (f.type === 'OfficialLeftOffice') out.push({ kind: 'departure', factId: f.factId, person: f.data.person, on: f.data.on });
   }
   return out;
 }
 
 /** Every appointment with its term as it stands: a departure ends it on the earlier of `to` and `on`. */
-function appointments(facts: readonly Fact[]): HeldTerm[] {
+function appointments(facts: readonly Candidate[]): HeldTerm[] {
   const { ends } = matchDepartures(refs(facts));
   const list: HeldTerm[] = [];
   for (const f of facts) {
     if (f.type !== 'OfficialAppointed') continue;
-    const term = f.data['term'] as Term;
+    const { term, person } = f.data;
     const end = ends.get(f.factId);
-    list.push({ factId: f.factId, holder: f.data['person'] as string, term: end ? { from: term.from, to: end.to } : term });
+    list.push({ factId: f.factId, holder: person, term: end ? { from: term.from, to: end.to } : term });
   }
   return list;
 }
 
 /** The 409 for a departure that ends no appointment. */
-function refuseDeparture(departure: Fact, m: DepartureMatch): void {
-  if (m.ends !== null) return;
-  const person = departure.data['person'] as string;
-  const on = departure.data['on'] as string;
+function refuseDeparture(departure: Extract<Candidate, { type: 'OfficialLeftOffice' }>, m: DepartureMatch | undefined): void {
+  if (m === undefined || m.ends !== null) return;
+  const { person, on } = departure.data;
   switch (m.reason) {
     case 'no-appointment':
       throw conflict(`no appointment of ${person} to this office is recorded, so they cannot have left it`);
@@ -80,44 +73,26 @@ function refuseDeparture(departure: Fact, m: DepartureMatch): void {
   }
 }
 
-const check: InvariantCheck<StreamState> = (state, fact) => {
-  const facts = view(state, fact);
-  if (fact.type === 'OfficialAppointed') {
-    const office = requireEntity(state, ['OfficeEstablished'], 'office', 'data.office');
-    if (office.data['multipleHolders'] === true) return;
-    const all = appointments(facts);
-    const self = all.find((a) => a.factId === fact.factId) as HeldTerm;
-    refuseOverlap(self, all, 'office');
-  } else if (fact.type === 'OfficialLeftOffice') {
-    const after = matchDepartures(refs(facts)).departures;
-    refuseDeparture(fact, after.get(fact.factId) as DepartureMatch);
-    // A corrected departure may take the appointment a later one ended: refused, naming it.
-    const before = matchDepartures(refs(view(state))).departures;
-    for (const [id, m] of before) {
-      if (id === fact.factId || m.ends === null || after.get(id)?.ends !== null) continue;
-      throw conflict(`the departure would end the appointment ${m.ends}, which the departure ${id} ends`, id);
-    }
+/** A single-holder office has one holder a day, the handover day excepted. */
+const oneHolderADay: Rule = (state, fact) => {
+  if (fact.type !== 'OfficialAppointed') return;
+  if (requireEntity(state, 'office', 'data.office').data.multipleHolders) return;
+  const all = appointments(view(state, fact));
+  const self = all.find((a) => a.factId === fact.factId);
+  if (self) refuseOverlap(self, all, 'office');
+};
+
+/** A departure ends an appointment (events/departures.ts), and takes none another departure ends. */
+const departuresEndAppointments: Rule = (state, fact) => {
+  if (fact.type !== 'OfficialLeftOffice') return;
+  const after = matchDepartures(refs(view(state, fact))).departures;
+  refuseDeparture(fact, after.get(fact.factId));
+  // A corrected departure may take the appointment a later one ended: refused, naming it.
+  const before = matchDepartures(refs(view(state))).departures;
+  for (const [id, m] of before) {
+    if (id === fact.factId || m.ends === null || after.get(id)?.ends !== null) continue;
+    throw conflict(`the departure would end the appointment ${m.ends}, which the departure ${id} ends`, id);
   }
 };
 
-export const officeDecider: StreamDecider = {
-  initialState: initialStreamState,
-  evolve: evolveStream,
-  decide(command, state) {
-    if (alreadyRecorded(command, state)) return [];
-    switch (command.type) {
-      case 'OfficeEstablished':
-        return decideCreation(command, state);
-      case 'OfficialAppointed':
-      case 'OfficialLeftOffice':
-        requireEntity(state, ['OfficeEstablished'], 'office', 'data.office');
-        check(state, command);
-        return [command];
-      case 'FactCorrected':
-      case 'FactRetracted':
-        return decideAmendment(command, state, check);
-      default:
-        return misplaced(command, 'office');
-    }
-  },
-};
+export const officeDecider = streamDecider('office', { rules: [oneHolderADay, departuresEndAppointments] });

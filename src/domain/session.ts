@@ -3,36 +3,14 @@
  * delegates, sideline talks. Those need the session to stand. Talks without a date take the
  * session's first day, filled in here so the stored fact says it.
  */
-import { alreadyRecorded, decideAmendment, misplaced, type Command, type StreamDecider } from './decide.js';
-import { decideCreation, requireEntity } from './entity.js';
-import { evolveStream, initialStreamState, type StreamState } from './state.js';
+import type { Command } from './decide.js';
+import type { StreamState } from './state.js';
+import { requireEntity, streamDecider } from './stream.js';
 
-function withDefaults(command: Command, state: StreamState): Command {
-  if (command.type !== 'SidelineTalksHeld' || command.data['on'] !== undefined) return command;
-  const session = requireEntity(state, ['SessionHeld'], 'session', 'data.session');
-  const held = session.data['held'] as { from: string };
-  return { ...command, data: { ...command.data, on: held.from } };
+function talksOnTheSessionsFirstDay(command: Command, state: StreamState): Command {
+  if (command.type !== 'SidelineTalksHeld' || command.data.on !== undefined) return command;
+  const session = requireEntity(state, 'session', 'data.session');
+  return { ...command, data: { ...command.data, on: session.data.held.from } };
 }
 
-export const sessionDecider: StreamDecider = {
-  initialState: initialStreamState,
-  evolve: evolveStream,
-  decide(input, state) {
-    const command = withDefaults(input, state);
-    if (alreadyRecorded(command, state)) return [];
-    switch (command.type) {
-      case 'SessionHeld':
-        return decideCreation(command, state);
-      case 'ReportDelivered':
-      case 'DelegateAttended':
-      case 'SidelineTalksHeld':
-        requireEntity(state, ['SessionHeld'], 'session', 'data.session');
-        return [command];
-      case 'FactCorrected':
-      case 'FactRetracted':
-        return decideAmendment(command, state, () => undefined);
-      default:
-        return misplaced(command, 'session');
-    }
-  },
-};
+export const sessionDecider = streamDecider('session', { complete: talksOnTheSessionsFirstDay });

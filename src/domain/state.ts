@@ -4,37 +4,33 @@
  * stream's revision for the expected-revision check. Kind-specific deciders read this view.
  *
  * `evolve` updates the state in place and returns it: a stream of 100,000 facts replays in
- * O(n), where copying a Map per event would be O(n²). It never mutates a FactVersion (only
- * the session that appended a version sets its `position` and `recordedAt`, before anyone
+ * O(n), where copying a Map per event would be O(n²). It never mutates a StreamFact (only
+ * the recording that appended a version sets its `position` and `recordedAt`, before anyone
  * else can see it), so a `cloneState` can be evolved without touching the original: that is
  * how a decision is tried without disturbing what others read. A clone costs O(1) plus the
  * stream's corrected or retracted facts (FactLog), not O(n): deciding one more attendance at
  * a session of 10,000 does not copy 10,000 entries (deciders that read every fact, such as
  * an office's overlap check, still do their O(n) reading).
  */
-import type { FactType, Source } from '../../events/index.js';
+import { storedFact, type Fact, type FactType, type Source } from '../../events/index.js';
 
-/** A fact as the deciders see it: stored data, entity references resolved to ids. */
-export interface DomainEvent {
+/** A fact as the deciders see it: typed data, entity references resolved to ids. */
+export type DomainEvent = Fact & {
   readonly factId: string;
-  readonly type: FactType;
-  readonly data: Record<string, unknown>;
   readonly source: Source;
-}
+};
 
 /** An event read back from (or about to go into) a stream. */
-export interface StreamEvent extends DomainEvent {
+export type StreamEvent = DomainEvent & {
   readonly revision: number;
   /** Absent while the event is only decided, not yet committed. */
   readonly position?: string;
   readonly recordedAt?: string;
-}
+};
 
-export interface FactVersion {
+/** A fact of a stream as it stands now: its type and current data (the original's, or the latest correction's). */
+export type StreamFact = Fact & {
   readonly factId: string;
-  readonly type: FactType;
-  /** The current data: the original's, or the latest correction's. */
-  readonly data: Record<string, unknown>;
   readonly revision: number;
   position?: string;
   recordedAt?: string;
@@ -44,7 +40,7 @@ export interface FactVersion {
   readonly retractedBy?: string;
   /** The factId of the latest FactCorrected that replaced this fact's data. */
   readonly correctedBy?: string;
-}
+};
 
 /**
  * A stream's fact versions in stream order, by factId, as a Map would keep them (a new
@@ -56,10 +52,10 @@ export interface FactVersion {
  */
 export class FactLog {
   private constructor(
-    private entries: FactVersion[],
+    private entries: StreamFact[],
     private index: Map<string, number>,
     private length: number,
-    private readonly replaced: Map<string, FactVersion>,
+    private readonly replaced: Map<string, StreamFact>,
   ) {}
 
   static empty(): FactLog {
@@ -70,7 +66,7 @@ export class FactLog {
     return this.length;
   }
 
-  get(factId: string): FactVersion | undefined {
+  get(factId: string): StreamFact | undefined {
     const own = this.replaced.get(factId);
     if (own) return own;
     const i = this.index.get(factId);
@@ -78,19 +74,19 @@ export class FactLog {
   }
 
   /** The current versions, in stream order. */
-  *values(): IterableIterator<FactVersion> {
+  *values(): IterableIterator<StreamFact> {
     if (this.replaced.size === 0) {
-      for (let i = 0; i < this.length; i++) yield this.entries[i] as FactVersion;
+      for (let i = 0; i < this.length; i++) yield this.entries[i] as StreamFact;
       return;
     }
     for (let i = 0; i < this.length; i++) {
-      const e = this.entries[i] as FactVersion;
+      const e = this.entries[i] as StreamFact;
       yield this.replaced.get(e.factId) ?? e;
     }
   }
 
   /** A fact's new version (in its place), or a new fact (at the end). */
-  set(factId: string, version: FactVersion): void {
+  set(factId: string, version: StreamFact): void {
     const i = this.index.get(factId);
     if (i !== undefined && i < this.length) {
       this.replaced.set(factId, version);
@@ -142,10 +138,9 @@ export function fingerprint(e: Pick<DomainEvent, 'type' | 'data' | 'source'>): s
 
 export function evolveStream(state: StreamState, event: StreamEvent): StreamState {
   state.revision = event.revision;
-  const version: FactVersion = {
+  const version: StreamFact = {
+    ...storedFact(event.type, event.data),
     factId: event.factId,
-    type: event.type,
-    data: event.data,
     revision: event.revision,
     original: { data: event.data, source: event.source },
   };
@@ -154,13 +149,13 @@ export function evolveStream(state: StreamState, event: StreamEvent): StreamStat
   state.facts.set(event.factId, version);
   if (event.type === 'FactCorrected' || event.type === 'FactRetracted') {
     // Copy, never mutate, the version: states share version objects (see cloneState).
-    const target = state.facts.get(event.data['fact'] as string);
+    const target = state.facts.get(event.data.fact);
     if (target) {
       state.facts.set(
         target.factId,
         event.type === 'FactRetracted'
           ? { ...target, retractedBy: event.factId }
-          : { ...target, data: event.data['data'] as Record<string, unknown>, correctedBy: event.factId },
+          : { ...target, ...storedFact(target.type, event.data.data), correctedBy: event.factId },
       );
     }
   }
@@ -168,14 +163,18 @@ export function evolveStream(state: StreamState, event: StreamEvent): StreamStat
 }
 
 /** The facts of some types that stand (not retracted), in stream order, current versions. */
-export function standing(state: StreamState, ...types: FactType[]): FactVersion[] {
-  const out: FactVersion[] = [];
-  for (const f of state.facts.values()) if (!f.retractedBy && types.includes(f.type)) out.push(f);
+export function standing<T extends FactType>(state: StreamState, ...types: T[]): Array<Extract<StreamFact, { type: T }>> {
+  const out: Array<Extract<StreamFact, { type: T }>> = [];
+  for (const f of state.facts.values()) if (!f.retractedBy && isOf(f, types)) out.push(f);
   return out;
 }
 
 /** The fact that brought the stream's entity into the record, if it stands. */
-export function creation(state: StreamState, ...types: FactType[]): FactVersion | undefined {
-  for (const f of state.facts.values()) if (types.includes(f.type)) return f.retractedBy ? undefined : f;
+export function creation<T extends FactType>(state: StreamState, ...types: readonly T[]): Extract<StreamFact, { type: T }> | undefined {
+  for (const f of state.facts.values()) if (isOf(f, types)) return f.retractedBy ? undefined : f;
   return undefined;
+}
+
+function isOf<T extends FactType>(f: StreamFact, types: readonly T[]): f is Extract<StreamFact, { type: T }> {
+  return (types as readonly FactType[]).includes(f.type);
 }

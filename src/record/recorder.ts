@@ -15,17 +15,17 @@ import { appendWaves } from '../store/waves.js';
 import { openFactIndex } from './fact-index.js';
 import { factIdFromIdempotencyKey } from './idempotency.js';
 import { parseFactRequest, type FactRequest } from './request.js';
-import { DecisionSession, type CommitOutcome, type Prepared, type RecordedFact } from './session.js';
+import { Recording, type CommitOutcome, type Prepared, type RecordedFact } from './recording.js';
 import { StateCache } from './states.js';
 
 export interface RecorderDeps {
   store: EventStore;
   /** This process's read models: the answer waits until they applied the write. */
   readModels: { waitFor(position: Position, timeoutMs: number): Promise<boolean> };
-  /** Unused by decisions today (recordedAt comes from the store); kept so time stays injected. */
+  /** What the factIds this recorder makes up are dated by (recordedAt is the store's). Default: the wall clock. */
   clock?: () => Date;
-  /** New factIds. Default: a monotonic ULID factory. */
-  newId: () => string;
+  /** A new factId, given the clock's time in ms (e.g. the ulid package's monotonicFactory()). */
+  newId: (now: number) => string;
   /** How long an answer waits for the read models. Default 2,000 ms. */
   readWaitMs?: number;
   /** Attempts when a concurrent write wins (the first decides optimistically). Default 6. */
@@ -87,6 +87,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   const index = openFactIndex(store);
   const cache = new StateCache(store);
   const maxAttempts = deps.maxAttempts ?? 6;
+  const clock = deps.clock ?? (() => new Date());
   /*
    * A group of single facts or a small batch goes to the store as one unit (the embedded
    * store: one commit). A large batch goes wave by wave, in units of up to 1,000 appends, so
@@ -112,7 +113,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const key = batch ? `${context.idempotencyKey}\n${i}` : context.idempotencyKey;
       return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey, principal: context.principal, correlationId: context.correlationId };
     }
-    return { index: i, request, factId: deps.newId(), generated: true, principal: context.principal, correlationId: context.correlationId };
+    return { index: i, request, factId: deps.newId(clock().getTime()), generated: true, principal: context.principal, correlationId: context.correlationId };
   }
 
   const locks = new Map<string, Promise<void>>();
@@ -134,12 +135,12 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     for (let attempt = 1; ; attempt++) {
       // The first attempt decides on what this process knows; the next ones read first.
       const optimistic = attempt === 1;
-      const session = new DecisionSession({ cache, index, optimistic, ...(single ? { lock } : {}) });
+      const recording = new Recording({ cache, index, optimistic, ...(single ? { lock } : {}) });
       let outcome: BatchOutcome | 'retry' | 'refused-optimistically';
       try {
-        outcome = await attemptOnce(session, items, attempt, optimistic);
+        outcome = await attemptOnce(recording, items, attempt, optimistic);
       } finally {
-        session.release();
+        recording.release();
       }
       if (outcome === 'refused-optimistically') continue;
       if (outcome !== 'retry') return await settle(outcome);
@@ -160,7 +161,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     return outcome;
   }
 
-  async function attemptOnce(session: DecisionSession, items: Item[], attempt: number, optimistic: boolean): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
+  async function attemptOnce(recording: Recording, items: Item[], attempt: number, optimistic: boolean): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
     {
       let refused: BatchOutcome['error'];
       for (const item of items) {
@@ -169,7 +170,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
         try {
-          await session.decide(item).catch((err: unknown) => {
+          await recording.decide(item).catch((err: unknown) => {
             throw err instanceof StreamDeletedError ? deletedStream(err) : err;
           });
         } catch (err) {
@@ -180,7 +181,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
       }
-      const outcome = await commit(session);
+      const outcome = await commit(recording);
       let failure = outcome.failure;
       if (failure?.error instanceof StreamDeletedError) {
         refused = { index: failure.index, error: deletedStream(failure.error) };
@@ -192,7 +193,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         failure = undefined;
       }
       if (failure) {
-        for (const stream of session.touched) cache.drop(stream);
+        for (const stream of recording.touched) cache.drop(stream);
         // AppendTooLarge: nothing of that append was stored and the store now knows its limit: split anew.
         const raced = failure.error instanceof WrongExpectedRevisionError || failure.error instanceof DuplicateEventError || failure.error instanceof AppendTooLargeError;
         if (!raced) throw failure.error;
@@ -212,13 +213,13 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   /** Commits, sending it again while the store does not answer (see COMMIT_RETRY_DELAYS_MS). */
-  async function commit(session: DecisionSession): Promise<CommitOutcome> {
-    let outcome = await session.commit(append);
+  async function commit(recording: Recording): Promise<CommitOutcome> {
+    let outcome = await recording.commit(append);
     for (const delay of COMMIT_RETRY_DELAYS_MS) {
       const error = outcome.failure?.error;
       if (!(error instanceof StoreUnavailableError && error.outcomeUnknown)) break;
       await sleep(delay * (0.5 + Math.random()));
-      outcome = await session.commit(append);
+      outcome = await recording.commit(append);
     }
     return outcome;
   }
@@ -276,11 +277,11 @@ export function createRecorder(deps: RecorderDeps): Recorder {
 
   async function flushGroup(group: Waiting[]): Promise<void> {
     metrics.groupSize(group.length);
-    const session = new DecisionSession({ cache, index, optimistic: true });
+    const recording = new Recording({ cache, index, optimistic: true });
     const failed = new Set<number>();
     for (const [i, w] of group.entries()) {
       try {
-        await session.decide({ ...w.item, index: i });
+        await recording.decide({ ...w.item, index: i });
       } catch (err) {
         // A refusal is decided again alone, on fresh reads; anything else is the answer.
         if (err instanceof StreamDeletedError) {
@@ -292,8 +293,8 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         }
       }
     }
-    const outcome = await commit(session);
-    if (outcome.failure) for (const stream of session.touched) cache.drop(stream);
+    const outcome = await commit(recording);
+    if (outcome.failure) for (const stream of recording.touched) cache.drop(stream);
     const done: Array<[Waiting, RecordedFact]> = [];
     for (const [i, w] of group.entries()) {
       const result = outcome.results.get(i);

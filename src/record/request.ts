@@ -5,7 +5,7 @@
  * in the body (`data.term.to`). The HTTP route and the batch use the same schema.
  */
 import { z, type ZodError } from 'zod';
-import { Source, Ulid, factSchemas, type FactType } from '../../events/index.js';
+import { FACT_TYPES, Source, Ulid, factSchemas, type FactType } from '../../events/index.js';
 import type { FieldProblem } from '../domain/errors.js';
 import { DomainError } from '../domain/errors.js';
 
@@ -18,33 +18,21 @@ const FactId = Ulid.refine((v) => v !== '0'.repeat(26), {
   message: 'a factId of 26 zeros is the empty event id, which the event store refuses; choose another ULID',
 });
 
-const envelope = <T extends FactType, S extends (typeof factSchemas)[T]>(type: T, data: S) =>
+const envelope = <T extends FactType>(type: T) =>
   z.strictObject({
     type: z.literal(type),
     factId: FactId.optional().describe('A ULID chosen by the client (not 26 zeros); a retry with the same factId records nothing new'),
-    data,
+    data: factSchemas[type],
     source: Source,
   });
 
+type Envelope = { [T in FactType]: ReturnType<typeof envelope<T>> }[FactType];
+// Built type by type, so each envelope is its own type's (the compiler cannot follow a map over the union).
+const [first, ...rest] = FACT_TYPES.map((type) => envelope(type) as Envelope);
+
+/** One envelope per fact type of the catalogue, in its order, joined on `type`. */
 export const FactRequest = z
-  .discriminatedUnion('type', [
-    envelope('OrganizationRegistered', factSchemas.OrganizationRegistered),
-    envelope('PersonRegistered', factSchemas.PersonRegistered),
-    envelope('OfficeEstablished', factSchemas.OfficeEstablished),
-    envelope('MembershipStarted', factSchemas.MembershipStarted),
-    envelope('MembershipEnded', factSchemas.MembershipEnded),
-    envelope('SessionHeld', factSchemas.SessionHeld),
-    envelope('DocumentConsidered', factSchemas.DocumentConsidered),
-    envelope('DocumentAdopted', factSchemas.DocumentAdopted),
-    envelope('ReportDelivered', factSchemas.ReportDelivered),
-    envelope('ChairmanshipPassed', factSchemas.ChairmanshipPassed),
-    envelope('OfficialAppointed', factSchemas.OfficialAppointed),
-    envelope('OfficialLeftOffice', factSchemas.OfficialLeftOffice),
-    envelope('DelegateAttended', factSchemas.DelegateAttended),
-    envelope('SidelineTalksHeld', factSchemas.SidelineTalksHeld),
-    envelope('FactCorrected', factSchemas.FactCorrected),
-    envelope('FactRetracted', factSchemas.FactRetracted),
-  ])
+  .discriminatedUnion('type', [first as Envelope, ...rest])
   .describe('A fact to record: its type, optional factId, data and source');
 export type FactRequest = z.output<typeof FactRequest>;
 

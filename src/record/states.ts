@@ -7,16 +7,20 @@
  * An optimistic decision may use a cached state without catching up (`peek`): the append's
  * expected revision catches a stale one, and a refusal is always re-decided on fresh reads.
  */
-import { upcast, keyStream, type FactType, type KeyReserved, type Source } from '../../events/index.js';
+import { isFactType, keyStream, storedFact, upcast, type KeyReserved, type Source } from '../../events/index.js';
 import { cloneState, evolveStream, initialStreamState, keyDecider, type KeyState, type StreamEvent, type StreamState } from '../domain/index.js';
 import type { EventStore, StoredEvent } from '../store/port.js';
 
-export function toStreamEvent(e: StoredEvent): StreamEvent {
+/**
+ * A stored event of an entity stream as the deciders take it, its data upcast to the current
+ * schema (a correction's replacement as a fact of the type it corrects: `state` says which).
+ */
+export function toStreamEvent(e: StoredEvent, state?: StreamState): StreamEvent {
+  if (!isFactType(e.type)) throw new Error(`${e.stream} holds a ${e.type} at revision ${e.revision}: entity streams hold facts only`);
   const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
   return {
+    ...storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (factId) => state?.facts.get(factId)?.type)),
     factId: meta.factId ?? '',
-    type: e.type as FactType,
-    data: upcast(e.type, e.data, meta.schemaVersion) as Record<string, unknown>,
     source: meta.source as Source,
     revision: e.revision,
     position: e.position,
@@ -47,7 +51,7 @@ export class StateCache {
         return base;
       }
       const next = cloneState(base);
-      for (const e of events) evolveStream(next, toStreamEvent(e));
+      for (const e of events) evolveStream(next, toStreamEvent(e, next));
       this.put(stream, next);
       return next;
     }

@@ -9,7 +9,13 @@ import type { AppendResult, EventStore, ExpectedRevision, NewEvent, Position, Re
 
 const encode = (n: number): Position => String(n).padStart(20, '0');
 
-export function createMemoryStore(): EventStore {
+export interface MemoryStoreOptions {
+  /** What recordedAt is read from at each append (never going back before the last one). Default: the wall clock. */
+  readonly clock?: () => Date;
+}
+
+export function createMemoryStore(options: MemoryStoreOptions = {}): EventStore {
+  const clock = options.clock ?? (() => new Date());
   const log: StoredEvent[] = [];
   const streams = new Map<string, StoredEvent[]>();
   const byId = new Map<string, StoredEvent>();
@@ -51,7 +57,7 @@ export function createMemoryStore(): EventStore {
       if (again) return again;
       const current = streams.get(stream);
       check(stream, expected, current);
-      const now = new Date().toISOString();
+      const now = clock().toISOString();
       lastRecordedAt = now > lastRecordedAt ? now : lastRecordedAt;
       const list = current ?? [];
       const appended = events.map((e): StoredEvent => {

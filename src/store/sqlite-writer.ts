@@ -55,6 +55,8 @@ export interface GroupWriterOptions {
   readonly maxAppendsPerCommit: number;
   /** Called after every COMMIT that stored at least one event. */
   readonly onCommitted: () => void;
+  /** What recordedAt is read from, once per transaction. Default: the wall clock. */
+  readonly clock?: () => Date;
   /** Told how long each transaction took (annals_store_commit_duration_seconds). Default: nobody. */
   readonly metrics?: Pick<MetricsSink, 'commitSeconds'>;
   /** Seals every row it inserts (sqlite-seal.ts); null: rows go unsealed (tests, tools without the key). */
@@ -137,7 +139,7 @@ export class GroupWriter {
       const tail = this.tail.get();
       this.nextPosition = (tail?.[0] ?? 0) + 1;
       // Never before the last stored event, even if this clock is behind another writer's.
-      const now = new Date().toISOString();
+      const now = (this.options.clock?.() ?? new Date()).toISOString();
       this.recordedAt = tail !== undefined && tail[1] > now ? tail[1] : now;
       const firstPosition = this.nextPosition;
       for (const unit of batch) outcomes.push(this.applyWaves(unit.waves));

@@ -61,6 +61,12 @@ export interface SqliteStoreOptions {
    * thread (one thread less; what a short-lived CLI or a test may prefer).
    */
   readonly writer?: 'thread' | 'inline';
+  /**
+   * What `recordedAt` is read from, at commit (kept from going back before the last stored
+   * event). Default: the wall clock. Only the inline writer takes one: the writer thread
+   * commits in another thread, which reads its own wall clock.
+   */
+  readonly clock?: () => Date;
   /** Hears commit latencies and writer-thread restarts (src/metrics/sink.ts). Default: nobody. */
   readonly metrics?: MetricsSink;
   /**
@@ -103,6 +109,7 @@ export interface SqliteEventStore extends EventStore {
 
 /** Opens (creating if needed) the store file at `path`. Throws StoreUnavailableError if it cannot. */
 export function openSqliteStore(path: string, options: SqliteStoreOptions = {}): SqliteEventStore {
+  if (options.clock && options.writer !== 'inline') throw new RangeError("a clock is taken by the inline writer only (writer: 'inline'); the writer thread reads its own wall clock");
   let db: Db;
   try {
     // Created 0600 before SQLite opens it, so the log and its -wal and -shm stay the owner's.
@@ -167,7 +174,7 @@ class SqliteStore implements SqliteEventStore {
     this.readOnly = options.readOnly === true;
     const seal = options.sealKey !== undefined && logId !== null ? { key: options.sealKey, logId } : undefined;
     this.sealer = seal ? new Sealer(seal.key, seal.logId) : null;
-    if (options.writer === 'inline' || this.readOnly) this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, sealer: this.sealer, ...(options.metrics ? { metrics: options.metrics } : {}) });
+    if (options.writer === 'inline' || this.readOnly) this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, sealer: this.sealer, ...(options.clock ? { clock: options.clock } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
       this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit, ...(seal ? { seal } : {}) }, onCommitted, options.metrics);

@@ -10,13 +10,13 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { Ulid, upcast, type Source } from '../../../events/index.js';
+import { Ulid, isFactType, upcast, type Source } from '../../../events/index.js';
 import type { FactRef } from '../../../projections/index.js';
 import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { TimeQuery, readContext, typed, type Guards } from './reads-common.js';
 
-export interface FactVersion {
+export interface FactHistoryVersion {
   kind: 'original' | 'correction' | 'retraction';
   factId: string;
   type: string;
@@ -42,16 +42,17 @@ export interface FactHistory {
   status: 'recorded' | 'corrected' | 'retracted';
   /** What reads show now (the latest version's data); null once retracted. */
   current: Record<string, unknown> | null;
-  versions: FactVersion[];
+  versions: FactHistoryVersion[];
 }
 
 const KIND = { FactCorrected: 'correction', FactRetracted: 'retraction' } as const;
 
-async function version(runtime: Runtime, ref: FactRef): Promise<FactVersion> {
+/** One version of the fact `original` (its type: a correction's replacement data is upcast as that type's). */
+async function version(runtime: Runtime, ref: FactRef, original: string): Promise<FactHistoryVersion> {
   const [event] = await runtime.store.readStream(ref.stream, { fromRevision: ref.revision, limit: 1 });
   const meta = (event?.metadata ?? {}) as { recordedBy?: string; source?: Source; schemaVersion?: number };
   const kind = ref.type === 'FactCorrected' || ref.type === 'FactRetracted' ? KIND[ref.type] : 'original';
-  const data = event ? (upcast(event.type, event.data, meta.schemaVersion) as Record<string, unknown>) : null;
+  const data = event ? (upcast(event.type, event.data, meta.schemaVersion, () => (isFactType(original) ? original : undefined)) as Record<string, unknown>) : null;
   return {
     kind,
     factId: ref.factId,
@@ -71,8 +72,8 @@ async function version(runtime: Runtime, ref: FactRef): Promise<FactVersion> {
 export async function factHistory(runtime: Runtime, factId: string, knownAt: string): Promise<FactHistory | null> {
   const found = runtime.readModels.queries.fact(factId, knownAt);
   if (!found) return null;
-  const versions = await Promise.all([found.fact, ...found.amendments].map((ref) => version(runtime, ref)));
-  const last = versions.at(-1) as FactVersion;
+  const versions = await Promise.all([found.fact, ...found.amendments].map((ref) => version(runtime, ref, found.fact.type)));
+  const last = versions.at(-1) as FactHistoryVersion;
   const latestData = [...versions].reverse().find((v) => v.kind !== 'retraction')?.data ?? null;
   return {
     factId: found.fact.factId,

@@ -6,14 +6,14 @@
 import type { ComponentChildren } from 'preact';
 import { isUlid } from '../../../events/index.js';
 import type { EntityView } from '../../../projections/index.js';
-import type { FactHistory, FactVersion } from '../../http/routes/fact-history.js';
+import type { FactHistory, FactHistoryVersion } from '../../http/routes/fact-history.js';
 import { Name, SourceBlock } from '../components.js';
 import { factPath, href, pathOf, queryString, type PAGE_OF, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
 
 export type Resolve = (id: string) => { kind: keyof typeof PAGE_OF; view: EntityView } | null;
 
-const KIND_TITLE: Record<FactVersion['kind'], string> = { original: 'As first recorded', correction: 'Corrected', retraction: 'Retracted' };
+const KIND_TITLE: Record<FactHistoryVersion['kind'], string> = { original: 'As first recorded', correction: 'Corrected', retraction: 'Retracted' };
 
 /** "recorder:1a2b3c4d" → the role, and the token's fingerprint. */
 function byWhom(recordedBy: string | null): string {
@@ -65,7 +65,7 @@ function Value({ ctx, value, resolve }: { ctx: PageContext; value: unknown; reso
   );
 }
 
-function Version({ ctx, v, resolve, n }: { ctx: PageContext; v: FactVersion; resolve: Resolve; n: number }) {
+function Version({ ctx, v, resolve, n }: { ctx: PageContext; v: FactHistoryVersion; resolve: Resolve; n: number }) {
   const id = `version-${n}`;
   return (
     <article class={`version ${v.kind}`} aria-labelledby={id}>
@@ -102,7 +102,7 @@ function Version({ ctx, v, resolve, n }: { ctx: PageContext; v: FactVersion; res
 const TYPE_WORDS = (type: string): string => type.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
 
 export function FactPage({ ctx, history, resolve }: { ctx: PageContext; history: FactHistory; resolve: Resolve }) {
-  const first = history.versions[0] as FactVersion;
+  const first = history.versions[0] as FactHistoryVersion;
   const status =
     history.status === 'retracted'
       ? 'This fact was retracted: reads no longer show it. What it stated, and why it was withdrawn, stay in the record.'

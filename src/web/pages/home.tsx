@@ -3,7 +3,7 @@
  * script), and a short tour of what the record holds, built from the record itself.
  */
 import { hitSortKey } from '../../../projections/search/queries.js';
-import type { NameHit } from '../../../projections/index.js';
+import type { NameHit, OrganizationView, Page } from '../../../projections/index.js';
 import { EntityLink, Name, Pager } from '../components.js';
 import { href, pathOf, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
@@ -12,7 +12,7 @@ export const SEARCH_PAGE = 50;
 const KIND_LABEL: Record<NameHit['kind'], string> = { organization: 'organization', office: 'office', person: 'person', document: 'document' };
 
 function Hit({ ctx, hit }: { ctx: PageContext; hit: NameHit }) {
-  const kindLabel = hit.kind === 'organization' && hit.classification && hit.classification !== 'organization' ? hit.classification : KIND_LABEL[hit.kind];
+  const kindLabel = hit.kind === 'organization' && hit.classification && hit.classification !== 'international organization' ? hit.classification : KIND_LABEL[hit.kind];
   return (
     <li>
       <a href={href(ctx, pathOf(hit.kind, hit.key ?? hit.id))}>
@@ -74,7 +74,18 @@ function Search({ ctx, text, hits, next, cursor }: { ctx: PageContext; text: str
 }
 
 function Tour({ ctx }: { ctx: PageContext }) {
-  const orgs = ctx.q.organizations(ctx.k, { classification: 'organization' }, { after: null, limit: 20 })?.items ?? [];
+  // Classification is free text (schema version 2): the organizations are those that are
+  // neither states nor an organ of another (a parent), whatever their words. Read a keyset
+  // page at a time, a bounded few, until twenty are found.
+  const orgs: OrganizationView[] = [];
+  let after: Page<OrganizationView>['next'] = null;
+  for (let read = 0; read < 5 && orgs.length < 20; read++) {
+    const page = ctx.q.organizations(ctx.k, {}, { after, limit: 100 });
+    orgs.push(...(page?.items ?? []).filter((o) => o.classification !== 'state' && o.parent === null));
+    after = page?.next ?? null;
+    if (after === null) break;
+  }
+  orgs.splice(20);
   const first = orgs[0];
   const offices = first ? (ctx.q.offices(first.id, ctx.k, { after: null, limit: 1 })?.items ?? []) : [];
   const office = offices[0];

@@ -7,23 +7,24 @@
  * events of one stream go out as one append; the waves go to the store together
  * (EventStore.appendWaves), which the embedded store commits in one transaction. A fact
  * waits for a later wave only when it must follow something in the log: its own stream's
- * earlier events, the creation of an entity it names, or the reservation of its key. Every append carries the expected revision
- * the decision read, so a concurrent writer makes it fail rather than both win.
+ * earlier events, the creation of an entity it names, or the reservation of its key. Every
+ * append carries the expected revision the decision read, so a concurrent writer makes it
+ * fail rather than both win.
  */
 import {
-  SCHEMA_VERSION, derivedEventId, factSchemas, isUlid, keyStream, parseStream, streamOf, ulidToUuid,
-  type FactType, type KeyReserved,
+  CREATING_TYPES, SCHEMA_VERSION, createdKind, refSites, derivedEventId, factSchemas, fieldOf, isEntityKind, isUlid, keyStream, parseStream,
+  isAmendment, isAmendmentType, storedFact, streamOf, ulidToUuid, type Fact, type FactType, type KeyReserved,
 } from '../../events/index.js';
 import {
-  DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, initialStreamState, keyDecider, notFound,
-  type FactVersion, type FieldProblem, type KeyState, type StreamState,
+  DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, initialStreamState, keyDecider, unresolved,
+  type FieldProblem, type KeyState, type StreamState,
 } from '../domain/index.js';
 import type { AppendRequest, NewEvent, WaveOutcome } from '../store/port.js';
 import type { FactIndex } from './fact-index.js';
-import { refSites, replaceRefs } from './refs.js';
+import { replaceRefs } from './refs.js';
 import { fieldProblems, invalidFields, pathText, type FactRequest } from './request.js';
 import type { StateCache } from './states.js';
-import { CREATED_KIND, CREATING_TYPES, streamFor } from './streams.js';
+import { streamFor } from './streams.js';
 
 export interface Prepared {
   readonly index: number;
@@ -62,13 +63,13 @@ interface Pending {
   readonly factId?: string;
 }
 
-export interface SessionDeps {
+export interface RecordingDeps {
   readonly cache: StateCache;
   readonly index: FactIndex;
   /**
    * Takes this process's turn on a stream (released by `release()`). Given for a single fact:
    * requests to one stream then decide one after the other instead of racing and retrying.
-   * A session holds at most one such lock, so sessions never wait on each other in a cycle.
+   * A recording holds at most one such lock, so recordings never wait on each other in a cycle.
    */
   readonly lock?: (stream: string) => Promise<() => void>;
   /**
@@ -84,9 +85,7 @@ export interface CommitOutcome {
   readonly failure?: { readonly index: number; readonly error: unknown };
 }
 
-const ENTITY_ID_TYPES = new Set<FactType>(['OrganizationRegistered', 'PersonRegistered', 'OfficeEstablished', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted']);
-
-export class DecisionSession {
+export class Recording {
   /** Committed states read in this attempt (one read per stream per attempt). */
   private readonly loaded = new Map<string, StreamState>();
   /** Clones this attempt decided into. */
@@ -100,7 +99,7 @@ export class DecisionSession {
 
   private readonly releases: Array<() => void> = [];
 
-  constructor(private readonly deps: SessionDeps) {}
+  constructor(private readonly deps: RecordingDeps) {}
 
   release(): void {
     for (const r of this.releases.splice(0)) r();
@@ -114,26 +113,27 @@ export class DecisionSession {
   async decide(item: Prepared): Promise<void> {
     const { request, factId } = item;
     const refs = new Set<string>();
-    let data: Record<string, unknown>;
-    let stream: string;
-    if (request.type === 'FactCorrected' || request.type === 'FactRetracted') {
+    let fact: Fact = request;
+    let stream: string | null;
+    if (isAmendment(request)) {
+      // In the stream of the fact it names (the catalogue's `amends`).
       const target = request.data.fact;
       const found = this.factStreams.get(target) ?? this.deps.index.get(target) ?? (await this.deps.index.lookup(target));
-      if (found === undefined) throw notFound(`no recorded fact ${target}`, 'data.fact');
+      if (found === undefined) throw unresolved(`no recorded fact ${target}`, 'data.fact');
       stream = found;
       const original = (await this.state(stream)).facts.get(target);
-      if (!original) throw notFound(`no recorded fact ${target}`, 'data.fact');
-      data = request.data;
-      if (request.type === 'FactCorrected' && original.type !== 'FactCorrected' && original.type !== 'FactRetracted') {
+      if (!original) throw unresolved(`no recorded fact ${target}`, 'data.fact');
+      if (request.type === 'FactCorrected' && !isAmendmentType(original.type)) {
         const parsed = factSchemas[original.type].safeParse(request.data.data);
         if (!parsed.success) throw invalidFields(fieldProblems(parsed.error, ['data', 'data']));
-        const replacement = await this.resolve(original.type, parsed.data as Record<string, unknown>, ['data', 'data'], refs);
-        data = { ...request.data, data: replacement };
+        const replacement = await this.resolve(original.type, parsed.data, ['data', 'data'], refs);
+        fact = { type: 'FactCorrected', data: { ...request.data, data: replacement } };
       }
     } else {
-      data = await this.resolve(request.type, request.data as Record<string, unknown>, ['data'], refs);
-      stream = streamFor(request.type, factId, data);
+      fact = storedFact(request.type, await this.resolve(request.type, request.data, ['data'], refs));
+      stream = streamFor(fact, factId);
     }
+    if (stream === null) throw new Error(`${request.type} has no stream of its own: the catalogue places it in the stream of the fact it names`);
 
     if (this.deps.lock && this.releases.length === 0) {
       this.releases.push(await this.deps.lock(stream));
@@ -147,11 +147,11 @@ export class DecisionSession {
     if (elsewhere !== undefined && elsewhere !== stream) {
       throw conflict(`factId ${factId} is already recorded as another fact (in ${elsewhere}); use a new factId`, factId);
     }
-    const parsed = parseStream(stream) as { kind: keyof typeof DECIDERS; id: string };
+    const parsed = parseStream(stream);
+    if (parsed === null) throw new Error(`${stream} is not an entity stream`);
     if (item.generated && parsed.id === factId && !this.states.has(stream)) this.states.set(stream, initialStreamState());
     const state = await this.state(stream);
-    const kind = parsed.kind;
-    const decided = DECIDERS[kind].decide({ factId, type: request.type, data, source: request.source }, state);
+    const decided = DECIDERS[parsed.kind].decide({ ...fact, factId, source: request.source }, state);
     if (decided.length === 0) {
       this.duplicates.set(item.index, { stream, factId });
       return;
@@ -159,10 +159,10 @@ export class DecisionSession {
 
     // The key is reserved before the registration: refused here, nothing of the fact is kept.
     let reservation: KeyReserved | undefined;
-    const createdKind = CREATED_KIND[request.type];
-    const key = data['key'];
-    if (createdKind && typeof key === 'string' && stream === streamOf(createdKind, factId)) {
-      const wanted: KeyReserved = { key, entityId: factId, entityKind: createdKind, factId };
+    const created = createdKind(request.type);
+    const key = fieldOf(fact, 'key');
+    if (created && typeof key === 'string' && stream === streamOf(created, factId)) {
+      const wanted: KeyReserved = { key, entityId: factId, entityKind: created, factId };
       const known = this.keys.get(key) ?? this.deps.cache.cachedKey(key) ?? (this.deps.optimistic ? keyDecider.initialState() : await this.deps.cache.loadKey(key));
       if (keyDecider.decide(wanted, known).length > 0) reservation = wanted;
     }
@@ -262,19 +262,21 @@ export class DecisionSession {
     for (const [stream, state] of this.states) {
       this.deps.cache.offer(stream, state);
       const kind = parseStream(stream)?.kind;
-      if (kind && kind !== 'talks') this.deps.cache.noteStanding(stream, creation(state, ...CREATING_TYPES[kind]) !== undefined);
+      if (kind && isEntityKind(kind)) this.deps.cache.noteStanding(stream, creation(state, ...CREATING_TYPES[kind]) !== undefined);
     }
     for (const [key, state] of this.keys) this.deps.cache.rememberKey(key, state);
     for (const [index, { stream, factId }] of this.duplicates) {
-      const v = this.states.get(stream)?.facts.get(factId) as FactVersion;
-      results.set(index, this.result(v.type, factId, stream, v.revision, v.position ?? '', v.recordedAt ?? '', false));
+      const v = this.states.get(stream)?.facts.get(factId);
+      if (v) results.set(index, this.result(v.type, factId, stream, v.revision, v.position ?? '', v.recordedAt ?? '', false));
     }
     return { results };
   }
 
   private result(type: FactType, factId: string, stream: string, revision: number, position: string, recordedAt: string, created: boolean): RecordedFact {
     const r: RecordedFact = { factId, type, stream, revision, position, recordedAt, created };
-    if (ENTITY_ID_TYPES.has(type)) r.id = (parseStream(stream) as { id: string }).id;
+    // The entity the fact created, or (an adoption of an existing document) the one it joined.
+    const id = createdKind(type) === undefined ? undefined : parseStream(stream)?.id;
+    if (id !== undefined) r.id = id;
     return r;
   }
 
@@ -302,7 +304,7 @@ export class DecisionSession {
   }
 
   /** Replaces every entity reference (key or id) by the id of a standing entity of the right kind. */
-  private async resolve(type: FactType, data: Record<string, unknown>, prefix: string[], refs: Set<string>): Promise<Record<string, unknown>> {
+  private async resolve(type: FactType, data: Readonly<Record<string, unknown>>, prefix: string[], refs: Set<string>): Promise<Readonly<Record<string, unknown>>> {
     const sites = refSites(type, data);
     if (sites.length === 0) return data;
     const problems: FieldProblem[] = [];
