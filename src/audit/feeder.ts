@@ -236,8 +236,9 @@ export class Feeder {
     this.setState('halted', new Error(p.detail));
   }
 
-  /** Waits before a retry; stop() cuts it short. */
+  /** Waits before a retry; stop() cuts it short, and after stop() it does not wait at all (stop() may come while the loop is between its pauses, e.g. closing a subscription). */
   private pause(ms: number): Promise<void> {
+    if (this.stopped) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(), ms);
       timer.unref();
