@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import t from 'tap';
 import { runCli } from './fixtures/cli.js';
 
+// Child processes (each loading TypeScript) make this file's time follow the machine's load:
+// 240 s (.taprc) was crossed at a load average of 15-20; a hang is still caught at 600 s.
+t.setTimeout(600_000);
+
 const tmp = async (t: { teardown(fn: () => unknown): void }): Promise<string> => {
   const dir = await mkdtemp(join(tmpdir(), 'annals-cli-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

@@ -12,6 +12,10 @@ import { startTestApp } from './fixtures/app.js';
 import { startEsdbDouble } from './fixtures/esdb-double.js';
 import { runCli } from './fixtures/cli.js';
 
+// Child processes (each loading TypeScript) make this file's time follow the machine's load:
+// 240 s (.taprc) was crossed at a load average of 15-20; a hang is still caught at 600 s.
+t.setTimeout(600_000);
+
 const source = { title: 'CLI test' };
 const tmp = async (t: { teardown(fn: () => unknown): void }): Promise<string> => {
   const dir = await mkdtemp(join(tmpdir(), 'annals-cli-'));

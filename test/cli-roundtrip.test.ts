@@ -14,6 +14,10 @@ import { startTestApp, TEST_TOKENS } from './fixtures/app.js';
 import { manualClock } from './fixtures/clock.js';
 import { runCli } from './fixtures/cli.js';
 
+// Child processes (each loading TypeScript) make this file's time follow the machine's load:
+// 240 s (.taprc) was crossed at a load average of 15-20; a hang is still caught at 600 s.
+t.setTimeout(600_000);
+
 const QUESTIONS = [
   '/v1/offices/csto-secretary-general/holder?validAt=2025-11-27',
   '/v1/offices/csto-secretary-general/holder?validAt=2026-06-01',

@@ -20,6 +20,10 @@ import { translateSqliteError } from '../src/store/sqlite-errors.js';
 import { storeContract, type ChildTask, type StoreHarness } from './fixtures/store-contract.js';
 import { nodeArgs } from './fixtures/node-child.js';
 
+// Child processes (each loading TypeScript) make this file's time follow the machine's load:
+// 240 s (.taprc) was crossed at a load average of 15-20; a hang is still caught at 600 s.
+t.setTimeout(600_000);
+
 const repoRoot = fileURLToPath(new URL('..', import.meta.url));
 const childScript = join(repoRoot, 'test', 'fixtures', 'store-writer-child.ts');
 
