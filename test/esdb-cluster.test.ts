@@ -22,6 +22,10 @@ import { startEsdbCluster } from './fixtures/esdb-double-cluster.js';
 import { dumpTables } from './fixtures/history.js';
 import { nodeArgs } from './fixtures/node-child.js';
 
+// Servers, clusters and child processes make this file's time follow the machine's load:
+// 240 s (.taprc) was crossed at a load average of 20-30; a hang is still caught at 600 s.
+t.setTimeout(600_000);
+
 const SOURCE = { title: 'Cluster test', publisher: 'tests' };
 const fast = { retry: { initialDelayMs: 20, maxDelayMs: 200 } };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

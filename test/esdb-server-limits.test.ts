@@ -16,6 +16,10 @@ import { startTestApp } from './fixtures/app.js';
 import { DoubleLog } from './fixtures/esdb-double-log.js';
 import { startEsdbDouble, type EsdbDouble, type EsdbDoubleOptions } from './fixtures/esdb-double.js';
 
+// Servers, clusters and child processes make this file's time follow the machine's load:
+// 240 s (.taprc) was crossed at a load average of 20-30; a hang is still caught at 600 s.
+t.setTimeout(600_000);
+
 const SOURCE = { title: 'Server limits test', publisher: 'tests' };
 const fast = { retry: { initialDelayMs: 20, maxDelayMs: 200 } };
 
