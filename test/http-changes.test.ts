@@ -160,6 +160,11 @@ t.test('paging over the whole record: each change once, in order, like one page'
 
 t.test('an empty window, and bad or reversed moments', async (t) => {
   const { a, before, after } = await worked(t);
+  const doc = (await get(a, '/openapi.json')).json() as { paths: Record<string, { get: { parameters: { name: string; required?: boolean }[]; description: string } }> };
+  const op = doc.paths['/v1/changes']?.get;
+  t.match(op?.parameters.find((p) => p.name === 'since'), { required: true }, 'OpenAPI documents /v1/changes');
+  t.ok(['until', 'organization', 'cursor', 'limit'].every((n) => op?.parameters.some((p) => p.name === n)));
+  t.match(op?.description, 'default 50, at most 500');
   const empty = await get(a, `/v1/changes?since=${before}&until=${before}`);
   t.equal(empty.statusCode, 200);
   t.same((empty.json() as Answer).changes, []);

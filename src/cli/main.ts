@@ -43,7 +43,7 @@ Exit codes:
   4  the store or the read models could not be opened or failed (EventStoreDB unreachable, disk),
      or the data dir's read models or audit tree are not of this log (the message says what to do)
   5  the data dir is in use by the service (or another writing command): import, rebuild and
-     restore write it and are refused meanwhile; export, replay, backup and token only read it
+     restore write it and are refused meanwhile; export, replay, diff, backup and token only read it
 
 Run 'annals <command> --help' for a command's options. Beside a running service, record
 through POST /v1/facts/batch and rebuild through POST /v1/admin/rebuild instead.
