@@ -130,6 +130,8 @@ function createSchema(db: Db, deferIndexes: boolean): void {
     -- name (target) and why (reason: correctedBy on answers).
     CREATE TABLE IF NOT EXISTS facts (fact_id TEXT PRIMARY KEY, type TEXT NOT NULL, target TEXT NOT NULL, position TEXT NOT NULL, retracted_at TEXT, stream TEXT NOT NULL, revision INTEGER NOT NULL, recorded_at TEXT NOT NULL, reason TEXT) WITHOUT ROWID;
     CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
+    -- GET /v1/changes and annals diff: facts in a window of recording time, in keyset order.
+    CREATE INDEX IF NOT EXISTS facts_recorded ON facts (recorded_at, position);
     CREATE TABLE IF NOT EXISTS parked (position TEXT PRIMARY KEY, event_id TEXT NOT NULL, type TEXT NOT NULL, fact_id TEXT, error TEXT NOT NULL);
   `);
   // Read models made before the log's identity was kept: the columns are added, filled by the next batch.

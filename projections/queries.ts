@@ -17,11 +17,11 @@ import { NESTED_LIMIT, sessionById, sessionListPage, sessionRow, sessionsPage, t
 import { documentById, documentsPage, type DocumentItem } from './documents/queries.js';
 import { peoplePage, personView, type PersonView } from './people/queries.js';
 import { timelinePage, type TimelineItem } from './timeline/queries.js';
-import { factVersions, markCorrected, type Corrected, type CorrectedBy, type FactRef } from './facts/queries.js';
+import { changesIn, factVersions, markCorrected, scopeOf, type ChangeRef, type Corrected, type CorrectedBy, type FactRef } from './facts/queries.js';
 import { searchNames, type NameHit } from './search/queries.js';
 import { participationOf, type Participation } from './people/participation.js';
 
-export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, SessionList, DocumentItem, PersonView, TimelineItem, EntityView, Key, Page, PageRequest, SnapshotState, Corrected, CorrectedBy, FactRef, NameHit, Participation };
+export type { HolderItem, OfficeView, RoleItem, ChairItem, MemberItem, OrganizationView, SessionView, SessionList, DocumentItem, PersonView, TimelineItem, EntityView, Key, Page, PageRequest, SnapshotState, Corrected, CorrectedBy, FactRef, ChangeRef, NameHit, Participation };
 export { NESTED_LIMIT, everything };
 
 export type OrganizationList = 'bodies' | 'offices' | 'members' | 'chairs';
@@ -215,6 +215,17 @@ export class ReadQueries {
   /** A fact and the corrections and retraction that name it, as known at `k` (null: not recorded by then). */
   fact(factId: string, k: string): { fact: FactRef; amendments: FactRef[] } | null {
     return factVersions(this.q, factId, k);
+  }
+
+  /** Facts recorded in (since, until], in the order (recordedAt, position), after the key `after`, at most `n` (GET /v1/changes). */
+  changes(since: string, until: string, after: Key | null, n: number): ChangeRef[] {
+    return changesIn(this.q, since, until, after, n);
+  }
+
+  /** The organization (id or key, known at `k`), its bodies and their offices, sessions and documents, by id; null: unknown. */
+  scopeOf(org: string, k: string): string[] | null {
+    const row = this.q.ref('organization', org, k);
+    return row ? scopeOf(this.q, row.id, k) : null;
   }
 
   /** Organizations, offices and people whose name or an alias contains `text` (any script; case and accents ignored). */

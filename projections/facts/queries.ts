@@ -86,3 +86,34 @@ export function factVersions(q: QueryContext, factId: string, k: string): { fact
   const amendments = q.all<FactRow>(`SELECT * FROM facts WHERE ${AMENDMENTS} AND target = @id AND recorded_at <= @k ORDER BY position`, { id: fact.fact_id, k });
   return { fact: ref(fact), amendments: amendments.map(ref) };
 }
+
+/** A fact recorded in a window of recording time; for a correction or retraction, `target` is the fact it names. */
+export interface ChangeRef extends FactRef {
+  target: string;
+}
+
+/**
+ * Facts recorded after `since` and at or before `until`, in the keyset order (recordedAt,
+ * position), after `after` (the key of the last one read), at most `n` of them.
+ */
+export function changesIn(q: QueryContext, since: string, until: string, after: readonly string[] | null, n: number): ChangeRef[] {
+  const rows = q.all<FactRow>(
+    `SELECT * FROM facts WHERE recorded_at > @since AND recorded_at <= @until AND (recorded_at, position) > (@a0, @a1) ORDER BY recorded_at, position LIMIT @n`,
+    { since, until, a0: after?.[0] ?? '', a1: after?.[1] ?? '', n },
+  );
+  return rows.map((r) => ({ ...ref(r), target: r.target }));
+}
+
+/**
+ * The ids an organization's facts are about, as known by `k` (any version: an entity
+ * retracted later still counts): the organization, its bodies down the parent chain, and
+ * the offices, sessions and documents of any of them.
+ */
+export function scopeOf(q: QueryContext, org: string, k: string): string[] {
+  const rows = q.all<{ id: string }>(
+    `WITH RECURSIVE orgs(id) AS (SELECT @org UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind = 'organization' AND e.known_from <= @k)
+     SELECT id FROM orgs UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind IN ('office', 'session', 'document') AND e.known_from <= @k`,
+    { org, k },
+  );
+  return rows.map((r) => r.id);
+}

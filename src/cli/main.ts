@@ -10,6 +10,7 @@ import { replayCommand } from './replay.js';
 import { tokenCommand } from './token.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
+import { diffCommand } from './diff.js';
 
 export interface Command {
   readonly name: string;
@@ -18,7 +19,7 @@ export interface Command {
   run(args: string[], io: Io): Promise<ExitCode>;
 }
 
-const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand];
+const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand, diffCommand];
 
 export const HELP = `annals — the Annals command line: load, take out and replay the record
 
@@ -42,7 +43,7 @@ Exit codes:
   4  the store or the read models could not be opened or failed (EventStoreDB unreachable, disk),
      or the data dir's read models or audit tree are not of this log (the message says what to do)
   5  the data dir is in use by the service (or another writing command): import, rebuild and
-     restore write it and are refused meanwhile; export, replay, backup and token only read it
+     restore write it and are refused meanwhile; export, replay, diff, backup and token only read it
 
 Run 'annals <command> --help' for a command's options. Beside a running service, record
 through POST /v1/facts/batch and rebuild through POST /v1/admin/rebuild instead.

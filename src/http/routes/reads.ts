@@ -13,6 +13,7 @@ import { peopleReads } from './reads-people.js';
 import { sessionReads } from './reads-sessions.js';
 import { factHistoryRoutes } from './fact-history.js';
 import { csvLists } from './csv-lists.js';
+import { changesRoutes } from './changes.js';
 
 export async function readRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
   csvLists(app);
@@ -21,4 +22,5 @@ export async function readRoutes(app: FastifyInstance, runtime: Runtime, g: Guar
   await sessionReads(app, runtime, g);
   await peopleReads(app, runtime, g);
   await factHistoryRoutes(app, runtime, g);
+  await changesRoutes(app, runtime, g);
 }

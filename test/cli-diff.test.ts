@@ -1,0 +1,114 @@
+/**
+ * `annals diff` through the real command (a child process) on a real SQLite data dir holding
+ * the example and the worked example's correction (the CSTO chairmanship of the Kyrgyz
+ * Republic recorded for 2024, corrected to 2025), recorded with a clock the test moves so the
+ * moments before and after the correction are ones it names. Between them exactly that
+ * chairmanship changed, with its reason; an empty window changes nothing; bad arguments are
+ * usage errors.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { seedExample } from '../src/example/seed.js';
+import { startTestApp } from './fixtures/app.js';
+import { manualClock } from './fixtures/clock.js';
+import { runCli } from './fixtures/cli.js';
+
+const WRONG = '01KB19R500W0RKEDEXAMP1E001';
+const FIX = '01KB19R500W0RKEDEXAMP1E002';
+const CSTO = '01KB19R500EXAMP1E000000001';
+const REASON = 'the year was mistyped: the Kyrgyz chairmanship was the one for 2025';
+const source = { title: "Recorder's note for the worked example: the CSTO chairmanship of the Kyrgyz Republic" };
+const term = (y: number) => ({ from: `${y}-01-01`, to: `${y}-12-31` });
+
+interface Difference {
+  since: string;
+  until: string;
+  facts: { kind: string; factId: string; fact?: { factId: string }; before?: { term: unknown }; after?: { term: unknown }; reason?: string }[];
+  added: { kind: string; key: string | null }[];
+  changed: { kind: string; id: string; key: string | null; fields: { field: string; before: unknown; after: unknown }[] }[];
+  removed: unknown[];
+}
+
+t.test('annals diff on the worked example’s correction', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'annals-diff-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const clock = manualClock();
+  const seeded = clock.advance(-1);
+  clock.advance(1);
+  let before = '';
+  let after = '';
+  await t.test('record', async (t) => {
+    const { app, runtime, auth } = await startTestApp(t, { dataDir: dir, clock: clock.now });
+    await seedExample(runtime);
+    const wrong = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'ChairmanshipPassed', factId: WRONG, data: { organization: 'csto', chair: 'kg', term: term(2024) }, source } });
+    t.equal(wrong.statusCode, 201, wrong.body);
+    before = clock.advance();
+    clock.advance();
+    const fix = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'FactCorrected', factId: FIX, data: { fact: WRONG, reason: REASON, data: { organization: 'csto', chair: 'kg', term: term(2025) } }, source } });
+    t.equal(fix.statusCode, 201, fix.body);
+    after = clock.advance();
+  });
+
+  const json = await runCli(['diff', '--since', before, '--until', after, '--json', '--data-dir', dir]);
+  t.equal(json.code, 0, json.stderr);
+  const d = JSON.parse(json.stdout) as Difference;
+  t.equal(d.since, before);
+  t.equal(d.until, after);
+  t.equal(d.facts.length, 1, 'one fact in between');
+  t.match(d.facts[0], { kind: 'correction', factId: FIX, fact: { factId: WRONG }, reason: REASON, before: { term: term(2024) }, after: { term: term(2025) } });
+  t.same(d.added, [], 'nothing added');
+  t.same(d.removed, [], 'nothing removed');
+  t.equal(d.changed.length, 1, 'one entity changed');
+  const [csto] = d.changed;
+  t.match(csto, { kind: 'organization', id: CSTO, key: 'csto' });
+  t.same(csto?.fields.map((f) => f.field), ['chairs'], 'only its chairs');
+  const chairs = csto?.fields[0] as { before: { factId: string; term: unknown }[]; after: { factId: string; term: unknown; correctedBy?: { reason: string } }[] };
+  const kgBefore = chairs.before.filter((c) => c.factId === WRONG);
+  const kgAfter = chairs.after.filter((c) => c.factId === WRONG);
+  t.match(kgBefore, [{ term: term(2024) }]);
+  t.match(kgAfter, [{ term: term(2025), correctedBy: { factId: FIX, reason: REASON } }], 'the chairmanship now, with the reason of its correction');
+  t.same(chairs.before.filter((c) => c.factId !== WRONG), chairs.after.filter((c) => c.factId !== WRONG), 'the other chairmanship (ru, 2026) unchanged');
+
+  const text = await runCli(['diff', '--since', before, '--until', after, '--data-dir', dir]);
+  t.equal(text.code, 0, text.stderr);
+  t.match(text.stdout, `The record at ${before} against ${after}`);
+  t.match(text.stdout, '1 fact in between: 0 recorded, 1 corrected, 0 retracted');
+  t.match(text.stdout, `corrected  ChairmanshipPassed ${WRONG} at`);
+  t.match(text.stdout, JSON.stringify(REASON));
+  t.match(text.stdout, 'Entities: 0 added, 1 changed, 0 removed');
+  t.match(text.stdout, 'changed  organization csto (Collective Security Treaty Organization)');
+  t.match(text.stdout, /chairs:\n\s+- .*"from":"2024-01-01".*\n\s+\+ .*"from":"2025-01-01"/);
+
+  const empty = await runCli(['diff', '--since', before, '--until', before, '--json', '--data-dir', dir]);
+  t.equal(empty.code, 0, empty.stderr);
+  t.match(JSON.parse(empty.stdout), { facts: [], added: [], changed: [], removed: [] }, 'an empty window changes nothing');
+
+  const whole = JSON.parse((await runCli(['diff', '--since', seeded, '--until', before, '--json', '--data-dir', dir])).stdout) as Difference;
+  t.ok(whole.added.some((e) => e.kind === 'organization' && e.key === 'csto') && whole.added.some((e) => e.kind === 'office' && e.key === 'csto-secretary-general'), 'from before the example: its entities are added');
+  t.same(whole.changed, []);
+  t.ok(whole.facts.length > 20 && whole.facts.every((f) => f.kind === 'recorded'));
+
+  const now = JSON.parse((await runCli(['diff', '--since', before, '--json', '--data-dir', dir])).stdout) as Difference;
+  t.ok(now.until > after, '--until defaults to now');
+  t.equal(now.facts.length, 1);
+});
+
+t.test('annals diff: help and usage errors', async (t) => {
+  const help = await runCli(['diff', '--help']);
+  t.equal(help.code, 0);
+  t.match(help.stdout, 'Usage: annals diff --since T1');
+  const list = await runCli(['--help']);
+  t.match(list.stdout, /diff\s+what changed/);
+  for (const [args, pattern] of [
+    [[], /--since T1 is required/],
+    [['--since', 'yesterday'], /--since "yesterday": expected an RFC 3339/],
+    [['--since', '2025-12-02T00:00:00.000Z', '--until', '2025-12-01T00:00:00.000Z'], /is after --until/],
+    [['--since', '2025-12-01T00:00:00.000Z', '--colour'], /Unknown option '--colour'/],
+  ] as const) {
+    const r = await runCli(['diff', ...args]);
+    t.equal(r.code, 2, args.join(' '));
+    t.match(r.stderr, pattern);
+  }
+});

@@ -1,0 +1,191 @@
+/**
+ * GET /v1/changes on the worked example's correction (src/example/WORKED-EXAMPLE.md: the CSTO
+ * chairmanship of the Kyrgyz Republic recorded for 2024, corrected to 2025), on a real SQLite
+ * store with a clock the test moves: between before and after the correction the window holds
+ * exactly that correction, with the data before and after and its reason. Also: paging over
+ * many changes (each once), an empty window, organization=, bad and reversed moments, caching.
+ */
+import t, { type Test } from 'tap';
+import { seedExample } from '../src/example/seed.js';
+import { startTestApp, type TestApp } from './fixtures/app.js';
+import { manualClock, type ManualClock } from './fixtures/clock.js';
+
+interface Change {
+  kind: string;
+  factId: string;
+  type: string;
+  position: string;
+  recordedAt: string;
+  data: Record<string, unknown> | null;
+  source: { title: string } | null;
+  fact?: { factId: string; type: string };
+  before?: Record<string, unknown> | null;
+  after?: Record<string, unknown> | null;
+  reason?: string | null;
+}
+interface Answer {
+  since: string;
+  until: string;
+  changes: Change[];
+  nextCursor: string | null;
+}
+
+const WRONG = '01KB19R500W0RKEDEXAMP1E001';
+const FIX = '01KB19R500W0RKEDEXAMP1E002';
+const REASON = 'the year was mistyped: the Kyrgyz chairmanship was the one for 2025';
+const source = { title: "Recorder's note for the worked example: the CSTO chairmanship of the Kyrgyz Republic" };
+const term = (y: number) => ({ from: `${y}-01-01`, to: `${y}-12-31` });
+
+interface World {
+  a: TestApp;
+  clock: ManualClock;
+  seeded: string;
+  before: string;
+  after: string;
+}
+
+/** The example seeded, the mistaken chairmanship, a moment, its correction, a moment. */
+async function worked(t: Test): Promise<World> {
+  const clock = manualClock();
+  const seeded = clock.advance(-1); // just before anything is recorded
+  clock.advance(1);
+  const a = await startTestApp(t, { clock: clock.now });
+  await seedExample(a.runtime);
+  const wrong = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'ChairmanshipPassed', factId: WRONG, data: { organization: 'csto', chair: 'kg', term: term(2024) }, source } });
+  t.equal(wrong.statusCode, 201, wrong.body);
+  const before = clock.advance();
+  clock.advance();
+  const fix = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'FactCorrected', factId: FIX, data: { fact: WRONG, reason: REASON, data: { organization: 'csto', chair: 'kg', term: term(2025) } }, source } });
+  t.equal(fix.statusCode, 201, fix.body);
+  const after = clock.advance();
+  clock.advance();
+  return { a, clock, seeded, before, after };
+}
+
+const get = async (a: TestApp, url: string) => a.app.inject({ url });
+
+/** Every item of a window, following nextCursor (and checking the Link header says the same). */
+async function follow(t: Test, a: TestApp, url: string): Promise<{ items: Change[]; pages: number }> {
+  const items: Change[] = [];
+  let next: string | null = url;
+  let pages = 0;
+  while (next !== null) {
+    const res = await get(a, next);
+    t.equal(res.statusCode, 200, res.body);
+    const body = res.json() as Answer;
+    items.push(...body.changes);
+    pages += 1;
+    if (body.nextCursor) {
+      t.match(res.headers.link, /rel="next"/);
+      next = `${url}&cursor=${encodeURIComponent(body.nextCursor)}`;
+    } else {
+      t.notOk(res.headers.link, 'no Link on the last page');
+      next = null;
+    }
+  }
+  return { items, pages };
+}
+
+t.test('between before and after the correction: exactly that correction, with before, after and reason', async (t) => {
+  const { a, seeded, before, after } = await worked(t);
+  const res = await get(a, `/v1/changes?since=${before}&until=${after}`);
+  t.equal(res.statusCode, 200, res.body);
+  const body = res.json() as Answer;
+  t.equal(body.since, before);
+  t.equal(body.until, after);
+  t.equal(body.changes.length, 1, 'one change');
+  const [c] = body.changes as [Change];
+  t.match(c, { kind: 'correction', factId: FIX, type: 'FactCorrected', fact: { factId: WRONG, type: 'ChairmanshipPassed' }, reason: REASON, source });
+  t.match(c.before, { chair: '01KB19R500EXAMP1E000000002', term: term(2024) }, 'the data before: 2024 (stored by id)');
+  t.match(c.after, { chair: '01KB19R500EXAMP1E000000002', term: term(2025) }, 'the data after: 2025');
+  t.equal(c.data?.['reason'], REASON, 'the correction as recorded');
+  t.ok(c.recordedAt > before && c.recordedAt <= after);
+  // `after` is later than the last event applied: a fact could still be recorded at it.
+  t.equal(res.headers['cache-control'], 'public, no-cache', 'a window that reaches the last event applied may still grow');
+  t.match(res.headers.etag, /^W\//);
+  const past = await get(a, `/v1/changes?since=${seeded}&until=${before}`);
+  t.equal(past.headers['cache-control'], 'public, max-age=31536000, immutable', 'a window that ended before the last event applied is immutable');
+  t.match(past.headers.etag, /^"/);
+  const again = await a.app.inject({ url: `/v1/changes?since=${seeded}&until=${before}`, headers: { 'if-none-match': past.headers.etag as string } });
+  t.equal(again.statusCode, 304);
+
+  // The same window seen through the organization it is about, and not through another.
+  t.equal((((await get(a, `/v1/changes?since=${before}&until=${after}&organization=csto`)).json()) as Answer).changes.length, 1, 'about csto');
+  t.equal((((await get(a, `/v1/changes?since=${before}&until=${after}&organization=kg`)).json()) as Answer).changes.length, 1, 'about kg (the chair it names)');
+  t.equal((((await get(a, `/v1/changes?since=${before}&until=${after}&organization=cis`)).json()) as Answer).changes.length, 0, 'not about cis');
+
+  // Before the correction: the mistake itself, recorded.
+  const mistake = (await get(a, `/v1/changes?since=${seeded}&until=${before}`)).json() as Answer;
+  t.ok(mistake.changes.some((c) => c.factId === WRONG && c.kind === 'recorded' && (c.data?.['term'] as { from: string }).from === '2024-01-01'));
+});
+
+t.test('paging over the whole record: each change once, in order, like one page', async (t) => {
+  const { a, seeded, after } = await worked(t);
+  // Many more changes: 130 people in one batch.
+  const people = Array.from({ length: 130 }, (_, i) => ({ type: 'PersonRegistered', data: { name: `Person ${i}` }, source: { title: 'paging test' } }));
+  const batch = await a.app.inject({ method: 'POST', url: '/v1/facts/batch', headers: a.auth('recorder'), payload: people });
+  t.ok([200, 201].includes(batch.statusCode), batch.body.slice(0, 200));
+  const url = `/v1/changes?since=${seeded}`;
+  const whole = (await get(a, `${url}&limit=500`)).json() as Answer;
+  t.equal(whole.nextCursor, null);
+  const facts = whole.changes.length;
+  t.ok(facts > 150, `${facts} facts in the record`);
+  const paged = await follow(t, a, `${url}&limit=7`);
+  t.ok(paged.pages >= Math.ceil(facts / 7));
+  t.same(paged.items.map((c) => c.factId), whole.changes.map((c) => c.factId), 'each once, in the same order');
+  t.equal(new Set(paged.items.map((c) => c.factId)).size, facts);
+  const keys = paged.items.map((c) => `${c.recordedAt} ${c.position}`);
+  t.same(keys, [...keys].sort(), 'ordered by recordedAt, then position');
+  t.equal(paged.items.filter((c) => c.kind === 'correction').length, 1);
+  const defaultPage = (await get(a, url)).json() as Answer;
+  t.equal(defaultPage.changes.length, 50, 'default limit 50');
+  t.ok(defaultPage.until > after, 'an omitted until is now');
+
+  // organization=: over many pages too, each once, and only facts about it.
+  const cis = await follow(t, a, `${url}&organization=cis&limit=2`);
+  const expected = whole.changes.filter((c) => JSON.stringify(c).includes('01KB19R500EXAMP1E000000004') || ['cis', 'cis-executive-committee', 'cis-first-deputy-secretary-general'].includes(c.data?.['key'] as string));
+  t.ok(expected.length >= 3, `${expected.length} facts about cis`);
+  t.same(cis.items.map((c) => c.factId), expected.map((c) => c.factId), 'the facts that name cis, its body or its office, or register them');
+  t.notOk(cis.items.some((c) => c.type === 'PersonRegistered' && (c.data?.['name'] as string).startsWith('Person ')));
+  const unknown = await get(a, `${url}&organization=nowhere`);
+  t.equal(unknown.statusCode, 404);
+  t.equal(unknown.headers['content-type'], 'application/problem+json; charset=utf-8');
+
+  // A cursor is bound to its window and filters.
+  const first = (await get(a, `${url}&limit=2`)).json() as Answer;
+  const foreign = await get(a, `/v1/changes?since=${after}&cursor=${encodeURIComponent(first.nextCursor as string)}`);
+  t.equal(foreign.statusCode, 400);
+  t.match(foreign.json(), { errors: [{ path: 'cursor' }] });
+});
+
+t.test('an empty window, and bad or reversed moments', async (t) => {
+  const { a, before, after } = await worked(t);
+  const doc = (await get(a, '/openapi.json')).json() as { paths: Record<string, { get: { parameters: { name: string; required?: boolean }[]; description: string } }> };
+  const op = doc.paths['/v1/changes']?.get;
+  t.match(op?.parameters.find((p) => p.name === 'since'), { required: true }, 'OpenAPI documents /v1/changes');
+  t.ok(['until', 'organization', 'cursor', 'limit'].every((n) => op?.parameters.some((p) => p.name === n)));
+  t.match(op?.description, 'default 50, at most 500');
+  const empty = await get(a, `/v1/changes?since=${before}&until=${before}`);
+  t.equal(empty.statusCode, 200);
+  t.same((empty.json() as Answer).changes, []);
+  t.equal((empty.json() as Answer).nextCursor, null);
+  t.notOk(empty.headers.link);
+  const future = (await get(a, `/v1/changes?since=${after}`)).json() as Answer;
+  t.same(future.changes, [], 'nothing recorded after the last moment');
+  t.equal((await get(a, `/v1/changes?since=2025-11-27T15:00:00%2B03:00&until=${after}`)).json().since, '2025-11-27T12:00:00.000Z', 'offsets are normalised to UTC');
+
+  for (const [url, path] of [
+    ['/v1/changes', 'since'],
+    ['/v1/changes?since=yesterday', 'since'],
+    ['/v1/changes?since=2025-02-30T00:00:00Z', 'since'],
+    [`/v1/changes?since=${before}&until=2025-13-01T00:00:00Z`, 'until'],
+    [`/v1/changes?since=${after}&until=${before}`, 'until'],
+    ['/v1/changes?since=2999-01-01T00:00:00.000Z', 'since'],
+    [`/v1/changes?since=${before}&limit=0`, 'limit'],
+  ] as const) {
+    const res = await get(a, url);
+    t.equal(res.statusCode, 400, url);
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8', url);
+    t.match(res.json(), { status: 400, errors: [{ path }] }, `${url} names ${path}`);
+  }
+});
