@@ -122,10 +122,11 @@ const ev = new Database(join(dir, 'events.db'), { readonly: true });
 const events = ev.prepare('SELECT count(*) FROM events').pluck().get() as number;
 const recordedAts = ev.prepare('SELECT recorded_at FROM events ORDER BY position').pluck().all() as string[];
 ev.close();
+const first = recordedAts[0] as string;
 const last = recordedAts.at(-1) as string;
 const middle = recordedAts[Math.floor(recordedAts.length / 2)] as string;
 recordedAts.length = 0;
-say(`${fmt(events)} events, recorded from ${recordedAts[0] ?? '…'} to ${last}; load average ${load()}`);
+say(`${fmt(events)} events, recorded from ${first} to ${last}; load average ${load()}`);
 
 // ---------------------------------------------------------------- 2. the commands
 if (ONLY.includes('rebuild')) {
