@@ -16,6 +16,7 @@ import { pino, type Logger } from 'pino';
 import { ReadQueries, buildFresh, everything, type Key, type RebuildProgress } from '../../projections/index.js';
 import { openDb } from '../../projections/db.js';
 import type { LogSource } from '../../projections/runner.js';
+import type { Database as Db } from 'better-sqlite3';
 
 /** The kinds in the order a replay gives them; within a kind, the order of its API list (sessions and documents: by id). */
 export const ENTITY_ORDER = ['organization', 'office', 'person', 'session', 'document'] as const;
@@ -62,7 +63,8 @@ export async function* replayTo(store: LogSource, knownAt: string, options: Repl
   }
 }
 
-function* entitiesAt(queries: ReadQueries, db: ReturnType<typeof openDb>, knownAt: string): Generator<Entity> {
+/** The entities of read models that hold the log (at least) up to knownAt, as they stood at knownAt. */
+export function* entitiesAt(queries: ReadQueries, db: Db, knownAt: string): Generator<Entity> {
   for (const o of everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)) {
     yield {
       entity: 'organization',
@@ -87,7 +89,7 @@ function* entitiesAt(queries: ReadQueries, db: ReturnType<typeof openDb>, knownA
 }
 
 /** The ids of a kind's entities known by knownAt, ascending, a page at a time. */
-function* idsOf(db: ReturnType<typeof openDb>, kind: EntityKind, knownAt: string): Generator<string> {
+function* idsOf(db: Db, kind: EntityKind, knownAt: string): Generator<string> {
   const page = db.prepare('SELECT DISTINCT id FROM entities WHERE kind = ? AND id > ? AND known_from <= ? ORDER BY id LIMIT ?').pluck();
   let after = '';
   for (;;) {
