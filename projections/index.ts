@@ -291,7 +291,9 @@ export async function buildFresh(
   // 0600 before SQLite makes it: the file is renamed over the data dir's read models.
   ensurePrivateFile(path);
   const db = openDb(path, { bulk: true });
+  // A replay's fold: a 16 MiB page cache instead of 64 (its file is read once, then dropped).
   if (options.tempOnDisk) db.pragma('temp_store = FILE');
+  if (options.tempOnDisk) db.pragma('cache_size = -16384');
   const started = performance.now();
   let events = 0;
   let lastReport = 0;
