@@ -160,9 +160,10 @@ export class ReadQueries {
     return p;
   }
 
-  session(ref: string, k: string): SessionView | null {
+  /** `nested`: items of the session's own lists to include (`annals replay`: all of them). */
+  session(ref: string, k: string, nested = NESTED_LIMIT): SessionView | null {
     const row = this.q.ref('session', ref, k);
-    const s = row ? sessionById(this.q, row.id, k) : null;
+    const s = row ? sessionById(this.q, row.id, k, nested) : null;
     return s ? (markSessions(this.q, [s], k)[0] as SessionView) : null;
   }
 

@@ -92,17 +92,27 @@ t.test('replay: the state of everything at a moment', async (t) => {
   const before = new Date(Date.parse(first.recordedAt) - 1).toISOString();
   const now = await runCli(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), '--data-dir', dir]);
   t.equal(now.code, 0, now.stderr);
-  const state = JSON.parse(now.stdout) as Record<string, Array<Record<string, unknown>>>;
-  t.equal(state.organizations?.length, 7);
-  t.equal(state.people?.length, 4);
-  t.equal(state.sessions?.length, 1);
-  t.equal(state.documents?.length, 3);
-  const sg = state.offices?.find((o) => o.key === 'csto-secretary-general') as { holders: Array<{ person: { key: string }; basis: string }> };
+  t.ok(now.stdout.endsWith('\n'), 'NDJSON: every line ends with a newline');
+  const entities = lines(now.stdout) as Array<Record<string, unknown>>;
+  const of = (kind: string) => entities.filter((e) => e.entity === kind);
+  t.same([...new Set(entities.map((e) => e.entity))], ['organization', 'office', 'person', 'session', 'document'], 'one line an entity, kind by kind in that order');
+  t.same(Object.keys(entities[0] ?? {}).slice(0, 2), ['entity', 'id'], 'each line starts with its kind and id');
+  t.equal(of('organization').length, 7);
+  t.equal(of('person').length, 4);
+  t.equal(of('session').length, 1);
+  t.equal(of('document').length, 3);
+  for (const kind of ['session', 'document']) {
+    const ids = of(kind).map((e) => e.id as string);
+    t.same(ids, [...ids].sort(), `${kind}s by id`);
+  }
+  const sg = of('office').find((o) => o.key === 'csto-secretary-general') as unknown as { holders: Array<{ person: { key: string }; basis: string }> };
   t.same(sg.holders.map((h) => [h.person.key, h.basis]), [['imangali-tasmagambetov', 'attested'], ['taalatbek-masadykov', 'appointed']]);
-  const csto = state.organizations?.find((o) => o.key === 'csto') as { chairs: Array<{ state: { key: string } }> };
+  const csto = of('organization').find((o) => o.key === 'csto') as unknown as { chairs: Array<{ state: { key: string } }> };
   t.same(csto.chairs.map((c) => c.state.key), ['ru']);
+  t.match(now.stderr, /replay: 18 entities known at/);
   const empty = await runCli(['replay', '--known-at', before, '--data-dir', dir]);
-  t.same(JSON.parse(empty.stdout), { knownAt: before, organizations: [], offices: [], people: [], sessions: [], documents: [] }, 'nothing was known before the import');
+  t.equal(empty.code, 0, empty.stderr);
+  t.equal(empty.stdout, '', 'nothing was known before the import: no lines');
 });
 
 t.test('rebuild: the read models from the log, then the service answers as before', async (t) => {
@@ -133,5 +143,5 @@ t.test('on EventStoreDB (--event-store): import, export, replay', async (t) => {
   t.equal(log.filter((l) => l.type !== 'KeyReserved').length, 23);
   const replay = await runCli(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), ...store]);
   t.equal(replay.code, 0, replay.stderr);
-  t.equal((JSON.parse(replay.stdout) as { documents: unknown[] }).documents.length, 3);
+  t.equal(lines(replay.stdout).filter((e) => (e as { entity?: string }).entity === 'document').length, 3);
 });

@@ -3,7 +3,7 @@
  * at T1 against T2 (each what `annals replay --known-at` prints), entity by entity (added,
  * changed field by field, removed), with the facts recorded, corrected and retracted in
  * between (and why). The log is folded once into fresh read models in a temporary directory,
- * as replay does (buildFresh, then stateAt at each moment: the read models are bitemporal),
+ * as replay does (buildFresh, then the entities at each moment: the read models are bitemporal),
  * so the data dir is only read and this works beside a running service.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -14,7 +14,8 @@ import { openDb } from '../../projections/db.js';
 import { allChanges, type ChangeItem } from '../audit/changes.js';
 import type { Command } from './main.js';
 import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, parseKnownAt, usageError, withStore } from './common.js';
-import { stateAt, type StateOfRecord } from './state.js';
+import { entitiesAt, type EntityKind } from './state.js';
+import type { Database as Db } from 'better-sqlite3';
 
 const HELP = `annals diff — what changed in the record between two moments
 
@@ -36,6 +37,16 @@ const KINDS = { organizations: 'organization', offices: 'office', people: 'perso
 type Section = keyof typeof KINDS;
 
 type Entity = Record<string, unknown> & { id: string };
+
+/** The state of everything at a moment, by kind (what `annals replay --known-at` streams), held whole: a diff compares two. */
+export type StateOfRecord = { knownAt: string } & Record<Section, Entity[]>;
+const SECTION_OF: Record<EntityKind, Section> = { organization: 'organizations', office: 'offices', person: 'people', session: 'sessions', document: 'documents' };
+
+export function stateAt(queries: ReadQueries, db: Db, knownAt: string): StateOfRecord {
+  const state: StateOfRecord = { knownAt, organizations: [], offices: [], people: [], sessions: [], documents: [] };
+  for (const { entity, ...rest } of entitiesAt(queries, db, knownAt)) state[SECTION_OF[entity]].push(rest as Entity);
+  return state;
+}
 
 export interface EntityRef {
   kind: string;
@@ -142,7 +153,7 @@ export const diffCommand: Command = {
         try {
           const queries = new ReadQueries(db);
           const facts = await allChanges(queries, store, { since, until, scope: null });
-          const d = compareStates(stateAt(queries, since), stateAt(queries, until), facts);
+          const d = compareStates(stateAt(queries, db, since), stateAt(queries, db, until), facts);
           io.stdout.write(parsed.values.json ? `${JSON.stringify(d, null, parsed.values.pretty ? 2 : undefined)}\n` : summary(d));
         } finally {
           db.close();

@@ -1,36 +1,40 @@
 /**
- * `annals replay --known-at T`: replays the whole log into fresh read models in a temporary
- * directory (the data dir's read models are not touched, so this works beside a running
- * server) and prints the state of everything as the record stood at T, as JSON.
+ * `annals replay --known-at T`: the state of everything as the record stood at T, as NDJSON,
+ * one entity a line (src/cli/state.ts folds; this file prints). The log recorded by T is
+ * folded into fresh read models in a temporary file (the data dir's read models are not
+ * touched, so this works beside a running server), then streamed out entity by entity.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ReadQueries, buildFresh } from '../../projections/index.js';
-import { openDb } from '../../projections/db.js';
+import { once } from 'node:events';
 import type { Command } from './main.js';
 import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, parseKnownAt, usageError, withStore } from './common.js';
-import { stateAt } from './state.js';
+import { replayTo } from './state.js';
 
 const HELP = `annals replay — the state of everything as the record stood at a moment
 
-Usage: annals replay --known-at T [--pretty]
+Usage: annals replay --known-at T
 
   --known-at T   the moment (RFC 3339 UTC with milliseconds, e.g. 2025-12-01T00:00:00.000Z);
                  facts recorded later, corrections included, are ignored
-  --pretty       indent the JSON
 
-Prints { knownAt, organizations (with chairs and members), offices (with every holder),
-people, sessions, documents } as JSON on stdout. The log is replayed into fresh read models
-in a temporary directory: the data dir is only read.
+Prints NDJSON on stdout: one JSON object a line, one line an entity known at T, each with
+"entity" first (its kind: "organization", "office", "person", "session", "document"), then
+the fields of its API answer; an organization carries its "members" and "chairs", an office
+its "holders" (the whole succession), a session its own lists whole. Organizations come
+first, then offices, people, sessions and documents; sessions and documents by id. Nothing
+known at T: no lines. Two replays compare line by line (diff, or 'annals diff').
+
+The log recorded by T is folded into fresh read models in a temporary file (TMPDIR), then
+read out a page at a time: memory does not grow with the record; the temporary file does
+(about the size of the data dir's readmodels.db), and is removed at the end. Progress goes
+to stderr. The data dir is only read.
 ${GLOBAL_HELP}`;
 
 export const replayCommand: Command = {
   name: 'replay',
-  summary: 'the state of everything as of --known-at T, as JSON',
+  summary: 'the state of everything as of --known-at T, as NDJSON (one entity a line)',
   help: HELP,
   async run(args, io) {
-    const parsed = parseCommandArgs(args, { 'known-at': { type: 'string' }, pretty: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
+    const parsed = parseCommandArgs(args, { 'known-at': { type: 'string' } }, { min: 0, max: 0, names: '' });
     if (!parsed) {
       io.stdout.write(HELP);
       return EXIT.ok;
@@ -40,20 +44,21 @@ export const replayCommand: Command = {
     const config = cliConfig(globalValues(parsed.values), io.env);
     const log = cliLogger(io.env);
     return await withStore(config, async (store) => {
-      const dir = await mkdtemp(join(tmpdir(), 'annals-replay-'));
-      try {
-        const path = join(dir, 'readmodels.db');
-        await buildFresh(store, path, log);
-        const db = openDb(path);
-        try {
-          const state = stateAt(new ReadQueries(db), knownAt);
-          io.stdout.write(`${JSON.stringify(state, null, parsed.values.pretty ? 2 : undefined)}\n`);
-        } finally {
-          db.close();
+      let count = 0;
+      const onProgress = (p: { applied: number; eventsPerSecond: number }) => io.stderr.write(`replay: folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)\n`);
+      // Lines go out in chunks of about 64 KiB, waiting for the reader when the pipe is full.
+      let chunk = '';
+      for await (const entity of replayTo(store, knownAt, { log, onProgress })) {
+        chunk += `${JSON.stringify(entity)}\n`;
+        count += 1;
+        if (chunk.length >= 65_536) {
+          const more = io.stdout.write(chunk);
+          chunk = '';
+          if (!more) await once(io.stdout, 'drain');
         }
-      } finally {
-        await rm(dir, { recursive: true, force: true });
       }
+      if (chunk) io.stdout.write(chunk);
+      io.stderr.write(`replay: ${count} entities known at ${knownAt}\n`);
       return EXIT.ok;
     });
   },
