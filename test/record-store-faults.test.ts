@@ -82,7 +82,8 @@ t.test('the writer thread dies with a group in flight: the fact is decided again
     }
     return p;
   };
-  const answer = await within(recorder.record(parseFactRequest(f.person('death-p1', 'One')), ctx));
+  // A new writer thread loads its modules first: seconds at a load average of 15-20, so a longer window than a lock's.
+  const answer = await within(recorder.record(parseFactRequest(f.person('death-p1', 'One')), ctx), 30_000);
   t.ok(killed, 'the thread was terminated with the unit in flight');
   t.ok(answer !== 'pending' && 'value' in answer && answer.value.created, 'recorded');
   t.same((await store.readAll()).filter((e) => e.type === 'PersonRegistered').length, 2, 'once');
