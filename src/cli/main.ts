@@ -10,6 +10,7 @@ import { replayCommand } from './replay.js';
 import { tokenCommand } from './token.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
+import { auditCommand } from './audit.js';
 
 export interface Command {
   readonly name: string;
@@ -18,7 +19,7 @@ export interface Command {
   run(args: string[], io: Io): Promise<ExitCode>;
 }
 
-const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand];
+const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand, auditCommand];
 
 export const HELP = `annals — the Annals command line: load, take out and replay the record
 
