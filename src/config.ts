@@ -76,6 +76,7 @@ const Env = z.object({
   ANNALS_READ_MODELS: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_CORS_ORIGINS: CorsOrigins.optional(),
   ANNALS_AUDIT_KEY_FILE: z.string().min(1).optional(),
+  ANNALS_AUDIT_WITNESS_URL: z.string().url().refine((u) => /^https?:/.test(u), 'an http or https URL').optional(),
   ANNALS_READY_MAX_LAG_MS: z.coerce.number().int().min(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ANNALS_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
@@ -115,6 +116,8 @@ export interface Config {
   corsOrigins: string[];
   /** The audit key's PEM file (seals and signed heads), best outside the data dir; unset: `<dataDir>/audit-key.pem`. */
   auditKeyFile: string | undefined;
+  /** Where each newly signed tree head is POSTed (src/audit/witness.ts); unset: nowhere. */
+  auditWitnessUrl: string | undefined;
   /** /readyz answers 503 once the read models or the audit tree are further behind the log than this (age of the oldest event not taken in). */
   readyMaxLagMs: number;
   logLevel: string;
@@ -164,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readModels: e.ANNALS_READ_MODELS,
     corsOrigins: e.ANNALS_CORS_ORIGINS ?? [],
     auditKeyFile: e.ANNALS_AUDIT_KEY_FILE,
+    auditWitnessUrl: e.ANNALS_AUDIT_WITNESS_URL,
     readyMaxLagMs: e.ANNALS_READY_MAX_LAG_MS,
     logLevel: e.LOG_LEVEL,
     maxConnections: e.ANNALS_MAX_CONNECTIONS,

@@ -19,6 +19,7 @@ import { openThreadedReadModels } from '../projections/threaded.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { startAuditFollower, withFollower } from './audit/follower.js';
 import { keyPaths, loadKeys, type AuditKeys } from './audit/keys.js';
+import { startWitness, type Witness } from './audit/witness.js';
 import { lockDataDir } from './integrity/lock.js';
 import { ensurePrivateDir, ensurePrivateFile } from './store/private-files.js';
 import { resolveTokens } from './auth/tokens.js';
@@ -38,6 +39,8 @@ export interface Runtime {
   readonly recorder: Recorder;
   /** The Merkle tree over the log and its signed tree heads. */
   readonly audit: AuditLog;
+  /** Pushes signed heads to ANNALS_AUDIT_WITNESS_URL; null when none is configured. */
+  readonly witness?: Witness | null;
   readonly tokens: readonly TokenGrant[];
   /** What /metrics serves; the store, the recorder and the worker threads report to it. */
   readonly metrics: Metrics;
@@ -104,6 +107,8 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     if (models.status === 'rejected') throw models.reason;
     const audit = opened.value;
     const readModels = models.value;
+    const witness = config.auditWitnessUrl ? startWitness({ url: config.auditWitnessUrl, head: () => audit.head(), publicKey: { keyId: audit.keyId, pem: audit.publicKeyPem }, log }) : null;
+    if (witness) closing.unshift(() => witness.stop());
     const recorder = createRecorder({
       store,
       readModels,
@@ -129,6 +134,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       readModels,
       recorder,
       audit,
+      witness,
       tokens,
       metrics,
       async close() {

@@ -154,7 +154,7 @@ t.test('audit and admin need an auditor or admin; audit streams NDJSON', async (
   const lines = res.body.trim().split('\n').map((l) => JSON.parse(l));
   t.ok(lines.length >= 23);
   t.ok(lines.some((l) => l.type === 'KeyReserved'), 'bookkeeping events appear too');
-  t.same(Object.keys(lines[0]), ['position', 'stream', 'revision', 'type', 'factId', 'recordedAt', 'data', 'metadata']);
+  t.same(Object.keys(lines[0]), ['position', 'id', 'stream', 'revision', 'type', 'factId', 'recordedAt', 'data', 'metadata']);
   const positions = lines.map((l) => l.position);
   t.same(positions, [...positions].sort(), 'global order');
   const early = await app.inject({ url: '/v1/audit/events?knownAt=2000-01-01T00:00:00.000Z', headers: auth('admin') });

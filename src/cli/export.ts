@@ -1,6 +1,6 @@
 /**
  * `annals export [--known-at T] [--out FILE]`: the log as NDJSON, one event a line in global
- * order, the same lines as GET /v1/audit/events: `{ position, stream, revision, type, factId,
+ * order, the same lines as GET /v1/audit/events: `{ position, id, stream, revision, type, factId,
  * recordedAt, data, metadata }`, bookkeeping events included. With --known-at, only what was
  * recorded by then. `annals import` reads these lines back.
  */
@@ -14,6 +14,8 @@ const PAGE = 1000;
 
 export interface AuditLine {
   position: string;
+  /** The event id: a member of the audit leaf (src/audit/leaf.ts), so a line alone gives its leaf hash. */
+  id: string;
   stream: string;
   revision: number;
   type: string;
@@ -26,7 +28,7 @@ export interface AuditLine {
 export function auditLine(e: StoredEvent): AuditLine {
   const fromData = e.data && typeof e.data === 'object' ? (e.data as Record<string, unknown>).factId : undefined;
   const factId = typeof e.metadata.factId === 'string' ? e.metadata.factId : typeof fromData === 'string' ? fromData : null;
-  return { position: e.position, stream: e.stream, revision: e.revision, type: e.type, factId, recordedAt: e.recordedAt, data: e.data, metadata: e.metadata };
+  return { position: e.position, id: e.id, stream: e.stream, revision: e.revision, type: e.type, factId, recordedAt: e.recordedAt, data: e.data, metadata: e.metadata };
 }
 
 /** Every event recorded by `knownAt` (all without it), page by page, in global order. */

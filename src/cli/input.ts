@@ -2,7 +2,7 @@
  * Reading an import file: NDJSON (one item a line; a `.json` file or one starting with `[`
  * is read whole as a JSON array, or `{ "facts": [...] }`). An item is either a fact as
  * POST /v1/facts takes it, `{ type, factId?, data, source }`, or a line of `annals export` /
- * GET /v1/audit/events, `{ position, stream, revision, type, factId, recordedAt, data,
+ * GET /v1/audit/events, `{ position, id, stream, revision, type, factId, recordedAt, data,
  * metadata }`, turned back into the fact it recorded. Bookkeeping events (KeyReserved) are
  * skipped: the recorder writes them again.
  */

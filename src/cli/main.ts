@@ -11,6 +11,7 @@ import { tokenCommand } from './token.js';
 import { backupCommand } from './backup.js';
 import { restoreCommand } from './restore.js';
 import { diffCommand } from './diff.js';
+import { auditCommand } from './audit.js';
 
 export interface Command {
   readonly name: string;
@@ -19,7 +20,7 @@ export interface Command {
   run(args: string[], io: Io): Promise<ExitCode>;
 }
 
-const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand, diffCommand];
+const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand, diffCommand, auditCommand];
 
 export const HELP = `annals — the Annals command line: load, take out and replay the record
 

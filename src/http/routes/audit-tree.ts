@@ -84,6 +84,11 @@ export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & {
     return { heads, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem } };
   });
 
+  r.get('/v1/audit/witness', { preHandler, schema: { tags, security, summary: 'The witness webhook: the last head it accepted, failures in a row, the last error, the next attempt' } }, async () => {
+    const w = runtime.witness?.status();
+    return w ? { configured: true, ...w } : { configured: false };
+  });
+
   r.get(
     '/v1/audit/proof/inclusion',
     { preHandler, schema: { tags, security, summary: 'Audit path of the event at a position in a tree (RFC 9162 §2.1.3)', querystring: InclusionQuery } },
