@@ -59,6 +59,21 @@ function encode(req: LoadRequest, host: string): Buffer {
   return body ? Buffer.concat([Buffer.from(head), body]) : Buffer.from(head);
 }
 
+/** A chunked body starting at `from`: its bytes and where the answer ends, or null while incomplete (trailers are not used by the service). */
+function dechunk(buf: Buffer, from: number): { body: Buffer; end: number } | null {
+  const parts: Buffer[] = [];
+  let at = from;
+  for (;;) {
+    const line = buf.indexOf('\r\n', at);
+    if (line < 0) return null;
+    const size = parseInt(buf.subarray(at, line).toString('latin1'), 16);
+    if (size === 0) return buf.length < line + 4 ? null : { body: Buffer.concat(parts), end: line + 4 };
+    if (buf.length < line + 2 + size + 2) return null;
+    parts.push(buf.subarray(line + 2, line + 2 + size));
+    at = line + 2 + size + 2;
+  }
+}
+
 /** Reads whole answers off one socket, in order. */
 class AnswerReader {
   private buf: Buffer = Buffer.alloc(0);
@@ -89,14 +104,22 @@ class AnswerReader {
     const head = this.buf.subarray(0, end).toString('latin1');
     const status = Number(head.slice(9, 12));
     const m = /\r\ncontent-length:\s*(\d+)/i.exec(head);
-    if (!m) {
-      this.failure?.(new Error(`answer without content-length: ${head.slice(0, 200)}`));
+    let body: Buffer;
+    if (m) {
+      const total = end + 4 + Number(m[1]);
+      if (this.buf.length < total) return;
+      body = this.buf.subarray(end + 4, total);
+      this.buf = this.buf.subarray(total);
+    } else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      // A streamed answer (Popolo, exports): chunks until the empty one.
+      const chunks = dechunk(this.buf, end + 4);
+      if (chunks === null) return;
+      body = chunks.body;
+      this.buf = this.buf.subarray(chunks.end);
+    } else {
+      this.failure?.(new Error(`answer with neither content-length nor chunked encoding: ${head.slice(0, 200)}`));
       return;
     }
-    const total = end + 4 + Number(m[1]);
-    if (this.buf.length < total) return;
-    const body = this.buf.subarray(end + 4, total);
-    this.buf = this.buf.subarray(total);
     const resolve = this.waiting;
     this.waiting = null;
     this.failure = null;
