@@ -67,7 +67,9 @@ export const diskFull: Scenario = {
         if (r.status === 503) sawUnready = true;
         if (/audit tree: retrying/.test(String(r.json['detail'] ?? ''))) sawAuditRetrying = true;
       };
-      const fullUntil = Date.now() + (ctx.short ? 1500 : 4000);
+      // Longer than a write's wait for its read models (ANNALS_READ_WAIT_MS, 2 s): a fact the log
+      // took but the read models could not apply is refused only then (1.5 s saw none, once).
+      const fullUntil = Date.now() + (ctx.short ? 3000 : 4000);
       while (Date.now() < fullUntil) {
         await look();
         await new Promise((res) => setTimeout(res, 100));
