@@ -86,7 +86,7 @@ const Env = z.object({
   ANNALS_READ_TURN_BUDGET_MS: z.coerce.number().min(0).default(20),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
   ANNALS_FEED_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
-  ANNALS_FEED_BUFFER_BYTES: z.coerce.number().int().min(16_384).default(1024 * 1024),
+  ANNALS_FEED_BUFFER_BYTES: z.coerce.number().int().min(65_536).default(1024 * 1024),
 });
 
 /** Tokens shorter than this are accepted (API.md sets no minimum) but warned about at start. */

@@ -23,8 +23,14 @@ import type { Logger } from 'pino';
 import { isFactType, SCHEMA_VERSION, upcast, type FactType } from '../../../events/index.js';
 import type { EventStore, Position, StoredEvent, Subscription } from '../../store/port.js';
 
-/** Events read from the log per page while a stream catches up. */
-const CATCH_UP_PAGE = 256;
+/** Events read from the log per page while a stream catches up (written, then the socket drains). */
+const CATCH_UP_PAGE = 64;
+/**
+ * The hub lets the event loop turn after this many events: node:http corks a response's
+ * socket until the next tick, so a burst written in one turn would count whole against every
+ * stream's bound, readers that keep up included.
+ */
+const LIVE_BURST = 16;
 /** How long a cut-off stream may take to flush its final event before its socket is destroyed. */
 const CUTOFF_GRACE_MS = 5_000;
 
@@ -49,6 +55,8 @@ export interface FeedStats {
   /** The largest unsent buffer any stream has had, in bytes. */
   readonly peakBuffered: number;
   readonly cutoffs: number;
+  /** The position the hub last dispatched (or started at). */
+  readonly position: Position | null;
 }
 
 /** One SSE frame for a stored fact: `id:` its position, `data:` one JSON line. */
@@ -83,19 +91,22 @@ class FeedStream {
     return this.res.writableLength;
   }
 
-  /** Writes a frame; false when the stream was cut off (or had closed). */
-  write(frame: string): boolean {
+  /** Writes a frame; false when the stream was cut off (or had closed). `bounded`: cut it off past the bound. */
+  write(frame: string, bounded = true): boolean {
     if (this.closed) return false;
     this.res.write(frame);
-    return this.hub.checkBound(this);
+    return bounded ? this.hub.checkBound(this) : true;
   }
 
-  /** Takes an event (from the log or the hub) after `pos`; false once the stream is done. */
-  take(e: StoredEvent): boolean {
+  /**
+   * Takes an event (from the log or the hub) after `pos`; false once the stream is done. A
+   * catch-up page is written whole (unbounded: it is one page, and the next waits for the drain).
+   */
+  take(e: StoredEvent, bounded = true): boolean {
     if (this.pos !== null && e.position <= this.pos) return !this.closed;
     this.pos = e.position;
     if (!isFactType(e.type) || (this.filter !== null && !this.filter(e))) return !this.closed;
-    return this.write(this.hub.frame(e));
+    return this.write(this.hub.frame(e), bounded);
   }
 
   /** Resolves once the socket has drained (or the stream closed). */
@@ -165,7 +176,7 @@ export class FeedHub {
   stats(): FeedStats {
     let maxBuffered = 0;
     for (const s of this.streams) maxBuffered = Math.max(maxBuffered, s.buffered);
-    return { streams: this.streams.size, live: this.live.size, maxBuffered, peakBuffered: this.peakBuffered, cutoffs: this.cutoffs };
+    return { streams: this.streams.size, live: this.live.size, maxBuffered, peakBuffered: this.peakBuffered, cutoffs: this.cutoffs, position: this.position };
   }
 
   /** Ends every stream (their clients reconnect with Last-Event-ID) and the subscription. */
@@ -217,9 +228,11 @@ export class FeedHub {
 
   private async follow(sub: Subscription): Promise<void> {
     try {
+      let n = 0;
       for await (const e of sub) {
         this.position = e.position;
         for (const s of this.live) s.take(e);
+        if (++n % LIVE_BURST === 0) await new Promise((resolve) => setTimeout(resolve, 0));
       }
     } catch (err) {
       if (this.closing) return;
@@ -240,7 +253,7 @@ export class FeedHub {
         return;
       }
       const page = await this.o.store.readAll({ ...(s.pos === null ? {} : { after: s.pos }), limit: CATCH_UP_PAGE });
-      for (const e of page) if (!s.take(e)) return;
+      for (const e of page) if (!s.take(e, false)) return;
       await s.drained();
     }
   }
