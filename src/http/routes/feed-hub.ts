@@ -105,14 +105,15 @@ class FeedStream {
   }
 
   /**
-   * Takes an event (from the log or the hub) after `pos`; false once the stream is done. A
-   * catch-up page is written whole (unbounded: it is one page, and the next waits for the drain).
+   * Takes an event (from the log or the hub) after `pos`; false once the stream is done.
+   * Unbounded: a catch-up page is written whole (the next waits for the drain), and the hub
+   * measures live streams after each burst (FeedHub.follow).
    */
-  take(e: StoredEvent, bounded = true): boolean {
+  take(e: StoredEvent): boolean {
     if (this.pos !== null && e.position <= this.pos) return !this.closed;
     this.pos = e.position;
     if (!isFactType(e.type) || (this.filter !== null && !this.filter(e))) return !this.closed;
-    return this.write(this.hub.frame(e), bounded);
+    return this.write(this.hub.frame(e), false);
   }
 
   /** Resolves once the socket has drained (or the stream closed). */
@@ -240,7 +241,7 @@ export class FeedHub {
       for await (const e of sub) {
         this.position = e.position;
         // Unbounded here: the bound is checked after the turn, when the socket has been uncorked.
-        for (const s of this.live) s.take(e, false);
+        for (const s of this.live) s.take(e);
         if (this.lastFrame?.position === e.position) bytes += this.lastFrame.frame.length;
         if (bytes >= budget || ++events >= BURST_EVENTS) {
           bytes = 0;
@@ -268,7 +269,7 @@ export class FeedHub {
         return;
       }
       const page = await this.o.store.readAll({ ...(s.pos === null ? {} : { after: s.pos }), limit: CATCH_UP_PAGE });
-      for (const e of page) if (!s.take(e, false)) return;
+      for (const e of page) if (!s.take(e)) return;
       await s.drained();
     }
   }
