@@ -86,6 +86,8 @@ const Env = z.object({
   ANNALS_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
   ANNALS_READ_TURN_BUDGET_MS: z.coerce.number().min(0).default(20),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
+  ANNALS_FEED_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
+  ANNALS_FEED_BUFFER_BYTES: z.coerce.number().int().min(65_536).default(1024 * 1024),
 });
 
 /** Tokens shorter than this are accepted (API.md sets no minimum) but warned about at start. */
@@ -135,6 +137,10 @@ export interface Config {
   readTurnBudgetMs: number;
   /** Whom to believe about the client's address (X-Forwarded-For): Fastify's trustProxy. */
   trustProxy: boolean | number | string[];
+  /** How often each /v1/feed stream gets a comment line, so proxies keep idle streams open. */
+  feedHeartbeatMs: number;
+  /** A /v1/feed consumer whose unsent bytes pass this is cut off, told where to resume. */
+  feedBufferBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -177,5 +183,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shedEventLoopUtilization: e.ANNALS_SHED_EVENT_LOOP_UTILIZATION,
     readTurnBudgetMs: e.ANNALS_READ_TURN_BUDGET_MS,
     trustProxy: e.ANNALS_TRUST_PROXY,
+    feedHeartbeatMs: e.ANNALS_FEED_HEARTBEAT_MS,
+    feedBufferBytes: e.ANNALS_FEED_BUFFER_BYTES,
   };
 }

@@ -22,6 +22,7 @@ import { adminRoutes } from './routes/admin.js';
 import { auditRoutes } from './routes/audit.js';
 import { auditTreeRoutes } from './routes/audit-tree.js';
 import { factRoutes } from './routes/facts.js';
+import { feedRoutes } from './routes/feed.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { readRoutes } from './routes/reads.js';
@@ -77,6 +78,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   await healthRoutes(app, runtime);
   await factRoutes(app, runtime);
   await readRoutes(app, runtime);
+  await feedRoutes(app, runtime);
   await webRoutes(app, runtime, guards(runtime));
   await popoloRoutes(app, runtime);
   await auditRoutes(app, runtime);
