@@ -82,6 +82,10 @@ function childEnv(ctx: ChaosContext, env: Record<string, string>): NodeJS.Proces
     ANNALS_SEED: 'none',
     ANNALS_TOKENS: Object.entries(TOKENS).map(([r, tok]) => `${r}:${tok}`).join(','),
     LOG_LEVEL: 'info',
+    // Under tap, its processinfo loader is added to every child (NODE_OPTIONS) and records
+    // coverage by itself, NODE_V8_COVERAGE or not: a tsx child's coverage, of differently
+    // compiled code under the same file names, garbled the report (sessions queries at 41%).
+    ...(ctx.coverage === false ? { _TAPJS_PROCESSINFO_COVERAGE_: '0' } : {}),
     ...env,
   };
 }
