@@ -31,13 +31,9 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { monotonicFactory } from 'ulid';
-import { ulidToUuid } from '../events/index.js';
 import { rebuildReadModels } from '../projections/index.js';
 import { SCHEMA_TAG } from '../projections/registry.js';
-import { openBenchStore } from './sealed-store.js';
-import type { NewEvent } from '../src/store/port.js';
-import { benchHistory } from './history.js';
+import { openBenchStore, recordBenchHistory } from './sealed-store.js';
 import { QUESTIONS, type ClientJob, type ClientReport, type Figure } from './read-client.js';
 
 const N = Number(process.env['BENCH_FACTS'] ?? 1_000_000);
@@ -81,28 +77,13 @@ try {
   let head = Number((await store.head()) ?? 0);
   if (head === 0) {
     say(`recording ${fmt(N)} facts (bench/history.ts: ${fmt(OFFICES)} offices, ${fmt(PEOPLE)} people) into ${eventsPath}`);
-    const source = { title: 'Benchmark source', publisher: 'bench' };
-    const t0 = performance.now();
-    let batch: Promise<unknown>[] = [];
-    let recorded = 0;
     let shown = 0;
-    for (const f of benchHistory({ facts: N, offices: OFFICES, people: PEOPLE, seed: 42, newId: monotonicFactory() })) {
-      const e: NewEvent = { id: ulidToUuid(f.factId), type: f.type, data: f.data, metadata: { factId: f.factId, recordedBy: 'recorder:bench', source, correlationId: `bench-${recorded}`, schemaVersion: 1 } };
-      batch.push(store.append(f.stream, [e], 'any'));
-      recorded += 1;
-      if (batch.length >= 5000) {
-        await Promise.all(batch);
-        batch = [];
-        const s = (performance.now() - t0) / 1000;
-        if (s - shown >= 2) {
-          shown = s;
-          progress(`recording: ${fmt(recorded)} / ${fmt(N)} facts (${Math.round((recorded / N) * 100)}%), ${fmt(recorded / s)}/s, about ${Math.round((N - recorded) / (recorded / s))} s to go`);
-        }
-      }
-    }
-    await Promise.all(batch);
-    const s = (performance.now() - t0) / 1000;
-    progress(`recorded ${fmt(recorded)} facts in ${s.toFixed(1)} s (${fmt(recorded / s)}/s through the store port)\n`);
+    const { recorded, seconds } = await recordBenchHistory(store, { facts: N, offices: OFFICES, people: PEOPLE }, (n, s) => {
+      if (s - shown < 2) return;
+      shown = s;
+      progress(`recording: ${fmt(n)} / ${fmt(N)} facts (${Math.round((n / N) * 100)}%), ${fmt(n / s)}/s, about ${Math.round((N - n) / (n / s))} s to go`);
+    });
+    progress(`recorded ${fmt(recorded)} facts in ${seconds.toFixed(1)} s (${fmt(recorded / seconds)}/s through the store port)\n`);
     head = Number((await store.head()) ?? 0);
   } else say(`reusing the log: ${fmt(head)} events`);
 
