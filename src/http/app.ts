@@ -9,7 +9,7 @@
  * validated.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Runtime } from '../runtime.js';
 import { RouteMethods } from './allow.js';
 import { hoistAuthentication } from './auth.js';
@@ -31,6 +31,14 @@ import { registerWire } from './wire.js';
 import { guards } from './routes/reads-guards.js';
 import { registerShedding } from './shedding.js';
 import { htmlErrorFor, webRoutes } from '../web/index.js';
+
+/**
+ * Answers are sent as their handler built them. The routes' response schemas (answers.ts)
+ * describe them for the OpenAPI document, and test/http-openapi.test.ts holds them to the
+ * truth; serializing through them (zod's encode) would cost a parse per answer and could
+ * drop or reorder a field that a schema forgot. Reads send JSON text already (reads-answer.ts).
+ */
+const asBuilt = () => (data: unknown): string => JSON.stringify(data);
 
 export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const routes = new RouteMethods();
@@ -65,7 +73,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   app.addHook('onRoute', routes.add);
   app.addHook('onRoute', hoistAuthentication);
   app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
+  app.setSerializerCompiler(asBuilt);
   registerErrorHandling(app, routes, htmlErrorFor(runtime));
   echoRequestId(app);
   await registerShedding(app, runtime);

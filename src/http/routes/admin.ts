@@ -5,13 +5,14 @@
 import type { FastifyInstance } from 'fastify';
 import { ReadModelsUnavailableError, RebuildInProgressError } from '../../../projections/index.js';
 import type { Runtime } from '../../runtime.js';
+import { ProjectionsAnswer, RebuildAnswer } from '../answers.js';
 import { ProblemError } from '../errors.js';
 import { typed, type Guards } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
 export async function adminRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
   const r = typed(app);
-  r.get('/v1/admin/projections', { preHandler: g.staff, schema: { tags: ['admin'], summary: 'Read models: checkpoint, head, lag (events and seconds), parked events' } }, async () => {
+  r.get('/v1/admin/projections', { preHandler: g.staff, schema: { operationId: 'getProjections', response: { 200: ProjectionsAnswer }, tags: ['admin'], security: [{ bearer: [] }], summary: 'Read models: checkpoint, head, lag (events and seconds), parked events' } }, async () => {
     try {
       return await runtime.readModels.status();
     } catch (err) {
@@ -19,10 +20,10 @@ export async function adminRoutes(app: FastifyInstance, runtime: Runtime, g: Gua
     }
   });
 
-  r.post('/v1/admin/rebuild', { preHandler: g.staff, schema: { tags: ['admin'], summary: 'Rebuild every read model from the log and swap it in; answers when done' } }, async (req) => {
+  r.post('/v1/admin/rebuild', { preHandler: g.staff, schema: { operationId: 'rebuildReadModels', response: { 200: RebuildAnswer }, tags: ['admin'], security: [{ bearer: [] }], summary: 'Rebuild every read model from the log and swap it in; answers when done' } }, async (req) => {
     try {
       const result = await runtime.readModels.rebuild((p) => req.log.info(p, 'rebuild progress'));
-      return { status: 'rebuilt', ...result };
+      return { status: 'rebuilt' as const, ...result };
     } catch (err) {
       if (err instanceof RebuildInProgressError) throw new ProblemError('conflict', 'a rebuild is already running; wait for it to finish');
       throw unavailable(err);

@@ -10,6 +10,7 @@ import { LEAF_FORMAT } from '../../audit/leaf.js';
 import { AuditError, type AuditLog } from '../../audit/tree-head.js';
 import type { Runtime } from '../../runtime.js';
 import { requireRole } from '../auth.js';
+import { ConsistencyAnswer, InclusionAnswer, SignedHeadAnswer, TreeHeadAnswer, TreeHeadsAnswer, VerifyAnswer, WitnessAnswer } from '../answers.js';
 import { ProblemError } from '../errors.js';
 
 const Size = z
@@ -68,42 +69,42 @@ export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & {
   const tags = ['audit'];
   const security = [{ bearer: [] }];
 
-  r.get('/v1/audit/tree-head', { preHandler, schema: { tags, security, summary: 'The latest signed tree head, the tree as it stands, and the public key' } }, async () => {
+  r.get('/v1/audit/tree-head', { preHandler, schema: { operationId: 'getTreeHead', response: { 200: TreeHeadAnswer }, tags, security, summary: 'The latest signed tree head, the tree as it stands, and the public key' } }, async () => {
     const [head, tree] = await Promise.all([audit.head(), audit.state()]);
     return { head, tree, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem }, ...ABOUT };
   });
 
-  r.post('/v1/audit/tree-head', { preHandler, schema: { tags, security, summary: 'Sign a tree head over the log as it stands now' } }, async (_req, reply) => {
+  r.post('/v1/audit/tree-head', { preHandler, schema: { operationId: 'signTreeHead', response: { 201: SignedHeadAnswer.describe('The head just signed') }, tags, security, summary: 'Sign a tree head over the log as it stands now', description: 'Answers 201 with the new signed head (a new head every call, even when the tree did not grow).' } }, async (_req, reply) => {
     const head = await answer(() => audit.signHead());
     return reply.code(201).send({ head });
   });
 
-  r.get('/v1/audit/tree-heads', { preHandler, schema: { tags, security, summary: 'Signed tree heads with from <= treeSize <= to, oldest first', querystring: HeadsQuery } }, async (req) => {
+  r.get('/v1/audit/tree-heads', { preHandler, schema: { operationId: 'listTreeHeads', response: { 200: TreeHeadsAnswer }, tags, security, summary: 'Signed tree heads with from <= treeSize <= to, oldest first', querystring: HeadsQuery } }, async (req) => {
     const { from, to, limit } = req.query;
     const heads = await audit.heads({ ...(from === undefined ? {} : { fromSize: from }), ...(to === undefined ? {} : { toSize: to }), limit: limit ?? 1000 });
     return { heads, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem } };
   });
 
-  r.get('/v1/audit/witness', { preHandler, schema: { tags, security, summary: 'The witness webhook: the last head it accepted, failures in a row, the last error, the next attempt' } }, async () => {
+  r.get('/v1/audit/witness', { preHandler, schema: { operationId: 'getWitness', response: { 200: WitnessAnswer }, tags, security, summary: 'The witness webhook: the last head it accepted, failures in a row, the last error, the next attempt' } }, async () => {
     const w = runtime.witness?.status();
     return w ? { configured: true, ...w } : { configured: false };
   });
 
   r.get(
     '/v1/audit/proof/inclusion',
-    { preHandler, schema: { tags, security, summary: 'Audit path of the event at a position in a tree (RFC 9162 §2.1.3)', querystring: InclusionQuery } },
+    { preHandler, schema: { operationId: 'getInclusionProof', response: { 200: InclusionAnswer }, tags, security, summary: 'Audit path of the event at a position in a tree (RFC 9162 §2.1.3)', querystring: InclusionQuery } },
     async (req) => answer(() => audit.inclusionProof(req.query.position, req.query.treeSize)),
   );
 
   r.get(
     '/v1/audit/proof/consistency',
-    { preHandler, schema: { tags, security, summary: 'Consistency proof between two tree sizes (RFC 9162 §2.1.4)', querystring: ConsistencyQuery } },
+    { preHandler, schema: { operationId: 'getConsistencyProof', response: { 200: ConsistencyAnswer }, tags, security, summary: 'Consistency proof between two tree sizes (RFC 9162 §2.1.4)', querystring: ConsistencyQuery } },
     async (req) => answer(() => audit.consistencyProof(req.query.from, req.query.to)),
   );
 
   r.post(
     '/v1/audit/verify',
-    { preHandler, schema: { tags, security, summary: 'Re-read the whole log, recompute every leaf and root, check every signed head' } },
+    { preHandler, schema: { operationId: 'verifyLog', response: { 200: VerifyAnswer }, tags, security, summary: 'Re-read the whole log, recompute every leaf and root, check every signed head' } },
     async () => answer(() => audit.verify()),
   );
 }

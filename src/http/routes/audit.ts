@@ -14,6 +14,7 @@ import type { StoredEvent } from '../../store/port.js';
 import { KnownAt, type Guards } from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { typed } from './reads-common.js';
+import { text } from '../answers.js';
 import { ProblemError } from '../errors.js';
 
 const PAGE = 1000;
@@ -42,7 +43,7 @@ async function* lines(runtime: Runtime, knownAt: string | undefined, from: strin
 export async function auditRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
   typed(app).get(
     '/v1/audit/events',
-    { preHandler: g.staff, schema: { tags: ['audit'], summary: 'The log as NDJSON, in global order (to knownAt when given)', querystring: z.object({ knownAt: KnownAt, after: After }) } },
+    { preHandler: g.staff, schema: { operationId: 'exportAuditEvents', response: { 200: text('application/x-ndjson', 'One event a line: { position, id, stream, revision, type, factId, recordedAt, data, metadata }') }, tags: ['audit'], security: [{ bearer: [] }], summary: 'The log as NDJSON, in global order (to knownAt when given)', querystring: z.object({ knownAt: KnownAt, after: After }) } },
     async (req, reply) => {
       const { after, knownAt } = req.query;
       // The lines stream lazily: a position the store cannot read from is refused before the 200.

@@ -12,6 +12,7 @@ import { changesPage } from '../../audit/changes.js';
 import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, nextPage, pageStart } from '../paging.js';
+import { ChangesAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, found, isRfc3339, readContext, typed, type Guards } from './reads-common.js';
 
@@ -43,6 +44,8 @@ export async function changesRoutes(app: FastifyInstance, runtime: Runtime, g: G
     {
       preHandler: g.read,
       schema: {
+        operationId: 'listChanges',
+        response: { 200: ChangesAnswer },
         tags: ['reads'],
         summary: 'The facts recorded, corrected and retracted in a window of recording time',
         description: `Facts recorded after \`since\` and at or before \`until\` (default now), ordered by recordedAt then position. Each item: \`kind\` (recorded, correction, retraction), factId, type, position, recordedAt, recordedBy, data, source; an amendment also names the \`fact\` it amends, its \`reason\`, the data \`before\` (the version it replaced or withdrew) and, for a correction, \`after\`. With \`organization\`, a page reads at most 4000 facts of the window and may hold fewer than \`limit\` items (even none) with a \`nextCursor\` to go on. A reversed window (since after until) is a 400 naming the field. ${LIST_NOTE} ${CACHE_NOTE.replace('a knownAt', 'an until')}`,

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { Ulid, isFactType, upcast, type Source } from '../../../events/index.js';
 import type { FactRef } from '../../../projections/index.js';
 import type { Runtime } from '../../runtime.js';
+import { FactHistoryAnswer } from '../answers.js';
 import { ProblemError } from '../errors.js';
 import { TimeQuery, readContext, typed, type Guards } from './reads-common.js';
 
@@ -92,6 +93,8 @@ export async function factHistoryRoutes(app: FastifyInstance, runtime: Runtime, 
     {
       preHandler: g.read,
       schema: {
+        operationId: 'getFact',
+        response: { 200: FactHistoryAnswer },
         tags: ['reads'],
         summary: 'One fact with every version of it: the original, each correction (reason, moment), a retraction',
         description:

@@ -69,6 +69,7 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
       // Authenticate before the body is read or validated: 401/403 before 400.
       onRequest: recorderOnly,
       schema: {
+        operationId: 'recordFact',
         summary: 'Record one fact',
         description: 'Answers 201 with the recorded fact, or 200 with the original result when the factId (or Idempotency-Key) was already recorded.',
         tags: ['facts'],
@@ -79,9 +80,9 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
       },
     },
     async (request, reply) => {
-      const result = await recorder.record(request.body, contextOf(request, request.headers['idempotency-key']));
-      const { created, ...body } = result;
-      return reply.code(created ? 201 : 200).send(body);
+      const { factId, id, type, stream, revision, position, recordedAt, created } = await recorder.record(request.body, contextOf(request, request.headers['idempotency-key']));
+      // In the order API.md lists them.
+      return reply.code(created ? 201 : 200).send({ factId, ...(id === undefined ? {} : { id }), type, stream, revision, position, recordedAt });
     },
   );
 
@@ -91,6 +92,7 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
       onRequest: recorderOnly,
       bodyLimit: config.batchBodyLimit,
       schema: {
+        operationId: 'recordFacts',
         summary: 'Record up to 10,000 facts in order',
         description:
           'A JSON array or application/x-ndjson (one fact a line). A body that is not well-formed (a line that is not JSON, e.g. a body cut off mid-line) is a 400 naming the line, and nothing is recorded. Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A retry with the same factIds records nothing twice.',
@@ -111,7 +113,7 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
       const results = outcome.results.map(({ factId, stream, revision, position }) => ({ factId, stream, revision, position }));
       if (!error) return { recorded: outcome.recorded, results };
       const { problem } = toProblem(error.error, request);
-      return { recorded: outcome.recorded, results, error: { ...problem, index: error.index } };
+      return { recorded: outcome.recorded, results, error: { index: error.index, ...problem } };
     },
   );
 }

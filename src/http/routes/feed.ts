@@ -95,6 +95,7 @@ export async function feedRoutes(app: FastifyInstance, runtime: Runtime, g: Guar
       // The answer is written to the socket (hijacked), never serialised; the 200 below is for the OpenAPI document only.
       serializerCompiler: () => (data) => JSON.stringify(data),
       schema: {
+        operationId: 'followFeed',
         tags: ['reads'],
         summary: 'Every fact as it is recorded (Server-Sent Events), resumable',
         description: DESCRIPTION,

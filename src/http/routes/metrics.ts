@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { requireRole } from '../auth.js';
+import { text } from '../answers.js';
 
 export async function metricsRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const { metrics } = runtime;
@@ -19,12 +20,13 @@ export async function metricsRoutes(app: FastifyInstance, runtime: Runtime): Pro
     {
       onRequest: requireRole(runtime, 'admin'),
       schema: {
+        operationId: 'getMetrics',
+        response: { 200: text('text/plain', 'Prometheus text format 0.0.4') },
         tags: ['admin'],
         summary: 'Metrics in Prometheus text format (admin token)',
         description:
           'Request durations by route and status, facts recorded by type, append and commit latency, group sizes, read-model and audit lag (events and seconds), parked events, worker restarts, shed and rate-limited requests, and the process metrics (event-loop delay, heap, CPU). Never shed or rate-limited.',
         security: [{ bearer: [] }],
-        produces: ['text/plain'],
       },
     },
     async (_request, reply) => reply.type(metrics.contentType).send(await metrics.text()),

@@ -12,6 +12,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Runtime } from '../../runtime.js';
 import { popoloChunks } from '../../../projections/popolo.js';
 import { readAccess } from '../auth.js';
+import { NotModified, text } from '../answers.js';
 import { IMMUTABLE_MAX_AGE, isImmutable } from './reads-answer.js';
 import { LooseRef, TimeQuery, found, readContext, typed } from './reads-common.js';
 
@@ -22,6 +23,8 @@ export async function popoloRoutes(app: FastifyInstance, runtime: Runtime): Prom
     {
       preHandler: readAccess(runtime),
       schema: {
+        operationId: 'exportPopolo',
+        response: { 200: text('application/json', 'A Popolo document: { persons, organizations, posts, memberships, events } (see the Popolo specification), written as it is read'), 304: NotModified },
         tags: ['reads'],
         summary: 'A Popolo export (persons, organizations, posts, memberships, events), streamed',
         description:

@@ -57,7 +57,8 @@ export const PointQuery = TimeQuery.extend({ validAt: ValidAt });
 /** Lists: filters, then `cursor` and `limit` (paging.ts). */
 export const ListQuery = PointQuery.extend(PagingQuery);
 
-export const RefParam = (name: string) => z.strictObject({ [name]: LooseRef });
+/** A path parameter naming an entity, typed by its name (`req.params.office`). */
+export const RefParam = <K extends string>(name: K) => z.strictObject({ [name]: LooseRef } as Record<K, typeof LooseRef>);
 
 export type Typed = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
 export const typed = (app: FastifyInstance) => app.withTypeProvider<ZodTypeProvider>();

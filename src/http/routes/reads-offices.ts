@@ -6,6 +6,7 @@ import { nextPage, pageStart } from '../paging.js';
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, readContext, typed, type Guards } from './reads-common.js';
 import { today } from '../../../events/index.js';
+import { HolderAnswer, HoldersAnswer, OfficeAnswer, OfficesAnswer } from '../answers.js';
 
 const now = (): string => new Date().toISOString();
 
@@ -13,35 +14,35 @@ export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Gua
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/offices/:office/holder', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Who held the office on a day (every possible holder, with certainty)', description: `Found through the temporal index (office, valid days, recording time) at any knownAt alike. ${CACHE_NOTE}`, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
+  r.get('/v1/offices/:office/holder', { preHandler: g.read, schema: { operationId: 'getHolder', response: { 200: HolderAnswer }, tags: ['reads'], summary: 'Who held the office on a day (every possible holder, with certainty)', description: `Found through the temporal index (office, valid days, recording time) at any knownAt alike. ${CACHE_NOTE}`, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
     // The hot read: no promise to wait on unless there is a position to wait for.
     const knownAt = req.query.minPosition === undefined ? (req.query.knownAt ?? now()) : (await readContext(runtime, req.query)).knownAt;
     const validAt = req.query.validAt ?? today(new Date());
-    const office = req.params['office'] as string;
+    const office = req.params.office;
     // Already JSON text (see ReadQueries.holderJson), sent as is.
     const body = found(q().holderJson(office, validAt, knownAt), 'office', office, knownAt);
     return sendAnswer(runtime, req, reply, body, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined });
   });
 
-  r.get('/v1/offices/:office/holders', { preHandler: g.read, schema: { tags: ['reads'], summary: 'The whole succession, ordered by term (from, then factId)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('office'), querystring: ListQuery.omit({ validAt: true }) } }, async (req, reply) => {
+  r.get('/v1/offices/:office/holders', { preHandler: g.read, schema: { operationId: 'listHolders', response: { 200: HoldersAnswer }, tags: ['reads'], summary: 'The whole succession, ordered by term (from, then factId)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('office'), querystring: ListQuery.omit({ validAt: true }) } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
-    const office = req.params['office'] as string;
+    const office = req.params.office;
     const answer = found(q().holders(office, start.knownAt, start), 'office', office, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, answer.page.next);
     return sendAnswer(runtime, req, reply, { office: answer.office, validAt: null, knownAt: start.knownAt, holders: answer.page.items, nextCursor }, start);
   });
 
-  r.get('/v1/offices/:office', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One office, with its holders on a day', description: CACHE_NOTE, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
+  r.get('/v1/offices/:office', { preHandler: g.read, schema: { operationId: 'getOffice', response: { 200: OfficeAnswer }, tags: ['reads'], summary: 'One office, with its holders on a day', description: CACHE_NOTE, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
-    const office = req.params['office'] as string;
+    const office = req.params.office;
     const view = found(q().office(office, knownAt), 'office', office, knownAt);
     const validAt = req.query.validAt ?? today(new Date());
     const holder = q().holder(view.id, validAt, knownAt);
     return sendAnswer(runtime, req, reply, { office: view, validAt, knownAt, holders: holder?.holders ?? [] }, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined });
   });
 
-  r.get('/v1/offices', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Offices (of one organization with organization=), by title', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ organization: LooseRef.optional() }) } }, async (req, reply) => {
+  r.get('/v1/offices', { preHandler: g.read, schema: { operationId: 'listOffices', response: { 200: OfficesAnswer }, tags: ['reads'], summary: 'Offices (of one organization with organization=), by title', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ organization: LooseRef.optional() }) } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const org = req.query.organization;

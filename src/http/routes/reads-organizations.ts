@@ -5,6 +5,7 @@ import { Classification, today } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import type { OrganizationList } from '../../../projections/queries.js';
 import { nextPage, pageStart } from '../paging.js';
+import { ChairAnswer, ChairsAnswer, MembersAnswer, OrganizationAnswer, OrganizationsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
@@ -14,7 +15,7 @@ export async function organizationReads(app: FastifyInstance, runtime: Runtime, 
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/organizations', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Organizations, states and bodies, by name (filtered by classification= or parent=)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ classification: Classification.optional(), parent: LooseRef.optional() }) } }, async (req, reply) => {
+  r.get('/v1/organizations', { preHandler: g.read, schema: { operationId: 'listOrganizations', response: { 200: OrganizationsAnswer }, tags: ['reads'], summary: 'Organizations, states and bodies, by name (filtered by classification= or parent=)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ classification: Classification.optional(), parent: LooseRef.optional() }) } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { classification, parent } = req.query;
@@ -24,9 +25,9 @@ export async function organizationReads(app: FastifyInstance, runtime: Runtime, 
     return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, organizations: list.items, nextCursor }, start);
   });
 
-  r.get('/v1/organizations/:org', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One organization: the first page of its bodies, offices, members and chairs (at validAt when given)', description: `Each list holds its first page; \`more\` links to the rest of those that go on. ${CACHE_NOTE}`, params: RefParam('org'), querystring: PointQuery } }, async (req, reply) => {
+  r.get('/v1/organizations/:org', { preHandler: g.read, schema: { operationId: 'getOrganization', response: { 200: OrganizationAnswer }, tags: ['reads'], summary: 'One organization: the first page of its bodies, offices, members and chairs (at validAt when given)', description: `Each list holds its first page; \`more\` links to the rest of those that go on. ${CACHE_NOTE}`, params: RefParam('org'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
-    const org = req.params['org'] as string;
+    const org = req.params.org;
     const validAt = req.query.validAt;
     const view = found(q().organization(org, knownAt, validAt), 'organization', org, knownAt);
     const { more, ...rest } = view;
@@ -43,20 +44,20 @@ export async function organizationReads(app: FastifyInstance, runtime: Runtime, 
     return sendAnswer(runtime, req, reply, { organization: links ? { ...rest, more: links } : rest, validAt: validAt ?? null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
 
-  r.get('/v1/organizations/:org/chair', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Which state chairs the organization on a day', description: CACHE_NOTE, params: RefParam('org'), querystring: PointQuery } }, async (req, reply) => {
+  r.get('/v1/organizations/:org/chair', { preHandler: g.read, schema: { operationId: 'getChair', response: { 200: ChairAnswer }, tags: ['reads'], summary: 'Which state chairs the organization on a day', description: CACHE_NOTE, params: RefParam('org'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const validAt = req.query.validAt ?? today(new Date());
-    const org = req.params['org'] as string;
+    const org = req.params.org;
     const answer = found(q().chair(org, validAt, knownAt), 'organization', org, knownAt);
     return sendAnswer(runtime, req, reply, { organization: answer.organization, validAt, knownAt, chairs: answer.chairs }, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined });
   });
 
   for (const list of ['chairs', 'members'] as const) {
     const summary = list === 'chairs' ? 'Chairmanships of the organization by term (during validAt when given)' : 'Member states of the organization by start (during validAt when given)';
-    r.get(`/v1/organizations/:org/${list}`, { preHandler: g.read, schema: { tags: ['reads'], summary, description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('org'), querystring: ListQuery } }, async (req, reply) => {
+    r.get(`/v1/organizations/:org/${list}`, { preHandler: g.read, schema: { operationId: list === 'chairs' ? 'listChairs' : 'listMembers', response: { 200: list === 'chairs' ? ChairsAnswer : MembersAnswer }, tags: ['reads'], summary, description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('org'), querystring: ListQuery } }, async (req, reply) => {
       await readContext(runtime, { minPosition: req.query.minPosition });
       const start = pageStart(req, req.query, now);
-      const org = req.params['org'] as string;
+      const org = req.params.org;
       const page = found(list === 'chairs' ? q().chairs(org, start.knownAt, req.query.validAt, start) : q().members(org, start.knownAt, req.query.validAt, start), 'organization', org, start.knownAt);
       const nextCursor = nextPage(req, reply, start.knownAt, page.next);
       return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, [list]: page.items, nextCursor }, start);

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { PartialDate } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import { nextPage, pageStart } from '../paging.js';
+import { PeopleAnswer, PersonAnswer, RolesAnswer, TimelineAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
@@ -13,7 +14,7 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/people', { preHandler: g.read, schema: { tags: ['reads'], summary: 'People by name; q= searches names and aliases (case and accents ignored)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ q: z.string().trim().min(1).max(200).optional() }) } }, async (req, reply) => {
+  r.get('/v1/people', { preHandler: g.read, schema: { operationId: 'listPeople', response: { 200: PeopleAnswer }, tags: ['reads'], summary: 'People by name; q= searches names and aliases (case and accents ignored)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ q: z.string().trim().min(1).max(200).optional() }) } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const page = q().people(start.knownAt, req.query.q, start);
@@ -21,19 +22,19 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
     return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, people: page.items, nextCursor }, start);
   });
 
-  r.get('/v1/people/:person', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One person and the first page of their roles over time (at validAt when given)', description: `\`more.roles\` links to the rest. ${CACHE_NOTE}`, params: RefParam('person'), querystring: PointQuery } }, async (req, reply) => {
+  r.get('/v1/people/:person', { preHandler: g.read, schema: { operationId: 'getPerson', response: { 200: PersonAnswer }, tags: ['reads'], summary: 'One person and the first page of their roles over time (at validAt when given)', description: `\`more.roles\` links to the rest. ${CACHE_NOTE}`, params: RefParam('person'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
-    const ref = req.params['person'] as string;
+    const ref = req.params.person;
     const validAt = req.query.validAt;
     const { more, ...person } = found(q().person(ref, knownAt, validAt), 'person', ref, knownAt);
     const links = moreLinks<'roles'>(more, knownAt, () => ({ path: `/v1/people/${person.id}/roles`, scope: { route: '/v1/people/:person/roles', params: { person: person.id }, filters: { validAt } }, query: { validAt } }));
     return sendAnswer(runtime, req, reply, { person: links ? { ...person, more: links } : person, validAt: validAt ?? null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
 
-  r.get('/v1/people/:person/roles', { preHandler: g.read, schema: { tags: ['reads'], summary: 'The offices a person was appointed to or attested in, by term (during validAt when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('person'), querystring: ListQuery } }, async (req, reply) => {
+  r.get('/v1/people/:person/roles', { preHandler: g.read, schema: { operationId: 'listRoles', response: { 200: RolesAnswer }, tags: ['reads'], summary: 'The offices a person was appointed to or attested in, by term (during validAt when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('person'), querystring: ListQuery } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
-    const ref = req.params['person'] as string;
+    const ref = req.params.person;
     const page = found(q().roles(ref, start.knownAt, req.query.validAt, start), 'person', ref, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
     return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, roles: page.items, nextCursor }, start);
@@ -44,7 +45,7 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
     from: PartialDate.optional().describe('First day (partial date) of the window'),
     to: PartialDate.optional().describe('Last day (partial date) of the window'),
   });
-  r.get('/v1/timeline', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Dated facts about an organization, its bodies, offices and sessions, in valid-time order (possibly within from..to when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: TimelineQuery } }, async (req, reply) => {
+  r.get('/v1/timeline', { preHandler: g.read, schema: { operationId: 'listTimeline', response: { 200: TimelineAnswer }, tags: ['reads'], summary: 'Dated facts about an organization, its bodies, offices and sessions, in valid-time order (possibly within from..to when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: TimelineQuery } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, from, to } = req.query;

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Runtime } from '../../runtime.js';
 import type { SessionList, SessionView } from '../../../projections/queries.js';
 import { nextPage, pageStart } from '../paging.js';
+import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
@@ -22,7 +23,7 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/sessions', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Sessions of the organization’s bodies by first day (held within validAt when given)', description: `Each session holds the first page of its attendees, reports, documents and talks; \`more\` links to the rest. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
+  r.get('/v1/sessions', { preHandler: g.read, schema: { operationId: 'listSessions', response: { 200: SessionsAnswer }, tags: ['reads'], summary: 'Sessions of the organization’s bodies by first day (held within validAt when given)', description: `Each session holds the first page of its attendees, reports, documents and talks; \`more\` links to the rest. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
@@ -31,9 +32,9 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
     return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items.map((s) => withLinks(s, start.knownAt)), nextCursor }, start);
   });
 
-  r.get('/v1/sessions/:session', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One session with the first page of everything recorded about it', description: `\`more\` links to the rest of a list that goes on. ${CACHE_NOTE}`, params: RefParam('session'), querystring: TimeQuery } }, async (req, reply) => {
+  r.get('/v1/sessions/:session', { preHandler: g.read, schema: { operationId: 'getSession', response: { 200: SessionAnswer }, tags: ['reads'], summary: 'One session with the first page of everything recorded about it', description: `\`more\` links to the rest of a list that goes on. ${CACHE_NOTE}`, params: RefParam('session'), querystring: TimeQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
-    const ref = req.params['session'] as string;
+    const ref = req.params.session;
     const session = found(q().session(ref, knownAt), 'session', ref, knownAt);
     return sendAnswer(runtime, req, reply, { session: withLinks(session, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
@@ -43,6 +44,8 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
     {
       preHandler: g.read,
       schema: {
+        operationId: 'listSessionItems',
+        response: { 200: SessionListAnswer },
         tags: ['reads'],
         summary: 'One list recorded about a session: attendees, reports, talks (in recording order) or documents (by id)',
         description: `${LIST_NOTE} ${CACHE_NOTE}`,
@@ -60,7 +63,7 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
     },
   );
 
-  r.get('/v1/documents', { preHandler: g.read, schema: { tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: `Ordered: documents only considered first (by id), then adopted ones by the first day of their effect, then id. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
+  r.get('/v1/documents', { preHandler: g.read, schema: { operationId: 'listDocuments', response: { 200: DocumentsAnswer }, tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: `Ordered: documents only considered first (by id), then adopted ones by the first day of their effect, then id. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
@@ -69,9 +72,9 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
     return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, documents: page.items, nextCursor }, start);
   });
 
-  r.get('/v1/documents/:document', { preHandler: g.read, schema: { tags: ['reads'], summary: 'One document', description: CACHE_NOTE, params: RefParam('document'), querystring: TimeQuery } }, async (req, reply) => {
+  r.get('/v1/documents/:document', { preHandler: g.read, schema: { operationId: 'getDocument', response: { 200: DocumentAnswer }, tags: ['reads'], summary: 'One document', description: CACHE_NOTE, params: RefParam('document'), querystring: TimeQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
-    const ref = req.params['document'] as string;
+    const ref = req.params.document;
     return sendAnswer(runtime, req, reply, { document: found(q().document(ref, knownAt), 'document', ref, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
   });
 }
