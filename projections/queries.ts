@@ -202,9 +202,9 @@ export class ReadQueries {
     return row ? rolesPage(this.q, row.id, k, validAt, page) : null;
   }
 
-  timeline(org: string, k: string, window: { from?: string | undefined; to?: string | undefined }, page: PageRequest): Page<TimelineItem> | null {
+  timeline(org: string, k: string, window: { from?: string | undefined; to?: string | undefined }, page: PageRequest): { organization: EntityView; page: Page<TimelineItem> } | null {
     const row = this.q.ref('organization', org, k);
-    return row ? marked(this.q, timelinePage(this.q, withBodies(this.q, row.id, k), k, window, page), k) : null;
+    return row ? { organization: row, page: marked(this.q, timelinePage(this.q, withBodies(this.q, row.id, k), k, window, page), k) } : null;
   }
 
   /** The sessions a person attended, reported to or chaired, in the order held (null: unknown person). */

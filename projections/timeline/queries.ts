@@ -3,10 +3,12 @@
  * sessions, in valid-time order (first day, then factId), a keyset page at a time. Facts
  * with dates of their own are read in (lo, fact_id) order from the window's first day minus
  * the longest dated interval; facts dated by their session take the session's days as known
- * at `knownAt`, read per body through its sessions in order. The two are merged.
+ * at `knownAt`, read per body through its sessions in order. The two are merged. Every entity
+ * a fact's data names (by id, as stored) is shown as its view `{ id, key, name }` at `knownAt`
+ * (API.md: never a bare id), found for the whole page in one query.
  */
-import { lowerBound, upperBound, type Source } from '../../events/index.js';
-import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { isFactType, lowerBound, refSites, upperBound, type RefSite, type Source } from '../../events/index.js';
+import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { bodiesWith } from '../sessions/queries.js';
 
 export interface TimelineItem {
@@ -60,8 +62,22 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
     );
   }
   const rows = mergePage(sources, (r) => [r.lo, r.fact_id], page.limit);
-  return {
-    items: rows.items.map((r) => ({ factId: r.fact_id, type: r.type, date: { from: r.date_from, to: r.date_to }, data: JSON.parse(r.data) as Record<string, unknown>, source: parse<Source>(r.source) })),
-    next: rows.next,
-  };
+  const items = rows.items.map((r) => ({ factId: r.fact_id, type: r.type, date: { from: r.date_from, to: r.date_to }, data: JSON.parse(r.data) as Record<string, unknown>, source: parse<Source>(r.source) }));
+  return { items: withViews(q, items, k), next: rows.next };
+}
+
+/** Each reference in the items' data replaced by the entity's view at `k` (in place: the data was just parsed). */
+function withViews(q: QueryContext, items: TimelineItem[], k: string): TimelineItem[] {
+  const sites = items.map((i) => (isFactType(i.type) ? refSites(i.type, i.data) : []));
+  const v = q.views(sites.flat().map((s) => s.value), k);
+  items.forEach((item, n) => {
+    for (const site of sites[n] as RefSite[]) put(item.data, site.path, v(site.value) as EntityView);
+  });
+  return items;
+}
+
+function put(data: Record<string, unknown>, path: readonly (string | number)[], value: unknown): void {
+  let node: unknown = data;
+  for (const step of path.slice(0, -1)) node = (node as Record<string | number, unknown>)[step];
+  (node as Record<string | number, unknown>)[path.at(-1) as string | number] = value;
 }

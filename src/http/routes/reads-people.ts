@@ -49,9 +49,9 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, from, to } = req.query;
-    const page = found(q().timeline(organization, start.knownAt, { from, to }, start), 'organization', organization, start.knownAt);
+    const { organization: org, page } = found(q().timeline(organization, start.knownAt, { from, to }, start), 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { organization, from: from ?? null, to: to ?? null, validAt: null, knownAt: start.knownAt, facts: page.items, nextCursor }, start);
+    return sendAnswer(runtime, req, reply, { organization: org, from: from ?? null, to: to ?? null, validAt: null, knownAt: start.knownAt, facts: page.items, nextCursor }, start);
   });
 }
 
