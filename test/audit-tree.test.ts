@@ -44,7 +44,7 @@ t.test('audit tree routes', async (t) => {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   registerErrorHandling(app);
-  await registerOpenApi(app);
+  await registerOpenApi(app, { privateReads: false });
   await auditTreeRoutes(app, runtime);
   await app.ready();
   t.teardown(async () => {

@@ -17,10 +17,13 @@ function patternOf(url: string): RegExp {
 }
 
 export class RouteMethods {
+  /** Every route as added (HEAD ones included): the route table tests walk (app.routeTable). */
+  readonly table: RouteOptions[] = [];
   private readonly byUrl = new Map<string, { pattern: RegExp; methods: Set<string> }>();
 
   /** onRoute. */
   readonly add = (route: RouteOptions): void => {
+    this.table.push(route);
     let entry = this.byUrl.get(route.url);
     if (!entry) {
       entry = { pattern: patternOf(route.url), methods: new Set() };

@@ -8,7 +8,7 @@
  * check (auth.ts hoists it here), before any body is read (body.ts: UTF-8 only) or query
  * validated.
  */
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions, type RouteOptions } from 'fastify';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import type { Runtime } from '../runtime.js';
 import { RouteMethods } from './allow.js';
@@ -27,6 +27,7 @@ import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { readRoutes } from './routes/reads.js';
 import { popoloRoutes } from './routes/popolo.js';
+import { problemRoutes } from './routes/problems.js';
 import { registerWire } from './wire.js';
 import { guards } from './routes/reads-guards.js';
 import { registerShedding } from './shedding.js';
@@ -38,6 +39,13 @@ import { htmlErrorFor, webRoutes } from '../web/index.js';
  * truth; serializing through them (zod's encode) would cost a parse per answer and could
  * drop or reorder a field that a schema forgot. Reads send JSON text already (reads-answer.ts).
  */
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Every route with its options (schema included), in the order added. */
+    readonly routeTable: readonly RouteOptions[];
+  }
+}
+
 const asBuilt = () => (data: unknown): string => JSON.stringify(data);
 
 export async function buildApp(runtime: Runtime, options: FastifyServerOptions = {}): Promise<FastifyInstance> {
@@ -71,6 +79,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   // Connections past the cap are closed as they arrive (Node's maxConnections).
   app.server.maxConnections = runtime.config.maxConnections;
   app.addHook('onRoute', routes.add);
+  app.decorate('routeTable', routes.table);
   app.addHook('onRoute', hoistAuthentication);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(asBuilt);
@@ -81,7 +90,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   app.addHook('preValidation', refuseBadUrl);
   // After the shedding: a request refused there costs no compression or CORS work.
   await registerWire(app, runtime.config);
-  await registerOpenApi(app);
+  await registerOpenApi(app, { privateReads: runtime.config.privateReads });
   await metricsRoutes(app, runtime);
   await healthRoutes(app, runtime);
   await factRoutes(app, runtime);
@@ -92,6 +101,7 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   await auditRoutes(app, runtime);
   await auditTreeRoutes(app, runtime);
   await adminRoutes(app, runtime);
+  await problemRoutes(app);
   await app.ready();
   return app;
 }

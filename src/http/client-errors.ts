@@ -7,7 +7,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { problem, type ProblemCode } from './errors.js';
+import { problem, withTypeUri, type ProblemCode } from './errors.js';
 
 function classify(code: string | undefined): { code: ProblemCode; detail: string } {
   if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return { code: 'request-timeout', detail: 'the request did not arrive in time (ANNALS_REQUEST_TIMEOUT_MS); send it again, whole' };
@@ -22,7 +22,9 @@ export function clientErrorHandler(log: () => FastifyBaseLogger): (err: Error & 
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const { code, detail } = classify(err.code);
     const requestId = randomUUID();
-    const p = problem(code, detail, code === 'invalid-request' ? { errors: [{ path: '(request)', message: detail }] } : {});
+    // No request could be read, so no Host: the type is made absolute on the address the connection reached.
+    const host = socket.localAddress?.includes(':') ? `[${socket.localAddress}]` : socket.localAddress;
+    const p = withTypeUri(problem(code, detail, code === 'invalid-request' ? { errors: [{ path: '(request)', message: detail }] } : {}), `http://${host}:${socket.localPort}`);
     const body = JSON.stringify({ ...p, requestId });
     // Debug, not info: a flood of garbage must not become a flood of log lines.
     log().debug({ requestId, code: err.code, status: p.status }, 'refused a request the HTTP parser could not read');

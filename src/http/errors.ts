@@ -1,7 +1,13 @@
 /**
  * Every error, on every endpoint, is application/problem+json (RFC 9457) with `type`,
- * `title`, `status`, `detail`. Each error is declared once here (a code, a title, a status)
- * and mapped in one handler; domain and store errors are translated, never re-thrown raw.
+ * `title`, `status`, `detail`. Each error is declared once here (a code, a title, a status,
+ * what it means and what to do) and mapped in one handler; domain and store errors are
+ * translated, never re-thrown raw.
+ *
+ * A problem's `type` is an absolute URI on the service that answered, made from the request's
+ * origin (its protocol and Host, as ANNALS_TRUST_PROXY lets a proxy say them) when it is sent:
+ * `http://127.0.0.1:3000/problems/not-found`. Fetching it answers the page describing the
+ * problem (routes/problems.ts). Inside the process a problem carries the path alone.
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
@@ -10,20 +16,20 @@ import { DomainError, type FieldProblem } from '../domain/errors.js';
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
 
 export const PROBLEMS = {
-  'invalid-request': { status: 400, title: 'The request is not valid' },
-  unauthorized: { status: 401, title: 'A valid credential is required' },
-  forbidden: { status: 403, title: 'This credential may not do that' },
-  'not-found': { status: 404, title: 'Not found' },
-  'method-not-allowed': { status: 405, title: 'Method not allowed' },
-  'request-timeout': { status: 408, title: 'The request took too long to arrive' },
-  conflict: { status: 409, title: 'The fact conflicts with the record' },
-  'payload-too-large': { status: 413, title: 'The body is too large' },
-  'uri-too-long': { status: 414, title: 'The URL is too long' },
-  'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
-  'too-many-requests': { status: 429, title: 'Too many requests' },
-  'header-fields-too-large': { status: 431, title: 'The request headers are too large' },
-  unavailable: { status: 503, title: 'Not available right now' },
-  internal: { status: 500, title: 'Internal error' },
+  'invalid-request': { status: 400, title: 'The request is not valid', about: 'A query parameter, a path segment or the body is not what the operation takes: `errors` names each bad field (`path`) and says what was expected (`message`). Nothing was recorded. Correct the fields named and send the request again; the OpenAPI document (/openapi.json) gives every field its shape.' },
+  unauthorized: { status: 401, title: 'A valid credential is required', about: 'The operation needs a bearer token (Authorization: Bearer <token>) and none was sent, or the one sent is not valid. Tokens are configured in ANNALS_TOKENS as role:token pairs (or, unset, a recorder token is kept in the data dir as recorder.token).' },
+  forbidden: { status: 403, title: 'This credential may not do that', about: 'The token is valid but of a role that may not do this: recording needs a recorder token, /v1/audit/* and /v1/admin/* an auditor or admin token, /metrics an admin token.' },
+  'not-found': { status: 404, title: 'Not found', about: 'Nothing by that name is known: an entity (an id or a key) named in the path or a filter, a fact a correction names, or a path no route answers. With knownAt, the record as it stood then is searched: the entity may have been recorded later.' },
+  'method-not-allowed': { status: 405, title: 'Method not allowed', about: 'The path exists but does not answer this method; `allowed` and the Allow header name the methods it does answer.' },
+  'request-timeout': { status: 408, title: 'The request took too long to arrive', about: 'The request (headers and body) did not arrive within the server\'s request timeout (ANNALS_REQUEST_TIMEOUT_MS). Send it again over a faster connection, or split a large batch.' },
+  conflict: { status: 409, title: 'The fact conflicts with the record', about: 'The fact breaks an invariant of the record (a key already taken, a second holder of a single-holder office on the same day, a document adopted twice, …), or another write to the same stream won a race, or a factId was reused with other content. Nothing was recorded. Read the record again, then send a fact that fits it (a race can simply be retried).' },
+  'payload-too-large': { status: 413, title: 'The body is too large', about: 'The body is over the limit (ANNALS_BODY_LIMIT for one fact; POST /v1/facts/batch takes more). Split it into smaller batches.' },
+  'uri-too-long': { status: 414, title: 'The URL is too long', about: 'The request line is longer than the server reads. Shorten the query (a cursor and the filters it was made with are all a next page needs).' },
+  'unsupported-media-type': { status: 415, title: 'Unsupported media type', about: 'The body is not application/json (application/x-ndjson is taken by POST /v1/facts/batch too), or it names a charset other than UTF-8.' },
+  'too-many-requests': { status: 429, title: 'Too many requests', about: 'A per-client limit was reached (requests without a credential, or with one that is not valid). Wait the seconds Retry-After says, then retry.' },
+  'header-fields-too-large': { status: 431, title: 'The request headers are too large', about: 'The request headers are larger than the server reads. Send fewer or shorter headers (cookies included).' },
+  unavailable: { status: 503, title: 'Not available right now', about: 'The service cannot answer now: it is shedding load, closing, catching up (a minPosition not applied yet), or the event store is not reachable. Nothing was recorded. Retry after the seconds Retry-After says.' },
+  internal: { status: 500, title: 'Internal error', about: 'Something failed that should not have. It has been logged with the requestId of the answer: report that id. Whether a write was recorded can be checked with GET /v1/facts/{factId} when it had a factId.' },
 } as const;
 export type ProblemCode = keyof typeof PROBLEMS;
 
@@ -146,9 +152,17 @@ function describe(errors: FieldProblem[]): string {
   return errors.length > 3 ? `${head}; and ${errors.length - 3} more` : head;
 }
 
+/** Where a request was addressed: `<protocol>://<host>` (a proxy's, when ANNALS_TRUST_PROXY trusts it). */
+export const originOf = (request: FastifyRequest): string => `${request.protocol}://${request.host}`;
+
+/** The problem with its `type` made absolute against `origin`. */
+export function withTypeUri<P extends { type: string }>(p: P, origin: string): P {
+  return p.type.startsWith('/') ? { ...p, type: `${origin}${p.type}` } : p;
+}
+
 /** Sends a problem, with the request's id in it (the same as the X-Request-Id header and the log lines). */
 export function sendProblem(reply: FastifyReply, p: Problem, headers: Record<string, string> = {}): FastifyReply {
-  return reply.code(p.status).headers(headers).type('application/problem+json').send({ ...p, requestId: reply.request.id });
+  return reply.code(p.status).headers(headers).type('application/problem+json').send({ ...withTypeUri(p, originOf(reply.request)), requestId: reply.request.id });
 }
 
 /** Answers an error as a page instead of a problem when the request asks for one (web/index.ts); null: send the problem. */

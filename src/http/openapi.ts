@@ -5,7 +5,12 @@
  * The routes' schemas declare their successes; the errors every route may meet at the edges
  * (a problem+json 400, 401/403 where a credential is asked, 413/415 where a body is read,
  * 429/503 with Retry-After wherever load is shed) are added to each operation here, once, so
- * the document says what the hooks of app.ts do without every route repeating it.
+ * the document says what the hooks of app.ts do without every route repeating it. So are a
+ * read's 304 (If-None-Match) and the security of the reads: none, or a token of any role with
+ * ANNALS_PRIVATE_READS (the document follows the configuration it is served by).
+ *
+ * test/http-openapi.test.ts lints the served document with Redocly's `recommended` rules and
+ * compiles a client generated from it (openapi-typescript).
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -19,7 +24,7 @@ const problemSchema = {
   description: 'RFC 9457 problem details',
   required: ['type', 'title', 'status', 'detail', 'requestId'],
   properties: {
-    type: { type: 'string', examples: ['/problems/invalid-request'] },
+    type: { type: 'string', format: 'uri', description: 'An absolute URI on this service: GET it for the page describing the problem', examples: ['http://127.0.0.1:3000/problems/invalid-request'] },
     title: { type: 'string' },
     status: { type: 'integer' },
     detail: { type: 'string', description: 'what went wrong and what to do next' },
@@ -43,11 +48,14 @@ const EDGE_RESPONSES: Record<string, { code: ProblemCode; description: string; h
   '503': { code: 'unavailable', description: 'Load shed (event-loop pressure, or the turn budget spent), the server closing, or the store unreachable', headers: retryAfter },
 };
 
-type Operation = { security?: unknown[]; requestBody?: unknown; responses?: Record<string, unknown> };
+type Operation = { security?: unknown[]; requestBody?: unknown; responses?: Record<string, unknown>; tags?: string[] };
+
+const NOT_MODIFIED = { description: 'Not modified: If-None-Match named the current ETag (no body)' };
+const needsToken = (security: unknown[] | undefined): boolean => (security ?? []).some((s) => Object.keys(s as object).length > 0);
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
 /** Adds the edge errors to every operation, keeping any answer a route documents itself. */
-export function withEdgeResponses<T extends { paths?: Record<string, Record<string, unknown>>; components?: Record<string, unknown> }>(doc: T): T {
+export function withEdgeResponses<T extends { paths?: Record<string, Record<string, unknown>>; components?: Record<string, unknown>; security?: unknown[] }>(doc: T): T {
   const responses: Record<string, unknown> = {};
   for (const [status, r] of Object.entries(EDGE_RESPONSES)) {
     responses[`Problem${status}`] = {
@@ -64,12 +72,16 @@ export function withEdgeResponses<T extends { paths?: Record<string, Record<stri
       const op = item[method] as Operation | undefined;
       if (!op) continue;
       const statuses = ['400'];
-      if (op.security && op.security.length > 0) statuses.push('401', '403');
+      if (needsToken(op.security ?? doc.security)) statuses.push('401', '403');
       if (op.requestBody) statuses.push('413', '415');
       // OpenAPI paths are /x/{p}; the routes' are /x/:p.
       if (!UNSHED_ROUTES.has(path.replace(/\{([^}]+)\}/g, ':$1'))) statuses.push('429', '503');
-      const added = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
-      next[method] = { ...op, responses: { ...added, ...(op.responses ?? {}) } };
+      const added: Record<string, unknown> = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
+      // Every read answers If-None-Match (reads-answer.ts): a 304 without a body.
+      if (method === 'get' && op.tags?.includes('reads')) added['304'] = NOT_MODIFIED;
+      const own = { ...(op.responses ?? {}) };
+      if (own['304']) own['304'] = NOT_MODIFIED;
+      next[method] = { ...op, responses: { ...added, ...own } };
     }
     paths[path] = next;
   }
@@ -80,7 +92,7 @@ export function withEdgeResponses<T extends { paths?: Record<string, Record<stri
   };
 }
 
-export async function registerOpenApi(app: FastifyInstance): Promise<void> {
+export async function registerOpenApi(app: FastifyInstance, options: { privateReads: boolean }): Promise<void> {
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.1.0',
@@ -92,10 +104,16 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
           'Caching: every read answers with an ETag, and If-None-Match with 304. A read with a knownAt earlier than the recording time of the last event applied (and validAt given where it defaults to today) is immutable: strong ETag and `Cache-Control: public, max-age=31536000, immutable` (`private` when reads need a token). Other reads: a weak ETag from the log position and `Cache-Control: no-cache`. Answers over 1 KiB are compressed (br, gzip, deflate) when the client accepts it; CORS as ANNALS_CORS_ORIGINS allows.\n\n' +
           'CSV: the succession of an office, documents, sessions and a session\'s attendees answer text/csv too (Accept: text/csv, or format=csv): one page, the same as the JSON\'s, with the next page in the `Link: <…>; rel="next"` header (no nextCursor in the body); `Vary: accept`.',
         version: '1',
+        license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
       },
+      servers: [{ url: '/', description: 'This service' }],
+      // Reads: open, or (ANNALS_PRIVATE_READS) a token of any role; writes, audit and admin say their own.
+      security: options.privateReads ? [{ bearer: [] }] : [{}],
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'ANNALS_TOKENS role:token pairs' } } },
       tags: [
         { name: 'facts', description: 'Recording facts (recorder token)' },
+        { name: 'reads', description: 'The record on two time axes (validAt, knownAt): open to anyone, or to any token with ANNALS_PRIVATE_READS' },
+        { name: 'audit', description: 'The tamper-evident log: the events, signed tree heads, proofs, verify (auditor or admin token)' },
         { name: 'admin', description: 'Operating the service (admin token; /metrics in Prometheus text format)' },
       ],
     },

@@ -14,11 +14,12 @@ import { ProblemError } from '../errors.js';
 import { PagingQuery, nextPage, pageStart } from '../paging.js';
 import { ChangesAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, found, isRfc3339, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, RFC3339_PATTERN, found, isRfc3339, readContext, typed, type Guards } from './reads-common.js';
 
 const moment = (what: string) =>
   z
     .string()
+    .meta({ format: 'date-time', pattern: RFC3339_PATTERN, examples: ['2025-11-27T12:00:00.000Z'] })
     .refine(isRfc3339, { message: 'expected an RFC 3339 timestamp, e.g. 2025-11-27T12:00:00.000Z or 2025-11-27T15:00:00+03:00' })
     .transform((v) => new Date(v).toISOString())
     .describe(`An RFC 3339 timestamp (Z or an offset; fraction optional): ${what}. Echoed normalised to UTC with milliseconds`);

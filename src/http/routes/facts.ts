@@ -12,10 +12,21 @@ import { FactRequest, type RecordContext } from '../../record/index.js';
 import type { Runtime } from '../../runtime.js';
 import { principalOf, requireRole } from '../auth.js';
 import { decodeBody, requireUtf8Charset } from '../body.js';
-import { toProblem } from '../errors.js';
+import { originOf, toProblem, withTypeUri } from '../errors.js';
 import { parseNdjson } from './ndjson.js';
 
 export const MAX_BATCH = 10_000;
+
+/**
+ * The body /docs offers to send (its "Try it out" fills it in): a fact any store accepts, with a
+ * factId, so that sending it again answers 200 with the original result (test/http-openapi.test.ts).
+ */
+export const EXAMPLE_FACT = {
+  type: 'OrganizationRegistered',
+  factId: '01KB19R500D0CSEXAMP1E00001',
+  data: { key: 'example-organization', name: 'Example Organization', classification: 'international organization' },
+  source: { title: 'An example source', publisher: 'Annals', url: 'https://example.org/press-release', publishedOn: '2025-11-27', quote: 'The Example Organization was founded.' },
+} as const;
 
 const Recorded = z.object({
   factId: z.string(),
@@ -75,7 +86,7 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
         tags: ['facts'],
         security: [{ bearer: [] }],
         headers: Headers,
-        body: FactRequest,
+        body: FactRequest.meta({ examples: [EXAMPLE_FACT] }),
         response: { 200: Recorded, 201: Recorded },
       },
     },
@@ -113,7 +124,7 @@ export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promis
       const results = outcome.results.map(({ factId, stream, revision, position }) => ({ factId, stream, revision, position }));
       if (!error) return { recorded: outcome.recorded, results };
       const { problem } = toProblem(error.error, request);
-      return { recorded: outcome.recorded, results, error: { index: error.index, ...problem } };
+      return { recorded: outcome.recorded, results, error: { index: error.index, ...withTypeUri(problem, originOf(request)) } };
     },
   );
 }

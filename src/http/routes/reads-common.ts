@@ -10,7 +10,13 @@ import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
 
-export const ValidAt = PartialDate.optional().describe('A partial date YYYY, YYYY-MM or YYYY-MM-DD: the world as it was then');
+/** The shape of a partial date, published in the document (the calendar check is PartialDate's). */
+export const PARTIAL_DATE_PATTERN = '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$';
+/** A partial date in a query, with its pattern and an example in the document. */
+export const Day = (description: string) => PartialDate.meta({ pattern: PARTIAL_DATE_PATTERN, examples: ['2025-11-27'] }).optional().describe(description);
+export const ValidAt = Day('A partial date YYYY, YYYY-MM or YYYY-MM-DD: the world as it was then');
+/** The shape of an RFC 3339 timestamp, published in the document (isRfc3339 also checks the calendar). */
+export const RFC3339_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$';
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
 const daysIn = (y: number, m: number): number => new Date(Date.UTC(y, m, 0)).getUTCDate();
@@ -31,6 +37,7 @@ export function isRfc3339(v: string): boolean {
  */
 export const KnownAt = z
   .string()
+  .meta({ format: 'date-time', pattern: RFC3339_PATTERN, examples: ['2025-11-27T12:00:00.000Z'] })
   .refine(isRfc3339, { message: 'expected an RFC 3339 timestamp, e.g. 2025-11-27T12:00:00.000Z or 2025-11-27T15:00:00+03:00' })
   .transform((v) => new Date(v).toISOString())
   .optional()

@@ -1,12 +1,11 @@
 /** People (name search across aliases, paged), one person with the first page of their roles, their roles (paged), and the timeline (paged). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { PartialDate } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import { nextPage, pageStart } from '../paging.js';
 import { PeopleAnswer, PersonAnswer, RolesAnswer, TimelineAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, Day, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
 const now = (): string => new Date().toISOString();
 
@@ -42,8 +41,8 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
 
   const TimelineQuery = ListQuery.omit({ validAt: true }).extend({
     organization: LooseRef,
-    from: PartialDate.optional().describe('First day (partial date) of the window'),
-    to: PartialDate.optional().describe('Last day (partial date) of the window'),
+    from: Day('First day (partial date) of the window'),
+    to: Day('Last day (partial date) of the window'),
   });
   r.get('/v1/timeline', { preHandler: g.read, schema: { operationId: 'listTimeline', response: { 200: TimelineAnswer }, tags: ['reads'], summary: 'Dated facts about an organization, its bodies, offices and sessions, in valid-time order (possibly within from..to when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: TimelineQuery } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
