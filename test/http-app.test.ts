@@ -36,7 +36,7 @@ t.test('errors the router raises before any route are problem+json too', async (
   const tooLong = await app.inject({ method: 'GET', url: `/v1/offices/${'x'.repeat(600)}/holder` });
   t.equal(tooLong.statusCode, 414);
   t.match(tooLong.headers['content-type'], /^application\/problem\+json/);
-  t.match(tooLong.json(), { type: /^http:\/\/127.0.0.1:\d+\/problems\/uri-too-long$/, status: 414, title: String, detail: String });
+  t.match(tooLong.json(), { type: 'http://localhost:80/problems/uri-too-long', status: 414, title: String, detail: String });
 });
 
 t.test('audit tree queries ignore unknown query keys, like every read', async (t) => {
