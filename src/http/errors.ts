@@ -14,6 +14,8 @@ import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { ZodError } from 'zod';
 import { DomainError, type FieldProblem } from '../domain/errors.js';
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
+import { AuditError } from '../audit/errors.js';
+import { ReadModelsUnavailableError, RebuildInProgressError } from '../../projections/index.js';
 
 export const PROBLEMS = {
   'invalid-request': { status: 400, title: 'The request is not valid', about: 'A query parameter, a path segment or the body is not what the operation takes: `errors` names each bad field (`path`) and says what was expected (`message`). Nothing was recorded. Correct the fields named and send the request again; the OpenAPI document (/openapi.json) gives every field its shape.' },
@@ -106,6 +108,14 @@ export function toProblem(err: unknown, request?: FastifyRequest): { problem: Pr
   if (err instanceof DuplicateEventError) {
     return { problem: problem('conflict', `factId already recorded with other content (event ${err.eventId}): use a new factId`), headers: {} };
   }
+  if (err instanceof AuditError) {
+    if (err.kind === 'invalid') return { problem: problem('invalid-request', err.message, { errors: [{ path: err.field ?? '(query)', message: err.message }] }), headers: {} };
+    if (err.kind === 'not_found') return { problem: problem('not-found', err.message), headers: {} };
+    return { problem: problem('unavailable', err.message), headers: { 'retry-after': '1' } };
+  }
+  // The read models' thread restarting (or stopping mid-request): retry shortly.
+  if (err instanceof ReadModelsUnavailableError) return { problem: problem('unavailable', err.message), headers: { 'retry-after': '1' } };
+  if (err instanceof RebuildInProgressError) return { problem: problem('conflict', 'a rebuild is already running; wait for it to finish'), headers: {} };
   if (err instanceof StoreUnavailableError) {
     return { problem: problem('unavailable', `the event store is not reachable: ${err.message}; retry shortly`), headers: { 'retry-after': '1' } };
   }

@@ -1,17 +1,17 @@
 /**
  * The tamper-evident log over HTTP (auditor or admin token): the latest signed tree head and
  * the key that signs it, the history of heads, inclusion and consistency proofs (RFC 9162),
- * signing a head on demand, and verify. The work is src/audit's; this file only maps.
+ * signing a head on demand, and verify. The work is src/audit's; its errors (AuditError) are
+ * mapped with every other in errors.ts.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { LEAF_FORMAT } from '../../audit/leaf.js';
-import { AuditError, type AuditLog } from '../../audit/tree-head.js';
+import type { AuditLog } from '../../audit/tree-head.js';
 import type { Runtime } from '../../runtime.js';
 import { requireRole } from '../auth.js';
 import { ConsistencyAnswer, InclusionAnswer, SignedHeadAnswer, TreeHeadAnswer, TreeHeadsAnswer, VerifyAnswer, WitnessAnswer } from '../answers.js';
-import { ProblemError } from '../errors.js';
 
 const Size = z
   .string()
@@ -43,25 +43,6 @@ const ABOUT = {
   signatureAlgorithm: 'Ed25519 over the canonical JSON (RFC 8785) of the head without its signature',
 };
 
-function translate(err: unknown): never {
-  if (err instanceof AuditError) {
-    if (err.kind === 'invalid') {
-      throw new ProblemError('invalid-request', err.message, { errors: [{ path: err.field ?? '(query)', message: err.message }] });
-    }
-    if (err.kind === 'not_found') throw new ProblemError('not-found', err.message);
-    throw new ProblemError('unavailable', err.message, {}, { 'retry-after': '1' });
-  }
-  throw err;
-}
-
-async function answer<T>(f: () => Promise<T>): Promise<T> {
-  try {
-    return await f();
-  } catch (e) {
-    return translate(e);
-  }
-}
-
 export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & { readonly audit: AuditLog }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const preHandler = requireRole(runtime, 'auditor', 'admin');
@@ -75,7 +56,7 @@ export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & {
   });
 
   r.post('/v1/audit/tree-head', { preHandler, schema: { operationId: 'signTreeHead', response: { 201: SignedHeadAnswer.describe('The head just signed') }, tags, security, summary: 'Sign a tree head over the log as it stands now', description: 'Answers 201 with the new signed head (a new head every call, even when the tree did not grow).' } }, async (_req, reply) => {
-    const head = await answer(() => audit.signHead());
+    const head = await audit.signHead();
     return reply.code(201).send({ head });
   });
 
@@ -93,18 +74,18 @@ export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & {
   r.get(
     '/v1/audit/proof/inclusion',
     { preHandler, schema: { operationId: 'getInclusionProof', response: { 200: InclusionAnswer }, tags, security, summary: 'Audit path of the event at a position in a tree (RFC 9162 §2.1.3)', querystring: InclusionQuery } },
-    async (req) => answer(() => audit.inclusionProof(req.query.position, req.query.treeSize)),
+    async (req) => audit.inclusionProof(req.query.position, req.query.treeSize),
   );
 
   r.get(
     '/v1/audit/proof/consistency',
     { preHandler, schema: { operationId: 'getConsistencyProof', response: { 200: ConsistencyAnswer }, tags, security, summary: 'Consistency proof between two tree sizes (RFC 9162 §2.1.4)', querystring: ConsistencyQuery } },
-    async (req) => answer(() => audit.consistencyProof(req.query.from, req.query.to)),
+    async (req) => audit.consistencyProof(req.query.from, req.query.to),
   );
 
   r.post(
     '/v1/audit/verify',
     { preHandler, schema: { operationId: 'verifyLog', response: { 200: VerifyAnswer }, tags, security, summary: 'Re-read the whole log, recompute every leaf and root, check every signed head' } },
-    async () => answer(() => audit.verify()),
+    async () => audit.verify(),
   );
 }
