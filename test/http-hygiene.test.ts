@@ -135,8 +135,8 @@ t.test('the OpenAPI document lists the errors of the edges on each operation, re
     components: { responses: Record<string, { headers?: Record<string, unknown>; content: Record<string, { schema: { $ref: string } }> }>; schemas: Record<string, { required: string[] }> };
   };
   const statuses = (path: string, method: string): string[] => Object.keys(spec.paths[path]?.[method]?.responses ?? {}).sort();
-  t.same(statuses('/v1/facts', 'post'), ['200', '201', '400', '401', '403', '413', '415', '429', '503'], 'a write: its answers, the credential, the body and the shedding');
-  t.same(statuses('/v1/organizations', 'get').filter((s) => s !== '200'), ['304', '400', '429', '503'], 'an open read: no credential asked (304: If-None-Match)');
+  t.same(statuses('/v1/facts', 'post'), ['200', '201', '400', '401', '403', '404', '409', '413', '415', '429', '503'], 'a write: its answers, the credential, an unknown reference, a conflict, the body and the shedding');
+  t.same(statuses('/v1/organizations', 'get').filter((s) => s !== '200'), ['304', '400', '404', '429', '503'], 'an open read: no credential asked (304: If-None-Match; 404: an unknown entity)');
   t.notOk(spec.paths['/healthz']?.['get']?.responses['429'], '/healthz is never limited');
   t.notOk(spec.paths['/metrics']?.['get']?.responses['503'], '/metrics is never shed');
   t.ok(spec.paths['/metrics']?.['get']?.responses['401'], '/metrics asks for a credential');

@@ -42,6 +42,8 @@ const EDGE_RESPONSES: Record<string, { code: ProblemCode; description: string; h
   '400': { code: 'invalid-request', description: 'The query, path or body is not valid (each field named in errors), or a body is not well-formed UTF-8' },
   '401': { code: 'unauthorized', description: 'No valid bearer token (checked before the query or body is read)', headers: { 'WWW-Authenticate': { schema: { type: 'string' } } } },
   '403': { code: 'forbidden', description: 'The token is of another role' },
+  '404': { code: 'not-found', description: 'An entity named in the path, a filter or the body (an id or a key), or the fact a correction names, is not known (at knownAt, on a read)' },
+  '409': { code: 'conflict', description: 'The fact breaks an invariant (collidesWith names the fact it collides with), another write won a race, or the factId was used with other content; for a rebuild: one is already running' },
   '413': { code: 'payload-too-large', description: 'The body is over ANNALS_BODY_LIMIT' },
   '415': { code: 'unsupported-media-type', description: 'Not application/json (or application/x-ndjson for a batch), or a charset other than UTF-8' },
   '429': { code: 'too-many-requests', description: 'Past a per-client limit (requests without a credential, or with one that is not valid)', headers: retryAfter },
@@ -51,6 +53,8 @@ const EDGE_RESPONSES: Record<string, { code: ProblemCode; description: string; h
 type Operation = { security?: unknown[]; requestBody?: unknown; responses?: Record<string, unknown>; tags?: string[] };
 
 const NOT_MODIFIED = { description: 'Not modified: If-None-Match named the current ETag (no body)' };
+/** Reads that answer without an ETag: a stream, and a fact's history (read from the log each time). */
+const NO_ETAG = new Set(['/v1/feed', '/v1/facts/{factId}']);
 const needsToken = (security: unknown[] | undefined): boolean => (security ?? []).some((s) => Object.keys(s as object).length > 0);
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
 
@@ -73,12 +77,15 @@ export function withEdgeResponses<T extends { paths?: Record<string, Record<stri
       if (!op) continue;
       const statuses = ['400'];
       if (needsToken(op.security ?? doc.security)) statuses.push('401', '403');
+      // Reads and audit lookups name entities or positions; writes name references.
+      if (op.tags?.some((tag) => tag === 'reads' || tag === 'audit' || tag === 'facts' || tag === 'docs')) statuses.push('404');
+      if (method === 'post' && op.tags?.some((tag) => tag === 'facts' || tag === 'admin')) statuses.push('409');
       if (op.requestBody) statuses.push('413', '415');
       // OpenAPI paths are /x/{p}; the routes' are /x/:p.
       if (!UNSHED_ROUTES.has(path.replace(/\{([^}]+)\}/g, ':$1'))) statuses.push('429', '503');
       const added: Record<string, unknown> = Object.fromEntries(statuses.map((s) => [s, { $ref: `#/components/responses/Problem${s}` }]));
       // Every read answers If-None-Match (reads-answer.ts): a 304 without a body.
-      if (method === 'get' && op.tags?.includes('reads')) added['304'] = NOT_MODIFIED;
+      if (method === 'get' && op.tags?.includes('reads') && !NO_ETAG.has(path)) added['304'] = NOT_MODIFIED;
       const own = { ...(op.responses ?? {}) };
       if (own['304']) own['304'] = NOT_MODIFIED;
       next[method] = { ...op, responses: { ...added, ...own } };
@@ -114,6 +121,7 @@ export async function registerOpenApi(app: FastifyInstance, options: { privateRe
         { name: 'facts', description: 'Recording facts (recorder token)' },
         { name: 'reads', description: 'The record on two time axes (validAt, knownAt): open to anyone, or to any token with ANNALS_PRIVATE_READS' },
         { name: 'audit', description: 'The tamper-evident log: the events, signed tree heads, proofs, verify (auditor or admin token)' },
+        { name: 'docs', description: 'What the answers mean: the page of each problem type' },
         { name: 'admin', description: 'Operating the service (admin token; /metrics in Prometheus text format)' },
       ],
     },

@@ -38,7 +38,7 @@ export async function problemRoutes(app: FastifyInstance): Promise<void> {
     {
       schema: {
         operationId: 'describeProblem',
-        tags: ['reads'],
+        tags: ['docs'],
         security: [{}],
         summary: "The page a problem's type URI names: what the problem means and what to do",
         params: z.strictObject({ code: z.string().min(1).max(100).describe('The last segment of a problem type, e.g. not-found') }),
