@@ -7,7 +7,7 @@
  * until then, so no read fails in between).
  */
 import type { Database as Db } from 'better-sqlite3';
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { LogMismatchError } from '../src/store/identity.js';
 import { PositionWaiters } from '../src/store/position-waiters.js';
@@ -23,7 +23,12 @@ interface Asked {
   progress?: (p: RebuildProgress) => void;
 }
 
-export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger, metrics?: MetricsSink): Promise<ReadModels & { poke(): void; worker(): Worker }> {
+/** Where a follower thread gets the writer's commits from (SqliteEventStore.handCommitted). */
+export interface CommittedSource {
+  handCommitted(name: string, deliver: (port: MessagePort) => void): boolean;
+}
+
+export async function openThreadedReadModels(init: ReadModelThreadInit, log: Logger, metrics?: MetricsSink): Promise<ReadModels & { poke(): void; feedFrom(source: CommittedSource): boolean; worker(): Worker }> {
   const url = new URL(`./thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
   let worker!: Worker;
   /** The current thread said it is ready and has not exited since. */
@@ -38,6 +43,9 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   const caughtUpWaiters: Array<() => void> = [];
   let db: Db | null = null;
   let queries: ReadQueries | null = null;
+  let source: CommittedSource | null = null;
+  /** Connects the current thread to the writer's commits (again after either restarts). */
+  const connect = (w: Worker): boolean => source?.handCommitted('read models', (port) => w.postMessage({ kind: 'feed', port } satisfies ReadModelRequest, [port])) ?? false;
 
   const advance = (position: Position | null): void => {
     if (position === null || (applied !== null && position <= applied)) return;
@@ -56,6 +64,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     new Promise<void>((resolve, reject) => {
       const w = startWorker(url, { workerData: init }, 'read models', metrics);
       worker = w;
+      connect(w);
       w.on('message', (m: ReadModelReply) => {
         switch (m.kind) {
           case 'ready':
@@ -149,6 +158,11 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     status: () => ask<ProjectionStatus>({ kind: 'status', seq: ++seq }),
     rebuild: (onProgress) => ask<RebuildResult>({ kind: 'rebuild', seq: ++seq }, onProgress),
     poke: () => worker.postMessage({ kind: 'poke' } satisfies ReadModelRequest),
+    /** The writer hands its commits to this thread (and to each thread started after it); false: it cannot (inline writer), poke instead. */
+    feedFrom(s) {
+      source = s;
+      return connect(worker);
+    },
     /** The current thread (tests terminate it to see a restart). */
     worker: () => worker,
     async close() {

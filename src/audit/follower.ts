@@ -6,7 +6,7 @@
  * commit so it reads on at once. A thread that dies is started again a second later; until
  * then signing answers "unavailable" and proofs of new positions wait or 404 as before.
  */
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Position } from '../store/port.js';
 import { PositionWaiters } from '../store/position-waiters.js';
@@ -26,7 +26,14 @@ export interface AuditFollower {
   signHead(): Promise<SignedTreeHead>;
   /** The store committed: read on now. */
   poke(): void;
+  /** The writer hands its commits to this thread (and to each thread started after it); false: it cannot (inline writer), poke instead. */
+  feedFrom(source: CommittedSource): boolean;
   close(): Promise<void>;
+}
+
+/** Where a follower thread gets the writer's commits from (SqliteEventStore.handCommitted). */
+export interface CommittedSource {
+  handCommitted(name: string, deliver: (port: MessagePort) => void): boolean;
 }
 
 interface Asked {
@@ -42,6 +49,8 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
   let seq = 0;
   const asked = new Map<number, Asked>();
   const waiters = new PositionWaiters();
+  let source: CommittedSource | null = null;
+  const connect = (w: Worker): boolean => source?.handCommitted('audit follower', (port) => w.postMessage({ kind: 'feed', port } satisfies FollowerRequest, [port])) ?? false;
   const url = new URL(`./follower-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
 
   const advance = (position: Position): void => {
@@ -53,6 +62,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
     new Promise((resolve, reject) => {
       const w = startWorker(url, { workerData: init }, 'audit follower', metrics);
       worker = w;
+      connect(w);
       let ready = false;
       w.on('message', (m: FollowerReply) => {
         switch (m.kind) {
@@ -118,6 +128,10 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
     },
     poke() {
       worker?.postMessage({ kind: 'poke' } satisfies FollowerRequest);
+    },
+    feedFrom(s) {
+      source = s;
+      return worker !== null && connect(worker);
     },
     async close() {
       closing = true;

@@ -4,7 +4,7 @@
  * stored it. If the thread dies, the appends it held fail as "unavailable" (none of them was
  * acknowledged, so nothing acknowledged is lost) and the next append starts a new thread.
  */
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { MetricsSink } from '../metrics/sink.js';
 import { StoreUnavailableError } from './errors.js';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
@@ -22,6 +22,8 @@ export class WriterThread {
   private readonly asked = new Map<number, { resolve(p: WriterPragmas): void; reject(e: unknown): void }>();
   private seq = 0;
   private closed: Promise<void> | null = null;
+  /** Followers to hand each COMMIT's rows to (sqlite-writer-feed.ts), by name. */
+  private readonly feeds = new Map<string, (port: MessagePort) => void>();
 
   constructor(
     private readonly init: WriterInit,
@@ -40,6 +42,21 @@ export class WriterThread {
       if (this.waiting.size === 1) worker.ref();
       worker.postMessage({ kind: 'append', seq, waves } satisfies WriterRequest);
     });
+  }
+
+  /**
+   * A channel from the writer thread to a follower: one end to the thread, the other to
+   * `deliver`; again whenever the writer thread starts (a new thread has no ports).
+   */
+  handCommitted(name: string, deliver: (port: MessagePort) => void): void {
+    this.feeds.set(name, deliver);
+    if (this.worker !== null) this.connect(this.worker, name, deliver);
+  }
+
+  private connect(worker: Worker, name: string, deliver: (port: MessagePort) => void): void {
+    const { port1, port2 } = new MessageChannel();
+    worker.postMessage({ kind: 'feed', name, port: port1 } satisfies WriterRequest, [port1]);
+    deliver(port2);
   }
 
   /** The writer thread's connection settings, as SQLite reports them. */
@@ -76,6 +93,7 @@ export class WriterThread {
     worker.on('message', (msg: WriterReply) => this.receive(msg));
     worker.on('error', (e) => this.lost(worker, e));
     worker.on('exit', (code) => this.lost(worker, new Error(`writer thread exited with code ${code}`)));
+    for (const [name, deliver] of this.feeds) this.connect(worker, name, deliver);
     return worker;
   }
 
