@@ -39,6 +39,11 @@ export class WriterThread {
     });
   }
 
+  /** The running thread, if any (tests terminate it to see a restart). */
+  get worker(): Worker | null {
+    return this.client.worker;
+  }
+
   /** Settles after the COMMIT; rejects only when the transaction failed as a whole. */
   appendWaves(waves: readonly (readonly PendingAppend[])[]): Promise<AppendOutcome[][]> {
     return this.client.request<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, waves })).then(decodeOutcomes);
