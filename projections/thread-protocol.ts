@@ -1,4 +1,5 @@
 /** What the main thread and the read-model thread (thread.ts) say to each other. */
+import type { MessagePort } from 'node:worker_threads';
 import type { Position, ProjectionStatus, Readiness, RebuildProgress, RebuildResult } from './index.js';
 
 export interface ReadModelThreadInit {
@@ -10,7 +11,13 @@ export interface ReadModelThreadInit {
   readonly logLevel: string;
 }
 
-export type ReadModelRequest = { kind: 'poke' } | { kind: 'status'; seq: number } | { kind: 'rebuild'; seq: number } | { kind: 'close' };
+export type ReadModelRequest =
+  | { kind: 'poke' }
+  /** The writer's commits arrive on `port` from now on (src/store/sqlite-writer-feed.ts). */
+  | { kind: 'feed'; port: MessagePort }
+  | { kind: 'status'; seq: number }
+  | { kind: 'rebuild'; seq: number }
+  | { kind: 'close' };
 
 export type ReadModelReply =
   | { kind: 'ready'; readiness: Readiness }

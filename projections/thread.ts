@@ -10,6 +10,7 @@ import { threadLogger } from '../src/logging.js';
 import type { EventStore } from '../src/store/port.js';
 import { openSqliteStore, type SqliteEventStore } from '../src/store/sqlite.js';
 import { LogMismatchError } from '../src/store/identity.js';
+import { CommittedFeed } from '../src/store/sqlite-writer-feed.js';
 import { openReadModels, RebuildInProgressError, type Readiness } from './index.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
 
@@ -21,9 +22,11 @@ const post = (m: ReadModelReply): void => port.postMessage(m);
 const log = threadLogger(init.logLevel, 'read models');
 
 let store: EventStore | null = null;
+/** What the writer commits, handed here when the main thread connects us (src/store/sqlite-writer-feed.ts). */
+const feed = new CommittedFeed();
 try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
-  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { readOnly: true }) : await (await import('../src/store/esdb.js')).openEsdbStore(init.eventStore); // loaded only when asked for: ~1 s of gRPC
+  store = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { readOnly: true, feed }) : await (await import('../src/store/esdb.js')).openEsdbStore(init.eventStore); // loaded only when asked for: ~1 s of gRPC
   const opened = store;
   const models = await openReadModels({ store: opened, path: init.path, log, onApplied: (position) => post({ kind: 'applied', position }) });
   // Readiness changes without events too (retrying, caught up): told when it changes.
@@ -45,6 +48,9 @@ try {
     switch (msg.kind) {
       case 'poke':
         (opened as Partial<SqliteEventStore>).poke?.();
+        break;
+      case 'feed':
+        feed.attach(msg.port);
         break;
       case 'status':
         models.status().then((value) => post({ kind: 'status', seq: msg.seq, value }), fail(msg.seq));

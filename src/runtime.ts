@@ -162,12 +162,18 @@ async function openAudit(config: Config, store: EventStore, keys: AuditKeys, log
   const reader = await openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, follow: false });
   try {
     const follower = await startAuditFollower({ dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel, keyFile }, log, metrics);
-    (store as Partial<SqliteEventStore>).onCommitted?.(() => follower.poke());
+    // The writer thread hands its commits to the follower; else it is poked to read them.
+    if (!feedable(store) || !follower.feedFrom(store)) (store as Partial<SqliteEventStore>).onCommitted?.(() => follower.poke());
     return withFollower(reader, follower);
   } catch (e) {
     await reader.close();
     throw e;
   }
+}
+
+/** A store whose writer can hand its commits to the follower threads (the embedded one). */
+function feedable(store: EventStore): store is SqliteEventStore {
+  return typeof (store as Partial<SqliteEventStore>).handCommitted === 'function';
 }
 
 /** The embedded store read with its seals checked, when it seals (the audit tree reads it so); any other store as it is. */
@@ -194,7 +200,7 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
     return openReadModels({ store, path, log, ...(hook ? { onWriterDb: (db: Database) => hook('readmodels.db', db) } : {}) });
   }
   const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
-  (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());
+  if (!feedable(store) || !models.feedFrom(store)) (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());
   return models;
 }
 

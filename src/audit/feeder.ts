@@ -16,6 +16,7 @@
  */
 import type { Logger } from 'pino';
 import { logIdentity } from '../store/identity.js';
+import { PositionWaiters } from '../store/position-waiters.js';
 import type { EventStore, Position, StoredEvent, Subscription } from '../store/port.js';
 import { AuditError } from './errors.js';
 import { KEPT_HEAD_FORMAT, writeKeptHead, type KeptHead } from './kept-head.js';
@@ -87,7 +88,7 @@ export class Feeder {
   /** Bumped whenever the in-memory tree is reloaded from audit.db. */
   private generation = 0;
   private wake: (() => void) | null = null;
-  private readonly waiters = new Set<{ position: Position; resolve: (ok: boolean) => void }>();
+  private readonly waiters = new PositionWaiters();
   private identity: string | null;
   private state: FeederState = 'following';
   private failures = 0;
@@ -332,12 +333,7 @@ export class Feeder {
     const last = this.lastPosition;
     if (last === null) return;
     this.o.onAudited?.(last);
-    for (const w of [...this.waiters]) {
-      if (last >= w.position) {
-        this.waiters.delete(w);
-        w.resolve(true);
-      }
-    }
+    this.waiters.reached(last);
   }
 
   /**
@@ -392,20 +388,7 @@ export class Feeder {
       this.flushOrRetry();
       if (this.lastPosition !== null && this.lastPosition >= position) return Promise.resolve(true);
     }
-    return new Promise((resolve) => {
-      const w = {
-        position,
-        resolve: (ok: boolean) => {
-          clearTimeout(timer);
-          resolve(ok);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters.delete(w);
-        resolve(false);
-      }, timeoutMs);
-      this.waiters.add(w);
-    });
+    return this.waiters.wait(position, timeoutMs);
   }
 
   async stop(): Promise<void> {
@@ -413,8 +396,7 @@ export class Feeder {
     this.wake?.();
     await this.sub?.close();
     await this.loop;
-    for (const w of this.waiters) w.resolve(false);
-    this.waiters.clear();
+    this.waiters.cancelAll();
     // What was received is written, and the last state signed, so a restart starts from a head.
     try {
       if (this.keptMatched) this.checkpoint(false);

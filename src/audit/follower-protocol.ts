@@ -1,4 +1,5 @@
 /** What the main thread and the audit follower thread (follower-thread.ts) say to each other. */
+import type { MessagePort } from 'node:worker_threads';
 import type { Position } from '../store/port.js';
 import type { FeederStatus } from './feeder.js';
 import type { SignedTreeHead } from './signing.js';
@@ -12,7 +13,12 @@ export interface FollowerInit {
   readonly keyFile: string;
 }
 
-export type FollowerRequest = { kind: 'poke' } | { kind: 'sign'; seq: number } | { kind: 'close' };
+export type FollowerRequest =
+  | { kind: 'poke' }
+  /** The writer's commits arrive on `port` from now on (src/store/sqlite-writer-feed.ts). */
+  | { kind: 'feed'; port: MessagePort }
+  | { kind: 'sign'; seq: number }
+  | { kind: 'close' };
 
 export type FollowerReply =
   | { kind: 'ready'; audited: Position | null; status: FeederStatus }

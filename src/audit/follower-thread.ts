@@ -13,6 +13,7 @@ import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-pr
 import { AuditError, openAuditLog } from './tree-head.js';
 import { keyPaths, loadKeys } from './keys.js';
 import { LogMismatchError } from '../store/identity.js';
+import { CommittedFeed } from '../store/sqlite-writer-feed.js';
 
 const port = parentPort;
 /* c8 ignore next: only ever started as a worker */
@@ -22,11 +23,13 @@ const post = (m: FollowerReply): void => port.postMessage(m);
 const log = threadLogger(init.logLevel, 'audit follower');
 
 let store: EventStore | null = null;
+/** What the writer commits, handed here when the main thread connects us (src/store/sqlite-writer-feed.ts). */
+const feed = new CommittedFeed();
 try {
   // Reads only: subscriptions notice the server's commits when it pokes (or at the next poll).
   // The embedded store is read through its seal check: an event this service did not write is not taken in.
   const keys = loadKeys(keyPaths(init.dataDir, init.keyFile), log, { create: false });
-  const sqlite = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { readOnly: true, sealKey: keys.sealKey }) : null;
+  const sqlite = init.eventStore === 'sqlite' ? openSqliteStore(join(init.dataDir, 'events.db'), { readOnly: true, sealKey: keys.sealKey, feed }) : null;
   store = sqlite ?? (await (await import('../store/esdb.js')).openEsdbStore(init.eventStore));
   const opened = store;
   const audit = await openAuditLog({
@@ -40,6 +43,7 @@ try {
   });
   port.on('message', (msg: FollowerRequest) => {
     if (msg.kind === 'poke') (opened as Partial<SqliteEventStore>).poke?.();
+    else if (msg.kind === 'feed') feed.attach(msg.port);
     else if (msg.kind === 'sign') {
       audit.signHead().then(
         (head) => post({ kind: 'signed', seq: msg.seq, head }),

@@ -6,12 +6,12 @@
  * commit so it reads on at once. A thread that dies is started again a second later; until
  * then signing answers "unavailable" and proofs of new positions wait or 404 as before.
  */
-import type { Worker } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { Position } from '../store/port.js';
 import { PositionWaiters } from '../store/position-waiters.js';
 import type { MetricsSink } from '../metrics/sink.js';
-import { startWorker } from '../store/worker-thread.js';
+import { ThreadClient } from '../store/thread-client.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
 import type { SignedTreeHead } from './signing.js';
 import type { FeederStatus } from './feeder.js';
@@ -26,80 +26,69 @@ export interface AuditFollower {
   signHead(): Promise<SignedTreeHead>;
   /** The store committed: read on now. */
   poke(): void;
+  /** The writer hands its commits to this thread (and to each thread started after it); false: it cannot (inline writer), poke instead. */
+  feedFrom(source: CommittedSource): boolean;
   close(): Promise<void>;
 }
 
-interface Asked {
-  resolve(h: SignedTreeHead): void;
-  reject(e: unknown): void;
+/** Where a follower thread gets the writer's commits from (SqliteEventStore.handCommitted). */
+export interface CommittedSource {
+  handCommitted(name: string, deliver: (port: MessagePort) => void): boolean;
 }
 
 export async function startAuditFollower(init: FollowerInit, log: Logger, metrics?: MetricsSink): Promise<AuditFollower> {
-  let worker: Worker | null = null;
   let audited: Position | null = null;
   let status: FeederStatus = { state: 'following', failures: 0, lastError: null };
   let closing = false;
-  let seq = 0;
-  const asked = new Map<number, Asked>();
   const waiters = new PositionWaiters();
-  const url = new URL(`./follower-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  let source: CommittedSource | null = null;
+  const connect = (w: Worker): boolean => source?.handCommitted('audit follower', (port) => w.postMessage({ kind: 'feed', port } satisfies FollowerRequest, [port])) ?? false;
 
   const advance = (position: Position): void => {
     if (audited === null || position > audited) audited = position;
     waiters.reached(audited);
   };
 
-  const start = (): Promise<void> =>
-    new Promise((resolve, reject) => {
-      const w = startWorker(url, { workerData: init }, 'audit follower', metrics);
-      worker = w;
-      let ready = false;
-      w.on('message', (m: FollowerReply) => {
-        switch (m.kind) {
-          case 'ready':
-            ready = true;
-            status = m.status;
-            if (m.audited !== null) advance(m.audited);
-            resolve();
-            break;
-          case 'failed':
-            reject(m.mismatch ? new LogMismatchError(m.message) : new Error(`the audit follower thread could not start: ${m.message}`));
-            break;
-          case 'status':
-            status = m.status;
-            break;
-          case 'audited':
-            advance(m.position);
-            break;
-          case 'signed':
-            asked.get(m.seq)?.resolve(m.head);
-            asked.delete(m.seq);
-            break;
-          case 'sign-failed':
-            asked.get(m.seq)?.reject(new AuditError(m.auditKind ?? 'unavailable', m.message));
-            asked.delete(m.seq);
-            break;
-          default:
-            break;
-        }
-      });
-      w.on('error', (e) => log.error({ err: e }, 'audit follower thread failed'));
-      w.on('exit', (code) => {
-        if (worker === w) worker = null;
-        status = { ...status, state: 'stopped', lastError: `the audit follower thread exited (${code})` };
-        for (const a of asked.values()) a.reject(new AuditError('unavailable', 'the audit follower thread stopped; retry shortly'));
-        asked.clear();
-        if (!ready) reject(new Error(`the audit follower thread exited (${code}) before it was ready`));
-        else if (!closing) {
-          log.error({ code }, 'audit follower thread exited; starting another in 1 s');
-          setTimeout(() => {
-            if (!closing && worker === null) start().catch((e: unknown) => log.error({ err: e }, 'audit follower thread did not restart'));
-          }, 1000).unref();
-        }
-      });
-    });
+  const client: ThreadClient<FollowerRequest, FollowerReply> = new ThreadClient<FollowerRequest, FollowerReply>({
+    module: new URL(`./follower-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+    workerData: init,
+    label: 'audit follower',
+    metrics,
+    restart: 'later',
+    unavailable: () => new AuditError('unavailable', 'the audit follower thread stopped; retry shortly'),
+    handshake: (m) => (m.kind === 'ready' ? { ready: true } : m.kind === 'failed' ? { failed: m.mismatch ? new LogMismatchError(m.message) : new Error(`the audit follower thread could not start: ${m.message}`) } : null),
+    onStart: (w) => connect(w),
+    onExit: (code) => {
+      status = { ...status, state: 'stopped', lastError: `the audit follower thread exited (${code})` };
+      if (!closing) log.error({ code }, 'audit follower thread exited; starting another in 1 s');
+    },
+    onError: (e) => log.error({ err: e }, 'audit follower thread failed'),
+    onRestartFailed: (e) => log.error({ err: e }, 'audit follower thread did not restart'),
+    onMessage: (m) => {
+      switch (m.kind) {
+        case 'ready':
+          status = m.status;
+          if (m.audited !== null) advance(m.audited);
+          break;
+        case 'status':
+          status = m.status;
+          break;
+        case 'audited':
+          advance(m.position);
+          break;
+        case 'signed':
+          client.settle(m.seq, m.head);
+          break;
+        case 'sign-failed':
+          client.fail(m.seq, new AuditError(m.auditKind ?? 'unavailable', m.message));
+          break;
+        default:
+          break;
+      }
+    },
+  });
 
-  await start();
+  await client.start();
 
   return {
     status: () => status,
@@ -107,27 +96,19 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
       if (audited !== null && audited >= position) return Promise.resolve(true);
       return closing ? Promise.resolve(false) : waiters.wait(position, timeoutMs);
     },
-    signHead() {
-      const w = worker;
-      if (w === null) return Promise.reject(new AuditError('unavailable', 'the audit follower thread is restarting; retry shortly'));
-      const n = ++seq;
-      return new Promise((resolve, reject) => {
-        asked.set(n, { resolve, reject });
-        w.postMessage({ kind: 'sign', seq: n } satisfies FollowerRequest);
-      });
-    },
+    signHead: () => client.request<SignedTreeHead>((seq) => ({ kind: 'sign', seq })),
     poke() {
-      worker?.postMessage({ kind: 'poke' } satisfies FollowerRequest);
+      client.post({ kind: 'poke' });
+    },
+    feedFrom(s) {
+      source = s;
+      const w = client.worker;
+      return w !== null && connect(w);
     },
     async close() {
       closing = true;
       waiters.cancelAll();
-      const w = worker;
-      if (w === null) return;
-      await new Promise<void>((resolve) => {
-        w.once('exit', () => resolve());
-        w.postMessage({ kind: 'close' } satisfies FollowerRequest);
-      });
+      await client.close({ kind: 'close' });
     },
   };
 }

@@ -21,8 +21,9 @@
  * Leaf hash = SHA-256(0x00 || leaf bytes) (RFC 9162 §2.1.1). Example, in a shell:
  *   printf '\x00%s' "$CANONICAL_JSON" | sha256sum
  */
+import { hash } from 'node:crypto';
 import type { StoredEvent } from '../store/port.js';
-import { hashLeaf } from './merkle.js';
+import { storedText } from '../store/sqlite-writer-feed.js';
 
 export const LEAF_FORMAT = 'annals-event-v1';
 
@@ -46,21 +47,61 @@ export function canonicalJson(value: unknown): string {
 
 /** The leaf bytes of a stored event (format `annals-event-v1`). */
 export function leafBytes(e: StoredEvent): Buffer {
-  return Buffer.from(
-    canonicalJson({
-      data: e.data,
-      id: e.id,
-      metadata: e.metadata,
-      position: e.position,
-      recordedAt: e.recordedAt,
-      revision: e.revision,
-      stream: e.stream,
-      type: e.type,
-    }),
-    'utf8',
-  );
+  return Buffer.from(leafText(e), 'utf8');
 }
 
+/**
+ * The canonical JSON of an event's leaf. An event the writer handed (sqlite-writer-feed.ts)
+ * carries the JSON text it stored, which JSON.stringify wrote: where every object in it
+ * already has its keys in canonical order, that text is the canonical JSON itself and is used
+ * as it is, rather than written again member by member.
+ */
+function leafText(e: StoredEvent): string {
+  const text = storedText(e);
+  if (text === undefined) {
+    return canonicalJson({ data: e.data, id: e.id, metadata: e.metadata, position: e.position, recordedAt: e.recordedAt, revision: e.revision, stream: e.stream, type: e.type });
+  }
+  // Members in canonical order; every value is present (the writer stored them all).
+  const data = isCanonical(e.data) ? text.data : canonicalParsed(e.data);
+  const metadata = isCanonical(e.metadata) ? text.metadata : canonicalParsed(e.metadata);
+  return `{"data":${data},"id":${JSON.stringify(e.id)},"metadata":${metadata},"position":${JSON.stringify(e.position)},"recordedAt":${JSON.stringify(e.recordedAt)},"revision":${canonicalJson(e.revision)},"stream":${JSON.stringify(e.stream)},"type":${JSON.stringify(e.type)}}`;
+}
+
+/**
+ * True when JSON.stringify of `value` (as parsed from JSON text) is its canonical JSON:
+ * every object's keys already sorted (as canonicalJson sorts them). Parsed JSON holds no
+ * undefined, functions or non-finite numbers, and its strings and numbers are written alike.
+ */
+function isCanonical(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return true;
+  if (Array.isArray(value)) {
+    for (const v of value) if (!isCanonical(v)) return false;
+    return true;
+  }
+  let previous: string | null = null;
+  for (const k in value) {
+    if (previous !== null && !(previous < k)) return false;
+    if (!isCanonical((value as Record<string, unknown>)[k])) return false;
+    previous = k;
+  }
+  return true;
+}
+
+/**
+ * canonicalJson of a value parsed from JSON text: a part whose keys are already in order is
+ * written by JSON.stringify at once (the same bytes, since parsed JSON holds nothing that
+ * JSON.stringify and canonicalJson write differently: no undefined, no toJSON, no NaN).
+ */
+function canonicalParsed(value: unknown): string {
+  if (value === null || typeof value !== 'object' || isCanonical(value)) return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalParsed).join(',')}]`;
+  const obj = value as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const k of Object.keys(obj).sort()) parts.push(`${JSON.stringify(k)}:${canonicalParsed(obj[k])}`);
+  return `{${parts.join(',')}}`;
+}
+
+/** SHA-256(0x00 || leaf bytes) (RFC 9162 §2.1.1), in one call: the prefix is the text's first character, UTF-8 encoded with it. */
 export function eventLeafHash(e: StoredEvent): Buffer {
-  return hashLeaf(leafBytes(e));
+  return hash('sha256', `\u0000${leafText(e)}`, 'buffer') as unknown as Buffer;
 }

@@ -10,7 +10,7 @@
  * perfect subtrees are ever stored: every other subtree hash on a proof path is folded from
  * at most log2(n) of them, so proofs cost O(log² n) lookups and no rehashing of the log.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 export const HASH_SIZE = 32;
 
@@ -24,8 +24,13 @@ export function hashLeaf(leaf: Uint8Array): Buffer {
   return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
 }
 
+/** One call into the hash (no Hash object, which costs more than hashing 65 bytes). */
+const children = Buffer.alloc(1 + 2 * HASH_SIZE, 0x01);
 export function hashChildren(left: Uint8Array, right: Uint8Array): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  if (left.length !== HASH_SIZE || right.length !== HASH_SIZE) return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  children.set(left, 1);
+  children.set(right, 1 + HASH_SIZE);
+  return hash('sha256', children, 'buffer') as unknown as Buffer;
 }
 
 /** The largest power of two strictly smaller than n (n >= 2): the RFC's split point k. */

@@ -29,6 +29,11 @@ export class PositionWaiters {
     for (const w of [...this.waiters]) if (position >= w.position) w.resolve(true);
   }
 
+  /** How many wait (someone waiting makes the audit follower write at once: feeder.ts). */
+  get size(): number {
+    return this.waiters.size;
+  }
+
   cancelAll(): void {
     for (const w of [...this.waiters]) w.resolve(false);
   }

@@ -5,6 +5,14 @@
  * or until the poller sees another connection's commit through `PRAGMA data_version`.
  */
 import type { StoredEvent, Subscription } from './port.js';
+import type { CommittedFeed } from './sqlite-writer-feed.js';
+
+/**
+ * With a writer handing its commits (sqlite-writer-feed.ts), how long the log may stay ahead
+ * of what was handed before the subscription reads it itself: a commit of another process, or
+ * a batch that never came. A batch normally arrives within a millisecond of its commit.
+ */
+const FEED_GRACE_MS = 100;
 
 export interface Page {
   readonly events: StoredEvent[];
@@ -17,6 +25,8 @@ export interface PageSource {
   readPage(after: number, limit: number, types: readonly string[] | undefined): Page;
   /** A number that changes when another connection commits. */
   dataVersion(): number;
+  /** The last position stored (0: none). */
+  head(): number;
 }
 
 /**
@@ -99,19 +109,29 @@ export interface SubscriptionOptions {
   readonly after: number;
   readonly types: readonly string[] | undefined;
   readonly pageSize: number;
+  /** What the writer hands (an unfiltered subscription of a follower thread), and whether this subscription reports seals (StoredEvent.integrity). */
+  readonly feed?: { readonly feed: CommittedFeed; readonly checksSeals: boolean };
 }
 
 export class PagingSubscription implements Subscription {
   private closed = false;
   private cancelSleep: (() => void) | null = null;
   private iterator: AsyncGenerator<StoredEvent> | null = null;
+  private fed: SubscriptionOptions['feed'];
 
   constructor(
     private readonly source: PageSource,
     private readonly notifier: ChangeNotifier,
     private readonly options: SubscriptionOptions,
     private readonly onClose: (s: PagingSubscription) => void,
-  ) {}
+  ) {
+    this.fed = options.feed;
+  }
+
+  /** Another subscription takes the writer's batches from now on: this one reads the log. */
+  unfeed(): void {
+    this.fed = undefined;
+  }
 
   /** One iteration per subscription: a second for-await continues where the first stopped. */
   [Symbol.asyncIterator](): AsyncIterator<StoredEvent> {
@@ -129,11 +149,43 @@ export class PagingSubscription implements Subscription {
   private async *run(): AsyncGenerator<StoredEvent> {
     let after = this.options.after;
     const { types, pageSize } = this.options;
+    /** The log was read up to its head at least once since the last gap (a catch-up is done by reading). */
+    let caughtUp = false;
+    /** Since when the log has been ahead of what was handed (0: it is not). */
+    let aheadSince = 0;
     try {
       while (!this.closed) {
+        const feed = this.fed;
+        if (feed !== undefined) {
+          const got = feed.feed.take(after, feed.checksSeals);
+          if (got === 'gap') caughtUp = false;
+          else if (got !== null) {
+            after = got.last;
+            aheadSince = 0;
+            for (const ev of got.events) {
+              if (this.closed) return;
+              if (types === undefined || types.includes(ev.type)) yield ev;
+            }
+            continue;
+          }
+        }
         const version = this.source.dataVersion();
+        if (feed !== undefined && feed.feed.live && caughtUp) {
+          // The writer hands what it commits: the log is read only when it stays ahead of that.
+          const ahead = this.source.head() > after;
+          const now = Date.now();
+          if (ahead && aheadSince === 0) aheadSince = now;
+          if (!ahead || now - aheadSince < FEED_GRACE_MS) {
+            if (!ahead) aheadSince = 0;
+            await this.sleepFed(feed.feed, version, ahead ? FEED_GRACE_MS - (now - aheadSince) : null);
+            continue;
+          }
+          aheadSince = 0;
+        }
         const page = this.source.readPage(after, pageSize, types);
         if (page.events.length === 0 && page.scannedTo <= after) {
+          caughtUp = true;
+          if (feed !== undefined && feed.feed.live) continue;
           const sleep = this.notifier.sleep(version);
           this.cancelSleep = sleep.cancel;
           await sleep.wake;
@@ -150,5 +202,21 @@ export class PagingSubscription implements Subscription {
       // A consumer that breaks out of for-await closes the subscription.
       if (!this.closed) await this.close();
     }
+  }
+
+  /** Sleeps until a batch is handed, a commit is seen (poll or poke), or `ms` passed. */
+  private async sleepFed(feed: CommittedFeed, version: number, ms: number | null): Promise<void> {
+    const arrival = feed.arrival();
+    const sleep = this.notifier.sleep(version);
+    const timer = ms === null ? null : setTimeout(() => arrival.cancel(), Math.max(1, ms));
+    this.cancelSleep = () => {
+      sleep.cancel();
+      arrival.cancel();
+    };
+    await Promise.race([arrival.wait, sleep.wake]);
+    if (timer !== null) clearTimeout(timer);
+    sleep.cancel();
+    arrival.cancel();
+    this.cancelSleep = null;
   }
 }

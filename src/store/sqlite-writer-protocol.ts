@@ -6,6 +6,7 @@
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from './errors.js';
 import type { AppendResult } from './port.js';
 import type { Database } from 'better-sqlite3';
+import type { MessagePort } from 'node:worker_threads';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
 
 export interface WriterInit {
@@ -21,6 +22,8 @@ export type WriterRequest =
   /** Waves of appends, committed in one transaction (a single append is one wave of one). */
   | { kind: 'append'; seq: number; waves: readonly (readonly PendingAppend[])[] }
   | { kind: 'pragmas'; seq: number }
+  /** Post what each COMMIT stores on `port` (sqlite-writer-feed.ts), replacing the port of that name. */
+  | { kind: 'feed'; name: string; port: MessagePort }
   | { kind: 'close' };
 
 /** The writing connection's settings as SQLite reports them (synchronous: 2 = FULL). */

@@ -5,7 +5,8 @@
  * for reads. Messages: see WriterRequest / WriterReply in sqlite-writer-client.ts.
  */
 import Database from 'better-sqlite3';
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { encodeCommitted, postCommitted } from './sqlite-writer-feed.js';
 import { threadSink } from '../metrics/thread.js';
 import { configureConnection } from './sqlite-schema.js';
 import { GroupWriter } from './sqlite-writer.js';
@@ -18,12 +19,23 @@ if (port === null) throw new Error('sqlite-writer-thread runs as a worker thread
 const init = workerData as WriterInit;
 
 let writer: GroupWriter;
+/** The followers' ports, by name: each COMMIT's rows go to every one. */
+const feeds = new Map<string, MessagePort>();
 try {
   const db = new Database(init.path, { timeout: init.busyTimeoutMs });
   configureConnection(db, { busyTimeoutMs: init.busyTimeoutMs, cacheSizeKiB: init.cacheSizeKiB });
   // Commit latencies reach the main thread's registry (src/metrics/thread.ts).
   const metrics = threadSink(port);
-  writer = new GroupWriter(db, { maxAppendsPerCommit: init.maxAppendsPerCommit, onCommitted: () => undefined, metrics, sealer: init.seal ? new Sealer(init.seal.key, init.seal.logId) : null });
+  const sealer = init.seal ? new Sealer(init.seal.key, init.seal.logId) : null;
+  writer = new GroupWriter(db, {
+    maxAppendsPerCommit: init.maxAppendsPerCommit,
+    onCommitted: () => undefined,
+    metrics,
+    sealer,
+    onStored: (rows) => {
+      if (feeds.size > 0) postCommitted(feeds, encodeCommitted(rows, sealer !== null));
+    },
+  });
   port.on('message', (msg: WriterRequest) => {
     if (msg.kind === 'append') {
       writer.enqueue({
@@ -31,6 +43,9 @@ try {
         resolve: (outcomes) => reply({ seq: msg.seq, ok: true, value: encodeOutcomes(outcomes) }),
         reject: (error) => reply({ seq: msg.seq, ok: false, error: encodeWriterError(error) }),
       });
+    } else if (msg.kind === 'feed') {
+      feeds.get(msg.name)?.close();
+      feeds.set(msg.name, msg.port);
     } else if (msg.kind === 'pragmas') {
       port.postMessage({ kind: 'pragmas', seq: msg.seq, value: readPragmas(db) } satisfies WriterReply);
     } else {
@@ -38,6 +53,7 @@ try {
       writer.flush();
       flushReplies();
       metrics.flush();
+      for (const p of feeds.values()) p.close();
       db.close();
       port.postMessage({ kind: 'closed' } satisfies WriterReply);
       port.close();

@@ -61,7 +61,15 @@ export interface GroupWriterOptions {
   readonly metrics?: Pick<MetricsSink, 'commitSeconds'>;
   /** Seals every row it inserts (sqlite-seal.ts); null: rows go unsealed (tests, tools without the key). */
   readonly sealer: Sealer | null;
+  /**
+   * Called after every COMMIT that stored events, with the rows it stored in log order,
+   * exactly as inserted (sqlite-writer-feed.ts hands them to the log's followers). Default: nobody.
+   */
+  readonly onStored?: (rows: readonly StoredRow[]) => void;
 }
+
+/** A row as the writer inserted it: position, id, stream, revision, type, data and metadata (JSON text), recordedAt. */
+export type StoredRow = [position: number, id: string, stream: string, revision: number, type: string, data: string, metadata: string, recordedAt: string];
 
 export class GroupWriter {
   private queue: PendingWaves[] = [];
@@ -81,6 +89,8 @@ export class GroupWriter {
   // Per-transaction state.
   private nextPosition = 0;
   private recordedAt = '';
+  /** The rows inserted in this transaction, when someone hears them (onStored); an append rolled back takes its rows out. */
+  private stored: StoredRow[] | null = null;
 
   constructor(
     private readonly db: Database,
@@ -142,11 +152,13 @@ export class GroupWriter {
       const now = (this.options.clock?.() ?? new Date()).toISOString();
       this.recordedAt = tail !== undefined && tail[1] > now ? tail[1] : now;
       const firstPosition = this.nextPosition;
+      this.stored = this.options.onStored ? [] : null;
       for (const unit of batch) outcomes.push(this.applyWaves(unit.waves));
       stored = this.nextPosition > firstPosition;
       this.commit.run();
       this.options.metrics?.commitSeconds(secondsSince(started));
     } catch (e) {
+      this.stored = null;
       /* c8 ignore start: needs a driver fault (disk full, I/O error, lock timeout mid-batch) */
       if (this.db.inTransaction) {
         try {
@@ -160,6 +172,10 @@ export class GroupWriter {
       for (const a of batch) a.reject(error);
       return;
     }
+    const rows = this.stored;
+    this.stored = null;
+    // The followers first: their copy is on its way before the callers hear the outcome.
+    if (stored && rows !== null) this.options.onStored?.(rows);
     for (let i = 0; i < batch.length; i++) (batch[i] as PendingWaves).resolve(outcomes[i] as AppendOutcome[][]);
     if (stored) this.options.onCommitted();
   }
@@ -185,6 +201,7 @@ export class GroupWriter {
    */
   private applyInSavepoint(append: PendingAppend): Outcome {
     const firstPosition = this.nextPosition;
+    const firstRow = this.stored?.length ?? 0;
     this.savepoint.run();
     try {
       const value = this.apply(append);
@@ -194,6 +211,7 @@ export class GroupWriter {
       this.rollbackTo.run();
       this.release.run();
       this.nextPosition = firstPosition;
+      if (this.stored !== null) this.stored.length = firstRow;
       if (e instanceof WrongExpectedRevisionError || e instanceof DuplicateEventError) return { ok: false, error: e };
       if (e instanceof IdConflict) {
         try {
@@ -231,6 +249,7 @@ export class GroupWriter {
         if (isUniqueViolation(e)) throw new IdConflict();
         throw e;
       }
+      this.stored?.push([position, ev.id, stream, revision, ev.type, ev.data, ev.metadata, this.recordedAt]);
       appended.push({ id: ev.id, revision, position: encodePosition(position), recordedAt: this.recordedAt });
       this.nextPosition = position + 1;
       revision++;

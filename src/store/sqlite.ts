@@ -38,6 +38,8 @@ import { skipped } from './waves.js';
 import { WriterThread } from './sqlite-writer-client.js';
 import { readPragmas, type WriterPragmas } from './sqlite-writer-protocol.js';
 import type { MetricsSink } from '../metrics/sink.js';
+import type { MessagePort } from 'node:worker_threads';
+import type { CommittedFeed } from './sqlite-writer-feed.js';
 
 export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before StoreUnavailableError. Default 5000 ms. */
@@ -79,6 +81,12 @@ export interface SqliteStoreOptions {
    * service): nothing created or migrated, appends refused. Default false.
    */
   readonly readOnly?: boolean;
+  /**
+   * Where the writer hands what it commits (sqlite-writer-feed.ts): a follower thread's store
+   * gives it to its unfiltered subscription, which then reads the log only to catch up or to
+   * fill a gap. Default: none (subscriptions read every event from the file).
+   */
+  readonly feed?: CommittedFeed;
 }
 
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
@@ -96,6 +104,13 @@ export interface SqliteEventStore extends EventStore {
   onCommitted(listener: () => void): void;
   /** Another connection committed: let subscriptions read on now rather than at their next poll. */
   poke(): void;
+  /**
+   * Has the writer thread post what each COMMIT stored on a port of its own, handed to
+   * `deliver` now and again after the writer thread restarts (the caller passes it to the
+   * follower thread, whose store takes it as its `feed`). Calling again with the same name
+   * replaces the port (the follower restarted). False with the inline writer: nothing to hand.
+   */
+  handCommitted(name: string, deliver: (port: MessagePort) => void): boolean;
   /** The log's random id, made with the file (table `meta`); null for a file older than seals opened read-only. */
   readonly logId: string | null;
   /**
@@ -150,6 +165,7 @@ class SqliteStore implements SqliteEventStore {
   private readonly readOnly: boolean;
   private readonly sealer: Sealer | null;
   private readonly plain: RowReader;
+  private readonly feed: CommittedFeed | null;
   private sealed: RowReader | null = null;
   private view: (EventStore & { readonly logId: string | null }) | null = null;
 
@@ -172,6 +188,7 @@ class SqliteStore implements SqliteEventStore {
       for (const l of this.committedListeners) l();
     };
     this.readOnly = options.readOnly === true;
+    this.feed = options.feed ?? null;
     const seal = options.sealKey !== undefined && logId !== null ? { key: options.sealKey, logId } : undefined;
     this.sealer = seal ? new Sealer(seal.key, seal.logId) : null;
     if (options.writer === 'inline' || this.readOnly) this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, sealer: this.sealer, ...(options.clock ? { clock: options.clock } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) });
@@ -301,11 +318,19 @@ class SqliteStore implements SqliteEventStore {
 
   private subscribeWith(reader: RowReader, options: SubscribeOptions): Subscription {
     const after = options.after === undefined ? 0 : decodePosition(options.after);
-    const source: PageSource = { readPage: (a, limit, types) => this.readPage(reader, a, limit, types), dataVersion: () => this.dataVersion() };
+    const source: PageSource = { readPage: (a, limit, types) => this.readPage(reader, a, limit, types), dataVersion: () => this.dataVersion(), head: () => this.headNumber() };
+    // The writer's batches go to the follower's one unfiltered subscription (the latest made).
+    const fed = this.feed !== null && options.types === undefined;
+    if (fed) for (const s of this.subscriptions) s.unfeed();
     const sub = new PagingSubscription(
       source,
       this.notifier,
-      { after, types: options.types === undefined ? undefined : [...options.types], pageSize: this.pageSize },
+      {
+        after,
+        types: options.types === undefined ? undefined : [...options.types],
+        pageSize: this.pageSize,
+        ...(fed ? { feed: { feed: this.feed as CommittedFeed, checksSeals: reader !== this.plain } } : {}),
+      },
       (s) => this.subscriptions.delete(s),
     );
     if (this.closed) void sub.close();
@@ -327,6 +352,12 @@ class SqliteStore implements SqliteEventStore {
   async writerPragmas(): Promise<WriterPragmas> {
     this.assertOpen();
     return this.thread === null ? readPragmas(this.db) : await this.thread.pragmas();
+  }
+
+  handCommitted(name: string, deliver: (port: MessagePort) => void): boolean {
+    if (this.thread === null || this.closed) return false;
+    this.thread.handCommitted(name, deliver);
+    return true;
   }
 
   onCommitted(listener: () => void): void {
@@ -360,6 +391,11 @@ class SqliteStore implements SqliteEventStore {
       const scannedTo = rows.length === limit ? ((rows[rows.length - 1] as unknown[])[0] as number) : head;
       return { events, scannedTo };
     });
+  }
+
+  private headNumber(): number {
+    this.assertOpen();
+    return this.guard(() => this.headStmt.get()?.[0] ?? 0);
   }
 
   private dataVersion(): number {
@@ -417,6 +453,7 @@ class SqliteStore implements SqliteEventStore {
     this.inline?.flush();
     await this.thread?.close();
     await Promise.all([...this.subscriptions].map((s) => s.close()));
+    this.feed?.close();
     this.notifier.stop();
     this.db.close();
   }

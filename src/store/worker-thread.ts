@@ -66,6 +66,7 @@ function create(module: URL, options: WorkerOptions): Worker {
   }
   boot.push(`await import(${JSON.stringify(module.href)});`);
   // Not the main thread's --import flags: the loaders come in above, tap's bookkeeping stays out.
-  const execArgv = process.execArgv.filter((a) => a === '--enable-source-maps');
+  // --cpu-prof* too: each thread then writes its own profile (how the write path was profiled).
+  const execArgv = process.execArgv.filter((a) => a === '--enable-source-maps' || a.startsWith('--cpu-prof'));
   return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot.join('\n'))}`), { execArgv, ...options });
 }

@@ -1,0 +1,180 @@
+/**
+ * The main thread's side of a worker thread, written once for the store writer
+ * (sqlite-writer-client.ts), the read models (projections/threaded.ts) and the audit follower
+ * (src/audit/follower.ts): starting it (startWorker), the handshake (its first `ready` or
+ * `failed` message), requests numbered by `seq` whose promises settle when the answer with
+ * that `seq` comes back, what happens when the thread exits (every request still waiting
+ * fails with the owner's "unavailable" error, then the thread is started again, a second
+ * later or at the next request), and closing it (a `close` message, then its exit).
+ *
+ * What each message means stays with the owner: it hears every message (`onMessage`) and
+ * settles requests by their `seq` (`settle`, `fail`, `progress`).
+ */
+import type { Worker, WorkerOptions } from 'node:worker_threads';
+import type { MetricsSink } from '../metrics/sink.js';
+import { startWorker } from './worker-thread.js';
+
+export interface ThreadClientOptions<Reply> {
+  readonly module: URL;
+  readonly workerData: unknown;
+  /** What the thread does (runningWorkers, metrics' restarts). */
+  readonly label: string;
+  readonly metrics?: MetricsSink | undefined;
+  /** Every message from the thread, the handshake's included. */
+  readonly onMessage: (message: Reply, worker: Worker) => void;
+  /** The handshake: `ready` resolves start(), `failed` rejects it with this error. Absent: start() resolves at once (the thread queues what it is sent). */
+  readonly handshake?: (message: Reply) => { ready: true } | { failed: Error } | null;
+  /** The error each waiting request fails with when the thread stops. */
+  readonly unavailable: (reason: string) => Error;
+  /** `later`: started again a second after it exited (unless closing); `on-demand`: at the next request. */
+  readonly restart: 'later' | 'on-demand';
+  /** Told each time a thread starts (before its handshake) and each time one exits. */
+  readonly onStart?: (worker: Worker) => void;
+  readonly onExit?: (code: number, worker: Worker) => void;
+  /** Told of the thread's uncaught error (its exit follows). */
+  readonly onError?: (e: Error) => void;
+  /** Told when a restart failed. */
+  readonly onRestartFailed?: (e: unknown) => void;
+  /** Keep the process alive only while requests wait (the writer: an idle thread must not hold the process open). */
+  readonly refWhileWaiting?: boolean;
+}
+
+interface Waiting {
+  resolve(value: unknown): void;
+  reject(e: unknown): void;
+  progress?: ((p: unknown) => void) | undefined;
+}
+
+export class ThreadClient<Request extends { kind: string }, Reply extends { kind: string }> {
+  private current: Worker | null = null;
+  private alive = false;
+  private seq = 0;
+  private readonly waiting = new Map<number, Waiting>();
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly o: ThreadClientOptions<Reply>) {}
+
+  /** The running thread, if any. */
+  get worker(): Worker | null {
+    return this.current;
+  }
+
+  /** A thread runs and (with a handshake) said it is ready. */
+  get ready(): boolean {
+    return this.alive;
+  }
+
+  /** Starts a thread; resolves after its handshake. */
+  start(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const w = startWorker(this.o.module, { workerData: this.o.workerData } as WorkerOptions, this.o.label, this.o.metrics);
+      this.current = w;
+      if (this.o.refWhileWaiting) w.unref();
+      let settled = this.o.handshake === undefined;
+      if (settled) {
+        this.alive = true;
+        resolve();
+      }
+      w.on('message', (m: Reply) => {
+        if (!settled) {
+          const h = (this.o.handshake as NonNullable<ThreadClientOptions<Reply>['handshake']>)(m);
+          if (h !== null) {
+            settled = true;
+            if ('ready' in h) {
+              this.alive = true;
+              resolve();
+            } else reject(h.failed);
+          }
+        }
+        this.o.onMessage(m, w);
+      });
+      w.on('error', (e) => this.o.onError?.(e)); // the exit that follows says what to do
+      w.on('exit', (code) => {
+        if (this.current === w) {
+          this.current = null;
+          this.alive = false;
+        }
+        this.failAll(this.o.unavailable(`the ${this.o.label} thread exited (${code})`));
+        if (!settled) {
+          settled = true;
+          reject(new Error(`the ${this.o.label} thread exited (${code}) before it was ready`));
+        }
+        this.o.onExit?.(code, w);
+        if (this.closing === null && this.o.restart === 'later') {
+          setTimeout(() => {
+            if (this.closing === null && this.current === null) this.start().catch((e: unknown) => this.o.onRestartFailed?.(e));
+          }, 1000).unref();
+        }
+      });
+      this.o.onStart?.(w);
+    });
+  }
+
+  /**
+   * Sends the request `make(seq)` and waits for its answer. Without a ready thread it fails
+   * at once with the owner's "unavailable" error (restart 'later') or starts one ('on-demand').
+   */
+  request<T>(make: (seq: number) => Request, progress?: (p: unknown) => void): Promise<T> {
+    if (this.current === null && this.o.restart === 'on-demand' && this.closing === null) void this.start().catch(() => undefined);
+    const w = this.current;
+    if (w === null || !this.alive) return Promise.reject(this.o.unavailable(`the ${this.o.label} thread is restarting`));
+    const seq = ++this.seq;
+    return new Promise<T>((resolve, reject) => {
+      this.waiting.set(seq, { resolve: resolve as (v: unknown) => void, reject, progress });
+      if (this.o.refWhileWaiting && this.waiting.size === 1) w.ref();
+      w.postMessage(make(seq));
+    });
+  }
+
+  /** A message that needs no answer; dropped when no thread runs. */
+  post(message: Request, transfer?: readonly Transferable[]): void {
+    this.current?.postMessage(message, transfer as never);
+  }
+
+  settle(seq: number, value: unknown): void {
+    const w = this.take(seq);
+    w?.resolve(value);
+  }
+
+  fail(seq: number, error: unknown): void {
+    this.take(seq)?.reject(error);
+  }
+
+  progress(seq: number, value: unknown): void {
+    this.waiting.get(seq)?.progress?.(value);
+  }
+
+  /** Every request waiting fails with `error` (the thread reported a fault of its own). */
+  failAll(error: Error): void {
+    const all = [...this.waiting.values()];
+    this.waiting.clear();
+    this.unrefIfIdle();
+    for (const w of all) w.reject(error);
+  }
+
+  /** Sends `close` and resolves when the thread exited; no restart after it. */
+  close(message: Request): Promise<void> {
+    this.closing ??= (async () => {
+      const w = this.current;
+      if (w === null) return;
+      w.ref();
+      await new Promise<void>((resolve) => {
+        w.once('exit', () => resolve());
+        w.postMessage(message);
+      });
+    })();
+    return this.closing;
+  }
+
+  private take(seq: number): Waiting | undefined {
+    const w = this.waiting.get(seq);
+    if (w === undefined) return undefined;
+    this.waiting.delete(seq);
+    this.unrefIfIdle();
+    return w;
+  }
+
+  private unrefIfIdle(): void {
+    if (this.o.refWhileWaiting && this.waiting.size === 0 && this.closing === null) this.current?.unref();
+  }
+}
