@@ -12,7 +12,8 @@
  *   3. From a client process (bench/read-client.ts: 32 keep-alive connections, plain sockets),
  *      at once after the restart, with no warm-up: every question in short alternating slices
  *      (cold); then every question and /healthz in alternating 1 s slices (steady). Each
- *      question's requests/s, p50 and p99, and its ratio to /healthz in the same slices; then
+ *      question's answers/s, p50 and p99 (answers only: 503 shed and 429 limited are counted
+ *      apart), and its ratio to /healthz in the same slices; then
  *      each at one connection (its time without a queue of 31 others in front of it).
  *   4. The server's RSS after the run.
  * No answer is cached by the service: every figure is its read path (temporal indexes and
