@@ -45,6 +45,9 @@ export interface LoadResult {
   readonly rps: number;
   /** Latencies in ms, ascending. */
   readonly latencies: Float64Array;
+  /** Each request's latency (ms) and status, in the order answered (to split answers from refusals). */
+  readonly inOrder: readonly number[];
+  readonly byStatus: readonly number[];
   readonly statuses: Readonly<Record<number, number>>;
 }
 
@@ -137,6 +140,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     })),
   );
   const latencies: number[] = [];
+  const byStatus: number[] = [];
   const statuses: Record<number, number> = {};
   let errors = 0;
   const t0 = performance.now();
@@ -153,6 +157,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
           socket.write(bytes);
           const answer = await reader.next();
           latencies.push(performance.now() - start);
+          byStatus.push(answer.status);
           statuses[answer.status] = (statuses[answer.status] ?? 0) + 1;
           if (answer.status >= 400) errors += 1;
           opts.check?.(answer, req);
@@ -164,7 +169,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const sorted = Float64Array.from(latencies).sort();
-  return { requests: sorted.length, errors, seconds, rps: sorted.length / seconds, latencies: sorted, statuses };
+  return { requests: sorted.length, errors, seconds, rps: sorted.length / seconds, latencies: sorted, inOrder: latencies, byStatus, statuses };
 }
 
 /** The p-quantile (0..1) of ascending latencies. */

@@ -34,9 +34,20 @@ export interface ClientJob {
   readonly singleMs: number;
 }
 
+/**
+ * One question's figures. `rps`, the latencies and `bytes` are of answers (2xx, 304 and 404:
+ * a 404 is an answer, the entity not known at that knownAt); refusals (503 shed, 429 limited)
+ * and other errors are counted apart and left out of them.
+ */
 export interface Figure {
   readonly name: string;
+  /** Answers (see above). */
   readonly requests: number;
+  /** 503s (load shed: Retry-After). */
+  readonly shed: number;
+  /** 429s (per-client limits). */
+  readonly limited: number;
+  /** Any other status of 400 or more but 404. */
   readonly errors: number;
   readonly rps: number;
   readonly p50: number;
@@ -86,29 +97,39 @@ function urls(job: ClientJob): Record<string, () => string> {
 }
 
 interface Acc {
+  /** Of answers only. */
   latencies: number[];
+  shed: number;
+  limited: number;
   errors: number;
   seconds: number;
   bytes: number;
 }
 
+const empty = (): Acc => ({ latencies: [], shed: 0, limited: 0, errors: 0, seconds: 0, bytes: 0 });
+const answered = (status: number): boolean => status < 400 || status === 404;
+
 function figure(name: string, a: Acc): Figure {
   const sorted = Float64Array.from(a.latencies).sort();
-  return { name, requests: sorted.length, errors: a.errors, rps: sorted.length / a.seconds, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.length ? (sorted[sorted.length - 1] as number) : 0, bytes: sorted.length ? a.bytes / sorted.length : 0 };
+  return { name, requests: sorted.length, shed: a.shed, limited: a.limited, errors: a.errors, rps: sorted.length / a.seconds, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.length ? (sorted[sorted.length - 1] as number) : 0, bytes: sorted.length ? a.bytes / sorted.length : 0 };
 }
 
 /** Each question for `ms` in all, in alternating slices of `slice` ms. */
 async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>, connections = job.connections): Promise<Map<string, Acc>> {
   const make = urls(job);
-  const acc = into ?? new Map(names.map((n) => [n, { latencies: [], errors: 0, seconds: 0, bytes: 0 }]));
+  const acc = into ?? new Map(names.map((n) => [n, empty()]));
   for (let done = 0; done < ms; done += slice) {
     for (const name of names) {
       const next = make[name] as () => string;
       const a = acc.get(name) as Acc;
       let bytes = 0;
-      const r = await runLoad({ port: job.port, connections, durationMs: Math.min(slice, ms - done), next: () => ({ method: 'GET', path: next() }), check: (answer) => void (bytes += answer.body.length) });
-      for (const l of r.latencies) a.latencies.push(l);
-      a.errors += r.errors;
+      const r = await runLoad({ port: job.port, connections, durationMs: Math.min(slice, ms - done), next: () => ({ method: 'GET', path: next() }), check: (answer) => void (answered(answer.status) && (bytes += answer.body.length)) });
+      r.byStatus.forEach((status, i) => {
+        if (answered(status)) a.latencies.push(r.inOrder[i] as number);
+        else if (status === 503) a.shed += 1;
+        else if (status === 429) a.limited += 1;
+        else a.errors += 1;
+      });
       a.seconds += r.seconds;
       a.bytes += bytes;
     }
@@ -122,11 +143,13 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
   const cold = await phase(job, names.filter((n) => n !== 'healthz'), job.coldMs, job.coldSliceMs);
   const steadyLoad = loadavg();
   const coldNow = cold.get('holder@now') as Acc;
-  const withCold: Acc = { latencies: [...coldNow.latencies], errors: coldNow.errors, seconds: coldNow.seconds, bytes: coldNow.bytes };
+  const withCold: Acc = { ...coldNow, latencies: [...coldNow.latencies] };
   const steady = await phase(job, names, job.phaseMs, job.sliceMs);
   const steadyNow = steady.get('holder@now') as Acc;
   withCold.latencies.push(...steadyNow.latencies);
   withCold.errors += steadyNow.errors;
+  withCold.shed += steadyNow.shed;
+  withCold.limited += steadyNow.limited;
   withCold.seconds += steadyNow.seconds;
   withCold.bytes += steadyNow.bytes;
   const singleLoad = loadavg();

@@ -12,7 +12,8 @@
  *   3. From a client process (bench/read-client.ts: 32 keep-alive connections, plain sockets),
  *      at once after the restart, with no warm-up: every question in short alternating slices
  *      (cold); then every question and /healthz in alternating 1 s slices (steady). Each
- *      question's requests/s, p50 and p99, and its ratio to /healthz in the same slices; then
+ *      question's answers/s, p50 and p99 (answers only: 503 shed and 429 limited are counted
+ *      apart), and its ratio to /healthz in the same slices; then
  *      each at one connection (its time without a queue of 31 others in front of it).
  *   4. The server's RSS after the run.
  * No answer is cached by the service: every figure is its read path (temporal indexes and
@@ -173,9 +174,11 @@ try {
   await stop(server);
 
   // ---------------------------------------------------------------- 4. report
-  const row = (f: Figure, health?: Figure): string => `  ${f.name.padEnd(15)} ${fmt(f.rps).padStart(8)} req/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(7)} ms  max ${f.max.toFixed(1).padStart(7)} ms  ${fmt(f.bytes).padStart(7)} B/answer${health ? `  ${((f.rps / health.rps) * 100).toFixed(1).padStart(5)}% of /healthz` : ''}${f.errors ? `  ${f.errors} ERRORS` : ''}`;
+  const refused = (f: Figure): string => `${f.shed ? `  ${fmt(f.shed)} × 503 shed` : ''}${f.limited ? `  ${fmt(f.limited)} × 429` : ''}${f.errors ? `  ${f.errors} ERRORS` : ''}`;
+  const row = (f: Figure, health?: Figure): string => `  ${f.name.padEnd(15)} ${fmt(f.rps).padStart(8)} req/s  p50 ${f.p50.toFixed(2).padStart(6)} ms  p99 ${f.p99.toFixed(2).padStart(7)} ms  max ${f.max.toFixed(1).padStart(7)} ms  ${fmt(f.bytes).padStart(7)} B/answer${health ? `  ${((f.rps / health.rps) * 100).toFixed(1).padStart(5)}% of /healthz` : ''}${refused(f)}`;
   say('\nquestions (each drawn at random per request):');
   for (const [name, what] of Object.entries(QUESTIONS)) say(`  ${name.padEnd(15)} ${what}`);
+  say('req/s, latencies and bytes count answers only (2xx, 304, 404); refusals (503 shed, 429 limited) are counted apart and left out of them.');
   say(`\ncold: at once after the restart, no warm-up, ${COLD_MS / 1000} s per question in 0.25 s slices (load average ${load(report.load.cold)}):`);
   for (const f of report.cold) say(row(f));
   const health = report.steady.find((f) => f.name === 'healthz') as Figure;

@@ -58,9 +58,9 @@ function markSessions(q: QueryContext, sessions: SessionView[], k: string): Sess
 export class ReadQueries {
   readonly q: QueryContext;
 
-  /** `shared`: `db` is also the writer's connection (no read snapshot is opened on it). */
-  constructor(db: Db, shared = false) {
-    this.q = new QueryContext(db, shared);
+  /** `shared`: `db` is also the writer's connection (no read snapshot is opened on it). `snapshotMs`: see QueryContext. */
+  constructor(db: Db, shared = false, snapshotMs?: number) {
+    this.q = new QueryContext(db, shared, snapshotMs);
   }
 
   /** The runner applied events: the next statement reads a new snapshot. */

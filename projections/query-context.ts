@@ -74,10 +74,11 @@ export class QueryContext {
   private readonly checkpoint: Statement;
   private readonly endLater = (): void => this.end();
 
-  /** `shared`: the connection also writes (no snapshot is opened on it). */
+  /** `shared`: the connection also writes (no snapshot is opened on it). `snapshotMs`: how long a snapshot may stay open (tests hold one open). */
   constructor(
     readonly db: Db,
     private readonly shared = false,
+    private readonly snapshotMs = SNAPSHOT_MS,
   ) {
     this.begin = db.prepare('BEGIN');
     this.commit = db.prepare('COMMIT');
@@ -91,7 +92,7 @@ export class QueryContext {
         this.begin.run();
         this.ownTx = true;
       }
-      setTimeout(this.endLater, SNAPSHOT_MS).unref();
+      setTimeout(this.endLater, this.snapshotMs).unref();
       this.snap = (this.checkpoint.get() as SnapshotState | undefined) ?? { position: null, recordedAt: null };
     }
     return this.snap;

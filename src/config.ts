@@ -85,6 +85,8 @@ const Env = z.object({
   ANNALS_SHED_EVENT_LOOP_DELAY_MS: z.coerce.number().int().min(0).default(50),
   ANNALS_SHED_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
   ANNALS_READ_TURN_BUDGET_MS: z.coerce.number().min(0).default(20),
+  ANNALS_READ_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
+  ANNALS_READ_QUEUE: z.coerce.number().int().min(1).default(64),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
   ANNALS_FEED_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   ANNALS_FEED_BUFFER_BYTES: z.coerce.number().int().min(65_536).default(1024 * 1024),
@@ -135,6 +137,10 @@ export interface Config {
   shedEventLoopUtilization: number;
   /** Event-loop time a turn may run before the reads still arriving in it are shed (503); 0: never. */
   readTurnBudgetMs: number;
+  /** Worker threads answering read questions off the event loop (projections/read-pool.ts), with the read models in their thread; 0: on the event loop. */
+  readWorkers: number;
+  /** Read questions the workers may hold at once; one more is a 503. */
+  readQueue: number;
   /** Whom to believe about the client's address (X-Forwarded-For): Fastify's trustProxy. */
   trustProxy: boolean | number | string[];
   /** How often each /v1/feed stream gets a comment line, so proxies keep idle streams open. */
@@ -182,6 +188,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     shedEventLoopDelayMs: e.ANNALS_SHED_EVENT_LOOP_DELAY_MS,
     shedEventLoopUtilization: e.ANNALS_SHED_EVENT_LOOP_UTILIZATION,
     readTurnBudgetMs: e.ANNALS_READ_TURN_BUDGET_MS,
+    readWorkers: e.ANNALS_READ_WORKERS,
+    readQueue: e.ANNALS_READ_QUEUE,
     trustProxy: e.ANNALS_TRUST_PROXY,
     feedHeartbeatMs: e.ANNALS_FEED_HEARTBEAT_MS,
     feedBufferBytes: e.ANNALS_FEED_BUFFER_BYTES,

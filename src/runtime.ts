@@ -16,6 +16,7 @@ import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
 import { openThreadedReadModels } from '../projections/threaded.js';
+import { ReadPool } from '../projections/read-pool.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { startAuditFollower, withFollower } from './audit/follower.js';
 import { keyPaths, loadKeys, type AuditKeys } from './audit/keys.js';
@@ -36,6 +37,8 @@ export interface Runtime {
   readonly log: Logger;
   readonly store: EventStore;
   readonly readModels: ReadModels;
+  /** Worker threads answering read questions off the event loop; absent: reads run on it. */
+  readonly reads?: ReadPool | null;
   readonly recorder: Recorder;
   /** The Merkle tree over the log and its signed tree heads. */
   readonly audit: AuditLog;
@@ -107,6 +110,8 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     if (models.status === 'rejected') throw models.reason;
     const audit = opened.value;
     const readModels = models.value;
+    const reads = openReadPool(config, readModels, log, deps, metrics);
+    if (reads) closing.unshift(() => reads.close());
     const witness = config.auditWitnessUrl ? startWitness({ url: config.auditWitnessUrl, head: () => audit.head(), publicKey: { keyId: audit.keyId, pem: audit.publicKeyPem }, log }) : null;
     if (witness) closing.unshift(() => witness.stop());
     const recorder = createRecorder({
@@ -132,6 +137,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       log,
       store,
       readModels,
+      reads,
       recorder,
       audit,
       witness,
@@ -202,6 +208,15 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
   const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
   if (!feedable(store) || !models.feedFrom(store)) (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());
   return models;
+}
+
+/**
+ * Read workers (projections/read-pool.ts) beside read models that run in their own thread
+ * (the service as `npm start` runs it); inline read models (the CLI, most tests) read on this thread.
+ */
+function openReadPool(config: Config, readModels: ReadModels, log: Logger, deps: RuntimeDeps, metrics: Metrics): ReadPool | null {
+  if (config.readWorkers === 0 || config.readModels === 'inline' || deps.store !== undefined) return null;
+  return new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, log, metrics, applied: () => readModels.applied(), queries: () => readModels.queries });
 }
 
 /**

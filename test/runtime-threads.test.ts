@@ -29,7 +29,7 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
     Array.from({ length: 12 }, (_, i) => app.inject({ method: 'POST', url: '/v1/facts', headers: first.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: `p${i}`, name: `Person ${i}` }, source } })),
   );
   t.same(people.map((r) => r.statusCode), Array(12).fill(201), 'concurrent facts share the writer thread');
-  t.same([...runningWorkers().values()].sort(), ['audit follower', 'read models', 'store writer'], 'three threads, each labelled (bench:record prints their utilisation)');
+  t.same([...runningWorkers().values()].sort(), ['audit follower', 'read models', 'reads', 'store writer'], 'four threads, each labelled (bench:record prints their utilisation): the read worker answers reads off the event loop');
   const last = people.map((r) => r.json() as { position: string }).sort((a, b) => (a.position < b.position ? -1 : 1)).at(-1) as { position: string };
 
   // Read-your-writes: the answer came after the read models applied the fact.

@@ -16,6 +16,18 @@ import { NotModified, text } from '../answers.js';
 import { IMMUTABLE_MAX_AGE, isImmutable } from './reads-answer.js';
 import { LooseRef, TimeQuery, found, readContext, typed } from './reads-common.js';
 
+/**
+ * The chunks one turn of the event loop at a time: a stream pulls chunks while its buffer has
+ * room (16 by default), and each is a page of the export read on the event loop, so several
+ * pages in one turn kept every other request (a /healthz) waiting for all of them.
+ */
+async function* turnByTurn(chunks: Iterable<string>): AsyncGenerator<string> {
+  for (const chunk of chunks) {
+    yield chunk;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 export async function popoloRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
   const r = typed(app);
   r.get(
@@ -43,7 +55,7 @@ export async function popoloRoutes(app: FastifyInstance, runtime: Runtime): Prom
       reply.header('etag', etag).header('cache-control', immutable ? `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable` : `${visibility}, no-cache`);
       const inm = req.headers['if-none-match'];
       if (inm !== undefined && inm.split(',').some((t) => t.trim() === etag || t.trim() === etag.slice(2))) return reply.code(304).send();
-      return reply.type('application/json; charset=utf-8').send(Readable.from(chunks));
+      return reply.type('application/json; charset=utf-8').send(Readable.from(turnByTurn(chunks), { highWaterMark: 1 }));
     },
   );
 }

@@ -21,6 +21,7 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../../runtime.js';
+import type { SnapshotState } from '../../../projections/query-context.js';
 import { CSV_TYPE, csvOf } from './csv-lists.js';
 
 const BOOT = randomBytes(9).toString('base64url');
@@ -33,6 +34,8 @@ export interface AnswerContext {
   readonly pinned: boolean;
   /** The validAt answered for, when a default (today) stood in for an omitted one. */
   readonly defaultedValidAt?: string | undefined;
+  /** The checkpoint the answer was read at (a read worker's, projections/read-pool.ts); default this thread's snapshot. */
+  readonly snapshot?: SnapshotState | undefined;
 }
 
 /** Does If-None-Match name `etag`? (weak comparison, RFC 9110 §13.1.2) */
@@ -46,7 +49,7 @@ function matches(header: string | undefined, etag: string): boolean {
 
 export function isImmutable(runtime: Runtime, ctx: AnswerContext): boolean {
   if (!ctx.pinned || ctx.defaultedValidAt !== undefined) return false;
-  const at = runtime.readModels.queries.snapshot().recordedAt;
+  const at = (ctx.snapshot ?? runtime.readModels.queries.snapshot()).recordedAt;
   return at !== null && ctx.knownAt < at;
 }
 
@@ -60,7 +63,7 @@ export function sendAnswer(runtime: Runtime, req: FastifyRequest, reply: Fastify
     etag = `"${hash('sha1', text, 'base64url')}"`;
     reply.header('cache-control', `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable`);
   } else {
-    const position = runtime.readModels.queries.snapshot().position ?? '0';
+    const position = (ctx.snapshot ?? runtime.readModels.queries.snapshot()).position ?? '0';
     const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, csv !== null, BOOT]);
     etag = `W/"${position}.${hash('sha1', question, 'base64url').slice(0, 16)}"`;
     reply.header('cache-control', `${visibility}, no-cache`);

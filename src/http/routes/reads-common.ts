@@ -9,6 +9,7 @@ import { PartialDate, today } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
+import { ReadWorkerLostError, ReadsOverloadedError, type Pooled, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
 
 /** The shape of a partial date, published in the document (the calendar check is PartialDate's). */
 export const PARTIAL_DATE_PATTERN = '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$';
@@ -110,6 +111,29 @@ export async function readContext(runtime: Runtime, q: { knownAt?: string | unde
     }
   }
   return { knownAt: q.knownAt ?? new Date().toISOString() };
+}
+
+/**
+ * A read question (ReadQueries' `method`), answered by a read worker when the runtime has
+ * them (off the event loop: projections/read-pool.ts), else here; with the snapshot it read,
+ * for sendAnswer's ETag. A full pool is a 503 with Retry-After.
+ */
+export async function ask<M extends ReadMethod>(runtime: Runtime, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
+  const pooled = runtime.reads?.run(method, args);
+  if (pooled) {
+    try {
+      return await pooled;
+    } catch (err) {
+      if (err instanceof ReadsOverloadedError || err instanceof ReadWorkerLostError) {
+        runtime.metrics.shed('read-queue');
+        throw new ProblemError('unavailable', err.message, {}, { 'retry-after': '1' });
+      }
+      throw err;
+    }
+  }
+  const q = runtime.readModels.queries;
+  const value = (q[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args);
+  return { value, snapshot: q.snapshot() };
 }
 
 /** validAt for a point question: default today (UTC). */

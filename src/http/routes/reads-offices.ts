@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Runtime } from '../../runtime.js';
 import { nextPage, pageStart } from '../paging.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, readContext, typed, type Guards } from './reads-common.js';
 import { today } from '../../../events/index.js';
 import { HolderAnswer, HoldersAnswer, OfficeAnswer, OfficesAnswer } from '../answers.js';
 
@@ -20,17 +20,19 @@ export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Gua
     const validAt = req.query.validAt ?? today(new Date());
     const office = req.params.office;
     // Already JSON text (see ReadQueries.holderJson), sent as is.
-    const body = found(q().holderJson(office, validAt, knownAt), 'office', office, knownAt);
-    return sendAnswer(runtime, req, reply, body, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined });
+    const { value, snapshot } = await ask(runtime, 'holderJson', office, validAt, knownAt);
+    const body = found(value, 'office', office, knownAt);
+    return sendAnswer(runtime, req, reply, body, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined, snapshot });
   });
 
   r.get('/v1/offices/:office/holders', { preHandler: g.read, schema: { operationId: 'listHolders', response: { 200: HoldersAnswer }, tags: ['reads'], summary: 'The whole succession, ordered by term (from, then factId)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('office'), querystring: ListQuery.omit({ validAt: true }) } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const office = req.params.office;
-    const answer = found(q().holders(office, start.knownAt, start), 'office', office, start.knownAt);
+    const { value, snapshot } = await ask(runtime, 'holders', office, start.knownAt, start);
+    const answer = found(value, 'office', office, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, answer.page.next);
-    return sendAnswer(runtime, req, reply, { office: answer.office, validAt: null, knownAt: start.knownAt, holders: answer.page.items, nextCursor }, start);
+    return sendAnswer(runtime, req, reply, { office: answer.office, validAt: null, knownAt: start.knownAt, holders: answer.page.items, nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/offices/:office', { preHandler: g.read, schema: { operationId: 'getOffice', response: { 200: OfficeAnswer }, tags: ['reads'], summary: 'One office, with its holders on a day', description: CACHE_NOTE, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
@@ -46,10 +48,11 @@ export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Gua
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const org = req.query.organization;
-    const page = org === undefined ? q().offices(undefined, start.knownAt, start) : found(q().offices(org, start.knownAt, start), 'organization', org, start.knownAt);
+    const { value, snapshot } = await ask(runtime, 'offices', org, start.knownAt, start);
+    const page = org === undefined ? value : found(value, 'organization', org, start.knownAt);
     const list = page ?? { items: [], next: null };
     const nextCursor = nextPage(req, reply, start.knownAt, list.next);
-    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, offices: list.items, nextCursor }, start);
+    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, offices: list.items, nextCursor }, { ...start, snapshot });
   });
 }
 

@@ -5,7 +5,7 @@ import type { Runtime } from '../../runtime.js';
 import { nextPage, pageStart } from '../paging.js';
 import { PeopleAnswer, PersonAnswer, RolesAnswer, TimelineAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, Day, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
 const now = (): string => new Date().toISOString();
 
@@ -16,18 +16,19 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
   r.get('/v1/people', { preHandler: g.read, schema: { operationId: 'listPeople', response: { 200: PeopleAnswer }, tags: ['reads'], summary: 'People by name; q= searches names and aliases (case and accents ignored)', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ q: z.string().trim().min(1).max(200).optional() }) } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
-    const page = q().people(start.knownAt, req.query.q, start);
+    const { value: page, snapshot } = await ask(runtime, 'people', start.knownAt, req.query.q, start);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, people: page.items, nextCursor }, start);
+    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, people: page.items, nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/people/:person', { preHandler: g.read, schema: { operationId: 'getPerson', response: { 200: PersonAnswer }, tags: ['reads'], summary: 'One person and the first page of their roles over time (at validAt when given)', description: `\`more.roles\` links to the rest. ${CACHE_NOTE}`, params: RefParam('person'), querystring: PointQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const ref = req.params.person;
     const validAt = req.query.validAt;
-    const { more, ...person } = found(q().person(ref, knownAt, validAt), 'person', ref, knownAt);
+    const { value, snapshot } = await ask(runtime, 'person', ref, knownAt, validAt);
+    const { more, ...person } = found(value, 'person', ref, knownAt);
     const links = moreLinks<'roles'>(more, knownAt, () => ({ path: `/v1/people/${person.id}/roles`, scope: { route: '/v1/people/:person/roles', params: { person: person.id }, filters: { validAt } }, query: { validAt } }));
-    return sendAnswer(runtime, req, reply, { person: links ? { ...person, more: links } : person, validAt: validAt ?? null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
+    return sendAnswer(runtime, req, reply, { person: links ? { ...person, more: links } : person, validAt: validAt ?? null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined, snapshot });
   });
 
   r.get('/v1/people/:person/roles', { preHandler: g.read, schema: { operationId: 'listRoles', response: { 200: RolesAnswer }, tags: ['reads'], summary: 'The offices a person was appointed to or attested in, by term (during validAt when given)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('person'), querystring: ListQuery } }, async (req, reply) => {
@@ -48,9 +49,10 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, from, to } = req.query;
-    const { organization: org, page } = found(q().timeline(organization, start.knownAt, { from, to }, start), 'organization', organization, start.knownAt);
+    const { value, snapshot } = await ask(runtime, 'timeline', organization, start.knownAt, { from, to }, start);
+    const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { organization: org, from: from ?? null, to: to ?? null, validAt: null, knownAt: start.knownAt, facts: page.items, nextCursor }, start);
+    return sendAnswer(runtime, req, reply, { organization, from: from ?? null, to: to ?? null, validAt: null, knownAt: start.knownAt, facts: page.items, nextCursor }, { ...start, snapshot });
   });
 }
 

@@ -6,7 +6,7 @@ import type { SessionList, SessionView } from '../../../projections/queries.js';
 import { nextPage, pageStart } from '../paging.js';
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
 const ByOrganization = ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') });
 const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
@@ -27,16 +27,18 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
-    const page = found(q().sessions(organization, start.knownAt, validAt, start), 'organization', organization, start.knownAt);
+    const { value, snapshot } = await ask(runtime, 'sessions', organization, start.knownAt, validAt, start);
+    const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items.map((s) => withLinks(s, start.knownAt)), nextCursor }, start);
+    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items.map((s) => withLinks(s, start.knownAt)), nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/sessions/:session', { preHandler: g.read, schema: { operationId: 'getSession', response: { 200: SessionAnswer }, tags: ['reads'], summary: 'One session with the first page of everything recorded about it', description: `\`more\` links to the rest of a list that goes on. ${CACHE_NOTE}`, params: RefParam('session'), querystring: TimeQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const ref = req.params.session;
-    const session = found(q().session(ref, knownAt), 'session', ref, knownAt);
-    return sendAnswer(runtime, req, reply, { session: withLinks(session, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
+    const { value, snapshot } = await ask(runtime, 'session', ref, knownAt);
+    const session = found(value, 'session', ref, knownAt);
+    return sendAnswer(runtime, req, reply, { session: withLinks(session, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined, snapshot });
   });
 
   r.get(
@@ -67,14 +69,16 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
     await readContext(runtime, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
-    const page = found(q().documents(organization, start.knownAt, validAt, start), 'organization', organization, start.knownAt);
+    const { value, snapshot } = await ask(runtime, 'documents', organization, start.knownAt, validAt, start);
+    const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, documents: page.items, nextCursor }, start);
+    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, documents: page.items, nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/documents/:document', { preHandler: g.read, schema: { operationId: 'getDocument', response: { 200: DocumentAnswer }, tags: ['reads'], summary: 'One document', description: CACHE_NOTE, params: RefParam('document'), querystring: TimeQuery } }, async (req, reply) => {
     const { knownAt } = await readContext(runtime, req.query);
     const ref = req.params.document;
-    return sendAnswer(runtime, req, reply, { document: found(q().document(ref, knownAt), 'document', ref, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined });
+    const { value, snapshot } = await ask(runtime, 'document', ref, knownAt);
+    return sendAnswer(runtime, req, reply, { document: found(value, 'document', ref, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined, snapshot });
   });
 }

@@ -1,0 +1,47 @@
+/**
+ * A read worker (read-pool.ts): answers ReadQueries' questions on a connection of its own to
+ * the read-model file, off the main thread's event loop. Before each question it ends its
+ * snapshot if the main thread heard of events applied since (or reopens the file after a
+ * rebuild's swap), so a question asked after a write's answer reads that write.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type Database from 'better-sqlite3';
+import { openReader } from './index.js';
+import { ReadQueries } from './queries.js';
+import { APPLIED, FILE, type ReadJob, type ReadReply, type ReadWorkerInit } from './read-pool.js';
+
+const port = parentPort;
+/* c8 ignore next: only ever started as a worker */
+if (port === null) throw new Error('projections/read-worker runs as a worker thread');
+const init = workerData as ReadWorkerInit;
+const counters = new Int32Array(init.counters);
+const post = (m: ReadReply): void => port.postMessage(m);
+
+let file = Atomics.load(counters, FILE);
+let applied = Atomics.load(counters, APPLIED);
+let db: Database.Database = openReader(init.path);
+let queries = new ReadQueries(db, false, init.snapshotMs);
+
+port.on('message', (job: ReadJob) => {
+  try {
+    const f = Atomics.load(counters, FILE);
+    if (f !== file) {
+      file = f;
+      queries.invalidate();
+      db.close();
+      db = openReader(init.path);
+      queries = new ReadQueries(db, false, init.snapshotMs);
+    }
+    const a = Atomics.load(counters, APPLIED);
+    if (a !== applied) {
+      applied = a;
+      queries.invalidate();
+    }
+    const value = (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
+    post({ kind: 'answer', id: job.id, value, snapshot: queries.snapshot() });
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    post({ kind: 'error', id: job.id, name: e.name, message: e.message });
+  }
+});
+post({ kind: 'ready' });
