@@ -5,7 +5,7 @@ import type { Runtime } from '../../runtime.js';
 import { nextPage, pageStart } from '../paging.js';
 import { PeopleAnswer, PersonAnswer, RolesAnswer, TimelineAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, Day, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
 const now = (): string => new Date().toISOString();
 
@@ -50,9 +50,9 @@ export async function peopleReads(app: FastifyInstance, runtime: Runtime, g: Gua
     const start = pageStart(req, req.query, now);
     const { organization, from, to } = req.query;
     const { value, snapshot } = await ask(runtime, 'timeline', organization, start.knownAt, { from, to }, start);
-    const page = found(value, 'organization', organization, start.knownAt);
+    const { organization: org, page } = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { organization, from: from ?? null, to: to ?? null, validAt: null, knownAt: start.knownAt, facts: page.items, nextCursor }, { ...start, snapshot });
+    return sendAnswer(runtime, req, reply, { organization: org, from: from ?? null, to: to ?? null, validAt: null, knownAt: start.knownAt, facts: page.items, nextCursor }, { ...start, snapshot });
   });
 }
 
