@@ -117,3 +117,19 @@ export function scopeOf(q: QueryContext, org: string, k: string): string[] {
   );
   return rows.map((r) => r.id);
 }
+
+/**
+ * scopeOf as it stood once the log's event at `position` had been applied: the organization
+ * (an id), its bodies and their offices, sessions and documents, from every entity version
+ * written at or before that position (a version's `position` is its event's, a correction's
+ * included). The feed's `organization=` filter starts from it, so that a stream resumed at any
+ * position filters the events after it as a stream that never stopped did.
+ */
+export function scopeAtPosition(q: QueryContext, org: string, position: string): string[] {
+  const rows = q.all<{ id: string }>(
+    `WITH RECURSIVE orgs(id) AS (SELECT @org UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind = 'organization' AND e.position <= @position)
+     SELECT id FROM orgs UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind IN ('office', 'session', 'document') AND e.position <= @position`,
+    { org, position },
+  );
+  return rows.map((r) => r.id);
+}
