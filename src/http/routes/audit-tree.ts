@@ -51,8 +51,9 @@ function checkpointsOf(runtime: Runtime): Checkpoints {
 
 /** The checkpoints' origin and verifier key; null while the log is empty and no origin is configured. */
 async function checkpointKey(runtime: Runtime): Promise<{ origin: string; verifierKey: string; format: string } | null> {
+  const c = runtime.checkpoints;
+  if (!c) return null;
   try {
-    const c = checkpointsOf(runtime);
     return { origin: await c.origin(), verifierKey: await c.verifierKey(), format: 'C2SP tlog-checkpoint, Ed25519 signed note: GET /v1/audit/checkpoint' };
   } catch (e) {
     if (e instanceof NoOriginError) return null;
