@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PassThrough } from 'node:stream';
 import t from 'tap';
-import { checkpointText, CheckpointError, noteKeyId, parseCheckpoint, parseVerifierKey, rawPublicKey, signCheckpoint, verifierKey, verifyCheckpoint } from '../src/audit/checkpoint.js';
+import { checkpoints, checkpointText, CheckpointError, NoOriginError, noteKeyId, parseCheckpoint, parseVerifierKey, rawPublicKey, signCheckpoint, verifierKey, verifyCheckpoint } from '../src/audit/checkpoint.js';
 import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 import { seedExample } from '../src/example/seed.js';
@@ -174,4 +174,33 @@ t.test('the note form: what is refused, and why', async (t) => {
   t.same(verifyCheckpoint(cosigned, v).treeSize, 7, 'an unknown signature is ignored');
   t.throws(() => parseVerifierKey('a+b'), /name>\+<8 hex/);
   t.throws(() => parseVerifierKey(`x+00000000+${Buffer.alloc(33, 2).toString('base64')}`), /not an Ed25519/);
+});
+
+t.test('an empty log without ANNALS_AUDIT_ORIGIN has no origin yet; the first event names it', async (t) => {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const root = 'cd'.repeat(32);
+  let identity: string | null = null;
+  let head: { treeSize: number; rootHash: string; keyId: string } | null = null;
+  let signed = 0;
+  const c = checkpoints({
+    key: { publicKeyPem: pem, checkpointOf: (h, origin) => (signed++, signCheckpoint(origin, h.treeSize, h.rootHash, privateKey)) },
+    head: async () => head,
+    origin: undefined,
+    identity: async () => identity,
+  });
+  await t.rejects(c.origin(), NoOriginError);
+  t.equal(await c.latest(), null, 'no head yet: nothing');
+  head = { treeSize: 0, rootHash: root, keyId: 'k' };
+  await t.rejects(c.latest(), /ANNALS_AUDIT_ORIGIN/, 'a head but no identity yet: the reason');
+  identity = 'first-event:0b7f4a2e-1111-4222-8333-444455556666';
+  t.equal(await c.origin(), 'annals/first-event/0b7f4a2e-1111-4222-8333-444455556666');
+  const first = await c.latest();
+  t.equal(first?.note.split('\n')[0], 'annals/first-event/0b7f4a2e-1111-4222-8333-444455556666');
+  t.equal((await c.latest())?.note, first?.note);
+  t.equal(signed, 1, 'the note of one head is made once');
+  head = { treeSize: 1, rootHash: root, keyId: 'k' };
+  t.equal((await c.latest())?.treeSize, 1, 'a new head, a new note');
+  t.equal(signed, 2);
+  t.match(await c.verifierKey(), /^annals\/first-event\/0b7f4a2e-1111-4222-8333-444455556666\+[0-9a-f]{8}\+A[Q-Za-f]/, "the type byte 0x01 first (base64: A, then 16 to 31)");
 });

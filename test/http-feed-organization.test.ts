@@ -13,6 +13,7 @@ import t from 'tap';
 import { isFactType } from '../events/index.js';
 import { startTestApp, type TestApp } from './fixtures/app.js';
 import { appointed, considered, corrected, leftOffice, membership, office, organization, person, retracted, session, type FactBody } from './fixtures/facts.js';
+import { OrganizationFilter } from '../src/http/routes/feed-organization.js';
 import { listen } from './fixtures/raw-http.js';
 import { factsOf, followSse, openSse, type SseReader } from './fixtures/sse.js';
 
@@ -179,4 +180,19 @@ t.test('organization= across a restart: a follower resuming with Last-Event-ID m
   t.ok(follower.reconnects >= 1, 'it reconnected after the restart');
   const log = (await server.a.runtime.store.readAll()).filter((e) => isFactType(e.type));
   t.equal(log.length, facts.length + more.length);
+});
+
+t.test('read models that do not reach a position in time: the decision fails, once for that event', async (t) => {
+  let asked = 0;
+  const f = new OrganizationFilter('01KB19R500EXAMP1E000000001', {
+    store: { readStream: async () => [] },
+    readModels: { queries: undefined as never, waitFor: async () => (asked++, false) },
+    waitMs: 5,
+  });
+  const e = { id: 'e', stream: 'organization-01KB19R500EXAMP1E000000001', revision: 0, position: '00000000000000000001', type: 'OrganizationRegistered' as const, data: { key: 'x', name: 'X' }, metadata: { factId: '01KB19R500EXAMP1E000000001' }, recordedAt: '2025-01-01T00:00:00.000Z' };
+  const w = f.wants(e);
+  t.ok(w instanceof Promise, 'the first event needs the read models');
+  await t.rejects(w as Promise<boolean>, /did not reach position 00000000000000000001 within 5 ms/);
+  t.equal(f.wants(e), w, 'the live path and the catch-up after it share one decision');
+  t.equal(asked, 1);
 });
