@@ -12,13 +12,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { checkpoints, checkpointText, CheckpointError, NoOriginError, noteKeyId, parseCheckpoint, parseVerifierKey, rawPublicKey, signCheckpoint, verifierKey, verifyCheckpoint } from '../src/audit/checkpoint.js';
-import { main } from '../src/cli/main.js';
 import { loadConfig } from '../src/config.js';
 import { seedExample } from '../src/example/seed.js';
 import { startTestApp } from './fixtures/app.js';
+import { runMain } from './fixtures/cli.js';
 import { organization } from './fixtures/facts.js';
 
 const PY = fileURLToPath(new URL('./fixtures/checkpoint_verify.py', import.meta.url));
@@ -27,16 +26,7 @@ const dir = await mkdtemp(join(tmpdir(), 'annals-checkpoint-'));
 t.teardown(() => rm(dir, { recursive: true, force: true }));
 const file = (name: string): string => join(dir, name);
 
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.setEncoding('utf8').on('data', (d: string) => (o += d));
-  err.setEncoding('utf8').on('data', (d: string) => (e += d));
-  const code = await main(['audit', 'verify', ...args], { stdout: out, stderr: err, env: {} });
-  return { code, out: o, err: e };
-}
+const cli = (args: string[]) => runMain(['audit', 'verify', ...args]);
 
 const py = (...args: string[]) => spawnSync('python3', [PY, ...args], { encoding: 'utf8' });
 
