@@ -3,6 +3,7 @@
  * stops the process with one line per variable saying what is wrong and what is expected.
  */
 import { z } from 'zod';
+import { originProblem } from './audit/checkpoint.js';
 
 const Bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
@@ -77,6 +78,14 @@ const Env = z.object({
   ANNALS_CORS_ORIGINS: CorsOrigins.optional(),
   ANNALS_AUDIT_KEY_FILE: z.string().min(1).optional(),
   ANNALS_AUDIT_WITNESS_URL: z.string().url().refine((u) => /^https?:/.test(u), 'an http or https URL').optional(),
+  ANNALS_AUDIT_ORIGIN: z
+    .string()
+    .max(200)
+    .superRefine((v, ctx) => {
+      const problem = originProblem(v);
+      if (problem) ctx.addIssue({ code: 'custom', message: `${problem}, e.g. records.example.org/annals` });
+    })
+    .optional(),
   ANNALS_READY_MAX_LAG_MS: z.coerce.number().int().min(0).default(30_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ANNALS_MAX_CONNECTIONS: z.coerce.number().int().min(1).default(1024),
@@ -122,6 +131,8 @@ export interface Config {
   auditKeyFile: string | undefined;
   /** Where each newly signed tree head is POSTed (src/audit/witness.ts); unset: nowhere. */
   auditWitnessUrl: string | undefined;
+  /** The origin line (and key name) of the C2SP checkpoints (src/audit/checkpoint.ts); unset: `annals/<the log's identity>`. */
+  auditOrigin: string | undefined;
   /** /readyz answers 503 once the read models or the audit tree are further behind the log than this (age of the oldest event not taken in). */
   readyMaxLagMs: number;
   logLevel: string;
@@ -180,6 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.ANNALS_CORS_ORIGINS ?? [],
     auditKeyFile: e.ANNALS_AUDIT_KEY_FILE,
     auditWitnessUrl: e.ANNALS_AUDIT_WITNESS_URL,
+    auditOrigin: e.ANNALS_AUDIT_ORIGIN,
     readyMaxLagMs: e.ANNALS_READY_MAX_LAG_MS,
     logLevel: e.LOG_LEVEL,
     maxConnections: e.ANNALS_MAX_CONNECTIONS,

@@ -21,6 +21,8 @@ import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { startAuditFollower, withFollower } from './audit/follower.js';
 import { keyPaths, loadKeys, type AuditKeys } from './audit/keys.js';
 import { startWitness, type Witness } from './audit/witness.js';
+import { checkpoints, type Checkpoints } from './audit/checkpoint.js';
+import { logIdentity } from './store/identity.js';
 import { lockDataDir } from './integrity/lock.js';
 import { ensurePrivateDir, ensurePrivateFile } from './store/private-files.js';
 import { resolveTokens } from './auth/tokens.js';
@@ -44,6 +46,8 @@ export interface Runtime {
   readonly audit: AuditLog;
   /** Pushes signed heads to ANNALS_AUDIT_WITNESS_URL; null when none is configured. */
   readonly witness?: Witness | null;
+  /** The latest head as a C2SP checkpoint (signed note), its origin and verifier key. */
+  readonly checkpoints?: Checkpoints;
   readonly tokens: readonly TokenGrant[];
   /** What /metrics serves; the store, the recorder and the worker threads report to it. */
   readonly metrics: Metrics;
@@ -141,6 +145,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       recorder,
       audit,
       witness,
+      checkpoints: checkpoints({ key: keys.signing, head: () => audit.head(), origin: config.auditOrigin, identity: () => logIdentity(store) }),
       tokens,
       metrics,
       async close() {

@@ -8,16 +8,14 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import t from 'tap';
 import { leafBytes } from '../src/audit/leaf.js';
 import { CompactTree, fromHex, hashLeaf, toHex, verifyInclusion } from '../src/audit/merkle.js';
 import { keyFromPem, type SignedTreeHead } from '../src/audit/signing.js';
-import { main } from '../src/cli/main.js';
 import { seedExample } from '../src/example/seed.js';
 import type { StoredEvent } from '../src/store/port.js';
 import { startTestApp } from './fixtures/app.js';
-import { runCli } from './fixtures/cli.js';
+import { runCli, runMain } from './fixtures/cli.js';
 
 const root = await mkdtemp(join(tmpdir(), 'annals-offline-'));
 t.teardown(() => rm(root, { recursive: true, force: true }));
@@ -74,16 +72,7 @@ t.test('export lines carry the id: a leaf from a line alone is the tree\'s', asy
   lines = exportText.trim().split('\n');
 });
 
-async function verify(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out = new PassThrough();
-  const err = new PassThrough();
-  let o = '';
-  let e = '';
-  out.setEncoding('utf8').on('data', (d: string) => (o += d));
-  err.setEncoding('utf8').on('data', (d: string) => (e += d));
-  const code = await main(['audit', 'verify', ...args], { stdout: out, stderr: err, env: {} });
-  return { code, out: o, err: e };
-}
+const verify = (args: string[]) => runMain(['audit', 'verify', ...args]);
 async function withLog(name: string, text: string): Promise<string> {
   await writeFile(file(name), text);
   return file(name);

@@ -3,9 +3,11 @@
  * chairmanship of the Kyrgyz Republic recorded for 2024, corrected to 2025), on a real SQLite
  * store with a clock the test moves: between before and after the correction the window holds
  * exactly that correction, with the data before and after and its reason. Also: paging over
- * many changes (each once), an empty window, organization=, bad and reversed moments, caching.
+ * many changes (each once), an empty window, organization=, bad and reversed moments, caching,
+ * a retraction in the window, and a filtered window larger than a page's scan bound.
  */
 import t, { type Test } from 'tap';
+import { SCAN_BOUND } from '../src/audit/changes.js';
 import { seedExample } from '../src/example/seed.js';
 import { startTestApp, type TestApp } from './fixtures/app.js';
 import { manualClock, type ManualClock } from './fixtures/clock.js';
@@ -188,4 +190,69 @@ t.test('an empty window, and bad or reversed moments', async (t) => {
     t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8', url);
     t.match(res.json(), { status: 400, errors: [{ path }] }, `${url} names ${path}`);
   }
+});
+
+t.test('a retraction in the window: listed as a retraction, with its reason and the data it withdrew', async (t) => {
+  const { a, clock, after } = await worked(t);
+  const ghost = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'MembershipStarted', data: { organization: 'csto', member: 'kg', on: '2031-01-01' }, source } });
+  t.equal(ghost.statusCode, 201, ghost.body);
+  const ghostId = ghost.json().factId as string;
+  const recorded = clock.advance();
+  clock.advance();
+  const reason = 'no source says the Kyrgyz Republic joined again in 2031';
+  const retraction = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'FactRetracted', data: { fact: ghostId, reason }, source } });
+  t.equal(retraction.statusCode, 201, retraction.body);
+  const done = clock.advance();
+  clock.advance();
+
+  const body = (await get(a, `/v1/changes?since=${recorded}&until=${done}`)).json() as Answer;
+  t.equal(body.changes.length, 1, 'the window holds the retraction alone');
+  const [c] = body.changes as [Change];
+  t.match(c, { kind: 'retraction', type: 'FactRetracted', factId: retraction.json().factId, fact: { factId: ghostId, type: 'MembershipStarted' }, reason, after: null, source });
+  t.match(c.before, { member: '01KB19R500EXAMP1E000000002', on: '2031-01-01' }, 'the data it withdrew');
+  t.equal(c.data?.['reason'], reason, 'the retraction as recorded');
+  // Through the organization the withdrawn fact was about (judged on the data it withdrew), and not another.
+  t.equal(((await get(a, `/v1/changes?since=${recorded}&until=${done}&organization=kg`)).json() as Answer).changes.length, 1, 'about kg');
+  t.equal(((await get(a, `/v1/changes?since=${recorded}&until=${done}&organization=cis`)).json() as Answer).changes.length, 0, 'not about cis');
+  // Across both: the fact recorded, then its retraction, in order.
+  const both = (await get(a, `/v1/changes?since=${after}&until=${done}`)).json() as Answer;
+  t.same(both.changes.map((x) => [x.kind, x.factId]), [['recorded', ghostId], ['retraction', retraction.json().factId]]);
+});
+
+t.test('organization= over a window larger than the scan bound: short pages go on, exactly the facts about it', async (t) => {
+  const { a, after } = await worked(t);
+  const record = async (bodies: object[]): Promise<string[]> => {
+    const res = await a.app.inject({ method: 'POST', url: '/v1/facts/batch', headers: a.auth('recorder'), payload: bodies });
+    const answer = res.json() as { results: { factId: string }[]; error?: unknown };
+    t.ok(res.statusCode === 200 && !answer.error && answer.results.length === bodies.length, res.body.slice(0, 300));
+    return answer.results.map((r) => r.factId);
+  };
+  const people = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ type: 'PersonRegistered', data: { name: `Bound ${from + i}` }, source }));
+  const offices = (n: number, from: number) => Array.from({ length: n }, (_, i) => ({ type: 'OfficeEstablished', data: { key: `bound-office-${from + i}`, organization: 'cis', title: `Office ${from + i}` }, source }));
+  // About cis: 3 offices, then more than two bounds of people, 2 offices, a bound and a half of people, 1 office.
+  const about: string[] = [];
+  about.push(...(await record(offices(3, 0))));
+  for (let i = 0; i < 2 * SCAN_BOUND + 500; i += 1000) await record(people(Math.min(1000, 2 * SCAN_BOUND + 500 - i), i));
+  about.push(...(await record(offices(2, 3))));
+  for (let i = 0; i < SCAN_BOUND + SCAN_BOUND / 2; i += 1000) await record(people(Math.min(1000, SCAN_BOUND + SCAN_BOUND / 2 - i), 100_000 + i));
+  about.push(...(await record(offices(1, 5))));
+  t.equal(about.length, 6, 'the offices recorded');
+
+  const url = `/v1/changes?since=${after}&organization=cis&limit=2`;
+  const pages: Answer[] = [];
+  for (let cursor: string | null = null; ; ) {
+    const res = await get(a, cursor === null ? url : `${url}&cursor=${encodeURIComponent(cursor)}`);
+    t.equal(res.statusCode, 200);
+    const page = res.json() as Answer;
+    pages.push(page);
+    if (page.nextCursor === null) break;
+    cursor = page.nextCursor;
+    if (pages.length > 50) throw new Error('paging does not end');
+  }
+  const got = pages.flatMap((p) => p.changes.map((c) => c.factId));
+  t.same(got, about, 'exactly the facts about cis, in order: none missed, none repeated');
+  t.ok(pages.some((p) => p.changes.length === 0 && p.nextCursor !== null), 'a page that scanned its bound without finding any still goes on');
+  t.ok(pages.some((p) => p.changes.length === 1 && p.nextCursor !== null), 'a page that scanned its bound part-filled goes on');
+  t.ok(pages.length >= 5, `${pages.length} pages for ${SCAN_BOUND * 3.5 + 6} facts, at most ${SCAN_BOUND} scanned a page`);
+  t.comment(`page sizes: ${pages.map((p) => p.changes.length).join(' ')}`);
 });

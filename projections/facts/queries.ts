@@ -110,10 +110,24 @@ export function changesIn(q: QueryContext, since: string, until: string, after: 
  * the offices, sessions and documents of any of them.
  */
 export function scopeOf(q: QueryContext, org: string, k: string): string[] {
+  return scope(q, org, 'known_from', k);
+}
+
+/**
+ * scopeOf as it stood once the log's event at `position` had been applied: from every entity
+ * version written at or before that position (a version's `position` is its event's, a
+ * correction's included). The feed's `organization=` filter starts from it, so that a stream
+ * resumed at any position filters the events after it as a stream that never stopped did.
+ */
+export function scopeAtPosition(q: QueryContext, org: string, position: string): string[] {
+  return scope(q, org, 'position', position);
+}
+
+function scope(q: QueryContext, org: string, column: 'known_from' | 'position', bound: string): string[] {
   const rows = q.all<{ id: string }>(
-    `WITH RECURSIVE orgs(id) AS (SELECT @org UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind = 'organization' AND e.known_from <= @k)
-     SELECT id FROM orgs UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind IN ('office', 'session', 'document') AND e.known_from <= @k`,
-    { org, k },
+    `WITH RECURSIVE orgs(id) AS (SELECT @org UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind = 'organization' AND e.${column} <= @bound)
+     SELECT id FROM orgs UNION SELECT e.id FROM entities e JOIN orgs o ON e.parent = o.id WHERE e.kind IN ('office', 'session', 'document') AND e.${column} <= @bound`,
+    { org, bound },
   );
   return rows.map((r) => r.id);
 }

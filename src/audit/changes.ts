@@ -62,8 +62,8 @@ async function event(store: Log, ref: FactRef) {
   return e;
 }
 
-/** A version's data as its fact's type now reads it (a correction's: its replacement data). */
-async function versionData(store: Log, ref: FactRef, originalType: FactType | undefined): Promise<Data | null> {
+/** A version's data as its fact's type now reads it (a correction's: its replacement data). Also the feed's organization= filter. */
+export async function versionData(store: Log, ref: FactRef, originalType: FactType | undefined): Promise<Data | null> {
   const e = await event(store, ref);
   /* c8 ignore next -- the read models name only events of this log */
   if (!e) return null;

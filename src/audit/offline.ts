@@ -3,6 +3,9 @@
  * the lines of GET /v1/audit/events or `annals export`), one or more signed heads (the answer
  * of GET /v1/audit/tree-head, which carries the public key), no data dir, no service, no key.
  *
+ * A head may also be a C2SP checkpoint (a signed note, checkpoint.ts) with the public key given
+ * apart; it is checked like a JSON head but for the last position, which it does not name.
+ *
  * What it checks, and what each failure names:
  * - each head: its key id is the SHA-256 of the public key it comes with, its Ed25519
  *   signature holds (`bad-signature`), and every head is of one key (`another-key`; also
@@ -26,7 +29,8 @@
 import { createPublicKey } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { leafBytes } from './leaf.js';
+import { parseCheckpoint, rawPublicKey, verifyCheckpoint } from './checkpoint.js';
+import { leafBytes, LEAF_FORMAT } from './leaf.js';
 import { CompactTree, hashLeaf, toHex } from './merkle.js';
 import { HEAD_FORMAT, keyIdOf, verifyHeadWith, type SignedTreeHead } from './signing.js';
 import type { StoredEvent } from '../store/port.js';
@@ -59,6 +63,36 @@ export interface HeadWithKey {
   readonly publicKeyPem: string;
   /** Where it came from, for messages ("--head head.json"). */
   readonly label: string;
+  /**
+   * A C2SP checkpoint (checkpoint.ts) rather than a JSON head: its note is what is signed
+   * (under `name`, else its origin), and it names no last position. `head` then holds its
+   * size and root, and the key id of `publicKeyPem`.
+   */
+  readonly checkpoint?: { readonly note: string; readonly name: string | null };
+}
+
+/** Reads a C2SP checkpoint file, to be checked with a public key given apart (PEM; `name`: the key name, null: its origin). */
+export function parseCheckpointFile(text: string, label: string, key: { publicKeyPem: string; name: string | null }): HeadWithKey {
+  let c;
+  try {
+    c = parseCheckpoint(text);
+  } catch (e) {
+    throw new Error(`${label}: not a signed tree head nor a C2SP checkpoint (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const keyId = keyIdOf(createPublicKey(key.publicKeyPem));
+  const head: SignedTreeHead = { format: HEAD_FORMAT, leafFormat: LEAF_FORMAT, treeSize: c.treeSize, rootHash: c.rootHash, lastPosition: null, timestamp: '', keyId, signature: '' };
+  return { head, publicKeyPem: key.publicKeyPem, label, checkpoint: { note: text, name: key.name } };
+}
+
+/** Does the head's signature hold with its key? */
+function signatureHolds(h: HeadWithKey): boolean {
+  if (!h.checkpoint) return verifyHeadWith(h.publicKeyPem, h.head);
+  try {
+    verifyCheckpoint(h.checkpoint.note, { name: h.checkpoint.name, publicKey: rawPublicKey(createPublicKey(h.publicKeyPem)) });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface OfflineReport {
@@ -119,7 +153,7 @@ export async function verifyOffline(lines: AsyncIterable<string> | Iterable<stri
     } catch {
       keyId = null;
     }
-    const ok = keyId !== null && keyId === h.head.keyId && verifyHeadWith(h.publicKeyPem, h.head);
+    const ok = keyId !== null && keyId === h.head.keyId && signatureHolds(h);
     if (!ok) problems.push({ kind: 'bad-signature', message: `${h.label}: the signature does not verify with the public key it comes with (key id ${h.head.keyId})` });
     return ok;
   });
@@ -213,10 +247,12 @@ export async function verifyOffline(lines: AsyncIterable<string> | Iterable<stri
     const r = roots.get(h.head.treeSize);
     computed.set(h, r?.root ?? null);
     if (!r) {
-      problems.push({ kind: 'export-short', message: `${h.label} covers ${h.head.treeSize} events (to position ${h.head.lastPosition}); the export holds ${n}${previous ? `, to position ${previous}` : ''}: events after it are missing` });
+      problems.push({ kind: 'export-short', message: `${h.label} covers ${h.head.treeSize} events${h.head.lastPosition === null ? '' : ` (to position ${h.head.lastPosition})`}; the export holds ${n}${previous ? `, to position ${previous}` : ''}: events after it are missing` });
       continue;
     }
-    if (r.root === h.head.rootHash && r.position === h.head.lastPosition) {
+    // A checkpoint names no last position: its root alone says which events it covers.
+    const samePosition = h.checkpoint !== undefined || r.position === h.head.lastPosition;
+    if (r.root === h.head.rootHash && samePosition) {
       if (firstBad) {
         problems.push({
           kind: 'inconsistent',
@@ -227,7 +263,7 @@ export async function verifyOffline(lines: AsyncIterable<string> | Iterable<stri
       continue;
     }
     firstBad ??= h;
-    const where = r.position !== h.head.lastPosition ? `; the head's last event is at ${h.head.lastPosition}, the export's event #${h.head.treeSize} at ${r.position}` : '';
+    const where = !samePosition ? `; the head's last event is at ${h.head.lastPosition}, the export's event #${h.head.treeSize} at ${r.position}` : '';
     problems.push({
       kind: 'root-mismatch',
       between: [agreed.position, r.position],

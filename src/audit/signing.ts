@@ -15,6 +15,7 @@ import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sig
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { signCheckpoint } from './checkpoint.js';
 import { canonicalJson, LEAF_FORMAT } from './leaf.js';
 
 export const HEAD_FORMAT = 'annals-tree-head-v1';
@@ -49,6 +50,8 @@ export interface AuditKey {
   readonly publicKeyPem: string;
   signHead(head: UnsignedTreeHead): SignedTreeHead;
   verifyHead(head: SignedTreeHead): boolean;
+  /** A head as a C2SP checkpoint signed with the same key (checkpoint.ts), its key name `origin`. */
+  checkpointOf(head: SignedTreeHead, origin: string): string;
 }
 
 export function keyIdOf(publicKey: KeyObject): string {
@@ -119,6 +122,10 @@ export function keyFromPem(pem: string, path: string): AuditKey {
     signHead(head) {
       if (head.keyId !== keyId) throw new Error('head names another key');
       return { ...head, signature: sign(null, headMessage(head), privateKey).toString('base64') };
+    },
+    checkpointOf(head, origin) {
+      if (head.keyId !== keyId) throw new Error('head names another key');
+      return signCheckpoint(origin, head.treeSize, head.rootHash, privateKey);
     },
     verifyHead(head) {
       if (head.keyId !== keyId) return false;

@@ -5,16 +5,22 @@
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fileLines, parseHeadFile, verifyOffline, type HeadWithKey } from '../audit/offline.js';
+import { createPublicKey } from 'node:crypto';
+import { parseVerifierKey } from '../audit/checkpoint.js';
+import { fileLines, parseCheckpointFile, parseHeadFile, verifyOffline, type HeadWithKey } from '../audit/offline.js';
 import type { Command } from './main.js';
 import { CliError, EXIT, message, usageError } from './common.js';
 
 const HELP = `annals audit verify — check an export of the log against signed tree heads, offline
 
-Usage: annals audit verify --log EXPORT --head HEAD [--previous-head HEAD] [--heads HEADS] [--key-id HEX] [--json]
+Usage: annals audit verify --log EXPORT --head HEAD [--previous-head HEAD] [--heads HEADS] [--key KEY] [--key-id HEX] [--json]
 
   --log FILE            the log as NDJSON: GET /v1/audit/events or 'annals export', from the start
-  --head FILE           a signed head with its public key: the answer of GET /v1/audit/tree-head
+  --head FILE           a signed head with its public key: the answer of GET /v1/audit/tree-head;
+                        or a C2SP checkpoint (the text of GET /v1/audit/checkpoint), with --key
+  --key KEY             the key a checkpoint is checked with: its verifier key (name+id+key, as
+                        in GET /v1/audit/tree-head's checkpoint.verifierKey), a file holding it,
+                        a public key PEM file, or the saved answer of GET /v1/audit/tree-head
   --previous-head FILE  an earlier head (kept from an earlier audit): the log must have only grown
   --heads FILE          more heads (the answer of GET /v1/audit/tree-heads, with its publicKey),
                         to place a change more narrowly
@@ -35,8 +41,42 @@ Exit codes:
   3  a file cannot be read, or a head file is not a signed head with its public key
 `;
 
-function headsOf(path: string, label: string): HeadWithKey[] {
+/** The key a checkpoint is checked with (--key): a verifier key, a public key PEM file, or a saved GET /v1/audit/tree-head answer. */
+interface CheckpointKey {
+  readonly publicKeyPem: string;
+  readonly name: string | null;
+}
+
+const VKEY = /^[^+\s]+\+[0-9a-fA-F]{8}\+[A-Za-z0-9+/]+={0,2}$/;
+
+function checkpointKeyOf(arg: string): CheckpointKey {
+  const pemOf = (raw: Buffer): string => createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: raw.toString('base64url') }, format: 'jwk' }).export({ type: 'spki', format: 'pem' }).toString();
+  const vkey = (v: string, where: string): CheckpointKey => {
+    try {
+      const k = parseVerifierKey(v);
+      return { publicKeyPem: pemOf(k.publicKey), name: k.name };
+    } catch (err) {
+      throw new CliError(EXIT.input, `${where}: ${message(err)}`);
+    }
+  };
+  if (VKEY.test(arg.trim())) return vkey(arg.trim(), `--key ${arg}`);
+  const text = read(arg);
+  if (VKEY.test(text.trim())) return vkey(text.trim(), `--key ${arg}`);
+  if (text.trimStart().startsWith('-----BEGIN PUBLIC KEY-----')) return { publicKeyPem: text, name: null };
+  try {
+    const doc = JSON.parse(text) as { publicKey?: { pem?: unknown }; checkpoint?: { verifierKey?: unknown } | null };
+    if (typeof doc.checkpoint?.verifierKey === 'string') return vkey(doc.checkpoint.verifierKey, `--key ${arg} (checkpoint.verifierKey)`);
+    if (typeof doc.publicKey?.pem === 'string') return { publicKeyPem: doc.publicKey.pem, name: null };
+  } catch {
+    // Not JSON: said below.
+  }
+  throw new CliError(EXIT.input, `--key ${arg}: expected a verifier key (name+id+key), a public key PEM file, or a saved GET /v1/audit/tree-head answer`);
+}
+
+function headsOf(path: string, label: string, key: () => CheckpointKey): HeadWithKey[] {
   const text = read(path);
+  // A C2SP checkpoint (GET /v1/audit/checkpoint) is text, not JSON: its key comes apart.
+  if (!text.trimStart().startsWith('{')) return [parseCheckpointFile(text, label, key())];
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -72,7 +112,7 @@ export const auditCommand: Command = {
     try {
       ({ values } = parseArgs({
         args: rest,
-        options: { log: { type: 'string' }, head: { type: 'string' }, 'previous-head': { type: 'string' }, heads: { type: 'string' }, 'key-id': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+        options: { log: { type: 'string' }, head: { type: 'string' }, key: { type: 'string' }, 'previous-head': { type: 'string' }, heads: { type: 'string' }, 'key-id': { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
         strict: true,
         allowPositionals: false,
       }));
@@ -89,13 +129,19 @@ export const auditCommand: Command = {
     const keyId = values['key-id'] as string | undefined;
     if (keyId !== undefined && !/^[0-9a-f]{64}$/.test(keyId)) throw usageError(`--key-id ${JSON.stringify(keyId)}: expected 64 lowercase hex digits (a head's keyId)`);
     let heads: HeadWithKey[];
+    const keyArg = values.key as string | undefined;
+    let key: CheckpointKey | null = null;
+    const keyFor = (): CheckpointKey => {
+      if (keyArg === undefined) throw usageError('a C2SP checkpoint carries no public key: give --key (its verifier key, or the saved answer of GET /v1/audit/tree-head)');
+      return (key ??= checkpointKeyOf(keyArg));
+    };
     try {
       const prev = values['previous-head'] as string | undefined;
       const more = values.heads as string | undefined;
       heads = [
-        ...headsOf(head, `--head ${head}`),
-        ...(prev ? headsOf(prev, `--previous-head ${prev}`) : []),
-        ...(more ? headsOf(more, `--heads ${more}`) : []),
+        ...headsOf(head, `--head ${head}`, keyFor),
+        ...(prev ? headsOf(prev, `--previous-head ${prev}`, keyFor) : []),
+        ...(more ? headsOf(more, `--heads ${more}`, keyFor) : []),
       ];
     } catch (err) {
       if (err instanceof CliError) throw err;

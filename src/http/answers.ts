@@ -194,7 +194,15 @@ const SignedHead = z.object({
 });
 const PublicKey = z.object({ keyId: z.string(), algorithm: z.string().describe('Ed25519'), pem: z.string().describe('SPKI PEM') });
 const Tree = z.object({ treeSize: z.int(), lastPosition: z.string().nullable(), rootHash: z.string() });
-export const TreeHeadAnswer = z.object({ head: SignedHead.nullable(), tree: Tree, publicKey: PublicKey, hashAlgorithm: z.string(), leafFormat: z.string(), signatureAlgorithm: z.string() });
+export const TreeHeadAnswer = z.object({
+  head: SignedHead.nullable(),
+  tree: Tree,
+  publicKey: PublicKey,
+  hashAlgorithm: z.string(),
+  leafFormat: z.string(),
+  signatureAlgorithm: z.string(),
+  checkpoint: z.object({ origin: z.string(), verifierKey: z.string(), format: z.string() }).nullable().describe('The C2SP checkpoint of the same head (GET /v1/audit/checkpoint): its origin and verifier key; null while the log is empty and no origin is configured'),
+});
 export const SignedHeadAnswer = z.object({ head: SignedHead });
 export const TreeHeadsAnswer = z.object({ heads: z.array(SignedHead), publicKey: PublicKey });
 export const WitnessAnswer = z.object({

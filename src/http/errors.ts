@@ -15,6 +15,7 @@ import { ZodError } from 'zod';
 import { DomainError, type FieldProblem } from '../domain/errors.js';
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
 import { AuditError } from '../audit/errors.js';
+import { NoOriginError } from '../audit/checkpoint.js';
 import { ReadModelsUnavailableError, RebuildInProgressError } from '../../projections/index.js';
 
 export const PROBLEMS = {
@@ -108,6 +109,8 @@ export function toProblem(err: unknown, request?: FastifyRequest): { problem: Pr
   if (err instanceof DuplicateEventError) {
     return { problem: problem('conflict', `factId already recorded with other content (event ${err.eventId}): use a new factId`), headers: {} };
   }
+  // No checkpoint before the log's first event when no origin is configured.
+  if (err instanceof NoOriginError) return { problem: problem('unavailable', err.message), headers: { 'retry-after': '1' } };
   if (err instanceof AuditError) {
     if (err.kind === 'invalid') return { problem: problem('invalid-request', err.message, { errors: [{ path: err.field ?? '(query)', message: err.message }] }), headers: {} };
     if (err.kind === 'not_found') return { problem: problem('not-found', err.message), headers: {} };

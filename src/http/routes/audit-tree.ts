@@ -7,10 +7,12 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { NoOriginError, type Checkpoints } from '../../audit/checkpoint.js';
 import { LEAF_FORMAT } from '../../audit/leaf.js';
 import type { AuditLog } from '../../audit/tree-head.js';
 import type { Runtime } from '../../runtime.js';
 import { requireRole } from '../auth.js';
+import { ProblemError } from '../errors.js';
 import { ConsistencyAnswer, InclusionAnswer, SignedHeadAnswer, TreeHeadAnswer, TreeHeadsAnswer, VerifyAnswer, WitnessAnswer } from '../answers.js';
 
 const Size = z
@@ -43,6 +45,24 @@ const ABOUT = {
   signatureAlgorithm: 'Ed25519 over the canonical JSON (RFC 8785) of the head without its signature',
 };
 
+function checkpointsOf(runtime: Runtime): Checkpoints {
+  /* c8 ignore next -- openRuntime always makes them; a Runtime made by hand may not */
+  if (!runtime.checkpoints) throw new ProblemError('unavailable', 'this server serves no checkpoints');
+  return runtime.checkpoints;
+}
+
+/** The checkpoints' origin and verifier key; null while the log is empty and no origin is configured. */
+async function checkpointKey(runtime: Runtime): Promise<{ origin: string; verifierKey: string; format: string } | null> {
+  const c = runtime.checkpoints;
+  if (!c) return null;
+  try {
+    return { origin: await c.origin(), verifierKey: await c.verifierKey(), format: 'C2SP tlog-checkpoint, Ed25519 signed note: GET /v1/audit/checkpoint' };
+  } catch (e) {
+    if (e instanceof NoOriginError) return null;
+    throw e;
+  }
+}
+
 export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & { readonly audit: AuditLog }): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
   const preHandler = requireRole(runtime, 'auditor', 'admin');
@@ -51,9 +71,32 @@ export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & {
   const security = [{ bearer: [] }];
 
   r.get('/v1/audit/tree-head', { preHandler, schema: { operationId: 'getTreeHead', response: { 200: TreeHeadAnswer }, tags, security, summary: 'The latest signed tree head, the tree as it stands, and the public key' } }, async () => {
-    const [head, tree] = await Promise.all([audit.head(), audit.state()]);
-    return { head, tree, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem }, ...ABOUT };
+    const [head, tree, checkpoint] = await Promise.all([audit.head(), audit.state(), checkpointKey(runtime)]);
+    return { head, tree, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem }, ...ABOUT, checkpoint };
   });
+
+  r.get(
+    '/v1/audit/checkpoint',
+    {
+      preHandler,
+      // A text answer, never JSON: sent as it is.
+      serializerCompiler: () => (data) => String(data),
+      schema: {
+        operationId: 'getCheckpoint',
+        tags,
+        security,
+        summary: 'The latest signed tree head as a C2SP checkpoint (tlog-checkpoint, a signed note)',
+        description:
+          'The same head as GET /v1/audit/tree-head, as https://c2sp.org/tlog-checkpoint: the origin (ANNALS_AUDIT_ORIGIN, else `annals/<the log identity>`), the tree size, the base64 RFC 6962 root, a blank line, and the Ed25519 note signature (https://c2sp.org/signed-note) of the same key, its key name the origin. Its verifier key is `checkpoint.verifierKey` in GET /v1/audit/tree-head. 503 before the first head.',
+        response: { 200: { description: 'The signed note', content: { 'text/plain': { schema: z.string() } } } },
+      },
+    },
+    async (_req, reply) => {
+      const latest = (await checkpointsOf(runtime).latest()) ?? undefined;
+      if (latest === undefined) throw new ProblemError('unavailable', 'no tree head has been signed yet; POST /v1/audit/tree-head or retry shortly', {}, { 'retry-after': '1' });
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(latest.note);
+    },
+  );
 
   r.post('/v1/audit/tree-head', { preHandler, schema: { operationId: 'signTreeHead', response: { 201: SignedHeadAnswer.describe('The head just signed') }, tags, security, summary: 'Sign a tree head over the log as it stands now', description: 'Answers 201 with the new signed head (a new head every call, even when the tree did not grow).' } }, async (_req, reply) => {
     const head = await audit.signHead();

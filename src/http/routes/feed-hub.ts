@@ -10,6 +10,10 @@
  * the hub reads the log after `pos` a page at a time; once `pos` has reached the position the
  * hub last dispatched, it joins the hub in the same synchronous step, and from then on takes
  * only the hub's events after `pos`. Positions of one store compare as strings (port.ts).
+ * A filter that must read before deciding (organization=, feed-organization.ts) answers a
+ * live event with a promise: the stream then leaves the hub without taking the event, and
+ * catches up from the log after `pos` (that event first), awaiting each decision, until it
+ * has reached the hub again. Decisions stay in log order and the hub never waits for one.
  *
  * Bounded memory: a stream in catch-up reads its next page only once the socket has drained
  * (the log waits for it, not memory). A live stream is written without waiting (the hub
@@ -40,8 +44,8 @@ const BURST_EVENTS = 1_000;
 /** How long a cut-off stream may take to flush its final event before its socket is destroyed. */
 const CUTOFF_GRACE_MS = 5_000;
 
-/** Which facts a stream wants (null: every fact). */
-export type FeedFilter = (e: StoredEvent) => boolean;
+/** Which facts a stream wants (null: every fact), called once per fact in log order; a promise when deciding must read first. */
+export type FeedFilter = (e: StoredEvent & { type: FactType }) => boolean | Promise<boolean>;
 
 export interface FeedHubOptions {
   readonly store: EventStore;
@@ -111,9 +115,32 @@ class FeedStream {
    */
   take(e: StoredEvent): boolean {
     if (this.pos !== null && e.position <= this.pos) return !this.closed;
+    const wanted = this.wants(e);
+    if (wanted instanceof Promise) {
+      // Not taken: the stream reads on from the log after `pos`, this event first.
+      wanted.catch(() => undefined);
+      this.hub.fallBehind(this);
+      return !this.closed;
+    }
+    return this.taken(e, wanted);
+  }
+
+  /** The same as take for an event read from the log (catch-up), the filter's decision awaited. */
+  takeLogged(e: StoredEvent): boolean | Promise<boolean> {
+    if (this.pos !== null && e.position <= this.pos) return !this.closed;
+    const wanted = this.wants(e);
+    return wanted instanceof Promise ? wanted.then((w) => this.taken(e, w)) : this.taken(e, wanted);
+  }
+
+  private wants(e: StoredEvent): boolean | Promise<boolean> {
+    if (!isFactType(e.type)) return false;
+    return this.filter === null ? true : this.filter(e as StoredEvent & { type: FactType });
+  }
+
+  private taken(e: StoredEvent, wanted: boolean): boolean {
+    if (this.closed) return false;
     this.pos = e.position;
-    if (!isFactType(e.type) || (this.filter !== null && !this.filter(e))) return !this.closed;
-    return this.write(this.hub.frame(e), false);
+    return wanted ? this.write(this.hub.frame(e), false) : true;
   }
 
   /** Resolves once the socket has drained (or the stream closed). */
@@ -172,12 +199,14 @@ export class FeedHub {
     if (this.closing) return stream.end(': the server is closing; reconnect shortly\n\n');
     this.streams.add(stream);
     this.startHeartbeat();
-    try {
-      await this.catchUp(stream);
-    } catch (err) {
-      this.o.log.warn({ err }, 'feed: catch-up failed; the stream ends and its client resumes');
-      stream.end(': the feed could not read the log; reconnect shortly\n\n');
-    }
+    await this.run(stream);
+  }
+
+  /** A live stream whose filter must read before deciding: it catches up from the log again. */
+  fallBehind(s: FeedStream): void {
+    this.live.delete(s);
+    s.live = false;
+    void this.run(s);
   }
 
   stats(): FeedStats {
@@ -259,6 +288,15 @@ export class FeedHub {
     }
   }
 
+  private async run(s: FeedStream): Promise<void> {
+    try {
+      await this.catchUp(s);
+    } catch (err) {
+      this.o.log.warn({ err }, 'feed: catch-up failed; the stream ends and its client resumes');
+      s.end(': the feed could not read the log; reconnect shortly\n\n');
+    }
+  }
+
   /** Reads the log after the stream's position until it has reached the hub's, then joins it. */
   private async catchUp(s: FeedStream): Promise<void> {
     while (!s.closed) {
@@ -269,7 +307,10 @@ export class FeedHub {
         return;
       }
       const page = await this.o.store.readAll({ ...(s.pos === null ? {} : { after: s.pos }), limit: CATCH_UP_PAGE });
-      for (const e of page) if (!s.take(e)) return;
+      for (const e of page) {
+        const taken = s.takeLogged(e);
+        if (!(taken instanceof Promise ? await taken : taken)) return;
+      }
       await s.drained();
     }
   }

@@ -16,8 +16,9 @@ import { FACT_TYPES, isFactType } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import type { Position } from '../../store/port.js';
 import { ProblemError } from '../errors.js';
-import { FeedHub } from './feed-hub.js';
-import type { Guards } from './reads-common.js';
+import { FeedHub, type FeedFilter } from './feed-hub.js';
+import { OrganizationFilter } from './feed-organization.js';
+import { LooseRef, found, type Guards } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
 /** Up to 20 digits (the embedded store, left-padded to its width) or EventStoreDB's `<20 digits>-<20 digits>`. */
@@ -45,22 +46,23 @@ const Types = z
 const FeedQuery = z.object({
   after: z.string().regex(POSITION, { message: POSITION_MESSAGE }).optional().describe('Start after this position (an event id); `0`: from the start of the log. `Last-Event-ID` wins when both are sent'),
   types: Types,
-  // The issue asks for it; until it exists it is refused by name rather than silently ignored (a client would take every fact for its organization's).
-  organization: z
-    .string()
-    .optional()
-    .refine((v) => v === undefined, { message: 'organization= is not supported by the feed yet: take every fact (filter by type with types=) and select by organization on your side' })
-    .describe('Not supported yet: answered 400'),
+  organization: LooseRef.optional().describe(
+    'Only facts about this organization (id, or key known now; 404 if unknown), its bodies (parent chain), their offices, sessions and documents: facts that create one of them or name one, and the corrections and retractions of such facts. Decided at each fact\'s place in the log, so a resumed stream continues exactly. With `types`, both apply',
+  ),
 });
 
 const DESCRIPTION = [
   'Server-Sent Events: each fact recorded (corrections and retractions included), as one `data:` line of JSON',
   '(`factId`, `type`, `position`, `recordedAt`, `stream`, `revision`, `data`, `source`, `recordedBy`), its `id:` the store position.',
+  'Filter with `types=` and `organization=`.',
   'Resume with `Last-Event-ID` (EventSource sends it when it reconnects) or `?after=`: nothing missed, nothing repeated,',
   'across restarts. Without either the stream starts at the head of the log. A comment line comes every',
   '`ANNALS_FEED_HEARTBEAT_MS`. A client that does not read is cut off once `ANNALS_FEED_BUFFER_BYTES` wait for it:',
   'a last `event: cutoff` (data `{ reason, resumeAfter }`) says where to resume. The stream is never compressed.',
 ].join(' ');
+
+/** How long an organization= stream waits for the read models to reach a position before it ends (its client resumes). */
+const READ_MODELS_WAIT_MS = 30_000;
 
 /** The hub of each app (tests read its figures). */
 const hubs = new WeakMap<FastifyInstance, FeedHub>();
@@ -111,7 +113,10 @@ export async function feedRoutes(app: FastifyInstance, runtime: Runtime, g: Guar
     },
     async (request, reply) => {
       const after = resumeFrom(request, request.query.after);
-      const types = request.query.types;
+      const { types, organization } = request.query;
+      const now = new Date().toISOString();
+      const org = organization === undefined ? null : found(runtime.readModels.queries.q.ref('organization', organization, now), 'organization', organization, now);
+      const filter = filterOf(types, org === null ? null : new OrganizationFilter(org.id, { store, readModels: runtime.readModels, waitMs: Math.max(config.readWaitMs, READ_MODELS_WAIT_MS) }));
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
@@ -125,7 +130,17 @@ export async function feedRoutes(app: FastifyInstance, runtime: Runtime, g: Guar
       res.socket?.setNoDelay(true);
       // The first bytes: the client knows the stream is open, and how soon to reconnect.
       res.write('retry: 1000\n\n');
-      await hub.serve(res, after, types === undefined ? null : (e) => types.has(e.type));
+      await hub.serve(res, after, filter);
     },
   );
+}
+
+/** Both filters; the organization's sees every fact (its scope grows with the facts that types= leaves out). */
+function filterOf(types: ReadonlySet<string> | undefined, org: OrganizationFilter | null): FeedFilter | null {
+  if (org === null) return types === undefined ? null : (e) => types.has(e.type);
+  if (types === undefined) return (e) => org.wants(e);
+  return (e) => {
+    const about = org.wants(e);
+    return about instanceof Promise ? about.then((w) => w && types.has(e.type)) : about && types.has(e.type);
+  };
 }
