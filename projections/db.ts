@@ -74,7 +74,7 @@ export function spanDays(s0: string, e1: string): number {
  * plain tables (appending rows is cheaper than inserting them at their place in the key order);
  * here they are sorted into their clustered form.
  */
-export function createIndexes(db: Db): void {
+export function createIndexes(db: Db, phase: (name: string) => void = () => undefined): void {
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       if (t.primaryKey) {
@@ -85,10 +85,15 @@ export function createIndexes(db: Db): void {
             INSERT INTO ${t.name}__sorted (${cols}) SELECT ${cols} FROM ${t.name} ORDER BY ${t.primaryKey};
             DROP TABLE ${t.name};
             ALTER TABLE ${t.name}__sorted RENAME TO ${t.name};`);
+          phase(`${t.name}: sorted by (${t.primaryKey})`);
         }
       }
       db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
-      t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
+      phase(`${t.name}: index (fact_id)`);
+      t.indexes.forEach((cols, i) => {
+        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`);
+        phase(`${t.name}: index (${cols})`);
+      });
     }
   }
   // Temporal indexes and spans made here are filled from the rows already written (a bulk
@@ -96,6 +101,7 @@ export function createIndexes(db: Db): void {
   const exists = (name: string): boolean => (db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(name) as number) > 0;
   // Appointments as departures cut them (offices/terms-index.ts): kept by the writer, or made by finishBulk.
   createTerms(db);
+  phase('terms: table and indexes');
   if (!exists('spans')) {
     db.exec('CREATE TABLE spans (tbl TEXT NOT NULL, grp TEXT NOT NULL, days INTEGER NOT NULL, PRIMARY KEY (tbl, grp)) WITHOUT ROWID');
     for (const t of tableSpecs()) {
@@ -103,6 +109,7 @@ export function createIndexes(db: Db): void {
       const { group, from = 's0', to = 'e1' } = t.span;
       db.exec(`INSERT INTO spans (tbl, grp, days) SELECT '${t.name}', ${group}, max(CAST(round(julianday(${to}) - julianday(${from})) AS INTEGER)) FROM ${t.name} WHERE ${to} <> '${OPEN}' AND ${from} IS NOT NULL AND ${group} IS NOT NULL GROUP BY ${group}`);
     }
+    phase('spans');
   }
   for (const t of tableSpecs()) {
     const spec = t.temporal;
@@ -117,6 +124,7 @@ export function createIndexes(db: Db): void {
       db.exec(`INSERT INTO ${rt} SELECT rowid, annals_entity_key(${spec.entity}), annals_entity_key(${spec.entity}), annals_day_key(s0), annals_day_key(e1), annals_second_key(known_from), ${I32_MAX}
         FROM ${t.name} WHERE ${spec.entity} IS NOT NULL`);
     }
+    phase(`${rt}: filled`);
   }
 }
 
@@ -349,7 +357,7 @@ export class ReadModelWriter {
   }
 
   /** Bulk build: the deferred closes, in log order, each on the rows written before it. Call after createIndexes. */
-  finishBulk(): void {
+  finishBulk(phase: (name: string) => void = () => undefined): void {
     const stmts = new Map<string, Statement>();
     this.db.transaction(() => {
       for (const c of this.deferred) {
@@ -361,8 +369,10 @@ export class ReadModelWriter {
         st.run(c.at, c.factId, c.position);
       }
     })();
+    phase(`closes of corrected and retracted versions (${this.deferred.length})`);
     this.deferred.length = 0;
     buildTerms(this.db);
+    phase('terms: cut and filled');
   }
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {
