@@ -63,6 +63,9 @@ export function indexTableNames(): string[] {
 
 const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 
+/** A fact's rows in a table (binds `@fact`): through the clustered key where the fact's id leads it (TableSpec.factKey). */
+const factWhere = (t: TableSpec): string => (t.factKey ? `${t.factKey} = @fact AND fact_id = @fact` : 'fact_id = @fact');
+
 /** Whole days from `s0` to `e1` (both `YYYY-MM-DD`), as SQLite's julianday difference gives them. */
 export function spanDays(s0: string, e1: string): number {
   return Math.round((Date.parse(e1) - Date.parse(s0)) / 86_400_000);
@@ -88,8 +91,10 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
           phase(`${t.name}: sorted by (${t.primaryKey})`);
         }
       }
-      db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
-      phase(`${t.name}: index (fact_id)`);
+      if (!t.factKey) {
+        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
+        phase(`${t.name}: index (fact_id)`);
+      }
       t.indexes.forEach((cols, i) => {
         db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`);
         phase(`${t.name}: index (${cols})`);
@@ -208,7 +213,9 @@ export function isStorageFault(err: unknown): boolean {
 
 /** Applies events to one read-model database; the only writer of its rows. */
 export class ReadModelWriter {
-  private readonly deferred: { table: string; factId: string; at: string; position: string }[] = [];
+  /** Bulk build: closes waiting for finishBulk, counted (they wait in `bulk_closes`, not in memory). */
+  private deferred = 0;
+  private deferClose: Statement | null = null;
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
   /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
@@ -238,9 +245,13 @@ export class ReadModelWriter {
       for (const t of p.tables) {
         const cols = [...BOOKKEEPING, ...t.columns];
         this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns });
-        this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = ? WHERE fact_id = ? AND known_to = '${OPEN}'`));
+        this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = @at WHERE ${factWhere(t)} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
+    }
+    if (options.deferCloses) {
+      db.exec('CREATE TABLE IF NOT EXISTS bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL)');
+      this.deferClose = db.prepare('INSERT INTO bulk_closes (fact_id, position, at) VALUES (?, ?, ?)');
     }
     this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
@@ -344,33 +355,38 @@ export class ReadModelWriter {
   }
 
   private closeVersion(factId: string, type: FactType, at: string, position: string): void {
+    if (this.deferClose) {
+      this.deferClose.run(factId, position, at);
+      this.deferred += 1;
+      return;
+    }
     for (const p of this.byType.get(type) ?? []) {
       for (const t of p.tables) {
-        if (this.options.deferCloses) this.deferred.push({ table: t.name, factId, at, position });
-        else {
-          const closing = this.closing.get(t.name);
-          if (closing && this.terms) for (const r of closing.all(factId) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
-          this.closes.get(t.name)?.run(at, factId);
-        }
+        const closing = this.closing.get(t.name);
+        if (closing && this.terms) for (const r of closing.all(factId) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
+        this.closes.get(t.name)?.run({ at, fact: factId });
       }
     }
   }
 
-  /** Bulk build: the deferred closes, in log order, each on the rows written before it. Call after createIndexes. */
+  /**
+   * Bulk build: the deferred closes, after createIndexes. Applied one after the other in log
+   * order, each close set known_to on the fact's rows still open and written before it; so
+   * a row's known_to is the `at` of the first close of its fact after the row's position.
+   * That is one statement per table here, over the closes kept in `bulk_closes`.
+   */
   finishBulk(phase: (name: string) => void = () => undefined): void {
-    const stmts = new Map<string, Statement>();
+    this.db.exec('CREATE INDEX bulk_closes_fact ON bulk_closes (fact_id, position)');
     this.db.transaction(() => {
-      for (const c of this.deferred) {
-        let st = stmts.get(c.table);
-        if (!st) {
-          st = this.db.prepare(`UPDATE ${c.table} SET known_to = ? WHERE fact_id = ? AND known_to = '${OPEN}' AND position < ?`);
-          stmts.set(c.table, st);
-        }
-        st.run(c.at, c.factId, c.position);
+      for (const t of tableSpecs()) {
+        const key = t.factKey ?? 'fact_id';
+        this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
+          WHERE ${key} IN (SELECT fact_id FROM bulk_closes) AND known_to = '${OPEN}'`);
       }
     })();
-    phase(`closes of corrected and retracted versions (${this.deferred.length})`);
-    this.deferred.length = 0;
+    this.db.exec('DROP TABLE bulk_closes');
+    phase(`closes of corrected and retracted versions (${this.deferred})`);
+    this.deferred = 0;
     buildTerms(this.db);
     phase('terms: cut and filled');
   }
