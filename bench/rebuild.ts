@@ -43,7 +43,8 @@ const cpu = process.cpuUsage(cpu0);
 await store.close();
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 say(`\nrebuilt ${fmt(result.events)} events in ${wall.toFixed(1)} s: ${fmt(result.events / wall)} events/s; CPU ${cpuSeconds.toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, system ${(cpu.system / 1e6).toFixed(1)}), ${((cpuSeconds / Math.max(result.events, 1)) * 1e6).toFixed(1)} µs of CPU an event; load average ${load()}`);
-for (const p of result.phases) say(`  ${(p.ms / 1000).toFixed(1).padStart(7)} s  ${p.phase}`);
+say('  wall s    CPU s  phase');
+for (const p of result.phases) say(`  ${(p.ms / 1000).toFixed(1).padStart(6)} ${(p.cpuMs / 1000).toFixed(1).padStart(8)}  ${p.phase}`);
 printRows(path, result.events);
 say(`done, load average ${load()}`);
 
