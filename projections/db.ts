@@ -63,6 +63,9 @@ export function indexTableNames(): string[] {
 
 const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 
+/** A fact's rows in a table (binds `@fact`): through the clustered key where the fact's id leads it (TableSpec.factKey). */
+const factWhere = (t: TableSpec): string => (t.factKey ? `${t.factKey} = @fact AND fact_id = @fact` : 'fact_id = @fact');
+
 /** Whole days from `s0` to `e1` (both `YYYY-MM-DD`), as SQLite's julianday difference gives them. */
 export function spanDays(s0: string, e1: string): number {
   return Math.round((Date.parse(e1) - Date.parse(s0)) / 86_400_000);
@@ -74,7 +77,7 @@ export function spanDays(s0: string, e1: string): number {
  * plain tables (appending rows is cheaper than inserting them at their place in the key order);
  * here they are sorted into their clustered form.
  */
-export function createIndexes(db: Db): void {
+export function createIndexes(db: Db, phase: (name: string) => void = () => undefined): void {
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       if (t.primaryKey) {
@@ -85,10 +88,17 @@ export function createIndexes(db: Db): void {
             INSERT INTO ${t.name}__sorted (${cols}) SELECT ${cols} FROM ${t.name} ORDER BY ${t.primaryKey};
             DROP TABLE ${t.name};
             ALTER TABLE ${t.name}__sorted RENAME TO ${t.name};`);
+          phase(`${t.name}: sorted by (${t.primaryKey})`);
         }
       }
-      db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
-      t.indexes.forEach((cols, i) => db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`));
+      if (!t.factKey) {
+        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
+        phase(`${t.name}: index (fact_id)`);
+      }
+      t.indexes.forEach((cols, i) => {
+        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`);
+        phase(`${t.name}: index (${cols})`);
+      });
     }
   }
   // Temporal indexes and spans made here are filled from the rows already written (a bulk
@@ -96,6 +106,7 @@ export function createIndexes(db: Db): void {
   const exists = (name: string): boolean => (db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(name) as number) > 0;
   // Appointments as departures cut them (offices/terms-index.ts): kept by the writer, or made by finishBulk.
   createTerms(db);
+  phase('terms: table and indexes');
   if (!exists('spans')) {
     db.exec('CREATE TABLE spans (tbl TEXT NOT NULL, grp TEXT NOT NULL, days INTEGER NOT NULL, PRIMARY KEY (tbl, grp)) WITHOUT ROWID');
     for (const t of tableSpecs()) {
@@ -103,6 +114,7 @@ export function createIndexes(db: Db): void {
       const { group, from = 's0', to = 'e1' } = t.span;
       db.exec(`INSERT INTO spans (tbl, grp, days) SELECT '${t.name}', ${group}, max(CAST(round(julianday(${to}) - julianday(${from})) AS INTEGER)) FROM ${t.name} WHERE ${to} <> '${OPEN}' AND ${from} IS NOT NULL AND ${group} IS NOT NULL GROUP BY ${group}`);
     }
+    phase('spans');
   }
   for (const t of tableSpecs()) {
     const spec = t.temporal;
@@ -117,6 +129,7 @@ export function createIndexes(db: Db): void {
       db.exec(`INSERT INTO ${rt} SELECT rowid, annals_entity_key(${spec.entity}), annals_entity_key(${spec.entity}), annals_day_key(s0), annals_day_key(e1), annals_second_key(known_from), ${I32_MAX}
         FROM ${t.name} WHERE ${spec.entity} IS NOT NULL`);
     }
+    phase(`${rt}: filled`);
   }
 }
 
@@ -200,7 +213,9 @@ export function isStorageFault(err: unknown): boolean {
 
 /** Applies events to one read-model database; the only writer of its rows. */
 export class ReadModelWriter {
-  private readonly deferred: { table: string; factId: string; at: string; position: string }[] = [];
+  /** Bulk build: closes waiting for finishBulk, counted (they wait in `bulk_closes`, not in memory). */
+  private deferred = 0;
+  private deferClose: Statement | null = null;
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
   /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
@@ -230,9 +245,13 @@ export class ReadModelWriter {
       for (const t of p.tables) {
         const cols = [...BOOKKEEPING, ...t.columns];
         this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns });
-        this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = ? WHERE fact_id = ? AND known_to = '${OPEN}'`));
+        this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = @at WHERE ${factWhere(t)} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
+    }
+    if (options.deferCloses) {
+      db.exec('CREATE TABLE IF NOT EXISTS bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL)');
+      this.deferClose = db.prepare('INSERT INTO bulk_closes (fact_id, position, at) VALUES (?, ?, ?)');
     }
     this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
@@ -336,33 +355,40 @@ export class ReadModelWriter {
   }
 
   private closeVersion(factId: string, type: FactType, at: string, position: string): void {
+    if (this.deferClose) {
+      this.deferClose.run(factId, position, at);
+      this.deferred += 1;
+      return;
+    }
     for (const p of this.byType.get(type) ?? []) {
       for (const t of p.tables) {
-        if (this.options.deferCloses) this.deferred.push({ table: t.name, factId, at, position });
-        else {
-          const closing = this.closing.get(t.name);
-          if (closing && this.terms) for (const r of closing.all(factId) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
-          this.closes.get(t.name)?.run(at, factId);
-        }
+        const closing = this.closing.get(t.name);
+        if (closing && this.terms) for (const r of closing.all(factId) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
+        this.closes.get(t.name)?.run({ at, fact: factId });
       }
     }
   }
 
-  /** Bulk build: the deferred closes, in log order, each on the rows written before it. Call after createIndexes. */
-  finishBulk(): void {
-    const stmts = new Map<string, Statement>();
+  /**
+   * Bulk build: the deferred closes, after createIndexes. Applied one after the other in log
+   * order, each close set known_to on the fact's rows still open and written before it; so
+   * a row's known_to is the `at` of the first close of its fact after the row's position.
+   * That is one statement per table here, over the closes kept in `bulk_closes`.
+   */
+  finishBulk(phase: (name: string) => void = () => undefined): void {
+    this.db.exec('CREATE INDEX bulk_closes_fact ON bulk_closes (fact_id, position)');
     this.db.transaction(() => {
-      for (const c of this.deferred) {
-        let st = stmts.get(c.table);
-        if (!st) {
-          st = this.db.prepare(`UPDATE ${c.table} SET known_to = ? WHERE fact_id = ? AND known_to = '${OPEN}' AND position < ?`);
-          stmts.set(c.table, st);
-        }
-        st.run(c.at, c.factId, c.position);
+      for (const t of tableSpecs()) {
+        const key = t.factKey ?? 'fact_id';
+        this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
+          WHERE ${key} IN (SELECT fact_id FROM bulk_closes) AND known_to = '${OPEN}'`);
       }
     })();
-    this.deferred.length = 0;
+    this.db.exec('DROP TABLE bulk_closes');
+    phase(`closes of corrected and retracted versions (${this.deferred})`);
+    this.deferred = 0;
     buildTerms(this.db);
+    phase('terms: cut and filled');
   }
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {

@@ -33,6 +33,13 @@ export interface TableSpec {
    * version row; `position` (of the version's event) makes it so.
    */
   readonly primaryKey?: string;
+  /**
+   * A column always equal to the row's fact_id that leads the primary key or one of
+   * `indexes` (entities and sessions: `id`, the fact that made the entity; names: `entity`).
+   * Closing a version (a correction, a retraction) finds the fact's rows through it, and no
+   * index on (fact_id) is made: one index fewer to build and keep up.
+   */
+  readonly factKey?: string;
   /** Extra indexes as column lists, e.g. `office, known_from`. */
   readonly indexes: readonly string[];
   /**

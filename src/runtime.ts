@@ -79,7 +79,7 @@ export interface RuntimeDeps {
  * with `sealKey`; `readOnly`: an existing log, for commands that only read; `clock`: what
  * `recordedAt` is read from, inline writer only) or EventStoreDB.
  */
-export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics; clock?: () => Date } = {}): Promise<EventStore> {
+export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics; clock?: () => Date; cacheSizeKiB?: number } = {}): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
     if (!options.readOnly) ensurePrivateDir(config.dataDir);
     return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...options });

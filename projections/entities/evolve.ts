@@ -16,12 +16,12 @@ function entity(kind: string, fact: FactVersion, row: Row, names: readonly strin
 
 export const entities: Projection = {
   name: 'entities',
-  version: 3,
+  version: 4,
   tables: [
     // (id, known_from, …, name): an entity's view in an answer from the index alone.
     // (kind, name, id), (kind, parent, name, id): pages of organizations, offices, people by name.
-    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', indexes: ['key, known_from', 'kind, parent, name, id', 'kind, name, id', 'id, known_from, known_to, kind, key, name'] },
-    { name: 'names', columns: ['entity', 'kind', 'name_norm'], indexes: ['kind, entity'] },
+    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', factKey: 'id', indexes: ['key, known_from', 'kind, parent, name, id', 'kind, name, id', 'id, known_from, known_to, kind, key, name'] },
+    { name: 'names', columns: ['entity', 'kind', 'name_norm'], factKey: 'entity', indexes: ['entity, kind'] },
   ],
   // The facts that create an entity (events/facts/: their own stream of an entity kind).
   handles: FACT_TYPES.filter((type) => createdKind(type) !== undefined),

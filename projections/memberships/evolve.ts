@@ -4,8 +4,8 @@ import { dateColumns, json, str } from '../rows.js';
 
 export const memberships: Projection = {
   name: 'memberships',
-  version: 3,
-  tables: [{ name: 'membership_changes', columns: ['organization', 'member', 'change', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'organization, fact_id, position', indexes: ['member, known_from', 'organization, change, on_raw, fact_id', 'organization, member'] }],
+  version: 4,
+  tables: [{ name: 'membership_changes', columns: ['organization', 'member', 'change', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'organization, fact_id, position', indexes: ['organization, change, on_raw, fact_id', 'organization, member'] }],
   handles: ['MembershipStarted', 'MembershipEnded'],
   evolve(fact) {
     if (fact.type !== 'MembershipStarted' && fact.type !== 'MembershipEnded') return [];

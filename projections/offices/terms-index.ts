@@ -164,42 +164,80 @@ export class TermsKeeper {
 }
 
 /**
- * A bulk build: `terms` from the finished appointments and departures tables, read in
- * (office, person) order a chunk at a time (a connection cannot write while it iterates).
+ * A bulk build: `terms` from the finished appointments and departures tables. Both are first
+ * copied, joined to their facts' first positions, into temporary tables in (office, person)
+ * order: the join reads the tables in the order they were written (log order, which is
+ * also the order of the facts' ULIDs), so the facts are read nearly sequentially, and the
+ * copies are then read a chunk at a time by their rowid (a connection cannot write while it
+ * iterates). Reading the appointments through the (office, person) index instead made one
+ * random probe into the appointments and one into the million-row facts table per row:
+ * 13-27 s of the 1,000,000-fact rebuild, and far more once the file outgrew the page cache.
  */
-export function buildTerms(db: Db, chunk = 5000): void {
+export function buildTerms(db: Db, chunk = 20_000): void {
   const writer = new TermsWriter(db);
-  const order = 'ORDER BY a.office, a.person';
-  const apps = db.prepare(`SELECT a.office, ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND (a.office, a.person) > (?, ?) ${order} LIMIT ?`);
-  const rest = db.prepare(`SELECT a.office, ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id WHERE a.office = ? AND a.person = ?`);
-  const deps = db.prepare(`SELECT d.office, ${DEP_COLUMNS} FROM departures d JOIN facts f ON f.fact_id = d.fact_id WHERE (d.office, d.person) >= (?, ?) AND (d.office, d.person) <= (?, ?)`);
-  type Row<T> = T & { office: string };
+  db.exec(`
+    DROP TABLE IF EXISTS temp.terms_apps; DROP TABLE IF EXISTS temp.terms_deps;
+    CREATE TEMP TABLE terms_apps AS SELECT a.office, ${APP_COLUMNS} FROM appointments a JOIN facts f ON f.fact_id = a.fact_id
+      WHERE a.office IS NOT NULL AND a.person IS NOT NULL ORDER BY a.office, a.person, a.rowid;
+    CREATE TEMP TABLE terms_deps AS SELECT d.office, ${DEP_COLUMNS} FROM departures d JOIN facts f ON f.fact_id = d.fact_id
+      WHERE d.office IS NOT NULL AND d.person IS NOT NULL ORDER BY d.office, d.person;`);
+  const apps = db.prepare('SELECT rowid AS n, * FROM temp.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT ?');
+  const deps = db.prepare('SELECT rowid AS n, * FROM temp.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT ?');
+  type Row<T> = T & { office: string; n: number };
   const key = (r: { office: string; person: string }): string => `${r.office}\u0000${r.person}`;
-  db.transaction(() => {
-    let after: [string, string] = ['', ''];
+  // The departures, read alongside in the same order: those of pairs up to `upTo` (inclusive).
+  let depAfter = 0;
+  let depBuffer: Row<DepVersion>[] = [];
+  const depsUpTo = (upTo: string): Map<string, DepVersion[]> => {
+    const out = new Map<string, DepVersion[]>();
     for (;;) {
-      const rows = apps.all(after[0], after[1], chunk) as Row<AppVersion>[];
-      if (rows.length === 0) return;
-      const last = rows.at(-1) as Row<AppVersion>;
-      // The last pair whole (the chunk may have cut it), read again on its own.
-      const whole = rows.filter((r) => r.office !== last.office || r.person !== last.person).concat(rest.all(last.office, last.person) as Row<AppVersion>[]);
-      const first = rows[0] as Row<AppVersion>;
-      const depsOf = new Map<string, DepVersion[]>();
-      for (const d of deps.all(first.office, first.person, last.office, last.person) as Row<DepVersion>[]) {
-        const list = depsOf.get(key(d));
+      if (depBuffer.length === 0) {
+        depBuffer = deps.all(depAfter, chunk) as Row<DepVersion>[];
+        if (depBuffer.length === 0) return out;
+        depAfter = (depBuffer.at(-1) as Row<DepVersion>).n;
+      }
+      let i = 0;
+      for (; i < depBuffer.length; i++) {
+        const d = depBuffer[i] as Row<DepVersion>;
+        const k = key(d);
+        if (k > upTo) break;
+        const list = out.get(k);
         if (list) list.push(d);
-        else depsOf.set(key(d), [d]);
+        else out.set(k, [d]);
       }
-      const pairs = new Map<string, Row<AppVersion>[]>();
-      for (const r of whole) {
-        const list = pairs.get(key(r));
-        if (list) list.push(r);
-        else pairs.set(key(r), [r]);
+      depBuffer = depBuffer.slice(i);
+      if (depBuffer.length > 0) return out;
+    }
+  };
+  db.transaction(() => {
+    let after = 0;
+    let carry: Row<AppVersion>[] = [];
+    for (;;) {
+      const rows = apps.all(after, chunk) as Row<AppVersion>[];
+      const done = rows.length < chunk;
+      if (rows.length > 0) after = (rows.at(-1) as Row<AppVersion>).n;
+      const all = carry.length ? carry.concat(rows) : rows;
+      if (all.length === 0) break;
+      // The last pair may go on in the next chunk: kept for it, unless this was the last.
+      const last = all.at(-1) as Row<AppVersion>;
+      let cutAt = all.length;
+      if (!done) while (cutAt > 0 && key(all[cutAt - 1] as Row<AppVersion>) === key(last)) cutAt -= 1;
+      const whole = all.slice(0, cutAt);
+      carry = all.slice(cutAt);
+      if (whole.length > 0) {
+        const depsOf = depsUpTo(key(whole.at(-1) as Row<AppVersion>));
+        let from = 0;
+        for (let i = 1; i <= whole.length; i++) {
+          if (i < whole.length && key(whole[i] as Row<AppVersion>) === key(whole[from] as Row<AppVersion>)) continue;
+          const head = whole[from] as Row<AppVersion>;
+          termsOfPair(writer, head.office, head.person, whole.slice(from, i), depsOf.get(key(head)) ?? []);
+          from = i;
+        }
       }
-      for (const [k, av] of pairs) termsOfPair(writer, (av[0] as Row<AppVersion>).office, (av[0] as Row<AppVersion>).person, av, depsOf.get(k) ?? []);
-      after = [last.office, last.person];
+      if (done && carry.length === 0) break;
     }
   })();
+  db.exec('DROP TABLE temp.terms_apps; DROP TABLE temp.terms_deps;');
 }
 
 /** One (office, person)'s rows: the maximal recording intervals over which each version's cut end stays the same. */

@@ -8,12 +8,13 @@ import { json, str, termColumns, type TermLike } from '../rows.js';
 
 export const sessions: Projection = {
   name: 'sessions',
-  version: 6,
+  version: 7,
   tables: [
     {
       name: 'sessions',
       columns: ['id', 'key', 'body', 'title', 'number', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'city', 'country', 'chair_person', 'chair_office', 'agenda', 'source'],
       primaryKey: 'id, position',
+      factKey: 'id',
       // (body, s0, id): pages of a body's sessions in order, read from the day asked about
       // minus the body's longest session. The narrow one: a session's days, for attestations.
       // chair_person: a person's page lists the sessions they chaired.

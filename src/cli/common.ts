@@ -119,11 +119,16 @@ function openFailure(config: Config, err: unknown, beside: string): CliError {
  * opened read-only, nothing is created or changed, and no lock is taken, so this works beside
  * a running service.
  */
-export async function withStore<T>(config: Config, fn: (store: EventStore) => Promise<T>): Promise<T> {
+/**
+ * `oneRead`: the command reads the log once from its start (export, replay, diff, rebuild):
+ * the embedded store's page cache is kept small (2 MiB instead of 64), as a page is not read
+ * twice and the operating system's cache holds the file anyway; replay's memory bound counts it.
+ */
+export async function withStore<T>(config: Config, fn: (store: EventStore) => Promise<T>, options: { oneRead?: boolean } = {}): Promise<T> {
   let store: EventStore;
   try {
     const { openStore } = await import('../runtime.js');
-    store = await openStore(config, { readOnly: true });
+    store = await openStore(config, { readOnly: true, ...(options.oneRead ? { cacheSizeKiB: 2048 } : {}) });
   } catch (err) {
     throw new CliError(EXIT.unavailable, `cannot open the store (${describeStore(config)}): ${message(err)}`);
   }

@@ -162,6 +162,6 @@ export const diffCommand: Command = {
         await rm(dir, { recursive: true, force: true });
       }
       return EXIT.ok;
-    });
+    }, { oneRead: true });
   },
 };

@@ -93,6 +93,6 @@ export const exportCommand: Command = {
       }
       io.stderr.write(`exported ${count} events${knownAt ? ` recorded by ${knownAt}` : ''}${outPath ? ` to ${outPath}` : ''}\n`);
       return EXIT.ok;
-    });
+    }, { oneRead: true });
   },
 };

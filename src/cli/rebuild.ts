@@ -40,6 +40,6 @@ export const rebuildCommand: Command = {
       bar.finish(result.events);
       io.stderr.write(`rebuilt the read models from ${result.events} events in ${(result.elapsedMs / 1000).toFixed(1)} s (${result.eventsPerSecond}/s), up to position ${result.position ?? head ?? '(empty log)'}\n`);
       return EXIT.ok;
-    }));
+    }, { oneRead: true }));
   },
 };

