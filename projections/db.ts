@@ -12,7 +12,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { OPEN_END, isFactType, upcast, type FactType, type Source } from '../events/index.js';
+import { OPEN_END, isAmendment, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
@@ -308,18 +308,18 @@ export class ReadModelWriter {
     const factId = meta.factId ?? null;
     try {
       if (!factId) throw new Error('event has no metadata.factId');
-      const data = upcast(e.type, e.data, meta.schemaVersion, (fact) => this.typeOf(fact)) as Record<string, unknown>;
+      const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (id) => this.typeOf(id)));
       const source = meta.source ?? null;
-      if (e.type === 'FactCorrected' || e.type === 'FactRetracted') {
-        const target = this.resolve(data['fact'] as string);
-        const writes = e.type === 'FactCorrected' ? this.evolve({ factId: target.id, type: target.type, data: data['data'] as Record<string, unknown>, source }) : [];
+      if (isAmendment(fact)) {
+        const target = this.resolve(fact.data.fact);
+        const writes = fact.type === 'FactCorrected' ? this.evolve({ ...storedFact(target.type, fact.data.data), factId: target.id, source }) : [];
         this.closeVersion(target.id, target.type, e.recordedAt, e.position);
         this.write(writes, target.id, e.recordedAt, e.position);
-        this.factPut.run(factId, e.type, target.id, e.position, e.stream, e.revision, e.recordedAt, typeof data['reason'] === 'string' ? data['reason'] : null);
-        if (e.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
+        this.factPut.run(factId, e.type, target.id, e.position, e.stream, e.revision, e.recordedAt, fact.data.reason);
+        if (fact.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
         return;
       }
-      const writes = this.evolve({ factId, type: e.type, data, source });
+      const writes = this.evolve({ ...fact, factId, source });
       this.write(writes, factId, e.recordedAt, e.position);
       this.factPut.run(factId, e.type, factId, e.position, e.stream, e.revision, e.recordedAt, null);
     } catch (err) {

@@ -3,17 +3,18 @@
  * version of it) to read-model rows. The runner adds the bitemporal bookkeeping columns
  * (fact_id, known_from, known_to, position), so evolve never sees a clock or the versioning.
  */
-import type { FactType, Source } from '../events/index.js';
+import type { Fact, FactType, Source } from '../events/index.js';
 
-/** One version of a fact, as the runner hands it to evolve. */
-export interface FactVersion {
+/**
+ * One version of a fact, as the runner hands it to evolve: its type and typed data (for a
+ * correction: the replacement data, upcast to the current schema), entity refs already ids.
+ * A union over the types, so a `switch` on `type` narrows `data`.
+ */
+export type FactVersion<T extends FactType = FactType> = Fact<T> & {
   readonly factId: string;
-  readonly type: FactType;
-  /** The fact's data (for a correction: the replacement data), entity refs already ids. */
-  readonly data: Record<string, unknown>;
   /** Provenance of this version (for a correction: the correction's source). */
   readonly source: Source | null;
-}
+};
 
 export type Cell = string | number | null;
 export type Row = Record<string, Cell>;
@@ -75,12 +76,22 @@ export interface TemporalSpec {
   readonly daysFrom?: { readonly table: string; readonly id: string; readonly ref: string };
 }
 
-export interface Projection {
+/**
+ * A read model over the fact types T it handles. The runner hands evolve only facts of those
+ * types, so its `switch` over them ends in `assertNever`: a type added to a list derived from
+ * the catalogue (`typesIn`, `typesNaming`) is a compile error until evolve handles it.
+ */
+export interface Projection<T extends FactType = FactType> {
   readonly name: string;
   /** Bump when evolve or the tables change: the read models are then rebuilt from the log. */
   readonly version: number;
   readonly tables: readonly TableSpec[];
-  readonly handles: readonly FactType[];
+  readonly handles: readonly T[];
   /** Pure: no clock, no randomness, no I/O. Throwing parks the event. */
-  evolve(fact: FactVersion): RowWrite[];
+  evolve(fact: FactVersion<T>): RowWrite[];
+}
+
+/** Declares a projection; the types it handles, read from `handles`, type what evolve is given. */
+export function projection<const T extends FactType>(p: Projection<T>): Projection<T> {
+  return p;
 }

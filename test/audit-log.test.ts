@@ -4,6 +4,7 @@
  * in the SQLite files (altered, deleted, reordered events; forged heads; altered nodes).
  */
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,6 +19,7 @@ import { openAuditLog, type AuditLog } from '../src/audit/tree-head.js';
 import { createMemoryStore } from '../src/store/memory.js';
 import type { EventStore } from '../src/store/port.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
+import { when } from './fixtures/when.js';
 
 /** One temporary directory for every data dir of this file, removed when the file ends. */
 const root = mkdtempSync(join(tmpdir(), 'annals-audit-'));
@@ -300,13 +302,21 @@ t.test('two followers on one data dir (two servers) resynchronise rather than co
 
 t.test('a closed store does not make the follower spin', async (t) => {
   const dataDir = await mkdtemp(join(root, 'audit-'));
-  const store = createMemoryStore();
-  const audit = await open(store, dataDir);
-  await record(store, 2);
+  const memory = createMemoryStore();
+  let subscriptions = 0;
+  const store: EventStore = { ...memory, subscribe: (o) => (subscriptions++, memory.subscribe(o)) };
+  const lines = new EventEmitter();
+  const warned: string[] = [];
+  const watched = pino({ level: 'warn' }, { write: (line: string) => (warned.push(JSON.parse(line).msg as string), lines.emit('line')) });
+  const audit = await openAuditLog({ store, dataDir, log: watched, checkpointEvents: 4, checkpointIntervalMs: 0 });
+  t.ok(await audit.waitFor(await record(store, 2), 2000));
+  t.equal(subscriptions, 1);
   await store.close();
-  const before = Date.now();
-  await new Promise((r) => setTimeout(r, 100));
-  t.ok(Date.now() - before < 1000, 'the event loop still turns');
+  await when(lines, 'line', () => warned.some((m) => /ended the subscription/.test(m)), 'the follower says the store ended its subscription');
+  // A follower that resubscribed at once would do so within a few turns of the event loop
+  // (a closed store's subscription ends at once); this one waits before trying again.
+  for (let i = 0; i < 200; i++) await new Promise((r) => setImmediate(r));
+  t.equal(subscriptions, 1, 'no new subscription to the closed store while it waits');
   await audit.close();
 });
 

@@ -1,8 +1,9 @@
 /**
  * Adding a fact type is one entry beside its schema and one line in the catalogue: in a
  * scratch copy of the code, an `OfficeAbolished` fact (in the office's stream, naming the
- * office) is added that way and nothing else; the copy typechecks, and the real service built
- * from it records one over HTTP, in the office's stream, resolving the office's key, refusing
+ * office) is added that way; the compiler then asks for the one thing that depends on it (the
+ * offices read model handles every type naming an office) and nothing else; with that case
+ * added the copy typechecks, and the real service built from it records one over HTTP, in the office's stream, resolving the office's key, refusing
  * a correction that would move it to another office, as every other type is treated.
  */
 import { execFile } from 'node:child_process';
@@ -62,7 +63,7 @@ t.test('a fact type added as one catalogue entry typechecks and is recorded like
   for (const part of ['events', 'src', 'projections', 'package.json']) await cp(join(ROOT, part), join(dir, part), { recursive: true });
   await symlink(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
 
-  // The whole change: the entry beside its schema, and its line in the catalogue.
+  // The entry beside its schema, and its line in the catalogue.
   const offices = join(dir, 'events/facts/offices.ts');
   await writeFile(offices, (await readFile(offices, 'utf8')) + ENTRY);
   const catalogue = join(dir, 'events/facts/catalogue.ts');
@@ -76,11 +77,25 @@ t.test('a fact type added as one catalogue entry typechecks and is recorded like
   await cp(join(ROOT, 'tsconfig.json'), join(dir, 'tsconfig.base.json'));
   await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.base.json', compilerOptions: { noEmit: true }, include: ['events', 'src', 'projections'] }));
 
-  const tsc = await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir }).then(
-    () => ({ code: 0, out: '' }),
-    (err: { code?: number; stdout?: string }) => ({ code: err.code ?? 1, out: err.stdout ?? '' }),
-  );
-  t.equal(tsc.code, 0, `the copy typechecks with nothing but the entry added${tsc.out ? `:\n${tsc.out}` : ''}`);
+  const tsc = (): Promise<{ code: number; out: string }> =>
+    run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(dir, 'tsconfig.json')], { cwd: dir }).then(
+      () => ({ code: 0, out: '' }),
+      (err: { code?: number; stdout?: string }) => ({ code: err.code ?? 1, out: err.stdout ?? '' }),
+    );
+  // The compiler asks for what depends on the type, and for nothing else: the offices read
+  // model handles every type naming an office (typesNaming), and its switch is exhaustive.
+  const asked = await tsc();
+  t.not(asked.code, 0, 'the compiler asks for the projection that must handle it');
+  const files = [...new Set(asked.out.split('\n').flatMap((line) => /^([^(\s]+\.ts)\(\d+,\d+\): error/.exec(line)?.[1] ?? []))];
+  t.same(files, ['projections/offices/evolve.ts'], `only where it must be handled:\n${asked.out}`);
+  t.match(asked.out, /OfficeAbolished/, 'naming the new type');
+
+  // What it asks for: the case in the offices' evolve (an abolition adds no row there).
+  const evolve = join(dir, 'projections/offices/evolve.ts');
+  const handled = (await readFile(evolve, 'utf8')).replace('      default:\n        return assertNever(fact);', "      case 'OfficeAbolished':\n        return [];\n      default:\n        return assertNever(fact);");
+  await writeFile(evolve, handled);
+  const done = await tsc();
+  t.equal(done.code, 0, `the copy typechecks with the entry and that case added${done.out ? `:\n${done.out}` : ''}`);
 
   await writeFile(join(dir, 'try.mts'), SCRIPT);
   const { stdout } = await run(process.execPath, ['--import', 'tsx', join(dir, 'try.mts'), join(dir, 'data')], { cwd: dir });

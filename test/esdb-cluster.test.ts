@@ -7,6 +7,7 @@
  * what the other recorded when asked with the write's minPosition.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { openEsdbStore } from '../src/store/esdb.js';
 import type { StoredEvent } from '../src/store/port.js';
 import { startTestApp } from './fixtures/app.js';
 import { startEsdbCluster } from './fixtures/esdb-double-cluster.js';
+import { when } from './fixtures/when.js';
 import { dumpTables } from './fixtures/history.js';
 import { nodeArgs } from './fixtures/node-child.js';
 
@@ -83,9 +85,13 @@ t.test('the leader stopped while 16 clients record: 503 with Retry-After during 
   const watcher = await openEsdbStore(cluster.connectionString, fast);
   t.teardown(() => watcher.close());
   const seen: StoredEvent[] = [];
+  const seeing = new EventEmitter();
   const sub = watcher.subscribe();
   const watching = (async () => {
-    for await (const e of sub) seen.push(e);
+    for await (const e of sub) {
+      seen.push(e);
+      seeing.emit('event');
+    }
   })();
 
   const post = (url: string, payload: unknown) => app.inject({ method: 'POST', url, headers: auth('recorder'), payload: payload as Record<string, unknown> });
@@ -136,7 +142,7 @@ t.test('the leader stopped while 16 clients record: 503 with Retry-After during 
   t.equal(counts.size, answered.size, 'nothing else');
 
   const all = await store.readAll();
-  for (let i = 0; i < 100 && seen.length < all.length; i++) await sleep(50);
+  await when(seeing, 'event', () => seen.length >= all.length, `the watcher's subscription reaches the log's ${all.length} events`, 30_000).catch(() => {}); // on time-out, the comparison below says what differs
   t.same(seen.map((e) => e.position), all.map((e) => e.position), 'the subscription resumed on the new leader: no gap, no repeat');
   await sub.close();
   await watching;

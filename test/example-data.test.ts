@@ -4,7 +4,8 @@
  * registering them, and reads the release literally (considered is not adopted; no guessed
  * dates).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { FactMetadata, Source, factSchemas, isFactType, isKey, isUlid } from '../events/index.js';
@@ -87,6 +88,22 @@ t.test('every fact cites the release and quotes it verbatim, cuts marked', async
   // The SessionHeld quote once joined the first sentence and the agenda's, which are not next to each other.
   const held = facts.find((f) => f.type === 'SessionHeld');
   t.match(quoteProblem(release, (held?.source.quote ?? '').replace(' … ', ' ')), /not in the release/, 'without its mark, the session\'s quote would not be verbatim');
+});
+
+t.test('every quote anywhere in the bundled example (its walk-through included) is verbatim, cuts marked', async (t) => {
+  if (release === null) return t.skip(`${releasePath} not found: quotes not checked`, () => {});
+  const dir = fileURLToPath(new URL('../src/example/', import.meta.url));
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => statSync(join(dir, f)).isFile());
+  let quotes = 0;
+  for (const file of files) {
+    // A quote as JSON writes it, in the data file, the walk-through's answers or the code.
+    for (const m of readFileSync(join(dir, file), 'utf8').matchAll(/"quote":\s*("(?:[^"\\]|\\.)*")/g)) {
+      const quote = JSON.parse(m[1] as string) as string;
+      quotes++;
+      t.equal(quoteProblem(release, quote), null, `${file}: "${quote.slice(0, 60)}…" is verbatim`);
+    }
+  }
+  t.ok(quotes > facts.length, `${quotes} quotes in ${files.length} files, the data file's ${facts.length} among them`);
 });
 
 t.test('the keys API.md lists are registered, and every reference resolves to an earlier registration', async (t) => {

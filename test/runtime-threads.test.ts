@@ -5,6 +5,7 @@
  * (read-your-writes through the follower), signed by the follower, verified, and everything
  * survives a restart on the same data dir.
  */
+import { once } from 'node:events';
 import t from 'tap';
 import { eventLeafHash } from '../src/audit/leaf.js';
 import { fromHex, verifyInclusion } from '../src/audit/merkle.js';
@@ -89,9 +90,10 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   t.equal((await app.inject({ url: '/v1/people/p-restart' })).statusCode, 200, 'applied by the restarted thread before the 201');
 
   // A restart on the same data dir: everything is there, and the threads start again.
+  const exited = Promise.all([...runningWorkers().keys()].map((w) => once(w, 'exit')));
   await app.close();
   await runtime.close();
-  for (let i = 0; i < 100 && runningWorkers().size > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await exited;
   t.equal(runningWorkers().size, 0, 'closing the runtime ends its threads');
   const again = await startTestApp(t, { env: THREADS, dataDir: first.dataDir });
   t.equal((await again.app.inject({ url: '/v1/people/p3' })).statusCode, 200);

@@ -4,6 +4,7 @@
  * what only this adapter has: resubscription across a server restart, driver error
  * translation, the position encoding, and the non-batch append path.
  */
+import { once } from 'node:events';
 import { status } from '@grpc/grpc-js';
 import t, { type Test } from 'tap';
 import { DuplicateEventError, StoreAccessDeniedError, StoreUnavailableError, WrongExpectedRevisionError } from '../src/store/errors.js';
@@ -110,12 +111,12 @@ t.test('a subscription survives a server restart: every event once, in order', a
 
 t.test('a restart before the first event resubscribes from the start', async (t) => {
   const { double, store } = await withDouble(t);
+  const held = once(double.log, 'subscribed');
   const sub = store.subscribe({ types: ['Wanted'] });
   const it = sub[Symbol.asyncIterator]();
   const first = it.next();
-  await new Promise((r) => setTimeout(r, 50));
+  await held; // the server holds the subscription: the restart breaks it
   await double.stop();
-  await new Promise((r) => setTimeout(r, 50));
   await double.start();
   const written = await retryUnavailable(() => store.append('restart-c', [ev('Other'), ev('Wanted')], 'no_stream'));
   const r = await first;

@@ -129,12 +129,23 @@ export const CREATING_TYPES: { readonly [K in EntityKind]: readonly CreatingType
   document: creating('document'),
 };
 
-/** The fact types that live in streams of this kind (corrections and retractions, which live anywhere, aside). */
-export const typesIn = (kind: StreamKind): FactType[] =>
-  FACT_TYPES.filter((type) => {
+/** The fact types that live in streams of kind K (corrections and retractions, which live anywhere, aside). */
+export type TypesIn<K extends StreamKind> = { [T in FactType]: Catalogue[T]['stream'] extends { own: K } | { in: K } ? T : never }[FactType];
+
+/** The fact types that live in streams of this kind, as a list the compiler knows as TypesIn<K>. */
+export const typesIn = <K extends StreamKind>(kind: K): TypesIn<K>[] =>
+  FACT_TYPES.filter((type): type is TypesIn<K> => {
     const rule = ENTRIES[type].stream;
     return rule.own === kind || rule.in === kind;
   });
+
+/** The fact types some reference of which names an entity of kind K. */
+export type TypesNaming<K extends EntityKind> = { [T in FactType]: K extends Catalogue[T]['refs'][keyof Catalogue[T]['refs']] ? T : never }[FactType];
+
+/** The fact types that create an entity (of any kind): their own stream is an entity's. */
+export type CreatingAnyType = CreatingType<EntityKind>;
+
+export const isCreatingType = (type: FactType): type is CreatingAnyType => createdKind(type) !== undefined;
 
 /** Exhaustiveness check for a `switch` over fact types: adding a type breaks the build here. */
 export function assertNever(value: never): never {

@@ -40,12 +40,20 @@ export interface FactEntry<S extends z.ZodType = z.ZodType> {
   readonly refs: { readonly [P in Field<S> | `${Field<S>}.${string}`]?: EntityKind };
 }
 
-/** Declares a catalogue entry; the schema's fields type the rest of it, and the stream rule keeps its literal kinds. */
-export function fact<S extends z.ZodType, const R extends StreamRule<Field<S>>>(entry: {
+/** The references of an entry: the kind of entity at each path. */
+export type Refs<S extends z.ZodType> = { readonly [P in Field<S> | `${Field<S>}.${string}`]?: EntityKind };
+
+/**
+ * Declares a catalogue entry; the schema's fields type the rest of it, and the stream rule and
+ * the references keep their literal kinds (so the types a projection handles, derived from
+ * them, are known to the compiler: catalogue.ts, TypesIn and TypesNaming).
+ */
+export function fact<S extends z.ZodType, const R extends StreamRule<Field<S>>, const F extends Refs<NoInfer<S>>>(entry: {
   readonly data: S;
   readonly stream: R;
   readonly identity: readonly NoInfer<Field<S>>[];
-  readonly refs: { readonly [P in NoInfer<Field<S>> | `${NoInfer<Field<S>>}.${string}`]?: EntityKind };
-}): FactEntry<S> & { readonly stream: R } {
+  // A path that starts at no field of the schema is refused (an inferred type is not checked for excess keys).
+  readonly refs: F & { readonly [P in Exclude<keyof F, keyof Refs<S>>]: never };
+}): Omit<FactEntry<S>, 'stream' | 'refs'> & { readonly stream: R; readonly refs: F } {
   return entry;
 }

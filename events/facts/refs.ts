@@ -5,7 +5,7 @@
  * the read side finds the entities a stored fact names the same way.
  */
 import type { EntityKind } from '../streams.js';
-import { ENTRIES, FACT_TYPES, type FactType } from './catalogue.js';
+import { ENTRIES, FACT_TYPES, type FactType, type TypesNaming } from './catalogue.js';
 
 /** Each fact type's references, `[path, kind]`. `participants.*.person`: `*` walks an array. */
 export const REFS: ReadonlyMap<FactType, ReadonlyArray<readonly [string, EntityKind]>> = new Map(
@@ -39,5 +39,6 @@ export function refSites(type: FactType, data: unknown, only?: EntityKind): RefS
   return out;
 }
 
-/** The fact types that name an entity of this kind somewhere in their data. */
-export const typesNaming = (kind: EntityKind): FactType[] => FACT_TYPES.filter((type) => (REFS.get(type) ?? []).some(([, k]) => k === kind));
+/** The fact types that name an entity of this kind somewhere in their data, as a list the compiler knows as TypesNaming<K>. */
+export const typesNaming = <K extends EntityKind>(kind: K): TypesNaming<K>[] =>
+  FACT_TYPES.filter((type): type is TypesNaming<K> => (REFS.get(type) ?? []).some(([, k]) => k === kind));

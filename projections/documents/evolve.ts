@@ -2,11 +2,11 @@
  * Documents: adoptions (with the period of effect) and considerations. The document itself
  * is an entity (entities/); an adoption of an existing document points at it.
  */
-import type { Projection } from '../types.js';
-import { typesIn } from '../../events/index.js';
-import { dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
+import { projection } from '../types.js';
+import { assertNever, typesIn } from '../../events/index.js';
+import { dateColumns, json, str, termColumns } from '../rows.js';
 
-export const documents: Projection = {
+export const documents = projection({
   name: 'documents',
   version: 4,
   tables: [
@@ -17,20 +17,25 @@ export const documents: Projection = {
   ],
   handles: typesIn('document'),
   evolve(fact) {
-    const d = fact.data;
     const source = json(fact.source);
-    if (fact.type === 'DocumentConsidered') {
-      return [{ table: 'considerations', row: { document: fact.factId, body: str(d['body']), session: str(d['session']), source } }];
+    switch (fact.type) {
+      case 'DocumentConsidered': {
+        const d = fact.data;
+        return [{ table: 'considerations', row: { document: fact.factId, body: d.body, session: d.session, source } }];
+      }
+      case 'DocumentAdopted': {
+        const d = fact.data;
+        // No recorded effect: in force from the adoption, open.
+        const effective = d.effective ?? { from: d.adoptedOn, to: null };
+        return [
+          {
+            table: 'adoptions',
+            row: { document: d.document ?? fact.factId, body: d.body, session: str(d.session), ...dateColumns('adopted', d.adoptedOn), ...termColumns(effective), to_raw: effective.to ?? null, period: json(d.period), summary: str(d.summary), source },
+          },
+        ];
+      }
+      default:
+        return assertNever(fact);
     }
-    if (fact.type !== 'DocumentAdopted') return [];
-    const adoptedOn = d['adoptedOn'] as string;
-    // No recorded effect: in force from the adoption, open.
-    const effective = (d['effective'] as TermLike | undefined) ?? { from: adoptedOn, to: null };
-    return [
-      {
-        table: 'adoptions',
-        row: { document: str(d['document']) ?? fact.factId, body: str(d['body']), session: str(d['session']), ...dateColumns('adopted', adoptedOn), ...termColumns(effective), to_raw: effective.to ?? null, period: json(d['period']), summary: str(d['summary']), source },
-      },
-    ];
   },
-};
+});

@@ -3,8 +3,8 @@
  * documents, each a version of the fact that brought it into the record, plus one `names`
  * row per name and alias for search. The factId of that fact is the entity's id.
  */
-import type { FactVersion, Projection, Row, RowWrite } from '../types.js';
-import { FACT_TYPES, createdKind } from '../../events/index.js';
+import { projection, type FactVersion, type Row, type RowWrite } from '../types.js';
+import { FACT_TYPES, assertNever, isCreatingType } from '../../events/index.js';
 import { bool, json, normalizeName, str } from '../rows.js';
 
 function entity(kind: string, fact: FactVersion, row: Row, names: readonly string[]): RowWrite[] {
@@ -14,7 +14,7 @@ function entity(kind: string, fact: FactVersion, row: Row, names: readonly strin
   return out;
 }
 
-export const entities: Projection = {
+export const entities = projection({
   name: 'entities',
   version: 4,
   tables: [
@@ -24,29 +24,39 @@ export const entities: Projection = {
     { name: 'names', columns: ['entity', 'kind', 'name_norm'], factKey: 'entity', indexes: ['entity, kind'] },
   ],
   // The facts that create an entity (events/facts/: their own stream of an entity kind).
-  handles: FACT_TYPES.filter((type) => createdKind(type) !== undefined),
+  handles: FACT_TYPES.filter(isCreatingType),
   evolve(fact) {
-    const d = fact.data;
     switch (fact.type) {
       case 'OrganizationRegistered': {
-        const aliases = (d['aliases'] as string[] | undefined) ?? [];
-        return entity('organization', fact, { key: str(d['key']), name: str(d['name']), parent: str(d['parent']), classification: str(d['classification']) ?? 'organization', aliases: json(aliases) }, [d['name'] as string, ...aliases]);
+        const d = fact.data;
+        const aliases = d.aliases ?? [];
+        return entity('organization', fact, { key: d.key, name: d.name, parent: str(d.parent), classification: d.classification, aliases: json(aliases) }, [d.name, ...aliases]);
       }
       case 'PersonRegistered': {
-        const aliases = (d['aliases'] as string[] | undefined) ?? [];
-        return entity('person', fact, { key: str(d['key']), name: str(d['name']), aliases: json(aliases) }, [d['name'] as string, ...aliases]);
+        const d = fact.data;
+        const aliases = d.aliases ?? [];
+        return entity('person', fact, { key: str(d.key), name: d.name, aliases: json(aliases) }, [d.name, ...aliases]);
       }
-      case 'OfficeEstablished':
-        return entity('office', fact, { key: str(d['key']), name: str(d['title']), parent: str(d['organization']), multiple: bool(d['multipleHolders']) }, [d['title'] as string]);
-      case 'SessionHeld':
-        return entity('session', fact, { key: str(d['key']), name: str(d['title']), parent: str(d['body']) }, d['title'] ? [d['title'] as string] : []);
-      case 'DocumentConsidered':
-        return entity('document', fact, { key: str(d['key']), name: str(d['title']), parent: str(d['body']), detail: json({ kind: d['kind'], period: d['period'] ?? null, summary: d['summary'] ?? null }) }, [d['title'] as string]);
-      case 'DocumentAdopted':
-        if (d['document'] !== undefined) return [];
-        return entity('document', fact, { key: str(d['key']), name: str(d['title']), parent: str(d['body']), detail: json({ kind: d['kind'], period: d['period'] ?? null, summary: d['summary'] ?? null }) }, [d['title'] as string]);
+      case 'OfficeEstablished': {
+        const d = fact.data;
+        return entity('office', fact, { key: d.key, name: d.title, parent: d.organization, multiple: bool(d.multipleHolders) }, [d.title]);
+      }
+      case 'SessionHeld': {
+        const d = fact.data;
+        return entity('session', fact, { key: str(d.key), name: str(d.title), parent: d.body }, d.title ? [d.title] : []);
+      }
+      case 'DocumentConsidered': {
+        const d = fact.data;
+        return entity('document', fact, { key: str(d.key), name: d.title, parent: d.body, detail: json({ kind: d.kind, period: d.period ?? null, summary: d.summary ?? null }) }, [d.title]);
+      }
+      case 'DocumentAdopted': {
+        const d = fact.data;
+        // The adoption of a document already recorded creates nothing; its schema then requires title and kind.
+        if (d.document !== undefined || d.title === undefined) return [];
+        return entity('document', fact, { key: str(d.key), name: d.title, parent: d.body, detail: json({ kind: d.kind, period: d.period ?? null, summary: d.summary ?? null }) }, [d.title]);
+      }
       default:
-        return [];
+        return assertNever(fact);
     }
   },
-};
+});

@@ -4,11 +4,11 @@
  * capacities named in sessions (chair, delegate, report) whose days come from the session
  * version known at the same knownAt.
  */
-import type { Projection, RowWrite } from '../types.js';
-import { typesNaming } from '../../events/index.js';
-import { TERM_COLUMNS, bool, dateColumns, json, str, termColumns, type TermLike } from '../rows.js';
+import { projection } from '../types.js';
+import { assertNever, typesNaming } from '../../events/index.js';
+import { TERM_COLUMNS, bool, dateColumns, json, str, termColumns } from '../rows.js';
 
-export const offices: Projection = {
+export const offices = projection({
   name: 'offices',
   version: 4,
   tables: [
@@ -22,27 +22,29 @@ export const offices: Projection = {
   // Every fact that names an office: appointments and departures, and capacities at sessions.
   handles: typesNaming('office'),
   evolve(fact) {
-    const d = fact.data;
     const source = json(fact.source);
     switch (fact.type) {
-      case 'OfficialAppointed':
-        return [{ table: 'appointments', row: { office: str(d['office']), person: str(d['person']), ...termColumns(d['term'] as TermLike), acting: bool(d['acting']), session: str(d['session']), appointed_by: str(d['appointedBy']), source } }];
-      case 'OfficialLeftOffice':
-        return [{ table: 'departures', row: { office: str(d['office']), person: str(d['person']), ...dateColumns('on', d['on'] as string), reason: str(d['reason']), source } }];
+      case 'OfficialAppointed': {
+        const d = fact.data;
+        return [{ table: 'appointments', row: { office: d.office, person: d.person, ...termColumns(d.term), acting: bool(d.acting), session: str(d.session), appointed_by: str(d.appointedBy), source } }];
+      }
+      case 'OfficialLeftOffice': {
+        const d = fact.data;
+        return [{ table: 'departures', row: { office: d.office, person: d.person, ...dateColumns('on', d.on), reason: str(d.reason), source } }];
+      }
       case 'SessionHeld': {
-        const chair = d['chairedBy'] as { person: string; office?: string } | undefined;
+        const chair = fact.data.chairedBy;
         if (!chair?.office) return [];
         return [{ table: 'attestations', row: { office: chair.office, person: chair.person, session: fact.factId, capacity: 'chair', source } }];
       }
       case 'DelegateAttended':
       case 'ReportDelivered': {
-        if (d['office'] === undefined) return [];
-        const capacity = fact.type === 'DelegateAttended' ? 'delegate' : 'report';
-        const w: RowWrite = { table: 'attestations', row: { office: str(d['office']), person: str(d['person']), session: str(d['session']), capacity, source } };
-        return [w];
+        const d = fact.data;
+        if (d.office === undefined) return [];
+        return [{ table: 'attestations', row: { office: d.office, person: d.person, session: d.session, capacity: fact.type === 'DelegateAttended' ? 'delegate' : 'report', source } }];
       }
       default:
-        return [];
+        return assertNever(fact);
     }
   },
-};
+});

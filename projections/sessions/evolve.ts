@@ -2,11 +2,11 @@
  * Sessions: when and where a body met, who chaired, the agenda; and what happened there
  * (attendance, reports, sideline talks), each a row of `session_items`.
  */
-import type { Projection } from '../types.js';
-import { typesIn } from '../../events/index.js';
-import { json, str, termColumns, type TermLike } from '../rows.js';
+import { projection } from '../types.js';
+import { assertNever, typesIn } from '../../events/index.js';
+import { json, str, termColumns } from '../rows.js';
 
-export const sessions: Projection = {
+export const sessions = projection({
   name: 'sessions',
   version: 7,
   tables: [
@@ -28,31 +28,35 @@ export const sessions: Projection = {
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),
   evolve(fact) {
-    const d = fact.data;
     const source = json(fact.source);
     const item = { person: null, office: null, representing: null, subject: null, on_raw: null, participants: null, topics: null, summary: null, source };
     switch (fact.type) {
       case 'SessionHeld': {
-        const held = d['held'] as TermLike;
-        const place = d['place'] as { city: string; country?: string } | undefined;
-        const chair = d['chairedBy'] as { person: string; office?: string } | undefined;
+        const d = fact.data;
+        const { held, place, chairedBy: chair } = d;
         // A session without `to` is a one-day session: its days are those of `from`.
         const t = termColumns({ from: held.from, to: held.to ?? held.from });
         return [
           {
             table: 'sessions',
-            row: { id: fact.factId, key: str(d['key']), body: str(d['body']), title: str(d['title']), number: str(d['number']), ...t, to_raw: held.to ?? null, city: place?.city ?? null, country: place?.country ?? null, chair_person: chair?.person ?? null, chair_office: chair?.office ?? null, agenda: json(d['agenda'] ?? []), source },
+            row: { id: fact.factId, key: str(d.key), body: d.body, title: str(d.title), number: str(d.number), ...t, to_raw: held.to ?? null, city: place?.city ?? null, country: place?.country ?? null, chair_person: chair?.person ?? null, chair_office: chair?.office ?? null, agenda: json(d.agenda ?? []), source },
           },
         ];
       }
-      case 'DelegateAttended':
-        return [{ table: 'session_items', row: { ...item, session: str(d['session']), item: 'attendee', person: str(d['person']), office: str(d['office']), representing: str(d['representing']) } }];
-      case 'ReportDelivered':
-        return [{ table: 'session_items', row: { ...item, session: str(d['session']), item: 'report', person: str(d['person']), office: str(d['office']), subject: str(d['subject']) } }];
-      case 'SidelineTalksHeld':
-        return [{ table: 'session_items', row: { ...item, session: str(d['session']), item: 'talks', on_raw: str(d['on']), participants: json(d['participants']), topics: json(d['topics'] ?? []), summary: str(d['summary']) } }];
+      case 'DelegateAttended': {
+        const d = fact.data;
+        return [{ table: 'session_items', row: { ...item, session: d.session, item: 'attendee', person: d.person, office: str(d.office), representing: str(d.representing) } }];
+      }
+      case 'ReportDelivered': {
+        const d = fact.data;
+        return [{ table: 'session_items', row: { ...item, session: d.session, item: 'report', person: d.person, office: str(d.office), subject: d.subject } }];
+      }
+      case 'SidelineTalksHeld': {
+        const d = fact.data;
+        return [{ table: 'session_items', row: { ...item, session: str(d.session), item: 'talks', on_raw: str(d.on), participants: json(d.participants), topics: json(d.topics ?? []), summary: str(d.summary) } }];
+      }
       default:
-        return [];
+        return assertNever(fact);
     }
   },
-};
+});

@@ -2,20 +2,20 @@
  * The timeline: one row per dated fact, with the entity it is about (`subject`) and, for
  * facts dated by their session, the session, whose days are looked up at query time.
  */
-import type { FactVersion, Projection, RowWrite } from '../types.js';
-import { json, str } from '../rows.js';
-import { lowerBound, upperBound } from '../../events/index.js';
+import { projection, type FactVersion, type RowWrite } from '../types.js';
+import { json } from '../rows.js';
+import { assertNever, lowerBound, upperBound } from '../../events/index.js';
 
-function row(fact: FactVersion, subject: unknown, session: unknown, from: string | null, to?: string | null): RowWrite[] {
+function row(fact: FactVersion, subject: string | null | undefined, session: string | null | undefined, from: string | null | undefined, to?: string | null): RowWrite[] {
   return [
     {
       table: 'timeline',
-      row: { type: fact.type, subject: str(subject), session: str(session), date_from: from, date_to: to ?? null, lo: from ? lowerBound(from) : null, hi: from ? upperBound(to ?? from) : null, data: json(fact.data), source: json(fact.source) },
+      row: { type: fact.type, subject: subject ?? null, session: session ?? null, date_from: from ?? null, date_to: to ?? null, lo: from ? lowerBound(from) : null, hi: from ? upperBound(to ?? from) : null, data: json(fact.data), source: json(fact.source) },
     },
   ];
 }
 
-export const timeline: Projection = {
+export const timeline = projection({
   name: 'timeline',
   version: 3,
   // Pages read (lo, fact_id) in order from the window's first day minus the longest dated
@@ -23,31 +23,29 @@ export const timeline: Projection = {
   tables: [{ name: 'timeline', columns: ['type', 'subject', 'session', 'date_from', 'date_to', 'lo', 'hi', 'data', 'source'], indexes: ['lo, fact_id', 'session, fact_id'], span: { group: 'type', from: 'lo', to: 'hi' } }],
   handles: ['MembershipStarted', 'MembershipEnded', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted', 'ReportDelivered', 'ChairmanshipPassed', 'OfficialAppointed', 'OfficialLeftOffice', 'DelegateAttended', 'SidelineTalksHeld'],
   evolve(fact) {
-    const d = fact.data;
-    const term = (k: string) => d[k] as { from: string; to?: string | null };
     switch (fact.type) {
       case 'MembershipStarted':
       case 'MembershipEnded':
-        return row(fact, d['organization'], null, d['on'] as string);
+        return row(fact, fact.data.organization, null, fact.data.on);
       case 'SessionHeld':
-        return row(fact, d['body'], fact.factId, term('held').from, term('held').to);
+        return row(fact, fact.data.body, fact.factId, fact.data.held.from, fact.data.held.to);
       case 'DocumentConsidered':
-        return row(fact, d['body'], d['session'], null);
+        return row(fact, fact.data.body, fact.data.session, null);
       case 'DocumentAdopted':
-        return row(fact, d['body'], d['session'], d['adoptedOn'] as string);
+        return row(fact, fact.data.body, fact.data.session, fact.data.adoptedOn);
       case 'ChairmanshipPassed':
-        return row(fact, d['organization'], d['session'], term('term').from, term('term').to);
+        return row(fact, fact.data.organization, fact.data.session, fact.data.term.from, fact.data.term.to);
       case 'OfficialAppointed':
-        return row(fact, d['office'], d['session'], term('term').from, term('term').to);
+        return row(fact, fact.data.office, fact.data.session, fact.data.term.from, fact.data.term.to);
       case 'OfficialLeftOffice':
-        return row(fact, d['office'], null, d['on'] as string);
+        return row(fact, fact.data.office, null, fact.data.on);
       case 'ReportDelivered':
       case 'DelegateAttended':
-        return row(fact, null, d['session'], null);
+        return row(fact, null, fact.data.session, null);
       case 'SidelineTalksHeld':
-        return row(fact, null, d['session'], (d['on'] as string | undefined) ?? null);
+        return row(fact, null, fact.data.session, fact.data.on);
       default:
-        return [];
+        return assertNever(fact);
     }
   },
-};
+});

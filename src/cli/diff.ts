@@ -14,7 +14,8 @@ import { openDb } from '../../projections/db.js';
 import { allChanges, type ChangeItem } from '../audit/changes.js';
 import type { Command } from './main.js';
 import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, parseKnownAt, usageError, withStore } from './common.js';
-import { entitiesAt, type EntityKind } from './state.js';
+import type { EntityKind } from '../../events/index.js';
+import { entitiesAt } from './state.js';
 import type { Database as Db } from 'better-sqlite3';
 
 const HELP = `annals diff — what changed in the record between two moments

@@ -12,6 +12,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { EntityKind } from '../../events/index.js';
 import { pino, type Logger } from 'pino';
 import { ReadQueries, buildFresh, everything, type Key, type RebuildProgress } from '../../projections/index.js';
 import { openDb } from '../../projections/db.js';
@@ -19,8 +20,7 @@ import type { LogSource } from '../../projections/runner.js';
 import type { Database as Db } from 'better-sqlite3';
 
 /** The kinds in the order a replay gives them; within a kind, the order of its API list (sessions and documents: by id). */
-export const ENTITY_ORDER = ['organization', 'office', 'person', 'session', 'document'] as const;
-export type EntityKind = (typeof ENTITY_ORDER)[number];
+export const ENTITY_ORDER = ['organization', 'office', 'person', 'session', 'document'] as const satisfies readonly EntityKind[];
 
 /**
  * One entity as it stood at knownAt: `entity` (its kind), then the fields of its API answer (`id`, `key`,

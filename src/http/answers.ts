@@ -250,7 +250,14 @@ export const ProjectionsAnswer = z.object({
   rebuilding: z.boolean(),
   lastError: z.string().nullable(),
 });
-export const RebuildAnswer = z.object({ status: z.literal('rebuilt'), events: z.int(), elapsedMs: z.number(), eventsPerSecond: z.number(), position: z.string().nullable() });
+export const RebuildAnswer = z.object({
+  status: z.literal('rebuilt'),
+  events: z.int(),
+  elapsedMs: z.number(),
+  eventsPerSecond: z.number(),
+  position: z.string().nullable(),
+  phases: z.array(z.object({ phase: z.string(), ms: z.number(), cpuMs: z.number() })).optional().describe('Each phase of the bulk build in order, with its wall and CPU time (milliseconds)'),
+});
 
 /** 304: If-None-Match named the answer's ETag; no body (openapi.ts documents it on every read). */
 export const NotModified = z.undefined().describe('Not modified: If-None-Match named the current ETag');
