@@ -17,10 +17,12 @@
  *
  * Answers come back by structured clone; a question whose answer is already JSON text (the
  * holder) crosses as one string. The pool holds at most `queueLimit` questions; one more is
- * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. A
- * worker that dies fails its questions as unavailable and is started again. Until the first
- * worker is ready (its start takes ~0.3 s), and with no pool at all (inline read models,
- * tests), questions are answered on the calling thread.
+ * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. Each
+ * worker's lifecycle is src/store/thread-client.ts's, as for the other threads: a worker that
+ * dies fails its questions as unavailable (ReadWorkerLostError) and is started again at once;
+ * closing lets each answer what it was sent. Until the first worker is ready (its start
+ * takes ~0.3 s), and with no pool at all (inline read models, tests), questions are answered
+ * on the calling thread.
  */
 import type { Logger } from 'pino';
 import type { MetricsSink } from '../src/metrics/sink.js';
