@@ -17,15 +17,16 @@
  *
  * Answers come back by structured clone; a question whose answer is already JSON text (the
  * holder) crosses as one string. The pool holds at most `queueLimit` questions; one more is
- * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. A
- * worker that dies fails its questions as unavailable and is started again. Until the first
- * worker is ready (its start takes ~0.3 s), and with no pool at all (inline read models,
- * tests), questions are answered on the calling thread.
+ * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. Each
+ * worker's lifecycle is src/store/thread-client.ts's, as for the other threads: a worker that
+ * dies fails its questions as unavailable (ReadWorkerLostError) and is started again at once;
+ * closing lets each answer what it was sent. Until the first worker is ready (its start
+ * takes ~0.3 s), and with no pool at all (inline read models, tests), questions are answered
+ * on the calling thread.
  */
-import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { MetricsSink } from '../src/metrics/sink.js';
-import { startWorker } from '../src/store/worker-thread.js';
+import { ThreadClient } from '../src/store/thread-client.js';
 import type { ReadQueries } from './queries.js';
 import type { SnapshotState } from './query-context.js';
 
@@ -52,11 +53,11 @@ export interface ReadWorkerInit {
   readonly snapshotMs?: number | undefined;
 }
 
-export type ReadJob = { readonly id: number; readonly method: ReadMethod; readonly args: readonly unknown[] };
+export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[] } | { readonly kind: 'close' };
 export type ReadReply =
   | { readonly kind: 'ready' }
-  | { readonly kind: 'answer'; readonly id: number; readonly value: unknown; readonly snapshot: SnapshotState }
-  | { readonly kind: 'error'; readonly id: number; readonly name: string; readonly message: string };
+  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState }
+  | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 
 /** The pool holds `queueLimit` questions already: a 503 with Retry-After, not a wait. */
 export class ReadsOverloadedError extends Error {
@@ -88,67 +89,60 @@ export interface ReadPoolOptions {
   readonly snapshotMs?: number;
 }
 
-interface Slot {
-  worker: Worker;
-  ready: boolean;
-  inFlight: Map<number, { resolve(p: Pooled<unknown>): void; reject(e: unknown): void }>;
-}
+/** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
+type ReadThread = ThreadClient<ReadRequest, ReadReply>;
 
 export class ReadPool {
   private readonly counters = new Int32Array(new SharedArrayBuffer(8));
-  private readonly slots: Slot[] = [];
-  private seq = 0;
-  private held = 0;
+  private readonly workers: ReadThread[] = [];
   private closed = false;
   private lastApplied: string | null = null;
   private lastQueries: ReadQueries | null = null;
 
   constructor(private readonly opts: ReadPoolOptions) {
     this.lastQueries = opts.queries();
-    for (let i = 0; i < opts.size; i++) this.slots.push(this.start());
+    for (let i = 0; i < opts.size; i++) {
+      const w = this.thread();
+      this.workers.push(w);
+      // Its exit before the handshake is logged (onExit) and followed by a restart.
+      w.start().catch(() => undefined);
+    }
   }
 
   /** Questions sent and not answered yet. */
   get pending(): number {
-    return this.held;
+    return this.workers.reduce((n, w) => n + w.pending, 0);
   }
 
   /** Workers ready to answer. */
   get ready(): number {
-    return this.slots.filter((s) => s.ready).length;
+    return this.workers.filter((w) => w.ready).length;
   }
 
-  private start(): Slot {
-    const url = new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url);
+  private thread(): ReadThread {
     const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs };
-    const worker = startWorker(url, { workerData: init }, 'reads', this.opts.metrics);
-    // The runtime's close ends the pool; an idle worker alone keeps no process alive.
-    worker.unref();
-    const slot: Slot = { worker, ready: false, inFlight: new Map() };
-    worker.on('message', (m: ReadReply) => {
-      if (m.kind === 'ready') {
-        slot.ready = true;
-        return;
-      }
-      const job = slot.inFlight.get(m.id);
-      if (!job) return;
-      slot.inFlight.delete(m.id);
-      this.held -= 1;
-      if (m.kind === 'answer') job.resolve({ value: m.value, snapshot: m.snapshot });
-      else job.reject(Object.assign(new Error(m.message), { name: m.name }));
+    const client: ReadThread = new ThreadClient<ReadRequest, ReadReply>({
+      module: new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
+      workerData: init,
+      label: 'reads',
+      metrics: this.opts.metrics,
+      handshake: (m) => (m.kind === 'ready' ? { ready: true } : null),
+      unavailable: () => new ReadWorkerLostError(),
+      // Its questions are answered on the calling thread until the next one is ready.
+      restart: 'later',
+      restartAfterMs: 0,
+      // The runtime's close ends the pool; an idle worker alone keeps no process alive.
+      refWhileWaiting: true,
+      onError: (err) => this.opts.log.error({ err }, 'a read worker failed'),
+      onExit: (code) => {
+        if (!this.closed) this.opts.log.warn({ code }, 'a read worker exited; starting another');
+      },
+      onMessage: (m) => {
+        if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>);
+        else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
+      },
     });
-    worker.on('error', (err) => this.opts.log.error({ err }, 'a read worker failed'));
-    worker.once('exit', (code) => {
-      slot.ready = false;
-      for (const job of slot.inFlight.values()) job.reject(new ReadWorkerLostError());
-      this.held -= slot.inFlight.size;
-      slot.inFlight.clear();
-      if (this.closed) return;
-      this.opts.log.warn({ code }, 'a read worker exited; starting another');
-      const i = this.slots.indexOf(slot);
-      if (i >= 0) this.slots[i] = this.start();
-    });
-    return slot;
+    return client;
   }
 
   /**
@@ -156,10 +150,11 @@ export class ReadPool {
    * (the caller answers on its own thread). Rejects with ReadsOverloadedError past the limit.
    */
   run<M extends ReadMethod>(method: M, args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> | null {
-    let best: Slot | null = null;
-    for (const s of this.slots) if (s.ready && (best === null || s.inFlight.size < best.inFlight.size)) best = s;
+    let best: ReadThread | null = null;
+    for (const w of this.workers) if (w.ready && (best === null || w.pending < best.pending)) best = w;
     if (best === null || this.closed) return null;
-    if (this.held >= this.opts.queueLimit) return Promise.reject(new ReadsOverloadedError(this.held));
+    const held = this.pending;
+    if (held >= this.opts.queueLimit) return Promise.reject(new ReadsOverloadedError(held));
     // What the read models applied since the last question ends the workers' snapshots.
     const applied = this.opts.applied();
     if (applied !== this.lastApplied) {
@@ -171,17 +166,12 @@ export class ReadPool {
       this.lastQueries = queries;
       Atomics.add(this.counters, FILE, 1);
     }
-    const id = ++this.seq;
-    const slot = best;
-    this.held += 1;
-    return new Promise((resolve, reject) => {
-      slot.inFlight.set(id, { resolve: resolve as (p: Pooled<unknown>) => void, reject });
-      slot.worker.postMessage({ id, method, args } satisfies ReadJob);
-    });
+    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args }));
   }
 
+  /** Each worker answers what it was sent, then stops; none is started again. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+    await Promise.all(this.workers.map((w) => w.close({ kind: 'close' })));
   }
 }

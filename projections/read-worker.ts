@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, type ReadJob, type ReadReply, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 
 const port = parentPort;
 /* c8 ignore next: only ever started as a worker */
@@ -22,7 +22,13 @@ let applied = Atomics.load(counters, APPLIED);
 let db: Database.Database = openReader(init.path);
 let queries = new ReadQueries(db, false, init.snapshotMs);
 
-port.on('message', (job: ReadJob) => {
+port.on('message', (job: ReadRequest) => {
+  if (job.kind === 'close') {
+    queries.invalidate();
+    db.close();
+    port.close();
+    return;
+  }
   try {
     const f = Atomics.load(counters, FILE);
     if (f !== file) {
@@ -38,10 +44,10 @@ port.on('message', (job: ReadJob) => {
       queries.invalidate();
     }
     const value = (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
-    post({ kind: 'answer', id: job.id, value, snapshot: queries.snapshot() });
+    post({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    post({ kind: 'error', id: job.id, name: e.name, message: e.message });
+    post({ kind: 'error', seq: job.seq, name: e.name, message: e.message });
   }
 });
 post({ kind: 'ready' });

@@ -1,7 +1,7 @@
 /**
  * The main thread's side of a worker thread, written once for the store writer
- * (sqlite-writer-client.ts), the read models (projections/threaded.ts) and the audit follower
- * (src/audit/follower.ts): starting it (startWorker), the handshake (its first `ready` or
+ * (sqlite-writer-client.ts), the read models (projections/threaded.ts), the audit follower
+ * (src/audit/follower.ts) and each read worker (projections/read-pool.ts): starting it (startWorker), the handshake (its first `ready` or
  * `failed` message), requests numbered by `seq` whose promises settle when the answer with
  * that `seq` comes back, what happens when the thread exits (every request still waiting
  * fails with the owner's "unavailable" error, then the thread is started again, a second
@@ -26,8 +26,10 @@ export interface ThreadClientOptions<Reply> {
   readonly handshake?: (message: Reply) => { ready: true } | { failed: Error } | null;
   /** The error each waiting request fails with when the thread stops. */
   readonly unavailable: (reason: string) => Error;
-  /** `later`: started again a second after it exited (unless closing); `on-demand`: at the next request. */
+  /** `later`: started again `restartAfterMs` after it exited (unless closing); `on-demand`: at the next request. */
   readonly restart: 'later' | 'on-demand';
+  /** With `later`: how long after the exit (default a second; the read pool, whose questions fall back to the event loop meanwhile, restarts at once). */
+  readonly restartAfterMs?: number;
   /** Told each time a thread starts (before its handshake) and each time one exits. */
   readonly onStart?: (worker: Worker) => void;
   readonly onExit?: (code: number, worker: Worker) => void;
@@ -62,6 +64,11 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
   /** A thread runs and (with a handshake) said it is ready. */
   get ready(): boolean {
     return this.alive;
+  }
+
+  /** Requests sent and not answered yet (the read pool picks its least busy worker by it). */
+  get pending(): number {
+    return this.waiting.size;
   }
 
   /** Starts a thread; resolves after its handshake. */
@@ -103,7 +110,7 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
         if (this.closing === null && this.o.restart === 'later') {
           setTimeout(() => {
             if (this.closing === null && this.current === null) this.start().catch((e: unknown) => this.o.onRestartFailed?.(e));
-          }, 1000).unref();
+          }, this.o.restartAfterMs ?? 1000).unref();
         }
       });
       this.o.onStart?.(w);
