@@ -77,7 +77,7 @@ export function spanDays(s0: string, e1: string): number {
  * plain tables (appending rows is cheaper than inserting them at their place in the key order);
  * here they are sorted into their clustered form.
  */
-export function createIndexes(db: Db, phase: (name: string) => void = () => undefined): void {
+export function createIndexes(db: Db, phase: (name: string) => void = () => undefined, options: { terms?: boolean } = {}): void {
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       if (t.primaryKey) {
@@ -105,8 +105,8 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
   // build); on a new live file they start empty and the writer keeps them.
   const exists = (name: string): boolean => (db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(name) as number) > 0;
   // Appointments as departures cut them (offices/terms-index.ts): kept by the writer, or made by finishBulk.
-  createTerms(db);
-  phase('terms: table and indexes');
+  // A bulk build makes them in finishBulk (buildTerms), from the finished tables.
+  if (options.terms !== false) createTerms(db);
   if (!exists('spans')) {
     db.exec('CREATE TABLE spans (tbl TEXT NOT NULL, grp TEXT NOT NULL, days INTEGER NOT NULL, PRIMARY KEY (tbl, grp)) WITHOUT ROWID');
     for (const t of tableSpecs()) {
@@ -387,8 +387,7 @@ export class ReadModelWriter {
     this.db.exec('DROP TABLE bulk_closes');
     phase(`closes of corrected and retracted versions (${this.deferred})`);
     this.deferred = 0;
-    buildTerms(this.db);
-    phase('terms: cut and filled');
+    buildTerms(this.db, undefined, phase);
   }
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {

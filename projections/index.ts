@@ -339,7 +339,7 @@ export async function buildFresh(
       await drain();
     }
     phase('read and apply the log');
-    createIndexes(db, phase);
+    createIndexes(db, phase, { terms: false });
     writer.finishBulk(phase);
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite
     // re-prepares a statement whenever a parameter bound to a range on an indexed column

@@ -70,6 +70,7 @@ export function registerTemporalFunctions(db: Db): void {
   db.function('annals_entity_key', { deterministic: true }, (id: unknown) => entityKey(String(id)));
   db.function('annals_day_key', { deterministic: true }, (day: unknown) => dayKey(String(day)));
   db.function('annals_second_key', { deterministic: true }, (at: unknown) => secondKey(String(at)));
+  db.function('annals_second_key_up', { deterministic: true }, (at: unknown) => secondKeyUp(String(at)));
 }
 
 /**
