@@ -16,7 +16,7 @@ import { OPEN_END, isAmendment, isFactType, storedFact, upcast, type FactType, t
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
-import type { FactVersion, Projection, RowWrite, TableSpec } from './types.js';
+import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 
 export const OPEN = OPEN_END;
 const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
@@ -78,6 +78,10 @@ export function spanDays(s0: string, e1: string): number {
  * here they are sorted into their clustered form.
  */
 export function createIndexes(db: Db, phase: (name: string) => void = () => undefined, options: { terms?: boolean } = {}): void {
+  db.exec(`CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
+    -- GET /v1/changes and annals diff: facts in a window of recording time, in keyset order.
+    CREATE INDEX IF NOT EXISTS facts_recorded ON facts (recorded_at, position);`);
+  phase('facts: indexes (target, position), (recorded_at, position)');
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       if (t.primaryKey) {
@@ -142,9 +146,6 @@ function createSchema(db: Db, deferIndexes: boolean): void {
     -- versions there), when it was recorded, and for corrections and retractions the fact they
     -- name (target) and why (reason: correctedBy on answers).
     CREATE TABLE IF NOT EXISTS facts (fact_id TEXT PRIMARY KEY, type TEXT NOT NULL, target TEXT NOT NULL, position TEXT NOT NULL, retracted_at TEXT, stream TEXT NOT NULL, revision INTEGER NOT NULL, recorded_at TEXT NOT NULL, reason TEXT) WITHOUT ROWID;
-    CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
-    -- GET /v1/changes and annals diff: facts in a window of recording time, in keyset order.
-    CREATE INDEX IF NOT EXISTS facts_recorded ON facts (recorded_at, position);
     CREATE TABLE IF NOT EXISTS parked (position TEXT PRIMARY KEY, event_id TEXT NOT NULL, type TEXT NOT NULL, fact_id TEXT, error TEXT NOT NULL);
   `);
   // Read models made before the log's identity was kept: the columns are added, filled by the next batch.
@@ -203,6 +204,46 @@ export interface WriterOptions {
   readonly deferCloses?: boolean;
 }
 
+/** Rows a bulk build's multi-row INSERT carries (fewer statement runs: ~1-1.5 µs of CPU saved a row here). */
+const BULK_ROWS = 32;
+
+/**
+ * The rows of one table written during a bulk build, appended `BULK_ROWS` at a time by one
+ * multi-row INSERT. Only for tables nothing reads while the log is applied (the projections'
+ * own tables and the deferred closes: a bulk build reads only `facts`); `flush` before COMMIT.
+ */
+class BulkInsert {
+  private values: Cell[] = [];
+  private many: Statement | null = null;
+  private readonly one: Statement;
+  constructor(
+    private readonly db: Db,
+    private readonly table: string,
+    private readonly columns: readonly string[],
+  ) {
+    this.one = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+  }
+  /** Adds one row's values, pushed by the caller in column order, then call `added()`. */
+  push(v: Cell): void {
+    this.values.push(v);
+  }
+  added(): void {
+    if (this.values.length < this.columns.length * BULK_ROWS) return;
+    this.many ??= this.db.prepare(`INSERT INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array.from({ length: BULK_ROWS }, () => `(${this.columns.map(() => '?').join(', ')})`).join(', ')}`);
+    this.many.run(this.values);
+    this.values = [];
+  }
+  /** The rows not written yet dropped (their transaction failed). */
+  discard(): void {
+    this.values = [];
+  }
+  flush(): void {
+    const n = this.columns.length;
+    for (let i = 0; i < this.values.length; i += n) this.one.run(this.values.slice(i, i + n));
+    this.values = [];
+  }
+}
+
 const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
 
 /** A fault of the file or the disk (SQLite's I/O codes), as opposed to a projection's error on an event. */
@@ -215,8 +256,10 @@ export function isStorageFault(err: unknown): boolean {
 export class ReadModelWriter {
   /** Bulk build: closes waiting for finishBulk, counted (they wait in `bulk_closes`, not in memory). */
   private deferred = 0;
-  private deferClose: Statement | null = null;
-  private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[] }>();
+  private deferClose: BulkInsert | null = null;
+  private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[]; bulk: BulkInsert | null }>();
+  /** Every BulkInsert, flushed before each COMMIT. */
+  private readonly bulks: BulkInsert[] = [];
   /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
   /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
@@ -244,14 +287,17 @@ export class ReadModelWriter {
     for (const p of PROJECTIONS) {
       for (const t of p.tables) {
         const cols = [...BOOKKEEPING, ...t.columns];
-        this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns });
+        const bulk = options.deferCloses ? new BulkInsert(db, t.name, cols) : null;
+        if (bulk) this.bulks.push(bulk);
+        this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk });
         this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = @at WHERE ${factWhere(t)} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
     }
     if (options.deferCloses) {
       db.exec('CREATE TABLE IF NOT EXISTS bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL)');
-      this.deferClose = db.prepare('INSERT INTO bulk_closes (fact_id, position, at) VALUES (?, ?, ?)');
+      this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at']);
+      this.bulks.push(this.deferClose);
     }
     this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
@@ -262,6 +308,7 @@ export class ReadModelWriter {
     this.cp = { ...row };
     this.batchTx = db.transaction((events: readonly LogEvent[], cp: Checkpoint) => {
       for (const e of events) this.applyOne(e);
+      for (const b of this.bulks) b.flush();
       this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);
     });
   }
@@ -286,7 +333,12 @@ export class ReadModelWriter {
     if (last === undefined) return;
     const previous = fresh.length > 1 ? (fresh[fresh.length - 2] as LogEvent).position : this.cp.position;
     const next: Checkpoint = { position: last.position, applied: this.cp.applied + fresh.length, recordedAt: last.recordedAt, eventId: last.id, previous, log: this.cp.log };
-    this.batchTx(fresh, next);
+    try {
+      this.batchTx(fresh, next);
+    } catch (err) {
+      for (const b of this.bulks) b.discard();
+      throw err;
+    }
     this.cp = next;
   }
 
@@ -356,7 +408,10 @@ export class ReadModelWriter {
 
   private closeVersion(factId: string, type: FactType, at: string, position: string): void {
     if (this.deferClose) {
-      this.deferClose.run(factId, position, at);
+      this.deferClose.push(factId);
+      this.deferClose.push(position);
+      this.deferClose.push(at);
+      this.deferClose.added();
       this.deferred += 1;
       return;
     }
@@ -392,7 +447,17 @@ export class ReadModelWriter {
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {
     for (const w of writes) {
-      const ins = this.inserts.get(w.table) as { stmt: Statement; columns: readonly string[] };
+      const ins = this.inserts.get(w.table) as { stmt: Statement; columns: readonly string[]; bulk: BulkInsert | null };
+      const bulk = ins.bulk;
+      if (bulk) {
+        bulk.push(factId);
+        bulk.push(knownFrom);
+        bulk.push(OPEN);
+        bulk.push(position);
+        for (const c of ins.columns) bulk.push(w.row[c] ?? null);
+        bulk.added();
+        continue;
+      }
       const values = [factId, knownFrom, OPEN, position, ...ins.columns.map((c) => w.row[c] ?? null)];
       const info = ins.stmt.run(values);
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
