@@ -16,7 +16,8 @@ import { OPEN_END, isAmendment, isFactType, storedFact, upcast, type FactType, t
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
-import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
+import type { FactVersion, Projection, RowWrite, TableSpec } from './types.js';
+import { BulkInsert } from './bulk-insert.js';
 
 export const OPEN = OPEN_END;
 const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
@@ -204,46 +205,6 @@ export interface WriterOptions {
   readonly deferCloses?: boolean;
 }
 
-/** Rows a bulk build's multi-row INSERT carries (fewer statement runs: ~1-1.5 µs of CPU saved a row here). */
-const BULK_ROWS = 32;
-
-/**
- * The rows of one table written during a bulk build, appended `BULK_ROWS` at a time by one
- * multi-row INSERT. Only for tables nothing reads while the log is applied (the projections'
- * own tables and the deferred closes: a bulk build reads only `facts`); `flush` before COMMIT.
- */
-class BulkInsert {
-  private values: Cell[] = [];
-  private many: Statement | null = null;
-  private readonly one: Statement;
-  constructor(
-    private readonly db: Db,
-    private readonly table: string,
-    private readonly columns: readonly string[],
-  ) {
-    this.one = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
-  }
-  /** Adds one row's values, pushed by the caller in column order, then call `added()`. */
-  push(v: Cell): void {
-    this.values.push(v);
-  }
-  added(): void {
-    if (this.values.length < this.columns.length * BULK_ROWS) return;
-    this.many ??= this.db.prepare(`INSERT INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array.from({ length: BULK_ROWS }, () => `(${this.columns.map(() => '?').join(', ')})`).join(', ')}`);
-    this.many.run(this.values);
-    this.values = [];
-  }
-  /** The rows not written yet dropped (their transaction failed). */
-  discard(): void {
-    this.values = [];
-  }
-  flush(): void {
-    const n = this.columns.length;
-    for (let i = 0; i < this.values.length; i += n) this.one.run(this.values.slice(i, i + n));
-    this.values = [];
-  }
-}
-
 const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
 
 /** A fault of the file or the disk (SQLite's I/O codes), as opposed to a projection's error on an event. */
@@ -295,8 +256,8 @@ export class ReadModelWriter {
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
     }
     if (options.deferCloses) {
-      db.exec('CREATE TABLE IF NOT EXISTS bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL)');
-      this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at']);
+      db.exec('CREATE TABLE IF NOT EXISTS bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL, type TEXT NOT NULL)');
+      this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at', 'type']);
       this.bulks.push(this.deferClose);
     }
     this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
@@ -411,6 +372,7 @@ export class ReadModelWriter {
       this.deferClose.push(factId);
       this.deferClose.push(position);
       this.deferClose.push(at);
+      this.deferClose.push(type);
       this.deferClose.added();
       this.deferred += 1;
       return;
@@ -433,10 +395,14 @@ export class ReadModelWriter {
   finishBulk(phase: (name: string) => void = () => undefined): void {
     this.db.exec('CREATE INDEX bulk_closes_fact ON bulk_closes (fact_id, position)');
     this.db.transaction(() => {
-      for (const t of tableSpecs()) {
-        const key = t.factKey ?? 'fact_id';
-        this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
-          WHERE ${key} IN (SELECT fact_id FROM bulk_closes) AND known_to = '${OPEN}'`);
+      for (const p of PROJECTIONS) {
+        // As closeVersion does live: only the closes of facts of the types the table's read model handles.
+        const types = p.handles.map((h) => `'${h}'`).join(', ');
+        for (const t of p.tables) {
+          const key = t.factKey ?? 'fact_id';
+          this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
+            WHERE ${key} IN (SELECT fact_id FROM bulk_closes WHERE type IN (${types})) AND known_to = '${OPEN}'`);
+        }
       }
     })();
     this.db.exec('DROP TABLE bulk_closes');

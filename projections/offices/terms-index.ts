@@ -24,6 +24,7 @@ import type { Database as Db, Statement } from 'better-sqlite3';
 import { OPEN_END, termBounds, type TermBounds } from '../../events/index.js';
 import { I32_MAX, dayKey, entityKey, secondKey, secondKeyUp } from '../temporal.js';
 import { cutAppointments } from './succession.js';
+import { BulkInsert } from '../bulk-insert.js';
 
 const OPEN = OPEN_END;
 
@@ -80,19 +81,46 @@ function cut(apps: readonly AppVersion[], deps: readonly DepVersion[]): Map<numb
 const APP_COLUMNS = 'a.rowid AS version, a.fact_id, a.person, a.from_raw, a.to_raw, a.s0, a.s1, a.e0, a.e1, f.position AS first, a.known_from, a.known_to';
 const DEP_COLUMNS = 'd.fact_id, d.person, d.on_raw, f.position AS first, d.known_from, d.known_to';
 
-/** Writes terms rows; with `rt`, each row's temporal index entry too (a bulk build fills the index at the end instead). */
+const TERMS_COLUMNS = ['office', 'person', 'appointment', 'version', 'to_raw', 's0', 's1', 'e0', 'e1', 'known_from', 'known_to'];
+
+/** Writes terms rows, each with its temporal index entry. */
 class TermsWriter {
   private readonly insert: Statement;
-  private readonly insertRt: Statement | null;
-  constructor(db: Db, rt = true) {
-    this.insert = db.prepare('INSERT INTO terms (office, person, appointment, version, to_raw, s0, s1, e0, e1, known_from, known_to) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
-    this.insertRt = rt ? db.prepare('INSERT INTO terms_rt (id, elo, ehi, vlo, vhi, klo, khi) VALUES (?, ?, ?, ?, ?, ?, ?)') : null;
+  private readonly insertRt: Statement;
+  constructor(db: Db) {
+    this.insert = db.prepare(`INSERT INTO terms (${TERMS_COLUMNS.join(', ')}) VALUES (${TERMS_COLUMNS.map(() => '?').join(', ')})`);
+    this.insertRt = db.prepare('INSERT INTO terms_rt (id, elo, ehi, vlo, vhi, klo, khi) VALUES (?, ?, ?, ?, ?, ?, ?)');
   }
   add(office: string, person: string, appointment: string, version: number, to: string | null, b: TermBounds, from: string, until: string): void {
     const info = this.insert.run(office, person, appointment, version, to, b.s0, b.s1, b.e0, b.e1, from, until);
-    if (this.insertRt === null) return;
     const ek = entityKey(office);
     this.insertRt.run(Number(info.lastInsertRowid), ek, ek, dayKey(b.s0), dayKey(b.e1), secondKey(from), secondKeyUp(until));
+  }
+}
+
+/** A bulk build's: the rows only, appended many a statement (the temporal index is filled at the end). */
+class BulkTermsWriter {
+  private readonly rows: BulkInsert;
+  constructor(db: Db) {
+    this.rows = new BulkInsert(db, 'terms', TERMS_COLUMNS);
+  }
+  add(office: string, person: string, appointment: string, version: number, to: string | null, b: TermBounds, from: string, until: string): void {
+    const r = this.rows;
+    r.push(office);
+    r.push(person);
+    r.push(appointment);
+    r.push(version);
+    r.push(to);
+    r.push(b.s0);
+    r.push(b.s1);
+    r.push(b.e0);
+    r.push(b.e1);
+    r.push(from);
+    r.push(until);
+    r.added();
+  }
+  flush(): void {
+    this.rows.flush();
   }
 }
 
@@ -184,7 +212,7 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
   // one sorted pass (keeping three indexes and an R*Tree up row by row cost ~26 s of CPU on
   // the 1,000,000-fact record).
   db.exec(`DROP TABLE IF EXISTS terms; DROP TABLE IF EXISTS terms_rt; ${TERMS_TABLE};`);
-  const writer = new TermsWriter(db, false);
+  const writer = new BulkTermsWriter(db);
   db.exec(`
     DROP TABLE IF EXISTS temp.terms_apps; DROP TABLE IF EXISTS temp.terms_deps;
     CREATE TEMP TABLE terms_apps AS SELECT a.office, ${APP_COLUMNS} FROM appointments a NOT INDEXED JOIN facts f ON f.fact_id = a.fact_id
@@ -247,6 +275,7 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
       }
       if (done && carry.length === 0) break;
     }
+    writer.flush();
   })();
   db.exec('DROP TABLE temp.terms_apps; DROP TABLE temp.terms_deps;');
   phase('terms: cut');
@@ -261,7 +290,7 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
 }
 
 /** One (office, person)'s rows: the maximal recording intervals over which each version's cut end stays the same. */
-function termsOfPair(writer: TermsWriter, office: string, person: string, av: readonly AppVersion[], dv: readonly DepVersion[]): void {
+function termsOfPair(writer: BulkTermsWriter, office: string, person: string, av: readonly AppVersion[], dv: readonly DepVersion[]): void {
   const instants = [...new Set([...av, ...dv].flatMap((v) => [v.known_from, v.known_to]).filter((t) => t !== OPEN))].sort();
   const current = new Map<number, { to: string | null; b: TermBounds; from: string }>();
   const factOf = new Map(av.map((a) => [a.version, a.fact_id]));
