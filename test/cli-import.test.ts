@@ -120,7 +120,7 @@ t.test('rebuild: the read models from the log, then the service answers as befor
   t.equal((await runCli(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
   const r = await runCli(['rebuild', '--data-dir', dir]);
   t.equal(r.code, 0, r.stderr);
-  t.match(r.stderr, /rebuilt the read models from 41 events/);
+  t.match(r.stderr, /rebuilt the read models from 41 events in [\d.]+ s \(\d+\/s, [\d.]+ µs of CPU an event\)/, 'events/s and CPU an event printed');
   const { app } = await startTestApp(t, { dataDir: dir });
   const res = await app.inject({ url: '/v1/organizations/csto/chair?validAt=2026' });
   t.equal((res.json() as { chairs: Array<{ state: { key: string } }> }).chairs[0]?.state.key, 'ru');
