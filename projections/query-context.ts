@@ -141,9 +141,14 @@ export class QueryContext {
   /** Entity views for many ids at `k`, in one query. */
   views(ids: readonly (string | null | undefined)[], k: string): (id: string | null) => EntityView | null {
     const unique = [...new Set(ids.filter((i): i is string => typeof i === 'string'))];
-    // Only what a view shows: better-sqlite3 spends ~0.5 µs on every value it hands over.
-    const rows = unique.length ? this.all<Pick<EntityRow, 'kind' | 'id' | 'key' | 'name'>>(`SELECT kind, id, key, name FROM entities WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(unique), k }) : [];
-    const byId = new Map(rows.map((r) => [r.id, view(r, r.id)]));
+    // Only what a view shows, as one JSON text: better-sqlite3 spends ~0.5 µs on every value it
+    // hands over, so for the ~700 entities of a page of sessions one text parsed in JS cost
+    // ~40% less CPU than 2,800 values (1.1–1.3 against 1.8–2.3 ms, alternating runs). The ids
+    // drive the join (CROSS JOIN): no temporary index of them is built for an IN.
+    const rows = unique.length
+      ? (JSON.parse(this.get<{ v: string }>(`SELECT json_group_array(json_array(e.kind, e.id, e.key, e.name)) AS v FROM json_each(@ids) j CROSS JOIN entities e WHERE e.id = j.value AND ${KNOWN('e')}`, { ids: JSON.stringify(unique), k })?.v ?? '[]') as [EntityKind, string, string | null, string | null][])
+      : [];
+    const byId = new Map(rows.map(([kind, id, key, name]) => [id, view({ kind, id, key, name }, id)]));
     return (id) => (id === null ? null : (byId.get(id) ?? view(null, id)));
   }
 

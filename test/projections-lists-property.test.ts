@@ -5,8 +5,10 @@
  * brute-force answer folded from the log filtered to recordedAt <= knownAt: the whole
  * succession of an office (cut appointments and the attestations not covered), the chair on
  * a day, the documents and the sessions of the organization with and without validAt. Lists
- * are read page by page at a random limit, following nextCursor: the pages joined equal the
- * whole list. The read models rebuilt from the same log equal the running ones.
+ * are read page by page at a random limit or the route's default, following nextCursor: the
+ * pages joined equal the whole list; each session listed holds what the fold records at it
+ * (attendees, reports, talks, documents with their status). The read models rebuilt from the
+ * same log equal the running ones.
  */
 import t from 'tap';
 import fc from 'fast-check';
@@ -127,6 +129,27 @@ function sessionsOracle(facts: Map<string, Fact>, org: string, validAt?: string)
   return out.sort((a, b) => cmp(lowerBound(a.from), lowerBound(b.from)) || cmp(a.id, b.id)).map((x) => x.id);
 }
 
+/**
+ * What a session in a list holds, as the fold has it: its attendees and reporters (fact and
+ * person), its talks, the documents adopted or considered at it (with their status), each
+ * list as a sorted set; null when a list goes past the first page a session shows (50).
+ */
+function sessionContents(facts: Map<string, Fact>, session: string): string | null {
+  const of = (type: string) => [...facts].filter(([, f]) => f.type === type && f.data['session'] === session);
+  const adopted = new Set([...facts].filter(([, f]) => f.type === 'DocumentAdopted').map(([id, f]) => f.data['document'] ?? id));
+  const lists = [
+    of('DelegateAttended').map(([id, f]) => `${id}>${f.data['person']}`),
+    of('ReportDelivered').map(([id, f]) => `${id}>${f.data['person']}`),
+    of('SidelineTalksHeld').map(([id]) => id),
+    [...new Set([...of('DocumentAdopted').map(([id, f]) => f.data['document'] ?? id), ...of('DocumentConsidered').map(([id]) => id)])].map((d) => `${d}:${adopted.has(d) ? 'adopted' : 'considered'}`),
+  ];
+  return lists.some((l) => l.length > 50) ? null : lists.map((l) => l.sort().join(',')).join(' | ');
+}
+
+/** The same of a session as answered. */
+const answeredContents = (s: any): string =>
+  [s.attendees.map((a: any) => `${a.factId}>${a.person?.id}`), s.reports.map((r: any) => `${r.factId}>${r.person?.id}`), s.talks.map((x: any) => x.factId), s.documents.map((d: any) => `${d.id}:${d.status}`)].map((l: string[]) => l.sort().join(',')).join(' | ');
+
 const partialDate = fc.tuple(fc.integer({ min: 1988, max: 2032 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }), fc.constantFrom('y', 'm', 'd', 'd')).map(([y, m, d, p]) => (p === 'y' ? `${y}` : p === 'm' ? `${y}-${String(m).padStart(2, '0')}` : `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`));
 
 t.test('lists and point answers equal the brute-force fold, page by page, on both time axes', async (t) => {
@@ -141,16 +164,18 @@ t.test('lists and point answers equal the brute-force fold, page by page, on bot
         await readModels.caughtUp();
         const ids = (type: string) => log.events.filter((e) => e.type === type).map((e) => e.metadata['factId'] as string);
         const org = (log.events.find((e) => e.type === 'OrganizationRegistered' && (e.data as Data)['key'] === 'org') as StoredEvent).metadata['factId'] as string;
-        const pages = async (url: string, list: string, limit: number): Promise<any[] | null> => {
+        /** Every page of `url` at `limit` (undefined: the route's default page). */
+        const pages = async (url: string, list: string, limit: number | undefined): Promise<any[] | null> => {
           const out: any[] = [];
-          let next: string | null = `${url}&limit=${limit}`;
+          const size = limit === undefined ? '' : `&limit=${limit}`;
+          let next: string | null = `${url}${size}`;
           while (next) {
             const r = await app.inject({ url: next });
             if (r.statusCode === 404) return null;
             if (r.statusCode !== 200) throw new Error(`${next}: ${r.statusCode} ${r.body}`);
             const body = r.json() as Record<string, any>;
             out.push(...body[list]);
-            next = body.nextCursor ? `${url}&limit=${limit}&cursor=${body.nextCursor}` : null;
+            next = body.nextCursor ? `${url}${size}&cursor=${body.nextCursor}` : null;
           }
           return out;
         };
@@ -171,10 +196,18 @@ t.test('lists and point answers equal the brute-force fold, page by page, on bot
           check(`chair at ${validAt}, ${k || 'now'}`, chair.statusCode === 404 ? null : (chair.json() as any).chairs.map((c: any) => `${c.factId}:${c.certainty}`), chairOracle(facts, org, validAt));
           for (const v of [undefined, validAt]) {
             const w = v ? `&validAt=${v}` : '';
-            const docs = await pages(`/v1/documents?organization=${org}${w}${at}`, 'documents', limit);
+            // Now and then the default page (sessions: 10 a page, the others 50).
+            const size = i % 4 === 1 ? undefined : limit;
+            const docs = await pages(`/v1/documents?organization=${org}${w}${at}`, 'documents', size);
             if (docs !== null) check(`documents ${v ?? ''} at ${k || 'now'}`, docs.map((d) => `${d.id}:${d.status}`), documentsOracle(facts, org, v));
-            const sessions = await pages(`/v1/sessions?organization=${org}${w}${at}`, 'sessions', limit);
-            if (sessions !== null) check(`sessions ${v ?? ''} at ${k || 'now'}`, sessions.map((s) => s.id), sessionsOracle(facts, org, v));
+            const sessions = await pages(`/v1/sessions?organization=${org}${w}${at}`, 'sessions', size);
+            if (sessions !== null) {
+              check(`sessions ${v ?? ''} at ${k || 'now'}`, sessions.map((s) => s.id), sessionsOracle(facts, org, v));
+              for (const s of sessions) {
+                const expected = sessionContents(facts, s.id);
+                if (expected !== null) check(`session ${s.id} at ${k || 'now'}: its lists`, answeredContents(s), expected);
+              }
+            }
           }
         }
         const fresh = join(dir, 'fresh.db');

@@ -47,8 +47,10 @@ export function correctionsOf(q: QueryContext, factIds: readonly string[], k: st
   const out = new Map<string, CorrectedBy>();
   if (factIds.length === 0) return out;
   // The partial index facts_amendments holds corrections and retractions only: a few rows.
+  // The ids drive the join (CROSS JOIN): no temporary index of them is built for an IN (for the
+  // ~420 facts of a page of sessions, 0.6–0.9 against 0.8–1.4 ms of CPU, alternating runs).
   const rows = q.all<FactRow>(
-    `SELECT fact_id, target, reason, recorded_at FROM facts WHERE ${AMENDMENTS} AND target IN (SELECT value FROM json_each(@ids)) AND type = 'FactCorrected' AND recorded_at <= @k ORDER BY position`,
+    `SELECT f.fact_id, f.target, f.reason, f.recorded_at FROM json_each(@ids) j CROSS JOIN facts f WHERE f.${AMENDMENTS} AND f.target = j.value AND f.type = 'FactCorrected' AND f.recorded_at <= @k ORDER BY f.position`,
     { ids: JSON.stringify([...new Set(factIds)]), k },
   );
   for (const r of rows) out.set(r.target, { factId: r.fact_id, reason: r.reason, recordedAt: r.recorded_at });

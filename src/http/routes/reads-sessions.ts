@@ -3,12 +3,15 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { Runtime } from '../../runtime.js';
 import type { SessionList, SessionView } from '../../../projections/queries.js';
-import { nextPage, pageStart } from '../paging.js';
+import { SESSIONS_PAGE, nextPage, pageLimit, pageStart } from '../paging.js';
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
 
 const ByOrganization = ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') });
+/** Sessions come SESSIONS_PAGE to a page by default: each holds the first page of four lists of its own. */
+const SessionsQuery = ByOrganization.extend({ limit: pageLimit(SESSIONS_PAGE) });
+const SESSIONS_NOTE = LIST_NOTE.replace('(default 50,', `(default ${SESSIONS_PAGE}: each session holds the first page of four lists,`);
 const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
 const now = (): string => new Date().toISOString();
 
@@ -23,9 +26,9 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
   const r = typed(app);
   const q = () => runtime.readModels.queries;
 
-  r.get('/v1/sessions', { preHandler: g.read, schema: { operationId: 'listSessions', response: { 200: SessionsAnswer }, tags: ['reads'], summary: 'Sessions of the organization’s bodies by first day (held within validAt when given)', description: `Each session holds the first page of its attendees, reports, documents and talks; \`more\` links to the rest. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
+  r.get('/v1/sessions', { preHandler: g.read, schema: { operationId: 'listSessions', response: { 200: SessionsAnswer }, tags: ['reads'], summary: 'Sessions of the organization’s bodies by first day (held within validAt when given)', description: `Each session holds the first page of its attendees, reports, documents and talks; \`more\` links to the rest. ${SESSIONS_NOTE} ${CACHE_NOTE}`, querystring: SessionsQuery } }, async (req, reply) => {
     await readContext(runtime, { minPosition: req.query.minPosition });
-    const start = pageStart(req, req.query, now);
+    const start = pageStart(req, req.query, now, SESSIONS_PAGE);
     const { organization, validAt } = req.query;
     const { value, snapshot } = await ask(runtime, 'sessions', organization, start.knownAt, validAt, start);
     const page = found(value, 'organization', organization, start.knownAt);
