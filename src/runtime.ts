@@ -72,6 +72,11 @@ export interface RuntimeDeps {
    * with its own.
    */
   clock?: () => Date;
+  /**
+   * Tests: sign a tree head every `events` events and `intervalMs` after the tree grew
+   * (default 1000 and 10 s), when the audit tree is fed on this thread.
+   */
+  auditHeads?: { events: number; intervalMs: number };
 }
 
 /**
@@ -168,7 +173,8 @@ async function openAudit(config: Config, store: EventStore, keys: AuditKeys, log
   const keyFile = keys.paths.keyFile;
   if (config.auditFollower === 'inline' || deps.store !== undefined) {
     const hook = deps.onWriterDb;
-    return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, ...(hook ? { onStorageDb: (db: Database) => hook('audit.db', db) } : {}) });
+    const heads = deps.auditHeads ? { checkpointEvents: deps.auditHeads.events, checkpointIntervalMs: deps.auditHeads.intervalMs } : {};
+    return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, ...heads, ...(hook ? { onStorageDb: (db: Database) => hook('audit.db', db) } : {}) });
   }
   const reader = await openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, follow: false });
   try {
