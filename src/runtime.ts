@@ -40,14 +40,14 @@ export interface Runtime {
   readonly store: EventStore;
   readonly readModels: ReadModels;
   /** Worker threads answering read questions off the event loop; absent: reads run on it. */
-  readonly reads?: ReadPool | null;
+  readonly reads: ReadPool | null;
   readonly recorder: Recorder;
   /** The Merkle tree over the log and its signed tree heads. */
   readonly audit: AuditLog;
   /** Pushes signed heads to ANNALS_AUDIT_WITNESS_URL; null when none is configured. */
-  readonly witness?: Witness | null;
+  readonly witness: Witness | null;
   /** The latest head as a C2SP checkpoint (signed note), its origin and verifier key. */
-  readonly checkpoints?: Checkpoints;
+  readonly checkpoints: Checkpoints;
   readonly tokens: readonly TokenGrant[];
   /** What /metrics serves; the store, the recorder and the worker threads report to it. */
   readonly metrics: Metrics;

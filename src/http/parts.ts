@@ -42,8 +42,8 @@ declare module 'fastify' {
     readonly audit: AuditLog;
     /** Pushes signed heads to ANNALS_AUDIT_WITNESS_URL; null when none is configured. */
     readonly witness: Witness | null;
-    /** The latest head as a C2SP checkpoint; null when this app serves none. */
-    readonly checkpoints: Checkpoints | null;
+    /** The latest head as a C2SP checkpoint (signed note), its origin and verifier key. */
+    readonly checkpoints: Checkpoints;
     readonly metrics: Metrics;
   }
   interface FastifyRequest {
@@ -58,11 +58,11 @@ async function parts(app: FastifyInstance, { runtime }: { runtime: Runtime }): P
   app.decorate('config', runtime.config);
   app.decorate('recorder', runtime.recorder);
   app.decorate('readModels', runtime.readModels);
-  app.decorate('readPool', runtime.reads ?? null);
+  app.decorate('readPool', runtime.reads);
   app.decorate('store', runtime.store);
   app.decorate('audit', runtime.audit);
-  app.decorate('witness', runtime.witness ?? null);
-  app.decorate('checkpoints', runtime.checkpoints ?? null);
+  app.decorate('witness', runtime.witness);
+  app.decorate('checkpoints', runtime.checkpoints);
   app.decorate('metrics', runtime.metrics);
   app.decorateRequest('credential', {
     getter(this: FastifyRequest) {

@@ -7,7 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NoOriginError, type Checkpoints } from '../../audit/checkpoint.js';
+import { NoOriginError } from '../../audit/checkpoint.js';
 import { LEAF_FORMAT } from '../../audit/leaf.js';
 import type { AuditLog } from '../../audit/tree-head.js';
 import { requireRole } from '../auth.js';
@@ -44,16 +44,9 @@ const ABOUT = {
   signatureAlgorithm: 'Ed25519 over the canonical JSON (RFC 8785) of the head without its signature',
 };
 
-function checkpointsOf(app: FastifyInstance): Checkpoints {
-  /* c8 ignore next -- openRuntime always makes them; a Runtime made by hand may not */
-  if (!app.checkpoints) throw new ProblemError('unavailable', 'this server serves no checkpoints');
-  return app.checkpoints;
-}
-
 /** The checkpoints' origin and verifier key; null while the log is empty and no origin is configured. */
 async function checkpointKey(app: FastifyInstance): Promise<{ origin: string; verifierKey: string; format: string } | null> {
   const c = app.checkpoints;
-  if (!c) return null;
   try {
     return { origin: await c.origin(), verifierKey: await c.verifierKey(), format: 'C2SP tlog-checkpoint, Ed25519 signed note: GET /v1/audit/checkpoint' };
   } catch (e) {
@@ -91,7 +84,7 @@ export async function auditTreeRoutes(app: FastifyInstance): Promise<void> {
       },
     },
     async (_req, reply) => {
-      const latest = (await checkpointsOf(app).latest()) ?? undefined;
+      const latest = (await app.checkpoints.latest()) ?? undefined;
       if (latest === undefined) throw new ProblemError('unavailable', 'no tree head has been signed yet; POST /v1/audit/tree-head or retry shortly', {}, { 'retry-after': '1' });
       return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(latest.note);
     },
