@@ -40,14 +40,14 @@ export interface Runtime {
   readonly store: EventStore;
   readonly readModels: ReadModels;
   /** Worker threads answering read questions off the event loop; absent: reads run on it. */
-  readonly reads?: ReadPool | null;
+  readonly reads: ReadPool | null;
   readonly recorder: Recorder;
   /** The Merkle tree over the log and its signed tree heads. */
   readonly audit: AuditLog;
   /** Pushes signed heads to ANNALS_AUDIT_WITNESS_URL; null when none is configured. */
-  readonly witness?: Witness | null;
+  readonly witness: Witness | null;
   /** The latest head as a C2SP checkpoint (signed note), its origin and verifier key. */
-  readonly checkpoints?: Checkpoints;
+  readonly checkpoints: Checkpoints;
   readonly tokens: readonly TokenGrant[];
   /** What /metrics serves; the store, the recorder and the worker threads report to it. */
   readonly metrics: Metrics;
@@ -72,6 +72,11 @@ export interface RuntimeDeps {
    * with its own.
    */
   clock?: () => Date;
+  /**
+   * Tests: sign a tree head every `events` events and `intervalMs` after the tree grew
+   * (default 1000 and 10 s), when the audit tree is fed on this thread.
+   */
+  auditHeads?: { events: number; intervalMs: number };
 }
 
 /**
@@ -168,7 +173,8 @@ async function openAudit(config: Config, store: EventStore, keys: AuditKeys, log
   const keyFile = keys.paths.keyFile;
   if (config.auditFollower === 'inline' || deps.store !== undefined) {
     const hook = deps.onWriterDb;
-    return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, ...(hook ? { onStorageDb: (db: Database) => hook('audit.db', db) } : {}) });
+    const heads = deps.auditHeads ? { checkpointEvents: deps.auditHeads.events, checkpointIntervalMs: deps.auditHeads.intervalMs } : {};
+    return openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, ...heads, ...(hook ? { onStorageDb: (db: Database) => hook('audit.db', db) } : {}) });
   }
   const reader = await openAuditLog({ store: sealChecked(store), dataDir: config.dataDir, keyFile, log, follow: false });
   try {

@@ -1,58 +1,36 @@
 /**
- * /v1/audit/tree-head, tree-heads, proof/inclusion, proof/consistency and verify, on a Fastify
- * instance with only these routes and a runtime-like object (Runtime has no audit log yet).
+ * /v1/audit/tree-head, tree-heads, proof/inclusion, proof/consistency and verify, on the real
+ * app over a real SQLite log holding 13 events, its audit tree signing a head every 5.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Fastify from 'fastify';
-import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
-import { pino } from 'pino';
 import t from 'tap';
 import { eventLeafHash } from '../src/audit/leaf.js';
 import { fromHex, verifyConsistency, verifyInclusion } from '../src/audit/merkle.js';
 import { verifyHeadWith, type SignedTreeHead } from '../src/audit/signing.js';
-import { openAuditLog } from '../src/audit/tree-head.js';
-import { registerErrorHandling } from '../src/http/errors.js';
-import { registerOpenApi } from '../src/http/openapi.js';
-import { auditTreeRoutes } from '../src/http/routes/audit-tree.js';
-import type { Runtime } from '../src/runtime.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
-
-const TOKENS = { auditor: 'auditor-token-0123456789abcdef', admin: 'admin-token-0123456789abcdef', recorder: 'recorder-token-0123456789abcdef' };
-const as = (role: keyof typeof TOKENS) => ({ authorization: `Bearer ${TOKENS[role]}` });
+import { startTestApp } from './fixtures/app.js';
 
 t.test('audit tree routes', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'annals-audit-http-'));
-  const log = pino({ level: 'silent' });
-  const store = openSqliteStore(join(dataDir, 'events.db'));
+  const logDir = await mkdtemp(join(tmpdir(), 'annals-audit-http-'));
+  const store = openSqliteStore(join(logDir, 'events.db'));
   let last = '';
   for (let i = 0; i < 13; i++) {
     const r = await store.append(`s-${i % 2}`, [{ id: randomUUID(), type: 'ThingHappened', data: { i }, metadata: {} }], 'any');
     last = r.events[0]!.position;
   }
-  const audit = await openAuditLog({ store, dataDir, log, checkpointEvents: 5, checkpointIntervalMs: 0 });
-  await audit.waitFor(last, 2000);
-  const runtime = {
-    audit,
-    tokens: Object.entries(TOKENS).map(([role, token]) => ({ role, token })),
-    config: { privateReads: false },
-    log,
-  } as unknown as Runtime & { audit: typeof audit };
-  const app = Fastify({ logger: false });
-  app.setValidatorCompiler(validatorCompiler);
-  app.setSerializerCompiler(serializerCompiler);
-  registerErrorHandling(app);
-  await registerOpenApi(app, { privateReads: false });
-  await auditTreeRoutes(app, runtime);
-  await app.ready();
+  // Teardowns run last added first: the app and its runtime close before the store they read.
   t.teardown(async () => {
-    await app.close();
-    await audit.close();
     await store.close();
-    await rm(dataDir, { recursive: true, force: true });
+    await rm(logDir, { recursive: true, force: true });
   });
+  const a = await startTestApp(t, { store, auditHeads: { events: 5, intervalMs: 0 } });
+  const { app } = a;
+  const audit = a.runtime.audit;
+  const as = (role: 'auditor' | 'admin' | 'recorder') => a.auth(role);
+  await audit.waitFor(last, 2000);
 
   t.test('auditor or admin only', async (t) => {
     const none = await app.inject({ method: 'GET', url: '/v1/audit/tree-head' });

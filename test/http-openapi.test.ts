@@ -33,13 +33,18 @@ t.test('the document, the route table and the answers agree', async (t) => {
   await seedExample(runtime);
   const doc = (await app.inject({ url: '/openapi.json' })).json() as Doc;
 
-  t.test('every route has a response schema, and every documented operation an operationId', async (t) => {
+  t.test('every route has a response schema and an operationId (and a params schema for its path parameters), and so every documented operation', async (t) => {
     const routes = app.routeTable.filter((r) => r.method !== 'HEAD');
     t.ok(routes.length > 40, `${routes.length} routes`);
     for (const r of routes) {
       const schema = (r.schema ?? {}) as { response?: object; hide?: boolean };
       if (schema.hide) t.match(r.url, PAGES, `${r.method} ${r.url}: hidden, a page or a file`);
-      else t.ok(schema.response && Object.keys(schema.response).length > 0, `${r.method} ${r.url}: response schema`);
+      else {
+        t.ok(schema.response && Object.keys(schema.response).length > 0, `${r.method} ${r.url}: response schema`);
+        t.type((schema as { operationId?: unknown }).operationId, 'string', `${r.method} ${r.url}: operationId`);
+        // A path parameter is typed by a params schema (the handler reads req.params without a cast).
+        if (r.url.includes(':')) t.ok((schema as { params?: unknown }).params, `${r.method} ${r.url}: params schema`);
+      }
     }
     const ids: string[] = [];
     for (const [path, item] of Object.entries(doc.paths)) {

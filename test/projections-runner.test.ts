@@ -16,12 +16,12 @@ t.test('a fact a projection cannot apply is parked, the rest goes on', async (t)
   const org = log.record('OrganizationRegistered', { key: 'org', name: 'Org', classification: 'organization' }).metadata['factId'] as string;
   log.record('FactCorrected', { fact: '01ZZZZZZZZZZZZZZZZZZZZZZZZ', data: {}, reason: 'names no known fact' }, { stream: `organization-${org}` });
   const office = log.record('OfficeEstablished', { key: 'sg', organization: org, title: 'SG', multipleHolders: false }).metadata['factId'] as string;
-  const { app, readModels } = await startReadApp(t, log);
+  const { app, readModels, auth } = await startReadApp(t, log);
   await readModels.caughtUp();
   const r = readModels.readiness();
   t.equal(r.ready, true, 'the runner itself goes on (/readyz answers 503 for the parked event: integrity-lock.test.ts)');
   t.equal(r.parked, 1);
-  const status = await app.inject({ url: '/v1/admin/projections' });
+  const status = await app.inject({ url: '/v1/admin/projections', headers: auth('admin') });
   t.match(status.json(), { parked: { count: 1, events: [{ type: 'FactCorrected', error: /unknown fact/ }] }, lag: { events: 0 } });
   t.equal((await app.inject({ url: `/v1/offices/${office}` })).statusCode, 200, 'facts after the parked one are applied');
 

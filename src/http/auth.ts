@@ -1,8 +1,9 @@
 /**
  * Authentication and roles for routes: `requireRole` (401 without a valid bearer token, 403
- * with a token of another role), `readAccess` (open, unless ANNALS_PRIVATE_READS: then any
- * valid token) and `principalOf` (the principal a hook authenticated). Tokens are never
- * logged: only the principal id (see src/auth/tokens.ts).
+ * with a token of another role) and `readAccess` (open, unless ANNALS_PRIVATE_READS: then any
+ * valid token), both reading the request's credential (`request.credential`, decorated by the
+ * app plugin, parts.ts, from `credentialOf`). Tokens are never logged: only the principal id
+ * (see src/auth/tokens.ts).
  *
  * Credentials come before everything else a request is judged on: whatever hook a route
  * names these checks in, `hoistAuthentication` (an onRoute hook of app.ts) moves them to
@@ -12,45 +13,48 @@
  */
 import type { FastifyRequest, onRequestHookHandler, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
 import { createAuthenticator, type Principal } from '../auth/tokens.js';
-import type { Role } from '../config.js';
-import type { Runtime } from '../runtime.js';
+import type { Role, TokenGrant } from '../config.js';
 import { ProblemError } from './errors.js';
 
 /** What a request's Authorization header amounts to. */
 export type Credential = { kind: 'none' } | { kind: 'invalid'; malformed: boolean } | { kind: 'valid'; principal: Principal };
 
 const credentials = new WeakMap<FastifyRequest, Credential>();
-const authenticators = new WeakMap<Runtime, (token: string) => Principal | null>();
+/** Whoever holds the credentials a request is checked against (the runtime). */
+export interface TokenHolder {
+  readonly tokens: readonly TokenGrant[];
+}
+const authenticators = new WeakMap<TokenHolder, (token: string) => Principal | null>();
 const AUTH_HOOK = Symbol('annals.authentication');
 
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="annals"' };
 
-function authenticatorOf(runtime: Runtime): (token: string) => Principal | null {
-  let a = authenticators.get(runtime);
+function authenticatorOf(holder: TokenHolder): (token: string) => Principal | null {
+  let a = authenticators.get(holder);
   if (!a) {
-    a = createAuthenticator(runtime.tokens);
-    authenticators.set(runtime, a);
+    a = createAuthenticator(holder.tokens);
+    authenticators.set(holder, a);
   }
   return a;
 }
 
 /** The request's credential, checked once (a sha256 and a constant-time compare per grant). */
-export function credentialOf(runtime: Runtime, request: FastifyRequest): Credential {
+export function credentialOf(holder: TokenHolder, request: FastifyRequest): Credential {
   let c = credentials.get(request);
   if (c) return c;
   const header = request.headers.authorization;
   if (header === undefined) c = { kind: 'none' };
   else {
     const m = typeof header === 'string' ? /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(header) : null;
-    const principal = m ? authenticatorOf(runtime)(m[1] as string) : null;
+    const principal = m ? authenticatorOf(holder)(m[1] as string) : null;
     c = principal ? { kind: 'valid', principal } : { kind: 'invalid', malformed: m === null };
   }
   credentials.set(request, c);
   return c;
 }
 
-function authenticate(runtime: Runtime, request: FastifyRequest): Principal {
-  const c = credentialOf(runtime, request);
+function authenticate(request: FastifyRequest): Principal {
+  const c = request.credential;
   if (c.kind === 'valid') return c.principal;
   if (c.kind === 'none' || c.malformed) throw new ProblemError('unauthorized', 'send Authorization: Bearer <token>', {}, CHALLENGE);
   throw new ProblemError('unauthorized', 'the bearer token is not valid', {}, CHALLENGE);
@@ -58,25 +62,19 @@ function authenticate(runtime: Runtime, request: FastifyRequest): Principal {
 
 const tagged = <T extends object>(hook: T): T => Object.assign(hook, { [AUTH_HOOK]: true });
 
-export function requireRole(runtime: Runtime, ...roles: Role[]): preHandlerAsyncHookHandler {
+export function requireRole(...roles: Role[]): preHandlerAsyncHookHandler {
   return tagged(async (request: FastifyRequest) => {
-    const principal = authenticate(runtime, request);
+    const principal = authenticate(request);
     if (!roles.includes(principal.role)) {
       throw new ProblemError('forbidden', `this needs a ${roles.join(' or ')} token; yours is a ${principal.role} token`);
     }
   });
 }
 
-export function readAccess(runtime: Runtime): preHandlerAsyncHookHandler {
+export function readAccess(): preHandlerAsyncHookHandler {
   return tagged(async (request: FastifyRequest) => {
-    if (runtime.config.privateReads) authenticate(runtime, request);
+    if (request.server.config.privateReads) authenticate(request);
   });
-}
-
-/** The principal of a request with a valid credential, or undefined (an open read). */
-export function principalOf(request: FastifyRequest): Principal | undefined {
-  const c = credentials.get(request);
-  return c?.kind === 'valid' ? c.principal : undefined;
 }
 
 const isAuthHook = (h: unknown): boolean => typeof h === 'function' && (h as unknown as Record<symbol, unknown>)[AUTH_HOOK] === true;

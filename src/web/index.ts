@@ -12,10 +12,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
-import type { Runtime } from '../runtime.js';
 import { toProblem } from '../http/errors.js';
 import { factHistory } from '../http/routes/fact-history.js';
-import type { Guards } from '../http/routes/reads-common.js';
+import { guards } from '../http/routes/reads-guards.js';
 import { InputError, keysetPage, pageContext, queryString, timeChoice, type PageContext } from './context.js';
 import { ErrorPage } from './pages/error.js';
 import { renderPage } from './layout.js';
@@ -57,11 +56,11 @@ const API_PATH = /^\/(v1|metrics|healthz|readyz|openapi\.json|docs|static)(\/|$)
  * otherwise, and the caller answers problem+json. Takes the status, title and detail of the
  * problem the caller would have sent, so both say the same.
  */
-export function htmlErrorFor(runtime: Runtime) {
+export function htmlErrorFor(app: FastifyInstance) {
   return (req: FastifyRequest, reply: FastifyReply, problem: { status: number; title: string; detail: string }, headers: Record<string, string>): FastifyReply | null => {
     const path = req.url.split('?')[0] ?? '/';
     if (API_PATH.test(path) || !/text\/html/i.test(req.headers.accept ?? '')) return null;
-    const ctx = pageContext(runtime.readModels.queries, path, { validAt: null, knownAt: null });
+    const ctx = pageContext(app.readModels.queries, path, { validAt: null, knownAt: null });
     return sendHtml(reply.headers(headers), problem.status, ErrorPage({ ctx, status: problem.status, title: problem.title, detail: problem.detail }));
   };
 }
@@ -81,10 +80,12 @@ function sendHtml(reply: FastifyReply, status: number, page: VNode): FastifyRepl
   return reply.code(status).headers(HTML_HEADERS).type('text/html; charset=utf-8').send(renderPage(page));
 }
 
-export async function webRoutes(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
+/** A plugin, as the API's route files are: what it reads comes from the app's decorations (src/http/parts.ts). */
+export async function webRoutes(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
   const css = staticFile('explorer.css');
   const icon = staticFile('icon.svg');
-  const q = () => runtime.readModels.queries;
+  const q = () => app.readModels.queries;
 
   await app.register(async (web) => {
     web.setErrorHandler((err, req, reply) => {
@@ -173,7 +174,7 @@ export async function webRoutes(app: FastifyInstance, runtime: Runtime, g: Guard
     web.get('/facts/:factId', opts, (req, reply) =>
       page('fact', async (ctx) => {
         const r = ref(req, 'factId');
-        const history = (await factHistory(runtime, r, ctx.k)) ?? missing('fact', r, ctx);
+        const history = (await factHistory(app, r, ctx.k)) ?? missing('fact', r, ctx);
         const resolve: Resolve = (id) => {
           const row = ctx.q.q.byId(id, ctx.k);
           if (!row || !(row.kind in PAGE_OF)) return null;

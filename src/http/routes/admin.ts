@@ -3,18 +3,18 @@
  * rebuild of every read model from the log into a fresh file, swapped in when done.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../runtime.js';
 import { ProjectionsAnswer, RebuildAnswer } from '../answers.js';
-import { typed, type Guards } from './reads-common.js';
+import { typed } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
-export async function adminRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
+export async function adminRoutes(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
   const r = typed(app);
-  r.get('/v1/admin/projections', { preHandler: g.staff, schema: { operationId: 'getProjections', response: { 200: ProjectionsAnswer }, tags: ['admin'], security: [{ bearer: [] }], summary: 'Read models: checkpoint, head, lag (events and seconds), parked events' } }, async () => runtime.readModels.status());
+  r.get('/v1/admin/projections', { preHandler: g.staff, schema: { operationId: 'getProjections', response: { 200: ProjectionsAnswer }, tags: ['admin'], security: [{ bearer: [] }], summary: 'Read models: checkpoint, head, lag (events and seconds), parked events' } }, async () => app.readModels.status());
 
   r.post('/v1/admin/rebuild', { preHandler: g.staff, schema: { operationId: 'rebuildReadModels', response: { 200: RebuildAnswer }, tags: ['admin'], security: [{ bearer: [] }], summary: 'Rebuild every read model from the log and swap it in; answers when done' } }, async (req) => {
     // A rebuild already running (409) and the read models' thread restarting (503) are errors.ts's.
-    const result = await runtime.readModels.rebuild((p) => req.log.info(p, 'rebuild progress'));
+    const result = await app.readModels.rebuild((p) => req.log.info(p, 'rebuild progress'));
     return { status: 'rebuilt' as const, ...result };
   });
 }

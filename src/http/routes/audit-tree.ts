@@ -7,10 +7,9 @@
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { NoOriginError, type Checkpoints } from '../../audit/checkpoint.js';
+import { NoOriginError } from '../../audit/checkpoint.js';
 import { LEAF_FORMAT } from '../../audit/leaf.js';
 import type { AuditLog } from '../../audit/tree-head.js';
-import type { Runtime } from '../../runtime.js';
 import { requireRole } from '../auth.js';
 import { ProblemError } from '../errors.js';
 import { ConsistencyAnswer, InclusionAnswer, SignedHeadAnswer, TreeHeadAnswer, TreeHeadsAnswer, VerifyAnswer, WitnessAnswer } from '../answers.js';
@@ -45,16 +44,9 @@ const ABOUT = {
   signatureAlgorithm: 'Ed25519 over the canonical JSON (RFC 8785) of the head without its signature',
 };
 
-function checkpointsOf(runtime: Runtime): Checkpoints {
-  /* c8 ignore next -- openRuntime always makes them; a Runtime made by hand may not */
-  if (!runtime.checkpoints) throw new ProblemError('unavailable', 'this server serves no checkpoints');
-  return runtime.checkpoints;
-}
-
 /** The checkpoints' origin and verifier key; null while the log is empty and no origin is configured. */
-async function checkpointKey(runtime: Runtime): Promise<{ origin: string; verifierKey: string; format: string } | null> {
-  const c = runtime.checkpoints;
-  if (!c) return null;
+async function checkpointKey(app: FastifyInstance): Promise<{ origin: string; verifierKey: string; format: string } | null> {
+  const c = app.checkpoints;
   try {
     return { origin: await c.origin(), verifierKey: await c.verifierKey(), format: 'C2SP tlog-checkpoint, Ed25519 signed note: GET /v1/audit/checkpoint' };
   } catch (e) {
@@ -63,15 +55,15 @@ async function checkpointKey(runtime: Runtime): Promise<{ origin: string; verifi
   }
 }
 
-export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & { readonly audit: AuditLog }): Promise<void> {
+export async function auditTreeRoutes(app: FastifyInstance): Promise<void> {
   const r = app.withTypeProvider<ZodTypeProvider>();
-  const preHandler = requireRole(runtime, 'auditor', 'admin');
-  const audit = runtime.audit;
+  const preHandler = requireRole('auditor', 'admin');
+  const audit = app.audit;
   const tags = ['audit'];
   const security = [{ bearer: [] }];
 
   r.get('/v1/audit/tree-head', { preHandler, schema: { operationId: 'getTreeHead', response: { 200: TreeHeadAnswer }, tags, security, summary: 'The latest signed tree head, the tree as it stands, and the public key' } }, async () => {
-    const [head, tree, checkpoint] = await Promise.all([audit.head(), audit.state(), checkpointKey(runtime)]);
+    const [head, tree, checkpoint] = await Promise.all([audit.head(), audit.state(), checkpointKey(app)]);
     return { head, tree, publicKey: { keyId: audit.keyId, algorithm: 'Ed25519', pem: audit.publicKeyPem }, ...ABOUT, checkpoint };
   });
 
@@ -92,7 +84,7 @@ export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & {
       },
     },
     async (_req, reply) => {
-      const latest = (await checkpointsOf(runtime).latest()) ?? undefined;
+      const latest = (await app.checkpoints.latest()) ?? undefined;
       if (latest === undefined) throw new ProblemError('unavailable', 'no tree head has been signed yet; POST /v1/audit/tree-head or retry shortly', {}, { 'retry-after': '1' });
       return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(latest.note);
     },
@@ -110,7 +102,7 @@ export async function auditTreeRoutes(app: FastifyInstance, runtime: Runtime & {
   });
 
   r.get('/v1/audit/witness', { preHandler, schema: { operationId: 'getWitness', response: { 200: WitnessAnswer }, tags, security, summary: 'The witness webhook: the last head it accepted, failures in a row, the last error, the next attempt' } }, async () => {
-    const w = runtime.witness?.status();
+    const w = app.witness?.status();
     return w ? { configured: true, ...w } : { configured: false };
   });
 

@@ -9,9 +9,8 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../../runtime.js';
 import type { StoredEvent } from '../../store/port.js';
-import { KnownAt, type Guards } from './reads-common.js';
+import { KnownAt } from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { typed } from './reads-common.js';
 import { text } from '../answers.js';
@@ -27,10 +26,10 @@ export function auditLine(e: StoredEvent): string {
   return `${JSON.stringify({ position: e.position, id: e.id, stream: e.stream, revision: e.revision, type: e.type, factId, recordedAt: e.recordedAt, data: e.data, metadata: e.metadata })}\n`;
 }
 
-async function* lines(runtime: Runtime, knownAt: string | undefined, from: string | undefined): AsyncGenerator<string> {
+async function* lines(app: FastifyInstance, knownAt: string | undefined, from: string | undefined): AsyncGenerator<string> {
   let after = from;
   for (;;) {
-    const page = await runtime.store.readAll({ ...(after ? { after } : {}), limit: PAGE });
+    const page = await app.store.readAll({ ...(after ? { after } : {}), limit: PAGE });
     if (page.length === 0) return;
     let chunk = '';
     for (const e of page) if (knownAt === undefined || e.recordedAt <= knownAt) chunk += auditLine(e);
@@ -40,7 +39,8 @@ async function* lines(runtime: Runtime, knownAt: string | undefined, from: strin
   }
 }
 
-export async function auditRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
+export async function auditRoutes(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
   typed(app).get(
     '/v1/audit/events',
     { preHandler: g.staff, schema: { operationId: 'exportAuditEvents', response: { 200: text('application/x-ndjson', 'One event a line: { position, id, stream, revision, type, factId, recordedAt, data, metadata }') }, tags: ['audit'], security: [{ bearer: [] }], summary: 'The log as NDJSON, in global order (to knownAt when given)', querystring: z.object({ knownAt: KnownAt, after: After }) } },
@@ -49,14 +49,14 @@ export async function auditRoutes(app: FastifyInstance, runtime: Runtime, g: Gua
       // The lines stream lazily: a position the store cannot read from is refused before the 200.
       if (after !== undefined) {
         try {
-          await runtime.store.readAll({ after, limit: 1 });
+          await app.store.readAll({ after, limit: 1 });
         } catch (err) {
           if (!(err instanceof RangeError)) throw err;
           throw new ProblemError('invalid-request', `after: ${err.message}`, { errors: [{ path: 'after', message: `${err.message}; expected a position as the store gives it (a line's "position")` }] });
         }
       }
       // Not 16 pages read ahead (Readable.from's default): one, while the socket takes the last.
-      const stream = Readable.from(lines(runtime, knownAt, after), { highWaterMark: 1 });
+      const stream = Readable.from(lines(app, knownAt, after), { highWaterMark: 1 });
       return reply.type('application/x-ndjson').send(stream);
     },
   );

@@ -9,12 +9,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { changesPage } from '../../audit/changes.js';
-import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, nextPage, pageStart } from '../paging.js';
 import { ChangesAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, RFC3339_PATTERN, found, isRfc3339, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, RFC3339_PATTERN, found, isRfc3339, readContext, typed} from './reads-common.js';
+import { guards } from './reads-guards.js';
 
 const moment = (what: string) =>
   z
@@ -39,7 +39,8 @@ function reversed(field: 'since' | 'until', since: string, until: string): never
   throw new ProblemError('invalid-request', `${field}: ${message}`, { errors: [{ path: field, message }] });
 }
 
-export async function changesRoutes(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
+export async function changesRoutes(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
   typed(app).get(
     '/v1/changes',
     {
@@ -54,15 +55,15 @@ export async function changesRoutes(app: FastifyInstance, runtime: Runtime, g: G
       },
     },
     async (req, reply) => {
-      await readContext(runtime, { minPosition: req.query.minPosition });
+      await readContext(app, { minPosition: req.query.minPosition });
       const { since, until, organization } = req.query;
       const start = pageStart(req, { cursor: req.query.cursor, limit: req.query.limit, knownAt: until }, now);
       if (since > start.knownAt) reversed(until === undefined ? 'since' : 'until', since, start.knownAt);
-      const queries = runtime.readModels.queries;
+      const queries = app.readModels.queries;
       const scope = organization === undefined ? null : new Set(found(queries.scopeOf(organization, start.knownAt), 'organization', organization, start.knownAt));
-      const page = await changesPage(queries, runtime.store, { since, until: start.knownAt, scope }, start.after, start.limit);
+      const page = await changesPage(queries, app.store, { since, until: start.knownAt, scope }, start.after, start.limit);
       const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-      return sendAnswer(runtime, req, reply, { since, until: start.knownAt, organization: organization ?? null, changes: page.items, nextCursor }, start);
+      return sendAnswer(app, req, reply, { since, until: start.knownAt, organization: organization ?? null, changes: page.items, nextCursor }, start);
     },
   );
 }

@@ -12,10 +12,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { Ulid, isFactType, upcast, type Source } from '../../../events/index.js';
 import type { FactRef } from '../../../projections/index.js';
-import type { Runtime } from '../../runtime.js';
 import { FactHistoryAnswer } from '../answers.js';
 import { ProblemError } from '../errors.js';
-import { TimeQuery, readContext, typed, type Guards } from './reads-common.js';
+import { TimeQuery, readContext, typed} from './reads-common.js';
+import { guards } from './reads-guards.js';
 
 export interface FactHistoryVersion {
   kind: 'original' | 'correction' | 'retraction';
@@ -49,8 +49,8 @@ export interface FactHistory {
 const KIND = { FactCorrected: 'correction', FactRetracted: 'retraction' } as const;
 
 /** One version of the fact `original` (its type: a correction's replacement data is upcast as that type's). */
-async function version(runtime: Runtime, ref: FactRef, original: string): Promise<FactHistoryVersion> {
-  const [event] = await runtime.store.readStream(ref.stream, { fromRevision: ref.revision, limit: 1 });
+async function version(app: FastifyInstance, ref: FactRef, original: string): Promise<FactHistoryVersion> {
+  const [event] = await app.store.readStream(ref.stream, { fromRevision: ref.revision, limit: 1 });
   const meta = (event?.metadata ?? {}) as { recordedBy?: string; source?: Source; schemaVersion?: number };
   const kind = ref.type === 'FactCorrected' || ref.type === 'FactRetracted' ? KIND[ref.type] : 'original';
   const data = event ? (upcast(event.type, event.data, meta.schemaVersion, () => (isFactType(original) ? original : undefined)) as Record<string, unknown>) : null;
@@ -70,10 +70,10 @@ async function version(runtime: Runtime, ref: FactRef, original: string): Promis
 }
 
 /** The history of a fact as known at `knownAt`, or null when no such fact was recorded by then. */
-export async function factHistory(runtime: Runtime, factId: string, knownAt: string): Promise<FactHistory | null> {
-  const found = runtime.readModels.queries.fact(factId, knownAt);
+export async function factHistory(app: FastifyInstance, factId: string, knownAt: string): Promise<FactHistory | null> {
+  const found = app.readModels.queries.fact(factId, knownAt);
   if (!found) return null;
-  const versions = await Promise.all([found.fact, ...found.amendments].map((ref) => version(runtime, ref, found.fact.type)));
+  const versions = await Promise.all([found.fact, ...found.amendments].map((ref) => version(app, ref, found.fact.type)));
   const last = versions.at(-1) as FactHistoryVersion;
   const latestData = [...versions].reverse().find((v) => v.kind !== 'retraction')?.data ?? null;
   return {
@@ -87,7 +87,8 @@ export async function factHistory(runtime: Runtime, factId: string, knownAt: str
   };
 }
 
-export async function factHistoryRoutes(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
+export async function factHistoryRoutes(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
   typed(app).get(
     '/v1/facts/:factId',
     {
@@ -104,8 +105,8 @@ export async function factHistoryRoutes(app: FastifyInstance, runtime: Runtime, 
       },
     },
     async (req) => {
-      const { knownAt } = await readContext(runtime, req.query);
-      const history = await factHistory(runtime, req.params.factId, knownAt);
+      const { knownAt } = await readContext(app, req.query);
+      const history = await factHistory(app, req.params.factId, knownAt);
       if (!history) throw new ProblemError('not-found', `no fact ${req.params.factId} is recorded at ${knownAt}`, { factId: req.params.factId, knownAt });
       return history;
     },

@@ -2,18 +2,16 @@
  * The write side over HTTP (API.md, "Recording a fact"): `POST /v1/facts` and
  * `POST /v1/facts/batch` (a JSON array or application/x-ndjson, up to 10,000 facts, stopping
  * at the first refused one). Recorder tokens only. The answer is sent once this process's read
- * models have applied the facts (the recorder waits for them).
+ * models have applied the facts (the recorder waits for them). Its NDJSON body parser is the
+ * app's (body.ts).
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FACT_TYPES } from '../../../events/index.js';
 import { FactRequest, type RecordContext } from '../../record/index.js';
-import type { Runtime } from '../../runtime.js';
-import { principalOf, requireRole } from '../auth.js';
-import { decodeBody, requireUtf8Charset } from '../body.js';
+import { requireRole } from '../auth.js';
 import { originOf, toProblem, withTypeUri } from '../errors.js';
-import { parseNdjson } from './ndjson.js';
 
 export const MAX_BATCH = 10_000;
 
@@ -52,26 +50,15 @@ const Headers = z.looseObject({
 });
 
 function contextOf(request: FastifyRequest, idempotencyKey: string | undefined): RecordContext {
-  const principal = principalOf(request);
+  const principal = request.principal;
   /* c8 ignore next -- requireRole ran first: there is always a principal here */
   if (!principal) throw new Error('no principal on an authenticated route');
   return { principal: principal.id, correlationId: String(request.id), ...(idempotencyKey ? { idempotencyKey } : {}) };
 }
 
-export async function factRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const { recorder, config } = runtime;
-  const recorderOnly = requireRole(runtime, 'recorder');
-  if (!app.hasContentTypeParser('application/x-ndjson')) {
-    app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, (request, body, done) => {
-      try {
-        requireUtf8Charset(request);
-        const { text, replaced } = decodeBody(body as Buffer);
-        done(null, parseNdjson(text, replaced));
-      } catch (err) {
-        done(err as Error, undefined);
-      }
-    });
-  }
+export async function factRoutes(app: FastifyInstance): Promise<void> {
+  const { recorder, config } = app;
+  const recorderOnly = requireRole('recorder');
   const r = app.withTypeProvider<ZodTypeProvider>();
 
   r.post(

@@ -23,7 +23,7 @@
  * So the feed holds at most that bound plus one burst per connection, whatever the clients do.
  */
 import type { ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
+import type { FastifyBaseLogger } from 'fastify';
 import { isFactType, SCHEMA_VERSION, upcast, type FactType } from '../../../events/index.js';
 import type { EventStore, Position, StoredEvent, Subscription } from '../../store/port.js';
 
@@ -49,7 +49,7 @@ export type FeedFilter = (e: StoredEvent & { type: FactType }) => boolean | Prom
 
 export interface FeedHubOptions {
   readonly store: EventStore;
-  readonly log: Logger;
+  readonly log: FastifyBaseLogger;
   readonly heartbeatMs: number;
   readonly bufferBytes: number;
   /** The type of the fact a FactCorrected written under an older schema corrects (to upcast its replacement). */

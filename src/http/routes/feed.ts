@@ -10,15 +10,15 @@
  * which judges a request once as it arrives, cannot cut a stream already served.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FACT_TYPES, isFactType } from '../../../events/index.js';
-import type { Runtime } from '../../runtime.js';
 import type { Position } from '../../store/port.js';
 import { ProblemError } from '../errors.js';
 import { FeedHub, type FeedFilter } from './feed-hub.js';
 import { OrganizationFilter } from './feed-organization.js';
-import { LooseRef, found, type Guards } from './reads-common.js';
+import { LooseRef, found } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
 /** Up to 20 digits (the embedded store, left-padded to its width) or EventStoreDB's `<20 digits>-<20 digits>`. */
@@ -79,10 +79,17 @@ function resumeFrom(request: FastifyRequest, after: string | undefined): Positio
   return after === undefined ? 'now' : positionOf(after);
 }
 
-export async function feedRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
-  const { config, store, log } = runtime;
+/**
+ * Not encapsulated (fastify-plugin): the hub belongs to the app (feedHubOf(app)), and its
+ * streams end when the app closes.
+ */
+export const feedRoutes = fp(feed, { name: 'annals-feed', fastify: '5.x' });
+
+async function feed(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
+  const { config, store, log } = app;
   const typeOf = (factId: string) => {
-    const t = runtime.readModels.queries.fact(factId, new Date().toISOString())?.fact.type;
+    const t = app.readModels.queries.fact(factId, new Date().toISOString())?.fact.type;
     return t !== undefined && isFactType(t) ? t : undefined;
   };
   const hub = new FeedHub({ store, log, heartbeatMs: config.feedHeartbeatMs, bufferBytes: config.feedBufferBytes, typeOf });
@@ -115,8 +122,8 @@ export async function feedRoutes(app: FastifyInstance, runtime: Runtime, g: Guar
       const after = resumeFrom(request, request.query.after);
       const { types, organization } = request.query;
       const now = new Date().toISOString();
-      const org = organization === undefined ? null : found(runtime.readModels.queries.q.ref('organization', organization, now), 'organization', organization, now);
-      const filter = filterOf(types, org === null ? null : new OrganizationFilter(org.id, { store, readModels: runtime.readModels, waitMs: Math.max(config.readWaitMs, READ_MODELS_WAIT_MS) }));
+      const org = organization === undefined ? null : found(app.readModels.queries.q.ref('organization', organization, now), 'organization', organization, now);
+      const filter = filterOf(types, org === null ? null : new OrganizationFilter(org.id, { store, readModels: app.readModels, waitMs: Math.max(config.readWaitMs, READ_MODELS_WAIT_MS) }));
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {

@@ -5,13 +5,12 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { serviceReadiness } from '../../integrity/readiness.js';
-import type { Runtime } from '../../runtime.js';
 import { problem, sendProblem } from '../errors.js';
 
-export async function healthRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
+export async function healthRoutes(app: FastifyInstance): Promise<void> {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ status: 'ok' }));
   app.get('/readyz', { schema: { hide: true } }, async (_request, reply) => {
-    const readiness = await serviceReadiness(runtime);
+    const readiness = await serviceReadiness(app);
     if (readiness.ready) return { status: 'ready', ...readiness };
     const problems = [...readiness.readModels.problems, ...readiness.audit.problems];
     return sendProblem(reply.header('retry-after', '1'), problem('unavailable', problems.join('; '), { readiness }));

@@ -1,16 +1,19 @@
 /**
- * `GET /metrics` (admin token): Prometheus text format (runtime.metrics, src/metrics/), on
+ * `GET /metrics` (admin token): Prometheus text format (app.metrics, src/metrics/), on
  * the service's own port, so one listener, one proxy and the credentials already kept serve
  * it too; a Prometheus job scrapes it with `authorization: { credentials_file: … }`. Never
  * shed or rate-limited. Also times every answer by route pattern, method and status.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../runtime.js';
+import fp from 'fastify-plugin';
 import { requireRole } from '../auth.js';
 import { text } from '../answers.js';
 
-export async function metricsRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
-  const { metrics } = runtime;
+/** Not encapsulated (fastify-plugin): its onResponse hook times every route's answers, not its own. */
+export const metricsRoutes = fp(metricsRoute, { name: 'annals-metrics', fastify: '5.x' });
+
+async function metricsRoute(app: FastifyInstance): Promise<void> {
+  const { metrics } = app;
   app.addHook('onResponse', (request, reply, done) => {
     metrics.httpRequest(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
     done();
@@ -18,7 +21,7 @@ export async function metricsRoutes(app: FastifyInstance, runtime: Runtime): Pro
   app.get(
     '/metrics',
     {
-      onRequest: requireRole(runtime, 'admin'),
+      onRequest: requireRole('admin'),
       schema: {
         operationId: 'getMetrics',
         response: { 200: text('text/plain', 'Prometheus text format 0.0.4') },

@@ -9,7 +9,6 @@
 import { hash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../runtime.js';
 import { popoloChunks } from '../../../projections/popolo.js';
 import { readAccess } from '../auth.js';
 import { NotModified, text } from '../answers.js';
@@ -28,12 +27,12 @@ async function* turnByTurn(chunks: Iterable<string>): AsyncGenerator<string> {
   }
 }
 
-export async function popoloRoutes(app: FastifyInstance, runtime: Runtime): Promise<void> {
+export async function popoloRoutes(app: FastifyInstance): Promise<void> {
   const r = typed(app);
   r.get(
     '/v1/popolo',
     {
-      preHandler: readAccess(runtime),
+      preHandler: readAccess(),
       schema: {
         operationId: 'exportPopolo',
         response: { 200: text('application/json', 'A Popolo document: { persons, organizations, posts, memberships, events } (see the Popolo specification), written as it is read'), 304: NotModified },
@@ -45,12 +44,12 @@ export async function popoloRoutes(app: FastifyInstance, runtime: Runtime): Prom
       },
     },
     async (req, reply) => {
-      const { knownAt } = await readContext(runtime, req.query);
+      const { knownAt } = await readContext(app, req.query);
       const org = req.query.organization;
-      const chunks = found(popoloChunks(runtime.readModels.queries, org, knownAt), 'organization', org ?? '', knownAt);
-      const immutable = isImmutable(runtime, { knownAt, pinned: req.query.knownAt !== undefined });
-      const snapshot = runtime.readModels.queries.snapshot();
-      const visibility = runtime.config.privateReads ? 'private' : 'public';
+      const chunks = found(popoloChunks(app.readModels.queries, org, knownAt), 'organization', org ?? '', knownAt);
+      const immutable = isImmutable(app, { knownAt, pinned: req.query.knownAt !== undefined });
+      const snapshot = app.readModels.queries.snapshot();
+      const visibility = app.config.privateReads ? 'private' : 'public';
       const etag = `W/"${immutable ? 'k' : (snapshot.position ?? '0')}.${hash('sha1', JSON.stringify(immutable ? [org ?? null, knownAt] : [org ?? null, snapshot.position]), 'base64url').slice(0, 16)}"`;
       reply.header('etag', etag).header('cache-control', immutable ? `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable` : `${visibility}, no-cache`);
       const inm = req.headers['if-none-match'];

@@ -19,8 +19,7 @@
  * `Cache-Control: no-cache`: a client revalidates, and gets 304 while nothing was applied.
  */
 import { hash, randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Runtime } from '../../runtime.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SnapshotState } from '../../../projections/query-context.js';
 import { CSV_TYPE, csvOf } from './csv-lists.js';
 
@@ -47,23 +46,23 @@ function matches(header: string | undefined, etag: string): boolean {
   return header.split(',').some((t) => bare(t) === want);
 }
 
-export function isImmutable(runtime: Runtime, ctx: AnswerContext): boolean {
+export function isImmutable(app: FastifyInstance, ctx: AnswerContext): boolean {
   if (!ctx.pinned || ctx.defaultedValidAt !== undefined) return false;
-  const at = (ctx.snapshot ?? runtime.readModels.queries.snapshot()).recordedAt;
+  const at = (ctx.snapshot ?? app.readModels.queries.snapshot()).recordedAt;
   return at !== null && ctx.knownAt < at;
 }
 
-export function sendAnswer(runtime: Runtime, req: FastifyRequest, reply: FastifyReply, body: string | object, ctx: AnswerContext): FastifyReply {
-  const visibility = runtime.config.privateReads ? 'private' : 'public';
+export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, body: string | object, ctx: AnswerContext): FastifyReply {
+  const visibility = app.config.privateReads ? 'private' : 'public';
   let etag: string;
   // A list asked for as CSV (csv-lists.ts): the same page as rows; its ETags differ from the JSON's.
   const csv = typeof body === 'string' ? null : csvOf(req, reply, body as Record<string, unknown>);
   const text = csv ?? (typeof body === 'string' ? body : JSON.stringify(body));
-  if (isImmutable(runtime, ctx)) {
+  if (isImmutable(app, ctx)) {
     etag = `"${hash('sha1', text, 'base64url')}"`;
     reply.header('cache-control', `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable`);
   } else {
-    const position = (ctx.snapshot ?? runtime.readModels.queries.snapshot()).position ?? '0';
+    const position = (ctx.snapshot ?? app.readModels.queries.snapshot()).position ?? '0';
     const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, csv !== null, BOOT]);
     etag = `W/"${position}.${hash('sha1', question, 'base64url').slice(0, 16)}"`;
     reply.header('cache-control', `${visibility}, no-cache`);

@@ -6,7 +6,6 @@ import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fas
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PartialDate, today } from '../../../events/index.js';
-import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
 import { ReadWorkerLostError, ReadsOverloadedError, type Pooled, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
@@ -85,9 +84,9 @@ function badPosition(detail: string): never {
  * zero-padded digits; EventStoreDB's are `<commit>-<prepare>`, each 20 zero-padded digits (a
  * plain number is taken as a commit: `<commit>-00000000000000000000`, the first position of it).
  */
-export function storePosition(runtime: Runtime, raw: string): string {
-  const applied = runtime.readModels.applied();
-  const esdb = applied !== null ? applied.includes('-') : runtime.config.eventStore !== 'sqlite';
+export function storePosition(app: FastifyInstance, raw: string): string {
+  const applied = app.readModels.applied();
+  const esdb = applied !== null ? applied.includes('-') : app.config.eventStore !== 'sqlite';
   const pair = /^(\d{20})-(\d{20})$/.exec(raw);
   if (pair) {
     if (!esdb) badPosition('an EventStoreDB position, but this server runs the embedded store: expected up to 20 digits');
@@ -102,12 +101,12 @@ export function storePosition(runtime: Runtime, raw: string): string {
 }
 
 /** knownAt defaults to now; waits for minPosition or answers 503 with Retry-After. */
-export async function readContext(runtime: Runtime, q: { knownAt?: string | undefined; minPosition?: string | undefined }): Promise<{ knownAt: string }> {
+export async function readContext(app: FastifyInstance, q: { knownAt?: string | undefined; minPosition?: string | undefined }): Promise<{ knownAt: string }> {
   if (q.minPosition !== undefined) {
-    const position = storePosition(runtime, q.minPosition);
-    const ok = await runtime.readModels.waitFor(position, runtime.config.readWaitMs);
+    const position = storePosition(app, q.minPosition);
+    const ok = await app.readModels.waitFor(position, app.config.readWaitMs);
     if (!ok) {
-      throw new ProblemError('unavailable', `the read models have not applied position ${position} yet; retry shortly`, { minPosition: position, applied: runtime.readModels.applied() }, { 'retry-after': '1' });
+      throw new ProblemError('unavailable', `the read models have not applied position ${position} yet; retry shortly`, { minPosition: position, applied: app.readModels.applied() }, { 'retry-after': '1' });
     }
   }
   return { knownAt: q.knownAt ?? new Date().toISOString() };
@@ -118,20 +117,20 @@ export async function readContext(runtime: Runtime, q: { knownAt?: string | unde
  * them (off the event loop: projections/read-pool.ts), else here; with the snapshot it read,
  * for sendAnswer's ETag. A full pool is a 503 with Retry-After.
  */
-export async function ask<M extends ReadMethod>(runtime: Runtime, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
-  const pooled = runtime.reads?.run(method, args);
+export async function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
+  const pooled = app.readPool?.run(method, args);
   if (pooled) {
     try {
       return await pooled;
     } catch (err) {
       if (err instanceof ReadsOverloadedError || err instanceof ReadWorkerLostError) {
-        runtime.metrics.shed('read-queue');
+        app.metrics.shed('read-queue');
         throw new ProblemError('unavailable', err.message, {}, { 'retry-after': '1' });
       }
       throw err;
     }
   }
-  const q = runtime.readModels.queries;
+  const q = app.readModels.queries;
   const value = (q[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args);
   return { value, snapshot: q.snapshot() };
 }

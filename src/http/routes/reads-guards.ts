@@ -3,11 +3,11 @@
  * auditor or admin for /v1/audit/* and /v1/admin/*. The write side owns credentials
  * (src/http/auth.ts); this wires its preHandlers into the read, audit and admin routes.
  */
-import type { Runtime } from '../../runtime.js';
+import type { FastifyInstance } from 'fastify';
 import { readAccess, requireRole } from '../auth.js';
 import type { Guards } from './reads-common.js';
 
-export function guards(runtime: Runtime): Guards {
+export function guards(app: FastifyInstance): Guards {
   // Open reads run no hook at all (an empty async hook still costs a promise per request).
-  return { read: runtime.config.privateReads ? readAccess(runtime) : [], staff: requireRole(runtime, 'auditor', 'admin') };
+  return { read: app.config.privateReads ? readAccess() : [], staff: requireRole('auditor', 'admin') };
 }

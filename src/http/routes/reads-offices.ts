@@ -1,58 +1,59 @@
 /** Offices: one office, the holder on a day, the whole succession (paged), offices of an organization (paged). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../../runtime.js';
 import { nextPage, pageStart } from '../paging.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, readContext, typed} from './reads-common.js';
+import { guards } from './reads-guards.js';
 import { today } from '../../../events/index.js';
 import { HolderAnswer, HoldersAnswer, OfficeAnswer, OfficesAnswer } from '../answers.js';
 
 const now = (): string => new Date().toISOString();
 
-export async function officeReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
+export async function officeReads(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
   const r = typed(app);
-  const q = () => runtime.readModels.queries;
+  const q = () => app.readModels.queries;
 
   r.get('/v1/offices/:office/holder', { preHandler: g.read, schema: { operationId: 'getHolder', response: { 200: HolderAnswer }, tags: ['reads'], summary: 'Who held the office on a day (every possible holder, with certainty)', description: `Found through the temporal index (office, valid days, recording time) at any knownAt alike. ${CACHE_NOTE}`, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
     // The hot read: no promise to wait on unless there is a position to wait for.
-    const knownAt = req.query.minPosition === undefined ? (req.query.knownAt ?? now()) : (await readContext(runtime, req.query)).knownAt;
+    const knownAt = req.query.minPosition === undefined ? (req.query.knownAt ?? now()) : (await readContext(app, req.query)).knownAt;
     const validAt = req.query.validAt ?? today(new Date());
     const office = req.params.office;
     // Already JSON text (see ReadQueries.holderJson), sent as is.
-    const { value, snapshot } = await ask(runtime, 'holderJson', office, validAt, knownAt);
+    const { value, snapshot } = await ask(app, 'holderJson', office, validAt, knownAt);
     const body = found(value, 'office', office, knownAt);
-    return sendAnswer(runtime, req, reply, body, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined, snapshot });
+    return sendAnswer(app, req, reply, body, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined, snapshot });
   });
 
   r.get('/v1/offices/:office/holders', { preHandler: g.read, schema: { operationId: 'listHolders', response: { 200: HoldersAnswer }, tags: ['reads'], summary: 'The whole succession, ordered by term (from, then factId)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('office'), querystring: ListQuery.omit({ validAt: true }) } }, async (req, reply) => {
-    await readContext(runtime, { minPosition: req.query.minPosition });
+    await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const office = req.params.office;
-    const { value, snapshot } = await ask(runtime, 'holders', office, start.knownAt, start);
+    const { value, snapshot } = await ask(app, 'holders', office, start.knownAt, start);
     const answer = found(value, 'office', office, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, answer.page.next);
-    return sendAnswer(runtime, req, reply, { office: answer.office, validAt: null, knownAt: start.knownAt, holders: answer.page.items, nextCursor }, { ...start, snapshot });
+    return sendAnswer(app, req, reply, { office: answer.office, validAt: null, knownAt: start.knownAt, holders: answer.page.items, nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/offices/:office', { preHandler: g.read, schema: { operationId: 'getOffice', response: { 200: OfficeAnswer }, tags: ['reads'], summary: 'One office, with its holders on a day', description: CACHE_NOTE, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
-    const { knownAt } = await readContext(runtime, req.query);
+    const { knownAt } = await readContext(app, req.query);
     const office = req.params.office;
     const view = found(q().office(office, knownAt), 'office', office, knownAt);
     const validAt = req.query.validAt ?? today(new Date());
     const holder = q().holder(view.id, validAt, knownAt);
-    return sendAnswer(runtime, req, reply, { office: view, validAt, knownAt, holders: holder?.holders ?? [] }, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined });
+    return sendAnswer(app, req, reply, { office: view, validAt, knownAt, holders: holder?.holders ?? [] }, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined });
   });
 
   r.get('/v1/offices', { preHandler: g.read, schema: { operationId: 'listOffices', response: { 200: OfficesAnswer }, tags: ['reads'], summary: 'Offices (of one organization with organization=), by title', description: `${LIST_NOTE} ${CACHE_NOTE}`, querystring: ListQuery.extend({ organization: LooseRef.optional() }) } }, async (req, reply) => {
-    await readContext(runtime, { minPosition: req.query.minPosition });
+    await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const org = req.query.organization;
-    const { value, snapshot } = await ask(runtime, 'offices', org, start.knownAt, start);
+    const { value, snapshot } = await ask(app, 'offices', org, start.knownAt, start);
     const page = org === undefined ? value : found(value, 'organization', org, start.knownAt);
     const list = page ?? { items: [], next: null };
     const nextCursor = nextPage(req, reply, start.knownAt, list.next);
-    return sendAnswer(runtime, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, offices: list.items, nextCursor }, { ...start, snapshot });
+    return sendAnswer(app, req, reply, { validAt: req.query.validAt ?? null, knownAt: start.knownAt, offices: list.items, nextCursor }, { ...start, snapshot });
   });
 }
 

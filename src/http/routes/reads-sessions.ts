@@ -1,12 +1,12 @@
 /** Sessions and documents of an organization's bodies (paged), one of each, and a session's own lists (paged). */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { Runtime } from '../../runtime.js';
 import type { SessionList, SessionView } from '../../../projections/queries.js';
 import { SESSIONS_PAGE, nextPage, pageLimit, pageStart } from '../paging.js';
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, found, moreLinks, readContext, typed, type Guards } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, found, moreLinks, readContext, typed } from './reads-common.js';
+import { guards } from './reads-guards.js';
 
 const ByOrganization = ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') });
 /** Sessions come SESSIONS_PAGE to a page by default: each holds the first page of four lists of its own. */
@@ -22,26 +22,27 @@ function withLinks(s: SessionView, knownAt: string): Omit<SessionView, 'more'> &
   return links ? { ...rest, more: links } : rest;
 }
 
-export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Guards): Promise<void> {
+export async function sessionReads(app: FastifyInstance): Promise<void> {
+  const g = guards(app);
   const r = typed(app);
-  const q = () => runtime.readModels.queries;
+  const q = () => app.readModels.queries;
 
   r.get('/v1/sessions', { preHandler: g.read, schema: { operationId: 'listSessions', response: { 200: SessionsAnswer }, tags: ['reads'], summary: 'Sessions of the organization’s bodies by first day (held within validAt when given)', description: `Each session holds the first page of its attendees, reports, documents and talks; \`more\` links to the rest. ${SESSIONS_NOTE} ${CACHE_NOTE}`, querystring: SessionsQuery } }, async (req, reply) => {
-    await readContext(runtime, { minPosition: req.query.minPosition });
+    await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now, SESSIONS_PAGE);
     const { organization, validAt } = req.query;
-    const { value, snapshot } = await ask(runtime, 'sessions', organization, start.knownAt, validAt, start);
+    const { value, snapshot } = await ask(app, 'sessions', organization, start.knownAt, validAt, start);
     const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items.map((s) => withLinks(s, start.knownAt)), nextCursor }, { ...start, snapshot });
+    return sendAnswer(app, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items.map((s) => withLinks(s, start.knownAt)), nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/sessions/:session', { preHandler: g.read, schema: { operationId: 'getSession', response: { 200: SessionAnswer }, tags: ['reads'], summary: 'One session with the first page of everything recorded about it', description: `\`more\` links to the rest of a list that goes on. ${CACHE_NOTE}`, params: RefParam('session'), querystring: TimeQuery } }, async (req, reply) => {
-    const { knownAt } = await readContext(runtime, req.query);
+    const { knownAt } = await readContext(app, req.query);
     const ref = req.params.session;
-    const { value, snapshot } = await ask(runtime, 'session', ref, knownAt);
+    const { value, snapshot } = await ask(app, 'session', ref, knownAt);
     const session = found(value, 'session', ref, knownAt);
-    return sendAnswer(runtime, req, reply, { session: withLinks(session, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined, snapshot });
+    return sendAnswer(app, req, reply, { session: withLinks(session, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined, snapshot });
   });
 
   r.get(
@@ -59,29 +60,29 @@ export async function sessionReads(app: FastifyInstance, runtime: Runtime, g: Gu
       },
     },
     async (req, reply) => {
-      await readContext(runtime, { minPosition: req.query.minPosition });
+      await readContext(app, { minPosition: req.query.minPosition });
       const start = pageStart(req, req.query, now);
       const { session, list } = req.params;
       const page = found(q().sessionList(session, list, start.knownAt, start), 'session', session, start.knownAt);
       const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-      return sendAnswer(runtime, req, reply, { session, list, validAt: null, knownAt: start.knownAt, items: page.items, nextCursor }, start);
+      return sendAnswer(app, req, reply, { session, list, validAt: null, knownAt: start.knownAt, items: page.items, nextCursor }, start);
     },
   );
 
   r.get('/v1/documents', { preHandler: g.read, schema: { operationId: 'listDocuments', response: { 200: DocumentsAnswer }, tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: `Ordered: documents only considered first (by id), then adopted ones by the first day of their effect, then id. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
-    await readContext(runtime, { minPosition: req.query.minPosition });
+    await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
-    const { value, snapshot } = await ask(runtime, 'documents', organization, start.knownAt, validAt, start);
+    const { value, snapshot } = await ask(app, 'documents', organization, start.knownAt, validAt, start);
     const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(runtime, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, documents: page.items, nextCursor }, { ...start, snapshot });
+    return sendAnswer(app, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, documents: page.items, nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/documents/:document', { preHandler: g.read, schema: { operationId: 'getDocument', response: { 200: DocumentAnswer }, tags: ['reads'], summary: 'One document', description: CACHE_NOTE, params: RefParam('document'), querystring: TimeQuery } }, async (req, reply) => {
-    const { knownAt } = await readContext(runtime, req.query);
+    const { knownAt } = await readContext(app, req.query);
     const ref = req.params.document;
-    const { value, snapshot } = await ask(runtime, 'document', ref, knownAt);
-    return sendAnswer(runtime, req, reply, { document: found(value, 'document', ref, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined, snapshot });
+    const { value, snapshot } = await ask(app, 'document', ref, knownAt);
+    return sendAnswer(app, req, reply, { document: found(value, 'document', ref, knownAt), validAt: null, knownAt }, { knownAt, pinned: req.query.knownAt !== undefined, snapshot });
   });
 }

@@ -4,9 +4,6 @@
  * read-your-writes. The queries live beside their projections (projections/).
  */
 import type { FastifyInstance } from 'fastify';
-import type { Runtime } from '../../runtime.js';
-import type { Guards } from './reads-common.js';
-import { guards } from './reads-guards.js';
 import { officeReads } from './reads-offices.js';
 import { organizationReads } from './reads-organizations.js';
 import { peopleReads } from './reads-people.js';
@@ -15,12 +12,13 @@ import { factHistoryRoutes } from './fact-history.js';
 import { csvLists } from './csv-lists.js';
 import { changesRoutes } from './changes.js';
 
-export async function readRoutes(app: FastifyInstance, runtime: Runtime, g: Guards = guards(runtime)): Promise<void> {
+/** Each file's routes a plugin of its own inside this one, whose CSV hook sees only them. */
+export async function readRoutes(app: FastifyInstance): Promise<void> {
   csvLists(app);
-  await officeReads(app, runtime, g);
-  await organizationReads(app, runtime, g);
-  await sessionReads(app, runtime, g);
-  await peopleReads(app, runtime, g);
-  await factHistoryRoutes(app, runtime, g);
-  await changesRoutes(app, runtime, g);
+  await app.register(officeReads);
+  await app.register(organizationReads);
+  await app.register(sessionReads);
+  await app.register(peopleReads);
+  await app.register(factHistoryRoutes);
+  await app.register(changesRoutes);
 }

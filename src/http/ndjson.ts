@@ -4,9 +4,13 @@
  * mid-line, say) or tries prototype poisoning makes the whole body malformed, a 400 naming the
  * line, and nothing of the batch is recorded. (A well-formed fact that is then refused keeps
  * the batch behaviour: recorded up to it, 200 with the error.)
+ *
+ * The parser is the app's (app.ts registers it beside the JSON one), not the facts plugin's:
+ * a parser added inside a plugin would serve that plugin's routes alone.
  */
-import { badText } from '../body.js';
-import { ProblemError } from '../errors.js';
+import type { FastifyInstance } from 'fastify';
+import { badText, decodeBody, requireUtf8Charset } from './body.js';
+import { ProblemError } from './errors.js';
 
 function guard(this: unknown, key: string, value: unknown): unknown {
   if (key === '__proto__') throw new SyntaxError('a "__proto__" key is not allowed');
@@ -42,4 +46,16 @@ export function parseNdjson(body: string, replaced = false): unknown[] {
     out.push(value);
   }
   return out;
+}
+
+export function registerNdjsonParser(app: FastifyInstance): void {
+  app.addContentTypeParser('application/x-ndjson', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      requireUtf8Charset(request);
+      const { text, replaced } = decodeBody(body as Buffer);
+      done(null, parseNdjson(text, replaced));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
 }
