@@ -30,6 +30,7 @@ import { createRecorder } from '../src/record/index.js';
 import { monotonicFactory } from 'ulid';
 import { runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
+import { perFact, threadCpu } from './thread-cpu.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 
@@ -187,12 +188,14 @@ async function main(): Promise<void> {
     const elu0 = performance.eventLoopUtilization();
     const threads0 = threadsBusy();
     const cpuSingle = process.cpuUsage();
+    const threadsSingle = threadCpu();
     const machineSingle = machineBusy();
     const port = (app.server.address() as { port: number }).port;
     const single = await drive({ port, kind: 'single', perClient });
     const singleElu = performance.eventLoopUtilization(elu0);
     const singleThreads = threads0();
     const singleCpu = cpuMicros(cpuSingle);
+    const singleByThread = threadsSingle();
     const singleMachine = machineSingle();
     const singleSeconds = single.seconds;
     const singleRate = (perClient * CLIENTS) / singleSeconds;
@@ -204,11 +207,13 @@ async function main(): Promise<void> {
     const elu1 = performance.eventLoopUtilization();
     const threads1 = threadsBusy();
     const cpuBatch = process.cpuUsage();
+    const threadsBatch = threadCpu();
     const machineBatch = machineBusy();
     const batch = await drive({ port, kind: 'batch', batches, batchSize: BATCH_SIZE });
     const batchElu = performance.eventLoopUtilization(elu1);
     const batchThreads = threads1();
     const batchCpu = cpuMicros(cpuBatch);
+    const batchByThread = threadsBatch();
     const batchMachine = machineBatch();
     const batchSeconds = batch.seconds;
     const batchRate = (batches * BATCH_SIZE) / batchSeconds;
@@ -222,6 +227,8 @@ async function main(): Promise<void> {
       `worker threads busy: single ${singleThreads}; batch ${batchThreads}`,
       cpuLine('CPU, single', perClient * CLIENTS, singleCpu, single, singleMachine),
       cpuLine('CPU, batch', batches * BATCH_SIZE, batchCpu, batch, batchMachine),
+      `CPU by thread, single: ${perFact(singleByThread, perClient * CLIENTS)}`,
+      `CPU by thread, batch: ${perFact(batchByThread, batches * BATCH_SIZE)}`,
       `log: ${Number(events).toLocaleString('en')} events (key reservations included), store ${runtime.store.name}`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);

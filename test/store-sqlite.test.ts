@@ -141,6 +141,24 @@ t.test('sqlite: a failed expectation in a group commit leaves the others committ
   t.same(all.map((e) => e.position), [1, 2, 3, 4].map(encodePosition), 'the failed append took no positions');
 });
 
+t.test('sqlite: a one-event append whose id is taken, in a group commit, fails alone (no savepoint: its INSERT undoes itself)', async (t) => {
+  const store = openSqliteStore(freshPath());
+  t.teardown(() => store.close());
+  const taken = ev('A');
+  await store.append('a', [taken], 'no_stream');
+  const [before, bad, after] = await Promise.allSettled([
+    store.append('b', [ev('B')], 'no_stream'),
+    store.append('x', [{ ...taken, type: 'X' }], 'no_stream'),
+    store.append('c', [ev('C')], 'no_stream'),
+  ]);
+  t.equal(before.status, 'fulfilled');
+  t.match(bad, { status: 'rejected', reason: { name: 'DuplicateEventError', eventId: taken.id } });
+  t.equal(after.status, 'fulfilled');
+  const all = await store.readAll();
+  t.same(all.map((e) => [e.stream, e.type]), [['a', 'A'], ['b', 'B'], ['c', 'C']], 'the appends before and after it are stored, it is not');
+  t.same(all.map((e) => e.position), [1, 2, 3].map(encodePosition), 'the failed append took no position');
+});
+
 t.test('sqlite: one append with the same id twice is a DuplicateEventError', async (t) => {
   const store = openSqliteStore(freshPath());
   t.teardown(() => store.close());

@@ -2,7 +2,8 @@
  * Group commit for the embedded store. better-sqlite3 is synchronous and each COMMIT under
  * synchronous=FULL costs an fsync, so appends issued while the event loop is busy are queued
  * and committed together on the next `setImmediate`: one BEGIN IMMEDIATE ... COMMIT, each
- * append inside its own SAVEPOINT so a failed expectation rolls back only that append. Every
+ * append of several events inside its own SAVEPOINT so a failed expectation rolls back only
+ * that append (an append of one event needs none: see applyInSavepoint). Every
  * caller's promise settles after the shared COMMIT, so an acknowledged append is durable.
  *
  * The unit queued is a list of waves (EventStore.appendWaves): a wave is applied only when
@@ -202,14 +203,20 @@ export class GroupWriter {
   private applyInSavepoint(append: PendingAppend): Outcome {
     const firstPosition = this.nextPosition;
     const firstRow = this.stored?.length ?? 0;
-    this.savepoint.run();
+    // One event (most appends: a fact, a key reservation) needs no savepoint: the expectation
+    // is checked before anything is written, and a failed INSERT undoes itself (SQLite's
+    // statement journal) without ending the transaction. Two statements fewer per append.
+    const savepoint = append.events.length > 1;
+    if (savepoint) this.savepoint.run();
     try {
       const value = this.apply(append);
-      this.release.run();
+      if (savepoint) this.release.run();
       return { ok: true, value };
     } catch (e) {
-      this.rollbackTo.run();
-      this.release.run();
+      if (savepoint) {
+        this.rollbackTo.run();
+        this.release.run();
+      }
       this.nextPosition = firstPosition;
       if (this.stored !== null) this.stored.length = firstRow;
       if (e instanceof WrongExpectedRevisionError || e instanceof DuplicateEventError) return { ok: false, error: e };

@@ -64,6 +64,8 @@ function create(module: URL, options: WorkerOptions): Worker {
     if (spec === 'tsx') boot.push(`(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();`);
     else boot.push(`await import(${JSON.stringify(/^[a-z]+:/.test(spec) ? spec : import.meta.resolve(spec))});`);
   }
+  // Its OS thread id, for benchmarks that read each thread's CPU from /proc (bench/thread-cpu.ts).
+  boot.push(`try { const c = new BroadcastChannel('annals:os-thread'); c.postMessage({ threadId: (await import('node:worker_threads')).threadId, tid: Number((await import('node:fs')).readlinkSync('/proc/thread-self').split('/').pop()) }); c.close(); } catch {}`);
   boot.push(`await import(${JSON.stringify(module.href)});`);
   // Not the main thread's --import flags: the loaders come in above, tap's bookkeeping stays out.
   // --cpu-prof* too: each thread then writes its own profile (how the write path was profiled).
