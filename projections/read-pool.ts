@@ -29,6 +29,7 @@ import type { MetricsSink } from '../src/metrics/sink.js';
 import { ThreadClient } from '../src/store/thread-client.js';
 import type { ReadQueries } from './queries.js';
 import type { SnapshotState } from './query-context.js';
+import type { ThreadNice } from './thread-nice.js';
 
 /** The questions a worker answers: ReadQueries' methods that return data. */
 export type ReadMethod = {
@@ -51,11 +52,13 @@ export interface ReadWorkerInit {
   readonly path: string;
   readonly counters: SharedArrayBuffer;
   readonly snapshotMs?: number | undefined;
+  /** Added to the worker thread's nice value (thread-nice.ts); 0 leaves it at the process's. */
+  readonly nice?: number | undefined;
 }
 
 export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[] } | { readonly kind: 'close' };
 export type ReadReply =
-  | { readonly kind: 'ready' }
+  | { readonly kind: 'ready'; readonly thread: ThreadNice }
   | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 
@@ -87,6 +90,8 @@ export interface ReadPoolOptions {
   readonly queries: () => ReadQueries;
   /** How long a worker's snapshot may stay open when nothing was applied (default SNAPSHOT_MS; tests hold one open). */
   readonly snapshotMs?: number;
+  /** Added to each worker thread's nice value, so the event loop wins the CPU (default 0: the process's priority). */
+  readonly nice?: number;
 }
 
 /** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
@@ -98,6 +103,8 @@ export class ReadPool {
   private closed = false;
   private lastApplied: string | null = null;
   private lastQueries: ReadQueries | null = null;
+  private readonly niced = new Map<ReadThread, ThreadNice>();
+  private warnedNice = false;
 
   constructor(private readonly opts: ReadPoolOptions) {
     this.lastQueries = opts.queries();
@@ -119,8 +126,13 @@ export class ReadPool {
     return this.workers.filter((w) => w.ready).length;
   }
 
+  /** Each running worker's thread id and nice value, as it said when ready (thread-nice.ts). */
+  get threads(): ThreadNice[] {
+    return this.workers.filter((w) => w.ready && this.niced.has(w)).map((w) => this.niced.get(w) as ThreadNice);
+  }
+
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice };
     const client: ReadThread = new ThreadClient<ReadRequest, ReadReply>({
       module: new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
       workerData: init,
@@ -138,11 +150,21 @@ export class ReadPool {
         if (!this.closed) this.opts.log.warn({ code }, 'a read worker exited; starting another');
       },
       onMessage: (m) => {
-        if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>);
+        if (m.kind === 'ready') this.heard(client, m.thread);
+        else if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>);
         else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
       },
     });
     return client;
+  }
+
+  /** A worker's priority as it set it; where it could not, said once (reads still work, at the event loop's priority). */
+  private heard(client: ReadThread, thread: ThreadNice): void {
+    this.niced.set(client, thread);
+    if (thread.error !== undefined && !this.warnedNice) {
+      this.warnedNice = true;
+      this.opts.log.warn({ nice: this.opts.nice, error: thread.error }, 'a read worker could not lower its CPU priority; it competes with the event loop at the same priority');
+    }
   }
 
   /**

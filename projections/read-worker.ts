@@ -2,13 +2,15 @@
  * A read worker (read-pool.ts): answers ReadQueries' questions on a connection of its own to
  * the read-model file, off the main thread's event loop. Before each question it ends its
  * snapshot if the main thread heard of events applied since (or reopens the file after a
- * rebuild's swap), so a question asked after a write's answer reads that write.
+ * rebuild's swap), so a question asked after a write's answer reads that write. It runs at a
+ * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
 import { APPLIED, FILE, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { niceThisThread } from './thread-nice.js';
 
 const port = parentPort;
 /* c8 ignore next: only ever started as a worker */
@@ -50,4 +52,5 @@ port.on('message', (job: ReadRequest) => {
     post({ kind: 'error', seq: job.seq, name: e.name, message: e.message });
   }
 });
-post({ kind: 'ready' });
+// Behind the event loop for the CPU (thread-nice.ts): a heavy read waits, /healthz does not.
+post({ kind: 'ready', thread: niceThisThread(init.nice ?? 0) });

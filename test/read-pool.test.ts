@@ -12,6 +12,9 @@ import { runningWorkers } from '../src/store/worker-thread.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ReadPool } from '../projections/read-pool.js';
+import { niceThisThread, threadId } from '../projections/thread-nice.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 
 const THREADS = { ANNALS_READ_MODELS: 'thread', ANNALS_SEED: 'example', ANNALS_READ_WAIT_MS: '15000' };
 const source = { title: 'Test', publisher: 'Annals' };
@@ -149,4 +152,44 @@ t.test('a full pool answers 503 with Retry-After; a worker that dies is replaced
   t.equal((await a.app.inject({ url: '/v1/organizations/csto' })).statusCode, 200);
   t.equal(asked.count, 1, 'and answers');
   t.equal(pool.pending, 0, 'nothing is left waiting');
+});
+
+t.test('a read worker runs behind the event loop for the CPU: its own thread’s nice value, as the kernel reports it', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const models = a.runtime.readModels;
+  const open = (nice: number) => {
+    const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, nice });
+    t.teardown(() => pool.close());
+    return pool;
+  };
+  const niced = open(7);
+  const plain = open(0);
+  for (let i = 0; i < 3000 && (niced.threads.length === 0 || plain.threads.length === 0); i++) await new Promise((r) => setTimeout(r, 20));
+  const own = getPriority();
+  // /proc/PID/task/TID/stat: field 19 is the nice value (fields counted after the command's closing parenthesis).
+  const kernelNice = (tid: number): number => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+  const [w] = niced.threads;
+  const [p] = plain.threads;
+  if (!existsSync('/proc/thread-self')) {
+    t.equal(w?.tid, null, 'no thread ids here: the worker keeps the process priority');
+    t.ok(w?.error, 'and says why');
+    return;
+  }
+  t.ok(w?.tid, 'the worker named its thread');
+  t.not(w?.tid, process.pid, 'a thread of its own, not the main thread');
+  t.equal(w?.nice, Math.min(19, own + 7), 'it says it runs 7 behind the process');
+  t.equal(kernelNice(w?.tid as number), Math.min(19, own + 7), 'the kernel agrees');
+  t.equal(getPriority(process.pid), own, 'the event loop’s thread keeps its priority');
+  t.equal(kernelNice(p?.tid as number), own, 'nice 0: a worker at the process priority');
+  t.equal(p?.error, undefined);
+  t.equal((await niced.run('people', [new Date().toISOString(), undefined, { after: null, limit: 1 }]))?.value.items.length, 1, 'and it answers');
+});
+
+t.test('niceThisThread(0) names the calling thread and changes nothing', async (t) => {
+  const here = niceThisThread(0);
+  t.equal(here.error, undefined, 'nothing asked, nothing refused');
+  if (here.tid === null) return t.pass('no thread ids on this platform');
+  t.equal(here.tid, process.pid, 'the main thread’s task id is the process id');
+  t.equal(threadId(), process.pid);
+  t.equal(here.nice, getPriority());
 });
