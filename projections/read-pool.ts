@@ -16,7 +16,9 @@
  * - **A rebuild** swaps a fresh file in: a second counter tells the workers to reopen.
  *
  * Answers come back by structured clone; a question whose answer is already JSON text (the
- * holder) crosses as one string. The pool holds at most `queueLimit` questions; one more is
+ * holder) crosses as one string, and a list's items may come as JSON bytes the worker made
+ * (`rawItems`), transferred, not copied: rebuilding 500 sessions from a clone and serializing
+ * them again was most of what a heavy page cost the event loop. The pool holds at most `queueLimit` questions; one more is
  * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. Each
  * worker's lifecycle is src/store/thread-client.ts's, as for the other threads: a worker that
  * dies fails its questions as unavailable (ReadWorkerLostError) and is started again at once;
@@ -42,6 +44,25 @@ export interface Pooled<T> {
   readonly value: T;
   /** The checkpoint the answer's statements read. */
   readonly snapshot: SnapshotState;
+  /** With `rawItems`: the page's items as UTF-8 JSON, made by the worker (the value's items are then empty). */
+  readonly rawItems?: Uint8Array;
+}
+
+/**
+ * The page inside a list question's answer: the answer itself (`{ items, next }`) or its
+ * `page` (`{ office, page }`, `{ organization, page }`); null for anything else.
+ */
+export function pageIn(value: unknown): { items: unknown[] } | null {
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray((value as { items?: unknown }).items)) return value as { items: unknown[] };
+  const page = (value as { page?: unknown }).page;
+  return page !== null && typeof page === 'object' && Array.isArray((page as { items?: unknown }).items) ? (page as { items: unknown[] }) : null;
+}
+
+/** A copy of `value` whose page (pageIn) holds `items` instead (never changes `value`: the worker's caches may hold it). */
+export function withItems<T>(value: T, items: unknown): T {
+  const v = value as { items?: unknown; page?: object };
+  return (Array.isArray(v.items) ? { ...v, items } : { ...v, page: { ...v.page, items } }) as T;
 }
 
 /** Shared counters: [0] what the read models applied (bumped on each change), [1] the file (bumped by a rebuild's swap). */
@@ -56,10 +77,10 @@ export interface ReadWorkerInit {
   readonly nice?: number | undefined;
 }
 
-export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[] } | { readonly kind: 'close' };
+export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: boolean } | { readonly kind: 'close' };
 export type ReadReply =
   | { readonly kind: 'ready'; readonly thread: ThreadNice }
-  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState }
+  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 
 /** The pool holds `queueLimit` questions already: a 503 with Retry-After, not a wait. */
@@ -151,7 +172,7 @@ export class ReadPool {
       },
       onMessage: (m) => {
         if (m.kind === 'ready') this.heard(client, m.thread);
-        else if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>);
+        else if (m.kind === 'answer') client.settle(m.seq, (m.rawItems ? { value: m.value, snapshot: m.snapshot, rawItems: m.rawItems } : { value: m.value, snapshot: m.snapshot }) satisfies Pooled<unknown>);
         else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
       },
     });
@@ -170,8 +191,10 @@ export class ReadPool {
   /**
    * `method(...args)` on a worker, with the snapshot it read; null when no worker is ready
    * (the caller answers on its own thread). Rejects with ReadsOverloadedError past the limit.
+   * `rawItems`: a list's items come back as JSON bytes made by the worker (Pooled.rawItems),
+   * so the event loop neither rebuilds them from the structured clone nor serializes them.
    */
-  run<M extends ReadMethod>(method: M, args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> | null {
+  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts: { rawItems?: boolean } = {}): Promise<Pooled<ReadValue<M>>> | null {
     let best: ReadThread | null = null;
     for (const w of this.workers) if (w.ready && (best === null || w.pending < best.pending)) best = w;
     if (best === null || this.closed) return null;
@@ -188,7 +211,7 @@ export class ReadPool {
       this.lastQueries = queries;
       Atomics.add(this.counters, FILE, 1);
     }
-    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args }));
+    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: true } : {}) }));
   }
 
   /** Each worker answers what it was sent, then stops; none is started again. */

@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, pageIn, withItems, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 
 const port = parentPort;
@@ -18,6 +18,7 @@ if (port === null) throw new Error('projections/read-worker runs as a worker thr
 const init = workerData as ReadWorkerInit;
 const counters = new Int32Array(init.counters);
 const post = (m: ReadReply): void => port.postMessage(m);
+const encoder = new TextEncoder();
 
 let file = Atomics.load(counters, FILE);
 let applied = Atomics.load(counters, APPLIED);
@@ -46,7 +47,13 @@ port.on('message', (job: ReadRequest) => {
       queries.invalidate();
     }
     const value = (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
-    post({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
+    const page = job.rawItems ? pageIn(value) : null;
+    if (page === null) post({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
+    else {
+      // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
+      const rawItems = encoder.encode(JSON.stringify(page.items));
+      port.postMessage({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems } satisfies ReadReply, [rawItems.buffer]);
+    }
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     post({ kind: 'error', seq: job.seq, name: e.name, message: e.message });

@@ -28,12 +28,13 @@ async function poolReady(t: Test, a: TestApp): Promise<ReadPool> {
 }
 
 /** Counts the questions the pool answered (not those answered on the event loop). */
-function counting(pool: ReadPool): { count: number } {
-  const c = { count: 0 };
+function counting(pool: ReadPool): { count: number; raw: number } {
+  const c = { count: 0, raw: 0 };
   const run = pool.run.bind(pool);
-  pool.run = ((method, args) => {
-    const p = run(method, args);
+  pool.run = ((method, args, opts) => {
+    const p = run(method, args, opts);
     if (p) c.count += 1;
+    if (p && opts?.rawItems) c.raw += 1;
     return p;
   }) as ReadPool['run'];
   return c;
@@ -67,6 +68,11 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
     '/v1/sessions?organization=csto&validAt=2025',
     '/v1/documents?organization=csto',
     '/v1/timeline?organization=csto&limit=5',
+    // Lists whose items the worker serializes (rawItems), as JSON and as CSV.
+    '/v1/offices/csto-secretary-general/holders?format=csv',
+    '/v1/documents?organization=csto&format=csv',
+    '/v1/organizations/csto/chairs?limit=1',
+    '/v1/people?limit=1&q=nobody-by-this-name',
     `/v1/organizations/${org}`,
     '/v1/offices/no-such-office/holder',
     '/v1/sessions?organization=no-such-org',
@@ -85,7 +91,16 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
     t.equal(pooled.headers['etag'], here.headers['etag'], `${url}: the same ETag`);
     t.equal(pooled.headers['cache-control'], here.headers['cache-control'], `${url}: the same Cache-Control`);
     t.equal(pooled.headers['link'], here.headers['link'], `${url}: the same Link`);
+    t.equal(pooled.headers['content-type'], here.headers['content-type'], `${url}: the same type`);
+    t.equal(pooled.headers['content-length'], here.headers['content-length'], `${url}: the same length`);
   }
+  t.ok(asked.raw >= 8, `lists asked for their items as bytes (${asked.raw})`);
+  // The items came as the worker's bytes, not as a clone (the route sent them as they were).
+  const raw = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 50 }], { rawItems: true });
+  t.ok(raw?.rawItems && raw.rawItems.byteLength > 2, 'documents: items as JSON bytes');
+  t.same(raw?.value?.items, [], 'and none in the clone');
+  const plain = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 50 }]);
+  t.same(JSON.parse(Buffer.from(raw?.rawItems ?? []).toString('utf8')), plain?.value?.items, 'the bytes are the items');
   const holder = `/v1/offices/csto-secretary-general/holder?validAt=2026-06-01&knownAt=${past}`;
   const first = await a.app.inject({ url: holder });
   t.match(first.headers['cache-control'], /immutable/, 'a past answer read by the worker is immutable (its snapshot is the answer’s)');

@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { quantile } from '../http-load.js';
 import { TOKENS, cpuSeconds, phase, record, startServer } from './readers.js';
 
-const env = (spec: string | undefined): Record<string, string> => Object.fromEntries((spec ?? '').split(',').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]));
+const env = (spec: string | undefined): Record<string, string> => Object.fromEntries((spec ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const sides = [
   { name: 'A', env: env(process.env['CHAOS_A']) },
   { name: 'B', env: env(process.env['CHAOS_B']) },

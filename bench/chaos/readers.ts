@@ -144,8 +144,11 @@ function freePort(): Promise<number> {
 /** The server as `npm start` runs it, but from source; at LOG_LEVEL=warn (a line per request would cost more than the requests). */
 export async function startServer(dir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../src/server.ts', import.meta.url))], {
-    env: { ...process.env, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKENS.recorder},admin:${TOKENS.admin}`, LOG_LEVEL: 'warn', ...env },
+  // NODE_ARGS: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS refuses).
+  // SERVER: another checkout's src/server.ts (a before/after in one run, readers-ab.ts).
+  const { NODE_ARGS: nodeArgs, SERVER: server, ...serverEnv } = env;
+  const child = spawn(process.execPath, [...(nodeArgs?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', server ?? fileURLToPath(new URL('../../src/server.ts', import.meta.url))], {
+    env: { ...process.env, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKENS.recorder},admin:${TOKENS.admin}`, LOG_LEVEL: 'warn', ...serverEnv },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   let exited: unknown = null;

@@ -9,7 +9,15 @@ import { PartialDate, today } from '../../../events/index.js';
 import type { Runtime } from '../../runtime.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
-import { ReadWorkerLostError, ReadsOverloadedError, type Pooled, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
+import { ReadWorkerLostError, ReadsOverloadedError, withItems, type Pooled, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
+import { RawJson } from './reads-answer.js';
+
+/**
+ * Lists whose route sends the page's items as they are: the worker serializes those
+ * (read-pool.ts `rawItems`) and sendAnswer writes its bytes. Not sessions: their route adds
+ * links to each item.
+ */
+const RAW_ITEMS: ReadonlySet<ReadMethod> = new Set<ReadMethod>(['people', 'offices', 'organizations', 'holders', 'members', 'chairs', 'documents', 'timeline']);
 
 /** The shape of a partial date, published in the document (the calendar check is PartialDate's). */
 export const PARTIAL_DATE_PATTERN = '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$';
@@ -119,10 +127,13 @@ export async function readContext(runtime: Runtime, q: { knownAt?: string | unde
  * for sendAnswer's ETag. A full pool is a 503 with Retry-After.
  */
 export async function ask<M extends ReadMethod>(runtime: Runtime, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
-  const pooled = runtime.reads?.run(method, args);
+  const raw = RAW_ITEMS.has(method);
+  const pooled = runtime.reads?.run(method, args, { rawItems: raw });
   if (pooled) {
     try {
-      return await pooled;
+      const answer = await pooled;
+      // The route passes the page's items on untouched (RAW_ITEMS): the bytes stand in for them.
+      return answer.rawItems ? { value: withItems(answer.value, new RawJson(answer.rawItems)), snapshot: answer.snapshot } : answer;
     } catch (err) {
       if (err instanceof ReadsOverloadedError || err instanceof ReadWorkerLostError) {
         runtime.metrics.shed('read-queue');
