@@ -91,6 +91,17 @@ export class ReadsOverloadedError extends Error {
   }
 }
 
+/** An error made without a stack trace (a refusal under load: capturing one costs the event loop more than the refusal). */
+function stackless<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 /** The worker answering a question died (it is started again): retry. */
 export class ReadWorkerLostError extends Error {
   constructor() {
@@ -199,7 +210,7 @@ export class ReadPool {
     for (const w of this.workers) if (w.ready && (best === null || w.pending < best.pending)) best = w;
     if (best === null || this.closed) return null;
     const held = this.pending;
-    if (held >= this.opts.queueLimit) return Promise.reject(new ReadsOverloadedError(held));
+    if (held >= this.opts.queueLimit) return Promise.reject(stackless(() => new ReadsOverloadedError(held)));
     // What the read models applied since the last question ends the workers' snapshots.
     const applied = this.opts.applied();
     if (applied !== this.lastApplied) {

@@ -46,8 +46,8 @@ const ms = (n: number): string => `${n.toFixed(1)} ms`;
  * timeline and documents of an organization are computed whole and then paged, 0.3-3 s each
  * at 30,000 facts), to see what shedding does when every read is bounded.
  */
-const UNBOUNDED = ['/v1/timeline?organization=org&limit=500', '/v1/sessions?organization=org&limit=500', '/v1/documents?organization=org&limit=500'];
-const HEAVY = ['/v1/people?limit=500', '/v1/offices?limit=500', '/v1/popolo?organization=committee-7', ...(process.env['CHAOS_MIX'] === 'bounded' ? [] : UNBOUNDED)];
+export const UNBOUNDED = ['/v1/timeline?organization=org&limit=500', '/v1/sessions?organization=org&limit=500', '/v1/documents?organization=org&limit=500'];
+export const HEAVY = ['/v1/people?limit=500', '/v1/offices?limit=500', '/v1/popolo?organization=committee-7', ...(process.env['CHAOS_MIX'] === 'bounded' ? [] : UNBOUNDED)];
 
 // ---------------------------------------------------------------- the load client (a process of its own)
 if (process.argv[2] === '--client') {

@@ -11,6 +11,7 @@ import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
 import { ReadWorkerLostError, ReadsOverloadedError, withItems, type Pooled, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
 import { RawJson } from './reads-answer.js';
+import { shedProblem } from '../shedding.js';
 
 /**
  * Lists whose route sends the page's items as they are: the worker serializes those
@@ -137,7 +138,7 @@ export async function ask<M extends ReadMethod>(runtime: Runtime, method: M, ...
     } catch (err) {
       if (err instanceof ReadsOverloadedError || err instanceof ReadWorkerLostError) {
         runtime.metrics.shed('read-queue');
-        throw new ProblemError('unavailable', err.message, {}, { 'retry-after': '1' });
+        throw shedProblem(err.message);
       }
       throw err;
     }
