@@ -46,6 +46,19 @@ export interface Pooled<T> {
   readonly snapshot: SnapshotState;
   /** With `rawItems`: the page's items as UTF-8 JSON, made by the worker (the value's items are then empty). */
   readonly rawItems?: Uint8Array;
+  /** With `rawItems: 'each'`: each item's JSON without its `more`, back to back, and where each ends, with the `more`s apart. */
+  readonly rawEach?: RawEach;
+}
+
+/** Items as JSON one after another (item i is bytes[ends[i-1] ?? 0, ends[i])), each without its `more`, which is in `more[i]` with the item's id. */
+export interface RawEach {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly ends: Uint32Array<ArrayBuffer>;
+  readonly more: readonly (ItemMore | undefined)[];
+}
+export interface ItemMore {
+  readonly id: unknown;
+  readonly more: unknown;
 }
 
 /**
@@ -77,10 +90,12 @@ export interface ReadWorkerInit {
   readonly nice?: number | undefined;
 }
 
-export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: boolean } | { readonly kind: 'close' };
+export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode } | { readonly kind: 'close' };
+/** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
+export type RawMode = 'page' | 'each';
 export type ReadReply =
   | { readonly kind: 'ready'; readonly thread: ThreadNice }
-  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array }
+  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 
 /** The pool holds `queueLimit` questions already: a 503 with Retry-After, not a wait. */
@@ -183,7 +198,7 @@ export class ReadPool {
       },
       onMessage: (m) => {
         if (m.kind === 'ready') this.heard(client, m.thread);
-        else if (m.kind === 'answer') client.settle(m.seq, (m.rawItems ? { value: m.value, snapshot: m.snapshot, rawItems: m.rawItems } : { value: m.value, snapshot: m.snapshot }) satisfies Pooled<unknown>);
+        else if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
         else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
       },
     });
@@ -205,7 +220,7 @@ export class ReadPool {
    * `rawItems`: a list's items come back as JSON bytes made by the worker (Pooled.rawItems),
    * so the event loop neither rebuilds them from the structured clone nor serializes them.
    */
-  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts: { rawItems?: boolean } = {}): Promise<Pooled<ReadValue<M>>> | null {
+  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts: { rawItems?: RawMode | undefined } = {}): Promise<Pooled<ReadValue<M>>> | null {
     let best: ReadThread | null = null;
     for (const w of this.workers) if (w.ready && (best === null || w.pending < best.pending)) best = w;
     if (best === null || this.closed) return null;
@@ -222,7 +237,7 @@ export class ReadPool {
       this.lastQueries = queries;
       Atomics.add(this.counters, FILE, 1);
     }
-    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: true } : {}) }));
+    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: opts.rawItems } : {}) }));
   }
 
   /** Each worker answers what it was sent, then stops; none is started again. */

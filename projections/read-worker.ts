@@ -9,7 +9,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, pageIn, withItems, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 
 const port = parentPort;
@@ -19,6 +19,27 @@ const init = workerData as ReadWorkerInit;
 const counters = new Int32Array(init.counters);
 const post = (m: ReadReply): void => port.postMessage(m);
 const encoder = new TextEncoder();
+
+/** Each item's JSON without its `more` (the main thread adds links made from it and the item's id), into one buffer. */
+function eachItem(items: unknown[]): RawEach {
+  const texts: string[] = [];
+  const more: (ItemMore | undefined)[] = [];
+  for (const item of items) {
+    const { more: m, ...rest } = item as { more?: unknown };
+    texts.push(JSON.stringify(rest));
+    // With the item's id, which the links are made of.
+    more.push(m === undefined ? undefined : { id: (item as { id?: unknown }).id, more: m });
+  }
+  const ends = new Uint32Array(texts.length);
+  // UTF-8 takes at most 3 bytes for each UTF-16 unit.
+  const bytes = new Uint8Array(texts.reduce((n, t) => n + t.length * 3, 0));
+  let at = 0;
+  texts.forEach((t, i) => {
+    at += encoder.encodeInto(t, bytes.subarray(at)).written;
+    ends[i] = at;
+  });
+  return { bytes: bytes.slice(0, at), ends, more };
+}
 
 let file = Atomics.load(counters, FILE);
 let applied = Atomics.load(counters, APPLIED);
@@ -49,7 +70,10 @@ port.on('message', (job: ReadRequest) => {
     const value = (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
     const page = job.rawItems ? pageIn(value) : null;
     if (page === null) post({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
-    else {
+    else if (job.rawItems === 'each') {
+      const rawEach = eachItem(page.items);
+      port.postMessage({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach } satisfies ReadReply, [rawEach.bytes.buffer, rawEach.ends.buffer]);
+    } else {
       // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
       const rawItems = encoder.encode(JSON.stringify(page.items));
       port.postMessage({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems } satisfies ReadReply, [rawItems.buffer]);

@@ -11,7 +11,8 @@ import { startTestApp, type TestApp } from './fixtures/app.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ReadPool } from '../projections/read-pool.js';
+import { ReadPool, type RawEach } from '../projections/read-pool.js';
+import { joinEach } from '../src/http/routes/reads-common.js';
 import { niceThisThread, threadId } from '../projections/thread-nice.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { getPriority } from 'node:os';
@@ -71,6 +72,9 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
     // Lists whose items the worker serializes (rawItems), as JSON and as CSV.
     '/v1/offices/csto-secretary-general/holders?format=csv',
     '/v1/documents?organization=csto&format=csv',
+    // Sessions: each one's JSON from the worker, its links added on the event loop.
+    '/v1/sessions?organization=csto&format=csv',
+    '/v1/sessions?organization=csto&limit=1',
     '/v1/organizations/csto/chairs?limit=1',
     '/v1/people?limit=1&q=nobody-by-this-name',
     `/v1/organizations/${org}`,
@@ -94,9 +98,9 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
     t.equal(pooled.headers['content-type'], here.headers['content-type'], `${url}: the same type`);
     t.equal(pooled.headers['content-length'], here.headers['content-length'], `${url}: the same length`);
   }
-  t.ok(asked.raw >= 8, `lists asked for their items as bytes (${asked.raw})`);
+  t.ok(asked.raw >= 10, `lists asked for their items as bytes (${asked.raw})`);
   // The items came as the worker's bytes, not as a clone (the route sent them as they were).
-  const raw = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 50 }], { rawItems: true });
+  const raw = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 50 }], { rawItems: 'page' });
   t.ok(raw?.rawItems && raw.rawItems.byteLength > 2, 'documents: items as JSON bytes');
   t.same(raw?.value?.items, [], 'and none in the clone');
   const plain = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 50 }]);
@@ -207,4 +211,23 @@ t.test('niceThisThread(0) names the calling thread and changes nothing', async (
   t.equal(here.tid, process.pid, 'the main thread’s task id is the process id');
   t.equal(threadId(), process.pid);
   t.equal(here.nice, getPriority());
+});
+
+t.test('sessions from a worker: each one’s JSON, its links added after, are the bytes the event loop would write', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const models = a.runtime.readModels;
+  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries });
+  t.teardown(() => pool.close());
+  for (let i = 0; i < 3000 && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  const k = new Date().toISOString();
+  // One item of each nested list, so that sessions have `more` (the links' branch).
+  const args = ['csto', k, undefined, { after: null, limit: 50 }, 1] as const;
+  const each = (await pool.run('sessions', [...args], { rawItems: 'each' }))?.rawEach;
+  const whole = (await pool.run('sessions', [...args]))?.value?.items ?? [];
+  t.ok(each, 'each session apart');
+  t.ok(whole.some((s) => s.more !== undefined && Object.keys(s.more).length > 0), 'some sessions go on (more)');
+  const links = (m: { id: unknown; more: unknown }) => ({ first: `/v1/sessions/${String(m.id)}`, lists: Object.keys(m.more as object) });
+  const expected = JSON.stringify(whole.map(({ more, ...rest }) => (more === undefined ? rest : { ...rest, more: links({ id: rest.id, more }) })));
+  t.equal(Buffer.from(joinEach(each as RawEach, links)).toString('utf8'), expected, 'the same bytes as the objects give');
+  t.equal(Buffer.from(joinEach(each as RawEach, () => undefined)).toString('utf8'), JSON.stringify(whole.map(({ more: _, ...rest }) => rest)), 'and without links, the items without more');
 });
