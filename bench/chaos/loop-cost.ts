@@ -12,9 +12,9 @@ import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { HEAVY, TOKENS, startServer } from './readers.js';
+import { HEAVY, caughtUp, envSpec, startServer } from './readers.js';
 
-const env = (spec: string | undefined): Record<string, string> => Object.fromEntries((spec ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
 const keep = process.env['CHAOS_KEEP'];
 if (keep === undefined) throw new Error('CHAOS_KEEP=<dir> names the record (made by readers.ts)');
 const BATCH = Number(process.env['CHAOS_BATCH'] ?? 20);
@@ -24,15 +24,6 @@ const PATHS = [...HEAVY, '/healthz'];
 /** The main thread's time on a CPU so far, in ns (its task id is the process id). */
 const onCpu = async (pid: number): Promise<number> => Number((await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8')).split(' ')[0]);
 
-async function caughtUp(port: number): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKENS.admin}` } }).then((r) => r.text());
-    if (ready && /^annals_audit_lag_events 0$/m.test(metrics)) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('not caught up within 10 minutes');
-}
 
 const root = await mkdtemp(join(tmpdir(), 'annals-loop-cost-'));
 const servers: ChildProcess[] = [];
@@ -42,7 +33,7 @@ try {
     const dir = join(root, name);
     await cp(keep, dir, { recursive: true });
     // Every request answered (no shedding, no per-client limit): the cost of an answer, not of a refusal.
-    const { child, port } = await startServer(dir, { ANNALS_SHED_EVENT_LOOP_DELAY_MS: '0', ANNALS_READ_TURN_BUDGET_MS: '0', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...env(spec) });
+    const { child, port } = await startServer(dir, { ANNALS_SHED_EVENT_LOOP_DELAY_MS: '0', ANNALS_READ_TURN_BUDGET_MS: '0', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...envSpec(spec) });
     servers.push(child);
     await caughtUp(port);
     sides.push({ name, spec, child, port, ns: new Map<string, number[]>(), statuses: new Map<string, Set<number>>() });

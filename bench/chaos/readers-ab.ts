@@ -15,27 +15,18 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { quantile } from '../http-load.js';
-import { TOKENS, cpuSeconds, phase, record, startServer } from './readers.js';
+import { caughtUp, cpuSeconds, envSpec, phase, record, startServer } from './readers.js';
 
-const env = (spec: string | undefined): Record<string, string> => Object.fromEntries((spec ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
 const sides = [
-  { name: 'A', env: env(process.env['CHAOS_A']) },
-  { name: 'B', env: env(process.env['CHAOS_B']) },
+  { name: 'A', env: envSpec(process.env['CHAOS_A']) },
+  { name: 'B', env: envSpec(process.env['CHAOS_B']) },
 ];
 const ROUNDS = Number(process.env['CHAOS_ROUNDS'] ?? 4);
 const mode = process.argv[2] ?? 'many';
 const keep = process.env['CHAOS_KEEP'];
 if (keep === undefined) throw new Error('CHAOS_KEEP=<dir> names the record to copy (made by readers.ts on its first run)');
 
-async function caughtUp(port: number): Promise<void> {
-  for (let i = 0; i < 1200; i++) {
-    const ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
-    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKENS.admin}` } }).then((r) => r.text());
-    if (ready && /^annals_audit_lag_events 0$/m.test(metrics)) return;
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error('not caught up within 10 minutes');
-}
 
 const root = await mkdtemp(join(tmpdir(), 'annals-chaos-ab-'));
 const servers: ChildProcess[] = [];

@@ -162,6 +162,20 @@ export async function startServer(dir: string, env: Record<string, string> = {})
   }
 }
 
+/** Ready (read models caught up) and the audit tree caught up too: a quiet server. */
+export async function caughtUp(port: number): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKENS.admin}` } }).then((r) => r.text());
+    if (ready && /^annals_audit_lag_events 0$/m.test(metrics)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the server did not catch up within 10 minutes');
+}
+
+/** `K=V,K=V` (a value may hold `=`, not `,`) as an environment for startServer. */
+export const envSpec = (spec: string | undefined): Record<string, string> => Object.fromEntries((spec ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
 async function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; ms: number }> {
   const t0 = performance.now();
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
