@@ -16,7 +16,9 @@
  * - **A rebuild** swaps a fresh file in: a second counter tells the workers to reopen.
  *
  * Answers come back by structured clone; a question whose answer is already JSON text (the
- * holder) crosses as one string. The pool holds at most `queueLimit` questions; one more is
+ * holder) crosses as one string, and a list's items may come as JSON bytes the worker made
+ * (`rawItems`), transferred, not copied: rebuilding 500 sessions from a clone and serializing
+ * them again was most of what a heavy page cost the event loop. The pool holds at most `queueLimit` questions; one more is
  * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. Each
  * worker's lifecycle is src/store/thread-client.ts's, as for the other threads: a worker that
  * dies fails its questions as unavailable (ReadWorkerLostError) and is started again at once;
@@ -29,6 +31,7 @@ import type { MetricsSink } from '../src/metrics/sink.js';
 import { ThreadClient } from '../src/store/thread-client.js';
 import type { ReadQueries } from './queries.js';
 import type { SnapshotState } from './query-context.js';
+import type { ThreadNice } from './thread-nice.js';
 
 /** The questions a worker answers: ReadQueries' methods that return data. */
 export type ReadMethod = {
@@ -41,6 +44,38 @@ export interface Pooled<T> {
   readonly value: T;
   /** The checkpoint the answer's statements read. */
   readonly snapshot: SnapshotState;
+  /** With `rawItems`: the page's items as UTF-8 JSON, made by the worker (the value's items are then empty). */
+  readonly rawItems?: Uint8Array;
+  /** With `rawItems: 'each'`: each item's JSON without its `more`, back to back, and where each ends, with the `more`s apart. */
+  readonly rawEach?: RawEach;
+}
+
+/** Items as JSON one after another (item i is bytes[ends[i-1] ?? 0, ends[i])), each without its `more`, which is in `more[i]` with the item's id. */
+export interface RawEach {
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  readonly ends: Uint32Array<ArrayBuffer>;
+  readonly more: readonly (ItemMore | undefined)[];
+}
+export interface ItemMore {
+  readonly id: unknown;
+  readonly more: unknown;
+}
+
+/**
+ * The page inside a list question's answer: the answer itself (`{ items, next }`) or its
+ * `page` (`{ office, page }`, `{ organization, page }`); null for anything else.
+ */
+export function pageIn(value: unknown): { items: unknown[] } | null {
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray((value as { items?: unknown }).items)) return value as { items: unknown[] };
+  const page = (value as { page?: unknown }).page;
+  return page !== null && typeof page === 'object' && Array.isArray((page as { items?: unknown }).items) ? (page as { items: unknown[] }) : null;
+}
+
+/** A copy of `value` whose page (pageIn) holds `items` instead (never changes `value`: the worker's caches may hold it). */
+export function withItems<T>(value: T, items: unknown): T {
+  const v = value as { items?: unknown; page?: object };
+  return (Array.isArray(v.items) ? { ...v, items } : { ...v, page: { ...v.page, items } }) as T;
 }
 
 /** Shared counters: [0] what the read models applied (bumped on each change), [1] the file (bumped by a rebuild's swap). */
@@ -51,12 +86,16 @@ export interface ReadWorkerInit {
   readonly path: string;
   readonly counters: SharedArrayBuffer;
   readonly snapshotMs?: number | undefined;
+  /** Added to the worker thread's nice value (thread-nice.ts); 0 leaves it at the process's. */
+  readonly nice?: number | undefined;
 }
 
-export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[] } | { readonly kind: 'close' };
+export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode } | { readonly kind: 'close' };
+/** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
+export type RawMode = 'page' | 'each';
 export type ReadReply =
-  | { readonly kind: 'ready' }
-  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState }
+  | { readonly kind: 'ready'; readonly thread: ThreadNice }
+  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 
 /** The pool holds `queueLimit` questions already: a 503 with Retry-After, not a wait. */
@@ -64,6 +103,17 @@ export class ReadsOverloadedError extends Error {
   constructor(readonly held: number) {
     super(`${held} read questions are waiting for the read workers; retry in a second`);
     this.name = 'ReadsOverloadedError';
+  }
+}
+
+/** An error made without a stack trace (a refusal under load: capturing one costs the event loop more than the refusal). */
+function stackless<E extends Error>(make: () => E): E {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
@@ -87,6 +137,8 @@ export interface ReadPoolOptions {
   readonly queries: () => ReadQueries;
   /** How long a worker's snapshot may stay open when nothing was applied (default SNAPSHOT_MS; tests hold one open). */
   readonly snapshotMs?: number;
+  /** Added to each worker thread's nice value, so the event loop wins the CPU (default 0: the process's priority). */
+  readonly nice?: number;
 }
 
 /** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
@@ -98,6 +150,8 @@ export class ReadPool {
   private closed = false;
   private lastApplied: string | null = null;
   private lastQueries: ReadQueries | null = null;
+  private readonly niced = new Map<ReadThread, ThreadNice>();
+  private warnedNice = false;
 
   constructor(private readonly opts: ReadPoolOptions) {
     this.lastQueries = opts.queries();
@@ -119,8 +173,13 @@ export class ReadPool {
     return this.workers.filter((w) => w.ready).length;
   }
 
+  /** Each running worker's thread id and nice value, as it said when ready (thread-nice.ts). */
+  get threads(): ThreadNice[] {
+    return this.workers.filter((w) => w.ready && this.niced.has(w)).map((w) => this.niced.get(w) as ThreadNice);
+  }
+
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice };
     const client: ReadThread = new ThreadClient<ReadRequest, ReadReply>({
       module: new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
       workerData: init,
@@ -138,23 +197,35 @@ export class ReadPool {
         if (!this.closed) this.opts.log.warn({ code }, 'a read worker exited; starting another');
       },
       onMessage: (m) => {
-        if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>);
+        if (m.kind === 'ready') this.heard(client, m.thread);
+        else if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
         else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
       },
     });
     return client;
   }
 
+  /** A worker's priority as it set it; where it could not, said once (reads still work, at the event loop's priority). */
+  private heard(client: ReadThread, thread: ThreadNice): void {
+    this.niced.set(client, thread);
+    if (thread.error !== undefined && !this.warnedNice) {
+      this.warnedNice = true;
+      this.opts.log.warn({ nice: this.opts.nice, error: thread.error }, 'a read worker could not lower its CPU priority; it competes with the event loop at the same priority');
+    }
+  }
+
   /**
    * `method(...args)` on a worker, with the snapshot it read; null when no worker is ready
    * (the caller answers on its own thread). Rejects with ReadsOverloadedError past the limit.
+   * `rawItems`: a list's items come back as JSON bytes made by the worker (Pooled.rawItems),
+   * so the event loop neither rebuilds them from the structured clone nor serializes them.
    */
-  run<M extends ReadMethod>(method: M, args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> | null {
+  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts: { rawItems?: RawMode | undefined } = {}): Promise<Pooled<ReadValue<M>>> | null {
     let best: ReadThread | null = null;
     for (const w of this.workers) if (w.ready && (best === null || w.pending < best.pending)) best = w;
     if (best === null || this.closed) return null;
     const held = this.pending;
-    if (held >= this.opts.queueLimit) return Promise.reject(new ReadsOverloadedError(held));
+    if (held >= this.opts.queueLimit) return Promise.reject(stackless(() => new ReadsOverloadedError(held)));
     // What the read models applied since the last question ends the workers' snapshots.
     const applied = this.opts.applied();
     if (applied !== this.lastApplied) {
@@ -166,7 +237,7 @@ export class ReadPool {
       this.lastQueries = queries;
       Atomics.add(this.counters, FILE, 1);
     }
-    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args }));
+    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: opts.rawItems } : {}) }));
   }
 
   /** Each worker answers what it was sent, then stops; none is started again. */

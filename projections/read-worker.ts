@@ -2,13 +2,15 @@
  * A read worker (read-pool.ts): answers ReadQueries' questions on a connection of its own to
  * the read-model file, off the main thread's event loop. Before each question it ends its
  * snapshot if the main thread heard of events applied since (or reopens the file after a
- * rebuild's swap), so a question asked after a write's answer reads that write.
+ * rebuild's swap), so a question asked after a write's answer reads that write. It runs at a
+ * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts).
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { niceThisThread } from './thread-nice.js';
 
 const port = parentPort;
 /* c8 ignore next: only ever started as a worker */
@@ -16,6 +18,28 @@ if (port === null) throw new Error('projections/read-worker runs as a worker thr
 const init = workerData as ReadWorkerInit;
 const counters = new Int32Array(init.counters);
 const post = (m: ReadReply): void => port.postMessage(m);
+const encoder = new TextEncoder();
+
+/** Each item's JSON without its `more` (the main thread adds links made from it and the item's id), into one buffer. */
+function eachItem(items: unknown[]): RawEach {
+  const texts: string[] = [];
+  const more: (ItemMore | undefined)[] = [];
+  for (const item of items) {
+    const { more: m, ...rest } = item as { more?: unknown };
+    texts.push(JSON.stringify(rest));
+    // With the item's id, which the links are made of.
+    more.push(m === undefined ? undefined : { id: (item as { id?: unknown }).id, more: m });
+  }
+  const ends = new Uint32Array(texts.length);
+  // UTF-8 takes at most 3 bytes for each UTF-16 unit.
+  const bytes = new Uint8Array(texts.reduce((n, t) => n + t.length * 3, 0));
+  let at = 0;
+  texts.forEach((t, i) => {
+    at += encoder.encodeInto(t, bytes.subarray(at)).written;
+    ends[i] = at;
+  });
+  return { bytes: bytes.slice(0, at), ends, more };
+}
 
 let file = Atomics.load(counters, FILE);
 let applied = Atomics.load(counters, APPLIED);
@@ -44,10 +68,20 @@ port.on('message', (job: ReadRequest) => {
       queries.invalidate();
     }
     const value = (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
-    post({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
+    const page = job.rawItems ? pageIn(value) : null;
+    if (page === null) post({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
+    else if (job.rawItems === 'each') {
+      const rawEach = eachItem(page.items);
+      port.postMessage({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach } satisfies ReadReply, [rawEach.bytes.buffer, rawEach.ends.buffer]);
+    } else {
+      // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
+      const rawItems = encoder.encode(JSON.stringify(page.items));
+      port.postMessage({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems } satisfies ReadReply, [rawItems.buffer]);
+    }
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     post({ kind: 'error', seq: job.seq, name: e.name, message: e.message });
   }
 });
-post({ kind: 'ready' });
+// Behind the event loop for the CPU (thread-nice.ts): a heavy read waits, /healthz does not.
+post({ kind: 'ready', thread: niceThisThread(init.nice ?? 0) });

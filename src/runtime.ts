@@ -227,7 +227,7 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
  */
 function openReadPool(config: Config, readModels: ReadModels, log: Logger, deps: RuntimeDeps, metrics: Metrics): ReadPool | null {
   if (config.readWorkers === 0 || config.readModels === 'inline' || deps.store !== undefined) return null;
-  return new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, log, metrics, applied: () => readModels.applied(), queries: () => readModels.queries });
+  return new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, nice: config.readWorkerNice, log, metrics, applied: () => readModels.applied(), queries: () => readModels.queries });
 }
 
 /**

@@ -11,7 +11,11 @@ import { startTestApp, type TestApp } from './fixtures/app.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ReadPool } from '../projections/read-pool.js';
+import { ReadPool, type RawEach } from '../projections/read-pool.js';
+import { joinEach } from '../src/http/routes/reads-common.js';
+import { niceThisThread, threadId } from '../projections/thread-nice.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 
 const THREADS = { ANNALS_READ_MODELS: 'thread', ANNALS_SEED: 'example', ANNALS_READ_WAIT_MS: '15000' };
 const source = { title: 'Test', publisher: 'Annals' };
@@ -25,12 +29,13 @@ async function poolReady(t: Test, a: TestApp): Promise<ReadPool> {
 }
 
 /** Counts the questions the pool answered (not those answered on the event loop). */
-function counting(pool: ReadPool): { count: number } {
-  const c = { count: 0 };
+function counting(pool: ReadPool): { count: number; raw: number } {
+  const c = { count: 0, raw: 0 };
   const run = pool.run.bind(pool);
-  pool.run = ((method, args) => {
-    const p = run(method, args);
+  pool.run = ((method, args, opts) => {
+    const p = run(method, args, opts);
     if (p) c.count += 1;
+    if (p && opts?.rawItems) c.raw += 1;
     return p;
   }) as ReadPool['run'];
   return c;
@@ -64,6 +69,14 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
     '/v1/sessions?organization=csto&validAt=2025',
     '/v1/documents?organization=csto',
     '/v1/timeline?organization=csto&limit=5',
+    // Lists whose items the worker serializes (rawItems), as JSON and as CSV.
+    '/v1/offices/csto-secretary-general/holders?format=csv',
+    '/v1/documents?organization=csto&format=csv',
+    // Sessions: each one's JSON from the worker, its links added on the event loop.
+    '/v1/sessions?organization=csto&format=csv',
+    '/v1/sessions?organization=csto&limit=1',
+    '/v1/organizations/csto/chairs?limit=1',
+    '/v1/people?limit=1&q=nobody-by-this-name',
     `/v1/organizations/${org}`,
     '/v1/offices/no-such-office/holder',
     '/v1/sessions?organization=no-such-org',
@@ -84,7 +97,16 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
     t.equal(pooled.headers['etag'], here.headers['etag'], `${url}: the same ETag`);
     t.equal(pooled.headers['cache-control'], here.headers['cache-control'], `${url}: the same Cache-Control`);
     t.equal(pooled.headers['link'], here.headers['link'], `${url}: the same Link`);
+    t.equal(pooled.headers['content-type'], here.headers['content-type'], `${url}: the same type`);
+    t.equal(pooled.headers['content-length'], here.headers['content-length'], `${url}: the same length`);
   }
+  t.ok(asked.raw >= 10, `lists asked for their items as bytes (${asked.raw})`);
+  // The items came as the worker's bytes, not as a clone (the route sent them as they were).
+  const raw = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 50 }], { rawItems: 'page' });
+  t.ok(raw?.rawItems && raw.rawItems.byteLength > 2, 'documents: items as JSON bytes');
+  t.same(raw?.value?.items, [], 'and none in the clone');
+  const plain = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 50 }]);
+  t.same(JSON.parse(Buffer.from(raw?.rawItems ?? []).toString('utf8')), plain?.value?.items, 'the bytes are the items');
   const holder = `/v1/offices/csto-secretary-general/holder?validAt=2026-06-01&knownAt=${past}`;
   const first = await a.app.inject({ url: holder });
   t.match(first.headers['cache-control'], /immutable/, 'a past answer read by the worker is immutable (its snapshot is the answer’s)');
@@ -151,4 +173,63 @@ t.test('a full pool answers 503 with Retry-After; a worker that dies is replaced
   t.equal((await a.app.inject({ url: '/v1/organizations/csto' })).statusCode, 200);
   t.equal(asked.count, 1, 'and answers');
   t.equal(pool.pending, 0, 'nothing is left waiting');
+});
+
+t.test('a read worker runs behind the event loop for the CPU: its own thread’s nice value, as the kernel reports it', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const models = a.runtime.readModels;
+  const open = (nice: number) => {
+    const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, nice });
+    t.teardown(() => pool.close());
+    return pool;
+  };
+  const niced = open(7);
+  const plain = open(0);
+  for (let i = 0; i < 3000 && (niced.threads.length === 0 || plain.threads.length === 0); i++) await new Promise((r) => setTimeout(r, 20));
+  const own = getPriority();
+  // /proc/PID/task/TID/stat: field 19 is the nice value (fields counted after the command's closing parenthesis).
+  const kernelNice = (tid: number): number => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
+  const [w] = niced.threads;
+  const [p] = plain.threads;
+  if (!existsSync('/proc/thread-self')) {
+    t.equal(w?.tid, null, 'no thread ids here: the worker keeps the process priority');
+    t.ok(w?.error, 'and says why');
+    return;
+  }
+  t.ok(w?.tid, 'the worker named its thread');
+  t.not(w?.tid, process.pid, 'a thread of its own, not the main thread');
+  t.equal(w?.nice, Math.min(19, own + 7), 'it says it runs 7 behind the process');
+  t.equal(kernelNice(w?.tid as number), Math.min(19, own + 7), 'the kernel agrees');
+  t.equal(getPriority(process.pid), own, 'the event loop’s thread keeps its priority');
+  t.equal(kernelNice(p?.tid as number), own, 'nice 0: a worker at the process priority');
+  t.equal(p?.error, undefined);
+  t.equal((await niced.run('people', [new Date().toISOString(), undefined, { after: null, limit: 1 }]))?.value.items.length, 1, 'and it answers');
+});
+
+t.test('niceThisThread(0) names the calling thread and changes nothing', async (t) => {
+  const here = niceThisThread(0);
+  t.equal(here.error, undefined, 'nothing asked, nothing refused');
+  if (here.tid === null) return t.pass('no thread ids on this platform');
+  t.equal(here.tid, process.pid, 'the main thread’s task id is the process id');
+  t.equal(threadId(), process.pid);
+  t.equal(here.nice, getPriority());
+});
+
+t.test('sessions from a worker: each one’s JSON, its links added after, are the bytes the event loop would write', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const models = a.runtime.readModels;
+  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries });
+  t.teardown(() => pool.close());
+  for (let i = 0; i < 3000 && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  const k = new Date().toISOString();
+  // One item of each nested list, so that sessions have `more` (the links' branch).
+  const args = ['csto', k, undefined, { after: null, limit: 50 }, 1] as const;
+  const each = (await pool.run('sessions', [...args], { rawItems: 'each' }))?.rawEach;
+  const whole = (await pool.run('sessions', [...args]))?.value?.items ?? [];
+  t.ok(each, 'each session apart');
+  t.ok(whole.some((s) => s.more !== undefined && Object.keys(s.more).length > 0), 'some sessions go on (more)');
+  const links = (m: { id: unknown; more: unknown }) => ({ first: `/v1/sessions/${String(m.id)}`, lists: Object.keys(m.more as object) });
+  const expected = JSON.stringify(whole.map(({ more, ...rest }) => (more === undefined ? rest : { ...rest, more: links({ id: rest.id, more }) })));
+  t.equal(Buffer.from(joinEach(each as RawEach, links)).toString('utf8'), expected, 'the same bytes as the objects give');
+  t.equal(Buffer.from(joinEach(each as RawEach, () => undefined)).toString('utf8'), JSON.stringify(whole.map(({ more: _, ...rest }) => rest)), 'and without links, the items without more');
 });

@@ -19,7 +19,8 @@
  * `npm run chaos` runs it with the other scenarios; alone: `node --import tsx bench/chaos/readers.ts`.
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { connect, createServer, type Socket } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,7 +36,7 @@ import { quantile, runLoad, type LoadRequest } from '../http-load.js';
 const FACTS = Number(process.env['BENCH_FACTS'] ?? 100_000);
 const PHASE_MS = Number(process.env['CHAOS_PHASE_MS'] ?? 10_000);
 const READERS = 200;
-const TOKENS = { recorder: 'chaos-recorder-token-0123456789', admin: 'chaos-admin-token-0123456789ab' };
+export const TOKENS = { recorder: 'chaos-recorder-token-0123456789', admin: 'chaos-admin-token-0123456789ab' };
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const ms = (n: number): string => `${n.toFixed(1)} ms`;
 
@@ -45,8 +46,8 @@ const ms = (n: number): string => `${n.toFixed(1)} ms`;
  * timeline and documents of an organization are computed whole and then paged, 0.3-3 s each
  * at 30,000 facts), to see what shedding does when every read is bounded.
  */
-const UNBOUNDED = ['/v1/timeline?organization=org&limit=500', '/v1/sessions?organization=org&limit=500', '/v1/documents?organization=org&limit=500'];
-const HEAVY = ['/v1/people?limit=500', '/v1/offices?limit=500', '/v1/popolo?organization=committee-7', ...(process.env['CHAOS_MIX'] === 'bounded' ? [] : UNBOUNDED)];
+export const UNBOUNDED = ['/v1/timeline?organization=org&limit=500', '/v1/sessions?organization=org&limit=500', '/v1/documents?organization=org&limit=500'];
+export const HEAVY = ['/v1/people?limit=500', '/v1/offices?limit=500', '/v1/popolo?organization=committee-7', ...(process.env['CHAOS_MIX'] === 'bounded' ? [] : UNBOUNDED)];
 
 // ---------------------------------------------------------------- the load client (a process of its own)
 if (process.argv[2] === '--client') {
@@ -141,10 +142,13 @@ function freePort(): Promise<number> {
 }
 
 /** The server as `npm start` runs it, but from source; at LOG_LEVEL=warn (a line per request would cost more than the requests). */
-async function startServer(dir: string): Promise<{ child: ChildProcess; port: number }> {
+export async function startServer(dir: string, env: Record<string, string> = {}): Promise<{ child: ChildProcess; port: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('../../src/server.ts', import.meta.url))], {
-    env: { ...process.env, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKENS.recorder},admin:${TOKENS.admin}`, LOG_LEVEL: 'warn' },
+  // NODE_ARGS: options for node itself (e.g. --cpu-prof, which NODE_OPTIONS refuses).
+  // SERVER: another checkout's src/server.ts (a before/after in one run, readers-ab.ts).
+  const { NODE_ARGS: nodeArgs, SERVER: server, ...serverEnv } = env;
+  const child = spawn(process.execPath, [...(nodeArgs?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', server ?? fileURLToPath(new URL('../../src/server.ts', import.meta.url))], {
+    env: { ...process.env, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: String(port), ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKENS.recorder},admin:${TOKENS.admin}`, LOG_LEVEL: 'warn', ...serverEnv },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   let exited: unknown = null;
@@ -158,6 +162,20 @@ async function startServer(dir: string): Promise<{ child: ChildProcess; port: nu
   }
 }
 
+/** Ready (read models caught up) and the audit tree caught up too: a quiet server. */
+export async function caughtUp(port: number): Promise<void> {
+  for (let i = 0; i < 1200; i++) {
+    const ready = (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200;
+    const metrics = await fetch(`http://127.0.0.1:${port}/metrics`, { headers: { authorization: `Bearer ${TOKENS.admin}` } }).then((r) => r.text());
+    if (ready && /^annals_audit_lag_events 0$/m.test(metrics)) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error('the server did not catch up within 10 minutes');
+}
+
+/** `K=V,K=V` (a value may hold `=`, not `,`) as an environment for startServer. */
+export const envSpec = (spec: string | undefined): Record<string, string> => Object.fromEntries((spec ?? '').split(',').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
+
 async function get(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; ms: number }> {
   const t0 = performance.now();
   const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
@@ -166,13 +184,13 @@ async function get(port: number, path: string, headers: Record<string, string> =
 }
 
 /** The server's own CPU (all threads) from /proc, in seconds. */
-async function cpuSeconds(pid: number): Promise<number> {
+export async function cpuSeconds(pid: number): Promise<number> {
   const { readFile } = await import('node:fs/promises');
   const stat = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
   return (Number(stat[11]) + Number(stat[12])) / 100;
 }
 
-async function phase(port: number, name: string, mode: string | null): Promise<{ name: string; health: Sampled; recorder: Sampled; load: Record<number, number> }> {
+export async function phase(port: number, name: string, mode: string | null): Promise<{ name: string; health: Sampled; recorder: Sampled; load: Record<number, number> }> {
   const health = sequential(port, () => 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', 5);
   const recorder = sequential(
     port,
@@ -205,26 +223,36 @@ export const readers: Scenario = {
   },
 };
 
+/** BENCH_FACTS facts (bench/history.ts) into `dir` through the store port. */
+export async function record(dir: string): Promise<void> {
+  const store = openBenchStore(dir, { writer: 'inline' });
+  const source = { title: 'Benchmark source', publisher: 'bench' };
+  let batch: Promise<unknown>[] = [];
+  let n = 0;
+  for (const f of benchHistory({ facts: FACTS, offices: 2_000, people: 5_000, chaired: 100, seed: 42, newId: monotonicFactory() })) {
+    const e: NewEvent = { id: ulidToUuid(f.factId), type: f.type, data: f.data, metadata: { factId: f.factId, recordedBy: 'recorder:bench', source, correlationId: `chaos-${n++}`, schemaVersion: 1 } };
+    batch.push(store.append(f.stream, [e], 'any'));
+    if (batch.length >= 5000) {
+      await Promise.all(batch);
+      batch = [];
+    }
+  }
+  await Promise.all(batch);
+  await store.close();
+  console.log(`chaos/readers: ${fmt(n)} facts recorded`);
+}
+
 export async function run(): Promise<boolean> {
-  const dir = await mkdtemp(join(tmpdir(), 'annals-chaos-readers-'));
+  // CHAOS_KEEP=<dir>: record there once and keep it; later runs start on it (with the facts earlier phases recorded).
+  const keep = process.env['CHAOS_KEEP'];
+  const dir = keep ?? (await mkdtemp(join(tmpdir(), 'annals-chaos-readers-')));
   let server: ChildProcess | null = null;
   try {
     // 1. The record.
-    const store = openBenchStore(dir, { writer: 'inline' });
-    const source = { title: 'Benchmark source', publisher: 'bench' };
-    let batch: Promise<unknown>[] = [];
-    let n = 0;
-    for (const f of benchHistory({ facts: FACTS, offices: 2_000, people: 5_000, chaired: 100, seed: 42, newId: monotonicFactory() })) {
-      const e: NewEvent = { id: ulidToUuid(f.factId), type: f.type, data: f.data, metadata: { factId: f.factId, recordedBy: 'recorder:bench', source, correlationId: `chaos-${n++}`, schemaVersion: 1 } };
-      batch.push(store.append(f.stream, [e], 'any'));
-      if (batch.length >= 5000) {
-        await Promise.all(batch);
-        batch = [];
-      }
-    }
-    await Promise.all(batch);
-    await store.close();
-    console.log(`chaos/readers: ${fmt(n)} facts recorded; starting the server (read models and audit tree catch up first)`);
+    if (keep !== undefined) await mkdir(keep, { recursive: true, mode: 0o700 });
+    if (keep !== undefined && existsSync(join(keep, 'events.db'))) console.log(`chaos/readers: reusing the record in ${keep} (CHAOS_KEEP)`);
+    else await record(dir);
+    console.log('chaos/readers: starting the server (read models and audit tree catch up first)');
     const started = await startServer(dir);
     server = started.child;
     const port = started.port;
@@ -292,7 +320,7 @@ export async function run(): Promise<boolean> {
   } finally {
     server?.kill('SIGTERM');
     if (server && server.exitCode === null) await new Promise((r) => server?.once('exit', r));
-    await rm(dir, { recursive: true, force: true });
+    if (keep === undefined) await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -24,6 +24,47 @@ import type { SnapshotState } from '../../../projections/query-context.js';
 import { CSV_TYPE, csvOf } from './csv-lists.js';
 
 const BOOT = randomBytes(9).toString('base64url');
+
+/**
+ * JSON already serialized (a read worker's list items, read-pool.ts `rawItems`), standing in
+ * for the value in an answer's top-level field: written as its bytes (answerBytes), parsed
+ * only for a CSV answer.
+ */
+export class RawJson {
+  constructor(readonly bytes: Uint8Array) {}
+  parse(): unknown {
+    return JSON.parse(Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength).toString('utf8'));
+  }
+}
+
+/** Top-level fields of `body` that are RawJson. */
+function rawFields(body: object): string[] {
+  return Object.keys(body).filter((k) => (body as Record<string, unknown>)[k] instanceof RawJson);
+}
+
+/** `JSON.stringify(body)` as UTF-8 bytes, each RawJson field written as its bytes (the same bytes the value would give). */
+function answerBytes(body: Record<string, unknown>): Buffer {
+  const parts: Uint8Array[] = [];
+  let text = '{';
+  for (const [k, v] of Object.entries(body)) {
+    // JSON.stringify leaves out undefined (and function) values.
+    if (v === undefined || typeof v === 'function') continue;
+    text += `${text === '{' ? '' : ','}${JSON.stringify(k)}:`;
+    if (v instanceof RawJson) {
+      parts.push(Buffer.from(text), v.bytes);
+      text = '';
+    } else text += JSON.stringify(v);
+  }
+  parts.push(Buffer.from(`${text}}`));
+  return Buffer.concat(parts);
+}
+
+/** The body as a CSV list sees it: RawJson fields parsed when (and only when) read. */
+function parsedLazily(body: Record<string, unknown>, raw: string[]): Record<string, unknown> {
+  const copy = { ...body };
+  for (const k of raw) Object.defineProperty(copy, k, { get: () => (body[k] as RawJson).parse(), enumerable: true });
+  return copy;
+}
 export const IMMUTABLE_MAX_AGE = 31_536_000;
 
 export interface AnswerContext {
@@ -56,8 +97,9 @@ export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: Fas
   const visibility = app.config.privateReads ? 'private' : 'public';
   let etag: string;
   // A list asked for as CSV (csv-lists.ts): the same page as rows; its ETags differ from the JSON's.
-  const csv = typeof body === 'string' ? null : csvOf(req, reply, body as Record<string, unknown>);
-  const text = csv ?? (typeof body === 'string' ? body : JSON.stringify(body));
+  const raw = typeof body === 'string' ? [] : rawFields(body);
+  const csv = typeof body === 'string' ? null : csvOf(req, reply, raw.length > 0 ? parsedLazily(body as Record<string, unknown>, raw) : (body as Record<string, unknown>));
+  const text: string | Buffer = csv ?? (typeof body === 'string' ? body : raw.length > 0 ? answerBytes(body as Record<string, unknown>) : JSON.stringify(body));
   if (isImmutable(app, ctx)) {
     etag = `"${hash('sha1', text, 'base64url')}"`;
     reply.header('cache-control', `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable`);

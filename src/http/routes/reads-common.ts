@@ -8,7 +8,18 @@ import { z } from 'zod';
 import { PartialDate, today } from '../../../events/index.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
-import { ReadWorkerLostError, ReadsOverloadedError, type Pooled, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
+import { ReadWorkerLostError, ReadsOverloadedError, pageIn, withItems, type ItemMore, type Pooled, type RawEach, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
+import { RawJson } from './reads-answer.js';
+import { shedProblem } from '../shedding.js';
+
+/**
+ * Lists whose route sends the page's items as they are: the worker serializes those
+ * (read-pool.ts `rawItems`) and sendAnswer writes its bytes. Not sessions: their route adds
+ * links to each item.
+ */
+const RAW_ITEMS: ReadonlySet<ReadMethod> = new Set<ReadMethod>(['people', 'offices', 'organizations', 'holders', 'members', 'chairs', 'documents', 'timeline']);
+/** Lists whose route adds links to each item from its `more`: each item's JSON apart (askEach). */
+type EachMethod = 'sessions';
 
 /** The shape of a partial date, published in the document (the calendar check is PartialDate's). */
 export const PARTIAL_DATE_PATTERN = '^[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?$';
@@ -118,22 +129,67 @@ export async function readContext(app: FastifyInstance, q: { knownAt?: string | 
  * for sendAnswer's ETag. A full pool is a 503 with Retry-After.
  */
 export async function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
-  const pooled = app.readPool?.run(method, args);
+  const pooled = app.readPool?.run(method, args, { rawItems: RAW_ITEMS.has(method) ? 'page' : undefined });
   if (pooled) {
-    try {
-      return await pooled;
-    } catch (err) {
-      if (err instanceof ReadsOverloadedError || err instanceof ReadWorkerLostError) {
-        app.metrics.shed('read-queue');
-        throw new ProblemError('unavailable', err.message, {}, { 'retry-after': '1' });
-      }
-      throw err;
-    }
+    const answer = await refusedAsShed(app, pooled);
+    // The route passes the page's items on untouched (RAW_ITEMS): the bytes stand in for them.
+    return answer.rawItems ? { value: withItems(answer.value, new RawJson(answer.rawItems)), snapshot: answer.snapshot } : answer;
   }
   const q = app.readModels.queries;
   const value = (q[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args);
   return { value, snapshot: q.snapshot() };
 }
+
+/** A worker's answer; a full pool or a lost worker is a 503 with Retry-After. */
+async function refusedAsShed<T>(app: FastifyInstance, pooled: Promise<T>): Promise<T> {
+  try {
+    return await pooled;
+  } catch (err) {
+    if (err instanceof ReadsOverloadedError || err instanceof ReadWorkerLostError) {
+      app.metrics.shed('read-queue');
+      throw shedProblem(err.message);
+    }
+    throw err;
+  }
+}
+
+/**
+ * A list question whose route adds links to each item (sessions): by a read worker, each
+ * item's JSON comes apart from its `more` (read-pool.ts RawEach), and `withMore` turns each
+ * `more` into the links the route adds; the page's items are then one RawJson, the same bytes
+ * as `items.map(item => ({ ...itemWithoutMore, more: withMore(item.more) }))` would give.
+ * Without a worker, `fallback` maps the items as the route always did.
+ */
+export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
+  const pooled = app.readPool?.run(method, args, { rawItems: 'each' });
+  const answer = pooled ? await refusedAsShed(app, pooled) : { value: (app.readModels.queries[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args), snapshot: app.readModels.queries.snapshot() };
+  if (answer.rawEach) return { value: withItems(answer.value, new RawJson(joinEach(answer.rawEach, withMore))), snapshot: answer.snapshot };
+  const page = pageIn(answer.value);
+  return page ? { value: withItems(answer.value, page.items.map((i) => fallback(i as I))), snapshot: answer.snapshot } : answer;
+}
+
+/** `[item0,item1,…]` with each item's `"more":{…}` put back last, as a spread would. */
+export function joinEach(each: RawEach, withMore: (item: ItemMore) => object | undefined): Uint8Array {
+  const parts: Uint8Array[] = [OPEN];
+  let start = 0;
+  each.ends.forEach((end, i) => {
+    if (i > 0) parts.push(COMMA);
+    const more = each.more[i];
+    const links = more === undefined ? undefined : withMore(more);
+    if (links === undefined) parts.push(each.bytes.subarray(start, end));
+    else {
+      // The item's JSON without its closing brace, then the links as its last field.
+      const empty = end - start === 2;
+      parts.push(each.bytes.subarray(start, end - 1), Buffer.from(`${empty ? '' : ','}"more":${JSON.stringify(links)}}`));
+    }
+    start = end;
+  });
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
+}
+const OPEN = Buffer.from('[');
+const COMMA = Buffer.from(',');
+const CLOSE = Buffer.from(']');
 
 /** validAt for a point question: default today (UTC). */
 export const pointValidAt = (v: string | undefined): string => v ?? today(new Date());

@@ -5,8 +5,9 @@ import type { SessionList, SessionView } from '../../../projections/queries.js';
 import { SESSIONS_PAGE, nextPage, pageLimit, pageStart } from '../paging.js';
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, found, moreLinks, readContext, typed } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, found, moreLinks, readContext, typed } from './reads-common.js';
 import { guards } from './reads-guards.js';
+import type { ItemMore } from '../../../projections/read-pool.js';
 
 const ByOrganization = ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') });
 /** Sessions come SESSIONS_PAGE to a page by default: each holds the first page of four lists of its own. */
@@ -15,10 +16,15 @@ const SESSIONS_NOTE = LIST_NOTE.replace('(default 50,', `(default ${SESSIONS_PAG
 const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
 const now = (): string => new Date().toISOString();
 
+/** A session's `more` as links to its own lists, pinned to `knownAt`. */
+function linksOf(id: string, more: SessionView['more'], knownAt: string): Partial<Record<SessionList, string>> | undefined {
+  return moreLinks<SessionList>(more, knownAt, (list) => ({ path: `/v1/sessions/${id}/${list}`, scope: { route: '/v1/sessions/:session/:list', params: { session: id, list }, filters: {} } }));
+}
+
 /** A session view with `more` as links to the session's own lists, pinned to `knownAt`. */
 function withLinks(s: SessionView, knownAt: string): Omit<SessionView, 'more'> & { more?: Partial<Record<SessionList, string>> } {
   const { more, ...rest } = s;
-  const links = moreLinks<SessionList>(more, knownAt, (list) => ({ path: `/v1/sessions/${s.id}/${list}`, scope: { route: '/v1/sessions/:session/:list', params: { session: s.id, list }, filters: {} } }));
+  const links = linksOf(s.id, more, knownAt);
   return links ? { ...rest, more: links } : rest;
 }
 
@@ -31,10 +37,12 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
     await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now, SESSIONS_PAGE);
     const { organization, validAt } = req.query;
-    const { value, snapshot } = await ask(app, 'sessions', organization, start.knownAt, validAt, start);
+    // Each session with its links (by a read worker: its JSON as the worker made it, the links added here).
+    const links = (s: ItemMore) => linksOf(String(s.id), s.more as SessionView['more'], start.knownAt);
+    const { value, snapshot } = await askEach(app, links, (s: SessionView) => withLinks(s, start.knownAt), 'sessions', organization, start.knownAt, validAt, start);
     const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
-    return sendAnswer(app, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items.map((s) => withLinks(s, start.knownAt)), nextCursor }, { ...start, snapshot });
+    return sendAnswer(app, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items, nextCursor }, { ...start, snapshot });
   });
 
   r.get('/v1/sessions/:session', { preHandler: g.read, schema: { operationId: 'getSession', response: { 200: SessionAnswer }, tags: ['reads'], summary: 'One session with the first page of everything recorded about it', description: `\`more\` links to the rest of a list that goes on. ${CACHE_NOTE}`, params: RefParam('session'), querystring: TimeQuery } }, async (req, reply) => {
