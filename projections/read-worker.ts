@@ -2,33 +2,25 @@
  * A read worker (read-pool.ts): answers ReadQueries' questions on a connection of its own to
  * the read-model file, off the main thread's event loop. Before each question it ends its
  * snapshot if the main thread heard of events applied since (or reopens the file after a
- * rebuild's swap), so a question asked after a write's answer reads that write.
+ * rebuild's swap), so a question asked after a write's answer reads that write. Its start-up,
+ * handshake and close are src/store/thread-worker.ts'.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { workerSide } from '../src/store/thread-worker.js';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
 import { APPLIED, FILE, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 
-const port = parentPort;
-/* c8 ignore next: only ever started as a worker */
-if (port === null) throw new Error('projections/read-worker runs as a worker thread');
-const init = workerData as ReadWorkerInit;
+const side = workerSide<ReadWorkerInit, ReadRequest, ReadReply>('projections/read-worker');
+const { init, post } = side;
 const counters = new Int32Array(init.counters);
-const post = (m: ReadReply): void => port.postMessage(m);
 
 let file = Atomics.load(counters, FILE);
 let applied = Atomics.load(counters, APPLIED);
 let db: Database.Database = openReader(init.path);
 let queries = new ReadQueries(db, false, init.snapshotMs);
 
-port.on('message', (job: ReadRequest) => {
-  if (job.kind === 'close') {
-    queries.invalidate();
-    db.close();
-    port.close();
-    return;
-  }
+function answer(job: Exclude<ReadRequest, { kind: 'close' }>): void {
   try {
     const f = Atomics.load(counters, FILE);
     if (f !== file) {
@@ -49,5 +41,13 @@ port.on('message', (job: ReadRequest) => {
     const e = err instanceof Error ? err : new Error(String(err));
     post({ kind: 'error', seq: job.seq, name: e.name, message: e.message });
   }
+}
+
+side.serve({
+  ready: { kind: 'ready' },
+  onMessage: answer,
+  close() {
+    queries.invalidate();
+    db.close();
+  },
 });
-post({ kind: 'ready' });
