@@ -24,11 +24,8 @@ export const backupCommand: Command = {
   summary: 'a verified copy of the log and the audit tree into DIR, the service running or not',
   help: HELP,
   positionals: { min: 1, max: 1, names: 'DIR (where to put the backup)' },
-  async run(call) {
-    const { io } = call;
-    const dest = call.positionals[0] as string;
-    const config = call.config;
-    const log = call.log;
+  async run({ io, positionals, config, log }) {
+    const dest = positionals[0] as string;
     const { keyPaths, loadKeys } = await import('../audit/keys.js');
     const { BackupError, takeBackup } = await import('../integrity/backup.js');
     let keys;

@@ -24,10 +24,7 @@ export const rebuildCommand: Command = {
   name: 'rebuild',
   summary: 'rebuild the read models from the log (service stopped)',
   help: HELP,
-  async run(call) {
-    const { io } = call;
-    const config = call.config;
-    const log = call.log;
+  async run({ io, config, log }) {
     const beside = 'Stop the service first, or rebuild through its POST /v1/admin/rebuild (an admin token)';
     return await withLock(config, 'annals rebuild', beside, () => withStore(config, async (store) => {
       const head = await store.head();

@@ -31,11 +31,8 @@ export const restoreCommand: Command = {
   help: HELP,
   options: { 'accept-loss': { type: 'boolean' } },
   positionals: { min: 1, max: 1, names: 'DIR (the backup to restore)' },
-  async run(call) {
-    const { io } = call;
-    const from = call.positionals[0] as string;
-    const config = call.config;
-    const log = call.log;
+  async run({ io, values, positionals, config, log }) {
+    const from = positionals[0] as string;
     const { RestoreError, restoreBackup } = await import('../integrity/restore.js');
     return await withLock(config, 'annals restore', 'Stop the service first: a restore replaces its log', async () => {
       try {
@@ -43,7 +40,7 @@ export const restoreCommand: Command = {
           from,
           dataDir: config.dataDir,
           keyFile: config.auditKeyFile,
-          acceptLoss: call.values['accept-loss'] === true,
+          acceptLoss: values['accept-loss'] === true,
           log,
           onProgress: (stage) => io.stderr.write(`restore: ${stage}\n`),
         });
