@@ -3,21 +3,19 @@
  * the read-model file, off the main thread's event loop. Before each question it ends its
  * snapshot if the main thread heard of events applied since (or reopens the file after a
  * rebuild's swap), so a question asked after a write's answer reads that write. It runs at a
- * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts).
+ * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts). Its
+ * start-up, handshake and close are src/store/thread-worker.ts'.
  */
-import { parentPort, workerData } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
+import { workerSide } from '../src/store/thread-worker.js';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
 import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 
-const port = parentPort;
-/* c8 ignore next: only ever started as a worker */
-if (port === null) throw new Error('projections/read-worker runs as a worker thread');
-const init = workerData as ReadWorkerInit;
+const side = workerSide<ReadWorkerInit, ReadRequest, ReadReply>('projections/read-worker');
+const { init, post, port } = side;
 const counters = new Int32Array(init.counters);
-const post = (m: ReadReply): void => port.postMessage(m);
 const encoder = new TextEncoder();
 
 /** Each item's JSON without its `more` (the main thread adds links made from it and the item's id), into one buffer. */
@@ -46,13 +44,7 @@ let applied = Atomics.load(counters, APPLIED);
 let db: Database.Database = openReader(init.path);
 let queries = new ReadQueries(db, false, init.snapshotMs);
 
-port.on('message', (job: ReadRequest) => {
-  if (job.kind === 'close') {
-    queries.invalidate();
-    db.close();
-    port.close();
-    return;
-  }
+function answer(job: Exclude<ReadRequest, { kind: 'close' }>): void {
   try {
     const f = Atomics.load(counters, FILE);
     if (f !== file) {
@@ -82,6 +74,14 @@ port.on('message', (job: ReadRequest) => {
     const e = err instanceof Error ? err : new Error(String(err));
     post({ kind: 'error', seq: job.seq, name: e.name, message: e.message });
   }
+}
+
+side.serve({
+  // Behind the event loop for the CPU (thread-nice.ts): a heavy read waits, /healthz does not.
+  ready: { kind: 'ready', thread: niceThisThread(init.nice ?? 0) },
+  onMessage: answer,
+  close() {
+    queries.invalidate();
+    db.close();
+  },
 });
-// Behind the event loop for the CPU (thread-nice.ts): a heavy read waits, /healthz does not.
-post({ kind: 'ready', thread: niceThisThread(init.nice ?? 0) });

@@ -7,6 +7,16 @@ export interface TermLike {
   to?: string | null;
 }
 
+/** A term's columns as a query reads them back (what termColumns writes). */
+export interface TermRow {
+  from_raw: string;
+  to_raw: string | null;
+  s0: string;
+  s1: string;
+  e0: string;
+  e1: string;
+}
+
 /** A term as `from_raw, to_raw` plus its day bounds `s0, s1, e0, e1` (open end: OPEN_END). */
 export function termColumns(term: TermLike): Row {
   const b = termBounds(term);

@@ -10,17 +10,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { seedExample } from '../src/example/seed.js';
 import { startTestApp } from './fixtures/app.js';
 import { manualClock } from './fixtures/clock.js';
 import { runCli } from './fixtures/cli.js';
+import { FIX, REASON, recordWorkedCorrection, term, WRONG, type CorrectionMoments } from './fixtures/worked-correction.js';
 
-const WRONG = '01KB19R500W0RKEDEXAMP1E001';
-const FIX = '01KB19R500W0RKEDEXAMP1E002';
 const CSTO = '01KB19R500EXAMP1E000000001';
-const REASON = 'the year was mistyped: the Kyrgyz chairmanship was the one for 2025';
-const source = { title: "Recorder's note for the worked example: the CSTO chairmanship of the Kyrgyz Republic" };
-const term = (y: number) => ({ from: `${y}-01-01`, to: `${y}-12-31` });
 
 interface Difference {
   since: string;
@@ -35,21 +30,11 @@ t.test('annals diff on the worked example’s correction', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'annals-diff-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const clock = manualClock();
-  const seeded = clock.advance(-1);
-  clock.advance(1);
-  let before = '';
-  let after = '';
+  let moments: CorrectionMoments = { seeded: '', before: '', after: '' };
   await t.test('record', async (t) => {
-    const { app, runtime, auth } = await startTestApp(t, { dataDir: dir, clock: clock.now });
-    await seedExample(runtime);
-    const wrong = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'ChairmanshipPassed', factId: WRONG, data: { organization: 'csto', chair: 'kg', term: term(2024) }, source } });
-    t.equal(wrong.statusCode, 201, wrong.body);
-    before = clock.advance();
-    clock.advance();
-    const fix = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: { type: 'FactCorrected', factId: FIX, data: { fact: WRONG, reason: REASON, data: { organization: 'csto', chair: 'kg', term: term(2025) } }, source } });
-    t.equal(fix.statusCode, 201, fix.body);
-    after = clock.advance();
+    moments = await recordWorkedCorrection(t, await startTestApp(t, { dataDir: dir, clock: clock.now }), clock);
   });
+  const { seeded, before, after } = moments;
 
   const json = await runCli(['diff', '--since', before, '--until', after, '--json', '--data-dir', dir]);
   t.equal(json.code, 0, json.stderr);

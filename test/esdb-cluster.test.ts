@@ -30,6 +30,7 @@ t.setTimeout(600_000);
 
 const SOURCE = { title: 'Cluster test', publisher: 'tests' };
 const fast = { retry: { initialDelayMs: 20, maxDelayMs: 200 } };
+// deliberate sleep: a client honouring the server's Retry-After, which is what the cluster test checks
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 t.test('esdb+discover:// finds the leader through gossip; a follower answers NotLeader, naming the leader, to what requires-leader', async (t) => {
@@ -112,7 +113,7 @@ t.test('the leader stopped while 16 clients record: 503 with Retry-After during 
         const res = await post('/v1/facts', { type: 'DelegateAttended', factId, data: { session: 'c-session', person: 'c-person' }, source: SOURCE });
         if (res.statusCode === 503) {
           unavailable.push(res.headers['retry-after'] as string | undefined);
-          await sleep(Number(res.headers['retry-after'] ?? 1) * 1_000);
+          await sleep(Number(res.headers['retry-after'] ?? 1) * 1_000); // deliberate sleep: the Retry-After the 503 asked for
           continue;
         }
         if (res.statusCode !== 201 && res.statusCode !== 200) throw new Error(`answered ${res.statusCode}: ${res.body}`);

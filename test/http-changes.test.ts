@@ -8,9 +8,9 @@
  */
 import t, { type Test } from 'tap';
 import { SCAN_BOUND } from '../src/audit/changes.js';
-import { seedExample } from '../src/example/seed.js';
 import { startTestApp, type TestApp } from './fixtures/app.js';
 import { manualClock, type ManualClock } from './fixtures/clock.js';
+import { FIX, REASON, recordWorkedCorrection, source, term, WRONG } from './fixtures/worked-correction.js';
 
 interface Change {
   kind: string;
@@ -32,12 +32,6 @@ interface Answer {
   nextCursor: string | null;
 }
 
-const WRONG = '01KB19R500W0RKEDEXAMP1E001';
-const FIX = '01KB19R500W0RKEDEXAMP1E002';
-const REASON = 'the year was mistyped: the Kyrgyz chairmanship was the one for 2025';
-const source = { title: "Recorder's note for the worked example: the CSTO chairmanship of the Kyrgyz Republic" };
-const term = (y: number) => ({ from: `${y}-01-01`, to: `${y}-12-31` });
-
 interface World {
   a: TestApp;
   clock: ManualClock;
@@ -49,19 +43,10 @@ interface World {
 /** The example seeded, the mistaken chairmanship, a moment, its correction, a moment. */
 async function worked(t: Test): Promise<World> {
   const clock = manualClock();
-  const seeded = clock.advance(-1); // just before anything is recorded
-  clock.advance(1);
   const a = await startTestApp(t, { clock: clock.now });
-  await seedExample(a.runtime);
-  const wrong = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'ChairmanshipPassed', factId: WRONG, data: { organization: 'csto', chair: 'kg', term: term(2024) }, source } });
-  t.equal(wrong.statusCode, 201, wrong.body);
-  const before = clock.advance();
+  const moments = await recordWorkedCorrection(t, a, clock);
   clock.advance();
-  const fix = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'FactCorrected', factId: FIX, data: { fact: WRONG, reason: REASON, data: { organization: 'csto', chair: 'kg', term: term(2025) } }, source } });
-  t.equal(fix.statusCode, 201, fix.body);
-  const after = clock.advance();
-  clock.advance();
-  return { a, clock, seeded, before, after };
+  return { a, clock, ...moments };
 }
 
 const get = async (a: TestApp, url: string) => a.app.inject({ url });

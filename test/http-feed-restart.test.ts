@@ -17,6 +17,7 @@ import { startTestApp, type TestApp } from './fixtures/app.js';
 import { organization, person } from './fixtures/facts.js';
 import { listen } from './fixtures/raw-http.js';
 import { followSse } from './fixtures/sse.js';
+import { until as waitUntil } from './fixtures/when.js';
 
 const size = (name: string, fallback: number): number => {
   const v = Number(process.env[name] ?? fallback);
@@ -130,13 +131,10 @@ t.test('the eventsource client from npm resumes with Last-Event-ID', async (t) =
   });
   es.onopen = () => opens++;
   es.onmessage = (m) => got.push(m.lastEventId);
-  const until = async (pred: () => boolean): Promise<void> => {
-    const end = Date.now() + 20_000;
-    while (!pred()) {
-      if (Date.now() > end) throw new Error(`timed out: ${got.length} events, ${opens} opens`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const until = (pred: () => boolean): Promise<void> =>
+    waitUntil('the client to see the events', pred, 20_000).catch(() => {
+      throw new Error(`timed out: ${got.length} events, ${opens} opens`);
+    });
   await until(() => got.length === 5);
   t.same(got, before, 'the log so far, ids the positions');
 

@@ -11,6 +11,7 @@ import { startTestApp, type TestApp } from './fixtures/app.js';
 import { appointed, corrected, office, officeGround, organization, person, retracted } from './fixtures/facts.js';
 import { listen } from './fixtures/raw-http.js';
 import { factsOf, openSse } from './fixtures/sse.js';
+import { until } from './fixtures/when.js';
 
 async function record(a: TestApp, body: unknown): Promise<Record<string, unknown>> {
   const res = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: body as object });
@@ -128,14 +129,15 @@ t.test('a stream served is not shed when the event loop is under pressure', asyn
   const port = await listen(a.app);
   const r = await openSse(`http://127.0.0.1:${port}/v1/feed`);
   t.equal(r.status, 200);
-  // Block the loop, as a heavy request would: the next samples see the delay.
-  for (let i = 0; i < 6; i++) {
-    const until = performance.now() + 150;
-    while (performance.now() < until);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const shed = await a.app.inject({ url: '/v1/organizations' });
-  t.equal(shed.statusCode, 503, 'a new read is shed meanwhile');
+  // Block the loop, as a heavy request would, until the samples see the delay.
+  let shed = 0;
+  await until('a new read to be shed', async () => {
+    const end = performance.now() + 150;
+    while (performance.now() < end);
+    shed = (await a.app.inject({ url: '/v1/organizations' })).statusCode;
+    return shed === 503;
+  }, 30_000, 20);
+  t.equal(shed, 503, 'a new read is shed meanwhile');
   const f = await record(a, organization('s-one'));
   await r.until(() => r.events.length === 1, 5_000);
   t.equal(r.events[0]?.id, f['position'], 'the stream already served goes on');
@@ -153,9 +155,7 @@ t.test('a consumer that never reads is cut off with its resume position; the buf
   sock.write('GET /v1/feed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
   sock.pause();
   const reading = await openSse(`http://127.0.0.1:${port}/v1/feed`);
-  await t.resolves(async () => {
-    while (hub.stats().live < 2) await new Promise((resolve) => setTimeout(resolve, 10));
-  });
+  await until('both streams to be live', () => hub.stats().live >= 2);
   const rssBefore = process.memoryUsage().rss;
   let recorded = 0;
   // ~0.8 KB a fact; the kernel's buffers take a few hundred KB before the server's grows.

@@ -9,7 +9,8 @@ import t, { type Test } from 'tap';
 import { buildApp } from '../src/http/app.js';
 import { createLogger } from '../src/logging.js';
 import { startTestApp } from './fixtures/app.js';
-import { exchange, listen, open, rawRequest } from './fixtures/raw-http.js';
+import { accepted, exchange, listen, open, readFromEach, rawRequest } from './fixtures/raw-http.js';
+import { until } from './fixtures/when.js';
 import * as f from './fixtures/facts.js';
 
 const isProblem = (t: Test, contentType: unknown, body: Record<string, unknown>, status: number): void => {
@@ -60,6 +61,7 @@ t.test('while the server closes, a request is a 503 problem with Retry-After', a
   const a = await startTestApp(t, { store: 'memory', env: { ANNALS_READ_WAIT_MS: '1000' } });
   const app = await buildApp(a.runtime);
   const port = await listen(app);
+  const server = accepted(app);
   const busy = await open(port);
   const late = await open(port);
   t.teardown(() => {
@@ -69,7 +71,7 @@ t.test('while the server closes, a request is a 503 problem with Retry-After', a
   // A request in flight keeps the server open; another, half-sent, arrives while it closes.
   const inFlight = exchange(busy, 'GET /v1/offices/x/holder?minPosition=99999999 HTTP/1.1\r\nHost: x\r\n\r\n');
   late.write('GET /healthz HTTP/1.1\r\nHost: x\r\n');
-  await new Promise((r) => setTimeout(r, 100));
+  await until('the server to read from both connections', () => readFromEach(server, 2));
   const closed = app.close();
   const answer = await exchange(late, '\r\n');
   t.equal(answer?.status, 503);

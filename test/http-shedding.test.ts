@@ -13,6 +13,9 @@ import { buildApp } from '../src/http/app.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { exchange, listen, open } from './fixtures/raw-http.js';
+import { until, when } from './fixtures/when.js';
+import { once } from 'node:events';
+import type { FastifyInstance } from 'fastify';
 import { nodeArgs } from './fixtures/node-child.js';
 
 const problem = (t: Test, res: { statusCode: number; headers: Record<string, unknown>; json(): Record<string, unknown> }, status: number): void => {
@@ -73,7 +76,7 @@ t.test('under event-loop pressure reads are shed with 503; writes, /healthz and 
     }, 20);
     t.teardown(() => clearInterval(busy));
     const underPressure = a.app as unknown as { isUnderPressure(): boolean };
-    for (let i = 0; i < 100 && !underPressure.isUnderPressure(); i++) await new Promise((r) => setTimeout(r, 20));
+    await until('the plugin to see the pressure', () => underPressure.isUnderPressure(), 10_000).catch(() => undefined);
     t.ok(underPressure.isUnderPressure(), `${reason}: the plugin sees the pressure`);
     const read = await a.app.inject({ url: '/v1/organizations' });
     problem(t, read, 503);
@@ -88,13 +91,17 @@ t.test('under event-loop pressure reads are shed with 503; writes, /healthz and 
   }
 });
 
-/** Sends raw requests together from another process (test/fixtures/burst-client.ts): their statuses. */
-async function burst(port: number, requests: string[]): Promise<number[]> {
+/** Sends raw requests together from another process (test/fixtures/burst-client.ts), once `app` accepted every connection: their statuses. */
+async function burst(app: FastifyInstance, port: number, requests: string[]): Promise<number[]> {
   const child = spawn(process.execPath, nodeArgs(fileURLToPath(new URL('./fixtures/burst-client.ts', import.meta.url)), String(port)), { stdio: ['pipe', 'pipe', 'inherit'] });
-  child.stdin.end(JSON.stringify(requests));
+  child.stdin.write(`${JSON.stringify(requests)}\n`);
   let out = '';
-  for await (const chunk of child.stdout) out += String(chunk);
-  return JSON.parse(out) as number[];
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  await when(child.stdout, 'data', () => out.startsWith('open\n'), 'the burst client to open its connections');
+  await until('the server to accept every connection', async () => (await connections(app)) >= requests.length);
+  child.stdin.end('go\n');
+  await once(child.stdout, 'end');
+  return JSON.parse(out.slice('open\n'.length)) as number[];
 }
 
 t.test('once a turn of the event loop has spent its budget, the reads still in it are shed; writes are not', async (t) => {
@@ -108,7 +115,7 @@ t.test('once a turn of the event loop has spent its budget, the reads still in i
   // twelve clients: the server finds them ready in one turn of its event loop.
   const body = JSON.stringify(f.person(undefined, 'Written in the same turn'));
   const read = 'GET /v1/people?limit=500 HTTP/1.1\r\nHost: x\r\n\r\n';
-  const statuses = await burst(port, [
+  const statuses = await burst(app, port, [
     ...Array.from({ length: 10 }, () => read),
     `POST /v1/facts HTTP/1.1\r\nHost: x\r\nAuthorization: ${a.auth('recorder').authorization}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
     'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n',
@@ -137,7 +144,7 @@ t.test('connections past the cap are closed as they arrive', async (t) => {
   t.equal(await exchange(third, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'), null, 'the third connection is closed without an answer');
   t.equal((await exchange(two, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'))?.status, 200, 'the first two are served');
   one.destroy();
-  await new Promise((r) => setTimeout(r, 50));
+  await until('the server to see the first connection closed', async () => (await connections(app)) === 1);
   const again = await open(port);
   t.equal((await exchange(again, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n'))?.status, 200, 'a place freed is taken');
   for (const s of [two, third, again]) s.destroy();
@@ -159,3 +166,8 @@ t.test('the audit export lets the event loop go between pages', async (t) => {
   t.equal(res.body.trim().split('\n').length, 4_500);
   t.ok(turns >= 4, `the loop turned ${turns} times during the export of 5 pages`);
 });
+
+/** How many connections the server holds open. */
+function connections(app: FastifyInstance): Promise<number> {
+  return new Promise((resolve, reject) => app.server.getConnections((err, n) => (err ? reject(err) : resolve(n))));
+}

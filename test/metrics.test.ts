@@ -7,6 +7,7 @@ import parsePrometheusTextFormat, { type Family } from 'parse-prometheus-text-fo
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
 import * as f from './fixtures/facts.js';
+import { until } from './fixtures/when.js';
 
 const LISTED = [
   ['annals_http_request_duration_seconds', 'HISTOGRAM', 'request durations by route and status'],
@@ -47,7 +48,8 @@ t.test('/metrics: admin only, every listed metric, worker threads included', asy
   // The read-model thread dies; another starts a second later.
   const worker = (a.runtime.readModels as unknown as { worker(): { terminate(): Promise<number> } }).worker();
   await worker.terminate();
-  for (let i = 0; i < 100 && a.runtime.readModels.readiness().state === 'stopped'; i++) await new Promise((r) => setTimeout(r, 50));
+  // (A start can take longer than the wait on a loaded machine; the restart is counted either way.)
+  await until('another read-model thread to start', () => a.runtime.readModels.readiness().state !== 'stopped', 5_000).catch(() => undefined);
   // Something holds the event loop 15 ms of every 20: a read is shed. (The writer thread
   // sends its commit latencies every 250 ms meanwhile.)
   const busy = setInterval(() => {
@@ -56,12 +58,14 @@ t.test('/metrics: admin only, every listed metric, worker threads included', asy
   }, 20);
   t.teardown(() => clearInterval(busy));
   const pressure = a.app as unknown as { isUnderPressure(): boolean };
-  for (let i = 0; i < 100 && !pressure.isUnderPressure(); i++) await new Promise((r) => setTimeout(r, 20));
+  await until('the plugin to see the pressure', () => pressure.isUnderPressure(), 10_000).catch(() => undefined);
   t.equal((await a.app.inject({ url: '/v1/people' })).statusCode, 503);
   clearInterval(busy);
-  await new Promise((r) => setTimeout(r, 300));
+  // The writer thread sends its commit latencies every 250 ms.
+  const scrape = () => a.app.inject({ url: '/metrics', headers: a.auth('admin') });
+  await until('the writer thread to send its commit latencies', async () => (value(parsePrometheusTextFormat((await scrape()).body), 'annals_store_commit_duration_seconds') ?? 0) >= 3);
 
-  const res = await a.app.inject({ url: '/metrics', headers: a.auth('admin') });
+  const res = await scrape();
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
   const families = parsePrometheusTextFormat(res.body);

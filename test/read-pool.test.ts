@@ -8,6 +8,8 @@
  */
 import t, { type Test } from 'tap';
 import { startTestApp, type TestApp } from './fixtures/app.js';
+import { manualClock } from './fixtures/clock.js';
+import { until } from './fixtures/when.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -23,7 +25,7 @@ const source = { title: 'Test', publisher: 'Annals' };
 async function poolReady(t: Test, a: TestApp): Promise<ReadPool> {
   const pool = a.runtime.reads;
   t.ok(pool, 'read models in their thread come with a read pool');
-  for (let i = 0; i < 3000 && pool && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await until('its worker to be ready', () => !pool || pool.ready > 0, 60_000).catch(() => undefined);
   t.equal(pool?.ready, 1, 'its worker is ready');
   return pool as ReadPool;
 }
@@ -42,13 +44,14 @@ function counting(pool: ReadPool): { count: number; raw: number } {
 }
 
 t.test('the worker answers as the event loop does, byte for byte, ETag for ETag', async (t) => {
-  const a = await startTestApp(t, { env: THREADS });
+  const clock = manualClock();
+  const a = await startTestApp(t, { env: THREADS, clock: clock.now });
   const pool = await poolReady(t, a);
   const asked = counting(pool);
   // Every question pinned to one moment (a default knownAt is the time of each request), then a
   // fact recorded after it: answers at that moment are immutable.
-  const past = new Date().toISOString();
-  await new Promise((r) => setTimeout(r, 5));
+  const past = clock.iso();
+  clock.advance();
   t.equal((await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'later', name: 'Later' }, source } })).statusCode, 201);
   const seen = (await a.app.inject({ url: '/v1/organizations?limit=500' })).json() as { organizations: { id: string }[] };
   const org = seen.organizations[0]?.id as string;
@@ -137,7 +140,7 @@ t.test('a worker’s snapshot ends once the read models applied something (held 
   const models = a.runtime.readModels;
   const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, snapshotMs: 60_000 });
   t.teardown(() => pool.close());
-  for (let i = 0; i < 3000 && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await until('the worker to be ready', () => pool.ready > 0, 60_000);
   const people = async (): Promise<string[]> => ((await pool.run('people', [new Date(Date.now() + 60_000).toISOString(), 'Heldopen', { after: null, limit: 50 }]))?.value.items ?? []).map((p) => p.name ?? '');
   t.same(await people(), [], 'not there yet (the worker’s snapshot is open now)');
   const res = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'held-open', name: 'Heldopen' }, source } });
@@ -167,7 +170,7 @@ t.test('a full pool answers 503 with Retry-After; a worker that dies is replaced
   await worker?.terminate();
   for (const r of await during) t.ok([200, 503].includes(r.statusCode), `a question in flight when the worker died: ${r.statusCode}`);
   const pool = a.runtime.reads as ReadPool;
-  for (let i = 0; i < 3000 && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await until('another worker to be ready', () => pool.ready > 0, 60_000).catch(() => undefined);
   t.equal(pool.ready, 1, 'another worker took its place');
   const asked = counting(pool);
   t.equal((await a.app.inject({ url: '/v1/organizations/csto' })).statusCode, 200);

@@ -16,6 +16,7 @@ import { rebuildReadModels } from '../projections/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { dumpTables } from './fixtures/history.js';
 import { nodeArgs } from './fixtures/node-child.js';
+import { until } from './fixtures/when.js';
 
 const TOKEN = 'crash-test-recorder-token-0123';
 const CLIENTS = 16;
@@ -90,6 +91,7 @@ t.test('kill -9 while recording: nothing acknowledged is lost, no group half-com
       if (acknowledged.length < 200) return;
       clearInterval(poll);
       // Somewhere in the next group's life: deciding, committing, or waiting for the read models.
+      // deliberate sleep: a random moment to kill at is the point of the test
       setTimeout(() => {
         dead = true;
         first.child.kill('SIGKILL');
@@ -125,12 +127,7 @@ t.test('kill -9 while recording: nothing acknowledged is lost, no group half-com
   // A new process on the same data: the read models resume from their checkpoint.
   const second = await start(dir);
   t.teardown(() => void second.child.kill('SIGKILL'));
-  for (let i = 0; ; i++) {
-    const res = await fetch(`${second.base}/readyz`);
-    if (res.status === 200) break;
-    if (i > 200) throw new Error('read models did not catch up in 20 s');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await until('the read models to catch up (/readyz 200)', async () => (await fetch(`${second.base}/readyz`)).status === 200, 20_000, 100);
   second.child.kill('SIGTERM');
   await exited(second.child);
   t.equal(second.child.exitCode, 0, 'closed gracefully');

@@ -16,6 +16,7 @@ import { createLogger } from '../src/logging.js';
 import { startTestApp } from './fixtures/app.js';
 import * as f from './fixtures/facts.js';
 import { nodeArgs } from './fixtures/node-child.js';
+import { when } from './fixtures/when.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -69,8 +70,9 @@ t.test("the real server's worker threads log with its process fields", async (t)
   // Work for each thread that logs: the read models rebuild, the audit follower signs a head.
   t.equal((await fetch(`${base}/v1/admin/rebuild`, { method: 'POST', headers: auth })).status, 200);
   t.equal((await fetch(`${base}/v1/audit/tree-head`, { method: 'POST', headers: auth })).status, 201);
-  await new Promise((r) => setTimeout(r, 300));
-  const lines = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  const logged = (): boolean => ['"thread":"read models"', '"thread":"audit follower"', '"requestId":"log-test"'].every((s) => out.includes(s));
+  await when(child.stdout!, 'data', logged, 'a line from each thread, and the request id');
+  const lines = out.slice(0, out.lastIndexOf('\n')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const main = lines.find((l) => l['msg'] === 'runtime open') as Record<string, unknown>;
   t.match(main, { name: 'annals', pid: child.pid, hostname: String });
   for (const thread of ['read models', 'audit follower']) {

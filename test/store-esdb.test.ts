@@ -270,7 +270,7 @@ async function retryUnavailable<T>(op: () => Promise<T>): Promise<T> {
       return await op();
     } catch (err) {
       if (!(err instanceof StoreUnavailableError) || attempt >= 20) throw err;
-      await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 50)); // deliberate sleep: "unavailable, retry shortly": a client's pause before it retries
     }
   }
 }

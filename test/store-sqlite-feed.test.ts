@@ -111,15 +111,19 @@ t.test('a batch past the next position is a gap to read; one already had is drop
   t.ok(feed.live);
   const rows = (from: number, to: number): StoredRow[] => Array.from({ length: to - from + 1 }, (_, i) => [from + i, `id-${from + i}`, 's', from + i, 'T', '{"b":1,"a":2}', '{}', '2026-01-01T00:00:00.000Z']);
   const ports = new Map([['t', port1]]);
-  for (const [a, b] of [[1, 3], [4, 6], [8, 9], [10, 12]] as const) postCommitted(ports, encodeCommitted(rows(a, b), false));
-  await new Promise((r) => setTimeout(r, 50));
+  for (const [a, b] of [[1, 3], [4, 6], [8, 9], [10, 12]] as const) {
+    const arrived = feed.arrival().wait;
+    postCommitted(ports, encodeCommitted(rows(a, b), false));
+    await arrived;
+  }
   const positions = (x: ReturnType<CommittedFeed['take']>) => (x === null || x === 'gap' ? x : x.events.map((e) => Number(e.position)));
   t.same(positions(feed.take(2, false)), [3], 'a batch the follower partly has: only what follows');
   t.same(positions(feed.take(3, false)), [4, 5, 6]);
   t.equal(feed.take(6, false), 'gap', 'position 7 was never handed: read the log');
   t.same(positions(feed.take(8, false)), [9], 'after reading up to 8 from the log, the rest of the batch');
   t.same(positions(feed.take(12, false)), null, 'a batch it already has is dropped');
+  const gone = feed.arrival().wait;
   port1.close();
-  await new Promise((r) => setTimeout(r, 20));
+  await gone;
   t.notOk(feed.live, 'the writer gone, the follower reads the log');
 });

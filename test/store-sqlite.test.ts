@@ -209,8 +209,9 @@ t.test('sqlite: another connection on the same file sees commits and wakes subsc
   });
   const sub = b.subscribe();
   const it = sub[Symbol.asyncIterator]();
+  // next() runs the subscription up to its sleep at once: the log is empty, so b is asleep,
+  // polling data_version, before a appends (with a 1.5 s poll, `first` takes 1.5 s).
   const first = it.next();
-  await new Promise((r) => setTimeout(r, 30)); // b is now idle, polling
   const written = await a.append('x', [ev('A')], 'no_stream');
   const got = await first;
   t.equal((got.value as StoredEvent).position, written.events[0]?.position, "b's subscription saw a's commit");

@@ -8,7 +8,8 @@ import t from 'tap';
 import { CSP } from '../src/web/index.js';
 import { buildApp } from '../src/http/app.js';
 import { startTestApp } from './fixtures/app.js';
-import { exchange, listen, open } from './fixtures/raw-http.js';
+import { accepted, exchange, listen, open, readFromEach } from './fixtures/raw-http.js';
+import { until } from './fixtures/when.js';
 
 const BROWSER = { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8' };
 
@@ -29,6 +30,7 @@ t.test('while the server closes, a page is an HTML 503 with Retry-After', async 
   const a = await startTestApp(t, { store: 'memory', env: { ANNALS_READ_WAIT_MS: '1000' } });
   const app = await buildApp(a.runtime);
   const port = await listen(app);
+  const server = accepted(app);
   const busy = await open(port);
   const late = await open(port);
   t.teardown(() => {
@@ -38,7 +40,7 @@ t.test('while the server closes, a page is an HTML 503 with Retry-After', async 
   // A request in flight keeps the server open; a page's request, half-sent, arrives while it closes.
   const inFlight = exchange(busy, 'GET /v1/offices/x/holder?minPosition=99999999 HTTP/1.1\r\nHost: x\r\n\r\n');
   late.write(`GET /people/someone HTTP/1.1\r\nHost: x\r\nAccept: ${BROWSER.accept}\r\n`);
-  await new Promise((r) => setTimeout(r, 100));
+  await until('the server to read from both connections', () => readFromEach(server, 2));
   const closed = app.close();
   const page = await exchange(late, '\r\n');
   t.equal(page?.status, 503);

@@ -11,6 +11,7 @@ import { lowerBound, upperBound } from '../../events/index.js';
 import { OPEN } from '../db.js';
 import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { certaintyOf } from '../offices/terms.js';
+import type { TermRow } from '../rows.js';
 
 export interface DocumentItem {
   id: string;
@@ -28,18 +29,12 @@ export interface DocumentItem {
   factId: string;
 }
 
-interface AdoptionRow {
+interface AdoptionRow extends TermRow {
   fact_id: string;
   document: string;
   body: string;
   session: string | null;
   adopted_raw: string;
-  from_raw: string;
-  to_raw: string | null;
-  s0: string;
-  s1: string;
-  e0: string;
-  e1: string;
   period: string | null;
   summary: string | null;
 }

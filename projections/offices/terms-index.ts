@@ -25,6 +25,7 @@ import { OPEN_END, termBounds, type TermBounds } from '../../events/index.js';
 import { I32_MAX, dayKey, entityKey, secondKey, secondKeyUp } from '../temporal.js';
 import { cutAppointments } from './succession.js';
 import { BulkInsert } from '../bulk-insert.js';
+import type { TermRow } from '../rows.js';
 
 const OPEN = OPEN_END;
 
@@ -43,16 +44,10 @@ export function createTerms(db: Db): void {
 }
 
 
-interface AppVersion {
+interface AppVersion extends TermRow {
   version: number;
   fact_id: string;
   person: string;
-  from_raw: string;
-  to_raw: string | null;
-  s0: string;
-  s1: string;
-  e0: string;
-  e1: string;
   first: string;
   known_from: string;
   known_to: string;

@@ -7,6 +7,7 @@ import { lowerBound, termBounds, upperBound, type Certainty, type Source } from 
 import { bind, KNOWN, afterParams, mergePage, parse, readFiltered, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { certaintyOf } from '../offices/terms.js';
 import { pairEnds } from '../offices/succession.js';
+import type { TermRow } from '../rows.js';
 
 export interface OrganizationView {
   id: string;
@@ -59,15 +60,9 @@ export interface ChairItem {
   source: Source | null;
 }
 
-interface ChairRow {
+interface ChairRow extends TermRow {
   fact_id: string;
   chair: string;
-  from_raw: string;
-  to_raw: string | null;
-  s0: string;
-  s1: string;
-  e0: string;
-  e1: string;
   motto: string | null;
   priorities: string | null;
   source: string | null;

@@ -101,7 +101,8 @@ export const auditCommand: Command = {
   name: 'audit',
   summary: 'audit verify: check an export against signed tree heads, from files alone',
   help: HELP,
-  async run(args, io) {
+  options: null,
+  async run({ args, io }) {
     const [sub, ...rest] = args;
     if (sub === undefined || sub === '--help' || sub === '-h') {
       io.stdout.write(HELP);

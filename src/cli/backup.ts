@@ -3,7 +3,7 @@
  * service runs (src/integrity/backup.ts). Takes no lock: it only reads the data dir.
  */
 import type { Command } from './main.js';
-import { CliError, EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, message, parseCommandArgs, withStore } from './common.js';
+import { CliError, EXIT, GLOBAL_HELP, message, withStore } from './common.js';
 
 const HELP = `annals backup — a consistent copy of the log and the audit tree, verified
 
@@ -23,15 +23,9 @@ export const backupCommand: Command = {
   name: 'backup',
   summary: 'a verified copy of the log and the audit tree into DIR, the service running or not',
   help: HELP,
-  async run(args, io) {
-    const parsed = parseCommandArgs(args, {}, { min: 1, max: 1, names: 'DIR (where to put the backup)' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const dest = parsed.positionals[0] as string;
-    const config = cliConfig(globalValues(parsed.values), io.env);
-    const log = cliLogger(io.env);
+  positionals: { min: 1, max: 1, names: 'DIR (where to put the backup)' },
+  async run({ io, positionals, config, log }) {
+    const dest = positionals[0] as string;
     const { keyPaths, loadKeys } = await import('../audit/keys.js');
     const { BackupError, takeBackup } = await import('../integrity/backup.js');
     let keys;

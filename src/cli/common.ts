@@ -173,7 +173,51 @@ export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+
+/** How many positional arguments a subcommand takes, and what they are (for the usage error). */
+export interface PositionalSpec {
+  readonly min: number;
+  readonly max: number;
+  readonly names: string;
+}
+
+/**
+ * What a subcommand's run is handed (main.ts parses its arguments first): the values and
+ * positionals, and the configuration and logger, each made when first read, so a usage error
+ * in the arguments is reported before one in the environment.
+ */
+export interface Invocation {
+  /** The arguments after the command's name, as given (a command that parses its own: audit). */
+  readonly args: string[];
+  readonly values: Record<string, string | boolean | undefined>;
+  readonly positionals: string[];
+  readonly io: Io;
+  /** cliConfig of the global options and the environment. */
+  readonly config: Config;
+  /** cliLogger of the environment. */
+  readonly log: Logger;
+}
+
+/** The invocation of a subcommand taking `options` and `positionals` (see parseCommandArgs); null when --help was asked. */
+export function invocation(args: string[], io: Io, options: OptionSpec | null, positionals: PositionalSpec = { min: 0, max: 0, names: '' }): Invocation | null {
+  const parsed = options === null ? { values: {}, positionals: [] } : parseCommandArgs(args, options, positionals);
+  if (parsed === null) return null;
+  let config: Config | undefined;
+  let log: Logger | undefined;
+  return {
+    args,
+    values: parsed.values,
+    positionals: parsed.positionals,
+    io,
+    get config() {
+      return (config ??= cliConfig(globalValues(parsed.values), io.env));
+    },
+    get log() {
+      return (log ??= cliLogger(io.env));
+    },
+  };
+}
 
 /**
  * Parses a subcommand's arguments strictly (an unknown option is a usage error) with the
@@ -182,7 +226,7 @@ type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string }>
 export function parseCommandArgs<O extends OptionSpec>(
   args: string[],
   options: O,
-  positionals: { min: number; max: number; names: string },
+  positionals: PositionalSpec,
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } | null {
   let parsed;
   try {

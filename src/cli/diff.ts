@@ -13,7 +13,7 @@ import { ReadQueries, buildFresh } from '../../projections/index.js';
 import { openDb } from '../../projections/db.js';
 import { allChanges, type ChangeItem } from '../audit/changes.js';
 import type { Command } from './main.js';
-import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, parseKnownAt, usageError, withStore } from './common.js';
+import { EXIT, GLOBAL_HELP, parseKnownAt, usageError, withStore } from './common.js';
 import type { EntityKind } from '../../events/index.js';
 import { entitiesAt } from './state.js';
 import type { Database as Db } from 'better-sqlite3';
@@ -133,18 +133,15 @@ export const diffCommand: Command = {
   name: 'diff',
   summary: 'what changed between --since T1 and --until T2 (summary or JSON)',
   help: HELP,
-  async run(args, io) {
-    const parsed = parseCommandArgs(args, { since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' }, pretty: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const since = parseKnownAt(parsed.values['since'] as string | undefined, '--since');
+  options: { since: { type: 'string' }, until: { type: 'string' }, json: { type: 'boolean' }, pretty: { type: 'boolean' } },
+  async run(call) {
+    const { io } = call;
+    const since = parseKnownAt(call.values['since'] as string | undefined, '--since');
     if (since === undefined) throw usageError('--since T1 is required, e.g. --since 2025-12-01T00:00:00.000Z');
-    const until = parseKnownAt(parsed.values['until'] as string | undefined, '--until') ?? new Date().toISOString();
+    const until = parseKnownAt(call.values['until'] as string | undefined, '--until') ?? new Date().toISOString();
     if (since > until) throw usageError(`--since ${since} is after --until ${until}: give the earlier moment first`);
-    const config = cliConfig(globalValues(parsed.values), io.env);
-    const log = cliLogger(io.env);
+    const config = call.config;
+    const log = call.log;
     return await withStore(config, async (store) => {
       const dir = await mkdtemp(join(tmpdir(), 'annals-diff-'));
       try {
@@ -155,7 +152,7 @@ export const diffCommand: Command = {
           const queries = new ReadQueries(db);
           const facts = await allChanges(queries, store, { since, until, scope: null });
           const d = compareStates(stateAt(queries, db, since), stateAt(queries, db, until), facts);
-          io.stdout.write(parsed.values.json ? `${JSON.stringify(d, null, parsed.values.pretty ? 2 : undefined)}\n` : summary(d));
+          io.stdout.write(call.values.json ? `${JSON.stringify(d, null, call.values.pretty ? 2 : undefined)}\n` : summary(d));
         } finally {
           db.close();
         }

@@ -8,7 +8,7 @@ import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { EventStore, StoredEvent } from '../store/port.js';
 import type { Command } from './main.js';
-import { CliError, EXIT, GLOBAL_HELP, cliConfig, globalValues, message, parseCommandArgs, parseKnownAt, withStore } from './common.js';
+import { CliError, EXIT, GLOBAL_HELP, message, parseKnownAt, withStore } from './common.js';
 
 const PAGE = 1000;
 
@@ -61,15 +61,12 @@ export const exportCommand: Command = {
   name: 'export',
   summary: 'the log as NDJSON, to stdout or a file (--known-at T: as recorded by then)',
   help: HELP,
-  async run(args, io) {
-    const parsed = parseCommandArgs(args, { 'known-at': { type: 'string' }, out: { type: 'string', short: 'o' } }, { min: 0, max: 0, names: '' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const knownAt = parseKnownAt(parsed.values['known-at'] as string | undefined);
-    const outPath = parsed.values.out as string | undefined;
-    const config = cliConfig(globalValues(parsed.values), io.env);
+  options: { 'known-at': { type: 'string' }, out: { type: 'string', short: 'o' } },
+  async run(call) {
+    const { io } = call;
+    const knownAt = parseKnownAt(call.values['known-at'] as string | undefined);
+    const outPath = call.values.out as string | undefined;
+    const config = call.config;
     return await withStore(config, async (store) => {
       let out: NodeJS.WritableStream = io.stdout;
       let file: ReturnType<typeof createWriteStream> | undefined;

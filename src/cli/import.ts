@@ -14,7 +14,7 @@ import { DomainError } from '../domain/errors.js';
 import { factIdFromIdempotencyKey, type Recorder } from '../record/index.js';
 import type { FactBody } from '../example/facts.js';
 import type { Command } from './main.js';
-import { CliError, EXIT, GLOBAL_HELP, cliConfig, describeStore, globalValues, message, parseCommandArgs, usageError, withRuntime, type Io } from './common.js';
+import { CliError, EXIT, GLOBAL_HELP, describeStore, message, usageError, withRuntime } from './common.js';
 import { countLines, readInput, type InputItem } from './input.js';
 import { progress } from './progress.js';
 
@@ -128,17 +128,15 @@ export const importCommand: Command = {
   name: 'import',
   summary: 'load facts from an NDJSON or JSON file (an export too), resumable by factId',
   help: HELP,
-  async run(args: string[], io: Io) {
-    const parsed = parseCommandArgs(args, { chunk: { type: 'string' } }, { min: 1, max: 1, names: 'FILE (the facts to import)' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const file = parsed.positionals[0] as string;
-    const chunkText = (parsed.values.chunk as string | undefined) ?? String(DEFAULT_CHUNK);
+  options: { chunk: { type: 'string' } },
+  positionals: { min: 1, max: 1, names: 'FILE (the facts to import)' },
+  async run(call) {
+    const { io } = call;
+    const file = call.positionals[0] as string;
+    const chunkText = (call.values.chunk as string | undefined) ?? String(DEFAULT_CHUNK);
     const chunk = Number(chunkText);
     if (!Number.isInteger(chunk) || chunk < 1 || chunk > MAX_CHUNK) throw usageError(`--chunk ${chunkText}: expected a whole number from 1 to ${MAX_CHUNK}`);
-    const config = cliConfig(globalValues(parsed.values), io.env);
+    const config = call.config;
     // Read the first item before opening the store: a missing or garbled file is exit 3, fast.
     const items = readInput(file);
     const first = await items.next();

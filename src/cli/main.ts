@@ -1,8 +1,9 @@
 /**
- * The `annals` command's dispatcher and help: which subcommand, and the exit codes scripts
- * rely on. src/cli/annals.ts is the executable that calls it.
+ * The `annals` command's dispatcher and help: which subcommand, its arguments parsed as it
+ * declares them (--help prints its help), and the exit codes scripts rely on.
+ * src/cli/annals.ts is the executable that calls it.
  */
-import { CliError, EXIT, message, type ExitCode, type Io } from './common.js';
+import { CliError, EXIT, invocation, message, type ExitCode, type Invocation, type Io, type OptionSpec, type PositionalSpec } from './common.js';
 import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { rebuildCommand } from './rebuild.js';
@@ -17,7 +18,11 @@ export interface Command {
   readonly name: string;
   readonly summary: string;
   readonly help: string;
-  run(args: string[], io: Io): Promise<ExitCode>;
+  /** Its options beside the global ones (an unknown one is a usage error); null: it parses its own `args` (audit: a subcommand). Default none. */
+  readonly options?: OptionSpec | null;
+  /** Its positional arguments; default none. */
+  readonly positionals?: PositionalSpec;
+  run(call: Invocation): Promise<ExitCode>;
 }
 
 const COMMANDS: readonly Command[] = [importCommand, exportCommand, replayCommand, rebuildCommand, tokenCommand, backupCommand, restoreCommand, diffCommand, auditCommand];
@@ -62,7 +67,12 @@ export async function main(argv: string[], io: Io): Promise<ExitCode> {
     return EXIT.usage;
   }
   try {
-    return await command.run(rest, io);
+    const call = invocation(rest, io, command.options === undefined ? {} : command.options, command.positionals);
+    if (call === null) {
+      io.stdout.write(command.help);
+      return EXIT.ok;
+    }
+    return await command.run(call);
   } catch (err) {
     if (err instanceof CliError) {
       io.stderr.write(`annals ${name}: ${err.message}\n`);

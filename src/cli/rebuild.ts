@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { rebuildReadModels } from '../../projections/index.js';
 import type { Command } from './main.js';
-import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, withLock, withStore } from './common.js';
+import { EXIT, GLOBAL_HELP, withLock, withStore } from './common.js';
 import { progress } from './progress.js';
 
 const HELP = `annals rebuild — rebuild the read models from the log
@@ -24,14 +24,7 @@ export const rebuildCommand: Command = {
   name: 'rebuild',
   summary: 'rebuild the read models from the log (service stopped)',
   help: HELP,
-  async run(args, io) {
-    const parsed = parseCommandArgs(args, {}, { min: 0, max: 0, names: '' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const config = cliConfig(globalValues(parsed.values), io.env);
-    const log = cliLogger(io.env);
+  async run({ io, config, log }) {
     const beside = 'Stop the service first, or rebuild through its POST /v1/admin/rebuild (an admin token)';
     return await withLock(config, 'annals rebuild', beside, () => withStore(config, async (store) => {
       const head = await store.head();

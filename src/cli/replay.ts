@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from './main.js';
-import { EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, parseKnownAt, usageError, withStore } from './common.js';
+import { EXIT, GLOBAL_HELP, parseKnownAt, usageError, withStore } from './common.js';
 import { replayTo } from './state.js';
 
 const HELP = `annals replay — the state of everything as the record stood at a moment
@@ -34,16 +34,13 @@ export const replayCommand: Command = {
   name: 'replay',
   summary: 'the state of everything as of --known-at T, as NDJSON (one entity a line)',
   help: HELP,
-  async run(args, io) {
-    const parsed = parseCommandArgs(args, { 'known-at': { type: 'string' } }, { min: 0, max: 0, names: '' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const knownAt = parseKnownAt(parsed.values['known-at'] as string | undefined);
+  options: { 'known-at': { type: 'string' } },
+  async run(call) {
+    const { io } = call;
+    const knownAt = parseKnownAt(call.values['known-at'] as string | undefined);
     if (knownAt === undefined) throw usageError('--known-at T is required, e.g. --known-at 2025-12-01T00:00:00.000Z');
-    const config = cliConfig(globalValues(parsed.values), io.env);
-    const log = cliLogger(io.env);
+    const config = call.config;
+    const log = call.log;
     // V8 lets its heap grow to up to 4x what survived the last collection while allocation is
     // fast, as it is here (a page of events parsed at a time, then garbage): 1.2x keeps the
     // process within its memory bound. On the 1,000,000-fact record's first 150,000 events:

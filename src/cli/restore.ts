@@ -3,7 +3,7 @@
  * (src/integrity/restore.ts), verified before anything is replaced.
  */
 import type { Command } from './main.js';
-import { CliError, EXIT, GLOBAL_HELP, cliConfig, cliLogger, globalValues, parseCommandArgs, withLock } from './common.js';
+import { CliError, EXIT, GLOBAL_HELP, withLock } from './common.js';
 
 const HELP = `annals restore — put a backup back into the data dir (service stopped)
 
@@ -29,15 +29,10 @@ export const restoreCommand: Command = {
   name: 'restore',
   summary: 'put a backup back into the data dir, verified first (service stopped)',
   help: HELP,
-  async run(args, io) {
-    const parsed = parseCommandArgs(args, { 'accept-loss': { type: 'boolean' } }, { min: 1, max: 1, names: 'DIR (the backup to restore)' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const from = parsed.positionals[0] as string;
-    const config = cliConfig(globalValues(parsed.values), io.env);
-    const log = cliLogger(io.env);
+  options: { 'accept-loss': { type: 'boolean' } },
+  positionals: { min: 1, max: 1, names: 'DIR (the backup to restore)' },
+  async run({ io, values, positionals, config, log }) {
+    const from = positionals[0] as string;
     const { RestoreError, restoreBackup } = await import('../integrity/restore.js');
     return await withLock(config, 'annals restore', 'Stop the service first: a restore replaces its log', async () => {
       try {
@@ -45,7 +40,7 @@ export const restoreCommand: Command = {
           from,
           dataDir: config.dataDir,
           keyFile: config.auditKeyFile,
-          acceptLoss: parsed.values['accept-loss'] === true,
+          acceptLoss: values['accept-loss'] === true,
           log,
           onProgress: (stage) => io.stderr.write(`restore: ${stage}\n`),
         });

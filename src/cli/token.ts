@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { TOKEN_FILE } from '../auth/tokens.js';
 import { ROLES, type Role } from '../config.js';
 import type { Command } from './main.js';
-import { CliError, EXIT, GLOBAL_HELP, cliConfig, globalValues, message, parseCommandArgs, usageError } from './common.js';
+import { CliError, EXIT, GLOBAL_HELP, message, usageError } from './common.js';
 
 export function newToken(): string {
   return randomBytes(32).toString('base64url');
@@ -40,18 +40,15 @@ export const tokenCommand: Command = {
   name: 'token',
   summary: 'print the recorder token, or create a token for a role (--create --role R)',
   help: HELP,
-  async run(args, io) {
-    const parsed = parseCommandArgs(args, { role: { type: 'string' }, create: { type: 'boolean' } }, { min: 0, max: 0, names: '' });
-    if (!parsed) {
-      io.stdout.write(HELP);
-      return EXIT.ok;
-    }
-    const role = (parsed.values.role ?? 'recorder') as string;
+  options: { role: { type: 'string' }, create: { type: 'boolean' } },
+  async run(call) {
+    const { io } = call;
+    const role = (call.values.role ?? 'recorder') as string;
     if (!ROLES.includes(role as Role)) throw usageError(`--role ${role}: expected one of ${ROLES.join(', ')}`);
-    const config = cliConfig(globalValues(parsed.values), io.env);
+    const config = call.config;
     const file = join(config.dataDir, TOKEN_FILE);
 
-    if (parsed.values.create) {
+    if (call.values.create) {
       const token = newToken();
       if (role === 'recorder' && config.tokens === undefined) {
         await mkdir(config.dataDir, { recursive: true });
