@@ -188,7 +188,7 @@ t.test('a read worker runs behind the event loop for the CPU: its own thread’s
   };
   const niced = open(7);
   const plain = open(0);
-  for (let i = 0; i < 3000 && (niced.threads.length === 0 || plain.threads.length === 0); i++) await new Promise((r) => setTimeout(r, 20));
+  await until('both workers to name their threads', () => niced.threads.length > 0 && plain.threads.length > 0, 60_000);
   const own = getPriority();
   // /proc/PID/task/TID/stat: field 19 is the nice value (fields counted after the command's closing parenthesis).
   const kernelNice = (tid: number): number => Number(readFileSync(`/proc/${process.pid}/task/${tid}/stat`, 'utf8').split(') ')[1]?.split(' ')[16]);
@@ -223,7 +223,7 @@ t.test('sessions from a worker: each one’s JSON, its links added after, are th
   const models = a.runtime.readModels;
   const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries });
   t.teardown(() => pool.close());
-  for (let i = 0; i < 3000 && pool.ready === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  await until('the worker to be ready', () => pool.ready > 0, 60_000);
   const k = new Date().toISOString();
   // One item of each nested list, so that sessions have `more` (the links' branch).
   const args = ['csto', k, undefined, { after: null, limit: 50 }, 1] as const;
