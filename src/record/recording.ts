@@ -197,13 +197,14 @@ export class Recording {
     for (const e of decided) {
       const revision = state.revision + 1;
       evolveStream(state, { ...e, revision });
-      // Members in canonical (sorted) order, the source's too: the stored text is then the
-      // canonical JSON the audit leaf needs (src/audit/leaf.ts), used as it is, not rewritten.
-      const metadata: Record<string, unknown> = { correlationId: item.correlationId, factId: e.factId };
+      const metadata: Record<string, unknown> = {
+        factId: e.factId,
+        recordedBy: item.principal,
+        source: e.source,
+        correlationId: item.correlationId,
+        schemaVersion: SCHEMA_VERSION,
+      };
       if (item.idempotencyKey !== undefined) metadata['idempotencyKey'] = item.idempotencyKey;
-      metadata['recordedBy'] = item.principal;
-      metadata['schemaVersion'] = SCHEMA_VERSION;
-      metadata['source'] = inKeyOrder(e.source);
       this.pending.push({ index: item.index, stream, wave, revision, type: e.type, factId: e.factId, event: { id: ulidToUuid(e.factId), type: e.type, data: e.data, metadata } });
     }
     this.factStreams.set(factId, stream);
@@ -343,16 +344,4 @@ export class Recording {
     }
     return replacements.length > 0 ? replaceRefs(data, replacements) : data;
   }
-}
-
-/** A flat object (a fact's source) with its members in sorted order; anything else as it is. */
-function inKeyOrder<T>(value: T): T {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const keys = Object.keys(value);
-  let sorted = true;
-  for (let i = 1; i < keys.length && sorted; i++) sorted = (keys[i - 1] as string) < (keys[i] as string);
-  if (sorted) return value;
-  const out: Record<string, unknown> = {};
-  for (const k of keys.sort()) out[k] = (value as Record<string, unknown>)[k];
-  return out as T;
 }
