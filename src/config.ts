@@ -96,7 +96,7 @@ const Env = z.object({
   ANNALS_READ_TURN_BUDGET_MS: z.coerce.number().min(0).default(20),
   ANNALS_READ_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
   ANNALS_READ_QUEUE: z.coerce.number().int().min(1).default(64),
-  ANNALS_READ_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(10),
+  ANNALS_READ_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
   ANNALS_FEED_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   ANNALS_FEED_BUFFER_BYTES: z.coerce.number().int().min(65_536).default(1024 * 1024),
