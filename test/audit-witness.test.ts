@@ -42,6 +42,7 @@ t.test('a witness that fails at first, then accepts', async (t) => {
     status = (await app.inject({ url: '/v1/audit/witness', headers: auth('auditor') })).json();
     return (status.failures as number) >= 1;
   });
+  const firstRetryAt = status.failures === 1 ? Date.parse(status.nextAttemptAt as string) : NaN;
   t.equal(status.configured, true);
   t.equal(status.url, `http://127.0.0.1:${(server.address() as AddressInfo).port}/heads`, 'no credential in the status');
   t.ok((status.failures as number) >= 1, 'failures counted');
@@ -49,10 +50,20 @@ t.test('a witness that fails at first, then accepts', async (t) => {
   t.type(status.nextAttemptAt, 'string', 'the next attempt is shown');
   t.equal(status.lastPushed, null);
 
-  await until('the witness to accept the head', async () => (await app.inject({ url: '/v1/audit/witness', headers: auth('auditor') })).json().lastPushed !== null);
+  let secondRetryAt = NaN;
+  await until('the witness to accept the head', async () => {
+    const now = (await app.inject({ url: '/v1/audit/witness', headers: auth('auditor') })).json();
+    if (now.failures === 2) secondRetryAt = Date.parse(now.nextAttemptAt as string);
+    return now.lastPushed !== null;
+  });
   t.equal(received.length, 3, 'two refusals, then accepted');
   const [a, b, c] = received;
-  t.ok(c!.at - b!.at > (b!.at - a!.at) * 1.5, `backoff grows: ${b!.at - a!.at} ms, then ${c!.at - b!.at} ms`);
+  // The wait each refusal set (nextAttemptAt from the refusal): arrival times alone also hold the
+  // 1 s poll's rounding, which can make a 1 s wait and a 2 s wait both arrive ~2 s apart.
+  const first = firstRetryAt - a!.at;
+  const second = secondRetryAt - b!.at;
+  t.ok(first >= 1000 && second >= 2000 && second > first * 1.5, `backoff grows: ${first} ms, then ${second} ms`);
+  t.ok(c!.at >= secondRetryAt, 'and the next push waited for it');
   t.equal(c!.authorization, `Basic ${Buffer.from('witness:secret-token').toString('base64')}`, 'user:password sent as Basic authorization');
   t.equal(c!.url, '/heads?key=also-secret');
   const doc = JSON.parse(c!.body);
