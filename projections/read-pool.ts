@@ -107,7 +107,7 @@ export class ReadsOverloadedError extends Error {
 }
 
 /** An error made without a stack trace (a refusal under load: capturing one costs the event loop more than the refusal). */
-function stackless<E extends Error>(make: () => E): E {
+export function stackless<E extends Error>(make: () => E): E {
   const limit = Error.stackTraceLimit;
   Error.stackTraceLimit = 0;
   try {

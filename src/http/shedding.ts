@@ -26,6 +26,7 @@
  */
 import underPressure from '@fastify/under-pressure';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
+import { stackless } from '../../projections/read-pool.js';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { credentialOf } from './auth.js';
@@ -45,16 +46,6 @@ export function shedProblem(detail: string, headers: Record<string, string> = RE
   return stackless(() => new ProblemError('unavailable', detail, {}, headers));
 }
 
-/** A refusal made without a stack trace: under a flood, capturing one was ~15% of answering it. */
-function stackless<T>(make: () => T): T {
-  const limit = Error.stackTraceLimit;
-  Error.stackTraceLimit = 0;
-  try {
-    return make();
-  } finally {
-    Error.stackTraceLimit = limit;
-  }
-}
 
 /** Whether a request goes through whatever the load (see the header). */
 export function isPriority(runtime: Runtime, request: FastifyRequest): boolean {
