@@ -16,6 +16,9 @@
  *
  * Environment: BENCH_SINGLE (default 40,000) facts through /v1/facts; BENCH_BATCH (default
  * 200,000) facts through the batch endpoint; BENCH_BATCH_SIZE (default 10,000).
+ * BENCH_PROFILE=DIR: the main thread's CPU profile and allocation sample of the single-fact
+ * phase alone (DIR/single.cpuprofile, DIR/single.heapprofile: open them in Chrome's DevTools),
+ * taken in-process so neither startup nor the worker threads are in them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fork } from 'node:child_process';
@@ -33,6 +36,8 @@ import { runningWorkers } from '../src/store/worker-thread.js';
 import { perFact, threadCpu } from './thread-cpu.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
+import { Session } from 'node:inspector/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 
 const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 40_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 200_000);
@@ -54,6 +59,33 @@ function threadsBusy(): () => string {
     const parts: string[] = [];
     for (const [label, { worker, elu }] of start) parts.push(`${label} ${(worker.performance.eventLoopUtilization(elu).utilization * 100).toFixed(0)}%`);
     return parts.length ? parts.join(', ') : 'none (everything inline)';
+  };
+}
+
+/**
+ * With BENCH_PROFILE: starts the main thread's CPU profiler (100 µs samples) and allocation
+ * sampling; the returned function stops both and writes them as DIR/<name>.cpuprofile and
+ * DIR/<name>.heapprofile. Without it, nothing.
+ */
+async function profile(name: string): Promise<() => Promise<void>> {
+  const dir = process.env['BENCH_PROFILE'];
+  if (!dir) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('HeapProfiler.enable');
+  // Every allocation sampled, not only what is still alive at the end: GC cost follows the allocation rate.
+  await session.post('HeapProfiler.startSampling', { samplingInterval: 16_384, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as never);
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile: cpu } = await session.post('Profiler.stop');
+    const { profile: heap } = await session.post('HeapProfiler.stopSampling');
+    session.disconnect();
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, `${name}.cpuprofile`), JSON.stringify(cpu));
+    await writeFile(join(dir, `${name}.heapprofile`), JSON.stringify(heap));
+    progress(`profile of the main thread: ${join(dir, name)}.cpuprofile, .heapprofile`);
   };
 }
 
@@ -191,7 +223,9 @@ async function main(): Promise<void> {
     const threadsSingle = threadCpu();
     const machineSingle = machineBusy();
     const port = (app.server.address() as { port: number }).port;
+    const profiled = await profile('single');
     const single = await drive({ port, kind: 'single', perClient });
+    await profiled();
     const singleElu = performance.eventLoopUtilization(elu0);
     const singleThreads = threads0();
     const singleCpu = cpuMicros(cpuSingle);
