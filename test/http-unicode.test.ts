@@ -80,3 +80,18 @@ t.test('a URL whose escapes are not UTF-8 is a 400 naming the parameter', async 
   t.same(path.json().errors.map((e: { path: string }) => e.path), ['(path)']);
   t.equal((await a.app.inject({ method: 'GET', url: '/v1/people?q=Zo%C3%AB' })).statusCode, 200, 'UTF-8 escapes are read');
 });
+
+t.test('a poisoning key spelt with escapes is refused like a plain one (the parser skips its walk only when neither can be in the text)', async (t) => {
+  const a = await startTestApp(t, { store: 'memory' });
+  const before = (await a.runtime.store.readAll()).length;
+  const escapedProto = '{"type":"PersonRegistered","data":{"name":"X","\\u005f\\u005fproto\\u005f\\u005f":{"admin":true}},"source":{"title":"t"}}';
+  const escapedConstructor = '{"type":"PersonRegistered","data":{"name":"X","\\u0063onstructor":{"prototype":{"admin":true}}},"source":{"title":"t"}}';
+  for (const [name, payload] of [['__proto__', escapedProto], ['constructor.prototype', escapedConstructor]] as const) {
+    const res = await post(a, '/v1/facts', payload);
+    t.equal(res.statusCode, 400, `${name} escaped: 400`);
+    t.match(res.json(), { errors: [{ message: 'a prototype-poisoning key is not allowed' }] }, `${name} escaped: named as poisoning, not as an unknown field`);
+    const batch = await post(a, '/v1/facts/batch', `[${payload}]`);
+    t.equal(batch.statusCode, 400, `${name} escaped, in a batch: 400`);
+  }
+  t.equal((await a.runtime.store.readAll()).length, before, 'nothing recorded');
+});

@@ -9,7 +9,7 @@
  * a parser added inside a plugin would serve that plugin's routes alone.
  */
 import type { FastifyInstance } from 'fastify';
-import { badText, decodeBody, requireUtf8Charset } from './body.js';
+import { badText, decodeBody, mayHoldBadText, requireUtf8Charset } from './body.js';
 import { ProblemError } from './errors.js';
 
 function guard(this: unknown, key: string, value: unknown): unknown {
@@ -37,7 +37,7 @@ export function parseNdjson(body: string, replaced = false): unknown[] {
         errors: [{ path: `line ${lineNo}`, message }],
       });
     }
-    const bad = badText(value, replaced, `[${out.length}]`);
+    const bad = mayHoldBadText(line, replaced) ? badText(value, replaced, `[${out.length}]`) : [];
     if (bad.length > 0) {
       throw new ProblemError('invalid-request', `line ${lineNo} (fact [${out.length}]) holds text that is not valid UTF-8 or Unicode; nothing was recorded`, {
         errors: bad.map((p) => ({ path: p.path, message: `line ${lineNo}: ${p.message}` })),
