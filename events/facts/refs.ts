@@ -19,24 +19,33 @@ export interface RefSite {
   readonly value: string;
 }
 
-/** Every entity reference present in `data` of a fact of this type (optionally only those of one kind). */
+/** Each fact type's references as steps to walk (`participants.*.person` split once, here). */
+const WALKS: ReadonlyMap<FactType, ReadonlyArray<{ readonly steps: readonly string[]; readonly kind: EntityKind }>> = new Map(
+  [...REFS].map(([type, refs]) => [type, refs.map(([path, kind]) => ({ steps: path.split('.'), kind }))]),
+);
+
+/**
+ * Every entity reference present in `data` of a fact of this type (optionally only those of
+ * one kind). Called for every fact recorded and every one applied, so it walks without a
+ * closure or a split path per call.
+ */
 export function refSites(type: FactType, data: unknown, only?: EntityKind): RefSite[] {
   const out: RefSite[] = [];
-  for (const [spec, kind] of REFS.get(type) ?? []) {
-    if (only !== undefined && kind !== only) continue;
-    const walk = (node: unknown, rest: readonly string[], path: (string | number)[]): void => {
-      const [head, ...tail] = rest;
-      if (head === undefined) {
-        if (typeof node === 'string') out.push({ path, kind, value: node });
-      } else if (head === '*') {
-        if (Array.isArray(node)) node.forEach((item: unknown, i) => walk(item, tail, [...path, i]));
-      } else if (node !== null && typeof node === 'object') {
-        walk((node as Readonly<Record<string, unknown>>)[head], tail, [...path, head]);
-      }
-    };
-    walk(data, spec.split('.'), []);
+  for (const { steps, kind } of WALKS.get(type) ?? []) {
+    if (only === undefined || kind === only) collect(out, kind, steps, 0, data, []);
   }
   return out;
+}
+
+function collect(out: RefSite[], kind: EntityKind, steps: readonly string[], at: number, node: unknown, path: (string | number)[]): void {
+  const head = steps[at];
+  if (head === undefined) {
+    if (typeof node === 'string') out.push({ path, kind, value: node });
+  } else if (head === '*') {
+    if (Array.isArray(node)) for (let i = 0; i < node.length; i++) collect(out, kind, steps, at + 1, node[i] as unknown, [...path, i]);
+  } else if (node !== null && typeof node === 'object') {
+    collect(out, kind, steps, at + 1, (node as Readonly<Record<string, unknown>>)[head], [...path, head]);
+  }
 }
 
 /** The fact types that name an entity of this kind somewhere in their data, as a list the compiler knows as TypesNaming<K>. */

@@ -13,7 +13,7 @@
  */
 import {
   CREATING_TYPES, SCHEMA_VERSION, createdKind, refSites, derivedEventId, factSchemas, fieldOf, isEntityKind, isUlid, keyStream, parseStream,
-  isAmendment, isAmendmentType, storedFact, streamOf, ulidToUuid, type Fact, type FactType, type KeyReserved,
+  isAmendment, isAmendmentType, storedFact, streamOf, ulidToUuid, type Fact, type FactType, type KeyReserved, type RefSite,
 } from '../../events/index.js';
 import {
   DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, initialStreamState, keyDecider, unresolved,
@@ -84,6 +84,9 @@ export interface CommitOutcome {
   readonly results: Map<number, RecordedFact>;
   readonly failure?: { readonly index: number; readonly error: unknown };
 }
+
+/** A reference's path in the body, for a refusal only: facts whose references resolve pay for no path text. */
+const sitePath = (prefix: readonly string[], site: RefSite): string => pathText([...prefix, ...site.path]);
 
 export class Recording {
   /** Committed states read in this attempt (one read per stream per attempt). */
@@ -310,16 +313,15 @@ export class Recording {
     const problems: FieldProblem[] = [];
     const replacements: { path: (string | number)[]; id: string }[] = [];
     for (const site of sites) {
-      const path = pathText([...prefix, ...site.path]);
       let id = site.value;
       if (!isUlid(site.value)) {
         const held = (await this.keyState(site.value)).reservation;
         if (!held) {
-          problems.push({ path, message: `no ${site.kind} has the key \`${site.value}\`` });
+          problems.push({ path: sitePath(prefix, site), message: `no ${site.kind} has the key \`${site.value}\`` });
           continue;
         }
         if (held.entityKind !== site.kind) {
-          problems.push({ path, message: `the key \`${site.value}\` names a ${held.entityKind}, not a ${site.kind}` });
+          problems.push({ path: sitePath(prefix, site), message: `the key \`${site.value}\` names a ${held.entityKind}, not a ${site.kind}` });
           continue;
         }
         id = held.entityId;
@@ -333,7 +335,7 @@ export class Recording {
       }
       const s = decided ?? (await this.committed(entity));
       if (!creation(s, ...CREATING_TYPES[site.kind])) {
-        problems.push({ path, message: `no ${site.kind} ${site.value} is recorded (or its registration was retracted)` });
+        problems.push({ path: sitePath(prefix, site), message: `no ${site.kind} ${site.value} is recorded (or its registration was retracted)` });
         continue;
       }
       refs.add(entity);
