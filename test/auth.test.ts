@@ -65,6 +65,15 @@ t.test('authenticator: exact tokens only, principal names the role and not the t
   t.equal(auth('recorder-secret-0123456789x'), null);
   t.equal(auth(''), null);
   t.notMatch(principalId(grants[0] as (typeof grants)[0]), 'secret');
+  // Tokens are compared zero-padded to a common width: lengths must count, and long tokens too.
+  t.equal(auth('recorder-secret-0123456789\u0000'), null, 'the token with a NUL after it is not the token');
+  const long = [{ role: 'auditor' as const, token: `${'L'.repeat(299)}ü` }, ...grants];
+  const wide = createAuthenticator(long);
+  t.equal(wide(long[0]!.token)?.role, 'auditor', 'a token wider than the usual width (300 characters, 301 bytes) matches');
+  t.equal(wide(long[0]!.token.slice(0, -1)), null, 'its prefix does not');
+  t.equal(wide(`${long[0]!.token}x`), null, 'nor a longer one');
+  t.equal(wide('x'.repeat(5000)), null, 'a token far wider than every grant matches none');
+  t.equal(wide('admin-secret-0123456789ab')?.role, 'admin', 'the other grants still match beside a wide one');
 });
 
 t.test('tokens never reach the logs', async (t) => {

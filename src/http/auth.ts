@@ -11,7 +11,7 @@
  * validated. `credentialOf` looks at the Authorization header once per request, for those
  * checks and for the per-client limits and shedding that run before them (shedding.ts).
  */
-import type { FastifyRequest, onRequestHookHandler, preHandlerAsyncHookHandler, RouteOptions } from 'fastify';
+import type { FastifyReply, FastifyRequest, HookHandlerDoneFunction, onRequestHookHandler, preHandlerAsyncHookHandler, preHandlerHookHandler, RouteOptions } from 'fastify';
 import { createAuthenticator, type Principal } from '../auth/tokens.js';
 import type { Role, TokenGrant } from '../config.js';
 import { ProblemError } from './errors.js';
@@ -38,7 +38,7 @@ function authenticatorOf(holder: TokenHolder): (token: string) => Principal | nu
   return a;
 }
 
-/** The request's credential, checked once (a sha256 and a constant-time compare per grant). */
+/** The request's credential, checked once (a constant-time compare per grant: createAuthenticator). */
 export function credentialOf(holder: TokenHolder, request: FastifyRequest): Credential {
   let c = credentials.get(request);
   if (c) return c;
@@ -62,12 +62,19 @@ function authenticate(request: FastifyRequest): Principal {
 
 const tagged = <T extends object>(hook: T): T => Object.assign(hook, { [AUTH_HOOK]: true });
 
-export function requireRole(...roles: Role[]): preHandlerAsyncHookHandler {
-  return tagged(async (request: FastifyRequest) => {
-    const principal = authenticate(request);
-    if (!roles.includes(principal.role)) {
-      throw new ProblemError('forbidden', `this needs a ${roles.join(' or ')} token; yours is a ${principal.role} token`);
+/** A callback hook, not an async one: every write passes it, and a promise a request is not free. */
+export function requireRole(...roles: Role[]): preHandlerHookHandler {
+  return tagged((request: FastifyRequest, _reply: FastifyReply, done: HookHandlerDoneFunction) => {
+    let principal: Principal;
+    try {
+      principal = authenticate(request);
+    } catch (err) {
+      return done(err as Error);
     }
+    if (!roles.includes(principal.role)) {
+      return done(new ProblemError('forbidden', `this needs a ${roles.join(' or ')} token; yours is a ${principal.role} token`));
+    }
+    done();
   });
 }
 
