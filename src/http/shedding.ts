@@ -27,7 +27,7 @@
 import underPressure from '@fastify/under-pressure';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
 import { stackless } from '../../projections/read-pool.js';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { credentialOf } from './auth.js';
 import { ProblemError } from './errors.js';
@@ -61,11 +61,12 @@ export async function registerShedding(app: FastifyInstance, runtime: Runtime): 
     closing = true;
     done();
   });
-  app.addHook('onRequest', async (_request, reply) => {
-    if (!closing) return;
+  // Callback hooks here and below: an async one costs every request a promise and a turn of the microtask queue.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!closing) return done();
     metrics.shed('closing');
     reply.header('connection', 'close');
-    throw new ProblemError('unavailable', 'the service is shutting down; retry shortly (on another replica, or here once it is back)', {}, { 'retry-after': '5' });
+    done(new ProblemError('unavailable', 'the service is shutting down; retry shortly (on another replica, or here once it is back)', {}, { 'retry-after': '5' }));
   });
   // Answers still in flight close their connection, so a keep-alive client does not hold the close open.
   app.addHook('onSend', (_request, reply, payload, done) => {
@@ -77,25 +78,28 @@ export async function registerShedding(app: FastifyInstance, runtime: Runtime): 
     await app.register(rateLimit, { global: false });
     const failedAuth = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'invalid';
     const limitOf = (request: FastifyRequest): number => (failedAuth(request) ? config.rateLimitFailedAuth : config.rateLimitAnonymous);
-    app.addHook(
-      'onRequest',
-      app.rateLimit({
-        timeWindow: 60_000,
-        keyGenerator: (request) => `${failedAuth(request) ? 'failed-auth' : 'anonymous'}|${normalizeIP(request.ip)}`,
-        allowList: (request) => credentialOf(runtime, request).kind === 'valid' || UNSHED_ROUTES.has(request.routeOptions.url ?? '') || limitOf(request) === 0,
-        max: (request) => limitOf(request),
-        onExceeded: (request) => metrics.rateLimited(failedAuth(request) ? 'failed-auth' : 'anonymous'),
-        errorResponseBuilder: (request, context) => {
-          const retry = { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) };
-          // A flood from one client is answered by these: made without a stack trace, as the 503s are.
-          return stackless(() =>
-            failedAuth(request)
-              ? new ProblemError('too-many-requests', `more than ${context.max} requests a minute with a token that is not valid came from this client; retry in ${context.after} with a valid token`, {}, retry)
-              : new ProblemError('too-many-requests', `more than ${context.max} requests a minute without a credential came from this client; retry in ${context.after}, or send a token`, {}, retry),
-          );
-        },
-      }),
-    );
+    const limit = app.rateLimit({
+      timeWindow: 60_000,
+      keyGenerator: (request) => `${failedAuth(request) ? 'failed-auth' : 'anonymous'}|${normalizeIP(request.ip)}`,
+      allowList: (request) => credentialOf(runtime, request).kind === 'valid' || UNSHED_ROUTES.has(request.routeOptions.url ?? '') || limitOf(request) === 0,
+      max: (request) => limitOf(request),
+      onExceeded: (request) => metrics.rateLimited(failedAuth(request) ? 'failed-auth' : 'anonymous'),
+      errorResponseBuilder: (request, context) => {
+        const retry = { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) };
+        // A flood from one client is answered by these: made without a stack trace, as the 503s are.
+        return stackless(() =>
+          failedAuth(request)
+            ? new ProblemError('too-many-requests', `more than ${context.max} requests a minute with a token that is not valid came from this client; retry in ${context.after} with a valid token`, {}, retry)
+            : new ProblemError('too-many-requests', `more than ${context.max} requests a minute without a credential came from this client; retry in ${context.after}, or send a token`, {}, retry),
+        );
+      },
+    }) as (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
+    // A valid credential is never limited (the allow list says so too): known here, before the
+    // plugin's key, allow list and store run with their promises for every recorder's write.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (credentialOf(runtime, request).kind === 'valid') return done();
+      limit(request, reply).then(() => done(), done);
+    });
   }
 
   if (config.shedEventLoopDelayMs > 0 || config.shedEventLoopUtilization > 0) {
