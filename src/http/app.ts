@@ -29,6 +29,7 @@ import { readRoutes } from './routes/reads.js';
 import { popoloRoutes } from './routes/popolo.js';
 import { problemRoutes } from './routes/problems.js';
 import { registerWire } from './wire.js';
+import { lazyChildLogger } from './lazy-logger.js';
 import { registerShedding } from './shedding.js';
 import { appParts } from './parts.js';
 import { registerNdjsonParser } from './ndjson.js';
@@ -63,6 +64,8 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
     genReqId: requestIdOf,
     requestIdHeader: false,
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // A request's logger is made when it logs (lazy-logger.ts).
+    childLoggerFactory: lazyChildLogger,
     // Fastify takes a hop count too, though its types do not say so.
     trustProxy: runtime.config.trustProxy as boolean | string[],
     clientErrorHandler: clientErrorHandler(() => log),
