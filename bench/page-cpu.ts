@@ -3,7 +3,7 @@
  * BENCH_DB=<a readmodels.db> (opened read-only; e.g. the read benchmark's kept record).
  * Asks the read queries directly, in this thread, what bench:read's documents@past and
  * sessions@past ask over HTTP (organization `org`, a day drawn uniformly from 1990..2030, a
- * knownAt drawn uniformly from the recording's span, the default page), each page also
+ * knownAt drawn uniformly from the recording's span, the route's default page), each page also
  * serialized as the worker serializes it. Prints per question the CPU per page (this
  * process: the statements, the rendering, JSON) at p50, mean and p99, and a digest of every
  * answer (items and next keys, a second page of every fourth question included): equal
@@ -16,7 +16,8 @@
  * shared machine, and their digests must be equal.
  *
  * Environment: BENCH_DB, BENCH_PAGES (pages per question, 400), BENCH_SEED (2024),
- * BENCH_ONLY=documents|sessions, BENCH_COMPARE, BENCH_THIS (this version from a checkout too), BENCH_STATEMENTS=1 (also the wall time of
+ * BENCH_ONLY=documents|sessions, BENCH_COMPARE, BENCH_THIS (this version from a checkout too),
+ * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_STATEMENTS=1 (also the wall time of
  * each statement of this version, summed over the run).
  */
 import { createHash } from 'node:crypto';
@@ -28,6 +29,7 @@ import { registerTemporalFunctions } from '../projections/temporal.js';
 import { ReadQueries } from '../projections/queries.js';
 import { QueryContext } from '../projections/query-context.js';
 import { prng } from '../test/fixtures/history.js';
+import { DOCUMENTS_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
 
 const path = process.env['BENCH_DB'];
 if (!path) throw new Error('BENCH_DB=<path to a readmodels.db> is required (opened read-only)');
@@ -105,7 +107,9 @@ const cpu = (): number => {
   return (u.user + u.system) / 1000;
 };
 
-const LISTS = { documents: 50, sessions: 10 } as const;
+/** Each list at its route's default page, or BENCH_LIMIT_<LIST> (BENCH_COMPARE_LIMIT_<LIST> for the other version: e.g. a default page before and after). */
+const LISTS = { documents: DOCUMENTS_PAGE, sessions: SESSIONS_PAGE } as const;
+const limitOf = (version: string, list: keyof typeof LISTS): number => Number(process.env[`BENCH_${version === 'compare' ? 'COMPARE_' : ''}LIMIT_${list.toUpperCase()}`] ?? LISTS[list]);
 type List = keyof typeof LISTS;
 const only = process.env['BENCH_ONLY'];
 const lists = (Object.keys(LISTS) as List[]).filter((l) => !only || l === only);
@@ -117,7 +121,7 @@ for (let done = 0; done < PAGES; done += SLICE) {
     // Each version first in every other slice: the second asks what the first just read.
     for (const ver of (done / SLICE) % 2 ? [...versions].reverse() : versions) {
       const s = stats.get(`${list} ${ver.name}`) as NonNullable<ReturnType<typeof stats.get>>;
-      const ask = (k: string, v: string, after: readonly string[] | null): Paged => ver.reads[list]('org', k, v, { after, limit: LISTS[list] });
+      const ask = (k: string, v: string, after: readonly string[] | null): Paged => ver.reads[list]('org', k, v, { after, limit: limitOf(ver.name, list) });
       for (let i = done; i < Math.min(PAGES, done + SLICE); i++) {
         const { k, v } = asked[i] as { k: string; v: string };
         // A new snapshot for each page, as a worker's after events are applied.
