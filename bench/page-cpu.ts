@@ -1,5 +1,5 @@
 /**
- * CPU per page of the lists a read worker answers: `node --import tsx bench/page-cpu.ts` with
+ * CPU per page of the lists a read worker answers: `npm run bench:page-cpu` with
  * BENCH_DB=<a readmodels.db> (opened read-only; e.g. the read benchmark's kept record).
  * Asks the read queries directly, in this thread, what bench:read's documents@past and
  * sessions@past ask over HTTP (organization `org`, a day drawn uniformly from 1990..2030, a
