@@ -394,6 +394,7 @@ export class ReadModelWriter {
    */
   finishBulk(phase: (name: string) => void = () => undefined): void {
     this.db.exec('CREATE INDEX bulk_closes_fact ON bulk_closes (fact_id, position)');
+    phase(`closes of corrected and retracted versions (${this.deferred}): their index`);
     this.db.transaction(() => {
       for (const p of PROJECTIONS) {
         // As closeVersion does live: only the closes of facts of the types the table's read model handles.
@@ -402,11 +403,11 @@ export class ReadModelWriter {
           const key = t.factKey ?? 'fact_id';
           this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
             WHERE ${key} IN (SELECT fact_id FROM bulk_closes WHERE type IN (${types})) AND known_to = '${OPEN}'`);
+          phase(`closes: ${t.name}`);
         }
       }
     })();
     this.db.exec('DROP TABLE bulk_closes');
-    phase(`closes of corrected and retracted versions (${this.deferred})`);
     this.deferred = 0;
     buildTerms(this.db, undefined, phase);
   }
