@@ -100,9 +100,10 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
         db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
         phase(`${t.name}: index (fact_id)`);
       }
-      t.indexes.forEach((cols, i) => {
-        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`);
-        phase(`${t.name}: index (${cols})`);
+      t.indexes.forEach((spec, i) => {
+        const [cols, where] = spec.split(' WHERE ');
+        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})${where ? ` WHERE ${where}` : ''}`);
+        phase(`${t.name}: index (${cols})${where ? ` where ${where}` : ''}`);
       });
     }
   }
