@@ -6,7 +6,7 @@
  * Prints events/s and CPU per event (user + system of this process, all threads: SQLite runs
  * on the calling thread), each phase of the build with its time (reading and applying the log,
  * then each sort, index, the terms, the temporal indexes, statistics), and the read models'
- * rows per table and their indexes per 1,000,000 events. Load averages are printed: the
+ * rows per table and their indexes (and the indexes' entries) per 1,000,000 events. Load averages are printed: the
  * machine may be shared, so CPU per event is the figure to compare.
  */
 import { cpus, loadavg } from 'node:os';
@@ -54,18 +54,26 @@ export function printRows(file: string, events: number): void {
   const per = 1_000_000 / Math.max(events, 1);
   const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND sql NOT LIKE 'CREATE VIRTUAL%' AND name NOT GLOB '*_rt_*' ORDER BY name").pluck().all() as string[];
   let rows = 0;
+  // Entries of the CREATE INDEX indexes: a row each, or for a partial index each row meeting its WHERE.
+  let entries = 0;
   say(`read models (${file}), per 1,000,000 events:`);
   for (const t of tables) {
     const n = db.prepare(`SELECT count(*) FROM "${t}"`).pluck().get() as number;
-    const idx = db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name").pluck().all(t) as string[];
+    const idx = db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name").all(t) as { name: string; sql: string }[];
     rows += n;
-    say(`  ${t.padEnd(20)} ${fmt(n * per).padStart(11)} rows  ${idx.length} indexes${idx.length ? `: ${idx.join(', ')}` : ''}`);
+    const shown = idx.map((i) => {
+      const where = / WHERE (.*)$/s.exec(i.sql)?.[1];
+      const e = where === undefined ? n : (db.prepare(`SELECT count(*) FROM "${t}" WHERE ${where}`).pluck().get() as number);
+      entries += e;
+      return where === undefined ? i.name : `${i.name} (${fmt(e * per)} entries)`;
+    });
+    say(`  ${t.padEnd(20)} ${fmt(n * per).padStart(11)} rows  ${idx.length} indexes${idx.length ? `: ${shown.join(', ')}` : ''}`);
   }
   const indexes = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL").pluck().get() as number;
   const autoIndexes = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NULL").pluck().get() as number;
   const rtrees = db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL%'").pluck().get() as number;
   const pages = db.pragma('page_count', { simple: true }) as number;
   const pageSize = db.pragma('page_size', { simple: true }) as number;
-  say(`  all tables           ${fmt(rows * per).padStart(11)} rows; ${indexes} indexes (CREATE INDEX) + ${autoIndexes} automatic (UNIQUE/PRIMARY KEY) + ${rtrees} R*Tree tables; file ${fmt((pages * pageSize * per) / 1e6)} MB`);
+  say(`  all tables           ${fmt(rows * per).padStart(11)} rows; ${indexes} indexes (CREATE INDEX, ${fmt(entries * per)} entries) + ${autoIndexes} automatic (UNIQUE/PRIMARY KEY) + ${rtrees} R*Tree tables; file ${fmt((pages * pageSize * per) / 1e6)} MB`);
   db.close();
 }

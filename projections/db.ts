@@ -100,9 +100,10 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
         db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
         phase(`${t.name}: index (fact_id)`);
       }
-      t.indexes.forEach((cols, i) => {
-        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})`);
-        phase(`${t.name}: index (${cols})`);
+      t.indexes.forEach((spec, i) => {
+        const [cols, where] = spec.split(' WHERE ');
+        db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})${where ? ` WHERE ${where}` : ''}`);
+        phase(`${t.name}: index (${cols})${where ? ` where ${where}` : ''}`);
       });
     }
   }
@@ -394,6 +395,7 @@ export class ReadModelWriter {
    */
   finishBulk(phase: (name: string) => void = () => undefined): void {
     this.db.exec('CREATE INDEX bulk_closes_fact ON bulk_closes (fact_id, position)');
+    phase(`closes of corrected and retracted versions (${this.deferred}): their index`);
     this.db.transaction(() => {
       for (const p of PROJECTIONS) {
         // As closeVersion does live: only the closes of facts of the types the table's read model handles.
@@ -402,11 +404,11 @@ export class ReadModelWriter {
           const key = t.factKey ?? 'fact_id';
           this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
             WHERE ${key} IN (SELECT fact_id FROM bulk_closes WHERE type IN (${types})) AND known_to = '${OPEN}'`);
+          phase(`closes: ${t.name}`);
         }
       }
     })();
     this.db.exec('DROP TABLE bulk_closes');
-    phase(`closes of corrected and retracted versions (${this.deferred})`);
     this.deferred = 0;
     buildTerms(this.db, undefined, phase);
   }

@@ -41,7 +41,12 @@ export interface TableSpec {
    * index on (fact_id) is made: one index fewer to build and keep up.
    */
   readonly factKey?: string;
-  /** Extra indexes as column lists, e.g. `office, known_from`. */
+  /**
+   * Extra indexes as column lists, e.g. `office, known_from`; one followed by ` WHERE <condition>`
+   * is a partial index, of the rows that meet it: for an index whose queries never find the
+   * other rows (the condition must be implied by each query's WHERE, e.g. `x IS NOT NULL` by
+   * `x = ?`; `npm run bench:plans` shows the plans that use it).
+   */
   readonly indexes: readonly string[];
   /**
    * A temporal index (temporal.ts): an R*Tree over (entity, valid days, recording time),

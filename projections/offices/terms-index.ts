@@ -191,7 +191,9 @@ export class TermsKeeper {
 }
 
 /**
- * A bulk build: `terms` from the finished appointments and departures tables. Both are first
+ * A bulk build: `terms` from the finished appointments and departures tables. The
+ * appointments of pairs no departure names are copied as they are (nothing cuts them); the
+ * others and the departures are first
  * copied, joined to their facts' first positions, into temporary tables in (office, person)
  * order: the join reads the tables in the order they were written (log order, which is
  * also the order of the facts' ULIDs), so the facts are read nearly sequentially, and the
@@ -208,13 +210,24 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
   // the 1,000,000-fact record).
   db.exec(`DROP TABLE IF EXISTS terms; DROP TABLE IF EXISTS terms_rt; ${TERMS_TABLE};`);
   const writer = new BulkTermsWriter(db);
+  // A pair no departure names has nothing to cut: each appointment version is one row, over
+  // its own recording interval (what termsOfPair makes of it; one begun and ended in the same
+  // instant was never the state of the record, so none). Copied in one statement: on the
+  // 1,000,000-fact record 407,000 of 509,000 appointments, which the cut below reads no more.
+  const PAIR = 'SELECT 1 FROM temp.terms_pairs p WHERE p.office = a.office AND p.person = a.person';
   db.exec(`
-    DROP TABLE IF EXISTS temp.terms_apps; DROP TABLE IF EXISTS temp.terms_deps;
+    DROP TABLE IF EXISTS temp.terms_pairs; DROP TABLE IF EXISTS temp.terms_apps; DROP TABLE IF EXISTS temp.terms_deps;
+    CREATE TEMP TABLE terms_pairs (office TEXT NOT NULL, person TEXT NOT NULL, PRIMARY KEY (office, person)) WITHOUT ROWID;
+    INSERT OR IGNORE INTO terms_pairs SELECT office, person FROM departures WHERE office IS NOT NULL AND person IS NOT NULL;
+    INSERT INTO terms (${TERMS_COLUMNS.join(', ')}) SELECT a.office, a.person, a.fact_id, a.rowid, a.to_raw, a.s0, a.s1, a.e0, a.e1, a.known_from, a.known_to
+      FROM appointments a NOT INDEXED WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND a.known_from < a.known_to AND NOT EXISTS (${PAIR});`);
+  phase('terms: appointments of pairs no departure names copied');
+  db.exec(`
     CREATE TEMP TABLE terms_apps AS SELECT a.office, ${APP_COLUMNS} FROM appointments a NOT INDEXED JOIN facts f ON f.fact_id = a.fact_id
-      WHERE a.office IS NOT NULL AND a.person IS NOT NULL ORDER BY a.office, a.person, a.rowid;
+      WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND EXISTS (${PAIR}) ORDER BY a.office, a.person, a.rowid;
     CREATE TEMP TABLE terms_deps AS SELECT d.office, ${DEP_COLUMNS} FROM departures d NOT INDEXED JOIN facts f ON f.fact_id = d.fact_id
       WHERE d.office IS NOT NULL AND d.person IS NOT NULL ORDER BY d.office, d.person;`);
-  phase('terms: appointments and departures copied in (office, person) order');
+  phase('terms: the other appointments and the departures copied in (office, person) order');
   const apps = db.prepare('SELECT rowid AS n, * FROM temp.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT ?');
   const deps = db.prepare('SELECT rowid AS n, * FROM temp.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT ?');
   type Row<T> = T & { office: string; n: number };
@@ -272,7 +285,7 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
     }
     writer.flush();
   })();
-  db.exec('DROP TABLE temp.terms_apps; DROP TABLE temp.terms_deps;');
+  db.exec('DROP TABLE temp.terms_apps; DROP TABLE temp.terms_deps; DROP TABLE temp.terms_pairs;');
   phase('terms: cut');
   db.exec(TERMS_INDEXES);
   phase('terms: indexes');
