@@ -182,6 +182,11 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
   } else {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
+    // A checkpoint every 4,000 pages (SQLite's default is 1,000): the live runner commits a few
+    // events at a time, each COMMIT dirtying a leaf page of most indexes, so a checkpoint copies
+    // the same hot pages again and again and fsyncs twice; at 4,000 it copies each once per
+    // ~4x as many commits (applying 24 events a commit: 66-74 -> 54-59 us of CPU an event).
+    db.pragma('wal_autocheckpoint = 4000');
   }
   db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');

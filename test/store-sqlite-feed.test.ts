@@ -13,6 +13,7 @@ import { MessageChannel } from 'node:worker_threads';
 import t from 'tap';
 import type { StoredEvent, Subscription } from '../src/store/port.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
+import { ChangeNotifier, PagingSubscription, type PageSource } from '../src/store/sqlite-subscription.js';
 import { CommittedFeed, encodeCommitted, postCommitted, storedText } from '../src/store/sqlite-writer-feed.js';
 import type { StoredRow } from '../src/store/sqlite-writer.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
@@ -126,4 +127,58 @@ t.test('a batch past the next position is a gap to read; one already had is drop
   port1.close();
   await gone;
   t.notOk(feed.live, 'the writer gone, the follower reads the log');
+});
+
+t.test('while handed batches follow on, the log is looked at once per FEED_GRACE_MS, not once per batch; a commit not handed is still read', async (t) => {
+  const feed = new CommittedFeed();
+  const { port1, port2 } = new MessageChannel();
+  feed.attach(port2);
+  const ports = new Map([['t', port1]]);
+  // The log: what the writer committed (and handed), and what another connection committed (not handed).
+  let logHead = 0;
+  const looks = { head: 0, dataVersion: 0 };
+  const stored = (n: number): StoredEvent => ({ id: `id-${n}`, stream: 's', revision: n, position: String(n).padStart(20, '0'), type: 'T', data: {}, metadata: {}, recordedAt: '2026-01-01T00:00:00.000Z' });
+  const source: PageSource = {
+    readPage: (after, limit) => {
+      const events: StoredEvent[] = [];
+      for (let n = after + 1; n <= logHead && events.length < limit; n++) events.push(stored(n));
+      return { events, scannedTo: events.length > 0 ? after + events.length : after };
+    },
+    dataVersion: () => {
+      looks.dataVersion++;
+      return logHead;
+    },
+    head: () => {
+      looks.head++;
+      return logHead;
+    },
+  };
+  const notifier = new ChangeNotifier(() => logHead, 10);
+  const sub = new PagingSubscription(source, notifier, { after: 0, types: undefined, pageSize: 100, feed: { feed, checksSeals: false } }, () => undefined);
+  t.teardown(async () => {
+    await sub.close();
+    notifier.stop();
+    feed.close();
+    port1.close();
+  });
+  const c = collector(sub);
+  const row = (n: number): StoredRow => [n, `id-${n}`, 's', n, 'T', '{}', '{}', '2026-01-01T00:00:00.000Z'];
+  // Caught up on an empty log, then 30 commits handed one after the other, each within the grace.
+  await new Promise((r) => setTimeout(r, 50));
+  const before = looks.head;
+  const started = Date.now();
+  for (let n = 1; n <= 30; n++) {
+    logHead = n;
+    postCommitted(ports, encodeCommitted([row(n)], false));
+    await c.until(n);
+  }
+  // At most one look per 100 ms (FEED_GRACE_MS) that passed, plus the first; once per batch before.
+  const allowed = Math.ceil((Date.now() - started) / 100) + 1;
+  t.ok(looks.head - before <= allowed, `the head was read ${looks.head - before} times for 30 handed batches in ${Date.now() - started} ms (at most ${allowed})`);
+  t.ok(c.got.every((e) => storedText(e) !== undefined), 'every event came from the handed batches');
+  // Another connection commits 31; nothing is handed: it is read from the log after the grace.
+  logHead = 31;
+  await c.until(31);
+  t.equal(storedText(c.got[30]!), undefined, 'the commit nobody handed is read from the log');
+  t.same(c.got.map((e) => Number(e.position)), Array.from({ length: 31 }, (_, i) => i + 1), 'in order, none missing, none twice');
 });

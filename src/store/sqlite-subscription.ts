@@ -153,13 +153,17 @@ export class PagingSubscription implements Subscription {
     let caughtUp = false;
     /** Since when the log has been ahead of what was handed (0: it is not). */
     let aheadSince = 0;
+    /** When the log's head was last compared with what was handed (0: not since the last gap). */
+    let lookedAt = 0;
     try {
       while (!this.closed) {
         const feed = this.fed;
         if (feed !== undefined) {
           const got = feed.feed.take(after, feed.checksSeals);
-          if (got === 'gap') caughtUp = false;
-          else if (got !== null) {
+          if (got === 'gap') {
+            caughtUp = false;
+            lookedAt = 0;
+          } else if (got !== null) {
             after = got.last;
             aheadSince = 0;
             for (const ev of got.events) {
@@ -167,6 +171,16 @@ export class PagingSubscription implements Subscription {
               if (types === undefined || types.includes(ev.type)) yield ev;
             }
             continue;
+          } else if (caughtUp && aheadSince === 0 && feed.feed.live) {
+            // The log was not ahead of what was handed when last looked at, and every batch
+            // since followed on: it need not be looked at again (two statements, each a read
+            // transaction, a wake-up) before FEED_GRACE_MS passed. A commit the writer did not
+            // hand is seen then, or at once as a gap when the writer's next batch comes.
+            const since = Date.now() - lookedAt;
+            if (since < FEED_GRACE_MS) {
+              await this.sleepFed(feed.feed, null, FEED_GRACE_MS - since);
+              continue;
+            }
           }
         }
         const version = this.source.dataVersion();
@@ -174,6 +188,7 @@ export class PagingSubscription implements Subscription {
           // The writer hands what it commits: the log is read only when it stays ahead of that.
           const ahead = this.source.head() > after;
           const now = Date.now();
+          lookedAt = now;
           if (ahead && aheadSince === 0) aheadSince = now;
           if (!ahead || now - aheadSince < FEED_GRACE_MS) {
             if (!ahead) aheadSince = 0;
@@ -204,18 +219,18 @@ export class PagingSubscription implements Subscription {
     }
   }
 
-  /** Sleeps until a batch is handed, a commit is seen (poll or poke), or `ms` passed. */
-  private async sleepFed(feed: CommittedFeed, version: number, ms: number | null): Promise<void> {
+  /** Sleeps until a batch is handed, a commit is seen (poll or poke; not with `version` null), or `ms` passed. */
+  private async sleepFed(feed: CommittedFeed, version: number | null, ms: number | null): Promise<void> {
     const arrival = feed.arrival();
-    const sleep = this.notifier.sleep(version);
+    const sleep = version === null ? null : this.notifier.sleep(version);
     const timer = ms === null ? null : setTimeout(() => arrival.cancel(), Math.max(1, ms));
     this.cancelSleep = () => {
-      sleep.cancel();
+      sleep?.cancel();
       arrival.cancel();
     };
-    await Promise.race([arrival.wait, sleep.wake]);
+    await (sleep === null ? arrival.wait : Promise.race([arrival.wait, sleep.wake]));
     if (timer !== null) clearTimeout(timer);
-    sleep.cancel();
+    sleep?.cancel();
     arrival.cancel();
     this.cancelSleep = null;
   }

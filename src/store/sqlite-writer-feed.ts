@@ -117,10 +117,19 @@ export class CommittedFeed {
 
   /** Resolves at the next batch (or when the port closes), or when `cancel` of `sleep` is called. */
   arrival(): { wait: Promise<void>; cancel: () => void } {
+    let wake!: () => void;
     const wait = new Promise<void>((resolve) => {
-      this.wake = resolve;
+      wake = resolve;
     });
-    return { wait, cancel: () => this.poke() };
+    this.wake = wake;
+    // Cancelling ends this wait, even if another arrival() has replaced it since.
+    return {
+      wait,
+      cancel: () => {
+        if (this.wake === wake) this.wake = null;
+        wake();
+      },
+    };
   }
 
   /**
