@@ -32,6 +32,7 @@ import { ThreadClient } from '../src/store/thread-client.js';
 import type { ReadQueries } from './queries.js';
 import type { SnapshotState } from './query-context.js';
 import type { ThreadNice } from './thread-nice.js';
+import type { WarmedUp, WarmUpBudget } from './read-warm-up.js';
 
 /** The questions a worker answers: ReadQueries' methods that return data. */
 export type ReadMethod = {
@@ -88,13 +89,15 @@ export interface ReadWorkerInit {
   readonly snapshotMs?: number | undefined;
   /** Added to the worker thread's nice value (thread-nice.ts); 0 leaves it at the process's. */
   readonly nice?: number | undefined;
+  /** The warm-up before the worker says ready (read-warm-up.ts); default WARM_UP. */
+  readonly warmUp?: WarmUpBudget | undefined;
 }
 
 export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode } | { readonly kind: 'close' };
 /** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
 export type RawMode = 'page' | 'each';
 export type ReadReply =
-  | { readonly kind: 'ready'; readonly thread: ThreadNice }
+  | { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp }
   | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 
@@ -139,6 +142,8 @@ export interface ReadPoolOptions {
   readonly snapshotMs?: number;
   /** Added to each worker thread's nice value, so the event loop wins the CPU (default 0: the process's priority). */
   readonly nice?: number;
+  /** Each worker's warm-up before it is ready (read-warm-up.ts; default WARM_UP; `{ questions: 0, ms: 0 }`: none). */
+  readonly warmUp?: WarmUpBudget;
 }
 
 /** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
@@ -151,6 +156,7 @@ export class ReadPool {
   private lastApplied: string | null = null;
   private lastQueries: ReadQueries | null = null;
   private readonly niced = new Map<ReadThread, ThreadNice>();
+  private readonly warmed = new Map<ReadThread, WarmedUp>();
   private warnedNice = false;
 
   constructor(private readonly opts: ReadPoolOptions) {
@@ -178,8 +184,13 @@ export class ReadPool {
     return this.workers.filter((w) => w.ready && this.niced.has(w)).map((w) => this.niced.get(w) as ThreadNice);
   }
 
+  /** What each running worker's warm-up did, as it said when ready (read-warm-up.ts). */
+  get warmedUp(): WarmedUp[] {
+    return this.workers.filter((w) => w.ready && this.warmed.has(w)).map((w) => this.warmed.get(w) as WarmedUp);
+  }
+
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp };
     const client: ReadThread = new ThreadClient<ReadRequest, ReadReply>({
       module: new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
       workerData: init,
@@ -197,7 +208,10 @@ export class ReadPool {
         if (!this.closed) this.opts.log.warn({ code }, 'a read worker exited; starting another');
       },
       onMessage: (m) => {
-        if (m.kind === 'ready') this.heard(client, m.thread);
+        if (m.kind === 'ready') {
+          this.heard(client, m.thread);
+          if (m.warmedUp) this.warmed.set(client, m.warmedUp);
+        }
         else if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
         else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
       },

@@ -3,8 +3,9 @@
  * the read-model file, off the main thread's event loop. Before each question it ends its
  * snapshot if the main thread heard of events applied since (or reopens the file after a
  * rebuild's swap), so a question asked after a write's answer reads that write. It runs at a
- * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts). Its
- * start-up, handshake and close are src/store/thread-worker.ts'.
+ * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts), and warms
+ * up on synthetic holder questions before it says ready (read-warm-up.ts). Its start-up,
+ * handshake and close are src/store/thread-worker.ts'.
  */
 import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
@@ -12,6 +13,7 @@ import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
 import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
+import { WARM_UP, warmUp } from './read-warm-up.js';
 
 const side = workerSide<ReadWorkerInit, ReadRequest, ReadReply>('projections/read-worker');
 const { init, post, port } = side;
@@ -76,9 +78,12 @@ function answer(job: Exclude<ReadRequest, { kind: 'close' }>): void {
   }
 }
 
+// Behind the event loop for the CPU (thread-nice.ts): a heavy read waits, /healthz does not.
+const thread = niceThisThread(init.nice ?? 0);
+// The first questions after a start cost several times their steady CPU: paid here, not by them.
+const warmedUp = warmUp(queries, init.warmUp ?? WARM_UP);
 side.serve({
-  // Behind the event loop for the CPU (thread-nice.ts): a heavy read waits, /healthz does not.
-  ready: { kind: 'ready', thread: niceThisThread(init.nice ?? 0) },
+  ready: { kind: 'ready', thread, warmedUp },
   onMessage: answer,
   close() {
     queries.invalidate();
