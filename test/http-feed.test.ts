@@ -178,17 +178,21 @@ t.test('a consumer that never reads is cut off with its resume position; the buf
   t.ok(stats.peakBuffered <= bound + 16 * 1024 + 4096, `the largest unsent buffer (${stats.peakBuffered} B) stayed within the bound plus one burst`);
   t.ok(stats.peakBuffered > bound, 'the cut-off came once the bound was passed');
   t.comment(`RSS ${(rssBefore / 2 ** 20).toFixed(0)} MiB before, ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB after ${recorded} facts; peak unsent ${stats.peakBuffered} B`);
+  // The cut-off socket reads now: the server gives a cut-off stream CUTOFF_GRACE_MS (5 s) to
+  // take its last bytes before destroying it, and on a loaded machine the other reader's
+  // catching up below took longer than that (the cutoff event was then rightly never sent).
+  let text = '';
+  sock.setEncoding('utf8');
+  sock.on('data', (c: string) => (text += c));
+  const sockClosed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  sock.resume();
   // events.length, not factsOf(): the predicate runs on every chunk, in the server's process.
   await reading.until(() => reading.events.length >= recorded, 60_000);
   t.equal(factsOf(reading).length, recorded, 'the reader that reads has every fact');
   t.equal(reading.events.filter((e) => e.event === 'cutoff').length, 0, 'the reader that reads is not cut off');
 
-  // Now read what the cut-off socket was sent: its events, then the cutoff naming where to resume.
-  let text = '';
-  sock.setEncoding('utf8');
-  sock.on('data', (c: string) => (text += c));
-  sock.resume();
-  await new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  // What the cut-off socket was sent: its events, then the cutoff naming where to resume.
+  await sockClosed;
   const cut = /event: cutoff\ndata: (.*)\n\n/.exec(text);
   t.ok(cut, 'a final cutoff event');
   const detail = JSON.parse(cut![1]!) as { resumeAfter: string; reason: string };
