@@ -8,7 +8,7 @@
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { ReadModelWriter, createIndexes, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
+import { ReadModelWriter, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
@@ -357,8 +357,15 @@ export async function buildFresh(
     const elapsedMs = performance.now() - started;
     db.pragma('journal_mode = DELETE');
     return { events, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(events / Math.max(elapsedMs / 1000, 1e-9)), position: writer.checkpoint().position, phases };
-  } finally {
+  } catch (err) {
+    // A bulk build writes without a journal, so a failed transaction leaves the file
+    // half-written: it is never swapped in, and removed so that a full disk gets its room back.
     db.close();
+    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+    if (!isStorageFault(err)) throw err;
+    throw new Error(`the read models could not be built into ${path}: ${(err as Error).message}. The read models in use are untouched and the partial file was removed; free space on that disk (a build needs about the read models' size again) and run it again`, { cause: err });
+  } finally {
+    if (db.open) db.close();
   }
 }
 

@@ -196,6 +196,7 @@ export class ReadPool {
       workerData: init,
       label: 'reads',
       metrics: this.opts.metrics,
+      log: this.opts.log,
       handshake: (m) => (m.kind === 'ready' ? { ready: true } : null),
       unavailable: () => new ReadWorkerLostError(),
       // Its questions are answered on the calling thread until the next one is ready.

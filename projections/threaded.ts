@@ -50,6 +50,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     workerData: init,
     label: 'read models',
     metrics,
+    log,
     restart: 'later',
     unavailable: (reason) => new ReadModelsUnavailableError(`${reason}; retry shortly`),
     handshake: (m) => (m.kind === 'ready' ? { ready: true } : m.kind === 'failed' ? { failed: m.mismatch ? new LogMismatchError(m.message) : new Error(`the read-model thread could not start: ${m.message}`) } : null),

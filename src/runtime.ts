@@ -84,7 +84,7 @@ export interface RuntimeDeps {
  * with `sealKey`; `readOnly`: an existing log, for commands that only read; `clock`: what
  * `recordedAt` is read from, inline writer only) or EventStoreDB.
  */
-export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics; clock?: () => Date; cacheSizeKiB?: number } = {}): Promise<EventStore> {
+export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics; clock?: () => Date; cacheSizeKiB?: number; log?: Logger } = {}): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
     if (!options.readOnly) ensurePrivateDir(config.dataDir);
     return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...options });
@@ -106,7 +106,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       // Said once by the service; a command run beside it need not repeat it on every run.
       log[deps.holder === undefined ? 'warn' : 'debug']({ keyFile: keys.paths.keyFile }, 'the audit key is in the data dir: whoever can rewrite the data dir can also seal rows and sign heads; set ANNALS_AUDIT_KEY_FILE to a file outside it');
     }
-    const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey, metrics, ...(deps.clock ? { clock: deps.clock } : {}) }));
+    const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey, metrics, log, ...(deps.clock ? { clock: deps.clock } : {}) }));
     closing.unshift(() => store.close());
     const tokens = await resolveTokens(config, log);
     // The audit follower and the read models start their threads side by side (each loads

@@ -54,6 +54,7 @@ export async function startAuditFollower(init: FollowerInit, log: Logger, metric
     workerData: init,
     label: 'audit follower',
     metrics,
+    log,
     restart: 'later',
     unavailable: () => new AuditError('unavailable', 'the audit follower thread stopped; retry shortly'),
     handshake: (m) => (m.kind === 'ready' ? { ready: true } : m.kind === 'failed' ? { failed: m.mismatch ? new LogMismatchError(m.message) : new Error(`the audit follower thread could not start: ${m.message}`) } : null),

@@ -6,6 +6,7 @@
  * The thread's lifecycle and the numbered requests are thread-client.ts's.
  */
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import type { MetricsSink } from '../metrics/sink.js';
 import { StoreUnavailableError } from './errors.js';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
@@ -23,12 +24,16 @@ export class WriterThread {
     private readonly onCommitted: () => void,
     /** Hears the thread's commit latencies, and its restarts. */
     metrics?: MetricsSink,
+    /** Where a restart is told (thread-client.ts). */
+    log?: Pick<Logger, 'info' | 'warn'>,
   ) {
     this.client = new ThreadClient<WriterRequest, WriterReply>({
       module: new URL(`./sqlite-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
       workerData: init,
       label: 'store writer',
       metrics,
+      log,
+      readyMessage: (m) => m.kind === 'ready',
       restart: 'on-demand',
       refWhileWaiting: true,
       unavailable: (reason) => new StoreUnavailableError(`the embedded store's writer thread stopped (${reason}); retry`),

@@ -8,6 +8,7 @@
  * Opening is synchronous (better-sqlite3 is); every EventStore method still returns a
  * promise, as the port requires.
  */
+import type { Logger } from 'pino';
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { StoreUnavailableError } from './errors.js';
@@ -71,6 +72,8 @@ export interface SqliteStoreOptions {
   readonly clock?: () => Date;
   /** Hears commit latencies and writer-thread restarts (src/metrics/sink.ts). Default: nobody. */
   readonly metrics?: MetricsSink;
+  /** Where a writer thread's restart is told (thread-client.ts). Default: nowhere. */
+  readonly log?: Pick<Logger, 'info' | 'warn'>;
   /**
    * Seals every appended row with this key (sqlite-seal.ts: HMAC-SHA256, 32 bytes or more)
    * and lets `checked()` verify seals. Default: none (rows go unsealed; tests and tools).
@@ -194,7 +197,7 @@ class SqliteStore implements SqliteEventStore {
     if (options.writer === 'inline' || this.readOnly) this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, sealer: this.sealer, ...(options.clock ? { clock: options.clock } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit, ...(seal ? { seal } : {}) }, onCommitted, options.metrics);
+      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit, ...(seal ? { seal } : {}) }, onCommitted, options.metrics, options.log);
     }
     this.plain = new RowReader(db, EVENT_COLUMNS, (rows) => rowsToEvents(rows as EventRow[]));
     this.headStmt = db.prepare<[], [number]>('SELECT max(position) FROM events').raw();

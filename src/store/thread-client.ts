@@ -9,8 +9,16 @@
  *
  * What each message means stays with the owner: it hears every message (`onMessage`) and
  * settles requests by their `seq` (`settle`, `fail`, `progress`).
+ *
+ * A restart is told (with `log`): at info when the new thread is ready (which thread, why the
+ * last one stopped, how long the service went without it and how long the new one took to
+ * start), at warn when it is still not ready `slowRestartMs` after it was started. A thread
+ * under a TypeScript loader and a busy machine can take seconds to start; an operator should
+ * see that, not guess it from a `stopped` state. /metrics counts restarts
+ * (annals_worker_restarts_total, worker-thread.ts).
  */
 import type { Worker, WorkerOptions } from 'node:worker_threads';
+import type { Logger } from 'pino';
 import type { MetricsSink } from '../metrics/sink.js';
 import { startWorker } from './worker-thread.js';
 
@@ -39,6 +47,20 @@ export interface ThreadClientOptions<Reply> {
   readonly onRestartFailed?: (e: unknown) => void;
   /** Keep the process alive only while requests wait (the writer: an idle thread must not hold the process open). */
   readonly refWhileWaiting?: boolean;
+  /** Where restarts are told (see the header). Default: nowhere. */
+  readonly log?: Pick<Logger, 'info' | 'warn'> | undefined;
+  /** Without a handshake: the message by which the thread says it serves (for the restart's log line only; requests never wait for it). */
+  readonly readyMessage?: (message: Reply) => boolean;
+  /** A restarted thread not ready this long after it was started is told at warn (default 5 s). */
+  readonly slowRestartMs?: number;
+}
+
+/** Why the service went without a thread: since when and what stopped it (kept across failed attempts until one is ready). */
+interface Down {
+  readonly since: number;
+  readonly code: number;
+  readonly error: string | null;
+  attempts: number;
 }
 
 interface Waiting {
@@ -53,6 +75,9 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
   private seq = 0;
   private readonly waiting = new Map<number, Waiting>();
   private closing: Promise<void> | null = null;
+  /** Set from a thread's exit (not closing) until a new one is ready. */
+  private down: Down | null = null;
+  private lastError: string | null = null;
 
   constructor(private readonly o: ThreadClientOptions<Reply>) {}
 
@@ -77,9 +102,12 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
       const w = startWorker(this.o.module, { workerData: this.o.workerData } as WorkerOptions, this.o.label, this.o.metrics);
       this.current = w;
       if (this.o.refWhileWaiting) w.unref();
+      const restarting = this.restarting();
       let settled = this.o.handshake === undefined;
       if (settled) {
         this.alive = true;
+        // Nothing says when such a thread serves: its start is its readiness.
+        if (this.o.readyMessage === undefined) restarting?.ready();
         resolve();
       }
       w.on('message', (m: Reply) => {
@@ -89,17 +117,26 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
             settled = true;
             if ('ready' in h) {
               this.alive = true;
+              restarting?.ready();
               resolve();
             } else reject(h.failed);
           }
-        }
+        } else if (this.o.handshake === undefined && this.o.readyMessage?.(m)) restarting?.ready();
         this.o.onMessage(m, w);
       });
-      w.on('error', (e) => this.o.onError?.(e)); // the exit that follows says what to do
+      w.on('error', (e) => {
+        this.lastError = e.message;
+        this.o.onError?.(e); // the exit that follows says what to do
+      });
       w.on('exit', (code) => {
+        restarting?.ended();
         if (this.current === w) {
           this.current = null;
           this.alive = false;
+        }
+        if (this.closing === null) {
+          if (this.down === null) this.down = { since: performance.now(), code, error: this.lastError, attempts: 0 };
+          this.lastError = null;
         }
         this.failAll(this.o.unavailable(`the ${this.o.label} thread exited (${code})`));
         if (!settled) {
@@ -115,6 +152,42 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
       });
       this.o.onStart?.(w);
     });
+  }
+
+  /**
+   * With a thread down (`down`), the start under way is a restart: it is told when ready, and
+   * at warn if that takes longer than `slowRestartMs`. Null for a first start, or without `log`.
+   */
+  private restarting(): { ready(): void; ended(): void } | null {
+    const down = this.down;
+    if (down === null) return null;
+    down.attempts++;
+    const log = this.o.log;
+    const startedAt = performance.now();
+    const thread = this.o.label;
+    const reason = down.error === null ? `exited with code ${down.code}` : `failed: ${down.error}`;
+    const slowMs = this.o.slowRestartMs ?? 5000;
+    const slow = log
+      ? setTimeout(() => {
+          const now = performance.now();
+          log.warn({ thread, reason, attempts: down.attempts, startingMs: Math.round(now - startedAt), downMs: Math.round(now - down.since) }, `the ${thread} thread, started again, is still not ready after ${(slowMs / 1000).toFixed(1)} s`);
+        }, slowMs).unref()
+      : undefined;
+    let done = false;
+    return {
+      ready: () => {
+        if (done) return;
+        done = true;
+        clearTimeout(slow);
+        if (this.down === down) this.down = null;
+        const now = performance.now();
+        log?.info({ thread, reason, attempts: down.attempts, startMs: Math.round(now - startedAt), downMs: Math.round(now - down.since) }, `the ${thread} thread is ready again`);
+      },
+      ended: () => {
+        done = true;
+        clearTimeout(slow);
+      },
+    };
   }
 
   /**
