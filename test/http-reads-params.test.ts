@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
+import { DEFAULT_PAGE, DOCUMENTS_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
 
 const EXAMPLE = readFileSync(new URL('../src/example/csto-2025-11-27.ndjson', import.meta.url), 'utf8');
 const source = { title: 'test source', publisher: 'test' };
@@ -39,14 +40,23 @@ t.test('reads: paged lists, loose refs, knownAt, minPosition, unknown parameters
     return { status: r.statusCode, body: r.json() as Record<string, any>, headers: r.headers };
   };
 
-  t.test('A: every list pages by default (50), limit pages otherwise, up to 500', async (t) => {
+  t.test(`A: every list pages by default (documents ${DOCUMENTS_PAGE}), limit pages otherwise, up to 500`, async (t) => {
     const d = await get('/v1/documents?organization=csto');
     t.equal(d.status, 200);
-    t.equal(d.body.documents.length, 50, 'a default page, not every document');
+    t.equal(d.body.documents.length, DOCUMENTS_PAGE, 'a default page, not every document');
     t.type(d.body.nextCursor, 'string');
-    const rest = await get(`/v1/documents?organization=csto&cursor=${d.body.nextCursor}`);
-    t.equal(d.body.documents.length + rest.body.documents.length, N + 3, 'the second page holds the rest');
-    t.equal(rest.body.nextCursor, null);
+    let count = d.body.documents.length;
+    let next: string | null = d.body.nextCursor;
+    let pages = 1;
+    while (next) {
+      const rest = await get(`/v1/documents?organization=csto&cursor=${next}`);
+      t.ok(rest.body.documents.length <= DOCUMENTS_PAGE, 'each later page at most the default');
+      count += rest.body.documents.length;
+      next = rest.body.nextCursor;
+      pages++;
+    }
+    t.equal(count, N + 3, 'the default pages hold every document');
+    t.equal(pages, Math.ceil((N + 3) / DOCUMENTS_PAGE), 'in as many pages as the default size makes');
     const s = await get('/v1/sessions?organization=csto&limit=500');
     t.equal(s.body.sessions.length, N + 1, 'every session in a page of 500');
     t.equal(s.body.nextCursor, null);
@@ -84,7 +94,8 @@ t.test('reads: paged lists, loose refs, knownAt, minPosition, unknown parameters
 
     const spec = (await app.inject({ url: '/openapi.json' })).json();
     for (const path of ['/v1/timeline', '/v1/people', '/v1/documents', '/v1/sessions', '/v1/offices', '/v1/organizations']) {
-      t.match(spec.paths[path].get.description, path === '/v1/sessions' ? /default 10/ : /default 50/, `${path}: the page size documented`);
+      const size = path === '/v1/sessions' ? SESSIONS_PAGE : path === '/v1/documents' ? DOCUMENTS_PAGE : DEFAULT_PAGE;
+      t.match(spec.paths[path].get.description, new RegExp(`default ${size}\\b`), `${path}: the page size documented`);
       t.match(spec.paths[path].get.description, /ETag/, `${path}: caching documented`);
     }
   });

@@ -17,6 +17,7 @@ import { ChangeNotifier, PagingSubscription, type PageSource } from '../src/stor
 import { CommittedFeed, encodeCommitted, postCommitted, storedText } from '../src/store/sqlite-writer-feed.js';
 import type { StoredRow } from '../src/store/sqlite-writer.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
+import { until } from './fixtures/when.js';
 
 const ev = (n: number) => ({ id: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`, type: 'Tested', data: { n, b: 'x', a: [n] }, metadata: { by: 'test' } });
 
@@ -164,7 +165,7 @@ t.test('while handed batches follow on, the log is looked at once per FEED_GRACE
   const c = collector(sub);
   const row = (n: number): StoredRow => [n, `id-${n}`, 's', n, 'T', '{}', '{}', '2026-01-01T00:00:00.000Z'];
   // Caught up on an empty log, then 30 commits handed one after the other, each within the grace.
-  await new Promise((r) => setTimeout(r, 50));
+  await until('the subscription looked at the empty log once', () => looks.head > 0 || looks.dataVersion > 0);
   const before = looks.head;
   const started = Date.now();
   for (let n = 1; n <= 30; n++) {
