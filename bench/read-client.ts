@@ -73,7 +73,7 @@ export const QUESTIONS: Readonly<Record<string, string>> = {
   'holder@past': 'GET /v1/offices/{any office}/holder?validAt={any day}&knownAt={any moment of the recording}',
   'holder@now': 'GET /v1/offices/{any office}/holder?validAt={any day} (no knownAt: the record as it stands)',
   'chair@past': 'GET /v1/organizations/{any chaired organization}/chair?validAt={any day}&knownAt={any moment}',
-  'documents@past': 'GET /v1/documents?organization=org&validAt={any day}&knownAt={any moment} (first page: up to 20 in force, the default page since session 24)',
+  'documents@past': 'GET /v1/documents?organization=org&validAt={any day}&knownAt={any moment} (first page: up to 50 in force)',
   'sessions@past': 'GET /v1/sessions?organization=org&validAt={any day}&knownAt={any moment} (first page: up to 10 sessions held that day, the default page, each with its own lists)',
 };
 

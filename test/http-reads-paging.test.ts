@@ -11,7 +11,7 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
-import { DEFAULT_PAGE, DOCUMENTS_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
+import { DEFAULT_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
 
 const EXAMPLE = readFileSync(new URL('../src/example/csto-2025-11-27.ndjson', import.meta.url), 'utf8');
 const source = { title: 'test source', publisher: 'test' };
@@ -43,7 +43,7 @@ t.test('lists page by default; cursors are bound to their query; past answers ar
   };
 
   /** The page size a list route applies without `limit`: sessions (each with four lists of its own) come fewer to a page. */
-  const defaultOf = (url: string): number => (url.startsWith('/v1/sessions?') ? SESSIONS_PAGE : url.startsWith('/v1/documents?') ? DOCUMENTS_PAGE : DEFAULT_PAGE);
+  const defaultOf = (url: string): number => (url.startsWith('/v1/sessions?') ? SESSIONS_PAGE : DEFAULT_PAGE);
   /** Every page of `url` (at `limit`), checking nextCursor, Link and the page size. */
   const follow = async (url: string, list: string, limit?: number): Promise<any[]> => {
     const out: any[] = [];

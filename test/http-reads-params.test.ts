@@ -6,7 +6,10 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
-import { DEFAULT_PAGE, DOCUMENTS_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
+import { DEFAULT_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
+
+/** Documents come DEFAULT_PAGE to a page by default. */
+const DOCUMENTS_PAGE = DEFAULT_PAGE;
 
 const EXAMPLE = readFileSync(new URL('../src/example/csto-2025-11-27.ndjson', import.meta.url), 'utf8');
 const source = { title: 'test source', publisher: 'test' };

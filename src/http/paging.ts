@@ -23,13 +23,6 @@ export const MAX_PAGE = 500;
  * page of 50 held ~300 items and ~700 entities (140 KB, ~10 ms of a read worker's CPU).
  */
 export const SESSIONS_PAGE = 10;
-/**
- * Documents of an organization in a page when `limit` is not given: a page of 50 cost ~1.3 ms
- * of a read worker's CPU on the 1,000,000-fact record (quiet), and at 32 connections pages wait
- * in that worker behind each other (p99 ≈ the queue × a page: 49 ms); 20 (~8 KB, a screen of
- * titles) costs about half of it. A session's own list of documents keeps DEFAULT_PAGE.
- */
-export const DOCUMENTS_PAGE = 20;
 
 /** The `limit` parameter, documented with the default a route applies. */
 export const pageLimit = (byDefault: number) => z.coerce.number().int().min(1).max(MAX_PAGE).optional().describe(`Items per page (default ${byDefault}, at most ${MAX_PAGE})`);

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { SessionList, SessionView } from '../../../projections/queries.js';
-import { DOCUMENTS_PAGE, SESSIONS_PAGE, nextPage, pageLimit, pageStart } from '../paging.js';
+import { SESSIONS_PAGE, nextPage, pageLimit, pageStart } from '../paging.js';
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, found, moreLinks, readContext, typed } from './reads-common.js';
@@ -13,9 +13,6 @@ const ByOrganization = ListQuery.extend({ organization: LooseRef.describe('The o
 /** Sessions come SESSIONS_PAGE to a page by default: each holds the first page of four lists of its own. */
 const SessionsQuery = ByOrganization.extend({ limit: pageLimit(SESSIONS_PAGE) });
 const SESSIONS_NOTE = LIST_NOTE.replace('(default 50,', `(default ${SESSIONS_PAGE}: each session holds the first page of four lists,`);
-/** Documents come DOCUMENTS_PAGE to a page by default (paging.ts says why). */
-const DocumentsQuery = ByOrganization.extend({ limit: pageLimit(DOCUMENTS_PAGE) });
-const DOCUMENTS_NOTE = LIST_NOTE.replace('(default 50,', `(default ${DOCUMENTS_PAGE},`);
 const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
 const now = (): string => new Date().toISOString();
 
@@ -80,9 +77,9 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
     },
   );
 
-  r.get('/v1/documents', { preHandler: g.read, schema: { operationId: 'listDocuments', response: { 200: DocumentsAnswer }, tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: `Ordered: documents only considered first (by id), then adopted ones by the first day of their effect, then id. ${DOCUMENTS_NOTE} ${CACHE_NOTE}`, querystring: DocumentsQuery } }, async (req, reply) => {
+  r.get('/v1/documents', { preHandler: g.read, schema: { operationId: 'listDocuments', response: { 200: DocumentsAnswer }, tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: `Ordered: documents only considered first (by id), then adopted ones by the first day of their effect, then id. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
     await readContext(app, { minPosition: req.query.minPosition });
-    const start = pageStart(req, req.query, now, DOCUMENTS_PAGE);
+    const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
     const { value, snapshot } = await ask(app, 'documents', organization, start.knownAt, validAt, start);
     const page = found(value, 'organization', organization, start.knownAt);
