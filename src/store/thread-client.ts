@@ -156,7 +156,8 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
 
   /**
    * With a thread down (`down`), the start under way is a restart: it is told when ready, and
-   * at warn if that takes longer than `slowRestartMs`. Null for a first start, or without `log`.
+   * at warn if that takes longer than `slowRestartMs`. Null for a first start; without `log` it
+   * still clears `down` when the new thread is ready, and says nothing.
    */
   private restarting(): { ready(): void; ended(): void } | null {
     const down = this.down;
