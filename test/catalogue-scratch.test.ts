@@ -15,6 +15,11 @@ import { promisify } from 'node:util';
 import t from 'tap';
 
 const run = promisify(execFile);
+
+// Two runs of the compiler over the whole project and a child process loading TypeScript:
+// ~40 s on a quiet machine, but 240 s (.taprc) was crossed at a load average of 20 (session
+// 25, five engineers' work beside CI); a hang is still caught at 600 s.
+t.setTimeout(600_000);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 const ENTRY = `
