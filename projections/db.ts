@@ -213,6 +213,16 @@ export interface WriterOptions {
 
 const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
 
+/** better-sqlite3's refusal of a value it cannot bind (a boolean, an object). */
+const UNBINDABLE = 'SQLite3 can only bind numbers, strings, bigints, buffers, and null';
+
+/** An event failed part-way through the batch's first attempt: the batch is applied again, that event parked. */
+class EventFailed extends Error {
+  constructor(readonly error: unknown) {
+    super('an event failed part-way', { cause: error });
+  }
+}
+
 /** A fault of the file or the disk (SQLite's I/O codes), as opposed to a projection's error on an event. */
 export function isStorageFault(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
@@ -240,6 +250,14 @@ export class ReadModelWriter {
   private readonly parkStmt: Statement;
   private readonly cpPut: Statement;
   private readonly batchTx: (events: readonly LogEvent[], cp: Checkpoint) => void;
+  /** One event inside the batch's transaction: a savepoint, rolled back to if the event fails. */
+  private readonly eventTx: (e: LogEvent & { type: FactType }) => void;
+  /** A bulk build: no journal, so nothing to roll back to (applyFact orders its writes instead). */
+  private readonly bulk: boolean;
+  /** Each event in a savepoint: the batch is being applied again after an event failed. */
+  private careful = false;
+  /** Events parked by the batch being applied: logged and reported once it committed. */
+  private parkedNow: { p: ParkedEvent; err: unknown }[] = [];
   private cp: Checkpoint;
 
   constructor(
@@ -273,6 +291,8 @@ export class ReadModelWriter {
     this.cpPut = db.prepare('UPDATE checkpoint SET position = ?, applied = ?, recorded_at = ?, event_id = ?, previous = ?, log = ? WHERE id = 1');
     const row = db.prepare('SELECT position, applied, recorded_at AS recordedAt, event_id AS eventId, previous, log FROM checkpoint WHERE id = 1').get() as Checkpoint;
     this.cp = { ...row };
+    this.bulk = options.deferCloses === true;
+    this.eventTx = db.transaction((e: LogEvent & { type: FactType }) => this.applyFact(e));
     this.batchTx = db.transaction((events: readonly LogEvent[], cp: Checkpoint) => {
       for (const e of events) this.applyOne(e);
       for (const b of this.bulks) b.flush();
@@ -301,23 +321,63 @@ export class ReadModelWriter {
     const previous = fresh.length > 1 ? (fresh[fresh.length - 2] as LogEvent).position : this.cp.position;
     const next: Checkpoint = { position: last.position, applied: this.cp.applied + fresh.length, recordedAt: last.recordedAt, eventId: last.id, previous, log: this.cp.log };
     try {
-      this.batchTx(fresh, next);
+      this.attempt(fresh, next, false);
+    } catch (err) {
+      if (!(err instanceof EventFailed)) throw err;
+      // An event failed part-way and the transaction rolled back whole. Applied again with each
+      // event in a savepoint, the failing one is rolled back to its own and parked. Only a
+      // failing batch pays for the savepoints: one around every event of every batch cost 4% more
+      // CPU live (40,000 events in batches of 10,000, alternating; -2 to +11% a batch, load ~25).
+      this.attempt(fresh, next, true);
+    }
+    this.cp = next;
+    for (const { p, err } of this.parkedNow) {
+      this.log.error({ position: p.position, type: p.type, factId: p.factId, err }, 'projection failed on an event; parked it and went on');
+      this.onParked(p);
+    }
+    this.parkedNow = [];
+  }
+
+  private attempt(events: readonly LogEvent[], next: Checkpoint, careful: boolean): void {
+    this.careful = careful;
+    this.parkedNow = [];
+    try {
+      this.batchTx(events, next);
     } catch (err) {
       for (const b of this.bulks) b.discard();
       throw err;
+    } finally {
+      this.careful = false;
     }
-    this.cp = next;
   }
 
   parkedCount(): number {
     return this.db.prepare('SELECT count(*) FROM parked').pluck().get() as number;
   }
 
+  /**
+   * One event, all or nothing. An event a projection cannot apply (an error that is not the
+   * file's or the disk's) is parked, with none of its rows: live, the batch is rolled back and
+   * applied again with each event in a savepoint (applyBatch); a bulk build, which has no
+   * journal to roll back, writes nothing of an event before the last thing that can fail.
+   */
   private applyOne(e: LogEvent): void {
     if (!isFactType(e.type)) return; // bookkeeping (key reservations): not a fact about the world
+    const fact = e as LogEvent & { type: FactType };
     try {
-      this.applyFact(e as LogEvent & { type: FactType });
+      if (this.careful) this.eventTx(fact);
+      else this.applyFact(fact);
+    } catch (err) {
+      // A full disk or a failing file is not the event's fault: the batch fails and is retried.
+      if (isStorageFault(err)) throw err;
+      if (!this.careful && !this.bulk) throw new EventFailed(err);
+      const factId = (e.metadata as { factId?: string }).factId ?? null;
+      const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
+      this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
+      this.parkedNow.push({ p, err });
     } finally {
+      // After a rollback to the event's savepoint the touched terms are recut from the rows as
+      // they were, which changes nothing.
       this.terms?.flush(e.recordedAt);
     }
   }
@@ -325,29 +385,45 @@ export class ReadModelWriter {
   private applyFact(e: LogEvent & { type: FactType }): void {
     const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
     const factId = meta.factId ?? null;
-    try {
-      if (!factId) throw new Error('event has no metadata.factId');
-      const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (id) => this.typeOf(id)));
-      const source = meta.source ?? null;
-      if (isAmendment(fact)) {
-        const target = this.resolve(fact.data.fact);
-        const writes = fact.type === 'FactCorrected' ? this.evolve({ ...storedFact(target.type, fact.data.data), factId: target.id, source }) : [];
-        this.closeVersion(target.id, target.type, e.recordedAt, e.position);
-        this.write(writes, target.id, e.recordedAt, e.position);
-        this.factPut.run(factId, e.type, target.id, e.position, e.stream, e.revision, e.recordedAt, fact.data.reason);
-        if (fact.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
-        return;
+    if (!factId) throw new Error('event has no metadata.factId');
+    const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (id) => this.typeOf(id)));
+    const source = meta.source ?? null;
+    let target = factId;
+    let closes: FactType | null = null;
+    let reason: string | null = null;
+    let writes: RowWrite[];
+    if (isAmendment(fact)) {
+      const t = this.resolve(fact.data.fact);
+      writes = fact.type === 'FactCorrected' ? this.evolve({ ...storedFact(t.type, fact.data.data), factId: t.id, source }) : [];
+      target = t.id;
+      closes = t.type;
+      reason = fact.data.reason;
+    } else writes = this.evolve({ ...fact, factId, source });
+    const retracts = fact.type === 'FactRetracted';
+    if (this.bulk) {
+      // Buffered rows are written later, many to a statement: what SQLite would refuse is
+      // refused now, and the facts row (which can fail) goes first, before any row is buffered.
+      this.checkCells(writes);
+      this.index(e, factId, target, reason, retracts);
+    }
+    if (closes) this.closeVersion(target, closes, e.recordedAt, e.position);
+    this.write(writes, target, e.recordedAt, e.position);
+    if (!this.bulk) this.index(e, factId, target, reason, retracts);
+  }
+
+  /** The fact's row in `facts` (an amendment: the fact it names, why; a retraction marks it). */
+  private index(e: LogEvent, factId: string, target: string, reason: string | null, retracts: boolean): void {
+    this.factPut.run(factId, e.type, target, e.position, e.stream, e.revision, e.recordedAt, reason);
+    if (retracts) this.retract.run(e.recordedAt, target);
+  }
+
+  /** A bulk build refuses, at the event, the cells better-sqlite3 would refuse to bind (same error). */
+  private checkCells(writes: readonly RowWrite[]): void {
+    for (const w of writes) {
+      for (const c of (this.inserts.get(w.table) as { columns: readonly string[] }).columns) {
+        const v: unknown = w.row[c];
+        if (v != null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint' && !(v instanceof Uint8Array)) throw new TypeError(UNBINDABLE);
       }
-      const writes = this.evolve({ ...fact, factId, source });
-      this.write(writes, factId, e.recordedAt, e.position);
-      this.factPut.run(factId, e.type, factId, e.position, e.stream, e.revision, e.recordedAt, null);
-    } catch (err) {
-      // A full disk or a failing file is not the event's fault: the batch fails and is retried.
-      if (isStorageFault(err)) throw err;
-      const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
-      this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
-      this.log.error({ position: e.position, type: e.type, factId, err }, 'projection failed on an event; parked it and went on');
-      this.onParked(p);
     }
   }
 

@@ -14,6 +14,7 @@ import { verifyHeadWith, type SignedTreeHead } from '../src/audit/signing.js';
 import { createLogger } from '../src/logging.js';
 import { startTestApp } from './fixtures/app.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
+import { until } from './fixtures/when.js';
 
 // A write made while the read-model thread restarts waits for the new thread, so the wait is
 // long: a start costs ~3 s of CPU under tap's TypeScript loader (bench/thread-start.ts), which
@@ -68,7 +69,8 @@ t.test('writer thread and audit follower thread, end to end', async (t) => {
   const status = await app.inject({ url: '/v1/admin/projections', headers: first.auth('admin') });
   t.equal(status.statusCode, 200, status.body);
   t.equal((status.json() as { checkpoint: string }).checkpoint, (await runtime.store.head()) as string, 'the thread applied everything');
-  t.equal((await app.inject({ url: '/readyz' })).statusCode, 200);
+  // Ready once the read worker is too (it may still be starting under tap's loader: /readyz then says so).
+  await until('/readyz 200', async () => (await app.inject({ url: '/readyz' })).statusCode === 200, 120_000);
   t.equal((await app.inject({ url: `/v1/people/p5?minPosition=${last.position}` })).statusCode, 200);
   const reading = (async () => {
     let failures = 0;

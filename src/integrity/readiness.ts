@@ -3,7 +3,10 @@
  * the read models or the audit tree, each not ready while it is stopped or retrying after a
  * failure, catching up, further behind the log than ANNALS_READY_MAX_LAG_MS (the age of the
  * oldest event it has not taken in), or holding parked events (an event it could not apply,
- * or would not vouch for, waits for an operator).
+ * or would not vouch for, waits for an operator); and the read workers, not ready while none
+ * of them is (starting and warming up, or starting again after one stopped), since the event
+ * loop then answers every read question itself, at a fraction of the rate the process is
+ * sized for.
  */
 import type { Runtime } from '../runtime.js';
 import type { EventStore, Position } from '../store/port.js';
@@ -20,16 +23,36 @@ export interface PartReadiness {
   readonly problems: string[];
 }
 
+export interface WorkersReadiness {
+  readonly ready: boolean;
+  /** Read workers configured (ANNALS_READ_WORKERS; 0: reads are answered on the event loop by design). */
+  readonly workers: number;
+  /** Of them, ready to answer now. */
+  readonly running: number;
+  readonly problems: string[];
+}
+
 export interface ServiceReadiness {
   readonly ready: boolean;
   readonly readModels: PartReadiness;
   readonly audit: PartReadiness;
+  readonly readWorkers: WorkersReadiness;
 }
 
-export async function serviceReadiness(runtime: Pick<Runtime, 'store' | 'readModels' | 'audit' | 'config'>): Promise<ServiceReadiness> {
+/** `reads`: the read workers (the runtime's `reads`, the app's `readPool`), null when there are none. */
+export async function serviceReadiness(runtime: Pick<Runtime, 'store' | 'readModels' | 'audit' | 'config'>, reads: { readonly ready: number } | null = null): Promise<ServiceReadiness> {
   const maxLagMs = runtime.config.readyMaxLagMs;
   const [readModels, audit] = await Promise.all([readModelsPart(runtime, maxLagMs), auditPart(runtime, maxLagMs)]);
-  return { ready: readModels.ready && audit.ready, readModels, audit };
+  const readWorkers = workersPart(reads, runtime.config.readWorkers);
+  return { ready: readModels.ready && audit.ready && readWorkers.ready, readModels, audit, readWorkers };
+}
+
+/** Ready with one worker ready: with more, one starting again leaves the others answering. */
+function workersPart(reads: { readonly ready: number } | null, size: number): WorkersReadiness {
+  if (reads === null) return { ready: true, workers: 0, running: 0, problems: [] };
+  const running = reads.ready;
+  const problems = running > 0 ? [] : [`read workers: none of ${size} ready yet (starting and warming up, or starting again after one stopped); reads are answered on the event loop meanwhile`];
+  return { ready: problems.length === 0, workers: size, running, problems };
 }
 
 async function readModelsPart(runtime: Pick<Runtime, 'store' | 'readModels'>, maxLagMs: number): Promise<PartReadiness> {
