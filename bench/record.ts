@@ -89,6 +89,31 @@ async function profile(name: string): Promise<() => Promise<void>> {
   };
 }
 
+/**
+ * Messages the event loop hears from each worker thread from now until the returned function
+ * is called, by label: each wakes the event loop, so fewer a group is less CPU a fact.
+ */
+function messagesHeard(): () => Map<string, number> {
+  const counts = new Map<string, number>();
+  const listeners: Array<() => void> = [];
+  for (const [worker, label] of runningWorkers()) {
+    const count = (): void => void counts.set(label, (counts.get(label) ?? 0) + 1);
+    worker.on('message', count);
+    listeners.push(() => worker.off('message', count));
+  }
+  return () => {
+    for (const off of listeners) off();
+    return counts;
+  };
+}
+
+/** Groups the recorder decided and appended so far, and the facts in them (annals_record_group_size). */
+async function groupCounts(metrics: { text(): Promise<string> }): Promise<{ groups: number; facts: number }> {
+  const text = await metrics.text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { groups: read('annals_record_group_size_count'), facts: read('annals_record_group_size_sum') };
+}
+
 /** The i-th fact of a stream of work for `client`: a person, then their attendance. */
 function factFor(prefix: string, client: number, i: number): object {
   const key = `${prefix}-c${client}-p${i >> 1}`;
@@ -223,9 +248,13 @@ async function main(): Promise<void> {
     const threadsSingle = threadCpu();
     const machineSingle = machineBusy();
     const port = (app.server.address() as { port: number }).port;
+    const groups0 = await groupCounts(runtime.metrics);
+    const heard = messagesHeard();
     const profiled = await profile('single');
     const single = await drive({ port, kind: 'single', perClient });
     await profiled();
+    const groups1 = await groupCounts(runtime.metrics);
+    const singleHeard = heard();
     const singleElu = performance.eventLoopUtilization(elu0);
     const singleThreads = threads0();
     const singleCpu = cpuMicros(cpuSingle);
@@ -259,6 +288,7 @@ async function main(): Promise<void> {
       `POST /v1/facts/batch, batches of ${BATCH_SIZE.toLocaleString('en')}: ${(batches * BATCH_SIZE).toLocaleString('en')} facts in ${batchSeconds.toFixed(2)} s = ${Math.round(batchRate).toLocaleString('en')} facts/s (per batch ms median ${batchTimes.sort((a, b) => a - b)[batchTimes.length >> 1]?.toFixed(0)}) [target >= 50,000: ${batchRate >= 50000 ? 'met' : 'NOT met'}]`,
       `server main thread busy (event-loop utilisation): single ${(singleElu.utilization * 100).toFixed(0)}%, ${((singleElu.active * 1000) / (perClient * CLIENTS)).toFixed(0)} us a fact (warm-up included); batch ${(batchElu.utilization * 100).toFixed(0)}%, ${((batchElu.active * 1000) / (batches * BATCH_SIZE)).toFixed(0)} us a fact`,
       `worker threads busy: single ${singleThreads}; batch ${batchThreads}`,
+      `single facts: ${groups1.groups - groups0.groups} groups of ${((groups1.facts - groups0.facts) / Math.max(1, groups1.groups - groups0.groups)).toFixed(1)} facts on average (a group: one unit to the writer; retries alone included); messages to the event loop a group: ${[...singleHeard].map(([label, n]) => `${label} ${(n / Math.max(1, groups1.groups - groups0.groups)).toFixed(2)}`).join(', ')}`,
       cpuLine('CPU, single', perClient * CLIENTS, singleCpu, single, singleMachine),
       cpuLine('CPU, batch', batches * BATCH_SIZE, batchCpu, batch, batchMachine),
       `CPU by thread, single: ${perFact(singleByThread, perClient * CLIENTS)}`,

@@ -423,3 +423,24 @@ t.test('sqlite: refuses a file written by a newer schema', async (t) => {
   db.close();
   t.throws(() => openSqliteStore(path), StoreUnavailableError);
 });
+
+t.test('sqlite: a unit crosses to the writer thread as one text, every field as it was', async (t) => {
+  const { encodeUnit, decodeUnit } = await import('../src/store/sqlite-writer-protocol.js');
+  // Texts that look like the format's own marks (digits, `:`, `,`, `n`), non-ASCII and astral
+  // characters (lengths are UTF-16 code units), and every kind of expectation.
+  const ev = (id: string, data: string) => ({ id, type: 'T:1,', data, metadata: JSON.stringify({ note: 'n5,3:abc', emoji: '\u{1F600}é' }) });
+  const waves = [
+    [
+      { stream: 'person-12:34,', expected: 'no_stream' as const, events: [ev('1:x', JSON.stringify({ name: 'Zoë 😀', n: 12 })), ev('id-2', 'null')] },
+      { stream: 'n', expected: 0, events: [ev('a', '"x"')] },
+    ],
+    [],
+    [
+      { stream: 'séance-\u{1F600}', expected: 41, events: [] },
+      { stream: 's', expected: 'any' as const, events: [ev('b', '{}')] },
+      { stream: '10:', expected: 'stream_exists' as const, events: [ev('c', '[1,2]')] },
+    ],
+  ];
+  t.same(decodeUnit(encodeUnit(waves)), waves);
+  t.same(decodeUnit(encodeUnit([])), []);
+});

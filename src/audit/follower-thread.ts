@@ -12,6 +12,17 @@ import { serveThread } from '../store/thread-worker.js';
 import type { FollowerInit, FollowerReply, FollowerRequest } from './follower-protocol.js';
 import { AuditError, openAuditLog } from './tree-head.js';
 import { keyPaths, loadKeys } from './keys.js';
+import type { Position } from '../store/port.js';
+import { coalesced } from './follower-coalesced.js';
+
+/**
+ * How often, at most, the event loop hears how far the tree got. Only a proof just after a
+ * write waits for it (withFollower's read-your-writes, bounded at 500 ms), yet a message a
+ * commit wakes the event loop once more a group of single facts: under load, commits come
+ * every few ms. The first position after a quiet spell is told at once; the ones that follow
+ * within this time go as one, the last of them.
+ */
+const AUDITED_EVERY_MS = 50;
 
 await serveThread<FollowerInit, FollowerRequest, FollowerReply>({
   name: 'follower-thread',
@@ -21,6 +32,7 @@ await serveThread<FollowerInit, FollowerRequest, FollowerReply>({
     // The embedded store is read through its seal check: an event this service did not write is not taken in.
     const keys = loadKeys(keyPaths(init.dataDir, init.keyFile), log, { create: false });
     const followed = await openFollowedLog(init, { sealKey: keys.sealKey });
+    const audited = coalesced((position: Position) => post({ kind: 'audited', position }), AUDITED_EVERY_MS);
     undo(() => followed.store.close());
     const audit = await openAuditLog({
       store: followed.sqlite?.checked() ?? followed.store,
@@ -28,7 +40,7 @@ await serveThread<FollowerInit, FollowerRequest, FollowerReply>({
       keyFile: init.keyFile,
       createKey: false,
       log,
-      onAudited: (position) => post({ kind: 'audited', position }),
+      onAudited: (position) => audited.tell(position),
       onStatus: (status) => post({ kind: 'status', status }),
     });
     const { state, failures, lastError } = await audit.status();
@@ -43,6 +55,7 @@ await serveThread<FollowerInit, FollowerRequest, FollowerReply>({
       },
       async close() {
         await audit.close();
+        audited.flush();
         await followed.store.close();
       },
       closed: { kind: 'closed' },

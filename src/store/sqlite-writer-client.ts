@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { MetricsSink } from '../metrics/sink.js';
 import { StoreUnavailableError } from './errors.js';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
-import { decodeOutcomes, decodeWriterError, type EncodedAppendOutcome, type WriterInit, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { decodeOutcomes, decodeWriterError, encodeUnit, type EncodedAppendOutcome, type WriterInit, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { ThreadClient } from './thread-client.js';
 
 export class WriterThread {
@@ -51,7 +51,8 @@ export class WriterThread {
 
   /** Settles after the COMMIT; rejects only when the transaction failed as a whole. */
   appendWaves(waves: readonly (readonly PendingAppend[])[]): Promise<AppendOutcome[][]> {
-    return this.client.request<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, waves })).then(decodeOutcomes);
+    const unit = encodeUnit(waves);
+    return this.client.request<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, unit })).then(decodeOutcomes);
   }
 
   /** The writer thread's connection settings, as SQLite reports them. */

@@ -4,10 +4,10 @@
  * name, and the port's callers need the error classes back).
  */
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from './errors.js';
-import type { AppendResult } from './port.js';
+import type { AppendResult, ExpectedRevision } from './port.js';
 import type { Database } from 'better-sqlite3';
 import type { MessagePort } from 'node:worker_threads';
-import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
+import type { AppendOutcome, PendingAppend, PendingEvent } from './sqlite-writer.js';
 
 export interface WriterInit {
   readonly path: string;
@@ -19,8 +19,8 @@ export interface WriterInit {
 }
 
 export type WriterRequest =
-  /** Waves of appends, committed in one transaction (a single append is one wave of one). */
-  | { kind: 'append'; seq: number; waves: readonly (readonly PendingAppend[])[] }
+  /** Waves of appends, committed in one transaction (a single append is one wave of one), as encodeUnit's text. */
+  | { kind: 'append'; seq: number; unit: string }
   | { kind: 'pragmas'; seq: number }
   /** Post what each COMMIT stores on `port` (sqlite-writer-feed.ts), replacing the port of that name. */
   | { kind: 'feed'; name: string; port: MessagePort }
@@ -83,6 +83,62 @@ export function decodeWriterError(e: EncodedError): Error {
       return err;
     }
   }
+}
+
+/*
+ * A unit of waves crosses to the writer thread as one string (encodeUnit), not as objects: a
+ * structured clone of a group's appends walks every object and property on both sides (for a
+ * group of 16 single facts, ~20 µs of CPU against ~4 µs for a string of the same text,
+ * measured in alternating slices), while a string is copied as it is. The format is fields
+ * one after the other: a count or revision as decimal digits then `,`; a text as its length
+ * (UTF-16 code units), `:`, then the text itself, so no text is escaped or scanned.
+ *   unit   = waves-count, wave*;  wave = appends-count, append*
+ *   append = stream, expected, events-count, event*;  event = id, type, data, metadata
+ *   expected = `n` then the revision, or the text `any` / `no_stream` / `stream_exists`
+ */
+export function encodeUnit(waves: readonly (readonly PendingAppend[])[]): string {
+  let t = `${waves.length},`;
+  for (const wave of waves) {
+    t += `${wave.length},`;
+    for (const a of wave) {
+      t += `${a.stream.length}:${a.stream}${typeof a.expected === 'number' ? `n${a.expected},` : `${a.expected.length}:${a.expected}`}${a.events.length},`;
+      for (const e of a.events) t += `${e.id.length}:${e.id}${e.type.length}:${e.type}${e.data.length}:${e.data}${e.metadata.length}:${e.metadata}`;
+    }
+  }
+  return t;
+}
+
+export function decodeUnit(t: string): PendingAppend[][] {
+  let at = 0;
+  const count = (): number => {
+    const end = t.indexOf(',', at);
+    const n = Number(t.slice(at, end));
+    at = end + 1;
+    return n;
+  };
+  const text = (): string => {
+    const colon = t.indexOf(':', at);
+    const start = colon + 1;
+    at = start + Number(t.slice(at, colon));
+    return t.slice(start, at);
+  };
+  const waves: PendingAppend[][] = [];
+  for (let w = count(); w > 0; w--) {
+    const wave: PendingAppend[] = [];
+    for (let a = count(); a > 0; a--) {
+      const stream = text();
+      let expected: ExpectedRevision;
+      if (t.charCodeAt(at) === 110 /* n */) {
+        at++;
+        expected = count();
+      } else expected = text() as ExpectedRevision;
+      const events: PendingEvent[] = [];
+      for (let e = count(); e > 0; e--) events.push({ id: text(), type: text(), data: text(), metadata: text() });
+      wave.push({ stream, expected, events });
+    }
+    waves.push(wave);
+  }
+  return waves;
 }
 
 export function readPragmas(db: Database): WriterPragmas {
