@@ -134,13 +134,7 @@ const FIRST_ADOPTION = `NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document =
  * are rendered (`named`), so a page of sessions renders every entity it shows in one statement.
  */
 export function sessionDocuments(q: QueryContext, sessions: readonly string[], k: string, page: PageRequest): { named: (string | null)[]; pages: (v: (id: string | null) => EntityView | null) => Map<string, Page<DocumentItem>> } {
-  const pairs = q.all<{ session: string; document: string }>(
-    `SELECT session, document FROM (SELECT session, document, row_number() OVER (PARTITION BY session ORDER BY document) AS rn FROM (
-        SELECT session, document FROM adoptions WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0
-        UNION SELECT session, document FROM considerations WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0))
-      WHERE rn <= @n ORDER BY session, document`,
-    bind({ s: JSON.stringify(sessions), k, n: page.limit + 1 }, afterParams(page.after, 1)),
-  );
+  const pairs = sessionDocumentPairs(q, sessions, k, page);
   const rows: DocumentRows = pairs.length ? documentRows(q, pairs.map((r) => r.document), k) : { docs: [], adoptions: new Map(), considered: new Map() };
   return {
     named: namedBy(rows),
@@ -157,6 +151,45 @@ export function sessionDocuments(q: QueryContext, sessions: readonly string[], k
       return new Map(sessions.map((s) => [s, mergePage([bySession.get(s) ?? []], (d) => [d.id], page.limit)]));
     },
   };
+}
+
+/**
+ * The (session, document) pairs of these sessions after `after`, at most `limit + 1` a
+ * session, in (session, document) order. First every pair of them (as one JSON text), up to
+ * a cap that `limit + 1` of each session fits in: a session has few documents, and reading
+ * them whole cost ~60% of numbering them with a window over the union (which sorts it: 390
+ * against 650 µs a page of 10 sessions on the 1,000,000-fact record, a loaded machine,
+ * alternating runs). Only when the cap is reached may a session have more: numbered then.
+ */
+function sessionDocumentPairs(q: QueryContext, sessions: readonly string[], k: string, page: PageRequest): { session: string; document: string }[] {
+  const n = page.limit + 1;
+  const p = bind({ s: JSON.stringify(sessions), k, n, cap: sessions.length * n }, afterParams(page.after, 1));
+  const whole = JSON.parse(
+    q.get<{ v: string }>(
+      `SELECT json_group_array(json_array(session, document)) AS v FROM (
+          SELECT a.session, a.document FROM json_each(@s) j CROSS JOIN adoptions a WHERE a.session = j.value AND ${KNOWN('a')} AND a.document > @a0
+          UNION SELECT c.session, c.document FROM json_each(@s) j CROSS JOIN considerations c WHERE c.session = j.value AND ${KNOWN('c')} AND c.document > @a0 LIMIT @cap)`,
+      p,
+    )?.v ?? '[]',
+  ) as [string, string][];
+  if (whole.length >= (p['cap'] as number)) {
+    return q.all<{ session: string; document: string }>(
+      `SELECT session, document FROM (SELECT session, document, row_number() OVER (PARTITION BY session ORDER BY document) AS rn FROM (
+          SELECT session, document FROM adoptions WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0
+          UNION SELECT session, document FROM considerations WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0))
+        WHERE rn <= @n ORDER BY session, document`,
+      p,
+    );
+  }
+  whole.sort(([s1, d1], [s2, d2]) => (s1 < s2 ? -1 : s1 > s2 ? 1 : d1 < d2 ? -1 : d1 > d2 ? 1 : 0));
+  const out: { session: string; document: string }[] = [];
+  let run = 0;
+  for (let i = 0; i < whole.length; i++) {
+    const [session, document] = whole[i] as [string, string];
+    run = i > 0 && (whole[i - 1] as [string, string])[0] === session ? run + 1 : 1;
+    if (run <= n) out.push({ session, document });
+  }
+  return out;
 }
 
 /** Documents adopted or considered at a session, by id, a page at a time. */
