@@ -37,12 +37,14 @@ export function organizationsPage(q: QueryContext, k: string, filter: { classifi
 
 /** The organization and every body below it (parent chain), as known at `k`: the organizations with a parent (few), walked in memory. */
 export function withBodies(q: QueryContext, org: string, k: string): string[] {
-  const rows = q.all<{ id: string; parent: string }>(`SELECT id, parent FROM entities WHERE kind = 'organization' AND parent IS NOT NULL AND ${KNOWN()}`, { k });
+  // As one JSON text: better-sqlite3 hands over ~0.5 µs a value, and every organization with a
+  // parent is a row here (~100 on the benchmark record: 105 µs as rows of two values).
+  const rows = JSON.parse(q.get<{ v: string }>(`SELECT json_group_array(json_array(id, parent)) AS v FROM entities WHERE kind = 'organization' AND parent IS NOT NULL AND ${KNOWN()}`, { k })?.v ?? '[]') as [string, string][];
   const children = new Map<string, string[]>();
-  for (const r of rows) {
-    const list = children.get(r.parent);
-    if (list) list.push(r.id);
-    else children.set(r.parent, [r.id]);
+  for (const [id, parent] of rows) {
+    const list = children.get(parent);
+    if (list) list.push(id);
+    else children.set(parent, [id]);
   }
   const out = new Set<string>([org]);
   const todo = [org];

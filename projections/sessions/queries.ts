@@ -124,23 +124,47 @@ export function sessionListPage<L extends SessionList>(q: QueryContext, session:
   return { items: p.items.map((x) => x.item) as ItemOf<L>[], next: p.next };
 }
 
-const ITEM_FIELDS = ITEM_COLUMNS.split(', ') as (keyof ItemRow)[];
+/** A row of ITEM_COLUMNS as a JSON array, and as an object (a literal: Object.fromEntries made a pair array of each value, garbage of ~1,600 arrays a page). */
+type ItemTuple = [string, string, ItemRow['item'], string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string];
+const itemRow = ([session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position]: ItemTuple): ItemRow => ({ session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position });
+const byPosition = (a: ItemRow, b: ItemRow): number => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
+
+/**
+ * The items of these sessions as known at k: of each list (attendees, reports, talks) at most
+ * `nested + 1`. First every item of them, up to a cap that `nested + 1` of each list of each
+ * session fits in: a session's lists are short (at most 30 items a list, ~4 a session, on the
+ * 1,000,000-fact record), and reading them whole in the primary key's order, as one JSON text,
+ * cost ~120 µs of CPU for 10 sessions against ~450 for numbering them with a window and
+ * ordering the aggregate (its temporary B-tree was most of it; bench/page-cpu.ts, warm). The
+ * rows read are those the window would have read (it reads every item of the sessions to
+ * number them), so a page of 500 reads no more. Only when the cap is reached may a list go on
+ * past it: numbered then.
+ */
+function itemsOf(q: QueryContext, ids: readonly string[], k: string, nested: number): ItemRow[] {
+  const p = { ids: JSON.stringify(ids), k, n: nested + 1, cap: ids.length * 3 * (nested + 1) };
+  const whole = JSON.parse(q.get<{ v: string }>(`SELECT json_group_array(json_array(${ITEM_COLUMNS})) AS v FROM (SELECT ${ITEM_COLUMNS.replace(/(\w+)/g, 's.$1')} FROM json_each(@ids) j CROSS JOIN session_items s WHERE s.session = j.value AND ${KNOWN('s')} LIMIT @cap)`, p)?.v ?? '[]') as ItemTuple[];
+  if (whole.length < p.cap) return whole.map(itemRow);
+  return (
+    JSON.parse(
+      q.get<{ v: string }>(
+        `SELECT json_group_array(json_array(${ITEM_COLUMNS}) ORDER BY session, item, position) AS v FROM (SELECT ${ITEM_COLUMNS}, row_number() OVER (PARTITION BY session, item ORDER BY position) AS rn FROM session_items WHERE session IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}) WHERE rn <= @n`,
+        p,
+      )?.v ?? '[]',
+    ) as ItemTuple[]
+  ).map(itemRow);
+}
 
 /**
  * Sessions rendered together, each with the first `nested` items of its lists: five
- * statements for a page, not a handful per session. The items of every session come by a
- * window over (session, item); the documents at them in two; every entity the page shows
- * (sessions', items', documents') in one. The item rows come as one JSON text
- * (better-sqlite3 hands over ~0.5 µs a value: ~300 rows of 12 columns a page).
+ * statements for a page, not a handful per session. The items of every session in one
+ * (itemsOf); the documents at them in two; every entity the page shows (sessions', items',
+ * documents') in one. The item rows come as one JSON text (better-sqlite3 hands over ~0.5 µs
+ * a value: ~300 rows of 12 columns a page).
  */
 function renderSessions(q: QueryContext, rows: readonly SessionRow[], k: string, nested: number): SessionView[] {
   if (rows.length === 0) return [];
   const ids = rows.map((s) => s.id);
-  const packed = q.get<{ v: string }>(
-    `SELECT json_group_array(json_array(${ITEM_COLUMNS}) ORDER BY session, item, position) AS v FROM (SELECT ${ITEM_COLUMNS}, row_number() OVER (PARTITION BY session, item ORDER BY position) AS rn FROM session_items WHERE session IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}) WHERE rn <= @n`,
-    { ids: JSON.stringify(ids), k, n: nested + 1 },
-  );
-  const items = (JSON.parse(packed?.v ?? '[]') as unknown[][]).map((r) => Object.fromEntries(ITEM_FIELDS.map((f, i) => [f, r[i]])) as unknown as ItemRow);
+  const items = itemsOf(q, ids, k, nested);
   const documents = sessionDocuments(q, ids, k, { after: null, limit: nested });
   const v = q.views([...rows.flatMap((s) => [s.body, s.country, s.chair_person, s.chair_office]), ...items.flatMap((r) => [r.person, r.office, r.representing, ...participantIds(r)]), ...documents.named], k);
   const docPages = documents.pages(v);
@@ -154,7 +178,8 @@ function renderSessions(q: QueryContext, rows: readonly SessionRow[], k: string,
     const mine = bySession.get(s.id) ?? [];
     const more: Partial<Record<SessionList, Key>> = {};
     const listOf = (list: 'attendees' | 'reports' | 'talks'): (Attendee | Report | Talks)[] => {
-      const of = mine.filter((r) => r.item === ITEM_KIND[list]);
+      // In the order of positions (a session's rows come in primary-key order, item then position).
+      const of = mine.filter((r) => r.item === ITEM_KIND[list]).sort(byPosition);
       if (of.length > nested) more[list] = [(of[nested - 1] as ItemRow).position];
       return of.slice(0, nested).map((r) => itemOf(r, s.from_raw, v));
     };

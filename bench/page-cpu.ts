@@ -1,0 +1,155 @@
+/**
+ * CPU per page of the lists a read worker answers: `npm run bench:page-cpu` with
+ * BENCH_DB=<a readmodels.db> (opened read-only; e.g. the read benchmark's kept record).
+ * Asks the read queries directly, in this thread, what bench:read's documents@past and
+ * sessions@past ask over HTTP (organization `org`, a day drawn uniformly from 1990..2030, a
+ * knownAt drawn uniformly from the recording's span, the route's default page), each page also
+ * serialized as the worker serializes it. Prints per question the CPU per page (this
+ * process: the statements, the rendering, JSON) at p50, mean and p99, and a digest of every
+ * answer (items and next keys, a second page of every fourth question included): equal
+ * digests, equal answers.
+ *
+ * BENCH_COMPARE=<a checkout of another version> (its projections/ importable, e.g. `git
+ * archive main projections events src test/fixtures | tar -x -C DIR` with node_modules linked):
+ * both versions answer the same questions in alternating slices, so that other processes'
+ * load falls on both alike; the ratio of their CPU per page is the figure to quote on a
+ * shared machine, and their digests must be equal.
+ *
+ * Environment: BENCH_DB, BENCH_PAGES (pages per question, 400), BENCH_SEED (2024),
+ * BENCH_ONLY=documents|sessions, BENCH_COMPARE, BENCH_THIS (this version from a checkout too),
+ * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_STATEMENTS=1 (also the CPU time of
+ * each statement of this version, summed over the run: CPU, since the machine is shared).
+ */
+import { createHash } from 'node:crypto';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { registerTemporalFunctions } from '../projections/temporal.js';
+import { ReadQueries } from '../projections/queries.js';
+import { QueryContext } from '../projections/query-context.js';
+import { prng } from '../test/fixtures/history.js';
+import { DEFAULT_PAGE as DOCUMENTS_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
+
+const path = process.env['BENCH_DB'];
+if (!path) throw new Error('BENCH_DB=<path to a readmodels.db> is required (opened read-only)');
+const PAGES = Number(process.env['BENCH_PAGES'] ?? 400);
+const SEED = Number(process.env['BENCH_SEED'] ?? 2024);
+const SLICE = 20;
+
+type Paged = { items: unknown[]; next: readonly string[] | null } | null;
+interface Reads {
+  documents(org: string, k: string, validAt: string | undefined, page: { after: readonly string[] | null; limit: number }): Paged;
+  sessions(org: string, k: string, validAt: string | undefined, page: { after: readonly string[] | null; limit: number }): Paged;
+  invalidate(): void;
+}
+
+function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads): Reads {
+  const db = new Database(path as string, { readonly: true });
+  registerTemporalFunctions(db);
+  db.pragma('cache_size = -65536');
+  return new Queries(db, false, 60_000);
+}
+
+type Loaded = { ReadQueries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads; QueryContext: typeof QueryContext };
+const load = async (dir: string): Promise<Loaded> => ({
+  ReadQueries: ((await import(pathToFileURL(resolve(dir, 'projections/queries.ts')).href)) as Loaded).ReadQueries,
+  QueryContext: ((await import(pathToFileURL(resolve(dir, 'projections/query-context.ts')).href)) as Loaded).QueryContext,
+});
+// BENCH_THIS=<a checkout>: this version loaded as the other is (a module loaded first, statically, ran ~5% slower than the same code loaded after it).
+const mine: Loaded = process.env['BENCH_THIS'] ? await load(process.env['BENCH_THIS']) : { ReadQueries: ReadQueries as unknown as Loaded['ReadQueries'], QueryContext };
+const other = process.env['BENCH_COMPARE'];
+const theirs = other ? await load(other) : null;
+const versions: { name: string; reads: Reads }[] = [{ name: 'this', reads: open(mine.ReadQueries) }];
+if (theirs) versions.push({ name: 'compare', reads: open(theirs.ReadQueries) });
+
+const cpu = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+const statements = new Map<string, { n: number; ms: number; ids: number }>();
+/** Times every statement of a version's QueryContext (BENCH_STATEMENTS). */
+function timeStatements(Context: typeof QueryContext, version: string): void {
+  for (const m of ['all', 'get'] as const) {
+    const original = Context.prototype[m] as (this: QueryContext, sql: string, p: Record<string, unknown>) => unknown;
+    Object.defineProperty(Context.prototype, m, {
+      value(this: QueryContext, sql: string, p: Record<string, unknown>): unknown {
+        const t0 = cpu();
+        const r = original.call(this, sql, p);
+        const key = `${version}: ${sql.replace(/\s+/g, ' ')}`;
+        const a = statements.get(key) ?? { n: 0, ms: 0, ids: 0 };
+        a.n += 1;
+        a.ms += cpu() - t0;
+        const ids = p['ids'] ?? p['s'];
+        if (typeof ids === 'string') a.ids += (JSON.parse(ids) as unknown[]).length;
+        statements.set(key, a);
+        return r;
+      },
+    });
+  }
+}
+if (process.env['BENCH_STATEMENTS']) {
+  timeStatements(mine.QueryContext, 'this');
+  if (theirs) timeStatements(theirs.QueryContext, 'compare');
+}
+
+const probe = new Database(path, { readonly: true });
+const [from, to] = probe.prepare('SELECT min(recorded_at), max(recorded_at) FROM facts').raw().get() as [string, string];
+probe.close();
+const d0 = Date.parse('1990-01-01T00:00:00Z');
+const dn = Date.parse('2030-12-31T00:00:00Z');
+const k0 = Date.parse(from);
+const kn = Date.parse(to);
+/** The questions, the same for every version. */
+function questions(n: number): { k: string; v: string }[] {
+  const rnd = prng(SEED);
+  return Array.from({ length: n }, () => ({ v: new Date(d0 + Math.floor(rnd() * ((dn - d0) / 86_400_000 + 1)) * 86_400_000).toISOString().slice(0, 10), k: new Date(k0 + Math.floor(rnd() * (kn - k0 + 1))).toISOString() }));
+}
+
+
+/** Each list at its route's default page, or BENCH_LIMIT_<LIST> (BENCH_COMPARE_LIMIT_<LIST> for the other version: e.g. a default page before and after). */
+const LISTS = { documents: DOCUMENTS_PAGE, sessions: SESSIONS_PAGE } as const;
+const limitOf = (version: string, list: keyof typeof LISTS): number => Number(process.env[`BENCH_${version === 'compare' ? 'COMPARE_' : ''}LIMIT_${list.toUpperCase()}`] ?? LISTS[list]);
+type List = keyof typeof LISTS;
+const only = process.env['BENCH_ONLY'];
+const lists = (Object.keys(LISTS) as List[]).filter((l) => !only || l === only);
+const asked = questions(PAGES);
+const stats = new Map(versions.flatMap((ver) => lists.map((l) => [`${l} ${ver.name}`, { cpu: [] as number[], items: 0, bytes: 0, digest: createHash('sha256') }])));
+console.log(`read models ${path}; knownAt ${from}..${to}; ${PAGES} pages a question${other ? `, alternating with ${other}` : ''}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+for (let done = 0; done < PAGES; done += SLICE) {
+  for (const list of lists) {
+    // Each version first in every other slice: the second asks what the first just read.
+    for (const ver of (done / SLICE) % 2 ? [...versions].reverse() : versions) {
+      const s = stats.get(`${list} ${ver.name}`) as NonNullable<ReturnType<typeof stats.get>>;
+      const ask = (k: string, v: string, after: readonly string[] | null): Paged => ver.reads[list]('org', k, v, { after, limit: limitOf(ver.name, list) });
+      for (let i = done; i < Math.min(PAGES, done + SLICE); i++) {
+        const { k, v } = asked[i] as { k: string; v: string };
+        // A new snapshot for each page, as a worker's after events are applied.
+        ver.reads.invalidate();
+        const t0 = cpu();
+        const page = ask(k, v, null);
+        const text = JSON.stringify(page?.items ?? null);
+        s.cpu.push(cpu() - t0);
+        s.items += page?.items.length ?? 0;
+        s.bytes += text.length;
+        s.digest.update(`${k} ${v} ${text} ${JSON.stringify(page?.next ?? null)}\n`);
+        if (i % 4 === 0 && page?.next) {
+          const second = ask(k, v, page.next);
+          s.digest.update(`${JSON.stringify(second?.items)} ${JSON.stringify(second?.next ?? null)}\n`);
+        }
+      }
+    }
+  }
+}
+const means = new Map<string, number>();
+for (const [name, s] of stats) {
+  const sorted = [...s.cpu].sort((a, b) => a - b);
+  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] as number;
+  const mean = sorted.reduce((a, b) => a + b, 0) / sorted.length;
+  means.set(name, mean);
+  console.log(`${name.padEnd(18)} CPU per page: p50 ${q(0.5).toFixed(2)} ms, mean ${mean.toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms; ${(s.items / sorted.length).toFixed(1)} items, ${Math.round(s.bytes / sorted.length)} B a page; answers digest ${s.digest.digest('hex').slice(0, 16)}`);
+}
+if (other) for (const list of lists) console.log(`${list}: this / compare CPU per page (means) ${((means.get(`${list} this`) as number) / (means.get(`${list} compare`) as number)).toFixed(2)}`);
+for (const [sql, a] of [...statements].sort((x, y) => y[1].ms - x[1].ms)) console.log(`${a.ms.toFixed(0).padStart(6)} ms ${String(a.n).padStart(6)} × ${((a.ms / a.n) * 1000).toFixed(0).padStart(5)} µs ${a.ids ? `${(a.ids / a.n).toFixed(0).padStart(4)} ids` : '        '}  ${sql.slice(0, 220)}`);
+console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
