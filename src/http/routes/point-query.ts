@@ -2,10 +2,10 @@
  * The point questions' query (holder, chair, one office, organization or person: PointQuery)
  * checked without zod when it is well formed. zod's object parse cost the event loop ~5.5 µs a
  * holder question (in-process, under load ~15); the three fields' own checks cost well under
- * one. Anything the fast check does not accept as it is (a
- * repeated field, a bad date, …) goes to zod's validator, so refusals and their messages stay
- * zod's; what it accepts, it answers exactly as zod would: the same fields, in the schema's
- * order (the ETag of a current read hashes the query), knownAt normalised the same way.
+ * one. Anything the fast check does not accept as it is (a repeated field, a bad date, …)
+ * goes to zod's validator, so refusals and their messages stay zod's; what it accepts, it
+ * answers exactly as zod would: the same fields, in the schema's order (the ETag of a current
+ * read hashes the query), knownAt normalised the same way.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { isPartialDate } from '../../../events/index.js';
