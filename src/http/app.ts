@@ -26,6 +26,7 @@ import { feedRoutes } from './routes/feed.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { readRoutes } from './routes/reads.js';
+import { withFastPointQuery } from './routes/point-query.js';
 import { popoloRoutes } from './routes/popolo.js';
 import { problemRoutes } from './routes/problems.js';
 import { registerWire } from './wire.js';
@@ -85,7 +86,8 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   app.addHook('onRoute', routes.add);
   app.decorate('routeTable', routes.table);
   app.addHook('onRoute', hoistAuthentication);
-  app.setValidatorCompiler(validatorCompiler);
+  // Point questions' queries are checked without zod when well formed (point-query.ts).
+  app.setValidatorCompiler(withFastPointQuery(validatorCompiler));
   app.setSerializerCompiler(asBuilt);
   // What the routes need, decorated on the instance (parts.ts); every plugin below reads it there.
   await app.register(appParts, { runtime });

@@ -124,6 +124,9 @@ export function registerJsonParser(app: FastifyInstance): void {
   });
 }
 
+/** A percent-escape of a byte beyond ASCII, or a character beyond ASCII. */
+const NOT_ASCII = /%[89a-fA-F]|[^\x00-\x7f]/;
+
 /** Percent-decodes to bytes (invalid escapes kept as written). */
 function percentBytes(s: string): Buffer {
   return Buffer.from(s.replace(/\+/g, ' ').replace(/%([0-9a-fA-F]{2})/g, (_m, h: string) => String.fromCharCode(parseInt(h, 16))), 'latin1');
@@ -135,6 +138,8 @@ function percentBytes(s: string): Buffer {
  */
 export function urlProblems(url: string): FieldProblem[] {
   if (!url.includes('%')) return [];
+  // Escapes of ASCII bytes only (a knownAt's `%3A`), nothing raw beyond ASCII: all bytes are ASCII, so UTF-8.
+  if (!NOT_ASCII.test(url)) return [];
   const message = 'percent-escapes that are not UTF-8';
   const q = url.indexOf('?');
   const path = q < 0 ? url : url.slice(0, q);

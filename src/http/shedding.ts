@@ -78,10 +78,11 @@ export async function registerShedding(app: FastifyInstance, runtime: Runtime): 
     await app.register(rateLimit, { global: false });
     const failedAuth = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'invalid';
     const limitOf = (request: FastifyRequest): number => (failedAuth(request) ? config.rateLimitFailedAuth : config.rateLimitAnonymous);
+    const allowed = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'valid' || UNSHED_ROUTES.has(request.routeOptions.url ?? '') || limitOf(request) === 0;
     const limit = app.rateLimit({
       timeWindow: 60_000,
       keyGenerator: (request) => `${failedAuth(request) ? 'failed-auth' : 'anonymous'}|${normalizeIP(request.ip)}`,
-      allowList: (request) => credentialOf(runtime, request).kind === 'valid' || UNSHED_ROUTES.has(request.routeOptions.url ?? '') || limitOf(request) === 0,
+      allowList: (request) => allowed(request),
       max: (request) => limitOf(request),
       onExceeded: (request) => metrics.rateLimited(failedAuth(request) ? 'failed-auth' : 'anonymous'),
       errorResponseBuilder: (request, context) => {
@@ -94,10 +95,13 @@ export async function registerShedding(app: FastifyInstance, runtime: Runtime): 
         );
       },
     }) as (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
-    // A valid credential is never limited (the allow list says so too): known here, before the
-    // plugin's key, allow list and store run with their promises for every recorder's write.
+    // Whatever the allow list lets through is known here, before the plugin's key (an IPv6
+    // pattern a request), allow list and store run with their three promises: a recorder's
+    // write, /healthz, and every request of a kind whose limit is 0 (anonymous reads where
+    // ANNALS_RATE_LIMIT_ANONYMOUS=0) cost one look at the credential. The plugin answers
+    // those without a header, so the answers are the same.
     app.addHook('onRequest', (request, reply, done) => {
-      if (credentialOf(runtime, request).kind === 'valid') return done();
+      if (allowed(request)) return done();
       limit(request, reply).then(() => done(), done);
     });
   }

@@ -55,7 +55,7 @@ export const KnownAt = z
   .describe('An RFC 3339 timestamp (Z or an offset; fraction optional): the record as it stood then (default: now). Echoed normalised to UTC with milliseconds');
 
 /** A commit number (1–20 digits, left-padded to 20) or the EventStoreDB form `<20 digits>-<20 digits>`. */
-const POSITION = /^(?:\d{1,20}|\d{20}-\d{20})$/;
+export const POSITION = /^(?:\d{1,20}|\d{20}-\d{20})$/;
 export const MinPosition = z
   .string()
   .regex(POSITION, { message: 'expected a position returned by a write: up to 20 digits, or 20 digits-20 digits (EventStoreDB)' })

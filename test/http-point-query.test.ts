@@ -1,0 +1,75 @@
+/**
+ * The point questions' fast query check (src/http/routes/point-query.ts) against zod's: on
+ * every query it accepts, the same value (fields, their order, knownAt normalised); every
+ * query it does not accept is left to zod. Then over the real app: the holder route takes
+ * the fast path, and its refusals are still zod's.
+ */
+import t from 'tap';
+import { PointQuery } from '../src/http/routes/reads-common.js';
+import { pointQueryFast, withFastPointQuery } from '../src/http/routes/point-query.js';
+import { prng } from './fixtures/history.js';
+import { startTestApp } from './fixtures/app.js';
+
+const KNOWN = ['2026-12-04T18:57:00.123Z', '2026-12-04T18:57:00Z', '2026-12-04t18:57:00.1+03:00', '2026-12-04T18:57:00.123456789-01:30', '2026-02-29T00:00:00Z', '2024-02-29T23:59:59.999Z', '2026-13-01T00:00:00Z', '2026-12-04T24:00:00Z', '2026-12-04T18:57:60Z', '2026-12-04 18:57:00Z', 'now', '', '0000-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z'];
+const VALID = ['2001', '2001-03', '2001-03-04', '2001-02-29', '2000-02-29', '2001-13', '2001-3-4', '20011', '', 'x', '0000'];
+const POS = ['0', '42', '00000000000000000042', '123456789012345678901', '00000000000000000001-00000000000000000002', '-1', 'a'];
+
+t.test('the fast check answers as zod does, or leaves the query to zod', async (t) => {
+  const rnd = prng(12);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  let fast = 0;
+  let left = 0;
+  for (let i = 0; i < 3000; i++) {
+    const q: Record<string, unknown> = {};
+    // Fields in any order, sometimes repeated (an array, as the querystring parser gives), sometimes with others.
+    const fields = [['knownAt', KNOWN], ['minPosition', POS], ['validAt', VALID], ['_', ['1']], ['limit', ['5']]] as const;
+    for (const [name, values] of [...fields].sort(() => rnd() - 0.5)) {
+      const r = rnd();
+      if (r < 0.4) continue;
+      q[name] = r < 0.93 ? pick(values) : [pick(values), pick(values)];
+    }
+    const got = pointQueryFast(q);
+    const zod = PointQuery.safeParse(q);
+    if (got === undefined) {
+      left++;
+      continue;
+    }
+    fast++;
+    if (!zod.success) {
+      t.fail(`fast accepted what zod refuses: ${JSON.stringify(q)}`);
+      continue;
+    }
+    // Same fields, same order (a current read's ETag hashes JSON.stringify of the query).
+    if (JSON.stringify(got) !== JSON.stringify(zod.data)) t.fail(`${JSON.stringify(q)}: fast ${JSON.stringify(got)}, zod ${JSON.stringify(zod.data)}`);
+    t.same(Object.keys(got), Object.keys(zod.data as object));
+  }
+  t.ok(fast > 500, `the fast path answered ${fast}`);
+  t.ok(left > 500, `zod was left ${left}`);
+  // Everything zod accepts in the common shapes is accepted fast too.
+  t.same(pointQueryFast({ validAt: '2001-03-04', knownAt: '2026-12-04T18:57:00+03:00' }), { knownAt: '2026-12-04T15:57:00.000Z', validAt: '2001-03-04' });
+  t.same(pointQueryFast({}), {});
+});
+
+t.test('the compiler wraps PointQuery only', async (t) => {
+  let compiled = 0;
+  const compile = withFastPointQuery(() => {
+    compiled++;
+    return () => ({ value: 'zod' });
+  });
+  const point = compile({ schema: PointQuery, method: 'GET', url: '/x', httpPart: 'querystring' }) as (d: unknown) => unknown;
+  const other = compile({ schema: PointQuery.extend({}), method: 'GET', url: '/x', httpPart: 'querystring' }) as (d: unknown) => unknown;
+  t.equal(compiled, 2);
+  t.same(point({ validAt: '2001' }), { value: { validAt: '2001' } });
+  t.same(point({ validAt: '2001-02-30' }), { value: 'zod' }, 'a refusal is zod\'s');
+  t.same(other({ validAt: '2001' }), { value: 'zod' });
+});
+
+t.test('over the app: the holder route answers through it, and refuses as before', async (t) => {
+  const { app } = await startTestApp(t);
+  const bad = await app.inject({ url: '/v1/offices/nowhere/holder?validAt=2001-02-30&knownAt=2026-12-04T18:57:00Z' });
+  t.equal(bad.statusCode, 400);
+  t.match(bad.json(), { errors: [{ path: 'validAt' }] });
+  const unknown = await app.inject({ url: '/v1/offices/nowhere/holder?validAt=2001-02-03&knownAt=2026-12-04T21:57:00%2B03:00&_=1' });
+  t.equal(unknown.statusCode, 404);
+  t.match(unknown.json().detail, /2026-12-04T18:57:00.000Z/, 'knownAt normalised');
+});
