@@ -12,12 +12,14 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { OPEN_END, isAmendment, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
+import { OPEN_END, isAmendment, isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
-import type { FactVersion, Projection, RowWrite, TableSpec } from './types.js';
+import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 import { BulkInsert } from './bulk-insert.js';
+import { BULK_TABLES, FACT_COLUMNS } from './bulk-rows.js';
+import type { DecodedBatch } from './rebuild-decoder.js';
 
 export const OPEN = OPEN_END;
 const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
@@ -227,6 +229,9 @@ export class ReadModelWriter {
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[]; bulk: BulkInsert | null }>();
   /** Every BulkInsert, flushed before each COMMIT. */
   private readonly bulks: BulkInsert[] = [];
+  /** Bulk build: each table's BulkInsert in BULK_TABLES order (a decoded batch's), and the `facts` rows'. */
+  private readonly bulkTables: BulkInsert[] = [];
+  private readonly factsBulk: BulkInsert | null;
   /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
   /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
@@ -240,6 +245,7 @@ export class ReadModelWriter {
   private readonly parkStmt: Statement;
   private readonly cpPut: Statement;
   private readonly batchTx: (events: readonly LogEvent[], cp: Checkpoint) => void;
+  private readonly decodedTx: (batch: DecodedBatch, cp: Checkpoint) => void;
   private cp: Checkpoint;
 
   constructor(
@@ -256,6 +262,7 @@ export class ReadModelWriter {
         const cols = [...BOOKKEEPING, ...t.columns];
         const bulk = options.deferCloses ? new BulkInsert(db, t.name, cols) : null;
         if (bulk) this.bulks.push(bulk);
+        if (bulk) this.bulkTables[BULK_TABLES.indexOf(t)] = bulk;
         this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk });
         this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = @at WHERE ${factWhere(t)} AND known_to = '${OPEN}'`));
       }
@@ -266,6 +273,9 @@ export class ReadModelWriter {
       this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at', 'type']);
       this.bulks.push(this.deferClose);
     }
+    // A bulk build appends `facts` rows many a statement too; a correction or retraction reads them, so they are flushed first (applyFact).
+    this.factsBulk = options.deferCloses ? new BulkInsert(db, 'facts', FACT_COLUMNS, true) : null;
+    if (this.factsBulk) this.bulks.push(this.factsBulk);
     this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
     this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
@@ -275,6 +285,17 @@ export class ReadModelWriter {
     this.cp = { ...row };
     this.batchTx = db.transaction((events: readonly LogEvent[], cp: Checkpoint) => {
       for (const e of events) this.applyOne(e);
+      for (const b of this.bulks) b.flush();
+      this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);
+    });
+    this.decodedTx = db.transaction((batch: DecodedBatch, cp: Checkpoint) => {
+      for (const s of batch.segments) {
+        if (s.kind === 'rows') {
+          for (let i = 0; i < s.tables.length; i++) if ((s.tables[i] as unknown[]).length > 0) (this.bulkTables[i] as BulkInsert).pushRows(s.tables[i] as Cell[]);
+          (this.factsBulk as BulkInsert).pushRows(s.facts);
+        } else if (s.kind === 'event') this.applyOne(s.event);
+        else this.park(s.event, s.factId, s.error);
+      }
       for (const b of this.bulks) b.flush();
       this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);
     });
@@ -309,6 +330,23 @@ export class ReadModelWriter {
     this.cp = next;
   }
 
+  /**
+   * Bulk build: applies a batch decoded on another thread (rebuild-decoder.ts), the log's next
+   * events after the checkpoint, and moves the checkpoint past it, in one transaction, as
+   * applyBatch would apply those events.
+   */
+  applyDecoded(batch: DecodedBatch): void {
+    if (!this.factsBulk) throw new Error('decoded batches are for a bulk build (deferCloses) only');
+    const next: Checkpoint = { position: batch.last.position, applied: this.cp.applied + batch.events, recordedAt: batch.last.recordedAt, eventId: batch.last.id, previous: batch.previous ?? this.cp.position, log: this.cp.log };
+    try {
+      this.decodedTx(batch, next);
+    } catch (err) {
+      for (const b of this.bulks) b.discard();
+      throw err;
+    }
+    this.cp = next;
+  }
+
   parkedCount(): number {
     return this.db.prepare('SELECT count(*) FROM parked').pluck().get() as number;
   }
@@ -325,6 +363,8 @@ export class ReadModelWriter {
   private applyFact(e: LogEvent & { type: FactType }): void {
     const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
     const factId = meta.factId ?? null;
+    // Corrections and retractions read the facts before them (typeOf, resolve): none may wait in the bulk rows.
+    if (this.factsBulk?.pending() && isAmendmentType(e.type)) this.factsBulk.flush();
     try {
       if (!factId) throw new Error('event has no metadata.factId');
       const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (id) => this.typeOf(id)));
@@ -334,21 +374,42 @@ export class ReadModelWriter {
         const writes = fact.type === 'FactCorrected' ? this.evolve({ ...storedFact(target.type, fact.data.data), factId: target.id, source }) : [];
         this.closeVersion(target.id, target.type, e.recordedAt, e.position);
         this.write(writes, target.id, e.recordedAt, e.position);
-        this.factPut.run(factId, e.type, target.id, e.position, e.stream, e.revision, e.recordedAt, fact.data.reason);
+        this.putFact(factId, e, target.id, fact.data.reason);
         if (fact.type === 'FactRetracted') this.retract.run(e.recordedAt, target.id);
         return;
       }
       const writes = this.evolve({ ...fact, factId, source });
       this.write(writes, factId, e.recordedAt, e.position);
-      this.factPut.run(factId, e.type, factId, e.position, e.stream, e.revision, e.recordedAt, null);
+      this.putFact(factId, e, factId, null);
     } catch (err) {
       // A full disk or a failing file is not the event's fault: the batch fails and is retried.
       if (isStorageFault(err)) throw err;
-      const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
-      this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
-      this.log.error({ position: e.position, type: e.type, factId, err }, 'projection failed on an event; parked it and went on');
-      this.onParked(p);
+      this.park(e, factId, err instanceof Error ? err.message : String(err), err);
     }
+  }
+
+  private putFact(factId: string, e: LogEvent, target: string, reason: string | null): void {
+    const bulk = this.factsBulk;
+    if (!bulk) {
+      this.factPut.run(factId, e.type, target, e.position, e.stream, e.revision, e.recordedAt, reason);
+      return;
+    }
+    bulk.push(factId);
+    bulk.push(e.type);
+    bulk.push(target);
+    bulk.push(e.position);
+    bulk.push(e.stream);
+    bulk.push(e.revision);
+    bulk.push(e.recordedAt);
+    bulk.push(reason);
+    bulk.added();
+  }
+
+  private park(e: LogEvent, factId: string | null, error: string, err: unknown = error): void {
+    const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error };
+    this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
+    this.log.error({ position: e.position, type: e.type, factId, err }, 'projection failed on an event; parked it and went on');
+    this.onParked(p);
   }
 
   /** The type of a fact applied before (for upcasting a correction's replacement data). */
