@@ -46,23 +46,6 @@ export class BulkInsert {
     this.insertOf(BULK_ROWS).run(this.values);
     this.values = [];
   }
-  /** Adds whole rows, their values flat in column order (a decoded batch's, bulk-rows.ts). */
-  pushRows(cells: readonly Cell[]): void {
-    let i = 0;
-    const n = cells.length;
-    if (this.values.length > 0) {
-      const room = Math.min(this.full - this.values.length, n);
-      for (; i < room; i++) this.values.push(cells[i] as Cell);
-      if (this.values.length < this.full) return;
-      this.insertOf(BULK_ROWS).run(this.values);
-      this.values = [];
-    }
-    if (n - i >= this.full) {
-      const many = this.insertOf(BULK_ROWS);
-      for (; n - i >= this.full; i += this.full) many.run(cells.slice(i, i + this.full));
-    }
-    for (; i < n; i++) this.values.push(cells[i] as Cell);
-  }
   /** True when rows wait to be written. */
   pending(): boolean {
     return this.values.length > 0;

@@ -4,7 +4,7 @@
  * rebuild's decoding thread (rebuild-thread.ts) or by the writer itself (db.ts). Pure: the
  * fact's data, the registry and nothing read back from the read models.
  */
-import { OPEN_END, isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
+import { isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS } from './registry.js';
 import type { Cell, FactVersion, Projection, TableSpec } from './types.js';
 
@@ -14,6 +14,20 @@ const tableIndex = new Map(BULK_TABLES.map((t, i) => [t.name, i]));
 
 /** The columns of a `facts` row a bulk build appends (retracted_at stays NULL until a retraction). */
 export const FACT_COLUMNS = ['fact_id', 'type', 'target', 'position', 'stream', 'revision', 'recorded_at', 'reason'] as const;
+
+/**
+ * A decoded plain fact, once for all its rows: factId, type, position, stream, revision,
+ * recordedAt (its `facts` row, and its rows' bookkeeping: fact_id, known_from = recordedAt,
+ * position). Its rows name it by number instead of repeating those strings: each cell is
+ * copied twice between the threads (~5 µs an event each way for ~37 cells).
+ */
+export const FACT_STRIDE = 6;
+export const F_ID = 0;
+export const F_TYPE = 1;
+export const F_POSITION = 2;
+export const F_STREAM = 3;
+export const F_REVISION = 4;
+export const F_RECORDED = 5;
 
 const byType = new Map<FactType, Projection[]>();
 for (const p of PROJECTIONS) for (const type of p.handles) byType.set(type, [...(byType.get(type) ?? []), p]);
@@ -25,10 +39,10 @@ export function projectionsOf(type: FactType): readonly Projection[] {
 
 /**
  * Appends a version's rows to `tables` (one flat cell array per BULK_TABLES entry): the
- * bookkeeping columns (fact_id, known_from, known_to open, position), then the table's own.
+ * number of its fact (`fact`: FACT_STRIDE cells each), then the table's own columns.
  * Throws, writing nothing, when a projection writes to a table it does not have.
  */
-export function appendRows(fact: FactVersion, factId: string, knownFrom: string, position: string, tables: Cell[][]): void {
+function appendRows(fact: FactVersion, n: number, tables: Cell[][]): void {
   const projections = projectionsOf(fact.type);
   // Every write checked before any is appended: a failing fact leaves no rows (it is parked).
   const writes = projections.length === 1 ? (projections[0] as Projection).evolve(fact) : projections.flatMap((p) => p.evolve(fact));
@@ -36,7 +50,7 @@ export function appendRows(fact: FactVersion, factId: string, knownFrom: string,
   for (const w of writes) {
     const i = tableIndex.get(w.table) as number;
     const out = tables[i] as Cell[];
-    out.push(factId, knownFrom, OPEN_END, position);
+    out.push(n);
     const columns = (BULK_TABLES[i] as TableSpec).columns;
     const row = w.row;
     for (let c = 0; c < columns.length; c++) out.push(row[columns[c] as string] ?? null);
@@ -68,8 +82,8 @@ const DONE: Decoded = { kind: 'done' };
 const AMENDMENT: Decoded = { kind: 'amendment' };
 
 /**
- * Decodes one event of a bulk build: a plain fact's rows go to `tables`, its `facts` row to
- * `facts` (FACT_COLUMNS), as ReadModelWriter.applyFact would write them.
+ * Decodes one event of a bulk build: a plain fact's rows go to `tables`, the fact itself
+ * (FACT_STRIDE cells) to `facts`, what ReadModelWriter.applyFact would write of them.
  */
 export function decodeEvent(e: DecodableEvent, tables: Cell[][], facts: Cell[]): Decoded {
   if (!isFactType(e.type)) return DONE;
@@ -80,10 +94,10 @@ export function decodeEvent(e: DecodableEvent, tables: Cell[][], facts: Cell[]):
     if (!factId) throw new Error('event has no metadata.factId');
     // typeOf is asked by corrections only, which are not decoded here.
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion));
-    appendRows({ ...fact, factId, source: meta.source ?? null } as FactVersion, factId, e.recordedAt, e.position, tables);
+    appendRows({ ...fact, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables);
   } catch (err) {
     return { kind: 'park', factId, error: err instanceof Error ? err.message : String(err) };
   }
-  facts.push(factId, e.type, factId, e.position, e.stream, e.revision, e.recordedAt, null);
+  facts.push(factId, e.type, e.position, e.stream, e.revision, e.recordedAt);
   return DONE;
 }

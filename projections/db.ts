@@ -18,7 +18,7 @@ import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
 import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 import { BulkInsert } from './bulk-insert.js';
-import { BULK_TABLES, FACT_COLUMNS } from './bulk-rows.js';
+import { BULK_TABLES, FACT_COLUMNS, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
 import type { DecodedBatch } from './rebuild-decoder.js';
 
 export const OPEN = OPEN_END;
@@ -290,10 +290,8 @@ export class ReadModelWriter {
     });
     this.decodedTx = db.transaction((batch: DecodedBatch, cp: Checkpoint) => {
       for (const s of batch.segments) {
-        if (s.kind === 'rows') {
-          for (let i = 0; i < s.tables.length; i++) if ((s.tables[i] as unknown[]).length > 0) (this.bulkTables[i] as BulkInsert).pushRows(s.tables[i] as Cell[]);
-          (this.factsBulk as BulkInsert).pushRows(s.facts);
-        } else if (s.kind === 'event') this.applyOne(s.event);
+        if (s.kind === 'rows') this.putDecoded(s.tables, s.facts);
+        else if (s.kind === 'event') this.applyOne(s.event);
         else this.park(s.event, s.factId, s.error);
       }
       for (const b of this.bulks) b.flush();
@@ -345,6 +343,37 @@ export class ReadModelWriter {
       throw err;
     }
     this.cp = next;
+  }
+
+  /** A decoded run of plain facts (bulk-rows.ts): their `facts` rows, and each row with its fact's bookkeeping. */
+  private putDecoded(tables: readonly Cell[][], f: readonly Cell[]): void {
+    const facts = this.factsBulk as BulkInsert;
+    for (let k = 0; k < f.length; k += FACT_STRIDE) {
+      facts.push(f[k + F_ID] as Cell);
+      facts.push(f[k + F_TYPE] as Cell);
+      facts.push(f[k + F_ID] as Cell);
+      facts.push(f[k + F_POSITION] as Cell);
+      facts.push(f[k + F_STREAM] as Cell);
+      facts.push(f[k + F_REVISION] as Cell);
+      facts.push(f[k + F_RECORDED] as Cell);
+      facts.push(null);
+      facts.added();
+    }
+    for (let i = 0; i < tables.length; i++) {
+      const cells = tables[i] as Cell[];
+      if (cells.length === 0) continue;
+      const bulk = this.bulkTables[i] as BulkInsert;
+      const width = (BULK_TABLES[i] as TableSpec).columns.length + 1;
+      for (let j = 0; j < cells.length; j += width) {
+        const k = (cells[j] as number) * FACT_STRIDE;
+        bulk.push(f[k + F_ID] as Cell);
+        bulk.push(f[k + F_RECORDED] as Cell);
+        bulk.push(OPEN);
+        bulk.push(f[k + F_POSITION] as Cell);
+        for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
+        bulk.added();
+      }
+    }
   }
 
   parkedCount(): number {

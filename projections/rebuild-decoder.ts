@@ -31,7 +31,7 @@ export interface DecodeInit {
 
 /** A piece of a decoded batch, applied in order: runs of plain facts' rows between the events the writer applies itself. */
 export type Segment =
-  /** Plain facts' rows: one flat cell array per BULK_TABLES entry, and their `facts` rows (FACT_COLUMNS). */
+  /** Plain facts (FACT_STRIDE cells each, bulk-rows.ts) and their rows: one flat cell array per BULK_TABLES entry, each row its fact's number then its columns. */
   | { readonly kind: 'rows'; readonly tables: Cell[][]; readonly facts: Cell[] }
   /** A correction or retraction, applied by the writer (it reads the `facts` table). */
   | { readonly kind: 'event'; readonly event: LogEvent }

@@ -36,7 +36,7 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   t.ok(await readModels.waitFor((await store.head()) as string, 20_000), 'live projections reached the head');
   const running = dumpTables(path);
 
-  // The writer's thread reads no page itself when the thread decodes (counted here).
+  // The pages the writer's thread reads itself (none when the thread decodes).
   let mainReads = 0;
   const readAll = store.readAll.bind(store);
   store.readAll = (o) => {
@@ -46,14 +46,19 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   const threaded = join(dir, 'threaded.db');
   // 7 pages of 500 events, 3 decoded ahead: the writer takes batches while the thread reads on.
   const r1 = await buildFresh(store, threaded, silent, undefined, undefined, { pageSize: 500, decodeThread: true });
+  t.equal(mainReads, 0, 'the thread read every page');
+  mainReads = 0;
   const single = join(dir, 'single.db');
   const r2 = await buildFresh(store, single, silent, undefined, undefined, { pageSize: 500, decodeThread: false });
-  t.equal(mainReads, 7, 'the thread read the log (7 pages, 500 a page, read by the single-thread build only)');
+  t.equal(mainReads, 7 + 1, 'on the writer’s thread: 7 pages of 500, then the empty one');
   t.equal(r1.events, 3002, 'every event counted, the key reservation too');
   t.equal(r2.events, 3002);
   const a = dumpTables(threaded);
   t.same(a, dumpTables(single), 'same rows as decoded on the writer’s thread');
   t.same(a, running, 'same rows as the running projections');
+  // Pages of 2,500 cut into batches of 1,000 (the writer's thread holds one batch at a time).
+  await buildFresh(store, join(dir, 'cut.db'), silent, undefined, undefined, { pageSize: 2500, decodeThread: true });
+  t.same(dumpTables(join(dir, 'cut.db')), running, 'pages cut into batches: same rows');
   const parked = (file: string) => {
     const db = new Database(file, { readonly: true });
     const rows = db.prepare('SELECT event_id, error FROM parked').raw().all();
@@ -74,6 +79,6 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   mainReads = 0;
   const auto = join(dir, 'auto.db');
   await rebuildReadModels({ store, path: auto, log: silent });
-  t.equal(mainReads, 2, 'a short first page: no thread (a page, then the empty one)');
+  t.equal(mainReads, 2, 'a short first page: no thread (the page, then the empty one)');
   t.same(dumpTables(auto), running, 'rebuildReadModels: same rows');
 });
