@@ -45,7 +45,9 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   };
   const threaded = join(dir, 'threaded.db');
   // 7 pages of 500 events, 3 decoded ahead: the writer takes batches while the thread reads on.
-  const r1 = await buildFresh(store, threaded, silent, undefined, undefined, { pageSize: 500, decodeThread: true });
+  const shown: number[] = [];
+  const r1 = await buildFresh(store, threaded, silent, (p) => shown.push(p.applied), undefined, { pageSize: 500, decodeThread: true });
+  t.equal(shown.at(-1), 3002, 'progress shown, up to every event');
   t.equal(mainReads, 0, 'the thread read every page');
   mainReads = 0;
   const single = join(dir, 'single.db');
