@@ -6,6 +6,7 @@
  */
 import { isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS } from './registry.js';
+import type { LogEvent } from './db.js';
 import type { Cell, FactVersion, Projection, TableSpec } from './types.js';
 
 /** Every projection table, in the order its index numbers them in a decoded batch. */
@@ -57,18 +58,6 @@ function appendRows(fact: FactVersion, n: number, tables: Cell[][]): void {
   }
 }
 
-/** The minimum of a stored event a decoder reads (structurally db.ts LogEvent). */
-export interface DecodableEvent {
-  readonly id: string;
-  readonly stream: string;
-  readonly revision: number;
-  readonly position: string;
-  readonly type: string;
-  readonly data: unknown;
-  readonly metadata: Readonly<Record<string, unknown>>;
-  readonly recordedAt: string;
-}
-
 /** What decoding one event left to the writer. */
 export type Decoded =
   /** Not a fact (a key reservation), or a plain fact whose rows and `facts` row were appended. */
@@ -85,7 +74,7 @@ const AMENDMENT: Decoded = { kind: 'amendment' };
  * Decodes one event of a bulk build: a plain fact's rows go to `tables`, the fact itself
  * (FACT_STRIDE cells) to `facts`, what ReadModelWriter.applyFact would write of them.
  */
-export function decodeEvent(e: DecodableEvent, tables: Cell[][], facts: Cell[]): Decoded {
+export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[]): Decoded {
   if (!isFactType(e.type)) return DONE;
   if (isAmendmentType(e.type)) return AMENDMENT;
   const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
