@@ -7,6 +7,7 @@
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ReadModelWriter, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
@@ -320,7 +321,9 @@ export async function buildFresh(
     };
     let after = writer.checkpoint().position;
     // Not by default for a replay (tempOnDisk), whose memory must stay bounded: the thread's heap and the batches ahead are not.
-    const file = typeof store.path === 'string' && (options.decodeThread ?? !options.tempOnDisk) ? store.path : null;
+    // Nor by default from a worker running TypeScript sources (the read-model thread's rebuild under tsx or tap): its
+    // execArgv lacks the loader a thread it starts would need (src/store/worker-thread.ts). Built, it starts one.
+    const file = typeof store.path === 'string' && (options.decodeThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')))) ? store.path : null;
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
       const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) });
