@@ -10,37 +10,53 @@ const BULK_ROWS = 32;
 
 /**
  * The rows of one table written during a bulk build, appended `BULK_ROWS` at a time by one
- * multi-row INSERT. Only for tables nothing reads while the log is applied (the projections'
- * own tables and the deferred closes: a bulk build reads only `facts`); `flush` before COMMIT.
+ * multi-row INSERT. Only for tables nothing reads while the log is applied, or read only
+ * after a `flush` (the projections' own tables and the deferred closes; `facts`, flushed
+ * before a correction or retraction reads it); `flush` before COMMIT.
  */
 export class BulkInsert {
   private values: Cell[] = [];
-  private many: Statement | null = null;
-  private readonly one: Statement;
+  /** The INSERT of n rows, by n (a flush writes what is left with one statement). */
+  private readonly statements = new Map<number, Statement>();
+  private readonly full: number;
   constructor(
     private readonly db: Db,
     private readonly table: string,
     private readonly columns: readonly string[],
+    /** `INSERT OR IGNORE` (the `facts` rows: a fact's first event wins, as one INSERT a row would have it). Default false. */
+    private readonly orIgnore = false,
   ) {
-    this.one = db.prepare(`INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`);
+    this.full = columns.length * BULK_ROWS;
+  }
+  private insertOf(rows: number): Statement {
+    let s = this.statements.get(rows);
+    if (s === undefined) {
+      const one = `(${this.columns.map(() => '?').join(', ')})`;
+      s = this.db.prepare(`INSERT${this.orIgnore ? ' OR IGNORE' : ''} INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array.from({ length: rows }, () => one).join(', ')}`);
+      this.statements.set(rows, s);
+    }
+    return s;
   }
   /** Adds one row's values, pushed by the caller in column order, then call `added()`. */
   push(v: Cell): void {
     this.values.push(v);
   }
   added(): void {
-    if (this.values.length < this.columns.length * BULK_ROWS) return;
-    this.many ??= this.db.prepare(`INSERT INTO ${this.table} (${this.columns.join(', ')}) VALUES ${Array.from({ length: BULK_ROWS }, () => `(${this.columns.map(() => '?').join(', ')})`).join(', ')}`);
-    this.many.run(this.values);
+    if (this.values.length < this.full) return;
+    this.insertOf(BULK_ROWS).run(this.values);
     this.values = [];
+  }
+  /** True when rows wait to be written. */
+  pending(): boolean {
+    return this.values.length > 0;
   }
   /** The rows not written yet dropped (their transaction failed). */
   discard(): void {
     this.values = [];
   }
   flush(): void {
-    const n = this.columns.length;
-    for (let i = 0; i < this.values.length; i += n) this.one.run(this.values.slice(i, i + n));
+    if (this.values.length === 0) return;
+    this.insertOf(this.values.length / this.columns.length).run(this.values);
     this.values = [];
   }
 }

@@ -12,12 +12,14 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { OPEN_END, isAmendment, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
+import { OPEN_END, isAmendment, isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
-import type { FactVersion, Projection, RowWrite, TableSpec } from './types.js';
+import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 import { BulkInsert } from './bulk-insert.js';
+import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
+import type { DecodedBatch } from './rebuild-decoder.js';
 
 export const OPEN = OPEN_END;
 const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
@@ -213,9 +215,6 @@ export interface WriterOptions {
 
 const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
 
-/** better-sqlite3's refusal of a value it cannot bind (a boolean, an object). */
-const UNBINDABLE = 'SQLite3 can only bind numbers, strings, bigints, buffers, and null';
-
 /** An event failed part-way through the batch's first attempt: the batch is applied again, that event parked. */
 class EventFailed extends Error {
   constructor(readonly error: unknown) {
@@ -237,6 +236,9 @@ export class ReadModelWriter {
   private readonly inserts = new Map<string, { stmt: Statement; columns: readonly string[]; bulk: BulkInsert | null }>();
   /** Every BulkInsert, flushed before each COMMIT. */
   private readonly bulks: BulkInsert[] = [];
+  /** Bulk build: each table's BulkInsert in BULK_TABLES order (a decoded batch's), and the `facts` rows'. */
+  private readonly bulkTables: BulkInsert[] = [];
+  private readonly factsBulk: BulkInsert | null;
   /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
   /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
@@ -258,6 +260,7 @@ export class ReadModelWriter {
   private careful = false;
   /** Events parked by the batch being applied: logged and reported once it committed. */
   private parkedNow: { p: ParkedEvent; err: unknown }[] = [];
+  private readonly decodedTx: (batch: DecodedBatch, cp: Checkpoint) => void;
   private cp: Checkpoint;
 
   constructor(
@@ -274,6 +277,7 @@ export class ReadModelWriter {
         const cols = [...BOOKKEEPING, ...t.columns];
         const bulk = options.deferCloses ? new BulkInsert(db, t.name, cols) : null;
         if (bulk) this.bulks.push(bulk);
+        if (bulk) this.bulkTables[BULK_TABLES.indexOf(t)] = bulk;
         this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk });
         this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = @at WHERE ${factWhere(t)} AND known_to = '${OPEN}'`));
       }
@@ -284,6 +288,9 @@ export class ReadModelWriter {
       this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at', 'type']);
       this.bulks.push(this.deferClose);
     }
+    // A bulk build appends `facts` rows many a statement too; a correction or retraction reads them, so they are flushed first (applyFact).
+    this.factsBulk = options.deferCloses ? new BulkInsert(db, 'facts', FACT_COLUMNS, true) : null;
+    if (this.factsBulk) this.bulks.push(this.factsBulk);
     this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
     this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
@@ -295,6 +302,15 @@ export class ReadModelWriter {
     this.eventTx = db.transaction((e: LogEvent & { type: FactType }) => this.applyFact(e));
     this.batchTx = db.transaction((events: readonly LogEvent[], cp: Checkpoint) => {
       for (const e of events) this.applyOne(e);
+      for (const b of this.bulks) b.flush();
+      this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);
+    });
+    this.decodedTx = db.transaction((batch: DecodedBatch, cp: Checkpoint) => {
+      for (const s of batch.segments) {
+        if (s.kind === 'rows') this.putDecoded(s.tables, s.facts);
+        else if (s.kind === 'event') this.applyOne(s.event);
+        else this.park(s.event, s.factId, s.error);
+      }
       for (const b of this.bulks) b.flush();
       this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);
     });
@@ -331,11 +347,7 @@ export class ReadModelWriter {
       this.attempt(fresh, next, true);
     }
     this.cp = next;
-    for (const { p, err } of this.parkedNow) {
-      this.log.error({ position: p.position, type: p.type, factId: p.factId, err }, 'projection failed on an event; parked it and went on');
-      this.onParked(p);
-    }
-    this.parkedNow = [];
+    this.reportParked();
   }
 
   private attempt(events: readonly LogEvent[], next: Checkpoint, careful: boolean): void {
@@ -348,6 +360,56 @@ export class ReadModelWriter {
       throw err;
     } finally {
       this.careful = false;
+    }
+  }
+
+  /**
+   * Bulk build: applies a batch decoded on another thread (rebuild-decoder.ts), the log's next
+   * events after the checkpoint, and moves the checkpoint past it, in one transaction, as
+   * applyBatch would apply those events.
+   */
+  applyDecoded(batch: DecodedBatch): void {
+    if (!this.factsBulk) throw new Error('decoded batches are for a bulk build (deferCloses) only');
+    const next: Checkpoint = { position: batch.last.position, applied: this.cp.applied + batch.events, recordedAt: batch.last.recordedAt, eventId: batch.last.id, previous: batch.previous ?? this.cp.position, log: this.cp.log };
+    this.parkedNow = [];
+    try {
+      this.decodedTx(batch, next);
+    } catch (err) {
+      for (const b of this.bulks) b.discard();
+      throw err;
+    }
+    this.cp = next;
+    this.reportParked();
+  }
+
+  /** A decoded run of plain facts (bulk-rows.ts): their `facts` rows, and each row with its fact's bookkeeping. */
+  private putDecoded(tables: readonly Cell[][], f: readonly Cell[]): void {
+    const facts = this.factsBulk as BulkInsert;
+    for (let k = 0; k < f.length; k += FACT_STRIDE) {
+      facts.push(f[k + F_ID] as Cell);
+      facts.push(f[k + F_TYPE] as Cell);
+      facts.push(f[k + F_ID] as Cell);
+      facts.push(f[k + F_POSITION] as Cell);
+      facts.push(f[k + F_STREAM] as Cell);
+      facts.push(f[k + F_REVISION] as Cell);
+      facts.push(f[k + F_RECORDED] as Cell);
+      facts.push(null);
+      facts.added();
+    }
+    for (let i = 0; i < tables.length; i++) {
+      const cells = tables[i] as Cell[];
+      if (cells.length === 0) continue;
+      const bulk = this.bulkTables[i] as BulkInsert;
+      const width = (BULK_TABLES[i] as TableSpec).columns.length + 1;
+      for (let j = 0; j < cells.length; j += width) {
+        const k = (cells[j] as number) * FACT_STRIDE;
+        bulk.push(f[k + F_ID] as Cell);
+        bulk.push(f[k + F_RECORDED] as Cell);
+        bulk.push(OPEN);
+        bulk.push(f[k + F_POSITION] as Cell);
+        for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
+        bulk.added();
+      }
     }
   }
 
@@ -371,10 +433,7 @@ export class ReadModelWriter {
       // A full disk or a failing file is not the event's fault: the batch fails and is retried.
       if (isStorageFault(err)) throw err;
       if (!this.careful && !this.bulk) throw new EventFailed(err);
-      const factId = (e.metadata as { factId?: string }).factId ?? null;
-      const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error: err instanceof Error ? err.message : String(err) };
-      this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
-      this.parkedNow.push({ p, err });
+      this.park(e, (e.metadata as { factId?: string }).factId ?? null, err instanceof Error ? err.message : String(err), err);
     } finally {
       // After a rollback to the event's savepoint the touched terms are recut from the rows as
       // they were, which changes nothing.
@@ -385,6 +444,8 @@ export class ReadModelWriter {
   private applyFact(e: LogEvent & { type: FactType }): void {
     const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
     const factId = meta.factId ?? null;
+    // Corrections and retractions read the facts before them (typeOf, resolve): none may wait in the bulk rows.
+    if (this.factsBulk?.pending() && isAmendmentType(e.type)) this.factsBulk.flush();
     if (!factId) throw new Error('event has no metadata.factId');
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (id) => this.typeOf(id)));
     const source = meta.source ?? null;
@@ -401,9 +462,11 @@ export class ReadModelWriter {
     } else writes = this.evolve({ ...fact, factId, source });
     const retracts = fact.type === 'FactRetracted';
     if (this.bulk) {
-      // Buffered rows are written later, many to a statement: what SQLite would refuse is
-      // refused now, and the facts row (which can fail) goes first, before any row is buffered.
+      // Buffered rows (the facts row too) are written later, many to a statement: what SQLite
+      // would refuse is refused now, before any row of the event is buffered.
       this.checkCells(writes);
+      checkCell(factId);
+      checkCell(reason);
       this.index(e, factId, target, reason, retracts);
     }
     if (closes) this.closeVersion(target, closes, e.recordedAt, e.position);
@@ -413,18 +476,48 @@ export class ReadModelWriter {
 
   /** The fact's row in `facts` (an amendment: the fact it names, why; a retraction marks it). */
   private index(e: LogEvent, factId: string, target: string, reason: string | null, retracts: boolean): void {
-    this.factPut.run(factId, e.type, target, e.position, e.stream, e.revision, e.recordedAt, reason);
+    this.putFact(factId, e, target, reason);
     if (retracts) this.retract.run(e.recordedAt, target);
   }
 
   /** A bulk build refuses, at the event, the cells better-sqlite3 would refuse to bind (same error). */
   private checkCells(writes: readonly RowWrite[]): void {
     for (const w of writes) {
-      for (const c of (this.inserts.get(w.table) as { columns: readonly string[] }).columns) {
-        const v: unknown = w.row[c];
-        if (v != null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint' && !(v instanceof Uint8Array)) throw new TypeError(UNBINDABLE);
-      }
+      for (const c of (this.inserts.get(w.table) as { columns: readonly string[] }).columns) checkCell(w.row[c]);
     }
+  }
+
+  private putFact(factId: string, e: LogEvent, target: string, reason: string | null): void {
+    const bulk = this.factsBulk;
+    if (!bulk) {
+      this.factPut.run(factId, e.type, target, e.position, e.stream, e.revision, e.recordedAt, reason);
+      return;
+    }
+    bulk.push(factId);
+    bulk.push(e.type);
+    bulk.push(target);
+    bulk.push(e.position);
+    bulk.push(e.stream);
+    bulk.push(e.revision);
+    bulk.push(e.recordedAt);
+    bulk.push(reason);
+    bulk.added();
+  }
+
+  /** Parks an event inside the batch's transaction; it is logged and reported once the batch committed (reportParked). */
+  private park(e: LogEvent, factId: string | null, error: string, err: unknown = error): void {
+    const p: ParkedEvent = { position: e.position, eventId: e.id, type: e.type, factId, error };
+    this.parkStmt.run(p.position, p.eventId, p.type, p.factId, p.error);
+    this.parkedNow.push({ p, err });
+  }
+
+  /** The events the batch that just committed parked: logged and counted once. */
+  private reportParked(): void {
+    for (const { p, err } of this.parkedNow) {
+      this.log.error({ position: p.position, type: p.type, factId: p.factId, err }, 'projection failed on an event; parked it and went on');
+      this.onParked(p);
+    }
+    this.parkedNow = [];
   }
 
   /** The type of a fact applied before (for upcasting a correction's replacement data). */

@@ -6,12 +6,15 @@
  * simpler than one per read model, and a batch is one transaction either way.
  */
 import { existsSync, renameSync, rmSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ReadModelWriter, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
+import { decodeInThread } from './rebuild-decoder.js';
 import type { Database as Db } from 'better-sqlite3';
 import { LogMismatchError, logIdentity, mismatch } from '../src/store/identity.js';
 import { ensurePrivateFile } from '../src/store/private-files.js';
@@ -273,6 +276,13 @@ export interface BuildOptions {
    * memory that does not grow with the record). Default false (temp_store = MEMORY).
    */
   readonly tempOnDisk?: boolean;
+  /**
+   * Reads and decodes the log on a thread of its own (rebuild-decoder.ts), when it is the
+   * embedded store's file (`store.path`): the writer's thread then only inserts rows.
+   * Default: when the log's first page is full (a small log is not worth a thread's start),
+   * except with `tempOnDisk`.
+   */
+  readonly decodeThread?: boolean;
 }
 
 /**
@@ -310,8 +320,29 @@ export async function buildFresh(
       onProgress?.({ applied: events, position: writer.checkpoint().position, head, elapsedMs, eventsPerSecond: events / Math.max(elapsedMs / 1000, 1e-9) });
     };
     let after = writer.checkpoint().position;
-    const drain = async () => {
-      for (;;) {
+    // Not by default for a replay (tempOnDisk), whose memory must stay bounded: the thread's heap and the batches ahead are not.
+    // Nor by default from a worker running TypeScript sources (the read-model thread's rebuild under tsx or tap): its
+    // execArgv lacks the loader a thread it starts would need (src/store/worker-thread.ts). Built, it starts one.
+    const file = typeof store.path === 'string' && (options.decodeThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')))) ? store.path : null;
+    // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
+    const drainThreaded = async (path: string) => {
+      const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) });
+      try {
+        for await (const b of decoded) {
+          if (b.kind === 'batch') {
+            writer.applyDecoded(b);
+            events += b.events;
+          }
+          after = b.after;
+          report();
+        }
+      } finally {
+        await decoded.close();
+      }
+    };
+    const drain = async (threaded = false) => {
+      for (let pages = 0, full = false; ; pages++) {
+        if (threaded && file !== null && (options.decodeThread === true || (pages === 1 && full))) return drainThreaded(file);
         const page: readonly LogEvent[] = await store.readAll({ ...(after ? { after } : {}), limit: pageSize });
         if (page.length === 0) return;
         after = page[page.length - 1]!.position;
@@ -320,6 +351,7 @@ export async function buildFresh(
         if (kept.length > 0) writer.applyBatch(kept);
         events += kept.length;
         report();
+        full = page.length === pageSize;
       }
     };
     // Each phase's wall time and this process's CPU time (user + system): on a shared machine the CPU is the figure to compare.
@@ -333,7 +365,7 @@ export async function buildFresh(
       mark = now;
       cpuMark = process.cpuUsage();
     };
-    await drain();
+    await drain(true);
     if (beforeLastPage) {
       await beforeLastPage();
       await drain();
@@ -346,6 +378,9 @@ export async function buildFresh(
     // alternately, load 23-25). The mapped pages count in the process's RSS but are the
     // kernel's file cache, not its heap. Not for a replay, whose memory must stay bounded.
     if (!options.tempOnDisk) db.pragma('mmap_size = 2147418112');
+    // The sorts of the sorted copies and index builds below on the other cores too (SQLite's
+    // sorter threads). Not for a replay: each thread sorts in memory of its own.
+    if (!options.tempOnDisk) db.pragma(`threads = ${Math.max(1, availableParallelism() - 1)}`);
     createIndexes(db, phase, { terms: false });
     writer.finishBulk(phase);
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite

@@ -15,6 +15,8 @@ export interface LogSource {
   readAll(options?: { after?: string; limit?: number }): Promise<readonly LogEvent[]>;
   subscribe(options?: { after?: string }): AsyncIterable<LogEvent> & { close(): Promise<void> };
   head(): Promise<string | null>;
+  /** The embedded store's SQLite file, when the log is one: a bulk build reads it on a thread of its own (BuildOptions.decodeThread). */
+  readonly path?: string;
 }
 
 export interface RunnerOptions {

@@ -17,6 +17,8 @@ import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh, rebuildReadModels } from '../projections/index.js';
 import { TestLog, dumpTables, recordRichHistory } from './fixtures/history.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import { runningWorkers } from '../src/store/worker-thread.js';
 
 const silent = pino({ level: 'silent' });
 const sha = (path: string): string => createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -69,4 +71,37 @@ t.test('a rebuild that fills the disk: nothing swapped in, the partial file remo
   const result = await rebuildReadModels({ store: log, path, log: silent });
   t.equal(result.events, log.events.length, 'with room again the rebuild succeeds');
   t.same(dumpTables(path), dumpTables(roomy), 'and equals the build made on a roomy disk');
+});
+
+t.test('decoded on a thread of its own: a full disk ends the build as it does on one thread, the thread with it', { skip: root ? false : 'needs root to mount a tmpfs' }, async (t) => {
+  const work = await mkdtemp(join(tmpdir(), 'annals-bulk-full-'));
+  const mount = join(work, 'tmpfs');
+  mkdirSync(mount);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=30m', 'tmpfs', mount], { stdio: 'pipe' });
+  const store = openSqliteStore(join(work, 'events.db'), { writer: 'inline' });
+  t.teardown(async () => {
+    await store.close();
+    execFileSync('umount', [mount], { stdio: 'pipe' });
+    await rm(work, { recursive: true, force: true });
+  });
+  const log = new TestLog();
+  recordRichHistory(log, 4000, 7);
+  for (const e of log.events) await store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any');
+  const threaded = { pageSize: 500, decodeThread: true };
+  const roomy = join(work, 'roomy.db');
+  await buildFresh(store, roomy, silent, undefined, undefined, threaded);
+  const size = statSync(roomy).size;
+  const filler = join(mount, 'filler');
+  writeFileSync(filler, Buffer.alloc(Math.max(0, free(mount) - Math.floor(size / 3))));
+  const room = free(mount);
+
+  const failed = await buildFresh(store, join(mount, 'readmodels.db.rebuild'), silent, undefined, undefined, threaded).then(
+    () => null,
+    (e: unknown) => e as Error & { cause?: { code?: string } },
+  );
+  t.equal(failed?.cause?.code, 'SQLITE_FULL', 'the build fails because the disk is full');
+  t.match(failed?.message, /partial file was removed; free space on that disk.*run it again/, 'says what to do next');
+  t.same(readdirSync(mount), ['filler'], 'the half-written file is gone');
+  t.equal(free(mount), room, 'and the room it took is back');
+  t.notOk([...runningWorkers().values()].includes('rebuild decoder'), 'the decoding thread ended');
 });

@@ -1,0 +1,99 @@
+/**
+ * A rebuild whose log is read and decoded on a thread of its own (BuildOptions.decodeThread,
+ * projections/rebuild-decoder.ts) builds the same rows as the running projections and as a
+ * rebuild decoded on the writer's thread, over the embedded store's real file: corrections and
+ * retractions (applied by the writer, in their place), a key reservation (not a fact), an
+ * event a projection cannot apply (parked), and several decoded batches.
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import t from 'tap';
+import { buildFresh, rebuildReadModels } from '../projections/index.js';
+import { openSqliteStore } from '../src/store/sqlite.js';
+import { TestLog, dumpTables, recordRichHistory, startReadApp } from './fixtures/history.js';
+
+const silent = pino({ level: 'silent' });
+
+t.test('decoded on a thread of its own: the same rows as the running projections and as one thread', async (t) => {
+  const log = new TestLog();
+  recordRichHistory(log, 3000, 11);
+  const dir = t.testdir();
+  const store = openSqliteStore(join(dir, 'events.db'), { writer: 'inline' });
+  t.teardown(() => store.close());
+  let i = 0;
+  for (const e of log.events) {
+    await store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any');
+    if (++i === 1500) {
+      // Not a fact (a key reservation), and a fact without its factId (parked by both builds).
+      await store.append('keys-x', [{ id: '00000000-0000-4000-8000-900000000001', type: 'KeyReserved', data: { kind: 'person', key: 'x', factId: 'none' }, metadata: {} }], 'any');
+      await store.append('person-y', [{ id: '00000000-0000-4000-8000-900000000002', type: 'PersonRegistered', data: { key: 'y', name: 'Y' }, metadata: { schemaVersion: 1 } }], 'any');
+      // A session whose city is no string (past the API's validation): SQLite binds no boolean,
+      // so its rows are refused where they are decoded, before any is buffered (parked by both).
+      const held = log.events.find((x) => x.type === 'SessionHeld') as (typeof log.events)[number];
+      const data = { ...(held.data as Record<string, unknown>), key: 'session-bad', place: { city: true } };
+      await store.append('session-bad', [{ id: '00000000-0000-4000-8000-900000000003', type: 'SessionHeld', data, metadata: { ...held.metadata, factId: '01JBADSESSION0000000000000' } }], 'any');
+    }
+  }
+  t.ok(log.events.some((e) => e.type === 'FactCorrected') && log.events.some((e) => e.type === 'FactRetracted'), 'corrections and retractions in the log');
+
+  const { readModels, path } = await startReadApp(t, store, { dir: join(dir, 'app') });
+  t.ok(await readModels.waitFor((await store.head()) as string, 20_000), 'live projections reached the head');
+  const running = dumpTables(path);
+
+  // The pages the writer's thread reads itself (none when the thread decodes).
+  let mainReads = 0;
+  const readAll = store.readAll.bind(store);
+  store.readAll = (o) => {
+    mainReads++;
+    return readAll(o);
+  };
+  const threaded = join(dir, 'threaded.db');
+  // 7 pages of 500 events, 3 decoded ahead: the writer takes batches while the thread reads on.
+  const shown: number[] = [];
+  const r1 = await buildFresh(store, threaded, silent, (p) => shown.push(p.applied), undefined, { pageSize: 500, decodeThread: true });
+  t.equal(shown.at(-1), 3003, 'progress shown, up to every event');
+  t.equal(mainReads, 0, 'the thread read every page');
+  mainReads = 0;
+  const single = join(dir, 'single.db');
+  const r2 = await buildFresh(store, single, silent, undefined, undefined, { pageSize: 500, decodeThread: false });
+  t.equal(mainReads, 7 + 1, 'on the writer’s thread: 7 pages of 500, then the empty one');
+  t.equal(r1.events, 3003, 'every event counted, the key reservation too');
+  t.equal(r2.events, 3003);
+  const a = dumpTables(threaded);
+  t.same(a, dumpTables(single), 'same rows as decoded on the writer’s thread');
+  t.same(a, running, 'same rows as the running projections');
+  // Pages of 2,500 cut into batches of 1,000 (the writer's thread holds one batch at a time).
+  await buildFresh(store, join(dir, 'cut.db'), silent, undefined, undefined, { pageSize: 2500, decodeThread: true });
+  t.same(dumpTables(join(dir, 'cut.db')), running, 'pages cut into batches: same rows');
+  const parked = (file: string) => {
+    const db = new Database(file, { readonly: true });
+    const rows = db.prepare('SELECT event_id, error FROM parked').raw().all();
+    db.close();
+    return rows;
+  };
+  t.same(
+    parked(threaded),
+    [
+      ['00000000-0000-4000-8000-900000000002', 'event has no metadata.factId'],
+      ['00000000-0000-4000-8000-900000000003', 'SQLite3 can only bind numbers, strings, bigints, buffers, and null'],
+    ],
+    'the fact without a factId parked, and the session SQLite cannot bind',
+  );
+  t.equal(new Database(threaded, { readonly: true }).prepare("SELECT count(*) FROM entities WHERE fact_id = '01JBADSESSION0000000000000'").pluck().get(), 0, 'none of its rows written');
+  t.same(parked(threaded), parked(single));
+
+  // Only the events known then (a replay's fold): the same on both paths.
+  const knownAt = log.events[2000]?.recordedAt as string;
+  const r3 = await buildFresh(store, join(dir, 'past-threaded.db'), silent, undefined, undefined, { pageSize: 500, decodeThread: true, knownAt });
+  const r4 = await buildFresh(store, join(dir, 'past-single.db'), silent, undefined, undefined, { pageSize: 500, decodeThread: false, knownAt });
+  t.equal(r3.events, r4.events, 'the same events kept');
+  t.same(dumpTables(join(dir, 'past-threaded.db')), dumpTables(join(dir, 'past-single.db')), 'a past knownAt: same rows');
+
+  // `annals rebuild`'s path: a log shorter than a page (5,000) is read on the writer's thread.
+  mainReads = 0;
+  const auto = join(dir, 'auto.db');
+  await rebuildReadModels({ store, path: auto, log: silent });
+  t.equal(mainReads, 2, 'a short first page: no thread (the page, then the empty one)');
+  t.same(dumpTables(auto), running, 'rebuildReadModels: same rows');
+});
