@@ -251,6 +251,7 @@ export class ReadModelWriter {
   private readonly retract: Statement;
   private readonly parkStmt: Statement;
   private readonly cpPut: Statement;
+  private readonly logPut: Statement;
   private readonly batchTx: (events: readonly LogEvent[], cp: Checkpoint) => void;
   /** One event inside the batch's transaction: a savepoint, rolled back to if the event fails. */
   private readonly eventTx: (e: LogEvent & { type: FactType }) => void;
@@ -296,6 +297,7 @@ export class ReadModelWriter {
     this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
     this.parkStmt = db.prepare('INSERT OR REPLACE INTO parked (position, event_id, type, fact_id, error) VALUES (?, ?, ?, ?, ?)');
     this.cpPut = db.prepare('UPDATE checkpoint SET position = ?, applied = ?, recorded_at = ?, event_id = ?, previous = ?, log = ? WHERE id = 1');
+    this.logPut = db.prepare('UPDATE checkpoint SET log = ? WHERE id = 1');
     const row = db.prepare('SELECT position, applied, recorded_at AS recordedAt, event_id AS eventId, previous, log FROM checkpoint WHERE id = 1').get() as Checkpoint;
     this.cp = { ...row };
     this.bulk = options.deferCloses === true;
@@ -320,9 +322,16 @@ export class ReadModelWriter {
     return { ...this.cp };
   }
 
-  /** The identity of the log followed (src/store/identity.ts), written with the next batch's checkpoint. */
+  /**
+   * The identity of the log followed (src/store/identity.ts), written at once. An empty
+   * EventStoreDB log has none until its first event, which is learned after that event was
+   * applied: written only with the next batch, the running file kept none when no batch
+   * followed, and differed from a rebuild (esdb-cluster failed on it under load).
+   */
   followLog(identity: string | null): void {
     this.cp = { ...this.cp, log: identity };
+    // A writer replaced by a rebuild meanwhile: its file is the old one, already closed.
+    if (this.db.open) this.logPut.run(identity);
   }
 
   /**

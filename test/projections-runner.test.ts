@@ -84,3 +84,22 @@ t.test('a read-model file of another schema is dropped and rebuilt from the log'
   t.equal(db.prepare("SELECT count(*) FROM sqlite_master WHERE name = 'stale'").pluck().get(), 0);
   db.close();
 });
+
+t.test("an empty log's identity, learned after its first event, is in the file without another batch", async (t) => {
+  // A log with no identity of its own (as EventStoreDB's): it is its first event's id, known
+  // once there is one. A rebuild writes it before the first batch; the running read models
+  // learn it after the first batch, and must write it then, not with a batch that may not come.
+  const log = new TestLog();
+  const dir = t.testdir({});
+  const path = `${dir}/readmodels.db`;
+  const rm = await openReadModels({ store: log, path, log: pino({ level: 'silent' }) });
+  t.teardown(() => rm.close());
+  const first = log.record('PersonRegistered', { key: 'p', name: 'P' });
+  t.equal(await rm.waitFor(first.position, 5000), true, 'the only fact applied');
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  const followed = (): unknown => db.prepare('SELECT log FROM checkpoint WHERE id = 1').pluck().get();
+  const until = Date.now() + 5000;
+  while (followed() === null && Date.now() < until) await new Promise((r) => setImmediate(r));
+  t.equal(followed(), `first-event:${first.id}`, "the file names the log by its first event's id");
+});
