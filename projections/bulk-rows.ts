@@ -80,8 +80,26 @@ export type Decoded =
   | { readonly kind: 'done' }
   /** A correction or retraction: it reads the `facts` table, so the writer applies it in log order. */
   | { readonly kind: 'amendment' }
-  /** The event cannot be applied (no factId, a projection's error): the writer parks it. */
-  | { readonly kind: 'park'; readonly factId: string | null; readonly error: string };
+  /** The event cannot be applied (no factId, a projection's error): the writer parks it and logs `err`, the error itself as it can cross threads. */
+  | { readonly kind: 'park'; readonly factId: string | null; readonly error: string; readonly err: unknown };
+
+/**
+ * An error as it can cross to the writer's thread (rebuild-thread.ts posts what decodeEvent
+ * found), which logs it as it logs an error of its own: itself when the structured clone takes
+ * it (a built-in error class, its message, stack and cause arrive; other own properties do
+ * not), else an Error with its message and stack (a cause the clone refuses, e.g. a function,
+ * would otherwise fail the whole batch's postMessage, and with it the rebuild).
+ */
+export function cloneableError(err: unknown): unknown {
+  try {
+    structuredClone(err);
+    return err;
+  } catch {
+    const e = new Error(err instanceof Error ? err.message : String(err));
+    if (err instanceof Error) e.stack = err.stack;
+    return e;
+  }
+}
 
 const DONE: Decoded = { kind: 'done' };
 const AMENDMENT: Decoded = { kind: 'amendment' };
@@ -102,7 +120,7 @@ export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[]): Decod
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion));
     appendRows({ ...fact, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables);
   } catch (err) {
-    return { kind: 'park', factId, error: err instanceof Error ? err.message : String(err) };
+    return { kind: 'park', factId, error: err instanceof Error ? err.message : String(err), err: cloneableError(err) };
   }
   facts.push(factId, e.type, e.position, e.stream, e.revision, e.recordedAt);
   return DONE;

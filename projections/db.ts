@@ -311,7 +311,7 @@ export class ReadModelWriter {
       for (const s of batch.segments) {
         if (s.kind === 'rows') this.putDecoded(s.tables, s.facts);
         else if (s.kind === 'event') this.applyOne(s.event);
-        else this.park(s.event, s.factId, s.error);
+        else this.park(s.event, s.factId, s.error, s.err);
       }
       for (const b of this.bulks) b.flush();
       this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);

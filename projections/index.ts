@@ -327,6 +327,8 @@ export async function buildFresh(
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
       const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) });
+      // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
+      log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
       try {
         for await (const b of decoded) {
           if (b.kind === 'batch') {

@@ -35,8 +35,8 @@ export type Segment =
   | { readonly kind: 'rows'; readonly tables: Cell[][]; readonly facts: Cell[] }
   /** A correction or retraction, applied by the writer (it reads the `facts` table). */
   | { readonly kind: 'event'; readonly event: LogEvent }
-  /** An event a projection cannot apply: parked. */
-  | { readonly kind: 'park'; readonly event: LogEvent; readonly factId: string | null; readonly error: string };
+  /** An event a projection cannot apply: parked, and `err` logged as the writer's thread logs the error of an event it parks (its class, message and stack: bulk-rows.ts cloneableError). */
+  | { readonly kind: 'park'; readonly event: LogEvent; readonly factId: string | null; readonly error: string; readonly err: unknown };
 
 export interface DecodedBatch {
   readonly kind: 'batch';

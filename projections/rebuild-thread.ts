@@ -43,7 +43,7 @@ function decodePage(page: readonly StoredEvent[], after: string): DecodedBatch |
     const d = decodeEvent(e, tables, facts);
     if (d.kind === 'done') continue;
     cut();
-    segments.push(d.kind === 'amendment' ? { kind: 'event', event: e } : { kind: 'park', event: e, factId: d.factId, error: d.error });
+    segments.push(d.kind === 'amendment' ? { kind: 'event', event: e } : { kind: 'park', event: e, factId: d.factId, error: d.error, err: d.err });
   }
   cut();
   if (last === null) return null;

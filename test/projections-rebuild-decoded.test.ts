@@ -3,17 +3,25 @@
  * projections/rebuild-decoder.ts) builds the same rows as the running projections and as a
  * rebuild decoded on the writer's thread, over the embedded store's real file: corrections and
  * retractions (applied by the writer, in their place), a key reservation (not a fact), an
- * event a projection cannot apply (parked), and several decoded batches.
+ * event a projection cannot apply (parked, and logged with its error as the writer's thread
+ * logs one), and several decoded batches.
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t from 'tap';
+import { UNBINDABLE, cloneableError } from '../projections/bulk-rows.js';
 import { buildFresh, rebuildReadModels } from '../projections/index.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { TestLog, dumpTables, recordRichHistory, startReadApp } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
+
+/** A logger keeping its lines (JSON), as the service's would write them. */
+function keptLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  return { lines, log: pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }) };
+}
 
 t.test('decoded on a thread of its own: the same rows as the running projections and as one thread', async (t) => {
   const log = new TestLog();
@@ -51,12 +59,14 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   const threaded = join(dir, 'threaded.db');
   // 7 pages of 500 events, 3 decoded ahead: the writer takes batches while the thread reads on.
   const shown: number[] = [];
-  const r1 = await buildFresh(store, threaded, silent, (p) => shown.push(p.applied), undefined, { pageSize: 500, decodeThread: true });
+  const threadedLog = keptLog();
+  const r1 = await buildFresh(store, threaded, threadedLog.log, (p) => shown.push(p.applied), undefined, { pageSize: 500, decodeThread: true });
   t.equal(shown.at(-1), 3003, 'progress shown, up to every event');
   t.equal(mainReads, 0, 'the thread read every page');
   mainReads = 0;
   const single = join(dir, 'single.db');
-  const r2 = await buildFresh(store, single, silent, undefined, undefined, { pageSize: 500, decodeThread: false });
+  const singleLog = keptLog();
+  const r2 = await buildFresh(store, single, singleLog.log, undefined, undefined, { pageSize: 500, decodeThread: false });
   t.equal(mainReads, 7 + 1, 'on the writer’s thread: 7 pages of 500, then the empty one');
   t.equal(r1.events, 3003, 'every event counted, the key reservation too');
   t.equal(r2.events, 3003);
@@ -82,6 +92,22 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   );
   t.equal(new Database(threaded, { readonly: true }).prepare("SELECT count(*) FROM entities WHERE fact_id = '01JBADSESSION0000000000000'").pluck().get(), 0, 'none of its rows written');
   t.same(parked(threaded), parked(single));
+  // Each parked event logged with its error as the writer's thread logs one it parks itself: the
+  // error's class, message and stack (pino's err), not its message alone.
+  const parkedLines = (lines: Record<string, unknown>[]) => lines.filter((l) => l['msg'] === 'projection failed on an event; parked it and went on');
+  const errs = (lines: Record<string, unknown>[]) =>
+    parkedLines(lines).map((l) => {
+      const e = l['err'] as { type: string; message: string; stack: string };
+      return [l['factId'], e.type, e.message, e.stack.split('\n')[0]];
+    });
+  t.same(errs(threadedLog.lines), [
+    [null, 'Error', 'event has no metadata.factId', 'Error: event has no metadata.factId'],
+    ['01JBADSESSION0000000000000', 'TypeError', UNBINDABLE, `TypeError: ${UNBINDABLE}`],
+  ], 'decoded on the thread: each parked event logged with its error object');
+  t.same(errs(threadedLog.lines), errs(singleLog.lines), 'as on the writer’s thread');
+  t.match((parkedLines(threadedLog.lines)[1]?.['err'] as { stack: string }).stack, /\n\s+at checkCell .*bulk-rows/, 'the stack of the decoding thread, where the error was thrown');
+  t.ok(threadedLog.lines.some((l) => l['msg'] === 'the rest of the log is read and decoded on a thread of its own'), 'the thread said in the log');
+  t.notOk(singleLog.lines.some((l) => l['msg'] === 'the rest of the log is read and decoded on a thread of its own'), 'and not when there is none');
 
   // Only the events known then (a replay's fold): the same on both paths.
   const knownAt = log.events[2000]?.recordedAt as string;
@@ -96,4 +122,18 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   await rebuildReadModels({ store, path: auto, log: silent });
   t.equal(mainReads, 2, 'a short first page: no thread (the page, then the empty one)');
   t.same(dumpTables(auto), running, 'rebuildReadModels: same rows');
+});
+
+t.test('an error the structured clone refuses crosses to the writer as an Error with its message and stack', async (t) => {
+  const plain = new TypeError('a plain error');
+  t.equal(cloneableError(plain), plain, 'a built-in error crosses as itself');
+  const odd = new Error('with a cause no clone takes', { cause: { f: () => 1 } });
+  t.throws(() => structuredClone(odd), { name: 'DataCloneError' }, 'postMessage would refuse it');
+  const crossing = cloneableError(odd) as Error;
+  t.not(crossing, odd);
+  t.match(crossing, { name: 'Error', message: 'with a cause no clone takes', stack: odd.stack });
+  t.doesNotThrow(() => structuredClone(crossing));
+  t.equal(cloneableError('not an error'), 'not an error', 'a thrown string crosses as itself');
+  const fn = () => 1;
+  t.match(cloneableError(fn), { name: 'Error', message: String(fn) }, 'a thrown function: an Error of its text');
 });
