@@ -182,3 +182,30 @@ t.test('the rename fails (the file is a mount point): the service runs on the re
   await worksAgain(t, models, log, known);
   t.same(dumpTables(path), await built(dir, log), 'the rows equal a build from the log');
 });
+
+t.test('the rebuilt file will not open (a directory in the way of its journal, no root needed): 503 until it is cleared, then it catches up', async (t) => {
+  const dir = t.testdir();
+  const path = join(dir, 'readmodels.db');
+  const log = new TestLog();
+  recordRichHistory(log, 1500, 17);
+  const known = log.events[0]?.metadata['factId'] as string;
+  const models = await openReadModels({ store: log, path, log: silent, retryMs: 20, maxRetryMs: 100 });
+  t.teardown(() => models.close());
+  await models.caughtUp();
+  // The old file is in WAL mode and never looks for it; the rebuilt one needs it to switch to WAL: SQLITE_IOERR, every time.
+  const journal = `${path}-journal`;
+  mkdirSync(journal);
+  const failed = await models.rebuild().then(
+    () => null,
+    (e: unknown) => e as Error & { cause?: { code?: string } },
+  );
+  t.match(failed?.cause?.code, /^SQLITE_IOERR/, 'the rebuild fails on the reopen');
+  t.match(failed?.message, /swapped in but could not be opened: disk I\/O error; opening .* again failed: disk I\/O error\. Reads answer 503/, 'says what happened and where the service stands');
+  t.throws(() => models.queries, ReadModelsUnavailableError, 'reads answer 503, not a closed connection');
+  await t.rejects(models.status(), ReadModelsUnavailableError, 'and the status too');
+  const recorded = log.record('PersonRegistered', { key: 'while-blocked', name: 'Recorded while it would not open' });
+  rmSync(journal, { recursive: true });
+  await worksAgain(t, models, log, known);
+  t.ok(models.queries.fact(recorded.metadata['factId'] as string, now()), 'the fact recorded meanwhile is applied too');
+  t.same(dumpTables(path), await built(dir, log), 'the rows equal a build from the log');
+});
