@@ -177,6 +177,17 @@ export interface OpenOptions {
 /** Opens (creating if needed) a read-model file; a file with another schema tag is emptied first. */
 export function openDb(path: string, options: OpenOptions = {}): Db {
   const db = new Database(path);
+  try {
+    setUp(db, options);
+  } catch (err) {
+    // Not left to the garbage collector: a failing open retried (a rebuild's swap) would pile up open files.
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+function setUp(db: Db, options: OpenOptions): void {
   registerTemporalFunctions(db);
   if (options.bulk) {
     db.pragma('journal_mode = OFF');
@@ -201,7 +212,6 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
     for (const t of tables) db.exec(`DROP TABLE IF EXISTS "${t}"`);
   }
   createSchema(db, options.bulk === true);
-  return db;
 }
 
 export interface WriterOptions {

@@ -146,10 +146,49 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
   let runner = new Runner(writer, opts.store, log, runnerOptions);
   let rebuilding = false;
   let closed = false;
+  /** Why no read-model file is open (a rebuild closed the old one and could not open one since), or null. */
+  let detached: string | null = null;
+  let reopenTimer: NodeJS.Timeout | null = null;
   runner.start();
+
+  /** Opens the file at opts.path for the runner and the queries, all or nothing: a failure leaves the state as it was. */
+  const attach = (): void => {
+    const nextDb = openDb(opts.path);
+    let nextReader: Db | null = null;
+    try {
+      const nextWriter = new ReadModelWriter(nextDb, log, onParked);
+      opts.onWriterDb?.(nextDb);
+      const nextParked = nextWriter.parkedCount();
+      nextReader = openReader(opts.path);
+      [db, writer, parked, reader] = [nextDb, nextWriter, nextParked, nextReader];
+      queries = new ReadQueries(reader);
+      runner = new Runner(writer, opts.store, log, runnerOptions);
+      detached = null;
+      runner.start();
+    } catch (err) {
+      nextReader?.close();
+      nextDb.close();
+      throw err;
+    }
+  };
+  /** A file that would not open: tried again with the runner's backoff until it opens (or close()); reads answer 503 meanwhile. */
+  const reattachLater = (delayMs: number): void => {
+    reopenTimer = setTimeout(() => {
+      reopenTimer = null;
+      try {
+        attach();
+        log.info({ path: opts.path }, 'read models reopened; catching up from the log');
+      } catch (err) {
+        detached = `the read models in ${opts.path} could not be opened: ${(err as Error).message}; retrying`;
+        log.error({ err, retryInMs: delayMs }, 'read models could not be reopened; retrying');
+        reattachLater(Math.min(delayMs * 2, opts.maxRetryMs ?? 10_000));
+      }
+    }, delayMs);
+  };
 
   const models: ReadModels = {
     get queries() {
+      if (detached !== null) throw new ReadModelsUnavailableError(detached);
       return queries;
     },
     start: () => runner.start(),
@@ -166,10 +205,11 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
     },
     applied: () => runner.applied(),
     readiness() {
-      const ready = runner.caughtUpOnce && runner.state !== 'retrying' && !closed;
-      return { ready, state: runner.state, position: runner.applied(), parked, rebuilding, lastError: runner.lastError };
+      const ready = runner.caughtUpOnce && runner.state !== 'retrying' && !closed && detached === null;
+      return { ready, state: runner.state, position: runner.applied(), parked, rebuilding, lastError: detached ?? runner.lastError };
     },
     async status() {
+      if (detached !== null) throw new ReadModelsUnavailableError(detached);
       const cp: Checkpoint = writer.checkpoint();
       const head = await opts.store.head();
       const pending = head !== null && (cp.position === null || head > cp.position) ? await opts.store.readAll({ ...(cp.position ? { after: cp.position } : {}), limit: LAG_CAP + 1 }) : [];
@@ -191,35 +231,56 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
     async rebuild(onProgress) {
       if (rebuilding) throw new RebuildInProgressError();
       rebuilding = true;
+      // Read models left closed by a failed rebuild: this one opens them instead of the timer.
+      if (reopenTimer !== null) clearTimeout(reopenTimer);
+      reopenTimer = null;
+      const fresh = `${opts.path}.rebuild`;
+      let swapping = false;
+      let renamed = false;
       try {
-        const fresh = `${opts.path}.rebuild`;
         const built = await buildFresh(opts.store, fresh, log, onProgress, async () => {
           // Pause the live runner: the last events go into the fresh file, then it is swapped in.
           await runner.stop();
         });
+        swapping = true;
         queries.invalidate();
         reader.close();
         db.close();
         for (const suffix of ['-wal', '-shm']) rmSync(`${opts.path}${suffix}`, { force: true });
         renameSync(fresh, opts.path);
-        db = openDb(opts.path);
-        parked = 0;
-        writer = new ReadModelWriter(db, log, onParked);
-        parked = writer.parkedCount();
-        runner = new Runner(writer, opts.store, log, runnerOptions);
-        opts.onWriterDb?.(db);
-        reader = openReader(opts.path);
-        queries = new ReadQueries(reader);
-        runner.start();
+        renamed = true;
+        attach();
         log.info(built, 'read models rebuilt and swapped in');
         return built;
       } catch (err) {
-        // The old file is untouched until the rename: resume following it.
-        if (runner.state === 'stopped') {
-          runner = new Runner(writer, opts.store, log, runnerOptions);
-          runner.start();
+        if (!swapping) {
+          // The old file is untouched until the rename: resume following it (or keep trying to open it).
+          if (detached !== null) reattachLater(opts.retryMs ?? 250);
+          else if (runner.state === 'stopped') {
+            runner = new Runner(writer, opts.store, log, runnerOptions);
+            runner.start();
+          }
+          throw err;
         }
-        throw err;
+        // The old connections are closed: open what is at opts.path now (the old file if the
+        // rename failed, the rebuilt one if it succeeded); the runner catches up from the log.
+        rmSync(fresh, { force: true });
+        const which = renamed ? 'the rebuilt read models' : 'the read models it had';
+        const what = renamed ? `the rebuilt read models were swapped in but could not be opened: ${(err as Error).message}` : `the read models were rebuilt but could not be swapped in: ${(err as Error).message}`;
+        let reopenError: unknown = null;
+        try {
+          attach();
+        } catch (again) {
+          reopenError = again;
+        }
+        if (reopenError === null) {
+          log.error({ err }, `rebuild failed; the service runs on ${which}`);
+          throw new Error(`${what}. The service runs on ${which}, caught up from the log (nothing acknowledged is lost); check the disk under ${opts.path} (room, permissions) and run the rebuild again`, { cause: err });
+        }
+        detached = `${what}; opening ${opts.path} again failed: ${(reopenError as Error).message}`;
+        log.error({ err, reopenError }, 'rebuild failed and the read models could not be reopened; retrying');
+        reattachLater(opts.retryMs ?? 250);
+        throw new Error(`${detached}. Reads answer 503 while it is tried again with a backoff (up to every ${(opts.maxRetryMs ?? 10_000) / 1000} s); nothing acknowledged is lost (the read models catch up from the log once open). Check the disk under ${opts.path} (room, permissions); 'annals rebuild' rebuilds the file if it stays unreadable`, { cause: err });
       } finally {
         rebuilding = false;
       }
@@ -227,6 +288,7 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
     async close() {
       if (closed) return;
       closed = true;
+      if (reopenTimer !== null) clearTimeout(reopenTimer);
       await runner.stop();
       queries.invalidate();
       reader.close();
