@@ -16,22 +16,27 @@ import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { ReadModelsUnavailableError, buildFresh, openReadModels, type ReadModels } from '../projections/index.js';
 import { TestLog, dumpTables, recordRichHistory } from './fixtures/history.js';
+import { until } from './fixtures/when.js';
 
 const silent = pino({ level: 'silent' });
 const now = () => new Date().toISOString();
 
 /** Reads answer again (polling while they answer 503), and a fact recorded now is applied and read. */
 async function worksAgain(t: Test, models: ReadModels, log: TestLog, known: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      models.queries;
-      break;
-    } catch (err) {
-      if (!(err instanceof ReadModelsUnavailableError) || Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
+  await until(
+    'reads answer again',
+    () => {
+      try {
+        models.queries;
+        return true;
+      } catch (err) {
+        if (!(err instanceof ReadModelsUnavailableError)) throw err;
+        return false;
+      }
+    },
+    10_000,
+    20,
+  );
   t.ok(models.queries.fact(known, now()), 'a fact recorded before the rebuild is read');
   const added = log.record('PersonRegistered', { key: `after-${log.events.length}`, name: 'Recorded after the failed rebuild' });
   t.ok(await models.waitFor(added.position, 10_000), 'a fact recorded after it is applied');
@@ -145,7 +150,7 @@ t.test('the disk fills between the build and the reopen: reads answer 503, then 
   t.match(failed?.message, /Reads answer 503 while it is tried again.*nothing acknowledged is lost.*Check the disk under .*room/, 'and what to do');
   t.throws(() => models.queries, ReadModelsUnavailableError, 'reads answer 503, not a closed connection');
   const recorded = log.record('PersonRegistered', { key: 'while-full', name: 'Recorded while the disk is full' });
-  await new Promise((r) => setTimeout(r, 200));
+  await new Promise((r) => setTimeout(r, 600)); // deliberate sleep: the open is retried (after 250 ms, then longer) against the still full disk; it must keep failing
   t.throws(() => models.queries, ReadModelsUnavailableError, 'still 503 while the disk stays full (retried meanwhile)');
 
   rmSync(filler);
