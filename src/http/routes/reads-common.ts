@@ -75,8 +75,15 @@ export const PointQuery = TimeQuery.extend({ validAt: ValidAt });
 /** Lists: filters, then `cursor` and `limit` (paging.ts). */
 export const ListQuery = PointQuery.extend(PagingQuery);
 
+const REF_PARAMS = new WeakMap<object, string>();
 /** A path parameter naming an entity, typed by its name (`req.params.office`). */
-export const RefParam = <K extends string>(name: K) => z.strictObject({ [name]: LooseRef } as Record<K, typeof LooseRef>);
+export const RefParam = <K extends string>(name: K) => {
+  const schema = z.strictObject({ [name]: LooseRef } as Record<K, typeof LooseRef>);
+  REF_PARAMS.set(schema, name);
+  return schema;
+};
+/** The parameter's name when `schema` is a RefParam (point-query.ts checks those without zod). */
+export const refParamName = (schema: unknown): string | undefined => (typeof schema === 'object' && schema !== null ? REF_PARAMS.get(schema) : undefined);
 
 export type Typed = ReturnType<FastifyInstance['withTypeProvider']> & FastifyInstance;
 export const typed = (app: FastifyInstance) => app.withTypeProvider<ZodTypeProvider>();
