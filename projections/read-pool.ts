@@ -92,6 +92,8 @@ export interface ReadWorkerInit {
   readonly nice?: number | undefined;
   /** The warm-up before the worker says ready (read-warm-up.ts); default WARM_UP. */
   readonly warmUp?: WarmUpBudget | undefined;
+  /** How long a batch's answers may wait for the rest of the batch (read-worker.ts `answerAll`); default 1 ms. */
+  readonly batchHoldMs?: number | undefined;
 }
 
 export type ReadJob = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode };
@@ -147,6 +149,8 @@ export interface ReadPoolOptions {
   readonly nice?: number;
   /** Each worker's warm-up before it is ready (read-warm-up.ts; default WARM_UP; `{ questions: 0, ms: 0 }`: none). */
   readonly warmUp?: WarmUpBudget;
+  /** How long a worker holds a batch's answers for the rest of the batch (default 1 ms; tests choose). */
+  readonly batchHoldMs?: number;
 }
 
 /** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
@@ -196,7 +200,7 @@ export class ReadPool {
   }
 
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, batchHoldMs: this.opts.batchHoldMs };
     const settle = (m: ReadAnswer): void => {
       if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
       else client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));

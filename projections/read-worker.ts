@@ -67,6 +67,7 @@ let queries = new ReadQueries(db, false, init.snapshotMs);
 
 /** While a batch is answered (answerAll): its replies, sent together. */
 let batch: { replies: ReadAnswer[]; transfer: Transferable[] } | null = null;
+const batchHoldMs = init.batchHoldMs ?? 1;
 
 function reply(m: ReadAnswer, transfer: Transferable[] = []): void {
   if (batch === null) port.postMessage(m, transfer);
@@ -79,7 +80,7 @@ function reply(m: ReadAnswer, transfer: Transferable[] = []): void {
 /**
  * A turn's questions (read-pool.ts `send`): answered in order, in one message, or in several
  * when they take long (a page of sessions costs milliseconds): what is ready goes once
- * BATCH_HOLD_MS has passed since the last message, so a cheap answer does not wait for the
+ * `batchHoldMs` (1 ms) has passed since the last message, so a cheap answer does not wait for the
  * heavy ones after it.
  */
 function answerAll(jobs: readonly ReadJob[]): void {
@@ -88,7 +89,7 @@ function answerAll(jobs: readonly ReadJob[]): void {
   for (const job of jobs) {
     answer(job);
     const now = performance.now();
-    if (now - since < BATCH_HOLD_MS) continue;
+    if (now - since < batchHoldMs) continue;
     port.postMessage({ kind: 'answers', replies: b.replies } satisfies ReadReply, b.transfer);
     b = batch = { replies: [], transfer: [] };
     since = now;
@@ -96,7 +97,6 @@ function answerAll(jobs: readonly ReadJob[]): void {
   batch = null;
   if (b.replies.length > 0) port.postMessage({ kind: 'answers', replies: b.replies } satisfies ReadReply, b.transfer);
 }
-const BATCH_HOLD_MS = 1;
 
 function answer(job: ReadJob): void {
   try {
