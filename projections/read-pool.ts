@@ -26,6 +26,7 @@
  * takes ~0.3 s), and with no pool at all (inline read models, tests), questions are answered
  * on the calling thread.
  */
+import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { MetricsSink } from '../src/metrics/sink.js';
 import { ThreadClient } from '../src/store/thread-client.js';
@@ -91,15 +92,19 @@ export interface ReadWorkerInit {
   readonly nice?: number | undefined;
   /** The warm-up before the worker says ready (read-warm-up.ts); default WARM_UP. */
   readonly warmUp?: WarmUpBudget | undefined;
+  /** How long a batch's answers may wait for the rest of the batch (read-worker.ts `answerAll`); default 1 ms. */
+  readonly batchHoldMs?: number | undefined;
 }
 
-export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode } | { readonly kind: 'close' };
+export type ReadJob = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode };
+/** `reads`: the questions of one turn of the event loop, answered by one `answers` message. */
+export type ReadRequest = ReadJob | { readonly kind: 'reads'; readonly jobs: readonly ReadJob[] } | { readonly kind: 'close' };
 /** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
 export type RawMode = 'page' | 'each';
-export type ReadReply =
-  | { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp }
+export type ReadAnswer =
   | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
+export type ReadReply = { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp } | ReadAnswer | { readonly kind: 'answers'; readonly replies: readonly ReadAnswer[] };
 
 /** The pool holds `queueLimit` questions already: a 503 with Retry-After, not a wait. */
 export class ReadsOverloadedError extends Error {
@@ -144,6 +149,8 @@ export interface ReadPoolOptions {
   readonly nice?: number;
   /** Each worker's warm-up before it is ready (read-warm-up.ts; default WARM_UP; `{ questions: 0, ms: 0 }`: none). */
   readonly warmUp?: WarmUpBudget;
+  /** How long a worker holds a batch's answers for the rest of the batch (default 1 ms; tests choose). */
+  readonly batchHoldMs?: number;
 }
 
 /** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
@@ -158,6 +165,9 @@ export class ReadPool {
   private readonly niced = new Map<ReadThread, ThreadNice>();
   private readonly warmed = new Map<ReadThread, WarmedUp>();
   private warnedNice = false;
+  /** Questions of this turn not sent yet, by the thread they go to (send). */
+  private readonly outbox = new Map<Worker, ReadJob[]>();
+  private flushing = false;
 
   constructor(private readonly opts: ReadPoolOptions) {
     this.lastQueries = opts.queries();
@@ -190,7 +200,11 @@ export class ReadPool {
   }
 
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, batchHoldMs: this.opts.batchHoldMs };
+    const settle = (m: ReadAnswer): void => {
+      if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
+      else client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
+    };
     const client: ReadThread = new ThreadClient<ReadRequest, ReadReply>({
       module: new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
       workerData: init,
@@ -213,8 +227,8 @@ export class ReadPool {
           this.heard(client, m.thread);
           if (m.warmedUp) this.warmed.set(client, m.warmedUp);
         }
-        else if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
-        else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
+        else if (m.kind === 'answers') for (const a of m.replies) settle(a);
+        else settle(m);
       },
     });
     return client;
@@ -252,12 +266,34 @@ export class ReadPool {
       this.lastQueries = queries;
       Atomics.add(this.counters, FILE, 1);
     }
-    return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: opts.rawItems } : {}) }));
+    return best.requestVia<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: opts.rawItems } : {}) }), this.send);
   }
+
+  /**
+   * A turn's questions go to each worker as one message, once the turn has served what was
+   * ready (an immediate), and come back as one: a message each way costs both threads a
+   * structured clone's set-up, an event and, when the other thread sleeps, a wake-up.
+   */
+  private readonly send = (job: ReadRequest, worker: Worker): void => {
+    const jobs = this.outbox.get(worker);
+    if (jobs !== undefined) jobs.push(job as ReadJob);
+    else this.outbox.set(worker, [job as ReadJob]);
+    if (!this.flushing) {
+      this.flushing = true;
+      setImmediate(this.flush);
+    }
+  };
+
+  private readonly flush = (): void => {
+    this.flushing = false;
+    for (const [worker, jobs] of this.outbox) worker.postMessage(jobs.length === 1 ? jobs[0] : ({ kind: 'reads', jobs } satisfies ReadRequest));
+    this.outbox.clear();
+  };
 
   /** Each worker answers what it was sent, then stops; none is started again. */
   async close(): Promise<void> {
     this.closed = true;
+    this.flush();
     await Promise.all(this.workers.map((w) => w.close({ kind: 'close' })));
   }
 }

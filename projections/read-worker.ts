@@ -7,16 +7,17 @@
  * up on synthetic holder questions before it says ready (read-warm-up.ts). Its start-up,
  * handshake and close are src/store/thread-worker.ts'.
  */
+import type { Transferable } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
 import { openReader } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
 
 const side = workerSide<ReadWorkerInit, ReadRequest, ReadReply>('projections/read-worker');
-const { init, post, port } = side;
+const { init, port } = side;
 const counters = new Int32Array(init.counters);
 const encoder = new TextEncoder();
 
@@ -64,7 +65,40 @@ function open(): Database.Database {
 let db: Database.Database = open();
 let queries = new ReadQueries(db, false, init.snapshotMs);
 
-function answer(job: Exclude<ReadRequest, { kind: 'close' }>): void {
+/** While a batch is answered (answerAll): its replies, sent together. */
+let batch: { replies: ReadAnswer[]; transfer: Transferable[] } | null = null;
+const batchHoldMs = init.batchHoldMs ?? 1;
+
+function reply(m: ReadAnswer, transfer: Transferable[] = []): void {
+  if (batch === null) port.postMessage(m, transfer);
+  else {
+    batch.replies.push(m);
+    batch.transfer.push(...transfer);
+  }
+}
+
+/**
+ * A turn's questions (read-pool.ts `send`): answered in order, in one message, or in several
+ * when they take long (a page of sessions costs milliseconds): what is ready goes once
+ * `batchHoldMs` (1 ms) has passed since the last message, so a cheap answer does not wait for the
+ * heavy ones after it.
+ */
+function answerAll(jobs: readonly ReadJob[]): void {
+  let b = (batch = { replies: [], transfer: [] });
+  let since = performance.now();
+  for (const job of jobs) {
+    answer(job);
+    const now = performance.now();
+    if (now - since < batchHoldMs) continue;
+    port.postMessage({ kind: 'answers', replies: b.replies } satisfies ReadReply, b.transfer);
+    b = batch = { replies: [], transfer: [] };
+    since = now;
+  }
+  batch = null;
+  if (b.replies.length > 0) port.postMessage({ kind: 'answers', replies: b.replies } satisfies ReadReply, b.transfer);
+}
+
+function answer(job: ReadJob): void {
   try {
     const f = Atomics.load(counters, FILE);
     if (f !== file) {
@@ -81,18 +115,18 @@ function answer(job: Exclude<ReadRequest, { kind: 'close' }>): void {
     }
     const value = (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
     const page = job.rawItems ? pageIn(value) : null;
-    if (page === null) post({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
+    if (page === null) reply({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
     else if (job.rawItems === 'each') {
       const rawEach = eachItem(page.items);
-      port.postMessage({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach } satisfies ReadReply, [rawEach.bytes.buffer, rawEach.ends.buffer]);
+      reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach }, [rawEach.bytes.buffer, rawEach.ends.buffer]);
     } else {
       // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
       const rawItems = encoder.encode(JSON.stringify(page.items));
-      port.postMessage({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems } satisfies ReadReply, [rawItems.buffer]);
+      reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems }, [rawItems.buffer]);
     }
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
-    post({ kind: 'error', seq: job.seq, name: e.name, message: e.message });
+    reply({ kind: 'error', seq: job.seq, name: e.name, message: e.message });
   }
 }
 
@@ -102,7 +136,7 @@ const thread = niceThisThread(init.nice ?? 0);
 const warmedUp = warmUp(queries, init.warmUp ?? WARM_UP);
 side.serve({
   ready: { kind: 'ready', thread, warmedUp },
-  onMessage: answer,
+  onMessage: (m) => (m.kind === 'reads' ? answerAll(m.jobs) : answer(m)),
   close() {
     queries.invalidate();
     db.close();

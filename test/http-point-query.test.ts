@@ -5,12 +5,14 @@
  * the fast path, and its refusals are still zod's.
  */
 import t from 'tap';
-import { PointQuery } from '../src/http/routes/reads-common.js';
-import { pointQueryFast, withFastPointQuery } from '../src/http/routes/point-query.js';
+import { PointQuery, RefParam } from '../src/http/routes/reads-common.js';
+import { pointQueryFast, refParamFast, withFastPointQuery } from '../src/http/routes/point-query.js';
 import { prng } from './fixtures/history.js';
 import { startTestApp } from './fixtures/app.js';
 
-const KNOWN = ['2026-12-04T18:57:00.123Z', '2026-12-04T18:57:00Z', '2026-12-04t18:57:00.1+03:00', '2026-12-04T18:57:00.123456789-01:30', '2026-02-29T00:00:00Z', '2024-02-29T23:59:59.999Z', '2026-13-01T00:00:00Z', '2026-12-04T24:00:00Z', '2026-12-04T18:57:60Z', '2026-12-04 18:57:00Z', 'now', '', '0000-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z'];
+const KNOWN = ['2026-12-04T18:57:00.123Z', '2026-12-04T18:57:00Z', '2026-12-04t18:57:00.1+03:00', '2026-12-04T18:57:00.123456789-01:30', '2026-02-29T00:00:00Z', '2024-02-29T23:59:59.999Z', '2026-13-01T00:00:00Z', '2026-12-04T24:00:00Z', '2026-12-04T18:57:60Z', '2026-12-04 18:57:00Z', 'now', '', '0000-01-01T00:00:00Z', '1969-12-31T23:59:59.999Z',
+  // The length of the canonical form (toISOString's), which is checked by its round trip: valid, a day that does not exist, lower case.
+  '0000-01-01T00:00:00.000Z', '0000-02-29T00:00:00.000Z', '0004-02-29T00:00:00.000Z', '0100-02-29T00:00:00.000Z', '2000-02-29T00:00:00.000Z', '1900-02-29T00:00:00.000Z', '2026-02-29T00:00:00.000Z', '2026-12-31T23:59:59.999Z', '2026-12-32T00:00:00.000Z', '2026-00-10T00:00:00.000Z', '2026-12-04T18:57:00.00AZ', '2026-12-04T18:57:00,000Z', '2026-12-04T18:57:60.000Z', '2026-12-04T24:00:00.000Z', '2026-04-31T12:00:00.000Z', '2026-12-04t18:57:00.000Z', '2026-12-04T18:57:00.000z', '2026-12-04T18:57:00+0000', '2026-12-04T18:57:00.00+00:00', ' 2026-12-04T18:57:00.000Z'.trim(), '2026-12-04T18:57:00.000Z '];
 const VALID = ['2001', '2001-03', '2001-03-04', '2001-02-29', '2000-02-29', '2001-13', '2001-3-4', '20011', '', 'x', '0000'];
 const POS = ['0', '42', '00000000000000000042', '123456789012345678901', '00000000000000000001-00000000000000000002', '-1', 'a'];
 
@@ -45,9 +47,37 @@ t.test('the fast check answers as zod does, or leaves the query to zod', async (
   }
   t.ok(fast > 500, `the fast path answered ${fast}`);
   t.ok(left > 500, `zod was left ${left}`);
+  // Each knownAt alone, whatever the draw gave it: accepted fast only as zod accepts it.
+  for (const knownAt of KNOWN) {
+    const got = pointQueryFast({ knownAt });
+    const zod = PointQuery.safeParse({ knownAt });
+    if (got !== undefined) t.same(got, zod.success ? zod.data : 'refused by zod', `knownAt ${knownAt}`);
+  }
+  t.equal(pointQueryFast({ knownAt: '0000-02-29T00:00:00.000Z' }), undefined, 'a day isRfc3339 does not know is left to zod');
   // Everything zod accepts in the common shapes is accepted fast too.
   t.same(pointQueryFast({ validAt: '2001-03-04', knownAt: '2026-12-04T18:57:00+03:00' }), { knownAt: '2026-12-04T15:57:00.000Z', validAt: '2001-03-04' });
   t.same(pointQueryFast({}), {});
+});
+
+t.test('an entity in the path (RefParam): the fast check answers as zod does, or leaves it to zod', async (t) => {
+  const schema = RefParam('office');
+  const values: unknown[] = ['csto', '01JD0000000000000000000000', '', 'x'.repeat(200), 'x'.repeat(201), 'é'.repeat(200), '😀'.repeat(100), '😀'.repeat(101), 3, null, undefined];
+  const shapes: unknown[] = [null, 'csto', []];
+  for (const v of values) shapes.push({ office: v }, { office: v, other: 'x' }, { org: v }, Object.assign(Object.create(null), { office: v }));
+  let fast = 0;
+  for (const data of shapes) {
+    const got = refParamFast('office', data);
+    const zod = schema.safeParse(data);
+    if (got === undefined) continue;
+    fast++;
+    t.ok(zod.success, `zod accepts what the fast check accepts: ${JSON.stringify(data)}`);
+    t.same(got, zod.data, `the same value: ${JSON.stringify(data)}`);
+  }
+  t.equal(fast, 10, 'five strings of 1-200 UTF-16 units under the one name, on either kind of object');
+  const compile = withFastPointQuery(() => () => ({ value: 'zod' }));
+  const check = compile({ schema, method: 'GET', url: '/x/:office', httpPart: 'params' }) as (d: unknown) => unknown;
+  t.same(check({ office: 'csto' }), { value: { office: 'csto' } });
+  t.same(check({ office: '' }), { value: 'zod' }, 'a refusal is zod\'s');
 });
 
 t.test('the compiler wraps PointQuery only', async (t) => {

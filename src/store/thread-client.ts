@@ -196,6 +196,14 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
    * at once with the owner's "unavailable" error (restart 'later') or starts one ('on-demand').
    */
   request<T>(make: (seq: number) => Request, progress?: (p: unknown) => void): Promise<T> {
+    return this.requestVia(make, (m, w) => w.postMessage(m), progress);
+  }
+
+  /**
+   * request(), but the message goes to `send` instead of the thread: the read pool gathers a
+   * turn's questions into one message (read-pool.ts). Its answer still settles by `seq`.
+   */
+  requestVia<T>(make: (seq: number) => Request, send: (message: Request, worker: Worker) => void, progress?: (p: unknown) => void): Promise<T> {
     if (this.current === null && this.o.restart === 'on-demand' && this.closing === null) void this.start().catch(() => undefined);
     const w = this.current;
     if (w === null || !this.alive) return Promise.reject(this.o.unavailable(`the ${this.o.label} thread is restarting`));
@@ -203,7 +211,7 @@ export class ThreadClient<Request extends { kind: string }, Reply extends { kind
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(seq, { resolve: resolve as (v: unknown) => void, reject, progress });
       if (this.o.refWhileWaiting && this.waiting.size === 1) w.ref();
-      w.postMessage(make(seq));
+      send(make(seq), w);
     });
   }
 

@@ -46,7 +46,8 @@ export async function organizationReads(app: FastifyInstance): Promise<void> {
   });
 
   r.get('/v1/organizations/:org/chair', { preHandler: g.read, schema: { operationId: 'getChair', response: { 200: ChairAnswer }, tags: ['reads'], summary: 'Which state chairs the organization on a day', description: CACHE_NOTE, params: RefParam('org'), querystring: PointQuery } }, async (req, reply) => {
-    const { knownAt } = await readContext(app, req.query);
+    // As the holder: no promise to wait on unless there is a position to wait for.
+    const knownAt = req.query.minPosition === undefined ? (req.query.knownAt ?? now()) : (await readContext(app, req.query)).knownAt;
     const validAt = req.query.validAt ?? today(new Date());
     const org = req.params.org;
     const { value, snapshot } = await ask(app, 'chair', org, validAt, knownAt);
