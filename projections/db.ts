@@ -131,15 +131,16 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
     if (!spec || exists(rtreeOf(t.name))) continue;
     createRtree(db, t.name);
     const rt = rtreeOf(t.name);
-    // Packed from the rows (rtree-pack.ts), not inserted one by one.
+    // Packed from the rows (rtree-pack.ts), not inserted one by one; the keys as the writer's upkeep makes them
+    // (prepareUpkeep: of the days of every version of the rows the table takes its days from).
+    // Days none yet (no row to take them from has any): no entry, as the upkeep makes none.
+    const entry = ([id, entity, s0, e1, knownFrom]: [number, unknown, unknown, unknown, unknown]) =>
+      s0 === null || e1 === null ? null : ([id, entityKey(String(entity)), dayKey(String(s0)), dayKey(String(e1)), secondKey(String(knownFrom)), I32_MAX] as const);
     if (spec.daysFrom) {
       const f = spec.daysFrom;
-      packRtree(db, rt, `SELECT a.rowid, annals_entity_key(a.${spec.entity}), min(annals_day_key(s.s0)), max(annals_day_key(s.e1)), annals_second_key(a.known_from), ${I32_MAX}
-        FROM ${t.name} a JOIN ${f.table} s ON s.${f.id} = a.${f.ref} WHERE a.${spec.entity} IS NOT NULL GROUP BY a.rowid`);
-    } else {
-      packRtree(db, rt, `SELECT rowid, annals_entity_key(${spec.entity}), annals_day_key(s0), annals_day_key(e1), annals_second_key(known_from), ${I32_MAX}
-        FROM ${t.name} WHERE ${spec.entity} IS NOT NULL`);
-    }
+      packRtree(db, rt, `SELECT a.rowid, a.${spec.entity}, min(s.s0), max(s.e1), a.known_from
+        FROM ${t.name} a JOIN ${f.table} s ON s.${f.id} = a.${f.ref} WHERE a.${spec.entity} IS NOT NULL GROUP BY a.rowid`, entry);
+    } else packRtree(db, rt, `SELECT rowid, ${spec.entity}, s0, e1, known_from FROM ${t.name} WHERE ${spec.entity} IS NOT NULL`, entry);
     phase(`${rt}: filled`);
   }
 }

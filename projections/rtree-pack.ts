@@ -24,16 +24,22 @@ import { BulkInsert } from './bulk-insert.js';
 const COORDS = 6;
 const CELL = 8 + COORDS * 4;
 
+/** An entry: its id (a rowid), then its entity's key (a point: elo = ehi), valid days (vlo, vhi) and recording time (klo, khi). */
+export type RtreeEntry = readonly [id: number, entity: number, vlo: number, vhi: number, klo: number, khi: number];
+
 /**
- * Fills the empty R*Tree `name` (rtree_i32 with 3 dimensions, temporal.ts) with the entries
- * `select` returns, each row `(id, entity, vlo, vhi, klo, khi)` (the entity a point: elo = ehi),
- * in any order. Refuses, as an insert would, an entry whose low end exceeds its high end.
+ * Fills the empty R*Tree `name` (rtree_i32 with 3 dimensions, temporal.ts) with an entry for
+ * each row `select` returns (raw, in any order), made by `entry` in JS (null: none for that
+ * row): the key functions of temporal.ts called here cost less than called back from SQL for
+ * each cell. Refuses, as an insert would, an entry whose low end exceeds its high end.
  */
-export function packRtree(db: Db, name: string, select: string): void {
+export function packRtree<R extends unknown[]>(db: Db, name: string, select: string, entry: (row: R) => RtreeEntry | null): void {
   const ids: number[] = [];
   const coords: number[] = [];
-  for (const r of db.prepare(select).raw().iterate() as IterableIterator<number[]>) {
-    const [id, e, vlo, vhi, klo, khi] = r as [number, number, number, number, number, number];
+  for (const r of db.prepare(select).raw().iterate() as IterableIterator<R>) {
+    const made = entry(r);
+    if (made === null) continue;
+    const [id, e, vlo, vhi, klo, khi] = made;
     if (vlo > vhi || klo > khi) throw new Error(`rtree constraint failed: ${name} entry ${id} has a low end above its high end`);
     ids.push(id);
     coords.push(e, e, vlo, vhi, klo, khi);

@@ -32,7 +32,7 @@ for (const size of [0, 1, 51, 52, 700, 6000]) {
       put.run(i * 3 + 1, entities[Math.floor(rnd() * entities.length)], vlo, rnd() < 0.2 ? 2_147_483_647 : vlo + Math.floor(rnd() * 5000), klo, rnd() < 0.5 ? 2_147_483_647 : klo + Math.floor(rnd() * 1000));
     }
     db.exec(`${RT('inserted')}; ${RT('packed')}; INSERT INTO inserted SELECT id, e, e, vlo, vhi, klo, khi FROM src`);
-    packRtree(db, 'packed', 'SELECT id, e, vlo, vhi, klo, khi FROM src');
+    packRtree(db, 'packed', 'SELECT id, e, vlo, vhi, klo, khi FROM src', (r: [number, number, number, number, number, number]) => r);
     const same = (when: string): void => {
       t.equal(db.prepare("SELECT rtreecheck('packed')").pluck().get(), 'ok', `${when}: rtreecheck finds the packed tree sound`);
       t.same(db.prepare('SELECT * FROM packed ORDER BY id').raw().all(), db.prepare('SELECT * FROM inserted ORDER BY id').raw().all(), `${when}: the same entries`);
@@ -74,8 +74,18 @@ t.test('an entry whose low end is above its high end is refused, as an insert re
   const db = new Database(':memory:');
   t.teardown(() => db.close());
   db.exec(RT('packed'));
-  t.throws(() => packRtree(db, 'packed', 'SELECT 1, 5, 10, 9, 0, 1'), /rtree constraint failed/);
+  t.throws(() => packRtree(db, 'packed', 'SELECT 1, 5, 10, 9, 0, 1', (r: [number, number, number, number, number, number]) => r), /rtree constraint failed/);
   t.throws(() => db.exec('INSERT INTO packed VALUES (1, 5, 5, 10, 9, 0, 1)'), /rtree constraint failed/);
   t.equal(db.prepare('SELECT count(*) FROM packed').pluck().get(), 0, 'nothing written');
+  t.end();
+});
+
+t.test('a row the entry function makes none of (null) is left out', (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  db.exec(RT('packed'));
+  packRtree(db, 'packed', 'SELECT 1, 5, NULL, 9, 0, 1 UNION ALL SELECT 2, 5, 8, 9, 0, 1', (r: [number, number, number | null, number, number, number]) => (r[2] === null ? null : [r[0], r[1], r[2], r[3], r[4], r[5]]));
+  t.same(db.prepare('SELECT * FROM packed').raw().all(), [[2, 5, 5, 8, 9, 0, 1]], 'only the row with days');
+  t.equal(db.prepare("SELECT rtreecheck('packed')").pluck().get(), 'ok');
   t.end();
 });

@@ -292,7 +292,7 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
   phase('terms: indexes');
   // Packed from the rows (rtree-pack.ts), not inserted one by one.
   db.exec(TERMS_RT);
-  packRtree(db, 'terms_rt', 'SELECT rowid, annals_entity_key(office), annals_day_key(s0), annals_day_key(e1), annals_second_key(known_from), annals_second_key_up(known_to) FROM terms');
+  packRtree(db, 'terms_rt', 'SELECT rowid, office, s0, e1, known_from, known_to FROM terms', ([id, office, s0, e1, from, to]: [number, string, string, string, string, string]) => [id, entityKey(office), dayKey(s0), dayKey(e1), secondKey(from), secondKeyUp(to)]);
   phase('terms_rt: filled');
 }
 
