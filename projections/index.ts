@@ -57,6 +57,13 @@ export interface RebuildProgress {
   head: Position | null;
   elapsedMs: number;
   eventsPerSecond: number;
+  /**
+   * Once the log is applied: the step of the build that just ended (a sort, an index, the
+   * terms, the temporal indexes, statistics: RebuildResult.phases' names), reported as each
+   * ends, so the tens of seconds after the last event show progress too. Absent while the
+   * log is applied.
+   */
+  stage?: string;
 }
 
 export interface RebuildResult {
@@ -375,11 +382,11 @@ export async function buildFresh(
     const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true });
     writer.followLog(await logIdentity(store));
     const head = await store.head();
-    const report = (force = false) => {
+    const report = (force = false, stage?: string) => {
       const elapsedMs = performance.now() - started;
       if (!force && elapsedMs - lastReport < 1000) return;
       lastReport = elapsedMs;
-      onProgress?.({ applied: events, position: writer.checkpoint().position, head, elapsedMs, eventsPerSecond: events / Math.max(elapsedMs / 1000, 1e-9) });
+      onProgress?.({ applied: events, position: writer.checkpoint().position, head, elapsedMs, eventsPerSecond: events / Math.max(elapsedMs / 1000, 1e-9), ...(stage === undefined ? {} : { stage }) });
     };
     let after = writer.checkpoint().position;
     // Not by default for a replay (tempOnDisk), whose memory must stay bounded: the thread's heap and the batches ahead are not.
@@ -426,6 +433,8 @@ export async function buildFresh(
       const now = performance.now();
       const cpu = process.cpuUsage(cpuMark);
       phases.push({ phase: name, ms: Math.round(now - mark), cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
+      // Each step after the log is reported as it ends (a few dozen, some taking seconds).
+      if (phases.length > 1) report(true, name);
       mark = now;
       cpuMark = process.cpuUsage();
     };
@@ -452,7 +461,6 @@ export async function buildFresh(
     // changes (knownAt, always), which cost 10-60 µs a query on the 1,000,000-fact record.
     db.exec('ANALYZE; DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
     phase('statistics (ANALYZE)');
-    report(true);
     const elapsedMs = performance.now() - started;
     db.pragma('journal_mode = DELETE');
     return { events, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(events / Math.max(elapsedMs / 1000, 1e-9)), position: writer.checkpoint().position, phases };

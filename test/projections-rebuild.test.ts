@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t from 'tap';
-import { buildFresh, rebuildReadModels } from '../projections/index.js';
+import { buildFresh, rebuildReadModels, type RebuildProgress } from '../projections/index.js';
 import { TestLog, dumpTables, recordRichHistory, startReadApp } from './fixtures/history.js';
 import { nodeArgs } from './fixtures/node-child.js';
 
@@ -39,10 +39,15 @@ t.test('rebuild equals the rows the running projections built', async (t) => {
   t.ok((running['appointments'] as unknown[][]).some((r) => r[2] !== '\uffff'), 'with superseded versions');
 
   const fresh = join(dir, 'standalone.db');
-  let progress = 0;
-  const result = await rebuildReadModels({ store: full, path: fresh, log: silent, onProgress: () => (progress += 1) });
+  const progress: RebuildProgress[] = [];
+  const result = await rebuildReadModels({ store: full, path: fresh, log: silent, onProgress: (p) => progress.push(p) });
   t.equal(result.events, 6000);
-  t.ok(progress >= 1, 'progress reported');
+  t.ok(progress.length >= 1, 'progress reported');
+  // The steps after the last event show progress too: each reported as it ends, in the order of RebuildResult.phases.
+  const stages = progress.filter((p) => p.stage !== undefined);
+  t.ok(stages.every((p) => p.applied === 6000), 'finishing steps reported once the log is applied');
+  t.same(stages.map((p) => p.stage), result.phases.slice(1).map((p) => p.phase), 'every step after the log reported as it ended');
+  t.ok(stages.some((p) => p.stage === 'terms: cut') && stages.at(-1)?.stage === 'statistics (ANALYZE)', 'the terms and the statistics among them, the statistics last');
   t.same(dumpTables(fresh), running, 'annals rebuild: same rows');
 
   const swapped = await readModels.rebuild();

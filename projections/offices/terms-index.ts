@@ -25,6 +25,7 @@ import { OPEN_END, termBounds, type TermBounds } from '../../events/index.js';
 import { I32_MAX, dayKey, entityKey, secondKey, secondKeyUp } from '../temporal.js';
 import { cutAppointments } from './succession.js';
 import { BulkInsert } from '../bulk-insert.js';
+import { packRtree } from '../rtree-pack.js';
 import type { TermRow } from '../rows.js';
 
 const OPEN = OPEN_END;
@@ -289,11 +290,9 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
   phase('terms: cut');
   db.exec(TERMS_INDEXES);
   phase('terms: indexes');
-  // Entries inserted in the order of their entity key: each lands beside the one before, so the tree's pages are touched in order.
-  db.exec(`${TERMS_RT};
-    INSERT INTO terms_rt (id, elo, ehi, vlo, vhi, klo, khi) SELECT id, ek, ek, vlo, vhi, klo, khi FROM
-      (SELECT rowid AS id, annals_entity_key(office) AS ek, annals_day_key(s0) AS vlo, annals_day_key(e1) AS vhi, annals_second_key(known_from) AS klo, annals_second_key_up(known_to) AS khi FROM terms)
-      ORDER BY ek, vlo`);
+  // Packed from the rows (rtree-pack.ts), not inserted one by one.
+  db.exec(TERMS_RT);
+  packRtree(db, 'terms_rt', 'SELECT rowid, office, s0, e1, known_from, known_to FROM terms', ([id, office, s0, e1, from, to]: [number, string, string, string, string, string]) => [id, entityKey(office), dayKey(s0), dayKey(e1), secondKey(from), secondKeyUp(to)]);
   phase('terms_rt: filled');
 }
 

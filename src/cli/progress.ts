@@ -14,7 +14,8 @@ export interface ProgressOptions {
 }
 
 export interface Progress {
-  update(done: number): void;
+  /** `note`: what is under way when the count alone stands still (a rebuild's steps after the last event). */
+  update(done: number, note?: string): void;
   /** The last line (newline-terminated on a terminal). */
   finish(done: number): void;
 }
@@ -28,9 +29,10 @@ export function progress(options: ProgressOptions): Progress {
   const started = now();
   let lastDraw = started;
 
+  let note = '';
   const text = (done: number): string => {
     const seconds = Math.max((now() - started) / 1000, 0.001);
-    const rate = `${fmt(done / seconds)}/s`;
+    const rate = `${fmt(done / seconds)}/s${note}`;
     const total = options.total;
     if (total === null || total <= 0) return `${options.label}: ${fmt(done)} ${rate}`;
     const ratio = Math.min(done / total, 1);
@@ -42,13 +44,15 @@ export function progress(options: ProgressOptions): Progress {
   };
 
   return {
-    update(done) {
+    update(done, what) {
+      note = what === undefined ? '' : `, ${what}`;
       const t = now();
       if (t - lastDraw < every) return;
       lastDraw = t;
       options.stream.write(tty ? `\r${text(done)}\x1b[K` : `${text(done)}\n`);
     },
     finish(done) {
+      note = '';
       options.stream.write(tty ? `\r${text(done)}\x1b[K\n` : `${text(done)}\n`);
     },
   };

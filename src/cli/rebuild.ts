@@ -30,7 +30,7 @@ export const rebuildCommand: Command = {
       const head = await store.head();
       const bar = progress({ stream: io.stderr, label: 'rebuild', total: null });
       const cpu0 = process.cpuUsage();
-      const result = await rebuildReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log, onProgress: (p) => bar.update(p.applied) });
+      const result = await rebuildReadModels({ store, path: join(config.dataDir, 'readmodels.db'), log, onProgress: (p) => bar.update(p.applied, p.stage === undefined ? undefined : `log applied, finishing: ${p.stage} done`) });
       const cpu = process.cpuUsage(cpu0);
       bar.finish(result.events);
       // CPU of this process (user + system, every thread): on a shared machine the figure to compare, not the wall time.
