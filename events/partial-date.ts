@@ -15,7 +15,7 @@ export const OPEN_END = '\uffff';
 const DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Days in a month of the proleptic Gregorian calendar (arithmetic: this runs for every date a projection stores). */
-function daysInMonth(year: number, month: number): number {
+export function daysInMonth(year: number, month: number): number {
   if (month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0)) return 29;
   return DAYS[month - 1] as number;
 }

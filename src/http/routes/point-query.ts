@@ -8,7 +8,7 @@
  * read hashes the query), knownAt normalised the same way.
  */
 import type { FastifySchemaCompiler } from 'fastify';
-import { isPartialDate } from '../../../events/index.js';
+import { daysInMonth, isPartialDate } from '../../../events/index.js';
 import { POSITION, PointQuery, isRfc3339, refParamName } from './reads-common.js';
 
 type Validate = (data: unknown) => { value?: unknown; error?: Error } | boolean;
@@ -17,8 +17,7 @@ type Validate = (data: unknown) => { value?: unknown; error?: Error } | boolean;
  * A timestamp already in the form it is normalised to (`toISOString`'s
  * `YYYY-MM-DDTHH:MM:SS.mmmZ`, which answers echo and clients send back), read digit by digit:
  * a regex, its captures and two Dates fewer (~2 µs a question). Anything else takes
- * isRfc3339, and so do years before 0100, where isRfc3339's calendar (Date.UTC reads years
- * 0–99 as 1900–1999) differs: it refuses 0000-02-29.
+ * isRfc3339. Both use the proleptic Gregorian calendar's days (daysInMonth).
  */
 function isCanonical(v: string): boolean {
   if (v.length !== 24 || v[4] !== '-' || v[7] !== '-' || v[10] !== 'T' || v[13] !== ':' || v[16] !== ':' || v[19] !== '.' || v[23] !== 'Z') return false;
@@ -30,9 +29,8 @@ function isCanonical(v: string): boolean {
   const y = n(0, 4);
   const mo = n(5, 2);
   const d = n(8, 2);
-  if (y < 100 || mo < 1 || mo > 12 || d < 1 || n(11, 2) > 23 || n(14, 2) > 59 || n(17, 2) > 59) return false;
-  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
-  return d <= (mo === 2 ? (leap ? 29 : 28) : mo === 4 || mo === 6 || mo === 9 || mo === 11 ? 30 : 31);
+  if (mo < 1 || mo > 12 || d < 1 || n(11, 2) > 23 || n(14, 2) > 59 || n(17, 2) > 59) return false;
+  return d <= daysInMonth(y, mo);
 }
 const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
 

@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { PartialDate, today } from '../../../events/index.js';
+import { PartialDate, daysInMonth, today } from '../../../events/index.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
 import { ReadWorkerLostError, ReadsOverloadedError, pageIn, withItems, type ItemMore, type Pooled, type RawEach, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
@@ -30,14 +30,13 @@ export const ValidAt = Day('A partial date YYYY, YYYY-MM or YYYY-MM-DD: the worl
 export const RFC3339_PATTERN = '^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?([Zz]|[+-][0-9]{2}:[0-9]{2})$';
 
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:[Zz]|[+-](\d{2}):(\d{2}))$/;
-const daysIn = (y: number, m: number): number => new Date(Date.UTC(y, m, 0)).getUTCDate();
 
 /** An RFC 3339 date-time (Z or ±hh:mm offset, optional fraction) naming a real instant. */
 export function isRfc3339(v: string): boolean {
   const m = RFC3339.exec(v);
   if (!m) return false;
   const [y, mo, d, h, mi, s, oh, om] = m.slice(1).map((x) => (x === undefined ? 0 : Number(x))) as number[];
-  if (mo! < 1 || mo! > 12 || d! < 1 || d! > daysIn(y!, mo!) || h! > 23 || mi! > 59 || s! > 59 || oh! > 23 || om! > 59) return false;
+  if (mo! < 1 || mo! > 12 || d! < 1 || d! > daysInMonth(y!, mo!) || h! > 23 || mi! > 59 || s! > 59 || oh! > 23 || om! > 59) return false;
   return !Number.isNaN(Date.parse(v));
 }
 
