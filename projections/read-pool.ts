@@ -13,7 +13,8 @@
  *   question; its snapshot also ends SNAPSHOT_MS after it was opened, as on this thread.
  * - **The answer's snapshot.** Each answer comes back with the checkpoint its statements read
  *   (position, recordedAt), so its ETag and immutability are the answer's own.
- * - **A rebuild** swaps a fresh file in: a second counter tells the workers to reopen.
+ * - **A rebuild** swaps a fresh file in, or fails and the read models reopen a file: a second
+ *   counter tells the workers to reopen (a worker that cannot answers 503 until it can).
  *
  * Answers come back by structured clone; a question whose answer is already JSON text (the
  * holder) crosses as one string, and a list's items may come as JSON bytes the worker made
@@ -29,6 +30,7 @@
 import type { Logger } from 'pino';
 import type { MetricsSink } from '../src/metrics/sink.js';
 import { ThreadClient } from '../src/store/thread-client.js';
+import { revived } from './crossed-errors.js';
 import type { ReadQueries } from './queries.js';
 import type { SnapshotState } from './query-context.js';
 import type { ThreadNice } from './thread-nice.js';
@@ -93,7 +95,8 @@ export interface ReadWorkerInit {
   readonly warmUp?: WarmUpBudget | undefined;
 }
 
-export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode } | { readonly kind: 'close' };
+/** `release`: close the connection now (the next question opens the file at the path again). */
+export type ReadRequest = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode } | { readonly kind: 'release' } | { readonly kind: 'close' };
 /** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
 export type RawMode = 'page' | 'each';
 export type ReadReply =
@@ -214,7 +217,8 @@ export class ReadPool {
           if (m.warmedUp) this.warmed.set(client, m.warmedUp);
         }
         else if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
-        else if (m.kind === 'error') client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
+        // Its class kept (crossed-errors.ts): a file that will not open is a 503, not a 500.
+        else if (m.kind === 'error') client.fail(m.seq, revived(m));
       },
     });
     return client;
@@ -253,6 +257,15 @@ export class ReadPool {
       Atomics.add(this.counters, FILE, 1);
     }
     return best.request<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: opts.rawItems } : {}) }));
+  }
+
+  /**
+   * Each worker closes its connection now, not at its next question: after a rebuild that
+   * failed, the read models cannot reopen their file while a connection of this process still
+   * holds it with the WAL index the rebuild removed (SQLite shares it per file in a process).
+   */
+  release(): void {
+    for (const w of this.workers) w.post({ kind: 'release' });
   }
 
   /** Each worker answers what it was sent, then stops; none is started again. */

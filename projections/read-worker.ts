@@ -9,7 +9,7 @@
  */
 import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
-import { openReader } from './index.js';
+import { openReader, ReadModelsUnavailableError } from './index.js';
 import { ReadQueries } from './queries.js';
 import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
@@ -61,19 +61,39 @@ function open(): Database.Database {
   return d;
 }
 
-let db: Database.Database = open();
-let queries = new ReadQueries(db, false, init.snapshotMs);
+let db: Database.Database | null = open();
+let queries: ReadQueries | null = new ReadQueries(db, false, init.snapshotMs);
 
-function answer(job: Exclude<ReadRequest, { kind: 'close' }>): void {
-  try {
-    const f = Atomics.load(counters, FILE);
-    if (f !== file) {
-      file = f;
-      queries.invalidate();
-      db.close();
+/**
+ * The connection on the file at the path: after a rebuild's swap (the FILE counter moved), the
+ * old one is closed, since it reads a file the read models no longer write, and a new one
+ * opened; one that will not open answers unavailable (503), and is tried again at the next
+ * question, until it opens.
+ */
+function release(): void {
+  queries?.invalidate();
+  db?.close();
+  [db, queries] = [null, null];
+}
+
+function current(): ReadQueries {
+  const f = Atomics.load(counters, FILE);
+  if (f !== file || queries === null) {
+    release();
+    try {
       db = open();
-      queries = new ReadQueries(db, false, init.snapshotMs);
+    } catch (err) {
+      throw new ReadModelsUnavailableError(`the read models in ${init.path} could not be opened for reading: ${(err as Error).message}; retry shortly`);
     }
+    file = f;
+    queries = new ReadQueries(db, false, init.snapshotMs);
+  }
+  return queries;
+}
+
+function answer(job: Exclude<ReadRequest, { kind: 'close' | 'release' }>): void {
+  try {
+    const queries = current();
     const a = Atomics.load(counters, APPLIED);
     if (a !== applied) {
       applied = a;
@@ -102,9 +122,6 @@ const thread = niceThisThread(init.nice ?? 0);
 const warmedUp = warmUp(queries, init.warmUp ?? WARM_UP);
 side.serve({
   ready: { kind: 'ready', thread, warmedUp },
-  onMessage: answer,
-  close() {
-    queries.invalidate();
-    db.close();
-  },
+  onMessage: (m) => (m.kind === 'release' ? release() : answer(m)),
+  close: release,
 });
