@@ -43,11 +43,11 @@ async function threadedApp(t: Test, dataDir?: string): Promise<TestApp> {
 
 const record = (a: TestApp, key: string): Promise<LightMyRequestResponse> => a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: person(key, `Person ${key}`) });
 
-/** A 503 problem+json whose detail matches `detail`, with Retry-After for a read (retry shortly), none for a failed rebuild (an operator acts first). */
-function unavailable(t: Test, res: LightMyRequestResponse, detail: RegExp, what: string, retryAfter: string | null = '1'): void {
+/** A 503 problem+json whose detail matches `detail`, with Retry-After: a second for a read, a minute for a failed rebuild (an operator acts first). */
+function unavailable(t: Test, res: LightMyRequestResponse, detail: RegExp, what: string, retryAfter = '1'): void {
   t.equal(res.statusCode, 503, `${what}: 503 (${res.body.slice(0, 300)})`);
   t.match(res.headers['content-type'], /^application\/problem\+json/, `${what}: problem+json`);
-  t.equal(res.headers['retry-after'], retryAfter ?? undefined, `${what}: Retry-After ${retryAfter ?? 'none'}`);
+  t.equal(res.headers['retry-after'], retryAfter, `${what}: Retry-After ${retryAfter}`);
   t.match(res.json(), { status: 503, detail }, `${what}: says what happened and what to do`);
 }
 
@@ -86,7 +86,7 @@ t.test('the rebuilt file will not open (a directory in the way of its journal: f
   const journal = join(a.dataDir, 'readmodels.db-journal');
   mkdirSync(journal);
   const res = await a.app.inject({ method: 'POST', url: '/v1/admin/rebuild', headers: a.auth('admin') });
-  unavailable(t, res, /swapped in but could not be opened.*Reads answer 503 while it is tried again.*Check the disk/, 'the failed rebuild', null);
+  unavailable(t, res, /swapped in but could not be opened.*Reads answer 503 while it is tried again.*Check the disk/, 'the failed rebuild', '60');
   unavailable(t, await a.app.inject({ url: '/v1/admin/projections', headers: a.auth('admin') }), /could not be opened/, 'the status meanwhile');
   unavailable(t, await a.app.inject({ url: '/v1/people/before-1' }), /could not be opened/, 'a read meanwhile (not the replaced file)');
   t.throws(() => a.runtime.readModels.queries, ReadModelsUnavailableError, "the event loop's reader: unavailable, not the replaced file");
@@ -108,7 +108,7 @@ t.test('the rename fails (the file is a bind mount: fails at the swap, the old f
   // Lazily: the app, closed after this, still holds the file.
   t.teardown(() => void execFileSync('umount', ['-l', path], { stdio: 'pipe' }));
   const res = await a.app.inject({ method: 'POST', url: '/v1/admin/rebuild', headers: a.auth('admin') });
-  unavailable(t, res, /rebuilt but could not be swapped in: EBUSY.*runs on the read models it had.*run the rebuild again/, 'the failed rebuild', null);
+  unavailable(t, res, /rebuilt but could not be swapped in: EBUSY.*runs on the read models it had.*run the rebuild again/, 'the failed rebuild', '60');
   await readsFollow(t, a, 'after-ebusy');
   t.equal((await record(a, 'after-ebusy-2')).statusCode, 201);
   t.equal((await a.app.inject({ url: '/v1/people/after-ebusy-2' })).statusCode, 200, 'and the next one');
@@ -129,7 +129,7 @@ t.test('the disk is full while the fresh file is built (a 30 MiB tmpfs: fails be
   const s = statfsSync(mount);
   writeFileSync(filler, Buffer.alloc(Math.max(0, s.bavail * s.bsize - 64 * 1024)));
   const res = await a.app.inject({ method: 'POST', url: '/v1/admin/rebuild', headers: a.auth('admin') });
-  unavailable(t, res, /could not be built into .*free space on that disk/, 'the failed rebuild', null);
+  unavailable(t, res, /could not be built into .*free space on that disk/, 'the failed rebuild', '60');
   rmSync(filler);
   await readsFollow(t, a, 'after-full');
 });

@@ -119,9 +119,10 @@ export function toProblem(err: unknown, request?: FastifyRequest): { problem: Pr
   // The read models' thread restarting (or stopping mid-request): retry shortly.
   if (err instanceof ReadModelsUnavailableError) return { problem: problem('unavailable', err.message), headers: { 'retry-after': '1' } };
   if (err instanceof RebuildInProgressError) return { problem: problem('conflict', 'a rebuild is already running; wait for it to finish'), headers: {} };
-  // A rebuild that failed on its storage: the message says where the service stands and what to do. No Retry-After:
-  // running it again helps only once the disk has room (or the file opens), which an operator sees to, not a second's wait.
-  if (err instanceof RebuildFailedError) return { problem: problem('unavailable', err.message), headers: {} };
+  // A rebuild that failed on its storage: the message says where the service stands and what to do. Retry-After as on
+  // every 503, but a minute: running it again helps only once the disk has room (or the file opens), which an operator
+  // sees to, and each attempt rebuilds everything (about a minute on the 1,000,000-fact record).
+  if (err instanceof RebuildFailedError) return { problem: problem('unavailable', err.message), headers: { 'retry-after': '60' } };
   if (err instanceof StoreUnavailableError) {
     return { problem: problem('unavailable', `the event store is not reachable: ${err.message}; retry shortly`), headers: { 'retry-after': '1' } };
   }
