@@ -102,6 +102,14 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     onMessage: (m) => {
       switch (m.kind) {
         case 'ready':
+          // A thread (re)started has its file open: one this thread could not read before (a restart after a failed rebuild) is read again.
+          if (unavailable !== null) {
+            reopen();
+            for (const l of fileListeners) l();
+          }
+          readiness = m.readiness;
+          advance(m.readiness.position);
+          break;
         case 'readiness':
           readiness = m.readiness;
           advance(m.readiness.position);

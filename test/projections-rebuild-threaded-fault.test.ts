@@ -101,6 +101,20 @@ t.test('the rebuilt file will not open (a directory in the way of its journal: f
   await readsFollow(t, a, 'after-journal');
 });
 
+t.test('the rebuilt file will not open (a directory in the way of its journal) and the read-model thread restarts meanwhile: once a new thread opens the file, every reader reads it', async (t) => {
+  const a = await threadedApp(t);
+  const journal = join(a.dataDir, 'readmodels.db-journal');
+  mkdirSync(journal);
+  const res = await a.app.inject({ method: 'POST', url: '/v1/admin/rebuild', headers: a.auth('admin') });
+  unavailable(t, res, /swapped in but could not be opened/, 'the failed rebuild', '60');
+  unavailable(t, await a.app.inject({ url: '/v1/people/before-1' }), /could not be opened/, 'a read meanwhile');
+  // A new thread finds the file as it is now: it cannot start until the journal is cleared, then opens it at its start.
+  await (a.runtime.readModels as unknown as { worker(): { terminate(): Promise<number> } }).worker().terminate();
+  rmSync(journal, { recursive: true });
+  await until('the read models open again, in a new thread', async () => (await a.app.inject({ url: '/v1/people/before-1' })).statusCode === 200, 120_000);
+  await readsFollow(t, a, 'after-restart');
+});
+
 t.test('the rename fails (the file is a bind mount: fails at the swap, the old file reopened): 503 for the rebuild, every reader goes on reading', { skip: root ? false : 'needs root to bind-mount a file' }, async (t) => {
   const a = await threadedApp(t);
   const path = join(a.dataDir, 'readmodels.db');
