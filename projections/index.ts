@@ -88,6 +88,8 @@ export interface ReadModels {
   status(): Promise<ProjectionStatus>;
   /** Rebuilds every read model from the log into a fresh file and swaps it in. */
   rebuild(onProgress?: (p: RebuildProgress) => void): Promise<RebuildResult>;
+  /** Calls `listener` whenever the file at the path may have changed or stopped opening (the threaded read models, for the read workers: read-pool.ts release). */
+  onFileChange?(listener: () => void): void;
   close(): Promise<void>;
 }
 
@@ -118,6 +120,9 @@ export function openReader(path: string): Database.Database {
 }
 
 const LAG_CAP = 10_000;
+/** The old file's WAL and WAL index, and where a live rebuild's swap puts them until the rename is done. */
+const WAL_FILES = ['-wal', '-shm'] as const;
+const ASIDE = '.swapped-out';
 
 export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadModels> {
   const log = opts.log.child({ component: 'projections' });
@@ -253,9 +258,15 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
         queries.invalidate();
         reader.close();
         db.close();
-        for (const suffix of ['-wal', '-shm']) rmSync(`${opts.path}${suffix}`, { force: true });
+        // The old file's WAL and its index go aside, not away: if the rename fails they come
+        // back, so that other connections of this process (the read workers, the event loop's
+        // reader, with the read models in their thread) and the reopen share them again; SQLite
+        // shares a file's WAL index within a process, and a reopen beside a connection still
+        // holding a removed one fails (SQLITE_IOERR_SHORT_READ).
+        for (const suffix of WAL_FILES) if (existsSync(`${opts.path}${suffix}`)) renameSync(`${opts.path}${suffix}`, `${opts.path}${suffix}${ASIDE}`);
         renameSync(fresh, opts.path);
         renamed = true;
+        for (const suffix of WAL_FILES) rmSync(`${opts.path}${suffix}${ASIDE}`, { force: true });
         attach();
         log.info(built, 'read models rebuilt and swapped in');
         return built;
@@ -272,6 +283,16 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
         // The old connections are closed: open what is at opts.path now (the old file if the
         // rename failed, the rebuilt one if it succeeded); the runner catches up from the log.
         rmSync(fresh, { force: true });
+        for (const suffix of WAL_FILES) {
+          const aside = `${opts.path}${suffix}${ASIDE}`;
+          if (!existsSync(aside)) continue;
+          try {
+            if (!renamed) renameSync(aside, `${opts.path}${suffix}`);
+          } finally {
+            // Not back (or not to be): the old file opens without it, as it would after a crash here.
+            rmSync(aside, { force: true });
+          }
+        }
         const which = renamed ? 'the rebuilt read models' : 'the read models it had';
         const what = renamed ? `the rebuilt read models were swapped in but could not be opened: ${(err as Error).message}` : `the read models were rebuilt but could not be swapped in: ${(err as Error).message}`;
         let reopenError: unknown = null;
@@ -282,12 +303,12 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
         }
         if (reopenError === null) {
           log.error({ err }, `rebuild failed; the service runs on ${which}`);
-          throw new Error(`${what}. The service runs on ${which}, caught up from the log (nothing acknowledged is lost); check the disk under ${opts.path} (room, permissions) and run the rebuild again`, { cause: err });
+          throw new RebuildFailedError(`${what}. The service runs on ${which}, caught up from the log (nothing acknowledged is lost); check the disk under ${opts.path} (room, permissions) and run the rebuild again`, { cause: err });
         }
         detached = `${what}; opening ${opts.path} again failed: ${(reopenError as Error).message}`;
         log.error({ err, reopenError }, 'rebuild failed and the read models could not be reopened; retrying');
         reattachLater(opts.retryMs ?? 250);
-        throw new Error(`${detached}. Reads answer 503 while it is tried again with a backoff (up to every ${(opts.maxRetryMs ?? 10_000) / 1000} s); nothing acknowledged is lost (the read models catch up from the log once open). Check the disk under ${opts.path} (room, permissions); 'annals rebuild' rebuilds the file if it stays unreadable`, { cause: err });
+        throw new RebuildFailedError(`${detached}. Reads answer 503 while it is tried again with a backoff (up to every ${(opts.maxRetryMs ?? 10_000) / 1000} s); nothing acknowledged is lost (the read models catch up from the log once open). Check the disk under ${opts.path} (room, permissions); 'annals rebuild' rebuilds the file if it stays unreadable`, { cause: err });
       } finally {
         rebuilding = false;
       }
@@ -309,6 +330,17 @@ export class RebuildInProgressError extends Error {
   constructor() {
     super('a rebuild is already running');
     this.name = 'RebuildInProgressError';
+  }
+}
+
+/**
+ * A rebuild that failed on its storage (a full disk, a file that would not open or be
+ * renamed): its message says where the service stands and what to do (503, not a bug's 500).
+ */
+export class RebuildFailedError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RebuildFailedError';
   }
 }
 
@@ -371,7 +403,13 @@ export async function buildFresh(
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
   // 0600 before SQLite makes it: the file is renamed over the data dir's read models.
   ensurePrivateFile(path);
-  const db = openDb(path, { bulk: true });
+  let db: Db;
+  try {
+    db = openDb(path, { bulk: true });
+  } catch (err) {
+    // Its schema is written here already: a full disk can stop it as well as the build.
+    throw buildFailed(path, err);
+  }
   // A replay's fold: a 16 MiB page cache instead of 64 (its file is read once, then dropped).
   if (options.tempOnDisk) db.pragma('temp_store = FILE');
   if (options.tempOnDisk) db.pragma('cache_size = -16384');
@@ -468,12 +506,17 @@ export async function buildFresh(
     // A bulk build writes without a journal, so a failed transaction leaves the file
     // half-written: it is never swapped in, and removed so that a full disk gets its room back.
     db.close();
-    for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
-    if (!isStorageFault(err)) throw err;
-    throw new Error(`the read models could not be built into ${path}: ${(err as Error).message}. The read models in use are untouched and the partial file was removed; free space on that disk (a build needs about the read models' size again) and run it again`, { cause: err });
+    throw buildFailed(path, err);
   } finally {
     if (db.open) db.close();
   }
+}
+
+/** A build's failure, its partial file removed (its room given back); a storage fault says what to do. */
+function buildFailed(path: string, err: unknown): unknown {
+  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+  if (!isStorageFault(err)) return err;
+  return new RebuildFailedError(`the read models could not be built into ${path}: ${(err as Error).message}. The read models in use are untouched and the partial file was removed; free space on that disk (a build needs about the read models' size again) and run it again`, { cause: err });
 }
 
 /**

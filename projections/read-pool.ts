@@ -13,7 +13,8 @@
  *   question; its snapshot also ends SNAPSHOT_MS after it was opened, as on this thread.
  * - **The answer's snapshot.** Each answer comes back with the checkpoint its statements read
  *   (position, recordedAt), so its ETag and immutability are the answer's own.
- * - **A rebuild** swaps a fresh file in: a second counter tells the workers to reopen.
+ * - **A rebuild** swaps a fresh file in, or fails and the read models reopen a file: a second
+ *   counter tells the workers to reopen (a worker that cannot answers 503 until it can).
  *
  * Answers come back by structured clone; a question whose answer is already JSON text (the
  * holder) crosses as one string, and a list's items may come as JSON bytes the worker made
@@ -30,6 +31,7 @@ import type { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { MetricsSink } from '../src/metrics/sink.js';
 import { ThreadClient } from '../src/store/thread-client.js';
+import { revived } from './crossed-errors.js';
 import type { ReadQueries } from './queries.js';
 import type { SnapshotState } from './query-context.js';
 import type { ThreadNice } from './thread-nice.js';
@@ -97,8 +99,11 @@ export interface ReadWorkerInit {
 }
 
 export type ReadJob = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode };
-/** `reads`: the questions of one turn of the event loop, answered by one `answers` message. */
-export type ReadRequest = ReadJob | { readonly kind: 'reads'; readonly jobs: readonly ReadJob[] } | { readonly kind: 'close' };
+/**
+ * `reads`: the questions of one turn of the event loop, answered by one `answers` message.
+ * `release`: close the connection now (the next question opens the file at the path again).
+ */
+export type ReadRequest = ReadJob | { readonly kind: 'reads'; readonly jobs: readonly ReadJob[] } | { readonly kind: 'release' } | { readonly kind: 'close' };
 /** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
 export type RawMode = 'page' | 'each';
 export type ReadAnswer =
@@ -203,7 +208,8 @@ export class ReadPool {
     const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, batchHoldMs: this.opts.batchHoldMs };
     const settle = (m: ReadAnswer): void => {
       if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
-      else client.fail(m.seq, Object.assign(new Error(m.message), { name: m.name }));
+      // Its class kept (crossed-errors.ts): a file that will not open is a 503, not a 500.
+      else client.fail(m.seq, revived(m));
     };
     const client: ReadThread = new ThreadClient<ReadRequest, ReadReply>({
       module: new URL(`./read-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
@@ -289,6 +295,15 @@ export class ReadPool {
     for (const [worker, jobs] of this.outbox) worker.postMessage(jobs.length === 1 ? jobs[0] : ({ kind: 'reads', jobs } satisfies ReadRequest));
     this.outbox.clear();
   };
+
+  /**
+   * Each worker closes its connection now, not at its next question: after a rebuild that
+   * failed, the read models cannot reopen their file while a connection of this process still
+   * holds it with the WAL index the rebuild removed (SQLite shares it per file in a process).
+   */
+  release(): void {
+    for (const w of this.workers) w.post({ kind: 'release' });
+  }
 
   /** Each worker answers what it was sent, then stops; none is started again. */
   async close(): Promise<void> {

@@ -10,7 +10,7 @@
 import type { Transferable } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
-import { openReader } from './index.js';
+import { openReader, ReadModelsUnavailableError } from './index.js';
 import { ReadQueries } from './queries.js';
 import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
@@ -62,8 +62,8 @@ function open(): Database.Database {
   return d;
 }
 
-let db: Database.Database = open();
-let queries = new ReadQueries(db, false, init.snapshotMs);
+let db: Database.Database | null = open();
+let queries: ReadQueries | null = new ReadQueries(db, false, init.snapshotMs);
 
 /** While a batch is answered (answerAll): its replies, sent together. */
 let batch: { replies: ReadAnswer[]; transfer: Transferable[] } | null = null;
@@ -98,16 +98,36 @@ function answerAll(jobs: readonly ReadJob[]): void {
   if (b.replies.length > 0) port.postMessage({ kind: 'answers', replies: b.replies } satisfies ReadReply, b.transfer);
 }
 
+/**
+ * The connection on the file at the path: after a rebuild's swap (the FILE counter moved), the
+ * old one is closed, since it reads a file the read models no longer write, and a new one
+ * opened; one that will not open answers unavailable (503), and is tried again at the next
+ * question, until it opens.
+ */
+function release(): void {
+  queries?.invalidate();
+  db?.close();
+  [db, queries] = [null, null];
+}
+
+function current(): ReadQueries {
+  const f = Atomics.load(counters, FILE);
+  if (f !== file || queries === null) {
+    release();
+    try {
+      db = open();
+    } catch (err) {
+      throw new ReadModelsUnavailableError(`the read models in ${init.path} could not be opened for reading: ${(err as Error).message}; retry shortly`);
+    }
+    file = f;
+    queries = new ReadQueries(db, false, init.snapshotMs);
+  }
+  return queries;
+}
+
 function answer(job: ReadJob): void {
   try {
-    const f = Atomics.load(counters, FILE);
-    if (f !== file) {
-      file = f;
-      queries.invalidate();
-      db.close();
-      db = open();
-      queries = new ReadQueries(db, false, init.snapshotMs);
-    }
+    const queries = current();
     const a = Atomics.load(counters, APPLIED);
     if (a !== applied) {
       applied = a;
@@ -136,9 +156,6 @@ const thread = niceThisThread(init.nice ?? 0);
 const warmedUp = warmUp(queries, init.warmUp ?? WARM_UP);
 side.serve({
   ready: { kind: 'ready', thread, warmedUp },
-  onMessage: (m) => (m.kind === 'reads' ? answerAll(m.jobs) : answer(m)),
-  close() {
-    queries.invalidate();
-    db.close();
-  },
+  onMessage: (m) => (m.kind === 'reads' ? answerAll(m.jobs) : m.kind === 'release' ? release() : answer(m)),
+  close: release,
 });

@@ -1,5 +1,6 @@
 /** What the main thread and the read-model thread (thread.ts) say to each other. */
 import type { FollowingFailed, FollowingInit, FollowingRequest } from '../src/store/thread-follower.js';
+import type { CrossedError } from './crossed-errors.js';
 import type { Position, ProjectionStatus, Readiness, RebuildProgress, RebuildResult } from './index.js';
 
 export interface ReadModelThreadInit extends FollowingInit {
@@ -23,5 +24,11 @@ export type ReadModelReply =
   | { kind: 'status'; seq: number; value: ProjectionStatus }
   | { kind: 'progress'; seq: number; value: RebuildProgress }
   | { kind: 'rebuilt'; seq: number; value: RebuildResult }
-  | { kind: 'request-failed'; seq: number; message: string; inProgress: boolean }
+  /** Its class crosses too (crossed-errors.ts): a 503 or a 409 stays one. */
+  | { kind: 'request-failed'; seq: number; error: CrossedError }
+  /**
+   * The file at the path may have changed (sent after every rebuild, before its answer) or
+   * stopped or started opening: readers open it again, or answer 503 with `unavailable`.
+   */
+  | { kind: 'file'; unavailable: string | null }
   | { kind: 'closed' };

@@ -9,7 +9,8 @@
 import { threadLogger } from '../src/logging.js';
 import { followingFailed, openFollowedLog } from '../src/store/thread-follower.js';
 import { serveThread } from '../src/store/thread-worker.js';
-import { openReadModels, RebuildInProgressError, type Readiness } from './index.js';
+import { crossing } from './crossed-errors.js';
+import { openReadModels, RebuildInProgressError, type Readiness, type ReadModels } from './index.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
 
 await serveThread<ReadModelThreadInit, ReadModelRequest, ReadModelReply>({
@@ -19,7 +20,31 @@ await serveThread<ReadModelThreadInit, ReadModelRequest, ReadModelReply>({
     const log = threadLogger(init.logLevel, 'read models');
     const followed = await openFollowedLog(init);
     undo(() => followed.store.close());
-    const models = await openReadModels({ store: followed.store, path: init.path, log, onApplied: (position) => post({ kind: 'applied', position }) });
+    let models: ReadModels | null = null;
+    /** Why the read models have no file open (a failed rebuild's reopen, retried), or null. */
+    const unavailable = (): string | null => {
+      try {
+        void models?.queries;
+        return null;
+      } catch (err) {
+        return (err as Error).message;
+      }
+    };
+    let fileTold: string | null = null;
+    /** The main thread's readers follow: told whenever the file may have changed (`always`), or opened or stopped opening. */
+    const checkFile = (always = false): void => {
+      const now = unavailable();
+      if (!always && now === fileTold) return;
+      fileTold = now;
+      post({ kind: 'file', unavailable: now });
+    };
+    // A reopen after a failed rebuild shows first in what is applied: the readers open the file before they are asked for it.
+    const onApplied = (position: string): void => {
+      checkFile();
+      post({ kind: 'applied', position });
+    };
+    const opened = await openReadModels({ store: followed.store, path: init.path, log, onApplied });
+    models = opened;
     // Readiness changes without events too (retrying, caught up): told when it changes.
     let told = '';
     const tell = (r: Readiness): void => {
@@ -30,13 +55,16 @@ await serveThread<ReadModelThreadInit, ReadModelRequest, ReadModelReply>({
       }
     };
     let timer: NodeJS.Timeout | undefined;
-    const fail = (seq: number) => (e: unknown) => post({ kind: 'request-failed', seq, message: e instanceof Error ? e.message : String(e), inProgress: e instanceof RebuildInProgressError });
+    const fail = (seq: number) => (e: unknown) => post({ kind: 'request-failed', seq, error: crossing(e) });
     return {
-      ready: { kind: 'ready', readiness: models.readiness() },
+      ready: { kind: 'ready', readiness: opened.readiness() },
       afterReady() {
-        timer = setInterval(() => tell(models.readiness()), 200);
-        void models.caughtUp().then(() => {
-          tell(models.readiness());
+        timer = setInterval(() => {
+          tell(opened.readiness());
+          checkFile();
+        }, 200);
+        void opened.caughtUp().then(() => {
+          tell(opened.readiness());
           post({ kind: 'caught-up' });
         });
       },
@@ -44,19 +72,29 @@ await serveThread<ReadModelThreadInit, ReadModelRequest, ReadModelReply>({
         if (followed.handle(msg)) return;
         switch (msg.kind) {
           case 'status':
-            models.status().then((value) => post({ kind: 'status', seq: msg.seq, value }), fail(msg.seq));
+            opened.status().then((value) => post({ kind: 'status', seq: msg.seq, value }), fail(msg.seq));
             break;
           case 'rebuild':
-            models.rebuild((value) => post({ kind: 'progress', seq: msg.seq, value })).then((value) => {
-              tell(models.readiness());
-              post({ kind: 'rebuilt', seq: msg.seq, value });
-            }, fail(msg.seq));
+            // Whatever the outcome, the readers move to the file at the path before the answer.
+            opened.rebuild((value) => post({ kind: 'progress', seq: msg.seq, value })).then(
+              (value) => {
+                tell(opened.readiness());
+                checkFile(true);
+                post({ kind: 'rebuilt', seq: msg.seq, value });
+              },
+              (err: unknown) => {
+                tell(opened.readiness());
+                // Refused because one runs: that one moves the readers when it ends.
+                if (!(err instanceof RebuildInProgressError)) checkFile(true);
+                fail(msg.seq)(err);
+              },
+            );
             break;
         }
       },
       async close() {
         clearInterval(timer);
-        await models.close();
+        await opened.close();
         await followed.store.close();
       },
       closed: { kind: 'closed' },

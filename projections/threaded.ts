@@ -2,9 +2,12 @@
  * ReadModels whose projection runner works in a thread of its own (thread.ts). Queries run
  * here on a connection of this thread to the same file; what the thread applied arrives as
  * messages, which answer waitFor (the write's 201, minPosition reads), drop the cache of the
- * current record and keep readiness. A rebuild runs in the thread; once it swapped the fresh
- * file in, queries move to a connection on it (the old one keeps reading the file it opened
- * until then, so no read fails in between).
+ * current record and keep readiness. A rebuild runs in the thread; after it, whatever its
+ * outcome, queries move to a connection on the file at the path (the old one keeps reading
+ * the file it opened until then, so no read fails in between), or answer 503 while the
+ * thread cannot open that file (a failed rebuild's reopen, retried there) or this thread
+ * cannot (retried here with a backoff): never a replaced file, which the runner no longer
+ * writes. Errors of a request keep their class across (crossed-errors.ts).
  */
 import type { Database as Db } from 'better-sqlite3';
 import type { MessagePort, Worker } from 'node:worker_threads';
@@ -13,9 +16,14 @@ import { LogMismatchError } from '../src/store/identity.js';
 import { PositionWaiters } from '../src/store/position-waiters.js';
 import type { MetricsSink } from '../src/metrics/sink.js';
 import { ThreadClient } from '../src/store/thread-client.js';
-import { ReadModelsUnavailableError, RebuildInProgressError, openReader, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
+import { revived } from './crossed-errors.js';
+import { ReadModelsUnavailableError, openReader, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
 import { ReadQueries } from './queries.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
+
+/** This thread's reopen of the file after a failure: first after, and at most every (ms). */
+const REOPEN_FIRST_MS = 250;
+const REOPEN_MAX_MS = 10_000;
 
 /** Where a follower thread gets the writer's commits from (SqliteEventStore.handCommitted). */
 export interface CommittedSource {
@@ -31,7 +39,37 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
   const caughtUpWaiters: Array<() => void> = [];
   let db: Db | null = null;
   let queries: ReadQueries | null = null;
+  /** Why there is no file to read (the thread cannot open it, or this thread cannot), or null. */
+  let unavailable: string | null = null;
+  let reopenTimer: NodeJS.Timeout | null = null;
+  let reopenMs = REOPEN_FIRST_MS;
+  /** Drops this thread's connection (it may be on a file no longer at the path). */
+  const drop = (): void => {
+    if (reopenTimer !== null) clearTimeout(reopenTimer);
+    reopenTimer = null;
+    queries?.invalidate();
+    db?.close();
+    [db, queries] = [null, null];
+  };
+  /** A connection on the file at the path now; one that fails is tried again with a backoff, reads answer 503 meanwhile. */
+  const reopen = (): void => {
+    drop();
+    if (closed) return;
+    try {
+      db = openReader(init.path);
+      queries = new ReadQueries(db);
+      unavailable = null;
+      reopenMs = REOPEN_FIRST_MS;
+    } catch (err) {
+      unavailable = `the read models in ${init.path} could not be opened for reading: ${(err as Error).message}; retrying (check the disk under it: room, permissions)`;
+      log.error({ err, retryInMs: reopenMs }, 'the read models could not be opened for reading; retrying');
+      reopenTimer = setTimeout(reopen, reopenMs);
+      reopenTimer.unref();
+      reopenMs = Math.min(reopenMs * 2, REOPEN_MAX_MS);
+    }
+  };
   let source: CommittedSource | null = null;
+  const fileListeners: Array<() => void> = [];
   /** Connects a thread to the writer's commits (again after either restarts). */
   const connect = (w: Worker): boolean => source?.handCommitted('read models', (port) => w.postMessage({ kind: 'feed', port } satisfies ReadModelRequest, [port])) ?? false;
 
@@ -64,6 +102,14 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     onMessage: (m) => {
       switch (m.kind) {
         case 'ready':
+          // A thread (re)started has its file open: one this thread could not read before (a restart after a failed rebuild) is read again.
+          if (unavailable !== null) {
+            reopen();
+            for (const l of fileListeners) l();
+          }
+          readiness = m.readiness;
+          advance(m.readiness.position);
+          break;
         case 'readiness':
           readiness = m.readiness;
           advance(m.readiness.position);
@@ -81,18 +127,20 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
         case 'progress':
           client.progress(m.seq, m.value);
           break;
-        case 'rebuilt': {
-          // The thread swapped the fresh file in: read it from now on.
-          const old = db;
-          queries?.invalidate();
-          db = openReader(init.path);
-          queries = new ReadQueries(db);
-          old?.close();
+        case 'file':
+          // Before a rebuild's answer (so a read after it reads the file at the path), and when the thread's file opens or stops opening.
+          if (m.unavailable === null) reopen();
+          else {
+            drop();
+            unavailable = m.unavailable;
+          }
+          for (const l of fileListeners) l();
+          break;
+        case 'rebuilt':
           client.settle(m.seq, m.value);
           break;
-        }
         case 'request-failed':
-          client.fail(m.seq, m.inProgress ? new RebuildInProgressError() : new Error(m.message));
+          client.fail(m.seq, revived(m.error));
           break;
         default:
           break;
@@ -100,12 +148,12 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     },
   });
   await client.start();
-  db = openReader(init.path);
-  queries = new ReadQueries(db);
+  if (db === null && unavailable === null) reopen();
 
   return {
     get queries() {
-      return queries as ReadQueries;
+      if (queries === null) throw new ReadModelsUnavailableError(unavailable ?? 'the read models are not open; retry shortly');
+      return queries;
     },
     start: () => undefined,
     caughtUp: () => (caughtUp || closed ? Promise.resolve() : new Promise<void>((resolve) => caughtUpWaiters.push(resolve))),
@@ -114,10 +162,11 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
       return closed ? Promise.resolve(false) : waiters.wait(position, timeoutMs);
     },
     applied: () => applied,
-    readiness: () => ({ ...readiness, position: applied ?? readiness.position, ready: readiness.ready && !closed }),
+    readiness: () => ({ ...readiness, position: applied ?? readiness.position, ready: readiness.ready && !closed && unavailable === null, lastError: unavailable ?? readiness.lastError }),
     status: () => client.request<ProjectionStatus>((seq) => ({ kind: 'status', seq })),
     rebuild: (onProgress) => client.request<RebuildResult>((seq) => ({ kind: 'rebuild', seq }), onProgress as ((p: unknown) => void) | undefined),
     poke: () => client.post({ kind: 'poke' }),
+    onFileChange: (listener) => void fileListeners.push(listener),
     /** The writer hands its commits to this thread (and to each thread started after it); false: it cannot (inline writer), poke instead. */
     feedFrom(s) {
       source = s;
@@ -131,8 +180,7 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
       closed = true;
       waiters.cancelAll();
       await client.close({ kind: 'close' });
-      queries?.invalidate();
-      db?.close();
+      drop();
     },
   };
 }

@@ -227,7 +227,10 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
  */
 function openReadPool(config: Config, readModels: ReadModels, log: Logger, deps: RuntimeDeps, metrics: Metrics): ReadPool | null {
   if (config.readWorkers === 0 || config.readModels === 'inline' || deps.store !== undefined) return null;
-  return new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, nice: config.readWorkerNice, log, metrics, applied: () => readModels.applied(), queries: () => readModels.queries });
+  const pool = new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, nice: config.readWorkerNice, log, metrics, applied: () => readModels.applied(), queries: () => readModels.queries });
+  // After a rebuild the workers let go of the file they read at once (its room, and a reopen of it, wait for that).
+  readModels.onFileChange?.(() => pool.release());
+  return pool;
 }
 
 /**

@@ -60,9 +60,10 @@ async function readModelsPart(runtime: Pick<Runtime, 'store' | 'readModels'>, ma
   const problems: string[] = [];
   // During a rebuild reads go on from the old file until the fresh one is swapped in: not a fault.
   if (!r.rebuilding) {
-    if (r.state === 'stopped') problems.push('read models: stopped (their thread is restarting)');
+    // A stop with an error is a file that will not open (after a failed rebuild), retried; without one, a thread restarting.
+    if (r.state === 'stopped') problems.push(`read models: stopped (${r.lastError ?? 'their thread is restarting'})`);
     else if (r.state === 'retrying') problems.push(`read models: retrying after a failure (${r.lastError ?? 'unknown'}); they resume by themselves`);
-    else if (!r.ready) problems.push('read models: catching up with the log');
+    else if (!r.ready) problems.push(r.lastError === null ? 'read models: catching up with the log' : `read models: not answering (${r.lastError})`);
   }
   if (r.parked > 0) problems.push(`read models: ${r.parked} parked event(s) a projection could not apply; see GET /v1/admin/projections, fix, then POST /v1/admin/rebuild`);
   const lagMs = await lag(runtime.store, r.position);
