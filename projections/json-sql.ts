@@ -6,20 +6,44 @@
  *
  * Strings go through json_quote, whose escapes are JSON.stringify's (checked for every ASCII
  * character in test/projections-json-sql.test.ts; text in SQLite is well-formed UTF-8, so no
- * lone surrogate reaches either). NULL quotes as `null`. Every expression reads `@k`.
+ * lone surrogate reaches either). NULL quotes as `null`. Every expression reads `@k`; entity
+ * views are put in afterwards (withViews).
  */
-import { KNOWN } from './query-context.js';
+import { KNOWN, type QueryContext } from './query-context.js';
 
 /** A string (or NULL) column as a JSON value. */
 export const quoted = (x: string): string => `json_quote(${x})`;
 
 /**
- * The entity view `{ id, key, name }` (offices: `title`) of the id `x` as known at k, as
- * query-context.ts `view` renders it: `null` for a NULL id, nulls for an id not known then.
- * `x` is evaluated up to three times: pass a column or a cheap expression.
+ * Where the entity view `{ id, key, name }` (offices: `title`) of the id `x` goes: `null` for a
+ * NULL id, else the id between the characters U+0001 and U+0002 (no JSON text holds them raw:
+ * json_quote escapes them), which `withViews` replaces with the view as known at k. Written
+ * in place, each view was a correlated subquery: ~400 a page of sessions, and each subquery
+ * of a statement costs some µs a run even where it reads nothing (bench/page-cpu.ts).
  */
-export const VIEW = (x: string): string =>
-  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT '{"id":' || json_quote(v.id) || ',"key":' || json_quote(v.key) || CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(v.name) || '}' FROM entities v WHERE v.id = ${x} AND ${KNOWN('v')}), '{"id":' || json_quote(${x}) || ',"key":null,"name":null}') END`;
+export const VIEW = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' ELSE char(1) || (${x}) || char(2) END`;
+
+const MARK = /\u0001([^\u0002]*)\u0002/g;
+
+/**
+ * `texts` with each entity's view (VIEW's marks) as query-context.ts `view` renders it as
+ * known at k (nulls for an id not known then): one statement for every id of them.
+ */
+export function withViews(q: QueryContext, texts: string[], k: string): string[] {
+  const ids = new Set<string>();
+  for (const t of texts) for (const m of t.matchAll(MARK)) ids.add(m[1] as string);
+  if (ids.size === 0) return texts;
+  const views = new Map<string, string>();
+  const all = q.get<{ v: string | null }>(
+    `SELECT group_concat(v.id || char(2) || '{"id":' || json_quote(v.id) || ',"key":' || json_quote(v.key) || CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(v.name) || '}', char(1)) AS v FROM json_each(@ids) j CROSS JOIN entities v WHERE v.id = j.value AND ${KNOWN('v')}`,
+    { ids: JSON.stringify([...ids]), k },
+  )?.v;
+  for (const part of all?.split('\u0001') ?? []) {
+    const at = part.indexOf('\u0002');
+    views.set(part.slice(0, at), part.slice(at + 1));
+  }
+  return texts.map((t) => t.replace(MARK, (_, id: string) => views.get(id) ?? `{"id":${JSON.stringify(id)},"key":null,"name":null}`));
+}
 
 /**
  * `,"correctedBy":{…}` for the fact `x` when a correction of it is known at k (the latest),

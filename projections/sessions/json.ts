@@ -10,7 +10,7 @@
  * continue after).
  */
 import { KNOWN, type QueryContext } from '../query-context.js';
-import { ARRAY, CORRECTED, VIEW, quoted } from '../json-sql.js';
+import { ARRAY, CORRECTED, VIEW, quoted, withViews } from '../json-sql.js';
 import { documentJson } from '../documents/json.js';
 
 const ITEM = {
@@ -21,12 +21,25 @@ const ITEM = {
     ` || ',"topics":' || ${ARRAY('i.topics')} || ',"on":' || ${quoted('coalesce(i.on_raw, s.from_raw)')} || ',"summary":' || ${quoted('i.summary')}`,
 } as const;
 
-/** One list of the session `s`, in recording order (the primary key's: session, item, position, fact_id). */
-const list = (item: keyof typeof ITEM): string =>
-  `'[' || coalesce((SELECT group_concat(j, ',') FROM (SELECT ${ITEM[item]} || ',"factId":' || ${quoted('i.fact_id')} || ${CORRECTED('i.fact_id')} || '}' AS j FROM session_items i WHERE i.session = s.id AND i.item = '${item}' AND ${KNOWN('i')} ORDER BY i.position, i.fact_id)), '') || ']'`;
+/**
+ * The session `s`'s lists from one walk of its items in the primary key's order (session, item,
+ * position, fact_id: each list in recording order): `"attendees":[…],"reports":[…],
+ * "documents":[…],"talks":[…]` without its first quote, or NULL when a list holds more than
+ * `@nested` (a NULL makes the whole session's text NULL: it is then rendered as objects).
+ */
+const LISTS = `(SELECT CASE WHEN max(na, nr, nt) > @nested THEN NULL ELSE
+    'attendees":[' || coalesce(ga, '') || '],"reports":[' || coalesce(gr, '') || '],"documents":[' || ${documents()} || '],"talks":[' || coalesce(gt, '') || ']' END
+  FROM (SELECT group_concat(j, ',') FILTER (WHERE item = 'attendee') AS ga, count(*) FILTER (WHERE item = 'attendee') AS na,
+      group_concat(j, ',') FILTER (WHERE item = 'report') AS gr, count(*) FILTER (WHERE item = 'report') AS nr,
+      group_concat(j, ',') FILTER (WHERE item = 'talks') AS gt, count(*) FILTER (WHERE item = 'talks') AS nt
+    FROM (SELECT i.item AS item, CASE i.item WHEN 'attendee' THEN ${ITEM.attendee} WHEN 'report' THEN ${ITEM.report} WHEN 'talks' THEN ${ITEM.talks} END || ',"factId":' || ${quoted('i.fact_id')} || ${CORRECTED('i.fact_id')} || '}' AS j
+      FROM session_items i WHERE i.session = s.id AND ${KNOWN('i')} ORDER BY i.item, i.position, i.fact_id)))`;
 
-/** The documents adopted or considered at the session `s` known at k, by id (documents/queries.ts sessionDocuments). */
-const DOCUMENT_IDS = `SELECT a.document AS id FROM adoptions a WHERE a.session = s.id AND ${KNOWN('a')} UNION SELECT c.document FROM considerations c WHERE c.session = s.id AND ${KNOWN('c')}`;
+/** The documents adopted or considered at the session `s` known at k, by id (documents/queries.ts sessionDocuments); NULL when more than `@nested`. */
+function documents(): string {
+  const ids = `SELECT a.document AS id FROM adoptions a WHERE a.session = s.id AND ${KNOWN('a')} UNION SELECT c.document FROM considerations c WHERE c.session = s.id AND ${KNOWN('c')}`;
+  return `(SELECT CASE WHEN count(*) > @nested THEN NULL ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id')} AS dj FROM (${ids} ORDER BY 1) d))`;
+}
 
 const SESSION = [
   `'{"id":' || ${quoted('s.id')}`,
@@ -39,19 +52,13 @@ const SESSION = [
   `',"place":' || CASE WHEN s.city <> '' THEN '{"city":' || ${quoted('s.city')} || ',"country":' || ${VIEW('s.country')} || '}' ELSE 'null' END`,
   `',"chairedBy":' || CASE WHEN s.chair_person <> '' THEN '{"person":' || ${VIEW('s.chair_person')} || ',"office":' || ${VIEW('s.chair_office')} || '}' ELSE 'null' END`,
   `',"agenda":' || ${ARRAY('s.agenda')}`,
-  `',"attendees":' || ${list('attendee')}`,
-  `',"reports":' || ${list('report')}`,
-  `',"documents":[' || coalesce((SELECT group_concat(${documentJson('d.id')}, ',') FROM (${DOCUMENT_IDS} ORDER BY 1) d), '') || ']'`,
-  `',"talks":' || ${list('talks')}`,
+  `',"' || ${LISTS}`,
   `',"factId":' || ${quoted('s.fact_id')}`,
   CORRECTED('s.fact_id'),
   `'}'`,
 ].join(' || ');
 
-/** More than `nested` items in one of the session's lists, or documents. */
-const LONG = `(SELECT max(n) FROM (SELECT count(*) AS n FROM session_items i WHERE i.session = s.id AND ${KNOWN('i')} GROUP BY i.item)) > @nested OR (SELECT count(*) FROM (${DOCUMENT_IDS})) > @nested`;
-
-const PAGE = `SELECT ${SESSION} AS json, ${LONG} AS long FROM json_each(@ids) j CROSS JOIN sessions s WHERE s.id = j.value AND ${KNOWN('s')} ORDER BY j.key`;
+const PAGE = `SELECT ${SESSION} AS json FROM json_each(@ids) j CROSS JOIN sessions s WHERE s.id = j.value AND ${KNOWN('s')} ORDER BY j.key`;
 
 /**
  * The sessions `ids` (known at k, in this order) as JSON texts, each with every item of its
@@ -60,9 +67,9 @@ const PAGE = `SELECT ${SESSION} AS json, ${LONG} AS long FROM json_each(@ids) j 
 export function sessionsJson(q: QueryContext, ids: readonly string[], k: string, nested: number): string[] | null {
   if (ids.length === 0) return [];
   const out: string[] = [];
-  for (const { json, long } of q.all<{ json: string; long: number }>(PAGE, { ids: JSON.stringify(ids), k, nested })) {
-    if (long) return null;
+  for (const { json } of q.all<{ json: string | null }>(PAGE, { ids: JSON.stringify(ids), k, nested })) {
+    if (json === null) return null;
     out.push(json);
   }
-  return out;
+  return withViews(q, out, k);
 }
