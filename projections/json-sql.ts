@@ -32,7 +32,6 @@ export function withViews(q: QueryContext, texts: string[], k: string): string[]
   const split = texts.map((t) => t.split('\u0001'));
   const ids = new Set<string>();
   for (const parts of split) for (let i = 1; i < parts.length; i++) ids.add((parts[i] as string).slice(0, (parts[i] as string).indexOf('\u0002')));
-  if (ids.size === 0) return texts;
   const views = new Map<string, string>();
   const all = q.get<{ v: string | null }>(
     `SELECT group_concat(v.id || char(2) || '{"id":' || json_quote(v.id) || ',"key":' || json_quote(v.key) || CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(v.name) || '}', char(1)) AS v FROM json_each(@ids) j CROSS JOIN entities v WHERE v.id = j.value AND ${KNOWN('v')}`,
