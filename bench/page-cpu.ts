@@ -3,8 +3,9 @@
  * BENCH_DB=<a readmodels.db> (opened read-only; e.g. the read benchmark's kept record).
  * Asks the read queries directly, in this thread, what bench:read's documents@past and
  * sessions@past ask over HTTP (organization `org`, a day drawn uniformly from 1990..2030, a
- * knownAt drawn uniformly from the recording's span, the route's default page), each page also
- * serialized as the worker serializes it. Prints per question the CPU per page (this
+ * knownAt drawn uniformly from the recording's span, the route's default page), each page
+ * made as a read worker makes it: its items' JSON text from SQLite where the version has it
+ * (queries.ts itemsJson), else its objects serialized (sessions: each without `more`). Prints per question the CPU per page (this
  * process: the statements, the rendering, JSON) at p50, mean and p99, and a digest of every
  * answer (items and next keys, a second page of every fourth question included): equal
  * digests, equal answers.
@@ -41,7 +42,30 @@ type Paged = { items: unknown[]; next: readonly string[] | null } | null;
 interface Reads {
   documents(org: string, k: string, validAt: string | undefined, page: { after: readonly string[] | null; limit: number }): Paged;
   sessions(org: string, k: string, validAt: string | undefined, page: { after: readonly string[] | null; limit: number }): Paged;
+  /** A version whose worker takes items as JSON text written by SQLite (queries.ts itemsJson). */
+  itemsJson?(method: string, args: readonly unknown[]): { value: { next: readonly string[] | null } | null; items: string[] } | null;
   invalidate(): void;
+}
+
+/**
+ * A page as a read worker hands it over (read-worker.ts): the items' JSON texts (from
+ * itemsJson, or each item serialized: sessions without `more`, which goes apart) and the
+ * `more`s, and the next key.
+ */
+function asWorker(reads: Reads, list: 'documents' | 'sessions', args: [string, string, string | undefined, { after: readonly string[] | null; limit: number }]): { text: string; more: string; next: readonly string[] | null; items: number } {
+  const text = reads.itemsJson?.(list, args);
+  if (text) return { text: `[${text.items.join(',')}]`, more: '[]', next: text.value?.next ?? null, items: text.items.length };
+  const page = reads[list](...args);
+  const items = (page?.items ?? []) as { more?: unknown }[];
+  if (list === 'documents') return { text: page ? JSON.stringify(items) : 'null', more: '[]', next: page?.next ?? null, items: items.length };
+  const texts: string[] = [];
+  const more: unknown[] = [];
+  for (const item of items) {
+    const { more: m, ...rest } = item;
+    texts.push(JSON.stringify(rest));
+    if (m !== undefined) more.push(m);
+  }
+  return { text: page ? `[${texts.join(',')}]` : 'null', more: JSON.stringify(more), next: page?.next ?? null, items: items.length };
 }
 
 function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads): Reads {
@@ -122,21 +146,20 @@ for (let done = 0; done < PAGES; done += SLICE) {
     // Each version first in every other slice: the second asks what the first just read.
     for (const ver of (done / SLICE) % 2 ? [...versions].reverse() : versions) {
       const s = stats.get(`${list} ${ver.name}`) as NonNullable<ReturnType<typeof stats.get>>;
-      const ask = (k: string, v: string, after: readonly string[] | null): Paged => ver.reads[list]('org', k, v, { after, limit: limitOf(ver.name, list) });
+      const ask = (k: string, v: string, after: readonly string[] | null) => asWorker(ver.reads, list, ['org', k, v, { after, limit: limitOf(ver.name, list) }]);
       for (let i = done; i < Math.min(PAGES, done + SLICE); i++) {
         const { k, v } = asked[i] as { k: string; v: string };
         // A new snapshot for each page, as a worker's after events are applied.
         ver.reads.invalidate();
         const t0 = cpu();
         const page = ask(k, v, null);
-        const text = JSON.stringify(page?.items ?? null);
         s.cpu.push(cpu() - t0);
-        s.items += page?.items.length ?? 0;
-        s.bytes += text.length;
-        s.digest.update(`${k} ${v} ${text} ${JSON.stringify(page?.next ?? null)}\n`);
-        if (i % 4 === 0 && page?.next) {
+        s.items += page.items;
+        s.bytes += page.text.length;
+        s.digest.update(`${k} ${v} ${page.text} ${page.more} ${JSON.stringify(page.next)}\n`);
+        if (i % 4 === 0 && page.next) {
           const second = ask(k, v, page.next);
-          s.digest.update(`${JSON.stringify(second?.items)} ${JSON.stringify(second?.next ?? null)}\n`);
+          s.digest.update(`${second.text} ${second.more} ${JSON.stringify(second.next)}\n`);
         }
       }
     }

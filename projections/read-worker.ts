@@ -31,6 +31,11 @@ function eachItem(items: unknown[]): RawEach {
     // With the item's id, which the links are made of.
     more.push(m === undefined ? undefined : { id: (item as { id?: unknown }).id, more: m });
   }
+  return packed(texts, more);
+}
+
+/** Items' JSON texts back to back in one buffer, with where each ends. */
+function packed(texts: readonly string[], more: readonly (ItemMore | undefined)[]): RawEach {
   const ends = new Uint32Array(texts.length);
   // UTF-8 takes at most 3 bytes for each UTF-16 unit.
   const bytes = new Uint8Array(texts.reduce((n, t) => n + t.length * 3, 0));
@@ -133,15 +138,17 @@ function answer(job: ReadJob): void {
       applied = a;
       queries.invalidate();
     }
-    const value = (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
+    // A list whose items SQLite writes as JSON (queries.ts itemsJson): their texts, no objects.
+    const text = job.rawItems ? queries.itemsJson(job.method, job.args) : null;
+    const value = text ? text.value : (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
     const page = job.rawItems ? pageIn(value) : null;
     if (page === null) reply({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
     else if (job.rawItems === 'each') {
-      const rawEach = eachItem(page.items);
+      const rawEach = text ? packed(text.items, []) : eachItem(page.items);
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach }, [rawEach.bytes.buffer, rawEach.ends.buffer]);
     } else {
       // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
-      const rawItems = encoder.encode(JSON.stringify(page.items));
+      const rawItems = encoder.encode(text ? `[${text.items.join(',')}]` : JSON.stringify(page.items));
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems }, [rawItems.buffer]);
     }
   } catch (err) {

@@ -11,6 +11,7 @@
 import { lowerBound, upperBound } from '../../events/index.js';
 import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { documentsAtSessionPage, sessionDocuments, type DocumentItem } from '../documents/queries.js';
+import { sessionsJson } from './json.js';
 
 /** Items of a nested list a view shows before pointing at the rest (`more`). */
 export const NESTED_LIMIT = 50;
@@ -225,6 +226,24 @@ export function bodiesWith(q: QueryContext, table: string, bodies: readonly stri
 
 /** Sessions of these bodies by first day then id, held (possibly) within `validAt` when given, a page at a time. */
 export function sessionsPage(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): Page<SessionView> {
+  const keys = sessionKeys(q, bodies, k, validAt, page);
+  const rows = new Map(q.all<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(keys.items.map((r) => r.id)), k }).map((r) => [r.id, r]));
+  return { items: renderSessions(q, keys.items.map((r) => rows.get(r.id) as SessionRow), k, nested), next: keys.next };
+}
+
+/**
+ * sessionsPage as the JSON text of each session (sessions/json.ts: what JSON.stringify writes
+ * of its items, `correctedBy` marked), for a read worker to hand over; null when a session of
+ * the page has a list longer than `nested` (its `more` is made by sessionsPage).
+ */
+export function sessionsPageJson(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): { items: string[]; next: Key | null } | null {
+  const keys = sessionKeys(q, bodies, k, validAt, page);
+  const items = sessionsJson(q, keys.items.map((r) => r.id), k, nested);
+  return items ? { items, next: keys.next } : null;
+}
+
+/** The keys (s0, id) of a page of sessions of these bodies, held (possibly) within `validAt` when given. */
+function sessionKeys(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest): Page<{ id: string; s0: string }> {
   const n = page.limit + 1;
   const after = afterParams(page.after, 2);
   const within = bodiesWith(q, 'sessions', bodies);
@@ -239,9 +258,7 @@ export function sessionsPage(q: QueryContext, bodies: readonly string[], k: stri
     if ((after['a0'] as string) < lo) Object.assign(after, { a0: lo, a1: '' });
   }
   const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT @n`, bind({ b, k, n }, after, bounds)));
-  const keys = mergePage(sources, (r) => [r.s0, r.id], page.limit);
-  const rows = new Map(q.all<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(keys.items.map((r) => r.id)), k }).map((r) => [r.id, r]));
-  return { items: renderSessions(q, keys.items.map((r) => rows.get(r.id) as SessionRow), k, nested), next: keys.next };
+  return mergePage(sources, (r) => [r.s0, r.id], page.limit);
 }
 
 export const sessionKey = (s: SessionView): Key => [lowerBound(s.held.from), s.id];

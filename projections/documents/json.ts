@@ -1,0 +1,39 @@
+/**
+ * A document's item as JSON text written by SQLite (json-sql.ts), byte for byte what
+ * JSON.stringify writes of queries.ts `documentItems`' item with its `correctedBy`: its
+ * entity, its first adoption known at k, the session it was considered at.
+ */
+import { KNOWN } from '../query-context.js';
+import { CORRECTED, VIEW, quoted } from '../json-sql.js';
+
+/** The first adoption of the document `e.id` known at k (an older log may hold two): its rowid (min's bare column: the row of the least position, no sort). */
+const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM adoptions x WHERE x.document = e.id AND ${KNOWN('x')}))`;
+
+/** The session the document `e.id` was considered at, as known at k (queries.ts consideredAt: one consideration is known at a time). */
+const CONSIDERED_AT = `(SELECT y.session FROM considerations y WHERE y.document = e.id AND ${KNOWN('y')} ORDER BY y.known_from DESC LIMIT 1)`;
+
+/** The item's JSON text from the document's entity `e` and its first adoption known at k `a` (its columns NULL: none), as a session lists it (no certainty). */
+function documentFields(): string {
+  return [
+    `'{"id":' || ${quoted('e.id')}`,
+    `',"key":' || ${quoted('e.key')}`,
+    `',"title":' || ${quoted('e.name')}`,
+    `',"kind":' || ${quoted(`json_extract(e.detail, '$.kind')`)}`,
+    `',"status":' || CASE WHEN a.document IS NULL THEN '"considered"' ELSE '"adopted"' END`,
+    `',"adoptedOn":' || ${quoted('a.adopted_raw')}`,
+    `',"effective":' || CASE WHEN a.document IS NULL THEN 'null' ELSE '{"from":' || ${quoted('a.from_raw')} || ',"to":' || ${quoted('a.to_raw')} || '}' END`,
+    // parse(a.period) ?? detail.period ?? null: both written by JSON.stringify (rows.ts json), so their text is what stringify writes again.
+    `',"period":' || coalesce(nullif(a.period, 'null'), json_extract(e.detail, '$.period'), 'null')`,
+    `',"summary":' || ${quoted(`coalesce(a.summary, json_extract(e.detail, '$.summary'))`)}`,
+    `',"body":' || ${VIEW('coalesce(a.body, e.parent)')}`,
+    `',"session":' || ${VIEW(`coalesce(a.session, ${CONSIDERED_AT})`)}`,
+    `',"factId":' || ${quoted('e.fact_id')}`,
+    CORRECTED('e.fact_id'),
+    `'}'`,
+  ].join(' || ');
+}
+
+/** The item of the document whose id is `x` (NULL when no document of that id is known at k). */
+export function documentJson(x: string): string {
+  return `(SELECT ${documentFields()} FROM entities e LEFT JOIN adoptions a ON a.rowid = ${FIRST} WHERE e.id = ${x} AND e.kind = 'document' AND ${KNOWN('e')})`;
+}

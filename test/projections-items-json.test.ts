@@ -1,0 +1,151 @@
+/**
+ * Pages whose items SQLite writes as JSON text (projections/json-sql.ts, sessions/json.ts,
+ * documents/json.ts; what a read worker hands over): for random histories of everything a
+ * session and a document can hold (corrections and retractions of sessions, their items and
+ * documents; names with quotes, backslashes, control characters and other scripts; places,
+ * chairs, talks' participants present or not), every page at random knownAt, validAt, page
+ * sizes and nested limits equals, byte for byte, JSON.stringify of the items the queries
+ * build as objects (`more` apart, as the worker sends it). A page that needs a `more` is
+ * answered as objects (null here).
+ */
+import t from 'tap';
+import fc from 'fast-check';
+import Database from 'better-sqlite3';
+import type { StoredEvent } from '../src/store/port.js';
+import { TestLog, prng, startReadApp } from './fixtures/history.js';
+import type { ReadQueries } from '../projections/queries.js';
+
+const NAMES = ['Plain', 'Quote " and \\ backslash', 'Line\nbreak\ttab\r\u0001\u001f\u007f', 'Ünïcødé — ✓', 'Кириллица', '日本語', '😀 emoji', '</script>', 'sep\u2028\u2029', ''];
+
+/** A history of sessions and documents of `org` and its body, with corrections and retractions of them. */
+function recordSessions(log: TestLog, n: number, seed: number): void {
+  const rnd = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
+  const maybe = <T>(p: number, v: () => T): T | undefined => (rnd() < p ? v() : undefined);
+  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+  const date = () => {
+    const y = int(1998, 2004);
+    const p = rnd();
+    return p < 0.2 ? `${y}` : p < 0.4 ? `${y}-${String(int(1, 12)).padStart(2, '0')}` : `${y}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}`;
+  };
+  const id = (e: StoredEvent) => e.metadata['factId'] as string;
+  const name = () => `${pick(NAMES)} ${int(0, 9)}`;
+  const states = [0, 1, 2].map((i) => id(log.record('OrganizationRegistered', { key: `state-${i}`, name: name(), classification: 'state' })));
+  const org = id(log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }));
+  const bodies = [org, id(log.record('OrganizationRegistered', { key: 'council', name: name(), classification: 'body', parent: org }))];
+  const offices = [0, 1, 2].map((i) => id(log.record('OfficeEstablished', { key: `office-${i}`, organization: pick(bodies), title: name(), multipleHolders: false })));
+  const people = Array.from({ length: 8 }, (_, i) => id(log.record('PersonRegistered', { ...(i % 3 ? { key: `person-${i}` } : {}), name: name() })));
+  const sessions: string[] = [];
+  const considered: string[] = [];
+  const facts: { factId: string; type: string; data: Record<string, unknown> }[] = [];
+  const session = () => ({
+    body: pick(bodies),
+    ...maybe(0.7, () => ({ key: `s-${int(0, 1e9)}` })),
+    ...maybe(0.8, () => ({ title: name() })),
+    ...maybe(0.3, () => ({ number: String(int(1, 99)) })),
+    held: rnd() < 0.5 ? { from: date() } : { from: '2001-03-01', to: pick(['2001-03-02', '2001-04', '2001']) },
+    ...maybe(0.7, () => ({ place: { city: name(), ...maybe(0.7, () => ({ country: pick(states) })) } })),
+    ...maybe(0.7, () => ({ chairedBy: { person: pick(people), ...maybe(0.6, () => ({ office: pick(offices) })) } })),
+    ...maybe(0.6, () => ({ agenda: [name(), name()].slice(0, int(0, 2)) })),
+  });
+  const participants = () => Array.from({ length: int(1, 3) }, () => (rnd() < 0.4 ? { person: pick(people) } : rnd() < 0.5 ? { organization: pick(states) } : { person: pick(people), organization: pick(states) }));
+  while (log.events.length < n) {
+    const r = rnd();
+    let e: StoredEvent;
+    if (r < 0.15 || sessions.length === 0) {
+      e = log.record('SessionHeld', session());
+      sessions.push(id(e));
+    } else if (r < 0.35) e = log.record('DelegateAttended', { session: pick(sessions), person: pick(people), ...maybe(0.7, () => ({ representing: pick(states) })), ...maybe(0.6, () => ({ office: pick(offices) })) });
+    else if (r < 0.45) e = log.record('ReportDelivered', { session: pick(sessions), person: pick(people), ...maybe(0.6, () => ({ office: pick(offices) })), subject: name() });
+    else if (r < 0.53) e = log.record('SidelineTalksHeld', { session: pick(sessions), ...maybe(0.5, () => ({ on: date() })), participants: participants(), ...maybe(0.7, () => ({ topics: [name()] })), ...maybe(0.5, () => ({ summary: name() })) });
+    else if (r < 0.63) {
+      const effective = maybe(0.7, () => (rnd() < 0.5 ? { from: date() } : { from: '1999', to: date() }));
+      const what = considered.length && rnd() < 0.3 ? { document: considered.splice(Math.floor(rnd() * considered.length), 1)[0] } : { title: name(), kind: pick(['decision', 'plan', 'strategy']), ...maybe(0.5, () => ({ key: `d-${int(0, 1e9)}` })) };
+      e = log.record('DocumentAdopted', { ...what, body: pick(bodies), ...maybe(0.8, () => ({ session: pick(sessions) })), adoptedOn: date(), ...(effective ? { effective } : {}), ...maybe(0.4, () => ({ period: { from: '2000', to: '2004' } })), ...maybe(0.5, () => ({ summary: name() })) });
+    } else if (r < 0.7) {
+      e = log.record('DocumentConsidered', { title: name(), kind: 'plan', body: pick(bodies), session: pick(sessions), ...maybe(0.4, () => ({ period: { from: '2001', to: '2002' } })), ...maybe(0.5, () => ({ summary: name() })) });
+      considered.push(id(e));
+    } else if (r < 0.9 && facts.length) {
+      const target = pick(facts);
+      const data = target.type === 'SessionHeld' ? { ...session(), body: target.data['body'] } : target.type === 'DelegateAttended' ? { ...target.data, person: pick(people) } : target.type === 'ReportDelivered' ? { ...target.data, subject: name() } : target.type === 'SidelineTalksHeld' ? { ...target.data, participants: participants() } : { ...target.data, summary: name() };
+      e = log.record('FactCorrected', { fact: target.factId, data, reason: pick(NAMES) });
+    } else if (facts.length > 5) {
+      const target = facts.splice(Math.floor(rnd() * facts.length), 1)[0] as { factId: string };
+      e = log.record('FactRetracted', { fact: target.factId, reason: 'retraction' });
+    } else continue;
+    if (['SessionHeld', 'DelegateAttended', 'ReportDelivered', 'SidelineTalksHeld', 'DocumentAdopted'].includes(e.type)) facts.push({ factId: id(e), type: e.type, data: e.data as Record<string, unknown> });
+  }
+}
+
+/** Each item as a read worker sends it made from objects: JSON.stringify without `more`. */
+const asObjects = (items: unknown[]): string[] =>
+  items.map((i) => {
+    const { more, ...rest } = i as { more?: unknown };
+    return JSON.stringify(rest);
+  });
+
+t.test('json_quote escapes every ASCII character and other scripts as JSON.stringify does', async (t) => {
+  const db = new Database(':memory:');
+  t.teardown(() => db.close());
+  const quote = db.prepare('SELECT json_quote(?) AS q').pluck();
+  const strings = [...Array.from({ length: 128 }, (_, c) => `a${String.fromCharCode(c)}b`), ...NAMES];
+  t.same(strings.filter((s) => quote.get(s) !== JSON.stringify(s)), [], 'the same text for each');
+});
+
+t.test('sessions written by SQLite equal the objects serialized, page by page, on both time axes', async (t) => {
+  let pages = 0;
+  let items = 0;
+  let asObjectsOnly = 0;
+  const seen = new Set<string>();
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 150, max: 350 }), async (seed, size) => {
+      const log = new TestLog();
+      recordSessions(log, size, seed);
+      const teardowns: (() => unknown)[] = [];
+      try {
+        const { readModels } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
+        await readModels.caughtUp();
+        const q = readModels.queries as ReadQueries;
+        const rnd = prng(seed);
+        const last = log.events.length - 1;
+        for (let probe = 0; probe < 12; probe++) {
+          const at = log.events[Math.floor(rnd() * (last + 1))] as StoredEvent;
+          // A moment of the log, the same instant, or just before it.
+          const k = new Date(Date.parse(at.recordedAt) - (probe % 3 === 0 ? 1 : 0)).toISOString();
+          const validAt = probe % 4 === 0 ? undefined : ['2001', '2001-03', '2001-03-02', '1999', '2004-06-15'][probe % 5];
+          const limit = [1, 2, 3, 10, 50][probe % 5] as number;
+          const nested = [1, 2, 50][probe % 3] as number;
+          for (const org of ['org', 'council', 'no-such-org']) {
+            let after: readonly string[] | null = null;
+            do {
+              const page = { after, limit };
+              const objects = q.sessions(org, k, validAt, page, nested);
+              const text = q.itemsJson('sessions', [org, k, validAt, page, nested]);
+              pages += 1;
+              if (text === null) {
+                asObjectsOnly += 1;
+                t.ok(objects?.items.some((s) => s.more !== undefined), 'answered as objects only when a list goes on (more)');
+              } else {
+                if (objects === null) t.equal(text.value, null, 'an unknown organization: null');
+                else {
+                  t.same(text.value, { items: [], next: objects.next }, 'the same next key');
+                  const expected = asObjects(objects.items);
+                  if (text.items.join('\n') !== expected.join('\n')) t.same(text.items, expected, `${org} at ${k}, validAt ${validAt}, limit ${limit}, nested ${nested}`);
+                  items += expected.length;
+                  for (const s of expected) for (const part of ['correctedBy', '"place":null', '"chairedBy":null', '"participants"', '"status":"considered"', '"status":"adopted"', '\\n', '\\u0001', '"key":null,"name":null']) if (s.includes(part)) seen.add(part);
+                }
+              }
+              after = objects?.next ?? null;
+            } while (after !== null);
+          }
+        }
+      } finally {
+        for (const fn of teardowns.reverse()) await fn();
+      }
+    }),
+    { numRuns: 6, seed: 2026 },
+  );
+  t.ok(items > 200, `${items} sessions compared on ${pages} pages (${asObjectsOnly} answered as objects only)`);
+  t.ok(asObjectsOnly > 0, 'some pages needed a more');
+  t.same([...seen].sort(), ['"chairedBy":null', '"key":null,"name":null', '"participants"', '"place":null', '"status":"adopted"', '"status":"considered"', '\\n', '\\u0001', 'correctedBy'].sort(), 'the shapes compared include every kind of field');
+});
