@@ -7,7 +7,7 @@
  */
 import { LogMismatchError } from '../src/store/identity.js';
 import { StoreUnavailableError } from '../src/store/errors.js';
-import { ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError } from './index.js';
+import { ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError, RebuildStoppedError } from './index.js';
 
 /** An error as it crosses: its class's name, its message and its cause's code (SQLITE_FULL, EBUSY), if any. */
 export interface CrossedError {
@@ -26,6 +26,7 @@ const CLASSES: Record<string, (message: string, cause: unknown) => Error> = {
   ReadModelsUnavailableError: (m) => new ReadModelsUnavailableError(m),
   RebuildInProgressError: () => new RebuildInProgressError(),
   RebuildFailedError: (m, cause) => new RebuildFailedError(m, { cause }),
+  RebuildStoppedError: (m) => new RebuildStoppedError(m),
   StoreUnavailableError: (m, cause) => new StoreUnavailableError(m, { cause }),
   LogMismatchError: (m) => new LogMismatchError(m),
 };

@@ -86,8 +86,12 @@ export interface ReadModels {
   applied(): Position | null;
   readiness(): Readiness;
   status(): Promise<ProjectionStatus>;
-  /** Rebuilds every read model from the log into a fresh file and swaps it in. */
-  rebuild(onProgress?: (p: RebuildProgress) => void): Promise<RebuildResult>;
+  /**
+   * Rebuilds every read model from the log into a fresh file and swaps it in. `signal` (the
+   * service stopping) stops it at its next batch or finishing step, before the swap: the
+   * fresh file is removed, the read models stay as they were, and it throws RebuildStoppedError.
+   */
+  rebuild(onProgress?: (p: RebuildProgress) => void, signal?: AbortSignal): Promise<RebuildResult>;
   /** Calls `listener` whenever the file at the path may have changed or stopped opening (the threaded read models, for the read workers: read-pool.ts release). */
   onFileChange?(listener: () => void): void;
   close(): Promise<void>;
@@ -157,6 +161,9 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
   const runnerOptions = { batchSize: opts.batchSize ?? 2000, onApplied, ...(opts.retryMs === undefined ? {} : { retryMs: opts.retryMs }), ...(opts.maxRetryMs === undefined ? {} : { maxRetryMs: opts.maxRetryMs }) };
   let runner = new Runner(writer, opts.store, log, runnerOptions);
   let rebuilding = false;
+  /** Stops the rebuild in flight (close() does, rather than wait for it), or null. */
+  let stopRebuild: AbortController | null = null;
+  let rebuildEnded: Promise<unknown> = Promise.resolve();
   let closed = false;
   /** Why no read-model file is open (a rebuild closed the old one and could not open one since), or null. */
   let detached: string | null = null;
@@ -240,82 +247,27 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
         lastError: runner.lastError,
       };
     },
-    async rebuild(onProgress) {
-      if (rebuilding) throw new RebuildInProgressError();
-      rebuilding = true;
-      // Read models left closed by a failed rebuild: this one opens them instead of the timer.
-      if (reopenTimer !== null) clearTimeout(reopenTimer);
-      reopenTimer = null;
-      const fresh = `${opts.path}.rebuild`;
-      let swapping = false;
-      let renamed = false;
-      try {
-        const built = await buildFresh(opts.store, fresh, log, onProgress, async () => {
-          // Pause the live runner: the last events go into the fresh file, then it is swapped in.
-          await runner.stop();
-        });
-        swapping = true;
-        queries.invalidate();
-        reader.close();
-        db.close();
-        // The old file's WAL and its index go aside, not away: if the rename fails they come
-        // back, so that other connections of this process (the read workers, the event loop's
-        // reader, with the read models in their thread) and the reopen share them again; SQLite
-        // shares a file's WAL index within a process, and a reopen beside a connection still
-        // holding a removed one fails (SQLITE_IOERR_SHORT_READ).
-        for (const suffix of WAL_FILES) if (existsSync(`${opts.path}${suffix}`)) renameSync(`${opts.path}${suffix}`, `${opts.path}${suffix}${ASIDE}`);
-        renameSync(fresh, opts.path);
-        renamed = true;
-        for (const suffix of WAL_FILES) rmSync(`${opts.path}${suffix}${ASIDE}`, { force: true });
-        attach();
-        log.info(built, 'read models rebuilt and swapped in');
-        return built;
-      } catch (err) {
-        if (!swapping) {
-          // The old file is untouched until the rename: resume following it (or keep trying to open it).
-          if (detached !== null) reattachLater(opts.retryMs ?? 250);
-          else if (runner.state === 'stopped') {
-            runner = new Runner(writer, opts.store, log, runnerOptions);
-            runner.start();
-          }
-          throw err;
-        }
-        // The old connections are closed: open what is at opts.path now (the old file if the
-        // rename failed, the rebuilt one if it succeeded); the runner catches up from the log.
-        rmSync(fresh, { force: true });
-        for (const suffix of WAL_FILES) {
-          const aside = `${opts.path}${suffix}${ASIDE}`;
-          if (!existsSync(aside)) continue;
-          try {
-            if (!renamed) renameSync(aside, `${opts.path}${suffix}`);
-          } finally {
-            // Not back (or not to be): the old file opens without it, as it would after a crash here.
-            rmSync(aside, { force: true });
-          }
-        }
-        const which = renamed ? 'the rebuilt read models' : 'the read models it had';
-        const what = renamed ? `the rebuilt read models were swapped in but could not be opened: ${(err as Error).message}` : `the read models were rebuilt but could not be swapped in: ${(err as Error).message}`;
-        let reopenError: unknown = null;
-        try {
-          attach();
-        } catch (again) {
-          reopenError = again;
-        }
-        if (reopenError === null) {
-          log.error({ err }, `rebuild failed; the service runs on ${which}`);
-          throw new RebuildFailedError(`${what}. The service runs on ${which}, caught up from the log (nothing acknowledged is lost); check the disk under ${opts.path} (room, permissions) and run the rebuild again`, { cause: err });
-        }
-        detached = `${what}; opening ${opts.path} again failed: ${(reopenError as Error).message}`;
-        log.error({ err, reopenError }, 'rebuild failed and the read models could not be reopened; retrying');
-        reattachLater(opts.retryMs ?? 250);
-        throw new RebuildFailedError(`${detached}. Reads answer 503 while it is tried again with a backoff (up to every ${(opts.maxRetryMs ?? 10_000) / 1000} s); nothing acknowledged is lost (the read models catch up from the log once open). Check the disk under ${opts.path} (room, permissions); 'annals rebuild' rebuilds the file if it stays unreadable`, { cause: err });
-      } finally {
-        rebuilding = false;
-      }
+    rebuild(onProgress, signal) {
+      if (rebuilding) return Promise.reject(new RebuildInProgressError());
+      if (closed) return Promise.reject(new RebuildStoppedError());
+      const stop = new AbortController();
+      const forward = (): void => stop.abort();
+      signal?.addEventListener('abort', forward, { once: true });
+      if (signal?.aborted) stop.abort();
+      stopRebuild = stop;
+      const run = rebuildInto(onProgress, stop.signal).finally(() => {
+        signal?.removeEventListener('abort', forward);
+        stopRebuild = null;
+      });
+      rebuildEnded = run.catch(() => undefined);
+      return run;
     },
     async close() {
       if (closed) return;
       closed = true;
+      // A rebuild in flight stops at its next batch (its fresh file removed) rather than hold the close.
+      stopRebuild?.abort();
+      await rebuildEnded;
       if (reopenTimer !== null) clearTimeout(reopenTimer);
       await runner.stop();
       queries.invalidate();
@@ -323,6 +275,88 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
       db.close();
     },
   };
+
+  async function rebuildInto(onProgress: ((p: RebuildProgress) => void) | undefined, signal: AbortSignal): Promise<RebuildResult> {
+    rebuilding = true;
+    // Read models left closed by a failed rebuild: this one opens them instead of the timer.
+    if (reopenTimer !== null) clearTimeout(reopenTimer);
+    reopenTimer = null;
+    const fresh = `${opts.path}.rebuild`;
+    let swapping = false;
+    let renamed = false;
+    try {
+      const built = await buildFresh(
+        opts.store,
+        fresh,
+        log,
+        onProgress,
+        async () => {
+          // Pause the live runner: the last events go into the fresh file, then it is swapped in.
+          await runner.stop();
+        },
+        { signal },
+      );
+      swapping = true;
+      queries.invalidate();
+      reader.close();
+      db.close();
+      // The old file's WAL and its index go aside, not away: if the rename fails they come
+      // back, so that other connections of this process (the read workers, the event loop's
+      // reader, with the read models in their thread) and the reopen share them again; SQLite
+      // shares a file's WAL index within a process, and a reopen beside a connection still
+      // holding a removed one fails (SQLITE_IOERR_SHORT_READ).
+      for (const suffix of WAL_FILES) if (existsSync(`${opts.path}${suffix}`)) renameSync(`${opts.path}${suffix}`, `${opts.path}${suffix}${ASIDE}`);
+      renameSync(fresh, opts.path);
+      renamed = true;
+      for (const suffix of WAL_FILES) rmSync(`${opts.path}${suffix}${ASIDE}`, { force: true });
+      attach();
+      log.info(built, 'read models rebuilt and swapped in');
+      return built;
+    } catch (err) {
+      if (!swapping) {
+        // The old file is untouched until the rename: resume following it (or keep trying to open it).
+        if (err instanceof RebuildStoppedError) log.warn('rebuild stopped before it completed (the service is stopping); the read models are as they were');
+        if (closed) throw err;
+        if (detached !== null) reattachLater(opts.retryMs ?? 250);
+        else if (runner.state === 'stopped') {
+          runner = new Runner(writer, opts.store, log, runnerOptions);
+          runner.start();
+        }
+        throw err;
+      }
+      // The old connections are closed: open what is at opts.path now (the old file if the
+      // rename failed, the rebuilt one if it succeeded); the runner catches up from the log.
+      rmSync(fresh, { force: true });
+      for (const suffix of WAL_FILES) {
+        const aside = `${opts.path}${suffix}${ASIDE}`;
+        if (!existsSync(aside)) continue;
+        try {
+          if (!renamed) renameSync(aside, `${opts.path}${suffix}`);
+        } finally {
+          // Not back (or not to be): the old file opens without it, as it would after a crash here.
+          rmSync(aside, { force: true });
+        }
+      }
+      const which = renamed ? 'the rebuilt read models' : 'the read models it had';
+      const what = renamed ? `the rebuilt read models were swapped in but could not be opened: ${(err as Error).message}` : `the read models were rebuilt but could not be swapped in: ${(err as Error).message}`;
+      let reopenError: unknown = null;
+      try {
+        attach();
+      } catch (again) {
+        reopenError = again;
+      }
+      if (reopenError === null) {
+        log.error({ err }, `rebuild failed; the service runs on ${which}`);
+        throw new RebuildFailedError(`${what}. The service runs on ${which}, caught up from the log (nothing acknowledged is lost); check the disk under ${opts.path} (room, permissions) and run the rebuild again`, { cause: err });
+      }
+      detached = `${what}; opening ${opts.path} again failed: ${(reopenError as Error).message}`;
+      log.error({ err, reopenError }, 'rebuild failed and the read models could not be reopened; retrying');
+      reattachLater(opts.retryMs ?? 250);
+      throw new RebuildFailedError(`${detached}. Reads answer 503 while it is tried again with a backoff (up to every ${(opts.maxRetryMs ?? 10_000) / 1000} s); nothing acknowledged is lost (the read models catch up from the log once open). Check the disk under ${opts.path} (room, permissions); 'annals rebuild' rebuilds the file if it stays unreadable`, { cause: err });
+    } finally {
+      rebuilding = false;
+    }
+  }
   return models;
 }
 
@@ -341,6 +375,17 @@ export class RebuildFailedError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'RebuildFailedError';
+  }
+}
+
+/**
+ * A rebuild stopped before it completed because the service (or `annals rebuild`) was told to
+ * stop: its fresh file removed, the read models as they were. A 503 (src/http/errors.ts).
+ */
+export class RebuildStoppedError extends Error {
+  constructor(message = 'the service is stopping: the rebuild was stopped before it completed and the read models are as they were before it (they follow the log as usual; nothing acknowledged is lost); run the rebuild again once the service is back') {
+    super(message);
+    this.name = 'RebuildStoppedError';
   }
 }
 
@@ -384,6 +429,12 @@ export interface BuildOptions {
    * except with `tempOnDisk`.
    */
   readonly decodeThread?: boolean;
+  /**
+   * Stops the build at its next batch or finishing step with RebuildStoppedError, its file
+   * removed (the service stopping, `annals rebuild` interrupted). With one, the build also
+   * lets the event loop turn between batches, so that what aborts it (a message, a signal) is heard.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -399,7 +450,16 @@ export async function buildFresh(
   beforeLastPage?: () => Promise<void>,
   options: BuildOptions = {},
 ): Promise<RebuildResult> {
-  const { pageSize = 5000, knownAt } = options;
+  const { pageSize = 5000, knownAt, signal } = options;
+  /** Between batches and steps: stopped when asked (after a turn of the event loop, where the asking arrives). */
+  const checkStop = async (): Promise<void> => {
+    if (signal === undefined) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (signal.aborted) throw new RebuildStoppedError();
+  };
+  const stopIfAsked = (): void => {
+    if (signal?.aborted) throw new RebuildStoppedError();
+  };
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
   // 0600 before SQLite makes it: the file is renamed over the data dir's read models.
   ensurePrivateFile(path);
@@ -433,7 +493,7 @@ export async function buildFresh(
     const file = typeof store.path === 'string' && (options.decodeThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')))) ? store.path : null;
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
-      const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) });
+      const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
       // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
       log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
       try {
@@ -444,6 +504,7 @@ export async function buildFresh(
           }
           after = b.after;
           report();
+          await checkStop();
         }
       } finally {
         await decoded.close();
@@ -460,6 +521,7 @@ export async function buildFresh(
         if (kept.length > 0) writer.applyBatch(kept);
         events += kept.length;
         report();
+        await checkStop();
         full = page.length === pageSize;
       }
     };
@@ -468,6 +530,8 @@ export async function buildFresh(
     let mark = performance.now();
     let cpuMark = process.cpuUsage();
     const phase = (name: string): void => {
+      // Each finishing step is synchronous: a stop asked meanwhile is seen by the next one (up to a step's time, seconds on a large record).
+      stopIfAsked();
       const now = performance.now();
       const cpu = process.cpuUsage(cpuMark);
       phases.push({ phase: name, ms: Math.round(now - mark), cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
@@ -477,6 +541,7 @@ export async function buildFresh(
       cpuMark = process.cpuUsage();
     };
     await drain(true);
+    await checkStop();
     if (beforeLastPage) {
       await beforeLastPage();
       await drain();
@@ -499,6 +564,7 @@ export async function buildFresh(
     // changes (knownAt, always), which cost 10-60 µs a query on the 1,000,000-fact record.
     db.exec('ANALYZE; DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
     phase('statistics (ANALYZE)');
+    stopIfAsked();
     const elapsedMs = performance.now() - started;
     db.pragma('journal_mode = DELETE');
     return { events, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(events / Math.max(elapsedMs / 1000, 1e-9)), position: writer.checkpoint().position, phases };
@@ -523,9 +589,9 @@ function buildFailed(path: string, err: unknown): unknown {
  * `annals rebuild` on a stopped service: builds a fresh file beside `path` and renames it over
  * the old one (atomic on one file system); the next start follows the log from there.
  */
-export async function rebuildReadModels(opts: { store: LogSource; path: string; log: Logger; onProgress?: (p: RebuildProgress) => void }): Promise<RebuildResult> {
+export async function rebuildReadModels(opts: { store: LogSource; path: string; log: Logger; onProgress?: (p: RebuildProgress) => void; signal?: AbortSignal }): Promise<RebuildResult> {
   const fresh = `${opts.path}.rebuild`;
-  const result = await buildFresh(opts.store, fresh, opts.log, opts.onProgress);
+  const result = await buildFresh(opts.store, fresh, opts.log, opts.onProgress, undefined, opts.signal === undefined ? {} : { signal: opts.signal });
   for (const suffix of ['-wal', '-shm']) if (existsSync(`${opts.path}${suffix}`)) rmSync(`${opts.path}${suffix}`, { force: true });
   renameSync(fresh, opts.path);
   return result;

@@ -60,8 +60,10 @@ export interface DecoderCredit {
 /**
  * The decoded batches, in log order, until the log's end as the thread read it. Each batch
  * taken frees room for one more; `close()` stops the thread (at the end, or on a failure).
+ * `signal` ends the iteration early, even while waiting for the thread's first batch (its
+ * start takes up to seconds): the build sees it stopped and closes the thread.
  */
-export function decodeInThread(init: DecodeInit): AsyncIterable<DecodedBatch | { kind: 'skipped'; after: string }> & { close(): Promise<void> } {
+export function decodeInThread(init: DecodeInit, signal?: AbortSignal): AsyncIterable<DecodedBatch | { kind: 'skipped'; after: string }> & { close(): Promise<void> } {
   const worker: Worker = startWorker(new URL(`./rebuild-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'rebuild decoder');
   const queue: DecoderMessage[] = [];
   let waiting: (() => void) | null = null;
@@ -79,6 +81,7 @@ export function decodeInThread(init: DecodeInit): AsyncIterable<DecodedBatch | {
     failure = err;
     wake();
   });
+  signal?.addEventListener('abort', wake, { once: true });
   worker.on('exit', (code) => {
     failure ??= code === 0 ? null : new Error(`the rebuild's decoding thread stopped (exit code ${code})`);
     queue.push({ kind: 'end' });
@@ -87,7 +90,8 @@ export function decodeInThread(init: DecodeInit): AsyncIterable<DecodedBatch | {
   return {
     async *[Symbol.asyncIterator]() {
       for (;;) {
-        while (queue.length === 0 && failure === null) await new Promise<void>((r) => (waiting = r));
+        while (queue.length === 0 && failure === null && signal?.aborted !== true) await new Promise<void>((r) => (waiting = r));
+        if (signal?.aborted) return;
         if (failure) throw failure;
         const m = queue.shift() as DecoderMessage;
         if (m.kind === 'end') return;
@@ -97,6 +101,7 @@ export function decodeInThread(init: DecodeInit): AsyncIterable<DecodedBatch | {
       }
     },
     async close() {
+      signal?.removeEventListener('abort', wake);
       await worker.terminate();
     },
   };

@@ -12,6 +12,8 @@ export type ReadModelRequest =
   | FollowingRequest
   | { kind: 'status'; seq: number }
   | { kind: 'rebuild'; seq: number }
+  /** The service is stopping: the rebuild in flight stops at its next batch (answered with RebuildStoppedError). */
+  | { kind: 'stop-rebuild' }
   | { kind: 'close' };
 
 export type ReadModelReply =

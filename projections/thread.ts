@@ -55,6 +55,8 @@ await serveThread<ReadModelThreadInit, ReadModelRequest, ReadModelReply>({
       }
     };
     let timer: NodeJS.Timeout | undefined;
+    /** The rebuild in flight's stop (the main thread's `stop-rebuild`), or null. */
+    let stopRebuild: AbortController | null = null;
     const fail = (seq: number) => (e: unknown) => post({ kind: 'request-failed', seq, error: crossing(e) });
     return {
       ready: { kind: 'ready', readiness: opened.readiness() },
@@ -74,9 +76,19 @@ await serveThread<ReadModelThreadInit, ReadModelRequest, ReadModelReply>({
           case 'status':
             opened.status().then((value) => post({ kind: 'status', seq: msg.seq, value }), fail(msg.seq));
             break;
-          case 'rebuild':
+          case 'stop-rebuild':
+            stopRebuild?.abort();
+            break;
+          case 'rebuild': {
             // Whatever the outcome, the readers move to the file at the path before the answer.
-            opened.rebuild((value) => post({ kind: 'progress', seq: msg.seq, value })).then(
+            const stop = new AbortController();
+            const rebuilt = opened.rebuild((value) => post({ kind: 'progress', seq: msg.seq, value }), stop.signal);
+            // One refused (one runs already) leaves that one's stop in place.
+            if (stopRebuild === null) {
+              stopRebuild = stop;
+              void rebuilt.catch(() => undefined).finally(() => (stopRebuild = null));
+            }
+            rebuilt.then(
               (value) => {
                 tell(opened.readiness());
                 checkFile(true);
@@ -90,6 +102,7 @@ await serveThread<ReadModelThreadInit, ReadModelRequest, ReadModelReply>({
               },
             );
             break;
+          }
         }
       },
       async close() {

@@ -17,7 +17,7 @@ import { PositionWaiters } from '../src/store/position-waiters.js';
 import type { MetricsSink } from '../src/metrics/sink.js';
 import { ThreadClient } from '../src/store/thread-client.js';
 import { revived } from './crossed-errors.js';
-import { ReadModelsUnavailableError, openReader, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
+import { ReadModelsUnavailableError, RebuildStoppedError, openReader, type Position, type ProjectionStatus, type Readiness, type ReadModels, type RebuildProgress, type RebuildResult } from './index.js';
 import { ReadQueries } from './queries.js';
 import type { ReadModelReply, ReadModelRequest, ReadModelThreadInit } from './thread-protocol.js';
 
@@ -164,7 +164,17 @@ export async function openThreadedReadModels(init: ReadModelThreadInit, log: Log
     applied: () => applied,
     readiness: () => ({ ...readiness, position: applied ?? readiness.position, ready: readiness.ready && !closed && unavailable === null, lastError: unavailable ?? readiness.lastError }),
     status: () => client.request<ProjectionStatus>((seq) => ({ kind: 'status', seq })),
-    rebuild: (onProgress) => client.request<RebuildResult>((seq) => ({ kind: 'rebuild', seq }), onProgress as ((p: unknown) => void) | undefined),
+    async rebuild(onProgress, signal) {
+      if (signal?.aborted) throw new RebuildStoppedError();
+      // The service stopping: the thread stops the rebuild at its next batch, and answers RebuildStoppedError.
+      const stop = (): void => client.post({ kind: 'stop-rebuild' });
+      signal?.addEventListener('abort', stop, { once: true });
+      try {
+        return await client.request<RebuildResult>((seq) => ({ kind: 'rebuild', seq }), onProgress as ((p: unknown) => void) | undefined);
+      } finally {
+        signal?.removeEventListener('abort', stop);
+      }
+    },
     poke: () => client.post({ kind: 'poke' }),
     onFileChange: (listener) => void fileListeners.push(listener),
     /** The writer hands its commits to this thread (and to each thread started after it); false: it cannot (inline writer), poke instead. */

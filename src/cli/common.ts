@@ -23,6 +23,8 @@ export const EXIT = {
   unavailable: 4,
   /** The data dir is in use by another writer (the service): stop it, or go through its HTTP API. */
   busy: 5,
+  /** Stopped by SIGINT or SIGTERM before it completed (rebuild): nothing was changed; run it again. 128 + SIGINT's number, as a shell reports an interrupted command. */
+  stopped: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

@@ -50,6 +50,8 @@ Exit codes:
      or the data dir's read models or audit tree are not of this log (the message says what to do)
   5  the data dir is in use by the service (or another writing command): import, rebuild and
      restore write it and are refused meanwhile; export, replay, diff, backup and token only read it
+  130  stopped by SIGINT or SIGTERM before it completed (rebuild): its partial file removed, the
+     read models as they were; run it again
 
 Run 'annals <command> --help' for a command's options. Beside a running service, record
 through POST /v1/facts/batch and rebuild through POST /v1/admin/rebuild instead.

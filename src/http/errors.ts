@@ -16,7 +16,7 @@ import { DomainError, type FieldProblem } from '../domain/errors.js';
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from '../store/errors.js';
 import { AuditError } from '../audit/errors.js';
 import { NoOriginError } from '../audit/checkpoint.js';
-import { ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError } from '../../projections/index.js';
+import { ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError, RebuildStoppedError } from '../../projections/index.js';
 
 export const PROBLEMS = {
   'invalid-request': { status: 400, title: 'The request is not valid', about: 'A query parameter, a path segment or the body is not what the operation takes: `errors` names each bad field (`path`) and says what was expected (`message`). Nothing was recorded. Correct the fields named and send the request again; the OpenAPI document (/openapi.json) gives every field its shape.' },
@@ -122,6 +122,8 @@ export function toProblem(err: unknown, request?: FastifyRequest): { problem: Pr
   // A rebuild that failed on its storage: the message says where the service stands and what to do. Retry-After as on
   // every 503, but a minute: running it again helps only once the disk has room (or the file opens), which an operator
   // sees to, and each attempt rebuilds everything (about a minute on the 1,000,000-fact record).
+  // Stopped because the service is stopping: the message says the read models are as before and to run it again after the restart.
+  if (err instanceof RebuildStoppedError) return { problem: problem('unavailable', err.message), headers: { 'retry-after': '60' } };
   if (err instanceof RebuildFailedError) return { problem: problem('unavailable', err.message), headers: { 'retry-after': '60' } };
   if (err instanceof StoreUnavailableError) {
     return { problem: problem('unavailable', `the event store is not reachable: ${err.message}; retry shortly`), headers: { 'retry-after': '1' } };
