@@ -1,8 +1,9 @@
 /**
  * A rebuild in flight when the process is told to stop. The service (src/server.ts, a real
  * process, its read models threaded as by default and inline) gets SIGTERM during `POST
- * /v1/admin/rebuild`; `annals rebuild` gets SIGINT. Each must stop within a fraction of the
- * rebuild's own time (measured here, by a complete `annals rebuild` of the same record), leave
+ * /v1/admin/rebuild`; `annals rebuild` gets SIGINT. Each must stop within half the
+ * rebuild's own time (measured here, by a complete `annals rebuild` of the same record; the
+ * signal comes as the rebuild's fresh file appears), before the rebuild's end, leave
  * no fresh file in the data dir, and leave the read models as a rebuild makes them. The
  * service exits 0 and answers the rebuild 503 (problem+json) before its socket closes.
  *
@@ -71,15 +72,17 @@ t.before(async () => {
   await recordBenchHistory(store, { facts: FACTS, offices: 300, people: 3_000 });
   await store.close();
   const cli = start(CLI, ['rebuild', '--data-dir', template], { LOG_LEVEL: 'warn' });
-  const t0 = performance.now();
   const end = await cli.exited;
   if (end.code !== 0) throw new Error(`annals rebuild failed (${end.code}): ${cli.out()}`);
-  fullMs = end.at - t0;
+  // Its own summary: the build's time, without the process's start.
+  const said = /rebuilt the read models from (\d+) events in ([\d.]+) s/.exec(cli.out());
+  if (said?.[1] !== String(FACTS)) throw new Error(`annals rebuild said: ${cli.out()}`);
+  fullMs = Number(said[2]) * 1000;
   rebuilt = dumpTables(join(template, 'readmodels.db'));
 });
 
 t.test('annals rebuild, SIGINT mid-build: stops at once, exit 130, no fresh file, the read models as they were', async (t) => {
-  t.comment(`a complete annals rebuild of ${FACTS} facts took ${(fullMs / 1000).toFixed(1)} s (process start included)`);
+  t.comment(`a complete annals rebuild of ${FACTS} facts took ${(fullMs / 1000).toFixed(1)} s (its own figure)`);
   const dir = t.testdir();
   cpSync(template, dir, { recursive: true });
   const cli = start(CLI, ['rebuild', '--data-dir', dir], { LOG_LEVEL: 'warn' });
@@ -121,6 +124,7 @@ for (const mode of ['thread', 'inline'] as const) {
       body: { type: '/problems/unavailable', status: 503, detail: /the service is stopping: the rebuild was stopped before it completed and the read models are as they were before it .*run the rebuild again once the service is back/ },
     }, 'the rebuild answered 503 problem+json before the socket closed');
     t.match(server.out(), /rebuild stopped before it completed/, 'the log says the rebuild stopped');
+    t.notMatch(server.out(), /read models rebuilt and swapped in/, 'the rebuild did not run to its end');
     t.notMatch(server.out(), /"level":(50|60)/, 'nothing logged as an error');
     t.same(leftovers(dir), [], 'no fresh file left in the data dir');
 
