@@ -315,7 +315,7 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
     } catch (err) {
       if (!swapping) {
         // The old file is untouched until the rename: resume following it (or keep trying to open it).
-        if (err instanceof RebuildStoppedError) log.warn('rebuild stopped before it completed (the service is stopping); the read models are as they were');
+        if (err instanceof RebuildStoppedError) log.warn('rebuild stopped before it completed (asked to: the service is stopping); its fresh file removed, the read models are as they were');
         if (closed) throw err;
         if (detached !== null) reattachLater(opts.retryMs ?? 250);
         else if (runner.state === 'stopped') {
