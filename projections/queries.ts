@@ -10,7 +10,9 @@
  */
 import type { Database as Db } from 'better-sqlite3';
 import { QueryContext, everything, type EntityView, type Key, type Page, type PageRequest, type SnapshotState } from './query-context.js';
-import { holderAt, holderAtJson } from './offices/holder.js';
+import { holderAt } from './offices/holder.js';
+import { holderAnswerJson } from './offices/holder-json.js';
+import { isUlid } from '../events/index.js';
 import { holdersPage, officesPage, officeView, rolesPage, type HolderItem, type OfficeView, type RoleItem } from './offices/queries.js';
 import { chairsAt, chairsPage, membersPage, organizationView, organizationsPage, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
 import { NESTED_LIMIT, sessionById, sessionListPage, sessionRow, sessionsPage, sessionsPageJson, type SessionList, type SessionView } from './sessions/queries.js';
@@ -89,9 +91,10 @@ export class ReadQueries {
 
   /** The holder answer as JSON text (`{ office, validAt, knownAt, holders }`), equal to JSON.stringify of what `holder` gives. */
   holderJson(ref: string, validAt: string, k: string): string | null {
-    const office = this.officeRef(ref, k);
-    if (!office) return null;
-    return `{"office":${JSON.stringify(office)},"validAt":${JSON.stringify(validAt)},"knownAt":${JSON.stringify(k)},"holders":${holderAtJson(this.q, office.id, validAt, k)}}`;
+    // One statement (offices/holder-json.ts) for an id; a key is resolved to its id first.
+    if (isUlid(ref)) return holderAnswerJson(this.q, ref, validAt, k);
+    const office = this.q.ref('office', ref, k);
+    return office ? holderAnswerJson(this.q, office.id, validAt, k) : null;
   }
 
   holders(ref: string, k: string, page: PageRequest): { office: EntityView; page: Page<HolderItem> } | null {

@@ -66,6 +66,7 @@ export interface PageRequest {
 
 export class QueryContext {
   private readonly stmts = new Map<string, Statement>();
+  private readonly plucked = new Map<string, Statement>();
   private snap: SnapshotState | null = null;
   /** This context began the open read transaction (and so ends it). */
   private ownTx = false;
@@ -113,6 +114,17 @@ export class QueryContext {
     if (!s) {
       s = this.db.prepare(sql);
       this.stmts.set(sql, s);
+    }
+    if (this.snap === null) this.snapshot();
+    return s;
+  }
+
+  /** A statement of its own that answers its rows' first column (better-sqlite3's pluck), prepared once. */
+  pluck(sql: string): Statement {
+    let s = this.plucked.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql).pluck();
+      this.plucked.set(sql, s);
     }
     if (this.snap === null) this.snapshot();
     return s;

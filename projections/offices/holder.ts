@@ -3,7 +3,9 @@
  * from the rows that may hold then, found through temporal indexes (temporal.ts), never from
  * the office's whole succession. Two searches: terms (appointments as departures cut them,
  * terms-index.ts) and attestations (whose days are their session's), each re-checking the
- * exact bounds and versions on the rows it finds.
+ * exact bounds and versions on the rows it finds. The answer as objects (web pages, inline
+ * reads, the lists); a read worker's JSON text is written by SQLite in one statement of the
+ * same searches (holder-json.ts).
  */
 import { lowerBound, upperBound, type Certainty } from '../../events/index.js';
 import { bind, KNOWN, type QueryContext } from '../query-context.js';
@@ -20,7 +22,6 @@ import {
   certaintyOf,
   correctionsOfItems,
   covers,
-  jsonWithCertainty,
   withCertainty,
   type AppointmentHit,
   type AttestationHit,
@@ -62,11 +63,3 @@ export function holderAt(q: QueryContext, office: string, validAt: string, k: st
   return items.map((h) => withCertainty(h.item, h.certainty, corrected));
 }
 
-/** holderAt as JSON text: what JSON.stringify makes of its answer, without making the objects. */
-export function holderAtJson(q: QueryContext, office: string, validAt: string, k: string): string {
-  const items = holderItems(q, office, validAt, k);
-  const corrected = correctionsOfItems(q, items, k);
-  let out = '';
-  for (const h of items) out += `${out === '' ? '' : ','}${jsonWithCertainty(h.item, h.certainty, corrected)}`;
-  return `[${out}]`;
-}

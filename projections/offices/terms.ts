@@ -8,8 +8,8 @@
  *   Such an appointment overlaps every day range the attestation overlaps, so it is among
  *   the terms of the same answer (holder), or among that person's (`personBounds`, lists).
  *
- * Items render to objects (`HolderItem`) and to JSON text equal to JSON.stringify of them
- * (the hot read), with the stored source text spliced in, not parsed and written again.
+ * Items render to objects (`HolderItem`). The holder answer a read worker sends is written
+ * as JSON text by SQLite instead (holder-json.ts), equal to JSON.stringify of these objects.
  */
 import type { Certainty, Source, TermBounds } from '../../events/index.js';
 import { KNOWN, parse, type EntityView, type QueryContext } from '../query-context.js';
@@ -74,34 +74,29 @@ export const ATTESTATION_COLUMNS = `a.fact_id, a.office, a.person, a.session, a.
 export const SESSION_JOIN = `JOIN sessions s ON s.id = a.session AND ${KNOWN('s')}`;
 export const ATTESTATION_VIEWS = `LEFT JOIN entities p ON p.id = a.person AND ${KNOWN('p')} LEFT JOIN entities v ON v.id = a.session AND ${KNOWN('v')}`;
 
-/** An item before certainty: its bounds (cut), its JSON text without certainty, and how to make its object. */
+/** An item before certainty: its bounds (cut) and how to make its object. */
 export interface TermItem {
   readonly b: TermBounds;
   readonly factId: string;
   readonly personId: string;
   readonly basis: 'appointed' | 'attested';
   readonly office: string;
-  /** `{"person":…,"source":…` up to before the closing brace (certainty follows). */
-  readonly head: string;
   object(): Omit<HolderItem, 'certainty'>;
 }
 
 const personView = (id: string, pid: string | null, key: string | null, name: string | null): EntityView => (pid === null ? { id, key: null, name: null } : { id, key, name });
-const viewJson = (v: EntityView): string => `{"id":${JSON.stringify(v.id)},"key":${JSON.stringify(v.key)},"name":${JSON.stringify(v.name)}}`;
 
 /** A term (already cut) as an item. */
 export function appointedItem(a: AppointmentHit): TermItem {
   const term = { from: a.from_raw, to: a.to_raw };
   const b: TermBounds = { s0: a.s0, s1: a.s1, e0: a.e0, e1: a.e1 };
   const person = personView(a.person, a.pid, a.pkey, a.pname);
-  const head = `{"person":${viewJson(person)},"term":${JSON.stringify(term)},"acting":${a.acting === 1},"factId":${JSON.stringify(a.fact_id)},"basis":"appointed","source":${a.source ?? 'null'}`;
   return {
     b,
     factId: a.fact_id,
     personId: a.person,
     basis: 'appointed',
     office: a.office,
-    head,
     object: () => ({ person, term, acting: a.acting === 1, factId: a.fact_id, basis: 'appointed', source: parse<Source>(a.source) }),
   };
 }
@@ -111,14 +106,12 @@ export function attestedItem(a: AttestationHit): TermItem {
   const term = { from: a.from_raw, to: a.to_raw ?? a.from_raw };
   const person = personView(a.person, a.pid, a.pkey, a.pname);
   const session = personView(a.session, a.sid, a.skey, a.sname);
-  const head = `{"person":${viewJson(person)},"term":${JSON.stringify(term)},"acting":false,"factId":${JSON.stringify(a.fact_id)},"basis":"attested","source":${a.source ?? 'null'},"session":${viewJson(session)},"capacity":${JSON.stringify(a.capacity)}`;
   return {
     b: { s0: a.s0, s1: a.s1, e0: a.e0, e1: a.e1 },
     factId: a.fact_id,
     personId: a.person,
     basis: 'attested',
     office: a.office,
-    head,
     object: () => ({ person, term, acting: false, factId: a.fact_id, basis: 'attested', source: parse<Source>(a.source), session, capacity: a.capacity }),
   };
 }
@@ -131,14 +124,10 @@ export const correctionsOfItems = (q: QueryContext, items: readonly { item: Term
     k,
   );
 
-/** The item's object; `correctedBy` (when its fact was corrected) before `certainty`, as in its JSON text. */
+/** The item's object; `correctedBy` (when its fact was corrected) before `certainty`. */
 export function withCertainty(i: TermItem, c: Certainty, corrected?: ReadonlyMap<string, CorrectedBy>): HolderItem {
   const by = corrected?.get(i.factId);
   return Object.assign(i.object(), by ? { correctedBy: by, certainty: c } : { certainty: c });
-}
-export function jsonWithCertainty(i: TermItem, c: Certainty, corrected?: ReadonlyMap<string, CorrectedBy>): string {
-  const by = corrected?.get(i.factId);
-  return `${i.head}${by ? `,"correctedBy":${JSON.stringify(by)}` : ''},"certainty":"${c}"}`;
 }
 
 /** events/term.ts `overlap`, on bounds already computed. */
