@@ -36,6 +36,7 @@ import type { ReadQueries } from './queries.js';
 import type { SnapshotState } from './query-context.js';
 import type { ThreadNice } from './thread-nice.js';
 import type { WarmedUp, WarmUpBudget } from './read-warm-up.js';
+import type { CacheWarmBudget } from './read-cache-warm.js';
 
 /** The questions a worker answers: ReadQueries' methods that return data. */
 export type ReadMethod = {
@@ -94,6 +95,8 @@ export interface ReadWorkerInit {
   readonly nice?: number | undefined;
   /** The warm-up before the worker says ready (read-warm-up.ts); default WARM_UP. */
   readonly warmUp?: WarmUpBudget | undefined;
+  /** The page cache filled after it is ready (read-cache-warm.ts); default CACHE_WARM. */
+  readonly cacheWarm?: CacheWarmBudget | undefined;
   /** How long a batch's answers may wait for the rest of the batch (read-worker.ts `answerAll`); default 1 ms. */
   readonly batchHoldMs?: number | undefined;
 }
@@ -154,6 +157,8 @@ export interface ReadPoolOptions {
   readonly nice?: number;
   /** Each worker's warm-up before it is ready (read-warm-up.ts; default WARM_UP; `{ questions: 0, ms: 0 }`: none). */
   readonly warmUp?: WarmUpBudget;
+  /** Each worker's page cache filled in the background once it is ready (read-cache-warm.ts; default CACHE_WARM; `{ pages: 0, sliceMs: 0 }`: none). */
+  readonly cacheWarm?: CacheWarmBudget;
   /** How long a worker holds a batch's answers for the rest of the batch (default 1 ms; tests choose). */
   readonly batchHoldMs?: number;
 }
@@ -205,7 +210,7 @@ export class ReadPool {
   }
 
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, batchHoldMs: this.opts.batchHoldMs };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, cacheWarm: this.opts.cacheWarm, batchHoldMs: this.opts.batchHoldMs };
     const settle = (m: ReadAnswer): void => {
       if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
       // Its class kept (crossed-errors.ts): a file that will not open is a 503, not a 500.

@@ -3,8 +3,9 @@
  * the read-model file, off the main thread's event loop. Before each question it ends its
  * snapshot if the main thread heard of events applied since (or reopens the file after a
  * rebuild's swap), so a question asked after a write's answer reads that write. It runs at a
- * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts), and warms
- * up on synthetic holder questions before it says ready (read-warm-up.ts). Its start-up,
+ * lower CPU priority than the event loop (ANNALS_READ_WORKER_NICE, thread-nice.ts), warms
+ * up on synthetic holder questions before it says ready (read-warm-up.ts), and once ready fills
+ * its connection's page cache between questions (read-cache-warm.ts). Its start-up,
  * handshake and close are src/store/thread-worker.ts'.
  */
 import type { Transferable } from 'node:worker_threads';
@@ -15,6 +16,8 @@ import { ReadQueries } from './queries.js';
 import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
+import { CACHE_WARM, cacheWarmer, walksFor, type CacheWarmer } from './read-cache-warm.js';
+import { HOLDER_SQL } from './offices/holder-json.js';
 
 const side = workerSide<ReadWorkerInit, ReadRequest, ReadReply>('projections/read-worker');
 const { init, port } = side;
@@ -110,6 +113,7 @@ function answerAll(jobs: readonly ReadJob[]): void {
  * question, until it opens.
  */
 function release(): void {
+  warming = null;
   queries?.invalidate();
   db?.close();
   [db, queries] = [null, null];
@@ -126,8 +130,30 @@ function current(): ReadQueries {
     }
     file = f;
     queries = new ReadQueries(db, false, init.snapshotMs);
+    warm(db);
   }
   return queries;
+}
+
+/** The page cache being filled (read-cache-warm.ts), a slice each turn of this thread's loop, so questions wait at most a slice. */
+let warming: CacheWarmer | null = null;
+const cacheWarm = init.cacheWarm ?? CACHE_WARM;
+
+function warm(d: Database.Database): void {
+  if (cacheWarm.pages <= 0) return;
+  let w: CacheWarmer | null = null;
+  try {
+    w = warming = cacheWarmer(walksFor(d, [HOLDER_SQL], ['terms_rt', 'attestations_rt']), cacheWarm);
+  } catch {
+    return;
+  }
+  const slice = (): void => {
+    // Stopped: the connection was released (a rebuild's swap, the close), or another began.
+    if (warming !== w || db !== d) return;
+    if (w.step()) setImmediate(slice);
+    else warming = null;
+  };
+  setImmediate(slice);
 }
 
 function answer(job: ReadJob): void {
@@ -166,3 +192,5 @@ side.serve({
   onMessage: (m) => (m.kind === 'reads' ? answerAll(m.jobs) : m.kind === 'release' ? release() : answer(m)),
   close: release,
 });
+// Once ready: the pages every holder question reads, between questions.
+if (db !== null) warm(db);
