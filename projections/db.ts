@@ -23,7 +23,14 @@ import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_
 import type { DecodedBatch } from './rebuild-decoder.js';
 
 export const OPEN = OPEN_END;
-const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position'] as const;
+/**
+ * Every row's bookkeeping: its fact, when its version was known (from, to), the position of
+ * the event that wrote it, and `corrected_by`: the correction that wrote this version (NULL:
+ * the fact as first recorded). A version known at k was written by the latest correction of
+ * its fact known at k (a later one closes it), so an answer's `correctedBy` is read from the
+ * row instead of sought among the facts for every item (a page of sessions: ~160 probes).
+ */
+const BOOKKEEPING = ['fact_id', 'known_from', 'known_to', 'position', 'corrected_by'] as const;
 
 /** The minimum of a stored event the runner needs (structurally the store port's StoredEvent). */
 export interface LogEvent {
@@ -430,6 +437,7 @@ export class ReadModelWriter {
         bulk.push(f[k + F_RECORDED] as Cell);
         bulk.push(OPEN);
         bulk.push(f[k + F_POSITION] as Cell);
+        bulk.push(null);
         for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
         bulk.added();
       }
@@ -493,7 +501,7 @@ export class ReadModelWriter {
       this.index(e, factId, target, reason, retracts);
     }
     if (closes) this.closeVersion(target, closes, e.recordedAt, e.position);
-    this.write(writes, target, e.recordedAt, e.position);
+    this.write(writes, target, e.recordedAt, e.position, closes ? factId : null);
     if (!this.bulk) this.index(e, factId, target, reason, retracts);
   }
 
@@ -610,7 +618,7 @@ export class ReadModelWriter {
     buildTerms(this.db, undefined, phase);
   }
 
-  private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string): void {
+  private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string, correctedBy: string | null): void {
     for (const w of writes) {
       const ins = this.inserts.get(w.table) as { stmt: Statement; columns: readonly string[]; bulk: BulkInsert | null };
       const bulk = ins.bulk;
@@ -619,11 +627,12 @@ export class ReadModelWriter {
         bulk.push(knownFrom);
         bulk.push(OPEN);
         bulk.push(position);
+        bulk.push(correctedBy);
         for (const c of ins.columns) bulk.push(w.row[c] ?? null);
         bulk.added();
         continue;
       }
-      const values = [factId, knownFrom, OPEN, position, ...ins.columns.map((c) => w.row[c] ?? null)];
+      const values = [factId, knownFrom, OPEN, position, correctedBy, ...ins.columns.map((c) => w.row[c] ?? null)];
       const info = ins.stmt.run(values);
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);
