@@ -60,6 +60,14 @@ export interface TableSpec {
    * (group, s0, …) is read from there, not from the group's first row.
    */
   readonly span?: SpanSpec;
+  /**
+   * The column naming what the rows are of (adoptions: `document`): the runner keeps a column
+   * `earliest`, 1 on a row when no row of the table with the same value came before it in the log
+   * (any version; so at every moment it is known, no earlier one of them is), else 0. A query
+   * wanting the earliest row known at a moment skips its check on those (a document's first
+   * adoption: no probe a row of a page).
+   */
+  readonly first?: string;
 }
 
 export interface SpanSpec {

@@ -129,8 +129,8 @@ export function documentById(q: QueryContext, id: string, k: string): DocumentIt
   return render(q, id, k);
 }
 
-/** The first adoption of a document known at k (an older log may hold two). */
-const FIRST_ADOPTION = `NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.position < a.position)`;
+/** The first adoption of a document known at k (an older log may hold two): no probe for one that is the first of its document in the log (db.ts `earliest`). */
+const FIRST_ADOPTION = `(a.earliest = 1 OR NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.position < a.position))`;
 
 /**
  * Documents adopted or considered at each of these sessions, by id, a page each (at most
