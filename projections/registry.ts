@@ -10,5 +10,5 @@ import type { Projection } from './types.js';
 
 export const PROJECTIONS: readonly Projection[] = [entities, offices, chairs, memberships, sessions, documents, timeline];
 
-/** Changes when any projection's version does (or the runner's own tables: v2 added where each fact lives and why it was amended): a stored read-model file with another one is rebuilt. */
-export const SCHEMA_TAG = `v2:${PROJECTIONS.map((p) => `${p.name}@${p.version}`).join(',')}`;
+/** Changes when any projection's version does (or the runner's own tables: v2 added where each fact lives and why it was amended; v3 the correction that wrote each row's version, `corrected_by`): a stored read-model file with another one is rebuilt. */
+export const SCHEMA_TAG = `v3:${PROJECTIONS.map((p) => `${p.name}@${p.version}`).join(',')}`;
