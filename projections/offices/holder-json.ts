@@ -2,7 +2,8 @@
  * The holder answer (`GET /v1/offices/{office}/holder`) as JSON text written by SQLite in one
  * statement: the office's view, the terms and attestations valid during validAt as known at
  * knownAt (the two temporal index searches of holder.ts), each item's certainty, its
- * `correctedBy`, the attestations an appointment covers left out, the items in term order.
+ * `correctedBy` (the appointment's or attestation's row names it: `corrected_by`, json-sql.ts
+ * CORRECTED), the attestations an appointment covers left out, the items in term order.
  * Byte for byte what JSON.stringify writes of queries.ts `holder`'s answer
  * (`{ office, validAt, knownAt, holders }`), which test/projections-holder-json.test.ts checks
  * on random histories and bench/holder-cpu.ts on the 1,000,000-fact record.
@@ -11,8 +12,8 @@
  * corrections), each bound from an object and handing back rows as objects whose JSON is then
  * written in JS. A read worker spent ~63 µs a question so on the 1,000,000-fact record, of
  * which better-sqlite3's calls (binding, rows made into objects, their keys interned) and the
- * rendering were a good part. Here the statement binds positional parameters once and hands
- * back one string.
+ * rendering were a good part. Here one statement is bound once and hands back one
+ * string.
  */
 import { KNOWN, type QueryContext } from '../query-context.js';
 import { CORRECTED, quoted } from '../json-sql.js';
@@ -29,7 +30,7 @@ const CERTAINTY = (r: string): string => `CASE WHEN ${r}.s1 <= @q1 AND ${r}.e0 >
 /** The terms (appointments as cut) valid during validAt as known at k: holder.ts' search (the index search drives: CROSS JOIN). */
 const APPOINTED = `SELECT t.appointment AS fact_id, t.person, t.s0, t.s1, t.e0, t.e1, '{"person":' || ${VIEW_OF('t.person', 'p')}
       || ',"term":{"from":' || ${quoted('a.from_raw')} || ',"to":' || ${quoted('t.to_raw')} || '},"acting":' || CASE a.acting WHEN 1 THEN 'true' ELSE 'false' END
-      || ',"factId":' || ${quoted('t.appointment')} || ',"basis":"appointed","source":' || coalesce(a.source, 'null') || ${CORRECTED('t.appointment')} || ',"certainty":' || ${CERTAINTY('t')} AS j
+      || ',"factId":' || ${quoted('t.appointment')} || ',"basis":"appointed","source":' || coalesce(a.source, 'null') || ${CORRECTED('a')} || ',"certainty":' || ${CERTAINTY('t')} AS j
     FROM terms_rt r CROSS JOIN terms t ON t.rowid = r.id JOIN appointments a ON a.rowid = t.version LEFT JOIN entities p ON p.id = t.person AND ${KNOWN('p')}
     WHERE ${SEARCH('r')} AND t.office = @office AND ${KNOWN('t')} AND t.s0 <= @q1 AND t.e1 >= @q0`;
 
@@ -37,7 +38,7 @@ const APPOINTED = `SELECT t.appointment AS fact_id, t.person, t.s0, t.s1, t.e0, 
 const ATTESTED = `SELECT a.fact_id, s.s0, s.s1, '{"person":' || ${VIEW_OF('a.person', 'p')}
       || ',"term":{"from":' || ${quoted('s.from_raw')} || ',"to":' || ${quoted('coalesce(s.to_raw, s.from_raw)')} || '},"acting":false,"factId":' || ${quoted('a.fact_id')}
       || ',"basis":"attested","source":' || coalesce(a.source, 'null') || ',"session":' || ${VIEW_OF('a.session', 'v')} || ',"capacity":' || ${quoted('a.capacity')}
-      || ${CORRECTED('a.fact_id')} || ',"certainty":' || ${CERTAINTY('s')} AS j
+      || ${CORRECTED('a')} || ',"certainty":' || ${CERTAINTY('s')} AS j
     FROM attestations_rt r CROSS JOIN attestations a ON a.rowid = r.id JOIN sessions s ON s.id = a.session AND ${KNOWN('s')}
       LEFT JOIN entities p ON p.id = a.person AND ${KNOWN('p')} LEFT JOIN entities v ON v.id = a.session AND ${KNOWN('v')}
     WHERE ${SEARCH('r')} AND a.office = @office AND ${KNOWN('a')} AND s.s0 <= @q1 AND s.e1 >= @q0
