@@ -23,7 +23,7 @@ export const sessions = projection({
     },
     // Clustered by session: a page of sessions reads each one's items from adjacent rows.
     // person: a person's page lists the sessions they attended or reported to.
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', indexes: ['person, known_from'] },
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', streamKey: { column: 'session', kind: 'session' }, indexes: ['person, known_from'] },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),
