@@ -7,6 +7,10 @@
  * drift (other processes, a VM's speed) falls on every question alike:
  *   cold   — at once after the server's restart, no warm-up: short slices, all questions;
  *   steady — BENCH_PHASE_MS per question in slices of 1 s, /healthz among them;
+ *   mixed  — every question at once, each request drawn from MIX (BENCH_MIXED_MS in all): the
+ *            cheap questions share the read worker with the pages, as on a real portal, so
+ *            this says how long a holder waits behind a page (the steady phase asks one
+ *            kind of question at a time and cannot);
  *   single — one connection, one request at a time: how long each question takes.
  */
 import { readFileSync } from 'node:fs';
@@ -32,6 +36,8 @@ export interface ClientJob {
   readonly sliceMs: number;
   /** Time per question at one connection. */
   readonly singleMs: number;
+  /** Time of the mixed phase (0: none). */
+  readonly mixedMs: number;
 }
 
 /**
@@ -63,8 +69,10 @@ export interface ClientReport {
   readonly single: Figure[];
   /** holder without knownAt over the cold phase and the steady one together. */
   readonly nowWithColdStart: Figure;
+  /** Every question at once (MIX): each question's figures among the others, and all of them together (`all`). */
+  readonly mixed: Figure[];
   /** Load averages (1, 5, 15 min) as each phase began, and at the end. */
-  readonly load: { readonly cold: number[]; readonly steady: number[]; readonly single: number[]; readonly end: number[] };
+  readonly load: { readonly cold: number[]; readonly steady: number[]; readonly mixed: number[]; readonly single: number[]; readonly end: number[] };
 }
 
 /** What each question asks (the report prints these). */
@@ -76,6 +84,12 @@ export const QUESTIONS: Readonly<Record<string, string>> = {
   'documents@past': 'GET /v1/documents?organization=org&validAt={any day}&knownAt={any moment} (first page: up to 50 in force)',
   'sessions@past': 'GET /v1/sessions?organization=org&validAt={any day}&knownAt={any moment} (first page: up to 10 sessions held that day, the default page, each with its own lists)',
 };
+
+/**
+ * The mixed phase's share of each question (of 100 requests): mostly point questions, a page
+ * now and then, as a portal or a newsroom asks.
+ */
+export const MIX: Readonly<Record<string, number>> = { 'holder@past': 35, 'holder@now': 35, 'chair@past': 20, 'documents@past': 5, 'sessions@past': 5 };
 
 function urls(job: ClientJob): Record<string, () => string> {
   const rnd = prng(2024);
@@ -137,6 +151,50 @@ async function phase(job: ClientJob, names: readonly string[], ms: number, slice
   return acc;
 }
 
+/** Every question of MIX at once for `ms`, each request's question drawn at random; figures per question and `all`. */
+async function mixedPhase(job: ClientJob, ms: number): Promise<Map<string, Acc>> {
+  const make = urls(job);
+  const rnd = prng(7);
+  const names = Object.keys(MIX);
+  const total = names.reduce((sum, n) => sum + (MIX[n] as number), 0);
+  const draw = (): string => {
+    let x = rnd() * total;
+    for (const n of names) if ((x -= MIX[n] as number) < 0) return n;
+    return names[names.length - 1] as string;
+  };
+  const acc = new Map([...names, 'all'].map((n) => [n, empty()]));
+  const asked = new WeakMap<object, string>();
+  const order: string[] = [];
+  const r = await runLoad({
+    port: job.port,
+    connections: job.connections,
+    durationMs: ms,
+    next: () => {
+      const name = draw();
+      const request = { method: 'GET' as const, path: (make[name] as () => string)() };
+      asked.set(request, name);
+      return request;
+    },
+    // Called once an answer, in the order of `inOrder`: the question of each latency.
+    check: (answer, request) => {
+      const name = asked.get(request) as string;
+      order.push(name);
+      if (answered(answer.status)) (acc.get(name) as Acc).bytes += answer.body.length;
+    },
+  });
+  r.byStatus.forEach((status, i) => {
+    for (const a of [acc.get(order[i] as string) as Acc, acc.get('all') as Acc]) {
+      if (answered(status)) a.latencies.push(r.inOrder[i] as number);
+      else if (status === 503) a.shed += 1;
+      else if (status === 429) a.limited += 1;
+      else a.errors += 1;
+    }
+  });
+  (acc.get('all') as Acc).bytes = names.reduce((sum, n) => sum + (acc.get(n) as Acc).bytes, 0);
+  for (const a of acc.values()) a.seconds = r.seconds;
+  return acc;
+}
+
 export async function runClient(job: ClientJob): Promise<ClientReport> {
   const names = Object.keys(QUESTIONS);
   const coldLoad = loadavg();
@@ -152,6 +210,8 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
   withCold.limited += steadyNow.limited;
   withCold.seconds += steadyNow.seconds;
   withCold.bytes += steadyNow.bytes;
+  const mixedLoad = loadavg();
+  const mixed = job.mixedMs > 0 ? await mixedPhase(job, job.mixedMs) : new Map<string, Acc>();
   const singleLoad = loadavg();
   const single = await phase(job, names, job.singleMs, job.sliceMs, undefined, 1);
   return {
@@ -159,7 +219,8 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
     steady: [...steady].map(([n, a]) => figure(n, a)),
     single: [...single].map(([n, a]) => figure(n, a)),
     nowWithColdStart: figure('holder@now, cold start included', withCold),
-    load: { cold: coldLoad, steady: steadyLoad, single: singleLoad, end: loadavg() },
+    mixed: [...mixed].map(([n, a]) => figure(n, a)),
+    load: { cold: coldLoad, steady: steadyLoad, mixed: mixedLoad, single: singleLoad, end: loadavg() },
   };
 }
 

@@ -22,7 +22,8 @@
  *
  * Environment: BENCH_FACTS, BENCH_OFFICES (10,000), BENCH_PEOPLE (20,000), BENCH_KEEP,
  * BENCH_PHASE_MS (steady time per question, 10,000), BENCH_COLD_MS (cold time per question,
- * 3,000), BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32).
+ * 3,000), BENCH_MIXED_MS (every question at once, read-client.ts's MIX, 10,000; 0: none),
+ * BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -35,7 +36,7 @@ import { pino } from 'pino';
 import { rebuildReadModels } from '../projections/index.js';
 import { SCHEMA_TAG } from '../projections/registry.js';
 import { openBenchStore, recordBenchHistory } from './sealed-store.js';
-import { QUESTIONS, type ClientJob, type ClientReport, type Figure } from './read-client.js';
+import { MIX, QUESTIONS, type ClientJob, type ClientReport, type Figure } from './read-client.js';
 
 const N = Number(process.env['BENCH_FACTS'] ?? 1_000_000);
 const OFFICES = Number(process.env['BENCH_OFFICES'] ?? 10_000);
@@ -43,6 +44,7 @@ const PEOPLE = Number(process.env['BENCH_PEOPLE'] ?? 20_000);
 const PHASE_MS = Number(process.env['BENCH_PHASE_MS'] ?? 10_000);
 const COLD_MS = Number(process.env['BENCH_COLD_MS'] ?? 3_000);
 const SINGLE_MS = Number(process.env['BENCH_SINGLE_MS'] ?? 3_000);
+const MIXED_MS = Number(process.env['BENCH_MIXED_MS'] ?? 10_000);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const TOKEN = 'bench-auditor-token-0123456789';
 const ROOT = new URL('..', import.meta.url).pathname;
@@ -159,7 +161,7 @@ try {
   say(`restart: listening ${(listening / 1000).toFixed(2)} s, /readyz 200 ${(ready / 1000).toFixed(2)} s after process start (${((performance.now() - spawned) / 1000).toFixed(2)} s with this probe's own wait)`);
 
   // ---------------------------------------------------------------- 3. load
-  const job: ClientJob = { port, offices, chaired, organization: 'org', firstDay: '1990-01-01', lastDay: '2030-12-31', recordedFrom, recordedTo, connections: CONNECTIONS, coldMs: COLD_MS, coldSliceMs: 250, phaseMs: PHASE_MS, sliceMs: 1000, singleMs: SINGLE_MS };
+  const job: ClientJob = { port, offices, chaired, organization: 'org', firstDay: '1990-01-01', lastDay: '2030-12-31', recordedFrom, recordedTo, connections: CONNECTIONS, coldMs: COLD_MS, coldSliceMs: 250, phaseMs: PHASE_MS, sliceMs: 1000, singleMs: SINGLE_MS, mixedMs: MIXED_MS };
   const jobFile = join(dir, 'bench-read-job.json');
   writeFileSync(jobFile, JSON.stringify(job));
   say(`load: ${CONNECTIONS} connections; ${fmt(offices.length)} offices, ${chaired.length} chaired organizations, days ${job.firstDay}..${job.lastDay}, knownAt ${recordedFrom}..${recordedTo}`);
@@ -185,6 +187,12 @@ try {
   say(`\nsteady: ${PHASE_MS / 1000} s per question in alternating 1 s slices (load average ${load(report.load.steady)} at the start, ${load(report.load.end)} at the end):`);
   for (const f of report.steady) say(row(f, f === health ? undefined : health));
   say(row(report.nowWithColdStart, health));
+  if (report.mixed.length > 0) {
+    const all = report.mixed.find((f) => f.name === 'all') as Figure;
+    say(`\nmixed: every question at once for ${MIXED_MS / 1000} s, each request drawn at random (${Object.entries(MIX).map(([n, w]) => `${n} ${w}%`).join(', ')}; load average ${load(report.load.mixed)}); each question among the others, req/s its own share:`);
+    for (const f of report.mixed) if (f !== all) say(row(f));
+    say(row({ ...all, name: 'all' }, health));
+  }
   say(`\none connection, one request at a time (how long a question takes, no queue): ${SINGLE_MS / 1000} s per question in 1 s slices (load average ${load(report.load.single)}):`);
   for (const f of report.single) say(row(f));
   const rss = kb('VmRSS');

@@ -54,11 +54,12 @@ export function withViews(q: QueryContext, texts: string[], k: string): string[]
 }
 
 /**
- * `,"correctedBy":{…}` for the fact `x` when a correction of it is known at k (the latest),
- * else '' (facts/queries.ts correctionsOf: the partial index facts_amendments, newest first).
+ * `,"correctedBy":{…}` for the row `r` (an alias) known at k when a correction wrote its
+ * version (db.ts `corrected_by`: the latest correction of its fact known at k, as
+ * facts/queries.ts correctionsOf finds it), else ''. Only a corrected row reads `facts` (by its key).
  */
-export const CORRECTED = (x: string): string =>
-  `coalesce((SELECT ',"correctedBy":{"factId":' || json_quote(f.fact_id) || ',"reason":' || json_quote(f.reason) || ',"recordedAt":' || json_quote(f.recorded_at) || '}' FROM facts f WHERE f.type IN ('FactCorrected', 'FactRetracted') AND f.target = ${x} AND f.type = 'FactCorrected' AND f.recorded_at <= @k ORDER BY f.position DESC LIMIT 1), '')`;
+export const CORRECTED = (r: string): string =>
+  `CASE WHEN ${r}.corrected_by IS NULL THEN '' ELSE (SELECT ',"correctedBy":{"factId":' || json_quote(f.fact_id) || ',"reason":' || json_quote(f.reason) || ',"recordedAt":' || json_quote(f.recorded_at) || '}' FROM facts f WHERE f.fact_id = ${r}.corrected_by) END`;
 
 /** A JSON text column holding an array (agenda, topics): itself, `[]` for NULL or `null` (as `parse(x) ?? []`). */
 export const ARRAY = (x: string): string => `coalesce(nullif(${x}, 'null'), '[]')`;

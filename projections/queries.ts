@@ -194,7 +194,8 @@ export class ReadQueries {
 
   documents(org: string, k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem> | null {
     const row = this.q.ref('organization', org, k);
-    return row ? marked(this.q, documentsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page), k) : null;
+    // `correctedBy` comes with the page (documentsPage), read from the rows.
+    return row ? documentsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page) : null;
   }
 
   document(ref: string, k: string): (DocumentItem & Corrected) | null {

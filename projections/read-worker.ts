@@ -82,25 +82,51 @@ function reply(m: ReadAnswer, transfer: Transferable[] = []): void {
   }
 }
 
+/** A list's page (its items handed over raw): milliseconds, where a point question takes tens of µs. */
+const isPage = (job: ReadJob): boolean => job.rawItems !== undefined;
+/** Questions the worker may take off its port between pages (the rest wait their turn: `release`, `close`). */
+const isQuestion = (m: ReadRequest): m is ReadJob | Extract<ReadRequest, { kind: 'reads' }> => m.kind === 'read' || m.kind === 'reads';
+
 /**
- * A turn's questions (read-pool.ts `send`): answered in order, in one message, or in several
- * when they take long (a page of sessions costs milliseconds): what is ready goes once
- * `batchHoldMs` (1 ms) has passed since the last message, so a cheap answer does not wait for the
- * heavy ones after it.
+ * A turn's questions (read-pool.ts `send`), in one message, or in several when they take long:
+ * what is ready goes once `batchHoldMs` (1 ms) has passed since the last message. Point
+ * questions (a holder, a chair, one entity) are answered before the pages beside them, and
+ * between two pages the worker takes the questions that have come meanwhile off its port
+ * (`take`) and answers their point questions first too, their pages after the ones already
+ * waiting: a holder waits at most for the page in hand, not for every page asked before it
+ * (a page of sessions costs milliseconds of this thread, a holder tens of µs). Answers carry
+ * their question's number, so the order they go back in is free.
  */
 function answerAll(jobs: readonly ReadJob[]): void {
-  let b = (batch = { replies: [], transfer: [] });
+  let b: { replies: ReadAnswer[]; transfer: Transferable[] } = (batch = { replies: [], transfer: [] });
   let since = performance.now();
-  for (const job of jobs) {
-    answer(job);
+  // A question that came alone gets its answer alone (an `answer`, not `answers`), as `answer` sends it.
+  const send = (): void => port.postMessage(jobs.length === 1 && b.replies.length === 1 ? (b.replies[0] as ReadAnswer) : ({ kind: 'answers', replies: b.replies } satisfies ReadReply), b.transfer);
+  const sendIfHeld = (): void => {
     const now = performance.now();
-    if (now - since < batchHoldMs) continue;
-    port.postMessage({ kind: 'answers', replies: b.replies } satisfies ReadReply, b.transfer);
+    if (now - since < batchHoldMs) return;
+    send();
     b = batch = { replies: [], transfer: [] };
     since = now;
+  };
+  const pages: ReadJob[] = [];
+  const points = (asked: readonly ReadJob[]): void => {
+    for (const job of asked) {
+      if (isPage(job)) pages.push(job);
+      else {
+        answer(job);
+        sendIfHeld();
+      }
+    }
+  };
+  points(jobs);
+  for (let i = 0; i < pages.length; i++) {
+    answer(pages[i] as ReadJob);
+    sendIfHeld();
+    for (let m = side.take(isQuestion); m !== null; m = side.take(isQuestion)) points(m.kind === 'reads' ? m.jobs : [m as ReadJob]);
   }
   batch = null;
-  if (b.replies.length > 0) port.postMessage({ kind: 'answers', replies: b.replies } satisfies ReadReply, b.transfer);
+  if (b.replies.length > 0) send();
 }
 
 /**
@@ -163,6 +189,7 @@ const thread = niceThisThread(init.nice ?? 0);
 const warmedUp = warmUp(queries, init.warmUp ?? WARM_UP);
 side.serve({
   ready: { kind: 'ready', thread, warmedUp },
-  onMessage: (m) => (m.kind === 'reads' ? answerAll(m.jobs) : m.kind === 'release' ? release() : answer(m)),
+  // A page alone still takes the point questions that come while it is answered.
+  onMessage: (m) => (m.kind === 'reads' ? answerAll(m.jobs) : m.kind === 'release' ? release() : isPage(m) ? answerAll([m]) : answer(m)),
   close: release,
 });

@@ -1,7 +1,7 @@
 /**
  * What a projection is: the fact types it handles and a pure `evolve` from one fact (one
  * version of it) to read-model rows. The runner adds the bitemporal bookkeeping columns
- * (fact_id, known_from, known_to, position), so evolve never sees a clock or the versioning.
+ * (fact_id, known_from, known_to, position, corrected_by), so evolve never sees a clock or the versioning.
  */
 import type { Fact, FactType, Source, StreamKind } from '../events/index.js';
 
@@ -26,7 +26,7 @@ export interface RowWrite {
 
 export interface TableSpec {
   readonly name: string;
-  /** Domain columns; the runner adds fact_id, known_from, known_to, position. */
+  /** Domain columns; the runner adds fact_id, known_from, known_to, position, corrected_by (db.ts), and `earliest` with `first`. */
   readonly columns: readonly string[];
   /**
    * Clustering key: the table is stored WITHOUT ROWID in this order, so the rows a query
@@ -70,6 +70,14 @@ export interface TableSpec {
    * (group, s0, …) is read from there, not from the group's first row.
    */
   readonly span?: SpanSpec;
+  /**
+   * The column naming what the rows are of (adoptions: `document`): the runner keeps a column
+   * `earliest`, 1 on a row when no row of the table with the same value came before it in the log
+   * (any version; so at every moment it is known, no earlier one of them is), else 0. A query
+   * wanting the earliest row known at a moment skips its check on those (a document's first
+   * adoption: no probe a row of a page).
+   */
+  readonly first?: string;
 }
 
 export interface SpanSpec {

@@ -149,3 +149,80 @@ t.test('sessions written by SQLite equal the objects serialized, page by page, o
   t.ok(asObjectsOnly > 0, 'some pages needed a more');
   t.same([...seen].sort(), ['"chairedBy":null', '"key":null,"name":null', '"participants"', '"place":null', '"status":"adopted"', '"status":"considered"', '\\n', '\\u0001', 'correctedBy'].sort(), 'the shapes compared include every kind of field');
 });
+
+/** The latest correction of each fact known at k, folded from the log (a correction naming a correction names the fact it corrected). */
+function correctionsAt(events: readonly StoredEvent[], k: string): Map<string, { factId: string; reason: string | null; recordedAt: string }> {
+  const target = new Map<string, string>();
+  const out = new Map<string, { factId: string; reason: string | null; recordedAt: string }>();
+  for (const e of events) {
+    if (e.type !== 'FactCorrected' && e.type !== 'FactRetracted') continue;
+    const d = e.data as { fact: string; reason?: string };
+    const id = e.metadata['factId'] as string;
+    const t = target.get(d.fact) ?? d.fact;
+    target.set(id, t);
+    if (e.type === 'FactCorrected' && e.recordedAt <= k) out.set(t, { factId: id, reason: d.reason ?? null, recordedAt: e.recordedAt });
+  }
+  return out;
+}
+
+/** Every object with a `factId` in an answer's items, at any depth. */
+function factItems(x: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] {
+  if (Array.isArray(x)) for (const v of x) factItems(v, out);
+  else if (x !== null && typeof x === 'object') {
+    if ('factId' in x) out.push(x as Record<string, unknown>);
+    for (const v of Object.values(x)) factItems(v, out);
+  }
+  return out;
+}
+
+t.test('correctedBy read from the rows (db.ts corrected_by) is the latest correction known at k, folded from the log', async (t) => {
+  let marked = 0;
+  let unmarked = 0;
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 150, max: 350 }), async (seed, size) => {
+      const log = new TestLog();
+      recordSessions(log, size, seed);
+      const teardowns: (() => unknown)[] = [];
+      try {
+        const { readModels } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
+        await readModels.caughtUp();
+        const q = readModels.queries as ReadQueries;
+        const rnd = prng(seed + 1);
+        const last = log.events.length - 1;
+        for (let probe = 0; probe < 16; probe++) {
+          const at = log.events[Math.floor(rnd() * (last + 1))] as StoredEvent;
+          const k = new Date(Date.parse(at.recordedAt) - (probe % 3 === 0 ? 1 : 0)).toISOString();
+          const expected = correctionsAt(log.events, k);
+          const validAt = probe % 4 === 0 ? undefined : ['2001', '2001-03', '2001-03-02', '1999', '2004-06-15'][probe % 5];
+          const limit = [1, 3, 10, 50][probe % 4] as number;
+          for (const org of ['org', 'council']) {
+            const check = (items: unknown, what: string): void => {
+              for (const i of factItems(items)) {
+                const want = expected.get(i['factId'] as string);
+                if (want) marked += 1;
+                else unmarked += 1;
+                if (JSON.stringify(i['correctedBy']) !== JSON.stringify(want)) t.same(i['correctedBy'], want, `${what} ${String(i['factId'])} at ${k}`);
+              }
+            };
+            for (let after: readonly string[] | null = null, first = true; first || after !== null; first = false) {
+              const page = q.documents(org, k, validAt, { after, limit });
+              check(page?.items ?? [], 'document');
+              after = page?.next ?? null;
+            }
+            for (let after: readonly string[] | null = null, first = true; first || after !== null; first = false) {
+              const text = q.itemsJson('sessions', [org, k, validAt, { after, limit }, 50]);
+              const page = q.sessions(org, k, validAt, { after, limit }, 50);
+              if (text) check(text.items.map((s) => JSON.parse(s) as unknown), 'sessions (SQL)');
+              check(page?.items ?? [], 'sessions (objects)');
+              after = page?.next ?? null;
+            }
+          }
+        }
+      } finally {
+        for (const fn of teardowns.reverse()) await fn();
+      }
+    }),
+    { numRuns: 5, seed: 2027 },
+  );
+  t.ok(marked > 50, `${marked} items marked corrected, ${unmarked} not`);
+});

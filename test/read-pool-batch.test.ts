@@ -5,7 +5,10 @@
  * still gets its own answer, byte for byte the one it gets asked alone; a question that fails
  * in the worker fails alone; a question asked in a later turn goes in a message of its own;
  * and a batch whose answers take long is answered in several messages, so that a cheap
- * answer does not wait for the heavy ones after it.
+ * answer does not wait for the heavy ones after it. A point question asked while the worker
+ * answers pages is taken off its port between two pages and answered before the pages still
+ * waiting (a holder waits for the page in hand, not for the queue); a `release` or `close`
+ * behind the pages keeps its turn.
  */
 import t, { type Test } from 'tap';
 import type { Worker } from 'node:worker_threads';
@@ -110,4 +113,63 @@ t.test('a batch whose answers take long comes back in several messages, each ans
   t.same(seen.sent.map((m) => m.kind), ['reads'], 'asked in one message');
   t.same(seen.heard.map((m) => (m.kind === 'answers' ? m.replies.length : m.kind)), [1, 1, 1, 1], 'answered in four');
   t.same(answers.map((r) => JSON.parse(r?.value as string).validAt), days, 'each question its own answer');
+});
+
+t.test('a point question asked while pages are answered is answered before the pages asked before it', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  // Held 0 ms: each answer goes as soon as it is made, so the order they come back in is the order they were made.
+  const { pool, seen } = await poolOf(t, a, 0);
+  const knownAt = new Date().toISOString();
+  const order: string[] = [];
+  const PAGES = 60; // within the pool's queue of 64
+  const pages = Array.from({ length: PAGES }, (_, i) => (pool.run('documents', ['csto', knownAt, undefined, { after: null, limit: 50 }], { rawItems: 'page' }) as Promise<unknown>).then(() => order.push(`page ${i}`)));
+  // The pages go in one message from an immediate; the holder in the next turn, in a message of its own, while the worker answers them.
+  await new Promise((resolve) => setImmediate(resolve));
+  const holder = (pool.run('holderJson', ['csto-secretary-general', '2026-06-01', knownAt]) as Promise<{ value: unknown }>).then((r) => (order.push('holder'), r));
+  const [answer] = await Promise.all([holder, ...pages]);
+  t.same(seen.sent.map((m) => m.kind), ['reads', 'read'], 'the pages in one message, the holder in a second');
+  t.equal(order.length, PAGES + 1, 'every question answered once');
+  const at = order.indexOf('holder');
+  t.ok(at < PAGES / 2, `the holder was answered after ${at} of the ${PAGES} pages asked before it (before the worker took it off its port between two pages, it waited for all of them)`);
+  t.same(order.filter((o) => o !== 'holder'), pages.map((_, i) => `page ${i}`), 'the pages in the order they were asked');
+  t.equal(JSON.parse((answer as { value: string }).value).validAt, '2026-06-01', 'the holder its own answer');
+  t.equal(pool.pending, 0, 'nothing is left waiting');
+});
+
+t.test('a page asked alone still lets point questions by, and a release behind them keeps its turn', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const { pool, seen } = await poolOf(t, a, 0);
+  const knownAt = new Date().toISOString();
+  const page = (): Promise<unknown> => pool.run('documents', ['csto', knownAt, undefined, { after: null, limit: 50 }], { rawItems: 'page' }) as Promise<unknown>;
+  // One page alone: a `read` message, answered by an `answer` message, as before.
+  await page();
+  t.same(seen.sent.map((m) => m.kind), ['read'], 'a page alone: one message');
+  t.same(seen.heard.map((m) => m.kind), ['answer'], 'answered alone');
+  // Pages, then a release (a rebuild swapped the file), then a holder: the worker takes the release
+  // off its port between pages, handles it once the pages are answered and only then the holder,
+  // which it cannot take past the release.
+  seen.sent.length = 0;
+  seen.heard.length = 0;
+  const order: string[] = [];
+  const pages = Array.from({ length: 60 }, (_, i) => page().then(() => order.push(`page ${i}`)));
+  await new Promise((resolve) => setImmediate(resolve));
+  pool.release();
+  const holder = (pool.run('holderJson', ['csto-secretary-general', '2026-06-01', knownAt]) as Promise<{ value: string }>).then((r) => (order.push('holder'), r));
+  const [answer] = await Promise.all([holder, ...pages]);
+  t.same(seen.sent.map((m) => m.kind), ['reads', 'release', 'read'], 'the pages, the release, the holder: three messages');
+  t.same(order, [...pages.map((_, i) => `page ${i}`), 'holder'], 'the holder behind the release waited for it: nothing is taken past a message that is not a question');
+  t.equal(JSON.parse(answer.value).validAt, '2026-06-01', 'and was answered on the connection opened again');
+  t.equal(pool.pending, 0, 'nothing is left waiting');
+});
+
+t.test('a close that comes while pages are answered waits for them: every page asked before it is answered', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const { pool, seen } = await poolOf(t, a, 0);
+  const knownAt = new Date().toISOString();
+  const pages = Array.from({ length: 60 }, () => pool.run('documents', ['csto', knownAt, undefined, { after: null, limit: 50 }], { rawItems: 'page' }) as Promise<unknown>);
+  await new Promise((resolve) => setImmediate(resolve));
+  await pool.close();
+  t.same(seen.sent.map((m) => m.kind), ['reads', 'close'], 'the pages, then the close');
+  const settled = await Promise.allSettled(pages);
+  t.same(settled.map((s) => s.status), pages.map(() => 'fulfilled'), 'every page answered before the worker stopped');
 });

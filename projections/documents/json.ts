@@ -28,7 +28,7 @@ function documentFields(): string {
     `',"body":' || ${VIEW('coalesce(a.body, e.parent)')}`,
     `',"session":' || ${VIEW(`coalesce(a.session, ${CONSIDERED_AT})`)}`,
     `',"factId":' || ${quoted('e.fact_id')}`,
-    CORRECTED('e.fact_id'),
+    CORRECTED('e'),
     `'}'`,
   ].join(' || ');
 }

@@ -12,6 +12,7 @@ import { OPEN } from '../db.js';
 import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';
+import { correctionsById, type Corrected, type CorrectedBy } from '../facts/queries.js';
 
 export interface DocumentItem {
   id: string;
@@ -128,8 +129,8 @@ export function documentById(q: QueryContext, id: string, k: string): DocumentIt
   return render(q, id, k);
 }
 
-/** The first adoption of a document known at k (an older log may hold two). */
-const FIRST_ADOPTION = `NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.position < a.position)`;
+/** The first adoption of a document known at k (an older log may hold two): no probe for one that is the first of its document in the log (db.ts `earliest`). */
+const FIRST_ADOPTION = `(a.earliest = 1 OR NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.position < a.position))`;
 
 /**
  * Documents adopted or considered at each of these sessions, by id, a page each (at most
@@ -210,15 +211,19 @@ export const documentKey = (d: DocumentItem): Key => [d.effective ? lowerBound(d
  * documents' rows sought again by id (the entity and the first adoption, each probed twice).
  */
 const PAGE_COLUMNS = (adoption: 'a' | null): string =>
-  [adoption ? `${adoption}.document` : 'c.document', adoption ? `${adoption}.s0` : "''", 'e.fact_id', 'e.key', 'e.name', 'e.parent', 'e.detail', ...(['body', 'session', 'adopted_raw', 'from_raw', 'to_raw', 's1', 'e0', 'e1', 'period', 'summary'] as const).map((col) => (adoption ? `${adoption}.${col}` : 'NULL'))].map((col, i) => `${col} AS c${i}`).join(', ');
-type PageTuple = [string, string, string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null];
+  [adoption ? `${adoption}.document` : 'c.document', adoption ? `${adoption}.s0` : "''", 'e.fact_id', 'e.key', 'e.name', 'e.parent', 'e.detail', ...(['body', 'session', 'adopted_raw', 'from_raw', 'to_raw', 's1', 'e0', 'e1', 'period', 'summary'] as const).map((col) => (adoption ? `${adoption}.${col}` : 'NULL')), 'e.corrected_by'].map((col, i) => `${col} AS c${i}`).join(', ');
+type PageTuple = [string, string, string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null];
 /** The document's entity known at k (the statements join it, as an EXISTS would test it: one version of an id is known at a time). */
 const DOC_ENTITY = (col: string): string => `CROSS JOIN entities e ON e.id = ${col} AND e.kind = 'document' AND ${KNOWN('e')}`;
-const packed = (sql: string): string => `SELECT json_group_array(json_array(${Array.from({ length: 17 }, (_, i) => `c${i}`).join(', ')})) AS v FROM (${sql})`;
+const packed = (sql: string): string => `SELECT json_group_array(json_array(${Array.from({ length: 18 }, (_, i) => `c${i}`).join(', ')})) AS v FROM (${sql})`;
 const byKey = (x: PageTuple, y: PageTuple): number => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
 
-/** Documents of these bodies (adopted or considered), in force during `validAt` when given, a page at a time. */
-export function documentsPage(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem> {
+/**
+ * Documents of these bodies (adopted or considered), in force during `validAt` when given, a
+ * page at a time; each item whose document's entity was corrected with its `correctedBy` (the
+ * correction that wrote the entity's version known at k: db.ts `corrected_by`).
+ */
+export function documentsPage(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem & Corrected> {
   const n = page.limit + 1;
   const from = afterParams(page.after, 2);
   const base = bind({ k, n, bodies: JSON.stringify(bodies) }, from);
@@ -262,11 +267,16 @@ export function documentsPage(q: QueryContext, bodies: readonly string[], k: str
   }
   const keys = mergePage(sources, (r) => [r[1], r[0]], page.limit);
   const rows: DocumentRows = { docs: [], adoptions: new Map(), considered: new Map() };
-  for (const [id, s0, fact_id, key, name, parent, detail, body, session, adopted_raw, from_raw, to_raw, s1, e0, e1, period, summary] of keys.items) {
+  const corrected = new Map<string, string>();
+  for (const [id, s0, fact_id, key, name, parent, detail, body, session, adopted_raw, from_raw, to_raw, s1, e0, e1, period, summary, correctedBy] of keys.items) {
     rows.docs.push({ fact_id: fact_id as string, id, key, name, parent, detail });
+    if (correctedBy !== null) corrected.set(id, correctedBy);
     if (body !== null) rows.adoptions.set(id, { document: id, body, session, adopted_raw: adopted_raw as string, from_raw: from_raw as string, to_raw, s0, s1: s1 as string, e0: e0 as string, e1: e1 as string, period, summary });
   }
   if (rows.docs.length) rows.considered = consideredAt(q, rows.docs.map((d) => d.id), k);
   const docs = documentItems(rows, q.views(namedBy(rows), k), validAt);
+  // After every other field, as markCorrected puts it.
+  const by = correctionsById(q, [...corrected.values()]);
+  for (const [id, c] of corrected) (docs.get(id) as DocumentItem & Corrected).correctedBy = by.get(c) as CorrectedBy;
   return { items: keys.items.map((r) => docs.get(r[0]) as DocumentItem), next: keys.next };
 }

@@ -57,6 +57,16 @@ export function correctionsOf(q: QueryContext, factIds: readonly string[], k: st
   return out;
 }
 
+/** The corrections `ids` (their factIds, as rows' `corrected_by` name them) as `correctedBy` shows them. */
+export function correctionsById(q: QueryContext, ids: readonly string[]): Map<string, CorrectedBy> {
+  const out = new Map<string, CorrectedBy>();
+  if (ids.length === 0) return out;
+  for (const r of q.all<FactRow>(`SELECT f.fact_id, f.reason, f.recorded_at FROM json_each(@ids) j CROSS JOIN facts f WHERE f.fact_id = j.value`, { ids: JSON.stringify([...new Set(ids)]) })) {
+    out.set(r.fact_id, { factId: r.fact_id, reason: r.reason, recordedAt: r.recorded_at });
+  }
+  return out;
+}
+
 export interface Corrected {
   correctedBy?: CorrectedBy;
 }

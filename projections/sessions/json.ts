@@ -32,7 +32,7 @@ const LISTS = `(SELECT CASE WHEN max(na, nr, nt) > @nested THEN NULL ELSE
   FROM (SELECT group_concat(j, ',') FILTER (WHERE item = 'attendee') AS ga, count(*) FILTER (WHERE item = 'attendee') AS na,
       group_concat(j, ',') FILTER (WHERE item = 'report') AS gr, count(*) FILTER (WHERE item = 'report') AS nr,
       group_concat(j, ',') FILTER (WHERE item = 'talks') AS gt, count(*) FILTER (WHERE item = 'talks') AS nt
-    FROM (SELECT i.item AS item, CASE i.item WHEN 'attendee' THEN ${ITEM.attendee} WHEN 'report' THEN ${ITEM.report} WHEN 'talks' THEN ${ITEM.talks} END || ',"factId":' || ${quoted('i.fact_id')} || ${CORRECTED('i.fact_id')} || '}' AS j
+    FROM (SELECT i.item AS item, CASE i.item WHEN 'attendee' THEN ${ITEM.attendee} WHEN 'report' THEN ${ITEM.report} WHEN 'talks' THEN ${ITEM.talks} END || ',"factId":' || ${quoted('i.fact_id')} || ${CORRECTED('i')} || '}' AS j
       FROM session_items i WHERE i.session = s.id AND ${KNOWN('i')} ORDER BY i.item, i.position, i.fact_id)))`;
 
 /** The documents adopted or considered at the session `s` known at k, by id (documents/queries.ts sessionDocuments); NULL when more than `@nested`. */
@@ -54,7 +54,7 @@ const SESSION = [
   `',"agenda":' || ${ARRAY('s.agenda')}`,
   `',"' || ${LISTS}`,
   `',"factId":' || ${quoted('s.fact_id')}`,
-  CORRECTED('s.fact_id'),
+  CORRECTED('s'),
   `'}'`,
 ].join(' || ');
 

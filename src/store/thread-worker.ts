@@ -12,7 +12,7 @@
  * while opening is its uncaught error, and the main thread hears the exit) serves through
  * `workerSide` directly.
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 
 export interface Served<Request extends { kind: string }, Reply> {
   /** The handshake's answer, sent once the handler listens. */
@@ -34,6 +34,15 @@ export interface WorkerSide<Init, Request extends { kind: string }, Reply> {
   readonly post: (message: Reply) => void;
   /** Listens for requests, then answers the handshake with `ready`. */
   serve(served: Served<Request, Reply>): void;
+  /**
+   * The next request already waiting on the port, taken now, while the thread is busy with
+   * another (the read worker answers point questions that came during a page before the
+   * pages ahead of them); null when none waits. Only requests `keep` accepts are handed back:
+   * any other (a `close`, say) is handled as if it had arrived in turn once the thread is free
+   * again, and nothing more is taken until then, so the requests behind it keep their order.
+   * Only while a request is handled (from `onMessage`).
+   */
+  take(keep: (message: Request) => boolean): Request | null;
   /** Answers the handshake with a refusal and closes the port: the thread ends. */
   refuse(failed: Reply): void;
 }
@@ -44,24 +53,47 @@ export function workerSide<Init, Request extends { kind: string }, Reply>(name: 
   /* c8 ignore next: only ever started as a worker */
   if (port === null) throw new Error(`${name} runs as a worker thread`);
   const post = (m: Reply): void => port.postMessage(m);
+  let served: Served<Request, Reply> | null = null;
+  // A request `take` found but did not hand back, until it is handled.
+  let deferred: Request | null = null;
+  const handle = (msg: Request): void => {
+    dispatch(msg);
+    // A request `take` set aside while `msg` was handled: handled now, before any behind it.
+    for (let d = deferred; d !== null; d = deferred) {
+      deferred = null;
+      dispatch(d);
+    }
+  };
+  const dispatch = (msg: Request): void => {
+    const s = served as Served<Request, Reply>;
+    if (msg.kind !== 'close') {
+      s.onMessage(msg as Exclude<Request, { kind: 'close' }>);
+      return;
+    }
+    void (async () => {
+      await s.close();
+      if (s.closed !== undefined) post(s.closed);
+      port.close();
+    })();
+  };
   return {
     init: workerData as Init,
     port,
     post,
     serve(s) {
-      port.on('message', (msg: Request) => {
-        if (msg.kind !== 'close') {
-          s.onMessage(msg as Exclude<Request, { kind: 'close' }>);
-          return;
-        }
-        void (async () => {
-          await s.close();
-          if (s.closed !== undefined) post(s.closed);
-          port.close();
-        })();
-      });
+      served = s;
+      port.on('message', handle);
       post(s.ready);
       s.afterReady?.();
+    },
+    take(keep) {
+      if (deferred !== null) return null;
+      const got = receiveMessageOnPort(port);
+      if (got === undefined) return null;
+      const msg = got.message as Request;
+      if (keep(msg)) return msg;
+      deferred = msg;
+      return null;
     },
     refuse(failed) {
       post(failed);
