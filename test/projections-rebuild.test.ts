@@ -162,6 +162,9 @@ t.test('corrections and retractions of every fact kept by its stream’s entity:
   const attended = log.record('DelegateAttended', { session, person, representing: state, office });
   const reported = log.record('ReportDelivered', { session, person, office, subject: 'Report' });
   const talks = log.record('SidelineTalksHeld', { session, participants: [{ person }, { organization: org }], topics: ['t'] });
+  // Talks held at no session: no session's item (a rebuild once failed on them: session_items is keyed by session).
+  const talksAlone = log.record('SidelineTalksHeld', { on: '2001-05-03', participants: [{ person }, { organization: state }], topics: ['u'] });
+  const talksAloneToo = log.record('SidelineTalksHeld', { on: '2001-05-04', participants: [{ person }], topics: ['w'] });
   const considered = log.record('DocumentConsidered', { title: 'Draft', kind: 'plan', body, session });
   const adopted = log.record('DocumentAdopted', { title: 'Strategy', kind: 'strategy', body, session, adoptedOn: '2001-05-02', effective: { from: '2001-06-01', to: '2005-12-31' } });
   const adoptedDraft = log.record('DocumentAdopted', { document: id(considered), body, session, adoptedOn: '2001-05-03' });
@@ -177,6 +180,8 @@ t.test('corrections and retractions of every fact kept by its stream’s entity:
   correct(attended, { representing: org });
   retract(reported);
   correct(talks, { topics: ['t', 'v'] });
+  correct(talksAlone, { topics: ['u', 'x'] });
+  retract(talksAloneToo);
   correct(considered, { title: 'Draft 2' });
   correct(adopted, { summary: 'In short' });
   retract(adoptedDraft);

@@ -8,7 +8,7 @@ import { json, str, termColumns } from '../rows.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 7,
+  version: 8,
   tables: [
     {
       name: 'sessions',
@@ -53,6 +53,9 @@ export const sessions = projection({
       }
       case 'SidelineTalksHeld': {
         const d = fact.data;
+        // Talks held at no session (only `on`) are no session's item: no read model lists them
+        // (a person's participation joins sessions), and session_items is keyed by its session.
+        if (d.session === undefined) return [];
         return [{ table: 'session_items', row: { ...item, session: str(d.session), item: 'talks', on_raw: str(d.on), participants: json(d.participants), topics: json(d.topics ?? []), summary: str(d.summary) } }];
       }
       default:
