@@ -12,7 +12,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { OPEN_END, isAmendment, isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
+import { OPEN_END, isAmendment, isAmendmentType, isFactType, parseStream, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
@@ -77,8 +77,16 @@ const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 /** A table's columns in the order its rows are written: the bookkeeping, the projection's, and `earliest` (TableSpec.first) last. */
 const rowColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : [])];
 
-/** A fact's rows in a table (binds `@fact`): through the clustered key where the fact's id leads it (TableSpec.factKey). */
-const factWhere = (t: TableSpec): string => (t.factKey ? `${t.factKey} = @fact AND fact_id = @fact` : 'fact_id = @fact');
+/**
+ * A fact's rows in a table (binds `@fact`, and `@entity` with a stream key): through the
+ * clustered key where the fact's id leads it (TableSpec.factKey), through the key led by the
+ * id of the entity whose stream the fact lives in (TableSpec.streamKey), else by fact_id.
+ */
+const factWhere = (t: TableSpec): string =>
+  t.factKey ? `${t.factKey} = @fact AND fact_id = @fact` : t.streamKey ? `${t.streamKey.column} IS @entity AND fact_id = @fact` : 'fact_id = @fact';
+
+/** A table with an index on (fact_id): the writer's closes need one unless a key leads with the fact's id or its stream's entity. */
+const hasFactIndex = (t: TableSpec): boolean => !t.factKey && !t.streamKey;
 
 /** Whole days from `s0` to `e1` (both `YYYY-MM-DD`), as SQLite's julianday difference gives them. */
 export function spanDays(s0: string, e1: string): number {
@@ -109,7 +117,7 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
           phase(`${t.name}: sorted by (${t.primaryKey})`);
         }
       }
-      if (!t.factKey) {
+      if (hasFactIndex(t)) {
         db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
         phase(`${t.name}: index (fact_id)`);
       }
@@ -228,6 +236,13 @@ function setUp(db: Db, options: OpenOptions): void {
   createSchema(db, options.bulk === true);
 }
 
+/** A statement over a fact's rows in one table, and with a stream key the one for a fact whose stream does not parse. */
+interface FactRows {
+  readonly stmt: Statement;
+  readonly key: TableSpec['streamKey'] | null;
+  readonly anywhere: Statement | null;
+}
+
 /** A table's INSERT, its projection's columns, its bulk appender (a bulk build), and the probe that decides `earliest` (TableSpec.first). */
 interface Insert {
   stmt: Statement;
@@ -275,8 +290,9 @@ export class ReadModelWriter {
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
   /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
   private readonly terms: TermsKeeper | null;
-  private readonly closing = new Map<string, Statement>();
-  private readonly closes = new Map<string, Statement>();
+  /** The (office, person) of a fact's open rows, to cut again (appointments, departures). */
+  private readonly closing = new Map<string, FactRows>();
+  private readonly closes = new Map<string, FactRows>();
   private readonly byType = new Map<FactType, Projection[]>();
   private readonly factGet: Statement;
   private readonly factPut: Statement;
@@ -304,7 +320,15 @@ export class ReadModelWriter {
   ) {
     if (!options.deferCloses) this.prepareUpkeep(db);
     this.terms = options.deferCloses ? null : new TermsKeeper(db);
-    for (const t of ['appointments', 'departures']) this.closing.set(t, db.prepare(`SELECT office, person FROM ${t} WHERE fact_id = ? AND known_to = '${OPEN}'`));
+    const factRows = (t: TableSpec, sql: (where: string) => string): FactRows => ({
+      stmt: db.prepare(sql(factWhere(t))),
+      key: t.streamKey ?? null,
+      // A fact whose stream is not named as this service names them (a log made by hand): its rows found by a scan.
+      anywhere: t.streamKey ? db.prepare(sql('fact_id = @fact')) : null,
+    });
+    for (const t of tableSpecs()) {
+      if (t.name === 'appointments' || t.name === 'departures') this.closing.set(t.name, factRows(t, (where) => `SELECT office, person FROM ${t.name} WHERE ${where} AND known_to = '${OPEN}'`));
+    }
     for (const p of PROJECTIONS) {
       for (const t of p.tables) {
         const cols = rowColumns(t);
@@ -314,7 +338,7 @@ export class ReadModelWriter {
         // Live, a row is its document's first when no row of it is there yet (a bulk build sets them all in finishBulk).
         const first = t.first ? { column: t.first, any: db.prepare(`SELECT 1 FROM ${t.name} WHERE ${t.first} = ? LIMIT 1`).pluck() } : null;
         this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk, first });
-        this.closes.set(t.name, db.prepare(`UPDATE ${t.name} SET known_to = @at WHERE ${factWhere(t)} AND known_to = '${OPEN}'`));
+        this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
     }
@@ -326,7 +350,7 @@ export class ReadModelWriter {
     // A bulk build appends `facts` rows many a statement too; a correction or retraction reads them, so they are flushed first (applyFact).
     this.factsBulk = options.deferCloses ? new BulkInsert(db, 'facts', FACT_COLUMNS, true) : null;
     if (this.factsBulk) this.bulks.push(this.factsBulk);
-    this.factGet = db.prepare('SELECT type, target, retracted_at FROM facts WHERE fact_id = ?');
+    this.factGet = db.prepare('SELECT type, target, retracted_at, stream FROM facts WHERE fact_id = ?');
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
     this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
     this.parkStmt = db.prepare('INSERT OR REPLACE INTO parked (position, event_id, type, fact_id, error) VALUES (?, ?, ?, ?, ?)');
@@ -496,6 +520,7 @@ export class ReadModelWriter {
     const source = meta.source ?? null;
     let target = factId;
     let closes: FactType | null = null;
+    let stream = e.stream;
     let reason: string | null = null;
     let writes: RowWrite[];
     if (isAmendment(fact)) {
@@ -503,6 +528,7 @@ export class ReadModelWriter {
       writes = fact.type === 'FactCorrected' ? this.evolve({ ...storedFact(t.type, fact.data.data), factId: t.id, source }) : [];
       target = t.id;
       closes = t.type;
+      stream = t.stream;
       reason = fact.data.reason;
     } else writes = this.evolve({ ...fact, factId, source });
     const retracts = fact.type === 'FactRetracted';
@@ -514,7 +540,7 @@ export class ReadModelWriter {
       checkCell(reason);
       this.index(e, factId, target, reason, retracts);
     }
-    if (closes) this.closeVersion(target, closes, e.recordedAt, e.position);
+    if (closes) this.closeVersion(target, closes, stream, e.recordedAt, e.position);
     this.write(writes, target, e.recordedAt, e.position, closes ? factId : null);
     if (!this.bulk) this.index(e, factId, target, reason, retracts);
   }
@@ -572,12 +598,12 @@ export class ReadModelWriter {
   }
 
   /** A correction or retraction names a fact; naming a correction means the fact it corrected. */
-  private resolve(fact: string): { id: string; type: FactType } {
-    const row = this.factGet.get(fact) as { type: string; target: string; retracted_at: string | null } | undefined;
+  private resolve(fact: string): { id: string; type: FactType; stream: string } {
+    const row = this.factGet.get(fact) as { type: string; target: string; retracted_at: string | null; stream: string } | undefined;
     if (!row) throw new Error(`correction or retraction of an unknown fact ${fact}`);
     if (row.target !== fact) return this.resolve(row.target);
     if (row.retracted_at) throw new Error(`fact ${fact} was retracted at ${row.retracted_at}`);
-    return { id: fact, type: row.type as FactType };
+    return { id: fact, type: row.type as FactType, stream: row.stream };
   }
 
   private evolve(fact: FactVersion): RowWrite[] {
@@ -587,7 +613,7 @@ export class ReadModelWriter {
     return out;
   }
 
-  private closeVersion(factId: string, type: FactType, at: string, position: string): void {
+  private closeVersion(factId: string, type: FactType, stream: string, at: string, position: string): void {
     if (this.deferClose) {
       this.deferClose.push(factId);
       this.deferClose.push(position);
@@ -597,11 +623,20 @@ export class ReadModelWriter {
       this.deferred += 1;
       return;
     }
+    const placed = parseStream(stream);
+    const run = (rows: FactRows | undefined, params: Record<string, unknown>): Statement | null => {
+      if (!rows) return null;
+      if (!rows.key) return rows.stmt;
+      if (!placed) return rows.anywhere;
+      params['entity'] = placed.kind === rows.key.kind ? placed.id : null;
+      return rows.stmt;
+    };
     for (const p of this.byType.get(type) ?? []) {
       for (const t of p.tables) {
-        const closing = this.closing.get(t.name);
-        if (closing && this.terms) for (const r of closing.all(factId) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
-        this.closes.get(t.name)?.run({ at, fact: factId });
+        const params: Record<string, unknown> = { at, fact: factId };
+        const closing = run(this.closing.get(t.name), params);
+        if (closing && this.terms) for (const r of closing.all(params) as { office: unknown; person: unknown }[]) this.terms.touch(r.office, r.person);
+        run(this.closes.get(t.name), params)?.run(params);
       }
     }
   }

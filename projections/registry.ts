@@ -10,5 +10,11 @@ import type { Projection } from './types.js';
 
 export const PROJECTIONS: readonly Projection[] = [entities, offices, chairs, memberships, sessions, documents, timeline];
 
-/** Changes when any projection's version does (or the runner's own tables: v2 added where each fact lives and why it was amended; v3 the correction that wrote each row's version, `corrected_by`): a stored read-model file with another one is rebuilt. */
-export const SCHEMA_TAG = `v3:${PROJECTIONS.map((p) => `${p.name}@${p.version}`).join(',')}`;
+/**
+ * Changes when any projection's version does (or the runner's own tables and indexes: v2 added
+ * where each fact lives and why it was amended; v3 the correction that wrote each row's version,
+ * `corrected_by`; v4 closes versions through a key led by the id of the fact's stream's entity,
+ * so most tables lost their (fact_id) index, and entities' (kind, parent, name, id) holds the
+ * rows with a parent only): a stored read-model file with another one is rebuilt.
+ */
+export const SCHEMA_TAG = `v4:${PROJECTIONS.map((p) => `${p.name}@${p.version}`).join(',')}`;

@@ -3,7 +3,7 @@
  * version of it) to read-model rows. The runner adds the bitemporal bookkeeping columns
  * (fact_id, known_from, known_to, position, corrected_by), so evolve never sees a clock or the versioning.
  */
-import type { Fact, FactType, Source } from '../events/index.js';
+import type { Fact, FactType, Source, StreamKind } from '../events/index.js';
 
 /**
  * One version of a fact, as the runner hands it to evolve: its type and typed data (for a
@@ -41,6 +41,16 @@ export interface TableSpec {
    * index on (fact_id) is made: one index fewer to build and keep up.
    */
   readonly factKey?: string;
+  /**
+   * A column that always holds the id of the entity in whose stream the row's fact lives
+   * (`kind`: that stream's kind; NULL when the fact lives in a stream of another kind, as talks
+   * at no session do), leading the primary key or one of `indexes` (appointments: `office`).
+   * The write side keeps it (the fields a correction may not change, `identity`), so closing a
+   * version finds the fact's rows through it (`<column> IS <the fact's stream's id> AND fact_id
+   * = @fact`, the stream read from `facts`), and no index on (fact_id) is made. No read query
+   * looks a row up by its fact_id: that index served the writer's closes alone.
+   */
+  readonly streamKey?: { readonly column: string; readonly kind: StreamKind };
   /**
    * Extra indexes as column lists, e.g. `office, known_from`; one followed by ` WHERE <condition>`
    * is a partial index, of the rows that meet it: for an index whose queries never find the

@@ -5,7 +5,7 @@ import { TERM_COLUMNS, json, str, termColumns } from '../rows.js';
 export const chairs = projection({
   name: 'chairs',
   version: 3,
-  tables: [{ name: 'chairmanships', columns: ['organization', 'chair', ...TERM_COLUMNS, 'session', 'decided_by', 'motto', 'priorities', 'source'], primaryKey: 'organization, fact_id, position', indexes: ['organization, s0, s1, fact_id'] }],
+  tables: [{ name: 'chairmanships', columns: ['organization', 'chair', ...TERM_COLUMNS, 'session', 'decided_by', 'motto', 'priorities', 'source'], primaryKey: 'organization, fact_id, position', streamKey: { column: 'organization', kind: 'organization' }, indexes: ['organization, s0, s1, fact_id'] }],
   handles: ['ChairmanshipPassed'],
   evolve(fact) {
     const d = fact.data;

@@ -21,7 +21,7 @@ export const entities = projection({
     // (id, known_from, …, name): an entity's view in an answer from the index alone.
     // (kind, name, id), (kind, parent, name, id): pages of organizations, offices, people by name.
     // (key, …): an entity by its key, so only the entities that have one (30,000 of 148,000 at 1,000,000 facts).
-    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', factKey: 'id', indexes: ['key, known_from WHERE key IS NOT NULL', 'kind, parent, name, id', 'kind, name, id', 'id, known_from, known_to, kind, key, name'] },
+    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', factKey: 'id', indexes: ['key, known_from WHERE key IS NOT NULL', 'kind, parent, name, id WHERE parent IS NOT NULL', 'kind, name, id', 'id, known_from, known_to, kind, key, name'] },
     { name: 'names', columns: ['entity', 'kind', 'name_norm'], factKey: 'entity', indexes: ['entity, kind'] },
   ],
   // The facts that create an entity (events/facts/: their own stream of an entity kind).

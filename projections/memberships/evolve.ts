@@ -8,7 +8,7 @@ const CHANGE = { MembershipStarted: 'started', MembershipEnded: 'ended' } as con
 export const memberships = projection({
   name: 'memberships',
   version: 4,
-  tables: [{ name: 'membership_changes', columns: ['organization', 'member', 'change', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'organization, fact_id, position', indexes: ['organization, change, on_raw, fact_id', 'organization, member'] }],
+  tables: [{ name: 'membership_changes', columns: ['organization', 'member', 'change', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'organization, fact_id, position', streamKey: { column: 'organization', kind: 'organization' }, indexes: ['organization, change, on_raw, fact_id', 'organization, member'] }],
   handles: ['MembershipStarted', 'MembershipEnded'],
   evolve(fact) {
     const d = fact.data;

@@ -14,10 +14,10 @@ export const offices = projection({
   tables: [
     // A rowid table: `terms` (terms-index.ts, the terms as departures cut them, with their
     // temporal index) points at its rows. (office, person): what the cuts are made from.
-    { name: 'appointments', columns: ['office', 'person', ...TERM_COLUMNS, 'acting', 'session', 'appointed_by', 'source'], indexes: ['office, person'] },
-    { name: 'departures', columns: ['office', 'person', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'office, fact_id, position', indexes: [] },
+    { name: 'appointments', columns: ['office', 'person', ...TERM_COLUMNS, 'acting', 'session', 'appointed_by', 'source'], streamKey: { column: 'office', kind: 'office' }, indexes: ['office, person'] },
+    { name: 'departures', columns: ['office', 'person', 'on_raw', 'on_lo', 'on_hi', 'reason', 'source'], primaryKey: 'office, fact_id, position', streamKey: { column: 'office', kind: 'office' }, indexes: [] },
     // Valid on the days of the session, as known at the same knownAt: the temporal index covers the days of every version of it.
-    { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], temporal: { entity: 'office', daysFrom: { table: 'sessions', id: 'id', ref: 'session' } }, indexes: ['office', 'session', 'person'] },
+    { name: 'attestations', columns: ['office', 'person', 'session', 'capacity', 'source'], temporal: { entity: 'office', daysFrom: { table: 'sessions', id: 'id', ref: 'session' } }, streamKey: { column: 'session', kind: 'session' }, indexes: ['office', 'session', 'person'] },
   ],
   // Every fact that names an office: appointments and departures, and capacities at sessions.
   handles: typesNaming('office'),

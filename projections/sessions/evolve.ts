@@ -8,7 +8,7 @@ import { json, str, termColumns } from '../rows.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 7,
+  version: 8,
   tables: [
     {
       name: 'sessions',
@@ -23,7 +23,7 @@ export const sessions = projection({
     },
     // Clustered by session: a page of sessions reads each one's items from adjacent rows.
     // person: a person's page lists the sessions they attended or reported to.
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', indexes: ['person, known_from'] },
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', streamKey: { column: 'session', kind: 'session' }, indexes: ['person, known_from'] },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),
@@ -53,6 +53,9 @@ export const sessions = projection({
       }
       case 'SidelineTalksHeld': {
         const d = fact.data;
+        // Talks held at no session (only `on`) are no session's item: no read model lists them
+        // (a person's participation joins sessions), and session_items is keyed by its session.
+        if (d.session === undefined) return [];
         return [{ table: 'session_items', row: { ...item, session: str(d.session), item: 'talks', on_raw: str(d.on), participants: json(d.participants), topics: json(d.topics ?? []), summary: str(d.summary) } }];
       }
       default:

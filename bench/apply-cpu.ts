@@ -1,0 +1,113 @@
+/**
+ * The read models' apply alone, CPU per event in alternating slices: `npm run bench:apply-cpu`.
+ * A live read-model file (WAL, as the read-model thread opens it) applies bench:record's mix
+ * (a PersonRegistered with a key, then a DelegateAttended naming that person at one of 32
+ * sessions) in commits of BENCH_COMMIT events (default 16, a group of single facts; 10,000 is
+ * a batch's), through `ReadModelWriter.applyBatch`, as the read-model thread does. With
+ * BENCH_ROOT=<another worktree> the code of that worktree and of this one are measured in
+ * turn, A B A B…, each on a file of its own, in one process (contention disturbs alternating
+ * slices less than separate runs). Prints µs of CPU (user + system, this process) an event
+ * per slice and the median of each.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pino } from 'pino';
+import type { LogEvent } from '../projections/db.js';
+
+const here = resolve(new URL('..', import.meta.url).pathname);
+const other = process.env['BENCH_ROOT'] ? resolve(process.env['BENCH_ROOT']) : null;
+const COMMIT = Number(process.env['BENCH_COMMIT'] ?? 16);
+const SLICE = Number(process.env['BENCH_SLICE'] ?? 4_000);
+const SLICES = Number(process.env['BENCH_SLICES'] ?? 8);
+const CLIENTS = 32;
+const log = pino({ level: 'silent' });
+const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+
+const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+const ulid = (n: number): string => {
+  let s = '';
+  let v = n;
+  for (let i = 0; i < 16; i++) {
+    s = CROCKFORD[v % 32] + s;
+    v = Math.floor(v / 32);
+  }
+  return `01JB000000${s}`;
+};
+
+interface Subject {
+  name: string;
+  apply: (events: readonly LogEvent[]) => void;
+  close: () => void;
+}
+
+async function subject(root: string, name: string, dir: string): Promise<Subject> {
+  const { openDb, ReadModelWriter } = (await import(join(root, 'projections/db.ts'))) as typeof import('../projections/db.js');
+  const path = join(dir, `${name}.db`);
+  const db = openDb(path);
+  const w = new ReadModelWriter(db, log);
+  return {
+    name,
+    apply: (events) => w.applyBatch(events),
+    close: () => db.close(),
+  };
+}
+
+/** The events of bench:record's mix, numbered from 1; the first ones register the org and the 32 sessions. */
+function* events(): Generator<LogEvent> {
+  let n = 0;
+  const source = { title: 'Benchmark', publisher: 'Annals' };
+  const t0 = Date.parse('2026-01-01T00:00:00.000Z');
+  const ev = (type: string, stream: string, data: Record<string, unknown>, factId: string): LogEvent => {
+    n += 1;
+    return { id: `e-${n}`, stream, revision: 0, position: String(n).padStart(20, '0'), type, data, metadata: { factId, source, schemaVersion: 2, recordedBy: 'bench' }, recordedAt: new Date(t0 + n).toISOString() };
+  };
+  const org = ulid(1);
+  yield ev('OrganizationRegistered', `organization-${org}`, { key: 'bench-org', name: 'Bench' }, org);
+  const sessions = Array.from({ length: CLIENTS }, (_, c) => ulid(2 + c));
+  for (const [c, s] of sessions.entries()) yield ev('SessionHeld', `session-${s}`, { key: `bench-session-${c}`, body: org, held: { from: '2025-11-27' } }, s);
+  for (let i = 0; ; i++) {
+    const client = i % CLIENTS;
+    const person = ulid(100 + 2 * i);
+    yield ev('PersonRegistered', `person-${person}`, { key: `single-c${client}-p${i}`, name: `Person ${client}/${i}` }, person);
+    const s = sessions[client] as string;
+    yield ev('DelegateAttended', `session-${s}`, { session: s, person, representing: org }, ulid(101 + 2 * i));
+  }
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'annals-bench-apply-'));
+try {
+  const subjects = [...(other ? [await subject(other, 'A (BENCH_ROOT)', dir)] : []), await subject(here, other ? 'B (this worktree)' : 'this worktree', dir)];
+  const feeds = subjects.map(() => events());
+  const take = (k: number, n: number): LogEvent[] => Array.from({ length: n }, () => (feeds[k] as Generator<LogEvent>).next().value as LogEvent);
+  const slice = (k: number, n: number): number => {
+    const s = subjects[k] as Subject;
+    const batches = Array.from({ length: Math.ceil(n / COMMIT) }, () => take(k, COMMIT));
+    const t0 = process.cpuUsage();
+    for (const b of batches) s.apply(b);
+    const d = process.cpuUsage(t0);
+    return (d.user + d.system) / (batches.length * COMMIT);
+  };
+  console.log(`read models' apply, CPU an event, commits of ${COMMIT} events, slices of ${SLICE}; load average ${load()}`);
+  subjects.forEach((_, k) => {
+    take(k, 0);
+    (subjects[k] as Subject).apply(take(k, 1 + CLIENTS));
+    slice(k, SLICE);
+  });
+  const results = subjects.map(() => [] as number[]);
+  for (let i = 0; i < SLICES; i++) {
+    for (let k = 0; k < subjects.length; k++) {
+      const j = i % 2 === 0 ? k : subjects.length - 1 - k;
+      (results[j] as number[]).push(slice(j, SLICE));
+    }
+  }
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+  subjects.forEach((s, k) => {
+    const r = results[k] as number[];
+    console.log(`${s.name}: ${r.map((x) => x.toFixed(1)).join(', ')} µs an event; median ${median(r).toFixed(1)}`);
+  });
+  console.log(`load average at the end ${load()}`);
+  for (const s of subjects) s.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
