@@ -30,7 +30,6 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { registerTemporalFunctions } from '../projections/temporal.js';
 import { prng } from '../test/fixtures/history.js';
 
 const path = process.env['BENCH_DB'];
@@ -91,7 +90,6 @@ const reads = (): number => Number(/^syscr: (\d+)/m.exec(readFileSync('/proc/sel
 const dbOf = new Map<Reads, Database.Database>();
 function open(v: (typeof versions)[number]): Reads {
   const db = new Database(path as string, { readonly: true });
-  registerTemporalFunctions(db);
   db.pragma(`cache_size = -${CACHE_KIB}`);
   const r = new v.lib.ReadQueries(db, false, 60_000);
   dbOf.set(r, db);

@@ -26,7 +26,6 @@ import { loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { registerTemporalFunctions } from '../projections/temporal.js';
 import { ReadQueries } from '../projections/queries.js';
 import { QueryContext } from '../projections/query-context.js';
 import { prng } from '../test/fixtures/history.js';
@@ -70,7 +69,6 @@ function asWorker(reads: Reads, list: 'documents' | 'sessions', args: [string, s
 
 function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads): Reads {
   const db = new Database(path as string, { readonly: true });
-  registerTemporalFunctions(db);
   db.pragma('cache_size = -65536');
   return new Queries(db, false, 60_000);
 }

@@ -10,12 +10,10 @@
  */
 import Database from 'better-sqlite3';
 import { captureStatements, exerciseQueries, fullScans, indexesUsed, plansOf, sampleOf } from '../test/fixtures/query-plans.js';
-import { registerTemporalFunctions } from '../projections/temporal.js';
 
 const path = process.env['BENCH_DB'];
 if (!path) throw new Error('BENCH_DB=<path to a readmodels.db> is required (opened read-only)');
 const db = new Database(path, { readonly: true });
-registerTemporalFunctions(db);
 const knownAt = process.env['BENCH_KNOWN_AT'] ?? (db.prepare('SELECT recorded_at FROM facts ORDER BY recorded_at LIMIT 1 OFFSET (SELECT count(*) * 3 / 4 FROM facts)').pluck().get() as string);
 const sample = sampleOf(db, knownAt);
 console.log(`read models: ${path}; asked at knownAt ${knownAt} about ${JSON.stringify(sample)}`);

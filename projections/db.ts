@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { OPEN_END, isAmendment, isAmendmentType, isFactType, parseStream, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
-import { I32_MAX, createRtree, dayKey, entityKey, secondKey, registerTemporalFunctions, rtreeOf } from './temporal.js';
+import { I32_MAX, createRtree, dayKey, entityKey, secondKey, rtreeOf } from './temporal.js';
 import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 import { BulkInsert } from './bulk-insert.js';
 import { packRtree } from './rtree-pack.js';
@@ -210,7 +210,6 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
 }
 
 function setUp(db: Db, options: OpenOptions): void {
-  registerTemporalFunctions(db);
   if (options.bulk) {
     db.pragma('journal_mode = OFF');
     db.pragma('synchronous = OFF');

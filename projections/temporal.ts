@@ -65,14 +65,6 @@ export function createRtree(db: Db, table: string): void {
   db.exec(`CREATE VIRTUAL TABLE IF NOT EXISTS ${rtreeOf(table)} USING rtree_i32(id, elo, ehi, vlo, vhi, klo, khi)`);
 }
 
-/** The key functions in SQL, for filling an index from rows already written (a bulk build). */
-export function registerTemporalFunctions(db: Db): void {
-  db.function('annals_entity_key', { deterministic: true }, (id: unknown) => entityKey(String(id)));
-  db.function('annals_day_key', { deterministic: true }, (day: unknown) => dayKey(String(day)));
-  db.function('annals_second_key', { deterministic: true }, (at: unknown) => secondKey(String(at)));
-  db.function('annals_second_key_up', { deterministic: true }, (at: unknown) => secondKeyUp(String(at)));
-}
-
 /**
  * The search: entries of `entity` whose valid days may meet [q0, q1] and that may have been
  * recorded by `knownAt`. Bind `@ek`, `@v0`, `@v1`, `@km` with `searchParams`.

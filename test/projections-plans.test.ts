@@ -13,7 +13,6 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t from 'tap';
 import { rebuildReadModels } from '../projections/index.js';
-import { registerTemporalFunctions } from '../projections/temporal.js';
 import { TestLog, recordRichHistory } from './fixtures/history.js';
 import { captureStatements, exerciseQueries, fullScans, indexesUsed, plansOf, sampleOf } from './fixtures/query-plans.js';
 
@@ -40,7 +39,6 @@ t.test('no read query scans a read-model table whole', async (t) => {
   // an index (one body holds every session here), and the question is whether an index exists
   // that serves each statement, as the planner's defaults assume of an equality on one.
   db.exec('DELETE FROM sqlite_stat1; ANALYZE sqlite_schema;');
-  registerTemporalFunctions(db);
   const knownAt = log.events.at(-1)?.recordedAt as string;
   const sample = sampleOf(db, knownAt);
   const captured = captureStatements(db);
