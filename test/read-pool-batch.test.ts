@@ -34,10 +34,10 @@ function spy(worker: Worker): { sent: ReadRequest[]; heard: ReadReply[] } {
 }
 
 /** A pool of one worker of its own on the app's read models, and the messages to and from it. */
-async function poolOf(t: Test, a: TestApp, batchHoldMs: number): Promise<{ pool: ReadPool; seen: { sent: ReadRequest[]; heard: ReadReply[] } }> {
+async function poolOf(t: Test, a: TestApp, batchHoldMs: number, queueLimit = 64): Promise<{ pool: ReadPool; seen: { sent: ReadRequest[]; heard: ReadReply[] } }> {
   const before = new Set(runningWorkers().keys());
   const models = a.runtime.readModels;
-  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 64, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, batchHoldMs });
+  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, batchHoldMs });
   t.teardown(() => pool.close());
   await until('the read worker to be ready', () => pool.ready > 0, 60_000);
   const worker = [...runningWorkers()].find(([w, label]) => label === 'reads' && !before.has(w))?.[0] as Worker;
@@ -159,6 +159,33 @@ t.test('a page asked alone still lets point questions by, and a release behind t
   t.same(seen.sent.map((m) => m.kind), ['reads', 'release', 'read'], 'the pages, the release, the holder: three messages');
   t.same(order, [...pages.map((_, i) => `page ${i}`), 'holder'], 'the holder behind the release waited for it: nothing is taken past a message that is not a question');
   t.equal(JSON.parse(answer.value).validAt, '2026-06-01', 'and was answered on the connection opened again');
+  t.equal(pool.pending, 0, 'nothing is left waiting');
+});
+
+t.test('point questions asked as fast as the event loop can ask them do not starve the pages asked before them', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const { pool } = await poolOf(t, a, 0, 100_000);
+  const knownAt = new Date().toISOString();
+  const PAGES = 100;
+  let pagesDone = 0;
+  const pages = Array.from({ length: PAGES }, () => (pool.run('sessions', ['csto', knownAt, undefined, { after: null, limit: 50 }, 50], { rawItems: 'page' }) as Promise<unknown>).then(() => (pagesDone += 1)));
+  // Holders asked every turn, 200 a turn, for as long as pages are waiting (and at most CAP of them,
+  // so that a worker that starved its pages would still let the test end). The worker takes them
+  // between two pages and answers them first; the pages still get their turns, because the
+  // event loop cannot ask point questions faster than the worker answers them (asking and
+  // hearing an answer costs it about what answering costs the worker).
+  const CAP = 60_000;
+  let asked = 0;
+  const holders: Promise<unknown>[] = [];
+  await new Promise((resolve) => setImmediate(resolve));
+  while (pagesDone < PAGES && asked < CAP) {
+    for (let i = 0; i < 200 && pool.pending < 2_000; i++, asked++) holders.push(pool.run('holderJson', ['csto-secretary-general', '2026-06-01', knownAt]) as Promise<unknown>);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  const askedWhilePages = asked;
+  await Promise.all([...pages, ...holders]);
+  t.equal(pagesDone, PAGES, 'every page answered');
+  t.ok(askedWhilePages < CAP, `the pages were answered while holders kept coming (${askedWhilePages} holders asked meanwhile)`);
   t.equal(pool.pending, 0, 'nothing is left waiting');
 });
 
