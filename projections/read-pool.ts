@@ -212,7 +212,8 @@ export class ReadPool {
   private thread(): ReadThread {
     const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, cacheWarm: this.opts.cacheWarm, batchHoldMs: this.opts.batchHoldMs };
     const settle = (m: ReadAnswer): void => {
-      if (m.kind === 'answer') client.settle(m.seq, { value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>);
+      // A point question's answer (no raw bytes) as one object of one shape, no spreads.
+      if (m.kind === 'answer') client.settle(m.seq, m.rawItems === undefined && m.rawEach === undefined ? ({ value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>) : ({ value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>));
       // Its class kept (crossed-errors.ts): a file that will not open is a 503, not a 500.
       else client.fail(m.seq, revived(m));
     };
@@ -260,11 +261,14 @@ export class ReadPool {
    * `rawItems`: a list's items come back as JSON bytes made by the worker (Pooled.rawItems),
    * so the event loop neither rebuilds them from the structured clone nor serializes them.
    */
-  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts: { rawItems?: RawMode | undefined } = {}): Promise<Pooled<ReadValue<M>>> | null {
+  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts?: { rawItems?: RawMode | undefined }): Promise<Pooled<ReadValue<M>>> | null {
     let best: ReadThread | null = null;
-    for (const w of this.workers) if (w.ready && (best === null || w.pending < best.pending)) best = w;
+    let held = 0;
+    for (const w of this.workers) {
+      held += w.pending;
+      if (w.ready && (best === null || w.pending < best.pending)) best = w;
+    }
     if (best === null || this.closed) return null;
-    const held = this.pending;
     if (held >= this.opts.queueLimit) return Promise.reject(stackless(() => new ReadsOverloadedError(held)));
     // What the read models applied since the last question ends the workers' snapshots.
     const applied = this.opts.applied();
@@ -277,7 +281,9 @@ export class ReadPool {
       this.lastQueries = queries;
       Atomics.add(this.counters, FILE, 1);
     }
-    return best.requestVia<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, ...(opts.rawItems ? { rawItems: opts.rawItems } : {}) }), this.send);
+    const rawItems = opts?.rawItems;
+    // A point question's job without a spread: one object of one shape (read-worker.ts isPage: no rawItems).
+    return best.requestVia<Pooled<ReadValue<M>>>(rawItems ? (seq) => ({ kind: 'read', seq, method, args, rawItems }) : (seq) => ({ kind: 'read', seq, method, args }), this.send);
   }
 
   /**

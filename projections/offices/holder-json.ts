@@ -18,7 +18,7 @@
 import { KNOWN, type QueryContext } from '../query-context.js';
 import { CORRECTED, quoted } from '../json-sql.js';
 import { SEARCH, dayKey, entityKey, secondKey } from '../temporal.js';
-import { lowerBound, upperBound } from '../../events/index.js';
+import { isPartialDate, lowerBound, upperBound } from '../../events/index.js';
 
 /** `{"id":…,"key":…,"name":…}` of a person or session `id`, from its row `v` known at k (LEFT JOINed: NULL when not known then). */
 const VIEW_OF = (id: string, v: string): string =>
@@ -52,8 +52,11 @@ export const HOLDER_SQL = `SELECT '{"office":{"id":' || ${quoted('o.id')} || ',"
 
 /** The holder answer's JSON text for `office` (an id) during `validAt` as known at `k`; null when the office is not known then. */
 export function holderAnswerJson(q: QueryContext, office: string, validAt: string, k: string): string | null {
-  const q0 = lowerBound(validAt);
-  const q1 = upperBound(validAt);
-  const text = q.pluck(HOLDER_SQL).get({ office, validAt, k, q0, q1, ek: entityKey(office), v0: dayKey(q0), v1: dayKey(q1), km: secondKey(k) }) as string | undefined;
+  // A whole day (most questions) is its own first and last day: one check, no parse and padding twice.
+  const day = validAt.length === 10 && isPartialDate(validAt);
+  const q0 = day ? validAt : lowerBound(validAt);
+  const q1 = day ? validAt : upperBound(validAt);
+  const v0 = dayKey(q0);
+  const text = q.pluck(HOLDER_SQL).get({ office, validAt, k, q0, q1, ek: entityKey(office), v0, v1: day ? v0 : dayKey(q1), km: secondKey(k) }) as string | undefined;
   return text ?? null;
 }

@@ -93,8 +93,15 @@ export function isImmutable(app: FastifyInstance, ctx: AnswerContext): boolean {
   return at !== null && ctx.knownAt < at;
 }
 
+/** The Cache-Control values, by visibility (made once, not at each answer). */
+const CACHE_CONTROL = {
+  public: { immutable: `public, max-age=${IMMUTABLE_MAX_AGE}, immutable`, current: 'public, no-cache' },
+  private: { immutable: `private, max-age=${IMMUTABLE_MAX_AGE}, immutable`, current: 'private, no-cache' },
+} as const;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
 export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, body: string | object, ctx: AnswerContext): FastifyReply {
-  const visibility = app.config.privateReads ? 'private' : 'public';
+  const cacheControl = app.config.privateReads ? CACHE_CONTROL.private : CACHE_CONTROL.public;
   let etag: string;
   // A list asked for as CSV (csv-lists.ts): the same page as rows; its ETags differ from the JSON's.
   const raw = typeof body === 'string' ? [] : rawFields(body);
@@ -102,14 +109,14 @@ export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: Fas
   const text: string | Buffer = csv ?? (typeof body === 'string' ? body : raw.length > 0 ? answerBytes(body as Record<string, unknown>) : JSON.stringify(body));
   if (isImmutable(app, ctx)) {
     etag = `"${hash('sha1', text, 'base64url')}"`;
-    reply.header('cache-control', `${visibility}, max-age=${IMMUTABLE_MAX_AGE}, immutable`);
+    reply.header('cache-control', cacheControl.immutable);
   } else {
     const position = (ctx.snapshot ?? app.readModels.queries.snapshot()).position ?? '0';
     const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, csv !== null, BOOT]);
     etag = `W/"${position}.${hash('sha1', question, 'base64url').slice(0, 16)}"`;
-    reply.header('cache-control', `${visibility}, no-cache`);
+    reply.header('cache-control', cacheControl.current);
   }
   reply.header('etag', etag);
   if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send();
-  return reply.type(csv !== null ? CSV_TYPE : 'application/json; charset=utf-8').send(text);
+  return reply.type(csv !== null ? CSV_TYPE : JSON_TYPE).send(text);
 }

@@ -137,7 +137,7 @@ export async function readContext(app: FastifyInstance, q: { knownAt?: string | 
 export function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
   try {
     const raw = RAW_ITEMS.has(method);
-    const pooled = app.readPool?.run(method, args, { rawItems: raw ? 'page' : undefined });
+    const pooled = app.readPool?.run(method, args, raw ? RAW_PAGE : undefined);
     // One promise on the worker's answer, not a chain of async functions (a point question is ~60 µs of the event loop; each link costs a microtask).
     if (pooled) return raw ? pooled.then(withRawItems, (err: unknown) => refusedAsShed(app, err)) : pooled.catch((err: unknown) => refusedAsShed(app, err));
     const q = app.readModels.queries;
@@ -147,6 +147,8 @@ export function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...ar
     return Promise.reject(err);
   }
 }
+
+const RAW_PAGE = { rawItems: 'page' } as const;
 
 /** The route passes the page's items on untouched (RAW_ITEMS): the bytes stand in for them. */
 function withRawItems<T>(answer: Pooled<T>): Pooled<T> {
