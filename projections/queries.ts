@@ -177,7 +177,7 @@ export class ReadQueries {
       const [org, k, validAt, page] = args as Parameters<ReadQueries['documents']>;
       const row = this.q.ref('organization', org, k);
       if (!row) return { value: null, items: [] };
-      const p = documentsPageJson(this.q, withBodies(this.q, row.id, k), k, validAt, page);
+      const p = documentsPageJson(this.q, row.id, k, validAt, page);
       return { value: { items: [], next: p.next }, items: p.items };
     }
     if (method !== 'sessions') return null;
@@ -205,7 +205,7 @@ export class ReadQueries {
   documents(org: string, k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem> | null {
     const row = this.q.ref('organization', org, k);
     // `correctedBy` comes with the page (documentsPage), read from the rows.
-    return row ? documentsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page) : null;
+    return row ? documentsPage(this.q, row.id, k, validAt, page) : null;
   }
 
   document(ref: string, k: string): (DocumentItem & Corrected) | null {
