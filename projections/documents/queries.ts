@@ -4,7 +4,8 @@
  * its bodies, in keyset pages: the ones only considered first (by id), then the adopted ones
  * by the first day of their effect, then id; with `validAt`, only adopted documents whose
  * period of effect overlaps it — open-ended ones through (body, e1 = open, s0, …), the others
- * from the day asked about minus the body's longest period (spans).
+ * from the day asked about minus the body's longest period (spans). A read worker's page is
+ * written as JSON text by the same keyset statements (documentsPageJson).
  */
 import { type Certainty } from '../../events/index.js';
 import { lowerBound, upperBound } from '../../events/index.js';
