@@ -230,21 +230,22 @@ type Select = (adoption: 'a' | null) => string;
  * organizations/queries.ts withBodies) that adopted or considered a document, found from the
  * other end in one statement: the distinct bodies of adoptions and of considerations (one
  * search of their (body, …) index each), each kept when its parent chain known at k reaches
- * `org`. Not every organization's parent read, as withBodies does (~100 on the benchmark
- * record: ~50–65 µs with the two statements that then asked which of them adopt or consider).
+ * `org`, with an adopting body's span (null: none of its adoptions ever had an end). Not
+ * every organization's parent read, as withBodies does (~100 on the benchmark record: ~50–65
+ * µs with the two statements that then asked which of them adopt or consider).
  */
-function documentBodies(q: QueryContext, org: string, k: string): { adopting: string[]; considering: string[] } {
+function documentBodies(q: QueryContext, org: string, k: string): { adopting: { b: string; span: number | null }[]; considering: string[] } {
   const distinct = (t: string, n: string): string => `${n}(b) AS (SELECT (SELECT min(body) FROM ${t}) UNION ALL SELECT (SELECT min(body) FROM ${t} WHERE body > ${n}.b) FROM ${n} WHERE ${n}.b IS NOT NULL)`;
   const found = JSON.parse(
     q.get<{ v: string }>(
       `WITH RECURSIVE ${distinct('adoptions', 'ab')}, ${distinct('considerations', 'cb')},
         up(b, kind, id) AS (SELECT b, 'a', b FROM ab WHERE b IS NOT NULL UNION ALL SELECT b, 'c', b FROM cb WHERE b IS NOT NULL
           UNION SELECT up.b, up.kind, e.parent FROM up CROSS JOIN entities e WHERE e.id = up.id AND up.id <> @org AND e.kind = 'organization' AND e.parent IS NOT NULL AND ${KNOWN('e')})
-      SELECT json_group_array(json_array(b, kind)) AS v FROM up WHERE id = @org`,
+      SELECT json_group_array(json_array(b, kind, CASE kind WHEN 'a' THEN (SELECT days FROM spans WHERE tbl = 'adoptions' AND grp = b) END)) AS v FROM up WHERE id = @org`,
       { org, k },
     )?.v ?? '[]',
-  ) as [string, 'a' | 'c'][];
-  return { adopting: found.filter(([, kind]) => kind === 'a').map(([b]) => b), considering: found.filter(([, kind]) => kind === 'c').map(([b]) => b) };
+  ) as [string, 'a' | 'c', number | null][];
+  return { adopting: found.filter(([, kind]) => kind === 'a').map(([b, , span]) => ({ b, span })), considering: found.filter(([, kind]) => kind === 'c').map(([b]) => b) };
 }
 
 /**
@@ -266,11 +267,13 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
     const q0 = lowerBound(validAt);
     window = { q0, q1: upperBound(validAt) };
     inForce = 'AND a.s0 <= @q1 AND a.e1 >= @q0';
-    for (const b of adopting) {
+    for (const { b, span } of adopting) {
       // Open-ended: every one begun by the end of the days asked about is in force.
       source(`SELECT ${ADOPTED} WHERE a.body = @b AND a.e1 = '${OPEN}' AND ${KNOWN('a')} AND a.s0 <= @q1 AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`, bind(base, window, { b }));
-      // Ended: only those begun within the longest period before the days asked about can reach them.
-      const lo = daysBefore(q0, q.span('adoptions', [b]));
+      // Ended: only those begun within the longest period before the days asked about can reach
+      // them; none when the body has no span (no adoption of it ever had an end: db.ts spans).
+      if (span === null) continue;
+      const lo = daysBefore(q0, span);
       const after = (from['a0'] as string) < lo ? { a0: lo, a1: '' } : {};
       source(`SELECT ${ADOPTED} WHERE a.body = @b AND a.e1 <> '${OPEN}' AND ${KNOWN('a')} ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`, bind(base, window, after, { b }));
     }
@@ -282,7 +285,7 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
         bind(base, { b }),
       );
     }
-    for (const b of adopting) source(`SELECT ${ADOPTED} WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`, bind(base, { b }));
+    for (const { b } of adopting) source(`SELECT ${ADOPTED} WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`, bind(base, { b }));
   }
   // Considered here, adopted by a body of another organization: listed here too, as adopted.
   if (considering.length) base['bodies'] = JSON.stringify(withBodies(q, org, k));
