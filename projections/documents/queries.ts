@@ -301,8 +301,8 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
 }
 
 /**
- * Documents of these bodies (adopted or considered), in force during `validAt` when given, a
- * page at a time; each item whose document's entity was corrected with its `correctedBy` (the
+ * Documents of the organization `org` and its bodies (adopted or considered), in force during
+ * `validAt` when given, a page at a time; each item whose document's entity was corrected with its `correctedBy` (the
  * correction that wrote the entity's version known at k: db.ts `corrected_by`).
  */
 export function documentsPage(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem & Corrected> {
