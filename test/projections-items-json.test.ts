@@ -226,3 +226,57 @@ t.test('correctedBy read from the rows (db.ts corrected_by) is the latest correc
   );
   t.ok(marked > 50, `${marked} items marked corrected, ${unmarked} not`);
 });
+
+t.test('documents pages written by SQLite equal the objects serialized, page by page, on both time axes', async (t) => {
+  let pages = 0;
+  let items = 0;
+  const seen = new Set<string>();
+  await fc.assert(
+    fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 150, max: 350 }), async (seed, size) => {
+      const log = new TestLog();
+      recordSessions(log, size, seed);
+      // Documents considered by a body of `org` and adopted by another organization's body: listed by `org` as adopted.
+      const rnd = prng(seed + 2);
+      const other = log.record('OrganizationRegistered', { key: 'other', name: 'Other', classification: 'organization' }).metadata['factId'] as string;
+      for (const e of log.events.filter((x) => x.type === 'DocumentConsidered')) {
+        if (rnd() < 0.5) log.record('DocumentAdopted', { document: e.metadata['factId'] as string, body: other, adoptedOn: '2000', ...(rnd() < 0.5 ? { effective: { from: '2000-06', to: '2003' } } : {}) });
+      }
+      const teardowns: (() => unknown)[] = [];
+      try {
+        const { readModels } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
+        await readModels.caughtUp();
+        const q = readModels.queries as ReadQueries;
+        const last = log.events.length - 1;
+        for (let probe = 0; probe < 16; probe++) {
+          const at = log.events[Math.floor(rnd() * (last + 1))] as StoredEvent;
+          const k = new Date(Date.parse(at.recordedAt) - (probe % 3 === 0 ? 1 : 0)).toISOString();
+          const validAt = probe % 4 === 0 ? undefined : ['2001', '2001-03', '2001-03-02', '1999', '2004-06-15', '2000-07'][probe % 6];
+          const limit = [1, 2, 3, 10, 50][probe % 5] as number;
+          for (const org of ['org', 'council', 'other', 'no-such-org']) {
+            let after: readonly string[] | null = null;
+            do {
+              const page = { after, limit };
+              const objects = q.documents(org, k, validAt, page);
+              const text = q.itemsJson('documents', [org, k, validAt, page]);
+              pages += 1;
+              if (objects === null) t.same(text, { value: null, items: [] }, 'an unknown organization: null');
+              else {
+                t.same(text?.value, { items: [], next: objects.next }, 'the same next key');
+                const expected = asObjects(objects.items);
+                if (text?.items.join('\n') !== expected.join('\n')) t.same(text?.items, expected, `${org} at ${k}, validAt ${validAt}, limit ${limit}`);
+                items += expected.length;
+                for (const s of expected) for (const part of ['correctedBy', '"certainty":"certain"', '"certainty":"possible"', '"status":"considered"', '"status":"adopted"', '"effective":{"from":"2000-06","to":"2003"}', '"session":null', '\\n', '\\u0001']) if (s.includes(part)) seen.add(part);
+              }
+              after = objects?.next ?? null;
+            } while (after !== null);
+          }
+        }
+      } finally {
+        for (const fn of teardowns.reverse()) await fn();
+      }
+    }),
+    { numRuns: 6, seed: 2028 },
+  );
+  t.ok(items > 200, `${items} documents compared on ${pages} pages`);
+  t.same([...seen].sort(), ['correctedBy', '"certainty":"certain"', '"certainty":"possible"', '"status":"considered"', '"status":"adopted"', '"effective":{"from":"2000-06","to":"2003"}', '"session":null', '\\n', '\\u0001'].sort(), 'the shapes compared include every kind of field');
+});

@@ -4,15 +4,19 @@
  * its bodies, in keyset pages: the ones only considered first (by id), then the adopted ones
  * by the first day of their effect, then id; with `validAt`, only adopted documents whose
  * period of effect overlaps it — open-ended ones through (body, e1 = open, s0, …), the others
- * from the day asked about minus the body's longest period (spans).
+ * from the day asked about minus the body's longest period (spans). A read worker's page is
+ * written as JSON text by the same keyset statements (documentsPageJson).
  */
 import { type Certainty } from '../../events/index.js';
 import { lowerBound, upperBound } from '../../events/index.js';
 import { OPEN } from '../db.js';
-import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, KNOWN, LIMIT, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';
 import { correctionsById, type Corrected, type CorrectedBy } from '../facts/queries.js';
+import { documentFields } from './json.js';
+import { withBodies } from '../organizations/queries.js';
+import { withViews } from '../json-sql.js';
 
 export interface DocumentItem {
   id: string;
@@ -172,7 +176,7 @@ function sessionDocumentPairs(q: QueryContext, sessions: readonly string[], k: s
     q.get<{ v: string }>(
       `SELECT json_group_array(json_array(session, document)) AS v FROM (
           SELECT a.session, a.document FROM json_each(@s) j CROSS JOIN adoptions a WHERE a.session = j.value AND ${KNOWN('a')} AND a.document > @a0
-          UNION SELECT c.session, c.document FROM json_each(@s) j CROSS JOIN considerations c WHERE c.session = j.value AND ${KNOWN('c')} AND c.document > @a0 LIMIT @cap)`,
+          UNION SELECT c.session, c.document FROM json_each(@s) j CROSS JOIN considerations c WHERE c.session = j.value AND ${KNOWN('c')} AND c.document > @a0 ${LIMIT('cap')})`,
       p,
     )?.v ?? '[]',
   ) as [string, string][];
@@ -216,55 +220,93 @@ type PageTuple = [string, string, string, string | null, string | null, string |
 /** The document's entity known at k (the statements join it, as an EXISTS would test it: one version of an id is known at a time). */
 const DOC_ENTITY = (col: string): string => `CROSS JOIN entities e ON e.id = ${col} AND e.kind = 'document' AND ${KNOWN('e')}`;
 const packed = (sql: string): string => `SELECT json_group_array(json_array(${Array.from({ length: 18 }, (_, i) => `c${i}`).join(', ')})) AS v FROM (${sql})`;
-const byKey = (x: PageTuple, y: PageTuple): number => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+const byKey = (x: readonly string[] | PageTuple, y: readonly string[] | PageTuple): number => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
+
+/** A page's statement's select list: the document's key and what the page shows of it, from the entity `e` and (adopted: `a`, else the consideration `c`) the first adoption. */
+type Select = (adoption: 'a' | null) => string;
 
 /**
- * Documents of these bodies (adopted or considered), in force during `validAt` when given, a
- * page at a time; each item whose document's entity was corrected with its `correctedBy` (the
- * correction that wrote the entity's version known at k: db.ts `corrected_by`).
+ * The bodies of the organization `org` (itself, and its bodies at any depth as known at k:
+ * organizations/queries.ts withBodies) that adopted or considered a document, found from the
+ * other end in one statement: the distinct bodies of adoptions and of considerations (one
+ * search of their (body, …) index each), each kept when its parent chain known at k reaches
+ * `org`, with an adopting body's span (null: none of its adoptions ever had an end). Not
+ * every organization's parent read, as withBodies does (~100 on the benchmark record: ~50–65
+ * µs with the two statements that then asked which of them adopt or consider).
  */
-export function documentsPage(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem & Corrected> {
+function documentBodies(q: QueryContext, org: string, k: string): { adopting: { b: string; span: number | null }[]; considering: string[] } {
+  const distinct = (t: string, n: string): string => `${n}(b) AS (SELECT (SELECT min(body) FROM ${t}) UNION ALL SELECT (SELECT min(body) FROM ${t} WHERE body > ${n}.b) FROM ${n} WHERE ${n}.b IS NOT NULL)`;
+  const found = JSON.parse(
+    q.get<{ v: string }>(
+      `WITH RECURSIVE ${distinct('adoptions', 'ab')}, ${distinct('considerations', 'cb')},
+        up(b, kind, id) AS (SELECT b, 'a', b FROM ab WHERE b IS NOT NULL UNION ALL SELECT b, 'c', b FROM cb WHERE b IS NOT NULL
+          UNION SELECT up.b, up.kind, e.parent FROM up CROSS JOIN entities e WHERE e.id = up.id AND up.id <> @org AND e.kind = 'organization' AND e.parent IS NOT NULL AND ${KNOWN('e')})
+      SELECT json_group_array(json_array(b, kind, CASE kind WHEN 'a' THEN (SELECT days FROM spans WHERE tbl = 'adoptions' AND grp = b) END)) AS v FROM up WHERE id = @org`,
+      { org, k },
+    )?.v ?? '[]',
+  ) as [string, 'a' | 'c', number | null][];
+  return { adopting: found.filter(([, kind]) => kind === 'a').map(([b, , span]) => ({ b, span })), considering: found.filter(([, kind]) => kind === 'c').map(([b]) => b) };
+}
+
+/**
+ * The keyset statements of a page of documents of the organization `org`'s bodies (in force
+ * during `validAt` when given), each selecting `select`'s columns and answering its rows by
+ * `fetch` (each source in key order): one per body and kind of row, merged in JS (mergePage).
+ */
+function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest, select: Select, fetch: (sql: string, params: Record<string, unknown>) => R[]): R[][] {
   const n = page.limit + 1;
   const from = afterParams(page.after, 2);
-  const base = bind({ k, n, bodies: JSON.stringify(bodies) }, from);
-  const sources: PageTuple[][] = [];
-  const source = (sql: string, params: Record<string, unknown>): void => void sources.push(rowsOf<PageTuple>(q, packed(sql), params).sort(byKey));
-  const adopting = q.all<{ b: string }>(`SELECT value AS b FROM json_each(@bodies) WHERE EXISTS (SELECT 1 FROM adoptions WHERE body = value)`, base).map((r) => r.b);
-  const considering = q.all<{ b: string }>(`SELECT value AS b FROM json_each(@bodies) WHERE EXISTS (SELECT 1 FROM considerations WHERE body = value)`, base).map((r) => r.b);
-  const ADOPTED = `${PAGE_COLUMNS('a')} FROM adoptions a ${DOC_ENTITY('a.document')}`;
+  const base = bind({ k, n }, from);
+  const sources: R[][] = [];
+  const source = (sql: string, params: Record<string, unknown>): void => void sources.push(fetch(sql, params));
+  const { adopting, considering } = documentBodies(q, org, k);
+  const ADOPTED = `${select('a')} FROM adoptions a ${DOC_ENTITY('a.document')}`;
   let inForce = '';
   let window: Record<string, string> = {};
   if (validAt) {
     const q0 = lowerBound(validAt);
     window = { q0, q1: upperBound(validAt) };
     inForce = 'AND a.s0 <= @q1 AND a.e1 >= @q0';
-    for (const b of adopting) {
+    for (const { b, span } of adopting) {
       // Open-ended: every one begun by the end of the days asked about is in force.
-      source(`SELECT ${ADOPTED} WHERE a.body = @b AND a.e1 = '${OPEN}' AND ${KNOWN('a')} AND a.s0 <= @q1 AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document LIMIT @n`, bind(base, window, { b }));
-      // Ended: only those begun within the longest period before the days asked about can reach them.
-      const lo = daysBefore(q0, q.span('adoptions', [b]));
+      source(`SELECT ${ADOPTED} WHERE a.body = @b AND a.e1 = '${OPEN}' AND ${KNOWN('a')} AND a.s0 <= @q1 AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`, bind(base, window, { b }));
+      // Ended: only those begun within the longest period before the days asked about can reach
+      // them; none when the body has no span (no adoption of it ever had an end: db.ts spans).
+      if (span === null) continue;
+      const lo = daysBefore(q0, span);
       const after = (from['a0'] as string) < lo ? { a0: lo, a1: '' } : {};
-      source(`SELECT ${ADOPTED} WHERE a.body = @b AND a.e1 <> '${OPEN}' AND ${KNOWN('a')} ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document LIMIT @n`, bind(base, window, after, { b }));
+      source(`SELECT ${ADOPTED} WHERE a.body = @b AND a.e1 <> '${OPEN}' AND ${KNOWN('a')} ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`, bind(base, window, after, { b }));
     }
   } else {
     for (const b of considering) {
       source(
-        `SELECT ${PAGE_COLUMNS(null)} FROM considerations c ${DOC_ENTITY('c.document')} WHERE c.body = @b AND ${KNOWN('c')} AND ('', c.document) > (@a0, @a1)
-           AND NOT EXISTS (SELECT 1 FROM adoptions a WHERE a.document = c.document AND ${KNOWN('a')}) ORDER BY c.document LIMIT @n`,
+        `SELECT ${select(null)} FROM considerations c ${DOC_ENTITY('c.document')} WHERE c.body = @b AND ${KNOWN('c')} AND ('', c.document) > (@a0, @a1)
+           AND NOT EXISTS (SELECT 1 FROM adoptions a WHERE a.document = c.document AND ${KNOWN('a')}) ORDER BY c.document ${LIMIT('n')}`,
         bind(base, { b }),
       );
     }
-    for (const b of adopting) source(`SELECT ${ADOPTED} WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document LIMIT @n`, bind(base, { b }));
+    for (const { b } of adopting) source(`SELECT ${ADOPTED} WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`, bind(base, { b }));
   }
   // Considered here, adopted by a body of another organization: listed here too, as adopted.
+  if (considering.length) base['bodies'] = JSON.stringify(withBodies(q, org, k));
   for (const b of considering) {
     source(
-      `SELECT ${PAGE_COLUMNS('a')} FROM considerations c JOIN adoptions a ON a.document = c.document AND ${KNOWN('a')} ${DOC_ENTITY('a.document')}
+      `SELECT ${select('a')} FROM considerations c JOIN adoptions a ON a.document = c.document AND ${KNOWN('a')} ${DOC_ENTITY('a.document')}
         WHERE c.body = @b AND ${KNOWN('c')} AND a.body NOT IN (SELECT value FROM json_each(@bodies)) ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION}
-        ORDER BY a.s0, a.document LIMIT @n`,
+        ORDER BY a.s0, a.document ${LIMIT('n')}`,
       bind(base, window, { b }),
     );
   }
+  return sources;
+}
+
+/**
+ * Documents of the organization `org` and its bodies (adopted or considered), in force during
+ * `validAt` when given, a page at a time; each item whose document's entity was corrected with its `correctedBy` (the
+ * correction that wrote the entity's version known at k: db.ts `corrected_by`).
+ */
+export function documentsPage(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<DocumentItem & Corrected> {
+  const sources = pageSources(q, org, k, validAt, page, PAGE_COLUMNS, (sql, params) => rowsOf<PageTuple>(q, packed(sql), params).sort(byKey));
   const keys = mergePage(sources, (r) => [r[1], r[0]], page.limit);
   const rows: DocumentRows = { docs: [], adoptions: new Map(), considered: new Map() };
   const corrected = new Map<string, string>();
@@ -279,4 +321,22 @@ export function documentsPage(q: QueryContext, bodies: readonly string[], k: str
   const by = correctionsById(q, [...corrected.values()]);
   for (const [id, c] of corrected) (docs.get(id) as DocumentItem & Corrected).correctedBy = by.get(c) as CorrectedBy;
   return { items: keys.items.map((r) => docs.get(r[0]) as DocumentItem), next: keys.next };
+}
+
+/**
+ * `documentsPage` as its items' JSON texts (what JSON.stringify writes of each item), written
+ * by its keyset statements (documents/json.ts documentFields) with the entity views put in
+ * afterwards in one statement (json-sql.ts withViews): no objects, no statement for the
+ * considerations of its documents. Each statement answers one text, its rows joined by
+ * U+001E and their parts (document, s0, item) by U+001F: no JSON text holds either raw.
+ */
+export function documentsPageJson(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<string> {
+  const select: Select = (adoption) =>
+    adoption ? `a.document AS d, a.s0 AS s, ${documentFields({ certainty: validAt !== undefined })} AS j` : `c.document AS d, '' AS s, ${documentFields({ adopted: false, considered: 'c.session' })} AS j`;
+  const sources = pageSources(q, org, k, validAt, page, select, (sql, params) => {
+    const v = q.get<{ v: string | null }>(`SELECT group_concat(d || char(31) || s || char(31) || j, char(30)) AS v FROM (${sql})`, params)?.v;
+    return v ? v.split('\u001e').map((r) => r.split('\u001f') as [string, string, string]).sort(byKey) : [];
+  });
+  const keys = mergePage(sources, (r) => [r[1], r[0]], page.limit);
+  return { items: withViews(q, keys.items.map((r) => r[2]), k), next: keys.next };
 }
