@@ -110,7 +110,7 @@ export interface ChangeRef extends FactRef {
  */
 export function changesIn(q: QueryContext, since: string, until: string, after: readonly string[] | null, n: number): ChangeRef[] {
   const rows = q.all<FactRow>(
-    `SELECT * FROM facts WHERE recorded_at > @since AND recorded_at <= @until AND (recorded_at, position) > (@a0, @a1) ORDER BY recorded_at, position LIMIT @n`,
+    `SELECT * FROM facts WHERE recorded_at > @since AND recorded_at <= @until AND (recorded_at, position) > (@a0, @a1) ORDER BY recorded_at, position LIMIT +@n`,
     { since, until, a0: after?.[0] ?? '', a1: after?.[1] ?? '', n },
   );
   return rows.map((r) => ({ ...ref(r), target: r.target }));

@@ -36,7 +36,7 @@ function termPage(q: QueryContext, where: { terms: string; attestations: string 
   const want = page.limit + 1;
   const cache = new Map<string, TermBounds[]>();
   const appointed = readFiltered(
-    (after, n) => q.all<AppointmentHit>(`SELECT ${APPOINTMENT_COLUMNS} FROM terms t ${TERM_JOINS} WHERE ${where.terms} AND ${KNOWN('t')} AND (t.s0, t.s1, t.appointment) > (@a0, @a1, @a2) ORDER BY t.s0, t.s1, t.appointment LIMIT @n`, bind(params, { k, n }, afterParams(after, 3))),
+    (after, n) => q.all<AppointmentHit>(`SELECT ${APPOINTMENT_COLUMNS} FROM terms t ${TERM_JOINS} WHERE ${where.terms} AND ${KNOWN('t')} AND (t.s0, t.s1, t.appointment) > (@a0, @a1, @a2) ORDER BY t.s0, t.s1, t.appointment LIMIT +@n`, bind(params, { k, n }, afterParams(after, 3))),
     hitKey,
     (a) => {
       const item = appointedItem(a);
@@ -47,7 +47,7 @@ function termPage(q: QueryContext, where: { terms: string; attestations: string 
     want,
   );
   const attested = readFiltered(
-    (after, n) => q.all<AttestationHit>(`SELECT ${ATTESTATION_COLUMNS} FROM attestations a ${SESSION_JOIN} ${ATTESTATION_VIEWS} WHERE ${where.attestations} AND ${KNOWN('a')} AND (s.s0, s.s1, a.fact_id) > (@a0, @a1, @a2) ORDER BY s.s0, s.s1, a.fact_id LIMIT @n`, bind(params, { k, n }, afterParams(after, 3))),
+    (after, n) => q.all<AttestationHit>(`SELECT ${ATTESTATION_COLUMNS} FROM attestations a ${SESSION_JOIN} ${ATTESTATION_VIEWS} WHERE ${where.attestations} AND ${KNOWN('a')} AND (s.s0, s.s1, a.fact_id) > (@a0, @a1, @a2) ORDER BY s.s0, s.s1, a.fact_id LIMIT +@n`, bind(params, { k, n }, afterParams(after, 3))),
     hitKey,
     (a) => {
       const item = attestedItem(a);
@@ -117,7 +117,7 @@ export const officeKey = (o: OfficeView): Key => [o.title ?? '', o.id];
 /** Offices (of `organization`, an id, when given) by title then id, a page at a time. */
 export function officesPage(q: QueryContext, organization: string | null, k: string, page: PageRequest): Page<OfficeView> {
   const rows = q.all<OfficeRow>(
-    `SELECT id, key, name, parent, multiple FROM entities WHERE kind = 'office' AND ${organization === null ? '' : 'parent = @org AND '}${KNOWN()} AND (name, id) > (@a0, @a1) ORDER BY name, id LIMIT @n`,
+    `SELECT id, key, name, parent, multiple FROM entities WHERE kind = 'office' AND ${organization === null ? '' : 'parent = @org AND '}${KNOWN()} AND (name, id) > (@a0, @a1) ORDER BY name, id LIMIT +@n`,
     bind({ org: organization, k, n: page.limit + 1 }, afterParams(page.after, 2)),
   );
   return mergePage([officeViews(q, rows, k)], officeKey, page.limit);

@@ -229,8 +229,8 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
     CREATE TEMP TABLE terms_deps AS SELECT d.office, ${DEP_COLUMNS} FROM departures d NOT INDEXED JOIN facts f ON f.fact_id = d.fact_id
       WHERE d.office IS NOT NULL AND d.person IS NOT NULL ORDER BY d.office, d.person;`);
   phase('terms: the other appointments and the departures copied in (office, person) order');
-  const apps = db.prepare('SELECT rowid AS n, * FROM temp.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT ?');
-  const deps = db.prepare('SELECT rowid AS n, * FROM temp.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT ?');
+  const apps = db.prepare('SELECT rowid AS n, * FROM temp.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT +?');
+  const deps = db.prepare('SELECT rowid AS n, * FROM temp.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT +?');
   type Row<T> = T & { office: string; n: number };
   const key = (r: { office: string; person: string }): string => `${r.office}\u0000${r.person}`;
   // The departures, read alongside in the same order: those of pairs up to `upTo` (inclusive).

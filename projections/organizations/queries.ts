@@ -27,7 +27,7 @@ export const organizationKey = (o: OrganizationView): Key => [o.name ?? '', o.id
 /** Organizations by name then id, filtered by classification and parent (an id) when given. */
 export function organizationsPage(q: QueryContext, k: string, filter: { classification?: string | undefined; parent?: string | undefined }, page: PageRequest): Page<OrganizationView> {
   const rows = q.all<EntityRow>(
-    `SELECT * FROM entities WHERE kind = 'organization' AND ${filter.parent === undefined ? '' : 'parent = @p AND '}${filter.classification === undefined ? '' : 'classification = @c AND '}${KNOWN()} AND (name, id) > (@a0, @a1) ORDER BY name, id LIMIT @n`,
+    `SELECT * FROM entities WHERE kind = 'organization' AND ${filter.parent === undefined ? '' : 'parent = @p AND '}${filter.classification === undefined ? '' : 'classification = @c AND '}${KNOWN()} AND (name, id) > (@a0, @a1) ORDER BY name, id LIMIT +@n`,
     bind({ c: filter.classification ?? null, p: filter.parent ?? null, k, n: page.limit + 1 }, afterParams(page.after, 2)),
   );
   const v = q.views(rows.map((r) => r.parent), k);
@@ -90,7 +90,7 @@ export function chairsPage(q: QueryContext, org: string, k: string, validAt: str
   const q0 = validAt ? lowerBound(validAt) : '';
   const q1 = validAt ? upperBound(validAt) : '';
   const rows = readFiltered(
-    (after, n) => q.all<ChairRow>(`SELECT ${CHAIR_COLUMNS} FROM chairmanships WHERE organization = @org AND ${KNOWN()} AND (s0, s1, fact_id) > (@a0, @a1, @a2) ORDER BY s0, s1, fact_id LIMIT @n`, bind({ org, k, n }, afterParams(after, 3))),
+    (after, n) => q.all<ChairRow>(`SELECT ${CHAIR_COLUMNS} FROM chairmanships WHERE organization = @org AND ${KNOWN()} AND (s0, s1, fact_id) > (@a0, @a1, @a2) ORDER BY s0, s1, fact_id LIMIT +@n`, bind({ org, k, n }, afterParams(after, 3))),
     (r) => [r.s0, r.s1, r.fact_id],
     (r) => {
       const c = validAt ? certaintyOf(r, q0, q1) : 'certain';
@@ -138,7 +138,7 @@ export function membersPage(q: QueryContext, org: string, k: string, validAt: st
     return cut;
   };
   const starts = readFiltered(
-    (after, n) => q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND change = 'started' AND ${KNOWN()} AND (on_raw, fact_id) > (@a0, @a1) ORDER BY on_raw, fact_id LIMIT @n`, bind({ org, k, n }, afterParams(after, 2))),
+    (after, n) => q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND change = 'started' AND ${KNOWN()} AND (on_raw, fact_id) > (@a0, @a1) ORDER BY on_raw, fact_id LIMIT +@n`, bind({ org, k, n }, afterParams(after, 2))),
     (r) => [r.on_raw, r.fact_id],
     (s) => {
       const term = { from: s.on_raw, to: cutOf(s.member).get(s.fact_id) ?? null };

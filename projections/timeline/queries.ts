@@ -44,7 +44,7 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
       WHERE t.lo IS NOT NULL AND (t.lo, t.fact_id) > (@a0, @a1) AND t.lo <= @q1 AND t.hi >= @q0 AND ${KNOWN('t')}
         AND (t.subject IN (SELECT value FROM json_each(@subjects))
              OR (t.session IS NOT NULL AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = t.session AND s.body IN (SELECT value FROM json_each(@bodies)) AND ${KNOWN('s')})))
-      ORDER BY t.lo, t.fact_id LIMIT @n`,
+      ORDER BY t.lo, t.fact_id LIMIT +@n`,
     bind(base, ((after['a0'] as string) < lo ? { a0: lo, a1: '' } : after)),
   );
   const sources: Row[][] = [own];
@@ -56,7 +56,7 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
         `SELECT t.fact_id, t.type, s.from_raw AS date_from, s.to_raw AS date_to, s.s0 AS lo, t.data, t.source FROM sessions s
            JOIN timeline t ON t.session = s.id AND t.date_from IS NULL AND ${KNOWN('t')}
           WHERE s.body = @b AND ${KNOWN('s')} AND s.s0 >= @start AND (s.s0, t.fact_id) > (@a0, @a1) AND s.s0 <= @q1 AND s.e1 >= @q0
-          ORDER BY s.s0, t.fact_id LIMIT @n`,
+          ORDER BY s.s0, t.fact_id LIMIT +@n`,
         bind(base, after, { b, start }),
       ),
     );

@@ -110,11 +110,11 @@ export class AuditStorage implements NodeSource {
     this.insertHead = db.prepare(`INSERT INTO heads (${cols}) VALUES (?, ?, ?, ?, ?, ?)`);
     this.latestHeadStmt = db.prepare<[], HeadRow>(`SELECT ${cols} FROM heads ORDER BY seq DESC LIMIT 1`).raw();
     this.headAtStmt = db.prepare<[number], HeadRow>(`SELECT ${cols} FROM heads WHERE tree_size = ? ORDER BY seq DESC LIMIT 1`).raw();
-    this.headsStmt = db.prepare<[number, number, number], HeadRow>(`SELECT ${cols} FROM heads WHERE tree_size BETWEEN ? AND ? ORDER BY seq LIMIT ?`).raw();
+    this.headsStmt = db.prepare<[number, number, number], HeadRow>(`SELECT ${cols} FROM heads WHERE tree_size BETWEEN ? AND ? ORDER BY seq LIMIT +?`).raw();
     this.allHeadsStmt = db.prepare<[], HeadRow>(`SELECT ${cols} FROM heads ORDER BY tree_size, seq`).raw();
     this.byPosition = db.prepare<[string], [number]>('SELECT idx FROM leaves WHERE position = ?').raw();
     this.positionOf = db.prepare<[number], [string]>('SELECT position FROM leaves WHERE idx = ?').raw();
-    this.leafRange = db.prepare<[number, number], [number, string, Buffer]>('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT ?').raw();
+    this.leafRange = db.prepare<[number, number], [number, string, Buffer]>('SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT +?').raw();
   }
 
   /** Opens (creating 0600 if needed) audit.db; `readOnly`: an existing file, nothing created or migrated. */
@@ -248,7 +248,7 @@ export class AuditStorage implements NodeSource {
 
   parked(limit = 100): ParkedAuditEvent[] {
     if (!this.hasTable('parked')) return [];
-    return this.db.prepare('SELECT position, event_id AS eventId, type, reason, detail, seen_at AS seenAt FROM parked ORDER BY position LIMIT ?').all(limit) as ParkedAuditEvent[];
+    return this.db.prepare('SELECT position, event_id AS eventId, type, reason, detail, seen_at AS seenAt FROM parked ORDER BY position LIMIT +?').all(limit) as ParkedAuditEvent[];
   }
 
   park(p: ParkedAuditEvent): void {

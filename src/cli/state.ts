@@ -90,7 +90,7 @@ export function* entitiesAt(queries: ReadQueries, db: Db, knownAt: string): Gene
 
 /** The ids of a kind's entities known by knownAt, ascending, a page at a time. */
 export function* idsOf(db: Db, kind: EntityKind, knownAt: string): Generator<string> {
-  const page = db.prepare('SELECT DISTINCT id FROM entities WHERE kind = ? AND id > ? AND known_from <= ? ORDER BY id LIMIT ?').pluck();
+  const page = db.prepare('SELECT DISTINCT id FROM entities WHERE kind = ? AND id > ? AND known_from <= ? ORDER BY id LIMIT +?').pluck();
   let after = '';
   for (;;) {
     const ids = page.all(kind, after, knownAt, PAGE) as string[];

@@ -102,17 +102,17 @@ export class RowReader {
     readonly toEvents: (rows: unknown[][]) => StoredEvent[],
   ) {
     const sel = `SELECT ${columns} FROM events`;
-    this.streamForwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT ?`).raw();
-    this.streamBackwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT ?`).raw();
-    this.allAfter = db.prepare<[number, number], unknown[]>(`${sel} WHERE position > ? ORDER BY position LIMIT ?`).raw();
-    this.allAfterUpTo = db.prepare<[number, number, number], unknown[]>(`${sel} WHERE position > ? AND position <= ? ORDER BY position LIMIT ?`).raw();
+    this.streamForwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT +?`).raw();
+    this.streamBackwards = db.prepare<[string, number, number], unknown[]>(`${sel} WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT +?`).raw();
+    this.allAfter = db.prepare<[number, number], unknown[]>(`${sel} WHERE position > ? ORDER BY position LIMIT +?`).raw();
+    this.allAfterUpTo = db.prepare<[number, number, number], unknown[]>(`${sel} WHERE position > ? AND position <= ? ORDER BY position LIMIT +?`).raw();
   }
 
   typed(n: number): Statement<unknown[], unknown[]> {
     let stmt = this.typedStmts.get(n);
     if (stmt === undefined) {
       const marks = new Array<string>(n).fill('?').join(', ');
-      stmt = this.db.prepare<unknown[], unknown[]>(`SELECT ${this.columns} FROM events WHERE position > ? AND position <= ? AND type IN (${marks}) ORDER BY position LIMIT ?`).raw();
+      stmt = this.db.prepare<unknown[], unknown[]>(`SELECT ${this.columns} FROM events WHERE position > ? AND position <= ? AND type IN (${marks}) ORDER BY position LIMIT +?`).raw();
       this.typedStmts.set(n, stmt);
     }
     return stmt;
