@@ -17,12 +17,15 @@ const LAG_CAP = 10_000;
 export async function openWriterReadModels(store: SqliteEventStore, path: string, log: Logger): Promise<ReadModels> {
   // The read models must follow this log (as openReadModels checks), before the writer thread applies anything to them.
   const check = openDb(path);
+  let applied: Position | null;
   try {
-    await checkFollowedLog(store, new ReadModelWriter(check, log), path);
+    const writer = new ReadModelWriter(check, log);
+    await checkFollowedLog(store, writer, path);
+    // Until the writer thread says where it got: where the read models stand in their file.
+    applied = writer.checkpoint().position;
   } finally {
     check.close();
   }
-  let applied: Position | null = null;
   let heard = false;
   let closed = false;
   const waiters = new PositionWaiters();
