@@ -29,8 +29,9 @@ function toEvent(r: Row | StoredRow): LogEvent {
 }
 
 export class WriterApply {
-  private readonly db: Db;
-  private readonly writer: ReadModelWriter;
+  /** The read-model file's connection and writer; null until opened (an open that fails is retried like an apply). */
+  private db: Db | null = null;
+  private writer: ReadModelWriter | null = null;
   private readonly page: Statement<[number, number], Row>;
   /** The checkpoint's position as a number (0: nothing applied). */
   private at: number;
@@ -42,22 +43,35 @@ export class WriterApply {
 
   constructor(
     events: Db,
-    path: string,
+    private readonly path: string,
     private readonly log: Logger,
     /** Told the position after a catch-up the retry timer made (no COMMIT to carry it). */
     private readonly onCaughtUp: (position: string | null) => void,
   ) {
-    this.db = openDb(path);
-    this.writer = new ReadModelWriter(this.db, log);
     this.page = events.prepare<[number, number], Row>('SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT ?').raw();
-    const cp = this.writer.checkpoint().position;
-    this.at = cp === null ? 0 : decodePosition(cp);
+    this.at = 0;
+    // A file that does not open does not stop the appends: it is opened again with the retries.
     this.attempt(() => this.catchUp());
   }
 
-  /** The position applied (null: nothing yet). */
+  /** The position applied (null: nothing yet, or the file not open). */
   get position(): string | null {
-    return this.writer.checkpoint().position;
+    return this.writer?.checkpoint().position ?? null;
+  }
+
+  private open(): ReadModelWriter {
+    if (this.writer !== null) return this.writer;
+    const db = openDb(this.path);
+    try {
+      const writer = new ReadModelWriter(db, this.log);
+      const cp = writer.checkpoint().position;
+      this.at = cp === null ? 0 : decodePosition(cp);
+      [this.db, this.writer] = [db, writer];
+      return writer;
+    } catch (err) {
+      db.close();
+      throw err;
+    }
   }
 
   /** After a COMMIT that stored `rows` (positions contiguous, in log order): applies them; returns the position applied. */
@@ -65,7 +79,7 @@ export class WriterApply {
     const first = (rows[0] as StoredRow)[0];
     if (this.retry !== null) return this.position;
     this.attempt(() => {
-      if (this.behind || first !== this.at + 1) this.catchUp();
+      if (this.behind || this.writer === null || first !== this.at + 1) this.catchUp();
       else this.apply(rows);
     });
     return this.position;
@@ -74,18 +88,20 @@ export class WriterApply {
   close(): void {
     if (this.retry !== null) clearTimeout(this.retry);
     this.retry = null;
-    this.db.close();
+    this.db?.close();
+    [this.db, this.writer] = [null, null];
   }
 
   private apply(rows: readonly (Row | StoredRow)[]): void {
     const events = new Array<LogEvent>(rows.length);
     for (let i = 0; i < rows.length; i++) events[i] = toEvent(rows[i] as Row);
-    this.writer.applyBatch(events);
+    (this.writer as ReadModelWriter).applyBatch(events);
     this.at = (rows[rows.length - 1] as Row)[0];
   }
 
   /** Reads the log after the checkpoint, a page at a time, up to its end. */
   private catchUp(): void {
+    this.open();
     for (;;) {
       const rows = this.page.all(this.at, PAGE);
       if (rows.length === 0) break;
