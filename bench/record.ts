@@ -233,6 +233,8 @@ async function main(): Promise<void> {
   };
   try {
     progress(`annals bench:record — ${cpus()[0]?.model ?? 'cpu'} x${availableParallelism()}, data in ${dataDir}`);
+    // Every thread started (the read worker's start and warm-up are not the phases' CPU): /readyz answers 200.
+    while ((await fetch(`${base}/readyz`)).status !== 200) await new Promise((r) => setTimeout(r, 20));
     const setup = [
       { type: 'OrganizationRegistered', data: { key: 'bench-org', name: 'Bench' }, source: SOURCE },
       ...Array.from({ length: CLIENTS }, (_, c) => ({ type: 'SessionHeld', data: { key: `bench-session-${c}`, body: 'bench-org', held: { from: '2025-11-27' } }, source: SOURCE })),

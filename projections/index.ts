@@ -401,7 +401,7 @@ export class ReadModelsUnavailableError extends Error {
  * Refuses read models that follow another log, or a log that lost what they applied
  * (src/store/identity.ts); otherwise records the log's identity in them.
  */
-async function checkFollowedLog(store: LogSource, writer: ReadModelWriter, path: string): Promise<void> {
+export async function checkFollowedLog(store: LogSource, writer: ReadModelWriter, path: string): Promise<void> {
   const cp = writer.checkpoint();
   // Read models older than the checkpoint's event id: only the position can be checked.
   const previous = cp.position !== null && cp.eventId === null ? undefined : cp.previous;

@@ -74,7 +74,7 @@ const Env = z.object({
   ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
-  ANNALS_READ_MODELS: z.enum(['thread', 'inline']).default('thread'),
+  ANNALS_READ_MODELS: z.enum(['thread', 'inline', 'writer', 'writer-split']).default('thread'),
   ANNALS_CORS_ORIGINS: CorsOrigins.optional(),
   ANNALS_AUDIT_KEY_FILE: z.string().min(1).optional(),
   ANNALS_AUDIT_WITNESS_URL: z.string().url().refine((u) => /^https?:/.test(u), 'an http or https URL').optional(),
@@ -124,8 +124,13 @@ export interface Config {
   sqliteWriter: 'thread' | 'inline';
   /** The audit tree is fed by a worker thread (`thread`) or on the event loop (`inline`). */
   auditFollower: 'thread' | 'inline';
-  /** The projection runner works in a worker thread (`thread`) or on the event loop (`inline`). */
-  readModels: 'thread' | 'inline';
+  /**
+   * The projection runner works in a worker thread (`thread`) or on the event loop (`inline`);
+   * `writer` (a prototype, #19): the read models are applied on the store writer's thread after
+   * each COMMIT, the outcomes and the position applied in one message; `writer-split`: the same,
+   * the outcomes sent before the apply and the position after it.
+   */
+  readModels: 'thread' | 'inline' | 'writer' | 'writer-split';
   /** Origins browsers may read answers from (`*`: any); empty: no CORS headers. */
   corsOrigins: string[];
   /** The audit key's PEM file (seals and signed heads), best outside the data dir; unset: `<dataDir>/audit-key.pem`. */

@@ -16,6 +16,7 @@ import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 import { openReadModels, type ReadModels } from '../projections/index.js';
 import { openThreadedReadModels } from '../projections/threaded.js';
+import { openWriterReadModels } from '../projections/writer-applied.js';
 import { ReadPool } from '../projections/read-pool.js';
 import { openAuditLog, type AuditLog } from './audit/tree-head.js';
 import { startAuditFollower, withFollower } from './audit/follower.js';
@@ -87,7 +88,9 @@ export interface RuntimeDeps {
 export async function openStore(config: Config, options: { sealKey?: Uint8Array; readOnly?: boolean; metrics?: Metrics; clock?: () => Date; cacheSizeKiB?: number; log?: Logger } = {}): Promise<EventStore> {
   if (config.eventStore === 'sqlite') {
     if (!options.readOnly) ensurePrivateDir(config.dataDir);
-    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...options });
+    const onWriter = config.readModels === 'writer' || config.readModels === 'writer-split';
+    const readModels = onWriter && !options.readOnly ? { readModels: { path: join(config.dataDir, 'readmodels.db'), logLevel: config.logLevel, replyFirst: config.readModels === 'writer-split' } } : {};
+    return openSqliteStore(join(config.dataDir, 'events.db'), { writer: config.sqliteWriter, ...options, ...readModels });
   }
   // Loaded only when asked for: the EventStoreDB client and gRPC take ~1 s to load here.
   const { openEsdbStore } = await import('./store/esdb.js');
@@ -215,6 +218,10 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
   if (config.readModels === 'inline' || deps.store !== undefined) {
     const hook = deps.onWriterDb;
     return openReadModels({ store, path, log, ...(hook ? { onWriterDb: (db: Database) => hook('readmodels.db', db) } : {}) });
+  }
+  if (config.readModels === 'writer' || config.readModels === 'writer-split') {
+    if (!feedable(store)) throw new Error('ANNALS_READ_MODELS=writer needs the embedded store (ANNALS_EVENT_STORE=sqlite)');
+    return openWriterReadModels(store, path, log);
   }
   const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
   if (!feedable(store) || !models.feedFrom(store)) (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());

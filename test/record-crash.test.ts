@@ -28,9 +28,9 @@ interface Running {
 }
 
 /** Starts src/server.ts on `dir` and resolves with its address once it listens. */
-function start(dir: string): Promise<Running> {
+function start(dir: string, mode: string): Promise<Running> {
   const child = spawn(process.execPath, nodeArgs(server), {
-    env: { ...process.env, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'info' },
+    env: { ...process.env, ANNALS_READ_MODELS: mode, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'info' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -53,11 +53,12 @@ async function post(base: string, path: string, body: unknown): Promise<{ status
 
 const SOURCE = { title: 'Crash test', publisher: 'Annals' };
 
-t.test('kill -9 while recording: nothing acknowledged is lost, no group half-committed, read models equal a rebuild', async (t) => {
+// `writer`: the read models applied on the store writer's thread (projections/writer-apply.ts), caught up from the log by the next writer thread.
+for (const mode of ['thread', 'writer']) t.test(`kill -9 while recording (ANNALS_READ_MODELS=${mode}): nothing acknowledged is lost, no group half-committed, read models equal a rebuild`, async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'annals-crash-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
 
-  const first = await start(dir);
+  const first = await start(dir, mode);
   t.teardown(() => void first.child.kill('SIGKILL'));
   const setup = await post(first.base, '/v1/facts/batch', [
     { type: 'OrganizationRegistered', data: { key: 'crash-org', name: 'Crash' }, source: SOURCE },
@@ -125,7 +126,7 @@ t.test('kill -9 while recording: nothing acknowledged is lost, no group half-com
   await store.close();
 
   // A new process on the same data: the read models resume from their checkpoint.
-  const second = await start(dir);
+  const second = await start(dir, mode);
   t.teardown(() => void second.child.kill('SIGKILL'));
   await until('the read models to catch up (/readyz 200)', async () => (await fetch(`${second.base}/readyz`)).status === 200, 20_000, 100);
   second.child.kill('SIGTERM');

@@ -17,6 +17,8 @@ export class WriterThread {
   private readonly client: ThreadClient<WriterRequest, WriterReply>;
   /** Followers to hand each COMMIT's rows to (sqlite-writer-feed.ts), by name. */
   private readonly feeds = new Map<string, (port: MessagePort) => void>();
+  /** With the read models on the writer thread (WriterInit.readModels): told each position they reached. */
+  private readonly appliedListeners: Array<(position: string | null) => void> = [];
 
   constructor(
     init: WriterInit,
@@ -49,6 +51,16 @@ export class WriterThread {
     return this.client.worker;
   }
 
+  /** Hears the position the read models reached on the writer thread (WriterInit.readModels), before the outcomes of its COMMIT settle. */
+  onApplied(listener: (position: string | null) => void): void {
+    this.appliedListeners.push(listener);
+  }
+
+  /** Starts the thread now rather than at the first append (the read models on it catch up from the log at its start). */
+  startNow(): void {
+    if (this.client.worker === null) void this.client.start().catch(() => undefined);
+  }
+
   /** Settles after the COMMIT; rejects only when the transaction failed as a whole. */
   appendWaves(waves: readonly (readonly PendingAppend[])[]): Promise<AppendOutcome[][]> {
     const unit = encodeUnit(waves);
@@ -75,6 +87,10 @@ export class WriterThread {
     return this.client.close({ kind: 'close' });
   }
 
+  private applied(position: string | null): void {
+    for (const l of this.appliedListeners) l(position);
+  }
+
   private connect(worker: Worker, name: string, deliver: (port: MessagePort) => void): void {
     const { port1, port2 } = new MessageChannel();
     worker.postMessage({ kind: 'feed', name, port: port1 } satisfies WriterRequest, [port1]);
@@ -83,6 +99,7 @@ export class WriterThread {
 
   private receive(msg: WriterReply): void {
     if (msg.kind === 'outcomes') {
+      if (msg.applied !== undefined) this.applied(msg.applied);
       let stored = false;
       for (const o of msg.outcomes) {
         if (o.ok) {
@@ -91,6 +108,10 @@ export class WriterThread {
         } else this.client.fail(o.seq, decodeWriterError(o.error));
       }
       if (stored) this.onCommitted();
+    } else if (msg.kind === 'applied') {
+      this.applied(msg.position);
+    } else if (msg.kind === 'ready') {
+      if (msg.applied !== undefined) this.applied(msg.applied);
     } else if (msg.kind === 'pragmas') {
       this.client.settle(msg.seq, msg.value);
     } else if (msg.kind === 'failed') {

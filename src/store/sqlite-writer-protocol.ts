@@ -16,6 +16,13 @@ export interface WriterInit {
   readonly maxAppendsPerCommit: number;
   /** The seal key and the log's id (sqlite-seal.ts); absent: rows go unsealed. */
   readonly seal?: { readonly key: Uint8Array; readonly logId: string };
+  /**
+   * ANNALS_READ_MODELS=writer: the read models are applied on this thread, right after each
+   * COMMIT, from the rows it inserted (projections/writer-apply.ts). `replyFirst`: the
+   * outcomes go back before the apply and `applied` after it (two messages); else one
+   * message, the outcomes with `applied`, after the apply.
+   */
+  readonly readModels?: { readonly path: string; readonly logLevel: string; readonly replyFirst: boolean };
 }
 
 export type WriterRequest =
@@ -46,9 +53,13 @@ export type EncodedAppendOutcome = { ok: true; value: AppendResult } | { ok: fal
 export type WriterOutcome = { seq: number; ok: true; value: EncodedAppendOutcome[][] } | { seq: number; ok: false; error: EncodedError };
 
 export type WriterReply =
-  | { kind: 'ready' }
+  /** `applied`: with the read models on this thread, the position they reached (null: nothing applied). */
+  | { kind: 'ready'; applied?: string | null }
   | { kind: 'failed'; error: EncodedError }
-  | { kind: 'outcomes'; outcomes: WriterOutcome[] }
+  /** `applied`: with the read models on this thread, the position they reached after these outcomes' COMMIT. */
+  | { kind: 'outcomes'; outcomes: WriterOutcome[]; applied?: string | null }
+  /** With the read models on this thread (replyFirst): what they reached after a COMMIT whose outcomes went before. */
+  | { kind: 'applied'; position: string | null }
   | { kind: 'pragmas'; seq: number; value: WriterPragmas }
   | { kind: 'closed' };
 

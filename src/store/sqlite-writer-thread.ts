@@ -14,10 +14,20 @@ import { GroupWriter } from './sqlite-writer.js';
 import { Sealer } from './sqlite-seal.js';
 import { decodeUnit, encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { serveThread } from './thread-worker.js';
+import type { StoredRow } from './sqlite-writer.js';
+import type { WriterApply } from '../../projections/writer-apply.js';
+import { threadLogger } from '../logging.js';
+
+async function openWriterApply(db: Database.Database, init: NonNullable<WriterInit['readModels']>, post: (m: WriterReply) => void): Promise<WriterApply> {
+  const { WriterApply } = await import('../../projections/writer-apply.js');
+  return new WriterApply(db, init.path, threadLogger(init.logLevel, 'store writer (read models)'), (position) => post({ kind: 'applied', position }));
+}
 
 /** The outcomes of one COMMIT go back in one message. */
 let outbox: WriterOutcome[] = [];
 let send: (m: WriterReply) => void = () => undefined;
+/** With the read models on this thread and one message a COMMIT: the position they reached, sent with the outcomes. */
+let appliedNow: string | null | undefined;
 function reply(o: WriterOutcome): void {
   if (outbox.length === 0) queueMicrotask(flushReplies);
   outbox.push(o);
@@ -26,13 +36,15 @@ function flushReplies(): void {
   if (outbox.length === 0) return;
   const outcomes = outbox;
   outbox = [];
-  send({ kind: 'outcomes', outcomes });
+  const applied = appliedNow;
+  appliedNow = undefined;
+  send(applied === undefined ? { kind: 'outcomes', outcomes } : { kind: 'outcomes', outcomes, applied });
 }
 
 await serveThread<WriterInit, WriterRequest, WriterReply>({
   name: 'sqlite-writer-thread',
   failed: (e) => ({ kind: 'failed', error: encodeWriterError(e) }),
-  open({ init, port, post }) {
+  async open({ init, port, post, undo }) {
     send = post;
     /** The followers' ports, by name: each COMMIT's rows go to every one. */
     const feeds = new Map<string, MessagePort>();
@@ -40,18 +52,35 @@ await serveThread<WriterInit, WriterRequest, WriterReply>({
     configureConnection(db, { busyTimeoutMs: init.busyTimeoutMs, cacheSizeKiB: init.cacheSizeKiB });
     // Commit latencies reach the main thread's registry (src/metrics/thread.ts).
     const metrics = threadSink(port);
+    undo(() => db.close());
     const sealer = init.seal ? new Sealer(init.seal.key, init.seal.logId) : null;
+    // ANNALS_READ_MODELS=writer: loaded only then (projections/writer-apply.ts).
+    const models = init.readModels ? await openWriterApply(db, init.readModels, post) : null;
+    if (models) undo(() => models.close());
+    const replyFirst = init.readModels?.replyFirst === true;
+    /** The rows of the COMMIT just made, for the read models (null: none stored). */
+    let committed: readonly StoredRow[] | null = null;
     const writer = new GroupWriter(db, {
       maxAppendsPerCommit: init.maxAppendsPerCommit,
-      onCommitted: () => undefined,
+      onCommitted: () => {
+        if (models === null || committed === null) return;
+        const rows = committed;
+        committed = null;
+        if (replyFirst) {
+          // The callers first (the recorder decides its next group on them), then the apply.
+          flushReplies();
+          post({ kind: 'applied', position: models.committed(rows) });
+        } else appliedNow = models.committed(rows);
+      },
       metrics,
       sealer,
       onStored: (rows) => {
         if (feeds.size > 0) postCommitted(feeds, encodeCommitted(rows, sealer !== null));
+        if (models !== null) committed = rows;
       },
     });
     return {
-      ready: { kind: 'ready' },
+      ready: models ? { kind: 'ready', applied: models.position } : { kind: 'ready' },
       onMessage(msg) {
         if (msg.kind === 'append') {
           writer.enqueue({
@@ -70,6 +99,7 @@ await serveThread<WriterInit, WriterRequest, WriterReply>({
         flushReplies();
         metrics.flush();
         for (const p of feeds.values()) p.close();
+        models?.close();
         db.close();
       },
       closed: { kind: 'closed' },

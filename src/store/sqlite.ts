@@ -90,6 +90,8 @@ export interface SqliteStoreOptions {
    * fill a gap. Default: none (subscriptions read every event from the file).
    */
   readonly feed?: CommittedFeed;
+  /** ANNALS_READ_MODELS=writer (writer thread only): the read models applied on the writer's thread after each COMMIT (WriterInit.readModels). */
+  readonly readModels?: { readonly path: string; readonly logLevel: string; readonly replyFirst: boolean };
 }
 
 /** The embedded store, plus what only it can answer (used by tests and /readyz). */
@@ -114,6 +116,12 @@ export interface SqliteEventStore extends EventStore {
    * replaces the port (the follower restarted). False with the inline writer: nothing to hand.
    */
   handCommitted(name: string, deliver: (port: MessagePort) => void): boolean;
+  /**
+   * With the read models on the writer thread (SqliteStoreOptions.readModels): calls `listener`
+   * with each position they reached, before the outcomes of that COMMIT settle, and starts the
+   * thread now. False without a writer thread.
+   */
+  onReadModelsApplied(listener: (position: string | null) => void): boolean;
   /** The log's random id, made with the file (table `meta`); null for a file older than seals opened read-only. */
   readonly logId: string | null;
   /**
@@ -197,7 +205,7 @@ class SqliteStore implements SqliteEventStore {
     if (options.writer === 'inline' || this.readOnly) this.inline = new GroupWriter(db, { maxAppendsPerCommit, onCommitted, sealer: this.sealer, ...(options.clock ? { clock: options.clock } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) });
     else {
       const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit, ...(seal ? { seal } : {}) }, onCommitted, options.metrics, options.log);
+      this.thread = new WriterThread({ path, busyTimeoutMs, cacheSizeKiB: options.cacheSizeKiB ?? 65536, maxAppendsPerCommit, ...(seal ? { seal } : {}), ...(options.readModels ? { readModels: options.readModels } : {}) }, onCommitted, options.metrics, options.log);
     }
     this.plain = new RowReader(db, EVENT_COLUMNS, (rows) => rowsToEvents(rows as EventRow[]));
     this.headStmt = db.prepare<[], [number]>('SELECT max(position) FROM events').raw();
@@ -355,6 +363,13 @@ class SqliteStore implements SqliteEventStore {
   async writerPragmas(): Promise<WriterPragmas> {
     this.assertOpen();
     return this.thread === null ? readPragmas(this.db) : await this.thread.pragmas();
+  }
+
+  onReadModelsApplied(listener: (position: string | null) => void): boolean {
+    if (this.thread === null) return false;
+    this.thread.onApplied(listener);
+    this.thread.startNow();
+    return true;
   }
 
   handCommitted(name: string, deliver: (port: MessagePort) => void): boolean {
