@@ -48,7 +48,7 @@ export class WriterApply {
     /** Told the position after a catch-up the retry timer made (no COMMIT to carry it). */
     private readonly onCaughtUp: (position: string | null) => void,
   ) {
-    this.page = events.prepare<[number, number], Row>('SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT ?').raw();
+    this.page = events.prepare<[number, number], Row>('SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT +?').raw();
     this.at = 0;
     // A file that does not open does not stop the appends: it is opened again with the retries.
     this.attempt(() => this.catchUp());

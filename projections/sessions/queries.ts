@@ -116,7 +116,7 @@ const ITEM_COLUMNS = 'session, fact_id, item, person, office, representing, subj
 export function sessionListPage<L extends SessionList>(q: QueryContext, session: { id: string; from_raw: string }, list: L, k: string, page: PageRequest): Page<ItemOf<L>> {
   if (list === 'documents') return documentsAtSessionPage(q, session.id, k, page) as Page<ItemOf<L>>;
   const rows = q.all<ItemRow>(
-    `SELECT ${ITEM_COLUMNS} FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND position > @a0 ORDER BY position LIMIT @n`,
+    `SELECT ${ITEM_COLUMNS} FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND position > @a0 ORDER BY position LIMIT +@n`,
     bind({ session: session.id, item: ITEM_KIND[list as 'attendees' | 'reports' | 'talks'], k, n: page.limit + 1 }, afterParams(page.after, 1)),
   );
   const v = q.views(rows.flatMap((r) => [r.person, r.office, r.representing, ...participantIds(r)]), k);
@@ -143,7 +143,7 @@ const byPosition = (a: ItemRow, b: ItemRow): number => (a.position < b.position 
  */
 function itemsOf(q: QueryContext, ids: readonly string[], k: string, nested: number): ItemRow[] {
   const p = { ids: JSON.stringify(ids), k, n: nested + 1, cap: ids.length * 3 * (nested + 1) };
-  const whole = JSON.parse(q.get<{ v: string }>(`SELECT json_group_array(json_array(${ITEM_COLUMNS})) AS v FROM (SELECT ${ITEM_COLUMNS.replace(/(\w+)/g, 's.$1')} FROM json_each(@ids) j CROSS JOIN session_items s WHERE s.session = j.value AND ${KNOWN('s')} LIMIT @cap)`, p)?.v ?? '[]') as ItemTuple[];
+  const whole = JSON.parse(q.get<{ v: string }>(`SELECT json_group_array(json_array(${ITEM_COLUMNS})) AS v FROM (SELECT ${ITEM_COLUMNS.replace(/(\w+)/g, 's.$1')} FROM json_each(@ids) j CROSS JOIN session_items s WHERE s.session = j.value AND ${KNOWN('s')} LIMIT +@cap)`, p)?.v ?? '[]') as ItemTuple[];
   if (whole.length < p.cap) return whole.map(itemRow);
   return (
     JSON.parse(
@@ -257,7 +257,7 @@ function sessionKeys(q: QueryContext, bodies: readonly string[], k: string, vali
     const lo = daysBefore(q0, q.span('sessions', within));
     if ((after['a0'] as string) < lo) Object.assign(after, { a0: lo, a1: '' });
   }
-  const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT @n`, bind({ b, k, n }, after, bounds)));
+  const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`, bind({ b, k, n }, after, bounds)));
   return mergePage(sources, (r) => [r.s0, r.id], page.limit);
 }
 
