@@ -84,6 +84,18 @@ const asObjects = (items: unknown[]): string[] =>
     return JSON.stringify(rest);
   });
 
+/** The read models of `log` caught up, for `ask`; closed after it, whatever it throws. */
+async function withQueries(log: TestLog, ask: (q: ReadQueries) => void): Promise<void> {
+  const teardowns: (() => unknown)[] = [];
+  try {
+    const { readModels } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
+    await readModels.caughtUp();
+    ask(readModels.queries as ReadQueries);
+  } finally {
+    for (const fn of teardowns.reverse()) await fn();
+  }
+}
+
 t.test('json_quote escapes every ASCII character and other scripts as JSON.stringify does', async (t) => {
   const db = new Database(':memory:');
   t.teardown(() => db.close());
@@ -101,11 +113,7 @@ t.test('sessions written by SQLite equal the objects serialized, page by page, o
     fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 150, max: 350 }), async (seed, size) => {
       const log = new TestLog();
       recordSessions(log, size, seed);
-      const teardowns: (() => unknown)[] = [];
-      try {
-        const { readModels } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
-        await readModels.caughtUp();
-        const q = readModels.queries as ReadQueries;
+      await withQueries(log, (q) => {
         const rnd = prng(seed);
         const last = log.events.length - 1;
         for (let probe = 0; probe < 12; probe++) {
@@ -139,9 +147,7 @@ t.test('sessions written by SQLite equal the objects serialized, page by page, o
             } while (after !== null);
           }
         }
-      } finally {
-        for (const fn of teardowns.reverse()) await fn();
-      }
+      });
     }),
     { numRuns: 6, seed: 2026 },
   );
@@ -182,11 +188,7 @@ t.test('correctedBy read from the rows (db.ts corrected_by) is the latest correc
     fc.asyncProperty(fc.integer({ min: 1, max: 1_000_000 }), fc.integer({ min: 150, max: 350 }), async (seed, size) => {
       const log = new TestLog();
       recordSessions(log, size, seed);
-      const teardowns: (() => unknown)[] = [];
-      try {
-        const { readModels } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
-        await readModels.caughtUp();
-        const q = readModels.queries as ReadQueries;
+      await withQueries(log, (q) => {
         const rnd = prng(seed + 1);
         const last = log.events.length - 1;
         for (let probe = 0; probe < 16; probe++) {
@@ -218,9 +220,7 @@ t.test('correctedBy read from the rows (db.ts corrected_by) is the latest correc
             }
           }
         }
-      } finally {
-        for (const fn of teardowns.reverse()) await fn();
-      }
+      });
     }),
     { numRuns: 5, seed: 2027 },
   );
@@ -241,11 +241,7 @@ t.test('documents pages written by SQLite equal the objects serialized, page by 
       for (const e of log.events.filter((x) => x.type === 'DocumentConsidered')) {
         if (rnd() < 0.5) log.record('DocumentAdopted', { document: e.metadata['factId'] as string, body: other, adoptedOn: '2000', ...(rnd() < 0.5 ? { effective: { from: '2000-06', to: '2003' } } : {}) });
       }
-      const teardowns: (() => unknown)[] = [];
-      try {
-        const { readModels } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
-        await readModels.caughtUp();
-        const q = readModels.queries as ReadQueries;
+      await withQueries(log, (q) => {
         const last = log.events.length - 1;
         for (let probe = 0; probe < 16; probe++) {
           const at = log.events[Math.floor(rnd() * (last + 1))] as StoredEvent;
@@ -271,9 +267,7 @@ t.test('documents pages written by SQLite equal the objects serialized, page by 
             } while (after !== null);
           }
         }
-      } finally {
-        for (const fn of teardowns.reverse()) await fn();
-      }
+      });
     }),
     { numRuns: 6, seed: 2028 },
   );
