@@ -18,7 +18,7 @@
  *
  * Environment: BENCH_DB, BENCH_PAGES (pages per question, 400), BENCH_SEED (2024),
  * BENCH_ONLY=documents|sessions, BENCH_COMPARE, BENCH_THIS (this version from a checkout too),
- * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_STATEMENTS=1 (also the CPU time of
+ * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_SLOWEST=n (the n dearest questions), BENCH_STATEMENTS=1 (also the CPU time of
  * each statement of this version, summed over the run: CPU, since the machine is shared).
  */
 import { createHash } from 'node:crypto';
@@ -137,7 +137,8 @@ type List = keyof typeof LISTS;
 const only = process.env['BENCH_ONLY'];
 const lists = (Object.keys(LISTS) as List[]).filter((l) => !only || l === only);
 const asked = questions(PAGES);
-const stats = new Map(versions.flatMap((ver) => lists.map((l) => [`${l} ${ver.name}`, { cpu: [] as number[], items: 0, bytes: 0, digest: createHash('sha256') }])));
+const stats = new Map(versions.flatMap((ver) => lists.map((l) => [`${l} ${ver.name}`, { cpu: [] as number[], asked: [] as number[], items: 0, bytes: 0, digest: createHash('sha256') }])));
+const SLOWEST = Number(process.env['BENCH_SLOWEST'] ?? 0);
 console.log(`read models ${path}; knownAt ${from}..${to}; ${PAGES} pages a question${other ? `, alternating with ${other}` : ''}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 for (let done = 0; done < PAGES; done += SLICE) {
   for (const list of lists) {
@@ -152,6 +153,7 @@ for (let done = 0; done < PAGES; done += SLICE) {
         const t0 = cpu();
         const page = ask(k, v, null);
         s.cpu.push(cpu() - t0);
+        s.asked.push(i);
         s.items += page.items;
         s.bytes += page.text.length;
         s.digest.update(`${k} ${v} ${page.text} ${page.more} ${JSON.stringify(page.next)}\n`);
@@ -171,6 +173,15 @@ for (const [name, s] of stats) {
   means.set(name, mean);
   console.log(`${name.padEnd(18)} CPU per page: p50 ${q(0.5).toFixed(2)} ms, mean ${mean.toFixed(2)} ms, p99 ${q(0.99).toFixed(2)} ms; ${(s.items / sorted.length).toFixed(1)} items, ${Math.round(s.bytes / sorted.length)} B a page; answers digest ${s.digest.digest('hex').slice(0, 16)}`);
 }
+// BENCH_SLOWEST=n: the n dearest questions of each list and version (its knownAt, validAt, CPU, items).
+if (SLOWEST)
+  for (const [name, s] of stats) {
+    const order = s.cpu.map((c, j) => j).sort((x, y) => (s.cpu[y] as number) - (s.cpu[x] as number));
+    for (const j of order.slice(0, SLOWEST)) {
+      const { k, v } = asked[s.asked[j] as number] as { k: string; v: string };
+      console.log(`  ${name} slowest: ${(s.cpu[j] as number).toFixed(2)} ms  knownAt ${k} validAt ${v}`);
+    }
+  }
 if (other) for (const list of lists) console.log(`${list}: this / compare CPU per page (means) ${((means.get(`${list} this`) as number) / (means.get(`${list} compare`) as number)).toFixed(2)}`);
 for (const [sql, a] of [...statements].sort((x, y) => y[1].ms - x[1].ms)) console.log(`${a.ms.toFixed(0).padStart(6)} ms ${String(a.n).padStart(6)} × ${((a.ms / a.n) * 1000).toFixed(0).padStart(5)} µs ${a.ids ? `${(a.ids / a.n).toFixed(0).padStart(4)} ids` : '        '}  ${sql.slice(0, 220)}`);
 console.log(`load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);

@@ -230,7 +230,11 @@ type Select = (adoption: 'a' | null) => string;
  * organizations/queries.ts withBodies) that adopted or considered a document, found from the
  * other end in one statement: the distinct bodies of adoptions and of considerations (one
  * search of their (body, …) index each), each kept when its parent chain known at k reaches
- * `org`, with an adopting body's span (null: none of its adoptions ever had an end). Not
+ * `org`, with an adopting body's span (null: none of its adoptions ever had an end). A body
+ * none of whose adoptions was known yet at k is left out (its first known_from, one seek in
+ * (body, known_from)): its keyset statements would read the whole of its range of keys to find
+ * none (~2.2–2.8 ms a page on the 1,000,000-fact record, ~1.7% of bench:read's questions, its
+ * p99: SQLite tests a WHERE term holding a subquery at each row, not once before the loop). Not
  * every organization's parent read, as withBodies does (~100 on the benchmark record: ~50–65
  * µs with the two statements that then asked which of them adopt or consider).
  */
@@ -241,7 +245,8 @@ function documentBodies(q: QueryContext, org: string, k: string): { adopting: { 
       `WITH RECURSIVE ${distinct('adoptions', 'ab')}, ${distinct('considerations', 'cb')},
         up(b, kind, id) AS (SELECT b, 'a', b FROM ab WHERE b IS NOT NULL UNION ALL SELECT b, 'c', b FROM cb WHERE b IS NOT NULL
           UNION SELECT up.b, up.kind, e.parent FROM up CROSS JOIN entities e WHERE e.id = up.id AND up.id <> @org AND e.kind = 'organization' AND e.parent IS NOT NULL AND ${KNOWN('e')})
-      SELECT json_group_array(json_array(b, kind, CASE kind WHEN 'a' THEN (SELECT days FROM spans WHERE tbl = 'adoptions' AND grp = b) END)) AS v FROM up WHERE id = @org`,
+      SELECT json_group_array(json_array(b, kind, CASE kind WHEN 'a' THEN (SELECT days FROM spans WHERE tbl = 'adoptions' AND grp = b) END)) AS v FROM up
+        WHERE id = @org AND (kind = 'c' OR (SELECT min(known_from) FROM adoptions WHERE body = b) <= @k)`,
       { org, k },
     )?.v ?? '[]',
   ) as [string, 'a' | 'c', number | null][];
