@@ -173,7 +173,8 @@ t.test('point questions asked as fast as the event loop can ask them do not star
   // so that a worker that starved its pages would still let the test end). The worker takes them
   // between two pages and answers them first; the pages still get their turns, because the
   // event loop cannot ask point questions faster than the worker answers them (asking and
-  // hearing an answer costs it about what answering costs the worker).
+  // hearing an answer costs it about what answering costs the worker). So this test cannot fail
+  // with today's worker; it fails for one that holds its pages while any question is pending.
   const CAP = 60_000;
   let asked = 0;
   const holders: Promise<unknown>[] = [];
