@@ -1,7 +1,8 @@
 /**
  * No statement of the service binds its LIMIT or OFFSET as a bare parameter. SQLite (3.53, the
- * version better-sqlite3 12 bundles) plans a bare `LIMIT @n` or `LIMIT ?` with the value bound
- * (sqlite3ExprIsInteger marks the variable), and binding a marked variable expires the
+ * version better-sqlite3 12 bundles) marks the variable of a bare `LIMIT @n` or `LIMIT ?`
+ * (sqlite3ExprIsInteger, to plan with its value when it is bound as an INTEGER; better-sqlite3
+ * binds a JS number as a REAL, so it never was), and binding a marked variable expires the
  * statement, so every run first parsed and planned it again: ~85–125 µs for a documents
  * page's keyset statement, ~7 µs for the log's `position > ? ORDER BY position LIMIT ?`.
  * `LIMIT +@n` is an expression read at run time (query-context.ts `LIMIT`). This test reads
