@@ -17,27 +17,17 @@
  * BigInt (an INTEGER: then as the literal), as checks. A control statement in memory whose
  * plan a known LIMIT 1 does change shows the comparison can see a difference.
  *
- * The read models' statements are those the read queries prepare while answering every
- * question (test/fixtures/query-plans.ts exerciseQueries, as bench:plans asks them, and the
- * documents pages as a read worker asks them, also at a knownAt early in the adoptions),
- * labelled with the line that prepares them; the branches the record has no data for (it
- * has one adopting body, no considerations, no adoption with an end) are captured on a small
- * rich history rebuilt in a temporary directory and planned on the record's file. The
- * store's, the audit log's and the terms index's statements are copies of theirs, below
- * (the terms index's temporary tables made in memory): keep them in step.
+ * The statements: bench/statements.ts (every one the read queries prepare, the branches the
+ * record lacks captured on a rebuilt small history, the store's and the audit log's), with the
+ * terms index's (a rebuild's temporary tables, read by rowid: made here in memory).
  *
  * Environment: BENCH_DIR (required), BENCH_KNOWN_AT, BENCH_RUNS (runs a form, 400),
  * BENCH_NO_FIXTURE=1 (skip the rebuilt history), BENCH_VERBOSE=1 (every statement's plan).
  */
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Database, { type Database as Db } from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm as rm_ } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
-import { pino } from 'pino';
-import { ReadQueries, rebuildReadModels } from '../projections/index.js';
-import { TestLog, recordRichHistory } from '../test/fixtures/history.js';
-import { captureStatements, exerciseQueries, sampleOf, type Sample } from '../test/fixtures/query-plans.js';
+import { serviceStatements, type ServiceStatement } from './statements.js';
 
 const dir = process.env['BENCH_DIR'];
 if (!dir) throw new Error('BENCH_DIR=<a data dir with readmodels.db, events.db, audit.db> is required (opened read-only)');
@@ -46,14 +36,7 @@ const VERBOSE = Boolean(process.env['BENCH_VERBOSE']);
 const SLICE = 20;
 const VALUES = [1, 51, 501];
 
-interface Case {
-  /** file:function */
-  where: string;
-  sql: string;
-  /** The arguments of one run (an object of named parameters, or positional values). */
-  args: unknown[];
-  db: Db;
-}
+type Case = ServiceStatement;
 
 /** The `LIMIT +@x` / `LIMIT +?` (and OFFSET) of a statement: a named parameter or the index of a positional one. */
 type Bound = { kind: 'named'; name: string } | { kind: 'positional'; index: number };
@@ -198,125 +181,17 @@ function audit(c: Case): Audit {
   return { same, asBefore, line };
 }
 
-const files = new Map<string, string[]>();
-/** The text of a source line `file:line`. */
-function lineOf(site: string): string {
-  const [file, line] = site.split(':') as [string, string];
-  if (!files.has(file)) files.set(file, readFileSync(file, 'utf8').split('\n'));
-  return files.get(file)?.[Number(line) - 1] ?? '';
-}
-
-/** Where each statement is prepared in the sources (file:line of the first frame outside query-context.ts), by its text. */
-function sitesOf(db: Db): Map<string, string> {
-  const out = new Map<string, string>();
-  const prepare = db.prepare.bind(db) as (sql: string) => ReturnType<Db['prepare']>;
-  (db as { prepare: (sql: string) => ReturnType<Db['prepare']> }).prepare = (sql: string) => {
-    if (!out.has(sql)) {
-      const frames = (new Error().stack ?? '')
-        .split('\n')
-        .slice(2)
-        .flatMap((frame) => {
-          const m = /((?:projections|src)\/[^:)]+):(\d+)/.exec(frame);
-          return m && !m[1]?.endsWith('query-context.ts') ? [`${m[1]}:${m[2]}`] : [];
-        });
-      // The documents' keyset statements are all run by one fetch through pageSources' `source`:
-      // the line that wrote the statement is the frame after that helper's.
-      const helper = frames.findIndex((f) => /const source = /.test(lineOf(f)));
-      if (frames.length) out.set(sql, helper >= 0 && frames[helper + 1] ? `${frames[helper + 1]} (run at ${frames[0]})` : (frames[0] as string));
-    }
-    return prepare(sql);
-  };
-  return out;
-}
-
 const open = (name: string): Db => new Database(join(dir, name), { readonly: true, fileMustExist: true });
-const cases: Case[] = [];
-
-// The read models: every statement the read queries prepare, with the arguments of its first run.
-const rm = open('readmodels.db');
-const knownAt = process.env['BENCH_KNOWN_AT'] ?? (rm.prepare('SELECT recorded_at FROM facts ORDER BY recorded_at LIMIT 1 OFFSET (SELECT count(*) * 3 / 4 FROM facts)').pluck().get() as string);
-const sample = sampleOf(rm, knownAt);
-/** Questions exerciseQueries leaves out: the documents pages as a read worker asks them (itemsJson: documentsPageJson), and both at `early` (a body's first adoptions known: the INDEXED BY adoptions_i4 statements). */
-function moreQuestions(db: Db, s: Sample, early: string | null): void {
-  const rq = new ReadQueries(db);
-  for (const k of early === null ? [s.knownAt] : [s.knownAt, early]) {
-    for (const v of [undefined, s.validAt]) {
-      const p = rq.documents(s.organization, k, v, { after: null, limit: 5 });
-      if (p?.next) rq.documents(s.organization, k, v, { after: p.next, limit: 5 });
-      const j = rq.itemsJson('documents', [s.organization, k, v, { after: null, limit: 5 }]);
-      if (j?.value?.next) rq.itemsJson('documents', [s.organization, k, v, { after: j.value.next, limit: 5 }]);
-      rq.itemsJson('sessions', [s.organization, k, v, { after: null, limit: 5 }]);
-    }
-  }
-  rq.invalidate();
-}
-const busiest = rm.prepare('SELECT body FROM adoptions GROUP BY body ORDER BY count(*) DESC LIMIT 1').pluck().get() as string | undefined;
-const early = busiest === undefined ? null : (rm.prepare('SELECT known_from FROM adoptions INDEXED BY adoptions_i4 WHERE body = ? ORDER BY known_from LIMIT 1 OFFSET 300').pluck().get(busiest) as string | undefined) ?? null;
-const captured = captureStatements(rm);
-const sites = sitesOf(rm);
-exerciseQueries(rm, sample);
-moreQuestions(rm, sample, early);
-const where = (caller: string, site: string | undefined): string => `${site ?? caller.replace(/^\S+ /, '')} ${caller.replace(/ \S+$/, '')}`;
-for (const c of captured.values()) if (boundsOf(c.sql).length) cases.push({ where: where(c.caller, sites.get(c.sql)), sql: c.sql, args: c.params, db: rm });
-
-// Branches the record has no data for (it has one adopting body, no considerations, no
-// adoption with an end): their statements are captured on a small rich history (test
-// fixtures, rebuilt in a temporary directory) and planned here on the record's file.
-if (!process.env['BENCH_NO_FIXTURE']) {
-  const tmp = await mkdtemp(join(tmpdir(), 'annals-limit-plans-'));
-  try {
-    const log = new TestLog();
-    recordRichHistory(log, 4000, 5, { offices: 12, people: 40 });
-    const path = join(tmp, 'readmodels.db');
-    await rebuildReadModels({ store: log, path, log: pino({ level: 'silent' }) });
-    const fx = new Database(path);
-    const k = log.events.at(-1)?.recordedAt as string;
-    const fs = sampleOf(fx, k);
-    const firstKnown = fx.prepare('SELECT min(known_from) FROM adoptions').pluck().get() as string;
-    const seen = captureStatements(fx);
-    const fxSites = sitesOf(fx);
-    exerciseQueries(fx, fs);
-    moreQuestions(fx, fs, firstKnown);
-    const have = new Set(cases.map((c) => c.sql));
-    for (const c of seen.values()) if (boundsOf(c.sql).length && !have.has(c.sql)) cases.push({ where: `${where(c.caller, fxSites.get(c.sql))} (a branch captured on the fixture)`, sql: c.sql, args: c.params, db: rm });
-    fx.close();
-  } finally {
-    await rm_(tmp, { recursive: true, force: true });
-  }
-}
-
-// The store (events.db): src/store/sqlite-rows.ts and the writer's log read (projections/writer-apply.ts).
-const ev = open('events.db');
-const sel = 'SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events';
-const [maxPos, busy] = [ev.prepare('SELECT max(position) FROM events').pluck().get() as number, ev.prepare('SELECT stream FROM events WHERE position = (SELECT max(position) FROM events) / 2').pluck().get() as string];
-const mid = Math.floor(maxPos / 2);
-const types = ev.prepare('SELECT DISTINCT type FROM events WHERE position > ? LIMIT 3').pluck().all(mid) as string[];
-cases.push(
-  { where: 'src/store/sqlite-rows.ts:streamForwards', sql: `${sel} WHERE stream = ? AND revision >= ? ORDER BY revision LIMIT +?`, args: [busy, 0, 100], db: ev },
-  { where: 'src/store/sqlite-rows.ts:streamBackwards', sql: `${sel} WHERE stream = ? AND revision <= ? ORDER BY revision DESC LIMIT +?`, args: [busy, 1_000_000, 100], db: ev },
-  { where: 'src/store/sqlite-rows.ts:allAfter (and writer-apply.ts page)', sql: `${sel} WHERE position > ? ORDER BY position LIMIT +?`, args: [mid, 500], db: ev },
-  { where: 'src/store/sqlite-rows.ts:allAfterUpTo', sql: `${sel} WHERE position > ? AND position <= ? ORDER BY position LIMIT +?`, args: [mid, maxPos, 500], db: ev },
-  { where: `src/store/sqlite-rows.ts:typed(1)`, sql: `${sel} WHERE position > ? AND position <= ? AND type IN (?) ORDER BY position LIMIT +?`, args: [mid, maxPos, types[0], 500], db: ev },
-  { where: `src/store/sqlite-rows.ts:typed(${types.length})`, sql: `${sel} WHERE position > ? AND position <= ? AND type IN (${types.map(() => '?').join(', ')}) ORDER BY position LIMIT +?`, args: [mid, maxPos, ...types, 500], db: ev },
-);
-
-// The audit log (audit.db): src/audit/storage.ts.
-const au = open('audit.db');
-const cols = 'tree_size, root_hash, last_position, timestamp, key_id, signature';
-const size = (au.prepare('SELECT max(tree_size) FROM heads').pluck().get() as number | null) ?? 0;
-cases.push(
-  { where: 'src/audit/storage.ts:heads', sql: `SELECT ${cols} FROM heads WHERE tree_size BETWEEN ? AND ? ORDER BY seq LIMIT +?`, args: [Math.floor(size / 2), size, 100], db: au },
-  { where: 'src/audit/storage.ts:leafRange', sql: 'SELECT idx, position, hash FROM leaves WHERE idx >= ? ORDER BY idx LIMIT +?', args: [Math.floor(size / 2), 1000], db: au },
-);
-if (au.prepare("SELECT 1 FROM sqlite_master WHERE name = 'parked'").get()) cases.push({ where: 'src/audit/storage.ts:parked', sql: 'SELECT position, event_id AS eventId, type, reason, detail, seen_at AS seenAt FROM parked ORDER BY position LIMIT +?', args: [100], db: au });
+const { knownAt, sample, statements, dbs } = await serviceStatements(open, { knownAt: process.env['BENCH_KNOWN_AT'], fixture: !process.env['BENCH_NO_FIXTURE'] });
+const cases: Case[] = statements.filter((c) => boundsOf(c.sql).length > 0);
 
 // The terms index's temporary tables (projections/offices/terms-index.ts), read by rowid: made here in memory.
 const mem = new Database(':memory:');
 mem.exec('CREATE TEMP TABLE terms_apps (office, person, fact_id); CREATE TEMP TABLE terms_deps (office, person, fact_id);');
 mem.exec("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000) INSERT INTO terms_apps SELECT 'o' || (i / 7), 'p' || i, 'f' || i FROM n; INSERT INTO terms_deps SELECT * FROM terms_apps;");
 cases.push(
-  { where: 'projections/offices/terms-index.ts:apps', sql: 'SELECT rowid AS n, * FROM temp.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT +?', args: [5000, 1000], db: mem },
-  { where: 'projections/offices/terms-index.ts:deps', sql: 'SELECT rowid AS n, * FROM temp.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT +?', args: [5000, 1000], db: mem },
+  { where: 'projections/offices/terms-index.ts apps', sql: 'SELECT rowid AS n, * FROM temp.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT +?', args: [5000, 1000], db: mem },
+  { where: 'projections/offices/terms-index.ts deps', sql: 'SELECT rowid AS n, * FROM temp.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT +?', args: [5000, 1000], db: mem },
 );
 
 // A control: a statement whose plan does depend on a known limit (LIMIT 1: the range's index
@@ -339,4 +214,4 @@ for (const c of cases) {
   console.log(r.line);
 }
 console.log(`\n${different} of ${cases.length} statements plan differently with +@n than with the value written in; ${changed} plan otherwise than the bare LIMIT @n bound as a JS number did; load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-for (const db of [rm, ev, au, mem, control]) db.close();
+for (const db of [...dbs, mem, control]) db.close();
