@@ -21,7 +21,8 @@
  * record lacks captured on a rebuilt small history, the store's and the audit log's), with the
  * terms index's (a rebuild's temporary tables, read by rowid: made here in memory).
  *
- * Environment: BENCH_DIR (required), BENCH_KNOWN_AT, BENCH_RUNS (runs a form, 400),
+ * Environment: BENCH_DIR (required), BENCH_KNOWN_AT, BENCH_RUNS (runs a form, 400), BENCH_VALUES
+ * (the limits tried, 1,51,501),
  * BENCH_NO_FIXTURE=1 (skip the rebuilt history), BENCH_VERBOSE=1 (every statement's plan).
  */
 import { loadavg } from 'node:os';
@@ -34,7 +35,7 @@ if (!dir) throw new Error('BENCH_DIR=<a data dir with readmodels.db, events.db, 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 400);
 const VERBOSE = Boolean(process.env['BENCH_VERBOSE']);
 const SLICE = 20;
-const VALUES = [1, 51, 501];
+const VALUES = (process.env['BENCH_VALUES'] ?? '1,51,501').split(',').map(Number);
 
 type Case = ServiceStatement;
 
