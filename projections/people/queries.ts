@@ -21,7 +21,7 @@ export function peoplePage(qc: QueryContext, k: string, q: string | undefined, p
   const pattern = q ? `%${normalizeName(q).replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
   const rows = qc.all<EntityRow>(
     `SELECT * FROM entities e WHERE kind = 'person' AND ${KNOWN('e')} AND (name, id) > (@a0, @a1)
-       ${pattern === null ? '' : `AND EXISTS (SELECT 1 FROM names n WHERE n.entity = e.id AND n.kind = 'person' AND n.name_norm LIKE @pattern ESCAPE '\\' AND ${KNOWN('n')})`}
+       ${pattern === null ? '' : `AND EXISTS (SELECT 1 FROM names n WHERE n.entity = e.id AND n.kind = 'person' AND n.name_norm LIKE +@pattern ESCAPE '\\' AND ${KNOWN('n')})`}
      ORDER BY name, id LIMIT +@n`,
     bind({ k, pattern, n: page.limit + 1 }, afterParams(page.after, 2)),
   );

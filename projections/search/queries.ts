@@ -39,7 +39,7 @@ export function searchNames(q: QueryContext, text: string, k: string, after: str
   const rows = q.all<Row>(
     `SELECT e.kind, e.id, e.key, e.name, e.aliases, e.classification, e.parent FROM entities e
       WHERE e.kind IN ('organization', 'office', 'person', 'document') AND ${KNOWN('e')}
-        AND (e.key = @exact OR e.id IN (SELECT n.entity FROM names n WHERE n.name_norm LIKE @pattern ESCAPE '\\' AND n.known_from <= @k AND n.known_to > @k))
+        AND (e.key = @exact OR e.id IN (SELECT n.entity FROM names n WHERE n.name_norm LIKE +@pattern ESCAPE '\\' AND n.known_from <= @k AND n.known_to > @k))
         AND (@after IS NULL OR (coalesce(e.name, '') || char(0) || e.id) > @after)
       ORDER BY coalesce(e.name, ''), e.id LIMIT +@limit`,
     { exact: text.trim(), pattern, k, after, limit },
