@@ -7,7 +7,7 @@
  * Strings go through json_quote, whose escapes are JSON.stringify's (checked for every ASCII
  * character in test/projections-json-sql.test.ts; text in SQLite is well-formed UTF-8, so no
  * lone surrogate reaches either). NULL quotes as `null`. Every expression reads `@k`; entity
- * views are put in afterwards (withViews).
+ * views are put in afterwards (withViews) or joined in place (JOIN_VIEW, JOINED).
  */
 import { KNOWN, type QueryContext } from './query-context.js';
 
@@ -26,9 +26,11 @@ export const ulid = (x: string): string => `'"' || ${x} || '"'`;
 /**
  * Where the entity view `{ id, key, name }` (offices: `title`) of the id `x` goes: `null` for a
  * NULL id, else the id between the characters U+0001 and U+0002 (no JSON text holds them raw:
- * json_quote escapes them), which `withViews` replaces with the view as known at k. Written
- * in place, each view was a correlated subquery run for each mark (~400 a page of sessions):
- * ~0.7 ms of a page's CPU, against ~0.2 ms for one statement over the page's ~230 ids.
+ * json_quote escapes them), which `withViews` replaces with the view as known at k (pages of
+ * documents). Written in place, each view was a correlated subquery run for each mark (~400 a
+ * page of sessions): ~0.7 ms of a page's CPU, against ~0.2 ms for one statement over the page's
+ * ~230 ids; a page of sessions now joins each entity where it reads its id (JOIN_VIEW), which
+ * also spares the replacing in JS (sessions/json.ts).
  */
 export const VIEW = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' ELSE char(1) || (${x}) || char(2) END`;
 
