@@ -49,8 +49,17 @@ const ITEM = {
  * rendered as objects). One seek of session_items a list.
  */
 const list = (kind: keyof typeof ITEM): string =>
-  `(SELECT CASE WHEN count(*) > @nested THEN NULL ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT ${ITEM[kind].text} || ',"factId":' || ${ulid('i.fact_id')} || ${CORRECTED('i')} || '}' AS j
+  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT ${ITEM[kind].text} || ',"factId":' || ${ulid('i.fact_id')} || ${CORRECTED('i')} || '}' AS j
     FROM session_items i ${ITEM[kind].joins} WHERE i.session = s.id AND i.item = '${kind}' AND ${KNOWN('i')}))`;
+
+/**
+ * What a list longer than `@nested` writes in place of its items: U+0000, which no JSON text
+ * written here holds raw (json_quote escapes it; ids and dates cannot hold it). A session's text
+ * is one concat() of its parts (one allocation, where a chain of || copied the text written so
+ * far at each step, ~4 KB a session), and concat() reads NULL as '': a NULL could not say it.
+ */
+const LONG_MARK = '\u0000';
+const LONG = 'char(0)';
 
 /** The ids of the documents adopted or considered at the session `s` known at k, by id (documents/queries.ts sessionDocuments). */
 const DOCUMENT_IDS = `SELECT a.document AS id FROM adoptions a WHERE a.session = s.id AND ${KNOWN('a')} UNION SELECT c.document FROM considerations c WHERE c.session = s.id AND ${KNOWN('c')}`;
@@ -75,31 +84,31 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
  */
 function documents(): string {
   const fast = `(SELECT ${documentFields({ view: docView })} FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')})`;
-  const adopted = `(SELECT CASE WHEN count(*) > @nested THEN NULL ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${fast} ELSE ${documentJson('sd_id', docView)} END AS dj
+  const adopted = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${fast} ELSE ${documentJson('sd_id', docView)} END AS dj
     FROM (SELECT ${ADOPTION}, x.document AS sd_id, x.earliest AS earliest, min(x.position) FROM adoptions x WHERE x.session = s.id AND ${KNOWN('x')} GROUP BY x.document) a))`;
-  const any = `(SELECT CASE WHEN count(*) > @nested THEN NULL ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id', docView)} AS dj FROM (${DOCUMENT_IDS} ORDER BY 1) d))`;
+  const any = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id', docView)} AS dj FROM (${DOCUMENT_IDS} ORDER BY 1) d))`;
   return `CASE WHEN EXISTS (SELECT 1 FROM considerations c WHERE c.session = s.id) THEN ${any} ELSE ${adopted} END`;
 }
 
 /** `"attendees":[…],"reports":[…],"documents":[…],"talks":[…]` without its first quote. */
-const LISTS = `'attendees":[' || ${list('attendee')} || '],"reports":[' || ${list('report')} || '],"documents":[' || ${documents()} || '],"talks":[' || ${list('talks')} || ']'`;
+const LISTS = `'attendees":[', ${list('attendee')}, '],"reports":[', ${list('report')}, '],"documents":[', ${documents()}, '],"talks":[', ${list('talks')}, ']'`;
 
-const SESSION = [
-  `'{"id":' || ${ulid('s.id')}`,
-  `',"key":' || ${quoted('s.key')}`,
-  `',"title":' || ${quoted('s.title')}`,
-  `',"number":' || ${quoted('s.number')}`,
-  `',"body":' || ${JOINED('s.body', 'sb')}`,
-  `',"held":{"from":' || ${plain('s.from_raw')} || ',"to":' || ${plain('s.to_raw')} || '}'`,
+const SESSION = `concat(${[
+  `'{"id":', ${ulid('s.id')}`,
+  `',"key":', ${quoted('s.key')}`,
+  `',"title":', ${quoted('s.title')}`,
+  `',"number":', ${quoted('s.number')}`,
+  `',"body":', ${JOINED('s.body', 'sb')}`,
+  `',"held":{"from":', ${plain('s.from_raw')}, ',"to":', ${plain('s.to_raw')}, '}'`,
   // `s.city ? … : null` in JS: NULL and '' are no place.
-  `',"place":' || CASE WHEN s.city <> '' THEN '{"city":' || ${quoted('s.city')} || ',"country":' || ${JOINED('s.country', 'sc')} || '}' ELSE 'null' END`,
-  `',"chairedBy":' || CASE WHEN s.chair_person <> '' THEN '{"person":' || ${JOINED('s.chair_person', 'sp')} || ',"office":' || ${JOINED('s.chair_office', 'so')} || '}' ELSE 'null' END`,
-  `',"agenda":' || ${ARRAY('s.agenda')}`,
-  `',"' || ${LISTS}`,
-  `',"factId":' || ${ulid('s.fact_id')}`,
+  `',"place":', CASE WHEN s.city <> '' THEN '{"city":' || ${quoted('s.city')} || ',"country":' || ${JOINED('s.country', 'sc')} || '}' ELSE 'null' END`,
+  `',"chairedBy":', CASE WHEN s.chair_person <> '' THEN '{"person":' || ${JOINED('s.chair_person', 'sp')} || ',"office":' || ${JOINED('s.chair_office', 'so')} || '}' ELSE 'null' END`,
+  `',"agenda":', ${ARRAY('s.agenda')}`,
+  `',"', ${LISTS}`,
+  `',"factId":', ${ulid('s.fact_id')}`,
   CORRECTED('s'),
   `'}'`,
-].join(' || ');
+].join(', ')})`;
 
 const PAGE = `SELECT j.key AS n, ${SESSION} AS json FROM json_each(@ids) j CROSS JOIN sessions s ${JOIN_VIEW('sb', 's.body')} ${JOIN_VIEW('sc', 's.country')} ${JOIN_VIEW('sp', 's.chair_person')} ${JOIN_VIEW('so', 's.chair_office')} ${JOIN_VIEW('se', 's.id')}
   WHERE s.id = j.value AND ${KNOWN('s')}`;
@@ -114,7 +123,7 @@ export function sessionsJson(q: QueryContext, ids: readonly string[], k: string,
   // texts (~4 KB a session) into a sorter to put them back in the order json_each read them.
   const at: (string | undefined)[] = new Array<string | undefined>(ids.length);
   for (const { n, json } of q.all<{ n: number; json: string | null }>(PAGE, { ids: JSON.stringify(ids), k, nested })) {
-    if (json === null) return null;
+    if (json === null || json.includes(LONG_MARK)) return null;
     at[n] = json;
   }
   return at.filter((t): t is string => t !== undefined);
