@@ -18,15 +18,15 @@ const CONSIDERED_AT = `(SELECT y.session FROM considerations y WHERE y.document 
  * as a session lists it; `certainty`: a page in force during [@q0, @q1] lists it after factId
  * (queries.ts documentItems: certaintyOf); `considered`: the session the document was
  * considered at, read only when the adoption names none; `view`: how an entity's view is
- * written (VIEW's mark by default, put in by withViews).
+ * written (VIEW's mark by default, put in by withViews); `concat`: the parts joined by concat().
  */
-export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string; view?: (x: string, of: 'body' | 'session') => string } = {}): string {
+export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string; view?: (x: string, of: 'body' | 'session') => string; concat?: boolean } = {}): string {
   const view = opts.view ?? VIEW;
   const adopted = opts.adopted ?? true;
   const a = (col: string): string => (adopted ? `a.${col}` : 'NULL');
   const status = adopted ? `CASE WHEN a.document IS NULL THEN '"considered"' ELSE '"adopted"' END` : `'"considered"'`;
   const effective = adopted ? `CASE WHEN a.document IS NULL THEN 'null' ELSE '{"from":' || ${plain('a.from_raw')} || ',"to":' || ${plain('a.to_raw')} || '}' END` : `'null'`;
-  return [
+  const parts = [
     `'{"id":' || ${ulid('e.id')}`,
     `',"key":' || ${quoted('e.key')}`,
     `',"title":' || ${quoted('e.name')}`,
@@ -43,7 +43,11 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
     ...(opts.certainty && adopted ? [`CASE WHEN a.s1 <= @q1 AND a.e0 >= @q0 THEN ',"certainty":"certain"' WHEN a.s0 <= @q1 AND a.e1 >= @q0 THEN ',"certainty":"possible"' ELSE '' END`] : []),
     CORRECTED('e'),
     `'}'`,
-  ].join(' || ');
+  ];
+  // concat(): one allocation for the item's text, where || copies what is written so far at each
+  // step. Its parts are never NULL but CORRECTED's (no facts row for the correction), which ||
+  // carries to the whole item and concat() reads as ''.
+  return opts.concat ? `concat(${parts.join(', ')})` : parts.join(' || ');
 }
 
 /** The item of the document whose id is `x` (NULL when no document of that id is known at k); `view` as documentFields'. */

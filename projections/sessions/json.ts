@@ -28,17 +28,24 @@ import { documentFields, documentJson } from '../documents/json.js';
  */
 const ITEM = {
   attendee: {
-    text: `'{"person":' || ${JOINED('i.person', 'ip')} || ',"representing":' || ${JOINED('i.representing', 'ir')} || ',"office":' || ${JOINED('i.office', 'io')}`,
+    text: [`'{"person":'`, JOINED('i.person', 'ip'), `',"representing":'`, JOINED('i.representing', 'ir'), `',"office":'`, JOINED('i.office', 'io')],
     joins: `${JOIN_VIEW('ip', 'i.person')} ${JOIN_VIEW('ir', 'i.representing')} ${JOIN_VIEW('io', 'i.office')}`,
   },
   report: {
-    text: `'{"person":' || ${JOINED('i.person', 'ip')} || ',"office":' || ${JOINED('i.office', 'io')} || ',"subject":' || ${quoted('i.subject')}`,
+    text: [`'{"person":'`, JOINED('i.person', 'ip'), `',"office":'`, JOINED('i.office', 'io'), `',"subject":'`, quoted('i.subject')],
     joins: `${JOIN_VIEW('ip', 'i.person')} ${JOIN_VIEW('io', 'i.office')}`,
   },
   talks: {
-    text:
-      `'{"participants":[' || coalesce((SELECT group_concat('{"person":' || ${JOINED(`p.value ->> '$.person'`, 'pp')} || ',"organization":' || ${JOINED(`p.value ->> '$.organization'`, 'po')} || '}', ',') FROM json_each(i.participants) p ${JOIN_VIEW('pp', `p.value ->> '$.person'`)} ${JOIN_VIEW('po', `p.value ->> '$.organization'`)}), '') || ']'` +
-      ` || ',"topics":' || ${ARRAY('i.topics')} || ',"on":' || ${plain('coalesce(i.on_raw, s.from_raw)')} || ',"summary":' || ${quoted('i.summary')}`,
+    text: [
+      `'{"participants":['`,
+      `coalesce((SELECT group_concat(concat('{"person":', ${JOINED(`p.value ->> '$.person'`, 'pp')}, ',"organization":', ${JOINED(`p.value ->> '$.organization'`, 'po')}, '}'), ',') FROM json_each(i.participants) p ${JOIN_VIEW('pp', `p.value ->> '$.person'`)} ${JOIN_VIEW('po', `p.value ->> '$.organization'`)}), '')`,
+      `'],"topics":'`,
+      ARRAY('i.topics'),
+      `',"on":'`,
+      plain('coalesce(i.on_raw, s.from_raw)'),
+      `',"summary":'`,
+      quoted('i.summary'),
+    ],
     joins: '',
   },
 } as const;
@@ -49,7 +56,7 @@ const ITEM = {
  * rendered as objects). One seek of session_items a list.
  */
 const list = (kind: keyof typeof ITEM): string =>
-  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT ${ITEM[kind].text} || ',"factId":' || ${ulid('i.fact_id')} || ${CORRECTED('i')} || '}' AS j
+  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT concat(${ITEM[kind].text.join(', ')}, ',"factId":', ${ulid('i.fact_id')}, ${CORRECTED('i')}, '}') AS j
     FROM session_items i ${ITEM[kind].joins} WHERE i.session = s.id AND i.item = '${kind}' AND ${KNOWN('i')}))`;
 
 /**
@@ -83,7 +90,7 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
  * groups in the order of its key, here the index's): an ORDER BY again made a sorter a session.
  */
 function documents(): string {
-  const fast = `(SELECT ${documentFields({ view: docView })} FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')})`;
+  const fast = `(SELECT ${documentFields({ view: docView, concat: true })} FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')})`;
   const adopted = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${fast} ELSE ${documentJson('sd_id', docView)} END AS dj
     FROM (SELECT ${ADOPTION}, x.document AS sd_id, x.earliest AS earliest, min(x.position) FROM adoptions x WHERE x.session = s.id AND ${KNOWN('x')} GROUP BY x.document) a))`;
   const any = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id', docView)} AS dj FROM (${DOCUMENT_IDS} ORDER BY 1) d))`;
