@@ -52,8 +52,8 @@ const ITEM = {
 
 /**
  * The session `s`'s items of one kind known at k, in recording order, as their texts joined;
- * NULL when more than `@nested` (a NULL makes the whole session's text NULL: it is then
- * rendered as objects). One seek of session_items a list.
+ * LONG when more than `@nested` (the page is then rendered as objects). One seek of
+ * session_items a list.
  */
 const list = (kind: keyof typeof ITEM): string =>
   `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT concat(${ITEM[kind].text.join(', ')}, ',"factId":', ${ulid('i.fact_id')}, ${CORRECTED('i')}, '}') AS j
@@ -79,7 +79,7 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
 
 /**
  * The documents adopted or considered at the session `s` known at k, by id: their items' texts
- * joined, or NULL when more than `@nested`. A session nothing was considered at (every session
+ * joined, or LONG when more than `@nested`. A session nothing was considered at (every session
  * of the 1,000,000-fact record) lists its adoptions known at k in the index's order (session,
  * document): no union to sort. Of a document's adoptions there, the one of least position (min's
  * bare columns) is its first known at k when no adoption of it came before in the log (db.ts
