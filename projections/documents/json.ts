@@ -4,7 +4,7 @@
  * entity, its first adoption known at k, the session it was considered at.
  */
 import { KNOWN } from '../query-context.js';
-import { CORRECTED, VIEW, quoted } from '../json-sql.js';
+import { CORRECTED, VIEW, plain, quoted, ulid } from '../json-sql.js';
 
 /** The first adoption of the document `e.id` known at k (an older log may hold two): its rowid (min's bare column: the row of the least position, no sort). */
 const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM adoptions x WHERE x.document = e.id AND ${KNOWN('x')}))`;
@@ -13,27 +13,20 @@ const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM ado
 const CONSIDERED_AT = `(SELECT y.session FROM considerations y WHERE y.document = e.id AND ${KNOWN('y')} ORDER BY y.known_from DESC LIMIT 1)`;
 
 /**
- * A ULID or a partial date (the envelope's and the fact's schemas admit nothing else: no
- * character JSON escapes) as a JSON string, NULL as `null`: without json_quote, which cost
- * ~0.2 µs a call, ~35 µs of a page of 50 documents' statement.
- */
-const plain = (x: string): string => (x === 'NULL' ? `'null'` : `CASE WHEN ${x} IS NULL THEN 'null' ELSE '"' || ${x} || '"' END`);
-/** A column never NULL that holds a ULID, as a JSON string. */
-const ulid = (x: string): string => `'"' || ${x} || '"'`;
-
-/**
  * The item's JSON text from the document's entity `e` and its first adoption known at k `a`
  * (its columns NULL: none; `adopted: false`, none at all, as a page's considered documents),
  * as a session lists it; `certainty`: a page in force during [@q0, @q1] lists it after factId
  * (queries.ts documentItems: certaintyOf); `considered`: the session the document was
- * considered at, read only when the adoption names none.
+ * considered at, read only when the adoption names none; `view`: how an entity's view is
+ * written (VIEW's mark by default, put in by withViews); `concat`: the parts joined by concat().
  */
-export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string } = {}): string {
+export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string; view?: (x: string, of: 'body' | 'session') => string; concat?: boolean } = {}): string {
+  const view = opts.view ?? VIEW;
   const adopted = opts.adopted ?? true;
   const a = (col: string): string => (adopted ? `a.${col}` : 'NULL');
   const status = adopted ? `CASE WHEN a.document IS NULL THEN '"considered"' ELSE '"adopted"' END` : `'"considered"'`;
   const effective = adopted ? `CASE WHEN a.document IS NULL THEN 'null' ELSE '{"from":' || ${plain('a.from_raw')} || ',"to":' || ${plain('a.to_raw')} || '}' END` : `'null'`;
-  return [
+  const parts = [
     `'{"id":' || ${ulid('e.id')}`,
     `',"key":' || ${quoted('e.key')}`,
     `',"title":' || ${quoted('e.name')}`,
@@ -44,16 +37,20 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
     // parse(a.period) ?? detail.period ?? null: both written by JSON.stringify (rows.ts json), so their text is what stringify writes again.
     `',"period":' || coalesce(nullif(${a('period')}, 'null'), json_extract(e.detail, '$.period'), 'null')`,
     `',"summary":' || ${quoted(`coalesce(${a('summary')}, json_extract(e.detail, '$.summary'))`)}`,
-    `',"body":' || ${VIEW(`coalesce(${a('body')}, e.parent)`)}`,
-    `',"session":' || ${VIEW(`coalesce(${a('session')}, ${opts.considered ?? CONSIDERED_AT})`)}`,
+    `',"body":' || ${view(`coalesce(${a('body')}, e.parent)`, 'body')}`,
+    `',"session":' || ${view(`coalesce(${a('session')}, ${opts.considered ?? CONSIDERED_AT})`, 'session')}`,
     `',"factId":' || ${ulid('e.fact_id')}`,
     ...(opts.certainty && adopted ? [`CASE WHEN a.s1 <= @q1 AND a.e0 >= @q0 THEN ',"certainty":"certain"' WHEN a.s0 <= @q1 AND a.e1 >= @q0 THEN ',"certainty":"possible"' ELSE '' END`] : []),
     CORRECTED('e'),
     `'}'`,
-  ].join(' || ');
+  ];
+  // concat(): one allocation for the item's text, where || copies what is written so far at each
+  // step. Its parts are never NULL but CORRECTED's (no facts row for the correction), which ||
+  // carries to the whole item and concat() reads as ''.
+  return opts.concat ? `concat(${parts.join(', ')})` : parts.join(' || ');
 }
 
-/** The item of the document whose id is `x` (NULL when no document of that id is known at k). */
-export function documentJson(x: string): string {
-  return `(SELECT ${documentFields()} FROM entities e LEFT JOIN adoptions a ON a.rowid = ${FIRST} WHERE e.id = ${x} AND e.kind = 'document' AND ${KNOWN('e')})`;
+/** The item of the document whose id is `x` (NULL when no document of that id is known at k); `view` as documentFields'. */
+export function documentJson(x: string, view?: (x: string, of: 'body' | 'session') => string): string {
+  return `(SELECT ${documentFields(view ? { view } : {})} FROM entities e LEFT JOIN adoptions a ON a.rowid = ${FIRST} WHERE e.id = ${x} AND e.kind = 'document' AND ${KNOWN('e')})`;
 }

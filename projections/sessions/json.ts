@@ -4,61 +4,121 @@
  * JSON.stringify writes of queries.ts `renderSessions`' view once `correctedBy` is marked and
  * `more` is left out (a read worker hands `more` over apart: read-worker.ts).
  *
+ * Entity views are written in place, each from the entity joined where its id is read
+ * (JOIN_VIEW): a page of 10 sessions shows ~360 of them (~230 entities). Marks put in by
+ * withViews afterwards cost one statement over the page's ids (~0.3-0.4 ms) and as much again in
+ * JS to find and replace the marks; a join is one seek of entities_i3 each, within the walk
+ * that reads the id. Where the view repeats the session's own (a document's body and session),
+ * it is the session's, joined once.
+ *
  * A page whose sessions all have at most `nested` items in each list (every page of the
  * 1,000,000-fact record: at most 30 a list) has no `more`: its lists are written whole. A page
  * with a longer list gives null, and is rendered in JS (the first `nested` and the key to
  * continue after).
  */
 import { KNOWN, type QueryContext } from '../query-context.js';
-import { ARRAY, CORRECTED, VIEW, quoted, withViews } from '../json-sql.js';
-import { documentJson } from '../documents/json.js';
+import { ARRAY, CORRECTED, JOINED, JOIN_VIEW, VIEW_AT, plain, quoted, ulid } from '../json-sql.js';
+import { documentFields, documentJson } from '../documents/json.js';
 
+/**
+ * The items of each kind, with the joins of the entities they show. Their rows come in the
+ * walk's order: the item rows (the primary key's order: session, item, position, fact_id) drive
+ * each join, which adds at most one row (JOIN_VIEW). An ORDER BY there made SQLite sort them
+ * again (a temporary B-tree a list: the joined entity is not unique to SQLite).
+ */
 const ITEM = {
-  attendee: `'{"person":' || ${VIEW('i.person')} || ',"representing":' || ${VIEW('i.representing')} || ',"office":' || ${VIEW('i.office')}`,
-  report: `'{"person":' || ${VIEW('i.person')} || ',"office":' || ${VIEW('i.office')} || ',"subject":' || ${quoted('i.subject')}`,
-  talks:
-    `'{"participants":[' || coalesce((SELECT group_concat('{"person":' || ${VIEW(`p.value ->> '$.person'`)} || ',"organization":' || ${VIEW(`p.value ->> '$.organization'`)} || '}', ',') FROM json_each(i.participants) p), '') || ']'` +
-    ` || ',"topics":' || ${ARRAY('i.topics')} || ',"on":' || ${quoted('coalesce(i.on_raw, s.from_raw)')} || ',"summary":' || ${quoted('i.summary')}`,
+  attendee: {
+    text: [`'{"person":'`, JOINED('i.person', 'ip'), `',"representing":'`, JOINED('i.representing', 'ir'), `',"office":'`, JOINED('i.office', 'io')],
+    joins: `${JOIN_VIEW('ip', 'i.person')} ${JOIN_VIEW('ir', 'i.representing')} ${JOIN_VIEW('io', 'i.office')}`,
+  },
+  report: {
+    text: [`'{"person":'`, JOINED('i.person', 'ip'), `',"office":'`, JOINED('i.office', 'io'), `',"subject":'`, quoted('i.subject')],
+    joins: `${JOIN_VIEW('ip', 'i.person')} ${JOIN_VIEW('io', 'i.office')}`,
+  },
+  talks: {
+    text: [
+      `'{"participants":['`,
+      `coalesce((SELECT group_concat(concat('{"person":', ${JOINED(`p.value ->> '$.person'`, 'pp')}, ',"organization":', ${JOINED(`p.value ->> '$.organization'`, 'po')}, '}'), ',') FROM json_each(i.participants) p ${JOIN_VIEW('pp', `p.value ->> '$.person'`)} ${JOIN_VIEW('po', `p.value ->> '$.organization'`)}), '')`,
+      `'],"topics":'`,
+      ARRAY('i.topics'),
+      `',"on":'`,
+      plain('coalesce(i.on_raw, s.from_raw)'),
+      `',"summary":'`,
+      quoted('i.summary'),
+    ],
+    joins: '',
+  },
 } as const;
 
 /**
- * The session `s`'s lists from one walk of its items in the primary key's order (session, item,
- * position, fact_id: each list in recording order): `"attendees":[…],"reports":[…],
- * "documents":[…],"talks":[…]` without its first quote, or NULL when a list holds more than
- * `@nested` (a NULL makes the whole session's text NULL: it is then rendered as objects).
+ * The session `s`'s items of one kind known at k, in recording order, as their texts joined;
+ * LONG when more than `@nested` (the page is then rendered as objects). One seek of
+ * session_items a list.
  */
-const LISTS = `(SELECT CASE WHEN max(na, nr, nt) > @nested THEN NULL ELSE
-    'attendees":[' || coalesce(ga, '') || '],"reports":[' || coalesce(gr, '') || '],"documents":[' || ${documents()} || '],"talks":[' || coalesce(gt, '') || ']' END
-  FROM (SELECT group_concat(j, ',') FILTER (WHERE item = 'attendee') AS ga, count(*) FILTER (WHERE item = 'attendee') AS na,
-      group_concat(j, ',') FILTER (WHERE item = 'report') AS gr, count(*) FILTER (WHERE item = 'report') AS nr,
-      group_concat(j, ',') FILTER (WHERE item = 'talks') AS gt, count(*) FILTER (WHERE item = 'talks') AS nt
-    FROM (SELECT i.item AS item, CASE i.item WHEN 'attendee' THEN ${ITEM.attendee} WHEN 'report' THEN ${ITEM.report} WHEN 'talks' THEN ${ITEM.talks} END || ',"factId":' || ${quoted('i.fact_id')} || ${CORRECTED('i')} || '}' AS j
-      FROM session_items i WHERE i.session = s.id AND ${KNOWN('i')} ORDER BY i.item, i.position, i.fact_id)))`;
+const list = (kind: keyof typeof ITEM): string =>
+  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT concat(${ITEM[kind].text.join(', ')}, ',"factId":', ${ulid('i.fact_id')}, ${CORRECTED('i')}, '}') AS j
+    FROM session_items i ${ITEM[kind].joins} WHERE i.session = s.id AND i.item = '${kind}' AND ${KNOWN('i')}))`;
 
-/** The documents adopted or considered at the session `s` known at k, by id (documents/queries.ts sessionDocuments); NULL when more than `@nested`. */
+/**
+ * What a list longer than `@nested` writes in place of its items: U+0000, which no JSON text
+ * written here holds raw (json_quote escapes it; ids and dates cannot hold it). A session's text
+ * is one concat() of its parts (one allocation, where a chain of || copied the text written so
+ * far at each step, ~4 KB a session), and concat() reads NULL as '': a NULL could not say it.
+ */
+const LONG_MARK = '\u0000';
+const LONG = 'char(0)';
+
+/** The ids of the documents adopted or considered at the session `s` known at k, by id (documents/queries.ts sessionDocuments). */
+const DOCUMENT_IDS = `SELECT a.document AS id FROM adoptions a WHERE a.session = s.id AND ${KNOWN('a')} UNION SELECT c.document FROM considerations c WHERE c.session = s.id AND ${KNOWN('c')}`;
+
+/** The adoption columns documentFields reads, of the row `x`. */
+const ADOPTION = ['document', 'from_raw', 'to_raw', 'adopted_raw', 'period', 'summary', 'body', 'session'].map((c) => `x.${c} AS ${c}`).join(', ');
+
+/** A document's body or session: the session's own when it is (joined once a session: `sb`, `se`), else looked up. */
+const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? `CASE WHEN ${x} = s.body THEN ${JOINED('s.body', 'sb')} ELSE ${VIEW_AT(x)} END` : `CASE WHEN ${x} = s.id THEN ${JOINED('s.id', 'se')} ELSE ${VIEW_AT(x)} END`);
+
+/**
+ * The documents adopted or considered at the session `s` known at k, by id: their items' texts
+ * joined, or LONG when more than `@nested`. A session nothing was considered at (every session
+ * of the 1,000,000-fact record) lists its adoptions known at k in the index's order (session,
+ * document): no union to sort. Of a document's adoptions there, the one of least position (min's
+ * bare columns) is its first known at k when no adoption of it came before in the log (db.ts
+ * `earliest`): its item is written from that row and the document's entity (one seek), not by
+ * finding the first adoption again (two more). Any other document goes through documentJson
+ * (the general rule), by the id the group carries (`sd_id`: a name documentJson's own tables do
+ * not have, so it reads this row's). The groups come in document order (SQLite emits a GROUP BY's
+ * groups in the order of its key, here the index's): an ORDER BY again made a sorter a session.
+ */
 function documents(): string {
-  const ids = `SELECT a.document AS id FROM adoptions a WHERE a.session = s.id AND ${KNOWN('a')} UNION SELECT c.document FROM considerations c WHERE c.session = s.id AND ${KNOWN('c')}`;
-  return `(SELECT CASE WHEN count(*) > @nested THEN NULL ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id')} AS dj FROM (${ids} ORDER BY 1) d))`;
+  const fast = `(SELECT ${documentFields({ view: docView, concat: true })} FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')})`;
+  const adopted = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${fast} ELSE ${documentJson('sd_id', docView)} END AS dj
+    FROM (SELECT ${ADOPTION}, x.document AS sd_id, x.earliest AS earliest, min(x.position) FROM adoptions x WHERE x.session = s.id AND ${KNOWN('x')} GROUP BY x.document) a))`;
+  const any = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id', docView)} AS dj FROM (${DOCUMENT_IDS} ORDER BY 1) d))`;
+  return `CASE WHEN EXISTS (SELECT 1 FROM considerations c WHERE c.session = s.id) THEN ${any} ELSE ${adopted} END`;
 }
 
-const SESSION = [
-  `'{"id":' || ${quoted('s.id')}`,
-  `',"key":' || ${quoted('s.key')}`,
-  `',"title":' || ${quoted('s.title')}`,
-  `',"number":' || ${quoted('s.number')}`,
-  `',"body":' || ${VIEW('s.body')}`,
-  `',"held":{"from":' || ${quoted('s.from_raw')} || ',"to":' || ${quoted('s.to_raw')} || '}'`,
+/** `"attendees":[…],"reports":[…],"documents":[…],"talks":[…]` without its first quote. */
+const LISTS = `'attendees":[', ${list('attendee')}, '],"reports":[', ${list('report')}, '],"documents":[', ${documents()}, '],"talks":[', ${list('talks')}, ']'`;
+
+const SESSION = `concat(${[
+  `'{"id":', ${ulid('s.id')}`,
+  `',"key":', ${quoted('s.key')}`,
+  `',"title":', ${quoted('s.title')}`,
+  `',"number":', ${quoted('s.number')}`,
+  `',"body":', ${JOINED('s.body', 'sb')}`,
+  `',"held":{"from":', ${plain('s.from_raw')}, ',"to":', ${plain('s.to_raw')}, '}'`,
   // `s.city ? … : null` in JS: NULL and '' are no place.
-  `',"place":' || CASE WHEN s.city <> '' THEN '{"city":' || ${quoted('s.city')} || ',"country":' || ${VIEW('s.country')} || '}' ELSE 'null' END`,
-  `',"chairedBy":' || CASE WHEN s.chair_person <> '' THEN '{"person":' || ${VIEW('s.chair_person')} || ',"office":' || ${VIEW('s.chair_office')} || '}' ELSE 'null' END`,
-  `',"agenda":' || ${ARRAY('s.agenda')}`,
-  `',"' || ${LISTS}`,
-  `',"factId":' || ${quoted('s.fact_id')}`,
+  `',"place":', CASE WHEN s.city <> '' THEN '{"city":' || ${quoted('s.city')} || ',"country":' || ${JOINED('s.country', 'sc')} || '}' ELSE 'null' END`,
+  `',"chairedBy":', CASE WHEN s.chair_person <> '' THEN '{"person":' || ${JOINED('s.chair_person', 'sp')} || ',"office":' || ${JOINED('s.chair_office', 'so')} || '}' ELSE 'null' END`,
+  `',"agenda":', ${ARRAY('s.agenda')}`,
+  `',"', ${LISTS}`,
+  `',"factId":', ${ulid('s.fact_id')}`,
   CORRECTED('s'),
   `'}'`,
-].join(' || ');
+].join(', ')})`;
 
-const PAGE = `SELECT ${SESSION} AS json FROM json_each(@ids) j CROSS JOIN sessions s WHERE s.id = j.value AND ${KNOWN('s')} ORDER BY j.key`;
+const PAGE = `SELECT j.key AS n, ${SESSION} AS json FROM json_each(@ids) j CROSS JOIN sessions s ${JOIN_VIEW('sb', 's.body')} ${JOIN_VIEW('sc', 's.country')} ${JOIN_VIEW('sp', 's.chair_person')} ${JOIN_VIEW('so', 's.chair_office')} ${JOIN_VIEW('se', 's.id')}
+  WHERE s.id = j.value AND ${KNOWN('s')}`;
 
 /**
  * The sessions `ids` (known at k, in this order) as JSON texts, each with every item of its
@@ -66,10 +126,12 @@ const PAGE = `SELECT ${SESSION} AS json FROM json_each(@ids) j CROSS JOIN sessio
  */
 export function sessionsJson(q: QueryContext, ids: readonly string[], k: string, nested: number): string[] | null {
   if (ids.length === 0) return [];
-  const out: string[] = [];
-  for (const { json } of q.all<{ json: string | null }>(PAGE, { ids: JSON.stringify(ids), k, nested })) {
-    if (json === null) return null;
-    out.push(json);
+  // In the order of `ids` by their place (j.key), not by an ORDER BY: SQLite copied the page's
+  // texts (~4 KB a session) into a sorter to put them back in the order json_each read them.
+  const at: (string | undefined)[] = new Array<string | undefined>(ids.length);
+  for (const { n, json } of q.all<{ n: number; json: string | null }>(PAGE, { ids: JSON.stringify(ids), k, nested })) {
+    if (json === null || json.includes(LONG_MARK)) return null;
+    at[n] = json;
   }
-  return withViews(q, out, k);
+  return at.filter((t): t is string => t !== undefined);
 }
