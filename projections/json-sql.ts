@@ -23,6 +23,16 @@ export const quoted = (x: string): string => `json_quote(${x})`;
  */
 export const VIEW = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' ELSE char(1) || (${x}) || char(2) END`;
 
+/** The view `{ id, key, name }` (offices: `title`) of an entity in withViews' form, from its row `v`. */
+const VIEW_TEXT = (v: string): string => `'{"id":' || json_quote(${v}.id) || ',"key":' || json_quote(${v}.key) || CASE ${v}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${v}.name) || '}'`;
+
+/**
+ * The view of the entity whose id is the parameter `p` (never NULL), written in place as
+ * withViews would put it in (the id alone, key and name null, when no entity of that id is
+ * known at k): a subquery of parameters only, run once a statement, however many rows show it.
+ */
+export const VIEW_NOW = (p: string): string => `coalesce((SELECT ${VIEW_TEXT('v')} FROM entities v WHERE v.id = ${p} AND ${KNOWN('v')}), '{"id":' || json_quote(${p}) || ',"key":null,"name":null}')`;
+
 /**
  * `texts` with each entity's view (VIEW's marks) as query-context.ts `view` renders it as
  * known at k (nulls for an id not known then): one statement for every id of them. Split at
@@ -34,7 +44,7 @@ export function withViews(q: QueryContext, texts: string[], k: string): string[]
   for (const parts of split) for (let i = 1; i < parts.length; i++) ids.add((parts[i] as string).slice(0, (parts[i] as string).indexOf('\u0002')));
   const views = new Map<string, string>();
   const all = q.get<{ v: string | null }>(
-    `SELECT group_concat(v.id || char(2) || '{"id":' || json_quote(v.id) || ',"key":' || json_quote(v.key) || CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(v.name) || '}', char(1)) AS v FROM json_each(@ids) j CROSS JOIN entities v WHERE v.id = j.value AND ${KNOWN('v')}`,
+    `SELECT group_concat(v.id || char(2) || ${VIEW_TEXT('v')}, char(1)) AS v FROM json_each(@ids) j CROSS JOIN entities v WHERE v.id = j.value AND ${KNOWN('v')}`,
     { ids: JSON.stringify([...ids]), k },
   )?.v;
   for (const part of all?.split('\u0001') ?? []) {

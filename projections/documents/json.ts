@@ -4,7 +4,7 @@
  * entity, its first adoption known at k, the session it was considered at.
  */
 import { KNOWN } from '../query-context.js';
-import { CORRECTED, VIEW, quoted } from '../json-sql.js';
+import { CORRECTED, VIEW, VIEW_NOW, quoted } from '../json-sql.js';
 
 /** The first adoption of the document `e.id` known at k (an older log may hold two): its rowid (min's bare column: the row of the least position, no sort). */
 const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM adoptions x WHERE x.document = e.id AND ${KNOWN('x')}))`;
@@ -26,9 +26,11 @@ const ulid = (x: string): string => `'"' || ${x} || '"'`;
  * (its columns NULL: none; `adopted: false`, none at all, as a page's considered documents),
  * as a session lists it; `certainty`: a page in force during [@q0, @q1] lists it after factId
  * (queries.ts documentItems: certaintyOf); `considered`: the session the document was
- * considered at, read only when the adoption names none.
+ * considered at, read only when the adoption names none; `body`: the adoption's body is this
+ * parameter of the statement (a body's own keyset), so its view is written here, once a run
+ * (VIEW_NOW), not marked for withViews.
  */
-export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string } = {}): string {
+export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string; body?: string } = {}): string {
   const adopted = opts.adopted ?? true;
   const a = (col: string): string => (adopted ? `a.${col}` : 'NULL');
   const status = adopted ? `CASE WHEN a.document IS NULL THEN '"considered"' ELSE '"adopted"' END` : `'"considered"'`;
@@ -44,7 +46,7 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
     // parse(a.period) ?? detail.period ?? null: both written by JSON.stringify (rows.ts json), so their text is what stringify writes again.
     `',"period":' || coalesce(nullif(${a('period')}, 'null'), json_extract(e.detail, '$.period'), 'null')`,
     `',"summary":' || ${quoted(`coalesce(${a('summary')}, json_extract(e.detail, '$.summary'))`)}`,
-    `',"body":' || ${VIEW(`coalesce(${a('body')}, e.parent)`)}`,
+    `',"body":' || ${opts.body !== undefined && adopted ? VIEW_NOW(opts.body) : VIEW(`coalesce(${a('body')}, e.parent)`)}`,
     `',"session":' || ${VIEW(`coalesce(${a('session')}, ${opts.considered ?? CONSIDERED_AT})`)}`,
     `',"factId":' || ${ulid('e.fact_id')}`,
     ...(opts.certainty && adopted ? [`CASE WHEN a.s1 <= @q1 AND a.e0 >= @q0 THEN ',"certainty":"certain"' WHEN a.s0 <= @q1 AND a.e1 >= @q0 THEN ',"certainty":"possible"' ELSE '' END`] : []),
