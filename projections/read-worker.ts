@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
 import { openReader, ReadModelsUnavailableError } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
 import { CACHE_WARM, cacheWarmer, walksFor, type CacheWarmer } from './read-cache-warm.js';
@@ -182,6 +182,18 @@ function warm(d: Database.Database): void {
   setImmediate(slice);
 }
 
+/**
+ * `text` as UTF-8 in a buffer of its own with room before and after it (read-pool.ts
+ * RAW_ROOM_BEFORE, RAW_ROOM_AFTER), where the event loop writes the rest of the answer around
+ * the items (reads-answer.ts answerBytes) instead of copying them into a new buffer.
+ */
+function withRoom(text: string): Uint8Array<ArrayBuffer> {
+  const n = Buffer.byteLength(text);
+  const b = Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER);
+  b.write(text, RAW_ROOM_BEFORE);
+  return new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset + RAW_ROOM_BEFORE, n);
+}
+
 function answer(job: ReadJob): void {
   try {
     const queries = current();
@@ -200,7 +212,7 @@ function answer(job: ReadJob): void {
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach }, [rawEach.bytes.buffer, rawEach.ends.buffer]);
     } else {
       // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
-      const rawItems = encoder.encode(text ? `[${text.items.join(',')}]` : JSON.stringify(page.items));
+      const rawItems = withRoom(text ? `[${text.items.join(',')}]` : JSON.stringify(page.items));
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems }, [rawItems.buffer]);
     }
   } catch (err) {
