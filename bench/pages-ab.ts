@@ -7,7 +7,7 @@
  * default page or a random limit, every cursor followed (Link rel="next", at most
  * BENCH_MAX_PAGES). Status, body, Link, Cache-Control and ETag must be equal; a current
  * answer's weak ETag holds its process's start (routes/reads-answer.ts), so only its position
- * is compared, and its `knownAt` and cursors (the moment it was asked) are left out.
+ * is compared, and its `knownAt` and cursors (the moment it was asked) are left out. BENCH_PORT (18081): the first of two ports.
  * Exits 1 when any answer differs. BENCH_QUESTIONS (150) a list, BENCH_MAX_PAGES (6).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,7 +19,9 @@ const MAX_PAGES = Number(process.env['BENCH_MAX_PAGES'] ?? 6);
 const k0 = Date.parse(process.env['BENCH_K0'] ?? '');
 const kn = Date.parse(process.env['BENCH_KN'] ?? '');
 if (Number.isNaN(k0) || Number.isNaN(kn)) throw new Error('BENCH_K0 and BENCH_KN (the recording\'s first and last recordedAt) are required');
-const PORTS = [18081, 18082] as const;
+// BENCH_PORT (18081): A's port, B's the next; another engineer's run on the same ports would answer in their place.
+const PORT = Number(process.env['BENCH_PORT'] ?? 18_081);
+const PORTS = [PORT, PORT + 1] as const;
 
 const start = (code: string, dir: string, port: number): ChildProcess =>
   spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {

@@ -34,14 +34,24 @@ export const ulid = (x: string): string => `'"' || ${x} || '"'`;
  */
 export const VIEW = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' ELSE char(1) || (${x}) || char(2) END`;
 
+/** The view `{ id, key, name }` (offices: `title`) of an entity in withViews' form, from its row `v`. */
+const VIEW_TEXT = (v: string): string => `'{"id":' || json_quote(${v}.id) || ',"key":' || json_quote(${v}.key) || CASE ${v}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${v}.name) || '}'`;
+
+/**
+ * The view of the entity whose id is the parameter `p` (never NULL), written in place as
+ * withViews would put it in (the id alone, key and name null, when no entity of that id is
+ * known at k): a subquery of parameters only, run once a statement, however many rows show it.
+ */
+export const VIEW_NOW = (p: string): string => `coalesce((SELECT ${VIEW_TEXT('v')} FROM entities v WHERE v.id = ${p} AND ${KNOWN('v')}), '{"id":' || json_quote(${p}) || ',"key":null,"name":null}')`;
+
 /**
  * Entity views written in place, without marks: the view of the entity row `e` (an alias) as
- * query-context.ts `view` renders it.
+ * query-context.ts `view` renders it (its id a ULID, written without json_quote).
  */
-const VIEW_TEXT = (e: string): string => `'{"id":"' || ${e}.id || '","key":' || json_quote(${e}.key) || CASE ${e}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${e}.name) || '}'`;
+const JOINED_TEXT = (e: string): string => `'{"id":"' || ${e}.id || '","key":' || json_quote(${e}.key) || CASE ${e}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${e}.name) || '}'`;
 
 /** The view of the id `x` whose entity known at k the statement joined as `e` (JOIN_VIEW): `null` for a NULL id, nulls for an id not known at k. */
-export const JOINED = (x: string, e: string): string => `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${e}.id IS NULL THEN '{"id":' || json_quote(${x}) || ',"key":null,"name":null}' ELSE ${VIEW_TEXT(e)} END`;
+export const JOINED = (x: string, e: string): string => `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${e}.id IS NULL THEN '{"id":' || json_quote(${x}) || ',"key":null,"name":null}' ELSE ${JOINED_TEXT(e)} END`;
 
 /**
  * `LEFT JOIN` of the entity `x` known at k as `e`, for JOINED. An entity has one version known
@@ -52,7 +62,7 @@ export const JOIN_VIEW = (e: string, x: string): string => `LEFT JOIN entities $
 
 /** The view of the id `x` known at k by a subquery of its own: for the rare view no join has at hand. */
 export const VIEW_AT = (x: string): string =>
-  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT ${VIEW_TEXT('v')} FROM entities v WHERE v.id = ${x} AND ${KNOWN('v')}), '{"id":' || json_quote(${x}) || ',"key":null,"name":null}') END`;
+  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT ${JOINED_TEXT('v')} FROM entities v WHERE v.id = ${x} AND ${KNOWN('v')}), '{"id":' || json_quote(${x}) || ',"key":null,"name":null}') END`;
 
 /**
  * `texts` with each entity's view (VIEW's marks) as query-context.ts `view` renders it as
@@ -73,7 +83,7 @@ export function withViews(q: QueryContext, texts: string[], k: string): string[]
   if (ids.size === 0) return texts;
   const views = new Map<string, string>();
   const all = q.get<{ v: string | null }>(
-    `SELECT group_concat(v.id || char(2) || '{"id":' || json_quote(v.id) || ',"key":' || json_quote(v.key) || CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(v.name) || '}', char(1)) AS v FROM json_each(@ids) j CROSS JOIN entities v WHERE v.id = j.value AND ${KNOWN('v')}`,
+    `SELECT group_concat(v.id || char(2) || ${VIEW_TEXT('v')}, char(1)) AS v FROM json_each(@ids) j CROSS JOIN entities v WHERE v.id = j.value AND ${KNOWN('v')}`,
     { ids: JSON.stringify([...ids]), k },
   )?.v;
   for (let from = 0; all; ) {

@@ -49,11 +49,19 @@ export interface Pooled<T> {
   readonly value: T;
   /** The checkpoint the answer's statements read. */
   readonly snapshot: SnapshotState;
-  /** With `rawItems`: the page's items as UTF-8 JSON, made by the worker (the value's items are then empty). */
+  /**
+   * With `rawItems`: the page's items as UTF-8 JSON, made by the worker (the value's items are
+   * then empty), in a buffer of their own with RAW_ROOM_BEFORE and RAW_ROOM_AFTER bytes free
+   * around them (the answer's other fields are written there).
+   */
   readonly rawItems?: Uint8Array;
   /** With `rawItems: 'each'`: each item's JSON without its `more`, back to back, and where each ends, with the `more`s apart. */
   readonly rawEach?: RawEach;
 }
+
+/** Bytes free before and after a `rawItems` in its buffer: the rest of a list's answer around its items (reads-answer.ts answerBytes: `{"validAt":…,"knownAt":…,"documents":` and `,"nextCursor":"…"}`). */
+export const RAW_ROOM_BEFORE = 256;
+export const RAW_ROOM_AFTER = 1024;
 
 /** Items as JSON one after another (item i is bytes[ends[i-1] ?? 0, ends[i])), each without its `more`, which is in `more[i]` with the item's id. */
 export interface RawEach {

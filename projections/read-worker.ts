@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
 import { openReader, ReadModelsUnavailableError } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
 import { CACHE_WARM, cacheWarmer, walksFor, type CacheWarmer } from './read-cache-warm.js';
@@ -182,6 +182,24 @@ function warm(d: Database.Database): void {
   setImmediate(slice);
 }
 
+/**
+ * `text` as UTF-8 in a buffer of its own with room before and after it (read-pool.ts
+ * RAW_ROOM_BEFORE, RAW_ROOM_AFTER), where the event loop writes the rest of the answer around
+ * the items (reads-answer.ts answerBytes) instead of copying them into a new buffer.
+ */
+function withRoom(text: string): Uint8Array<ArrayBuffer> {
+  // As many bytes as characters first (the items' text is ASCII but for names and titles): one
+  // pass, where counting the bytes first and then writing them took two (7.3 against 14.9 µs a
+  // page of documents, and 14.5 for encoder.encode, which has no room).
+  const guess = new Uint8Array(Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + text.length + RAW_ROOM_AFTER).buffer as ArrayBuffer);
+  const { read, written } = encoder.encodeInto(text, guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + text.length));
+  if (read === text.length) return guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + written);
+  const n = Buffer.byteLength(text);
+  const b = new Uint8Array(Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER).buffer as ArrayBuffer);
+  encoder.encodeInto(text, b.subarray(RAW_ROOM_BEFORE));
+  return b.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + n);
+}
+
 function answer(job: ReadJob): void {
   try {
     const queries = current();
@@ -200,7 +218,7 @@ function answer(job: ReadJob): void {
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach }, [rawEach.bytes.buffer, rawEach.ends.buffer]);
     } else {
       // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
-      const rawItems = encoder.encode(text ? `[${text.items.join(',')}]` : JSON.stringify(page.items));
+      const rawItems = withRoom(text ? `[${text.items.join(',')}]` : JSON.stringify(page.items));
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems }, [rawItems.buffer]);
     }
   } catch (err) {

@@ -4,7 +4,7 @@
  * entity, its first adoption known at k, the session it was considered at.
  */
 import { KNOWN } from '../query-context.js';
-import { CORRECTED, VIEW, plain, quoted, ulid } from '../json-sql.js';
+import { CORRECTED, VIEW, VIEW_NOW, plain, quoted, ulid } from '../json-sql.js';
 
 /** The first adoption of the document `e.id` known at k (an older log may hold two): its rowid (min's bare column: the row of the least position, no sort). */
 const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM adoptions x WHERE x.document = e.id AND ${KNOWN('x')}))`;
@@ -18,9 +18,11 @@ const CONSIDERED_AT = `(SELECT y.session FROM considerations y WHERE y.document 
  * as a session lists it; `certainty`: a page in force during [@q0, @q1] lists it after factId
  * (queries.ts documentItems: certaintyOf); `considered`: the session the document was
  * considered at, read only when the adoption names none; `view`: how an entity's view is
- * written (VIEW's mark by default, put in by withViews); `concat`: the parts joined by concat().
+ * written (VIEW's mark by default, put in by withViews); `concat`: the parts joined by concat();
+ * `body`: the adoption's body is this parameter of the statement (a body's own keyset), so its
+ * view is written here, once a run (VIEW_NOW), not marked for withViews.
  */
-export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string; view?: (x: string, of: 'body' | 'session') => string; concat?: boolean } = {}): string {
+export function documentFields(opts: { adopted?: boolean; certainty?: boolean; considered?: string; view?: (x: string, of: 'body' | 'session') => string; concat?: boolean; body?: string } = {}): string {
   const view = opts.view ?? VIEW;
   const adopted = opts.adopted ?? true;
   const a = (col: string): string => (adopted ? `a.${col}` : 'NULL');
@@ -37,7 +39,7 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
     // parse(a.period) ?? detail.period ?? null: both written by JSON.stringify (rows.ts json), so their text is what stringify writes again.
     `',"period":' || coalesce(nullif(${a('period')}, 'null'), json_extract(e.detail, '$.period'), 'null')`,
     `',"summary":' || ${quoted(`coalesce(${a('summary')}, json_extract(e.detail, '$.summary'))`)}`,
-    `',"body":' || ${view(`coalesce(${a('body')}, e.parent)`, 'body')}`,
+    `',"body":' || ${opts.body !== undefined && adopted ? VIEW_NOW(opts.body) : view(`coalesce(${a('body')}, e.parent)`, 'body')}`,
     `',"session":' || ${view(`coalesce(${a('session')}, ${opts.considered ?? CONSIDERED_AT})`, 'session')}`,
     `',"factId":' || ${ulid('e.fact_id')}`,
     ...(opts.certainty && adopted ? [`CASE WHEN a.s1 <= @q1 AND a.e0 >= @q0 THEN ',"certainty":"certain"' WHEN a.s0 <= @q1 AND a.e1 >= @q0 THEN ',"certainty":"possible"' ELSE '' END`] : []),

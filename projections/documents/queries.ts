@@ -222,8 +222,26 @@ const DOC_ENTITY = (col: string): string => `CROSS JOIN entities e ON e.id = ${c
 const packed = (sql: string): string => `SELECT json_group_array(json_array(${Array.from({ length: 18 }, (_, i) => `c${i}`).join(', ')})) AS v FROM (${sql})`;
 const byKey = (x: readonly string[] | PageTuple, y: readonly string[] | PageTuple): number => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
 
-/** A page's statement's select list: the document's key and what the page shows of it, from the entity `e` and (adopted: `a`, else the consideration `c`) the first adoption. */
-type Select = (adoption: 'a' | null) => string;
+/**
+ * A page's statement's select list: the document's key and what the page shows of it, from the
+ * entity `e` and (adopted: `a`, else the consideration `c`) the first adoption; `bound`: the
+ * adoption's body is the statement's `@b` (a body's own keyset), not any body.
+ */
+type Select = (adoption: 'a' | null, bound?: boolean) => string;
+
+/**
+ * A page's statement text, made once for its select list and shape: the same string object at
+ * each page, so the statement cache finds it by the hash V8 keeps on the string, instead of a
+ * ~2.4 KB text written again and hashed at every page.
+ */
+const texts = new WeakMap<Select, Map<string, string>>();
+function textOf(select: Select, shape: string, make: () => string): string {
+  let bySelect = texts.get(select);
+  if (!bySelect) texts.set(select, (bySelect = new Map()));
+  let text = bySelect.get(shape);
+  if (text === undefined) bySelect.set(shape, (text = make()));
+  return text;
+}
 
 /**
  * An adopting body's few adoptions known at k: when k is within the first EARLY of the time
@@ -285,10 +303,12 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
   // A statement of adoptions `a` (with the entity `e`) filtered, ordered and limited by `rest`;
   // few known: the keys of the page's rows first, from the (body, known_from, …) index alone,
   // so that only those are rendered (their order is the fetch's: byKey).
-  const adopted = (few: boolean, rest: string): string =>
-    few
-      ? `SELECT ${select('a')} FROM (SELECT a.rowid AS r FROM adoptions a INDEXED BY adoptions_i4 ${DOC_ENTITY('a.document')} ${rest}) p CROSS JOIN adoptions a ON a.rowid = p.r ${DOC_ENTITY('a.document')}`
-      : `SELECT ${select('a')} FROM adoptions a ${DOC_ENTITY('a.document')} ${rest}`;
+  const adopted = (few: boolean, shape: string, rest: () => string): string =>
+    textOf(select, `${shape}${few ? ' few' : ''}`, () =>
+      few
+        ? `SELECT ${select('a', true)} FROM (SELECT a.rowid AS r FROM adoptions a INDEXED BY adoptions_i4 ${DOC_ENTITY('a.document')} ${rest()}) p CROSS JOIN adoptions a ON a.rowid = p.r ${DOC_ENTITY('a.document')}`
+        : `SELECT ${select('a', true)} FROM adoptions a ${DOC_ENTITY('a.document')} ${rest()}`,
+    );
   let inForce = '';
   let window: Record<string, string> = {};
   if (validAt) {
@@ -298,31 +318,31 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
     for (const { b, span, early } of adopting) {
       const few = early && fewKnown(q, b, k);
       // Open-ended: every one begun by the end of the days asked about is in force.
-      source(adopted(few, `WHERE a.body = @b AND a.e1 = '${OPEN}' AND ${KNOWN('a')} AND a.s0 <= @q1 AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`), bind(base, window, { b }));
+      source(adopted(few, 'open', () => `WHERE a.body = @b AND a.e1 = '${OPEN}' AND ${KNOWN('a')} AND a.s0 <= @q1 AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`), bind(base, window, { b }));
       // Ended: only those begun within the longest period before the days asked about can reach
       // them; none when the body has no span (no adoption of it ever had an end: db.ts spans).
       if (span === null) continue;
       const lo = daysBefore(q0, span);
       const after = (from['a0'] as string) < lo ? { a0: lo, a1: '' } : {};
-      source(adopted(few, `WHERE a.body = @b AND a.e1 <> '${OPEN}' AND ${KNOWN('a')} ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`), bind(base, window, after, { b }));
+      source(adopted(few, 'ended', () => `WHERE a.body = @b AND a.e1 <> '${OPEN}' AND ${KNOWN('a')} ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`), bind(base, window, after, { b }));
     }
   } else {
     for (const b of considering) {
       source(
-        `SELECT ${select(null)} FROM considerations c ${DOC_ENTITY('c.document')} WHERE c.body = @b AND ${KNOWN('c')} AND ('', c.document) > (@a0, @a1)
-           AND NOT EXISTS (SELECT 1 FROM adoptions a WHERE a.document = c.document AND ${KNOWN('a')}) ORDER BY c.document ${LIMIT('n')}`,
+        textOf(select, 'considered', () => `SELECT ${select(null)} FROM considerations c ${DOC_ENTITY('c.document')} WHERE c.body = @b AND ${KNOWN('c')} AND ('', c.document) > (@a0, @a1)
+           AND NOT EXISTS (SELECT 1 FROM adoptions a WHERE a.document = c.document AND ${KNOWN('a')}) ORDER BY c.document ${LIMIT('n')}`),
         bind(base, { b }),
       );
     }
-    for (const { b, early } of adopting) source(adopted(early && fewKnown(q, b, k), `WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`), bind(base, { b }));
+    for (const { b, early } of adopting) source(adopted(early && fewKnown(q, b, k), 'all', () => `WHERE a.body = @b AND ${KNOWN('a')} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION} ORDER BY a.s0, a.document ${LIMIT('n')}`), bind(base, { b }));
   }
   // Considered here, adopted by a body of another organization: listed here too, as adopted.
   if (considering.length) base['bodies'] = JSON.stringify(withBodies(q, org, k));
   for (const b of considering) {
     source(
-      `SELECT ${select('a')} FROM considerations c JOIN adoptions a ON a.document = c.document AND ${KNOWN('a')} ${DOC_ENTITY('a.document')}
+      textOf(select, `elsewhere${validAt ? ' in force' : ''}`, () => `SELECT ${select('a', false)} FROM considerations c JOIN adoptions a ON a.document = c.document AND ${KNOWN('a')} ${DOC_ENTITY('a.document')}
         WHERE c.body = @b AND ${KNOWN('c')} AND a.body NOT IN (SELECT value FROM json_each(@bodies)) ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION}
-        ORDER BY a.s0, a.document ${LIMIT('n')}`,
+        ORDER BY a.s0, a.document ${LIMIT('n')}`),
       bind(base, window, { b }),
     );
   }
@@ -352,6 +372,13 @@ export function documentsPage(q: QueryContext, org: string, k: string, validAt: 
   return { items: keys.items.map((r) => docs.get(r[0]) as DocumentItem), next: keys.next };
 }
 
+/** documentsPageJson's select lists, with and without `validAt` (the certainty): one each, so that textOf makes each statement's text once. */
+const jsonSelect = (certainty: boolean): Select => (adoption, bound) =>
+  adoption ? `a.document AS d, a.s0 AS s, ${documentFields({ certainty, ...(bound ? { body: '@b' } : {}) })} AS j` : `c.document AS d, '' AS s, ${documentFields({ adopted: false, considered: 'c.session' })} AS j`;
+const JSON_SELECT = { all: jsonSelect(false), inForce: jsonSelect(true) };
+/** Each statement's text as documentsPageJson runs it (one text of its rows), by the keyset's text. */
+const joined = new Map<string, string>();
+
 /**
  * `documentsPage` as its items' JSON texts (what JSON.stringify writes of each item), written
  * by its keyset statements (documents/json.ts documentFields) with the entity views put in
@@ -360,10 +387,10 @@ export function documentsPage(q: QueryContext, org: string, k: string, validAt: 
  * U+001E and their parts (document, s0, item) by U+001F: no JSON text holds either raw.
  */
 export function documentsPageJson(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<string> {
-  const select: Select = (adoption) =>
-    adoption ? `a.document AS d, a.s0 AS s, ${documentFields({ certainty: validAt !== undefined })} AS j` : `c.document AS d, '' AS s, ${documentFields({ adopted: false, considered: 'c.session' })} AS j`;
-  const sources = pageSources(q, org, k, validAt, page, select, (sql, params) => {
-    const v = q.get<{ v: string | null }>(`SELECT group_concat(d || char(31) || s || char(31) || j, char(30)) AS v FROM (${sql})`, params)?.v;
+  const sources = pageSources(q, org, k, validAt, page, validAt === undefined ? JSON_SELECT.all : JSON_SELECT.inForce, (sql, params) => {
+    let text = joined.get(sql);
+    if (text === undefined) joined.set(sql, (text = `SELECT group_concat(d || char(31) || s || char(31) || j, char(30)) AS v FROM (${sql})`));
+    const v = q.get<{ v: string | null }>(text, params)?.v;
     return v ? v.split('\u001e').map((r) => r.split('\u001f') as [string, string, string]).sort(byKey) : [];
   });
   const keys = mergePage(sources, (r) => [r[1], r[0]], page.limit);

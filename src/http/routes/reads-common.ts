@@ -152,7 +152,7 @@ const RAW_PAGE = { rawItems: 'page' } as const;
 
 /** The route passes the page's items on untouched (RAW_ITEMS): the bytes stand in for them. */
 function withRawItems<T>(answer: Pooled<T>): Pooled<T> {
-  return answer.rawItems ? { value: withItems(answer.value, new RawJson(answer.rawItems)), snapshot: answer.snapshot } : answer;
+  return answer.rawItems ? { value: withItems(answer.value, new RawJson(answer.rawItems, true)), snapshot: answer.snapshot } : answer;
 }
 
 /** A worker's refusal: a full pool or a lost worker is a 503 with Retry-After; anything else as it is. */

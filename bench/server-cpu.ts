@@ -1,0 +1,144 @@
+/**
+ * CPU per answer of built servers, by thread: `node --import tsx bench/server-cpu.ts <code A>
+ * <data A> [<code B> <data B>]`. Starts each checkout's built server (`dist/src/server.js`,
+ * as `npm start` does; build it first) in its own data dir (copies of the read benchmark's
+ * kept record) and drives them with `wrk -t1 -c32` (BENCH_CONNECTIONS) in alternating slices
+ * (BENCH_SLICE_S, 2 s; BENCH_ROUNDS, 8; A first in every other round), each slice over the same
+ * URLs for both servers. Between slices, each server's threads' CPU from
+ * `/proc/<pid>/task/<tid>/schedstat` (ns on a core: contention moves it far less than wall time)
+ * and wrk's own (bash's `times`). Threads are all named `node`, so they are labelled by what
+ * they do under this load: the main thread (the event loop, tid = pid), the busiest other
+ * thread (the read worker, under reads), the rest together (V8's helpers: GC; libuv's pool; the
+ * other workers, idle here).
+ *
+ * BENCH_QUESTION: documents (default: `/v1/documents?organization=org&validAt=<a day>&knownAt=<a
+ * moment of the recording>`, as bench:read's documents@past asks), holder (as holder@past),
+ * healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
+ * BENCH_URLS (20,000) URLs, each slice starting at its round's offset.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { prng } from '../test/fixtures/history.js';
+
+const args = process.argv.slice(2);
+if (args.length < 2 || args.length % 2) throw new Error('usage: bench/server-cpu.ts <code A> <data A> [<code B> <data B>]');
+const SLICE_S = Number(process.env['BENCH_SLICE_S'] ?? 2);
+const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
+const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
+const QUESTION = process.env['BENCH_QUESTION'] ?? 'documents';
+const N_URLS = Number(process.env['BENCH_URLS'] ?? 20_000);
+const SEED = Number(process.env['BENCH_SEED'] ?? 2024);
+
+const job = JSON.parse(readFileSync(join(args[1] as string, 'bench-read-job.json'), 'utf8')) as { offices: string[]; recordedFrom: string; recordedTo: string; organization: string };
+const rnd = prng(SEED);
+const d0 = Date.parse('1990-01-01T00:00:00Z');
+const dn = Date.parse('2030-12-31T00:00:00Z');
+const k0 = Date.parse(job.recordedFrom);
+const kn = Date.parse(job.recordedTo);
+const day = (): string => new Date(d0 + Math.floor(rnd() * ((dn - d0) / 86_400_000 + 1)) * 86_400_000).toISOString().slice(0, 10);
+const known = (): string => encodeURIComponent(new Date(k0 + Math.floor(rnd() * (kn - k0 + 1))).toISOString());
+const make: Record<string, () => string> = {
+  documents: () => `/v1/documents?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
+  holder: () => `/v1/offices/${job.offices[Math.floor(rnd() * job.offices.length)]}/holder?validAt=${day()}&knownAt=${known()}`,
+  healthz: () => '/healthz',
+};
+const urlFile = `/tmp/server-cpu-${process.pid}.urls`;
+writeFileSync(urlFile, `${Array.from({ length: N_URLS }, make[QUESTION] as () => string).join('\n')}\n`);
+const lua = `/tmp/server-cpu-${process.pid}.lua`;
+writeFileSync(
+  lua,
+  `local urls = {}
+for line in io.lines("${urlFile}") do urls[#urls + 1] = line end
+local i = tonumber(os.getenv("WRK_OFFSET") or "0")
+request = function()
+  i = i + 1
+  if i > #urls then i = 1 end
+  return wrk.format("GET", urls[i])
+end
+statuses = {}
+local threads = {}
+setup = function(thread) threads[#threads + 1] = thread end
+response = function(status)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+done = function()
+  local out = {}
+  for s, n in pairs(threads[1]:get("statuses")) do out[#out + 1] = s .. "=" .. n end
+  io.write("statuses " .. table.concat(out, " ") .. "\\n")
+end
+`,
+);
+
+const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number }[];
+for (let i = 0; i < args.length; i += 2) {
+  const port = 18_300 + i;
+  const child = spawn(process.execPath, [join(args[i] as string, 'dist/src/server.js')], {
+    env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0 });
+}
+const stop = (): void => void versions.forEach((v) => v.child.kill('SIGTERM'));
+process.on('exit', stop);
+process.on('SIGINT', () => process.exit(1));
+
+for (const v of versions)
+  for (;;) {
+    try {
+      if ((await fetch(`http://127.0.0.1:${v.port}/readyz`)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+
+const tasks = (pid: number): Map<number, number> => {
+  const out = new Map<number, number>();
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      out.set(Number(t), Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1000);
+    } catch {
+      // ended meanwhile
+    }
+  }
+  return out;
+};
+
+function slice(v: (typeof versions)[number], offset: number): void {
+  const pid = v.child.pid as number;
+  const t0 = tasks(pid);
+  const out = execFileSync('bash', ['-c', `wrk -t1 -c${CONNECTIONS} -d${SLICE_S}s -s ${lua} http://127.0.0.1:${v.port}; times`], { encoding: 'utf8', env: { ...process.env, WRK_OFFSET: String(offset) } });
+  const t1 = tasks(pid);
+  const deltas = [...t1].map(([tid, us]) => [tid, us - (t0.get(tid) ?? 0)] as const);
+  const main = deltas.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const others = deltas.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
+  const add = (label: string, us: number): void => void v.cpu.set(label, (v.cpu.get(label) ?? 0) + us);
+  add('event loop', main);
+  add('busiest other (read worker)', others[0]?.[1] ?? 0);
+  add('rest', others.slice(1).reduce((a, [, us]) => a + us, 0));
+  v.answers += Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  for (const [, status, n] of (/statuses (.*)/.exec(out)?.[1] ?? '').matchAll(/(\d+)=(\d+)/g)) v.statuses.set(status as string, (v.statuses.get(status as string) ?? 0) + Number(n));
+  // `times`: the shell's, then its children's user and system time (wrk's).
+  const lines = out.trim().split('\n');
+  const child = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(lines[lines.length - 1] as string);
+  if (child) v.wrk += (Number(child[1]) * 60 + Number(child[2]) + Number(child[3]) * 60 + Number(child[4])) * 1e6;
+}
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+console.log(`${QUESTION}: ${versions.map((v) => `${v.name} ${v.code}`).join(', ')}; ${ROUNDS} rounds of ${SLICE_S} s slices, wrk -t1 -c${CONNECTIONS}; load average ${load()}`);
+// A first warm slice each, not counted.
+for (const v of versions) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SLICE_S}s`, '-s', lua, `http://127.0.0.1:${v.port}`], { encoding: 'utf8' });
+for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0));
+for (let r = 0; r < ROUNDS; r++) {
+  const offset = Math.floor(rnd() * N_URLS);
+  for (const v of r % 2 ? [...versions].reverse() : versions) slice(v, offset);
+}
+for (const v of versions) {
+  const all = [...v.cpu.values()].reduce((a, b) => a + b, 0);
+  const per = (us: number): string => (us / v.answers).toFixed(1);
+  console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}`);
+}
+console.log(`load average ${load()}`);
+stop();
