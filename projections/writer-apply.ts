@@ -26,6 +26,7 @@ import { ReadModelWriter, openDb, type LogEvent } from './db.js';
 /** Events a catch-up applies in one turn (one transaction): an append arriving meanwhile waits for at most one page (~25 ms). */
 const PAGE = 500;
 const RETRY_FIRST_MS = 250;
+const BUSY_MS = 100;
 const RETRY_MAX_MS = 10_000;
 
 type Row = [position: number, id: string, stream: string, revision: number, type: string, data: string, metadata: string, recordedAt: string];
@@ -79,6 +80,10 @@ export class WriterApply {
     if (this.writer !== null) return this.writer;
     const db = openDb(this.path);
     try {
+      // Nothing else writes this file in this mode (a rebuild builds another): a lock held on it
+      // (an operator's shell in a write transaction) fails the apply after 100 ms, retried with
+      // a growing pause, rather than stall the appends of this thread for the default 5 s each time.
+      db.pragma(`busy_timeout = ${BUSY_MS}`);
       const writer = new ReadModelWriter(db, this.log);
       const cp = writer.checkpoint().position;
       this.at = cp === null ? 0 : decodePosition(cp);
