@@ -168,6 +168,10 @@ export async function openWriterReadModels(store: SqliteEventStore, path: string
       }
       log.info(built, 'read models rebuilt and swapped in');
       return built;
+    } catch (err) {
+      if (err instanceof RebuildStoppedError) log.warn('rebuild stopped before it completed (asked to: the service is stopping); its fresh file removed, the read models are as they were');
+      else log.error({ err }, 'rebuild failed; the service runs on the read models it had');
+      throw err;
     } finally {
       signal.removeEventListener('abort', stop);
       await worker.terminate();

@@ -1,6 +1,6 @@
 /**
  * A rebuild in flight when the process is told to stop. The service (src/server.ts, a real
- * process, its read models threaded as by default and inline) gets SIGTERM during `POST
+ * process, its read models on the store writer's thread as by default, threaded and inline) gets SIGTERM during `POST
  * /v1/admin/rebuild`; `annals rebuild` gets SIGINT. Each must stop within half the
  * rebuild's own time (measured here, by a complete `annals rebuild` of the same record; the
  * signal comes as the rebuild's fresh file appears), before the rebuild's end, leave
@@ -47,7 +47,7 @@ function start(script: string, args: string[], extra: Record<string, string>): C
   return { child, exited, out: () => out };
 }
 
-async function startServer(t: Test, dataDir: string, mode: 'thread' | 'inline'): Promise<Child & { base: string }> {
+async function startServer(t: Test, dataDir: string, mode: 'writer' | 'thread' | 'inline'): Promise<Child & { base: string }> {
   const s = start(SERVER, [], { ANNALS_DATA_DIR: dataDir, ANNALS_READ_MODELS: mode, HOST: '127.0.0.1', PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: `admin:${ADMIN}`, LOG_LEVEL: 'info' });
   t.teardown(() => void s.child.kill('SIGKILL'));
   let base = '';
@@ -100,7 +100,7 @@ t.test('annals rebuild, SIGINT mid-build: stops at once, exit 130, no fresh file
   t.same(dumpTables(join(dir, 'readmodels.db')), rebuilt, 'the read models as the complete rebuild left them');
 });
 
-for (const mode of ['thread', 'inline'] as const) {
+for (const mode of ['writer', 'thread', 'inline'] as const) {
   t.test(`the service (read models: ${mode}), SIGTERM during POST /v1/admin/rebuild: exits 0 at once, the rebuild answered 503, the read models as before`, async (t) => {
     const dir = t.testdir();
     cpSync(template, dir, { recursive: true });
