@@ -120,6 +120,8 @@ export class WriterApply {
   /** After a rebuild's swap: the file at the path opened and caught up from its checkpoint. */
   resume(): void {
     this.paused = false;
+    // A connection opened meanwhile (this thread started again during the pause) may be on the file the swap replaced.
+    this.detach();
     this.behind = true;
     this.catchUp();
   }
