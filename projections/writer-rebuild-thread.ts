@@ -32,12 +32,14 @@ port.on('message', (m: WriterRebuildRequest) => {
   else paused?.();
 });
 
+const log = threadLogger(init.logLevel, 'read models rebuild');
 const store = openSqliteStore(init.events, { readOnly: true, cacheSizeKiB: 8192 });
 try {
+  log.info({ fresh: init.fresh }, 'rebuilding the read models from the log into a fresh file (reads go on from the file in use)');
   const value = await buildFresh(
     store,
     init.fresh,
-    threadLogger(init.logLevel, 'read models rebuild'),
+    log,
     (p) => say({ kind: 'progress', value: p }),
     () =>
       new Promise<void>((resolve) => {
