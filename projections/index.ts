@@ -125,8 +125,8 @@ export function openReader(path: string): Database.Database {
 
 const LAG_CAP = 10_000;
 /** The old file's WAL and WAL index, and where a live rebuild's swap puts them until the rename is done. */
-const WAL_FILES = ['-wal', '-shm'] as const;
-const ASIDE = '.swapped-out';
+export const WAL_FILES = ['-wal', '-shm'] as const;
+export const ASIDE = '.swapped-out';
 
 export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadModels> {
   const log = opts.log.child({ component: 'projections' });

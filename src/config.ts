@@ -74,7 +74,7 @@ const Env = z.object({
   ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
-  ANNALS_READ_MODELS: z.enum(['thread', 'inline', 'writer', 'writer-split']).default('thread'),
+  ANNALS_READ_MODELS: z.enum(['thread', 'inline', 'writer', 'writer-split']).optional(),
   ANNALS_CORS_ORIGINS: CorsOrigins.optional(),
   ANNALS_AUDIT_KEY_FILE: z.string().min(1).optional(),
   ANNALS_AUDIT_WITNESS_URL: z.string().url().refine((u) => /^https?:/.test(u), 'an http or https URL').optional(),
@@ -125,10 +125,11 @@ export interface Config {
   /** The audit tree is fed by a worker thread (`thread`) or on the event loop (`inline`). */
   auditFollower: 'thread' | 'inline';
   /**
-   * The projection runner works in a worker thread (`thread`) or on the event loop (`inline`);
-   * `writer` (a prototype, #19): the read models are applied on the store writer's thread after
-   * each COMMIT, the outcomes and the position applied in one message; `writer-split`: the same,
-   * the outcomes sent before the apply and the position after it.
+   * `writer` (the default with the embedded store and its writer thread, #19): the read models
+   * are applied on the store writer's thread after each COMMIT, the outcomes and the position
+   * applied in one message; `writer-split`: the same, the outcomes sent before the apply and
+   * the position after it; `thread` (the default with EventStoreDB): the projection runner
+   * works in a worker thread of its own; `inline`: on the event loop.
    */
   readModels: 'thread' | 'inline' | 'writer' | 'writer-split';
   /** Origins browsers may read answers from (`*`: any); empty: no CORS headers. */
@@ -195,7 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readWaitMs: e.ANNALS_READ_WAIT_MS,
     sqliteWriter: e.ANNALS_SQLITE_WRITER,
     auditFollower: e.ANNALS_AUDIT_FOLLOWER,
-    readModels: e.ANNALS_READ_MODELS,
+    // Per store: the embedded one with its writer thread applies the read models there (#19); EventStoreDB (or the inline writer) keeps the runner's thread.
+    readModels: e.ANNALS_READ_MODELS ?? (e.ANNALS_EVENT_STORE === 'sqlite' && e.ANNALS_SQLITE_WRITER === 'thread' ? 'writer' : 'thread'),
     corsOrigins: e.ANNALS_CORS_ORIGINS ?? [],
     auditKeyFile: e.ANNALS_AUDIT_KEY_FILE,
     auditWitnessUrl: e.ANNALS_AUDIT_WITNESS_URL,

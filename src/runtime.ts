@@ -221,7 +221,7 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
   }
   if (config.readModels === 'writer' || config.readModels === 'writer-split') {
     if (!feedable(store)) throw new Error('ANNALS_READ_MODELS=writer needs the embedded store (ANNALS_EVENT_STORE=sqlite)');
-    return openWriterReadModels(store, path, log);
+    return openWriterReadModels(store, path, log, config.logLevel);
   }
   const models = await openThreadedReadModels({ path, dataDir: config.dataDir, eventStore: config.eventStore, logLevel: config.logLevel }, log, metrics);
   if (!feedable(store) || !models.feedFrom(store)) (store as Partial<SqliteEventStore>).onCommitted?.(() => models.poke());

@@ -72,3 +72,10 @@ t.test('limits, shedding and the trusted proxy', async (t) => {
     t.match(problems, /ANNALS_MAX_CONNECTIONS/);
   }
 });
+
+t.test('ANNALS_READ_MODELS: by default per store (#19)', async (t) => {
+  t.equal(loadConfig({}).readModels, 'writer', "the embedded store with its writer thread: applied on the writer's thread");
+  t.equal(loadConfig({ ANNALS_EVENT_STORE: 'esdb://127.0.0.1:2113?tls=false' }).readModels, 'thread', 'EventStoreDB: a read-model thread');
+  t.equal(loadConfig({ ANNALS_SQLITE_WRITER: 'inline' }).readModels, 'thread', 'no writer thread to apply them on');
+  for (const mode of ['thread', 'inline', 'writer', 'writer-split'] as const) t.equal(loadConfig({ ANNALS_READ_MODELS: mode }).readModels, mode, `${mode} when asked for`);
+});

@@ -1,6 +1,7 @@
 /**
  * `POST /v1/admin/rebuild` in the built service (`npm start` runs `node dist/src/server.js`):
- * the rebuild runs in the read-model thread, which starts the log's decoding thread
+ * the rebuild runs in a thread of its own (the read models applied on the store writer's thread,
+ * the default: projections/writer-rebuild-thread.ts), which starts the log's decoding thread
  * (projections/rebuild-decoder.ts) as a worker of its own, from JavaScript and with no
  * TypeScript loader anywhere, which no test running the sources can show. The sources are
  * compiled as `npm run build` compiles them, into this test's fixture directory; a record
@@ -86,9 +87,9 @@ t.test('the built service rebuilds through the decoding thread, as annals rebuil
   const body = (await res.json()) as { status: string; events: number; position: string };
   t.equal(res.status, 200, `the rebuild answered: ${JSON.stringify(body).slice(0, 300)}`);
   t.match(body, { status: 'rebuilt', events: Number(before.head), position: before.head }, 'every event of the log rebuilt');
-  await when(child.stdout, 'data', () => stdout.includes(THREAD_LINE), 'the read-model thread said it decodes on a thread of its own', 10_000);
+  await when(child.stdout, 'data', () => stdout.includes(THREAD_LINE), 'the rebuild thread said it decodes on a thread of its own', 10_000);
   const line = JSON.parse(stdout.split('\n').find((l) => l.includes(THREAD_LINE)) as string) as Record<string, unknown>;
-  t.match(line, { thread: 'read models', after: '00000000000000005000' }, 'from the read-model thread, after the first page');
+  t.match(line, { thread: 'read models rebuild', after: '00000000000000005000' }, 'from the rebuild thread, after the first page');
   if (proc) await until(`the thread count back to ${threadsBefore} (now ${tasks()})`, () => tasks() <= threadsBefore, 10_000);
   else t.comment('no /proc here: the thread count is not checked');
   t.match(await status(), { checkpoint: before.head, parked: { count: 0 } }, 'the swapped-in read models follow the log');

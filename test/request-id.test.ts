@@ -67,15 +67,15 @@ t.test("the real server's worker threads log with its process fields", async (t)
     child.once('exit', (code) => reject(new Error(`server exited (${code}): ${out.slice(-2000)}`)));
   });
   const auth = { authorization: `Bearer ${admin}`, 'x-request-id': 'log-test' };
-  // Work for each thread that logs: the read models rebuild, the audit follower signs a head.
+  // Work for each thread that logs: the read models rebuild (its thread, the read models on the writer's by default), the audit follower signs a head.
   t.equal((await fetch(`${base}/v1/admin/rebuild`, { method: 'POST', headers: auth })).status, 200);
   t.equal((await fetch(`${base}/v1/audit/tree-head`, { method: 'POST', headers: auth })).status, 201);
-  const logged = (): boolean => ['"thread":"read models"', '"thread":"audit follower"', '"requestId":"log-test"'].every((s) => out.includes(s));
+  const logged = (): boolean => ['"thread":"read models rebuild"', '"thread":"audit follower"', '"requestId":"log-test"'].every((s) => out.includes(s));
   await when(child.stdout!, 'data', logged, 'a line from each thread, and the request id');
   const lines = out.slice(0, out.lastIndexOf('\n')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const main = lines.find((l) => l['msg'] === 'runtime open') as Record<string, unknown>;
   t.match(main, { name: 'annals', pid: child.pid, hostname: String });
-  for (const thread of ['read models', 'audit follower']) {
+  for (const thread of ['read models rebuild', 'audit follower']) {
     const line = lines.find((l) => l['thread'] === thread);
     t.ok(line, `a line from the ${thread} thread`);
     t.match(line, { name: main['name'], pid: main['pid'], hostname: main['hostname'] }, `the ${thread} thread: the same process fields`);

@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { MetricsSink } from '../metrics/sink.js';
 import { StoreUnavailableError } from './errors.js';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
-import { decodeOutcomes, decodeWriterError, encodeUnit, type EncodedAppendOutcome, type WriterInit, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { decodeOutcomes, decodeWriterError, encodeUnit, type EncodedAppendOutcome, type WriterInit, type WriterModelsState, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { ThreadClient } from './thread-client.js';
 
 export class WriterThread {
@@ -19,6 +19,8 @@ export class WriterThread {
   private readonly feeds = new Map<string, (port: MessagePort) => void>();
   /** With the read models on the writer thread (WriterInit.readModels): told each position they reached. */
   private readonly appliedListeners: Array<(position: string | null) => void> = [];
+  /** With the read models on the writer thread: told where they stand when it changes (catching up, live, failing). */
+  private readonly stateListeners: Array<(state: WriterModelsState) => void> = [];
 
   constructor(
     init: WriterInit,
@@ -54,6 +56,16 @@ export class WriterThread {
   /** Hears the position the read models reached on the writer thread (WriterInit.readModels), before the outcomes of its COMMIT settle. */
   onApplied(listener: (position: string | null) => void): void {
     this.appliedListeners.push(listener);
+  }
+
+  /** Hears where the read models on the writer thread stand, whenever it changes (WriterModelsState). */
+  onModelsState(listener: (state: WriterModelsState) => void): void {
+    this.stateListeners.push(listener);
+  }
+
+  /** The read models on the writer thread: `pause` closes their file until `resume` (a live rebuild's swap). */
+  models(op: 'pause' | 'resume'): Promise<void> {
+    return this.client.request<void>((seq) => ({ kind: 'models', seq, op }));
   }
 
   /** Starts the thread now rather than at the first append (the read models on it catch up from the log at its start). */
@@ -112,6 +124,11 @@ export class WriterThread {
       this.applied(msg.position);
     } else if (msg.kind === 'ready') {
       if (msg.applied !== undefined) this.applied(msg.applied);
+    } else if (msg.kind === 'models') {
+      for (const l of this.stateListeners) l(msg.state);
+      this.applied(msg.state.position);
+    } else if (msg.kind === 'models-done') {
+      this.client.settle(msg.seq, undefined);
     } else if (msg.kind === 'pragmas') {
       this.client.settle(msg.seq, msg.value);
     } else if (msg.kind === 'failed') {

@@ -31,7 +31,26 @@ export type WriterRequest =
   | { kind: 'pragmas'; seq: number }
   /** Post what each COMMIT stores on `port` (sqlite-writer-feed.ts), replacing the port of that name. */
   | { kind: 'feed'; name: string; port: MessagePort }
+  /**
+   * With the read models on this thread: `pause` closes their file and applies nothing until
+   * `resume`, which opens the file at the path again and catches up from its checkpoint (a live
+   * rebuild swaps a fresh file in between; projections/writer-applied.ts). Answered `models-done`.
+   */
+  | { kind: 'models'; seq: number; op: 'pause' | 'resume' }
   | { kind: 'close' };
+
+/**
+ * With the read models on this thread: where they stand, sent when it changes (a catch-up
+ * page applied, caught up, an apply failed or recovered), beside the positions the COMMITs carry.
+ */
+export interface WriterModelsState {
+  /** The position applied (null: nothing, or their file not open). */
+  readonly position: string | null;
+  /** Caught up with the log (the commits are applied as they come) rather than catching up or retrying. */
+  readonly live: boolean;
+  /** Why the last apply or catch-up failed (retried with a growing pause), or null. */
+  readonly error: string | null;
+}
 
 /** The writing connection's settings as SQLite reports them (synchronous: 2 = FULL). */
 export interface WriterPragmas {
@@ -60,6 +79,8 @@ export type WriterReply =
   | { kind: 'outcomes'; outcomes: WriterOutcome[]; applied?: string | null }
   /** With the read models on this thread (replyFirst): what they reached after a COMMIT whose outcomes went before. */
   | { kind: 'applied'; position: string | null }
+  | { kind: 'models'; state: WriterModelsState }
+  | { kind: 'models-done'; seq: number }
   | { kind: 'pragmas'; seq: number; value: WriterPragmas }
   | { kind: 'closed' };
 

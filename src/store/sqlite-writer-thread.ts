@@ -20,7 +20,7 @@ import { threadLogger } from '../logging.js';
 
 async function openWriterApply(db: Database.Database, init: NonNullable<WriterInit['readModels']>, post: (m: WriterReply) => void): Promise<WriterApply> {
   const { WriterApply } = await import('../../projections/writer-apply.js');
-  return new WriterApply(db, init.path, threadLogger(init.logLevel, 'store writer (read models)'), (position) => post({ kind: 'applied', position }));
+  return new WriterApply(db, init.path, threadLogger(init.logLevel, 'store writer (read models)'), (state) => post({ kind: 'models', state }));
 }
 
 /** The outcomes of one COMMIT go back in one message. */
@@ -88,6 +88,11 @@ await serveThread<WriterInit, WriterRequest, WriterReply>({
             resolve: (outcomes) => reply({ seq: msg.seq, ok: true, value: encodeOutcomes(outcomes) }),
             reject: (error) => reply({ seq: msg.seq, ok: false, error: encodeWriterError(error) }),
           });
+        } else if (msg.kind === 'models') {
+          // A rebuild's swap: what was committed so far is applied (or left to the catch-up after resume).
+          if (msg.op === 'pause') models?.pause();
+          else models?.resume();
+          post({ kind: 'models-done', seq: msg.seq });
         } else if (msg.kind === 'feed') {
           feeds.get(msg.name)?.close();
           feeds.set(msg.name, msg.port);

@@ -37,7 +37,7 @@ import { ChangeNotifier, PagingSubscription, type Page, type PageSource } from '
 import { GroupWriter, type AppendOutcome, type PendingAppend } from './sqlite-writer.js';
 import { skipped } from './waves.js';
 import { WriterThread } from './sqlite-writer-client.js';
-import { readPragmas, type WriterPragmas } from './sqlite-writer-protocol.js';
+import { readPragmas, type WriterModelsState, type WriterPragmas } from './sqlite-writer-protocol.js';
 import type { MetricsSink } from '../metrics/sink.js';
 import type { MessagePort } from 'node:worker_threads';
 import type { CommittedFeed } from './sqlite-writer-feed.js';
@@ -121,7 +121,13 @@ export interface SqliteEventStore extends EventStore {
    * with each position they reached, before the outcomes of that COMMIT settle, and starts the
    * thread now. False without a writer thread.
    */
-  onReadModelsApplied(listener: (position: string | null) => void): boolean;
+  onReadModelsApplied(listener: (position: string | null) => void, onState?: (state: WriterModelsState) => void): boolean;
+  /**
+   * With the read models on the writer thread: `pause` closes their file there and applies
+   * nothing until `resume`, which opens the file at the path again and catches up from its
+   * checkpoint (a live rebuild swaps a fresh file in between). Rejects without a writer thread.
+   */
+  readModelsOnWriter(op: 'pause' | 'resume'): Promise<void>;
   /** The log's random id, made with the file (table `meta`); null for a file older than seals opened read-only. */
   readonly logId: string | null;
   /**
@@ -365,11 +371,18 @@ class SqliteStore implements SqliteEventStore {
     return this.thread === null ? readPragmas(this.db) : await this.thread.pragmas();
   }
 
-  onReadModelsApplied(listener: (position: string | null) => void): boolean {
+  onReadModelsApplied(listener: (position: string | null) => void, onState?: (state: WriterModelsState) => void): boolean {
     if (this.thread === null) return false;
     this.thread.onApplied(listener);
+    if (onState) this.thread.onModelsState(onState);
     this.thread.startNow();
     return true;
+  }
+
+  async readModelsOnWriter(op: 'pause' | 'resume'): Promise<void> {
+    this.assertOpen();
+    if (this.thread === null) throw new Error('the read models are applied on the writer thread only with one (ANNALS_SQLITE_WRITER=thread)');
+    await this.thread.models(op);
   }
 
   handCommitted(name: string, deliver: (port: MessagePort) => void): boolean {
