@@ -211,7 +211,15 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
 
 function setUp(db: Db, options: OpenOptions): void {
   if (options.bulk) {
-    db.pragma('journal_mode = OFF');
+    // better-sqlite3 opens connections in SQLite's defensive mode, which ignores
+    // `journal_mode = OFF` (the file kept a rollback journal, made and unlinked at each
+    // COMMIT, and wrote each reused page there first): lifted for this pragma only.
+    db.unsafeMode(true);
+    try {
+      db.pragma('journal_mode = OFF');
+    } finally {
+      db.unsafeMode(false);
+    }
     db.pragma('synchronous = OFF');
   } else {
     db.pragma('journal_mode = WAL');
