@@ -57,17 +57,32 @@ export function precisionOf(value: string): Precision {
   return p.day !== undefined ? 'day' : p.month !== undefined ? 'month' : 'year';
 }
 
+/**
+ * Bounds already worked out, by the date written: a projection asks them for every date it
+ * stores (a rebuild: millions of times, over a few thousand distinct days). Emptied when full.
+ */
+const BOUNDS = new Map<string, readonly [string, string]>();
+const BOUNDS_KEPT = 16_384;
+
+function bounds(value: string): readonly [string, string] {
+  const known = BOUNDS.get(value);
+  if (known !== undefined) return known;
+  const p = mustParse(value);
+  const month = p.month ?? 12;
+  const b = [`${pad(p.year, 4)}-${pad(p.month ?? 1)}-${pad(p.day ?? 1)}`, `${pad(p.year, 4)}-${pad(month)}-${pad(p.day ?? daysInMonth(p.year, month))}`] as const;
+  if (BOUNDS.size >= BOUNDS_KEPT) BOUNDS.clear();
+  BOUNDS.set(value, b);
+  return b;
+}
+
 /** The first day a partial date may mean. */
 export function lowerBound(value: string): string {
-  const p = mustParse(value);
-  return `${pad(p.year, 4)}-${pad(p.month ?? 1)}-${pad(p.day ?? 1)}`;
+  return bounds(value)[0];
 }
 
 /** The last day a partial date may mean. */
 export function upperBound(value: string): string {
-  const p = mustParse(value);
-  const month = p.month ?? 12;
-  return `${pad(p.year, 4)}-${pad(month)}-${pad(p.day ?? daysInMonth(p.year, month))}`;
+  return bounds(value)[1];
 }
 
 /** Today as a `YYYY-MM-DD` date in UTC. */

@@ -211,7 +211,15 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
 
 function setUp(db: Db, options: OpenOptions): void {
   if (options.bulk) {
-    db.pragma('journal_mode = OFF');
+    // better-sqlite3 opens connections in SQLite's defensive mode, which ignores
+    // `journal_mode = OFF` (the file kept a rollback journal, made and unlinked at each
+    // COMMIT, and wrote each reused page there first): lifted for this pragma only.
+    db.unsafeMode(true);
+    try {
+      db.pragma('journal_mode = OFF');
+    } finally {
+      db.unsafeMode(false);
+    }
     db.pragma('synchronous = OFF');
   } else {
     db.pragma('journal_mode = WAL');
@@ -233,6 +241,14 @@ function setUp(db: Db, options: OpenOptions): void {
     for (const t of tables) db.exec(`DROP TABLE IF EXISTS "${t}"`);
   }
   createSchema(db, options.bulk === true);
+}
+
+/** A fact's row as the writer reads it back (a correction or retraction resolving the fact it names). */
+interface FactRow {
+  readonly type: string;
+  readonly target: string;
+  readonly retracted_at: string | null;
+  readonly stream: string;
 }
 
 /** A statement over a fact's rows in one table, and with a stream key the one for a fact whose stream does not parse. */
@@ -310,6 +326,8 @@ export class ReadModelWriter {
   private parkedNow: { p: ParkedEvent; err: unknown }[] = [];
   private readonly decodedTx: (batch: DecodedBatch, cp: Checkpoint) => void;
   private cp: Checkpoint;
+  /** The `facts` row read last within the event being applied (factRow). */
+  private lastFact: { id: string; row: FactRow | undefined } | null = null;
 
   constructor(
     readonly db: Db,
@@ -510,6 +528,8 @@ export class ReadModelWriter {
   }
 
   private applyFact(e: LogEvent & { type: FactType }): void {
+    // What factRow kept is of the event before: facts' rows may have changed since (a retraction).
+    this.lastFact = null;
     const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
     const factId = meta.factId ?? null;
     // Corrections and retractions read the facts before them (typeOf, resolve): none may wait in the bulk rows.
@@ -590,15 +610,27 @@ export class ReadModelWriter {
     this.parkedNow = [];
   }
 
+  /**
+   * A fact's row in `facts`, as `factGet` reads it; the last one read is kept for the same
+   * event (a correction of an older schema asks typeOf, then resolve, the same fact: one seek
+   * into the million-row table instead of two). applyFact forgets it at each event.
+   */
+  private factRow(fact: string): FactRow | undefined {
+    if (this.lastFact !== null && this.lastFact.id === fact) return this.lastFact.row;
+    const row = this.factGet.get(fact) as FactRow | undefined;
+    this.lastFact = { id: fact, row };
+    return row;
+  }
+
   /** The type of a fact applied before (for upcasting a correction's replacement data). */
   private typeOf(fact: string): FactType | undefined {
-    const row = this.factGet.get(fact) as { type: string } | undefined;
+    const row = this.factRow(fact);
     return row && isFactType(row.type) ? row.type : undefined;
   }
 
   /** A correction or retraction names a fact; naming a correction means the fact it corrected. */
   private resolve(fact: string): { id: string; type: FactType; stream: string } {
-    const row = this.factGet.get(fact) as { type: string; target: string; retracted_at: string | null; stream: string } | undefined;
+    const row = this.factRow(fact);
     if (!row) throw new Error(`correction or retraction of an unknown fact ${fact}`);
     if (row.target !== fact) return this.resolve(row.target);
     if (row.retracted_at) throw new Error(`fact ${fact} was retracted at ${row.retracted_at}`);

@@ -442,6 +442,9 @@ export interface BuildOptions {
  * calling `beforeLastPage` once the log's head seen at the start is reached, then reading to
  * the end again. Used by ReadModels.rebuild and by `annals rebuild` on a stopped service.
  */
+/** Decoded batches (1,000 events each) a bulk build applies in one transaction. */
+const COMMIT_BATCHES = 10;
+
 export async function buildFresh(
   store: LogSource,
   path: string,
@@ -496,16 +499,27 @@ export async function buildFresh(
       const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
       // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
       log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
+      // Several batches a transaction: the file has no journal, so a COMMIT only writes the
+      // dirty pages out, and each wrote again the last, partly filled page of every table.
+      // Each batch still runs in its own savepoint, its checkpoint with it.
+      let open = 0;
+      db.exec('BEGIN');
       try {
         for await (const b of decoded) {
           if (b.kind === 'batch') {
             writer.applyDecoded(b);
             events += b.events;
+            if (++open >= COMMIT_BATCHES) {
+              db.exec('COMMIT; BEGIN');
+              open = 0;
+            }
           }
           after = b.after;
           report();
           await checkStop();
         }
+        // Only once every batch is in: a failure leaves the transaction to close(), the file to be removed.
+        db.exec('COMMIT');
       } finally {
         await decoded.close();
       }

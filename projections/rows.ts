@@ -24,9 +24,14 @@ export function termColumns(term: TermLike): Row {
 }
 
 export function dateColumns(prefix: string, date: string | null | undefined): Row {
-  if (date == null) return { [`${prefix}_raw`]: null, [`${prefix}_lo`]: null, [`${prefix}_hi`]: null };
-  return { [`${prefix}_raw`]: date, [`${prefix}_lo`]: lowerBound(date), [`${prefix}_hi`]: upperBound(date) };
+  let names = DATE_NAMES.get(prefix);
+  if (names === undefined) DATE_NAMES.set(prefix, (names = [`${prefix}_raw`, `${prefix}_lo`, `${prefix}_hi`]));
+  const [raw, lo, hi] = names;
+  if (date == null) return { [raw]: null, [lo]: null, [hi]: null };
+  return { [raw]: date, [lo]: lowerBound(date), [hi]: upperBound(date) };
 }
+/** dateColumns' column names by prefix, made once (a few prefixes, asked for every date a projection stores). */
+const DATE_NAMES = new Map<string, readonly [string, string, string]>();
 
 export const TERM_COLUMNS = ['from_raw', 'to_raw', 's0', 's1', 'e0', 'e1'] as const;
 

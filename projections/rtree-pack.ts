@@ -36,11 +36,14 @@ export type RtreeEntry = readonly [id: number, entity: number, vlo: number, vhi:
 export function packRtree<R extends unknown[]>(db: Db, name: string, select: string, entry: (row: R) => RtreeEntry | null): void {
   const ids: number[] = [];
   const coords: number[] = [];
+  // Ids as read rising (a scan in rowid order): then each entry's leaf is written in id order without sorting them again.
+  let rising = true;
   for (const r of db.prepare(select).raw().iterate() as IterableIterator<R>) {
     const made = entry(r);
     if (made === null) continue;
     const [id, e, vlo, vhi, klo, khi] = made;
     if (vlo > vhi || klo > khi) throw new Error(`rtree constraint failed: ${name} entry ${id} has a low end above its high end`);
+    if (rising && ids.length > 0 && id <= ids[ids.length - 1]!) rising = false;
     ids.push(id);
     coords.push(e, e, vlo, vhi, klo, khi);
   }
@@ -50,15 +53,19 @@ export function packRtree<R extends unknown[]>(db: Db, name: string, select: str
   const nodeSize = db.prepare(`SELECT length(data) FROM ${name}_node WHERE nodeno = 1`).pluck().get() as number;
   const fanout = Math.floor((nodeSize - 4) / CELL);
   // By entity, then first valid day, then id: the entries a search reads together share leaves.
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => boxes[a * COORDS]! - boxes[b * COORDS]! || boxes[a * COORDS + 2]! - boxes[b * COORDS + 2]! || ids[a]! - ids[b]!);
+  const order = entryOrder(boxes, ids);
 
   // Level by level, from the leaves: this level's cells cut into nodes, whose boxes are the next level's cells.
   const nodes: Buffer[] = [];
   const parentOf: number[] = [];
   const leafOf = new Float64Array(n);
-  let cellIds: number[] = order.map((i) => ids[i]!);
+  let cellIds: number[] = Array.from(order, (i) => ids[i]!);
   let cellBoxes = new Int32Array(n * COORDS);
-  order.forEach((i, k) => cellBoxes.set(boxes.subarray(i * COORDS, (i + 1) * COORDS), k * COORDS));
+  for (let k = 0; k < n; k++) {
+    const from = order[k]! * COORDS;
+    const to = k * COORDS;
+    for (let c = 0; c < COORDS; c++) cellBoxes[to + c] = boxes[from + c]!;
+  }
   let depth = 0;
   // Node numbers: the root is 1 (made last), the others 2, 3, … in the order they are made.
   let next = 2;
@@ -103,9 +110,10 @@ export function packRtree<R extends unknown[]>(db: Db, name: string, select: str
     cellBoxes = upBoxes;
     depth += 1;
   }
-  const leafIds = order.map((i) => ids[i]!);
   // Each entry's leaf in id order: appended to the rowid table, not inserted in its middle.
-  const byId = Array.from({ length: n }, (_, k) => k).sort((a, b) => leafIds[a]! - leafIds[b]!);
+  const leafById = new Float64Array(n);
+  for (let k = 0; k < n; k++) leafById[order[k]!] = leafOf[k]!;
+  const byId = rising ? null : Array.from({ length: n }, (_, i) => i).sort((a, b) => ids[a]! - ids[b]!);
 
   // SQLite refuses writes to a virtual table's shadow tables in defensive mode (better-sqlite3's default).
   db.unsafeMode(true);
@@ -122,9 +130,10 @@ export function packRtree<R extends unknown[]>(db: Db, name: string, select: str
       }
       parents.flush();
       const rowids = new BulkInsert(db, `${name}_rowid`, ['rowid', 'nodeno']);
-      for (const k of byId) {
-        rowids.push(leafIds[k]!);
-        rowids.push(leafOf[k]!);
+      for (let j = 0; j < n; j++) {
+        const i = byId === null ? j : byId[j]!;
+        rowids.push(ids[i]!);
+        rowids.push(leafById[i]!);
         rowids.added();
       }
       rowids.flush();
@@ -132,4 +141,40 @@ export function packRtree<R extends unknown[]>(db: Db, name: string, select: str
   } finally {
     db.unsafeMode(false);
   }
+}
+
+/** 2^21: entries up to this many are ordered by a numeric sort of (entity, read order) keys first. */
+const SPLIT = 2_097_152;
+
+/**
+ * The entries' order in the tree: by entity, then first valid day, then id. With fewer than
+ * 2^21 entries, a numeric sort of one float each (the entity's key above the entry's place,
+ * 53 bits) groups them by entity, and only each entity's few entries are compared by day and
+ * id; the comparison sort of every entry by all three cost ~2-3 times as much.
+ */
+function entryOrder(boxes: Int32Array, ids: readonly number[]): ArrayLike<number> {
+  const n = ids.length;
+  const byAll = (a: number, b: number): number => boxes[a * COORDS]! - boxes[b * COORDS]! || boxes[a * COORDS + 2]! - boxes[b * COORDS + 2]! || ids[a]! - ids[b]!;
+  if (n >= SPLIT) return Array.from({ length: n }, (_, i) => i).sort(byAll);
+  const keys = new Float64Array(n);
+  for (let i = 0; i < n; i++) keys[i] = (boxes[i * COORDS]! + 2_147_483_648) * SPLIT + i;
+  keys.sort();
+  const order = new Uint32Array(n);
+  for (let k = 0; k < n; k++) order[k] = keys[k]! % SPLIT;
+  // Within an entity the entries are in read order; by first day, then id.
+  const byDay = (a: number, b: number): number => boxes[a * COORDS + 2]! - boxes[b * COORDS + 2]! || ids[a]! - ids[b]!;
+  for (let from = 0; from < n; ) {
+    const e = boxes[order[from]! * COORDS]!;
+    let to = from + 1;
+    while (to < n && boxes[order[to]! * COORDS] === e) to++;
+    if (to - from > 1) {
+      const group = order.subarray(from, to);
+      // Often in order already (one entity's rows written in date order): checked before sorting.
+      let sorted = true;
+      for (let k = from + 1; k < to && sorted; k++) if (byDay(order[k - 1]!, order[k]!) > 0) sorted = false;
+      if (!sorted) group.set(Array.from(group).sort(byDay));
+    }
+    from = to;
+  }
+  return order;
 }
