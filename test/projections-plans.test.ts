@@ -70,4 +70,15 @@ t.test('the capture sees a full scan when there is one', async (t) => {
   t.same(fullScans(scan!, tables).length, 1, 'a scan through an alias is found');
   t.same(fullScans(indexed!, tables), [], 'an indexed search is not a scan');
   t.same(indexesUsed(indexed!), ['rows_a']);
+  // A subquery run as a co-routine under an alias that names the table elsewhere in the
+  // statement (sessions/json.ts: the adoptions grouped by document as `a`): its scan reads the
+  // subquery's rows, not the table.
+  const sub = captureStatements(db);
+  db.prepare('SELECT (SELECT group_concat(r.b) FROM (SELECT x.b, min(x.a) FROM rows x WHERE x.a = ? GROUP BY x.b) r) AS n, (SELECT r.b FROM rows r WHERE r.a = ?) AS m').all('x', 'y');
+  const [coroutine] = plansOf(db, sub.values());
+  t.ok(coroutine!.lines.some((l) => /CO-ROUTINE r/.test(l)) && coroutine!.lines.some((l) => /^\s*SCAN r$/.test(l)), 'SQLite runs the subquery as a co-routine scanned as r');
+  t.same(fullScans(coroutine!, tables), [], 'the scan of a co-routine is not a scan of the table its alias names elsewhere');
+  db.prepare('SELECT (SELECT group_concat(r.b) FROM (SELECT x.b, min(x.a) FROM rows x WHERE x.a = ? GROUP BY x.b) r) AS n, (SELECT r.b FROM rows r WHERE r.b = ?) AS m').all('x', 'y');
+  const [both] = plansOf(db, [...sub.values()].slice(1));
+  t.same(fullScans(both!, tables).length, 1, 'but a scan of the table under that alias still is');
 });
