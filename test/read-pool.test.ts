@@ -30,6 +30,24 @@ async function poolReady(t: Test, a: TestApp): Promise<ReadPool> {
   return pool as ReadPool;
 }
 
+type Answer = Awaited<ReturnType<TestApp['app']['inject']>>;
+
+/**
+ * `url` answered by the read worker, then again on the event loop (the pool the routes ask taken
+ * off the app for that request): both answers, each checked to come from where it should.
+ */
+async function pooledAndHere(t: Test, a: TestApp, pool: ReadPool, asked: { count: number }, url: string): Promise<{ pooled: Answer; here: Answer }> {
+  const app = a.app as { readPool: ReadPool | null };
+  const before = asked.count;
+  const pooled = await a.app.inject({ url });
+  t.equal(asked.count, before + 1, `${url}: answered by the worker`);
+  app.readPool = null;
+  const here = await a.app.inject({ url });
+  app.readPool = pool;
+  t.equal(asked.count, before + 1, `${url}: answered on the event loop the second time`);
+  return { pooled, here };
+}
+
 /** Counts the questions the pool answered (not those answered on the event loop). */
 function counting(pool: ReadPool): { count: number; raw: number } {
   const c = { count: 0, raw: 0 };
@@ -85,16 +103,9 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
     '/v1/sessions?organization=no-such-org',
   ];
   // The routes ask the pool the app plugin decorated the instance with; without it, the event loop answers.
-  const app = a.app as { readPool: ReadPool | null };
   const body = (text: string): string => text.replace(/"requestId":"[^"]*"/, '');
   for (const url of urls.map((u) => `${u}${u.includes('?') ? '&' : '?'}knownAt=${past}`)) {
-    const before = asked.count;
-    const pooled = await a.app.inject({ url });
-    t.equal(asked.count, before + 1, `${url}: answered by the worker`);
-    app.readPool = null;
-    const here = await a.app.inject({ url });
-    app.readPool = pool;
-    t.equal(asked.count, before + 1, `${url}: answered on the event loop the second time`);
+    const { pooled, here } = await pooledAndHere(t, a, pool, asked, url);
     t.equal(pooled.statusCode, here.statusCode, `${url}: ${pooled.statusCode}`);
     t.equal(body(pooled.body), body(here.body), `${url}: the same answer`);
     t.equal(pooled.headers['etag'], here.headers['etag'], `${url}: the same ETag`);
@@ -146,15 +157,9 @@ t.test('items beyond ASCII come from the worker as the event loop writes them (t
     t.equal(res.statusCode, 201, res.body);
     recordedAt = (res.json() as { recordedAt: string }).recordedAt;
   }
-  const app = a.app as { readPool: ReadPool | null };
   // Pinned to the moment of the last write (a default knownAt is the time of each request).
   for (const url of ['/v1/people?limit=500', '/v1/people?q=Zo', '/v1/people?limit=2'].map((u) => `${u}&knownAt=${recordedAt}`)) {
-    const before = asked.count;
-    const pooled = await a.app.inject({ url });
-    t.equal(asked.count, before + 1, `${url}: answered by the worker`);
-    app.readPool = null;
-    const here = await a.app.inject({ url });
-    app.readPool = pool;
+    const { pooled, here } = await pooledAndHere(t, a, pool, asked, url);
     t.equal(pooled.statusCode, 200, url);
     t.equal(pooled.rawPayload.equals(here.rawPayload), true, `${url}: the same bytes`);
     t.equal(pooled.headers['content-length'], here.headers['content-length'], `${url}: the same length`);
