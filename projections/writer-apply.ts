@@ -60,8 +60,14 @@ export class WriterApply {
     private readonly log: Logger,
     /** Told where the read models stand when it changes (a catch-up's page, caught up, failing, recovered). */
     private readonly onState: (state: WriterModelsState) => void,
+    /** Started again during a live rebuild's pause: the file is left closed until resume() (the swap replaces it). */
+    paused = false,
   ) {
     this.page = events.prepare<[number, number], Row>('SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events WHERE position > ? ORDER BY position LIMIT +?').raw();
+    if (paused) {
+      this.pause();
+      return;
+    }
     // A file that does not open does not stop the appends: it is opened again with the retries.
     this.attempt(() => void this.open());
     this.catchUp();
@@ -120,7 +126,7 @@ export class WriterApply {
   /** After a rebuild's swap: the file at the path opened and caught up from its checkpoint. */
   resume(): void {
     this.paused = false;
-    // A connection opened meanwhile (this thread started again during the pause) may be on the file the swap replaced.
+    // Opened again: the file at the path is the one the swap put there.
     this.detach();
     this.behind = true;
     this.catchUp();

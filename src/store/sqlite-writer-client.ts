@@ -21,6 +21,8 @@ export class WriterThread {
   private readonly appliedListeners: Array<(position: string | null) => void> = [];
   /** With the read models on the writer thread: told where they stand when it changes (catching up, live, failing). */
   private readonly stateListeners: Array<(state: WriterModelsState) => void> = [];
+  /** A live rebuild paused their apply (`models('pause')` until `models('resume')`): a thread started meanwhile starts paused. */
+  private modelsPaused = false;
 
   constructor(
     init: WriterInit,
@@ -31,9 +33,13 @@ export class WriterThread {
     /** Where a restart is told (thread-client.ts). */
     log?: Pick<Logger, 'info' | 'warn'>,
   ) {
+    const paused = (): boolean => this.modelsPaused;
     this.client = new ThreadClient<WriterRequest, WriterReply>({
       module: new URL(`./sqlite-writer-thread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url),
-      workerData: init,
+      // Read at each start: a thread started during a live rebuild's pause starts paused.
+      get workerData(): WriterInit {
+        return init.readModels && paused() ? { ...init, readModels: { ...init.readModels, paused: true } } : init;
+      },
       label: 'store writer',
       metrics,
       log,
@@ -65,6 +71,7 @@ export class WriterThread {
 
   /** The read models on the writer thread: `pause` closes their file until `resume` (a live rebuild's swap). */
   models(op: 'pause' | 'resume'): Promise<void> {
+    this.modelsPaused = op === 'pause';
     return this.client.request<void>((seq) => ({ kind: 'models', seq, op }));
   }
 

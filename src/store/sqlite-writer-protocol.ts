@@ -20,9 +20,11 @@ export interface WriterInit {
    * ANNALS_READ_MODELS=writer: the read models are applied on this thread, right after each
    * COMMIT, from the rows it inserted (projections/writer-apply.ts). `replyFirst`: the
    * outcomes go back before the apply and `applied` after it (two messages); else one
-   * message, the outcomes with `applied`, after the apply.
+   * message, the outcomes with `applied`, after the apply. `paused`: a thread started again
+   * while a live rebuild has the apply paused starts paused (its file is not opened until
+   * `resume`: the swap replaces that file).
    */
-  readonly readModels?: { readonly path: string; readonly logLevel: string; readonly replyFirst: boolean };
+  readonly readModels?: { readonly path: string; readonly logLevel: string; readonly replyFirst: boolean; readonly paused?: boolean };
 }
 
 export type WriterRequest =

@@ -20,7 +20,7 @@ import { threadLogger } from '../logging.js';
 
 async function openWriterApply(db: Database.Database, init: NonNullable<WriterInit['readModels']>, post: (m: WriterReply) => void): Promise<WriterApply> {
   const { WriterApply } = await import('../../projections/writer-apply.js');
-  return new WriterApply(db, init.path, threadLogger(init.logLevel, 'store writer (read models)'), (state) => post({ kind: 'models', state }));
+  return new WriterApply(db, init.path, threadLogger(init.logLevel, 'store writer (read models)'), (state) => post({ kind: 'models', state }), init.paused === true);
 }
 
 /** The outcomes of one COMMIT go back in one message. */
