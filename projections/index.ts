@@ -117,17 +117,9 @@ export interface OpenReadModelsOptions {
  * A connection that only reads the read-model file (queries), beside the writer's: its read
  * snapshots (query-context.ts) never hold the writer's transactions open.
  */
-/**
- * A reader's page cache, in KiB: 128 MiB (SQLite's default is 2 MiB). The event loop's reader
- * answers the holder question (src/http/routes/reads-offices.ts), whose index and table pages
- * over all 10,000 offices of the 1,000,000-fact record are ~125 MiB; with 64 MiB most of its
- * CPU went to reading pages back from the OS (as measured for the read worker's, read-worker.ts).
- */
-const READER_CACHE_KIB = 131_072;
-
 export function openReader(path: string): Database.Database {
   const db = new Database(path);
-  db.pragma(`cache_size = -${READER_CACHE_KIB}`);
+  db.pragma('cache_size = -65536');
   return db;
 }
 

@@ -6,53 +6,9 @@ import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, readContext, typed} from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { today } from '../../../events/index.js';
-import type { SnapshotState } from '../../../projections/query-context.js';
 import { HolderAnswer, HoldersAnswer, OfficeAnswer, OfficesAnswer } from '../answers.js';
 
 const now = (): string => new Date().toISOString();
-
-/**
- * The holder question is answered on the event loop, on this thread's connection to the read
- * models, where every other read goes to a read worker (ask): its one statement costs ~35–60 µs
- * of CPU, less than the hand-off to a worker and back cost the two threads together with it
- * (the question's message, the worker's wake-up, the answer's message, its promise, and the
- * GC of what those made). Measured as CPU an answer over all the server's threads in
- * alternating slices (bench/server-cpu.ts), which on two cores shared with the client bounds
- * the answers a second at 32 connections. But only HOLDER_HERE_MS of them a turn of the loop
- * (statement time, wall clock): past that, a turn's holder questions go to the worker as
- * before, so that a turn of many questions on a slow (shared) machine does not hold the loop
- * long enough to be shed (shedding.ts: the turn's read budget, the loop's delay). A page
- * (milliseconds) always goes to a worker.
- */
-export const HOLDER_HERE_MS = Number(process.env['HOLDER_HERE_MS'] ?? 2);
-
-const holderHere = (() => {
-  let spent = 0;
-  let turn = false;
-  const endTurn = (): void => {
-    spent = 0;
-    turn = false;
-  };
-  return {
-    /** Milliseconds of holder statements run here in this turn of the loop. */
-    spent: (): number => spent,
-    answer(app: FastifyInstance, office: string, validAt: string, knownAt: string): { value: string | null; snapshot: SnapshotState } {
-      if (!turn) {
-        // Immediates run once the turn has served what was ready: the next turn starts afresh.
-        turn = true;
-        setImmediate(endTurn);
-      }
-      const t0 = performance.now();
-      try {
-        const q = app.readModels.queries;
-        const value = q.holderJson(office, validAt, knownAt);
-        return { value, snapshot: q.snapshot() };
-      } finally {
-        spent += performance.now() - t0;
-      }
-    },
-  };
-})();
 
 export async function officeReads(app: FastifyInstance): Promise<void> {
   const g = guards(app);
@@ -64,9 +20,8 @@ export async function officeReads(app: FastifyInstance): Promise<void> {
     const knownAt = req.query.minPosition === undefined ? (req.query.knownAt ?? now()) : (await readContext(app, req.query)).knownAt;
     const validAt = req.query.validAt ?? today(new Date());
     const office = req.params.office;
-    // Already JSON text (see ReadQueries.holderJson), sent as is: answered here while this
-    // turn's budget lasts (holderHere), else by a read worker.
-    const { value, snapshot } = holderHere.spent() < HOLDER_HERE_MS ? holderHere.answer(app, office, validAt, knownAt) : await ask(app, 'holderJson', office, validAt, knownAt);
+    // Already JSON text (see ReadQueries.holderJson), sent as is.
+    const { value, snapshot } = await ask(app, 'holderJson', office, validAt, knownAt);
     const body = found(value, 'office', office, knownAt);
     return sendAnswer(app, req, reply, body, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined, snapshot });
   });
