@@ -14,7 +14,9 @@
  * BENCH_QUESTION: documents (default: `/v1/documents?organization=org&validAt=<a day>&knownAt=<a
  * moment of the recording>`, as bench:read's documents@past asks), holder (as holder@past),
  * healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
- * BENCH_URLS (20,000) URLs, each slice starting at its round's offset.
+ * BENCH_URLS (20,000) URLs, each slice starting at its round's offset. BENCH_ENV_A, BENCH_ENV_B
+ * (`NAME=value,…`): environment for that version's server alone (the same code with and without
+ * a setting, e.g. `ANNALS_READ_WORKERS=0`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -71,11 +73,13 @@ end
 `,
 );
 
+/** BENCH_ENV_A, BENCH_ENV_B: `NAME=value,NAME=value` for that version's server alone (e.g. ANNALS_READ_WORKERS=0). */
+const envOf = (name: string): Record<string, string> => Object.fromEntries((process.env[`BENCH_ENV_${name}`] ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number }[];
 for (let i = 0; i < args.length; i += 2) {
   const port = 18_300 + i;
   const child = spawn(process.execPath, [join(args[i] as string, 'dist/src/server.js')], {
-    env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0' },
+    env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...envOf(String.fromCharCode(65 + i / 2)) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0 });
