@@ -398,9 +398,11 @@ const joined = new Map<string, string>();
 
 /**
  * `documentsPage` as its items' JSON texts (what JSON.stringify writes of each item), written
- * by its keyset statements (documents/json.ts documentFields) with the entity views put in
- * afterwards in one statement (json-sql.ts withViews): no objects, no statement for the
- * considerations of its documents. Each statement answers one text, its rows joined by
+ * by its keyset statements (documents/json.ts documentFields): the session's view joined where
+ * the row is read (SESSION_VIEW), the body's once a run (VIEW_NOW) in a body's own keyset, and
+ * the body's views of the other statements (documents considered, or adopted elsewhere) put in
+ * afterwards in one statement (json-sql.ts withViews, which has nothing to do on the others):
+ * no objects, no statement for the considerations of its documents. Each statement answers one text, its rows joined by
  * U+001E and their parts (document, s0, item) by U+001F: no JSON text holds either raw.
  */
 export function documentsPageJson(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<string> {
