@@ -16,7 +16,8 @@
  * healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
  * BENCH_URLS (20,000) URLs, each slice starting at its round's offset. BENCH_ENV_A, BENCH_ENV_B
  * (`NAME=value,…`): environment for that version's server alone (the same code with and without
- * a setting, e.g. `ANNALS_READ_WORKERS=0`).
+ * a setting, e.g. `ANNALS_READ_WORKERS=0`). BENCH_NODE_ARGS_A, BENCH_NODE_ARGS_B: node's options
+ * for that server (space-separated; e.g. the same code twice, one with a V8 heap flag).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -78,7 +79,9 @@ const envOf = (name: string): Record<string, string> => Object.fromEntries((proc
 const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number }[];
 for (let i = 0; i < args.length; i += 2) {
   const port = 18_300 + i;
-  const child = spawn(process.execPath, [join(args[i] as string, 'dist/src/server.js')], {
+  // BENCH_NODE_ARGS_A / _B: node's options for that version's server (e.g. a V8 heap flag), space-separated.
+  const nodeArgs = (process.env[`BENCH_NODE_ARGS_${String.fromCharCode(65 + i / 2)}`] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, join(args[i] as string, 'dist/src/server.js')], {
     env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...envOf(String.fromCharCode(65 + i / 2)) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

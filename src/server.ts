@@ -6,8 +6,11 @@ import { ConfigError, loadConfig } from './config.js';
 import { buildApp } from './http/app.js';
 import { createLogger } from './logging.js';
 import { openRuntime } from './runtime.js';
+import { setHeapGrowth } from './heap-growth.js';
 
 async function main(): Promise<void> {
+  // Before the threads start and the heap fills: see heap-growth.ts.
+  setHeapGrowth();
   let config;
   try {
     config = loadConfig();

@@ -40,7 +40,7 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
     `',"period":' || coalesce(nullif(${a('period')}, 'null'), json_extract(e.detail, '$.period'), 'null')`,
     `',"summary":' || ${quoted(`coalesce(${a('summary')}, json_extract(e.detail, '$.summary'))`)}`,
     `',"body":' || ${opts.body !== undefined && adopted ? VIEW_NOW(opts.body) : view(`coalesce(${a('body')}, e.parent)`, 'body')}`,
-    `',"session":' || ${view(`coalesce(${a('session')}, ${opts.considered ?? CONSIDERED_AT})`, 'session')}`,
+    `',"session":' || ${view(documentSession(opts), 'session')}`,
     `',"factId":' || ${ulid('e.fact_id')}`,
     ...(opts.certainty && adopted ? [`CASE WHEN a.s1 <= @q1 AND a.e0 >= @q0 THEN ',"certainty":"certain"' WHEN a.s0 <= @q1 AND a.e1 >= @q0 THEN ',"certainty":"possible"' ELSE '' END`] : []),
     CORRECTED('e'),
@@ -50,6 +50,11 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
   // step. Its parts are never NULL but CORRECTED's (no facts row for the correction), which ||
   // carries to the whole item and concat() reads as ''.
   return opts.concat ? `concat(${parts.join(', ')})` : parts.join(' || ');
+}
+
+/** The id of the session the item names (documentFields' `session`), from the same options: a statement that joins its view (JOIN_VIEW) joins it on this. */
+export function documentSession(opts: { adopted?: boolean; considered?: string } = {}): string {
+  return `coalesce(${(opts.adopted ?? true) ? 'a.session' : 'NULL'}, ${opts.considered ?? CONSIDERED_AT})`;
 }
 
 /** The item of the document whose id is `x` (NULL when no document of that id is known at k); `view` as documentFields'. */

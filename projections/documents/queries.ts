@@ -14,9 +14,9 @@ import { bind, KNOWN, LIMIT, afterParams, daysBefore, mergePage, parse, viewer, 
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';
 import { correctionsById, type Corrected, type CorrectedBy } from '../facts/queries.js';
-import { documentFields } from './json.js';
+import { documentFields, documentSession } from './json.js';
 import { withBodies } from '../organizations/queries.js';
-import { withViews } from '../json-sql.js';
+import { JOINED, JOIN_VIEW, VIEW, withViews } from '../json-sql.js';
 
 export interface DocumentItem {
   id: string;
@@ -227,7 +227,10 @@ const byKey = (x: readonly string[] | PageTuple, y: readonly string[] | PageTupl
  * entity `e` and (adopted: `a`, else the consideration `c`) the first adoption; `bound`: the
  * adoption's body is the statement's `@b` (a body's own keyset), not any body.
  */
-type Select = (adoption: 'a' | null, bound?: boolean) => string;
+type Select = ((adoption: 'a' | null, bound?: boolean) => string) & {
+  /** Joined after the row's document entity (DOC_ENTITY) where the statement reads a row of the page: the session's view (documentsPageJson). */
+  join?: (adoption: 'a' | null) => string;
+};
 
 /**
  * A page's statement text, made once for its select list and shape: the same string object at
@@ -300,14 +303,15 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
   const sources: R[][] = [];
   const source = (sql: string, params: Record<string, unknown>): void => void sources.push(fetch(sql, params));
   const { adopting, considering } = documentBodies(q, org, k);
+  const joined = (adoption: 'a' | null): string => (select.join ? ` ${select.join(adoption)}` : '');
   // A statement of adoptions `a` (with the entity `e`) filtered, ordered and limited by `rest`;
   // few known: the keys of the page's rows first, from the (body, known_from, …) index alone,
   // so that only those are rendered (their order is the fetch's: byKey).
   const adopted = (few: boolean, shape: string, rest: () => string): string =>
     textOf(select, `${shape}${few ? ' few' : ''}`, () =>
       few
-        ? `SELECT ${select('a', true)} FROM (SELECT a.rowid AS r FROM adoptions a INDEXED BY adoptions_i4 ${DOC_ENTITY('a.document')} ${rest()}) p CROSS JOIN adoptions a ON a.rowid = p.r ${DOC_ENTITY('a.document')}`
-        : `SELECT ${select('a', true)} FROM adoptions a ${DOC_ENTITY('a.document')} ${rest()}`,
+        ? `SELECT ${select('a', true)} FROM (SELECT a.rowid AS r FROM adoptions a INDEXED BY adoptions_i4 ${DOC_ENTITY('a.document')} ${rest()}) p CROSS JOIN adoptions a ON a.rowid = p.r ${DOC_ENTITY('a.document')}${joined('a')}`
+        : `SELECT ${select('a', true)} FROM adoptions a ${DOC_ENTITY('a.document')}${joined('a')} ${rest()}`,
     );
   let inForce = '';
   let window: Record<string, string> = {};
@@ -329,7 +333,7 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
   } else {
     for (const b of considering) {
       source(
-        textOf(select, 'considered', () => `SELECT ${select(null)} FROM considerations c ${DOC_ENTITY('c.document')} WHERE c.body = @b AND ${KNOWN('c')} AND ('', c.document) > (@a0, @a1)
+        textOf(select, 'considered', () => `SELECT ${select(null)} FROM considerations c ${DOC_ENTITY('c.document')}${joined(null)} WHERE c.body = @b AND ${KNOWN('c')} AND ('', c.document) > (@a0, @a1)
            AND NOT EXISTS (SELECT 1 FROM adoptions a WHERE a.document = c.document AND ${KNOWN('a')}) ORDER BY c.document ${LIMIT('n')}`),
         bind(base, { b }),
       );
@@ -340,7 +344,7 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
   if (considering.length) base['bodies'] = JSON.stringify(withBodies(q, org, k));
   for (const b of considering) {
     source(
-      textOf(select, `elsewhere${validAt ? ' in force' : ''}`, () => `SELECT ${select('a', false)} FROM considerations c JOIN adoptions a ON a.document = c.document AND ${KNOWN('a')} ${DOC_ENTITY('a.document')}
+      textOf(select, `elsewhere${validAt ? ' in force' : ''}`, () => `SELECT ${select('a', false)} FROM considerations c JOIN adoptions a ON a.document = c.document AND ${KNOWN('a')} ${DOC_ENTITY('a.document')}${joined('a')}
         WHERE c.body = @b AND ${KNOWN('c')} AND a.body NOT IN (SELECT value FROM json_each(@bodies)) ${inForce} AND (a.s0, a.document) > (@a0, @a1) AND ${FIRST_ADOPTION}
         ORDER BY a.s0, a.document ${LIMIT('n')}`),
       bind(base, window, { b }),
@@ -372,18 +376,33 @@ export function documentsPage(q: QueryContext, org: string, k: string, validAt: 
   return { items: keys.items.map((r) => docs.get(r[0]) as DocumentItem), next: keys.next };
 }
 
+/**
+ * The session's view written in place from its entity joined where the row is read (`sv`,
+ * JOIN_VIEW: one seek a row the statement keeps), not marked for withViews: its statement (~75
+ * µs a page of 50 on the 1,000,000-fact record) and the marks replaced in JS go; the keyset
+ * statement costs about what it did (its mark evaluated the session's id twice too).
+ */
+const SESSION_VIEW = (x: string, of: 'body' | 'session'): string => (of === 'session' ? JOINED(x, 'sv') : VIEW(x));
+const CONSIDERED = { adopted: false, considered: 'c.session' } as const;
+
 /** documentsPageJson's select lists, with and without `validAt` (the certainty): one each, so that textOf makes each statement's text once. */
-const jsonSelect = (certainty: boolean): Select => (adoption, bound) =>
-  adoption ? `a.document AS d, a.s0 AS s, ${documentFields({ certainty, ...(bound ? { body: '@b' } : {}) })} AS j` : `c.document AS d, '' AS s, ${documentFields({ adopted: false, considered: 'c.session' })} AS j`;
+const jsonSelect = (certainty: boolean): Select =>
+  Object.assign(
+    (adoption: 'a' | null, bound?: boolean): string =>
+      adoption ? `a.document AS d, a.s0 AS s, ${documentFields({ certainty, view: SESSION_VIEW, ...(bound ? { body: '@b' } : {}) })} AS j` : `c.document AS d, '' AS s, ${documentFields({ ...CONSIDERED, view: SESSION_VIEW })} AS j`,
+    { join: (adoption: 'a' | null): string => JOIN_VIEW('sv', documentSession(adoption ? {} : CONSIDERED)) },
+  );
 const JSON_SELECT = { all: jsonSelect(false), inForce: jsonSelect(true) };
 /** Each statement's text as documentsPageJson runs it (one text of its rows), by the keyset's text. */
 const joined = new Map<string, string>();
 
 /**
  * `documentsPage` as its items' JSON texts (what JSON.stringify writes of each item), written
- * by its keyset statements (documents/json.ts documentFields) with the entity views put in
- * afterwards in one statement (json-sql.ts withViews): no objects, no statement for the
- * considerations of its documents. Each statement answers one text, its rows joined by
+ * by its keyset statements (documents/json.ts documentFields): the session's view joined where
+ * the row is read (SESSION_VIEW), the body's once a run (VIEW_NOW) in a body's own keyset, and
+ * the body's views of the other statements (documents considered, or adopted elsewhere) put in
+ * afterwards in one statement (json-sql.ts withViews, which has nothing to do on the others):
+ * no objects, no statement for the considerations of its documents. Each statement answers one text, its rows joined by
  * U+001E and their parts (document, s0, item) by U+001F: no JSON text holds either raw.
  */
 export function documentsPageJson(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<string> {

@@ -146,10 +146,10 @@ export function csvLists(app: FastifyInstance): void {
 
 /**
  * The answer as CSV when the route is a CSV list and the client asks for it (null: answer
- * JSON). Called by sendAnswer, which sends answers as text (so no serialization hook sees
+ * JSON); `body` is asked for only then (a JSON answer makes no copy of it). Called by sendAnswer, which sends answers as text (so no serialization hook sees
  * them); the Link header to the next page was set with the JSON's nextCursor already.
  */
-export function csvOf(req: FastifyRequest, reply: FastifyReply, body: Record<string, unknown>): string | null {
+export function csvOf(req: FastifyRequest, reply: FastifyReply, body: () => Record<string, unknown>): string | null {
   const url = req.routeOptions.url ?? '';
   const spec = CSV_LISTS.get(url);
   if (!spec) return null;
@@ -160,7 +160,7 @@ export function csvOf(req: FastifyRequest, reply: FastifyReply, body: Record<str
   else if (!/\baccept\b(?!-)/i.test(String(vary))) reply.header('vary', `${String(vary)}, accept`);
   if (!wantsCsv(req.headers.accept, formatOf(req))) return null;
   reply.header('content-disposition', `attachment; filename="${spec.name(req) || 'list'}.csv"`);
-  return toCsv(spec.items(body), spec.columns);
+  return toCsv(spec.items(body()), spec.columns);
 }
 
 export const CSV_TYPE = 'text/csv; charset=utf-8; header=present';

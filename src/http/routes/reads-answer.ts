@@ -128,7 +128,7 @@ export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: Fas
   let etag: string;
   // A list asked for as CSV (csv-lists.ts): the same page as rows; its ETags differ from the JSON's.
   const raw = typeof body === 'string' ? [] : rawFields(body);
-  const csv = typeof body === 'string' ? null : csvOf(req, reply, raw.length > 0 ? parsedLazily(body as Record<string, unknown>, raw) : (body as Record<string, unknown>));
+  const csv = typeof body === 'string' ? null : csvOf(req, reply, () => (raw.length > 0 ? parsedLazily(body as Record<string, unknown>, raw) : (body as Record<string, unknown>)));
   const text: string | Buffer = csv ?? (typeof body === 'string' ? body : raw.length > 0 ? answerBytes(body as Record<string, unknown>) : JSON.stringify(body));
   if (isImmutable(app, ctx)) {
     etag = `"${hash('sha1', text, 'base64url')}"`;
