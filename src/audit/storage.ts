@@ -167,9 +167,14 @@ export class AuditStorage implements NodeSource {
       if (mode !== 'wal') throw new Error(`could not switch ${path} to WAL (got ${mode})`);
       // Leaves commit without an fsync, heads with one (addHead): see the file header.
       db.pragma('synchronous = NORMAL');
+      // Rewriting a file of schema 1 or 2 holds the write lock for seconds (1,000,000 leaves:
+      // ~1 s of CPU, ~5 s at a load of 15): another connection opening it meanwhile (the
+      // server's reader beside the follower thread) waits for it rather than failing.
+      db.pragma('busy_timeout = 120000');
       migrateVersioned(db, DDL, SCHEMA_VERSION, path, (from) => {
         if (from >= 1 && from < 3) db.exec(MIGRATE_TO_3);
       });
+      db.pragma('busy_timeout = 5000');
     } catch (e) {
       db.close();
       throw e;
