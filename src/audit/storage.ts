@@ -37,6 +37,8 @@ const SCHEMA_VERSION = 3;
  */
 export const STORED_LEVEL = 4;
 
+const POSITION_20 = /^[0-9]{20}$/;
+
 const DDL = `
 CREATE TABLE IF NOT EXISTS leaves (
   idx      INTEGER PRIMARY KEY,          -- 0-based leaf index = order in the log
@@ -295,6 +297,14 @@ export class AuditStorage implements NodeSource {
   indexOf(position: string): number | null {
     let lo = 0;
     let hi = this.size().treeSize - 1;
+    // The embedded store's positions (20 digits, src/store/positions.ts) are 1, 2, 3…: the leaf
+    // is at position - 1 unless the log has gaps, and never after leaf `position` (distinct
+    // integers from 0 up: the i-th is at least i).
+    const n = POSITION_20.test(position) ? Number(position) : Number.NaN;
+    if (Number.isSafeInteger(n)) {
+      if (n >= 1 && n - 1 <= hi && this.positionAt(n - 1) === position) return n - 1;
+      hi = Math.min(hi, n);
+    }
     while (lo <= hi) {
       const mid = Math.floor((lo + hi) / 2);
       const at = this.positionAt(mid);
