@@ -5,9 +5,10 @@
  * fly (never all held in memory):
  *   1. in memory: serialize + leaf hash + incremental tree append (the pure cost per leaf);
  *   2. proofs from the in-memory nodes: inclusion and consistency, generation and verification;
- *   3. the audit log itself: following a synthetic store into audit.db (SQLite, WAL,
- *      synchronous=FULL) with a signed head every 1000 events, then proofs served from
- *      audit.db, then a full verify (re-read, re-hash, compare every leaf, node and head).
+ *   3. the audit log itself: following a synthetic store into audit.db (SQLite, WAL, leaves
+ *      committed with synchronous=NORMAL, heads with FULL: storage.ts) with a signed head every
+ *      1000 events, then proofs served from audit.db, then a full verify (re-read, re-hash,
+ *      compare every leaf, node and head).
  * Progress goes to stderr, results to stdout.
  */
 import { mkdtempSync, rmSync, statSync } from 'node:fs';

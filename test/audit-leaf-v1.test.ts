@@ -73,3 +73,35 @@ t.test('leaves built from what the writer encoded are the old leaves', async (t)
   feed.close();
   port1.close();
 });
+
+t.test('a handed event whose JSON needs reordering: the leaf is canonicalJson of the event', async (t) => {
+  const { canonicalJson } = await import('../src/audit/leaf.js');
+  const { createHash } = await import('node:crypto');
+  const datas: unknown[] = [
+    { name: 'P', key: 'k' },
+    { b: 1, a: { d: [1, { z: 1, y: [{ q: 1, p: 2 }] }], c: null } },
+    { a: 1, b: { y: 1, x: 2 } },
+    { 10: 'ten', 9: 'nine', b: 1, a: 2 },
+    JSON.parse('{"b":1,"__proto__":{"y":1,"x":2},"a":3}'),
+    { 'é': 1, e: 2, Z: 3, '': 4, '\u{1F600}': 5, '\uFFFF': 6 },
+    { n: [-0, 1e21, 1.5, 'a\u2028b'], m: true },
+    'a string',
+    [3, { b: 1, a: 2 }],
+    { sorted: { a: 1, b: 2 }, already: true },
+  ];
+  const { port1, port2 } = new MessageChannel();
+  const feed = new CommittedFeed();
+  feed.attach(port2);
+  const rows: StoredRow[] = datas.map((d, i) => [i + 1, `id-${i}`, 's', i, 'T', JSON.stringify(d), JSON.stringify({ source: { title: 't', publisher: 'p' }, factId: `f${i}` }), '2026-12-05T00:00:00.000Z']);
+  postCommitted(new Map([['test', port1]]), encodeCommitted(rows, true));
+  await new Promise<void>((resolve) => void feed.arrival().wait.then(resolve));
+  const got = feed.take(0, true);
+  if (got === null || got === 'gap') throw new Error(`no batch: ${got}`);
+  for (const [i, e] of got.events.entries()) {
+    const plain = { data: JSON.parse(rows[i]![5]), id: e.id, metadata: JSON.parse(rows[i]![6]), position: e.position, recordedAt: e.recordedAt, revision: e.revision, stream: e.stream, type: e.type };
+    const want = createHash('sha256').update(Buffer.from([0])).update(canonicalJson(plain), 'utf8').digest('hex');
+    t.equal(toHex(eventLeafHash(e)), want, `data ${i}`);
+  }
+  feed.close();
+  port1.close();
+});

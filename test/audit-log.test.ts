@@ -117,16 +117,18 @@ t.test('restart: the tree is restored from audit.db and goes on', async (t) => {
 });
 
 /** A data dir with 20 audited events in the embedded store, closed, for tampering. */
-async function audited(t: Test): Promise<{ dataDir: string; positions: string[] }> {
+/** 20 events (or `events`), a head every 4 (or `every`) and one at close. */
+async function audited(t: Test, o: { events?: number; every?: number } = {}): Promise<{ dataDir: string; positions: string[] }> {
+  const events = o.events ?? 20;
   const dataDir = await mkdtemp(join(root, 'audit-'));
   const store = openSqliteStore(join(dataDir, 'events.db'));
-  const last = await record(store, 20);
-  const audit = await open(store, dataDir);
+  const last = await record(store, events);
+  const audit = await openAuditLog({ store, dataDir, log, checkpointEvents: o.every ?? 4, checkpointIntervalMs: 0 });
   await audit.waitFor(last, 2000);
   await audit.close();
   const positions = (await store.readAll()).map((e) => e.position);
   await store.close();
-  t.equal(positions.length, 20);
+  t.equal(positions.length, events);
   return { dataDir, positions };
 }
 
@@ -243,10 +245,12 @@ t.test('tampering with audit.db', async (t) => {
   t.test('a node on a head root altered', async (t) => {
     const { dataDir } = await audited(t);
     const r = await verifyAuditDbAfter(t, dataDir, (db) => {
-      db.prepare(`UPDATE nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 0`).run();
+      // Nodes are stored from level 4 (storage.ts STORED_LEVEL): 4/0 is the root of the head at 16.
+      t.equal(db.prepare('SELECT count(*) FROM nodes WHERE level < 4').pluck().get(), 0, 'no node stored below level 4');
+      db.prepare(`UPDATE nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 0`).run();
     });
     t.equal(r.firstBadHead?.reason, 'stored-tree-mismatch');
-    t.equal(r.firstBadHead?.head.treeSize, 8);
+    t.equal(r.firstBadHead?.head.treeSize, 16);
   });
 
   t.test('a head re-signed with another root: bad signature', async (t) => {
@@ -260,14 +264,16 @@ t.test('tampering with audit.db', async (t) => {
   });
 
   t.test('a stored subtree node altered: proofs would lie, verify says so', async (t) => {
-    const { dataDir } = await audited(t);
+    // 40 events, one head at close: its root is 5/0 and 3/4, so 4/1 lies under no head's stored root.
+    const { dataDir } = await audited(t, { events: 40, every: 1000 });
     const r = await verifyAuditDbAfter(t, dataDir, (db) => {
-      db.prepare(`UPDATE nodes SET hash = zeroblob(32) WHERE level = 2 AND idx = 1`).run();
+      db.prepare(`UPDATE nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 1`).run();
     });
     t.equal(r.ok, false);
+    t.equal(r.headsChecked, 1);
     t.equal(r.firstBadHead, null, 'the signed heads still hold');
     t.equal(r.firstDivergence, null, 'so do the events');
-    t.match(r.firstBadNode, { level: 2, index: 1 });
+    t.match(r.firstBadNode, { level: 4, index: 1 });
   });
 
   t.test('a stored leaf hash altered', async (t) => {

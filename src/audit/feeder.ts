@@ -77,7 +77,7 @@ export class Feeder {
   /** Tree size of the latest signed head. */
   private headSize = 0;
   private pending: Pending[] = [];
-  /** The pending write of received leaves (a timer: audit.db commits with an fsync, so leaves are written in batches). */
+  /** The pending write of received leaves (a timer: each audit.db commit costs a transaction's work, so leaves are written in batches). */
   private flushTimer: NodeJS.Timeout | null = null;
   private flushTimerSoon = false;
   private sub: Subscription | null = null;
@@ -252,8 +252,8 @@ export class Feeder {
 
   /**
    * The audit tree is not on the path of an acknowledgement: received leaves are written
-   * (one transaction, one fsync) at most FLUSH_DELAY_MS later, so a busy store's many small
-   * commits share one audit.db commit. Whoever waits for a leaf (waitFor, proofs, verify,
+   * (one transaction, without an fsync: storage.ts) at most FLUSH_DELAY_MS later, so a busy
+   * store's many small commits share one audit.db commit. Whoever waits for a leaf (waitFor, proofs, verify,
    * signing) flushes at once.
    */
   private scheduleFlush(): void {

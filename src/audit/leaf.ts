@@ -62,43 +62,67 @@ function leafText(e: StoredEvent): string {
     return canonicalJson({ data: e.data, id: e.id, metadata: e.metadata, position: e.position, recordedAt: e.recordedAt, revision: e.revision, stream: e.stream, type: e.type });
   }
   // Members in canonical order; every value is present (the writer stored them all).
-  const data = isCanonical(e.data) ? text.data : canonicalParsed(e.data);
-  const metadata = isCanonical(e.metadata) ? text.metadata : canonicalParsed(e.metadata);
+  const data = leafPart(e.data, text.data);
+  const metadata = leafPart(e.metadata, text.metadata);
   return `{"data":${data},"id":${JSON.stringify(e.id)},"metadata":${metadata},"position":${JSON.stringify(e.position)},"recordedAt":${JSON.stringify(e.recordedAt)},"revision":${canonicalJson(e.revision)},"stream":${JSON.stringify(e.stream)},"type":${JSON.stringify(e.type)}}`;
 }
 
-/**
- * True when JSON.stringify of `value` (as parsed from JSON text) is its canonical JSON:
- * every object's keys already sorted (as canonicalJson sorts them). Parsed JSON holds no
- * undefined, functions or non-finite numbers, and its strings and numbers are written alike.
- */
-function isCanonical(value: unknown): boolean {
-  if (value === null || typeof value !== 'object') return true;
-  if (Array.isArray(value)) {
-    for (const v of value) if (!isCanonical(v)) return false;
-    return true;
-  }
-  let previous: string | null = null;
-  for (const k in value) {
-    if (previous !== null && !(previous < k)) return false;
-    if (!isCanonical((value as Record<string, unknown>)[k])) return false;
-    previous = k;
-  }
-  return true;
+/** The canonical JSON of a part of a handed event: its stored text where every object in it already has its keys in order. */
+function leafPart(value: unknown, text: string): string {
+  const copy = sortedCopy(value);
+  if (copy === value) return text;
+  return copy === NOT_ORDERABLE ? canonicalJson(value) : JSON.stringify(copy);
 }
 
+/** sortedCopy could not make it: V8 keeps array-index keys ("0", "12") first in numeric order, whatever the insertion order (and `__proto__`). */
+const NOT_ORDERABLE: unique symbol = Symbol('not orderable');
+const ARRAY_INDEX = /^(?:0|[1-9][0-9]*)$/;
+
 /**
- * canonicalJson of a value parsed from JSON text: a part whose keys are already in order is
- * written by JSON.stringify at once (the same bytes, since parsed JSON holds nothing that
- * JSON.stringify and canonicalJson write differently: no undefined, no toJSON, no NaN).
+ * `value` (parsed JSON) with every object's own keys in canonical order (UTF-16 code units, as
+ * canonicalJson sorts them): the value itself where it already is, else a copy with the keys
+ * inserted in that order, so that JSON.stringify writes them so. One walk, one stringify,
+ * rather than a string built member by member (about a third less CPU a leaf).
  */
-function canonicalParsed(value: unknown): string {
-  if (value === null || typeof value !== 'object' || isCanonical(value)) return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalParsed).join(',')}]`;
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    let out: unknown[] | null = null;
+    for (let i = 0; i < value.length; i++) {
+      const v: unknown = value[i];
+      const c = sortedCopy(v);
+      if (c === NOT_ORDERABLE) return NOT_ORDERABLE;
+      if (c !== v) (out ??= value.slice())[i] = c;
+    }
+    return out ?? value;
+  }
   const obj = value as Record<string, unknown>;
-  const parts: string[] = [];
-  for (const k of Object.keys(obj).sort()) parts.push(`${JSON.stringify(k)}:${canonicalParsed(obj[k])}`);
-  return `{${parts.join(',')}}`;
+  const keys = Object.keys(obj);
+  let changed = false;
+  for (let i = 1; i < keys.length; i++) {
+    if (!((keys[i - 1] as string) < (keys[i] as string))) {
+      changed = true;
+      keys.sort();
+      break;
+    }
+  }
+  const values = new Array<unknown>(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const v = obj[keys[i] as string];
+    const c = sortedCopy(v);
+    if (c === NOT_ORDERABLE) return NOT_ORDERABLE;
+    if (c !== v) changed = true;
+    values[i] = c;
+  }
+  if (!changed) return value;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i] as string;
+    // `__proto__` set on a plain object would set its prototype, not a member.
+    if (k === '__proto__' || ARRAY_INDEX.test(k)) return NOT_ORDERABLE;
+    out[k] = values[i];
+  }
+  return out;
 }
 
 /** SHA-256(0x00 || leaf bytes) (RFC 9162 §2.1.1), in one call: the prefix is the text's first character, UTF-8 encoded with it. */

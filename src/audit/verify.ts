@@ -7,7 +7,7 @@ import type { EventStore } from '../store/port.js';
 import { eventLeafHash } from './leaf.js';
 import { CompactTree, EMPTY_ROOT, rootAt, toHex } from './merkle.js';
 import type { AuditKey, SignedTreeHead } from './signing.js';
-import type { AuditStorage } from './storage.js';
+import { STORED_LEVEL, type AuditStorage } from './storage.js';
 
 export interface VerifyProgress {
   /** Events read from the store so far. */
@@ -164,7 +164,8 @@ export async function verifyLog(opts: {
       }
       for (const n of tree.append(hash)) {
         // Past a divergence the stored nodes differ by necessity; before it they must not.
-        if (n.level === 0 || firstDivergence !== null || firstBadNode !== null || (n.index + 1) * 2 ** n.level > treeSize) continue;
+        // Levels 1 to STORED_LEVEL - 1 are not stored: folded from the leaves checked above.
+        if (n.level < STORED_LEVEL || firstDivergence !== null || firstBadNode !== null || (n.index + 1) * 2 ** n.level > treeSize) continue;
         if (!storage.node(n.level, n.index).equals(n.hash)) {
           firstBadNode = { level: n.level, index: n.index, detail: `audit.db node ${n.level}/${n.index} differs from the recomputed subtree: proofs through it are wrong` };
         }

@@ -104,7 +104,7 @@ export function readLogId(db: Database): string | null {
  * Creates a file's tables once, keyed by `PRAGMA user_version`, and refuses a file written by
  * a newer build. Shared by every SQLite file that keeps facts or proofs (events.db, audit.db).
  */
-export function migrateVersioned(db: Database, ddl: string, schemaVersion: number, what: string): void {
+export function migrateVersioned(db: Database, ddl: string, schemaVersion: number, what: string, before?: (from: number) => void): void {
   // IMMEDIATE: two processes opening a fresh file at once must not both try to create it.
   db.exec('BEGIN IMMEDIATE');
   try {
@@ -113,6 +113,8 @@ export function migrateVersioned(db: Database, ddl: string, schemaVersion: numbe
       throw new Error(`${what} has schema version ${version}, this build knows ${schemaVersion}`);
     }
     if (version < schemaVersion) {
+      // A file's own steps from `version` (0: a new file), in the same transaction as the DDL.
+      before?.(version);
       db.exec(ddl);
       db.pragma(`user_version = ${schemaVersion}`);
     }
