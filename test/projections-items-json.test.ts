@@ -2,7 +2,7 @@
  * Pages whose items SQLite writes as JSON text (projections/json-sql.ts, sessions/json.ts,
  * documents/json.ts; what a read worker hands over): for random histories of everything a
  * session and a document can hold (corrections and retractions of sessions, their items and
- * documents; names with quotes, backslashes, control characters and other scripts; places,
+ * documents, and of the people, states and offices they show; names with quotes, backslashes, control characters and other scripts; places,
  * chairs, talks' participants present or not), every page at random knownAt, validAt, page
  * sizes and nested limits equals, byte for byte, JSON.stringify of the items the queries
  * build as objects (`more` apart, as the worker sends it). A page that needs a `more` is
@@ -30,14 +30,19 @@ function recordSessions(log: TestLog, n: number, seed: number): void {
   };
   const id = (e: StoredEvent) => e.metadata['factId'] as string;
   const name = () => `${pick(NAMES)} ${int(0, 9)}`;
-  const states = [0, 1, 2].map((i) => id(log.record('OrganizationRegistered', { key: `state-${i}`, name: name(), classification: 'state' })));
+  const facts: { factId: string; type: string; data: Record<string, unknown> }[] = [];
+  // Entities the sessions show, correctable too (their names, titles): a session's kept text shows their views (sessions/texts.ts).
+  const entity = (e: StoredEvent): string => {
+    facts.push({ factId: id(e), type: e.type, data: e.data as Record<string, unknown> });
+    return id(e);
+  };
+  const states = [0, 1, 2].map((i) => entity(log.record('OrganizationRegistered', { key: `state-${i}`, name: name(), classification: 'state' })));
   const org = id(log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }));
   const bodies = [org, id(log.record('OrganizationRegistered', { key: 'council', name: name(), classification: 'body', parent: org }))];
-  const offices = [0, 1, 2].map((i) => id(log.record('OfficeEstablished', { key: `office-${i}`, organization: pick(bodies), title: name(), multipleHolders: false })));
-  const people = Array.from({ length: 8 }, (_, i) => id(log.record('PersonRegistered', { ...(i % 3 ? { key: `person-${i}` } : {}), name: name() })));
+  const offices = [0, 1, 2].map((i) => entity(log.record('OfficeEstablished', { key: `office-${i}`, organization: pick(bodies), title: name(), multipleHolders: false })));
+  const people = Array.from({ length: 8 }, (_, i) => entity(log.record('PersonRegistered', { ...(i % 3 ? { key: `person-${i}` } : {}), name: name() })));
   const sessions: string[] = [];
   const considered: string[] = [];
-  const facts: { factId: string; type: string; data: Record<string, unknown> }[] = [];
   const session = () => ({
     body: pick(bodies),
     ...maybe(0.7, () => ({ key: `s-${int(0, 1e9)}` })),
@@ -67,7 +72,7 @@ function recordSessions(log: TestLog, n: number, seed: number): void {
       considered.push(id(e));
     } else if (r < 0.9 && facts.length) {
       const target = pick(facts);
-      const data = target.type === 'SessionHeld' ? { ...session(), body: target.data['body'] } : target.type === 'DelegateAttended' ? { ...target.data, person: pick(people) } : target.type === 'ReportDelivered' ? { ...target.data, subject: name() } : target.type === 'SidelineTalksHeld' ? { ...target.data, participants: participants() } : { ...target.data, summary: name() };
+      const data = target.type === 'PersonRegistered' || target.type === 'OrganizationRegistered' ? { ...target.data, name: name() } : target.type === 'OfficeEstablished' ? { ...target.data, title: name() } : target.type === 'SessionHeld' ? { ...session(), body: target.data['body'] } : target.type === 'DelegateAttended' ? { ...target.data, person: pick(people) } : target.type === 'ReportDelivered' ? { ...target.data, subject: name() } : target.type === 'SidelineTalksHeld' ? { ...target.data, participants: participants() } : { ...target.data, summary: name() };
       e = log.record('FactCorrected', { fact: target.factId, data, reason: pick(NAMES) });
     } else if (facts.length > 5) {
       const target = facts.splice(Math.floor(rnd() * facts.length), 1)[0] as { factId: string };
