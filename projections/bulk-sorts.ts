@@ -7,7 +7,7 @@
  * thread fills a run while a helper sorts and writes the one before, then they merge. On the
  * 1,000,000-fact record's four largest indexes: 4.1-4.7 s of the writer's CPU with the sorts in
  * memory, 1.9-2.4 s with 4 MiB runs on files, the process's CPU no higher (3.4-4.1 s against
- * 4.2-5.0, load 13-22). The runs' files are SQLite's unnamed temporary files (deleted when
+ * 4.2-4.8, load 13-22). The runs' files are SQLite's unnamed temporary files (deleted when
  * closed; most never leave the OS's file cache). Index contents are the same either way.
  */
 import type { Database as Db } from 'better-sqlite3';
