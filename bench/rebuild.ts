@@ -7,13 +7,19 @@
  * on the calling thread), each phase of the build with its time (reading and applying the log,
  * then each sort, index, the terms, the temporal indexes, statistics), and the read models'
  * rows per table and their indexes (and the indexes' entries) per 1,000,000 events. Load averages are printed: the
- * machine may be shared, so CPU per event is the figure to compare.
+ * machine may be shared, so CPU per event is the figure to compare. Each finishing phase also
+ * shows the CPU of the thread that runs it (the main thread: its CPU is the phase's critical
+ * path when the other cores are idle; the rest is SQLite's sorter threads and V8's helpers).
+ * BENCH_ROOT=<another worktree>: that worktree's rebuild code (before/after on copies).
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
-import { rebuildReadModels } from '../projections/index.js';
+import type { rebuildReadModels as Rebuild } from '../projections/index.js';
 import { openBenchStore } from './sealed-store.js';
 import { threadCpu } from './thread-cpu.js';
 
@@ -23,7 +29,29 @@ const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 const say = (line: string): void => console.log(line);
 
-say(`annals rebuild benchmark — ${cpus().length} CPUs, load average ${load()} (1, 5, 15 min); data: ${dir}`);
+const root = resolve(process.env['BENCH_ROOT'] ?? new URL('..', import.meta.url).pathname);
+const { rebuildReadModels } = (await import(pathToFileURL(join(root, 'projections/index.ts')).href)) as { rebuildReadModels: typeof Rebuild };
+say(`annals rebuild benchmark — ${cpus().length} CPUs, load average ${load()} (1, 5, 15 min); data: ${dir}; code: ${root}`);
+/** This (the main) thread's CPU so far, ms (Linux; NaN elsewhere). */
+const mainCpuMs = (): number => {
+  try {
+    return Number(readFileSync(`/proc/self/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
+  }
+};
+// The main thread's CPU at the end of each phase: the first (the log) ends where the build
+// turns its memory map on, the others are reported as they end (onProgress with a stage).
+const mainAt: number[] = [];
+// better-sqlite3 as the measured code loads it (BENCH_ROOT's own copy, or this one's).
+for (const D of new Set([Database, createRequire(join(root, 'package.json'))('better-sqlite3') as typeof Database])) {
+  const pragma = D.prototype.pragma;
+  D.prototype.pragma = function (this: Database.Database, source: string, options?: Database.PragmaOptions) {
+    if (mainAt.length === 0 && source.startsWith('mmap_size')) mainAt.push(mainCpuMs());
+    return pragma.call(this, source, options);
+  } as typeof pragma;
+}
+const main0 = mainCpuMs();
 const store = openBenchStore(dir);
 const path = join(dir, 'readmodels.db');
 const cpu0 = process.cpuUsage();
@@ -41,6 +69,7 @@ const result = await rebuildReadModels({
   path,
   log: pino({ level: 'silent' }),
   onProgress: (p) => {
+    if (p.stage !== undefined) mainAt.push(mainCpuMs());
     if (p.elapsedMs - shown < 5000) return;
     shown = p.elapsedMs;
     process.stdout.write(`\r  ${fmt(p.applied)} events, ${fmt(p.eventsPerSecond)}/s, load average ${load()}    `);
@@ -54,8 +83,12 @@ await store.close();
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;
 say(`\nrebuilt ${fmt(result.events)} events in ${wall.toFixed(1)} s: ${fmt(result.events / wall)} events/s; CPU ${cpuSeconds.toFixed(1)} s (user ${(cpu.user / 1e6).toFixed(1)}, system ${(cpu.system / 1e6).toFixed(1)}), ${((cpuSeconds / Math.max(result.events, 1)) * 1e6).toFixed(1)} µs of CPU an event; load average ${load()}`);
 say(`  by thread: ${[...byThread].sort((a, b) => b[1] - a[1]).map(([l, us]) => `${l} ${(us / Math.max(result.events, 1)).toFixed(1)}`).join(', ')} µs of CPU an event (the decoding thread's up to its last sample, ≤ 250 ms before it ended)`);
-say('  wall s    CPU s  phase (CPU: every thread)');
-for (const p of result.phases) say(`  ${(p.ms / 1000).toFixed(1).padStart(6)} ${(p.cpuMs / 1000).toFixed(1).padStart(8)}  ${p.phase}`);
+say('  wall s    CPU s   main s  phase (CPU: every thread; main: the thread running the build)');
+const mainOf = (i: number): number => ((mainAt[i] ?? Number.NaN) - (i === 0 ? main0 : (mainAt[i - 1] ?? Number.NaN))) / 1000;
+result.phases.forEach((p, i) => say(`  ${(p.ms / 1000).toFixed(1).padStart(6)} ${(p.cpuMs / 1000).toFixed(1).padStart(8)} ${mainOf(i).toFixed(1).padStart(8)}  ${p.phase}`));
+const after = result.phases.slice(1);
+const mainAfter = ((mainAt.at(-1) ?? Number.NaN) - (mainAt[0] ?? Number.NaN)) / 1000;
+say(`  after the log: wall ${(after.reduce((a, p) => a + p.ms, 0) / 1000).toFixed(1)} s, CPU ${(after.reduce((a, p) => a + p.cpuMs, 0) / 1000).toFixed(1)} s, of it the main thread ${mainAfter.toFixed(1)} s`);
 printRows(path, result.events);
 say(`done, load average ${load()}`);
 

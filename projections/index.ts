@@ -15,6 +15,7 @@ import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
+import { sortOnThreads, sorting } from './bulk-sorts.js';
 import type { Database as Db } from 'better-sqlite3';
 import { LogMismatchError, logIdentity, mismatch } from '../src/store/identity.js';
 import { ensurePrivateFile } from '../src/store/private-files.js';
@@ -569,9 +570,14 @@ export async function buildFresh(
     // kernel's file cache, not its heap. Not for a replay, whose memory must stay bounded.
     if (!options.tempOnDisk) db.pragma('mmap_size = 2147418112');
     // The sorts of the sorted copies and index builds below on the other cores too (SQLite's
-    // sorter threads). Not for a replay: each thread sorts in memory of its own.
-    if (!options.tempOnDisk) db.pragma(`threads = ${Math.max(1, availableParallelism() - 1)}`);
-    createIndexes(db, phase, { terms: false });
+    // sorter threads). SQLite starts them only with its runs in files, not with temp_store =
+    // MEMORY (which had made this pragma idle): so the index builds and the terms' indexes run
+    // with runs on files and a small cache (bulk-sorts.ts). Not for a replay.
+    if (!options.tempOnDisk) {
+      db.pragma(`threads = ${Math.max(1, availableParallelism() - 1)}`);
+      sortOnThreads(db);
+    }
+    sorting(db, () => createIndexes(db, phase, { terms: false }));
     writer.finishBulk(phase);
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite
     // re-prepares a statement whenever a parameter bound to a range on an indexed column

@@ -26,6 +26,7 @@ import { I32_MAX, dayKey, entityKey, secondKey, secondKeyUp } from '../temporal.
 import { cutAppointments } from './succession.js';
 import { BulkInsert } from '../bulk-insert.js';
 import { packRtree } from '../rtree-pack.js';
+import { sorting } from '../bulk-sorts.js';
 import type { TermRow } from '../rows.js';
 
 const OPEN = OPEN_END;
@@ -288,7 +289,7 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
   })();
   db.exec('DROP TABLE temp.terms_apps; DROP TABLE temp.terms_deps; DROP TABLE temp.terms_pairs;');
   phase('terms: cut');
-  db.exec(TERMS_INDEXES);
+  sorting(db, () => db.exec(TERMS_INDEXES));
   phase('terms: indexes');
   // Packed from the rows (rtree-pack.ts), not inserted one by one.
   db.exec(TERMS_RT);
