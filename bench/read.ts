@@ -121,7 +121,14 @@ try {
   const port = await freePort();
   // Every connection comes from one address, as many clients would not: no per-client limit.
   const env = { ...process.env, ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'warn', ANNALS_TOKENS: `auditor:${TOKEN}`, PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0' };
-  const start = (): ChildProcess => spawn(process.execPath, [built], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  /** The server that exited (it could not start: its reason is on stderr above), so a wait for it stops at once. */
+  let exited: string | null = null;
+  const start = (): ChildProcess => {
+    exited = null;
+    const child = spawn(process.execPath, [built], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+    child.once('exit', (code, signal) => void (child.killed || (exited = `the server exited (${signal ?? `code ${code}`}); its reason is above`)));
+    return child;
+  };
   const get = async (path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> => {
     try {
       const r = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
@@ -133,6 +140,7 @@ try {
   const until = async (ok: () => Promise<boolean>, what: string, timeoutMs: number): Promise<number> => {
     const t0 = performance.now();
     while (!(await ok())) {
+      if (exited !== null) throw new Error(`${what} did not happen: ${exited}`);
       if (performance.now() - t0 > timeoutMs) throw new Error(`${what} did not happen within ${timeoutMs / 1000} s`);
       await new Promise((r) => setTimeout(r, 10));
     }
