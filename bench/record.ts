@@ -14,7 +14,9 @@
  * commit shares fsyncs between concurrent appends), >= 50,000 facts/s through the batch.
  * Progress goes to stderr, results to stdout.
  *
- * Environment: BENCH_SINGLE (default 40,000) facts through /v1/facts; BENCH_BATCH (default
+ * Environment: BENCH_SINGLE (default 40,000) facts through /v1/facts; BENCH_WARM (default 0)
+ * facts through /v1/facts before those, unmeasured (the JIT's compilations, on V8's helper threads
+ * as "other", are then mostly done: a long-running service's cost); BENCH_BATCH (default
  * 200,000) facts through the batch endpoint; BENCH_BATCH_SIZE (default 10,000).
  * BENCH_PROFILE=DIR: the main thread's CPU profile and allocation sample of the single-fact
  * phase alone (DIR/single.cpuprofile, DIR/single.heapprofile: open them in Chrome's DevTools),
@@ -44,6 +46,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 40_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 200_000);
 const BATCH_SIZE = Number(process.env['BENCH_BATCH_SIZE'] ?? 10_000);
+/** Facts through /v1/facts before the single phase's measures start (default 0: they start with the clients' first facts). */
+const WARM = Number(process.env['BENCH_WARM'] ?? 0);
 const CLIENTS = 32;
 const TOKEN = 'bench-recorder-token-0123456789';
 const SOURCE = { title: 'Benchmark', publisher: 'Annals' };
@@ -128,6 +132,8 @@ interface Job {
   port: number;
   kind: 'single' | 'batch';
   perClient?: number;
+  /** Facts a client sends first, unmeasured: the client then says `warmed` and waits for `go`. */
+  warmPerClient?: number;
   batches?: number;
   batchSize?: number;
 }
@@ -151,6 +157,12 @@ async function client(job: Job): Promise<Driven> {
     const perClient = job.perClient ?? 0;
     const post = (prefix: string, count: number) => (c: number, i: number): LoadRequest | null =>
       i < count ? { method: 'POST', path: '/v1/facts', headers: HEADERS, body: JSON.stringify(factFor(prefix, c, i)) } : null;
+    if (job.warmPerClient) {
+      await runLoad({ port: job.port, connections: CLIENTS, next: post('unmeasured', job.warmPerClient), check: mustBe(201) });
+      const go = new Promise((resolve) => process.once('message', resolve));
+      process.send?.('warmed');
+      await go;
+    }
     await runLoad({ port: job.port, connections: CLIENTS, next: post('warm', 20), check: mustBe(201) });
     const cpu0 = process.cpuUsage();
     const r = await runLoad({ port: job.port, connections: CLIENTS, next: post('single', perClient), check: mustBe(201) });
@@ -198,11 +210,17 @@ if (process.argv[2] === '--client') {
   process.send?.(driven, () => process.exit(0));
 }
 
-/** Runs `job` in a client process of its own (see http-load.ts), so it does not share the server's thread. */
-function drive(job: Job): Promise<Driven> {
+/**
+ * Runs `job` in a client process of its own (see http-load.ts), so it does not share the server's thread.
+ * With `warmed`: the client's unmeasured warm-up ends by calling it, and the job goes on once it resolves.
+ */
+function drive(job: Job, warmed?: () => Promise<void>): Promise<Driven> {
   return new Promise((resolve, reject) => {
     const child = fork(new URL(import.meta.url).pathname, ['--client', JSON.stringify(job)], { execArgv: ['--import', 'tsx'] });
-    child.once('message', (m) => resolve(m as Driven));
+    child.on('message', (m) => {
+      if (m === 'warmed') void warmed?.().then(() => child.send('go'), reject);
+      else resolve(m as Driven);
+    });
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`client exited (${code}) without an answer`)));
   });
@@ -250,16 +268,26 @@ async function main(): Promise<void> {
 
     progress(`1. POST /v1/facts: ${SINGLE} facts from ${CLIENTS} concurrent clients (in a client process)`);
     const perClient = Math.ceil(SINGLE / CLIENTS);
-    const elu0 = performance.eventLoopUtilization();
-    const threads0 = threadsBusy();
-    const cpuSingle = process.cpuUsage();
-    const threadsSingle = threadCpu();
-    const machineSingle = machineBusy();
     const port = (app.server.address() as { port: number }).port;
-    const groups0 = await groupCounts(runtime.metrics);
-    const heard = messagesHeard();
-    const profiled = await profile('single');
-    const single = await drive({ port, kind: 'single', perClient });
+    // The measures start here, or with BENCH_WARM after that many facts went through unmeasured (JIT and caches warm).
+    const start = async () => {
+      const elu0 = performance.eventLoopUtilization();
+      const threads0 = threadsBusy();
+      const cpuSingle = process.cpuUsage();
+      const threadsSingle = threadCpu();
+      const machineSingle = machineBusy();
+      const groups0 = await groupCounts(runtime.metrics);
+      const heard = messagesHeard();
+      const profiled = await profile('single');
+      return { elu0, threads0, cpuSingle, threadsSingle, machineSingle, groups0, heard, profiled };
+    };
+    let started: Awaited<ReturnType<typeof start>> | undefined;
+    const warmPerClient = Math.ceil(WARM / CLIENTS);
+    if (WARM === 0) started = await start();
+    else progress(`   first ${warmPerClient * CLIENTS} facts unmeasured (BENCH_WARM)`);
+    const single = await drive({ port, kind: 'single', perClient, warmPerClient }, async () => void (started = await start()));
+    if (!started) throw new Error('the client never said it was warmed');
+    const { elu0, threads0, cpuSingle, threadsSingle, machineSingle, groups0, heard, profiled } = started;
     await profiled();
     const groups1 = await groupCounts(runtime.metrics);
     const singleHeard = heard();

@@ -33,6 +33,15 @@ function perTask(): Map<number, { ns: number; user: number; system: number }> {
   return out;
 }
 
+/** The OS thread's name (V8's helpers: "V8 DefaultWorke"; libuv's pool: "libuv-worker"), or '?' once it ended. */
+function threadName(tid: number): string {
+  try {
+    return readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
 /** Each thread's CPU (µs, by label), and the kernel's share of it all (system / user + system time). */
 export interface ThreadCpu {
   readonly byThread: Map<string, number>;
@@ -54,7 +63,7 @@ export function threadCpu(): () => ThreadCpu {
     let system = 0;
     for (const [tid, now] of t1) {
       const before = t0.get(tid) ?? { ns: 0, user: 0, system: 0 };
-      const label = labels.get(tid) ?? (process.env['BENCH_THREAD_IDS'] ? `tid ${tid}` : 'other');
+      const label = labels.get(tid) ?? (process.env['BENCH_THREAD_IDS'] ? `tid ${tid} (${threadName(tid)})` : 'other');
       out.set(label, (out.get(label) ?? 0) + (now.ns - before.ns) / 1000);
       user += now.user - before.user;
       system += now.system - before.system;
