@@ -271,6 +271,7 @@ async function main(): Promise<void> {
     const port = (app.server.address() as { port: number }).port;
     // The measures start here, or with BENCH_WARM after that many facts went through unmeasured (JIT and caches warm).
     const start = async () => {
+      if (WARM > 0) progress('   warmed: the measures start');
       const elu0 = performance.eventLoopUtilization();
       const threads0 = threadsBusy();
       const cpuSingle = process.cpuUsage();
