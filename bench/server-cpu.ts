@@ -34,7 +34,7 @@ const QUESTION = process.env['BENCH_QUESTION'] ?? 'documents';
 const N_URLS = Number(process.env['BENCH_URLS'] ?? 20_000);
 const SEED = Number(process.env['BENCH_SEED'] ?? 2024);
 
-const job = JSON.parse(readFileSync(join(args[1] as string, 'bench-read-job.json'), 'utf8')) as { offices: string[]; recordedFrom: string; recordedTo: string; organization: string };
+const job = JSON.parse(readFileSync(join(args[1] as string, 'bench-read-job.json'), 'utf8')) as { offices: string[]; chaired: string[]; recordedFrom: string; recordedTo: string; organization: string };
 const rnd = prng(SEED);
 const d0 = Date.parse('1990-01-01T00:00:00Z');
 const dn = Date.parse('2030-12-31T00:00:00Z');
@@ -44,6 +44,8 @@ const day = (): string => new Date(d0 + Math.floor(rnd() * ((dn - d0) / 86_400_0
 const known = (): string => encodeURIComponent(new Date(k0 + Math.floor(rnd() * (kn - k0 + 1))).toISOString());
 const make: Record<string, () => string> = {
   documents: () => `/v1/documents?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
+  sessions: () => `/v1/sessions?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
+  chair: () => `/v1/organizations/${job.chaired[Math.floor(rnd() * job.chaired.length)]}/chair?validAt=${day()}&knownAt=${known()}`,
   holder: () => `/v1/offices/${job.offices[Math.floor(rnd() * job.offices.length)]}/holder?validAt=${day()}&knownAt=${known()}`,
   healthz: () => '/healthz',
 };
@@ -66,17 +68,21 @@ setup = function(thread) threads[#threads + 1] = thread end
 response = function(status)
   statuses[status] = (statuses[status] or 0) + 1
 end
-done = function()
+done = function(summary, latency)
   local out = {}
   for s, n in pairs(threads[1]:get("statuses")) do out[#out + 1] = s .. "=" .. n end
   io.write("statuses " .. table.concat(out, " ") .. "\\n")
+  local ps = {}
+  for _, p in ipairs({ 50, 90, 99, 99.9 }) do ps[#ps + 1] = latency:percentile(p) end
+  ps[#ps + 1] = latency.max
+  io.write("latency " .. table.concat(ps, " ") .. "\\n")
 end
 `,
 );
 
 /** BENCH_ENV_A, BENCH_ENV_B: `NAME=value,NAME=value` for that version's server alone (e.g. ANNALS_READ_WORKERS=0). */
 const envOf = (name: string): Record<string, string> => Object.fromEntries((process.env[`BENCH_ENV_${name}`] ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number }[];
+const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][] }[];
 for (let i = 0; i < args.length; i += 2) {
   const port = 18_300 + i;
   // BENCH_NODE_ARGS_A / _B: node's options for that version's server (e.g. a V8 heap flag), space-separated.
@@ -85,7 +91,7 @@ for (let i = 0; i < args.length; i += 2) {
     env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...envOf(String.fromCharCode(65 + i / 2)) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0 });
+  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0, latency: [] });
 }
 const stop = (): void => void versions.forEach((v) => v.child.kill('SIGTERM'));
 process.on('exit', stop);
@@ -126,6 +132,9 @@ function slice(v: (typeof versions)[number], offset: number): void {
   add('busiest other (read worker)', others[0]?.[1] ?? 0);
   add('rest', others.slice(1).reduce((a, [, us]) => a + us, 0));
   v.answers += Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  // wrk's latency of the slice (µs): p50, p90, p99, p99.9, max.
+  const lat = /latency (.*)/.exec(out)?.[1];
+  if (lat) v.latency.push(lat.trim().split(' ').map(Number));
   for (const [, status, n] of (/statuses (.*)/.exec(out)?.[1] ?? '').matchAll(/(\d+)=(\d+)/g)) v.statuses.set(status as string, (v.statuses.get(status as string) ?? 0) + Number(n));
   // `times`: the shell's, then its children's user and system time (wrk's).
   const lines = out.trim().split('\n');
@@ -137,7 +146,7 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${QUESTION}: ${versions.map((v) => `${v.name} ${v.code}`).join(', ')}; ${ROUNDS} rounds of ${SLICE_S} s slices, wrk -t1 -c${CONNECTIONS}; load average ${load()}`);
 // A first warm slice each, not counted.
 for (const v of versions) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SLICE_S}s`, '-s', lua, `http://127.0.0.1:${v.port}`], { encoding: 'utf8' });
-for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0));
+for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0), (v.latency = []));
 for (let r = 0; r < ROUNDS; r++) {
   const offset = Math.floor(rnd() * N_URLS);
   for (const v of r % 2 ? [...versions].reverse() : versions) slice(v, offset);
@@ -145,7 +154,12 @@ for (let r = 0; r < ROUNDS; r++) {
 for (const v of versions) {
   const all = [...v.cpu.values()].reduce((a, b) => a + b, 0);
   const per = (us: number): string => (us / v.answers).toFixed(1);
-  console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}`);
+  // Each slice's latency percentiles (ms): their median over the slices, and each slice's p99.
+  const ms = (us: number): string => (us / 1000).toFixed(1);
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const col = (i: number): number[] => v.latency.map((l) => l[i] ?? NaN);
+  const latency = v.latency.length ? `; latency ms (median of slices) p50 ${ms(median(col(0)))} p90 ${ms(median(col(1)))} p99 ${ms(median(col(2)))} p99.9 ${ms(median(col(3)))} max ${ms(median(col(4)))}; p99 by slice ${col(2).map(ms).join(' ')}` : '';
+  console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}${latency}`);
 }
 console.log(`load average ${load()}`);
 stop();
