@@ -82,7 +82,7 @@ end
 
 /** BENCH_ENV_A, BENCH_ENV_B: `NAME=value,NAME=value` for that version's server alone (e.g. ANNALS_READ_WORKERS=0). */
 const envOf = (name: string): Record<string, string> => Object.fromEntries((process.env[`BENCH_ENV_${name}`] ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][] }[];
+const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][]; waits: Map<string, number> }[];
 for (let i = 0; i < args.length; i += 2) {
   const port = 18_300 + i;
   // BENCH_NODE_ARGS_A / _B: node's options for that version's server (e.g. a V8 heap flag), space-separated.
@@ -91,7 +91,7 @@ for (let i = 0; i < args.length; i += 2) {
     env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...envOf(String.fromCharCode(65 + i / 2)) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0, latency: [] });
+  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0, latency: [], waits: new Map() });
 }
 const stop = (): void => void versions.forEach((v) => v.child.kill('SIGTERM'));
 process.on('exit', stop);
@@ -107,11 +107,19 @@ for (const v of versions)
     await new Promise((r) => setTimeout(r, 100));
   }
 
-const tasks = (pid: number): Map<number, number> => {
-  const out = new Map<number, number>();
+const tasks = (pid: number): Map<number, number> => new Map([...threads(pid)].map(([tid, t]) => [tid, t.cpu]));
+/**
+ * Each thread's CPU (µs), its wait for a core while runnable (µs: schedstat's second field) and
+ * how often it was preempted (nonvoluntary_ctxt_switches): a thread that waits for a core holds
+ * every question queued behind it.
+ */
+const threads = (pid: number): Map<number, { cpu: number; wait: number; preempted: number }> => {
+  const out = new Map<number, { cpu: number; wait: number; preempted: number }>();
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.set(Number(t), Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1000);
+      const [cpu, wait] = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
+      const preempted = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))?.[1] ?? 0);
+      out.set(Number(t), { cpu: (cpu ?? 0) / 1000, wait: (wait ?? 0) / 1000, preempted });
     } catch {
       // ended meanwhile
     }
@@ -121,9 +129,11 @@ const tasks = (pid: number): Map<number, number> => {
 
 function slice(v: (typeof versions)[number], offset: number): void {
   const pid = v.child.pid as number;
+  const s0 = threads(pid);
   const t0 = tasks(pid);
   const out = execFileSync('bash', ['-c', `wrk -t1 -c${CONNECTIONS} -d${SLICE_S}s -s ${lua} http://127.0.0.1:${v.port}; times`], { encoding: 'utf8', env: { ...process.env, WRK_OFFSET: String(offset) } });
   const t1 = tasks(pid);
+  const s1 = threads(pid);
   const deltas = [...t1].map(([tid, us]) => [tid, us - (t0.get(tid) ?? 0)] as const);
   const main = deltas.find(([tid]) => tid === pid)?.[1] ?? 0;
   const others = deltas.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
@@ -131,6 +141,14 @@ function slice(v: (typeof versions)[number], offset: number): void {
   add('event loop', main);
   add('busiest other (read worker)', others[0]?.[1] ?? 0);
   add('rest', others.slice(1).reduce((a, [, us]) => a + us, 0));
+  // The event loop's and the read worker's waits for a core and preemptions.
+  const waitOf = (tid: number | undefined, label: string): void => {
+    const a = tid === undefined ? undefined : s0.get(tid);
+    const b = tid === undefined ? undefined : s1.get(tid);
+    if (a && b) ((v.waits.set(`${label} waited`, (v.waits.get(`${label} waited`) ?? 0) + b.wait - a.wait)), v.waits.set(`${label} preempted`, (v.waits.get(`${label} preempted`) ?? 0) + b.preempted - a.preempted));
+  };
+  waitOf(pid, 'event loop');
+  waitOf(others[0]?.[0], 'read worker');
   v.answers += Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   // wrk's latency of the slice (µs): p50, p90, p99, p99.9, max.
   const lat = /latency (.*)/.exec(out)?.[1];
@@ -146,7 +164,7 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${QUESTION}: ${versions.map((v) => `${v.name} ${v.code}`).join(', ')}; ${ROUNDS} rounds of ${SLICE_S} s slices, wrk -t1 -c${CONNECTIONS}; load average ${load()}`);
 // A first warm slice each, not counted.
 for (const v of versions) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SLICE_S}s`, '-s', lua, `http://127.0.0.1:${v.port}`], { encoding: 'utf8' });
-for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0), (v.latency = []));
+for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0), (v.latency = []), (v.waits = new Map()));
 for (let r = 0; r < ROUNDS; r++) {
   const offset = Math.floor(rnd() * N_URLS);
   for (const v of r % 2 ? [...versions].reverse() : versions) slice(v, offset);
@@ -159,7 +177,13 @@ for (const v of versions) {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const col = (i: number): number[] => v.latency.map((l) => l[i] ?? NaN);
   const latency = v.latency.length ? `; latency ms (median of slices) p50 ${ms(median(col(0)))} p90 ${ms(median(col(1)))} p99 ${ms(median(col(2)))} p99.9 ${ms(median(col(3)))} max ${ms(median(col(4)))}; p99 by slice ${col(2).map(ms).join(' ')}` : '';
-  console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}${latency}`);
+  console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}${latency}; an answer: ${[...v.waits].map(([l, x]) => `${l} ${l.endsWith('preempted') ? (x / v.answers).toFixed(3) : `${per(x)} µs`}`).join(', ')}`);
+}
+// Each server's resident memory now and at its peak (VmRSS, VmHWM), as bench:read reports RSS after its run.
+for (const v of versions) {
+  const status = readFileSync(`/proc/${v.child.pid as number}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  console.log(`${v.name}: RSS ${(kb('VmRSS') / 1024).toFixed(0)} MB, peak ${(kb('VmHWM') / 1024).toFixed(0)} MB`);
 }
 console.log(`load average ${load()}`);
 stop();
