@@ -9,11 +9,16 @@
  * and wrk's own (bash's `times`). Threads are all named `node`, so they are labelled by what
  * they do under this load: the main thread (the event loop, tid = pid), the busiest other
  * thread (the read worker, under reads), the rest together (V8's helpers: GC; libuv's pool; the
- * other workers, idle here).
+ * other workers, idle here). Also, an answer, the event loop's and the read worker's wait for a
+ * core while runnable (schedstat's second field) and how often each was preempted
+ * (`nonvoluntary_ctxt_switches`); each slice's latency from wrk (p50, p90, p99, p99.9, max) and
+ * their median over the slices, with each slice's p99 (the tail moves with the machine's load
+ * from slice to slice: compare the versions slice by slice, not one run's figure); and each
+ * server's RSS and peak after the run.
  *
  * BENCH_QUESTION: documents (default: `/v1/documents?organization=org&validAt=<a day>&knownAt=<a
- * moment of the recording>`, as bench:read's documents@past asks), holder (as holder@past),
- * healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
+ * moment of the recording>`, as bench:read's documents@past asks), sessions (sessions@past),
+ * chair (chair@past), holder (as holder@past), healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
  * BENCH_URLS (20,000) URLs, each slice starting at its round's offset. BENCH_ENV_A, BENCH_ENV_B
  * (`NAME=value,…`): environment for that version's server alone (the same code with and without
  * a setting, e.g. `ANNALS_READ_WORKERS=0`). BENCH_NODE_ARGS_A, BENCH_NODE_ARGS_B: node's options
