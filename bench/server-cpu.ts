@@ -9,11 +9,16 @@
  * and wrk's own (bash's `times`). Threads are all named `node`, so they are labelled by what
  * they do under this load: the main thread (the event loop, tid = pid), the busiest other
  * thread (the read worker, under reads), the rest together (V8's helpers: GC; libuv's pool; the
- * other workers, idle here).
+ * other workers, idle here). Also, an answer, the event loop's and the read worker's wait for a
+ * core while runnable (schedstat's second field) and how often each was preempted
+ * (`nonvoluntary_ctxt_switches`); each slice's latency from wrk (p50, p90, p99, p99.9, max) and
+ * their median over the slices, with each slice's p99 (the tail moves with the machine's load
+ * from slice to slice: compare the versions slice by slice, not one run's figure); and each
+ * server's RSS and peak after the run.
  *
  * BENCH_QUESTION: documents (default: `/v1/documents?organization=org&validAt=<a day>&knownAt=<a
- * moment of the recording>`, as bench:read's documents@past asks), holder (as holder@past),
- * healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
+ * moment of the recording>`, as bench:read's documents@past asks), sessions (sessions@past),
+ * chair (chair@past), holder (as holder@past), healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
  * BENCH_URLS (20,000) URLs, each slice starting at its round's offset. BENCH_ENV_A, BENCH_ENV_B
  * (`NAME=value,…`): environment for that version's server alone (the same code with and without
  * a setting, e.g. `ANNALS_READ_WORKERS=0`). BENCH_NODE_ARGS_A, BENCH_NODE_ARGS_B: node's options
@@ -34,7 +39,7 @@ const QUESTION = process.env['BENCH_QUESTION'] ?? 'documents';
 const N_URLS = Number(process.env['BENCH_URLS'] ?? 20_000);
 const SEED = Number(process.env['BENCH_SEED'] ?? 2024);
 
-const job = JSON.parse(readFileSync(join(args[1] as string, 'bench-read-job.json'), 'utf8')) as { offices: string[]; recordedFrom: string; recordedTo: string; organization: string };
+const job = JSON.parse(readFileSync(join(args[1] as string, 'bench-read-job.json'), 'utf8')) as { offices: string[]; chaired: string[]; recordedFrom: string; recordedTo: string; organization: string };
 const rnd = prng(SEED);
 const d0 = Date.parse('1990-01-01T00:00:00Z');
 const dn = Date.parse('2030-12-31T00:00:00Z');
@@ -44,6 +49,8 @@ const day = (): string => new Date(d0 + Math.floor(rnd() * ((dn - d0) / 86_400_0
 const known = (): string => encodeURIComponent(new Date(k0 + Math.floor(rnd() * (kn - k0 + 1))).toISOString());
 const make: Record<string, () => string> = {
   documents: () => `/v1/documents?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
+  sessions: () => `/v1/sessions?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
+  chair: () => `/v1/organizations/${job.chaired[Math.floor(rnd() * job.chaired.length)]}/chair?validAt=${day()}&knownAt=${known()}`,
   holder: () => `/v1/offices/${job.offices[Math.floor(rnd() * job.offices.length)]}/holder?validAt=${day()}&knownAt=${known()}`,
   healthz: () => '/healthz',
 };
@@ -66,17 +73,21 @@ setup = function(thread) threads[#threads + 1] = thread end
 response = function(status)
   statuses[status] = (statuses[status] or 0) + 1
 end
-done = function()
+done = function(summary, latency)
   local out = {}
   for s, n in pairs(threads[1]:get("statuses")) do out[#out + 1] = s .. "=" .. n end
   io.write("statuses " .. table.concat(out, " ") .. "\\n")
+  local ps = {}
+  for _, p in ipairs({ 50, 90, 99, 99.9 }) do ps[#ps + 1] = latency:percentile(p) end
+  ps[#ps + 1] = latency.max
+  io.write("latency " .. table.concat(ps, " ") .. "\\n")
 end
 `,
 );
 
 /** BENCH_ENV_A, BENCH_ENV_B: `NAME=value,NAME=value` for that version's server alone (e.g. ANNALS_READ_WORKERS=0). */
 const envOf = (name: string): Record<string, string> => Object.fromEntries((process.env[`BENCH_ENV_${name}`] ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number }[];
+const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][]; waits: Map<string, number> }[];
 for (let i = 0; i < args.length; i += 2) {
   const port = 18_300 + i;
   // BENCH_NODE_ARGS_A / _B: node's options for that version's server (e.g. a V8 heap flag), space-separated.
@@ -85,7 +96,7 @@ for (let i = 0; i < args.length; i += 2) {
     env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...envOf(String.fromCharCode(65 + i / 2)) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0 });
+  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0, latency: [], waits: new Map() });
 }
 const stop = (): void => void versions.forEach((v) => v.child.kill('SIGTERM'));
 process.on('exit', stop);
@@ -101,11 +112,19 @@ for (const v of versions)
     await new Promise((r) => setTimeout(r, 100));
   }
 
-const tasks = (pid: number): Map<number, number> => {
-  const out = new Map<number, number>();
+const tasks = (pid: number): Map<number, number> => new Map([...threads(pid)].map(([tid, t]) => [tid, t.cpu]));
+/**
+ * Each thread's CPU (µs), its wait for a core while runnable (µs: schedstat's second field) and
+ * how often it was preempted (nonvoluntary_ctxt_switches): a thread that waits for a core holds
+ * every question queued behind it.
+ */
+const threads = (pid: number): Map<number, { cpu: number; wait: number; preempted: number }> => {
+  const out = new Map<number, { cpu: number; wait: number; preempted: number }>();
   for (const t of readdirSync(`/proc/${pid}/task`)) {
     try {
-      out.set(Number(t), Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[0]) / 1000);
+      const [cpu, wait] = readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ').map(Number);
+      const preempted = Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/task/${t}/status`, 'utf8'))?.[1] ?? 0);
+      out.set(Number(t), { cpu: (cpu ?? 0) / 1000, wait: (wait ?? 0) / 1000, preempted });
     } catch {
       // ended meanwhile
     }
@@ -115,9 +134,11 @@ const tasks = (pid: number): Map<number, number> => {
 
 function slice(v: (typeof versions)[number], offset: number): void {
   const pid = v.child.pid as number;
+  const s0 = threads(pid);
   const t0 = tasks(pid);
   const out = execFileSync('bash', ['-c', `wrk -t1 -c${CONNECTIONS} -d${SLICE_S}s -s ${lua} http://127.0.0.1:${v.port}; times`], { encoding: 'utf8', env: { ...process.env, WRK_OFFSET: String(offset) } });
   const t1 = tasks(pid);
+  const s1 = threads(pid);
   const deltas = [...t1].map(([tid, us]) => [tid, us - (t0.get(tid) ?? 0)] as const);
   const main = deltas.find(([tid]) => tid === pid)?.[1] ?? 0;
   const others = deltas.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
@@ -125,7 +146,18 @@ function slice(v: (typeof versions)[number], offset: number): void {
   add('event loop', main);
   add('busiest other (read worker)', others[0]?.[1] ?? 0);
   add('rest', others.slice(1).reduce((a, [, us]) => a + us, 0));
+  // The event loop's and the read worker's waits for a core and preemptions.
+  const waitOf = (tid: number | undefined, label: string): void => {
+    const a = tid === undefined ? undefined : s0.get(tid);
+    const b = tid === undefined ? undefined : s1.get(tid);
+    if (a && b) ((v.waits.set(`${label} waited`, (v.waits.get(`${label} waited`) ?? 0) + b.wait - a.wait)), v.waits.set(`${label} preempted`, (v.waits.get(`${label} preempted`) ?? 0) + b.preempted - a.preempted));
+  };
+  waitOf(pid, 'event loop');
+  waitOf(others[0]?.[0], 'read worker');
   v.answers += Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  // wrk's latency of the slice (µs): p50, p90, p99, p99.9, max.
+  const lat = /latency (.*)/.exec(out)?.[1];
+  if (lat) v.latency.push(lat.trim().split(' ').map(Number));
   for (const [, status, n] of (/statuses (.*)/.exec(out)?.[1] ?? '').matchAll(/(\d+)=(\d+)/g)) v.statuses.set(status as string, (v.statuses.get(status as string) ?? 0) + Number(n));
   // `times`: the shell's, then its children's user and system time (wrk's).
   const lines = out.trim().split('\n');
@@ -137,7 +169,7 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${QUESTION}: ${versions.map((v) => `${v.name} ${v.code}`).join(', ')}; ${ROUNDS} rounds of ${SLICE_S} s slices, wrk -t1 -c${CONNECTIONS}; load average ${load()}`);
 // A first warm slice each, not counted.
 for (const v of versions) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SLICE_S}s`, '-s', lua, `http://127.0.0.1:${v.port}`], { encoding: 'utf8' });
-for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0));
+for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0), (v.latency = []), (v.waits = new Map()));
 for (let r = 0; r < ROUNDS; r++) {
   const offset = Math.floor(rnd() * N_URLS);
   for (const v of r % 2 ? [...versions].reverse() : versions) slice(v, offset);
@@ -145,7 +177,18 @@ for (let r = 0; r < ROUNDS; r++) {
 for (const v of versions) {
   const all = [...v.cpu.values()].reduce((a, b) => a + b, 0);
   const per = (us: number): string => (us / v.answers).toFixed(1);
-  console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}`);
+  // Each slice's latency percentiles (ms): their median over the slices, and each slice's p99.
+  const ms = (us: number): string => (us / 1000).toFixed(1);
+  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const col = (i: number): number[] => v.latency.map((l) => l[i] ?? NaN);
+  const latency = v.latency.length ? `; latency ms (median of slices) p50 ${ms(median(col(0)))} p90 ${ms(median(col(1)))} p99 ${ms(median(col(2)))} p99.9 ${ms(median(col(3)))} max ${ms(median(col(4)))}; p99 by slice ${col(2).map(ms).join(' ')}` : '';
+  console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}${latency}; an answer: ${[...v.waits].map(([l, x]) => `${l} ${l.endsWith('preempted') ? (x / v.answers).toFixed(3) : `${per(x)} µs`}`).join(', ')}`);
+}
+// Each server's resident memory now and at its peak (VmRSS, VmHWM), as bench:read reports RSS after its run.
+for (const v of versions) {
+  const status = readFileSync(`/proc/${v.child.pid as number}/status`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN);
+  console.log(`${v.name}: RSS ${(kb('VmRSS') / 1024).toFixed(0)} MB, peak ${(kb('VmHWM') / 1024).toFixed(0)} MB`);
 }
 console.log(`load average ${load()}`);
 stop();
