@@ -17,7 +17,10 @@
  * shared machine, and their digests must be equal.
  *
  * Environment: BENCH_DB, BENCH_PAGES (pages per question, 400), BENCH_SEED (2024),
- * BENCH_ONLY=documents|sessions, BENCH_COMPARE, BENCH_THIS (this version from a checkout too),
+ * BENCH_ONLY=documents|sessions|timeline, BENCH_COMPARE, BENCH_THIS (this version from a checkout too),
+ * BENCH_COMPARE_DB (the other version's own read-model file, when the layouts differ: each on its
+ * rebuilt copy of the record), timeline: the organization's timeline from the day drawn (its
+ * page as objects serialized),
  * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_SLOWEST=n (the n dearest questions), BENCH_STATEMENTS=1 (also the CPU time of
  * each statement of this version, summed over the run: CPU, since the machine is shared).
  */
@@ -41,6 +44,7 @@ type Paged = { items: unknown[]; next: readonly string[] | null } | null;
 interface Reads {
   documents(org: string, k: string, validAt: string | undefined, page: { after: readonly string[] | null; limit: number }): Paged;
   sessions(org: string, k: string, validAt: string | undefined, page: { after: readonly string[] | null; limit: number }): Paged;
+  timeline(org: string, k: string, window: { from?: string }, page: { after: readonly string[] | null; limit: number }): { page: Paged } | null;
   /** A version whose worker takes items as JSON text written by SQLite (queries.ts itemsJson). */
   itemsJson?(method: string, args: readonly unknown[]): { value: { next: readonly string[] | null } | null; items: string[] } | null;
   invalidate(): void;
@@ -51,7 +55,11 @@ interface Reads {
  * itemsJson, or each item serialized: sessions without `more`, which goes apart) and the
  * `more`s, and the next key.
  */
-function asWorker(reads: Reads, list: 'documents' | 'sessions', args: [string, string, string | undefined, { after: readonly string[] | null; limit: number }]): { text: string; more: string; next: readonly string[] | null; items: number } {
+function asWorker(reads: Reads, list: 'documents' | 'sessions' | 'timeline', args: [string, string, string | undefined, { after: readonly string[] | null; limit: number }]): { text: string; more: string; next: readonly string[] | null; items: number } {
+  if (list === 'timeline') {
+    const page = reads.timeline(args[0], args[1], args[2] === undefined ? {} : { from: args[2] }, args[3])?.page ?? null;
+    return { text: page ? JSON.stringify(page.items) : 'null', more: '[]', next: page?.next ?? null, items: page?.items.length ?? 0 };
+  }
   const text = reads.itemsJson?.(list, args);
   if (text) return { text: `[${text.items.join(',')}]`, more: '[]', next: text.value?.next ?? null, items: text.items.length };
   const page = reads[list](...args);
@@ -67,8 +75,8 @@ function asWorker(reads: Reads, list: 'documents' | 'sessions', args: [string, s
   return { text: page ? `[${texts.join(',')}]` : 'null', more: JSON.stringify(more), next: page?.next ?? null, items: items.length };
 }
 
-function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads): Reads {
-  const db = new Database(path as string, { readonly: true });
+function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads, file = path as string): Reads {
+  const db = new Database(file, { readonly: true });
   db.pragma('cache_size = -65536');
   return new Queries(db, false, 60_000);
 }
@@ -83,7 +91,7 @@ const mine: Loaded = process.env['BENCH_THIS'] ? await load(process.env['BENCH_T
 const other = process.env['BENCH_COMPARE'];
 const theirs = other ? await load(other) : null;
 const versions: { name: string; reads: Reads }[] = [{ name: 'this', reads: open(mine.ReadQueries) }];
-if (theirs) versions.push({ name: 'compare', reads: open(theirs.ReadQueries) });
+if (theirs) versions.push({ name: 'compare', reads: open(theirs.ReadQueries, process.env['BENCH_COMPARE_DB'] ?? path) });
 
 const cpu = (): number => {
   const u = process.cpuUsage();
@@ -131,11 +139,11 @@ function questions(n: number): { k: string; v: string }[] {
 
 
 /** Each list at its route's default page, or BENCH_LIMIT_<LIST> (BENCH_COMPARE_LIMIT_<LIST> for the other version: e.g. a default page before and after). */
-const LISTS = { documents: DOCUMENTS_PAGE, sessions: SESSIONS_PAGE } as const;
+const LISTS = { documents: DOCUMENTS_PAGE, sessions: SESSIONS_PAGE, timeline: DOCUMENTS_PAGE } as const;
 const limitOf = (version: string, list: keyof typeof LISTS): number => Number(process.env[`BENCH_${version === 'compare' ? 'COMPARE_' : ''}LIMIT_${list.toUpperCase()}`] ?? LISTS[list]);
 type List = keyof typeof LISTS;
 const only = process.env['BENCH_ONLY'];
-const lists = (Object.keys(LISTS) as List[]).filter((l) => !only || l === only);
+const lists = (Object.keys(LISTS) as List[]).filter((l) => (only ? l === only : l !== 'timeline'));
 const asked = questions(PAGES);
 const stats = new Map(versions.flatMap((ver) => lists.map((l) => [`${l} ${ver.name}`, { cpu: [] as number[], asked: [] as number[], items: 0, bytes: 0, digest: createHash('sha256') }])));
 const SLOWEST = Number(process.env['BENCH_SLOWEST'] ?? 0);

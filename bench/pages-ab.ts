@@ -9,12 +9,15 @@
  * answer's weak ETag holds its process's start (routes/reads-answer.ts), so only its position
  * is compared, and its `knownAt` and cursors (the moment it was asked) are left out. BENCH_PORT (18081): the first of two ports.
  * Exits 1 when any answer differs. BENCH_QUESTIONS (150) a list, BENCH_MAX_PAGES (6).
+ * BENCH_LISTS (documents,sessions): the lists asked; `timeline` asks the organization's
+ * timeline instead with a window (from, to: a day, month or year each, or none) for validAt.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 
 const [codeA, dataA, codeB, dataB] = process.argv.slice(2);
 if (!codeA || !dataA || !codeB || !dataB) throw new Error('usage: bench/pages-ab.ts <code A> <data dir A> <code B> <data dir B>');
 const QUESTIONS = Number(process.env['BENCH_QUESTIONS'] ?? 150);
+const LISTS = (process.env['BENCH_LISTS'] ?? 'documents,sessions').split(',');
 const MAX_PAGES = Number(process.env['BENCH_MAX_PAGES'] ?? 6);
 const k0 = Date.parse(process.env['BENCH_K0'] ?? '');
 const kn = Date.parse(process.env['BENCH_KN'] ?? '');
@@ -71,7 +74,7 @@ let answers = 0;
 let strong = 0;
 let differ = 0;
 for (let i = 0; i < QUESTIONS; i++) {
-  for (const list of ['documents', 'sessions']) {
+  for (const list of LISTS) {
     const day = new Date(d0 + Math.floor(rnd() * ((dn - d0) / 864e5)) * 864e5).toISOString().slice(0, 10);
     const validAt = i % 7 === 3 ? day.slice(0, 4) : i % 7 === 5 ? day.slice(0, 7) : day;
     const k = i % 3 === 0 ? null : new Date(k0 + Math.floor(rnd() * (kn - k0))).toISOString();
@@ -79,7 +82,11 @@ for (let i = 0; i < QUESTIONS; i++) {
     // A current answer's knownAt is the moment it was asked, and its cursors carry it.
     const body = (b: string): string => (k ? b : b.replace(/"knownAt":"[^"]*"/g, '').replace(/"nextCursor":"[^"]*"/g, ''));
     const link = (l: string | null): string | null => (k ? l : (l?.replace(/cursor=[^>&]*/g, '') ?? null));
-    let path: string | null = `/v1/${list}?organization=org&validAt=${validAt}${k ? `&knownAt=${encodeURIComponent(k)}` : ''}${limit ? `&limit=${limit}` : ''}`;
+    // The timeline: a window from the day (or none), to a day drawn after it (or none).
+    const to = new Date(Date.parse(day) + Math.floor(rnd() * 3 * 365) * 864e5).toISOString().slice(0, i % 5 === 2 ? 4 : 10);
+    const window = i % 6 === 0 ? '' : i % 6 === 1 ? `&from=${validAt}` : i % 6 === 2 ? `&to=${to}` : `&from=${validAt}&to=${to}`;
+    const asked = list === 'timeline' ? `/v1/timeline?organization=org${window}` : `/v1/${list}?organization=org&validAt=${validAt}`;
+    let path: string | null = `${asked}${k ? `&knownAt=${encodeURIComponent(k)}` : ''}${limit ? `&limit=${limit}` : ''}`;
     for (let p = 0; p < MAX_PAGES && path; p++) {
       const [x, y] = (await Promise.all(PORTS.map((port) => get(port, path as string)))) as [Answer, Answer];
       answers += 1;

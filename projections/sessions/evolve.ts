@@ -5,10 +5,11 @@
 import { projection } from '../types.js';
 import { assertNever, typesIn } from '../../events/index.js';
 import { json, str, termColumns } from '../rows.js';
+import { itemData } from './item-data.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 8,
+  version: 9,
   tables: [
     {
       name: 'sessions',
@@ -23,13 +24,15 @@ export const sessions = projection({
     },
     // Clustered by session: a page of sessions reads each one's items from adjacent rows.
     // person: a person's page lists the sessions they attended or reported to.
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source'], primaryKey: 'session, item, position, fact_id', streamKey: { column: 'session', kind: 'session' }, indexes: ['person, known_from'] },
+    // data: an attendance's or report's data when its columns do not give it back exactly
+    // (item-data.ts; NULL otherwise): the timeline reads these facts from here (#19).
+    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source', 'data'], primaryKey: 'session, item, position, fact_id', streamKey: { column: 'session', kind: 'session' }, indexes: ['person, known_from'] },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),
   evolve(fact) {
     const source = json(fact.source);
-    const item = { person: null, office: null, representing: null, subject: null, on_raw: null, participants: null, topics: null, summary: null, source };
+    const item = { person: null, office: null, representing: null, subject: null, on_raw: null, participants: null, topics: null, summary: null, source, data: null };
     switch (fact.type) {
       case 'SessionHeld': {
         const d = fact.data;
@@ -45,11 +48,13 @@ export const sessions = projection({
       }
       case 'DelegateAttended': {
         const d = fact.data;
-        return [{ table: 'session_items', row: { ...item, session: d.session, item: 'attendee', person: d.person, office: str(d.office), representing: str(d.representing) } }];
+        const row = { ...item, session: d.session, item: 'attendee', person: d.person, office: str(d.office), representing: str(d.representing) };
+        return [{ table: 'session_items', row: { ...row, data: itemData(fact.type, d, row) } }];
       }
       case 'ReportDelivered': {
         const d = fact.data;
-        return [{ table: 'session_items', row: { ...item, session: d.session, item: 'report', person: d.person, office: str(d.office), subject: d.subject } }];
+        const row = { ...item, session: d.session, item: 'report', person: d.person, office: str(d.office), subject: d.subject };
+        return [{ table: 'session_items', row: { ...row, data: itemData(fact.type, d, row) } }];
       }
       case 'SidelineTalksHeld': {
         const d = fact.data;

@@ -3,13 +3,15 @@
  * sessions, in valid-time order (first day, then factId), a keyset page at a time. Facts
  * with dates of their own are read in (lo, fact_id) order from the window's first day minus
  * the longest dated interval; facts dated by their session take the session's days as known
- * at `knownAt`, read per body through its sessions in order. The two are merged. Every entity
+ * at `knownAt`, read per body through its sessions in order (attendances and reports from the
+ * sessions' items, #19). The two are merged. Every entity
  * a fact's data names (by id, as stored) is shown as its view `{ id, key, name }` at `knownAt`
  * (API.md: never a bare id), found for the whole page in one query.
  */
 import { isFactType, lowerBound, refSites, upperBound, type RefSite, type Source } from '../../events/index.js';
 import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { bodiesWith } from '../sessions/queries.js';
+import { dataOf, type TimelineItemType } from '../sessions/item-data.js';
 
 export interface TimelineItem {
   factId: string;
@@ -25,8 +27,16 @@ interface Row {
   date_from: string;
   date_to: string | null;
   lo: string;
-  data: string;
+  /** NULL: an attendance or report whose item's columns give its data back (sessions/item-data.ts). */
+  data: string | null;
   source: string | null;
+  /** Read from `session_items` (attendances, reports): the item and its columns; absent or NULL otherwise. */
+  item?: 'attendee' | 'report' | null;
+  i_session?: string | null;
+  i_person?: string | null;
+  i_office?: string | null;
+  i_representing?: string | null;
+  i_subject?: string | null;
 }
 
 export const timelineKey = (t: TimelineItem): Key => [lowerBound(t.date.from), t.factId];
@@ -51,18 +61,32 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
   for (const b of bodiesWith(q, 'sessions', bodies)) {
     const from = daysBefore(q0 === '' ? '' : q0, q0 === '' ? 0 : q.span('sessions', [b]));
     const start = (after['a0'] as string) < from ? from : (after['a0'] as string);
+    // The facts dated by their session, of one body, in (first day, factId) order: the session's
+    // attendances and reports from its items (`session_items`: no timeline row of their own,
+    // sessions/item-data.ts), its other facts from `timeline`. One pass over the body's sessions
+    // for both (each session twice, `x.src`: its items, then its timeline rows), so neither
+    // kind, however sparse, has the sessions read on until it fills a page of its own.
     sources.push(
       q.all<Row>(
-        `SELECT t.fact_id, t.type, s.from_raw AS date_from, s.to_raw AS date_to, s.s0 AS lo, t.data, t.source FROM sessions s
-           JOIN timeline t ON t.session = s.id AND t.date_from IS NULL AND ${KNOWN('t')}
-          WHERE s.body = @b AND ${KNOWN('s')} AND s.s0 >= @start AND (s.s0, t.fact_id) > (@a0, @a1) AND s.s0 <= @q1 AND s.e1 >= @q0
-          ORDER BY s.s0, t.fact_id LIMIT +@n`,
+        `SELECT coalesce(i.fact_id, t.fact_id) AS fact_id, t.type, s.from_raw AS date_from, s.to_raw AS date_to, s.s0 AS lo, coalesce(t.data, i.data) AS data, coalesce(t.source, i.source) AS source,
+             i.item, i.session AS i_session, i.person AS i_person, i.office AS i_office, i.representing AS i_representing, i.subject AS i_subject
+           FROM sessions s CROSS JOIN (SELECT 0 AS src UNION ALL SELECT 1) x
+             LEFT JOIN session_items i ON x.src = 0 AND i.session = s.id AND i.item IN ('attendee', 'report') AND ${KNOWN('i')}
+             LEFT JOIN timeline t ON x.src = 1 AND t.session = s.id AND t.date_from IS NULL AND ${KNOWN('t')}
+          WHERE s.body = @b AND ${KNOWN('s')} AND s.s0 >= @start AND s.s0 <= @q1 AND s.e1 >= @q0
+            AND coalesce(i.fact_id, t.fact_id) IS NOT NULL AND (s.s0, coalesce(i.fact_id, t.fact_id)) > (@a0, @a1)
+          ORDER BY s.s0, coalesce(i.fact_id, t.fact_id) LIMIT +@n`,
         bind(base, after, { b, start }),
       ),
     );
   }
   const rows = mergePage(sources, (r) => [r.lo, r.fact_id], page.limit);
-  const items = rows.items.map((r) => ({ factId: r.fact_id, type: r.type, date: { from: r.date_from, to: r.date_to }, data: JSON.parse(r.data) as Record<string, unknown>, source: parse<Source>(r.source) }));
+  const items = rows.items.map((r) => {
+    // An attendance or report read from its session item: its data as the columns give it back, unless the row kept it as recorded.
+    const type = r.item === undefined || r.item === null ? r.type : r.item === 'attendee' ? 'DelegateAttended' : 'ReportDelivered';
+    const data = r.data !== null ? (JSON.parse(r.data) as Record<string, unknown>) : dataOf(type as TimelineItemType, { session: r.i_session, person: r.i_person, office: r.i_office, representing: r.i_representing, subject: r.i_subject });
+    return { factId: r.fact_id, type, date: { from: r.date_from, to: r.date_to }, data, source: parse<Source>(r.source) };
+  });
   return { items: withViews(q, items, k), next: rows.next };
 }
 
