@@ -159,7 +159,7 @@ export function sorting(db: Db, f: () => void, what = 'an index build'): void {
     const now = freeBytes(temp.dir);
     throw new SortFilesError(
       `${what} failed sorting on files in SQLite's temporary directory ${named(temp)}${now === null ? '' : `, ${mib(now)} free there once its files were gone`}: ${(err as Error).message}. ` +
-        'Free space there, or set SQLITE_TMPDIR to a directory with room (a sort needs up to about the size of the table it sorts: 81.5 MiB at most on the 1,000,000-fact record); SQLite reads it as a process starts, so set it for the service and restart it, or for `annals rebuild`; then run the rebuild again',
+        'Free space there, or set SQLITE_TMPDIR to a directory with room (a sort needs up to about the size of the table it sorts; the temporary files peaked at 81.5 MiB on the 1,000,000-fact record); SQLite reads it as a process starts, so set it for the service and restart it, or for `annals rebuild`; then run the rebuild again',
       err,
     );
   } finally {
