@@ -36,7 +36,6 @@ import { monotonicFactory } from 'ulid';
 import { runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import { setHeapGrowth } from '../src/heap-growth.js';
-import { setFlagsFromString } from 'node:v8';
 import { perFact, threadCpu } from './thread-cpu.js';
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
@@ -236,7 +235,7 @@ function threadSettings(): Record<string, string> {
 async function main(): Promise<void> {
   // As the service sets it at its start (src/server.ts): V8's heap growth. BENCH_HEAP_GROWTH=v8 leaves V8's own choice, a number sets that percent.
   const growth = process.env['BENCH_HEAP_GROWTH'];
-  const heap = growth === 'v8' ? null : growth ? (setFlagsFromString(`--heap-growing-percent=${Number(growth)}`), `--heap-growing-percent=${Number(growth)}`) : setHeapGrowth();
+  const heap = growth === 'v8' ? null : setHeapGrowth(process.execArgv, growth ? Number(growth) : undefined);
   progress(`heap growth: ${heap ?? "V8's own"}`);
   const dataDir = await mkdtemp(join(tmpdir(), 'annals-bench-record-'));
   const config = loadConfig({ ANNALS_DATA_DIR: dataDir, ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'warn', ANNALS_READ_WAIT_MS: '10000', ...threadSettings() });

@@ -15,7 +15,7 @@ import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
-import { sortOnThreads, sorting } from './bulk-sorts.js';
+import { SortFilesError, sortOnThreads, sorting } from './bulk-sorts.js';
 import type { Database as Db } from 'better-sqlite3';
 import { LogMismatchError, logIdentity, mismatch } from '../src/store/identity.js';
 import { ensurePrivateFile } from '../src/store/private-files.js';
@@ -575,9 +575,9 @@ export async function buildFresh(
     // with runs on files and a small cache (bulk-sorts.ts). Not for a replay.
     if (!options.tempOnDisk) {
       db.pragma(`threads = ${Math.max(1, availableParallelism() - 1)}`);
-      sortOnThreads(db);
+      sortOnThreads(db, log);
     }
-    sorting(db, () => createIndexes(db, phase, { terms: false }));
+    sorting(db, () => createIndexes(db, phase, { terms: false }), 'the index builds and sorted copies');
     writer.finishBulk(phase);
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite
     // re-prepares a statement whenever a parameter bound to a range on an indexed column
@@ -601,6 +601,8 @@ export async function buildFresh(
 /** A build's failure, its partial file removed (its room given back); a storage fault says what to do. */
 function buildFailed(path: string, err: unknown): unknown {
   for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+  // A sort's temporary directory (bulk-sorts.ts): its message says which and what to do.
+  if (err instanceof SortFilesError) return new RebuildFailedError(`the read models could not be built into ${path}: ${err.message}. The read models in use are untouched and the partial file was removed`, { cause: err });
   if (!isStorageFault(err)) return err;
   return new RebuildFailedError(`the read models could not be built into ${path}: ${(err as Error).message}. The read models in use are untouched and the partial file was removed; free space on that disk (a build needs about the read models' size again) and run it again`, { cause: err });
 }

@@ -34,24 +34,34 @@ export const ulid = (x: string): string => `'"' || ${x} || '"'`;
  */
 export const VIEW = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' ELSE char(1) || (${x}) || char(2) END`;
 
-/** The view `{ id, key, name }` (offices: `title`) of an entity in withViews' form, from its row `v`. */
-const VIEW_TEXT = (v: string): string => `'{"id":' || json_quote(${v}.id) || ',"key":' || json_quote(${v}.key) || CASE ${v}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${v}.name) || '}'`;
+/**
+ * The view `{ id, key, name }` (offices: `title`) of an entity from its row `v`, its id written
+ * by json_quote, or between quotes as it is (`bare`: a ULID, as query-context.ts `view` writes it).
+ */
+const viewText = (v: string, id: 'quoted' | 'bare'): string =>
+  `${id === 'quoted' ? `'{"id":' || json_quote(${v}.id) || ',"key":'` : `'{"id":"' || ${v}.id || '","key":'`} || json_quote(${v}.key) || CASE ${v}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${v}.name) || '}'`;
+
+/** The view of an entity from its row `v` in withViews' form. */
+const VIEW_TEXT = (v: string): string => viewText(v, 'quoted');
+
+/** The view of the id `x` (an SQL expression) of no entity known at k: the id alone, key and name null. */
+const UNKNOWN_VIEW = (x: string): string => `'{"id":' || json_quote(${x}) || ',"key":null,"name":null}'`;
 
 /**
  * The view of the entity whose id is the parameter `p` (never NULL), written in place as
  * withViews would put it in (the id alone, key and name null, when no entity of that id is
  * known at k): a subquery of parameters only, run once a statement, however many rows show it.
  */
-export const VIEW_NOW = (p: string): string => `coalesce((SELECT ${VIEW_TEXT('v')} FROM entities v WHERE v.id = ${p} AND ${KNOWN('v')}), '{"id":' || json_quote(${p}) || ',"key":null,"name":null}')`;
+export const VIEW_NOW = (p: string): string => `coalesce((SELECT ${VIEW_TEXT('v')} FROM entities v WHERE v.id = ${p} AND ${KNOWN('v')}), ${UNKNOWN_VIEW(p)})`;
 
 /**
  * Entity views written in place, without marks: the view of the entity row `e` (an alias) as
  * query-context.ts `view` renders it (its id a ULID, written without json_quote).
  */
-const JOINED_TEXT = (e: string): string => `'{"id":"' || ${e}.id || '","key":' || json_quote(${e}.key) || CASE ${e}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${e}.name) || '}'`;
+const JOINED_TEXT = (e: string): string => viewText(e, 'bare');
 
 /** The view of the id `x` whose entity known at k the statement joined as `e` (JOIN_VIEW): `null` for a NULL id, nulls for an id not known at k. */
-export const JOINED = (x: string, e: string): string => `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${e}.id IS NULL THEN '{"id":' || json_quote(${x}) || ',"key":null,"name":null}' ELSE ${JOINED_TEXT(e)} END`;
+export const JOINED = (x: string, e: string): string => `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${e}.id IS NULL THEN ${UNKNOWN_VIEW(x)} ELSE ${JOINED_TEXT(e)} END`;
 
 /**
  * `LEFT JOIN` of the entity `x` known at k as `e`, for JOINED. An entity has one version known
@@ -62,7 +72,7 @@ export const JOIN_VIEW = (e: string, x: string): string => `LEFT JOIN entities $
 
 /** The view of the id `x` known at k by a subquery of its own: for the rare view no join has at hand. */
 export const VIEW_AT = (x: string): string =>
-  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT ${JOINED_TEXT('v')} FROM entities v WHERE v.id = ${x} AND ${KNOWN('v')}), '{"id":' || json_quote(${x}) || ',"key":null,"name":null}') END`;
+  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT ${JOINED_TEXT('v')} FROM entities v WHERE v.id = ${x} AND ${KNOWN('v')}), ${UNKNOWN_VIEW(x)}) END`;
 
 /**
  * `texts` with each entity's view (VIEW's marks) as query-context.ts `view` renders it as

@@ -25,9 +25,13 @@ export function heapGrowingFlag(execArgv: readonly string[], percent = HEAP_GROW
   return `--heap-growing-percent=${percent}`;
 }
 
-/** Sets it for this process (the event loop's heap and every worker's); read at each mark-compact's new limit, so it holds from now on. */
-export function setHeapGrowth(execArgv: readonly string[] = process.execArgv): string | null {
-  const flag = heapGrowingFlag(execArgv);
+/**
+ * Sets it for this process (the event loop's heap and every worker's); read at each mark-compact's
+ * new limit, so it holds from now on (test/heap-growth.test.ts counts the mark-compacts it saves).
+ * `percent` as in heapGrowingFlag (bench:record's BENCH_HEAP_GROWTH gives one).
+ */
+export function setHeapGrowth(execArgv: readonly string[] = process.execArgv, percent = HEAP_GROWING_PERCENT): string | null {
+  const flag = heapGrowingFlag(execArgv, percent);
   if (flag) setFlagsFromString(flag);
   return flag;
 }

@@ -1,12 +1,15 @@
 /**
  * The `annals` command as a script sees it: help, exit codes and messages on stderr, and
- * `annals token` on a real data dir (a child process per run).
+ * `annals token` on a real data dir. The process itself (argv, stdout, stderr, the exit code)
+ * is run as a child for help, a usage error and an unreachable store; the other cases run
+ * main() in this process (runMain: the same code from argv to exit code, with its own streams
+ * and environment), since each child loads TypeScript (1-3 s of CPU, tens of seconds under load).
  */
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { runCli } from './fixtures/cli.js';
+import { runCli, runMain } from './fixtures/cli.js';
 
 // Child processes (each loading TypeScript) make this file's time follow the machine's load:
 // 240 s (.taprc) was crossed at a load average of 15-20; a hang is still caught at 600 s.
@@ -19,15 +22,20 @@ const tmp = async (t: { teardown(fn: () => unknown): void }): Promise<string> =>
 };
 
 t.test('help and usage errors: exit 0 for help, 2 for a bad command line', async (t) => {
-  const help = await runCli(['--help']);
+  // As a process: the exit code and the streams a script sees.
+  const [help, unknown] = await Promise.all([runCli(['--help']), runCli(['frobnicate'])]);
   t.equal(help.code, 0);
   for (const word of ['import', 'export', 'replay', 'rebuild', 'token', 'backup', 'restore', 'Exit codes', '--event-store', '--data-dir']) t.match(help.stdout, word);
+  t.equal(unknown.code, 2, 'annals frobnicate exits 2');
+  t.match(unknown.stderr, /unknown command 'frobnicate'/);
+  t.equal(unknown.stdout, '', 'nothing on stdout');
+
   const commands = ['import', 'export', 'replay', 'rebuild', 'token', 'backup', 'restore'];
-  const helps = await Promise.all(commands.map((command) => runCli([command, '--help'])));
-  helps.forEach((r, i) => {
-    t.equal(r.code, 0, `${commands[i]} --help`);
-    t.match(r.stdout, `annals ${commands[i]}`);
-  });
+  for (const command of commands) {
+    const r = await runMain([command, '--help']);
+    t.equal(r.code, 0, `${command} --help`);
+    t.match(r.out, `annals ${command}`);
+  }
   const cases: Array<[string[], RegExp, Record<string, string>?]> = [
     [[], /Usage/],
     [['frobnicate'], /unknown command 'frobnicate'/],
@@ -41,34 +49,33 @@ t.test('help and usage errors: exit 0 for help, 2 for a bad command line', async
     [['backup'], /missing DIR \(where to put the backup\)/],
     [['export'], /ANNALS_EVENT_STORE/, { ANNALS_EVENT_STORE: 'mysql://nope' }],
   ];
-  const results = await Promise.all(cases.map(([args, , env]) => runCli(args, env ? { env } : {})));
-  cases.forEach(([args, message], i) => {
-    const r = results[i] as { code: number | null; stdout: string; stderr: string };
+  for (const [args, message, env] of cases) {
+    const r = await runMain(args, env ?? {});
     t.equal(r.code, 2, `annals ${args.join(' ')} exits 2`);
-    t.match(args.length === 0 ? r.stdout : r.stderr, message);
-  });
+    t.match(args.length === 0 ? r.out : r.err, message);
+  }
 });
 
 t.test('token: print the generated token, create one, read ANNALS_TOKENS', async (t) => {
   const dir = await tmp(t);
-  const none = await runCli(['token', '--data-dir', dir]);
+  const none = await runMain(['token', '--data-dir', dir]);
   t.equal(none.code, 1);
-  t.match(none.stderr, /no generated token in .*recorder\.token/);
-  const created = await runCli(['token', '--create', '--data-dir', dir]);
-  t.equal(created.code, 0, created.stderr);
-  const token = created.stdout.trim();
+  t.match(none.err, /no generated token in .*recorder\.token/);
+  const created = await runMain(['token', '--create', '--data-dir', dir]);
+  t.equal(created.code, 0, created.err);
+  const token = created.out.trim();
   t.ok(token.length >= 32);
   t.equal((await readFile(join(dir, 'recorder.token'), 'utf8')).trim(), token);
   t.equal((await stat(join(dir, 'recorder.token'))).mode & 0o777, 0o600);
-  t.equal((await runCli(['token', '--data-dir', dir])).stdout.trim(), token, 'prints the generated token');
-  const auditor = await runCli(['token', '--create', '--role', 'auditor', '--data-dir', dir]);
+  t.equal((await runMain(['token', '--data-dir', dir])).out.trim(), token, 'prints the generated token');
+  const auditor = await runMain(['token', '--create', '--role', 'auditor', '--data-dir', dir]);
   t.equal(auditor.code, 0);
-  t.match(auditor.stderr, new RegExp(`ANNALS_TOKENS="recorder:\\$\\(cat .*recorder\\.token\\),auditor:${auditor.stdout.trim()}"`));
+  t.match(auditor.err, new RegExp(`ANNALS_TOKENS="recorder:\\$\\(cat .*recorder\\.token\\),auditor:${auditor.out.trim()}"`));
   const env = { ANNALS_TOKENS: 'recorder:recorder-token-0123456789,auditor:auditor-token-0123456789' };
-  t.equal((await runCli(['token', '--role', 'auditor', '--data-dir', dir], { env })).stdout.trim(), 'auditor-token-0123456789');
-  const admin = await runCli(['token', '--role', 'admin', '--data-dir', dir], { env });
+  t.equal((await runMain(['token', '--role', 'auditor', '--data-dir', dir], env)).out.trim(), 'auditor-token-0123456789');
+  const admin = await runMain(['token', '--role', 'admin', '--data-dir', dir], env);
   t.equal(admin.code, 1);
-  t.match(admin.stderr, /ANNALS_TOKENS holds no admin token/);
+  t.match(admin.err, /ANNALS_TOKENS holds no admin token/);
 });
 
 t.test('an unreachable EventStoreDB is exit 4', async (t) => {

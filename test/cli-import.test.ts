@@ -1,7 +1,7 @@
 /**
- * `annals import`, `replay` and `rebuild` on real data dirs, a child process per run: refused
- * and resumed imports, JSON input, the example loaded twice, and the same on EventStoreDB
- * (the protocol double).
+ * `annals import`, `replay` and `rebuild` on real data dirs: refused and resumed imports, JSON
+ * input and the example loaded twice (main() in this process), then replay, rebuild and the
+ * same on EventStoreDB (the protocol double), a child process per run.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import t from 'tap';
 import { exampleFilePath } from '../src/example/facts.js';
 import { startTestApp } from './fixtures/app.js';
 import { startEsdbDouble } from './fixtures/esdb-double.js';
-import { runCli } from './fixtures/cli.js';
+import { runCli, runMain } from './fixtures/cli.js';
 
 // Child processes (each loading TypeScript) make this file's time follow the machine's load:
 // 240 s (.taprc) was crossed at a load average of 15-20; a hang is still caught at 600 s.
@@ -22,15 +22,24 @@ const tmp = async (t: { teardown(fn: () => unknown): void }): Promise<string> =>
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 };
+/**
+ * `annals <args>` through main() in this process: the imports' outcomes, messages and exit
+ * codes, without a child loading TypeScript each time (the process itself is run as a child
+ * by the replay, rebuild and EventStoreDB tests below, and by test/cli-commands.test.ts).
+ */
+const inProcess = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const r = await runMain(args);
+  return { code: r.code, stdout: r.out, stderr: r.err };
+};
 const lines = (text: string) => text.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
 
 t.test('import: exit 3 for a missing file or a line that is not JSON', async (t) => {
   const dir = await tmp(t);
-  const missing = await runCli(['import', join(dir, 'nope.ndjson'), '--data-dir', dir]);
+  const missing = await inProcess(['import', join(dir, 'nope.ndjson'), '--data-dir', dir]);
   t.equal(missing.code, 3);
   t.match(missing.stderr, /cannot read .*nope\.ndjson/);
   await writeFile(join(dir, 'bad.ndjson'), `${JSON.stringify({ type: 'PersonRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA1', data: { name: 'A' }, source })}\n{ not json\n`);
-  const bad = await runCli(['import', join(dir, 'bad.ndjson'), '--data-dir', dir]);
+  const bad = await inProcess(['import', join(dir, 'bad.ndjson'), '--data-dir', dir]);
   t.equal(bad.code, 3);
   t.match(bad.stderr, /line 2: not JSON/);
 });
@@ -41,21 +50,21 @@ t.test('import: exit 1 at a refused fact, naming it; the fixed file resumes wher
   const person = { type: 'PersonRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA1', data: { key: 'ann-example', name: 'Ann Example' }, source };
   const office = { type: 'OfficeEstablished', factId: '01KB1AAAAAAAAAAAAAAAAAAAA2', data: { key: 'test-chair', organization: 'no-such-org', title: 'Chair' }, source };
   await writeFile(file, [person, office].map((f) => JSON.stringify(f)).join('\n') + '\n');
-  const refused = await runCli(['import', file, '--data-dir', dir]);
+  const refused = await inProcess(['import', file, '--data-dir', dir]);
   t.equal(refused.code, 1, refused.stderr);
   t.match(refused.stderr, /fact 2 \(line 2, factId 01KB1AAAAAAAAAAAAAAAAAAAA2, OfficeEstablished\) was refused: not found: data\.organization: no organization has the key `no-such-org`/);
   t.match(refused.stderr, /1 facts recorded and 0 already recorded before it/);
 
   const org = { type: 'OrganizationRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA0', data: { key: 'no-such-org', name: 'Now it exists' }, source };
   await writeFile(file, [org, person, office].map((f) => JSON.stringify(f)).join('\n') + '\n');
-  const resumed = await runCli(['import', file, '--data-dir', dir]);
+  const resumed = await inProcess(['import', file, '--data-dir', dir]);
   t.equal(resumed.code, 0, resumed.stderr);
   t.match(resumed.stderr, /2 facts recorded, 1 already recorded/);
   t.match(resumed.stderr, /import: 3\/3 \(100%\)/, 'a progress line (no terminal: plain lines)');
 
   const invalid = join(dir, 'invalid.ndjson');
   await writeFile(invalid, JSON.stringify({ type: 'OfficialAppointed', data: { office: 'test-chair', person: 'ann-example', term: { from: '2026-05-01', to: '2026-04-01' }, colour: 'red' }, source }) + '\n');
-  const r = await runCli(['import', invalid, '--data-dir', dir]);
+  const r = await inProcess(['import', invalid, '--data-dir', dir]);
   t.equal(r.code, 1);
   t.match(r.stderr, /fact 1 \(line 1, factId [0-9A-Z]{26}, OfficialAppointed\) was refused: invalid/);
   t.match(r.stderr, /data\.colour: unknown field/);
@@ -65,22 +74,22 @@ t.test('import: JSON files, facts without factId, and the example imported twice
   const dir = await tmp(t);
   const json = join(dir, 'facts.json');
   await writeFile(json, JSON.stringify({ facts: [{ type: 'PersonRegistered', data: { name: 'No Id' }, source }, { type: 'PersonRegistered', data: { name: 'No Id Either' }, source }] }));
-  const first = await runCli(['import', json, '--data-dir', dir]);
+  const first = await inProcess(['import', json, '--data-dir', dir]);
   t.equal(first.code, 0, first.stderr);
   t.match(first.stderr, /2 facts recorded, 0 already recorded/);
-  const again = await runCli(['import', json, '--data-dir', dir]);
+  const again = await inProcess(['import', json, '--data-dir', dir]);
   t.match(again.stderr, /0 facts recorded, 2 already recorded/, 'a factId derived from the file and line makes a re-import record nothing');
 
   const array = join(dir, 'array.json');
   await writeFile(array, JSON.stringify([{ type: 'PersonRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA9', data: { name: 'In An Array' }, source }]));
-  t.match((await runCli(['import', array, '--data-dir', dir])).stderr, /1 facts recorded/);
+  t.match((await inProcess(['import', array, '--data-dir', dir])).stderr, /1 facts recorded/);
 
-  const ex1 = await runCli(['import', exampleFilePath(), '--data-dir', dir, '--chunk', '7']);
+  const ex1 = await inProcess(['import', exampleFilePath(), '--data-dir', dir, '--chunk', '7']);
   t.equal(ex1.code, 0, ex1.stderr);
   t.match(ex1.stderr, /23 facts recorded, 0 already recorded/);
-  const ex2 = await runCli(['import', exampleFilePath(), '--data-dir', dir]);
+  const ex2 = await inProcess(['import', exampleFilePath(), '--data-dir', dir]);
   t.match(ex2.stderr, /0 facts recorded, 23 already recorded/);
-  const log = lines((await runCli(['export', '--data-dir', dir])).stdout);
+  const log = lines((await inProcess(['export', '--data-dir', dir])).stdout);
   t.equal(log.filter((l) => l.type !== 'KeyReserved').length, 3 + 23, 'one copy of every fact');
 });
 

@@ -289,7 +289,7 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
   })();
   db.exec('DROP TABLE temp.terms_apps; DROP TABLE temp.terms_deps; DROP TABLE temp.terms_pairs;');
   phase('terms: cut');
-  sorting(db, () => db.exec(TERMS_INDEXES));
+  sorting(db, () => db.exec(TERMS_INDEXES), "the terms' index builds");
   phase('terms: indexes');
   // Packed from the rows (rtree-pack.ts), not inserted one by one.
   db.exec(TERMS_RT);
