@@ -42,7 +42,7 @@ t.test('an item gives back its recorded data exactly, from its columns or kept i
   let kept = 0;
   let rebuilt = 0;
   fc.assert(
-    fc.property(fc.constantFrom<TimelineItemType>('DelegateAttended', 'ReportDelivered'), id, id, fc.option(id, { nil: undefined }), fc.option(id, { nil: undefined }), fc.string(), fc.integer(), fc.boolean(), (type, session, person, office, representing, subject, seed, shuffle) => {
+    fc.property(fc.constantFrom<TimelineItemType>('DelegateAttended', 'ReportDelivered'), id, id, fc.option(id, { nil: undefined }), fc.option(id, { nil: undefined }), fc.string({ unit: 'binary' }), fc.integer(), fc.boolean(), (type, session, person, office, representing, subject, seed, shuffle) => {
       const inOrder: Data = type === 'DelegateAttended' ? { session, person, ...(representing && { representing }), ...(office && { office }) } : { session, person, ...(office && { office }), subject };
       const d = shuffle ? shuffled(inOrder, prng(seed)) : inOrder;
       const cell = itemData(type, d, columnsOf(d));
@@ -55,6 +55,13 @@ t.test('an item gives back its recorded data exactly, from its columns or kept i
   );
   t.ok(kept > 0 && rebuilt > 0, `both ways taken (${rebuilt} from columns, ${kept} kept)`);
 });
+
+/**
+ * Reports' subjects: plain, quoted, beyond ASCII, and with a lone surrogate (POST refuses one, a
+ * log imported or written by hand may hold it; SQLite's UTF-8 columns read it back as U+FFFD, so
+ * such an item keeps its data as recorded: a review found the timeline giving U+FFFD back).
+ */
+const SUBJECTS = ['Report', 'Report "7"', 'Rapport sur l\u2019\u00e9tat', 'A \ud800 B', 'Z \udc00'];
 
 /** The recorded data with every entity view put back as its id. */
 const unview = (v: unknown): unknown => {
@@ -95,7 +102,7 @@ t.test('the timeline lists attendances and reports as recorded, in order, at eve
           const data = rnd() < 0.3 ? shuffled(d, rnd) : d;
           items0.push({ factId: id(log.record('DelegateAttended', data)), type: 'DelegateAttended', data });
         } else if (r < 0.6) {
-          const d: Data = { session: pick(sessions), person: pick(people), ...(rnd() < 0.5 && { office }), subject: `Report "${Math.floor(rnd() * 99)}"` };
+          const d: Data = { session: pick(sessions), person: pick(people), ...(rnd() < 0.5 && { office }), subject: SUBJECTS[Math.floor(rnd() * SUBJECTS.length)] as string };
           const data = rnd() < 0.3 ? shuffled(d, rnd) : d;
           items0.push({ factId: id(log.record('ReportDelivered', data)), type: 'ReportDelivered', data });
         } else if (r < 0.68) {

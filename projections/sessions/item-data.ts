@@ -33,8 +33,17 @@ export function dataOf(type: TimelineItemType, c: ItemColumns): Record<string, u
   return d;
 }
 
-/** The row's `data` cell: NULL when the columns give the recorded data back exactly, else the data as recorded. */
+/** String.prototype.isWellFormed (Node 20; the ES2024 lib this project does not compile against). */
+const wellFormed = (v: unknown): boolean => typeof v !== 'string' || (v as unknown as { isWellFormed(): boolean }).isWellFormed();
+
+/**
+ * The row's `data` cell: NULL when the columns give the recorded data back exactly, else the data as
+ * recorded. A column holding a lone surrogate (a log imported or written by hand: POST refuses one)
+ * does not come back from SQLite as it went in (UTF-8 has no lone surrogates: it reads back as
+ * U+FFFD), while the recorded JSON text keeps it as a `\ud800` escape: such a row keeps its data.
+ */
 export function itemData(type: TimelineItemType, data: unknown, c: ItemColumns): string | null {
   const recorded = json(data);
-  return recorded === JSON.stringify(dataOf(type, c)) ? null : recorded;
+  const columns = [c.session, c.person, c.office, c.representing, c.subject];
+  return columns.every(wellFormed) && recorded === JSON.stringify(dataOf(type, c)) ? null : recorded;
 }
