@@ -44,15 +44,15 @@ export const timelineKey = (t: TimelineItem): Key => [lowerBound(t.date.from), t
 export function timelinePage(q: QueryContext, bodies: readonly string[], k: string, window: { from?: string | undefined; to?: string | undefined }, page: PageRequest): Page<TimelineItem> {
   const q0 = window.from ? lowerBound(window.from) : '';
   const q1 = window.to ? upperBound(window.to) : '\uffff';
-  const offices = q.all<{ id: string }>(`SELECT id FROM entities WHERE kind = 'office' AND parent IN (SELECT value FROM json_each(@b)) AND ${KNOWN()}`, { b: JSON.stringify(bodies), k });
   const after = afterParams(page.after, 2);
-  const base = { k, n: page.limit + 1, q0, q1, bodies: JSON.stringify(bodies), subjects: JSON.stringify([...bodies, ...offices.map((o) => o.id)]) };
+  const base = { k, n: page.limit + 1, q0, q1, bodies: JSON.stringify(bodies) };
   // Nothing that began before this can reach the window.
   const lo = q0 === '' ? '' : daysBefore(q0, q.get<{ d: number | null }>("SELECT max(days) AS d FROM spans WHERE tbl = 'timeline'", {})?.d ?? 0);
   const own = q.all<Row>(
     `SELECT t.fact_id, t.type, t.date_from, t.date_to, t.lo, t.data, t.source FROM timeline t
       WHERE t.lo IS NOT NULL AND (t.lo, t.fact_id) > (@a0, @a1) AND t.lo <= @q1 AND t.hi >= @q0 AND ${KNOWN('t')}
-        AND (t.subject IN (SELECT value FROM json_each(@subjects))
+        AND (t.subject IN (SELECT value FROM json_each(@bodies))
+             OR EXISTS (SELECT 1 FROM entities e WHERE e.id = t.subject AND e.kind = 'office' AND e.parent IN (SELECT value FROM json_each(@bodies)) AND ${KNOWN('e')})
              OR (t.session IS NOT NULL AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = t.session AND s.body IN (SELECT value FROM json_each(@bodies)) AND ${KNOWN('s')})))
       ORDER BY t.lo, t.fact_id LIMIT +@n`,
     bind(base, ((after['a0'] as string) < lo ? { a0: lo, a1: '' } : after)),
