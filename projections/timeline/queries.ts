@@ -76,7 +76,8 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
           WHERE s.body = @b AND ${KNOWN('s')} AND s.s0 >= @start AND s.s0 <= @q1 AND s.e1 >= @q0
             AND coalesce(i.fact_id, t.fact_id) IS NOT NULL AND (s.s0, coalesce(i.fact_id, t.fact_id)) > (@a0, @a1)
           ORDER BY s.s0, coalesce(i.fact_id, t.fact_id) LIMIT +@n`,
-        bind(base, after, { b, start }),
+        // The key bound at `start` too when the page begins before it: SQLite bounds the index range by one of the two lower bounds, the key's (a first page: '', every session of the body read).
+        bind(base, (after['a0'] as string) < start ? { a0: start, a1: '' } : after, { b, start }),
       ),
     );
   }
