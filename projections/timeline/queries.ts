@@ -4,7 +4,9 @@
  * with dates of their own are read in (lo, fact_id) order from the window's first day minus
  * the longest dated interval; facts dated by their session take the session's days as known
  * at `knownAt`, read per body through its sessions in order (attendances and reports from the
- * sessions' items, #19). The two are merged. Every entity
+ * sessions' items, #19). The two are merged. The organization's offices are tested per row
+ * (the row's subject an office of one of its bodies, at `knownAt`), not listed first: up to
+ * 10,000 ids read, bound and searched in every page for the ~50 rows it shows. Every entity
  * a fact's data names (by id, as stored) is shown as its view `{ id, key, name }` at `knownAt`
  * (API.md: never a bare id), found for the whole page in one query.
  */
