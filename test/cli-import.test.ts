@@ -44,6 +44,25 @@ t.test('import: exit 3 for a missing file or a line that is not JSON', async (t)
   t.match(bad.stderr, /line 2: not JSON/);
 });
 
+t.test('import: exit 3 at a line holding a lone surrogate, as POST refuses it (SQLite would store U+FFFD); nothing of it recorded', async (t) => {
+  const dir = await tmp(t);
+  const file = join(dir, 'surrogate.ndjson');
+  // JSON.stringify writes the lone surrogate as the escape \ud800, as a file would hold it.
+  await writeFile(file, `${JSON.stringify({ type: 'PersonRegistered', factId: '01KB1AAAAAAAAAAAAAAAAAAAA7', data: { key: 'x', name: 'A \ud800 B' }, source })}\n`);
+  const r = await inProcess(['import', file, '--data-dir', dir]);
+  t.equal(r.code, 3, r.stderr);
+  t.match(r.stderr, /line 1: data\.name: not well-formed Unicode \(a lone surrogate/);
+  const poisoned = join(dir, 'poisoned.ndjson');
+  await writeFile(poisoned, '{"type":"PersonRegistered","data":{"__proto__":{"x":1},"name":"A"},"source":{"title":"t"}}\n');
+  const p = await inProcess(['import', poisoned, '--data-dir', dir]);
+  t.equal(p.code, 3, p.stderr);
+  t.match(p.stderr, /line 1: a prototype-poisoning key is not allowed/);
+  // The file is refused as it is read, before a store is opened: no log was made.
+  const exported = await inProcess(['export', '--data-dir', dir]);
+  t.not(exported.code, 0);
+  t.match(exported.stderr, /there is no event log .*nothing was ever recorded there/, 'nothing recorded');
+});
+
 t.test('import: exit 1 at a refused fact, naming it; the fixed file resumes where it stopped', async (t) => {
   const dir = await tmp(t);
   const file = join(dir, 'facts.ndjson');

@@ -11,6 +11,8 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { BOOKKEEPING_TYPES, UPCAST_TYPES, isFactType, upcast, type FactType } from '../../events/index.js';
 import type { FactBody } from '../example/facts.js';
+import type { FieldProblem } from '../domain/errors.js';
+import { badText, mayHoldBadText } from '../http/body.js';
 import { CliError, EXIT, message } from './common.js';
 
 export type InputItem =
@@ -57,12 +59,28 @@ async function looksLikeJsonDocument(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * A line's (or the file's) JSON, refused as POST refuses a body (src/http/body.ts): text that is
+ * not well-formed Unicode (a lone surrogate written as `\ud800`: SQLite's UTF-8 would store it as
+ * U+FFFD, so the record would not hold what the file said) or a prototype-poisoning key.
+ */
 function parseJson(text: string, line: number): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (err) {
     throw new CliError(EXIT.input, `line ${line}: not JSON (${message(err)})`);
   }
+  if (!mayHoldBadText(text, false)) return value;
+  let problems: FieldProblem[];
+  try {
+    problems = badText(value, false);
+  } catch (err) {
+    throw new CliError(EXIT.input, `line ${line}: ${message(err)}`);
+  }
+  const first = problems[0];
+  if (first) throw new CliError(EXIT.input, `line ${line}: ${first.path}: ${first.message}; fix the file and import it again`);
+  return value;
 }
 
 /** The items of an import file, in order. Throws CliError(3) on an unreadable file or bad line. */
