@@ -34,8 +34,15 @@ export const ulid = (x: string): string => `'"' || ${x} || '"'`;
  */
 export const VIEW = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' ELSE char(1) || (${x}) || char(2) END`;
 
-/** The view `{ id, key, name }` (offices: `title`) of an entity from its row `v` in withViews' form, written from its columns (its id by json_quote). */
-const VIEW_TEXT = (v: string): string => `'{"id":' || json_quote(${v}.id) || ',"key":' || json_quote(${v}.key) || CASE ${v}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${v}.name) || '}'`;
+/**
+ * The view `{ id, key, name }` (offices: `title`) of an entity from its row `v`, its id written
+ * by json_quote, or between quotes as it is (`bare`: a ULID, as query-context.ts `view` writes it).
+ */
+const viewText = (v: string, id: 'quoted' | 'bare'): string =>
+  `${id === 'quoted' ? `'{"id":' || json_quote(${v}.id) || ',"key":'` : `'{"id":"' || ${v}.id || '","key":'`} || json_quote(${v}.key) || CASE ${v}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END || json_quote(${v}.name) || '}'`;
+
+/** The view of an entity from its row `v` in withViews' form. */
+const VIEW_TEXT = (v: string): string => viewText(v, 'quoted');
 
 /** The view of the id `x` (an SQL expression) of no entity known at k: the id alone, key and name null. */
 const UNKNOWN_VIEW = (x: string): string => `'{"id":' || json_quote(${x}) || ',"key":null,"name":null}'`;
@@ -49,11 +56,9 @@ export const VIEW_NOW = (p: string): string => `coalesce((SELECT ${VIEW_TEXT('v'
 
 /**
  * Entity views written in place, without marks: the view of the entity row `e` (an alias) as
- * query-context.ts `view` renders it, kept in its row (entities/evolve.ts viewText, in the index
- * the joins read): writing it here from id, key and name (concatenations and two json_quote a
- * view) was ~20% of a page of sessions' statement.
+ * query-context.ts `view` renders it (its id a ULID, written without json_quote).
  */
-const JOINED_TEXT = (e: string): string => `${e}.view`;
+const JOINED_TEXT = (e: string): string => viewText(e, 'bare');
 
 /** The view of the id `x` whose entity known at k the statement joined as `e` (JOIN_VIEW): `null` for a NULL id, nulls for an id not known at k. */
 export const JOINED = (x: string, e: string): string => `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${e}.id IS NULL THEN ${UNKNOWN_VIEW(x)} ELSE ${JOINED_TEXT(e)} END`;

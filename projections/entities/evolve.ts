@@ -3,36 +3,25 @@
  * documents, each a version of the fact that brought it into the record, plus one `names`
  * row per name and alias for search. The factId of that fact is the entity's id.
  */
-import { projection, type Cell, type FactVersion, type Row, type RowWrite } from '../types.js';
+import { projection, type FactVersion, type Row, type RowWrite } from '../types.js';
 import { FACT_TYPES, assertNever, isCreatingType } from '../../events/index.js';
 import { bool, json, normalizeName, str } from '../rows.js';
 
-/**
- * The entity's view `{ id, key, name }` (offices: `title`) as an answer writes it: what
- * JSON.stringify writes of query-context.ts `view`, and json-sql.ts JOINED reads it from the
- * index (id, known_from, known_to, …, view) instead of writing it for each view of a page (a
- * page of sessions shows ~360: ~20% of its statement's CPU, bench/page-cpu.ts). The id is a
- * ULID (the fact's id): no character of it needs escaping.
- */
-export const viewText = (kind: string, id: string, key: Cell, name: Cell): string => `{"id":"${id}","key":${JSON.stringify(key)},${kind === 'office' ? '"title"' : '"name"'}:${JSON.stringify(name)}}`;
-
 function entity(kind: string, fact: FactVersion, row: Row, names: readonly string[]): RowWrite[] {
   const id = fact.factId;
-  const r: Row = { kind, id, key: null, name: null, parent: null, classification: null, multiple: 0, aliases: null, detail: null, ...row };
-  r['view'] = viewText(kind, id, r['key'] ?? null, r['name'] ?? null);
-  const out: RowWrite[] = [{ table: 'entities', row: r }];
+  const out: RowWrite[] = [{ table: 'entities', row: { kind, id, key: null, name: null, parent: null, classification: null, multiple: 0, aliases: null, detail: null, ...row } }];
   for (const n of new Set(names.map(normalizeName))) out.push({ table: 'names', row: { entity: id, kind, name_norm: n } });
   return out;
 }
 
 export const entities = projection({
   name: 'entities',
-  version: 6,
+  version: 5,
   tables: [
-    // (id, known_from, …, name, view): an entity's view in an answer from the index alone (`view`: its JSON text, viewText).
+    // (id, known_from, …, name): an entity's view in an answer from the index alone.
     // (kind, name, id), (kind, parent, name, id): pages of organizations, offices, people by name.
     // (key, …): an entity by its key, so only the entities that have one (30,000 of 148,000 at 1,000,000 facts).
-    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail', 'view'], primaryKey: 'id, position', factKey: 'id', indexes: ['key, known_from WHERE key IS NOT NULL', 'kind, parent, name, id WHERE parent IS NOT NULL', 'kind, name, id', 'id, known_from, known_to, kind, key, name, view'] },
+    { name: 'entities', columns: ['kind', 'id', 'key', 'name', 'parent', 'classification', 'multiple', 'aliases', 'detail'], primaryKey: 'id, position', factKey: 'id', indexes: ['key, known_from WHERE key IS NOT NULL', 'kind, parent, name, id WHERE parent IS NOT NULL', 'kind, name, id', 'id, known_from, known_to, kind, key, name'] },
     { name: 'names', columns: ['entity', 'kind', 'name_norm'], factKey: 'entity', indexes: ['entity, kind'] },
   ],
   // The facts that create an entity (events/facts/: their own stream of an entity kind).
