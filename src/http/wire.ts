@@ -1,6 +1,7 @@
 /**
  * On the wire: compression of large answers (@fastify/compress: br, gzip or deflate as the
- * client accepts, answers over 1 KiB; a holder answer of ~450 bytes goes as is) and CORS for
+ * client accepts, answers over 1 KiB; a holder answer of ~450 bytes goes as is, past compression's
+ * onSend without its checks: smallBodiesAsIs) and CORS for
  * browser clients on other origins (@fastify/cors, only when ANNALS_CORS_ORIGINS names
  * some). Browsers may read ETag, Link and Retry-After, which paging and revalidation need.
  */
