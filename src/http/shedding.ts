@@ -78,7 +78,8 @@ export async function registerShedding(app: FastifyInstance, runtime: Runtime): 
     await app.register(rateLimit, { global: false });
     const failedAuth = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'invalid';
     const limitOf = (request: FastifyRequest): number => (failedAuth(request) ? config.rateLimitFailedAuth : config.rateLimitAnonymous);
-    const allowed = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'valid' || UNSHED_ROUTES.has(request.routeOptions.url ?? '') || limitOf(request) === 0;
+    // The route last: `request.routeOptions` builds (and freezes) an object at each read.
+    const allowed = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'valid' || limitOf(request) === 0 || UNSHED_ROUTES.has(request.routeOptions.url ?? '');
     const limit = app.rateLimit({
       timeWindow: 60_000,
       keyGenerator: (request) => `${failedAuth(request) ? 'failed-auth' : 'anonymous'}|${normalizeIP(request.ip)}`,

@@ -2,7 +2,7 @@
  * What every read route shares: the `validAt` / `knownAt` / `minPosition` query fields, the
  * read-your-writes wait, 404s for unknown entities, and links to the rest of a view's lists.
  */
-import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { PartialDate, daysInMonth, today } from '../../../events/index.js';
@@ -145,6 +145,41 @@ export function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...ar
     return Promise.resolve({ value, snapshot: q.snapshot() });
   } catch (err) {
     return Promise.reject(err);
+  }
+}
+
+/**
+ * ask for a route that answers in callback style (the holder): `then` is called with the
+ * answer; a refusal (a full pool or a lost worker as a 503, as ask makes it; whatever `then`
+ * or the question throws) is sent as the route's error. One promise on the worker's answer,
+ * where ask and a route's own `then` and `catch` make three (each a microtask of the event
+ * loop a holder answer). Not for RAW_ITEMS lists: their answers come as ask gives them.
+ */
+export function askThen<M extends ReadMethod>(app: FastifyInstance, reply: FastifyReply, then: (answer: Pooled<ReadValue<M>>) => void, method: M, ...args: ReadArgs<M>): void {
+  const answered = (answer: Pooled<ReadValue<M>>): void => {
+    try {
+      then(answer);
+    } catch (err) {
+      reply.send(err);
+    }
+  };
+  try {
+    const pooled = app.readPool?.run(method, args);
+    if (pooled) {
+      pooled.then(answered, (err: unknown) => {
+        try {
+          refusedAsShed(app, err);
+        } catch (refusal) {
+          reply.send(refusal);
+        }
+      });
+      return;
+    }
+    const q = app.readModels.queries;
+    const value = (q[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args);
+    answered({ value, snapshot: q.snapshot() });
+  } catch (err) {
+    reply.send(err);
   }
 }
 

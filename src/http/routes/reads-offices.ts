@@ -1,9 +1,9 @@
 /** Offices: one office, the holder on a day, the whole succession (paged), offices of an organization (paged). */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { nextPage, pageStart } from '../paging.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, readContext, typed} from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, askThen, found, readContext, typed} from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { today } from '../../../events/index.js';
 import { HolderAnswer, HoldersAnswer, OfficeAnswer, OfficesAnswer } from '../answers.js';
@@ -15,15 +15,21 @@ export async function officeReads(app: FastifyInstance): Promise<void> {
   const r = typed(app);
   const q = () => app.readModels.queries;
 
-  r.get('/v1/offices/:office/holder', { preHandler: g.read, schema: { operationId: 'getHolder', response: { 200: HolderAnswer }, tags: ['reads'], summary: 'Who held the office on a day (every possible holder, with certainty)', description: `Found through the temporal index (office, valid days, recording time) at any knownAt alike. ${CACHE_NOTE}`, params: RefParam('office'), querystring: PointQuery } }, async (req, reply) => {
-    // The hot read: no promise to wait on unless there is a position to wait for.
-    const knownAt = req.query.minPosition === undefined ? (req.query.knownAt ?? now()) : (await readContext(app, req.query)).knownAt;
-    const validAt = req.query.validAt ?? today(new Date());
-    const office = req.params.office;
-    // Already JSON text (see ReadQueries.holderJson), sent as is.
-    const { value, snapshot } = await ask(app, 'holderJson', office, validAt, knownAt);
-    const body = found(value, 'office', office, knownAt);
-    return sendAnswer(app, req, reply, body, { knownAt, pinned: req.query.knownAt !== undefined, defaultedValidAt: req.query.validAt === undefined ? validAt : undefined, snapshot });
+  /** The holder of `office` on `asked` (default today) as known at `knownAt`, sent as the worker wrote it (ReadQueries.holderJson). */
+  const holder = (office: string, asked: string | undefined, knownAt: string, pinned: boolean, reply: FastifyReply): void => {
+    const validAt = asked ?? today(new Date());
+    askThen(app, reply, ({ value, snapshot }) => sendAnswer(app, reply.request, reply, found(value, 'office', office, knownAt), { knownAt, pinned, defaultedValidAt: asked === undefined ? validAt : undefined, snapshot }), 'holderJson', office, validAt, knownAt);
+  };
+
+  r.get('/v1/offices/:office/holder', { preHandler: g.read, schema: { operationId: 'getHolder', response: { 200: HolderAnswer }, tags: ['reads'], summary: 'Who held the office on a day (every possible holder, with certainty)', description: `Found through the temporal index (office, valid days, recording time) at any knownAt alike. ${CACHE_NOTE}`, params: RefParam('office'), querystring: PointQuery } }, (req, reply) => {
+    const knownAt = req.query.knownAt;
+    const pinned = knownAt !== undefined;
+    // In callback style: an async handler's promise (resolved with the reply, a thenable: one
+    // more then) and Fastify's wait on it cost every holder answer. Nothing returned: Fastify
+    // leaves the answer to the send; a refusal is sent as the route's error (askThen). With a
+    // position to wait for, the read context's wait comes first.
+    if (req.query.minPosition === undefined) holder(req.params.office, req.query.validAt, knownAt ?? now(), pinned, reply);
+    else readContext(app, req.query).then((ctx) => holder(req.params.office, req.query.validAt, ctx.knownAt, pinned, reply), (err: unknown) => (reply as FastifyReply).send(err));
   });
 
   r.get('/v1/offices/:office/holders', { preHandler: g.read, schema: { operationId: 'listHolders', response: { 200: HoldersAnswer }, tags: ['reads'], summary: 'The whole succession, ordered by term (from, then factId)', description: `${LIST_NOTE} ${CACHE_NOTE}`, params: RefParam('office'), querystring: ListQuery.omit({ validAt: true }) } }, async (req, reply) => {
