@@ -14,6 +14,13 @@ import { isFactType, lowerBound, refSites, upperBound, type RefSite, type Source
 import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { bodiesWith } from '../sessions/queries.js';
 import { dataOf, type TimelineItemType } from '../sessions/item-data.js';
+import { timeline } from './evolve.js';
+
+/**
+ * The events that make a row the timeline shows: its own facts', the session-dated facts'
+ * (shown only once their session is known: SessionHeld is among the first), corrections.
+ */
+const SHOWN = JSON.stringify([...timeline.handles, 'FactCorrected']);
 
 export interface TimelineItem {
   factId: string;
@@ -53,6 +60,16 @@ export function timelinePage(q: QueryContext, bodies: readonly string[], k: stri
   const q1 = window.to ? upperBound(window.to) : '\uffff';
   const after = afterParams(page.after, 2);
   const base = { k, n: page.limit + 1, q0, q1, bodies: JSON.stringify(bodies) };
+  // Nothing the timeline shows recorded by k (a knownAt in the recording's first moments, before
+  // its first dated fact or session): an empty page without its statements, which would read
+  // every entry of the dated index and every session of each body, none known yet (#12: ~200 ms
+  // a page at 1,000,000 facts). The events recorded by k read backwards from k: the first one
+  // read is almost always of such a type; only before the first does the probe read them all.
+  const shown = q.get<{ x: number }>(
+    'SELECT 1 AS x FROM facts INDEXED BY facts_recorded WHERE recorded_at <= @k AND type IN (SELECT value FROM json_each(@shown)) ORDER BY recorded_at DESC LIMIT 1',
+    { k, shown: SHOWN },
+  );
+  if (shown === undefined) return { items: [], next: null };
   // Nothing that began before this can reach the window.
   const lo = q0 === '' ? '' : daysBefore(q0, q.get<{ d: number | null }>("SELECT max(days) AS d FROM spans WHERE tbl = 'timeline'", {})?.d ?? 0);
   const own = q.all<Row>(
