@@ -175,10 +175,13 @@ t.test('the timeline lists attendances and reports as recorded, in order, at eve
       try {
         const { app, readModels, dir, path } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
         await readModels.caughtUp();
-        for (const [i, limit] of probes) {
+        // Also at the last registration (nothing the timeline shows known yet: an empty page
+        // without its statements, #12) and at the first fact after them (the first it shows).
+        for (const [i, limit] of [...probes, [-1, 5], [-2, 5]] as [number, number][]) {
           const now = i % 4 === 0;
           // After the organization was registered (before it, the timeline is a 404).
-          const k = now ? '\uffff' : (log.events[setUp + (i % (log.events.length - setUp))] as StoredEvent).recordedAt;
+          const at = i === -1 ? setUp - 1 : i === -2 ? setUp : setUp + (i % (log.events.length - setUp));
+          const k = now ? '\uffff' : (log.events[at] as StoredEvent).recordedAt;
           // The fold at k: each fact's data as last corrected, retracted ones gone, sessions' first days.
           const facts = new Map<string, { type: string; data: Data }>();
           for (const e of log.events) {
