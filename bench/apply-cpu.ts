@@ -6,7 +6,9 @@
  * a batch's), through `ReadModelWriter.applyBatch`, as the read-model thread does. With
  * BENCH_ROOT=<another worktree> the code of that worktree and of this one are measured in
  * turn, A B A B…, each on a file of its own, in one process (contention disturbs alternating
- * slices less than separate runs). Prints µs of CPU (user + system, this process) an event
+ * slices less than separate runs). BENCH_MIX=talks: the second event talks on the sidelines of
+ * the session (no `on`: dated by the session) instead; BENCH_MIX=considered: a document considered
+ * at it (#19, session 32: neither has a timeline row any more). Prints µs of CPU (user + system, this process) an event
  * per slice and the median of each.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -21,6 +23,7 @@ const COMMIT = Number(process.env['BENCH_COMMIT'] ?? 16);
 const SLICE = Number(process.env['BENCH_SLICE'] ?? 4_000);
 const SLICES = Number(process.env['BENCH_SLICES'] ?? 8);
 const CLIENTS = 32;
+const MIX = process.env['BENCH_MIX'] ?? 'attendance';
 const log = pino({ level: 'silent' });
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
@@ -71,7 +74,10 @@ function* events(): Generator<LogEvent> {
     const person = ulid(100 + 2 * i);
     yield ev('PersonRegistered', `person-${person}`, { key: `single-c${client}-p${i}`, name: `Person ${client}/${i}` }, person);
     const s = sessions[client] as string;
-    yield ev('DelegateAttended', `session-${s}`, { session: s, person, representing: org }, ulid(101 + 2 * i));
+    const fact = ulid(101 + 2 * i);
+    if (MIX === 'talks') yield ev('SidelineTalksHeld', `session-${s}`, { session: s, participants: [{ person }, { organization: org }], topics: ['Security'] }, fact);
+    else if (MIX === 'considered') yield ev('DocumentConsidered', `document-${fact}`, { title: `Draft ${i}`, kind: 'plan', body: org, session: s }, fact);
+    else yield ev('DelegateAttended', `session-${s}`, { session: s, person, representing: org }, fact);
   }
 }
 
@@ -88,7 +94,7 @@ try {
     const d = process.cpuUsage(t0);
     return (d.user + d.system) / (batches.length * COMMIT);
   };
-  console.log(`read models' apply, CPU an event, commits of ${COMMIT} events, slices of ${SLICE}; load average ${load()}`);
+  console.log(`read models' apply, CPU an event, mix ${MIX}, commits of ${COMMIT} events, slices of ${SLICE}; load average ${load()}`);
   subjects.forEach((_, k) => {
     take(k, 0);
     (subjects[k] as Subject).apply(take(k, 1 + CLIENTS));

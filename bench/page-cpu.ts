@@ -21,6 +21,8 @@
  * BENCH_COMPARE_DB (the other version's own read-model file, when the layouts differ: each on its
  * rebuilt copy of the record), timeline: the organization's timeline from the day drawn (its
  * page as objects serialized),
+ * BENCH_KNOWN_MS=n (each knownAt drawn from the recording's first n ms only, e.g. 1000: the timeline's
+ * first-second pages, where few rows are known),
  * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_SLOWEST=n (the n dearest questions), BENCH_STATEMENTS=1 (also the CPU time of
  * each statement of this version, summed over the run: CPU, since the machine is shared).
  */
@@ -130,7 +132,7 @@ probe.close();
 const d0 = Date.parse('1990-01-01T00:00:00Z');
 const dn = Date.parse('2030-12-31T00:00:00Z');
 const k0 = Date.parse(from);
-const kn = Date.parse(to);
+const kn = process.env['BENCH_KNOWN_MS'] ? Math.min(Date.parse(to), k0 + Number(process.env['BENCH_KNOWN_MS'])) : Date.parse(to);
 /** The questions, the same for every version. */
 function questions(n: number): { k: string; v: string }[] {
   const rnd = prng(SEED);

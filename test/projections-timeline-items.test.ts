@@ -1,6 +1,7 @@
 /**
- * Attendances and reports have no `timeline` row (#19): the timeline reads them from their
- * session items (projections/sessions/item-data.ts), with their data as recorded. Checked:
+ * Attendances, reports, talks dated by their session and considered documents have no
+ * `timeline` row (#19): the timeline reads them from their session items
+ * (projections/sessions/item-data.ts) and from `considerations`, with their data as recorded. Checked:
  * the data the item's columns give back, or the recorded data kept in the row, is the recorded
  * data byte for byte (any key order, optional fields present or not); and, on random histories
  * with attendances and reports written in the service's key order and in others, with and
@@ -25,7 +26,17 @@ type Data = Record<string, any>;
 const ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
 
 /** The item's columns as sessions/evolve.ts writes them. */
-const columnsOf = (d: Data) => ({ session: d['session'], person: d['person'], office: d['office'] ?? null, representing: d['representing'] ?? null, subject: d['subject'] ?? null });
+const columnsOf = (d: Data) => ({
+  session: d['session'],
+  person: d['person'] ?? null,
+  office: d['office'] ?? null,
+  representing: d['representing'] ?? null,
+  subject: d['subject'] ?? null,
+  on_raw: d['on'] ?? null,
+  participants: d['participants'] === undefined ? null : JSON.stringify(d['participants']),
+  topics: d['participants'] === undefined ? null : JSON.stringify(d['topics'] ?? []),
+  summary: d['summary'] ?? null,
+});
 
 /** A data object's fields in a random order. */
 const shuffled = (d: Data, rnd: () => number): Data => {
@@ -51,6 +62,34 @@ t.test('an item gives back its recorded data exactly, from its columns or kept i
       t.equal(cell ?? JSON.stringify(dataOf(type, columnsOf(d))), JSON.stringify(d));
       if (!shuffle) t.equal(cell, null, 'the service\'s own key order is not kept twice');
     }),
+    { numRuns: 300 },
+  );
+  t.ok(kept > 0 && rebuilt > 0, `both ways taken (${rebuilt} from columns, ${kept} kept)`);
+});
+
+t.test('talks give back their recorded data exactly, from their columns or kept in the row', async (t) => {
+  const id = fc.stringMatching(ID);
+  const text = fc.string({ unit: 'binary', minLength: 1, maxLength: 12 });
+  let kept = 0;
+  let rebuilt = 0;
+  fc.assert(
+    fc.property(
+      id,
+      fc.array(fc.record({ person: fc.option(id, { nil: undefined }), organization: fc.option(id, { nil: undefined }) }, { requiredKeys: [] }), { minLength: 1, maxLength: 3 }),
+      fc.option(fc.array(text, { maxLength: 3 }), { nil: undefined }),
+      fc.option(text, { nil: undefined }),
+      fc.integer(),
+      fc.boolean(),
+      (session, participants, topics, summary, seed, shuffle) => {
+        const inOrder: Data = { session, participants, ...(topics && { topics }), ...(summary !== undefined && { summary }) };
+        const d = shuffle ? shuffled(inOrder, prng(seed)) : inOrder;
+        const cell = itemData('SidelineTalksHeld', d, columnsOf(d));
+        if (cell === null) rebuilt += 1;
+        else kept += 1;
+        t.equal(cell ?? JSON.stringify(dataOf('SidelineTalksHeld', columnsOf(d))), JSON.stringify(d));
+        if (!shuffle && topics?.length !== 0 && [summary ?? '', ...(topics ?? [])].every((x) => (x as unknown as { isWellFormed(): boolean }).isWellFormed())) t.equal(cell, null, "the service's own key order is not kept twice");
+      },
+    ),
     { numRuns: 300 },
   );
   t.ok(kept > 0 && rebuilt > 0, `both ways taken (${rebuilt} from columns, ${kept} kept)`);
@@ -106,14 +145,26 @@ t.test('the timeline lists attendances and reports as recorded, in order, at eve
           const data = rnd() < 0.3 ? shuffled(d, rnd) : d;
           items0.push({ factId: id(log.record('ReportDelivered', data)), type: 'ReportDelivered', data });
         } else if (r < 0.68) {
-          log.record('SidelineTalksHeld', { session: pick(sessions), participants: [{ person: pick(people) }], ...(rnd() < 0.5 && { on: day() }) });
+          const topics = rnd() < 0.3 ? { topics: rnd() < 0.3 ? [] : ['Security', pick(SUBJECTS)] } : {};
+          const d: Data = { session: pick(sessions), ...(rnd() < 0.3 && { on: day() }), participants: rnd() < 0.5 ? [{ person: pick(people) }] : [{ organization: state, person: pick(people) }, { organization: org }], ...topics, ...(rnd() < 0.3 && { summary: pick(SUBJECTS) }) };
+          const data = rnd() < 0.3 ? shuffled(d, rnd) : d;
+          items0.push({ factId: id(log.record('SidelineTalksHeld', data)), type: 'SidelineTalksHeld', data });
         } else if (r < 0.74) {
-          log.record('DocumentConsidered', { title: 'Draft', kind: 'plan', body, session: pick(sessions) });
+          const d: Data = { ...(rnd() < 0.3 && { key: `doc-${log.events.length}` }), title: pick(SUBJECTS), kind: 'plan', body, session: pick(sessions), ...(rnd() < 0.3 && { summary: 'Summary' }) };
+          const data = rnd() < 0.3 ? shuffled(d, rnd) : d;
+          items0.push({ factId: id(log.record('DocumentConsidered', data)), type: 'DocumentConsidered', data });
         } else if (r < 0.82) {
           log.record('OfficialAppointed', { office, person: pick(people), term: { from: day() } });
         } else if (r < 0.92 && items0.length) {
           const target = pick(items0);
-          const data: Data = target.type === 'DelegateAttended' ? { session: target.data['session'], person: pick(people), ...(rnd() < 0.5 && { office }) } : { ...target.data, subject: 'Corrected' };
+          const data: Data =
+            target.type === 'DelegateAttended'
+              ? { session: target.data['session'], person: pick(people), ...(rnd() < 0.5 && { office }) }
+              : target.type === 'ReportDelivered'
+                ? { ...target.data, subject: 'Corrected' }
+                : target.type === 'SidelineTalksHeld'
+                  ? { ...target.data, ...(rnd() < 0.3 ? { on: day() } : { topics: ['Corrected'] }) }
+                  : { ...target.data, title: 'Corrected' };
           log.record('FactCorrected', { fact: target.factId, data: rnd() < 0.5 ? shuffled(data, rnd) : data, reason: 'correction' });
         } else if (items0.length) {
           const target = items0.splice(Math.floor(rnd() * items0.length), 1)[0] as { factId: string };
@@ -124,10 +175,13 @@ t.test('the timeline lists attendances and reports as recorded, in order, at eve
       try {
         const { app, readModels, dir, path } = await startReadApp({ teardown: (fn) => teardowns.push(fn) }, log);
         await readModels.caughtUp();
-        for (const [i, limit] of probes) {
+        // Also at the last registration (nothing the timeline shows known yet: an empty page
+        // without its statements, #12) and at the first fact after them (the first it shows).
+        for (const [i, limit] of [...probes, [-1, 5], [-2, 5]] as [number, number][]) {
           const now = i % 4 === 0;
           // After the organization was registered (before it, the timeline is a 404).
-          const k = now ? '\uffff' : (log.events[setUp + (i % (log.events.length - setUp))] as StoredEvent).recordedAt;
+          const at = i === -1 ? setUp - 1 : i === -2 ? setUp : setUp + (i % (log.events.length - setUp));
+          const k = now ? '\uffff' : (log.events[at] as StoredEvent).recordedAt;
           // The fold at k: each fact's data as last corrected, retracted ones gone, sessions' first days.
           const facts = new Map<string, { type: string; data: Data }>();
           for (const e of log.events) {
@@ -166,7 +220,7 @@ t.test('the timeline lists attendances and reports as recorded, in order, at eve
           t.same(got.map((x) => `${x.factId} ${x.type}`), expected.map((x) => `${x.factId} ${x.type}`), `the timeline's facts in order at ${k}`);
           for (const [n, x] of got.entries()) {
             const e = expected[n];
-            if (!e || !['DelegateAttended', 'ReportDelivered'].includes(x.type)) continue;
+            if (!e || !['DelegateAttended', 'ReportDelivered', 'SidelineTalksHeld', 'DocumentConsidered'].includes(x.type)) continue;
             items += 1;
             if (JSON.stringify(unview(x.data)) !== JSON.stringify(e.data)) t.fail(`${x.type} ${x.factId} at ${k}: ${JSON.stringify(x.data)} is not ${JSON.stringify(e.data)}`);
             if (JSON.stringify(x.source) !== JSON.stringify(log.events[0]?.metadata['source'])) t.fail(`${x.factId}: source ${JSON.stringify(x.source)}`);
@@ -181,5 +235,5 @@ t.test('the timeline lists attendances and reports as recorded, in order, at eve
     }),
     { numRuns: 12 },
   );
-  t.ok(items > 50, `${compared} timelines compared, ${items} attendances and reports checked against their recorded data`);
+  t.ok(items > 50, `${compared} timelines compared, ${items} attendances, reports, talks and considered documents checked against their recorded data`);
 });

@@ -9,7 +9,7 @@ import { itemData } from './item-data.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 9,
+  version: 10,
   tables: [
     {
       name: 'sessions',
@@ -24,8 +24,8 @@ export const sessions = projection({
     },
     // Clustered by session: a page of sessions reads each one's items from adjacent rows.
     // person: a person's page lists the sessions they attended or reported to.
-    // data: an attendance's or report's data when its columns do not give it back exactly
-    // (item-data.ts; NULL otherwise): the timeline reads these facts from here (#19).
+    // data: an attendance's, report's or session-dated talks' data when its columns do not give
+    // it back exactly (item-data.ts; NULL otherwise): the timeline reads these facts from here (#19).
     { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source', 'data'], primaryKey: 'session, item, position, fact_id', streamKey: { column: 'session', kind: 'session' }, indexes: ['person, known_from'] },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
@@ -61,7 +61,10 @@ export const sessions = projection({
         // Talks held at no session (only `on`) are no session's item: no read model lists them
         // (a person's participation joins sessions), and session_items is keyed by its session.
         if (d.session === undefined) return [];
-        return [{ table: 'session_items', row: { ...item, session: str(d.session), item: 'talks', on_raw: str(d.on), participants: json(d.participants), topics: json(d.topics ?? []), summary: str(d.summary) } }];
+        const row = { ...item, session: str(d.session), item: 'talks', on_raw: str(d.on), participants: json(d.participants), topics: json(d.topics ?? []), summary: str(d.summary) };
+        // Talks dated by their session have no timeline row: the timeline reads them here (#19).
+        // Talks with a date of their own (`on`) keep theirs, read in the order of that date.
+        return [{ table: 'session_items', row: d.on === undefined ? { ...row, data: itemData(fact.type, d, row) } : row }];
       }
       default:
         return assertNever(fact);

@@ -1,9 +1,11 @@
 /**
- * The timeline: one row per dated fact, with the entity it is about (`subject`) and, for
- * facts dated by their session, the session, whose days are looked up at query time.
- * Attendances and reports have no row here: their `session_items` rows hold the same versions
- * and give their data back (sessions/item-data.ts), and the timeline reads them there (#19:
- * 185,413 of 946,673 rows at 1,000,000 facts, each a copy of the fact's data and source).
+ * The timeline: one row per fact dated by its own dates, with the entity it is about
+ * (`subject`) and the session it names, if any. Facts dated by their session (attendances,
+ * reports, talks without a date of their own, considered documents) have no row here: their
+ * `session_items` and `considerations` rows hold the same versions and give their data back
+ * (sessions/item-data.ts), and the timeline reads them there through the session, whose days
+ * are looked up at query time (#19: 185,413 rows in session 31, 19,769 talks in session 32, of
+ * 946,673 at 1,000,000 facts, each a copy of the fact's data and source).
  */
 import { projection, type FactVersion, type RowWrite } from '../types.js';
 import { json } from '../rows.js';
@@ -20,19 +22,17 @@ function row(fact: FactVersion, subject: string | null | undefined, session: str
 
 export const timeline = projection({
   name: 'timeline',
-  version: 6,
+  version: 7,
   // Pages read (lo, fact_id) in order from the window's first day minus the longest dated
-  // interval; facts dated by their session, through the session (session, fact_id). Each row
-  // is in one of the two: the dated ones in the first, the undated (dated by their session)
-  // in the second (partial indexes; at 1,000,000 facts 741,000 and 205,000 entries, where
-  // both held all 946,000 rows; 20,000 since attendances and reports are read from
-  // session_items). The first holds hi and known_from too (#12, session 31): a page's rows
-  // that end before the window or are not yet known at k (the longest interval, ~1,093 days,
-  // read before the window's first day: 10,000-55,000 rows) are passed over in the index, not
-  // each a read of the table's row (a page's statement ~85 -> ~4 ms of CPU at 1,000,000 facts;
-  // the index 33 -> 59 MB). Not known_to: closing a version leaves the index alone.
-  tables: [{ name: 'timeline', columns: ['type', 'subject', 'session', 'date_from', 'date_to', 'lo', 'hi', 'data', 'source'], indexes: ['lo, fact_id, hi, known_from WHERE lo IS NOT NULL', 'session, fact_id WHERE date_from IS NULL'], span: { group: 'type', from: 'lo', to: 'hi' } }],
-  handles: ['MembershipStarted', 'MembershipEnded', 'SessionHeld', 'DocumentConsidered', 'DocumentAdopted', 'ChairmanshipPassed', 'OfficialAppointed', 'OfficialLeftOffice', 'SidelineTalksHeld'],
+  // interval (partial: every row has lo since the facts dated by their session left the table,
+  // #19; the `(session, fact_id) WHERE date_from IS NULL` index they needed went with them).
+  // The index holds hi and known_from too (#12, session 31): a page's rows that end before the
+  // window or are not yet known at k (the longest interval, ~1,093 days, read before the
+  // window's first day: 10,000-55,000 rows) are passed over in the index, not each a read of
+  // the table's row (a page's statement ~85 -> ~4 ms of CPU at 1,000,000 facts; the index 33 ->
+  // 59 MB). Not known_to: closing a version leaves the index alone.
+  tables: [{ name: 'timeline', columns: ['type', 'subject', 'session', 'date_from', 'date_to', 'lo', 'hi', 'data', 'source'], indexes: ['lo, fact_id, hi, known_from WHERE lo IS NOT NULL'], span: { group: 'type', from: 'lo', to: 'hi' } }],
+  handles: ['MembershipStarted', 'MembershipEnded', 'SessionHeld', 'DocumentAdopted', 'ChairmanshipPassed', 'OfficialAppointed', 'OfficialLeftOffice', 'SidelineTalksHeld'],
   evolve(fact) {
     switch (fact.type) {
       case 'MembershipStarted':
@@ -40,8 +40,6 @@ export const timeline = projection({
         return row(fact, fact.data.organization, null, fact.data.on);
       case 'SessionHeld':
         return row(fact, fact.data.body, fact.factId, fact.data.held.from, fact.data.held.to);
-      case 'DocumentConsidered':
-        return row(fact, fact.data.body, fact.data.session, null);
       case 'DocumentAdopted':
         return row(fact, fact.data.body, fact.data.session, fact.data.adoptedOn);
       case 'ChairmanshipPassed':
@@ -51,7 +49,8 @@ export const timeline = projection({
       case 'OfficialLeftOffice':
         return row(fact, fact.data.office, null, fact.data.on);
       case 'SidelineTalksHeld':
-        return row(fact, null, fact.data.session, fact.data.on);
+        // Dated by its session (no `on`): read from its session item.
+        return fact.data.on === undefined ? [] : row(fact, null, fact.data.session, fact.data.on);
       default:
         return assertNever(fact);
     }
