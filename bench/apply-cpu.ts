@@ -16,27 +16,16 @@ import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pino } from 'pino';
 import type { LogEvent } from '../projections/db.js';
+import { applyMix, CLIENTS, mixOf } from './apply-mix.js';
 
 const here = resolve(new URL('..', import.meta.url).pathname);
 const other = process.env['BENCH_ROOT'] ? resolve(process.env['BENCH_ROOT']) : null;
 const COMMIT = Number(process.env['BENCH_COMMIT'] ?? 16);
 const SLICE = Number(process.env['BENCH_SLICE'] ?? 4_000);
 const SLICES = Number(process.env['BENCH_SLICES'] ?? 8);
-const CLIENTS = 32;
-const MIX = process.env['BENCH_MIX'] ?? 'attendance';
+const MIX = mixOf(process.env['BENCH_MIX']);
 const log = pino({ level: 'silent' });
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const ulid = (n: number): string => {
-  let s = '';
-  let v = n;
-  for (let i = 0; i < 16; i++) {
-    s = CROCKFORD[v % 32] + s;
-    v = Math.floor(v / 32);
-  }
-  return `01JB000000${s}`;
-};
 
 interface Subject {
   name: string;
@@ -56,35 +45,10 @@ async function subject(root: string, name: string, dir: string): Promise<Subject
   };
 }
 
-/** The events of bench:record's mix, numbered from 1; the first ones register the org and the 32 sessions. */
-function* events(): Generator<LogEvent> {
-  let n = 0;
-  const source = { title: 'Benchmark', publisher: 'Annals' };
-  const t0 = Date.parse('2026-01-01T00:00:00.000Z');
-  const ev = (type: string, stream: string, data: Record<string, unknown>, factId: string): LogEvent => {
-    n += 1;
-    return { id: `e-${n}`, stream, revision: 0, position: String(n).padStart(20, '0'), type, data, metadata: { factId, source, schemaVersion: 2, recordedBy: 'bench' }, recordedAt: new Date(t0 + n).toISOString() };
-  };
-  const org = ulid(1);
-  yield ev('OrganizationRegistered', `organization-${org}`, { key: 'bench-org', name: 'Bench' }, org);
-  const sessions = Array.from({ length: CLIENTS }, (_, c) => ulid(2 + c));
-  for (const [c, s] of sessions.entries()) yield ev('SessionHeld', `session-${s}`, { key: `bench-session-${c}`, body: org, held: { from: '2025-11-27' } }, s);
-  for (let i = 0; ; i++) {
-    const client = i % CLIENTS;
-    const person = ulid(100 + 2 * i);
-    yield ev('PersonRegistered', `person-${person}`, { key: `single-c${client}-p${i}`, name: `Person ${client}/${i}` }, person);
-    const s = sessions[client] as string;
-    const fact = ulid(101 + 2 * i);
-    if (MIX === 'talks') yield ev('SidelineTalksHeld', `session-${s}`, { session: s, participants: [{ person }, { organization: org }], topics: ['Security'] }, fact);
-    else if (MIX === 'considered') yield ev('DocumentConsidered', `document-${fact}`, { title: `Draft ${i}`, kind: 'plan', body: org, session: s }, fact);
-    else yield ev('DelegateAttended', `session-${s}`, { session: s, person, representing: org }, fact);
-  }
-}
-
 const dir = mkdtempSync(join(tmpdir(), 'annals-bench-apply-'));
 try {
   const subjects = [...(other ? [await subject(other, 'A (BENCH_ROOT)', dir)] : []), await subject(here, other ? 'B (this worktree)' : 'this worktree', dir)];
-  const feeds = subjects.map(() => events());
+  const feeds = subjects.map(() => applyMix(MIX));
   const take = (k: number, n: number): LogEvent[] => Array.from({ length: n }, () => (feeds[k] as Generator<LogEvent>).next().value as LogEvent);
   const slice = (k: number, n: number): number => {
     const s = subjects[k] as Subject;

@@ -15,45 +15,13 @@ import { join } from 'node:path';
 import type { Database } from 'better-sqlite3';
 import { pino } from 'pino';
 import { openDb, ReadModelWriter, type LogEvent } from '../projections/db.js';
+import { applyMix, CLIENTS } from './apply-mix.js';
 
 const COMMIT = Number(process.env['BENCH_COMMIT'] ?? 16);
 const SLICE = Number(process.env['BENCH_SLICE'] ?? 4_000);
 const SLICES = Number(process.env['BENCH_SLICES'] ?? 8);
-const CLIENTS = 32;
 const log = pino({ level: 'silent' });
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
-
-const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
-const ulid = (n: number): string => {
-  let s = '';
-  let v = n;
-  for (let i = 0; i < 16; i++) {
-    s = CROCKFORD[v % 32] + s;
-    v = Math.floor(v / 32);
-  }
-  return `01JB000000${s}`;
-};
-
-function* events(): Generator<LogEvent> {
-  let n = 0;
-  const source = { title: 'Benchmark', publisher: 'Annals' };
-  const t0 = Date.parse('2026-01-01T00:00:00.000Z');
-  const ev = (type: string, stream: string, data: Record<string, unknown>, factId: string): LogEvent => {
-    n += 1;
-    return { id: `e-${n}`, stream, revision: 0, position: String(n).padStart(20, '0'), type, data, metadata: { factId, source, schemaVersion: 2, recordedBy: 'bench' }, recordedAt: new Date(t0 + n).toISOString() };
-  };
-  const org = ulid(1);
-  yield ev('OrganizationRegistered', `organization-${org}`, { key: 'bench-org', name: 'Bench' }, org);
-  const sessions = Array.from({ length: CLIENTS }, (_, c) => ulid(2 + c));
-  for (const [c, s] of sessions.entries()) yield ev('SessionHeld', `session-${s}`, { key: `bench-session-${c}`, body: org, held: { from: '2025-11-27' } }, s);
-  for (let i = 0; ; i++) {
-    const client = i % CLIENTS;
-    const person = ulid(100 + 2 * i);
-    yield ev('PersonRegistered', `person-${person}`, { key: `single-c${client}-p${i}`, name: `Person ${client}/${i}` }, person);
-    const s = sessions[client] as string;
-    yield ev('DelegateAttended', `session-${s}`, { session: s, person, representing: org }, ulid(101 + 2 * i));
-  }
-}
 
 /** A table whose rows are thrown away: a view of its columns taking INSERTs, UPDATEs and DELETEs and doing nothing. */
 function stub(db: Database, table: string): void {
@@ -91,7 +59,7 @@ try {
   const subjects = chosen.map(([name, change], k) => {
     const db = openDb(join(dir, `${k}.db`));
     change(db);
-    return { name, db, w: new ReadModelWriter(db, log), feed: events() };
+    return { name, db, w: new ReadModelWriter(db, log), feed: applyMix() };
   });
   const take = (k: number, n: number): LogEvent[] => Array.from({ length: n }, () => subjects[k]!.feed.next().value as LogEvent);
   const slice = (k: number, n: number): number => {

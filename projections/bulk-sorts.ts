@@ -11,34 +11,54 @@
  * closed; most never leave the OS's file cache). Index contents are the same either way.
  *
  * Those files go to SQLite's temporary directory (sqliteTempDir), not the data dir. One with
- * no room for a run (full, or none SQLite can use) is seen before a sort starts: that step
- * sorts in memory, as before, and the log says so once a build. One that fills up during a
- * sort cannot be left for memory halfway (the build's file has no journal to roll a failed
- * statement back with): the build fails with a SortFilesError naming the directory and what
- * to do, and the build's caller removes its file (the read models in use are untouched).
+ * less room than the build's sorts may need (an estimate from the log's event count: see
+ * SORT_BYTES_AN_EVENT), too few free files, or none SQLite can use, is seen before a sort
+ * starts: that step sorts in memory, as before, and the log says so once a build. One that
+ * fills up during a sort all the same cannot be left for memory halfway (the build's file has
+ * no journal to roll a failed statement back with): the build fails. It fails with a
+ * SortFilesError naming the directory and what to do only when the directory is found at
+ * fault once the sort has failed (tempDirsFault); any other failure is thrown as it came. The
+ * build's caller removes its file either way (the read models in use are untouched).
  */
-import { accessSync, constants, statSync, statfsSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { accessSync, constants, statSync, statfsSync, unlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Database as Db } from 'better-sqlite3';
 import type { Logger } from 'pino';
 
 /** The page cache while sorting: each in-memory run of a sort is this large (KiB). */
 const SORT_RUN_KIB = 4096;
 
-/**
- * Free space under which a sort stays in memory: two runs (one being written by the helper
- * while the next fills). Not the whole sort's need, which is not known before it runs (up
- * to about the size of the table sorted: on the 1,000,000-fact record, whose file is 1.6 GB,
- * the temporary files took 81.5 MiB at their peak, a tmpfs's use polled every 20 ms).
- */
+/** The least free space a sort on files starts with: two runs (one being written by the helper while the next fills). */
 const MIN_FREE_BYTES = 2 * SORT_RUN_KIB * 1024;
 
-/** Connections of bulk builds whose sorts run on helper threads (buildFresh sets it; not a replay, whose temporary files stay on disk anyway), and the log each says a fallback in. */
-const aside = new WeakMap<Db, { log: Logger | null; warned: boolean }>();
+/**
+ * What a build's sorts may need in the temporary directory beyond two runs, an event of the
+ * log: the whole need is not known before they run (up to about the size of the largest table
+ * sorted). Their peak (a tmpfs's use polled every 20 ms) was 24.3 MiB on a 200,000-fact record
+ * and 81.5 MiB on the 1,000,000-fact record (a 1.6 GB file); two runs and 112 bytes an event
+ * are 29.4 and 114.8 MiB. An estimate, not a bound: a directory with more room than this that
+ * still fills up fails the build, with a message that says so.
+ */
+export const SORT_BYTES_AN_EVENT = 112;
 
-/** The build on `db` sorts on SQLite's helper threads from now on (`threads` must be set on it, > 0); a fallback to memory is logged on `log`. */
-export function sortOnThreads(db: Db, log: Logger | null = null): void {
-  aside.set(db, { log, warned: false });
+/**
+ * The fewest free files (inodes) a sort on files starts with, where the file system counts them
+ * (a tmpfs, ext4; btrfs says 0 of 0 and is not judged): SQLite's sorter opens a file for each
+ * helper thread's runs and for the merges.
+ */
+const MIN_FREE_FILES = 16;
+
+/** Connections of bulk builds whose sorts run on helper threads (buildFresh sets it; not a replay, whose temporary files stay on disk anyway), the log each says a fallback in, and the room its sorts may need. */
+const aside = new WeakMap<Db, { log: Logger | null; warned: boolean; events: number; need: number }>();
+
+/**
+ * The build on `db` sorts on SQLite's helper threads from now on (`threads` must be set on it,
+ * > 0); a fallback to memory is logged on `log`. `events`: how many events the build applied
+ * (default 0): a sort runs on files only with two runs and SORT_BYTES_AN_EVENT for each free
+ * in the temporary directory.
+ */
+export function sortOnThreads(db: Db, log: Logger | null = null, events = 0): void {
+  aside.set(db, { log, warned: false, events, need: MIN_FREE_BYTES + events * SORT_BYTES_AN_EVENT });
 }
 
 /** Where SQLite's temporary files go, and what chose it. */
@@ -80,22 +100,35 @@ export function sqliteTempDir(env: NodeJS.ProcessEnv = process.env): TempDir | n
   return null;
 }
 
-/** Bytes free in `dir` for this process (statfs), or null when it cannot be asked. */
-function freeBytes(dir: string): number | null {
+/** Bytes and files (inodes) free in `dir` for this process (statfs; files Infinity where the file system does not count them), or null when it cannot be asked. */
+function roomIn(dir: string): { bytes: number; files: number } | null {
   try {
     const s = statfsSync(dir);
-    return s.bavail * s.bsize;
+    return { bytes: s.bavail * s.bsize, files: s.files === 0 ? Infinity : s.ffree };
   } catch {
     return null;
   }
+}
+const freeBytes = (dir: string): number | null => roomIn(dir)?.bytes ?? null;
+
+/** Whether a file can be made, written and removed in `dir` now: null if so, else why not (the OS's error). */
+function cannotWriteIn(dir: string): string | null {
+  const probe = join(dir, `.annals-sort-probe-${process.pid}-${Date.now()}`);
+  try {
+    writeFileSync(probe, Buffer.alloc(4096), { flag: 'wx' });
+  } catch (err) {
+    return (err as Error).message;
+  }
+  unlinkSync(probe);
+  return null;
 }
 
 const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 const named = (t: TempDir): string => `${t.dir === '.' ? `. (the working directory, ${resolve('.')})` : t.dir} (${t.from === 'default' ? 'SQLite\'s default: neither SQLITE_TMPDIR nor TMPDIR names a writable directory' : `from ${t.from}`})`;
 
 /**
- * A sort on files failed on its storage (most often its temporary directory filling up): the
- * message names the directory and what to do. Its `code` is SQLite's (SQLITE_FULL, ...), so
+ * A sort on files failed on its storage, its temporary directory found at fault (tempDirsFault):
+ * the message names the directory, what was found there, and what to do. Its `code` is SQLite's (SQLITE_FULL, ...), so
  * it counts as a storage fault wherever the build's failures are sorted.
  */
 export class SortFilesError extends Error {
@@ -108,20 +141,36 @@ export class SortFilesError extends Error {
 }
 
 /**
- * Whether a sort's storage fault is its temporary directory's rather than the build file's disk:
- * not when both are on one file system (the build's own message, to free space on that disk,
- * fits), nor when the build file's disk is the one full (less than a run free as the sort
- * failed: SQLite has already closed the sort's files, the build's file is still there).
+ * Whether a sort's storage fault (`code`) is its temporary directory's, looked at once the sort
+ * failed (SQLite has closed and removed the sort's files by then; the build's file is still
+ * there), and what was found: null when it is not, or cannot be told (the error is then thrown
+ * as it came). SQLITE_FULL: only with the build's file on another file system (on one, the
+ * build's own message, to free space on that disk, fits) that still has a run's room (else
+ * that disk is the full one); the directory's room now, its files gone, is said. Any other
+ * code (SQLITE_IOERR_*, SQLITE_CANTOPEN: the build's file, another file, the disk itself may
+ * have failed) only when the directory is at fault now: SQLite would no longer use it (gone,
+ * not writable), or a file cannot be written there. A directory that ran out of files only
+ * while the sort held them cannot be told from another fault afterwards; the check before
+ * the sort (MIN_FREE_FILES) keeps that rare.
  */
-function tempDirsFault(db: Db, tempDir: string): boolean {
-  try {
-    const dataDir = dirname(db.name);
-    if (statSync(dataDir).dev === statSync(tempDir).dev) return false;
-    const room = freeBytes(dataDir);
-    return room === null || room >= SORT_RUN_KIB * 1024;
-  } catch {
-    return true;
+function tempDirsFault(db: Db, temp: TempDir, code: string): string | null {
+  if (code.startsWith('SQLITE_FULL')) {
+    try {
+      const dataDir = dirname(db.name);
+      if (statSync(dataDir).dev === statSync(temp.dir).dev) return null;
+      const room = freeBytes(dataDir);
+      if (room !== null && room < SORT_RUN_KIB * 1024) return null;
+    } catch {
+      // The directory (or the data dir) gone since: SQLite's files were there.
+    }
+    const now = freeBytes(temp.dir);
+    return now === null ? '' : `, ${mib(now)} free there once its files were gone`;
   }
+  const now = sqliteTempDir();
+  if (now === null) return ', which SQLite can no longer use, nor any other (SQLITE_TMPDIR, TMPDIR, /var/tmp, /usr/tmp, /tmp, .)';
+  if (now.dir !== temp.dir) return `, which SQLite can no longer use (it would now write to ${named(now)})`;
+  const why = cannotWriteIn(temp.dir);
+  return why === null ? null : `, where no file can be written now (${why})`;
 }
 
 /** SQLite's I/O codes a sort on files can end in. */
@@ -137,13 +186,23 @@ export function sorting(db: Db, f: () => void, what = 'an index build'): void {
   const state = aside.get(db);
   if (state === undefined) return f();
   const temp = sqliteTempDir();
-  const free = temp === null ? null : freeBytes(temp.dir);
-  if (temp === null || (free !== null && free < MIN_FREE_BYTES)) {
+  const room = temp === null ? null : roomIn(temp.dir);
+  const free = room?.bytes ?? null;
+  const fewFiles = room !== null && room.files < MIN_FREE_FILES;
+  if (temp === null || (free !== null && free < state.need) || fewFiles) {
     // Seen before the sort starts: this step sorts in memory (no helper thread), the build goes on.
     if (!state.warned) {
       state.warned = true;
-      const why = temp === null ? 'SQLite finds no writable temporary directory (SQLITE_TMPDIR, TMPDIR, /var/tmp, /usr/tmp, /tmp, .)' : `SQLite's temporary directory ${named(temp)} has ${mib(free ?? 0)} free`;
-      state.log?.warn({ tempDir: temp?.dir ?? null, freeBytes: free }, `${why}: the rebuild sorts its indexes in memory instead, on one thread (slower, more memory). Free space there, or set SQLITE_TMPDIR to a directory with room (up to about the largest table's size: 81.5 MiB on the 1,000,000-fact record) for the process as it starts`);
+      const why =
+        temp === null
+          ? 'SQLite finds no writable temporary directory (SQLITE_TMPDIR, TMPDIR, /var/tmp, /usr/tmp, /tmp, .)'
+          : fewFiles
+            ? `SQLite's temporary directory ${named(temp)} has room for ${room.files} more files (its file system's inodes)`
+            : `SQLite's temporary directory ${named(temp)} has ${mib(free ?? 0)} free`;
+      state.log?.warn(
+        { tempDir: temp?.dir ?? null, freeBytes: free, needBytes: state.need },
+        `${why}: the rebuild sorts its indexes in memory instead, on one thread (slower, more memory); its sorts on files may need about ${mib(state.need)} there for ${state.events} events. Free space there, or set SQLITE_TMPDIR to a directory with room (8 MiB and about ${SORT_BYTES_AN_EVENT} bytes an event of the log; the sorts peaked at 81.5 MiB on the 1,000,000-fact record) for the process as it starts`,
+      );
     }
     return f();
   }
@@ -155,10 +214,10 @@ export function sorting(db: Db, f: () => void, what = 'an index build'): void {
     f();
   } catch (err) {
     const code = (err as { code?: unknown }).code;
-    if (typeof code !== 'string' || !SORT_FAULTS.test(code) || !tempDirsFault(db, temp.dir)) throw err;
-    const now = freeBytes(temp.dir);
+    const found = typeof code === 'string' && SORT_FAULTS.test(code) ? tempDirsFault(db, temp, code) : null;
+    if (found === null) throw err;
     throw new SortFilesError(
-      `${what} failed sorting on files in SQLite's temporary directory ${named(temp)}${now === null ? '' : `, ${mib(now)} free there once its files were gone`}: ${(err as Error).message}. ` +
+      `${what} failed sorting on files in SQLite's temporary directory ${named(temp)}${found}: ${(err as Error).message}. ` +
         'Free space there, or set SQLITE_TMPDIR to a directory with room (a sort needs up to about the size of the table it sorts; the temporary files peaked at 81.5 MiB on the 1,000,000-fact record); SQLite reads it as a process starts, so set it for the service and restart it, or for `annals rebuild`; then run the rebuild again',
       err,
     );

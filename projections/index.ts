@@ -575,7 +575,7 @@ export async function buildFresh(
     // with runs on files and a small cache (bulk-sorts.ts). Not for a replay.
     if (!options.tempOnDisk) {
       db.pragma(`threads = ${Math.max(1, availableParallelism() - 1)}`);
-      sortOnThreads(db, log);
+      sortOnThreads(db, log, events);
     }
     sorting(db, () => createIndexes(db, phase, { terms: false }), 'the index builds and sorted copies');
     writer.finishBulk(phase);

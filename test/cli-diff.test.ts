@@ -1,5 +1,7 @@
 /**
- * `annals diff` through the real command (a child process) on a real SQLite data dir holding
+ * `annals diff` through the real command (a child process for the first diff; main() in this
+ * process for the others, help and usage errors: a child loading TypeScript costs seconds,
+ * tens of seconds under load) on a real SQLite data dir holding
  * the example and the worked example's correction (the CSTO chairmanship of the Kyrgyz
  * Republic recorded for 2024, corrected to 2025), recorded with a clock the test moves so the
  * moments before and after the correction are ones it names. Between them exactly that
@@ -12,10 +14,15 @@ import { join } from 'node:path';
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
 import { manualClock } from './fixtures/clock.js';
-import { runCli } from './fixtures/cli.js';
+import { runCli, runMain } from './fixtures/cli.js';
 import { FIX, REASON, recordWorkedCorrection, term, WRONG, type CorrectionMoments } from './fixtures/worked-correction.js';
 
 const CSTO = '01KB19R500EXAMP1E000000001';
+/** `annals <args>` through main() in this process, answered as runCli answers. */
+const inProcess = async (args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
+  const r = await runMain(args);
+  return { code: r.code, stdout: r.out, stderr: r.err };
+};
 
 interface Difference {
   since: string;
@@ -56,7 +63,7 @@ t.test('annals diff on the worked example’s correction', async (t) => {
   t.match(kgAfter, [{ term: term(2025), correctedBy: { factId: FIX, reason: REASON } }], 'the chairmanship now, with the reason of its correction');
   t.same(chairs.before.filter((c) => c.factId !== WRONG), chairs.after.filter((c) => c.factId !== WRONG), 'the other chairmanship (ru, 2026) unchanged');
 
-  const text = await runCli(['diff', '--since', before, '--until', after, '--data-dir', dir]);
+  const text = await inProcess(['diff', '--since', before, '--until', after, '--data-dir', dir]);
   t.equal(text.code, 0, text.stderr);
   t.match(text.stdout, `The record at ${before} against ${after}`);
   t.match(text.stdout, '1 fact in between: 0 recorded, 1 corrected, 0 retracted');
@@ -66,25 +73,25 @@ t.test('annals diff on the worked example’s correction', async (t) => {
   t.match(text.stdout, 'changed  organization csto (Collective Security Treaty Organization)');
   t.match(text.stdout, /chairs:\n\s+- .*"from":"2024-01-01".*\n\s+\+ .*"from":"2025-01-01"/);
 
-  const empty = await runCli(['diff', '--since', before, '--until', before, '--json', '--data-dir', dir]);
+  const empty = await inProcess(['diff', '--since', before, '--until', before, '--json', '--data-dir', dir]);
   t.equal(empty.code, 0, empty.stderr);
   t.match(JSON.parse(empty.stdout), { facts: [], added: [], changed: [], removed: [] }, 'an empty window changes nothing');
 
-  const whole = JSON.parse((await runCli(['diff', '--since', seeded, '--until', before, '--json', '--data-dir', dir])).stdout) as Difference;
+  const whole = JSON.parse((await inProcess(['diff', '--since', seeded, '--until', before, '--json', '--data-dir', dir])).stdout) as Difference;
   t.ok(whole.added.some((e) => e.kind === 'organization' && e.key === 'csto') && whole.added.some((e) => e.kind === 'office' && e.key === 'csto-secretary-general'), 'from before the example: its entities are added');
   t.same(whole.changed, []);
   t.ok(whole.facts.length > 20 && whole.facts.every((f) => f.kind === 'recorded'));
 
-  const now = JSON.parse((await runCli(['diff', '--since', before, '--json', '--data-dir', dir])).stdout) as Difference;
+  const now = JSON.parse((await inProcess(['diff', '--since', before, '--json', '--data-dir', dir])).stdout) as Difference;
   t.ok(now.until > after, '--until defaults to now');
   t.equal(now.facts.length, 1);
 });
 
 t.test('annals diff: help and usage errors', async (t) => {
-  const help = await runCli(['diff', '--help']);
+  const help = await inProcess(['diff', '--help']);
   t.equal(help.code, 0);
   t.match(help.stdout, 'Usage: annals diff --since T1');
-  const list = await runCli(['--help']);
+  const list = await inProcess(['--help']);
   t.match(list.stdout, /diff\s+what changed/);
   for (const [args, pattern] of [
     [[], /--since T1 is required/],
@@ -92,7 +99,7 @@ t.test('annals diff: help and usage errors', async (t) => {
     [['--since', '2025-12-02T00:00:00.000Z', '--until', '2025-12-01T00:00:00.000Z'], /is after --until/],
     [['--since', '2025-12-01T00:00:00.000Z', '--colour'], /Unknown option '--colour'/],
   ] as const) {
-    const r = await runCli(['diff', ...args]);
+    const r = await inProcess(['diff', ...args]);
     t.equal(r.code, 2, args.join(' '));
     t.match(r.stderr, pattern);
   }

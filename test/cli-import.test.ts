@@ -1,7 +1,9 @@
 /**
  * `annals import`, `replay` and `rebuild` on real data dirs: refused and resumed imports, JSON
- * input and the example loaded twice (main() in this process), then replay, rebuild and the
- * same on EventStoreDB (the protocol double), a child process per run.
+ * input and the example loaded twice, then replay, rebuild and the same on EventStoreDB (the
+ * protocol double). main() in this process, but for one run of each of replay, rebuild and
+ * the import on EventStoreDB, a child process each: the process itself, its exit code and
+ * output (a child loading TypeScript costs seconds, tens of seconds under load).
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -114,9 +116,9 @@ t.test('import: JSON files, facts without factId, and the example imported twice
 
 t.test('replay: the state of everything at a moment', async (t) => {
   const dir = await tmp(t);
-  t.equal((await runCli(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
+  t.equal((await inProcess(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
   // The moment just before the import's first event: the log says when that was.
-  const first = lines((await runCli(['export', '--data-dir', dir])).stdout)[0] as { recordedAt: string };
+  const first = lines((await inProcess(['export', '--data-dir', dir])).stdout)[0] as { recordedAt: string };
   const before = new Date(Date.parse(first.recordedAt) - 1).toISOString();
   const now = await runCli(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), '--data-dir', dir]);
   t.equal(now.code, 0, now.stderr);
@@ -138,14 +140,14 @@ t.test('replay: the state of everything at a moment', async (t) => {
   const csto = of('organization').find((o) => o.key === 'csto') as unknown as { chairs: Array<{ state: { key: string } }> };
   t.same(csto.chairs.map((c) => c.state.key), ['ru']);
   t.match(now.stderr, /replay: 18 entities known at/);
-  const empty = await runCli(['replay', '--known-at', before, '--data-dir', dir]);
+  const empty = await inProcess(['replay', '--known-at', before, '--data-dir', dir]);
   t.equal(empty.code, 0, empty.stderr);
   t.equal(empty.stdout, '', 'nothing was known before the import: no lines');
 });
 
 t.test('rebuild: the read models from the log, then the service answers as before', async (t) => {
   const dir = await tmp(t);
-  t.equal((await runCli(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
+  t.equal((await inProcess(['import', exampleFilePath(), '--data-dir', dir])).code, 0);
   const r = await runCli(['rebuild', '--data-dir', dir]);
   t.equal(r.code, 0, r.stderr);
   t.match(r.stderr, /rebuilt the read models from 41 events in [\d.]+ s \(\d+\/s, [\d.]+ µs of CPU an event\)/, 'events/s and CPU an event printed');
@@ -163,13 +165,13 @@ t.test('on EventStoreDB (--event-store): import, export, replay', async (t) => {
   t.equal(imported.code, 0, imported.stderr);
   t.match(imported.stderr, /23 facts recorded/);
   t.match(imported.stderr, /into esdb:\/\//);
-  const again = await runCli(['import', exampleFilePath(), ...store]);
+  const again = await inProcess(['import', exampleFilePath(), ...store]);
   t.match(again.stderr, /0 facts recorded, 23 already recorded/);
-  const exported = await runCli(['export', ...store]);
+  const exported = await inProcess(['export', ...store]);
   t.equal(exported.code, 0, exported.stderr);
   const log = lines(exported.stdout);
   t.equal(log.filter((l) => l.type !== 'KeyReserved').length, 23);
-  const replay = await runCli(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), ...store]);
+  const replay = await inProcess(['replay', '--known-at', new Date(Date.now() + 1000).toISOString(), ...store]);
   t.equal(replay.code, 0, replay.stderr);
   t.equal(lines(replay.stdout).filter((e) => (e as { entity?: string }).entity === 'document').length, 3);
 });

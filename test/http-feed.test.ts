@@ -3,7 +3,10 @@
  * filters, bad parameters, heartbeats, the access rule, no compression, no shedding once a
  * stream is served, and the cut-off of a client that does not read (its buffer bounded).
  */
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { isFactType } from '../events/index.js';
 import { feedHubOf } from '../src/http/routes/feed.js';
@@ -158,8 +161,20 @@ t.test('a consumer that never reads is cut off with its resume position; the buf
   const a = await startTestApp(t, { env: { ANNALS_FEED_BUFFER_BYTES: String(bound) } });
   const port = await listen(a.app);
   const hub = feedHubOf(a.app)!;
-  // A raw socket that asks for the stream and then reads nothing.
-  const sock = connect(port, '127.0.0.1');
+  // A raw socket that asks for the stream and then reads nothing. A Unix socket handed to the
+  // app's server, not TCP over loopback: the kernel holds what a paused reader leaves unread,
+  // and loopback TCP's autotuned buffers took ~13 MB (16,600 facts recorded before the cut-off),
+  // a Unix socket's ~200 KB (net.core.wmem_default). The server's side is the same
+  // http.Server connection either way; the bound is the hub's, after the kernel's buffers.
+  // (Not under t.testdir(): its path is longer than a socket's 108 bytes.)
+  const socketDir = mkdtempSync(join(tmpdir(), 'annals-feed-'));
+  const unix = createServer((s) => a.app.server.emit('connection', s));
+  await new Promise<void>((resolve) => unix.listen(join(socketDir, 'feed.sock'), resolve));
+  t.teardown(async () => {
+    await new Promise<void>((resolve) => unix.close(() => resolve()));
+    rmSync(socketDir, { recursive: true, force: true });
+  });
+  const sock = connect(join(socketDir, 'feed.sock'));
   await new Promise<void>((resolve) => sock.once('connect', () => resolve()));
   sock.write('GET /v1/feed HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
   sock.pause();
@@ -184,7 +199,13 @@ t.test('a consumer that never reads is cut off with its resume position; the buf
   let text = '';
   sock.setEncoding('utf8');
   sock.on('data', (c: string) => (text += c));
-  const sockClosed = new Promise<void>((resolve) => sock.once('close', () => resolve()));
+  // The stream's end: its last chunk (`0` CRLF CRLF), or the server destroying the socket. Not
+  // the connection's close: the feed answers `Connection: keep-alive`, so a socket that took
+  // its last bytes stays open for the server's keep-alive timeout (72 s of this test's 80).
+  const streamEnded = new Promise<void>((resolve) => {
+    sock.on('data', () => text.endsWith('\r\n0\r\n\r\n') && resolve());
+    sock.once('close', () => resolve());
+  });
   sock.resume();
   // events.length, not factsOf(): the predicate runs on every chunk, in the server's process.
   await reading.until(() => reading.events.length >= recorded, 60_000);
@@ -192,7 +213,7 @@ t.test('a consumer that never reads is cut off with its resume position; the buf
   t.equal(reading.events.filter((e) => e.event === 'cutoff').length, 0, 'the reader that reads is not cut off');
 
   // What the cut-off socket was sent: its events, then the cutoff naming where to resume.
-  await sockClosed;
+  await streamEnded;
   const cut = /event: cutoff\ndata: (.*)\n\n/.exec(text);
   t.ok(cut, 'a final cutoff event');
   const detail = JSON.parse(cut![1]!) as { resumeAfter: string; reason: string };

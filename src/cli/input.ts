@@ -11,8 +11,8 @@ import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { BOOKKEEPING_TYPES, UPCAST_TYPES, isFactType, upcast, type FactType } from '../../events/index.js';
 import type { FactBody } from '../example/facts.js';
-import type { FieldProblem } from '../domain/errors.js';
-import { badText, mayHoldBadText } from '../http/body.js';
+import { parseJsonText } from '../http/body.js';
+import { ProblemError } from '../http/errors.js';
 import { CliError, EXIT, message } from './common.js';
 
 export type InputItem =
@@ -60,27 +60,19 @@ async function looksLikeJsonDocument(path: string): Promise<boolean> {
 }
 
 /**
- * A line's (or the file's) JSON, refused as POST refuses a body (src/http/body.ts): text that is
+ * A line's (or the file's) JSON, refused as POST refuses a body (parseJsonText): text that is
  * not well-formed Unicode (a lone surrogate written as `\ud800`: SQLite's UTF-8 would store it as
- * U+FFFD, so the record would not hold what the file said) or a prototype-poisoning key.
+ * U+FFFD, so the record would not hold what the file said) or a prototype-poisoning key. Its
+ * ProblemError, worded for HTTP, becomes exit 3 naming the line.
  */
 function parseJson(text: string, line: number): unknown {
-  let value: unknown;
   try {
-    value = JSON.parse(text);
+    return parseJsonText(text, false);
   } catch (err) {
-    throw new CliError(EXIT.input, `line ${line}: not JSON (${message(err)})`);
+    if (!(err instanceof ProblemError)) throw err;
+    if (err.cause instanceof SyntaxError) throw new CliError(EXIT.input, `line ${line}: not JSON (${err.cause.message})`);
+    throw new CliError(EXIT.input, `line ${line}: ${err.message}; fix the file and import it again`);
   }
-  if (!mayHoldBadText(text, false)) return value;
-  let problems: FieldProblem[];
-  try {
-    problems = badText(value, false);
-  } catch (err) {
-    throw new CliError(EXIT.input, `line ${line}: ${message(err)}`);
-  }
-  const first = problems[0];
-  if (first) throw new CliError(EXIT.input, `line ${line}: ${first.path}: ${first.message}; fix the file and import it again`);
-  return value;
 }
 
 /** The items of an import file, in order. Throws CliError(3) on an unreadable file or bad line. */

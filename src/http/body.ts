@@ -87,14 +87,15 @@ export function mayHoldBadText(text: string, replaced: boolean): boolean {
   return replaced || text.includes('\\u') || text.includes('__proto__') || text.includes('constructor');
 }
 
-/** Parses one JSON text of a body, refusing what badText finds. */
+/** Parses one JSON text of a body (or of an import file's line: src/cli/input.ts), refusing what badText finds. */
 export function parseJsonText(text: string, replaced: boolean, base = ''): unknown {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
     const cause = replaced ? 'the body is not valid UTF-8 and not JSON' : `the body is not JSON (${(err as Error).message})`;
-    throw new ProblemError('invalid-request', cause, { errors: [{ path: base || '(body)', message: cause }] });
+    // JSON.parse's own error as the cause (not in the answer): `annals import` words it for a file's line.
+    throw Object.assign(new ProblemError('invalid-request', cause, { errors: [{ path: base || '(body)', message: cause }] }), { cause: err });
   }
   if (!mayHoldBadText(text, replaced)) return value;
   const problems = badText(value, replaced, base);
