@@ -406,11 +406,12 @@ const ITEM_START = ',{"id":"';
  * and the keys of its rows, where every statement of several is merged in JS (each row's
  * document, key and item apart, sorted, merged, joined again: ~25–35 µs a page of 50 on the
  * 1,000,000-fact record). Null when its rows did not come in key order (they do: the
- * statement's ORDER BY; the merge is then asked instead).
+ * statement's ORDER BY; the merge is then asked instead). A row missing a part is left out, as
+ * the merge's text (`d || … || j`) leaves it out.
  */
 function singlePage(q: QueryContext, sql: string, params: Record<string, unknown>, k: string, limit: number): Page<string> | null {
   let text = whole.get(sql);
-  if (text === undefined) whole.set(sql, (text = `SELECT group_concat(j, ',') AS v, group_concat(s || char(31) || d, char(30)) AS k FROM (${sql})`));
+  if (text === undefined) whole.set(sql, (text = `SELECT group_concat(j, ',') AS v, group_concat(s || char(31) || d, char(30)) AS k FROM (${sql}) WHERE d IS NOT NULL AND s IS NOT NULL AND j IS NOT NULL`));
   const row = q.get<{ v: string | null; k: string | null }>(text, params);
   if (!row?.v || !row.k) return { items: [], next: null };
   const keys = row.k.split('\u001e');
@@ -435,7 +436,7 @@ function singlePage(q: QueryContext, sql: string, params: Record<string, unknown
  */
 export function documentsPageJson(q: QueryContext, org: string, k: string, validAt: string | undefined, page: PageRequest): Page<string> {
   const asked = pageSources(q, org, k, validAt, page, validAt === undefined ? JSON_SELECT.all : JSON_SELECT.inForce, (sql, params) => [{ sql, params }]);
-  if (asked.length === 1) {
+  if (asked.length === 1 && page.limit >= 1) {
     const { sql, params } = (asked[0] as { sql: string; params: Record<string, unknown> }[])[0] as { sql: string; params: Record<string, unknown> };
     const one = singlePage(q, sql, params, k, page.limit);
     if (one) return one;
