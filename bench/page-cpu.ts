@@ -164,7 +164,8 @@ for (let done = 0; done < PAGES; done += SLICE) {
         const page = ask(k, v, null);
         s.cpu.push(cpu() - t0);
         s.asked.push(i);
-        s.items += page.items;
+        // A page of documents may come as runs of items (documents/queries.ts singlePage): counted in its text, after the timing.
+        s.items += list === 'documents' ? (page.text === 'null' || page.text === '[]' ? 0 : page.text.split(',{"id":"').length) : page.items;
         s.bytes += page.text.length;
         s.digest.update(`${k} ${v} ${page.text} ${page.more} ${JSON.stringify(page.next)}\n`);
         if (i % 4 === 0 && page.next) {

@@ -168,7 +168,9 @@ export class ReadQueries {
    * item the method gives, without its `more`), for a read worker to hand over instead of
    * objects (read-worker.ts); `value`: the method's answer with no items (null: unknown
    * organization). Null when this question is answered as objects (ask the method itself): a
-   * list not written in SQL, or a page whose items need a `more`.
+   * list not written in SQL, or a page whose items need a `more`. A page of documents may come
+   * as runs of items, each several items joined by ',' (documents/queries.ts singlePage): the
+   * page is `[${items.join(',')}]` either way.
    */
   itemsJson(method: string, args: readonly unknown[]): { value: Page<never> | null; items: string[] } | null {
     if (method === 'documents') {

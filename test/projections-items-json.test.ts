@@ -264,7 +264,8 @@ t.test('documents pages written by SQLite equal the objects serialized, page by 
               else {
                 t.same(text?.value, { items: [], next: objects.next }, 'the same next key');
                 const expected = asObjects(objects.items);
-                if (text?.items.join('\n') !== expected.join('\n')) t.same(text?.items, expected, `${org} at ${k}, validAt ${validAt}, limit ${limit}`);
+                // The page's text: a page of one statement comes as one run of items (documents/queries.ts singlePage).
+                if (text?.items.join(',') !== expected.join(',')) t.same(text?.items.join(',').split(',{"id":"'), expected.join(',').split(',{"id":"'), `${org} at ${k}, validAt ${validAt}, limit ${limit}`);
                 items += expected.length;
                 for (const s of expected) for (const part of ['correctedBy', '"certainty":"certain"', '"certainty":"possible"', '"status":"considered"', '"status":"adopted"', '"effective":{"from":"2000-06","to":"2003"}', '"session":null', '\\n', '\\u0001']) if (s.includes(part)) seen.add(part);
               }

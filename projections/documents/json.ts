@@ -12,6 +12,9 @@ const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM ado
 /** The session the document `e.id` was considered at, as known at k (queries.ts consideredAt: one consideration is known at a time). */
 const CONSIDERED_AT = `(SELECT y.session FROM considerations y WHERE y.document = e.id AND ${KNOWN('y')} ORDER BY y.known_from DESC LIMIT 1)`;
 
+/** The value of the field `f` of the document entity's `detail` as JSON text (`null`: none). */
+const DETAIL = (f: string): string => `coalesce(e.detail -> '$.${f}', 'null')`;
+
 /**
  * The item's JSON text from the document's entity `e` and its first adoption known at k `a`
  * (its columns NULL: none; `adopted: false`, none at all, as a page's considered documents),
@@ -32,13 +35,15 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
     `'{"id":' || ${ulid('e.id')}`,
     `',"key":' || ${quoted('e.key')}`,
     `',"title":' || ${quoted('e.name')}`,
-    `',"kind":' || ${quoted(`json_extract(e.detail, '$.kind')`)}`,
+    // The detail's own JSON text of a value (`->`), where json_quote(json_extract(…)) unquoted and quoted it
+    // again: JSON.stringify wrote it (entities/evolve.ts), whose escapes are json_quote's (json-sql.ts).
+    `',"kind":' || ${DETAIL('kind')}`,
     `',"status":' || ${status}`,
     `',"adoptedOn":' || ${plain(a('adopted_raw'))}`,
     `',"effective":' || ${effective}`,
     // parse(a.period) ?? detail.period ?? null: both written by JSON.stringify (rows.ts json), so their text is what stringify writes again.
     `',"period":' || coalesce(nullif(${a('period')}, 'null'), json_extract(e.detail, '$.period'), 'null')`,
-    `',"summary":' || ${quoted(`coalesce(${a('summary')}, json_extract(e.detail, '$.summary'))`)}`,
+    `',"summary":' || ${adopted ? `CASE WHEN a.summary IS NULL THEN ${DETAIL('summary')} ELSE ${quoted('a.summary')} END` : DETAIL('summary')}`,
     `',"body":' || ${opts.body !== undefined && adopted ? VIEW_NOW(opts.body) : view(`coalesce(${a('body')}, e.parent)`, 'body')}`,
     `',"session":' || ${view(documentSession(opts), 'session')}`,
     `',"factId":' || ${ulid('e.fact_id')}`,
