@@ -65,6 +65,27 @@ t.test('import: exit 3 at a line holding a lone surrogate, as POST refuses it (S
   t.match(exported.stderr, /there is no event log .*nothing was ever recorded there/, 'nothing recorded');
 });
 
+t.test('import: exit 3 at a line holding bytes that are not UTF-8, as POST refuses them; a real U+FFFD and CRLF line ends are read as written', async (t) => {
+  const dir = await tmp(t);
+  const fact = (n: number, name: string) => JSON.stringify({ type: 'PersonRegistered', factId: `01KB1AAAAAAAAAAAAAAAAAAAB${n}`, data: { key: `p${n}`, name }, source });
+  // A Latin-1 file: line 2's name holds the byte 0xE9 (é), which UTF-8 decodes to U+FFFD: the record would not hold what the file said.
+  const bad = join(dir, 'latin1.ndjson');
+  const bytes = Buffer.from(`${fact(1, 'Ann')}\n${fact(2, 'Jos\u00e9')}\n`, 'latin1');
+  await writeFile(bad, bytes);
+  const r = await inProcess(['import', bad, '--data-dir', dir]);
+  t.equal(r.code, 3, r.stderr);
+  t.match(r.stderr, /line 2: .*data\.name: not valid UTF-8/);
+  const before = lines((await inProcess(['export', '--data-dir', dir])).stdout).map((e) => (e['data'] as { name?: string }).name).filter(Boolean);
+  t.same(before, [], 'nothing recorded: the file is checked before its first fact is');
+  // The same file as UTF-8 with CRLF ends, and a name holding a real U+FFFD: recorded as written.
+  const good = join(dir, 'crlf.ndjson');
+  await writeFile(good, `${fact(1, 'Ann')}\r\n${fact(2, 'Jos\u00e9 \ufffd')}\r\n`, 'utf8');
+  const ok = await inProcess(['import', good, '--data-dir', dir]);
+  t.equal(ok.code, 0, ok.stderr);
+  const names = lines((await inProcess(['export', '--data-dir', dir])).stdout).map((e) => (e['data'] as { name?: string }).name).filter(Boolean);
+  t.same(names, ['Ann', 'Jos\u00e9 \ufffd']);
+});
+
 t.test('import: exit 1 at a refused fact, naming it; the fixed file resumes where it stopped', async (t) => {
   const dir = await tmp(t);
   const file = join(dir, 'facts.ndjson');

@@ -7,8 +7,8 @@
  * skipped: the recorder writes them again.
  */
 import { createReadStream } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { open } from 'node:fs/promises';
-import { createInterface } from 'node:readline';
 import { BOOKKEEPING_TYPES, UPCAST_TYPES, isFactType, upcast, type FactType } from '../../events/index.js';
 import type { FactBody } from '../example/facts.js';
 import { parseJsonText } from '../http/body.js';
@@ -65,9 +65,9 @@ async function looksLikeJsonDocument(path: string): Promise<boolean> {
  * U+FFFD, so the record would not hold what the file said) or a prototype-poisoning key. Its
  * ProblemError, worded for HTTP, becomes exit 3 naming the line.
  */
-function parseJson(text: string, line: number): unknown {
+function parseJson(text: string, line: number, replaced: boolean): unknown {
   try {
-    return parseJsonText(text, false);
+    return parseJsonText(text, replaced);
   } catch (err) {
     if (!(err instanceof ProblemError)) throw err;
     if (err.cause instanceof SyntaxError) throw new CliError(EXIT.input, `line ${line}: not JSON (${err.cause.message})`);
@@ -86,26 +86,53 @@ export async function* readInput(path: string): AsyncGenerator<InputItem> {
   }
   if (json) {
     const { readFile } = await import('node:fs/promises');
-    const doc = parseJson(await readFile(path, 'utf8'), 1);
+    const bytes = await readFile(path);
+    const doc = parseJson(bytes.toString('utf8'), 1, !isUtf8(bytes));
     const list = Array.isArray(doc) ? doc : isObject(doc) && Array.isArray(doc.facts) ? doc.facts : null;
     if (!list) throw new CliError(EXIT.input, `${path}: expected a JSON array of facts or { "facts": [...] }`);
     for (const [i, value] of list.entries()) yield toItem(value, i + 1, types);
     return;
   }
-  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
   let n = 0;
   try {
-    for await (const text of lines) {
+    for await (const bytes of byteLines(path)) {
       n += 1;
+      // Each line's bytes decoded apart: bytes that are not UTF-8 would otherwise become U+FFFD
+      // unseen, and the record would not hold what the file said (POST refuses them: a 400).
+      const text = bytes.toString('utf8');
       if (text.trim() === '') continue;
-      yield toItem(parseJson(text, n), n, types);
+      yield toItem(parseJson(text, n, !isUtf8(bytes)), n, types);
     }
   } catch (err) {
     if (err instanceof CliError) throw err;
     throw new CliError(EXIT.input, `cannot read ${path}: ${message(err)}`);
-  } finally {
-    lines.close();
   }
+}
+
+/**
+ * A file's lines as bytes, split at LF, CRLF or a lone CR (as readline splits them), their ends
+ * left out. Splitting bytes is safe in UTF-8: no byte of a multi-byte sequence is below 0x80.
+ */
+export async function* byteLines(path: string): AsyncGenerator<Buffer> {
+  let rest: Buffer = Buffer.alloc(0);
+  let afterCr = false;
+  for await (const chunk of createReadStream(path)) {
+    const buf = rest.length === 0 ? (chunk as Buffer) : Buffer.concat([rest, chunk as Buffer]);
+    let start = 0;
+    for (let i = 0; i < buf.length; i++) {
+      const b = buf[i];
+      if (b !== 10 && b !== 13) {
+        afterCr = false;
+        continue;
+      }
+      // The LF of a CRLF (perhaps split across two chunks) ends no line of its own.
+      if (!(b === 10 && afterCr && i === start)) yield buf.subarray(start, i);
+      afterCr = b === 13;
+      start = i + 1;
+    }
+    rest = buf.subarray(start);
+  }
+  if (rest.length > 0) yield rest;
 }
 
 /**
