@@ -397,12 +397,10 @@ const JSON_SELECT = { all: jsonSelect(false), inForce: jsonSelect(true) };
 const joined = new Map<string, string>();
 /** Each statement's text as a page of one statement runs it (its items' text and its keys), by the keyset's text. */
 const whole = new Map<string, string>();
-/** Where an item but the first begins in items joined by ',': `{"id":"` follows a ',' nowhere else (inside an item, a view's `{"id":` follows a ':', and strings escape their '"'). */
-const ITEM_START = ',{"id":"';
 
 /**
  * A page of one keyset statement (an organization of one body that adopts documents, asked
- * about `validAt`: bench:read's documents@past): its items joined by ',' as SQLite writes them,
+ * about `validAt`: bench:read's documents@past): its items joined as SQLite writes them,
  * and the keys of its rows, where every statement of several is merged in JS (each row's
  * document, key and item apart, sorted, merged, joined again: ~25–35 µs a page of 50 on the
  * 1,000,000-fact record). Null when its rows did not come in key order (they do: the
@@ -411,14 +409,16 @@ const ITEM_START = ',{"id":"';
  */
 function singlePage(q: QueryContext, sql: string, params: Record<string, unknown>, k: string, limit: number): Page<string> | null {
   let text = whole.get(sql);
-  if (text === undefined) whole.set(sql, (text = `SELECT group_concat(j, ',') AS v, group_concat(s || char(31) || d, char(30)) AS k FROM (${sql}) WHERE d IS NOT NULL AND s IS NOT NULL AND j IS NOT NULL`));
+  if (text === undefined) whole.set(sql, (text = `SELECT group_concat(j, char(30)) AS v, group_concat(s || char(31) || d, char(30)) AS k FROM (${sql}) WHERE d IS NOT NULL AND s IS NOT NULL AND j IS NOT NULL`));
   const row = q.get<{ v: string | null; k: string | null }>(text, params);
   if (!row?.v || !row.k) return { items: [], next: null };
   const keys = row.k.split('\u001e');
   for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) >= (keys[i] as string)) return null;
   // limit + 1 rows: the last tells that more follow, and goes.
   const more = keys.length > limit;
-  const items = more ? row.v.slice(0, row.v.lastIndexOf(ITEM_START)) : row.v;
+  // Items joined by U+001E, which no JSON text holds raw (JSON.stringify and json_quote escape
+  // it): the last item's start is exact whatever an item holds; then joined by ',' as a page is.
+  const items = (more ? row.v.slice(0, row.v.lastIndexOf('\u001e')) : row.v).replaceAll('\u001e', ',');
   const last = more ? (keys[limit - 1] as string).split('\u001f') : null;
   return { items: withViews(q, [items], k), next: last ? [last[0] as string, last[1] as string] : null };
 }
