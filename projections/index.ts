@@ -79,7 +79,8 @@ export interface RebuildResult {
   /**
    * Where the time went: each phase of the build and its milliseconds, in order (the last ones:
    * sorting, indexes, terms, statistics). A phase with `thread` ran on that thread beside the
-   * build's (the terms': their ms and cpuMs are that thread's), not on the build's path.
+   * build's (the terms': their ms and cpuMs are that thread's), not on the build's path; or,
+   * `build`, a part of the phase after it, timed apart (the terms made on the build's thread).
    */
   phases: { phase: string; ms: number; cpuMs: number; thread?: string }[];
 }
@@ -606,14 +607,16 @@ export async function buildFresh(
     sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_SOURCES }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
     stopIfAsked();
-    const made = await terms.done();
-    terms = null;
+    const made = await terms.made();
     // The terms' own steps, as their thread timed them (beside this thread's: not on its path).
     for (const p of made) {
-      phases.push({ phase: p.phase, ms: p.ms, cpuMs: p.cpuMs, thread: 'terms' });
+      phases.push({ phase: p.phase, ms: p.ms, cpuMs: p.cpuMs, thread: termsThread ? 'terms' : 'build' });
       report(true, p.phase);
     }
-    phase(termsThread ? 'terms: waited for their thread, copied in' : 'terms: copied in');
+    phase(termsThread ? 'terms: waited for their thread' : 'terms: cut and indexed on this thread (the steps above)');
+    terms.copyIn();
+    terms = null;
+    phase('terms: copied in from their file');
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite
     // re-prepares a statement whenever a parameter bound to a range on an indexed column
     // changes (knownAt, always), which cost 10-60 µs a query on the 1,000,000-fact record.

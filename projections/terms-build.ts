@@ -96,8 +96,10 @@ export function finishTermsFile(path: string): TermsPhase[] {
 
 /** The terms being made beside a build: `done` waits for them and copies them into the build's file; `abandon` stops and removes them. */
 export interface TermsBuild {
-  /** Waits for the terms, copies them into the build's file, removes theirs; their steps' times. */
-  done(): Promise<TermsPhase[]>;
+  /** Waits for the terms (made now when not on a thread of their own); their steps' times. */
+  made(): Promise<TermsPhase[]>;
+  /** Copies the terms made into the build's file and removes theirs. */
+  copyIn(): void;
   abandon(): Promise<void>;
 }
 
@@ -147,10 +149,13 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
     finished.catch(() => undefined);
   }
   return {
-    async done() {
+    async made() {
       const phases = finished === null ? finishTermsFile(path) : await finished;
       if (worker !== null) await worker.terminate();
       worker = null;
+      return phases;
+    },
+    copyIn() {
       attach();
       try {
         copyTermsFrom(db, ATTACHED);
@@ -158,7 +163,6 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
         db.exec(`DETACH DATABASE ${ATTACHED}`);
       }
       remove();
-      return phases;
     },
     async abandon() {
       if (worker !== null) await worker.terminate();
