@@ -20,6 +20,13 @@ import { startTerms, type TermsBuild } from './terms-build.js';
 
 /** The tables the terms are made from (offices/terms-index.ts). */
 const TERMS_SOURCES = ['appointments', 'departures'];
+/**
+ * Events from which a build makes its terms on a thread of their own by default: a thread's
+ * start (its modules loaded, ~0.1-0.3 s built, seconds from TypeScript sources) costs about what
+ * a smaller record's terms take (~0.6 s of CPU at 100,000 events, scaled from the
+ * 1,000,000-fact record's 5-7 s; an estimate, not measured at that size).
+ */
+const TERMS_THREAD_EVENTS = 100_000;
 import type { Database as Db } from 'better-sqlite3';
 import { LogMismatchError, logIdentity, mismatch } from '../src/store/identity.js';
 import { ensurePrivateFile } from '../src/store/private-files.js';
@@ -441,9 +448,9 @@ export interface BuildOptions {
   readonly decodeThread?: boolean;
   /**
    * Cuts the terms and builds their indexes on a thread of its own (terms-build.ts) while the
-   * other tables' indexes are built. Default: as `decodeThread` (not with `tempOnDisk`, nor from
-   * a worker running TypeScript sources). Without it the same steps run on the build's thread,
-   * after the others; the file is the same either way.
+   * other tables' indexes are built. Default: with 100,000 events or more, not with
+   * `tempOnDisk`, nor from a worker running TypeScript sources. Without it the same steps run
+   * on the build's thread, after the others; the file is the same either way.
    */
   readonly termsThread?: boolean;
   /**
@@ -512,8 +519,9 @@ export async function buildFresh(
     // Nor by default from a worker running TypeScript sources (the read-model thread's rebuild under tsx or tap): its
     // execArgv lacks the loader a thread it starts would need (src/store/worker-thread.ts). Built, it starts one.
     const file = typeof store.path === 'string' && (options.decodeThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')))) ? store.path : null;
-    // The terms on a thread of their own likewise (not for a replay, whose memory stays bounded: they are made after the rest there).
-    const termsThread = options.termsThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')));
+    // The terms on a thread of their own likewise (not for a replay, whose memory stays bounded: they are made after the rest there),
+    // once the log is large enough (decided after it is applied, below).
+    const termsThreadAllowed = options.termsThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')));
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
       const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
@@ -601,6 +609,7 @@ export async function buildFresh(
     // them in), then the terms' inputs go to a file of their own, where a second connection
     // (on a thread of its own, or once the rest is done) cuts them and builds their indexes
     // while this one makes the other tables' (terms-build.ts).
+    const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
     sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_SOURCES }), 'the index builds and sorted copies');
     terms = startTerms(db, termsThread, phase);
