@@ -22,7 +22,7 @@ function everyRow(path: string): Record<string, unknown[][]> {
   for (const { name, sql } of db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%' ORDER BY name").all() as { name: string; sql: string }[]) {
     const rowid = !/WITHOUT ROWID/i.test(sql) && !name.startsWith('sqlite_stat');
     const cols = (db.prepare(`PRAGMA table_info("${name}")`).all() as unknown[]).length;
-    out[name] = db.prepare(`SELECT ${rowid ? 'rowid, ' : ''}* FROM "${name}" ORDER BY ${rowid ? 'rowid' : Array.from({ length: cols }, (_, i) => i + 1).join(', ')}`).raw().all();
+    out[name] = db.prepare(`SELECT ${rowid ? 'rowid, ' : ''}* FROM "${name}" ORDER BY ${rowid ? 'rowid' : Array.from({ length: cols }, (_, i) => i + 1).join(', ')}`).raw().all() as unknown[][];
   }
   db.close();
   return out;
