@@ -85,8 +85,10 @@ say(`\nrebuilt ${fmt(result.events)} events in ${wall.toFixed(1)} s: ${fmt(resul
 say(`  by thread: ${[...byThread].sort((a, b) => b[1] - a[1]).map(([l, us]) => `${l} ${(us / Math.max(result.events, 1)).toFixed(1)}`).join(', ')} µs of CPU an event (the decoding thread's up to its last sample, ≤ 250 ms before it ended)`);
 say('  wall s    CPU s   main s  phase (CPU: every thread; main: the thread running the build)');
 const mainOf = (i: number): number => ((mainAt[i] ?? Number.NaN) - (i === 0 ? main0 : (mainAt[i - 1] ?? Number.NaN))) / 1000;
-result.phases.forEach((p, i) => say(`  ${(p.ms / 1000).toFixed(1).padStart(6)} ${(p.cpuMs / 1000).toFixed(1).padStart(8)} ${mainOf(i).toFixed(1).padStart(8)}  ${p.phase}`));
-const after = result.phases.slice(1);
+// A phase of another thread (`thread`: the terms', beside the build's) shows that thread's time and CPU, and counts in no sum.
+type Phase = (typeof result.phases)[number] & { thread?: string };
+result.phases.forEach((p: Phase, i) => say(p.thread === undefined ? `  ${(p.ms / 1000).toFixed(1).padStart(6)} ${(p.cpuMs / 1000).toFixed(1).padStart(8)} ${mainOf(i).toFixed(1).padStart(8)}  ${p.phase}` : `  ${`(${(p.ms / 1000).toFixed(1)}`.padStart(6)} ${(p.cpuMs / 1000).toFixed(1).padStart(8)}        -  ${p.phase}: on the ${p.thread} thread, its wall and CPU)`));
+const after = result.phases.slice(1).filter((p: Phase) => p.thread === undefined);
 const mainAfter = ((mainAt.at(-1) ?? Number.NaN) - (mainAt[0] ?? Number.NaN)) / 1000;
 say(`  after the log: wall ${(after.reduce((a, p) => a + p.ms, 0) / 1000).toFixed(1)} s, CPU ${(after.reduce((a, p) => a + p.cpuMs, 0) / 1000).toFixed(1)} s, of it the main thread ${mainAfter.toFixed(1)} s`);
 printRows(path, result.events);

@@ -93,19 +93,32 @@ export function spanDays(s0: string, e1: string): number {
   return Math.round((Date.parse(e1) - Date.parse(s0)) / 86_400_000);
 }
 
+export interface IndexOptions {
+  /** Make `terms` (a live file; default true). A bulk build makes them from the finished tables (finishBulk, terms-build.ts). */
+  readonly terms?: boolean;
+  /** Only these tables' sorted copies and indexes: not the facts' indexes, the spans nor the temporal indexes. */
+  readonly only?: readonly string[];
+  /** Every table's but these (already made). */
+  readonly except?: readonly string[];
+}
+
 /**
  * The query indexes (not the fact_id ones the writer needs): created after a bulk build, faster
  * than maintained row by row. A bulk build also loads tables clustered by a primary key as
  * plain tables (appending rows is cheaper than inserting them at their place in the key order);
  * here they are sorted into their clustered form.
  */
-export function createIndexes(db: Db, phase: (name: string) => void = () => undefined, options: { terms?: boolean } = {}): void {
-  db.exec(`CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
-    -- GET /v1/changes and annals diff: facts in a window of recording time, in keyset order.
-    CREATE INDEX IF NOT EXISTS facts_recorded ON facts (recorded_at, position);`);
-  phase('facts: indexes (target, position), (recorded_at, position)');
+export function createIndexes(db: Db, phase: (name: string) => void = () => undefined, options: IndexOptions = {}): void {
+  const { only, except = [] } = options;
+  if (only === undefined) {
+    db.exec(`CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
+      -- GET /v1/changes and annals diff: facts in a window of recording time, in keyset order.
+      CREATE INDEX IF NOT EXISTS facts_recorded ON facts (recorded_at, position);`);
+    phase('facts: indexes (target, position), (recorded_at, position)');
+  }
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
+      if ((only !== undefined && !only.includes(t.name)) || except.includes(t.name)) continue;
       if (t.primaryKey) {
         const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(t.name) as string | undefined;
         if (sql !== undefined && !/WITHOUT ROWID/i.test(sql)) {
@@ -128,6 +141,8 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
       });
     }
   }
+  // Only some tables' sorts and indexes (a bulk build's first steps): the rest comes with the others.
+  if (only !== undefined) return;
   // Temporal indexes and spans made here are filled from the rows already written (a bulk
   // build); on a new live file they start empty and the writer keeps them.
   const exists = (name: string): boolean => (db.prepare("SELECT count(*) FROM sqlite_master WHERE name = ?").pluck().get(name) as number) > 0;
@@ -678,21 +693,8 @@ export class ReadModelWriter {
    * a row's known_to is the `at` of the first close of its fact after the row's position.
    * That is one statement per table here, over the closes kept in `bulk_closes`.
    */
-  finishBulk(phase: (name: string) => void = () => undefined): void {
-    this.db.exec('CREATE INDEX bulk_closes_fact ON bulk_closes (fact_id, position)');
-    phase(`closes of corrected and retracted versions (${this.deferred}): their index`);
-    this.db.transaction(() => {
-      for (const p of PROJECTIONS) {
-        // As closeVersion does live: only the closes of facts of the types the table's read model handles.
-        const types = p.handles.map((h) => `'${h}'`).join(', ');
-        for (const t of p.tables) {
-          const key = t.factKey ?? 'fact_id';
-          this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
-            WHERE ${key} IN (SELECT fact_id FROM bulk_closes WHERE type IN (${types})) AND known_to = '${OPEN}'`);
-          phase(`closes: ${t.name}`);
-        }
-      }
-    })();
+  finishBulk(phase: (name: string) => void = () => undefined, options: { terms?: boolean } = {}): void {
+    this.closeBulk(phase, (t) => !this.closed.has(t));
     this.db.exec('DROP TABLE bulk_closes');
     // `earliest` as the live writer decides it at each insert: no row of the same value before it in the log.
     for (const t of tableSpecs()) {
@@ -701,8 +703,40 @@ export class ReadModelWriter {
       phase(`${t.name}: first of each ${t.first}`);
     }
     this.deferred = 0;
-    buildTerms(this.db, undefined, phase);
+    if (options.terms !== false) buildTerms(this.db, undefined, phase);
   }
+
+  /** Bulk build: the tables whose deferred closes are applied already (closeBulk). */
+  private readonly closed = new Set<string>();
+
+  /**
+   * Bulk build: the deferred closes of the tables `which` picks, applied now (finishBulk
+   * applies the others'): a table's closes touch its own rows only, so those of the
+   * appointments and departures can come first, for the terms made from them (terms-build.ts).
+   */
+  closeBulk(phase: (name: string) => void, which: (table: string) => boolean): void {
+    if (!this.closesIndexed) {
+      this.db.exec('CREATE INDEX bulk_closes_fact ON bulk_closes (fact_id, position)');
+      phase(`closes of corrected and retracted versions (${this.deferred}): their index`);
+      this.closesIndexed = true;
+    }
+    this.db.transaction(() => {
+      for (const p of PROJECTIONS) {
+        // As closeVersion does live: only the closes of facts of the types the table's read model handles.
+        const types = p.handles.map((h) => `'${h}'`).join(', ');
+        for (const t of p.tables) {
+          if (!which(t.name)) continue;
+          this.closed.add(t.name);
+          const key = t.factKey ?? 'fact_id';
+          this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
+            WHERE ${key} IN (SELECT fact_id FROM bulk_closes WHERE type IN (${types})) AND known_to = '${OPEN}'`);
+          phase(`closes: ${t.name}`);
+        }
+      }
+    })();
+  }
+
+  private closesIndexed = false;
 
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string, correctedBy: string | null): void {
     for (const w of writes) {

@@ -16,6 +16,17 @@ import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
 import { SortFilesError, sortOnThreads, sorting } from './bulk-sorts.js';
+import { startTerms, type TermsBuild } from './terms-build.js';
+
+/** The tables the terms are made from (offices/terms-index.ts). */
+const TERMS_SOURCES = ['appointments', 'departures'];
+/**
+ * Events from which a build makes its terms on a thread of their own by default: a thread's
+ * start (its modules loaded, ~0.1-0.3 s built, seconds from TypeScript sources) costs about what
+ * a smaller record's terms take (~0.6 s of CPU at 100,000 events, scaled from the
+ * 1,000,000-fact record's 5-7 s; an estimate, not measured at that size).
+ */
+const TERMS_THREAD_EVENTS = 100_000;
 import type { Database as Db } from 'better-sqlite3';
 import { LogMismatchError, logIdentity, mismatch } from '../src/store/identity.js';
 import { ensurePrivateFile } from '../src/store/private-files.js';
@@ -72,8 +83,13 @@ export interface RebuildResult {
   elapsedMs: number;
   eventsPerSecond: number;
   position: Position | null;
-  /** Where the time went: each phase of the build and its milliseconds, in order (the last ones: sorting, indexes, terms, statistics). */
-  phases: { phase: string; ms: number; cpuMs: number }[];
+  /**
+   * Where the time went: each phase of the build and its milliseconds, in order (the last ones:
+   * sorting, indexes, terms, statistics). A phase with `thread` ran on that thread beside the
+   * build's (the terms': their ms and cpuMs are that thread's), not on the build's path; or,
+   * `build`, a part of the phase after it, timed apart (the terms made on the build's thread).
+   */
+  phases: { phase: string; ms: number; cpuMs: number; thread?: string }[];
 }
 
 export interface ReadModels {
@@ -431,6 +447,13 @@ export interface BuildOptions {
    */
   readonly decodeThread?: boolean;
   /**
+   * Cuts the terms and builds their indexes on a thread of its own (terms-build.ts) while the
+   * other tables' indexes are built. Default: with 100,000 events or more, not with
+   * `tempOnDisk`, nor from a worker running TypeScript sources. Without it the same steps run
+   * on the build's thread, after the others; the file is the same either way.
+   */
+  readonly termsThread?: boolean;
+  /**
    * Stops the build at its next batch or finishing step with RebuildStoppedError, its file
    * removed (the service stopping, `annals rebuild` interrupted). With one, the build also
    * lets the event loop turn between batches, so that what aborts it (a message, a signal) is heard.
@@ -464,7 +487,7 @@ export async function buildFresh(
   const stopIfAsked = (): void => {
     if (signal?.aborted) throw new RebuildStoppedError();
   };
-  for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${path}${suffix}`, { force: true });
+  for (const suffix of ['', '-wal', '-shm', '-journal', '.terms']) rmSync(`${path}${suffix}`, { force: true });
   // 0600 before SQLite makes it: the file is renamed over the data dir's read models.
   ensurePrivateFile(path);
   let db: Db;
@@ -480,6 +503,7 @@ export async function buildFresh(
   const started = performance.now();
   let events = 0;
   let lastReport = 0;
+  let terms: TermsBuild | null = null;
   try {
     const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true });
     writer.followLog(await logIdentity(store));
@@ -495,6 +519,9 @@ export async function buildFresh(
     // Nor by default from a worker running TypeScript sources (the read-model thread's rebuild under tsx or tap): its
     // execArgv lacks the loader a thread it starts would need (src/store/worker-thread.ts). Built, it starts one.
     const file = typeof store.path === 'string' && (options.decodeThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')))) ? store.path : null;
+    // The terms on a thread of their own likewise (not for a replay, whose memory stays bounded: they are made after the rest there),
+    // once the log is large enough (decided after it is applied, below).
+    const termsThreadAllowed = options.termsThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')));
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
       const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
@@ -541,7 +568,7 @@ export async function buildFresh(
       }
     };
     // Each phase's wall time and this process's CPU time (user + system): on a shared machine the CPU is the figure to compare.
-    const phases: { phase: string; ms: number; cpuMs: number }[] = [];
+    const phases: RebuildResult['phases'] = [];
     let mark = performance.now();
     let cpuMark = process.cpuUsage();
     const phase = (name: string): void => {
@@ -577,8 +604,28 @@ export async function buildFresh(
       db.pragma(`threads = ${Math.max(1, availableParallelism() - 1)}`);
       sortOnThreads(db, log, events);
     }
-    sorting(db, () => createIndexes(db, phase, { terms: false }), 'the index builds and sorted copies');
-    writer.finishBulk(phase);
+    // The terms (offices/terms-index.ts) are made from the appointments and departures alone,
+    // once closed: those closes first, the departures' sorted copy (the order their copy reads
+    // them in), then the terms' inputs go to a file of their own, where a second connection
+    // (on a thread of its own, or once the rest is done) cuts them and builds their indexes
+    // while this one makes the other tables' (terms-build.ts).
+    const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
+    writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
+    sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_SOURCES }), 'the index builds and sorted copies');
+    terms = startTerms(db, termsThread, phase);
+    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_SOURCES }), 'the index builds and sorted copies');
+    writer.finishBulk(phase, { terms: false });
+    stopIfAsked();
+    const made = await terms.made();
+    // The terms' own steps, as their thread timed them (beside this thread's: not on its path).
+    for (const p of made) {
+      phases.push({ phase: p.phase, ms: p.ms, cpuMs: p.cpuMs, thread: termsThread ? 'terms' : 'build' });
+      report(true, p.phase);
+    }
+    phase(termsThread ? 'terms: waited for their thread' : 'terms: cut and indexed on this thread (the steps above)');
+    terms.copyIn();
+    terms = null;
+    phase('terms: copied in from their file');
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite
     // re-prepares a statement whenever a parameter bound to a range on an indexed column
     // changes (knownAt, always), which cost 10-60 µs a query on the 1,000,000-fact record.
@@ -589,6 +636,7 @@ export async function buildFresh(
     db.pragma('journal_mode = DELETE');
     return { events, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(events / Math.max(elapsedMs / 1000, 1e-9)), position: writer.checkpoint().position, phases };
   } catch (err) {
+    await terms?.abandon();
     // A bulk build writes without a journal, so a failed transaction leaves the file
     // half-written: it is never swapped in, and removed so that a full disk gets its room back.
     db.close();

@@ -207,31 +207,55 @@ export class TermsKeeper {
  * copy at 1,000,000 facts, 2.1 s with the scan and the sort).
  */
 export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void = () => undefined): void {
+  copyTermsInputs(db, 'temp', 'main', phase);
+  cutTerms(db, 'temp', chunk, phase);
+  indexTerms(db, phase);
+}
+
+/** `CREATE TABLE` of `terms` in the schema named (main, or an attached file). */
+const termsTable = (schema: string): string => TERMS_TABLE.replace('EXISTS terms', `EXISTS ${schema}.terms`);
+
+/**
+ * The first steps of buildTerms, the ones that read the read models: `terms` made afresh in
+ * schema `terms` (the build's own, or an attached file's), the appointments of pairs no
+ * departure names copied into it, and the other appointments and the departures copied into
+ * `inputs` (temp, or that attached file) in (office, person) order, for cutTerms. The
+ * appointments and departures must be final (their closes applied) and `facts` written.
+ */
+export function copyTermsInputs(db: Db, inputs: string, terms: string, phase: (name: string) => void = () => undefined): void {
   // The rows first, into a bare table; then its indexes and its temporal index, each made in
   // one sorted pass (keeping three indexes and an R*Tree up row by row cost ~26 s of CPU on
   // the 1,000,000-fact record).
-  db.exec(`DROP TABLE IF EXISTS terms; DROP TABLE IF EXISTS terms_rt; ${TERMS_TABLE};`);
-  const writer = new BulkTermsWriter(db);
+  db.exec(`DROP TABLE IF EXISTS ${terms}.terms; DROP TABLE IF EXISTS ${terms}.terms_rt; ${termsTable(terms)};`);
   // A pair no departure names has nothing to cut: each appointment version is one row, over
   // its own recording interval (what termsOfPair makes of it; one begun and ended in the same
   // instant was never the state of the record, so none). Copied in one statement: on the
   // 1,000,000-fact record 407,000 of 509,000 appointments, which the cut below reads no more.
-  const PAIR = 'SELECT 1 FROM temp.terms_pairs p WHERE p.office = a.office AND p.person = a.person';
+  const PAIR = `SELECT 1 FROM ${inputs}.terms_pairs p WHERE p.office = a.office AND p.person = a.person`;
   db.exec(`
-    DROP TABLE IF EXISTS temp.terms_pairs; DROP TABLE IF EXISTS temp.terms_apps; DROP TABLE IF EXISTS temp.terms_deps;
-    CREATE TEMP TABLE terms_pairs (office TEXT NOT NULL, person TEXT NOT NULL, PRIMARY KEY (office, person)) WITHOUT ROWID;
-    INSERT OR IGNORE INTO terms_pairs SELECT office, person FROM departures WHERE office IS NOT NULL AND person IS NOT NULL;
-    INSERT INTO terms (${TERMS_COLUMNS.join(', ')}) SELECT a.office, a.person, a.fact_id, a.rowid, a.to_raw, a.s0, a.s1, a.e0, a.e1, a.known_from, a.known_to
-      FROM appointments a NOT INDEXED WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND a.known_from < a.known_to AND NOT EXISTS (${PAIR});`);
+    DROP TABLE IF EXISTS ${inputs}.terms_pairs; DROP TABLE IF EXISTS ${inputs}.terms_apps; DROP TABLE IF EXISTS ${inputs}.terms_deps;
+    CREATE TABLE ${inputs}.terms_pairs (office TEXT NOT NULL, person TEXT NOT NULL, PRIMARY KEY (office, person)) WITHOUT ROWID;
+    INSERT OR IGNORE INTO ${inputs}.terms_pairs SELECT office, person FROM main.departures WHERE office IS NOT NULL AND person IS NOT NULL;
+    INSERT INTO ${terms}.terms (${TERMS_COLUMNS.join(', ')}) SELECT a.office, a.person, a.fact_id, a.rowid, a.to_raw, a.s0, a.s1, a.e0, a.e1, a.known_from, a.known_to
+      FROM main.appointments a NOT INDEXED WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND a.known_from < a.known_to AND NOT EXISTS (${PAIR});`);
   phase('terms: appointments of pairs no departure names copied');
   db.exec(`
-    CREATE TEMP TABLE terms_apps AS SELECT a.office, ${APP_COLUMNS} FROM appointments a NOT INDEXED JOIN facts f ON f.fact_id = a.fact_id
+    CREATE TABLE ${inputs}.terms_apps AS SELECT a.office, ${APP_COLUMNS} FROM main.appointments a NOT INDEXED JOIN main.facts f ON f.fact_id = a.fact_id
       WHERE a.office IS NOT NULL AND a.person IS NOT NULL AND EXISTS (${PAIR}) ORDER BY a.office, a.person, a.rowid;
-    CREATE TEMP TABLE terms_deps AS SELECT d.office, ${DEP_COLUMNS} FROM departures d NOT INDEXED JOIN facts f ON f.fact_id = d.fact_id
+    CREATE TABLE ${inputs}.terms_deps AS SELECT d.office, ${DEP_COLUMNS} FROM main.departures d NOT INDEXED JOIN main.facts f ON f.fact_id = d.fact_id
       WHERE d.office IS NOT NULL AND d.person IS NOT NULL ORDER BY d.office, d.person;`);
   phase('terms: the other appointments and the departures copied in (office, person) order');
-  const apps = db.prepare('SELECT rowid AS n, * FROM temp.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT +?');
-  const deps = db.prepare('SELECT rowid AS n, * FROM temp.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT +?');
+}
+
+/**
+ * The cut (buildTerms): the appointments and departures copyTermsInputs put in `inputs` read
+ * pair by pair, each pair's terms appended to `terms` (of the connection's main schema), then
+ * the inputs dropped.
+ */
+export function cutTerms(db: Db, inputs: string, chunk = 20_000, phase: (name: string) => void = () => undefined): void {
+  const writer = new BulkTermsWriter(db);
+  const apps = db.prepare(`SELECT rowid AS n, * FROM ${inputs}.terms_apps WHERE rowid > ? ORDER BY rowid LIMIT +?`);
+  const deps = db.prepare(`SELECT rowid AS n, * FROM ${inputs}.terms_deps WHERE rowid > ? ORDER BY rowid LIMIT +?`);
   type Row<T> = T & { office: string; n: number };
   const key = (r: { office: string; person: string }): string => `${r.office}\u0000${r.person}`;
   // The departures, read alongside in the same order: those of pairs up to `upTo` (inclusive).
@@ -287,14 +311,41 @@ export function buildTerms(db: Db, chunk = 20_000, phase: (name: string) => void
     }
     writer.flush();
   })();
-  db.exec('DROP TABLE temp.terms_apps; DROP TABLE temp.terms_deps; DROP TABLE temp.terms_pairs;');
+  db.exec(`DROP TABLE ${inputs}.terms_apps; DROP TABLE ${inputs}.terms_deps; DROP TABLE ${inputs}.terms_pairs;`);
   phase('terms: cut');
+}
+
+/** The last steps of buildTerms: the indexes of `terms` and its temporal index, made from its rows. */
+export function indexTerms(db: Db, phase: (name: string) => void = () => undefined): void {
   sorting(db, () => db.exec(TERMS_INDEXES), "the terms' index builds");
   phase('terms: indexes');
   // Packed from the rows (rtree-pack.ts), not inserted one by one.
   db.exec(TERMS_RT);
   packRtree(db, 'terms_rt', 'SELECT rowid, office, s0, e1, known_from, known_to FROM terms', ([id, office, s0, e1, from, to]: [number, string, string, string, string, string]) => [id, entityKey(office), dayKey(s0), dayKey(e1), secondKey(from), secondKeyUp(to)]);
   phase('terms_rt: filled');
+}
+
+/**
+ * `terms` and `terms_rt` as another connection built them in the file `attached` names
+ * (copyTermsInputs, cutTerms and indexTerms there), copied into this connection's main schema,
+ * where neither is yet. SQLite's transfer of a table into an empty one of the same shape
+ * (`INSERT INTO t SELECT * FROM s.t`, as VACUUM copies) copies the rows with their rowids and
+ * each index's entries as they are, in order: no row is built again, no index sorted again.
+ * The R*Tree's nodes are copied through its shadow tables (rtree-pack.ts writes them so too).
+ */
+export function copyTermsFrom(db: Db, attached: string): void {
+  db.exec(`${termsTable('main')}; ${TERMS_INDEXES} ${TERMS_RT};`);
+  db.exec(`INSERT INTO main.terms SELECT * FROM ${attached}.terms;`);
+  // SQLite refuses writes to a virtual table's shadow tables in defensive mode (better-sqlite3's default).
+  db.unsafeMode(true);
+  try {
+    db.exec(`UPDATE main.terms_rt_node SET data = (SELECT data FROM ${attached}.terms_rt_node WHERE nodeno = 1) WHERE nodeno = 1;
+      INSERT INTO main.terms_rt_node SELECT * FROM ${attached}.terms_rt_node WHERE nodeno > 1;
+      INSERT INTO main.terms_rt_parent SELECT * FROM ${attached}.terms_rt_parent;
+      INSERT INTO main.terms_rt_rowid SELECT * FROM ${attached}.terms_rt_rowid;`);
+  } finally {
+    db.unsafeMode(false);
+  }
 }
 
 /** One (office, person)'s rows: the maximal recording intervals over which each version's cut end stays the same. */

@@ -1,0 +1,173 @@
+/**
+ * A bulk build's `terms` and `terms_rt` (offices/terms-index.ts) made beside the build, in a
+ * file of their own, by a second connection: on a thread of its own when the build can start
+ * one, so that the cut, the terms' three index builds and the R*Tree's packing (~5-7 s of one
+ * core on the 1,000,000-fact record) run while the build's thread makes the other tables'
+ * indexes, closes and temporal indexes, instead of after them. SQLite lets one connection at
+ * a time write a file, hence the second file: the build's thread copies the terms' inputs into
+ * it (the appointments and departures, once closed, as buildTerms copies them into temporary
+ * tables), the terms' connection makes the table and its indexes there, and the build copies
+ * them in at the end with SQLite's transfer (rows with their rowids, index entries as they
+ * are: copyTermsFrom). The rows, their rowids and the index entries are the ones buildTerms
+ * makes in the build's file: the same statements on the same rows in the same order.
+ */
+import { readFileSync, rmSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import type { Database as Db } from 'better-sqlite3';
+import type { Worker } from 'node:worker_threads';
+import { copyTermsFrom, copyTermsInputs, cutTerms, indexTerms } from './offices/terms-index.js';
+import { ensurePrivateFile } from '../src/store/private-files.js';
+import { startWorker } from '../src/store/worker-thread.js';
+
+export interface TermsThreadInit {
+  /** The terms' file, holding their inputs (copyTermsInputs). */
+  readonly path: string;
+}
+
+export interface TermsPhase {
+  readonly phase: string;
+  readonly ms: number;
+  /** The CPU of the thread that ran it (Linux), else its wall time. */
+  readonly cpuMs: number;
+}
+
+export type TermsThreadReply = { kind: 'done'; phases: TermsPhase[] } | { kind: 'failed'; message: string; code: unknown };
+
+/** The schema name the terms' file is attached as on the build's connection. */
+const ATTACHED = 'terms_build';
+
+/** The terms' file beside a build's file. */
+export const termsFileOf = (path: string): string => `${path}.terms`;
+
+/** This thread's CPU so far, ms (Linux: its schedstat); null elsewhere. */
+function threadCpuMs(): number | null {
+  try {
+    const ns = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e6 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Opens a terms' file as a bulk build opens its own: no journal, no fsync (a crash leaves a file nobody uses). */
+function openTermsFile(path: string): Db {
+  const db = new Database(path);
+  try {
+    db.unsafeMode(true);
+    try {
+      db.pragma('journal_mode = OFF');
+    } finally {
+      db.unsafeMode(false);
+    }
+    db.pragma('synchronous = OFF');
+    db.pragma('cache_size = -16384');
+    db.pragma('temp_store = MEMORY');
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+  return db;
+}
+
+/**
+ * The terms' file finished (on the terms' thread, or inline): cut, indexed, its R*Tree packed.
+ * Returns each step's time.
+ */
+export function finishTermsFile(path: string): TermsPhase[] {
+  const db = openTermsFile(path);
+  const phases: TermsPhase[] = [];
+  try {
+    let mark = performance.now();
+    let cpu = threadCpuMs();
+    const phase = (name: string): void => {
+      const now = performance.now();
+      const c = threadCpuMs();
+      phases.push({ phase: name, ms: Math.round(now - mark), cpuMs: Math.round(c !== null && cpu !== null ? c - cpu : now - mark) });
+      mark = now;
+      cpu = c;
+    };
+    cutTerms(db, 'main', undefined, phase);
+    indexTerms(db, phase);
+  } finally {
+    db.close();
+  }
+  return phases;
+}
+
+/** The terms being made beside a build: `done` waits for them and copies them into the build's file; `abandon` stops and removes them. */
+export interface TermsBuild {
+  /** Waits for the terms (made now when not on a thread of their own); their steps' times. */
+  made(): Promise<TermsPhase[]>;
+  /** Copies the terms made into the build's file and removes theirs. */
+  copyIn(): void;
+  abandon(): Promise<void>;
+}
+
+/**
+ * Starts the terms of the build on `db` (its appointments and departures final, `facts`
+ * written): their inputs copied into a file beside it (on this thread), then cut and indexed
+ * there on a thread of its own (`threaded`), or when `done` is called.
+ */
+export function startTerms(db: Db, threaded: boolean, phase: (name: string) => void): TermsBuild {
+  const path = termsFileOf(db.name);
+  const remove = (): void => {
+    for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
+  };
+  remove();
+  // 0600 before SQLite makes it: it holds copies of the read models' rows.
+  ensurePrivateFile(path);
+  const attach = (): void => {
+    db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
+    db.unsafeMode(true);
+    try {
+      db.pragma(`${ATTACHED}.journal_mode = OFF`);
+    } finally {
+      db.unsafeMode(false);
+    }
+    db.pragma(`${ATTACHED}.synchronous = OFF`);
+  };
+  attach();
+  try {
+    copyTermsInputs(db, ATTACHED, ATTACHED, phase);
+  } finally {
+    db.exec(`DETACH DATABASE ${ATTACHED}`);
+  }
+  let worker: Worker | null = null;
+  let finished: Promise<TermsPhase[]> | null = null;
+  if (threaded) {
+    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path } satisfies TermsThreadInit }, 'rebuild terms');
+    worker = w;
+    finished = new Promise<TermsPhase[]>((resolve, reject) => {
+      w.on('message', (m: TermsThreadReply) => {
+        if (m.kind === 'done') resolve(m.phases);
+        else reject(Object.assign(new Error(`the terms could not be built in ${path}: ${m.message}`), m.code === null ? {} : { code: m.code }));
+      });
+      w.on('error', reject);
+      w.on('exit', (code) => reject(new Error(`the rebuild's terms thread stopped (exit code ${code}) before the terms were built`)));
+    });
+    // Seen by done(); a failure before it is awaited is not an unhandled rejection.
+    finished.catch(() => undefined);
+  }
+  return {
+    async made() {
+      const phases = finished === null ? finishTermsFile(path) : await finished;
+      if (worker !== null) await worker.terminate();
+      worker = null;
+      return phases;
+    },
+    copyIn() {
+      attach();
+      try {
+        copyTermsFrom(db, ATTACHED);
+      } finally {
+        db.exec(`DETACH DATABASE ${ATTACHED}`);
+      }
+      remove();
+    },
+    async abandon() {
+      if (worker !== null) await worker.terminate();
+      worker = null;
+      remove();
+    },
+  };
+}
