@@ -89,7 +89,7 @@ export interface RebuildResult {
    * build's (the terms': their ms and cpuMs are that thread's), not on the build's path; or,
    * `build`, a part of the phase after it, timed apart (the terms made on the build's thread).
    */
-  phases: { phase: string; ms: number; cpuMs: number; thread?: string }[];
+  phases: { phase: string; ms: number; cpuMs: number; thread?: 'terms' | 'build' }[];
 }
 
 export interface ReadModels {

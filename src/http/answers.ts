@@ -256,7 +256,7 @@ export const RebuildAnswer = z.object({
   elapsedMs: z.number(),
   eventsPerSecond: z.number(),
   position: z.string().nullable(),
-  phases: z.array(z.object({ phase: z.string(), ms: z.number(), cpuMs: z.number() })).optional().describe('Each phase of the bulk build in order, with its wall and CPU time (milliseconds)'),
+  phases: z.array(z.object({ phase: z.string(), ms: z.number(), cpuMs: z.number(), thread: z.enum(['terms', 'build']).optional().describe('terms: the phase ran on the terms\' own thread beside the build (its times are that thread\'s, not on the build\'s path); build: a part of the phase after it, timed apart') })).optional().describe('Each phase of the bulk build in order, with its wall and CPU time (milliseconds)'),
 });
 
 /** 304: If-None-Match named the answer's ETag; no body (openapi.ts documents it on every read). */
