@@ -224,18 +224,25 @@ export function openDb(path: string, options: OpenOptions = {}): Db {
   return db;
 }
 
+/**
+ * A bulk build's file (or `schema`, a file attached for one): no journal, no fsync; a crash
+ * leaves a file nobody uses. better-sqlite3 opens connections in SQLite's defensive mode, which
+ * ignores `journal_mode = OFF` (the file kept a rollback journal, made and unlinked at each
+ * COMMIT, and wrote each reused page there first): lifted for this pragma only.
+ */
+export function unjournaled(db: Db, schema = 'main'): void {
+  db.unsafeMode(true);
+  try {
+    db.pragma(`${schema}.journal_mode = OFF`);
+  } finally {
+    db.unsafeMode(false);
+  }
+  db.pragma(`${schema}.synchronous = OFF`);
+}
+
 function setUp(db: Db, options: OpenOptions): void {
   if (options.bulk) {
-    // better-sqlite3 opens connections in SQLite's defensive mode, which ignores
-    // `journal_mode = OFF` (the file kept a rollback journal, made and unlinked at each
-    // COMMIT, and wrote each reused page there first): lifted for this pragma only.
-    db.unsafeMode(true);
-    try {
-      db.pragma('journal_mode = OFF');
-    } finally {
-      db.unsafeMode(false);
-    }
-    db.pragma('synchronous = OFF');
+    unjournaled(db);
   } else {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

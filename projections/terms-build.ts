@@ -15,6 +15,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
+import { unjournaled } from './db.js';
 import { copyTermsFrom, copyTermsInputs, cutTerms, indexTerms } from './offices/terms-index.js';
 import { ensurePrivateFile } from '../src/store/private-files.js';
 import { startWorker } from '../src/store/worker-thread.js';
@@ -53,13 +54,7 @@ function threadCpuMs(): number | null {
 function openTermsFile(path: string): Db {
   const db = new Database(path);
   try {
-    db.unsafeMode(true);
-    try {
-      db.pragma('journal_mode = OFF');
-    } finally {
-      db.unsafeMode(false);
-    }
-    db.pragma('synchronous = OFF');
+    unjournaled(db);
     db.pragma('cache_size = -16384');
     db.pragma('temp_store = MEMORY');
   } catch (err) {
@@ -118,13 +113,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   ensurePrivateFile(path);
   const attach = (): void => {
     db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
-    db.unsafeMode(true);
-    try {
-      db.pragma(`${ATTACHED}.journal_mode = OFF`);
-    } finally {
-      db.unsafeMode(false);
-    }
-    db.pragma(`${ATTACHED}.synchronous = OFF`);
+    unjournaled(db, ATTACHED);
   };
   attach();
   try {

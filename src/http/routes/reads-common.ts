@@ -129,6 +129,13 @@ export async function readContext(app: FastifyInstance, q: { knownAt?: string | 
   return { knownAt: q.knownAt ?? new Date().toISOString() };
 }
 
+/** A read question answered on the event loop (no read workers), with the snapshot it read. */
+function askedHere<M extends ReadMethod>(app: FastifyInstance, method: M, args: ReadArgs<M>): Pooled<ReadValue<M>> {
+  const q = app.readModels.queries;
+  const value = (q[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args);
+  return { value, snapshot: q.snapshot() };
+}
+
 /**
  * A read question (ReadQueries' `method`), answered by a read worker when the runtime has
  * them (off the event loop: projections/read-pool.ts), else here; with the snapshot it read,
@@ -140,9 +147,7 @@ export function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...ar
     const pooled = app.readPool?.run(method, args, raw ? RAW_PAGE : undefined);
     // One promise on the worker's answer, not a chain of async functions (a point question is ~60 µs of the event loop; each link costs a microtask).
     if (pooled) return raw ? pooled.then(withRawItems, (err: unknown) => refusedAsShed(app, err)) : pooled.catch((err: unknown) => refusedAsShed(app, err));
-    const q = app.readModels.queries;
-    const value = (q[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args);
-    return Promise.resolve({ value, snapshot: q.snapshot() });
+    return Promise.resolve(askedHere(app, method, args));
   } catch (err) {
     return Promise.reject(err);
   }
@@ -175,9 +180,7 @@ export function askThen<M extends ReadMethod>(app: FastifyInstance, reply: Fasti
       });
       return;
     }
-    const q = app.readModels.queries;
-    const value = (q[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args);
-    answered({ value, snapshot: q.snapshot() });
+    answered(askedHere(app, method, args));
   } catch (err) {
     reply.send(err);
   }
