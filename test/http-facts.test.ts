@@ -245,8 +245,17 @@ t.test('batch: application/x-ndjson; a malformed body (a line that is not JSON) 
 
   const poisoned = await ndjson(`${JSON.stringify(f.person(undefined, 'W'))}\n{"type":"PersonRegistered","data":{"name":"X","__proto__":{"polluted":1}},"source":{"title":"t"}}`);
   t.equal(poisoned.statusCode, 400);
-  t.match(poisoned.json(), { errors: [{ path: 'line 2' }] });
+  t.match(poisoned.json(), { detail: /^line 2 \(fact \[1\]\) holds a prototype-poisoning key/, errors: [{ path: '[1].data.__proto__', message: 'line 2: a prototype-poisoning key is not allowed' }] });
   t.equal(({} as any).polluted, undefined);
+  // Spelt with an escape, or as constructor.prototype: the same refusal, naming the field.
+  for (const [line, path] of [
+    ['{"type":"PersonRegistered","data":{"name":"X","\\u005f_proto__":{"polluted":1}},"source":{"title":"t"}}', '[1].data.__proto__'],
+    ['{"type":"PersonRegistered","data":{"name":"X","constructor":{"prototype":{"polluted":1}}},"source":{"title":"t"}}', '[1].data.constructor'],
+  ] as const) {
+    const r = await ndjson(`${JSON.stringify(f.person(undefined, 'W'))}\n${line}`);
+    t.equal(r.statusCode, 400, path);
+    t.match(r.json(), { errors: [{ path, message: 'line 2: a prototype-poisoning key is not allowed' }] }, path);
+  }
   t.equal(await logLength(a), 4 + 4 + 2, 'nothing of a malformed body recorded');
 
   // Well-formed facts refused by validation keep the batch behaviour: recorded up to the refused one.

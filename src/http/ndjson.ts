@@ -9,18 +9,14 @@
  * a parser added inside a plugin would serve that plugin's routes alone.
  */
 import type { FastifyInstance } from 'fastify';
-import { badText, decodeBody, mayHoldBadText, requireUtf8Charset } from './body.js';
+import { decodeBody, parseJsonText, requireUtf8Charset } from './body.js';
 import { ProblemError } from './errors.js';
 
-function guard(this: unknown, key: string, value: unknown): unknown {
-  if (key === '__proto__') throw new SyntaxError('a "__proto__" key is not allowed');
-  if (key === 'constructor' && value !== null && typeof value === 'object' && Object.prototype.hasOwnProperty.call(value, 'prototype')) {
-    throw new SyntaxError('a "constructor.prototype" key is not allowed');
-  }
-  return value;
-}
-
-/** `replaced`: the body had bytes that are not UTF-8 (decoded as U+FFFD): the lines holding them are refused. */
+/**
+ * `replaced`: the body had bytes that are not UTF-8 (decoded as U+FFFD): the lines holding them
+ * are refused. Each line is parsed and checked as a JSON body is (parseJsonText), its problems
+ * named by the fact's index (`[1].data.name`) and worded with the line.
+ */
 export function parseNdjson(body: string, replaced = false): unknown[] {
   const out: unknown[] = [];
   let lineNo = 0;
@@ -28,22 +24,23 @@ export function parseNdjson(body: string, replaced = false): unknown[] {
     lineNo++;
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.trim() === '') continue;
-    let value: unknown;
     try {
-      value = JSON.parse(line, guard);
+      out.push(parseJsonText(line, replaced, `[${out.length}]`));
     } catch (err) {
-      const message = `not a JSON fact (${(err as Error).message}); nothing of the batch was recorded`;
-      throw new ProblemError('invalid-request', `line ${lineNo} (fact [${out.length}]) is not well-formed JSON: the body is malformed (cut off?); nothing was recorded`, {
-        errors: [{ path: `line ${lineNo}`, message }],
+      if (!(err instanceof ProblemError)) throw err;
+      const at = `line ${lineNo} (fact [${out.length}])`;
+      if (err.cause instanceof SyntaxError) {
+        const message = `not a JSON fact (${err.cause.message}); nothing of the batch was recorded`;
+        throw new ProblemError('invalid-request', `${at} is not well-formed JSON: the body is malformed (cut off?); nothing was recorded`, {
+          errors: [{ path: `line ${lineNo}`, message }],
+        });
+      }
+      const errors = (err.extensions.errors ?? []) as Array<{ path: string; message: string }>;
+      const poison = errors.some((e) => e.message.startsWith('a prototype-poisoning key'));
+      throw new ProblemError('invalid-request', poison ? `${at} holds a prototype-poisoning key; nothing was recorded` : `${at} holds text that is not valid UTF-8 or Unicode; nothing was recorded`, {
+        errors: errors.map((p) => ({ path: p.path, message: `line ${lineNo}: ${p.message}` })),
       });
     }
-    const bad = mayHoldBadText(line, replaced) ? badText(value, replaced, `[${out.length}]`) : [];
-    if (bad.length > 0) {
-      throw new ProblemError('invalid-request', `line ${lineNo} (fact [${out.length}]) holds text that is not valid UTF-8 or Unicode; nothing was recorded`, {
-        errors: bad.map((p) => ({ path: p.path, message: `line ${lineNo}: ${p.message}` })),
-      });
-    }
-    out.push(value);
   }
   return out;
 }
