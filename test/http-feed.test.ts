@@ -12,7 +12,7 @@ import { isFactType } from '../events/index.js';
 import { feedHubOf } from '../src/http/routes/feed.js';
 import { startTestApp, type TestApp } from './fixtures/app.js';
 import { appointed, corrected, office, officeGround, organization, person, retracted } from './fixtures/facts.js';
-import { listen } from './fixtures/raw-http.js';
+import { exchange, listen, open } from './fixtures/raw-http.js';
 import { factsOf, openSse } from './fixtures/sse.js';
 import { until } from './fixtures/when.js';
 
@@ -125,6 +125,16 @@ t.test('heartbeat comments; the same access rule as other reads; never compresse
   await r.until(() => r.events.length === 1, 5_000);
   t.equal(r.events[0]?.id, big['position']);
   r.close();
+
+  // The connection's fate is the client's and Node's to say, as for any answer: a client that
+  // asks to close gets `Connection: close` (the feed used to force keep-alive).
+  for (const [asked, answered] of [['close', 'close'], ['keep-alive', 'keep-alive']] as const) {
+    const sock = await open(port);
+    const answer = await exchange(sock, `GET /v1/feed HTTP/1.1\r\nHost: x\r\nAuthorization: ${a.auth('auditor').authorization}\r\nConnection: ${asked}\r\n\r\n`);
+    t.equal(answer?.status, 200, `Connection: ${asked}`);
+    t.equal(answer?.headers['connection'], answered, `Connection: ${asked} is answered ${answered}`);
+    sock.destroy();
+  }
 });
 
 t.test('a stream served is not shed when the event loop is under pressure', async (t) => {
@@ -200,7 +210,7 @@ t.test('a consumer that never reads is cut off with its resume position; the buf
   sock.setEncoding('utf8');
   sock.on('data', (c: string) => (text += c));
   // The stream's end: its last chunk (`0` CRLF CRLF), or the server destroying the socket. Not
-  // the connection's close: the feed answers `Connection: keep-alive`, so a socket that took
+  // the connection's close: the answer is `Connection: keep-alive`, so a socket that took
   // its last bytes stays open for the server's keep-alive timeout (72 s of this test's 80).
   const streamEnded = new Promise<void>((resolve) => {
     sock.on('data', () => text.endsWith('\r\n0\r\n\r\n') && resolve());

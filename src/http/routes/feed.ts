@@ -132,7 +132,6 @@ async function feed(app: FastifyInstance): Promise<void> {
         'cache-control': 'no-store',
         // Proxies such as nginx would otherwise buffer the stream.
         'x-accel-buffering': 'no',
-        connection: 'keep-alive',
       });
       res.socket?.setNoDelay(true);
       // The first bytes: the client knows the stream is open, and how soon to reconnect.
