@@ -19,8 +19,9 @@
  * as "other", are then mostly done: a long-running service's cost); BENCH_BATCH (default
  * 200,000) facts through the batch endpoint; BENCH_BATCH_SIZE (default 10,000).
  * BENCH_PROFILE=DIR: the main thread's CPU profile and allocation sample of the single-fact
- * phase alone (DIR/single.cpuprofile, DIR/single.heapprofile: open them in Chrome's DevTools),
- * taken in-process so neither startup nor the worker threads are in them.
+ * phase and of the batch phase, each alone (DIR/single.cpuprofile, DIR/single.heapprofile,
+ * DIR/batch.*: open them in Chrome's DevTools), taken in-process so neither startup nor the
+ * worker threads are in them.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fork } from 'node:child_process';
@@ -308,7 +309,9 @@ async function main(): Promise<void> {
     const cpuBatch = process.cpuUsage();
     const threadsBatch = threadCpu();
     const machineBatch = machineBusy();
+    const profiledBatch = await profile('batch');
     const batch = await drive({ port, kind: 'batch', batches, batchSize: BATCH_SIZE });
+    await profiledBatch();
     const batchElu = performance.eventLoopUtilization(elu1);
     const batchThreads = threads1();
     const batchCpu = cpuMicros(cpuBatch);

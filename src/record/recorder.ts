@@ -170,10 +170,9 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           break;
         }
         try {
-          await recording.decide(item).catch((err: unknown) => {
-            throw err instanceof StreamDeletedError ? deletedStream(err) : err;
-          });
-        } catch (err) {
+          await recording.decide(item);
+        } catch (thrown) {
+          const err = thrown instanceof StreamDeletedError ? deletedStream(thrown) : thrown;
           if (!(err instanceof DomainError)) throw err;
           // A refusal must stand on fresh reads, not on what this process last knew.
           if (optimistic) return 'refused-optimistically';
@@ -204,9 +203,12 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         }
         refused = { index: failure.index, error: new DomainError('conflict', `concurrent writes kept winning after ${maxAttempts} attempts; read again and retry (${(failure.error as Error).message})`) };
       }
+      // In the items' order (their indexes are 0, 1, …): no sort of the entries.
       const results: RecordedFact[] = [];
-      for (const [i, r] of [...outcome.results.entries()].sort(([a], [b]) => a - b)) {
-        if (!refused || i < refused.index) results.push(r);
+      const end = refused ? Math.min(refused.index, items.length) : items.length;
+      for (let i = 0; i < end; i++) {
+        const r = outcome.results.get(i);
+        if (r) results.push(r);
       }
       return refused ? { recorded: results.length, results, error: refused } : { recorded: results.length, results };
     }
