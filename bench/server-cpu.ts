@@ -23,6 +23,9 @@
  * (`NAME=value,…`): environment for that version's server alone (the same code with and without
  * a setting, e.g. `ANNALS_READ_WORKERS=0`). BENCH_NODE_ARGS_A, BENCH_NODE_ARGS_B: node's options
  * for that server (space-separated; e.g. the same code twice, one with a V8 heap flag).
+ * BENCH_GC=1: each server counts its event loop's GCs (bench/gc-count.mjs, a preload): the
+ * mark-compacts and scavenges in the slices, their pauses, and each slice's mark-compacts
+ * beside its p99 (does the tail follow them?).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -87,16 +90,36 @@ end
 
 /** BENCH_ENV_A, BENCH_ENV_B: `NAME=value,NAME=value` for that version's server alone (e.g. ANNALS_READ_WORKERS=0). */
 const envOf = (name: string): Record<string, string> => Object.fromEntries((process.env[`BENCH_ENV_${name}`] ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][]; waits: Map<string, number> }[];
+const GC = process.env['BENCH_GC'] === '1';
+/** bench/gc-count.mjs's totals (the event loop's GCs; pauses in ms). */
+interface GcCount {
+  major: number;
+  majorMs: number;
+  /** Each mark-compact's pause. */
+  majorPauses: number[];
+  minor: number;
+  minorMs: number;
+}
+const noGc = (): GcCount => ({ major: 0, majorMs: 0, majorPauses: [], minor: 0, minorMs: 0 });
+const gcFile = (name: string): string => `/tmp/server-cpu-${process.pid}-${name}.gc`;
+const gcNow = (name: string): GcCount => {
+  try {
+    return JSON.parse(readFileSync(gcFile(name), 'utf8')) as GcCount;
+  } catch {
+    return noGc();
+  }
+};
+const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][]; waits: Map<string, number>; gc: GcCount; gcBySlice: number[] }[];
 for (let i = 0; i < args.length; i += 2) {
   const port = 18_300 + i;
   // BENCH_NODE_ARGS_A / _B: node's options for that version's server (e.g. a V8 heap flag), space-separated.
   const nodeArgs = (process.env[`BENCH_NODE_ARGS_${String.fromCharCode(65 + i / 2)}`] ?? '').split(' ').filter(Boolean);
+  if (GC) nodeArgs.unshift('--import', new URL('./gc-count.mjs', import.meta.url).pathname);
   const child = spawn(process.execPath, [...nodeArgs, join(args[i] as string, 'dist/src/server.js')], {
-    env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...envOf(String.fromCharCode(65 + i / 2)) },
+    env: { ...process.env, ANNALS_DATA_DIR: args[i + 1], ANNALS_SEED: 'none', LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0', ...(GC ? { GC_COUNT_FILE: gcFile(String.fromCharCode(65 + i / 2)) } : {}), ...envOf(String.fromCharCode(65 + i / 2)) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
-  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0, latency: [], waits: new Map() });
+  versions.push({ name: String.fromCharCode(65 + i / 2), code: args[i] as string, port, child, cpu: new Map(), answers: 0, statuses: new Map(), wrk: 0, latency: [], waits: new Map(), gc: noGc(), gcBySlice: [] });
 }
 const stop = (): void => void versions.forEach((v) => v.child.kill('SIGTERM'));
 process.on('exit', stop);
@@ -136,9 +159,21 @@ function slice(v: (typeof versions)[number], offset: number): void {
   const pid = v.child.pid as number;
   const s0 = threads(pid);
   const t0 = tasks(pid);
+  const g0 = GC ? gcNow(v.name) : noGc();
   const out = execFileSync('bash', ['-c', `wrk -t1 -c${CONNECTIONS} -d${SLICE_S}s -s ${lua} http://127.0.0.1:${v.port}; times`], { encoding: 'utf8', env: { ...process.env, WRK_OFFSET: String(offset) } });
   const t1 = tasks(pid);
   const s1 = threads(pid);
+  if (GC) {
+    // The preload writes its totals every 50 ms.
+    execFileSync('sleep', ['0.1']);
+    const g1 = gcNow(v.name);
+    v.gc.major += g1.major - g0.major;
+    v.gc.majorMs += g1.majorMs - g0.majorMs;
+    v.gc.majorPauses.push(...g1.majorPauses.slice(g0.majorPauses.length));
+    v.gc.minor += g1.minor - g0.minor;
+    v.gc.minorMs += g1.minorMs - g0.minorMs;
+    v.gcBySlice.push(g1.major - g0.major);
+  }
   const deltas = [...t1].map(([tid, us]) => [tid, us - (t0.get(tid) ?? 0)] as const);
   const main = deltas.find(([tid]) => tid === pid)?.[1] ?? 0;
   const others = deltas.filter(([tid]) => tid !== pid).sort((a, b) => b[1] - a[1]);
@@ -169,7 +204,7 @@ const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 console.log(`${QUESTION}: ${versions.map((v) => `${v.name} ${v.code}`).join(', ')}; ${ROUNDS} rounds of ${SLICE_S} s slices, wrk -t1 -c${CONNECTIONS}; load average ${load()}`);
 // A first warm slice each, not counted.
 for (const v of versions) execFileSync('wrk', ['-t1', `-c${CONNECTIONS}`, `-d${SLICE_S}s`, '-s', lua, `http://127.0.0.1:${v.port}`], { encoding: 'utf8' });
-for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0), (v.latency = []), (v.waits = new Map()));
+for (const v of versions) ((v.cpu = new Map()), (v.answers = 0), (v.statuses = new Map()), (v.wrk = 0), (v.latency = []), (v.waits = new Map()), (v.gc = noGc()), (v.gcBySlice = []));
 for (let r = 0; r < ROUNDS; r++) {
   const offset = Math.floor(rnd() * N_URLS);
   for (const v of r % 2 ? [...versions].reverse() : versions) slice(v, offset);
@@ -182,6 +217,7 @@ for (const v of versions) {
   const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const col = (i: number): number[] => v.latency.map((l) => l[i] ?? NaN);
   const latency = v.latency.length ? `; latency ms (median of slices) p50 ${ms(median(col(0)))} p90 ${ms(median(col(1)))} p99 ${ms(median(col(2)))} p99.9 ${ms(median(col(3)))} max ${ms(median(col(4)))}; p99 by slice ${col(2).map(ms).join(' ')}` : '';
+  if (GC) console.log(`${v.name}: the event loop's GCs in the slices: ${v.gc.major} mark-compacts (${v.answers && v.gc.major ? `one per ${Math.round(v.answers / v.gc.major)} answers, ` : ''}pauses ${v.gc.majorMs.toFixed(1)} ms in all: ${v.gc.majorPauses.join(' ')}), ${v.gc.minor} scavenges (${v.gc.minorMs.toFixed(1)} ms); mark-compacts by slice ${v.gcBySlice.join(' ')}`);
   console.log(`${v.name}: ${v.answers} answers (${[...v.statuses].map(([s, n]) => `${s}: ${n}`).join(', ')}), ${(v.answers / (ROUNDS * SLICE_S)).toFixed(0)} req/s; CPU an answer ${per(all)} µs = ${[...v.cpu].map(([l, us]) => `${l} ${per(us)}`).join(', ')}; wrk ${per(v.wrk)}${latency}; an answer: ${[...v.waits].map(([l, x]) => `${l} ${l.endsWith('preempted') ? (x / v.answers).toFixed(3) : `${per(x)} µs`}`).join(', ')}`);
 }
 // Each server's resident memory now and at its peak (VmRSS, VmHWM), as bench:read reports RSS after its run.

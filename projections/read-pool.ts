@@ -59,6 +59,9 @@ export interface Pooled<T> {
   readonly rawEach?: RawEach;
 }
 
+/** Answers' buffers the pool keeps to give back to the workers (ReadPool.giveBack), and each worker keeps to write pages in (read-worker.ts). */
+export const SPENT_KEPT = 64;
+
 /** Bytes free before and after a `rawItems` in its buffer: the rest of a list's answer around its items (reads-answer.ts answerBytes: `{"validAt":…,"knownAt":…,"documents":` and `,"nextCursor":"…"}`). */
 export const RAW_ROOM_BEFORE = 256;
 export const RAW_ROOM_AFTER = 1024;
@@ -111,10 +114,11 @@ export interface ReadWorkerInit {
 
 export type ReadJob = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode };
 /**
- * `reads`: the questions of one turn of the event loop, answered by one `answers` message.
+ * `reads`: the questions of one turn of the event loop, answered by one `answers` message;
+ * `spent`: answers' buffers the event loop has written (ReadPool.giveBack), for the worker's next pages.
  * `release`: close the connection now (the next question opens the file at the path again).
  */
-export type ReadRequest = ReadJob | { readonly kind: 'reads'; readonly jobs: readonly ReadJob[] } | { readonly kind: 'release' } | { readonly kind: 'close' };
+export type ReadRequest = ReadJob | { readonly kind: 'reads'; readonly jobs: readonly ReadJob[]; readonly spent?: ArrayBuffer[] } | { readonly kind: 'release' } | { readonly kind: 'close' };
 /** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
 export type RawMode = 'page' | 'each';
 export type ReadAnswer =
@@ -183,6 +187,8 @@ export class ReadPool {
   private readonly niced = new Map<ReadThread, ThreadNice>();
   private readonly warmed = new Map<ReadThread, WarmedUp>();
   private warnedNice = false;
+  /** Answers' buffers written and given back (giveBack), to go with the next questions. */
+  private spent: ArrayBuffer[] = [];
   /** Questions of this turn not sent yet, by the thread they go to (send). */
   private readonly outbox = new Map<Worker, ReadJob[]>();
   private flushing = false;
@@ -311,9 +317,29 @@ export class ReadPool {
 
   private readonly flush = (): void => {
     this.flushing = false;
-    for (const [worker, jobs] of this.outbox) worker.postMessage(jobs.length === 1 ? jobs[0] : ({ kind: 'reads', jobs } satisfies ReadRequest));
+    for (const [worker, jobs] of this.outbox) {
+      if (this.spent.length > 0) {
+        const spent = this.spent;
+        this.spent = [];
+        worker.postMessage({ kind: 'reads', jobs, spent } satisfies ReadRequest, spent);
+      } else worker.postMessage(jobs.length === 1 ? jobs[0] : ({ kind: 'reads', jobs } satisfies ReadRequest));
+    }
     this.outbox.clear();
   };
+
+  /**
+   * A page's buffer (Pooled.rawItems) the event loop is done with (its socket wrote it): it
+   * goes back to a worker with the next questions (transferred, `spent`), which writes a later
+   * page in it. Transferred here, it no longer counts as this thread's external memory: a
+   * buffer from another thread counts until its object is collected, and under load (32
+   * connections) an answer outlives two scavenges, so its object was promoted and its bytes
+   * counted until a mark-compact; every 64 MB of pages (~3,000 of documents) started one
+   * ("external memory pressure"), each pausing every answer in flight. At most SPENT_KEPT wait
+   * for a message; more are left to the GC.
+   */
+  giveBack(buffer: ArrayBuffer): void {
+    if (this.spent.length < SPENT_KEPT && buffer.byteLength > 0) this.spent.push(buffer);
+  }
 
   /**
    * Each worker closes its connection now, not at its next question: after a rebuild that

@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
 import { openReader, ReadModelsUnavailableError } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, SPENT_KEPT, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
 import { CACHE_WARM, cacheWarmer, walksFor, type CacheWarmer } from './read-cache-warm.js';
@@ -126,7 +126,7 @@ function answerAll(jobs: readonly ReadJob[]): void {
   for (let i = 0; i < pages.length; i++) {
     answer(pages[i] as ReadJob);
     sendIfHeld();
-    for (let m = side.take(isQuestion); m !== null; m = side.take(isQuestion)) points(m.kind === 'reads' ? m.jobs : [m as ReadJob]);
+    for (let m = side.take(isQuestion); m !== null; m = side.take(isQuestion)) points(m.kind === 'reads' ? jobsOf(m) : [m as ReadJob]);
   }
   batch = null;
   if (b.replies.length > 0) send();
@@ -182,6 +182,24 @@ function warm(d: Database.Database): void {
   setImmediate(slice);
 }
 
+/** Buffers the event loop gave back (read-pool.ts `giveBack`), to write pages in: at most SPENT_KEPT. */
+const spent: ArrayBuffer[] = [];
+
+/** A `reads` message's questions; the buffers it brings back kept for the next pages. */
+function jobsOf(m: Extract<ReadRequest, { kind: 'reads' }>): readonly ReadJob[] {
+  if (m.spent) for (const b of m.spent) if (spent.length < SPENT_KEPT) spent.push(b);
+  return m.jobs;
+}
+
+/** A buffer of at least `n` bytes: one given back if the last is big enough, else a new one (a page's size, 16 KiB at least). */
+function bufferOf(n: number): ArrayBuffer {
+  const last = spent[spent.length - 1];
+  if (last !== undefined && last.byteLength >= n) return spent.pop() as ArrayBuffer;
+  return Buffer.allocUnsafeSlow(Math.max(n, MIN_BUFFER)).buffer as ArrayBuffer;
+}
+/** Pages of documents are ~20 KB: buffers of at least this many bytes, so most given back fit the next page. */
+const MIN_BUFFER = 32_768;
+
 /**
  * `text` as UTF-8 in a buffer of its own with room before and after it (read-pool.ts
  * RAW_ROOM_BEFORE, RAW_ROOM_AFTER), where the event loop writes the rest of the answer around
@@ -191,11 +209,12 @@ function withRoom(text: string): Uint8Array<ArrayBuffer> {
   // As many bytes as characters first (the items' text is ASCII but for names and titles): one
   // pass, where counting the bytes first and then writing them took two (7.3 against 14.9 µs a
   // page of documents, and 14.5 for encoder.encode, which has no room).
-  const guess = new Uint8Array(Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + text.length + RAW_ROOM_AFTER).buffer as ArrayBuffer);
+  const guess = new Uint8Array(bufferOf(RAW_ROOM_BEFORE + text.length + RAW_ROOM_AFTER));
   const { read, written } = encoder.encodeInto(text, guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + text.length));
   if (read === text.length) return guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + written);
   const n = Buffer.byteLength(text);
-  const b = new Uint8Array(Buffer.allocUnsafeSlow(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER).buffer as ArrayBuffer);
+  if (spent.length < SPENT_KEPT) spent.push(guess.buffer);
+  const b = new Uint8Array(bufferOf(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER));
   encoder.encodeInto(text, b.subarray(RAW_ROOM_BEFORE));
   return b.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + n);
 }
@@ -234,7 +253,7 @@ const warmedUp = warmUp(queries, init.warmUp ?? WARM_UP);
 side.serve({
   ready: { kind: 'ready', thread, warmedUp },
   // A page alone still takes the point questions that come while it is answered.
-  onMessage: (m) => (m.kind === 'reads' ? answerAll(m.jobs) : m.kind === 'release' ? release() : isPage(m) ? answerAll([m]) : answer(m)),
+  onMessage: (m) => (m.kind === 'reads' ? answerAll(jobsOf(m)) : m.kind === 'release' ? release() : isPage(m) ? answerAll([m]) : answer(m)),
   close: release,
 });
 // Once ready: the pages every holder question reads, between questions.

@@ -128,6 +128,33 @@ t.test('the worker answers as the event loop does, byte for byte, ETag for ETag'
   t.equal(again.statusCode, 304, 'and its ETag answers 304');
 });
 
+t.test('a page’s buffer goes back to the worker once its answer is written, and later pages written in it are the event loop’s bytes', async (t) => {
+  const clock = manualClock();
+  const a = await startTestApp(t, { env: THREADS, clock: clock.now });
+  const pool = await poolReady(t, a);
+  const asked = counting(pool);
+  // Pinned (a default knownAt is the time of each request).
+  const at = `knownAt=${clock.iso()}`;
+  const given: ArrayBuffer[] = [];
+  const giveBack = pool.giveBack.bind(pool);
+  pool.giveBack = (buffer) => (given.push(buffer), giveBack(buffer));
+  // Pages long and short in turn: a buffer given back holds an older, longer page's bytes.
+  const pages = ['/v1/people?limit=500', '/v1/people?limit=1', '/v1/organizations?limit=500', '/v1/people?limit=2', '/v1/offices?limit=500', '/v1/people?limit=1'].map((u) => `${u}&${at}`);
+  for (const url of [...pages, ...pages]) {
+    const { pooled, here } = await pooledAndHere(t, a, pool, asked, url);
+    t.equal(pooled.statusCode, 200, url);
+    t.equal(pooled.rawPayload.equals(here.rawPayload), true, `${url}: the same bytes`);
+    t.equal(pooled.headers['etag'], here.headers['etag'], `${url}: the same ETag`);
+  }
+  t.equal(given.length, 2 * pages.length, 'each page’s buffer was given back once its answer was written');
+  // 304: nothing written, the buffer given back at once.
+  const first = await a.app.inject({ url: `/v1/people?limit=3&${at}` });
+  const again = await a.app.inject({ url: `/v1/people?limit=3&${at}`, headers: { 'if-none-match': String(first.headers['etag']) } });
+  t.equal(again.statusCode, 304);
+  t.equal(given.length, 2 * pages.length + 2, 'and a 304’s too');
+  t.ok(given.slice(0, -1).every((b) => b.byteLength === 0), 'each went to the worker with a later question (transferred: detached here)');
+});
+
 t.test('a read after a write’s 201 sees the write, though the worker had a snapshot open', async (t) => {
   const a = await startTestApp(t, { env: THREADS });
   const pool = await poolReady(t, a);

@@ -140,6 +140,20 @@ export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: Fas
     reply.header('cache-control', cacheControl.current);
   }
   reply.header('etag', etag);
-  if (matches(req.headers['if-none-match'], etag)) return reply.code(304).send();
+  // A worker's buffer (read-pool.ts `rawItems`) goes back to the pool once the socket wrote it.
+  const worker = raw.length === 1 && app.readPool !== null ? roomyBuffer(body as Record<string, unknown>, raw[0] as string) : null;
+  if (matches(req.headers['if-none-match'], etag)) {
+    if (worker) app.readPool?.giveBack(worker);
+    return reply.code(304).send();
+  }
+  // 'finish': every write's callback came, the bytes are the kernel's. Not on an error or a
+  // close, where a write may still hold them: the buffer is then left to the GC, as before.
+  if (worker) reply.raw.once('finish', () => app.readPool?.giveBack(worker));
   return reply.type(csv !== null ? CSV_TYPE : JSON_TYPE).send(text);
+}
+
+/** The buffer a worker's page came in (read-pool.ts `rawItems`), or null. */
+function roomyBuffer(body: Record<string, unknown>, field: string): ArrayBuffer | null {
+  const r = body[field] as RawJson;
+  return r.roomy && r.bytes.buffer instanceof ArrayBuffer ? r.bytes.buffer : null;
 }
