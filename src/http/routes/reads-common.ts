@@ -212,6 +212,8 @@ function refusedAsShed(app: FastifyInstance, err: unknown): never {
 export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
   const pooled = app.readPool?.run(method, args, { rawItems: 'each' });
   const answer = pooled ? await pooled.catch((err: unknown) => refusedAsShed(app, err)) : { value: (app.readModels.queries[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args), snapshot: app.readModels.queries.snapshot() };
+  // Items without `more` (every item SQLite wrote: read-worker.ts) come as the page, ready to send.
+  if (answer.rawItems) return withRawItems(answer);
   if (answer.rawEach) return { value: withItems(answer.value, new RawJson(joinEach(answer.rawEach, withMore))), snapshot: answer.snapshot };
   const page = pageIn(answer.value);
   return page ? { value: withItems(answer.value, page.items.map((i) => fallback(i as I))), snapshot: answer.snapshot } : answer;
