@@ -89,7 +89,8 @@ end
 const envOf = (name: string): Record<string, string> => Object.fromEntries((process.env[`BENCH_ENV_${name}`] ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
 const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][]; waits: Map<string, number> }[];
 for (let i = 0; i < args.length; i += 2) {
-  const port = 18_300 + i;
+  // BENCH_PORT (18300): the first server's port, the next one's two above (another engineer's run on the same ports would answer in their place).
+  const port = Number(process.env['BENCH_PORT'] ?? 18_300) + i;
   // BENCH_NODE_ARGS_A / _B: node's options for that version's server (e.g. a V8 heap flag), space-separated.
   const nodeArgs = (process.env[`BENCH_NODE_ARGS_${String.fromCharCode(65 + i / 2)}`] ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, join(args[i] as string, 'dist/src/server.js')], {

@@ -250,7 +250,7 @@ export function organizationSessionBodies(q: QueryContext, org: string, k: strin
     q.get<{ v: string }>(
       `WITH RECURSIVE sb(b) AS (SELECT (SELECT min(body) FROM sessions) UNION ALL SELECT (SELECT min(body) FROM sessions WHERE body > sb.b) FROM sb WHERE sb.b IS NOT NULL),
         up(b, id) AS (SELECT b, b FROM sb WHERE b IS NOT NULL
-          UNION SELECT up.b, e.parent FROM up CROSS JOIN entities e WHERE e.id = up.id AND up.id <> @org AND e.kind = 'organization' AND e.parent IS NOT NULL AND ${KNOWN('e')})
+          UNION SELECT up.b, (SELECT e.parent FROM entities e WHERE e.id = up.id AND e.kind = 'organization' AND ${KNOWN('e')}) FROM up WHERE up.id <> @org)
       SELECT json_group_array(json_array(b, (SELECT days FROM spans WHERE tbl = 'sessions' AND grp = b))) AS v FROM up WHERE id = @org`,
       { org, k },
     )?.v ?? '[]',
