@@ -206,7 +206,9 @@ function refusedAsShed(app: FastifyInstance, err: unknown): never {
  * A list question whose route adds links to each item (sessions): by a read worker, each
  * item's JSON comes apart from its `more` (read-pool.ts RawEach), and `withMore` turns each
  * `more` into the links the route adds; the page's items are then one RawJson, the same bytes
- * as `items.map(item => ({ ...itemWithoutMore, more: withMore(item.more) }))` would give.
+ * as `items.map(item => ({ ...itemWithoutMore, more: withMore(item.more) }))` would give. A page
+ * whose items SQLite wrote (no `more` among them) comes whole instead, as a `rawItems` page (with
+ * room around it, where answerBytes writes the answer's other fields: no copy of the page here).
  * Without a worker, `fallback` maps the items as the route always did.
  */
 export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
