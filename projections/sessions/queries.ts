@@ -243,9 +243,9 @@ export function sessionBodies(q: QueryContext, bodies: readonly string[]): Sessi
  * `sessions` (one search of its (body, …) index each), each kept when its parent chain known at
  * k reaches `org`, with its span. Not every organization's parent read, then which of them have
  * sessions, then their spans: three statements, ~35–50 µs warm on the 1,000,000-fact record
- * (~100 organizations with a parent; one body with sessions), where this one is ~7–10. Each
- * parent is read by a scalar subquery: as a join, SQLite built a Bloom filter over `entities`
- * at each run (~300 µs a page).
+ * (~100 organizations with a parent; one body with sessions), where this one is ~7–15 (a
+ * fresh read transaction each time). Each parent is read by a scalar subquery, one seek: as a
+ * join, SQLite planned a Bloom filter over `entities` (no dearer, measured warm, but not needed).
  */
 export function organizationSessionBodies(q: QueryContext, org: string, k: string): SessionBodies {
   const found = JSON.parse(
