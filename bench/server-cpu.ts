@@ -25,8 +25,8 @@
  * for that server (space-separated; e.g. the same code twice, one with a V8 heap flag).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prng } from '../test/fixtures/history.js';
 
@@ -54,9 +54,12 @@ const make: Record<string, () => string> = {
   holder: () => `/v1/offices/${job.offices[Math.floor(rnd() * job.offices.length)]}/holder?validAt=${day()}&knownAt=${known()}`,
   healthz: () => '/healthz',
 };
-const urlFile = `/tmp/server-cpu-${process.pid}.urls`;
+// In a directory of this run's own: another run's clean-up of /tmp/server-cpu-* took a script away mid-run once.
+const tmp = mkdtempSync(join(tmpdir(), 'server-cpu-run-'));
+const urlFile = join(tmp, 'urls');
 writeFileSync(urlFile, `${Array.from({ length: N_URLS }, make[QUESTION] as () => string).join('\n')}\n`);
-const lua = `/tmp/server-cpu-${process.pid}.lua`;
+const lua = join(tmp, 'wrk.lua');
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 writeFileSync(
   lua,
   `local urls = {}
