@@ -28,8 +28,8 @@
  * beside its p99 (does the tail follow them?).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { prng } from '../test/fixtures/history.js';
 
@@ -57,9 +57,12 @@ const make: Record<string, () => string> = {
   holder: () => `/v1/offices/${job.offices[Math.floor(rnd() * job.offices.length)]}/holder?validAt=${day()}&knownAt=${known()}`,
   healthz: () => '/healthz',
 };
-const urlFile = `/tmp/server-cpu-${process.pid}.urls`;
+// In a directory of this run's own: another run's clean-up of /tmp/server-cpu-* took a script away mid-run once.
+const tmp = mkdtempSync(join(tmpdir(), 'server-cpu-run-'));
+const urlFile = join(tmp, 'urls');
 writeFileSync(urlFile, `${Array.from({ length: N_URLS }, make[QUESTION] as () => string).join('\n')}\n`);
-const lua = `/tmp/server-cpu-${process.pid}.lua`;
+const lua = join(tmp, 'wrk.lua');
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 writeFileSync(
   lua,
   `local urls = {}
@@ -111,7 +114,8 @@ const gcNow = (name: string): GcCount => {
 };
 const versions = [] as { name: string; code: string; port: number; child: ChildProcess; cpu: Map<string, number>; answers: number; statuses: Map<string, number>; wrk: number; latency: number[][]; waits: Map<string, number>; gc: GcCount; gcBySlice: number[] }[];
 for (let i = 0; i < args.length; i += 2) {
-  const port = 18_300 + i;
+  // BENCH_PORT (18300): the first server's port, the next one's two above (another engineer's run on the same ports would answer in their place).
+  const port = Number(process.env['BENCH_PORT'] ?? 18_300) + i;
   // BENCH_NODE_ARGS_A / _B: node's options for that version's server (e.g. a V8 heap flag), space-separated.
   const nodeArgs = (process.env[`BENCH_NODE_ARGS_${String.fromCharCode(65 + i / 2)}`] ?? '').split(' ').filter(Boolean);
   if (GC) nodeArgs.unshift('--import', new URL('./gc-count.mjs', import.meta.url).pathname);

@@ -68,7 +68,7 @@ Object.defineProperty(QueryContext.prototype, 'all', { value: all });
 if (!page) throw new Error('no page statement seen (sessions/json.ts changed?)');
 
 // sessions/json.ts JOINED (a joined entity's view), JOIN_VIEW (its join), CORRECTED.
-const JOINED = /CASE WHEN ((?:[\w.]+|p\.value ->> '\$\.\w+')) IS NULL THEN 'null' WHEN (\w+)\.id IS NULL THEN '\{"id":' \|\| json_quote\(\1\) \|\| ',"key":null,"name":null\}' ELSE '\{"id":"' \|\| \2\.id \|\| '","key":' \|\| json_quote\(\2\.key\) \|\| CASE \2\.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END \|\| json_quote\(\2\.name\) \|\| '\}' END/g;
+const JOINED = /CASE WHEN ((?:[\w.]+|p\.value ->> '\$\.\w+')) IS NULL THEN 'null' WHEN (\w+)\.id IS NULL THEN '\{"id":' \|\| json_quote\(\1\) \|\| ',"key":null,"name":null\}' ELSE concat\('\{"id":"', \2\.id, '","key":', json_quote\(\2\.key\), CASE \2\.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END, json_quote\(\2\.name\), '\}'\) END/g;
 const JOIN = /LEFT JOIN entities (\w+) ON \1\.id = ((?:[\w.]+|p\.value ->> '\$\.\w+')) AND \1\.known_from <= @k AND \1\.known_to > @k/g;
 const CORRECTED = /CASE WHEN (\w+)\.corrected_by IS NULL THEN '' ELSE \(SELECT ',"correctedBy":\{"factId":' \|\| json_quote\(f\.fact_id\) \|\| ',"reason":' \|\| json_quote\(f\.reason\) \|\| ',"recordedAt":' \|\| json_quote\(f\.recorded_at\) \|\| '\}' FROM facts f WHERE f\.fact_id = \1\.corrected_by\) END/g;
 /** The text between `a` and `b` replaced by `''` (a list written empty). */

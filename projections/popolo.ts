@@ -18,7 +18,7 @@ import type { ReadQueries } from './queries.js';
 import { everything, type EntityView, type Key, type Page } from './query-context.js';
 import { chairsPage, membersPage, organizationView, organizationsPage, withBodies, type OrganizationView } from './organizations/queries.js';
 import { holdersPage, officesPage, officeView, type OfficeView } from './offices/queries.js';
-import { sessionsPage } from './sessions/queries.js';
+import { sessionBodies, sessionsPage } from './sessions/queries.js';
 import { peoplePage, personView } from './people/queries.js';
 
 /** Rows read per page while streaming. */
@@ -108,7 +108,8 @@ function* chunks(rq: ReadQueries, org: string | undefined, roots: string[] | nul
   const offices = new Map<string, OfficeView>();
   const named = new Set<string>();
   function* sessions(): Generator<PopoloEvent> {
-    for (const s of pages((after) => sessionsPage(q, orgIds, k, undefined, all(after)))) {
+    const bodiesOfOrgs = sessionBodies(q, orgIds);
+    for (const s of pages((after) => sessionsPage(q, bodiesOfOrgs, k, undefined, all(after)))) {
       const place = s.place ? [s.place.city, s.place.country?.name].filter((x): x is string => !!x).join(', ') : null;
       addOrg(s.place?.country?.id);
       for (const o of [s.chairedBy?.office ?? null, ...s.attendees.map((a) => a.office), ...s.reports.map((r) => r.office)]) if (o) named.add(o.id);

@@ -15,7 +15,7 @@ import { holderAnswerJson } from './offices/holder-json.js';
 import { isUlid } from '../events/index.js';
 import { holdersPage, officesPage, officeView, rolesPage, type HolderItem, type OfficeView, type RoleItem } from './offices/queries.js';
 import { chairsAt, chairsPage, membersPage, organizationView, organizationsPage, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
-import { NESTED_LIMIT, sessionById, sessionListPage, sessionRow, sessionsPage, sessionsPageJson, type SessionList, type SessionView } from './sessions/queries.js';
+import { NESTED_LIMIT, organizationSessionBodies, sessionById, sessionListPage, sessionRow, sessionsPage, sessionsPageJson, type SessionList, type SessionView } from './sessions/queries.js';
 import { documentById, documentsPage, documentsPageJson, type DocumentItem } from './documents/queries.js';
 import { peoplePage, personView, type PersonView } from './people/queries.js';
 import { timelinePage, type TimelineItem } from './timeline/queries.js';
@@ -158,7 +158,7 @@ export class ReadQueries {
   sessions(org: string, k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): Page<SessionView> | null {
     const row = this.q.ref('organization', org, k);
     if (!row) return null;
-    const p = sessionsPage(this.q, withBodies(this.q, row.id, k), k, validAt, page, nested);
+    const p = sessionsPage(this.q, organizationSessionBodies(this.q, row.id, k), k, validAt, page, nested);
     markSessions(this.q, p.items, k);
     return p;
   }
@@ -186,7 +186,7 @@ export class ReadQueries {
     const [org, k, validAt, page, nested] = args as Parameters<ReadQueries['sessions']>;
     const row = this.q.ref('organization', org, k);
     if (!row) return { value: null, items: [] };
-    const p = sessionsPageJson(this.q, withBodies(this.q, row.id, k), k, validAt, page, nested);
+    const p = sessionsPageJson(this.q, organizationSessionBodies(this.q, row.id, k), k, validAt, page, nested);
     return p ? { value: { items: [], next: p.next }, items: p.items } : null;
   }
 

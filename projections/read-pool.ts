@@ -119,7 +119,7 @@ export type ReadJob = { readonly kind: 'read'; readonly seq: number; readonly me
  * `release`: close the connection now (the next question opens the file at the path again).
  */
 export type ReadRequest = ReadJob | { readonly kind: 'reads'; readonly jobs: readonly ReadJob[]; readonly spent?: ArrayBuffer[] } | { readonly kind: 'release' } | { readonly kind: 'close' };
-/** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach). */
+/** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach), or as `page` when SQLite wrote the items (none has a `more`: read-worker.ts). */
 export type RawMode = 'page' | 'each';
 export type ReadAnswer =
   | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach }

@@ -232,10 +232,14 @@ function answer(job: ReadJob): void {
     const value = text ? text.value : (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
     const page = job.rawItems ? pageIn(value) : null;
     if (page === null) reply({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
-    else if (job.rawItems === 'each') {
-      const rawEach = text ? packed(text.items, []) : eachItem(page.items);
+    else if (job.rawItems === 'each' && !text) {
+      const rawEach = eachItem(page.items);
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach }, [rawEach.bytes.buffer, rawEach.ends.buffer]);
     } else {
+      // Items SQLite wrote have no `more` (a page that needs one is answered as objects:
+      // queries.ts itemsJson), so asked 'each' they are the page as it goes out, as 'page' sends
+      // it: the event loop writes the answer around them, where joining them again took two
+      // copies of the page (~40 KB of sessions) on the event loop.
       // The items as JSON bytes in a buffer of their own, handed over (transferred), not copied.
       const rawItems = withRoom(text ? `[${text.items.join(',')}]` : JSON.stringify(page.items));
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawItems }, [rawItems.buffer]);

@@ -13,7 +13,7 @@ import { until } from './fixtures/when.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { ReadPool, type RawEach } from '../projections/read-pool.js';
+import { RAW_ROOM_AFTER, RAW_ROOM_BEFORE, ReadPool, type RawEach } from '../projections/read-pool.js';
 import { joinEach } from '../src/http/routes/reads-common.js';
 import { niceThisThread, threadId } from '../projections/thread-nice.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -295,4 +295,20 @@ t.test('sessions from a worker: each one’s JSON, its links added after, are th
   const expected = JSON.stringify(whole.map(({ more, ...rest }) => (more === undefined ? rest : { ...rest, more: links({ id: rest.id, more }) })));
   t.equal(Buffer.from(joinEach(each as RawEach, links)).toString('utf8'), expected, 'the same bytes as the objects give');
   t.equal(Buffer.from(joinEach(each as RawEach, () => undefined)).toString('utf8'), JSON.stringify(whole.map(({ more: _, ...rest }) => rest)), 'and without links, the items without more');
+});
+
+t.test('sessions from a worker whose lists all fit: SQLite’s texts as the page itself, the bytes the objects give', async (t) => {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const models = a.runtime.readModels;
+  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries });
+  t.teardown(() => pool.close());
+  await until('the worker to be ready', () => pool.ready > 0, 60_000);
+  const args = ['csto', new Date().toISOString(), undefined, { after: null, limit: 50 }] as const;
+  const answer = await pool.run('sessions', [...args], { rawItems: 'each' });
+  const whole = (await pool.run('sessions', [...args]))?.value?.items ?? [];
+  t.ok(whole.length > 0 && whole.every((s) => s.more === undefined), 'no session goes on');
+  t.equal(answer?.rawEach, undefined, 'not each apart');
+  const raw = answer?.rawItems as Uint8Array;
+  t.equal(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('utf8'), JSON.stringify(whole), 'the page’s items as one JSON array');
+  t.ok(raw.byteOffset >= RAW_ROOM_BEFORE && raw.buffer.byteLength - raw.byteOffset - raw.byteLength >= RAW_ROOM_AFTER, 'with room around them for the answer’s other fields');
 });

@@ -224,8 +224,45 @@ export function bodiesWith(q: QueryContext, table: string, bodies: readonly stri
   return q.all<{ b: string }>(`SELECT value AS b FROM json_each(@bodies) WHERE EXISTS (SELECT 1 FROM ${table} WHERE body = value)`, { bodies: JSON.stringify(bodies) }).map((r) => r.b);
 }
 
+/** The bodies a page of sessions reads (each with a row in `sessions`), and the longest session of any of them in days (`spans`; 0: none). */
+export interface SessionBodies {
+  readonly bodies: readonly string[];
+  readonly span: () => number;
+}
+
+/** These bodies, those with sessions. */
+export function sessionBodies(q: QueryContext, bodies: readonly string[]): SessionBodies {
+  const within = bodiesWith(q, 'sessions', bodies);
+  return { bodies: within, span: () => q.span('sessions', within) };
+}
+
+/**
+ * The bodies of the organization `org` (itself and its bodies at any depth as known at k, as
+ * organizations/queries.ts withBodies finds them) that have sessions, found from the other end
+ * in one statement, as documents/queries.ts documentBodies does: the distinct bodies of
+ * `sessions` (one search of its (body, …) index each), each kept when its parent chain known at
+ * k reaches `org`, with its span. Not every organization's parent read, then which of them have
+ * sessions, then their spans: three statements, ~35–50 µs warm on the 1,000,000-fact record
+ * (~100 organizations with a parent; one body with sessions), where this one is ~7–15 (a
+ * fresh read transaction each time). Each parent is read by a scalar subquery, one seek: as a
+ * join, SQLite planned a Bloom filter over `entities` (no dearer, measured warm, but not needed).
+ */
+export function organizationSessionBodies(q: QueryContext, org: string, k: string): SessionBodies {
+  const found = JSON.parse(
+    q.get<{ v: string }>(
+      `WITH RECURSIVE sb(b) AS (SELECT (SELECT min(body) FROM sessions) UNION ALL SELECT (SELECT min(body) FROM sessions WHERE body > sb.b) FROM sb WHERE sb.b IS NOT NULL),
+        up(b, id) AS (SELECT b, b FROM sb WHERE b IS NOT NULL
+          UNION SELECT up.b, (SELECT e.parent FROM entities e WHERE e.id = up.id AND e.kind = 'organization' AND ${KNOWN('e')}) FROM up WHERE up.id <> @org)
+      SELECT json_group_array(json_array(b, (SELECT days FROM spans WHERE tbl = 'sessions' AND grp = b))) AS v FROM up WHERE id = @org`,
+      { org, k },
+    )?.v ?? '[]',
+  ) as [string, number | null][];
+  const span = found.reduce((m, [, days]) => (days !== null && days > m ? days : m), 0);
+  return { bodies: found.map(([b]) => b), span: () => span };
+}
+
 /** Sessions of these bodies by first day then id, held (possibly) within `validAt` when given, a page at a time. */
-export function sessionsPage(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): Page<SessionView> {
+export function sessionsPage(q: QueryContext, bodies: SessionBodies, k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): Page<SessionView> {
   const keys = sessionKeys(q, bodies, k, validAt, page);
   const rows = new Map(q.all<SessionRow>(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE id IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}`, { ids: JSON.stringify(keys.items.map((r) => r.id)), k }).map((r) => [r.id, r]));
   return { items: renderSessions(q, keys.items.map((r) => rows.get(r.id) as SessionRow), k, nested), next: keys.next };
@@ -236,17 +273,16 @@ export function sessionsPage(q: QueryContext, bodies: readonly string[], k: stri
  * of its items, `correctedBy` marked), for a read worker to hand over; null when a session of
  * the page has a list longer than `nested` (its `more` is made by sessionsPage).
  */
-export function sessionsPageJson(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): { items: string[]; next: Key | null } | null {
+export function sessionsPageJson(q: QueryContext, bodies: SessionBodies, k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): { items: string[]; next: Key | null } | null {
   const keys = sessionKeys(q, bodies, k, validAt, page);
   const items = sessionsJson(q, keys.items.map((r) => r.id), k, nested);
   return items ? { items, next: keys.next } : null;
 }
 
 /** The keys (s0, id) of a page of sessions of these bodies, held (possibly) within `validAt` when given. */
-function sessionKeys(q: QueryContext, bodies: readonly string[], k: string, validAt: string | undefined, page: PageRequest): Page<{ id: string; s0: string }> {
+function sessionKeys(q: QueryContext, within: SessionBodies, k: string, validAt: string | undefined, page: PageRequest): Page<{ id: string; s0: string }> {
   const n = page.limit + 1;
   const after = afterParams(page.after, 2);
-  const within = bodiesWith(q, 'sessions', bodies);
   let window = '';
   let bounds: Record<string, string> = {};
   if (validAt) {
@@ -254,10 +290,10 @@ function sessionKeys(q: QueryContext, bodies: readonly string[], k: string, vali
     window = 'AND s0 <= @q1 AND e1 >= @q0';
     bounds = { q0, q1: upperBound(validAt) };
     // No session that began before this can reach the days asked about: read from here.
-    const lo = daysBefore(q0, q.span('sessions', within));
+    const lo = daysBefore(q0, within.span());
     if ((after['a0'] as string) < lo) Object.assign(after, { a0: lo, a1: '' });
   }
-  const sources = within.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`, bind({ b, k, n }, after, bounds)));
+  const sources = within.bodies.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`, bind({ b, k, n }, after, bounds)));
   return mergePage(sources, (r) => [r.s0, r.id], page.limit);
 }
 

@@ -206,12 +206,16 @@ function refusedAsShed(app: FastifyInstance, err: unknown): never {
  * A list question whose route adds links to each item (sessions): by a read worker, each
  * item's JSON comes apart from its `more` (read-pool.ts RawEach), and `withMore` turns each
  * `more` into the links the route adds; the page's items are then one RawJson, the same bytes
- * as `items.map(item => ({ ...itemWithoutMore, more: withMore(item.more) }))` would give.
+ * as `items.map(item => ({ ...itemWithoutMore, more: withMore(item.more) }))` would give. A page
+ * whose items SQLite wrote (no `more` among them) comes whole instead, as a `rawItems` page (with
+ * room around it, where answerBytes writes the answer's other fields: no copy of the page here).
  * Without a worker, `fallback` maps the items as the route always did.
  */
 export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
   const pooled = app.readPool?.run(method, args, { rawItems: 'each' });
   const answer = pooled ? await pooled.catch((err: unknown) => refusedAsShed(app, err)) : { value: (app.readModels.queries[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args), snapshot: app.readModels.queries.snapshot() };
+  // Items without `more` (every item SQLite wrote: read-worker.ts) come as the page, ready to send.
+  if (answer.rawItems) return withRawItems(answer);
   if (answer.rawEach) return { value: withItems(answer.value, new RawJson(joinEach(answer.rawEach, withMore))), snapshot: answer.snapshot };
   const page = pageIn(answer.value);
   return page ? { value: withItems(answer.value, page.items.map((i) => fallback(i as I))), snapshot: answer.snapshot } : answer;
