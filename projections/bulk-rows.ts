@@ -7,7 +7,7 @@
 import { isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS } from './registry.js';
 import type { LogEvent } from './db.js';
-import type { Cell, FactVersion, Projection, TableSpec } from './types.js';
+import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 
 /** better-sqlite3's refusal of a value it cannot bind (a boolean, an object). */
 export const UNBINDABLE = 'SQLite3 can only bind numbers, strings, bigints, buffers, and null';
@@ -57,20 +57,30 @@ export function projectionsOf(type: FactType): readonly Projection[] {
  */
 function appendRows(fact: FactVersion, n: number, tables: Cell[][]): void {
   const projections = projectionsOf(fact.type);
-  // Every write checked before any is appended: a failing fact leaves no rows (it is parked).
   const writes = projections.length === 1 ? (projections[0] as Projection).evolve(fact) : projections.flatMap((p) => p.evolve(fact));
-  for (const w of writes) {
-    const i = tableIndex.get(w.table);
-    if (i === undefined) throw new Error(`projection wrote to unknown table ${w.table}`);
-    for (const c of (BULK_TABLES[i] as TableSpec).columns) checkCell(w.row[c]);
-  }
-  for (const w of writes) {
-    const i = tableIndex.get(w.table) as number;
-    const out = tables[i] as Cell[];
-    out.push(n);
-    const columns = (BULK_TABLES[i] as TableSpec).columns;
-    const row = w.row;
-    for (let c = 0; c < columns.length; c++) out.push(row[columns[c] as string] ?? null);
+  for (const w of writes) if (!tableIndex.has(w.table)) throw new Error(`projection wrote to unknown table ${w.table}`);
+  // Each cell read once, checked as it is appended (a row's cells are looked up by column name,
+  // over rows of every table's shape: the slowest part of appending them). A failing fact
+  // leaves no rows (it is parked): each table it appended to is cut back to its length before.
+  const lengths: number[] = [];
+  try {
+    for (const w of writes) {
+      const i = tableIndex.get(w.table) as number;
+      const out = tables[i] as Cell[];
+      lengths.push(out.length);
+      out.push(n);
+      const columns = (BULK_TABLES[i] as TableSpec).columns;
+      const row = w.row;
+      for (let c = 0; c < columns.length; c++) {
+        const v = row[columns[c] as string];
+        checkCell(v);
+        out.push(v ?? null);
+      }
+    }
+  } catch (err) {
+    // Backwards: a table written twice gets the length it had before the first.
+    for (let j = lengths.length - 1; j >= 0; j--) (tables[tableIndex.get((writes[j] as RowWrite).table) as number] as Cell[]).length = lengths[j] as number;
+    throw err;
   }
 }
 

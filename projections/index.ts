@@ -466,6 +466,8 @@ export interface BuildOptions {
  * calling `beforeLastPage` once the log's head seen at the start is reached, then reading to
  * the end again. Used by ReadModels.rebuild and by `annals rebuild` on a stopped service.
  */
+/** Events a decoded batch holds at most (rebuild-decoder.ts). */
+const DECODED_BATCH = 1000;
 /** Decoded batches (1,000 events each) a bulk build applies in one transaction. */
 const COMMIT_BATCHES = 10;
 
@@ -524,7 +526,9 @@ export async function buildFresh(
     const termsThreadAllowed = options.termsThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')));
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
-      const decoded = decodeInThread({ path, after, pageSize, batchSize: 1000, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
+      // Pages of one batch at most: a page's rows are alive until its last batch is decoded, and
+      // rows kept through young-generation collections there are copied, then promoted.
+      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
       // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
       log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
       // Several batches a transaction: the file has no journal, so a COMMIT only writes the

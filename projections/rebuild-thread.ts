@@ -6,7 +6,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStore } from '../src/store/sqlite.js';
+import { rowToEvent, type EventRow } from '../src/store/sqlite-rows.js';
 import type { StoredEvent } from '../src/store/port.js';
+import { encodePosition } from '../src/store/positions.js';
 import { BULK_TABLES, decodeEvent } from './bulk-rows.js';
 import type { DecodeInit, DecodedBatch, DecoderCredit, DecoderMessage, Segment } from './rebuild-decoder.js';
 import type { Cell } from './types.js';
@@ -21,7 +23,8 @@ port.on('message', (m: DecoderCredit) => {
   wake?.();
 });
 
-function decodePage(page: readonly StoredEvent[], after: string): DecodedBatch | null {
+/** The events of `page` from `from` to before `to`, each made from its row as it is decoded (its parsed data and metadata short-lived). */
+function decodePage(page: readonly EventRow[], from: number, to: number, after: string): DecodedBatch | null {
   const segments: Segment[] = [];
   let tables: Cell[][] = BULK_TABLES.map(() => []);
   let facts: Cell[] = [];
@@ -34,7 +37,8 @@ function decodePage(page: readonly StoredEvent[], after: string): DecodedBatch |
   let events = 0;
   let last: StoredEvent | null = null;
   let previous: string | null = null;
-  for (const e of page) {
+  for (let i = from; i < to; i++) {
+    const e = rowToEvent(page[i] as EventRow);
     // Filtered, not stopped at the first later event: a store's recordedAt need not rise with the position.
     if (init.knownAt !== undefined && e.recordedAt > init.knownAt) continue;
     events++;
@@ -56,16 +60,16 @@ try {
   for (;;) {
     while (credits <= 0) await new Promise<void>((r) => (wake = r));
     wake = null;
-    const page = await store.readAll({ ...(after !== null ? { after } : {}), limit: init.pageSize });
+    const page = store.readAllRows({ ...(after !== null ? { after } : {}), limit: init.pageSize });
     if (page.length === 0) break;
-    after = (page[page.length - 1] as StoredEvent).position;
+    after = encodePosition((page[page.length - 1] as EventRow)[0]);
     // Batches of `batchSize` events: the writer's thread keeps one batch alive while it applies
     // it, and every young-generation collection there copies what is alive (a page of 5,000
     // events decoded is ~15 MB of strings).
     for (let i = 0; i < page.length; i += init.batchSize) {
-      const part = page.length <= init.batchSize ? page : page.slice(i, i + init.batchSize);
-      const end = i + init.batchSize >= page.length ? after : (part[part.length - 1] as StoredEvent).position;
-      const batch = decodePage(part, end);
+      const to = Math.min(page.length, i + init.batchSize);
+      const end = to === page.length ? after : encodePosition((page[to - 1] as EventRow)[0]);
+      const batch = decodePage(page, i, to, end);
       if (batch === null) say({ kind: 'skipped', after: end });
       else {
         say(batch);

@@ -137,6 +137,12 @@ export interface SqliteEventStore extends EventStore {
   checked(): EventStore;
   /** A consistent copy of the whole file at `dest` while others go on writing (SQLite's online backup). */
   backup(dest: string): Promise<void>;
+  /**
+   * What `readAll` (every type) reads, as the rows SQLite returns them, unparsed (EventRow;
+   * rowToEvent makes each an event). The rebuild's decoding thread makes each event as it
+   * decodes it, so a page's parsed events are not all alive at once.
+   */
+  readAllRows(options?: Omit<ReadAllOptions, 'types'>): EventRow[];
 }
 
 /** Opens (creating if needed) the store file at `path`. Throws StoreUnavailableError if it cannot. */
@@ -287,6 +293,14 @@ class SqliteStore implements SqliteEventStore {
 
   subscribe(options: SubscribeOptions = {}): Subscription {
     return this.subscribeWith(this.plain, options);
+  }
+
+  readAllRows(options: Omit<ReadAllOptions, 'types'> = {}): EventRow[] {
+    const after = options.after === undefined ? 0 : decodePosition(options.after);
+    const limit = limitOf(options.limit);
+    if (limit === 0) return [];
+    this.assertOpen();
+    return this.guard(() => this.plain.allAfter.all(after, limit) as EventRow[]);
   }
 
   checked(): EventStore {
