@@ -73,6 +73,17 @@ export interface ClientReport {
   readonly mixed: Figure[];
   /** Load averages (1, 5, 15 min) as each phase began, and at the end. */
   readonly load: { readonly cold: number[]; readonly steady: number[]; readonly mixed: number[]; readonly single: number[]; readonly end: number[] };
+  /** The cold phase's slices one by one (when each began, ms after the phase's start): where in the first seconds its tail is. */
+  readonly coldSlices: readonly ColdSlice[];
+}
+
+export interface ColdSlice {
+  readonly name: string;
+  readonly atMs: number;
+  readonly answers: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
 }
 
 /** What each question asks (the report prints these). */
@@ -129,14 +140,16 @@ function figure(name: string, a: Acc): Figure {
 }
 
 /** Each question for `ms` in all, in alternating slices of `slice` ms. */
-async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>, connections = job.connections): Promise<Map<string, Acc>> {
+async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>, connections = job.connections, slices?: ColdSlice[]): Promise<Map<string, Acc>> {
   const make = urls(job);
+  const t0 = performance.now();
   const acc = into ?? new Map(names.map((n) => [n, empty()]));
   for (let done = 0; done < ms; done += slice) {
     for (const name of names) {
       const next = make[name] as () => string;
       const a = acc.get(name) as Acc;
       let bytes = 0;
+      const atMs = performance.now() - t0;
       const r = await runLoad({ port: job.port, connections, durationMs: Math.min(slice, ms - done), next: () => ({ method: 'GET', path: next() }), check: (answer) => void (answered(answer.status) && (bytes += answer.body.length)) });
       r.byStatus.forEach((status, i) => {
         if (answered(status)) a.latencies.push(r.inOrder[i] as number);
@@ -146,6 +159,10 @@ async function phase(job: ClientJob, names: readonly string[], ms: number, slice
       });
       a.seconds += r.seconds;
       a.bytes += bytes;
+      if (slices) {
+        const f = figure(name, { ...empty(), latencies: r.inOrder.filter((_, i) => answered(r.byStatus[i] as number)), seconds: r.seconds });
+        slices.push({ name, atMs, answers: f.requests, p50: f.p50, p99: f.p99, max: f.max });
+      }
     }
   }
   return acc;
@@ -198,7 +215,8 @@ async function mixedPhase(job: ClientJob, ms: number): Promise<Map<string, Acc>>
 export async function runClient(job: ClientJob): Promise<ClientReport> {
   const names = Object.keys(QUESTIONS);
   const coldLoad = loadavg();
-  const cold = await phase(job, names.filter((n) => n !== 'healthz'), job.coldMs, job.coldSliceMs);
+  const coldSlices: ColdSlice[] = [];
+  const cold = await phase(job, names.filter((n) => n !== 'healthz'), job.coldMs, job.coldSliceMs, undefined, job.connections, coldSlices);
   const steadyLoad = loadavg();
   const coldNow = cold.get('holder@now') as Acc;
   const withCold: Acc = { ...coldNow, latencies: [...coldNow.latencies] };
@@ -221,6 +239,7 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
     nowWithColdStart: figure('holder@now, cold start included', withCold),
     mixed: [...mixed].map(([n, a]) => figure(n, a)),
     load: { cold: coldLoad, steady: steadyLoad, mixed: mixedLoad, single: singleLoad, end: loadavg() },
+    coldSlices,
   };
 }
 

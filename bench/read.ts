@@ -23,7 +23,8 @@
  * Environment: BENCH_FACTS, BENCH_OFFICES (10,000), BENCH_PEOPLE (20,000), BENCH_KEEP,
  * BENCH_PHASE_MS (steady time per question, 10,000), BENCH_COLD_MS (cold time per question,
  * 3,000), BENCH_MIXED_MS (every question at once, read-client.ts's MIX, 10,000; 0: none),
- * BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32).
+ * BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32), BENCH_ROOT (the
+ * worktree whose dist/src/server.js is run; default this one).
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -47,7 +48,8 @@ const SINGLE_MS = Number(process.env['BENCH_SINGLE_MS'] ?? 3_000);
 const MIXED_MS = Number(process.env['BENCH_MIXED_MS'] ?? 10_000);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const TOKEN = 'bench-auditor-token-0123456789';
-const ROOT = new URL('..', import.meta.url).pathname;
+/** The worktree whose server is measured (BENCH_ROOT: another one, e.g. a before in an A/B; built there if its dist is older than its sources). */
+const ROOT = process.env['BENCH_ROOT'] ?? new URL('..', import.meta.url).pathname;
 
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 const load = (l: number[] = loadavg()): string => l.map((x) => x.toFixed(1)).join(' ');
@@ -191,6 +193,8 @@ try {
   say('req/s, latencies and bytes count answers only (2xx, 304, 404); refusals (503 shed, 429 limited) are counted apart and left out of them.');
   say(`\ncold: at once after the restart, no warm-up, ${COLD_MS / 1000} s per question in 0.25 s slices (load average ${load(report.load.cold)}):`);
   for (const f of report.cold) say(row(f));
+  say('  the holder questions slice by slice (when the slice began after the cold phase began: answers, p50 / p99 / max ms):');
+  for (const name of ['holder@past', 'holder@now']) say(`    ${name.padEnd(12)} ${report.coldSlices.filter((c) => c.name === name).map((c) => `${(c.atMs / 1000).toFixed(1)} s: ${c.answers}, ${c.p50.toFixed(1)}/${c.p99.toFixed(1)}/${c.max.toFixed(0)}`).join('; ')}`);
   const health = report.steady.find((f) => f.name === 'healthz') as Figure;
   say(`\nsteady: ${PHASE_MS / 1000} s per question in alternating 1 s slices (load average ${load(report.load.steady)} at the start, ${load(report.load.end)} at the end):`);
   for (const f of report.steady) say(row(f, f === health ? undefined : health));
