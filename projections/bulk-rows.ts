@@ -14,8 +14,8 @@ export const UNBINDABLE = 'SQLite3 can only bind numbers, strings, bigints, buff
 
 /**
  * Refuses, with better-sqlite3's own error, a cell it would refuse to bind: a bulk build writes
- * its rows many to a statement later, so an event is refused (parked) here, before any of its
- * rows is buffered, as a live apply refuses it when its statement runs.
+ * its rows many to a statement later, so an event is refused (parked) here, as a live apply
+ * refuses it when its statement runs; the rows of it already buffered are cut back (appendRows).
  */
 export function checkCell(v: unknown): void {
   if (v != null && typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'bigint' && !(v instanceof Uint8Array)) throw new TypeError(UNBINDABLE);

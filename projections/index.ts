@@ -430,7 +430,7 @@ export async function checkFollowedLog(store: LogSource, writer: ReadModelWriter
 }
 
 export interface BuildOptions {
-  /** Events read from the log at a time. Default 5000. */
+  /** Events read from the log at a time. Default 5000; on the decoding thread at most DECODED_BATCH (1,000). */
   readonly pageSize?: number;
   /** Only the events recorded at or before this moment (`annals replay`): the read models as they stood then. */
   readonly knownAt?: string;

@@ -61,6 +61,8 @@ export interface Pooled<T> {
 
 /** Answers' buffers the pool keeps to give back to the workers (ReadPool.giveBack), and each worker keeps to write pages in (read-worker.ts). */
 export const SPENT_KEPT = 64;
+/** …of at most this many bytes each (a page of 50 sessions is ~45 KB, of 50 documents ~20 KB): at most 16 MiB kept a side. */
+export const SPENT_MAX_BYTES = 256 * 1024;
 
 /** Bytes free before and after a `rawItems` in its buffer: the rest of a list's answer around its items (reads-answer.ts answerBytes: `{"validAt":…,"knownAt":…,"documents":` and `,"nextCursor":"…"}`). */
 export const RAW_ROOM_BEFORE = 256;
@@ -338,7 +340,9 @@ export class ReadPool {
    * for a message; more are left to the GC.
    */
   giveBack(buffer: ArrayBuffer): void {
-    if (this.spent.length < SPENT_KEPT && buffer.byteLength > 0) this.spent.push(buffer);
+    // A buffer of a page far bigger than most (500 sessions: ~2 MB) is left to the GC: kept, it
+    // would carry a small page's bytes as that much external memory, for the life of the process.
+    if (this.spent.length < SPENT_KEPT && buffer.byteLength > 0 && buffer.byteLength <= SPENT_MAX_BYTES) this.spent.push(buffer);
   }
 
   /**

@@ -13,7 +13,7 @@ import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
 import { openReader, ReadModelsUnavailableError } from './index.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, SPENT_KEPT, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, SPENT_KEPT, SPENT_MAX_BYTES, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
 import { CACHE_WARM, cacheWarmer, walksFor, type CacheWarmer } from './read-cache-warm.js';
@@ -191,7 +191,7 @@ function jobsOf(m: Extract<ReadRequest, { kind: 'reads' }>): readonly ReadJob[] 
   return m.jobs;
 }
 
-/** A buffer of at least `n` bytes: one given back if the last is big enough, else a new one (a page's size, 16 KiB at least). */
+/** A buffer of at least `n` bytes: one given back if the last is big enough, else a new one (a page's size, MIN_BUFFER at least). */
 function bufferOf(n: number): ArrayBuffer {
   const last = spent[spent.length - 1];
   if (last !== undefined && last.byteLength >= n) return spent.pop() as ArrayBuffer;
@@ -213,7 +213,7 @@ function withRoom(text: string): Uint8Array<ArrayBuffer> {
   const { read, written } = encoder.encodeInto(text, guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + text.length));
   if (read === text.length) return guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + written);
   const n = Buffer.byteLength(text);
-  if (spent.length < SPENT_KEPT) spent.push(guess.buffer);
+  if (spent.length < SPENT_KEPT && guess.buffer.byteLength <= SPENT_MAX_BYTES) spent.push(guess.buffer);
   const b = new Uint8Array(bufferOf(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER));
   encoder.encodeInto(text, b.subarray(RAW_ROOM_BEFORE));
   return b.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + n);

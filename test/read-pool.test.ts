@@ -13,7 +13,7 @@ import { until } from './fixtures/when.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { RAW_ROOM_AFTER, RAW_ROOM_BEFORE, ReadPool, type RawEach } from '../projections/read-pool.js';
+import { RAW_ROOM_AFTER, RAW_ROOM_BEFORE, ReadPool, SPENT_MAX_BYTES, type RawEach } from '../projections/read-pool.js';
 import { joinEach } from '../src/http/routes/reads-common.js';
 import { niceThisThread, threadId } from '../projections/thread-nice.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -153,6 +153,15 @@ t.test('a page’s buffer goes back to the worker once its answer is written, an
   t.equal(again.statusCode, 304);
   t.equal(given.length, 2 * pages.length + 2, 'and a 304’s too');
   t.ok(given.slice(0, -1).every((b) => b.byteLength === 0), 'each went to the worker with a later question (transferred: detached here)');
+  // A buffer bigger than SPENT_MAX_BYTES (a page of hundreds of sessions) is left to the GC, not
+  // kept to carry small pages as that much external memory.
+  const big = new ArrayBuffer(SPENT_MAX_BYTES + 1);
+  const fits = new ArrayBuffer(SPENT_MAX_BYTES);
+  pool.giveBack(big);
+  pool.giveBack(fits);
+  t.equal((await a.app.inject({ url: `/v1/people?limit=4&${at}` })).statusCode, 200);
+  t.equal(big.byteLength, SPENT_MAX_BYTES + 1, 'the big one stayed here (not transferred)');
+  t.equal(fits.byteLength, 0, 'one of SPENT_MAX_BYTES went to the worker');
 });
 
 t.test('a read after a write’s 201 sees the write, though the worker had a snapshot open', async (t) => {

@@ -29,6 +29,9 @@ export function requireUtf8Charset(request: FastifyRequest): void {
 /** String.prototype.isWellFormed (Node 20; the ES2024 lib this project does not compile against). */
 const wellFormed = (s: string): boolean => (s as unknown as { isWellFormed(): boolean }).isWellFormed();
 
+/** What a prototype-poisoning key is refused with (src/http/ndjson.ts words a line's refusal by it). */
+export const POISONING = 'a prototype-poisoning key is not allowed';
+
 const join = (path: string, key: string | number): string => (path === '' ? String(key) : `${path}.${key}`);
 
 /**
@@ -55,7 +58,7 @@ export function badText(value: unknown, replaced: boolean, base = ''): FieldProb
         const here = join(path, k);
         if (bad(k)) found.push({ path: here, message: `this field name is ${message}` });
         if (k === '__proto__' || (k === 'constructor' && child !== null && typeof child === 'object' && Object.hasOwn(child, 'prototype'))) {
-          throw new ProblemError('invalid-request', 'a prototype-poisoning key is not allowed', { errors: [{ path: here, message: 'a prototype-poisoning key is not allowed' }] });
+          throw new ProblemError('invalid-request', POISONING, { errors: [{ path: here, message: POISONING }] });
         }
         todo.push([child, here]);
       }

@@ -9,7 +9,7 @@
  * a parser added inside a plugin would serve that plugin's routes alone.
  */
 import type { FastifyInstance } from 'fastify';
-import { decodeBody, parseJsonText, requireUtf8Charset } from './body.js';
+import { decodeBody, parseJsonText, POISONING, requireUtf8Charset } from './body.js';
 import { ProblemError } from './errors.js';
 
 /**
@@ -36,7 +36,7 @@ export function parseNdjson(body: string, replaced = false): unknown[] {
         });
       }
       const errors = (err.extensions.errors ?? []) as Array<{ path: string; message: string }>;
-      const poison = errors.some((e) => e.message.startsWith('a prototype-poisoning key'));
+      const poison = errors.some((e) => e.message === POISONING);
       throw new ProblemError('invalid-request', poison ? `${at} holds a prototype-poisoning key; nothing was recorded` : `${at} holds text that is not valid UTF-8 or Unicode; nothing was recorded`, {
         errors: errors.map((p) => ({ path: p.path, message: `line ${lineNo}: ${p.message}` })),
       });
