@@ -17,6 +17,14 @@ import { isUlid, type EntityKind } from '../events/index.js';
 /** Rows visible at `@k`: recorded by then and not yet superseded (corrected or retracted). */
 export const KNOWN = (alias = ''): string => `${alias ? `${alias}.` : ''}known_from <= @k AND ${alias ? `${alias}.` : ''}known_to > @k`;
 
+/**
+ * A recursive CTE `name(b)` of the distinct `body` values of `table`, one search of its (body, …)
+ * index each (a skip scan: min(body), then the next above it), ending in one NULL row: how
+ * documentBodies and organizationSessionBodies find an organization's bodies from the other end.
+ */
+export const DISTINCT_BODIES = (table: string, name: string): string =>
+  `${name}(b) AS (SELECT (SELECT min(body) FROM ${table}) UNION ALL SELECT (SELECT min(body) FROM ${table} WHERE body > ${name}.b) FROM ${name} WHERE ${name}.b IS NOT NULL)`;
+
 export type { EntityKind };
 
 /**

@@ -10,7 +10,7 @@
 import { type Certainty } from '../../events/index.js';
 import { lowerBound, upperBound } from '../../events/index.js';
 import { OPEN } from '../db.js';
-import { bind, KNOWN, LIMIT, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, DISTINCT_BODIES, KNOWN, LIMIT, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';
 import { correctionsById, type Corrected, type CorrectedBy } from '../facts/queries.js';
@@ -276,10 +276,9 @@ const fewKnown = (q: QueryContext, b: string, k: string): boolean =>
  * µs with the two statements that then asked which of them adopt or consider).
  */
 function documentBodies(q: QueryContext, org: string, k: string): { adopting: { b: string; span: number | null; early: boolean }[]; considering: string[] } {
-  const distinct = (t: string, n: string): string => `${n}(b) AS (SELECT (SELECT min(body) FROM ${t}) UNION ALL SELECT (SELECT min(body) FROM ${t} WHERE body > ${n}.b) FROM ${n} WHERE ${n}.b IS NOT NULL)`;
   const found = JSON.parse(
     q.get<{ v: string }>(
-      `WITH RECURSIVE ${distinct('adoptions', 'ab')}, ${distinct('considerations', 'cb')},
+      `WITH RECURSIVE ${DISTINCT_BODIES('adoptions', 'ab')}, ${DISTINCT_BODIES('considerations', 'cb')},
         up(b, kind, id) AS (SELECT b, 'a', b FROM ab WHERE b IS NOT NULL UNION ALL SELECT b, 'c', b FROM cb WHERE b IS NOT NULL
           UNION SELECT up.b, up.kind, e.parent FROM up CROSS JOIN entities e WHERE e.id = up.id AND up.id <> @org AND e.kind = 'organization' AND e.parent IS NOT NULL AND ${KNOWN('e')})
       SELECT json_group_array(json_array(b, kind, CASE kind WHEN 'a' THEN (SELECT days FROM spans WHERE tbl = 'adoptions' AND grp = b) END,

@@ -9,7 +9,7 @@
  * costs the sessions near that day, not the body's history before it.
  */
 import { lowerBound, upperBound } from '../../events/index.js';
-import { bind, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
+import { bind, DISTINCT_BODIES, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { documentsAtSessionPage, sessionDocuments, type DocumentItem } from '../documents/queries.js';
 import { sessionsJson } from './json.js';
 
@@ -250,7 +250,7 @@ export function sessionBodies(q: QueryContext, bodies: readonly string[]): Sessi
 export function organizationSessionBodies(q: QueryContext, org: string, k: string): SessionBodies {
   const found = JSON.parse(
     q.get<{ v: string }>(
-      `WITH RECURSIVE sb(b) AS (SELECT (SELECT min(body) FROM sessions) UNION ALL SELECT (SELECT min(body) FROM sessions WHERE body > sb.b) FROM sb WHERE sb.b IS NOT NULL),
+      `WITH RECURSIVE ${DISTINCT_BODIES('sessions', 'sb')},
         up(b, id) AS (SELECT b, b FROM sb WHERE b IS NOT NULL
           UNION SELECT up.b, (SELECT e.parent FROM entities e WHERE e.id = up.id AND e.kind = 'organization' AND ${KNOWN('e')}) FROM up WHERE up.id <> @org)
       SELECT json_group_array(json_array(b, (SELECT days FROM spans WHERE tbl = 'sessions' AND grp = b))) AS v FROM up WHERE id = @org`,
