@@ -87,7 +87,9 @@ t.test('a restart slower than slowRestartMs is told at warn, then at info once r
   t.equal(warn.msg, 'the gated thread, started again, is still not ready after 0.1 s');
   t.equal(warn.thread, 'gated');
   t.equal(warn.reason, 'exited with code 1');
-  t.ok((warn.startingMs as number) >= 100, 'how long it has been starting');
+  // libuv arms a timer from its loop clock, cached at the loop's last turn and kept in whole
+  // milliseconds, so a 100 ms timer can fire up to 1 ms short of 100 ms by performance.now().
+  t.ok((warn.startingMs as number) >= 99, `how long it has been starting (${String(warn.startingMs)} ms)`);
   t.notOk(client.ready, 'indeed not ready');
   t.notOk(lines.some((l) => l.level === INFO), 'not told ready before it is');
 
