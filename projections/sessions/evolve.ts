@@ -6,20 +6,22 @@ import { projection } from '../types.js';
 import { assertNever, typesIn } from '../../events/index.js';
 import { json, str, termColumns } from '../rows.js';
 import { itemData } from './item-data.js';
+import { SESSION_LENGTH } from './length.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 10,
+  version: 11,
   tables: [
     {
       name: 'sessions',
       columns: ['id', 'key', 'body', 'title', 'number', 'from_raw', 'to_raw', 's0', 's1', 'e0', 'e1', 'city', 'country', 'chair_person', 'chair_office', 'agenda', 'source'],
       primaryKey: 'id, position',
       factKey: 'id',
-      // (body, s0, id): pages of a body's sessions in order, read from the day asked about
-      // minus the body's longest session. The narrow one: a session's days, for attestations.
-      // chair_person: a person's page lists the sessions they chaired.
-      indexes: ['body, s0, id, e1, known_from, known_to', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw', 'chair_person, known_from'],
+      // (body, s0, id): pages of a body's sessions in order. The narrow one: a session's days,
+      // for attestations. chair_person: a person's page lists the sessions they chaired.
+      // (body, length class, s0, id): pages of sessions held within a day, each class read from
+      // the day asked about minus its longest session (queries.ts SESSION_LENGTH).
+      indexes: ['body, s0, id, e1, known_from, known_to', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw', 'chair_person, known_from', `body, ${SESSION_LENGTH}, s0, id, e1, known_from, known_to`],
       span: { group: 'body' },
     },
     // Clustered by session: a page of sessions reads each one's items from adjacent rows.

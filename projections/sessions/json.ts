@@ -8,8 +8,8 @@
  * (JOIN_VIEW): a page of 10 sessions shows ~360 of them (~230 entities). Marks put in by
  * withViews afterwards cost one statement over the page's ids (~0.3-0.4 ms) and as much again in
  * JS to find and replace the marks; a join is one seek of entities_i3 each, within the walk
- * that reads the id. Where the view repeats the session's own (a document's body and session),
- * it is the session's, joined once.
+ * that reads the id. The session's own view (a document's session) is written from its row, and
+ * its body's once a statement when the page has one body (OWN_VIEW, BODY_VIEW): no seek.
  *
  * A page whose sessions all have at most `nested` items in each list (every page of the
  * 1,000,000-fact record: at most 30 a list) has no `more`: its lists are written whole. A page
@@ -17,7 +17,7 @@
  * continue after).
  */
 import { KNOWN, type QueryContext } from '../query-context.js';
-import { ARRAY, CORRECTED, JOINED, JOIN_VIEW, VIEW_AT, plain, quoted, ulid } from '../json-sql.js';
+import { ARRAY, CORRECTED, JOINED, JOIN_VIEW, VIEW_AT, VIEW_NOW, plain, quoted, ulid } from '../json-sql.js';
 import { documentFields, documentJson } from '../documents/json.js';
 
 /**
@@ -74,8 +74,23 @@ const DOCUMENT_IDS = `SELECT a.document AS id FROM adoptions a WHERE a.session =
 /** The adoption columns documentFields reads, of the row `x`. */
 const ADOPTION = ['document', 'from_raw', 'to_raw', 'adopted_raw', 'period', 'summary', 'body', 'session'].map((c) => `x.${c} AS ${c}`).join(', ');
 
-/** A document's body or session: the session's own when it is (joined once a session: `sb`, `se`), else looked up. */
-const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? `CASE WHEN ${x} = s.body THEN ${JOINED('s.body', 'sb')} ELSE ${VIEW_AT(x)} END` : `CASE WHEN ${x} = s.id THEN ${JOINED('s.id', 'se')} ELSE ${VIEW_AT(x)} END`);
+/**
+ * The session's own entity view, from its row: the entity and the row are both written from the
+ * SessionHeld fact's version (entities/evolve.ts: key, and title as name), so whenever the row is
+ * known at k the entity is, with the same key and name. Not a seek of entities_i3 a session.
+ */
+const OWN_VIEW = `concat('{"id":"', s.id, '","key":', json_quote(s.key), ',"name":', json_quote(s.title), '}')`;
+
+/**
+ * The view of the session's body: `@body` (the page's one body, or NULL) written once a
+ * statement (VIEW_NOW: a subquery of parameters only), any other body by a subquery of its own.
+ * Every session of a page of the 1,000,000-fact record has the same body: a join a session was
+ * ten seeks of entities_i3 for one view.
+ */
+const BODY_VIEW = `CASE WHEN s.body = @body THEN ${VIEW_NOW('@body')} ELSE ${VIEW_AT('s.body')} END`;
+
+/** A document's body or session: the session's own when it is, else looked up. */
+const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? `CASE WHEN ${x} = s.body THEN ${BODY_VIEW} ELSE ${VIEW_AT(x)} END` : `CASE WHEN ${x} = s.id THEN ${OWN_VIEW} ELSE ${VIEW_AT(x)} END`);
 
 /**
  * The documents adopted or considered at the session `s` known at k, by id: their items' texts
@@ -105,7 +120,7 @@ const SESSION = `concat(${[
   `',"key":', ${quoted('s.key')}`,
   `',"title":', ${quoted('s.title')}`,
   `',"number":', ${quoted('s.number')}`,
-  `',"body":', ${JOINED('s.body', 'sb')}`,
+  `',"body":', ${BODY_VIEW}`,
   `',"held":{"from":', ${plain('s.from_raw')}, ',"to":', ${plain('s.to_raw')}, '}'`,
   // `s.city ? … : null` in JS: NULL and '' are no place.
   `',"place":', CASE WHEN s.city <> '' THEN '{"city":' || ${quoted('s.city')} || ',"country":' || ${JOINED('s.country', 'sc')} || '}' ELSE 'null' END`,
@@ -117,19 +132,19 @@ const SESSION = `concat(${[
   `'}'`,
 ].join(', ')})`;
 
-const PAGE = `SELECT j.key AS n, ${SESSION} AS json FROM json_each(@ids) j CROSS JOIN sessions s ${JOIN_VIEW('sb', 's.body')} ${JOIN_VIEW('sc', 's.country')} ${JOIN_VIEW('sp', 's.chair_person')} ${JOIN_VIEW('so', 's.chair_office')} ${JOIN_VIEW('se', 's.id')}
+const PAGE = `SELECT j.key AS n, ${SESSION} AS json FROM json_each(@ids) j CROSS JOIN sessions s ${JOIN_VIEW('sc', 's.country')} ${JOIN_VIEW('sp', 's.chair_person')} ${JOIN_VIEW('so', 's.chair_office')}
   WHERE s.id = j.value AND ${KNOWN('s')}`;
 
 /**
  * The sessions `ids` (known at k, in this order) as JSON texts, each with every item of its
  * lists; null when a list of one of them is longer than `nested` (then it needs `more`).
  */
-export function sessionsJson(q: QueryContext, ids: readonly string[], k: string, nested: number): string[] | null {
+export function sessionsJson(q: QueryContext, ids: readonly string[], k: string, nested: number, body: string | null = null): string[] | null {
   if (ids.length === 0) return [];
   // In the order of `ids` by their place (j.key), not by an ORDER BY: SQLite copied the page's
   // texts (~4 KB a session) into a sorter to put them back in the order json_each read them.
   const at: (string | undefined)[] = new Array<string | undefined>(ids.length);
-  for (const { n, json } of q.all<{ n: number; json: string | null }>(PAGE, { ids: JSON.stringify(ids), k, nested })) {
+  for (const { n, json } of q.all<{ n: number; json: string | null }>(PAGE, { ids: JSON.stringify(ids), k, nested, body })) {
     if (json === null || json.includes(LONG_MARK)) return null;
     at[n] = json;
   }

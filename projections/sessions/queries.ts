@@ -12,6 +12,7 @@ import { lowerBound, upperBound } from '../../events/index.js';
 import { bind, DISTINCT_BODIES, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { documentsAtSessionPage, sessionDocuments, type DocumentItem } from '../documents/queries.js';
 import { sessionsJson } from './json.js';
+import { SESSION_LENGTH, SESSION_LENGTH_CLASSES } from './length.js';
 
 /** Items of a nested list a view shows before pointing at the rest (`more`). */
 export const NESTED_LIMIT = 50;
@@ -275,25 +276,32 @@ export function sessionsPage(q: QueryContext, bodies: SessionBodies, k: string, 
  */
 export function sessionsPageJson(q: QueryContext, bodies: SessionBodies, k: string, validAt: string | undefined, page: PageRequest, nested = NESTED_LIMIT): { items: string[]; next: Key | null } | null {
   const keys = sessionKeys(q, bodies, k, validAt, page);
-  const items = sessionsJson(q, keys.items.map((r) => r.id), k, nested);
+  const items = sessionsJson(q, keys.items.map((r) => r.id), k, nested, bodies.bodies.length === 1 ? (bodies.bodies[0] as string) : null);
   return items ? { items, next: keys.next } : null;
 }
+
+/** A body's sessions of one length class (its index: sessions/evolve.ts) held (possibly) within [@q0, @q1], in (s0, id) order after (@a0, @a1). */
+const BY_LENGTH = `SELECT id, s0 FROM sessions WHERE body = @b AND ${SESSION_LENGTH} = @c AND ${KNOWN()} AND s0 <= @q1 AND e1 >= @q0 AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`;
 
 /** The keys (s0, id) of a page of sessions of these bodies, held (possibly) within `validAt` when given. */
 function sessionKeys(q: QueryContext, within: SessionBodies, k: string, validAt: string | undefined, page: PageRequest): Page<{ id: string; s0: string }> {
   const n = page.limit + 1;
   const after = afterParams(page.after, 2);
-  let window = '';
-  let bounds: Record<string, string> = {};
-  if (validAt) {
-    const q0 = lowerBound(validAt);
-    window = 'AND s0 <= @q1 AND e1 >= @q0';
-    bounds = { q0, q1: upperBound(validAt) };
-    // No session that began before this can reach the days asked about: read from here.
-    const lo = daysBefore(q0, within.span());
-    if ((after['a0'] as string) < lo) Object.assign(after, { a0: lo, a1: '' });
+  if (!validAt) {
+    const sources = within.bodies.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`, bind({ b, k, n }, after)));
+    return mergePage(sources, (r) => [r.s0, r.id], page.limit);
   }
-  const sources = within.bodies.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} ${window} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`, bind({ b, k, n }, after, bounds)));
+  const q0 = lowerBound(validAt);
+  const bounds = { q0, q1: upperBound(validAt) };
+  const span = within.span();
+  // Each length class of each body (length.ts), read from the day asked about minus the longest
+  // session it can hold: no session of it that began before can reach the days asked about.
+  const sources: { id: string; s0: string }[][] = [];
+  for (const [c, longest] of SESSION_LENGTH_CLASSES) {
+    const lo = daysBefore(q0, longest === null ? span : Math.min(longest, span));
+    const from = (after['a0'] as string) < lo ? { a0: lo, a1: '' } : after;
+    for (const b of within.bodies) sources.push(q.all<{ id: string; s0: string }>(BY_LENGTH, bind({ b, c, k, n }, from, bounds)));
+  }
   return mergePage(sources, (r) => [r.s0, r.id], page.limit);
 }
 
