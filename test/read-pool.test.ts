@@ -13,7 +13,7 @@ import { until } from './fixtures/when.js';
 import { runningWorkers } from '../src/store/worker-thread.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { RAW_ROOM_AFTER, RAW_ROOM_BEFORE, ReadPool, SPENT_MAX_BYTES, type RawEach } from '../projections/read-pool.js';
+import { RAW_ROOM_AFTER, RAW_ROOM_BEFORE, ReadPool, SPENT_MAX_BYTES, type RawEach, type ReadPoolOptions } from '../projections/read-pool.js';
 import { joinEach } from '../src/http/routes/reads-common.js';
 import { niceThisThread, threadId } from '../projections/thread-nice.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -28,6 +28,22 @@ async function poolReady(t: Test, a: TestApp): Promise<ReadPool> {
   await until('its worker to be ready', () => !pool || pool.ready > 0, 60_000).catch(() => undefined);
   t.equal(pool?.ready, 1, 'its worker is ready');
   return pool as ReadPool;
+}
+
+/** A read pool of one worker on `a`'s read models, beside the app's own (closed at `t`'s end), with `options` over the defaults. */
+function ownPool(t: Test, a: TestApp, options: Partial<ReadPoolOptions> = {}): ReadPool {
+  const models = a.runtime.readModels;
+  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, ...options });
+  t.teardown(() => pool.close());
+  return pool;
+}
+
+/** An app on the example record and a pool of its own (ownPool), its worker ready. */
+async function examplePool(t: Test, options: Partial<ReadPoolOptions> = {}): Promise<{ a: TestApp; pool: ReadPool }> {
+  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const pool = ownPool(t, a, options);
+  await until('the worker to be ready', () => pool.ready > 0, 60_000);
+  return { a, pool };
 }
 
 type Answer = Awaited<ReturnType<TestApp['app']['inject']>>;
@@ -205,11 +221,8 @@ t.test('items beyond ASCII come from the worker as the event loop writes them (t
 });
 
 t.test('a worker’s snapshot ends once the read models applied something (held open a minute otherwise)', async (t) => {
-  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const { a, pool } = await examplePool(t, { snapshotMs: 60_000 });
   const models = a.runtime.readModels;
-  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, snapshotMs: 60_000 });
-  t.teardown(() => pool.close());
-  await until('the worker to be ready', () => pool.ready > 0, 60_000);
   const people = async (): Promise<string[]> => ((await pool.run('people', [new Date(Date.now() + 60_000).toISOString(), 'Heldopen', { after: null, limit: 50 }]))?.value.items ?? []).map((p) => p.name ?? '');
   t.same(await people(), [], 'not there yet (the worker’s snapshot is open now)');
   const res = await a.app.inject({ method: 'POST', url: '/v1/facts', headers: a.auth('recorder'), payload: { type: 'PersonRegistered', data: { key: 'held-open', name: 'Heldopen' }, source } });
@@ -249,14 +262,8 @@ t.test('a full pool answers 503 with Retry-After; a worker that dies is replaced
 
 t.test('a read worker runs behind the event loop for the CPU: its own thread’s nice value, as the kernel reports it', async (t) => {
   const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
-  const models = a.runtime.readModels;
-  const open = (nice: number) => {
-    const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries, nice });
-    t.teardown(() => pool.close());
-    return pool;
-  };
-  const niced = open(7);
-  const plain = open(0);
+  const niced = ownPool(t, a, { nice: 7 });
+  const plain = ownPool(t, a, { nice: 0 });
   await until('both workers to name their threads', () => niced.threads.length > 0 && plain.threads.length > 0, 60_000);
   const own = getPriority();
   // /proc/PID/task/TID/stat: field 19 is the nice value (fields counted after the command's closing parenthesis).
@@ -288,11 +295,7 @@ t.test('niceThisThread(0) names the calling thread and changes nothing', async (
 });
 
 t.test('sessions from a worker: each one’s JSON, its links added after, are the bytes the event loop would write', async (t) => {
-  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
-  const models = a.runtime.readModels;
-  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries });
-  t.teardown(() => pool.close());
-  await until('the worker to be ready', () => pool.ready > 0, 60_000);
+  const { pool } = await examplePool(t);
   const k = new Date().toISOString();
   // One item of each nested list, so that sessions have `more` (the links' branch).
   const args = ['csto', k, undefined, { after: null, limit: 50 }, 1] as const;
@@ -307,11 +310,7 @@ t.test('sessions from a worker: each one’s JSON, its links added after, are th
 });
 
 t.test('sessions from a worker whose lists all fit: SQLite’s texts as the page itself, the bytes the objects give', async (t) => {
-  const a = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
-  const models = a.runtime.readModels;
-  const pool = new ReadPool({ path: join(a.dataDir, 'readmodels.db'), size: 1, queueLimit: 8, log: pino({ level: 'silent' }), applied: () => models.applied(), queries: () => models.queries });
-  t.teardown(() => pool.close());
-  await until('the worker to be ready', () => pool.ready > 0, 60_000);
+  const { pool } = await examplePool(t);
   const args = ['csto', new Date().toISOString(), undefined, { after: null, limit: 50 }] as const;
   const answer = await pool.run('sessions', [...args], { rawItems: 'each' });
   const whole = (await pool.run('sessions', [...args]))?.value?.items ?? [];
