@@ -28,6 +28,10 @@ function captured(): { log: ReturnType<typeof createLogger>; lines: Line[]; said
 const INFO = 30;
 const WARN = 40;
 
+// Each of the service's threads started twice, each start loading TypeScript: 145 s at a load
+// average of ~20, near tap's 240 s (.taprc); a hang is still caught at 600 s.
+t.setTimeout(600_000);
+
 t.test("each of the service's threads, terminated, is told ready again with why and how long", async (t) => {
   const { log, lines, said } = captured();
   const a = await startTestApp(t, { log, env: { ANNALS_SQLITE_WRITER: 'thread', ANNALS_AUDIT_FOLLOWER: 'thread', ANNALS_READ_MODELS: 'thread', ANNALS_READ_WORKERS: '1', ANNALS_READ_WAIT_MS: '60000' } });
