@@ -149,7 +149,9 @@ t.test('the leader stopped while 16 clients record: 503 with Retry-After during 
   await watching;
 
   const head = all.at(-1)!.position;
-  t.ok(await runtime.readModels.waitFor(head, 5_000), 'the read models applied everything');
+  // A bound against a hang (the read models' subscription follows the same leader change as the
+  // watcher's, which had up to 30 s above); 5 s left little room on a loaded machine.
+  t.ok(await runtime.readModels.waitFor(head, 30_000), 'the read models applied everything');
   const fresh = join(dataDir, 'fresh.db');
   await rebuildReadModels({ store, path: fresh, log: pino({ level: 'silent' }) });
   t.same(dumpTables(join(dataDir, 'readmodels.db')), dumpTables(fresh), 'the running read models equal a rebuild');

@@ -35,9 +35,20 @@ function sqlite(t: { teardown(fn: () => unknown): void }, options: SqliteStoreOp
   return store;
 }
 
-/** The promise's outcome, or 'pending' if it has none within `ms` (a hang fails the test instead of timing it out). */
-function within<T>(p: Promise<T>, ms = 3_000): Promise<{ value: T } | { error: unknown } | 'pending'> {
-  return Promise.race([p.then((value) => ({ value }), (error: unknown) => ({ error })), new Promise<'pending'>((r) => setTimeout(() => r('pending'), ms))]);
+/**
+ * The promise's outcome, or 'pending' if it has none within `ms` (a hang fails the test instead
+ * of timing it out). A bound against a hang, not a speed: the outcomes awaited are a 100 ms busy
+ * timeout or a refusal at once, and 3 s left little room on a loaded machine.
+ */
+function within<T>(p: Promise<T>, ms = 20_000): Promise<{ value: T } | { error: unknown } | 'pending'> {
+  let timer: NodeJS.Timeout | undefined;
+  // Cleared once settled, so the bound does not hold the file open after its last case.
+  return Promise.race([
+    p.then((value) => ({ value }), (error: unknown) => ({ error })),
+    new Promise<'pending'>((r) => {
+      timer = setTimeout(() => r('pending'), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
 }
 
 for (const writer of ['thread', 'inline'] as const) {
