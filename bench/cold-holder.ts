@@ -15,7 +15,9 @@
  * Environment: BENCH_A_ROOT, BENCH_B_ROOT (worktrees, dist built), BENCH_A_DATA, BENCH_B_DATA
  * (data dirs: copies of the benchmark record, one per build; started once first if
  * `.cold-holder-started` is missing there), BENCH_A_ENV, BENCH_B_ENV (extra environment of
- * that build's server, `K=V` separated by spaces, e.g. GLIBC_TUNABLES=glibc.malloc.hugetlb=1).
+ * that build's server, `K=V` separated by spaces, e.g. GLIBC_TUNABLES=glibc.malloc.hugetlb=1),
+ * BENCH_A_NODE_ARGS, BENCH_B_NODE_ARGS (node's flags for that server, e.g. --trace-opt), BENCH_MARKS=1 (a line `--- A ready` and `--- A answered` around the answers, e.g. to count
+ * what `NODE_OPTIONS=--trace-opt` printed between them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -78,7 +80,8 @@ async function until(ok: () => Promise<boolean>, timeoutMs: number): Promise<num
 function start(which: 'A' | 'B', port: number): ChildProcess {
   const a = arms[which];
   const env = { ...process.env, ...a.env, ANNALS_DATA_DIR: a.data, ANNALS_SEED: 'none', LOG_LEVEL: 'warn', ANNALS_TOKENS: `auditor:${TOKEN}`, PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0' };
-  return spawn(process.execPath, [join(a.root, 'dist/src/server.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const flags = (process.env[`BENCH_${which}_NODE_ARGS`] ?? '').split(' ').filter((f) => f !== '');
+  return spawn(process.execPath, [...flags, join(a.root, 'dist/src/server.js')], { env, stdio: ['ignore', 'inherit', 'inherit'] });
 }
 
 const stop = (child: ChildProcess): Promise<void> => new Promise((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')));
@@ -121,6 +124,7 @@ async function run(which: 'A' | 'B', seed: number): Promise<string> {
     const listening = await until(async () => (await get(port, '/healthz')).status === 200, 120_000);
     const ready = listening + (await until(async () => (await get(port, '/readyz')).status === 200, 120_000));
     const atReady = cpuOf(pid);
+    if (process.env['BENCH_MARKS'] === '1') console.log(`--- ${which} ready`);
     const warm = (JSON.parse((await get(port, '/readyz')).body || '{}') as { warmUp?: { questions: number; ms: number } }).warmUp;
     const rnd = prng(seed);
     const d0 = Date.parse('1990-01-01T00:00:00Z');
@@ -132,6 +136,7 @@ async function run(which: 'A' | 'B', seed: number): Promise<string> {
       next: (_c, i) => (i >= per ? null : { method: 'GET', path: `/v1/offices/${ids[Math.floor(rnd() * ids.length)]}/holder?validAt=${new Date(d0 + Math.floor(rnd() * days) * 86_400_000).toISOString().slice(0, 10)}` }),
     });
     const after = cpuOf(pid);
+    if (process.env['BENCH_MARKS'] === '1') console.log(`--- ${which} answered`);
     const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     const n = r.requests;
     const q = (from: number, to: number): string => {

@@ -44,7 +44,7 @@ async function main(): Promise<void> {
 
   await app.listen({ host: config.host, port: config.port });
   // The event loop's holder path warmed before /readyz says 200 (http/warm-up.ts); /healthz answers meanwhile.
-  void warmUpApp(app, { ...APP_WARM_UP, questions: config.warmUpQuestions }).then((w) => (w.error === undefined ? log.info({ warmUp: w }, 'warm-up done') : log.warn({ warmUp: w }, 'warm-up ended early')));
+  void warmUpApp(app, { ...APP_WARM_UP, questions: config.warmUpQuestions, ms: config.warmUpMs }).then((w) => (w.error === undefined ? log.info({ warmUp: w }, 'warm-up done') : log.warn({ warmUp: w }, 'warm-up ended early')));
 }
 
 main().catch((err: unknown) => {

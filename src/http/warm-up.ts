@@ -32,7 +32,7 @@ export interface AppWarmUpBudget {
   readonly waitMs: number;
 }
 
-/** The server's (src/server.ts; its `questions` from ANNALS_WARM_UP_QUESTIONS). */
+/** The server's (src/server.ts; `questions` and `ms` from ANNALS_WARM_UP_QUESTIONS and ANNALS_WARM_UP_MS). */
 export const APP_WARM_UP: AppWarmUpBudget = { questions: 500, ms: 1_000, concurrency: 32, waitMs: 30_000 };
 
 export interface AppWarmUpState {
