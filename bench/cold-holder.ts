@@ -124,6 +124,7 @@ async function run(which: 'A' | 'B', seed: number): Promise<string> {
     const listening = await until(async () => (await get(port, '/healthz')).status === 200, 120_000);
     const ready = listening + (await until(async () => (await get(port, '/readyz')).status === 200, 120_000));
     const atReady = cpuOf(pid);
+    const faultsAtReady = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[7]);
     if (process.env['BENCH_MARKS'] === '1') console.log(`--- ${which} ready`);
     const warm = (JSON.parse((await get(port, '/readyz')).body || '{}') as { warmUp?: { questions: number; ms: number } }).warmUp;
     const rnd = prng(seed);
@@ -137,6 +138,7 @@ async function run(which: 'A' | 'B', seed: number): Promise<string> {
     });
     const after = cpuOf(pid);
     if (process.env['BENCH_MARKS'] === '1') console.log(`--- ${which} answered`);
+    const faults = (): number => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[7]);
     const rss = Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
     const n = r.requests;
     const q = (from: number, to: number): string => {
@@ -145,7 +147,7 @@ async function run(which: 'A' | 'B', seed: number): Promise<string> {
     };
     const quarter = Math.floor(n / 4);
     const us = (ns: number): string => (ns / 1000 / n).toFixed(1);
-    return `${which} load ${loadAtStart.toFixed(1)}-${(loadavg()[0] as number).toFixed(1)}: listening ${(listening / 1000).toFixed(2)} s, /readyz ${(ready / 1000).toFixed(2)} s (${((performance.now() - t0) / 1000).toFixed(1)} s run)${warm ? ` warm-up ${warm.questions} q ${warm.ms} ms` : ''}; start CPU loop ${(atReady.loop / 1e6).toFixed(0)} ms all ${(atReady.all / 1e6).toFixed(0)} ms; ${n} answers (${r.errors} ≥400) in ${r.seconds.toFixed(2)} s: loop ${us(after.loop - atReady.loop)} µs/answer, all ${us(after.all - atReady.all)}; p50/p99 ms by quarter ${q(0, quarter)} | ${q(quarter, 2 * quarter)} | ${q(2 * quarter, 3 * quarter)} | ${q(3 * quarter, n)}; RSS ${rss.toFixed(0)} MB`;
+    return `${which} load ${loadAtStart.toFixed(1)}-${(loadavg()[0] as number).toFixed(1)}: listening ${(listening / 1000).toFixed(2)} s, /readyz ${(ready / 1000).toFixed(2)} s (${((performance.now() - t0) / 1000).toFixed(1)} s run)${warm ? ` warm-up ${warm.questions} q ${warm.ms} ms` : ''}; start CPU loop ${(atReady.loop / 1e6).toFixed(0)} ms all ${(atReady.all / 1e6).toFixed(0)} ms; ${n} answers (${r.errors} ≥400) in ${r.seconds.toFixed(2)} s: loop ${us(after.loop - atReady.loop)} µs/answer, all ${us(after.all - atReady.all)}; p50/p99 ms by quarter ${q(0, quarter)} | ${q(quarter, 2 * quarter)} | ${q(2 * quarter, 3 * quarter)} | ${q(3 * quarter, n)}; RSS ${rss.toFixed(0)} MB; minor faults ${faultsAtReady} until /readyz, ${faults() - faultsAtReady} over the answers`;
   } finally {
     await stop(server);
   }
