@@ -126,7 +126,7 @@ async function run(which: 'A' | 'B', seed: number): Promise<string> {
     const atReady = cpuOf(pid);
     const faultsAtReady = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ')[7]);
     if (process.env['BENCH_MARKS'] === '1') console.log(`--- ${which} ready`);
-    const warm = (JSON.parse((await get(port, '/readyz')).body || '{}') as { warmUp?: { questions: number; ms: number } }).warmUp;
+    const warm = (JSON.parse((await get(port, '/readyz')).body || '{}') as { warmUp?: { questions: number; answered?: number; ms: number } }).warmUp;
     const rnd = prng(seed);
     const d0 = Date.parse('1990-01-01T00:00:00Z');
     const days = 41 * 365;
@@ -147,7 +147,7 @@ async function run(which: 'A' | 'B', seed: number): Promise<string> {
     };
     const quarter = Math.floor(n / 4);
     const us = (ns: number): string => (ns / 1000 / n).toFixed(1);
-    return `${which} load ${loadAtStart.toFixed(1)}-${(loadavg()[0] as number).toFixed(1)}: listening ${(listening / 1000).toFixed(2)} s, /readyz ${(ready / 1000).toFixed(2)} s (${((performance.now() - t0) / 1000).toFixed(1)} s run)${warm ? ` warm-up ${warm.questions} q ${warm.ms} ms` : ''}; start CPU loop ${(atReady.loop / 1e6).toFixed(0)} ms all ${(atReady.all / 1e6).toFixed(0)} ms; ${n} answers (${r.errors} ≥400) in ${r.seconds.toFixed(2)} s: loop ${us(after.loop - atReady.loop)} µs/answer, all ${us(after.all - atReady.all)}; p50/p99 ms by quarter ${q(0, quarter)} | ${q(quarter, 2 * quarter)} | ${q(2 * quarter, 3 * quarter)} | ${q(3 * quarter, n)}; RSS ${rss.toFixed(0)} MB; minor faults ${faultsAtReady} until /readyz, ${faults() - faultsAtReady} over the answers`;
+    return `${which} load ${loadAtStart.toFixed(1)}-${(loadavg()[0] as number).toFixed(1)}: listening ${(listening / 1000).toFixed(2)} s, /readyz ${(ready / 1000).toFixed(2)} s (${((performance.now() - t0) / 1000).toFixed(1)} s run)${warm ? ` warm-up ${warm.questions} q (${warm.answered ?? "?"} × 200) ${warm.ms} ms` : ''}; start CPU loop ${(atReady.loop / 1e6).toFixed(0)} ms all ${(atReady.all / 1e6).toFixed(0)} ms; ${n} answers (${r.errors} ≥400) in ${r.seconds.toFixed(2)} s: loop ${us(after.loop - atReady.loop)} µs/answer, all ${us(after.all - atReady.all)}; p50/p99 ms by quarter ${q(0, quarter)} | ${q(quarter, 2 * quarter)} | ${q(2 * quarter, 3 * quarter)} | ${q(3 * quarter, n)}; RSS ${rss.toFixed(0)} MB; minor faults ${faultsAtReady} until /readyz, ${faults() - faultsAtReady} over the answers`;
   } finally {
     await stop(server);
   }

@@ -93,13 +93,15 @@ export async function warmUpApp(app: FastifyInstance, budget: AppWarmUpBudget = 
     if (list.statusCode !== 200) throw new Error(`the office list answered ${list.statusCode}`);
     const offices = (JSON.parse(list.body) as { offices: { id: string }[] }).offices.map((o) => o.id);
     if (offices.length === 0) return set({ state: 'done', questions: 0, answered: 0, ms: performance.now() - t0 });
-    const now = Date.now();
+    // Past moments at which the record already held what it holds now (the last applied event's
+    // recording time, and the seconds before it), so past questions take the answer's path, not a 404's.
+    const last = Date.parse(app.readModels.queries.snapshot().recordedAt ?? new Date().toISOString());
     const url = (i: number): string => {
-      // Days over 1950–2049, partial and full dates; every other question at a past knownAt (a day apart, over ~5 years).
+      // Days over 1950–2049, partial and full dates; every other question at a past knownAt.
       const year = 1950 + ((i * 37) % 100);
       const day = i % 3 === 0 ? `${year}` : `${year}-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}`;
       const office = encodeURIComponent(offices[i % offices.length] as string);
-      return i % 2 === 0 ? `/v1/offices/${office}/holder?validAt=${day}` : `/v1/offices/${office}/holder?validAt=${day}&knownAt=${encodeURIComponent(new Date(now - (i % 1_800) * 86_400_000).toISOString())}`;
+      return i % 2 === 0 ? `/v1/offices/${office}/holder?validAt=${day}` : `/v1/offices/${office}/holder?validAt=${day}&knownAt=${encodeURIComponent(new Date(last - (i % 64) * 1_000).toISOString())}`;
     };
     const one = async (): Promise<void> => {
       while (asked < budget.questions && performance.now() - t0 < budget.ms) {

@@ -37,8 +37,9 @@ export interface WarmUpReadiness {
   readonly ready: boolean;
   /** none (not started: an app that is not warmed), waiting (for a read worker), running, done. */
   readonly state: string;
-  /** Questions it asked, and how long they took (ms). */
+  /** Questions it asked, of them answered 200, and how long they took (ms). */
   readonly questions: number;
+  readonly answered: number;
   readonly ms: number;
   readonly problems: string[];
 }
@@ -55,6 +56,7 @@ export interface ServiceReadiness {
 interface WarmUpState {
   readonly state: string;
   readonly questions: number;
+  readonly answered: number;
   readonly ms: number;
 }
 
@@ -69,9 +71,9 @@ export async function serviceReadiness(runtime: Pick<Runtime, 'store' | 'readMod
 
 /** Not ready while it waits for a worker or asks its questions; done (early or not) or never started, ready. */
 function warmUpPart(w: WarmUpState | null): WarmUpReadiness {
-  const s = w ?? { state: 'none', questions: 0, ms: 0 };
+  const s = w ?? { state: 'none', questions: 0, answered: 0, ms: 0 };
   const problems = s.state === 'waiting' || s.state === 'running' ? [`warm-up: ${s.state === 'waiting' ? 'waiting for a read worker' : `asking the routes ${s.questions} question(s) so far`} before the first clients`] : [];
-  return { ready: problems.length === 0, state: s.state, questions: s.questions, ms: Math.round(s.ms), problems };
+  return { ready: problems.length === 0, state: s.state, questions: s.questions, answered: s.answered, ms: Math.round(s.ms), problems };
 }
 
 /** Ready with one worker ready: with more, one starting again leaves the others answering. */
