@@ -32,6 +32,8 @@ export interface ClientJob {
   readonly connections: number;
   readonly coldMs: number;
   readonly coldSliceMs: number;
+  /** The questions of the cold phase (BENCH_COLD_QUESTIONS; default every one but /healthz). */
+  readonly coldQuestions?: readonly string[] | undefined;
   readonly phaseMs: number;
   readonly sliceMs: number;
   /** Time per question at one connection. */
@@ -216,9 +218,12 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
   const names = Object.keys(QUESTIONS);
   const coldLoad = loadavg();
   const coldSlices: ColdSlice[] = [];
-  const cold = await phase(job, names.filter((n) => n !== 'healthz'), job.coldMs, job.coldSliceMs, undefined, job.connections, coldSlices);
+  const coldNames = job.coldQuestions ?? names.filter((n) => n !== 'healthz');
+  const cold = await phase(job, coldNames, job.coldMs, job.coldSliceMs, undefined, job.connections, coldSlices);
+  // The parent reads the server's CPU counters here (bench/read.ts): what the cold phase cost.
+  await new Promise((resolve) => (process.send ? process.send({ kind: 'cold-done' }, resolve) : resolve(null)));
   const steadyLoad = loadavg();
-  const coldNow = cold.get('holder@now') as Acc;
+  const coldNow = cold.get('holder@now') ?? empty();
   const withCold: Acc = { ...coldNow, latencies: [...coldNow.latencies] };
   const steady = await phase(job, names, job.phaseMs, job.sliceMs);
   const steadyNow = steady.get('holder@now') as Acc;

@@ -24,10 +24,13 @@
  * BENCH_PHASE_MS (steady time per question, 10,000), BENCH_COLD_MS (cold time per question,
  * 3,000), BENCH_MIXED_MS (every question at once, read-client.ts's MIX, 10,000; 0: none),
  * BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32), BENCH_ROOT (the
- * worktree whose dist/src/server.js is run; default this one).
+ * worktree whose dist/src/server.js is run; default this one), BENCH_COLD_QUESTIONS (the cold
+ * phase's questions, comma-separated, e.g. `holder@now`; default all but /healthz). The server's
+ * CPU over the cold phase is read from its threads' counters (/proc/<pid>/task): the event
+ * loop's and all threads' µs an answer, the load the first answers after /readyz cost.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -46,6 +49,7 @@ const PHASE_MS = Number(process.env['BENCH_PHASE_MS'] ?? 10_000);
 const COLD_MS = Number(process.env['BENCH_COLD_MS'] ?? 3_000);
 const SINGLE_MS = Number(process.env['BENCH_SINGLE_MS'] ?? 3_000);
 const MIXED_MS = Number(process.env['BENCH_MIXED_MS'] ?? 10_000);
+const COLD_QUESTIONS = process.env['BENCH_COLD_QUESTIONS']?.split(',').filter((q) => q !== '');
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
 const TOKEN = 'bench-auditor-token-0123456789';
 /** The worktree whose server is measured (BENCH_ROOT: another one, e.g. a before in an A/B; built there if its dist is older than its sources). */
@@ -169,15 +173,30 @@ try {
   const listening = await until(async () => (await get('/healthz')).status === 200, 'the restart', 120_000);
   const ready = listening + (await until(async () => (await get('/readyz')).status === 200, '/readyz', 120_000));
   say(`restart: listening ${(listening / 1000).toFixed(2)} s, /readyz 200 ${(ready / 1000).toFixed(2)} s after process start (${((performance.now() - spawned) / 1000).toFixed(2)} s with this probe's own wait)`);
+  const warmed = (JSON.parse((await get('/readyz')).body || '{}') as { warmUp?: unknown }).warmUp;
+  if (warmed !== undefined) say(`  the event loop's warm-up before /readyz: ${JSON.stringify(warmed)}`);
 
   // ---------------------------------------------------------------- 3. load
-  const job: ClientJob = { port, offices, chaired, organization: 'org', firstDay: '1990-01-01', lastDay: '2030-12-31', recordedFrom, recordedTo, connections: CONNECTIONS, coldMs: COLD_MS, coldSliceMs: 250, phaseMs: PHASE_MS, sliceMs: 1000, singleMs: SINGLE_MS, mixedMs: MIXED_MS };
+  const job: ClientJob = { port, offices, chaired, organization: 'org', firstDay: '1990-01-01', lastDay: '2030-12-31', recordedFrom, recordedTo, connections: CONNECTIONS, coldMs: COLD_MS, coldSliceMs: 250, coldQuestions: COLD_QUESTIONS, phaseMs: PHASE_MS, sliceMs: 1000, singleMs: SINGLE_MS, mixedMs: MIXED_MS };
   const jobFile = join(dir, 'bench-read-job.json');
   writeFileSync(jobFile, JSON.stringify(job));
   say(`load: ${CONNECTIONS} connections; ${fmt(offices.length)} offices, ${chaired.length} chaired organizations, days ${job.firstDay}..${job.lastDay}, knownAt ${recordedFrom}..${recordedTo}`);
   const child = fork(new URL('./read-client.ts', import.meta.url).pathname, ['--client', jobFile], { execArgv: ['--import', 'tsx'] });
+  /** CPU (ns, from each thread's schedstat) of the server's event loop (its main thread) and of all its threads. */
+  const cpuOf = (pid: number): { loop: number; all: number } => {
+    const ns = (tid: string): number => {
+      try {
+        return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      } catch {
+        return 0;
+      }
+    };
+    return { loop: ns(String(pid)), all: readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => sum + ns(tid), 0) };
+  };
+  const cpuAtStart = cpuOf(server.pid as number);
+  let cpuCold: { loop: number; all: number } | null = null;
   const report = await new Promise<ClientReport>((resolve, reject) => {
-    child.on('message', (m) => resolve(m as ClientReport));
+    child.on('message', (m) => ((m as { kind?: string }).kind === 'cold-done' ? (cpuCold = cpuOf(server.pid as number)) : resolve(m as ClientReport)));
     child.on('error', reject);
     child.on('exit', (code) => code !== 0 && reject(new Error(`the client exited ${code}`)));
   });
@@ -193,6 +212,12 @@ try {
   say('req/s, latencies and bytes count answers only (2xx, 304, 404); refusals (503 shed, 429 limited) are counted apart and left out of them.');
   say(`\ncold: at once after the restart, no warm-up, ${COLD_MS / 1000} s per question in 0.25 s slices (load average ${load(report.load.cold)}):`);
   for (const f of report.cold) say(row(f));
+  if (cpuCold !== null) {
+    const answers = report.cold.reduce((n, f) => n + f.requests, 0);
+    const tick = 1e-3;
+    const c = cpuCold as { loop: number; all: number };
+    say(`  the server's CPU over the cold phase (${fmt(answers)} answers${COLD_QUESTIONS ? ` of ${COLD_QUESTIONS.join(', ')}` : ''}): event loop ${fmt((c.loop - cpuAtStart.loop) * tick / 1000)} ms, ${((c.loop - cpuAtStart.loop) * tick / answers).toFixed(1)} µs an answer; all threads ${fmt((c.all - cpuAtStart.all) * tick / 1000)} ms, ${((c.all - cpuAtStart.all) * tick / answers).toFixed(1)} µs an answer`);
+  }
   say('  the holder questions slice by slice (when the slice began after the cold phase began: answers, p50 / p99 / max ms):');
   for (const name of ['holder@past', 'holder@now']) say(`    ${name.padEnd(12)} ${report.coldSlices.filter((c) => c.name === name).map((c) => `${(c.atMs / 1000).toFixed(1)} s: ${c.answers}, ${c.p50.toFixed(1)}/${c.p99.toFixed(1)}/${c.max.toFixed(0)}`).join('; ')}`);
   const health = report.steady.find((f) => f.name === 'healthz') as Figure;

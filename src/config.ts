@@ -97,6 +97,8 @@ const Env = z.object({
   ANNALS_READ_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
   ANNALS_READ_QUEUE: z.coerce.number().int().min(1).default(64),
   ANNALS_READ_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
+  ANNALS_WARM_UP_QUESTIONS: z.coerce.number().int().min(0).default(500),
+  ANNALS_WARM_UP_MS: z.coerce.number().int().min(0).default(1000),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
   ANNALS_FEED_HEARTBEAT_MS: z.coerce.number().int().min(100).default(15_000),
   ANNALS_FEED_BUFFER_BYTES: z.coerce.number().int().min(65_536).default(1024 * 1024),
@@ -159,6 +161,10 @@ export interface Config {
   readWorkers: number;
   /** Read questions the workers may hold at once; one more is a 503. */
   readQueue: number;
+  /** Holder questions the server asks its own routes before /readyz says 200 (src/http/warm-up.ts); 0: none. */
+  warmUpQuestions: number;
+  /** The warm-up ends once this much time has passed (ms), whatever is left of its questions. */
+  warmUpMs: number;
   /** Added to each read worker thread's nice value (Linux), so the event loop wins the CPU; 0: the process's priority. */
   readWorkerNice: number;
   /** Whom to believe about the client's address (X-Forwarded-For): Fastify's trustProxy. */
@@ -213,6 +219,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readWorkers: e.ANNALS_READ_WORKERS,
     readQueue: e.ANNALS_READ_QUEUE,
     readWorkerNice: e.ANNALS_READ_WORKER_NICE,
+    warmUpQuestions: e.ANNALS_WARM_UP_QUESTIONS,
+    warmUpMs: e.ANNALS_WARM_UP_MS,
     trustProxy: e.ANNALS_TRUST_PROXY,
     feedHeartbeatMs: e.ANNALS_FEED_HEARTBEAT_MS,
     feedBufferBytes: e.ANNALS_FEED_BUFFER_BYTES,

@@ -7,6 +7,7 @@ import { buildApp } from './http/app.js';
 import { createLogger } from './logging.js';
 import { openRuntime } from './runtime.js';
 import { setHeapGrowth } from './heap-growth.js';
+import { APP_WARM_UP, warmUpApp } from './http/warm-up.js';
 
 async function main(): Promise<void> {
   // Before the threads start and the heap fills: see heap-growth.ts.
@@ -42,6 +43,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', (s) => void close(s));
 
   await app.listen({ host: config.host, port: config.port });
+  // The event loop's holder path warmed before /readyz says 200 (http/warm-up.ts); /healthz answers meanwhile.
+  void warmUpApp(app, { ...APP_WARM_UP, questions: config.warmUpQuestions, ms: config.warmUpMs }).then((w) => (w.error === undefined ? log.info({ warmUp: w }, 'warm-up done') : log.warn({ warmUp: w }, 'warm-up ended early')));
 }
 
 main().catch((err: unknown) => {

@@ -35,6 +35,7 @@ import { registerShedding } from './shedding.js';
 import { appParts } from './parts.js';
 import { registerNdjsonParser } from './ndjson.js';
 import { htmlErrorFor, webRoutes } from '../web/index.js';
+import { isWarmUp, type AppWarmUpState } from './warm-up.js';
 
 /**
  * Answers are sent as their handler built them. The routes' response schemas (answers.ts)
@@ -64,7 +65,8 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
     return503OnClosing: false,
     genReqId: requestIdOf,
     requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    // The warm-up's own requests (warm-up.ts) are not clients': no request lines.
+    logController: new LogController({ requestIdLogLabel: 'requestId', disableRequestLogging: isWarmUp }),
     // A request's logger is made when it logs (lazy-logger.ts).
     childLoggerFactory: lazyChildLogger,
     // Fastify takes a hop count too, though its types do not say so.
@@ -85,6 +87,8 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   app.server.maxConnections = runtime.config.maxConnections;
   app.addHook('onRoute', routes.add);
   app.decorate('routeTable', routes.table);
+  // Started by src/server.ts once listening (warm-up.ts); 'none' in an app that is not warmed.
+  app.decorate('warmUp', { current: { state: 'none', questions: 0, answered: 0, ms: 0 } satisfies AppWarmUpState as AppWarmUpState });
   app.addHook('onRoute', hoistAuthentication);
   // Point questions' queries are checked without zod when well formed (point-query.ts).
   app.setValidatorCompiler(withFastPointQuery(validatorCompiler));

@@ -23,6 +23,7 @@
  * record (a refused write is a person's work to redo; a refused read is retried), and a
  * write costs the event loop little (the store's writer, the read models and the audit tree
  * work on their own threads). Requests with a valid credential are not limited per client.
+ * Nor the warm-up's own requests before /readyz (warm-up.ts): they are not a client's.
  */
 import underPressure from '@fastify/under-pressure';
 import rateLimit, { normalizeIP } from '@fastify/rate-limit';
@@ -31,6 +32,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Runtime } from '../runtime.js';
 import { credentialOf } from './auth.js';
 import { ProblemError } from './errors.js';
+import { isWarmUp } from './warm-up.js';
 
 /** Routes never shed nor limited. */
 export const UNSHED_ROUTES: ReadonlySet<string> = new Set(['/healthz', '/readyz', '/metrics']);
@@ -50,7 +52,7 @@ export function shedProblem(detail: string, headers: Record<string, string> = RE
 /** Whether a request goes through whatever the load (see the header). */
 export function isPriority(runtime: Runtime, request: FastifyRequest): boolean {
   if (UNSHED_ROUTES.has(request.routeOptions.url ?? '')) return true;
-  return !READS.has(request.method) && credentialOf(runtime, request).kind === 'valid';
+  return (!READS.has(request.method) && credentialOf(runtime, request).kind === 'valid') || isWarmUp(request);
 }
 
 export async function registerShedding(app: FastifyInstance, runtime: Runtime): Promise<void> {
@@ -79,7 +81,7 @@ export async function registerShedding(app: FastifyInstance, runtime: Runtime): 
     const failedAuth = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'invalid';
     const limitOf = (request: FastifyRequest): number => (failedAuth(request) ? config.rateLimitFailedAuth : config.rateLimitAnonymous);
     // The route last: `request.routeOptions` builds (and freezes) an object at each read.
-    const allowed = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'valid' || limitOf(request) === 0 || UNSHED_ROUTES.has(request.routeOptions.url ?? '');
+    const allowed = (request: FastifyRequest): boolean => credentialOf(runtime, request).kind === 'valid' || limitOf(request) === 0 || UNSHED_ROUTES.has(request.routeOptions.url ?? '') || isWarmUp(request);
     const limit = app.rateLimit({
       timeWindow: 60_000,
       keyGenerator: (request) => `${failedAuth(request) ? 'failed-auth' : 'anonymous'}|${normalizeIP(request.ip)}`,

@@ -6,7 +6,8 @@
  * or would not vouch for, waits for an operator); and the read workers, not ready while none
  * of them is (starting and warming up, or starting again after one stopped), since the event
  * loop then answers every read question itself, at a fraction of the rate the process is
- * sized for.
+ * sized for; and the event loop's warm-up (src/http/warm-up.ts), not ready while it waits for
+ * a worker or asks its questions, so that the first clients do not meet a cold route.
  */
 import type { Runtime } from '../runtime.js';
 import type { EventStore, Position } from '../store/port.js';
@@ -32,19 +33,47 @@ export interface WorkersReadiness {
   readonly problems: string[];
 }
 
+export interface WarmUpReadiness {
+  readonly ready: boolean;
+  /** none (not started: an app that is not warmed), waiting (for a read worker), running, done. */
+  readonly state: string;
+  /** Questions it asked, of them answered 200, and how long they took (ms). */
+  readonly questions: number;
+  readonly answered: number;
+  readonly ms: number;
+  readonly problems: string[];
+}
+
 export interface ServiceReadiness {
   readonly ready: boolean;
   readonly readModels: PartReadiness;
   readonly audit: PartReadiness;
   readonly readWorkers: WorkersReadiness;
+  readonly warmUp: WarmUpReadiness;
 }
 
-/** `reads`: the read workers (the runtime's `reads`, the app's `readPool`), null when there are none. */
-export async function serviceReadiness(runtime: Pick<Runtime, 'store' | 'readModels' | 'audit' | 'config'>, reads: { readonly ready: number } | null = null): Promise<ServiceReadiness> {
+/** What the warm-up says of itself (src/http/warm-up.ts's AppWarmUpState). */
+interface WarmUpState {
+  readonly state: string;
+  readonly questions: number;
+  readonly answered: number;
+  readonly ms: number;
+}
+
+/** `reads`: the read workers (the runtime's `reads`, the app's `readPool`), null when there are none; `warmUp`: the app's warm-up, null when it has none. */
+export async function serviceReadiness(runtime: Pick<Runtime, 'store' | 'readModels' | 'audit' | 'config'>, reads: { readonly ready: number } | null = null, warmUp: WarmUpState | null = null): Promise<ServiceReadiness> {
   const maxLagMs = runtime.config.readyMaxLagMs;
   const [readModels, audit] = await Promise.all([readModelsPart(runtime, maxLagMs), auditPart(runtime, maxLagMs)]);
   const readWorkers = workersPart(reads, runtime.config.readWorkers);
-  return { ready: readModels.ready && audit.ready && readWorkers.ready, readModels, audit, readWorkers };
+  const warm = warmUpPart(warmUp);
+  return { ready: readModels.ready && audit.ready && readWorkers.ready && warm.ready, readModels, audit, readWorkers, warmUp: warm };
+}
+
+/** Not ready while it waits for a worker or asks its questions; done (early or not) or never started, ready. */
+function warmUpPart(w: WarmUpState | null): WarmUpReadiness {
+  const s = w ?? { state: 'none', questions: 0, answered: 0, ms: 0 };
+  const problems = s.state === 'waiting' || s.state === 'running' ? [`warm-up: ${s.state === 'waiting' ? 'waiting for a read worker' : `asking the routes ${s.questions} question(s) so far`} before the first clients`] : [];
+  return { ready: problems.length === 0, state: s.state, questions: s.questions, answered: s.answered, ms: Math.round(s.ms), problems };
 }
 
 /** Ready with one worker ready: with more, one starting again leaves the others answering. */
