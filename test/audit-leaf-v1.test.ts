@@ -63,6 +63,11 @@ t.test('leaves built from what the writer encoded are the old leaves', async (t)
   if (got === null || got === 'gap') throw new Error(`no batch: ${got}`);
   t.equal(got.events.length, events.length);
   t.ok(got.events.every((e) => storedText(e) !== undefined && e.integrity === 'sealed'), 'each event carries the text the writer stored');
+  // The text rides on the event unseen: not a key, not in its JSON, not in a copy (which may change its data).
+  const first = got.events[0] as StoredEvent;
+  t.same(Object.keys(first).sort(), ['data', 'id', 'integrity', 'metadata', 'position', 'recordedAt', 'revision', 'stream', 'type']);
+  t.equal(JSON.stringify(first), JSON.stringify({ ...first }));
+  t.equal(storedText({ ...first }), undefined, 'a copy is leafed from its own values');
   const tree = new CompactTree();
   got.events.forEach((e, i) => {
     const h = eventLeafHash(e);

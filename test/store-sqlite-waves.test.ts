@@ -247,3 +247,42 @@ t.test('sqlite: a unit crosses to the writer thread as one text, every field as 
   t.same(decodeUnit(encodeUnit(waves)), waves);
   t.same(decodeUnit(encodeUnit([])), []);
 });
+
+t.test('sqlite: a unit crosses to the writer thread as bytes, every field as it was; a lone surrogate keeps it text', async (t) => {
+  const { encodeUnitBytes, decodeUnitBytes } = await import('../src/store/sqlite-writer-protocol.js');
+  const ev = (id: string, data: string) => ({ id, type: 'T:1,', data, metadata: JSON.stringify({ note: 'n5,3:abc', emoji: '\u{1F600}é' }) });
+  // Non-ASCII and astral texts (UTF-8 longer than the text), one long enough to make the buffer grow, every kind of expectation.
+  const long = JSON.stringify({ text: 'ü€😀'.repeat(5_000) });
+  const waves = [
+    [
+      { stream: 'person-12:34,', expected: 'no_stream' as const, events: [ev('1:x', JSON.stringify({ name: 'Zoë 😀', n: 12 })), ev('id-2', 'null'), ev('id-3', long)] },
+      { stream: 'n', expected: 0, events: [ev('a', '"x"')] },
+    ],
+    [],
+    [
+      { stream: 'séance-\u{1F600}', expected: 2 ** 40, events: [] },
+      { stream: 's', expected: 'any' as const, events: [ev('b', '{}'), ev('', '')] },
+      { stream: '10:', expected: 'stream_exists' as const, events: [ev('c', '[1,2]')] },
+    ],
+  ];
+  const bytes = encodeUnitBytes(waves);
+  t.ok(bytes);
+  t.same(decodeUnitBytes(bytes as Uint8Array), waves);
+  // A view that does not start at its buffer's start (as a message may hand it) reads the same.
+  const shifted = new Uint8Array((bytes as Uint8Array).length + 3);
+  shifted.set(bytes as Uint8Array, 3);
+  t.same(decodeUnitBytes(shifted.subarray(3)), waves);
+  t.same(decodeUnitBytes(encodeUnitBytes([]) as Uint8Array), []);
+  // UTF-8 would turn a lone surrogate into U+FFFD: such a unit goes as encodeUnit's text.
+  t.equal(encodeUnitBytes([[{ stream: 'person-\ud800', expected: 'any', events: [] }]]), null);
+  t.equal(encodeUnitBytes([[{ stream: 's', expected: 'any', events: [ev('\udc00', '{}')] }]]), null);
+});
+
+t.test('sqlite: a stream named with a lone surrogate is stored through the text unit, as before', async (t) => {
+  const store = openSqliteStore(freshPath(), { writer: 'thread' });
+  t.teardown(() => store.close());
+  const stream = 'person-\ud800x';
+  const r = await store.append(stream, [{ id: '00000000-0000-4000-8000-000000000001', type: 'T', data: { a: 1 }, metadata: {} }], 'no_stream');
+  t.equal(r.nextRevision, 0);
+  t.equal((await store.readStream(stream)).length, 1);
+});

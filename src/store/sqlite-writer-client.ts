@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { MetricsSink } from '../metrics/sink.js';
 import { StoreUnavailableError } from './errors.js';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
-import { decodeOutcomes, decodeWriterError, encodeUnit, type EncodedAppendOutcome, type WriterInit, type WriterModelsState, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { decodeOutcomes, decodeWriterError, encodeUnit, encodeUnitBytes, type EncodedAppendOutcome, type WriterInit, type WriterModelsState, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { ThreadClient } from './thread-client.js';
 
 export class WriterThread {
@@ -82,8 +82,15 @@ export class WriterThread {
 
   /** Settles after the COMMIT; rejects only when the transaction failed as a whole. */
   appendWaves(waves: readonly (readonly PendingAppend[])[]): Promise<AppendOutcome[][]> {
-    const unit = encodeUnit(waves);
-    return this.client.request<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, unit })).then(decodeOutcomes);
+    const bytes = encodeUnitBytes(waves);
+    if (bytes === null) {
+      const unit = encodeUnit(waves);
+      return this.client.request<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, unit })).then(decodeOutcomes);
+    }
+    // The bytes' buffer goes to the writer thread as it is (transferred): nothing here uses it after.
+    return this.client
+      .requestVia<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, unit: bytes }), (m, w) => w.postMessage(m, [bytes.buffer as ArrayBuffer]))
+      .then(decodeOutcomes);
   }
 
   /** The writer thread's connection settings, as SQLite reports them. */

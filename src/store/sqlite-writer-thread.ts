@@ -12,7 +12,7 @@ import { threadSink } from '../metrics/thread.js';
 import { configureConnection } from './sqlite-schema.js';
 import { GroupWriter } from './sqlite-writer.js';
 import { Sealer } from './sqlite-seal.js';
-import { decodeUnit, encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { decodeUnit, decodeUnitBytes, encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { serveThread } from './thread-worker.js';
 import type { StoredRow } from './sqlite-writer.js';
 import type { WriterApply } from '../../projections/writer-apply.js';
@@ -84,7 +84,7 @@ await serveThread<WriterInit, WriterRequest, WriterReply>({
       onMessage(msg) {
         if (msg.kind === 'append') {
           writer.enqueue({
-            waves: decodeUnit(msg.unit),
+            waves: typeof msg.unit === 'string' ? decodeUnit(msg.unit) : decodeUnitBytes(msg.unit),
             resolve: (outcomes) => reply({ seq: msg.seq, ok: true, value: encodeOutcomes(outcomes) }),
             reject: (error) => reply({ seq: msg.seq, ok: false, error: encodeWriterError(error) }),
           });
