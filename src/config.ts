@@ -163,7 +163,7 @@ export interface Config {
   readQueue: number;
   /** Holder questions the server asks its own routes before /readyz says 200 (src/http/warm-up.ts); 0: none. */
   warmUpQuestions: number;
-  /** The warm-up ends once this much time has passed (ms), whatever is left of its questions. */
+  /** The warm-up asks no new question once this much time has passed (ms), whatever is left of its questions; those in flight are waited for. */
   warmUpMs: number;
   /** Added to each read worker thread's nice value (Linux), so the event loop wins the CPU; 0: the process's priority. */
   readWorkerNice: number;

@@ -1,8 +1,8 @@
 /**
  * The embedded store with its writer on the caller's thread (`writer: 'inline'`, what
  * ANNALS_SQLITE_WRITER=inline selects): the whole store contract again, so both ways of
- * committing keep every promise of the port. store-sqlite.test.ts runs it with the writer
- * thread, the default.
+ * committing keep every promise of the port. test/store-sqlite-contract-*.test.ts run it with
+ * the writer thread, the default (its four parts in four files: test/fixtures/sqlite-contract.ts).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';

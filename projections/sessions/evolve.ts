@@ -20,7 +20,7 @@ export const sessions = projection({
       // (body, s0, id): pages of a body's sessions in order. The narrow one: a session's days,
       // for attestations. chair_person: a person's page lists the sessions they chaired.
       // (body, length class, s0, id): pages of sessions held within a day, each class read from
-      // the day asked about minus its longest session (queries.ts SESSION_LENGTH).
+      // the day asked about minus its longest session (length.ts SESSION_LENGTH, queries.ts sessionKeys).
       indexes: ['body, s0, id, e1, known_from, known_to', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw', 'chair_person, known_from', `body, ${SESSION_LENGTH}, s0, id, e1, known_from, known_to`],
       span: { group: 'body' },
     },

@@ -5,8 +5,10 @@
  * page by page.
  *
  * A page reads each body's index (body, s0, id) from its cursor and merges them; with
- * `validAt`, from the day asked about minus the body's longest session (spans), so a page
- * costs the sessions near that day, not the body's history before it.
+ * `validAt`, each body's index (body, length class, s0, id) class by class (sessions/length.ts),
+ * each from the day asked about minus the longest session of its class (the longest class: the
+ * body's longest session, spans), so a page costs the sessions near that day, not the body's
+ * history before it.
  */
 import { lowerBound, upperBound } from '../../events/index.js';
 import { bind, DISTINCT_BODIES, KNOWN, afterParams, daysBefore, mergePage, parse, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';

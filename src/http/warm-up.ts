@@ -24,7 +24,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export interface AppWarmUpBudget {
   /** At most this many holder questions. */
   readonly questions: number;
-  /** Stops once this much time has passed since its questions began (ms), whatever is left. */
+  /** Asks no new question once this much time has passed since its questions began (ms), whatever is left; those in flight (up to `concurrency`) are waited for. */
   readonly ms: number;
   /** Questions in flight at once (the read pool batches what one turn sends). */
   readonly concurrency: number;

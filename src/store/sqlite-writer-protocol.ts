@@ -124,7 +124,8 @@ export function decodeWriterError(e: EncodedError): Error {
 }
 
 /*
- * A unit of waves crosses to the writer thread as one string (encodeUnit), not as objects: a
+ * A unit of waves as one string (encodeUnit), not as objects: what crosses to the writer thread
+ * when a text of the unit is not well-formed Unicode (else encodeUnitBytes' bytes, below). A
  * structured clone of a group's appends walks every object and property on both sides (for a
  * group of 16 single facts, ~20 µs of CPU against ~4 µs for a string of the same text,
  * measured in alternating slices), while a string is copied as it is. The format is fields
