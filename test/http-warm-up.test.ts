@@ -98,6 +98,24 @@ t.test('no office, no budget, no worker: it ends at once and never holds /readyz
   t.equal((await closed.app.inject({ url: '/readyz' })).statusCode, 200, 'and /readyz not held');
 });
 
+t.test('a question that never answers does not hold /readyz: past the time and the grace, the warm-up gives up, said', async (t) => {
+  // An app whose holder route never answers, as if the read worker were stuck in a statement:
+  // the real app cannot be made to hang a question on purpose, so only inject is stood in for.
+  const real = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  let asked = 0;
+  const stuck = Object.assign(Object.create(real.app) as typeof real.app, {
+    readPool: null,
+    warmUp: { current: real.app.warmUp.current },
+    inject: (o: { url: string }) => (o.url.startsWith('/v1/offices?') ? real.app.inject(o) : (asked++, new Promise(() => undefined))),
+  });
+  const t0 = performance.now();
+  const w = await warmUpApp(stuck, { questions: 10, ms: 20, concurrency: 2, waitMs: 0, graceMs: 50 });
+  t.match(w, { state: 'done', questions: 2, answered: 0, error: /had not answered its questions after 70 ms: given up, \/readyz not held/ }, 'given up on the two in flight');
+  t.equal(asked, 2, 'no question asked past the two that hang');
+  t.ok(performance.now() - t0 < 30_000, 'ended, not held');
+  t.equal(stuck.warmUp.current.state, 'done', 'its state says done, so /readyz is not held');
+});
+
 t.test('the server warms its routes before /readyz says 200, and logs that, not the questions', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'annals-warm-up-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));

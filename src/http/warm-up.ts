@@ -24,8 +24,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export interface AppWarmUpBudget {
   /** At most this many holder questions. */
   readonly questions: number;
-  /** Asks no new question once this much time has passed since its questions began (ms), whatever is left; those in flight (up to `concurrency`) are waited for. */
+  /** Asks no new question once this much time has passed since its questions began (ms), whatever is left; those in flight (up to `concurrency`) are waited for `graceMs` more at most. */
   readonly ms: number;
+  /** How long past `ms` the questions in flight are waited for before the warm-up gives up on them (ms; default 10,000): a question that never answers does not hold /readyz. */
+  readonly graceMs?: number;
   /** Questions in flight at once (the read pool batches what one turn sends). */
   readonly concurrency: number;
   /** Gives up waiting for a read worker after this long (ms): it then warms nothing. */
@@ -88,11 +90,27 @@ export async function warmUpApp(app: FastifyInstance, budget: AppWarmUpBudget = 
   let answered = 0;
   set({ state: 'running', questions: 0, answered: 0, ms: 0 });
   const headers = { [WARM_UP_HEADER]: WARM_UP_SECRET };
+  // A question that never answers (a read worker stuck in a statement) must not hold /readyz:
+  // past its time and the grace, the warm-up gives up on what is in flight, and says so.
+  const limitMs = Math.max(0, budget.ms) + (budget.graceMs ?? 10_000);
+  let timer: NodeJS.Timeout | undefined;
+  const giveUp = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`the routes had not answered its questions after ${limitMs} ms: given up, /readyz not held for them`)), limitMs);
+  });
   try {
+    await Promise.race([ask(), giveUp]);
+    return set({ state: 'done', questions: asked, answered, ms: performance.now() - t0 });
+  } catch (err) {
+    return set({ state: 'done', questions: asked, answered, ms: performance.now() - t0, error: err instanceof Error ? err.message : String(err) });
+  } finally {
+    clearTimeout(timer);
+  }
+
+  async function ask(): Promise<void> {
     const list = await app.inject({ method: 'GET', url: `/v1/offices?limit=${OFFICES}`, headers });
     if (list.statusCode !== 200) throw new Error(`the office list answered ${list.statusCode}`);
     const offices = (JSON.parse(list.body) as { offices: { id: string }[] }).offices.map((o) => o.id);
-    if (offices.length === 0) return set({ state: 'done', questions: 0, answered: 0, ms: performance.now() - t0 });
+    if (offices.length === 0) return;
     // Past moments at which the record already held what it holds now (the last applied event's
     // recording time, and the seconds before it), so past questions take the answer's path, not a 404's.
     const last = Date.parse(app.readModels.queries.snapshot().recordedAt ?? new Date().toISOString());
@@ -110,8 +128,5 @@ export async function warmUpApp(app: FastifyInstance, budget: AppWarmUpBudget = 
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, budget.concurrency) }, one));
-    return set({ state: 'done', questions: asked, answered, ms: performance.now() - t0 });
-  } catch (err) {
-    return set({ state: 'done', questions: asked, answered, ms: performance.now() - t0, error: err instanceof Error ? err.message : String(err) });
   }
 }
