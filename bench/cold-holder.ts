@@ -20,12 +20,13 @@
  * what `NODE_OPTIONS=--trace-opt` printed between them).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { quantile, runLoad } from './http-load.js';
+import { processCpu as cpuOf } from './process-cpu.js';
 
 const ANSWERS = Number(process.env['BENCH_ANSWERS'] ?? 2_000);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
@@ -47,17 +48,6 @@ const freePort = (): Promise<number> =>
     });
   });
 
-/** CPU (ns) of the event loop (the main thread) and of all threads, from each thread's schedstat. */
-function cpuOf(pid: number): { loop: number; all: number } {
-  const ns = (tid: string): number => {
-    try {
-      return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      return 0;
-    }
-  };
-  return { loop: ns(String(pid)), all: readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => sum + ns(tid), 0) };
-}
 
 async function get(port: number, path: string): Promise<{ status: number; body: string }> {
   try {

@@ -30,7 +30,7 @@
  * loop's and all threads' µs an answer, the load the first answers after /readyz cost.
  */
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -41,6 +41,7 @@ import { rebuildReadModels } from '../projections/index.js';
 import { SCHEMA_TAG } from '../projections/registry.js';
 import { openBenchStore, recordBenchHistory } from './sealed-store.js';
 import { MIX, QUESTIONS, type ClientJob, type ClientReport, type Figure } from './read-client.js';
+import { processCpu as cpuOf } from './process-cpu.js';
 
 const N = Number(process.env['BENCH_FACTS'] ?? 1_000_000);
 const OFFICES = Number(process.env['BENCH_OFFICES'] ?? 10_000);
@@ -182,17 +183,7 @@ try {
   writeFileSync(jobFile, JSON.stringify(job));
   say(`load: ${CONNECTIONS} connections; ${fmt(offices.length)} offices, ${chaired.length} chaired organizations, days ${job.firstDay}..${job.lastDay}, knownAt ${recordedFrom}..${recordedTo}`);
   const child = fork(new URL('./read-client.ts', import.meta.url).pathname, ['--client', jobFile], { execArgv: ['--import', 'tsx'] });
-  /** CPU (ns, from each thread's schedstat) of the server's event loop (its main thread) and of all its threads. */
-  const cpuOf = (pid: number): { loop: number; all: number } => {
-    const ns = (tid: string): number => {
-      try {
-        return Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-      } catch {
-        return 0;
-      }
-    };
-    return { loop: ns(String(pid)), all: readdirSync(`/proc/${pid}/task`).reduce((sum, tid) => sum + ns(tid), 0) };
-  };
+
   const cpuAtStart = cpuOf(server.pid as number);
   let cpuCold: { loop: number; all: number } | null = null;
   const report = await new Promise<ClientReport>((resolve, reject) => {
