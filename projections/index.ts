@@ -616,7 +616,7 @@ export async function buildFresh(
     const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
     sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_SOURCES }), 'the index builds and sorted copies');
-    terms = startTerms(db, termsThread, phase);
+    terms = startTerms(db, termsThread, phase, options.tempOnDisk === true);
     sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_SOURCES }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
     stopIfAsked();

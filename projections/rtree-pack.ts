@@ -35,7 +35,10 @@ export type RtreeEntry = readonly [id: number, entity: number, vlo: number, vhi:
  */
 export function packRtree<R extends unknown[]>(db: Db, name: string, select: string, entry: (row: R) => RtreeEntry | null): void {
   const ids: number[] = [];
-  const coords: number[] = [];
+  // The coordinates in a typed array grown by doubling, not a JS array (8 bytes a number and
+  // then copied into one): the terms' 589,383 entries of the 1,000,000-fact record held ~40 MB
+  // more at once that way, which a replay's fold (bounded memory) peaked on.
+  let boxes = new Int32Array(COORDS * 1024);
   // Ids as read rising (a scan in rowid order): then each entry's leaf is written in id order without sorting them again.
   let rising = true;
   for (const r of db.prepare(select).raw().iterate() as IterableIterator<R>) {
@@ -44,12 +47,22 @@ export function packRtree<R extends unknown[]>(db: Db, name: string, select: str
     const [id, e, vlo, vhi, klo, khi] = made;
     if (vlo > vhi || klo > khi) throw new Error(`rtree constraint failed: ${name} entry ${id} has a low end above its high end`);
     if (rising && ids.length > 0 && id <= ids[ids.length - 1]!) rising = false;
+    const at = ids.length * COORDS;
+    if (at + COORDS > boxes.length) {
+      const grown = new Int32Array(boxes.length * 2);
+      grown.set(boxes);
+      boxes = grown;
+    }
+    boxes[at] = e;
+    boxes[at + 1] = e;
+    boxes[at + 2] = vlo;
+    boxes[at + 3] = vhi;
+    boxes[at + 4] = klo;
+    boxes[at + 5] = khi;
     ids.push(id);
-    coords.push(e, e, vlo, vhi, klo, khi);
   }
   const n = ids.length;
   if (n === 0) return;
-  const boxes = Int32Array.from(coords);
   const nodeSize = db.prepare(`SELECT length(data) FROM ${name}_node WHERE nodeno = 1`).pluck().get() as number;
   const fanout = Math.floor((nodeSize - 4) / CELL);
   // By entity, then first valid day, then id: the entries a search reads together share leaves.
@@ -66,6 +79,8 @@ export function packRtree<R extends unknown[]>(db: Db, name: string, select: str
     const to = k * COORDS;
     for (let c = 0; c < COORDS; c++) cellBoxes[to + c] = boxes[from + c]!;
   }
+  // Copied in tree order: the entries' own boxes are not needed again.
+  boxes = new Int32Array(0);
   let depth = 0;
   // Node numbers: the root is 1 (made last), the others 2, 3, … in the order they are made.
   let next = 2;

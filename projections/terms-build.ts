@@ -23,6 +23,8 @@ import { startWorker } from '../src/store/worker-thread.js';
 export interface TermsThreadInit {
   /** The terms' file, holding their inputs (copyTermsInputs). */
   readonly path: string;
+  /** A replay's terms (its memory stays bounded): their index builds sort in temporary files, not in memory. */
+  readonly tempOnDisk?: boolean;
 }
 
 export interface TermsPhase {
@@ -51,12 +53,13 @@ function threadCpuMs(): number | null {
 }
 
 /** Opens a terms' file as a bulk build opens its own: no journal, no fsync (a crash leaves a file nobody uses). */
-function openTermsFile(path: string): Db {
+function openTermsFile(path: string, tempOnDisk: boolean): Db {
   const db = new Database(path);
   try {
     unjournaled(db);
     db.pragma('cache_size = -16384');
-    db.pragma('temp_store = MEMORY');
+    // In memory, the sorts of the terms' indexes grow with the record (~60 MB at 1,000,000 events).
+    db.pragma(tempOnDisk ? 'temp_store = FILE' : 'temp_store = MEMORY');
   } catch (err) {
     db.close();
     throw err;
@@ -68,8 +71,8 @@ function openTermsFile(path: string): Db {
  * The terms' file finished (on the terms' thread, or inline): cut, indexed, its R*Tree packed.
  * Returns each step's time.
  */
-export function finishTermsFile(path: string): TermsPhase[] {
-  const db = openTermsFile(path);
+export function finishTermsFile(path: string, tempOnDisk = false): TermsPhase[] {
+  const db = openTermsFile(path, tempOnDisk);
   const phases: TermsPhase[] = [];
   try {
     let mark = performance.now();
@@ -103,7 +106,7 @@ export interface TermsBuild {
  * written): their inputs copied into a file beside it (on this thread), then cut and indexed
  * there on a thread of its own (`threaded`), or when `done` is called.
  */
-export function startTerms(db: Db, threaded: boolean, phase: (name: string) => void): TermsBuild {
+export function startTerms(db: Db, threaded: boolean, phase: (name: string) => void, tempOnDisk = false): TermsBuild {
   const path = termsFileOf(db.name);
   const remove = (): void => {
     for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
@@ -124,7 +127,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   let worker: Worker | null = null;
   let finished: Promise<TermsPhase[]> | null = null;
   if (threaded) {
-    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path } satisfies TermsThreadInit }, 'rebuild terms');
+    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk } satisfies TermsThreadInit }, 'rebuild terms');
     worker = w;
     finished = new Promise<TermsPhase[]>((resolve, reject) => {
       w.on('message', (m: TermsThreadReply) => {
@@ -139,7 +142,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   }
   return {
     async made() {
-      const phases = finished === null ? finishTermsFile(path) : await finished;
+      const phases = finished === null ? finishTermsFile(path, tempOnDisk) : await finished;
       if (worker !== null) await worker.terminate();
       worker = null;
       return phases;

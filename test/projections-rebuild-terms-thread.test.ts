@@ -55,3 +55,25 @@ t.test('the terms made on a thread of their own: the same file as on the build t
   t.notOk(existsSync(`${threaded}.terms`), "the terms' file removed");
   t.same(readdirSync(dir).filter((f) => f.includes('.terms')), [], 'none left beside the builds');
 });
+
+t.test("a replay's fold (tempOnDisk): the terms' index builds sort in files, on either thread, and make the same file", async (t) => {
+  const log = new TestLog();
+  recordRichHistory(log, 2000, 29);
+  const dir = t.testdir();
+  const store = openSqliteStore(join(dir, 'events.db'), { writer: 'inline' });
+  t.teardown(() => store.close());
+  for (const e of log.events) await store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any');
+  const plain = join(dir, 'plain.db');
+  await buildFresh(store, plain, silent, undefined, undefined, { decodeThread: false, termsThread: false });
+  const expected = everyRow(plain);
+  t.ok((expected['terms'] ?? []).length > 0, 'terms made');
+  for (const termsThread of [false, true]) {
+    const path = join(dir, `temp-${termsThread}.db`);
+    const r = await buildFresh(store, path, silent, undefined, undefined, { decodeThread: false, termsThread, tempOnDisk: true });
+    t.ok(r.phases.some((p) => p.phase === 'terms: cut' && p.thread === (termsThread ? 'terms' : 'build')), `the cut ran on the ${termsThread ? 'terms' : 'build'} thread`);
+    const got = everyRow(path);
+    t.same(Object.keys(got), Object.keys(expected), 'the same tables');
+    for (const name of Object.keys(expected)) t.same(got[name], expected[name], `${name}: the same rows (terms thread: ${termsThread})`);
+    t.notOk(existsSync(`${path}.terms`), "the terms' file removed");
+  }
+});

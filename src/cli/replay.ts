@@ -48,7 +48,7 @@ export const replayCommand: Command = {
     setFlagsFromString('--heap-growing-percent=20');
     return await withStore(config, async (store) => {
       let count = 0;
-      const onProgress = (p: { applied: number; eventsPerSecond: number }) => io.stderr.write(`replay: folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)\n`);
+      const onProgress = (p: { applied: number; eventsPerSecond: number; stage?: string }) => io.stderr.write(p.stage === undefined ? `replay: folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)\n` : `replay: ${p.stage}\n`);
       // Lines go out in chunks of about 64 KiB, waiting for the reader when the pipe is full.
       let chunk = '';
       for await (const entity of replayTo(store, knownAt, { log, onProgress })) {
