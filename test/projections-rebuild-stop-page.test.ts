@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import t from 'tap';
 import { RebuildStoppedError, buildFresh } from '../projections/index.js';
-import type { LogEvent } from '../src/store/port.js';
+import type { LogEvent } from '../projections/db.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { TestLog, dumpTables, recordRichHistory } from './fixtures/history.js';
 
