@@ -564,7 +564,18 @@ export async function buildFresh(
         after = page[page.length - 1]!.position;
         // Filtered, not stopped at the first later event: a store's recordedAt need not rise with the position.
         const kept = knownAt === undefined ? page : page.filter((e) => e.recordedAt <= knownAt);
-        if (kept.length > 0) writer.applyBatch(kept);
+        // With a stop to hear, in batches of the decoded ones' size with a turn between: a page of
+        // 5,000 applied at once held a stop for its whole time (1.7 s at load 26 in the service's
+        // read-model thread: the first page of every rebuild is applied here). The same
+        // checkpoint results (applyBatch's `previous` is the page's second-to-last event either way).
+        if (signal === undefined) {
+          if (kept.length > 0) writer.applyBatch(kept);
+        } else {
+          for (let i = 0; i < kept.length; i += DECODED_BATCH) {
+            if (i > 0) await checkStop();
+            writer.applyBatch(kept.slice(i, i + DECODED_BATCH));
+          }
+        }
         events += kept.length;
         report();
         await checkStop();
