@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { ReadModelWriter, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
+import { ReadModelWriter, createAppendedIndexes, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
@@ -507,6 +507,8 @@ export async function buildFresh(
   let lastReport = 0;
   let terms: TermsBuild | null = null;
   try {
+    // The indexes whose keys rise with the log, kept up while it is applied (db.ts).
+    createAppendedIndexes(db);
     const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true });
     writer.followLog(await logIdentity(store));
     const head = await store.head();
