@@ -20,6 +20,8 @@ import { startTerms, type TermsBuild } from './terms-build.js';
 
 /** The tables the terms are made from (offices/terms-index.ts). */
 const TERMS_SOURCES = ['appointments', 'departures'];
+/** Their sorts and indexes made before the terms' inputs are copied out: the departures' sorted copy, the order the copy reads them in. */
+const TERMS_FIRST = ['departures'];
 /**
  * Events from which a build makes its terms on a thread of their own by default: a thread's
  * start (its modules loaded, ~0.1-0.3 s built, seconds from TypeScript sources) costs about what
@@ -614,12 +616,14 @@ export async function buildFresh(
     // once closed: those closes first, the departures' sorted copy (the order their copy reads
     // them in), then the terms' inputs go to a file of their own, where a second connection
     // (on a thread of its own, or once the rest is done) cuts them and builds their indexes
-    // while this one makes the other tables' (terms-build.ts).
+    // while this one makes the other tables' (terms-build.ts). The appointments' own index
+    // comes with the others': the copy reads them NOT INDEXED, so the terms' thread need not
+    // wait for it.
     const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
-    sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_SOURCES }), 'the index builds and sorted copies');
+    sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_FIRST }), 'the index builds and sorted copies');
     terms = startTerms(db, termsThread, phase);
-    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_SOURCES }), 'the index builds and sorted copies');
+    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
     stopIfAsked();
     const made = await terms.made();
