@@ -16,7 +16,7 @@ import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
 import { SortFilesError, sortOnThreads, sorting } from './bulk-sorts.js';
-import { startTerms, type TermsBuild } from './terms-build.js';
+import { analyzeWith, startTerms, type TermsBuild } from './terms-build.js';
 
 /** The tables the terms are made from (offices/terms-index.ts). */
 const TERMS_SOURCES = ['appointments', 'departures'];
@@ -628,7 +628,7 @@ export async function buildFresh(
     stopIfAsked();
     const made = await terms.made();
     // The terms' own steps, as their thread timed them (beside this thread's: not on its path).
-    for (const p of made) {
+    for (const p of made.phases) {
       phases.push({ phase: p.phase, ms: p.ms, cpuMs: p.cpuMs, thread: termsThread ? 'terms' : 'build' });
       report(true, p.phase);
     }
@@ -639,7 +639,10 @@ export async function buildFresh(
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite
     // re-prepares a statement whenever a parameter bound to a range on an indexed column
     // changes (knownAt, always), which cost 10-60 µs a query on the 1,000,000-fact record.
-    db.exec('ANALYZE; DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
+    // The terms were analyzed in their own file, on their thread (terms-build.ts analyzeWith): the
+    // same sqlite_stat1 rows as a whole-file ANALYZE here, in the same order.
+    analyzeWith(db, made.stats);
+    db.exec('DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
     phase('statistics (ANALYZE)');
     stopIfAsked();
     const elapsedMs = performance.now() - started;
