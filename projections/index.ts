@@ -10,16 +10,18 @@ import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { ReadModelWriter, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
+import { ReadModelWriter, createAppendedIndexes, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
 import { SortFilesError, sortOnThreads, sorting } from './bulk-sorts.js';
-import { startTerms, type TermsBuild } from './terms-build.js';
+import { analyzeWith, startTerms, type TermsBuild } from './terms-build.js';
 
 /** The tables the terms are made from (offices/terms-index.ts). */
 const TERMS_SOURCES = ['appointments', 'departures'];
+/** Their sorts and indexes made before the terms' inputs are copied out: the departures' sorted copy, the order the copy reads them in. */
+const TERMS_FIRST = ['departures'];
 /**
  * Events from which a build makes its terms on a thread of their own by default: a thread's
  * start (its modules loaded, ~0.1-0.3 s built, seconds from TypeScript sources) costs about what
@@ -507,6 +509,8 @@ export async function buildFresh(
   let lastReport = 0;
   let terms: TermsBuild | null = null;
   try {
+    // The indexes whose keys rise with the log, kept up while it is applied (db.ts).
+    createAppendedIndexes(db);
     const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true });
     writer.followLog(await logIdentity(store));
     const head = await store.head();
@@ -623,17 +627,19 @@ export async function buildFresh(
     // once closed: those closes first, the departures' sorted copy (the order their copy reads
     // them in), then the terms' inputs go to a file of their own, where a second connection
     // (on a thread of its own, or once the rest is done) cuts them and builds their indexes
-    // while this one makes the other tables' (terms-build.ts).
+    // while this one makes the other tables' (terms-build.ts). The appointments' own index
+    // comes with the others': the copy reads them NOT INDEXED, so the terms' thread need not
+    // wait for it.
     const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
-    sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_SOURCES }), 'the index builds and sorted copies');
+    sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_FIRST }), 'the index builds and sorted copies');
     terms = startTerms(db, termsThread, phase, options.tempOnDisk === true);
-    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_SOURCES }), 'the index builds and sorted copies');
+    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
     stopIfAsked();
     const made = await terms.made();
     // The terms' own steps, as their thread timed them (beside this thread's: not on its path).
-    for (const p of made) {
+    for (const p of made.phases) {
       phases.push({ phase: p.phase, ms: p.ms, cpuMs: p.cpuMs, thread: termsThread ? 'terms' : 'build' });
       report(true, p.phase);
     }
@@ -644,7 +650,10 @@ export async function buildFresh(
     // Table statistics for the planner, without sqlite_stat4: with its samples, SQLite
     // re-prepares a statement whenever a parameter bound to a range on an indexed column
     // changes (knownAt, always), which cost 10-60 µs a query on the 1,000,000-fact record.
-    db.exec('ANALYZE; DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
+    // The terms were analyzed in their own file, on their thread (terms-build.ts analyzeWith): the
+    // same sqlite_stat1 rows as a whole-file ANALYZE here, in the same order.
+    analyzeWith(db, made.stats);
+    db.exec('DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
     phase('statistics (ANALYZE)');
     stopIfAsked();
     const elapsedMs = performance.now() - started;

@@ -34,7 +34,16 @@ export interface TermsPhase {
   readonly cpuMs: number;
 }
 
-export type TermsThreadReply = { kind: 'done'; phases: TermsPhase[] } | { kind: 'failed'; message: string; code: unknown };
+/** A `sqlite_stat1` row of `terms` (its indexes'), as ANALYZE wrote it in the terms' file. */
+export type TermsStat = readonly [idx: string | null, stat: string];
+
+/** What the terms' file holds once finished: each step's time, and the statistics of `terms` (analyzeWith). */
+export interface TermsMade {
+  readonly phases: TermsPhase[];
+  readonly stats: TermsStat[];
+}
+
+export type TermsThreadReply = ({ kind: 'done' } & TermsMade) | { kind: 'failed'; message: string; code: unknown };
 
 /** The schema name the terms' file is attached as on the build's connection. */
 const ATTACHED = 'terms_build';
@@ -68,12 +77,15 @@ function openTermsFile(path: string, tempOnDisk: boolean): Db {
 }
 
 /**
- * The terms' file finished (on the terms' thread, or inline): cut, indexed, its R*Tree packed.
- * Returns each step's time.
+ * The terms' file finished (on the terms' thread, or inline): cut, indexed, its R*Tree packed,
+ * and `terms` analyzed there (ANALYZE reads the same rows and index entries the build's file
+ * gets from copyTermsFrom, so it writes the same `sqlite_stat1` rows: analyzeWith puts them in
+ * the build's file in their place). Returns each step's time and those rows.
  */
-export function finishTermsFile(path: string, tempOnDisk = false): TermsPhase[] {
+export function finishTermsFile(path: string, tempOnDisk = false): TermsMade {
   const db = openTermsFile(path, tempOnDisk);
   const phases: TermsPhase[] = [];
+  let stats: TermsStat[] = [];
   try {
     let mark = performance.now();
     let cpu = threadCpuMs();
@@ -86,16 +98,45 @@ export function finishTermsFile(path: string, tempOnDisk = false): TermsPhase[] 
     };
     cutTerms(db, 'main', undefined, phase);
     indexTerms(db, phase);
+    db.exec('ANALYZE main.terms');
+    stats = db.prepare("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'terms' ORDER BY rowid").raw().all() as [string | null, string][];
+    phase('terms: statistics (ANALYZE)');
   } finally {
     db.close();
   }
-  return phases;
+  return { phases, stats };
+}
+
+/**
+ * ANALYZE of the build's file (main schema), table by table in the order a whole-file ANALYZE
+ * takes them (its loop and `PRAGMA table_list` both walk the schema's table hash), so each
+ * `sqlite_stat1` row has the rowid the whole-file ANALYZE gives it; the rows of `terms` are
+ * `termsStats` as the terms' file's ANALYZE wrote them (finishTermsFile), not read again here.
+ * Tables named sqlite_… and virtual tables are skipped, as ANALYZE skips them; the R*Trees'
+ * shadow tables are ordinary tables to it.
+ */
+export function analyzeWith(db: Db, termsStats: readonly TermsStat[]): void {
+  const tables = (db.prepare("SELECT name, type FROM pragma_table_list WHERE schema = 'main'").raw().all() as [string, string][])
+    .filter(([name, type]) => (type === 'table' || type === 'shadow') && !name.startsWith('sqlite_'));
+  const put = (): void => {
+    // Before any other table's ANALYZE made sqlite_stat1 (terms first in the hash's order): analyzed here, the same rows.
+    if (db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'").pluck().get() === 0) {
+      db.exec('ANALYZE main.terms');
+      return;
+    }
+    const insert = db.prepare('INSERT INTO main.sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)');
+    for (const [idx, stat] of termsStats) insert.run('terms', idx, stat);
+  };
+  for (const [name] of tables) {
+    if (name === 'terms') put();
+    else db.exec(`ANALYZE main."${name.replaceAll('"', '""')}"`);
+  }
 }
 
 /** The terms being made beside a build: `done` waits for them and copies them into the build's file; `abandon` stops and removes them. */
 export interface TermsBuild {
-  /** Waits for the terms (made now when not on a thread of their own); their steps' times. */
-  made(): Promise<TermsPhase[]>;
+  /** Waits for the terms (made now when not on a thread of their own); their steps' times and statistics. */
+  made(): Promise<TermsMade>;
   /** Copies the terms made into the build's file and removes theirs. */
   copyIn(): void;
   abandon(): Promise<void>;
@@ -125,13 +166,13 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
     db.exec(`DETACH DATABASE ${ATTACHED}`);
   }
   let worker: Worker | null = null;
-  let finished: Promise<TermsPhase[]> | null = null;
+  let finished: Promise<TermsMade> | null = null;
   if (threaded) {
     const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk } satisfies TermsThreadInit }, 'rebuild terms');
     worker = w;
-    finished = new Promise<TermsPhase[]>((resolve, reject) => {
+    finished = new Promise<TermsMade>((resolve, reject) => {
       w.on('message', (m: TermsThreadReply) => {
-        if (m.kind === 'done') resolve(m.phases);
+        if (m.kind === 'done') resolve({ phases: m.phases, stats: m.stats });
         else reject(Object.assign(new Error(`the terms could not be built in ${path}: ${m.message}`), m.code === null ? {} : { code: m.code }));
       });
       w.on('error', reject);
@@ -142,10 +183,10 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   }
   return {
     async made() {
-      const phases = finished === null ? finishTermsFile(path, tempOnDisk) : await finished;
+      const made = finished === null ? finishTermsFile(path, tempOnDisk) : await finished;
       if (worker !== null) await worker.terminate();
       worker = null;
-      return phases;
+      return made;
     },
     copyIn() {
       attach();

@@ -11,8 +11,8 @@ import { finishTermsFile, type TermsThreadInit, type TermsThreadReply } from './
 const init = workerData as TermsThreadInit;
 const port = parentPort as NonNullable<typeof parentPort>;
 try {
-  const phases = finishTermsFile(init.path, init.tempOnDisk === true);
-  port.postMessage({ kind: 'done', phases } satisfies TermsThreadReply);
+  const made = finishTermsFile(init.path, init.tempOnDisk === true);
+  port.postMessage({ kind: 'done', ...made } satisfies TermsThreadReply);
 } catch (err) {
   port.postMessage({ kind: 'failed', message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code ?? null } satisfies TermsThreadReply);
 } finally {

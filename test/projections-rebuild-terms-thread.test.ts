@@ -2,14 +2,17 @@
  * A rebuild's terms cut and indexed on a thread of their own, in a file of their own, and
  * copied in (BuildOptions.termsThread, projections/terms-build.ts), give the same file as
  * when they are made on the build's thread: every table's rows with their rowids, the
- * R*Tree's nodes, the statistics; and no file of theirs is left beside the build's.
+ * R*Tree's nodes, the statistics; and no file of theirs is left beside the build's. The
+ * statistics, `terms`' analyzed in the terms' file and the others' table by table
+ * (terms-build.ts analyzeWith), are the rows a whole-file ANALYZE writes, rowids included.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh } from '../projections/index.js';
+import { analyzeWith } from '../projections/terms-build.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { TestLog, recordRichHistory } from './fixtures/history.js';
 
@@ -52,6 +55,28 @@ t.test('the terms made on a thread of their own: the same file as on the build t
   const db = new Database(threaded, { readonly: true });
   t.same(db.prepare("SELECT rtreecheck('terms_rt')").pluck().get(), 'ok', "the terms' R*Tree is sound");
   db.close();
+  t.ok(r1.phases.some((p) => p.phase === 'terms: statistics (ANALYZE)' && p.thread === 'terms'), "the terms' statistics made on their thread");
+  // analyzeWith against a whole-file ANALYZE, each on a copy opened afresh (a connection's
+  // ANALYZE takes the tables in its schema hash's order, which a fresh connection builds from
+  // sqlite_schema): the same sqlite_stat1, rowid by rowid; the terms' rows the build's, as their thread made them.
+  const stats = (db: Database.Database): unknown[][] => db.prepare('SELECT rowid, tbl, idx, stat FROM sqlite_stat1 ORDER BY rowid').raw().all() as unknown[][];
+  const whole = join(dir, 'whole.db');
+  const tabled = join(dir, 'tabled.db');
+  copyFileSync(threaded, whole);
+  copyFileSync(threaded, tabled);
+  const w = new Database(whole);
+  w.exec('ANALYZE; DELETE FROM sqlite_stat4;');
+  const byTable = new Database(tabled);
+  const termsStats = byTable.prepare("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'terms' ORDER BY rowid").raw().all() as [string | null, string][];
+  t.ok(termsStats.length > 0, "the terms' statistics in the build's file");
+  byTable.exec('DELETE FROM sqlite_stat1');
+  analyzeWith(byTable, termsStats);
+  byTable.exec('DELETE FROM sqlite_stat4');
+  const got = stats(byTable);
+  t.ok(got.some((r) => r[1] === 'facts') && got.some((r) => r[1] === 'terms_rt_rowid'), 'every table analyzed, the R*Trees\' shadow tables too');
+  t.same(got, stats(w), 'sqlite_stat1 as a whole-file ANALYZE writes it, rowids included');
+  w.close();
+  byTable.close();
   t.notOk(existsSync(`${threaded}.terms`), "the terms' file removed");
   t.same(readdirSync(dir).filter((f) => f.includes('.terms')), [], 'none left beside the builds');
 });
@@ -76,4 +101,22 @@ t.test("a replay's fold (tempOnDisk): the terms' index builds sort in files, on 
     for (const name of Object.keys(expected)) t.same(got[name], expected[name], `${name}: the same rows (terms thread: ${termsThread})`);
     t.notOk(existsSync(`${path}.terms`), "the terms' file removed");
   }
+});
+
+t.test('analyzeWith: terms first in the schema with no sqlite_stat1 yet: analyzed in the file itself, as a whole-file ANALYZE does', async (t) => {
+  const dir = t.testdir();
+  const rows = (db: Database.Database): unknown[][] => db.prepare('SELECT rowid, tbl, idx, stat FROM sqlite_stat1 ORDER BY rowid').raw().all() as unknown[][];
+  const make = (name: string): Database.Database => {
+    const db = new Database(join(dir, name));
+    db.exec("CREATE TABLE terms (office TEXT, person TEXT); CREATE INDEX terms_pair ON terms (office, person); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 50) INSERT INTO terms SELECT 'o' || (i % 5), 'p' || i FROM n;");
+    return db;
+  };
+  const a = make('a.db');
+  analyzeWith(a, [['terms_pair', 'not these']]);
+  const b = make('b.db');
+  b.exec('ANALYZE');
+  t.same(rows(a), rows(b), 'the rows ANALYZE writes, not the ones given');
+  t.same(rows(a), [[1, 'terms', 'terms_pair', '50 10 1']]);
+  a.close();
+  b.close();
 });

@@ -49,6 +49,17 @@ t.test('rebuild equals the rows the running projections built', async (t) => {
   t.same(stages.map((p) => p.stage), result.phases.slice(1).map((p) => p.phase), 'every step after the log reported as it ended');
   t.ok(stages.some((p) => p.stage === 'terms: cut') && stages.at(-1)?.stage === 'statistics (ANALYZE)', 'the terms and the statistics among them, the statistics last');
   t.same(dumpTables(fresh), running, 'annals rebuild: same rows');
+  // The indexes kept up while the log is applied (db.ts createAppendedIndexes): made before it, so not a step after it, and
+  // holding every row's entry (integrity_check compares each index with its table's rows).
+  t.notOk(result.phases.some((p) => p.phase.startsWith('facts: indexes') || p.phase === 'timeline: index (fact_id)'), 'the facts\' and timeline\'s (fact_id) indexes are not built after the log');
+  const check = new Database(fresh, { readonly: true });
+  try {
+    const indexes = check.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND name IN ('facts_amendments', 'facts_recorded', 'timeline_fact') ORDER BY name").pluck().all();
+    t.same(indexes, ['facts_amendments', 'facts_recorded', 'timeline_fact'], 'they are in the rebuilt file');
+    t.same(check.pragma('integrity_check'), [{ integrity_check: 'ok' }], 'and each index holds exactly its table\'s rows');
+  } finally {
+    check.close();
+  }
 
   const swapped = await readModels.rebuild();
   t.equal(swapped.events, 6000);
