@@ -19,6 +19,7 @@
 import { KNOWN, type QueryContext } from '../query-context.js';
 import { ARRAY, CORRECTED, JOINED, JOIN_VIEW, VIEW_AT, VIEW_NOW, plain, quoted, ulid } from '../json-sql.js';
 import { documentFields, documentJson } from '../documents/json.js';
+import { ITEM_TEXT } from './stored.js';
 
 /**
  * The items of each kind, with the joins of the entities they show. Their rows come in the
@@ -56,8 +57,15 @@ const ITEM = {
  * session_items a list.
  */
 const list = (kind: keyof typeof ITEM): string =>
-  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT concat(${ITEM[kind].text.join(', ')}, ',"factId":', ${ulid('i.fact_id')}, ${CORRECTED('i')}, '}') AS j
-    FROM session_items i ${ITEM[kind].joins} WHERE i.session = s.id AND i.item = '${kind}' AND ${KNOWN('i')}))`;
+  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT concat(${kind === 'talks' ? `${ITEM[kind].text.join(', ')}, ',"factId":', ${ulid('i.fact_id')}` : STORED_TEXT(kind)}, ${CORRECTED('i')}, '}') AS j
+    FROM session_items i ${kind === 'talks' ? ITEM[kind].joins : ''} WHERE i.session = s.id AND i.item = '${kind}' AND ${KNOWN('i')}))`;
+
+/**
+ * An attendance's or report's text up to its factId: the row's stored text when its views hold
+ * at k (stored.ts: views_to, the first change after the row of an entity it names), else the
+ * views as known at k, each a seek of its own (only then: not a join made for every row).
+ */
+const STORED_TEXT = (kind: 'attendee' | 'report'): string => `CASE WHEN i.views_to > @k THEN i.views ELSE ${ITEM_TEXT[kind]('i', VIEW_AT)} END`;
 
 /**
  * What a list longer than `@nested` writes in place of its items: U+0000, which no JSON text
