@@ -113,6 +113,8 @@ t.test('a session page before and after corrections of the entities its items sh
   // The rows: each text holds until the first change of an entity it names.
   const db = new Database(path, { readonly: true });
   t.teardown(() => db.close());
+  t.equal(db.prepare('SELECT count(*) FROM parked').pluck().get(), 0, 'no event parked');
+  t.equal(db.prepare("SELECT count(*) FROM session_items WHERE item IN ('attendee', 'report') AND views IS NOT NULL AND views_to IS NOT NULL").pluck().get(), 4, 'each attendance and report with its text');
   const until = (fact: string): unknown => db.prepare('SELECT views_to FROM session_items WHERE fact_id = ?').pluck().get(fact);
   t.equal(until(ids['attended'] as string), at['annCorrected'], "the attendance's views hold until the person's correction");
   t.equal(until(ids['reported'] as string), at['officeCorrected'], "the report's until the office's");
