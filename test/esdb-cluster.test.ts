@@ -6,12 +6,10 @@
  * rebuild), and scale-out: two API processes, each with its own read models, one answering
  * what the other recorded when asked with the write's minPosition.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { EventStoreDBClient, NotLeaderError, jsonEvent } from '@eventstore/db-client';
 import { pino } from 'pino';
 import t from 'tap';
@@ -22,7 +20,7 @@ import { startTestApp } from './fixtures/app.js';
 import { startEsdbCluster } from './fixtures/esdb-double-cluster.js';
 import { when } from './fixtures/when.js';
 import { dumpTables } from './fixtures/history.js';
-import { nodeArgs } from './fixtures/node-child.js';
+import { startServer } from './fixtures/node-child.js';
 
 // Servers, clusters and child processes make this file's time follow the machine's load:
 // 240 s (.taprc) was crossed at a load average of 20-30; a hang is still caught at 600 s.
@@ -157,36 +155,15 @@ t.test('the leader stopped while 16 clients record: 503 with Retry-After during 
   t.same(dumpTables(join(dataDir, 'readmodels.db')), dumpTables(fresh), 'the running read models equal a rebuild');
 });
 
-const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
 const TOKEN = 'cluster-test-recorder-token-01';
-
-function startServer(dir: string, eventStore: string): Promise<{ child: ChildProcess; base: string }> {
-  const child = spawn(process.execPath, nodeArgs(server), {
-    env: { ...process.env, ANNALS_DATA_DIR: dir, ANNALS_EVENT_STORE: eventStore, HOST: '127.0.0.1', PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve({ child, base: m[1] as string });
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening: ${out.slice(-2000)}`)));
-  });
-}
 
 t.test('scale-out: two API processes on the cluster, each with its own read models; one answers what the other recorded when asked with its minPosition', async (t) => {
   const cluster = await startEsdbCluster();
   t.teardown(() => cluster.close());
   const dirs = [await mkdtemp(join(tmpdir(), 'annals-scale-a-')), await mkdtemp(join(tmpdir(), 'annals-scale-b-'))];
   t.teardown(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
-  const [a, b] = await Promise.all(dirs.map((d) => startServer(d, cluster.connectionString)));
-  const exited = (c: ChildProcess) => new Promise<void>((r) => (c.exitCode !== null ? r() : c.once('exit', () => r())));
-  t.teardown(() => {
-    a?.child.kill('SIGKILL');
-    b?.child.kill('SIGKILL');
-  });
+  const env = { ANNALS_EVENT_STORE: cluster.connectionString, ANNALS_TOKENS: `recorder:${TOKEN}` };
+  const [a, b] = await Promise.all(dirs.map((dataDir) => startServer(t, { dataDir, env })));
   const res = await fetch(`${a!.base}/v1/facts`, {
     method: 'POST',
     headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' },
@@ -199,7 +176,7 @@ t.test('scale-out: two API processes on the cluster, each with its own read mode
   t.match(JSON.stringify(await read.json()), /Scaled Out/, "B answers with A's fact");
   for (const s of [a!, b!]) {
     s.child.kill('SIGTERM');
-    await exited(s.child);
+    await s.exited;
   }
   const store = await openEsdbStore(cluster.connectionString, fast);
   t.teardown(() => store.close());

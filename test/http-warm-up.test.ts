@@ -5,16 +5,14 @@
  * client's request that merely carries the header (without this process's secret) is all of
  * them. And the server (src/server.ts) runs it before its /readyz says 200.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
-import { nodeArgs } from './fixtures/node-child.js';
+import { startServer } from './fixtures/node-child.js';
 import { until } from './fixtures/when.js';
 import { warmUpApp, WARM_UP_HEADER, isWarmUp } from '../src/http/warm-up.js';
 
@@ -119,31 +117,12 @@ t.test('a question that never answers does not hold /readyz: past the time and t
 t.test('the server warms its routes before /readyz says 200, and logs that, not the questions', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'annals-warm-up-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
-  const child = spawn(process.execPath, nodeArgs(server), {
-    env: { ...process.env, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', ANNALS_SEED: 'example', ANNALS_READ_MODELS: 'thread', ANNALS_TOKENS: 'admin:warm-up-admin-token-0123456789', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise((resolve) => child.on('close', resolve));
-  t.teardown(async () => {
-    child.kill('SIGTERM');
-    await exited;
-  });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  await until('listening', () => /listening at (http:\/\/127\.0\.0\.1:\d+)/.test(out), 120_000);
-  const base = (/listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out) as RegExpExecArray)[1] as string;
-  let seen: { warmUp?: { state: string; questions: number } } = {};
-  await until('/readyz 200', async () => {
-    const r = await fetch(`${base}/readyz`);
-    seen = (await r.json()) as typeof seen;
-    return r.status === 200;
-  }, 120_000);
+  const server = await startServer(t, { dataDir: dir, env: { ANNALS_SEED: 'example', ANNALS_READ_MODELS: 'thread', ANNALS_TOKENS: 'admin:warm-up-admin-token-0123456789' }, readyMs: 120_000 });
+  const seen = server.ready as { warmUp?: { state: string; questions: number } };
   t.equal(seen.warmUp?.state, 'done', 'ready once the warm-up has ended');
   t.ok((seen.warmUp?.questions ?? 0) > 0, `${seen.warmUp?.questions} questions asked before`);
-  await until('the warm-up logged', () => /"msg":"warm-up done"/.test(out), 10_000);
-  t.notMatch(out, /"url":"\/v1\/offices/, 'none of its requests logged');
-  const metrics = await (await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer warm-up-admin-token-0123456789' } })).text();
+  await until('the warm-up logged', () => /"msg":"warm-up done"/.test(server.out()), 10_000);
+  t.notMatch(server.out(), /"url":"\/v1\/offices/, 'none of its requests logged');
+  const metrics = await (await fetch(`${server.base}/metrics`, { headers: { authorization: 'Bearer warm-up-admin-token-0123456789' } })).text();
   t.equal(timed(metrics, HOLDER_ROUTE), 0, 'nor timed');
 });

@@ -5,15 +5,13 @@
  * Before: the service started, said ready and served the old read models over a log of 0
  * events (a new write got position 1, a registered key could be registered again).
  */
-import { spawn } from 'node:child_process';
 import { copyFileSync, rmSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { openEsdbStore } from '../src/store/esdb.js';
 import { startEsdbDouble } from './fixtures/esdb-double.js';
 import { dataDirWithKey, open, rawLog, record, tempDir } from './fixtures/integrity.js';
-import { nodeArgs } from './fixtures/node-child.js';
+import { SERVER, spawnNode } from './fixtures/node-child.js';
 
 /** A data dir holding a log of a few facts, its read models and its tree; the service stopped. */
 async function stoppedService(t: Parameters<typeof tempDir>[0]): Promise<{ dataDir: string; headFile: string; env: Record<string, string> }> {
@@ -81,16 +79,10 @@ t.test("another data dir's events.db is refused, even a longer one", async (t) =
 t.test('the server refuses to start: a non-zero exit, the message, never listening', async (t) => {
   const { dataDir, env } = await stoppedService(t);
   removeLog(dataDir);
-  const server = fileURLToPath(new URL('../src/server.ts', import.meta.url));
-  const child = spawn(process.execPath, nodeArgs(server), {
-    env: { ...process.env, ...env, ANNALS_DATA_DIR: dataDir, PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: 'recorder:integrity-recorder-token-0123', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  const server = spawnNode(SERVER, { env: { ...env, ANNALS_DATA_DIR: dataDir, PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: 'recorder:integrity-recorder-token-0123', LOG_LEVEL: 'info' } }, t);
+  const { code } = await server.exited;
+  const out = server.stdout();
+  const err = server.stderr();
   t.equal(code, 1, 'exit 1');
   t.match(err, /^annals: could not start: the audit tree in .* does not cover this log: the log is empty/m);
   t.notMatch(err, /\n\s+at /, 'a refusal, not a stack trace');

@@ -9,7 +9,7 @@
  * through the thread, complete, leave no thread behind, and build the read models `annals
  * rebuild` builds offline (the built command, on a copy of the data dir).
  */
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -18,18 +18,12 @@ import t from 'tap';
 import { monotonicFactory } from 'ulid';
 import { benchHistory } from '../bench/history.js';
 import { dumpTables } from './fixtures/history.js';
+import { spawnNode, startServer } from './fixtures/node-child.js';
 import { until, when } from './fixtures/when.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const run = promisify(execFile);
 const THREAD_LINE = 'the rest of the log is read and decoded on a thread of its own';
-
-/** A plain `node`'s environment: none of tap's loaders or coverage (the built service runs no TypeScript). */
-function plainEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (k === 'NODE_OPTIONS' || k === 'NODE_V8_COVERAGE' || k.startsWith('_TAPJS_')) delete env[k];
-  return { ...env, ...extra };
-}
 
 t.test('the built service rebuilds through the decoding thread, as annals rebuild does offline', async (t) => {
   // Under .tap/ in the project: the built modules find node_modules and package.json's "type" above them, as dist/ does.
@@ -47,23 +41,8 @@ t.test('the built service rebuilds through the decoding thread, as annals rebuil
   const dataDir = join(out, 'data');
   const admin = 'admin-token-of-the-built-rebuild-test';
   const recorder = 'recorder-token-of-the-built-rebuild-test';
-  const child = spawn(process.execPath, [join(out, 'src/server.js')], {
-    env: plainEnv({ ANNALS_DATA_DIR: dataDir, HOST: '127.0.0.1', PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${recorder},admin:${admin}`, LOG_LEVEL: 'info' }),
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  t.teardown(() => void child.kill('SIGKILL'));
-  let stdout = '';
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
-      stdout += d;
-      const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`the built server exited (${code}): ${stderr.slice(-2000)}${stdout.slice(-2000)}`)));
-  });
+  const server = await startServer(t, { script: join(out, 'src/server.js'), plain: true, dataDir, env: { ANNALS_TOKENS: `recorder:${recorder},admin:${admin}` } });
+  const { base, child } = server;
 
   // A record past the first page: 6,000 facts and their key reservations.
   const source = { title: 'Built rebuild test', publisher: 'test' };
@@ -87,19 +66,20 @@ t.test('the built service rebuilds through the decoding thread, as annals rebuil
   const body = (await res.json()) as { status: string; events: number; position: string };
   t.equal(res.status, 200, `the rebuild answered: ${JSON.stringify(body).slice(0, 300)}`);
   t.match(body, { status: 'rebuilt', events: Number(before.head), position: before.head }, 'every event of the log rebuilt');
-  await when(child.stdout, 'data', () => stdout.includes(THREAD_LINE), 'the rebuild thread said it decodes on a thread of its own', 10_000);
-  const line = JSON.parse(stdout.split('\n').find((l) => l.includes(THREAD_LINE)) as string) as Record<string, unknown>;
+  await when(child.stdout, 'data', () => server.stdout().includes(THREAD_LINE), 'the rebuild thread said it decodes on a thread of its own', 10_000);
+  const line = JSON.parse(server.stdout().split('\n').find((l) => l.includes(THREAD_LINE)) as string) as Record<string, unknown>;
   t.match(line, { thread: 'read models rebuild', after: '00000000000000005000' }, 'from the rebuild thread, after the first page');
   if (proc) await until(`the thread count back to ${threadsBefore} (now ${tasks()})`, () => tasks() <= threadsBefore, 10_000);
   else t.comment('no /proc here: the thread count is not checked');
   t.match(await status(), { checkpoint: before.head, parked: { count: 0 } }, 'the swapped-in read models follow the log');
-  t.notMatch(stdout + stderr, /"level":(50|60)/, 'nothing logged as an error');
+  t.notMatch(server.out(), /"level":(50|60)/, 'nothing logged as an error');
 
   child.kill('SIGTERM');
-  t.equal(await exited, 0, 'the service closed cleanly');
+  t.equal((await server.exited).code, 0, 'the service closed cleanly');
   const offline = join(out, 'offline');
   cpSync(dataDir, offline, { recursive: true });
-  const cli = await run(process.execPath, [join(out, 'src/cli/annals.js'), 'rebuild', '--data-dir', offline], { cwd: out, env: plainEnv({}) });
-  t.match(cli.stderr, `rebuilt the read models from ${body.events} events`);
+  const cli = spawnNode(join(out, 'src/cli/annals.js'), { plain: true, args: ['rebuild', '--data-dir', offline] });
+  t.equal((await cli.exited).code, 0, `annals rebuild offline: ${cli.out().slice(-1000)}`);
+  t.match(cli.stderr(), `rebuilt the read models from ${body.events} events`);
   t.same(dumpTables(join(dataDir, 'readmodels.db')), dumpTables(join(offline, 'readmodels.db')), 'the same rows as annals rebuild offline');
 });

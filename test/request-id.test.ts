@@ -5,17 +5,15 @@
  * line of the request, and stored as the fact's correlationId; the real server's worker
  * threads log with the same name, pid and hostname as its main thread.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { createLogger } from '../src/logging.js';
 import { startTestApp } from './fixtures/app.js';
 import * as f from './fixtures/facts.js';
-import { nodeArgs } from './fixtures/node-child.js';
+import { startServer } from './fixtures/node-child.js';
 import { when } from './fixtures/when.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -52,29 +50,18 @@ t.test("the real server's worker threads log with its process fields", async (t)
   const dir = await mkdtemp(join(tmpdir(), 'annals-logs-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const admin = 'admin-token-for-the-log-test-0123';
-  const child = spawn(process.execPath, nodeArgs(fileURLToPath(new URL('../src/server.ts', import.meta.url))), {
-    env: { ...process.env, ANNALS_DATA_DIR: dir, HOST: '127.0.0.1', PORT: '0', ANNALS_SEED: 'none', ANNALS_TOKENS: `admin:${admin}`, LOG_LEVEL: 'debug' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  t.teardown(() => void child.kill('SIGKILL'));
-  let out = '';
-  const base = await new Promise<string>((resolve, reject) => {
-    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
-      out += d;
-      const m = /listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}): ${out.slice(-2000)}`)));
-  });
+  const server = await startServer(t, { dataDir: dir, env: { ANNALS_TOKENS: `admin:${admin}`, LOG_LEVEL: 'debug' } });
+  const base = server.base;
   const auth = { authorization: `Bearer ${admin}`, 'x-request-id': 'log-test' };
   // Work for each thread that logs: the read models rebuild (its thread, the read models on the writer's by default), the audit follower signs a head.
   t.equal((await fetch(`${base}/v1/admin/rebuild`, { method: 'POST', headers: auth })).status, 200);
   t.equal((await fetch(`${base}/v1/audit/tree-head`, { method: 'POST', headers: auth })).status, 201);
-  const logged = (): boolean => ['"thread":"read models rebuild"', '"thread":"audit follower"', '"requestId":"log-test"'].every((s) => out.includes(s));
-  await when(child.stdout!, 'data', logged, 'a line from each thread, and the request id');
+  const logged = (): boolean => ['"thread":"read models rebuild"', '"thread":"audit follower"', '"requestId":"log-test"'].every((s) => server.stdout().includes(s));
+  await when(server.child.stdout, 'data', logged, 'a line from each thread, and the request id');
+  const out = server.stdout();
   const lines = out.slice(0, out.lastIndexOf('\n')).split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
   const main = lines.find((l) => l['msg'] === 'runtime open') as Record<string, unknown>;
-  t.match(main, { name: 'annals', pid: child.pid, hostname: String });
+  t.match(main, { name: 'annals', pid: server.child.pid, hostname: String });
   for (const thread of ['read models rebuild', 'audit follower']) {
     const line = lines.find((l) => l['thread'] === thread);
     t.ok(line, `a line from the ${thread} thread`);

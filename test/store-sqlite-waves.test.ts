@@ -4,10 +4,6 @@
  * subscriber, type filters read in windows, appendWaves in one transaction and in units, group
  * commit's limit, the writer's protocol and the schema version.
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import { StoreUnavailableError } from '../src/store/errors.js';
@@ -16,22 +12,14 @@ import { encodePosition } from '../src/store/positions.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { canonicalJson } from '../src/store/sqlite-rows.js';
 import { appendWaves } from '../src/store/waves.js';
+import { ev, sqliteFiles } from './fixtures/store-files.js';
 
 // Writer threads (each loading TypeScript) make this file's time follow the machine's load: 240 s
 // (.taprc) was crossed at a load average of 15-20 while this and the contract were one file; a
 // hang is still caught at 600 s.
 t.setTimeout(600_000);
 
-const dir = mkdtempSync(join(tmpdir(), 'annals-store-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-function freshPath(): string {
-  return join(dir, `${randomUUID()}.db`);
-}
-
-function ev(type: string, data: unknown = {}): NewEvent {
-  return { id: randomUUID(), type, data, metadata: {} };
-}
+const freshPath = sqliteFiles(t);
 
 t.test('sqlite: another connection on the same file sees commits and wakes subscriptions', async (t) => {
   const path = freshPath();

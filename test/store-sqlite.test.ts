@@ -6,9 +6,6 @@
  * file held them all until it took ~175 s at a load average of 7 (each case starts a writer
  * thread that loads TypeScript).
  */
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
@@ -17,22 +14,14 @@ import type { NewEvent, StoredEvent } from '../src/store/port.js';
 import { decodePosition, encodePosition } from '../src/store/positions.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { translateSqliteError } from '../src/store/sqlite-errors.js';
+import { ev, sqliteFiles } from './fixtures/store-files.js';
 
 // Writer threads (each loading TypeScript) make this file's time follow the machine's load: 240 s
 // (.taprc) was crossed at a load average of 15-20 while the contract and the waves ran here too;
 // a hang is still caught at 600 s.
 t.setTimeout(600_000);
 
-const dir = mkdtempSync(join(tmpdir(), 'annals-store-'));
-t.teardown(() => rmSync(dir, { recursive: true, force: true }));
-
-function freshPath(): string {
-  return join(dir, `${randomUUID()}.db`);
-}
-
-function ev(type: string, data: unknown = {}): NewEvent {
-  return { id: randomUUID(), type, data, metadata: {} };
-}
+const freshPath = sqliteFiles(t);
 
 t.test('sqlite: durability settings as SQLite reports them, on the connection that commits', async (t) => {
   for (const writer of ['thread', 'inline'] as const) {
@@ -183,7 +172,7 @@ t.test('sqlite: busy file and closed store are StoreUnavailableError', async (t)
   const none: StoredEvent[] = [];
   for await (const e of sub) none.push(e);
   t.same(none, [], 'subscribing to a closed store yields nothing');
-  t.throws(() => openSqliteStore(join(dir, 'no', 'such', 'dir', 'x.db')), StoreUnavailableError);
+  t.throws(() => openSqliteStore(join(freshPath(), 'no', 'such', 'dir', 'x.db')), StoreUnavailableError);
 });
 
 t.test('sqlite: driver errors translate at the boundary', async (t) => {

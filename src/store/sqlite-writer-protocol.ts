@@ -161,19 +161,25 @@ export function decodeUnit(t: string): PendingAppend[][] {
     at = start + Number(t.slice(at, colon));
     return t.slice(start, at);
   };
+  const expected = (): ExpectedRevision => {
+    if (t.charCodeAt(at) !== 110 /* n */) return text() as ExpectedRevision;
+    at++;
+    return count();
+  };
+  return decodeWaves(count, text, expected);
+}
+
+/** A unit's waves, its fields read by `count`, `text` and `expected`: decodeUnit's from the text, decodeUnitBytes' from the bytes. */
+function decodeWaves(count: () => number, text: () => string, expected: () => ExpectedRevision): PendingAppend[][] {
   const waves: PendingAppend[][] = [];
   for (let w = count(); w > 0; w--) {
     const wave: PendingAppend[] = [];
     for (let a = count(); a > 0; a--) {
       const stream = text();
-      let expected: ExpectedRevision;
-      if (t.charCodeAt(at) === 110 /* n */) {
-        at++;
-        expected = count();
-      } else expected = text() as ExpectedRevision;
+      const revision = expected();
       const events: PendingEvent[] = [];
       for (let e = count(); e > 0; e--) events.push({ id: text(), type: text(), data: text(), metadata: text() });
-      wave.push({ stream, expected, events });
+      wave.push({ stream, expected: revision, events });
     }
     waves.push(wave);
   }
@@ -282,23 +288,13 @@ export function decodeUnitBytes(bytes: Uint8Array): PendingAppend[][] {
     at = end;
     return s;
   };
-  const waves: PendingAppend[][] = [];
-  for (let w = count(); w > 0; w--) {
-    const wave: PendingAppend[] = [];
-    for (let a = count(); a > 0; a--) {
-      const stream = text();
-      let expected: ExpectedRevision;
-      if (b[at++] === 0) {
-        expected = b.readDoubleLE(at);
-        at += 8;
-      } else expected = text() as ExpectedRevision;
-      const events: PendingEvent[] = [];
-      for (let e = count(); e > 0; e--) events.push({ id: text(), type: text(), data: text(), metadata: text() });
-      wave.push({ stream, expected, events });
-    }
-    waves.push(wave);
-  }
-  return waves;
+  const expected = (): ExpectedRevision => {
+    if (b[at++] !== 0) return text() as ExpectedRevision;
+    const n = b.readDoubleLE(at);
+    at += 8;
+    return n;
+  };
+  return decodeWaves(count, text, expected);
 }
 
 export function readPragmas(db: Database): WriterPragmas {

@@ -27,10 +27,16 @@ const entity = <T>(prefix: string, get: (t: T) => EntityView | null | undefined)
   { header: `${prefix}_id`, value: (t) => get(t)?.id ?? null },
 ];
 
-const provenance = <T extends { factId: string; correctedBy?: CorrectedBy; source?: Source | null }>(): Column<T>[] => [
+/** The fact a row stands for, and the correction that replaced it, if any. */
+const corrections = <T extends { factId: string; correctedBy?: CorrectedBy }>(): Column<T>[] => [
   { header: 'fact_id', value: (t) => t.factId },
   { header: 'corrected_by', value: (t) => t.correctedBy?.factId ?? null },
   { header: 'correction_reason', value: (t) => t.correctedBy?.reason ?? null },
+];
+
+/** corrections(), then the fact's source. */
+const provenance = <T extends { factId: string; correctedBy?: CorrectedBy; source?: Source | null }>(): Column<T>[] => [
+  ...corrections<T>(),
   { header: 'source_title', value: (t) => t.source?.title ?? null },
   { header: 'source_publisher', value: (t) => t.source?.publisher ?? null },
   { header: 'source_published_on', value: (t) => t.source?.publishedOn ?? null },
@@ -78,9 +84,7 @@ const documents: CsvList<DocumentItem & { correctedBy?: CorrectedBy }> = {
     { header: 'certainty', value: (d) => d.certainty ?? null },
     ...entity<DocumentItem>('body', (d) => d.body),
     { header: 'session_id', value: (d) => d.session?.id ?? null },
-    { header: 'fact_id', value: (d) => d.factId },
-    { header: 'corrected_by', value: (d) => d.correctedBy?.factId ?? null },
-    { header: 'correction_reason', value: (d) => d.correctedBy?.reason ?? null },
+    ...corrections<DocumentItem & { correctedBy?: CorrectedBy }>(),
   ],
   name: (req) => stem(String(queryOf(req)['organization'] ?? ''), 'documents', queryOf(req)['validAt'], queryOf(req)['knownAt']),
 };
@@ -110,9 +114,7 @@ const attendees: CsvList<Attendee> = {
     ...entity<Attendee>('person', (a) => a.person),
     ...entity<Attendee>('representing', (a) => a.representing),
     ...entity<Attendee>('office', (a) => a.office),
-    { header: 'fact_id', value: (a) => a.factId },
-    { header: 'corrected_by', value: (a) => a.correctedBy?.factId ?? null },
-    { header: 'correction_reason', value: (a) => a.correctedBy?.reason ?? null },
+    ...corrections<Attendee>(),
   ],
   name: (req) => stem(param(req, 'session'), 'attendees', queryOf(req)['knownAt']),
 };
