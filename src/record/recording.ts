@@ -153,6 +153,9 @@ export class Recording {
     // optimistic attempt (as the stream it creates is taken not to exist, below): no look-up in
     // the index of every fact (a Map of a million entries, ~1/6 of decide's own time in a
     // batch). A retry looks, since an append split in parts may have stored some before failing.
+    // (A single fact retried alone after its group's commit failed is a first attempt again and
+    // does not look: a part already stored still refuses it, by its event ids and the stream's
+    // expected revision `no_stream`.)
     const elsewhere = item.generated && this.deps.optimistic ? undefined : this.factStreams.get(factId) ?? this.deps.index.get(factId);
     if (elsewhere !== undefined && elsewhere !== stream) {
       throw conflict(`factId ${factId} is already recorded as another fact (in ${elsewhere}); use a new factId`, factId);
