@@ -40,7 +40,7 @@ export const VIEW = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' E
  */
 const viewText = (v: string, id: 'quoted' | 'bare'): string =>
   // concat(): one allocation for the view, where each || copied the text so far (~4% of a page
-  // of sessions' statement, ~290 views: bench/session-page-parts.ts). None of its parts is NULL
+  // of sessions' statement, ~290 views: bench/page-parts.ts BENCH_ONLY=sessions). None of its parts is NULL
   // (the row is there; json_quote writes NULL as `null`), so concat's '' for NULL never shows.
   `concat(${id === 'quoted' ? `'{"id":', json_quote(${v}.id), ',"key":'` : `'{"id":"', ${v}.id, '","key":'`}, json_quote(${v}.key), CASE ${v}.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END, json_quote(${v}.name), '}')`;
 
