@@ -12,8 +12,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { UNBINDABLE, cloneableError } from '../projections/bulk-rows.js';
 import { buildFresh, rebuildReadModels } from '../projections/index.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
-import { TestLog, dumpTables, recordRichHistory, startReadApp } from './fixtures/history.js';
+import { dumpTables, startReadApp, storeWithHistory } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -24,15 +23,9 @@ function keptLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
 }
 
 t.test('decoded on a thread of its own: the same rows as the running projections and as one thread', async (t) => {
-  const log = new TestLog();
-  recordRichHistory(log, 3000, 11);
-  const dir = t.testdir();
-  const store = openSqliteStore(join(dir, 'events.db'), { writer: 'inline' });
-  t.teardown(() => store.close());
-  let i = 0;
-  for (const e of log.events) {
-    await store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any');
-    if (++i === 1500) {
+  const { log, store, dir } = await storeWithHistory(t, 3000, 11, {
+    after: 1500,
+    append: async (store, log) => {
       // Not a fact (a key reservation), and a fact without its factId (parked by both builds).
       await store.append('keys-x', [{ id: '00000000-0000-4000-8000-900000000001', type: 'KeyReserved', data: { kind: 'person', key: 'x', factId: 'none' }, metadata: {} }], 'any');
       await store.append('person-y', [{ id: '00000000-0000-4000-8000-900000000002', type: 'PersonRegistered', data: { key: 'y', name: 'Y' }, metadata: { schemaVersion: 1 } }], 'any');
@@ -41,8 +34,8 @@ t.test('decoded on a thread of its own: the same rows as the running projections
       const held = log.events.find((x) => x.type === 'SessionHeld') as (typeof log.events)[number];
       const data = { ...(held.data as Record<string, unknown>), key: 'session-bad', place: { city: true } };
       await store.append('session-bad', [{ id: '00000000-0000-4000-8000-900000000003', type: 'SessionHeld', data, metadata: { ...held.metadata, factId: '01JBADSESSION0000000000000' } }], 'any');
-    }
-  }
+    },
+  });
   t.ok(log.events.some((e) => e.type === 'FactCorrected') && log.events.some((e) => e.type === 'FactRetracted'), 'corrections and retractions in the log');
 
   const { readModels, path } = await startReadApp(t, store, { dir: join(dir, 'app') });

@@ -12,18 +12,12 @@ import { pino } from 'pino';
 import t from 'tap';
 import { RebuildStoppedError, buildFresh } from '../projections/index.js';
 import type { LogEvent } from '../projections/db.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
-import { TestLog, dumpTables, recordRichHistory } from './fixtures/history.js';
+import { dumpTables, storeWithHistory } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
 
 t.test('a stop during the first page: heard after its first 1,000 events, the fresh file removed', async (t) => {
-  const log = new TestLog();
-  recordRichHistory(log, 3000, 7);
-  const dir = t.testdir();
-  const store = openSqliteStore(join(dir, 'events.db'), { writer: 'inline' });
-  t.teardown(() => store.close());
-  for (const e of log.events) await store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any');
+  const { store, dir } = await storeWithHistory(t, 3000, 7);
   const all = await store.readAll({ limit: 100_000 });
   t.ok(all.length > 2000, `more than two batches of 1,000 in the first page (${all.length} events)`);
 

@@ -13,8 +13,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh } from '../projections/index.js';
 import { analyzeWith } from '../projections/terms-build.js';
-import { openSqliteStore } from '../src/store/sqlite.js';
-import { TestLog, recordRichHistory } from './fixtures/history.js';
+import { storeWithHistory } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -32,12 +31,7 @@ function everyRow(path: string): Record<string, unknown[][]> {
 }
 
 t.test('the terms made on a thread of their own: the same file as on the build thread', async (t) => {
-  const log = new TestLog();
-  recordRichHistory(log, 3000, 23);
-  const dir = t.testdir();
-  const store = openSqliteStore(join(dir, 'events.db'), { writer: 'inline' });
-  t.teardown(() => store.close());
-  for (const e of log.events) await store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any');
+  const { log, store, dir } = await storeWithHistory(t, 3000, 23);
   t.ok(log.events.some((e) => e.type === 'FactCorrected') && log.events.some((e) => e.type === 'FactRetracted'), 'corrections and retractions in the log');
 
   const threaded = join(dir, 'threaded.db');
@@ -82,12 +76,7 @@ t.test('the terms made on a thread of their own: the same file as on the build t
 });
 
 t.test("a replay's fold (tempOnDisk): the terms' index builds sort in files, on either thread, and make the same file", async (t) => {
-  const log = new TestLog();
-  recordRichHistory(log, 2000, 29);
-  const dir = t.testdir();
-  const store = openSqliteStore(join(dir, 'events.db'), { writer: 'inline' });
-  t.teardown(() => store.close());
-  for (const e of log.events) await store.append(e.stream, [{ id: e.id, type: e.type, data: e.data, metadata: e.metadata }], 'any');
+  const { store, dir } = await storeWithHistory(t, 2000, 29);
   const plain = join(dir, 'plain.db');
   await buildFresh(store, plain, silent, undefined, undefined, { decodeThread: false, termsThread: false });
   const expected = everyRow(plain);
