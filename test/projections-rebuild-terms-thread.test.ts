@@ -75,6 +75,45 @@ t.test('the terms made on a thread of their own: the same file as on the build t
   t.same(readdirSync(dir).filter((f) => f.includes('.terms')), [], 'none left beside the builds');
 });
 
+t.test("a rebuild's sqlite_stat1 is the one a whole-file ANALYZE writes on the build's own connection: rows, rowids, order", async (t) => {
+  // The copies above are opened afresh, whose schema hash is built from sqlite_schema; the
+  // build's connection made its tables one by one (and analyzeWith reads their order from it).
+  // Caught at the statement the build runs right after analyzeWith (projections/index.ts): the
+  // rows analyzeWith wrote, then a whole-file ANALYZE on the same connection, then the first
+  // rows put back, so the build goes on as it would have.
+  const { store, dir } = await storeWithHistory(t, 1500, 31);
+  const stats = (db: Database.Database): unknown[][] => db.prepare('SELECT rowid, tbl, idx, stat FROM sqlite_stat1 ORDER BY rowid').raw().all() as unknown[][];
+  const exec = Database.prototype.exec;
+  t.teardown(() => void (Database.prototype.exec = exec));
+  for (const termsThread of [true, false]) {
+    const path = join(dir, `stat1-${termsThread}.db`);
+    const seen: { built: unknown[][]; whole: unknown[][] }[] = [];
+    Database.prototype.exec = function (this: Database.Database, sql: string): Database.Database {
+      if (this.name === path && sql.startsWith('DELETE FROM sqlite_stat4')) {
+        const built = stats(this);
+        exec.call(this, 'ANALYZE');
+        seen.push({ built, whole: stats(this) });
+        exec.call(this, 'DELETE FROM sqlite_stat1');
+        const put = this.prepare('INSERT INTO sqlite_stat1 (rowid, tbl, idx, stat) VALUES (?, ?, ?, ?)');
+        for (const row of built) put.run(...row);
+      }
+      return exec.call(this, sql);
+    };
+    try {
+      await buildFresh(store, path, silent, undefined, undefined, { decodeThread: false, termsThread });
+    } finally {
+      Database.prototype.exec = exec;
+    }
+    const [{ built, whole } = { built: [], whole: [] }] = seen;
+    t.equal(seen.length, 1, `terms thread ${termsThread}: the build's connection caught once, after analyzeWith`);
+    t.ok(built.some((r) => r[1] === 'terms') && built.some((r) => r[1] === 'facts') && built.some((r) => r[1] === 'terms_rt_rowid'), 'every table analyzed, terms and the R*Trees\' shadow tables too');
+    t.same(built, whole, `terms thread ${termsThread}: sqlite_stat1 as a whole-file ANALYZE on the build's connection writes it, rowids included`);
+    const db = new Database(path, { readonly: true });
+    t.same(stats(db), built, 'and as the build left it in the file');
+    db.close();
+  }
+});
+
 t.test("a replay's fold (tempOnDisk): the terms' index builds sort in files, on either thread, and make the same file", async (t) => {
   const { store, dir } = await storeWithHistory(t, 2000, 29);
   const plain = join(dir, 'plain.db');
