@@ -144,14 +144,18 @@ t.test('a stream served is not shed when the event loop is under pressure', asyn
   const port = await listen(a.app);
   // A stream served before the pressure: on a busy machine the loop may be over 30 ms already,
   // and a new stream is then shed like any new read (rightly), so it is asked for until served.
+  // The refusals are checked once after the loop: an assertion a retry made the file's count
+  // depend on the machine's load (13,275 against 13,276 in two full runs).
   let r = await openSse(`http://127.0.0.1:${port}/v1/feed`);
+  const refused: string[] = [];
   await until('a stream to be served', async () => {
     if (r.status === 200) return true;
-    t.equal(r.status, 503, `shed while the machine's load holds the loop: ${r.body()}`);
+    refused.push(`${r.status}: ${r.body()}`);
     r.close();
     r = await openSse(`http://127.0.0.1:${port}/v1/feed`);
     return false;
   }, 60_000, 100);
+  t.same(refused.filter((x) => !x.startsWith('503: ')), [], `any stream refused before one was served was shed (503) while the machine's load held the loop (${refused.length} refused)`);
   t.equal(r.status, 200);
   // Block the loop, as a heavy request would, until the samples see the delay.
   let shed = 0;
