@@ -4,7 +4,8 @@
  * then without end a PersonRegistered with a key followed by a DelegateAttended naming that person
  * at one of the CLIENTS sessions (client i % CLIENTS); with the mix `talks`, talks on the sidelines
  * of that session with the person instead (no `on`: dated by the session), with `considered`, a
- * document considered at it. Positions count from 1; ids and times are
+ * document considered at it, with `adopted`, a document adopted at it (its entity made by the adoption:
+ * the item a page of documents writes is stored on the row, documents/stored.ts). Positions count from 1; ids and times are
  * fixed, so every run and every subject applies the same events.
  */
 import type { LogEvent } from '../projections/db.js';
@@ -26,13 +27,13 @@ export const ulid = (n: number): string => {
 };
 
 /** What follows each PersonRegistered: an attendance (bench:record's), talks, or a document considered. */
-export type Mix = 'attendance' | 'talks' | 'considered';
+export type Mix = 'attendance' | 'talks' | 'considered' | 'adopted';
 
 /** BENCH_MIX's value as a Mix (unset: attendance); anything else is refused. */
 export function mixOf(value: string | undefined): Mix {
   const mix = value ?? 'attendance';
-  if (mix === 'attendance' || mix === 'talks' || mix === 'considered') return mix;
-  throw new Error(`BENCH_MIX=${mix}: use attendance, talks or considered`);
+  if (mix === 'attendance' || mix === 'talks' || mix === 'considered' || mix === 'adopted') return mix;
+  throw new Error(`BENCH_MIX=${mix}: use attendance, talks, considered or adopted`);
 }
 
 /** The events of the mix, numbered from 1; the first 1 + CLIENTS register the organization and the sessions. */
@@ -55,6 +56,7 @@ export function* applyMix(mix: Mix = 'attendance'): Generator<LogEvent> {
     const s = sessions[client] as string;
     const fact = ulid(101 + 2 * i);
     if (mix === 'talks') yield ev('SidelineTalksHeld', `session-${s}`, { session: s, participants: [{ person }, { organization: org }], topics: ['Security'] }, fact);
+    else if (mix === 'adopted') yield ev('DocumentAdopted', `document-${fact}`, { title: `Act ${i}`, kind: 'act', body: org, session: s, adoptedOn: '2025-11-27' }, fact);
     else if (mix === 'considered') yield ev('DocumentConsidered', `document-${fact}`, { title: `Draft ${i}`, kind: 'plan', body: org, session: s }, fact);
     else yield ev('DelegateAttended', `session-${s}`, { session: s, person, representing: org }, fact);
   }

@@ -12,7 +12,7 @@
 import Database from 'better-sqlite3';
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { OPEN_END, isAmendment, isAmendmentType, isFactType, parseStream, storedFact, upcast, type FactType, type Source } from '../events/index.js';
+import { OPEN_END, isAmendment, isAmendmentType, isCreatingType, isFactType, parseStream, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS, SCHEMA_TAG } from './registry.js';
 import { TermsKeeper, buildTerms, createTerms } from './offices/terms-index.js';
 import { I32_MAX, createRtree, dayKey, entityKey, secondKey, rtreeOf } from './temporal.js';
@@ -21,6 +21,7 @@ import { BulkInsert } from './bulk-insert.js';
 import { packRtree } from './rtree-pack.js';
 import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
 import type { DecodedBatch } from './rebuild-decoder.js';
+import { StoredItems, finishStoredItems } from './documents/stored.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -74,8 +75,8 @@ export function indexTableNames(): string[] {
 
 const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 
-/** A table's columns in the order its rows are written: the bookkeeping, the projection's, and `earliest` (TableSpec.first) last. */
-const rowColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : [])];
+/** A table's columns in the order its rows are written: the bookkeeping, the projection's, `earliest` (TableSpec.first), and the stored ones (TableSpec.stored) last. */
+const rowColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : []), ...(t.stored ?? [])];
 
 /**
  * A fact's rows in a table (binds `@fact`, and `@entity` with a stream key): through the
@@ -308,6 +309,8 @@ interface Insert {
   columns: readonly string[];
   bulk: BulkInsert | null;
   first: { column: string; any: Statement } | null;
+  /** How many stored columns (TableSpec.stored): NULL in a bulk build until finishBulk. */
+  stored: number;
 }
 
 export interface WriterOptions {
@@ -349,6 +352,8 @@ export class ReadModelWriter {
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
   /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
   private readonly terms: TermsKeeper | null;
+  /** Adoptions' stored items (documents/stored.ts; null in a bulk build: finishBulk makes them). */
+  private readonly items: StoredItems | null;
   /** The (office, person) of a fact's open rows, to cut again (appointments, departures). */
   private readonly closing = new Map<string, FactRows>();
   private readonly closes = new Map<string, FactRows>();
@@ -381,6 +386,7 @@ export class ReadModelWriter {
   ) {
     if (!options.deferCloses) this.prepareUpkeep(db);
     this.terms = options.deferCloses ? null : new TermsKeeper(db);
+    this.items = options.deferCloses ? null : new StoredItems(db);
     const factRows = (t: TableSpec, sql: (where: string) => string): FactRows => ({
       stmt: db.prepare(sql(factWhere(t))),
       key: t.streamKey ?? null,
@@ -398,7 +404,7 @@ export class ReadModelWriter {
         if (bulk) this.bulkTables[BULK_TABLES.indexOf(t)] = bulk;
         // Live, a row is its document's first when no row of it is there yet (a bulk build sets them all in finishBulk).
         const first = t.first ? { column: t.first, any: db.prepare(`SELECT 1 FROM ${t.name} WHERE ${t.first} = ? LIMIT 1`).pluck() } : null;
-        this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk, first });
+        this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk, first, stored: t.stored?.length ?? 0 });
         this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
@@ -538,6 +544,7 @@ export class ReadModelWriter {
         bulk.push(null);
         for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
         if ((BULK_TABLES[i] as TableSpec).first) bulk.push(null);
+        for (let n = (BULK_TABLES[i] as TableSpec).stored?.length ?? 0; n > 0; n--) bulk.push(null);
         bulk.added();
       }
     }
@@ -603,7 +610,11 @@ export class ReadModelWriter {
       checkCell(reason);
       this.index(e, factId, target, reason, retracts);
     }
-    if (closes) this.closeVersion(target, closes, stream, e.recordedAt, e.position);
+    if (closes) {
+      this.closeVersion(target, closes, stream, e.recordedAt, e.position);
+      // A version of the entity the fact created closed: the adoptions' stored items naming it hold until now.
+      if (this.items && isCreatingType(closes)) this.items.closed(target, e.recordedAt);
+    }
     this.write(writes, target, e.recordedAt, e.position, closes ? factId : null);
     if (!this.bulk) this.index(e, factId, target, reason, retracts);
   }
@@ -725,6 +736,8 @@ export class ReadModelWriter {
   finishBulk(phase: (name: string) => void = () => undefined, options: { terms?: boolean } = {}): void {
     this.closeBulk(phase, (t) => !this.closed.has(t));
     this.db.exec('DROP TABLE bulk_closes');
+    // Adoptions' stored items, from the rows as closed (entities' versions included): what the live writer makes at each insert.
+    phase(`adoptions: stored items (${finishStoredItems(this.db)})`);
     // `earliest` as the live writer decides it at each insert: no row of the same value before it in the log.
     for (const t of tableSpecs()) {
       if (!t.first) continue;
@@ -779,11 +792,13 @@ export class ReadModelWriter {
         bulk.push(correctedBy);
         for (const c of ins.columns) bulk.push(w.row[c] ?? null);
         if (ins.first) bulk.push(null);
+        for (let n = ins.stored; n > 0; n--) bulk.push(null);
         bulk.added();
         continue;
       }
       const values = [factId, knownFrom, OPEN, position, correctedBy, ...ins.columns.map((c) => w.row[c] ?? null)];
       if (ins.first) values.push(ins.first.any.get(w.row[ins.first.column] ?? null) === undefined ? 1 : 0);
+      if (ins.stored > 0) values.push(...(this.items as StoredItems).cells(w.row));
       const info = ins.stmt.run(values);
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);

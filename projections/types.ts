@@ -78,6 +78,12 @@ export interface TableSpec {
    * adoption: no probe a row of a page).
    */
   readonly first?: string;
+  /**
+   * Columns the writer stores after the others, computed from other tables' rows at the row's
+   * insert (adoptions: the item's text, documents/stored.ts, the only table that has them) and
+   * NULL in a bulk build until its finish computes them from the finished rows.
+   */
+  readonly stored?: readonly string[];
 }
 
 export interface SpanSpec {

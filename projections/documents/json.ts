@@ -12,6 +12,9 @@ const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM ado
 /** The session the document `e.id` was considered at, as known at k (queries.ts consideredAt: one consideration is known at a time). */
 const CONSIDERED_AT = `(SELECT y.session FROM considerations y WHERE y.document = e.id AND ${KNOWN('y')} ORDER BY y.known_from DESC LIMIT 1)`;
 
+/** `,"certainty":…` of the adoption `a` for a page in force during [@q0, @q1] (queries.ts documentItems: certaintyOf), else ''. */
+export const CERTAINTY = `CASE WHEN a.s1 <= @q1 AND a.e0 >= @q0 THEN ',"certainty":"certain"' WHEN a.s0 <= @q1 AND a.e1 >= @q0 THEN ',"certainty":"possible"' ELSE '' END`;
+
 /** The value of the field `f` of the document entity's `detail` as JSON text (`null`: none). */
 const DETAIL = (f: string): string => `coalesce(e.detail -> '$.${f}', 'null')`;
 
@@ -47,7 +50,7 @@ export function documentFields(opts: { adopted?: boolean; certainty?: boolean; c
     `',"body":' || ${opts.body !== undefined && adopted ? VIEW_NOW(opts.body) : view(`coalesce(${a('body')}, e.parent)`, 'body')}`,
     `',"session":' || ${view(documentSession(opts), 'session')}`,
     `',"factId":' || ${ulid('e.fact_id')}`,
-    ...(opts.certainty && adopted ? [`CASE WHEN a.s1 <= @q1 AND a.e0 >= @q0 THEN ',"certainty":"certain"' WHEN a.s0 <= @q1 AND a.e1 >= @q0 THEN ',"certainty":"possible"' ELSE '' END`] : []),
+    ...(opts.certainty && adopted ? [CERTAINTY] : []),
     CORRECTED('e'),
     `'}'`,
   ];

@@ -14,9 +14,9 @@ import { bind, DISTINCT_BODIES, KNOWN, LIMIT, afterParams, daysBefore, mergePage
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';
 import { correctionsById, type Corrected, type CorrectedBy } from '../facts/queries.js';
-import { documentFields, documentSession } from './json.js';
+import { CERTAINTY, documentFields, documentSession } from './json.js';
 import { withBodies } from '../organizations/queries.js';
-import { JOINED, JOIN_VIEW, VIEW, withViews } from '../json-sql.js';
+import { JOINED, JOIN_VIEW, VIEW, VIEW_NOW, withViews } from '../json-sql.js';
 
 export interface DocumentItem {
   id: string;
@@ -230,6 +230,13 @@ const byKey = (x: readonly string[] | PageTuple, y: readonly string[] | PageTupl
 type Select = ((adoption: 'a' | null, bound?: boolean) => string) & {
   /** Joined after the row's document entity (DOC_ENTITY) where the statement reads a row of the page: the session's view (documentsPageJson). */
   join?: (adoption: 'a' | null) => string;
+  /**
+   * A body's own keyset (`bound`) reads the adoption alone: its select list seeks the entities
+   * only for a row whose stored item does not hold at k (STORED_ITEM), and the statement keeps
+   * a row when its stored item holds or its document's entity is known at k (STORED_KEPT), where
+   * the others join the entity (DOC_ENTITY) and `join`.
+   */
+  stored?: boolean;
 };
 
 /**
@@ -309,8 +316,10 @@ function pageSources<R>(q: QueryContext, org: string, k: string, validAt: string
   const adopted = (few: boolean, shape: string, rest: () => string): string =>
     textOf(select, `${shape}${few ? ' few' : ''}`, () =>
       few
-        ? `SELECT ${select('a', true)} FROM (SELECT a.rowid AS r FROM adoptions a INDEXED BY adoptions_i4 ${DOC_ENTITY('a.document')} ${rest()}) p CROSS JOIN adoptions a ON a.rowid = p.r ${DOC_ENTITY('a.document')}${joined('a')}`
-        : `SELECT ${select('a', true)} FROM adoptions a ${DOC_ENTITY('a.document')}${joined('a')} ${rest()}`,
+        ? `SELECT ${select('a', true)} FROM (SELECT a.rowid AS r FROM adoptions a INDEXED BY adoptions_i4 ${DOC_ENTITY('a.document')} ${rest()}) p CROSS JOIN adoptions a ON a.rowid = p.r ${select.stored ? '' : `${DOC_ENTITY('a.document')}${joined('a')}`}`
+        : select.stored
+          ? `SELECT ${select('a', true)} FROM adoptions a ${rest().replace(/^WHERE /, `WHERE ${STORED_KEPT} AND `)}`
+          : `SELECT ${select('a', true)} FROM adoptions a ${DOC_ENTITY('a.document')}${joined('a')} ${rest()}`,
     );
   let inForce = '';
   let window: Record<string, string> = {};
@@ -384,12 +393,25 @@ export function documentsPage(q: QueryContext, org: string, k: string, validAt: 
 const SESSION_VIEW = (x: string, of: 'body' | 'session'): string => (of === 'session' ? JOINED(x, 'sv') : VIEW(x));
 const CONSIDERED = { adopted: false, considered: 'c.session' } as const;
 
+/**
+ * The item of the adoption `a` in its body's own keyset (the body the parameter @b): its stored
+ * text when it holds at k (documents/stored.ts), with the body's view (once a statement) and
+ * the certainty put in; else written from the document's entity known at k and the session's,
+ * each sought for this row alone (the statement keeps the row only when that entity is known
+ * at k: STORED_KEPT).
+ */
+const STORED_ITEM = (certainty: boolean): string =>
+  `CASE WHEN a.item_to > @k THEN concat(a.item_head, ',"body":', ${VIEW_NOW('@b')}, a.item_tail, ${certainty ? CERTAINTY : "''"}, '}')
+    ELSE (SELECT ${documentFields({ certainty, view: SESSION_VIEW, concat: true, body: '@b' })} FROM entities e ${JOIN_VIEW('sv', documentSession())} WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')}) END`;
+/** A row of a body's own keyset is kept when its stored item holds at k (its document's entity is then known at k) or its document's entity is known at k, as DOC_ENTITY's join keeps it. */
+const STORED_KEPT = `(a.item_to > @k OR EXISTS (SELECT 1 FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')}))`;
+
 /** documentsPageJson's select lists, with and without `validAt` (the certainty): one each, so that textOf makes each statement's text once. */
 const jsonSelect = (certainty: boolean): Select =>
   Object.assign(
     (adoption: 'a' | null, bound?: boolean): string =>
-      adoption ? `a.document AS d, a.s0 AS s, ${documentFields({ certainty, view: SESSION_VIEW, concat: true, ...(bound ? { body: '@b' } : {}) })} AS j` : `c.document AS d, '' AS s, ${documentFields({ ...CONSIDERED, view: SESSION_VIEW, concat: true })} AS j`,
-    { join: (adoption: 'a' | null): string => JOIN_VIEW('sv', documentSession(adoption ? {} : CONSIDERED)) },
+      adoption ? `a.document AS d, a.s0 AS s, ${bound ? STORED_ITEM(certainty) : documentFields({ certainty, view: SESSION_VIEW, concat: true })} AS j` : `c.document AS d, '' AS s, ${documentFields({ ...CONSIDERED, view: SESSION_VIEW, concat: true })} AS j`,
+    { join: (adoption: 'a' | null): string => JOIN_VIEW('sv', documentSession(adoption ? {} : CONSIDERED)), stored: true },
   );
 const JSON_SELECT = { all: jsonSelect(false), inForce: jsonSelect(true) };
 /** Each statement's text as documentsPageJson runs it (one text of its rows), by the keyset's text. */
