@@ -69,6 +69,17 @@ type Item = Prepared | { index: number; error: unknown };
 const ONE_UNIT_MAX_APPENDS = 1_000;
 
 /**
+ * A batch is committed in parts as it is decided: once the facts decided since the last commit
+ * make this many appends (a fact makes at most two), they are committed, as one unit (one
+ * transaction of the embedded store), before the next facts are decided. What each fact
+ * allocates on the way (its request's checks, its events and their texts) then dies young
+ * instead of living, through every scavenge, until the whole batch is decided and stored. The
+ * units are as many as before: a batch of 10,000 of bench:record's mix is 11 (~997 facts a
+ * part), where the whole batch's three waves made 5 + 5 + 1.
+ */
+const PART_APPENDS = ONE_UNIT_MAX_APPENDS - 2;
+
+/**
  * Waits before sending a commit again when the store did not answer it and may have stored it
  * (StoreUnavailableError.outcomeUnknown: timed out, reply lost). EventStoreDB may have stored a write it answered Timeout for, or lost the reply of (a
  * leader stopping): sent again, the same events at the same expected revisions are found
@@ -164,6 +175,14 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   async function attemptOnce(recording: Recording, items: Item[], attempt: number, optimistic: boolean): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
     {
       let refused: BatchOutcome['error'];
+      // Every part's results (a batch is committed in parts: PART_APPENDS); the failure of the part that failed.
+      const committed = new Map<number, RecordedFact>();
+      let failure: CommitOutcome['failure'];
+      const commitPart = async (): Promise<void> => {
+        const outcome = await commit(recording);
+        for (const [i, r] of outcome.results) committed.set(i, r);
+        failure = outcome.failure;
+      };
       for (const item of items) {
         if ('error' in item) {
           refused = item;
@@ -174,14 +193,18 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         } catch (thrown) {
           const err = thrown instanceof StreamDeletedError ? deletedStream(thrown) : thrown;
           if (!(err instanceof DomainError)) throw err;
-          // A refusal must stand on fresh reads, not on what this process last knew.
+          // A refusal must stand on fresh reads, not on what this process last knew (the parts
+          // committed before are then found recorded: the same results, as for a retried batch).
           if (optimistic) return 'refused-optimistically';
           refused = { index: item.index, error: err };
           break;
         }
+        if (recording.appends >= PART_APPENDS) {
+          await commitPart();
+          if (failure) break;
+        }
       }
-      const outcome = await commit(recording);
-      let failure = outcome.failure;
+      if (!failure) await commitPart();
       if (failure?.error instanceof StreamDeletedError) {
         refused = { index: failure.index, error: deletedStream(failure.error) };
         failure = undefined;
@@ -207,7 +230,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const results: RecordedFact[] = [];
       const end = refused ? Math.min(refused.index, items.length) : items.length;
       for (let i = 0; i < end; i++) {
-        const r = outcome.results.get(i);
+        const r = committed.get(i);
         if (r) results.push(r);
       }
       return refused ? { recorded: results.length, results, error: refused } : { recorded: results.length, results };
