@@ -74,8 +74,25 @@ export function indexTableNames(): string[] {
 
 const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 
-/** A table's columns in the order its rows are written: the bookkeeping, the projection's, and `earliest` (TableSpec.first) last. */
-const rowColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : [])];
+/** A table's columns in the order its rows are written: the bookkeeping, the projection's, `earliest` (TableSpec.first), and its derived ones (TableSpec.derived) last. */
+const rowColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : []), ...(t.derived?.columns ?? [])];
+
+/** The columns a row's INSERT binds: all but the derived ones, which its statement computes. */
+const boundColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : [])];
+
+/**
+ * A table's live INSERT: its bound columns, and the derived ones computed from them by the same
+ * statement (the values of a one-row subquery `r`), as finishBulk computes them for a rebuild.
+ */
+function insertSql(t: TableSpec): string {
+  const bound = boundColumns(t);
+  const d = t.derived;
+  if (!d) return `INSERT INTO ${t.name} (${bound.join(', ')}) VALUES (${bound.map(() => '?').join(', ')})`;
+  return `INSERT INTO ${t.name} (${rowColumns(t).join(', ')}) SELECT r.*, ${d.values('r').map((v) => `CASE WHEN ${d.where('r')} THEN ${v} END`).join(', ')} FROM (SELECT ${bound.map((c) => `? AS ${c}`).join(', ')}) r`;
+}
+
+/** SET of a table's derived columns, computed from the row as it is (an UPDATE of `t`). */
+const derivedSet = (t: TableSpec): string => (t.derived as NonNullable<TableSpec['derived']>).values(t.name).map((v, i) => `${(t.derived as NonNullable<TableSpec['derived']>).columns[i]} = ${v}`).join(', ');
 
 /**
  * A fact's rows in a table (binds `@fact`, and `@entity` with a stream key): through the
@@ -308,6 +325,8 @@ interface Insert {
   columns: readonly string[];
   bulk: BulkInsert | null;
   first: { column: string; any: Statement } | null;
+  /** How many derived columns (TableSpec.derived): NULL in a bulk build until finishBulk. */
+  derived: number;
 }
 
 export interface WriterOptions {
@@ -349,6 +368,10 @@ export class ReadModelWriter {
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
   /** Appointments as cut by departures (null in a bulk build: finishBulk makes them). */
   private readonly terms: TermsKeeper | null;
+  /** Per table with derived columns, per column naming an entity: derive them again for the rows naming it whose `until` is at or after a moment (TableSpec.derived). */
+  private readonly rederive: Statement[] = [];
+  /** The fact types whose versions are entities' (a correction or retraction of one changes an entity). */
+  private readonly entityTypes: ReadonlySet<string>;
   /** The (office, person) of a fact's open rows, to cut again (appointments, departures). */
   private readonly closing = new Map<string, FactRows>();
   private readonly closes = new Map<string, FactRows>();
@@ -398,11 +421,14 @@ export class ReadModelWriter {
         if (bulk) this.bulkTables[BULK_TABLES.indexOf(t)] = bulk;
         // Live, a row is its document's first when no row of it is there yet (a bulk build sets them all in finishBulk).
         const first = t.first ? { column: t.first, any: db.prepare(`SELECT 1 FROM ${t.name} WHERE ${t.first} = ? LIMIT 1`).pluck() } : null;
-        this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk, first });
+        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, derived: t.derived?.columns.length ?? 0 });
+        const d = t.derived;
+        if (d && !options.deferCloses) for (const ref of d.refs) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${ref} = @entity AND ${d.until} >= @at AND ${d.where(t.name)}`));
         this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
     }
+    this.entityTypes = new Set(PROJECTIONS.filter((p) => p.tables.some((t) => t.name === 'entities')).flatMap((p) => p.handles));
     if (options.deferCloses) {
       db.exec('CREATE TABLE IF NOT EXISTS bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL, type TEXT NOT NULL)');
       this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at', 'type']);
@@ -538,6 +564,7 @@ export class ReadModelWriter {
         bulk.push(null);
         for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
         if ((BULK_TABLES[i] as TableSpec).first) bulk.push(null);
+        for (let d = (BULK_TABLES[i] as TableSpec).derived?.columns.length ?? 0; d > 0; d--) bulk.push(null);
         bulk.added();
       }
     }
@@ -605,7 +632,20 @@ export class ReadModelWriter {
     }
     if (closes) this.closeVersion(target, closes, stream, e.recordedAt, e.position);
     this.write(writes, target, e.recordedAt, e.position, closes ? factId : null);
-    if (!this.bulk) this.index(e, factId, target, reason, retracts);
+    if (!this.bulk) {
+      this.index(e, factId, target, reason, retracts);
+      // An entity's versions changed (a version closed, or one opened): the rows that name it derive their columns again.
+      if (this.rederive.length > 0) {
+        const ids: unknown[] = closes && this.entityTypes.has(closes) ? [target] : [];
+        for (const w of writes) if (w.table === 'entities' && !ids.includes(w.row['id'])) ids.push(w.row['id']);
+        for (const id of ids) this.changed(id, e.recordedAt);
+      }
+    }
+  }
+
+  /** The versions of the entity `id` changed at `at`: the derived columns of the rows naming it that held until then or later, derived again (TableSpec.derived). */
+  private changed(id: unknown, at: string): void {
+    for (const s of this.rederive) s.run({ entity: id, at });
   }
 
   /** The fact's row in `facts` (an amendment: the fact it names, why; a retraction marks it). */
@@ -725,6 +765,12 @@ export class ReadModelWriter {
   finishBulk(phase: (name: string) => void = () => undefined, options: { terms?: boolean } = {}): void {
     this.closeBulk(phase, (t) => !this.closed.has(t));
     this.db.exec('DROP TABLE bulk_closes');
+    // Derived columns, from the rows as closed (entities' versions included): what the live writer's upkeep makes.
+    for (const t of tableSpecs()) {
+      if (!t.derived) continue;
+      this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${t.derived.where(t.name)}`);
+      phase(`${t.name}: ${t.derived.columns.join(', ')}`);
+    }
     // `earliest` as the live writer decides it at each insert: no row of the same value before it in the log.
     for (const t of tableSpecs()) {
       if (!t.first) continue;
@@ -779,6 +825,7 @@ export class ReadModelWriter {
         bulk.push(correctedBy);
         for (const c of ins.columns) bulk.push(w.row[c] ?? null);
         if (ins.first) bulk.push(null);
+        for (let d = ins.derived; d > 0; d--) bulk.push(null);
         bulk.added();
         continue;
       }
