@@ -21,6 +21,8 @@ import { BulkInsert } from './bulk-insert.js';
 import { packRtree } from './rtree-pack.js';
 import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
 import type { DecodedBatch } from './rebuild-decoder.js';
+import { LiveViews } from './sessions/live-views.js';
+import { itemViewsJs } from './sessions/stored.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -327,6 +329,8 @@ interface Insert {
   first: { column: string; any: Statement } | null;
   /** How many derived columns (TableSpec.derived): NULL in a bulk build until finishBulk. */
   derived: number;
+  /** Live, a row whose derived values JS makes (session items: sessions/live-views.ts), bound whole; `stmt` computes them when JS cannot. */
+  plain: Statement | null;
 }
 
 export interface WriterOptions {
@@ -370,6 +374,8 @@ export class ReadModelWriter {
   private readonly terms: TermsKeeper | null;
   /** Per table with derived columns, per column naming an entity: derive them again for the rows naming it whose `until` is at or after a moment (TableSpec.derived). */
   private readonly rederive: Statement[] = [];
+  /** Live: the entity views session items' texts are made of in JS (null in a bulk build). */
+  private readonly views: LiveViews | null;
   /** The fact types whose versions are entities' (a correction or retraction of one changes an entity). */
   private readonly entityTypes: ReadonlySet<string>;
   /** The (office, person) of a fact's open rows, to cut again (appointments, departures). */
@@ -404,6 +410,7 @@ export class ReadModelWriter {
   ) {
     if (!options.deferCloses) this.prepareUpkeep(db);
     this.terms = options.deferCloses ? null : new TermsKeeper(db);
+    this.views = options.deferCloses ? null : new LiveViews(db);
     const factRows = (t: TableSpec, sql: (where: string) => string): FactRows => ({
       stmt: db.prepare(sql(factWhere(t))),
       key: t.streamKey ?? null,
@@ -421,7 +428,8 @@ export class ReadModelWriter {
         if (bulk) this.bulkTables[BULK_TABLES.indexOf(t)] = bulk;
         // Live, a row is its document's first when no row of it is there yet (a bulk build sets them all in finishBulk).
         const first = t.first ? { column: t.first, any: db.prepare(`SELECT 1 FROM ${t.name} WHERE ${t.first} = ? LIMIT 1`).pluck() } : null;
-        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, derived: t.derived?.columns.length ?? 0 });
+        const plain = t.derived && !bulk ? db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`) : null;
+        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, derived: t.derived?.columns.length ?? 0, plain });
         const d = t.derived;
         if (d && !options.deferCloses) for (const ref of d.refs) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${ref} = @entity AND ${d.until} >= @at AND ${d.where(t.name)}`));
         this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
@@ -511,6 +519,7 @@ export class ReadModelWriter {
       this.batchTx(events, next);
     } catch (err) {
       for (const b of this.bulks) b.discard();
+      this.views?.clear();
       throw err;
     } finally {
       this.careful = false;
@@ -590,6 +599,7 @@ export class ReadModelWriter {
       // A full disk or a failing file is not the event's fault: the batch fails and is retried.
       if (isStorageFault(err)) throw err;
       if (!this.careful && !this.bulk) throw new EventFailed(err);
+      this.views?.clear(); // rolled back to the event's savepoint
       this.park(e, (e.metadata as { factId?: string }).factId ?? null, err instanceof Error ? err.message : String(err), err);
     } finally {
       // After a rollback to the event's savepoint the touched terms are recut from the rows as
@@ -637,8 +647,16 @@ export class ReadModelWriter {
       // An entity's versions changed (a version closed, or one opened): the rows that name it derive their columns again.
       if (this.rederive.length > 0) {
         const ids: unknown[] = closes && this.entityTypes.has(closes) ? [target] : [];
-        for (const w of writes) if (w.table === 'entities' && !ids.includes(w.row['id'])) ids.push(w.row['id']);
-        for (const id of ids) this.changed(id, e.recordedAt);
+        for (const w of writes) {
+          if (w.table !== 'entities') continue;
+          if (!ids.includes(w.row['id'])) ids.push(w.row['id']);
+          // A creation (no version closed): its id is the creating fact's own, so it has no other version.
+          if (!closes) this.views?.created(w.row['id'] as string, w.row['kind'], w.row['key'], w.row['name'], e.recordedAt);
+        }
+        for (const id of ids) {
+          if (closes) this.views?.changed(id as string);
+          this.changed(id, e.recordedAt);
+        }
       }
     }
   }
@@ -831,7 +849,8 @@ export class ReadModelWriter {
       }
       const values = [factId, knownFrom, OPEN, position, correctedBy, ...ins.columns.map((c) => w.row[c] ?? null)];
       if (ins.first) values.push(ins.first.any.get(w.row[ins.first.column] ?? null) === undefined ? 1 : 0);
-      const info = ins.stmt.run(values);
+      const views = ins.plain && this.views ? itemViewsJs(w.row, factId, knownFrom, (id, k) => (this.views as LiveViews).view(id, k)) : undefined;
+      const info = views ? (ins.plain as Statement).run(values.concat(views)) : ins.stmt.run(values);
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);
       if (upkeep) for (const u of upkeep) u(w.row, Number(info.lastInsertRowid), knownFrom);

@@ -16,6 +16,7 @@
  */
 import { OPEN_END } from '../../events/index.js';
 import type { DerivedSpec } from '../types.js';
+import { jsonQuote } from './live-views.js';
 
 /** The view `{ id, key, name }` (offices: `title`) of the id `x` as known at the moment `k` (SQL expressions), as json-sql.ts VIEW_AT writes it at @k. */
 export const VIEW_AS_OF = (x: string, k: string): string =>
@@ -50,3 +51,28 @@ export const ITEM_VIEWS: DerivedSpec = {
   refs: ['person', 'office', 'representing'],
   where: STORED,
 };
+
+/**
+ * The live writer's derived values of a row (live-views.ts): [views, views_to] as ITEM_VIEWS'
+ * SQL makes them for a row known from `k` whose entities have not changed since, or undefined
+ * when a view is not held (the writer then uses the SQL).
+ */
+export function itemViewsJs(row: Readonly<Record<string, unknown>>, factId: string, k: string, view: (id: string, k: string) => string | undefined): [string | null, string | null] | undefined {
+  const item = row['item'];
+  if (item !== 'attendee' && item !== 'report') return [null, null];
+  const v = (c: string): string | undefined => {
+    const x = row[c];
+    if (x === null || x === undefined) return 'null';
+    return typeof x === 'string' ? view(x, k) : undefined;
+  };
+  // views_to's min runs over all three columns, for a report too.
+  const person = v('person');
+  const office = v('office');
+  const representing = v('representing');
+  if (person === undefined || office === undefined || representing === undefined) return undefined;
+  if (item === 'report') {
+    const subject = jsonQuote(row['subject']);
+    return subject === undefined ? undefined : [`{"person":${person},"office":${office},"subject":${subject},"factId":"${factId}"`, OPEN_END];
+  }
+  return [`{"person":${person},"representing":${representing},"office":${office},"factId":"${factId}"`, OPEN_END];
+}
