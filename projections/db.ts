@@ -21,8 +21,7 @@ import { BulkInsert } from './bulk-insert.js';
 import { packRtree } from './rtree-pack.js';
 import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
 import type { DecodedBatch } from './rebuild-decoder.js';
-import { LiveViews } from './sessions/live-views.js';
-import { itemViewsJs } from './sessions/stored.js';
+import { BuildViews, LiveViews } from './sessions/live-views.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -331,6 +330,7 @@ interface Insert {
   derived: number;
   /** Live, a row whose derived values JS makes (session items: sessions/live-views.ts), bound whole; `stmt` computes them when JS cannot. */
   plain: Statement | null;
+  spec: TableSpec;
 }
 
 export interface WriterOptions {
@@ -340,6 +340,12 @@ export interface WriterOptions {
    * a bulk build avoids). Default false.
    */
   readonly deferCloses?: boolean;
+  /**
+   * Bulk build whose memory must stay bounded (a replay): session items' texts derived by one
+   * UPDATE at the end instead of made in JS from ~150,000 held entity views (~25 MB at
+   * 1,000,000 facts; BuildViews). Default false.
+   */
+  readonly boundedMemory?: boolean;
 }
 
 const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
@@ -376,6 +382,8 @@ export class ReadModelWriter {
   private readonly rederive: Statement[] = [];
   /** Live: the entity views session items' texts are made of in JS (null in a bulk build). */
   private readonly views: LiveViews | null;
+  /** A bulk build's: its rows' derived values made as they are buffered (null live). */
+  private readonly built: BuildViews | null;
   /** The fact types whose versions are entities' (a correction or retraction of one changes an entity). */
   private readonly entityTypes: ReadonlySet<string>;
   /** The (office, person) of a fact's open rows, to cut again (appointments, departures). */
@@ -411,6 +419,7 @@ export class ReadModelWriter {
     if (!options.deferCloses) this.prepareUpkeep(db);
     this.terms = options.deferCloses ? null : new TermsKeeper(db);
     this.views = options.deferCloses ? null : new LiveViews(db);
+    this.built = options.deferCloses ? new BuildViews(options.boundedMemory !== true) : null;
     const factRows = (t: TableSpec, sql: (where: string) => string): FactRows => ({
       stmt: db.prepare(sql(factWhere(t))),
       key: t.streamKey ?? null,
@@ -429,7 +438,7 @@ export class ReadModelWriter {
         // Live, a row is its document's first when no row of it is there yet (a bulk build sets them all in finishBulk).
         const first = t.first ? { column: t.first, any: db.prepare(`SELECT 1 FROM ${t.name} WHERE ${t.first} = ? LIMIT 1`).pluck() } : null;
         const plain = t.derived && !bulk ? db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`) : null;
-        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, derived: t.derived?.columns.length ?? 0, plain });
+        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, derived: t.derived?.columns.length ?? 0, plain, spec: t });
         const d = t.derived;
         if (d && !options.deferCloses) for (const ref of d.refs) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${ref} = @entity AND ${d.until} >= @at AND ${d.where(t.name)}`));
         this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
@@ -572,8 +581,15 @@ export class ReadModelWriter {
         bulk.push(f[k + F_POSITION] as Cell);
         bulk.push(null);
         for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
-        if ((BULK_TABLES[i] as TableSpec).first) bulk.push(null);
-        for (let d = (BULK_TABLES[i] as TableSpec).derived?.columns.length ?? 0; d > 0; d--) bulk.push(null);
+        const t = BULK_TABLES[i] as TableSpec;
+        if (t.first) bulk.push(null);
+        if (t.derived || t.name === 'entities') {
+          // A plain fact's rows: an object of them for the derived values and the views kept (few tables: not every row pays).
+          const row: Record<string, unknown> = {};
+          t.columns.forEach((c, n) => (row[c] = cells[j + 1 + n]));
+          if (t.derived) for (const v of this.builtValues(t, row, f[k + F_ID] as string, f[k + F_RECORDED] as string)) bulk.push(v);
+          else this.builtEntity(row, f[k + F_RECORDED] as string, false);
+        }
         bulk.added();
       }
     }
@@ -641,6 +657,7 @@ export class ReadModelWriter {
       this.index(e, factId, target, reason, retracts);
     }
     if (closes) this.closeVersion(target, closes, stream, e.recordedAt, e.position);
+    if (closes && this.built && this.entityTypes.has(closes)) this.built.changed(target);
     this.write(writes, target, e.recordedAt, e.position, closes ? factId : null);
     if (!this.bulk) {
       this.index(e, factId, target, reason, retracts);
@@ -784,10 +801,21 @@ export class ReadModelWriter {
     this.closeBulk(phase, (t) => !this.closed.has(t));
     this.db.exec('DROP TABLE bulk_closes');
     // Derived columns, from the rows as closed (entities' versions included): what the live writer's upkeep makes.
+    // The rows were buffered with them (BuildViews) but for those naming an id whose views JS
+    // could not hold: those rows here, found through the refs' indexes.
     for (const t of tableSpecs()) {
-      if (!t.derived) continue;
-      this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${t.derived.where(t.name)}`);
-      phase(`${t.name}: ${t.derived.columns.join(', ')}`);
+      const d = t.derived;
+      if (!d) continue;
+      const b = this.built as BuildViews;
+      if (b.full) this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${d.where(t.name)}`);
+      else if (b.dirty.size > 0) {
+        this.db.exec('CREATE TEMP TABLE derived_dirty (id TEXT PRIMARY KEY) WITHOUT ROWID');
+        const put = this.db.prepare('INSERT INTO derived_dirty (id) VALUES (?)');
+        for (const id of b.dirty) put.run(id);
+        this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${d.where(t.name)} AND (${d.refs.map((c) => `${c} IN (SELECT id FROM derived_dirty)`).join(' OR ')})`);
+        this.db.exec('DROP TABLE derived_dirty');
+      }
+      phase(`${t.name}: ${d.columns.join(', ')} (${b.full ? 'every row' : `the rows naming ${b.dirty.size} ids changed or not yet known`})`);
     }
     // `earliest` as the live writer decides it at each insert: no row of the same value before it in the log.
     for (const t of tableSpecs()) {
@@ -831,6 +859,23 @@ export class ReadModelWriter {
 
   private closesIndexed = false;
 
+  /** Bulk build: a row's derived values (TableSpec.derived.js), or NULLs for finishBulk to derive (its ids are dirty, or every row is: BuildViews). */
+  private builtValues(t: TableSpec, row: Readonly<Record<string, unknown>>, factId: string, k: string): readonly Cell[] {
+    const d = t.derived as NonNullable<TableSpec['derived']>;
+    const b = this.built as BuildViews;
+    const v = d.js(row, factId, k, (id, at) => b.view(id, at));
+    if (v) return v;
+    if (!d.refs.some((c) => typeof row[c] === 'string' && b.dirty.has(row[c] as string))) b.full = true;
+    return d.columns.map(() => null);
+  }
+
+  /** Bulk build: an entity's version written (a creation, or a correction's new version). */
+  private builtEntity(row: Readonly<Record<string, unknown>>, at: string, corrects: boolean): void {
+    const b = this.built as BuildViews;
+    if (corrects) b.changed(row['id'] as string);
+    else b.created(row['id'] as string, row['kind'], row['key'], row['name'], at);
+  }
+
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string, correctedBy: string | null): void {
     for (const w of writes) {
       const ins = this.inserts.get(w.table) as Insert;
@@ -843,13 +888,14 @@ export class ReadModelWriter {
         bulk.push(correctedBy);
         for (const c of ins.columns) bulk.push(w.row[c] ?? null);
         if (ins.first) bulk.push(null);
-        for (let d = ins.derived; d > 0; d--) bulk.push(null);
+        if (ins.derived > 0) for (const v of this.builtValues(ins.spec, w.row, factId, knownFrom)) bulk.push(v);
+        if (w.table === 'entities') this.builtEntity(w.row, knownFrom, correctedBy !== null);
         bulk.added();
         continue;
       }
       const values = [factId, knownFrom, OPEN, position, correctedBy, ...ins.columns.map((c) => w.row[c] ?? null)];
       if (ins.first) values.push(ins.first.any.get(w.row[ins.first.column] ?? null) === undefined ? 1 : 0);
-      const views = ins.plain && this.views ? itemViewsJs(w.row, factId, knownFrom, (id, k) => (this.views as LiveViews).view(id, k)) : undefined;
+      const views = ins.plain && this.views ? ins.spec.derived?.js(w.row, factId, knownFrom, (id, k) => (this.views as LiveViews).view(id, k)) : undefined;
       const info = views ? (ins.plain as Statement).run(values.concat(views)) : ins.stmt.run(values);
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);

@@ -100,6 +100,12 @@ export interface DerivedSpec {
   readonly refs: readonly string[];
   /** The rows that have them (others keep NULLs): a condition over `r`. */
   readonly where: (r: string) => string;
+  /**
+   * The same values made in JS for a row known from `k` (fact_id `factId`), from `view(id, k)`:
+   * an entity's view text when it has one version, known from at or before k, and none after;
+   * undefined when a view is not given (the writer then uses the SQL of `values`).
+   */
+  readonly js: (row: Readonly<Record<string, unknown>>, factId: string, k: string, view: (id: string, k: string) => string | undefined) => readonly (string | null)[] | undefined;
 }
 
 export interface SpanSpec {

@@ -50,6 +50,7 @@ export const ITEM_VIEWS: DerivedSpec = {
   until: 'views_to',
   refs: ['person', 'office', 'representing'],
   where: STORED,
+  js: (row, factId, k, view) => itemViewsJs(row, factId, k, view),
 };
 
 /**
