@@ -22,6 +22,7 @@ import { packRtree } from './rtree-pack.js';
 import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
 import type { DecodedBatch } from './rebuild-decoder.js';
 import { StoredItems, finishStoredItems } from './documents/stored.js';
+import { BuildViews, LiveViews } from './sessions/live-views.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -75,8 +76,25 @@ export function indexTableNames(): string[] {
 
 const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 
-/** A table's columns in the order its rows are written: the bookkeeping, the projection's, `earliest` (TableSpec.first), and the stored ones (TableSpec.stored) last. */
-const rowColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : []), ...(t.stored ?? [])];
+/** The columns a row's INSERT binds: the bookkeeping, the projection's, `earliest` (TableSpec.first), the stored ones (TableSpec.stored); all but the derived ones, which its statement computes. */
+const boundColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : []), ...(t.stored ?? [])];
+
+/** A table's columns in the order its rows are written: the bound ones, and its derived ones (TableSpec.derived) last (a table has stored columns or derived ones, not both). */
+const rowColumns = (t: TableSpec): string[] => [...boundColumns(t), ...(t.derived?.columns ?? [])];
+
+/**
+ * A table's live INSERT: its bound columns, and the derived ones computed from them by the same
+ * statement (the values of a one-row subquery `r`), as finishBulk computes them for a rebuild.
+ */
+function insertSql(t: TableSpec): string {
+  const bound = boundColumns(t);
+  const d = t.derived;
+  if (!d) return `INSERT INTO ${t.name} (${bound.join(', ')}) VALUES (${bound.map(() => '?').join(', ')})`;
+  return `INSERT INTO ${t.name} (${rowColumns(t).join(', ')}) SELECT r.*, ${d.values('r').map((v) => `CASE WHEN ${d.where('r')} THEN ${v} END`).join(', ')} FROM (SELECT ${bound.map((c) => `? AS ${c}`).join(', ')}) r`;
+}
+
+/** SET of a table's derived columns, computed from the row as it is (an UPDATE of `t`). */
+const derivedSet = (t: TableSpec): string => (t.derived as NonNullable<TableSpec['derived']>).values(t.name).map((v, i) => `${(t.derived as NonNullable<TableSpec['derived']>).columns[i]} = ${v}`).join(', ');
 
 /**
  * A fact's rows in a table (binds `@fact`, and `@entity` with a stream key): through the
@@ -311,6 +329,11 @@ interface Insert {
   first: { column: string; any: Statement } | null;
   /** How many stored columns (TableSpec.stored): NULL in a bulk build until finishBulk. */
   stored: number;
+  /** How many derived columns (TableSpec.derived): NULL in a bulk build until finishBulk. */
+  derived: number;
+  /** Live, a row whose derived values JS makes (session items: sessions/live-views.ts), bound whole; `stmt` computes them when JS cannot. */
+  plain: Statement | null;
+  spec: TableSpec;
 }
 
 export interface WriterOptions {
@@ -320,6 +343,12 @@ export interface WriterOptions {
    * a bulk build avoids). Default false.
    */
   readonly deferCloses?: boolean;
+  /**
+   * Bulk build whose memory must stay bounded (a replay): session items' texts derived by one
+   * UPDATE at the end instead of made in JS from ~150,000 held entity views (~25 MB at
+   * 1,000,000 facts; BuildViews). Default false.
+   */
+  readonly boundedMemory?: boolean;
 }
 
 const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
@@ -354,6 +383,14 @@ export class ReadModelWriter {
   private readonly terms: TermsKeeper | null;
   /** Adoptions' stored items (documents/stored.ts; null in a bulk build: finishBulk makes them). */
   private readonly items: StoredItems | null;
+  /** Per table with derived columns, per column naming an entity: derive them again for the rows naming it whose `until` is at or after a moment (TableSpec.derived). */
+  private readonly rederive: Statement[] = [];
+  /** Live: the entity views session items' texts are made of in JS (null in a bulk build). */
+  private readonly views: LiveViews | null;
+  /** A bulk build's: its rows' derived values made as they are buffered (null live). */
+  private readonly built: BuildViews | null;
+  /** The fact types whose versions are entities' (a correction or retraction of one changes an entity). */
+  private readonly entityTypes: ReadonlySet<string>;
   /** The (office, person) of a fact's open rows, to cut again (appointments, departures). */
   private readonly closing = new Map<string, FactRows>();
   private readonly closes = new Map<string, FactRows>();
@@ -387,6 +424,8 @@ export class ReadModelWriter {
     if (!options.deferCloses) this.prepareUpkeep(db);
     this.terms = options.deferCloses ? null : new TermsKeeper(db);
     this.items = options.deferCloses ? null : new StoredItems(db);
+    this.views = options.deferCloses ? null : new LiveViews(db);
+    this.built = options.deferCloses ? new BuildViews(options.boundedMemory !== true) : null;
     const factRows = (t: TableSpec, sql: (where: string) => string): FactRows => ({
       stmt: db.prepare(sql(factWhere(t))),
       key: t.streamKey ?? null,
@@ -404,11 +443,15 @@ export class ReadModelWriter {
         if (bulk) this.bulkTables[BULK_TABLES.indexOf(t)] = bulk;
         // Live, a row is its document's first when no row of it is there yet (a bulk build sets them all in finishBulk).
         const first = t.first ? { column: t.first, any: db.prepare(`SELECT 1 FROM ${t.name} WHERE ${t.first} = ? LIMIT 1`).pluck() } : null;
-        this.inserts.set(t.name, { stmt: db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`), columns: t.columns, bulk, first, stored: t.stored?.length ?? 0 });
+        const plain = t.derived && !bulk ? db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`) : null;
+        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, stored: t.stored?.length ?? 0, derived: t.derived?.columns.length ?? 0, plain, spec: t });
+        const d = t.derived;
+        if (d && !options.deferCloses) for (const ref of d.refs) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${ref} = @entity AND ${d.until} >= @at AND ${d.where(t.name)}`));
         this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
     }
+    this.entityTypes = new Set(PROJECTIONS.filter((p) => p.tables.some((t) => t.name === 'entities')).flatMap((p) => p.handles));
     if (options.deferCloses) {
       db.exec('CREATE TABLE IF NOT EXISTS bulk_closes (fact_id TEXT NOT NULL, position TEXT NOT NULL, at TEXT NOT NULL, type TEXT NOT NULL)');
       this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at', 'type']);
@@ -491,6 +534,7 @@ export class ReadModelWriter {
       this.batchTx(events, next);
     } catch (err) {
       for (const b of this.bulks) b.discard();
+      this.views?.clear();
       throw err;
     } finally {
       this.careful = false;
@@ -543,8 +587,16 @@ export class ReadModelWriter {
         bulk.push(f[k + F_POSITION] as Cell);
         bulk.push(null);
         for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
-        if ((BULK_TABLES[i] as TableSpec).first) bulk.push(null);
-        for (let n = (BULK_TABLES[i] as TableSpec).stored?.length ?? 0; n > 0; n--) bulk.push(null);
+        const t = BULK_TABLES[i] as TableSpec;
+        if (t.first) bulk.push(null);
+        for (let n = t.stored?.length ?? 0; n > 0; n--) bulk.push(null);
+        if (t.derived || t.name === 'entities') {
+          // A plain fact's rows: an object of them for the derived values and the views kept (few tables: not every row pays).
+          const row: Record<string, unknown> = {};
+          t.columns.forEach((c, n) => (row[c] = cells[j + 1 + n]));
+          if (t.derived) for (const v of this.builtValues(t, row, f[k + F_ID] as string, f[k + F_RECORDED] as string)) bulk.push(v);
+          else this.builtEntity(row, f[k + F_RECORDED] as string, false);
+        }
         bulk.added();
       }
     }
@@ -570,6 +622,7 @@ export class ReadModelWriter {
       // A full disk or a failing file is not the event's fault: the batch fails and is retried.
       if (isStorageFault(err)) throw err;
       if (!this.careful && !this.bulk) throw new EventFailed(err);
+      this.views?.clear(); // rolled back to the event's savepoint
       this.park(e, (e.metadata as { factId?: string }).factId ?? null, err instanceof Error ? err.message : String(err), err);
     } finally {
       // After a rollback to the event's savepoint the touched terms are recut from the rows as
@@ -615,8 +668,30 @@ export class ReadModelWriter {
       // A version of the entity the fact created closed: the adoptions' stored items naming it hold until now.
       if (this.items && isCreatingType(closes)) this.items.closed(target, e.recordedAt);
     }
+    if (closes && this.built && this.entityTypes.has(closes)) this.built.changed(target);
     this.write(writes, target, e.recordedAt, e.position, closes ? factId : null);
-    if (!this.bulk) this.index(e, factId, target, reason, retracts);
+    if (!this.bulk) {
+      this.index(e, factId, target, reason, retracts);
+      // An entity's versions changed (a version closed, or one opened): the rows that name it derive their columns again.
+      if (this.rederive.length > 0) {
+        const ids: unknown[] = closes && this.entityTypes.has(closes) ? [target] : [];
+        for (const w of writes) {
+          if (w.table !== 'entities') continue;
+          if (!ids.includes(w.row['id'])) ids.push(w.row['id']);
+          // A creation (no version closed): its id is the creating fact's own, so it has no other version.
+          if (!closes) this.views?.created(w.row['id'] as string, w.row['kind'], w.row['key'], w.row['name'], e.recordedAt);
+        }
+        for (const id of ids) {
+          if (closes) this.views?.changed(id as string);
+          this.changed(id, e.recordedAt);
+        }
+      }
+    }
+  }
+
+  /** The versions of the entity `id` changed at `at`: the derived columns of the rows naming it that held until then or later, derived again (TableSpec.derived). */
+  private changed(id: unknown, at: string): void {
+    for (const s of this.rederive) s.run({ entity: id, at });
   }
 
   /** The fact's row in `facts` (an amendment: the fact it names, why; a retraction marks it). */
@@ -738,6 +813,23 @@ export class ReadModelWriter {
     this.db.exec('DROP TABLE bulk_closes');
     // Adoptions' stored items, from the rows as closed (entities' versions included): what the live writer makes at each insert.
     phase(`adoptions: stored items (${finishStoredItems(this.db)})`);
+    // Derived columns, from the rows as closed (entities' versions included): what the live writer's upkeep makes.
+    // The rows were buffered with them (BuildViews) but for those naming an id whose views JS
+    // could not hold: those rows here, found through the refs' indexes.
+    for (const t of tableSpecs()) {
+      const d = t.derived;
+      if (!d) continue;
+      const b = this.built as BuildViews;
+      if (b.full) this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${d.where(t.name)}`);
+      else if (b.dirty.size > 0) {
+        this.db.exec('CREATE TEMP TABLE derived_dirty (id TEXT PRIMARY KEY) WITHOUT ROWID');
+        const put = this.db.prepare('INSERT INTO derived_dirty (id) VALUES (?)');
+        for (const id of b.dirty) put.run(id);
+        this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${d.where(t.name)} AND (${d.refs.map((c) => `${c} IN (SELECT id FROM derived_dirty)`).join(' OR ')})`);
+        this.db.exec('DROP TABLE derived_dirty');
+      }
+      phase(`${t.name}: ${d.columns.join(', ')} (${b.full ? 'every row' : `the rows naming ${b.dirty.size} ids changed or not yet known`})`);
+    }
     // `earliest` as the live writer decides it at each insert: no row of the same value before it in the log.
     for (const t of tableSpecs()) {
       if (!t.first) continue;
@@ -780,6 +872,23 @@ export class ReadModelWriter {
 
   private closesIndexed = false;
 
+  /** Bulk build: a row's derived values (TableSpec.derived.js), or NULLs for finishBulk to derive (its ids are dirty, or every row is: BuildViews). */
+  private builtValues(t: TableSpec, row: Readonly<Record<string, unknown>>, factId: string, k: string): readonly Cell[] {
+    const d = t.derived as NonNullable<TableSpec['derived']>;
+    const b = this.built as BuildViews;
+    const v = d.js(row, factId, k, (id, at) => b.view(id, at));
+    if (v) return v;
+    if (!d.refs.some((c) => typeof row[c] === 'string' && b.dirty.has(row[c] as string))) b.full = true;
+    return d.columns.map(() => null);
+  }
+
+  /** Bulk build: an entity's version written (a creation, or a correction's new version). */
+  private builtEntity(row: Readonly<Record<string, unknown>>, at: string, corrects: boolean): void {
+    const b = this.built as BuildViews;
+    if (corrects) b.changed(row['id'] as string);
+    else b.created(row['id'] as string, row['kind'], row['key'], row['name'], at);
+  }
+
   private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string, correctedBy: string | null): void {
     for (const w of writes) {
       const ins = this.inserts.get(w.table) as Insert;
@@ -793,13 +902,16 @@ export class ReadModelWriter {
         for (const c of ins.columns) bulk.push(w.row[c] ?? null);
         if (ins.first) bulk.push(null);
         for (let n = ins.stored; n > 0; n--) bulk.push(null);
+        if (ins.derived > 0) for (const v of this.builtValues(ins.spec, w.row, factId, knownFrom)) bulk.push(v);
+        if (w.table === 'entities') this.builtEntity(w.row, knownFrom, correctedBy !== null);
         bulk.added();
         continue;
       }
       const values = [factId, knownFrom, OPEN, position, correctedBy, ...ins.columns.map((c) => w.row[c] ?? null)];
       if (ins.first) values.push(ins.first.any.get(w.row[ins.first.column] ?? null) === undefined ? 1 : 0);
       if (ins.stored > 0) values.push(...(this.items as StoredItems).cells(w.row));
-      const info = ins.stmt.run(values);
+      const views = ins.plain && this.views ? ins.spec.derived?.js(w.row, factId, knownFrom, (id, k) => (this.views as LiveViews).view(id, k)) : undefined;
+      const info = views ? (ins.plain as Statement).run(values.concat(views)) : ins.stmt.run(values);
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);
       if (upkeep) for (const u of upkeep) u(w.row, Number(info.lastInsertRowid), knownFrom);

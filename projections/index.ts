@@ -511,7 +511,7 @@ export async function buildFresh(
   try {
     // The indexes whose keys rise with the log, kept up while it is applied (db.ts).
     createAppendedIndexes(db);
-    const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true });
+    const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true, boundedMemory: options.tempOnDisk === true });
     writer.followLog(await logIdentity(store));
     const head = await store.head();
     const report = (force = false, stage?: string) => {

@@ -84,6 +84,34 @@ export interface TableSpec {
    * NULL in a bulk build until its finish computes them from the finished rows.
    */
   readonly stored?: readonly string[];
+  /**
+   * Columns the writer derives from other tables' rows when it writes a row (session items:
+   * the texts of the entity views they show, sessions/stored.ts), kept up when an entity a row
+   * names changes. A pure function of the rows (so a rebuild makes them after the log, finishBulk).
+   */
+  readonly derived?: DerivedSpec;
+}
+
+/**
+ * Derived columns (TableSpec.derived): `values(r)` are their SQL expressions over the row `r`
+ * (an alias or the table's name), holding from the row's known_from until the moment in the
+ * column `until` (a column of them). An entity named in a column of `refs` whose versions change
+ * at t (a version opened or closed then) makes the writer derive them again for the rows that
+ * name it with `until` >= t (each ref column needs an index led by it).
+ */
+export interface DerivedSpec {
+  readonly columns: readonly string[];
+  readonly values: (r: string) => readonly string[];
+  readonly until: string;
+  readonly refs: readonly string[];
+  /** The rows that have them (others keep NULLs): a condition over `r`. */
+  readonly where: (r: string) => string;
+  /**
+   * The same values made in JS for a row known from `k` (fact_id `factId`), from `view(id, k)`:
+   * an entity's view text when it has one version, known from at or before k, and none after;
+   * undefined when a view is not given (the writer then uses the SQL of `values`).
+   */
+  readonly js: (row: Readonly<Record<string, unknown>>, factId: string, k: string, view: (id: string, k: string) => string | undefined) => readonly (string | null)[] | undefined;
 }
 
 export interface SpanSpec {

@@ -7,10 +7,11 @@ import { assertNever, typesIn } from '../../events/index.js';
 import { json, str, termColumns } from '../rows.js';
 import { itemData } from './item-data.js';
 import { SESSION_LENGTH } from './length.js';
+import { ITEM_VIEWS } from './stored.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 11,
+  version: 12,
   tables: [
     {
       name: 'sessions',
@@ -28,7 +29,17 @@ export const sessions = projection({
     // person: a person's page lists the sessions they attended or reported to.
     // data: an attendance's, report's or session-dated talks' data when its columns do not give
     // it back exactly (item-data.ts; NULL otherwise): the timeline reads these facts from here (#19).
-    { name: 'session_items', columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source', 'data'], primaryKey: 'session, item, position, fact_id', streamKey: { column: 'session', kind: 'session' }, indexes: ['person, known_from'] },
+    // views, views_to: an attendance's or report's text with its entity views as known when the
+    // row was written, and until when they hold (stored.ts); office and representing: the rows
+    // the writer derives them again for when an entity they name changes (as person's index does).
+    {
+      name: 'session_items',
+      columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source', 'data'],
+      primaryKey: 'session, item, position, fact_id',
+      streamKey: { column: 'session', kind: 'session' },
+      indexes: ['person, known_from', 'office WHERE office IS NOT NULL', 'representing WHERE representing IS NOT NULL'],
+      derived: ITEM_VIEWS,
+    },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),

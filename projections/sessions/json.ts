@@ -9,7 +9,11 @@
  * withViews afterwards cost one statement over the page's ids (~0.3-0.4 ms) and as much again in
  * JS to find and replace the marks; a join is one seek of entities_i3 each, within the walk
  * that reads the id. The session's own view (a document's session) is written from its row, and
- * its body's once a statement when the page has one body (OWN_VIEW, BODY_VIEW): no seek.
+ * its body's once a statement when the page has one body (OWN_VIEW, BODY_VIEW): no seek. An
+ * attendance's and a report's text, views included, is stored in its row (sessions/stored.ts)
+ * and written from there while no entity it names changed since (views_to > k): no seek either
+ * (sessions@12: the statement ~0.94 -> ~0.5 ms a page warm, bench/session-page-parts.ts); the
+ * seeks left are talks' participants and documents'.
  *
  * A page whose sessions all have at most `nested` items in each list (every page of the
  * 1,000,000-fact record: at most 30 a list) has no `more`: its lists are written whole. A page
@@ -19,36 +23,35 @@
 import { KNOWN, type QueryContext } from '../query-context.js';
 import { ARRAY, CORRECTED, JOINED, JOIN_VIEW, VIEW_AT, VIEW_NOW, plain, quoted, ulid } from '../json-sql.js';
 import { documentFields, documentJson } from '../documents/json.js';
+import { ITEM_TEXT } from './stored.js';
 
 /**
- * The items of each kind, with the joins of the entities they show. Their rows come in the
- * walk's order: the item rows (the primary key's order: session, item, position, fact_id) drive
- * each join, which adds at most one row (JOIN_VIEW). An ORDER BY there made SQLite sort them
- * again (a temporary B-tree a list: the joined entity is not unique to SQLite).
+ * Talks' text, with the joins of the entities their participants show (an attendance's and a
+ * report's are stored in their rows: STORED_TEXT). The rows come in the walk's order: the item
+ * rows (the primary key's order: session, item, position, fact_id) drive each join, which adds at
+ * most one row (JOIN_VIEW). An ORDER BY there made SQLite sort them again (a temporary B-tree a
+ * list: the joined entity is not unique to SQLite).
  */
-const ITEM = {
-  attendee: {
-    text: [`'{"person":'`, JOINED('i.person', 'ip'), `',"representing":'`, JOINED('i.representing', 'ir'), `',"office":'`, JOINED('i.office', 'io')],
-    joins: `${JOIN_VIEW('ip', 'i.person')} ${JOIN_VIEW('ir', 'i.representing')} ${JOIN_VIEW('io', 'i.office')}`,
-  },
-  report: {
-    text: [`'{"person":'`, JOINED('i.person', 'ip'), `',"office":'`, JOINED('i.office', 'io'), `',"subject":'`, quoted('i.subject')],
-    joins: `${JOIN_VIEW('ip', 'i.person')} ${JOIN_VIEW('io', 'i.office')}`,
-  },
-  talks: {
-    text: [
-      `'{"participants":['`,
-      `coalesce((SELECT group_concat(concat('{"person":', ${JOINED(`p.value ->> '$.person'`, 'pp')}, ',"organization":', ${JOINED(`p.value ->> '$.organization'`, 'po')}, '}'), ',') FROM json_each(i.participants) p ${JOIN_VIEW('pp', `p.value ->> '$.person'`)} ${JOIN_VIEW('po', `p.value ->> '$.organization'`)}), '')`,
-      `'],"topics":'`,
-      ARRAY('i.topics'),
-      `',"on":'`,
-      plain('coalesce(i.on_raw, s.from_raw)'),
-      `',"summary":'`,
-      quoted('i.summary'),
-    ],
-    joins: '',
-  },
-} as const;
+const TALKS = [
+  `'{"participants":['`,
+  `coalesce((SELECT group_concat(concat('{"person":', ${JOINED(`p.value ->> '$.person'`, 'pp')}, ',"organization":', ${JOINED(`p.value ->> '$.organization'`, 'po')}, '}'), ',') FROM json_each(i.participants) p ${JOIN_VIEW('pp', `p.value ->> '$.person'`)} ${JOIN_VIEW('po', `p.value ->> '$.organization'`)}), '')`,
+  `'],"topics":'`,
+  ARRAY('i.topics'),
+  `',"on":'`,
+  plain('coalesce(i.on_raw, s.from_raw)'),
+  `',"summary":'`,
+  quoted('i.summary'),
+];
+
+/**
+ * An attendance's or report's text up to its factId: the row's stored text when its views hold
+ * at k (stored.ts: views_to, the first change after the row of an entity it names), else the
+ * views as known at k, each a seek of its own (only then: not a join made for every row).
+ */
+const STORED_TEXT = (kind: 'attendee' | 'report'): string => `CASE WHEN i.views_to > @k THEN i.views ELSE ${ITEM_TEXT[kind]('i', VIEW_AT)} END`;
+
+/** An item's text up to its factId. */
+const ITEM = { attendee: STORED_TEXT('attendee'), report: STORED_TEXT('report'), talks: `concat(${TALKS.join(', ')}, ',"factId":', ${ulid('i.fact_id')})` } as const;
 
 /**
  * The session `s`'s items of one kind known at k, in recording order, as their texts joined;
@@ -56,8 +59,8 @@ const ITEM = {
  * session_items a list.
  */
 const list = (kind: keyof typeof ITEM): string =>
-  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT concat(${ITEM[kind].text.join(', ')}, ',"factId":', ${ulid('i.fact_id')}, ${CORRECTED('i')}, '}') AS j
-    FROM session_items i ${ITEM[kind].joins} WHERE i.session = s.id AND i.item = '${kind}' AND ${KNOWN('i')}))`;
+  `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(j, ','), '') END FROM (SELECT concat(${ITEM[kind]}, ${CORRECTED('i')}, '}') AS j
+    FROM session_items i WHERE i.session = s.id AND i.item = '${kind}' AND ${KNOWN('i')}))`;
 
 /**
  * What a list longer than `@nested` writes in place of its items: U+0000, which no JSON text

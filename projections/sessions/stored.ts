@@ -1,0 +1,79 @@
+/**
+ * An attendance's or report's text as a page of sessions writes it (sessions/json.ts), stored in
+ * its `session_items` row when the row is written: its entity views (person, representing,
+ * office) as known at the row's known_from, and until when they hold (`views_to`): the first
+ * moment after known_from at which a version of an entity it names opens or closes (a
+ * correction or retraction of it, or its registration when the row named it before). A page
+ * known at k < views_to writes the stored text with no seek of `entities`; a later k writes the
+ * views as known at k, as before (#12: the ~230 entity seeks were ~60% of a page's statement).
+ *
+ * Both are a pure function of the rows (each entity's versions), so the writer's upkeep (db.ts:
+ * at an insert, then again for the rows naming an entity whose versions change at t and whose
+ * views_to >= t) and a rebuild's (finishBulk: every row once the log is applied) make the same.
+ * Both time axes: the texts are of one moment of recording (known_from) and every valid time
+ * (an entity has no valid time), and a past knownAt reads them only when no version of an entity
+ * they name opened or closed between known_from and it, so it gets what it got before.
+ */
+import { OPEN_END } from '../../events/index.js';
+import type { DerivedSpec } from '../types.js';
+import { jsonQuote } from './live-views.js';
+
+/** The view `{ id, key, name }` (offices: `title`) of the id `x` as known at the moment `k` (SQL expressions), as json-sql.ts VIEW_AT writes it at @k. */
+export const VIEW_AS_OF = (x: string, k: string): string =>
+  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT concat('{"id":"', v.id, '","key":', json_quote(v.key), CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END, json_quote(v.name), '}') FROM entities v WHERE v.id = ${x} AND v.known_from <= ${k} AND v.known_to > ${k}), '{"id":' || json_quote(${x}) || ',"key":null,"name":null}') END`;
+
+/** The first moment after `k` at which a version of the entity `x` opens or closes (OPEN_END: none; a NULL id never changes). */
+const NEXT_CHANGE = (x: string, k: string): string =>
+  `CASE WHEN ${x} IS NULL THEN '${OPEN_END}' ELSE coalesce((SELECT min(CASE WHEN v.known_from > ${k} THEN v.known_from ELSE v.known_to END) FROM entities v WHERE v.id = ${x} AND v.known_to > ${k}), '${OPEN_END}') END`;
+
+/**
+ * An item's text up to its factId included (the reader adds correctedBy and the closing brace),
+ * its views written by `view` (x: an id column): an attendance's or a report's, as json.ts ITEM writes them.
+ */
+export const ITEM_TEXT = {
+  attendee: (r: string, view: (x: string) => string): string =>
+    `concat('{"person":', ${view(`${r}.person`)}, ',"representing":', ${view(`${r}.representing`)}, ',"office":', ${view(`${r}.office`)}, ',"factId":"', ${r}.fact_id, '"')`,
+  report: (r: string, view: (x: string) => string): string =>
+    `concat('{"person":', ${view(`${r}.person`)}, ',"office":', ${view(`${r}.office`)}, ',"subject":', json_quote(${r}.subject), ',"factId":"', ${r}.fact_id, '"')`,
+} as const;
+
+/** The items whose text is stored. */
+const STORED = (r: string): string => `${r}.item IN ('attendee', 'report')`;
+
+/** session_items' derived columns: `views` (the text) and `views_to`. */
+export const ITEM_VIEWS: DerivedSpec = {
+  columns: ['views', 'views_to'],
+  values: (r) => [
+    `CASE ${r}.item WHEN 'attendee' THEN ${ITEM_TEXT.attendee(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} WHEN 'report' THEN ${ITEM_TEXT.report(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} END`,
+    `CASE WHEN ${STORED(r)} THEN min(${['person', 'representing', 'office'].map((c) => NEXT_CHANGE(`${r}.${c}`, `${r}.known_from`)).join(', ')}) END`,
+  ],
+  until: 'views_to',
+  refs: ['person', 'office', 'representing'],
+  where: STORED,
+  js: (row, factId, k, view) => itemViewsJs(row, factId, k, view),
+};
+
+/**
+ * The live writer's derived values of a row (live-views.ts): [views, views_to] as ITEM_VIEWS'
+ * SQL makes them for a row known from `k` whose entities have not changed since, or undefined
+ * when a view is not held (the writer then uses the SQL).
+ */
+export function itemViewsJs(row: Readonly<Record<string, unknown>>, factId: string, k: string, view: (id: string, k: string) => string | undefined): [string | null, string | null] | undefined {
+  const item = row['item'];
+  if (item !== 'attendee' && item !== 'report') return [null, null];
+  const v = (c: string): string | undefined => {
+    const x = row[c];
+    if (x === null || x === undefined) return 'null';
+    return typeof x === 'string' ? view(x, k) : undefined;
+  };
+  // views_to's min runs over all three columns, for a report too.
+  const person = v('person');
+  const office = v('office');
+  const representing = v('representing');
+  if (person === undefined || office === undefined || representing === undefined) return undefined;
+  if (item === 'report') {
+    const subject = jsonQuote(row['subject']);
+    return subject === undefined ? undefined : [`{"person":${person},"office":${office},"subject":${subject},"factId":"${factId}"`, OPEN_END];
+  }
+  return [`{"person":${person},"representing":${representing},"office":${office},"factId":"${factId}"`, OPEN_END];
+}

@@ -1,0 +1,148 @@
+/**
+ * An attendance's and a report's stored text (sessions/stored.ts: `views`, their entity views as
+ * known when the row was written, and `views_to`, until when they hold): a correction or
+ * retraction of a person, an office or a state a session's attendee, report or document shows,
+ * before and after, at past knownAts and at the very moments of the changes. Every page equals
+ * the page made as objects (the entities read at k, not the stored texts), names the version
+ * known then, and the rows' views_to is the first change after them; a rebuild makes the same
+ * rows as the live writer (the registration of a person named before it, in a log made by hand,
+ * and changes recorded at the same instant as the row included).
+ */
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { pino } from 'pino';
+import t from 'tap';
+import { rebuildReadModels } from '../projections/index.js';
+import type { ReadQueries } from '../projections/queries.js';
+import type { StoredEvent } from '../src/store/port.js';
+import { TestLog, dumpTables, startReadApp, testUlid } from './fixtures/history.js';
+
+const silent = pino({ level: 'silent' });
+const OPEN = '\uffff';
+const id = (e: StoredEvent): string => e.metadata['factId'] as string;
+
+/** Each item as a read worker sends it made from objects: JSON.stringify without `more`. */
+const asObjects = (items: unknown[]): string[] =>
+  items.map((i) => {
+    const { more, ...rest } = i as { more?: unknown };
+    return JSON.stringify(rest);
+  });
+
+interface History {
+  log: TestLog;
+  at: Record<string, string>;
+  ids: Record<string, string>;
+}
+
+function history(): History {
+  const log = new TestLog();
+  const at: Record<string, string> = {};
+  const ids: Record<string, string> = {};
+  const put = (name: string, e: StoredEvent): StoredEvent => {
+    at[name] = e.recordedAt;
+    ids[name] = id(e);
+    return e;
+  };
+  put('org', log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }));
+  put('state', log.record('OrganizationRegistered', { key: 'ruritania', name: 'Ruritania', classification: 'state' }));
+  put('office', log.record('OfficeEstablished', { key: 'envoy', organization: ids['org'], title: 'Envoy', multipleHolders: true }));
+  put('ann', log.record('PersonRegistered', { key: 'ann', name: 'Ann' }));
+  put('bob', log.record('PersonRegistered', { name: 'Bob' }));
+  put('session', log.record('SessionHeld', { body: ids['org'], title: 'Council', held: { from: '2001-03-01', to: '2001-03-05' } }));
+  put('attended', log.record('DelegateAttended', { session: ids['session'], person: ids['ann'], representing: ids['state'], office: ids['office'] }));
+  put('reported', log.record('ReportDelivered', { session: ids['session'], person: ids['bob'], office: ids['office'], subject: 'Budget' }));
+  put('adopted', log.record('DocumentAdopted', { title: 'Plan', kind: 'plan', body: ids['org'], session: ids['session'], adoptedOn: '2001-03-02' }));
+  // A person named before their registration (a log made by hand: the service refuses it).
+  const later = testUlid(900);
+  put('early', log.record('DelegateAttended', { session: ids['session'], person: later }));
+  put('annCorrected', log.record('FactCorrected', { fact: ids['ann'], data: { key: 'ann', name: 'Anne' }, reason: 'spelling' }));
+  put('officeCorrected', log.record('FactCorrected', { fact: ids['office'], data: { key: 'envoy', organization: ids['org'], title: 'Special Envoy', multipleHolders: true }, reason: 'title' }));
+  put('registeredLate', log.record('PersonRegistered', { name: 'Carl' }, { factId: later }));
+  // An attendance and a correction of the state it names at the same instant, the attendance first in the log.
+  put('attended2', log.record('DelegateAttended', { session: ids['session'], person: ids['bob'], representing: ids['state'] }));
+  put('stateCorrected', log.record('FactCorrected', { fact: ids['state'], data: { key: 'ruritania', name: 'Ruritania (Kingdom)', classification: 'state' }, reason: 'name' }, { at: at['attended2'] as string }));
+  put('bobRetracted', log.record('FactRetracted', { fact: ids['bob'], reason: 'never existed' }));
+  put('annAgain', log.record('FactCorrected', { fact: ids['annCorrected'], data: { key: 'ann', name: 'Anna' }, reason: 'again' }));
+  return { log, at, ids };
+}
+
+/** Every moment of the log, 1 ms before each and a moment after the last. */
+function moments(log: TestLog): string[] {
+  const out = new Set<string>();
+  for (const e of log.events) {
+    out.add(e.recordedAt);
+    out.add(new Date(Date.parse(e.recordedAt) - 1).toISOString());
+  }
+  out.add(new Date(Date.parse(log.events.at(-1)?.recordedAt as string) + 60_000).toISOString());
+  return [...out].sort();
+}
+
+const page = (q: ReadQueries, k: string): string[] => {
+  const text = q.itemsJson('sessions', ['org', k, '2001-03-02', { after: null, limit: 10 }, 50]);
+  return text?.items ?? [];
+};
+
+t.test('a session page before and after corrections of the entities its items show, at every moment, equals the objects', async (t) => {
+  const { log, at, ids } = history();
+  const { readModels, path, dir } = await startReadApp(t, log);
+  await readModels.caughtUp();
+  const q = readModels.queries as ReadQueries;
+  let compared = 0;
+  for (const k of moments(log)) {
+    const objects = q.sessions('org', k, '2001-03-02', { after: null, limit: 10 }, 50);
+    const expected = objects ? asObjects(objects.items) : [];
+    t.same(page(q, k), expected, `at ${k}`);
+    compared += expected.length;
+  }
+  t.ok(compared > 10, `${compared} sessions compared`);
+
+  const just = (name: string): string => new Date(Date.parse(at[name] as string) - 1).toISOString();
+  const attendee = (k: string): Record<string, unknown> => (JSON.parse(page(q, k)[0] as string) as { attendees: Record<string, unknown>[] }).attendees[0] as Record<string, unknown>;
+  t.match(attendee(just('annCorrected')), { person: { name: 'Ann' }, representing: { name: 'Ruritania' }, office: { title: 'Envoy' } }, 'before the corrections: the views as first recorded');
+  t.match(attendee(at['annCorrected'] as string), { person: { name: 'Anne' }, office: { title: 'Envoy' } }, "at the person's correction: the new name");
+  t.match(attendee(at['officeCorrected'] as string), { person: { name: 'Anne' }, office: { title: 'Special Envoy' } }, "at the office's correction: the new title");
+  t.match(attendee(at['stateCorrected'] as string), { representing: { name: 'Ruritania (Kingdom)' } }, "at the state's correction: its new name");
+  t.match(attendee(at['annAgain'] as string), { person: { name: 'Anna' } }, 'a correction of the correction');
+  const report = (k: string): Record<string, unknown> => (JSON.parse(page(q, k)[0] as string) as { reports: Record<string, unknown>[] }).reports[0] as Record<string, unknown>;
+  t.match(report(just('bobRetracted')), { person: { name: 'Bob' } }, "the report's person before the retraction");
+  t.match(report(at['bobRetracted'] as string), { person: { id: ids['bob'], key: null, name: null } }, 'retracted: the id alone');
+  const early = (k: string): unknown => (JSON.parse(page(q, k)[0] as string) as { attendees: { factId: string; person: unknown }[] }).attendees.find((a) => a.factId === ids['early'])?.person;
+  t.same(early(just('registeredLate')), { id: testUlid(900), key: null, name: null }, 'a person not yet registered: the id alone');
+  t.same(early(at['registeredLate'] as string), { id: testUlid(900), key: null, name: 'Carl' }, 'once registered: the view');
+
+  // The rows: each text holds until the first change of an entity it names.
+  const db = new Database(path, { readonly: true });
+  t.teardown(() => db.close());
+  t.equal(db.prepare('SELECT count(*) FROM parked').pluck().get(), 0, 'no event parked');
+  t.equal(db.prepare("SELECT count(*) FROM session_items WHERE item IN ('attendee', 'report') AND views IS NOT NULL AND views_to IS NOT NULL").pluck().get(), 4, 'each attendance and report with its text');
+  const until = (fact: string): unknown => db.prepare('SELECT views_to FROM session_items WHERE fact_id = ?').pluck().get(fact);
+  t.equal(until(ids['attended'] as string), at['annCorrected'], "the attendance's views hold until the person's correction");
+  t.equal(until(ids['reported'] as string), at['officeCorrected'], "the report's until the office's");
+  t.equal(until(ids['early'] as string), at['registeredLate'], 'until the registration of the person it named before');
+  t.equal(until(ids['attended2'] as string), at['bobRetracted'], "written at the instant of the state's correction, before it in the log: held until its person's retraction, not until that instant");
+  t.match(db.prepare('SELECT views FROM session_items WHERE fact_id = ?').pluck().get(ids['attended2']), /Ruritania \(Kingdom\)/, 'its text: the state as known at that instant (the correction later in the log, at the same instant)');
+  t.equal(until(ids['reported'] as string) !== OPEN, true, 'a text whose entities changed holds until a moment');
+  t.equal(db.prepare("SELECT count(*) FROM session_items WHERE item = 'talks' AND (views IS NOT NULL OR views_to IS NOT NULL)").pluck().get(), 0, 'talks store none');
+
+  // A rebuild makes the same rows.
+  const fresh = join(dir, 'rebuilt.db');
+  await rebuildReadModels({ store: log, path: fresh, log: silent });
+  t.same(dumpTables(fresh)['session_items'], dumpTables(path)['session_items'], 'rebuilt: the same session items, views and views_to included');
+  t.same(dumpTables(fresh), dumpTables(path), 'rebuilt: the same rows');
+});
+
+t.test('the live writer derives the texts again as each change comes, in any order of arrival', async (t) => {
+  // Applied event by event (each its own batch): the same rows as the whole log at once.
+  const { log } = history();
+  const live = new TestLog();
+  const { readModels, path, dir } = await startReadApp(t, live);
+  await readModels.caughtUp();
+  for (const e of log.events) {
+    live.events.push(e);
+    (live as unknown as { wakers: Set<() => void> }).wakers.forEach((w) => w());
+    t.ok(await readModels.waitFor(e.position, 10_000), `applied ${e.type}`);
+  }
+  const fresh = join(dir, 'rebuilt.db');
+  await rebuildReadModels({ store: log, path: fresh, log: silent });
+  t.same(dumpTables(path)['session_items'], dumpTables(fresh)['session_items'], 'one event a batch: the same rows as a rebuild');
+});
