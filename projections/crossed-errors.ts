@@ -7,7 +7,7 @@
  */
 import { LogMismatchError } from '../src/store/identity.js';
 import { StoreUnavailableError } from '../src/store/errors.js';
-import { ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError, RebuildStoppedError } from './index.js';
+import { ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError, RebuildStoppedError } from './reader.js';
 
 /** An error as it crosses: its class's name, its message and its cause's code (SQLITE_FULL, EBUSY), if any. */
 export interface CrossedError {

@@ -12,6 +12,7 @@ import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { ReadModelWriter, createAppendedIndexes, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
+import { openReader, ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError, RebuildStoppedError } from './reader.js';
 import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
@@ -132,15 +133,8 @@ export interface OpenReadModelsOptions {
   maxRetryMs?: number;
 }
 
-/**
- * A connection that only reads the read-model file (queries), beside the writer's: its read
- * snapshots (query-context.ts) never hold the writer's transactions open.
- */
-export function openReader(path: string): Database.Database {
-  const db = new Database(path);
-  db.pragma('cache_size = -65536');
-  return db;
-}
+// A reader's connection and its refusal are reader.ts's (the read workers load that, not this runner).
+export { openReader, ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError, RebuildStoppedError } from './reader.js';
 
 const LAG_CAP = 10_000;
 /** The old file's WAL and WAL index, and where a live rebuild's swap puts them until the rename is done. */
@@ -379,42 +373,6 @@ export async function openReadModels(opts: OpenReadModelsOptions): Promise<ReadM
   return models;
 }
 
-export class RebuildInProgressError extends Error {
-  constructor() {
-    super('a rebuild is already running');
-    this.name = 'RebuildInProgressError';
-  }
-}
-
-/**
- * A rebuild that failed on its storage (a full disk, a file that would not open or be
- * renamed): its message says where the service stands and what to do (503, not a bug's 500).
- */
-export class RebuildFailedError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RebuildFailedError';
-  }
-}
-
-/**
- * A rebuild stopped before it completed because the service (or `annals rebuild`) was told to
- * stop: its fresh file removed, the read models as they were. A 503 (src/http/errors.ts).
- */
-export class RebuildStoppedError extends Error {
-  constructor(message = 'the service is stopping: the rebuild was stopped before it completed and the read models are as they were before it (they follow the log as usual; nothing acknowledged is lost); run the rebuild again once the service is back') {
-    super(message);
-    this.name = 'RebuildStoppedError';
-  }
-}
-
-/** The read models cannot answer right now (their thread is restarting, or stopped mid-request); retry shortly. */
-export class ReadModelsUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ReadModelsUnavailableError';
-  }
-}
 
 /**
  * Refuses read models that follow another log, or a log that lost what they applied

@@ -96,9 +96,17 @@ export function withItems<T>(value: T, items: unknown): T {
   return (Array.isArray(v.items) ? { ...v, items } : { ...v, page: { ...v.page, items } }) as T;
 }
 
-/** Shared counters: [0] what the read models applied (bumped on each change), [1] the file (bumped by a rebuild's swap). */
+/**
+ * Shared counters: [0] what the read models applied (bumped on each change), [1] the file
+ * (bumped by a rebuild's swap), [2] whether the workers may open the file (OPEN_HELD until the
+ * read models are open, when the pool was started `held`; OPEN_GO; OPEN_CLOSED: closed first).
+ */
 export const APPLIED = 0;
 export const FILE = 1;
+export const OPEN = 2;
+export const OPEN_HELD = 0;
+export const OPEN_GO = 1;
+export const OPEN_CLOSED = 2;
 
 export interface ReadWorkerInit {
   readonly path: string;
@@ -126,7 +134,8 @@ export type RawMode = 'page' | 'each';
 export type ReadAnswer =
   | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
-export type ReadReply = { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp } | ReadAnswer | { readonly kind: 'answers'; readonly replies: readonly ReadAnswer[] };
+/** `held`: its modules are loaded and it waits for the pool's `open()` (a pool started `held`). */
+export type ReadReply = { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp } | { readonly kind: 'held' } | ReadAnswer | { readonly kind: 'answers'; readonly replies: readonly ReadAnswer[] };
 
 /** The pool holds `queueLimit` questions already: a 503 with Retry-After, not a wait. */
 export class ReadsOverloadedError extends Error {
@@ -175,19 +184,27 @@ export interface ReadPoolOptions {
   readonly cacheWarm?: CacheWarmBudget;
   /** How long a worker holds a batch's answers for the rest of the batch (default 1 ms; tests choose). */
   readonly batchHoldMs?: number;
+  /**
+   * The workers start now and load their modules, but open the file only at `open()` (the
+   * runtime starts them beside the store writer and the audit follower, and opens them once
+   * the read models are open and checked against the log). `applied` and `queries` are not
+   * read before `open()`. Default false: they open it as soon as they are loaded.
+   */
+  readonly held?: boolean;
 }
 
 /** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
 type ReadThread = ThreadClient<ReadRequest, ReadReply>;
 
 export class ReadPool {
-  private readonly counters = new Int32Array(new SharedArrayBuffer(8));
+  private readonly counters = new Int32Array(new SharedArrayBuffer(12));
   private readonly workers: ReadThread[] = [];
   private closed = false;
   private lastApplied: string | null = null;
   private lastQueries: ReadQueries | null = null;
   private readonly niced = new Map<ReadThread, ThreadNice>();
   private readonly warmed = new Map<ReadThread, WarmedUp>();
+  private readonly waiting = new Set<ReadThread>();
   private warnedNice = false;
   /** Answers' buffers written and given back (giveBack), to go with the next questions. */
   private spent: ArrayBuffer[] = [];
@@ -196,13 +213,31 @@ export class ReadPool {
   private flushing = false;
 
   constructor(private readonly opts: ReadPoolOptions) {
-    this.lastQueries = opts.queries();
+    if (opts.held === true) Atomics.store(this.counters, OPEN, OPEN_HELD);
+    else this.open();
     for (let i = 0; i < opts.size; i++) {
       const w = this.thread();
       this.workers.push(w);
       // Its exit before the handshake is logged (onExit) and followed by a restart.
       w.start().catch(() => undefined);
     }
+  }
+
+  /**
+   * Lets the workers open the file, warm up and say ready (a pool started `held`: once the
+   * read models are open). No worker answers, nor opens the file, before this.
+   */
+  open(): void {
+    if (this.closed || Atomics.load(this.counters, OPEN) === OPEN_GO) return;
+    this.lastQueries = this.opts.queries();
+    Atomics.store(this.counters, OPEN, OPEN_GO);
+    Atomics.notify(this.counters, OPEN);
+    this.waiting.clear();
+  }
+
+  /** Workers whose modules are loaded and that wait for `open()` (a pool started `held`). */
+  get held(): number {
+    return this.workers.filter((w) => this.waiting.has(w)).length;
   }
 
   /** Questions sent and not answered yet. */
@@ -251,7 +286,9 @@ export class ReadPool {
         if (!this.closed) this.opts.log.warn({ code }, 'a read worker exited; starting another');
       },
       onMessage: (m) => {
-        if (m.kind === 'ready') {
+        if (m.kind === 'held') this.waiting.add(client);
+        else if (m.kind === 'ready') {
+          this.waiting.delete(client);
           this.heard(client, m.thread);
           if (m.warmedUp) this.warmed.set(client, m.warmedUp);
         }
@@ -357,6 +394,8 @@ export class ReadPool {
   /** Each worker answers what it was sent, then stops; none is started again. */
   async close(): Promise<void> {
     this.closed = true;
+    // Workers still held (never opened) end without opening the file.
+    if (Atomics.compareExchange(this.counters, OPEN, OPEN_HELD, OPEN_CLOSED) === OPEN_HELD) Atomics.notify(this.counters, OPEN);
     this.flush();
     await Promise.all(this.workers.map((w) => w.close({ kind: 'close' })));
   }

@@ -11,9 +11,9 @@
 import type { Transferable } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
-import { openReader, ReadModelsUnavailableError } from './index.js';
+import { openReader, ReadModelsUnavailableError } from './reader.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, SPENT_KEPT, SPENT_MAX_BYTES, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, OPEN, OPEN_CLOSED, OPEN_HELD, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, SPENT_KEPT, SPENT_MAX_BYTES, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
 import { CACHE_WARM, cacheWarmer, walksFor, type CacheWarmer } from './read-cache-warm.js';
@@ -49,6 +49,13 @@ function packed(texts: readonly string[], more: readonly (ItemMore | undefined)[
   });
   return { bytes: bytes.slice(0, at), ends, more };
 }
+
+// Started before the read models were open (read-pool.ts `held`): its modules are loaded by
+// now, off the start's critical path; the file waits until the pool says the read models are
+// open (OPEN_GO), and a pool closed first ends this thread without opening it.
+if (Atomics.load(counters, OPEN) === OPEN_HELD) side.post({ kind: 'held' });
+while (Atomics.load(counters, OPEN) === OPEN_HELD) Atomics.wait(counters, OPEN, OPEN_HELD);
+if (Atomics.load(counters, OPEN) === OPEN_CLOSED) process.exit(0);
 
 let file = Atomics.load(counters, FILE);
 let applied = Atomics.load(counters, APPLIED);

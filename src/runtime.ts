@@ -112,18 +112,27 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     const store = deps.store ?? (await openStore(config, { sealKey: keys.sealKey, metrics, log, ...(deps.clock ? { clock: deps.clock } : {}) }));
     closing.unshift(() => store.close());
     const tokens = await resolveTokens(config, log);
-    // The audit follower and the read models start their threads side by side (each loads
-    // its modules and opens its connections: ~0.3 s apiece here), not one after the other.
+    // The audit follower, the read models and the read workers start their threads side by
+    // side (each loads its modules and opens its connections), not one after the other. The
+    // read workers only load theirs until the read models are open and checked against the
+    // log (`held`): none opens the file, says ready or answers before that.
     ensurePrivateFile(join(config.dataDir, 'readmodels.db'), { sqlite: true });
+    let openedModels: ReadModels | null = null;
+    const reads = startReadPool(config, () => openedModels as ReadModels, log, deps, metrics);
+    if (reads) closing.unshift(() => reads.close());
     const [opened, models] = await Promise.allSettled([openAudit(config, store, keys, log, deps, metrics), openModels(config, store, log, deps, metrics)]);
-    if (opened.status === 'fulfilled') closing.unshift(() => opened.value.close());
-    if (models.status === 'fulfilled') closing.unshift(() => models.value.close());
+    // Closed before the workers (`closing` runs from the front): they close first.
+    if (opened.status === 'fulfilled') closing.splice(reads ? 1 : 0, 0, () => opened.value.close());
+    if (models.status === 'fulfilled') closing.splice(reads ? 1 : 0, 0, () => models.value.close());
     if (opened.status === 'rejected') throw opened.reason;
     if (models.status === 'rejected') throw models.reason;
     const audit = opened.value;
-    const readModels = models.value;
-    const reads = openReadPool(config, readModels, log, deps, metrics);
-    if (reads) closing.unshift(() => reads.close());
+    const readModels = (openedModels = models.value);
+    if (reads) {
+      // After a rebuild the workers let go of the file they read at once (its room, and a reopen of it, wait for that).
+      readModels.onFileChange?.(() => reads.release());
+      reads.open();
+    }
     const witness = config.auditWitnessUrl ? startWitness({ url: config.auditWitnessUrl, head: () => audit.head(), publicKey: { keyId: audit.keyId, pem: audit.publicKeyPem }, log }) : null;
     if (witness) closing.unshift(() => witness.stop());
     const recorder = createRecorder({
@@ -231,13 +240,11 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
 /**
  * Read workers (projections/read-pool.ts) beside read models that run in their own thread
  * (the service as `npm start` runs it); inline read models (the CLI, most tests) read on this thread.
+ * Started held (`open()` once the read models are open): `readModels` is not called before.
  */
-function openReadPool(config: Config, readModels: ReadModels, log: Logger, deps: RuntimeDeps, metrics: Metrics): ReadPool | null {
+function startReadPool(config: Config, readModels: () => ReadModels, log: Logger, deps: RuntimeDeps, metrics: Metrics): ReadPool | null {
   if (config.readWorkers === 0 || config.readModels === 'inline' || deps.store !== undefined) return null;
-  const pool = new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, nice: config.readWorkerNice, log, metrics, applied: () => readModels.applied(), queries: () => readModels.queries });
-  // After a rebuild the workers let go of the file they read at once (its room, and a reopen of it, wait for that).
-  readModels.onFileChange?.(() => pool.release());
-  return pool;
+  return new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, nice: config.readWorkerNice, log, metrics, applied: () => readModels().applied(), queries: () => readModels().queries, held: true });
 }
 
 /**

@@ -8,8 +8,7 @@
  * written as JSON text by the same keyset statements (documentsPageJson).
  */
 import { type Certainty } from '../../events/index.js';
-import { lowerBound, upperBound } from '../../events/index.js';
-import { OPEN } from '../db.js';
+import { OPEN_END as OPEN, lowerBound, upperBound } from '../../events/index.js';
 import { bind, DISTINCT_BODIES, KNOWN, LIMIT, afterParams, daysBefore, mergePage, parse, viewer, type EntityRow, type EntityView, type Key, type Page, type PageRequest, type QueryContext } from '../query-context.js';
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';

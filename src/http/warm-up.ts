@@ -24,7 +24,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 export interface AppWarmUpBudget {
   /** At most this many holder questions. */
   readonly questions: number;
-  /** Asks no new question once this much time has passed since its questions began (ms), whatever is left; those in flight (up to `concurrency`) are waited for `graceMs` more at most. */
+  /** Asks no new question once this much time has passed since its questions began (ms: counted from after the office list it reads first), whatever is left; those in flight (up to `concurrency`) are waited for `graceMs` more at most. */
   readonly ms: number;
   /** How long past `ms` the questions in flight are waited for before the warm-up gives up on them (ms; default 10,000): a question that never answers does not hold /readyz. */
   readonly graceMs?: number;
@@ -86,23 +86,36 @@ export async function warmUpApp(app: FastifyInstance, budget: AppWarmUpBudget = 
     if (pool.ready === 0) return set({ state: 'done', questions: 0, answered: 0, ms: 0, error: `no read worker was ready within ${budget.waitMs} ms` });
   }
   const t0 = performance.now();
+  /** When its holder questions began (after the office list): `budget.ms` counts from here. */
+  let asking = t0;
   let asked = 0;
   let answered = 0;
   set({ state: 'running', questions: 0, answered: 0, ms: 0 });
   const headers = { [WARM_UP_HEADER]: WARM_UP_SECRET };
   // A question that never answers (a read worker stuck in a statement) must not hold /readyz:
-  // past its time and the grace, the warm-up gives up on what is in flight, and says so.
+  // past its time and the grace, the warm-up gives up on what is in flight, and says so. The
+  // office list is bounded so too, and the questions get the whole bound again once it is read.
   const limitMs = Math.max(0, budget.ms) + (budget.graceMs ?? 10_000);
   let timer: NodeJS.Timeout | undefined;
+  let fail: (e: Error) => void = () => undefined;
+  let ended = false;
+  const arm = (): void => {
+    clearTimeout(timer);
+    // A list that answered after the warm-up gave up on it starts no timer.
+    if (ended) return;
+    timer = setTimeout(() => fail(new Error(`the routes had not answered its questions after ${limitMs} ms: given up, /readyz not held for them`)), limitMs);
+  };
   const giveUp = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`the routes had not answered its questions after ${limitMs} ms: given up, /readyz not held for them`)), limitMs);
+    fail = reject;
   });
+  arm();
   try {
     await Promise.race([ask(), giveUp]);
     return set({ state: 'done', questions: asked, answered, ms: performance.now() - t0 });
   } catch (err) {
     return set({ state: 'done', questions: asked, answered, ms: performance.now() - t0, error: err instanceof Error ? err.message : String(err) });
   } finally {
+    ended = true;
     clearTimeout(timer);
   }
 
@@ -111,6 +124,10 @@ export async function warmUpApp(app: FastifyInstance, budget: AppWarmUpBudget = 
     if (list.statusCode !== 200) throw new Error(`the office list answered ${list.statusCode}`);
     const offices = (JSON.parse(list.body) as { offices: { id: string }[] }).offices.map((o) => o.id);
     if (offices.length === 0) return;
+    // The cap counts from here: under load the list alone could take the whole of it, and the
+    // warm-up then asked no question at all (seen at a load of ~30: 0 questions before /readyz).
+    asking = performance.now();
+    arm();
     // Past moments at which the record already held what it holds now (the last applied event's
     // recording time, and the seconds before it), so past questions take the answer's path, not a 404's.
     const last = Date.parse(app.readModels.queries.snapshot().recordedAt ?? new Date().toISOString());
@@ -122,7 +139,7 @@ export async function warmUpApp(app: FastifyInstance, budget: AppWarmUpBudget = 
       return i % 2 === 0 ? `/v1/offices/${office}/holder?validAt=${day}` : `/v1/offices/${office}/holder?validAt=${day}&knownAt=${encodeURIComponent(new Date(last - (i % 64) * 1_000).toISOString())}`;
     };
     const one = async (): Promise<void> => {
-      while (asked < budget.questions && performance.now() - t0 < budget.ms) {
+      while (asked < budget.questions && performance.now() - asking < budget.ms) {
         const r = await app.inject({ method: 'GET', url: url(asked++), headers });
         if (r.statusCode === 200) answered++;
       }
