@@ -143,13 +143,15 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   async function run(items: Item[], single: boolean): Promise<BatchOutcome> {
+    // What any attempt committed so far, by index: a later attempt that fails on a store fault answers these (stored, whatever follows).
+    const stored = new Map<number, RecordedFact>();
     for (let attempt = 1; ; attempt++) {
       // The first attempt decides on what this process knows; the next ones read first.
       const optimistic = attempt === 1;
       const recording = new Recording({ cache, index, optimistic, ...(single ? { lock } : {}) });
       let outcome: BatchOutcome | 'retry' | 'refused-optimistically';
       try {
-        outcome = await attemptOnce(recording, items, attempt, optimistic);
+        outcome = await attemptOnce(recording, items, attempt, optimistic, stored);
       } finally {
         recording.release();
       }
@@ -164,7 +166,6 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     let last: Position | undefined;
     for (const r of outcome.results) {
       if (r.position && (last === undefined || r.position > last)) last = r.position;
-      if (r.created) metrics.factRecorded(r.type);
     }
     if (last !== undefined && !(await deps.readModels.waitFor(last, readWaitMs))) {
       deps.log?.warn({ position: last, readWaitMs }, 'read models did not apply the write in time; answering anyway');
@@ -172,7 +173,26 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     return outcome;
   }
 
-  async function attemptOnce(recording: Recording, items: Item[], attempt: number, optimistic: boolean): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
+  /**
+   * What the batch answers when something other than a refusal or a lost race (a store read
+   * failing, an append failing on the store) stops it: the error itself when nothing of the
+   * batch is stored (the request fails whole, as before parts), else the facts stored, in
+   * order, up to the first that is not (this attempt's parts, or an earlier attempt's), and
+   * the error at that index: a client never gets a 5xx for a batch part of which is stored.
+   */
+  function storeFault(err: unknown, committed: Map<number, RecordedFact>, stored: Map<number, RecordedFact>): BatchOutcome {
+    if (committed.size === 0 && stored.size === 0) throw err;
+    const results: RecordedFact[] = [];
+    for (let i = 0; ; i++) {
+      const r = committed.get(i) ?? stored.get(i);
+      if (!r) break;
+      results.push(r);
+    }
+    deps.log?.warn({ err, recorded: results.length }, 'a batch stopped on a store fault after some of it was stored; answering what was stored');
+    return { recorded: results.length, results, error: { index: results.length, error: err } };
+  }
+
+  async function attemptOnce(recording: Recording, items: Item[], attempt: number, optimistic: boolean, stored: Map<number, RecordedFact>): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
     {
       let refused: BatchOutcome['error'];
       // Every part's results (a batch is committed in parts: PART_APPENDS); the failure of the part that failed.
@@ -180,31 +200,44 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       let failure: CommitOutcome['failure'];
       const commitPart = async (): Promise<void> => {
         const outcome = await commit(recording);
-        for (const [i, r] of outcome.results) committed.set(i, r);
+        for (const [i, r] of outcome.results) {
+          // Counted when first stored. A later attempt of the batch finds it recorded: as a
+          // duplicate (created: false), or, a factId this process made up, sent again and
+          // answered by the store as the original append (created: true): not counted again.
+          if (r.created && !stored.has(i)) metrics.factRecorded(r.type);
+          committed.set(i, r);
+          stored.set(i, r);
+        }
         failure = outcome.failure;
       };
-      for (const item of items) {
-        if ('error' in item) {
-          refused = item;
-          break;
+      try {
+        for (const item of items) {
+          if ('error' in item) {
+            refused = item;
+            break;
+          }
+          try {
+            await recording.decide(item);
+          } catch (thrown) {
+            const err = thrown instanceof StreamDeletedError ? deletedStream(thrown) : thrown;
+            if (!(err instanceof DomainError)) throw err;
+            // A refusal must stand on fresh reads, not on what this process last knew (the parts
+            // committed before are then found recorded: the same results, as for a retried batch).
+            if (optimistic) return 'refused-optimistically';
+            refused = { index: item.index, error: err };
+            break;
+          }
+          if (recording.appends >= PART_APPENDS) {
+            await commitPart();
+            if (failure) break;
+          }
         }
-        try {
-          await recording.decide(item);
-        } catch (thrown) {
-          const err = thrown instanceof StreamDeletedError ? deletedStream(thrown) : thrown;
-          if (!(err instanceof DomainError)) throw err;
-          // A refusal must stand on fresh reads, not on what this process last knew (the parts
-          // committed before are then found recorded: the same results, as for a retried batch).
-          if (optimistic) return 'refused-optimistically';
-          refused = { index: item.index, error: err };
-          break;
-        }
-        if (recording.appends >= PART_APPENDS) {
-          await commitPart();
-          if (failure) break;
-        }
+        if (!failure) await commitPart();
+      } catch (err) {
+        // A store read (or an append) failed: what earlier parts stored is answered, not dropped.
+        for (const stream of recording.touched) cache.drop(stream);
+        return storeFault(err, committed, stored);
       }
-      if (!failure) await commitPart();
       if (failure?.error instanceof StreamDeletedError) {
         refused = { index: failure.index, error: deletedStream(failure.error) };
         failure = undefined;
@@ -218,7 +251,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         for (const stream of recording.touched) cache.drop(stream);
         // AppendTooLarge: nothing of that append was stored and the store now knows its limit: split anew.
         const raced = failure.error instanceof WrongExpectedRevisionError || failure.error instanceof DuplicateEventError || failure.error instanceof AppendTooLargeError;
-        if (!raced) throw failure.error;
+        if (!raced) return storeFault(failure.error, committed, stored);
         if (attempt < maxAttempts) {
           // A factId stored elsewhere by another process: let the index see it before deciding again.
           if (failure.error instanceof DuplicateEventError) await index.catchUp();
@@ -230,7 +263,8 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const results: RecordedFact[] = [];
       const end = refused ? Math.min(refused.index, items.length) : items.length;
       for (let i = 0; i < end; i++) {
-        const r = committed.get(i);
+        // (An earlier attempt's: a fact it stored in a part this attempt's commit failed with.)
+        const r = committed.get(i) ?? stored.get(i);
         if (r) results.push(r);
       }
       return refused ? { recorded: results.length, results, error: refused } : { recorded: results.length, results };
@@ -320,6 +354,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     }
     const outcome = await commit(recording);
     if (outcome.failure) for (const stream of recording.touched) cache.drop(stream);
+    for (const r of outcome.results.values()) if (r.created) metrics.factRecorded(r.type);
     const done: Array<[Waiting, RecordedFact]> = [];
     for (const [i, w] of group.entries()) {
       const result = outcome.results.get(i);

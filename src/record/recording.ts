@@ -94,6 +94,8 @@ export class Recording {
   /** Clones this attempt decided into. */
   private readonly states = new Map<string, StreamState>();
   private readonly keys = new Map<string, KeyState>();
+  /** The keys reserved since the last commit: the ones `commit` tells the cache of (the earlier parts' it was told of then). */
+  private readonly partKeys: string[] = [];
   private readonly createdWave = new Map<string, number>();
   private readonly lastWave = new Map<string, number>();
   private readonly factStreams = new Map<string, string>();
@@ -201,6 +203,7 @@ export class Recording {
       if (keyLast === undefined) this.pendingAppends++;
       this.lastWave.set(ks, keyWave);
       this.keys.set(reservation.key, { revision: 0, reservation });
+      this.partKeys.push(reservation.key);
       this.pending.push({
         index: item.index,
         stream: ks,
@@ -291,7 +294,7 @@ export class Recording {
       const kind = parseStream(stream)?.kind;
       if (kind && isEntityKind(kind)) this.deps.cache.noteStanding(stream, creation(state, ...CREATING_TYPES[kind]) !== undefined);
     }
-    for (const [key, state] of this.keys) this.deps.cache.rememberKey(key, state);
+    for (const key of this.partKeys) this.deps.cache.rememberKey(key, this.keys.get(key) as KeyState);
     for (const [index, { stream, factId }] of this.duplicates) {
       const v = this.states.get(stream)?.facts.get(factId);
       if (v) results.set(index, this.result(v.type, factId, stream, v.revision, v.position ?? '', v.recordedAt ?? '', false));
@@ -310,6 +313,7 @@ export class Recording {
   private committedAll(): void {
     this.pending.length = 0;
     this.pendingAppends = 0;
+    this.partKeys.length = 0;
     this.duplicates.clear();
     this.states.clear();
     this.loaded.clear();

@@ -93,7 +93,7 @@ export async function factRoutes(app: FastifyInstance): Promise<void> {
         operationId: 'recordFacts',
         summary: 'Record up to 10,000 facts in order',
         description:
-          'A JSON array or application/x-ndjson (one fact a line). A body that is not well-formed (a line that is not JSON, e.g. a body cut off mid-line) is a 400 naming the line, and nothing is recorded. Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A retry with the same factIds records nothing twice.',
+          'A JSON array or application/x-ndjson (one fact a line). A body that is not well-formed (a line that is not JSON, e.g. a body cut off mid-line) is a 400 naming the line, and nothing is recorded. Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A store fault after part of the batch was stored is answered the same way: the stored facts, and the store\'s problem (status 503 or 500) at the index of the first fact not stored. A retry with the same factIds records nothing twice.',
         tags: ['facts'],
         security: [{ bearer: [] }],
         headers: Headers,
@@ -104,13 +104,16 @@ export async function factRoutes(app: FastifyInstance): Promise<void> {
         response: { 200: BatchAnswer },
       },
     },
-    async (request) => {
+    async (request, reply) => {
       // The body is well-formed by now (every line or element parsed): a malformed one was a 400.
       const outcome = await recorder.recordBatch(request.body, contextOf(request, request.headers['idempotency-key']));
       const error = outcome.error;
       const results = outcome.results.map(({ factId, stream, revision, position }) => ({ factId, stream, revision, position }));
       if (!error) return { recorded: outcome.recorded, results };
-      const { problem } = toProblem(error.error, request);
+      // A store fault after part of the batch was stored (recorder.ts, storeFault) is answered here, with
+      // its problem's status (503, 500) at its index and its Retry-After: the stored facts are never hidden behind a 5xx.
+      const { problem, headers } = toProblem(error.error, request);
+      void reply.headers(headers);
       return { recorded: outcome.recorded, results, error: { index: error.index, ...withTypeUri(problem, originOf(request)) } };
     },
   );
