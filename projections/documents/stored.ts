@@ -16,9 +16,10 @@
  * correctedBy), and S exists; then item_to = min(D.known_to, S.known_to), the first moment
  * at which a version of either closes. Else all three NULL (a page writes the item as before).
  *
- * The live writer (db.ts) computes them in JS at the row's insert from the two entities' open
- * versions (what is known at kf when the insert is applied: anything written later is later in
- * the log); it touches the rows again only when a version of an entity closes at t (a
+ * The live writer (db.ts) computes them in JS at the row's insert from the two entities'
+ * versions known at kf (every version there is earlier in the log: anything written later is
+ * later in it; in a log whose recording times go back, the one known at kf may be closed
+ * already, its known_to then item_to, as the rebuild's join finds); it touches the rows again only when a version of an entity closes at t (a
  * correction or retraction of the fact that created it: rare), the rows naming it whose
  * item_to > t getting item_to = t, or NULLs for a row known from t itself (an entity corrected
  * later in the same moment: its version known at kf is then one written after the adoption).
@@ -70,6 +71,17 @@ const NONE: Cell[] = [null, null, null];
 /** json-sql.ts plain: a partial date (or a ULID) between quotes, `null` for none. */
 const plain = (x: unknown): string => (x === null || x === undefined ? 'null' : `"${x as string}"`);
 const q = JSON.stringify;
+/**
+ * JSON of a string of the row not yet stored, as json_quote writes the stored column: a lone
+ * surrogate left as it is (better-sqlite3 stores it as its three bytes, ED A0 80 for U+D800, the
+ * column's bytes, which json_quote copies; JSON.stringify would escape it: `"\ud800"`, and
+ * toWellFormed's U+FFFD is other bytes), every other character as JSON.stringify writes it.
+ */
+const LONE = /(?<!\\)((?:\\\\)*)\\u(d[89a-f][0-9a-f]{2})/g;
+const quoteStored = (x: unknown): string => {
+  const text = q(x);
+  return text.includes('\\ud') ? text.replace(LONE, (_, slashes: string, hex: string) => slashes + String.fromCharCode(parseInt(hex, 16))) : text;
+};
 
 /**
  * [item_head, item_tail, item_to] of an adoption, from its document's and session's entity
@@ -81,7 +93,7 @@ export function itemCells(a: AdoptionCells, d: DocVersion | undefined, s: Sessio
   if (a.session === null || a.session === undefined || d === undefined || s === undefined || d.kind !== 'document' || d.corrected_by !== null) return NONE;
   const detail = d.detail === null ? null : (JSON.parse(d.detail) as { kind?: unknown; period?: unknown; summary?: unknown } | null);
   const period = a.period !== null && a.period !== undefined && a.period !== 'null' ? (a.period as string) : q(detail?.period ?? null);
-  const summary = a.summary !== null && a.summary !== undefined ? q(a.summary) : q(detail?.summary ?? null);
+  const summary = a.summary !== null && a.summary !== undefined ? quoteStored(a.summary) : q(detail?.summary ?? null);
   const head = `{"id":"${a.document as string}","key":${q(d.key)},"title":${q(d.name)},"kind":${q(detail?.kind ?? null)},"status":"adopted","adoptedOn":${plain(a.adopted_raw)},"effective":{"from":${plain(a.from_raw)},"to":${plain(a.to_raw)}},"period":${period},"summary":${summary}`;
   const tail = `,"session":{"id":"${s.id}","key":${q(s.key)},${s.kind === 'office' ? '"title"' : '"name"'}:${q(s.name)}},"factId":"${d.fact_id}"`;
   return [head, tail, d.known_to < s.known_to ? d.known_to : s.known_to];
@@ -98,21 +110,26 @@ export class StoredItems {
   private readonly closeSession: Statement;
 
   constructor(db: Db) {
-    // An entity's open version: by its primary key (id, position), the few versions of the id.
-    this.doc = db.prepare(`SELECT ${DOC} FROM entities WHERE id = ? AND known_to = '${OPEN_END}'`);
-    this.session = db.prepare(`SELECT ${SESSION} FROM entities WHERE id = ? AND known_to = '${OPEN_END}'`);
+    // An entity's version known at the row's moment (as finishStoredItems joins it; every version
+    // in the table is earlier in the log): by its primary key (id, position), the few versions of the id.
+    this.doc = db.prepare(`SELECT ${DOC} FROM entities WHERE id = @id AND known_from <= @k AND known_to > @k`);
+    this.session = db.prepare(`SELECT ${SESSION} FROM entities WHERE id = @id AND known_from <= @k AND known_to > @k`);
     // Through adoptions' (document, …) and (session, document) indexes.
     const set = `SET item_to = CASE WHEN known_from < @at THEN @at END, item_head = CASE WHEN known_from < @at THEN item_head END, item_tail = CASE WHEN known_from < @at THEN item_tail END`;
     this.closeDoc = db.prepare(`UPDATE adoptions ${set} WHERE document = @id AND item_to > @at`);
     this.closeSession = db.prepare(`UPDATE adoptions ${set} WHERE session = @id AND item_to > @at`);
   }
 
-  /** The stored cells of the adoption row `row`, inserted now (the open versions are the ones known at its known_from). */
-  cells(row: Row): Cell[] {
+  /**
+   * The stored cells of the adoption row `row` known from `k`, inserted now: from the versions
+   * known at k (not the open ones: in a log whose recording times go back, a version opened
+   * after k may be open, and the one known at k closed, its known_to then item_to).
+   */
+  cells(row: Row, k: string): Cell[] {
     if (row['session'] === null || row['session'] === undefined) return NONE;
-    const d = this.doc.get(row['document']) as DocVersion | undefined;
+    const d = this.doc.get({ id: row['document'], k }) as DocVersion | undefined;
     if (d === undefined || d.kind !== 'document' || d.corrected_by !== null) return NONE;
-    return itemCells(row as unknown as AdoptionCells, d, this.session.get(row['session']) as SessionVersion | undefined);
+    return itemCells(row as unknown as AdoptionCells, d, this.session.get({ id: row['session'], k }) as SessionVersion | undefined);
   }
 
   /** A version of the entity `id` closed at `at` (a correction or retraction of the fact that created it). */
