@@ -913,6 +913,7 @@ export class ReadModelWriter {
       if (ins.stored > 0) values.push(...(this.items as StoredItems).cells(w.row, knownFrom));
       const views = ins.plain && this.views ? ins.spec.derived?.js(w.row, factId, knownFrom, (id, k) => (this.views as LiveViews).view(id, k)) : undefined;
       const info = views ? (ins.plain as Statement).run(values.concat(views)) : ins.stmt.run(values);
+      if (ins.stored > 0) (this.items as StoredItems).inserted(Number(info.lastInsertRowid));
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);
       if (upkeep) for (const u of upkeep) u(w.row, Number(info.lastInsertRowid), knownFrom);
