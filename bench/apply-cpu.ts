@@ -8,7 +8,8 @@
  * turn, A B A B…, each on a file of its own, in one process (contention disturbs alternating
  * slices less than separate runs). BENCH_MIX=talks: the second event talks on the sidelines of
  * the session (no `on`: dated by the session) instead; BENCH_MIX=considered: a document considered
- * at it (#19, session 32: neither has a timeline row any more). Prints µs of CPU (user + system, this process) an event
+ * at it (#19, session 32: neither has a timeline row any more); BENCH_MIX=adopted: a document
+ * adopted at it (its entity made by the adoption; the adoption's stored item, documents@8). Prints µs of CPU (user + system, this process) an event
  * per slice and the median of each.
  */
 import { mkdtempSync, rmSync } from 'node:fs';

@@ -26,7 +26,7 @@ export const ulid = (n: number): string => {
   return `01JB000000${s}`;
 };
 
-/** What follows each PersonRegistered: an attendance (bench:record's), talks, or a document considered. */
+/** What follows each PersonRegistered: an attendance (bench:record's), talks, a document considered, or a document adopted. */
 export type Mix = 'attendance' | 'talks' | 'considered' | 'adopted';
 
 /** BENCH_MIX's value as a Mix (unset: attendance); anything else is refused. */

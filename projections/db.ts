@@ -79,7 +79,7 @@ const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 /** The columns a row's INSERT binds: the bookkeeping, the projection's, `earliest` (TableSpec.first), the stored ones (TableSpec.stored); all but the derived ones, which its statement computes. */
 const boundColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : []), ...(t.stored ?? [])];
 
-/** A table's columns in the order its rows are written: the bound ones, and its derived ones (TableSpec.derived) last (a table has stored columns or derived ones, not both). */
+/** A table's columns in the order its rows are written: the bound ones, and its derived ones (TableSpec.derived) last (stored columns are computed for adoptions only, and never beside derived ones: the writer refuses a table that has both). */
 const rowColumns = (t: TableSpec): string[] => [...boundColumns(t), ...(t.derived?.columns ?? [])];
 
 /**
@@ -329,7 +329,7 @@ interface Insert {
   first: { column: string; any: Statement } | null;
   /** How many stored columns (TableSpec.stored): NULL in a bulk build until finishBulk. */
   stored: number;
-  /** How many derived columns (TableSpec.derived): NULL in a bulk build until finishBulk. */
+  /** How many derived columns (TableSpec.derived): a bulk build fills them as its rows are buffered (BuildViews), NULL there only for finishBulk to derive (a dirty id, or every row: `full`). */
   derived: number;
   /** Live, a row whose derived values JS makes (session items: sessions/live-views.ts), bound whole; `stmt` computes them when JS cannot. */
   plain: Statement | null;
@@ -437,6 +437,7 @@ export class ReadModelWriter {
     }
     for (const p of PROJECTIONS) {
       for (const t of p.tables) {
+        if (t.stored && (t.name !== 'adoptions' || t.derived)) throw new Error(`${t.name}: stored columns are computed for adoptions only (documents/stored.ts), and not beside derived ones`);
         const cols = rowColumns(t);
         const bulk = options.deferCloses ? new BulkInsert(db, t.name, cols) : null;
         if (bulk) this.bulks.push(bulk);
@@ -909,9 +910,10 @@ export class ReadModelWriter {
       }
       const values = [factId, knownFrom, OPEN, position, correctedBy, ...ins.columns.map((c) => w.row[c] ?? null)];
       if (ins.first) values.push(ins.first.any.get(w.row[ins.first.column] ?? null) === undefined ? 1 : 0);
-      if (ins.stored > 0) values.push(...(this.items as StoredItems).cells(w.row));
+      if (ins.stored > 0) values.push(...(this.items as StoredItems).cells(w.row, knownFrom));
       const views = ins.plain && this.views ? ins.spec.derived?.js(w.row, factId, knownFrom, (id, k) => (this.views as LiveViews).view(id, k)) : undefined;
       const info = views ? (ins.plain as Statement).run(values.concat(views)) : ins.stmt.run(values);
+      if (ins.stored > 0) (this.items as StoredItems).inserted(Number(info.lastInsertRowid));
       if (this.terms && (w.table === 'appointments' || w.table === 'departures')) this.terms.touch(w.row['office'], w.row['person']);
       const upkeep = this.upkeep.get(w.table);
       if (upkeep) for (const u of upkeep) u(w.row, Number(info.lastInsertRowid), knownFrom);

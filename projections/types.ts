@@ -87,7 +87,8 @@ export interface TableSpec {
   /**
    * Columns the writer derives from other tables' rows when it writes a row (session items:
    * the texts of the entity views they show, sessions/stored.ts), kept up when an entity a row
-   * names changes. A pure function of the rows (so a rebuild makes them after the log, finishBulk).
+   * names changes. A pure function of the rows (so a rebuild may make them as its rows are
+   * buffered, or after the log: finishBulk).
    */
   readonly derived?: DerivedSpec;
 }

@@ -121,7 +121,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
     const reads = startReadPool(config, () => openedModels as ReadModels, log, deps, metrics);
     if (reads) closing.unshift(() => reads.close());
     const [opened, models] = await Promise.allSettled([openAudit(config, store, keys, log, deps, metrics), openModels(config, store, log, deps, metrics)]);
-    // Closed before the workers (`closing` runs from the front): they close first.
+    // Closed after the read workers (`closing` runs from the front, the workers' close at 0): the workers close first.
     if (opened.status === 'fulfilled') closing.splice(reads ? 1 : 0, 0, () => opened.value.close());
     if (models.status === 'fulfilled') closing.splice(reads ? 1 : 0, 0, () => models.value.close());
     if (opened.status === 'rejected') throw opened.reason;

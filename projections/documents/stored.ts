@@ -16,9 +16,12 @@
  * correctedBy), and S exists; then item_to = min(D.known_to, S.known_to), the first moment
  * at which a version of either closes. Else all three NULL (a page writes the item as before).
  *
- * The live writer (db.ts) computes them in JS at the row's insert from the two entities' open
- * versions (what is known at kf when the insert is applied: anything written later is later in
- * the log); it touches the rows again only when a version of an entity closes at t (a
+ * The live writer (db.ts) computes them in JS at the row's insert from the two entities'
+ * versions known at kf (every version there is earlier in the log: anything written later is
+ * later in it; in a log whose recording times go back, the one known at kf may be closed
+ * already, its known_to then item_to, as the rebuild's join finds), or, when an entity's text
+ * reads back with U+FFFD (bytes SQLite keeps that are not UTF-8: a lone surrogate in a log
+ * made by hand), with the rebuild's SQL for that row, so the bytes are the rebuild's; it touches the rows again only when a version of an entity closes at t (a
  * correction or retraction of the fact that created it: rare), the rows naming it whose
  * item_to > t getting item_to = t, or NULLs for a row known from t itself (an entity corrected
  * later in the same moment: its version known at kf is then one written after the adoption).
@@ -70,6 +73,17 @@ const NONE: Cell[] = [null, null, null];
 /** json-sql.ts plain: a partial date (or a ULID) between quotes, `null` for none. */
 const plain = (x: unknown): string => (x === null || x === undefined ? 'null' : `"${x as string}"`);
 const q = JSON.stringify;
+/**
+ * JSON of a string of the row not yet stored, as json_quote writes the stored column: a lone
+ * surrogate left as it is (better-sqlite3 stores it as its three bytes, ED A0 80 for U+D800, the
+ * column's bytes, which json_quote copies; JSON.stringify would escape it: `"\ud800"`, and
+ * toWellFormed's U+FFFD is other bytes), every other character as JSON.stringify writes it.
+ */
+const LONE = /(?<!\\)((?:\\\\)*)\\u(d[89a-f][0-9a-f]{2})/g;
+const quoteStored = (x: unknown): string => {
+  const text = q(x);
+  return text.includes('\\ud') ? text.replace(LONE, (_, slashes: string, hex: string) => slashes + String.fromCharCode(parseInt(hex, 16))) : text;
+};
 
 /**
  * [item_head, item_tail, item_to] of an adoption, from its document's and session's entity
@@ -81,7 +95,7 @@ export function itemCells(a: AdoptionCells, d: DocVersion | undefined, s: Sessio
   if (a.session === null || a.session === undefined || d === undefined || s === undefined || d.kind !== 'document' || d.corrected_by !== null) return NONE;
   const detail = d.detail === null ? null : (JSON.parse(d.detail) as { kind?: unknown; period?: unknown; summary?: unknown } | null);
   const period = a.period !== null && a.period !== undefined && a.period !== 'null' ? (a.period as string) : q(detail?.period ?? null);
-  const summary = a.summary !== null && a.summary !== undefined ? q(a.summary) : q(detail?.summary ?? null);
+  const summary = a.summary !== null && a.summary !== undefined ? quoteStored(a.summary) : q(detail?.summary ?? null);
   const head = `{"id":"${a.document as string}","key":${q(d.key)},"title":${q(d.name)},"kind":${q(detail?.kind ?? null)},"status":"adopted","adoptedOn":${plain(a.adopted_raw)},"effective":{"from":${plain(a.from_raw)},"to":${plain(a.to_raw)}},"period":${period},"summary":${summary}`;
   const tail = `,"session":{"id":"${s.id}","key":${q(s.key)},${s.kind === 'office' ? '"title"' : '"name"'}:${q(s.name)}},"factId":"${d.fact_id}"`;
   return [head, tail, d.known_to < s.known_to ? d.known_to : s.known_to];
@@ -96,23 +110,46 @@ export class StoredItems {
   private readonly session: Statement;
   private readonly closeDoc: Statement;
   private readonly closeSession: Statement;
+  private readonly one: Statement;
+  /** The last row's cells are left to `one` (an entity's text SQLite stores as bytes JS cannot give back). */
+  private inSql = false;
 
   constructor(db: Db) {
-    // An entity's open version: by its primary key (id, position), the few versions of the id.
-    this.doc = db.prepare(`SELECT ${DOC} FROM entities WHERE id = ? AND known_to = '${OPEN_END}'`);
-    this.session = db.prepare(`SELECT ${SESSION} FROM entities WHERE id = ? AND known_to = '${OPEN_END}'`);
+    // An entity's version known at the row's moment (as finishStoredItems joins it; every version
+    // in the table is earlier in the log): by its primary key (id, position), the few versions of the id.
+    this.doc = db.prepare(`SELECT ${DOC} FROM entities WHERE id = @id AND known_from <= @k AND known_to > @k`);
+    this.session = db.prepare(`SELECT ${SESSION} FROM entities WHERE id = @id AND known_from <= @k AND known_to > @k`);
     // Through adoptions' (document, …) and (session, document) indexes.
     const set = `SET item_to = CASE WHEN known_from < @at THEN @at END, item_head = CASE WHEN known_from < @at THEN item_head END, item_tail = CASE WHEN known_from < @at THEN item_tail END`;
     this.closeDoc = db.prepare(`UPDATE adoptions ${set} WHERE document = @id AND item_to > @at`);
     this.closeSession = db.prepare(`UPDATE adoptions ${set} WHERE session = @id AND item_to > @at`);
+    this.one = db.prepare(storedItemsSql(' AND a.rowid = ?'));
   }
 
-  /** The stored cells of the adoption row `row`, inserted now (the open versions are the ones known at its known_from). */
-  cells(row: Row): Cell[] {
+  /**
+   * The stored cells of the adoption row `row` known from `k`, inserted now: from the versions
+   * known at k (not the open ones: in a log whose recording times go back, a version opened
+   * after k may be open, and the one known at k closed, its known_to then item_to).
+   */
+  cells(row: Row, k: string): Cell[] {
+    this.inSql = false;
     if (row['session'] === null || row['session'] === undefined) return NONE;
-    const d = this.doc.get(row['document']) as DocVersion | undefined;
+    const d = this.doc.get({ id: row['document'], k }) as DocVersion | undefined;
     if (d === undefined || d.kind !== 'document' || d.corrected_by !== null) return NONE;
-    return itemCells(row as unknown as AdoptionCells, d, this.session.get(row['session']) as SessionVersion | undefined);
+    const s = this.session.get({ id: row['session'], k }) as SessionVersion | undefined;
+    // A text read back with U+FFFD may be bytes SQLite keeps that are not UTF-8 (a lone
+    // surrogate stored by hand): JS would write U+FFFD's bytes, json_quote the stored ones.
+    if (s !== undefined && [d.key, d.name, s.key, s.name].some((x) => x?.includes('\ufffd'))) {
+      this.inSql = true;
+      return NONE;
+    }
+    return itemCells(row as unknown as AdoptionCells, d, s);
+  }
+
+  /** After the insert of the row `cells` was asked for: its cells by finishStoredItems' SQL, when they were left to it. */
+  inserted(rowid: number): void {
+    if (this.inSql) this.one.run(rowid);
+    this.inSql = false;
   }
 
   /** A version of the entity `id` closed at `at` (a correction or retraction of the fact that created it). */
@@ -135,8 +172,12 @@ const PLAIN = (x: string): string => `CASE WHEN ${x} IS NULL THEN 'null' ELSE '"
  * ~0.8 s of CPU, their texts in JS ~0.6 s more, on the 1,000,000-fact record).
  */
 export function finishStoredItems(db: Db): number {
-  return db.prepare(
-    `UPDATE adoptions SET item_head = x.head, item_tail = x.tail, item_to = x.until FROM (
+  return db.prepare(storedItemsSql('')).run().changes;
+}
+
+/** finishStoredItems' UPDATE, of the rows `where` keeps (`AND …`, of `a`). */
+function storedItemsSql(where: string): string {
+  return `UPDATE adoptions SET item_head = x.head, item_tail = x.tail, item_to = x.until FROM (
        SELECT a.rowid AS r,
          concat('{"id":"', a.document, '","key":', json_quote(d.key), ',"title":', json_quote(d.name), ',"kind":', coalesce(d.detail -> '$.kind', 'null'),
            ',"status":"adopted","adoptedOn":', ${PLAIN('a.adopted_raw')}, ',"effective":{"from":', ${PLAIN('a.from_raw')}, ',"to":', ${PLAIN('a.to_raw')},
@@ -147,7 +188,6 @@ export function finishStoredItems(db: Db): number {
        FROM adoptions a
        CROSS JOIN entities d ON d.id = a.document AND d.known_from <= a.known_from AND d.known_to > a.known_from AND d.position <= a.position
        CROSS JOIN entities s ON s.id = a.session AND s.known_from <= a.known_from AND s.known_to > a.known_from AND s.position <= a.position
-       WHERE a.session IS NOT NULL AND d.kind = 'document' AND d.corrected_by IS NULL) x
-     WHERE adoptions.rowid = x.r`,
-  ).run().changes;
+       WHERE a.session IS NOT NULL AND d.kind = 'document' AND d.corrected_by IS NULL${where}) x
+     WHERE adoptions.rowid = x.r`;
 }

@@ -12,7 +12,7 @@
  * its body's once a statement when the page has one body (OWN_VIEW, BODY_VIEW): no seek. An
  * attendance's and a report's text, views included, is stored in its row (sessions/stored.ts)
  * and written from there while no entity it names changed since (views_to > k): no seek either
- * (sessions@12: the statement ~0.94 -> ~0.5 ms a page warm, bench/session-page-parts.ts); the
+ * (sessions@12: the statement ~0.94 -> ~0.5 ms a page warm, bench/page-parts.ts `BENCH_ONLY=sessions`); the
  * seeks left are talks' participants and documents'.
  *
  * A page whose sessions all have at most `nested` items in each list (every page of the
