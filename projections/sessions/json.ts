@@ -75,7 +75,7 @@ const LONG = 'char(0)';
 const DOCUMENT_IDS = `SELECT a.document AS id FROM adoptions a WHERE a.session = s.id AND ${KNOWN('a')} UNION SELECT c.document FROM considerations c WHERE c.session = s.id AND ${KNOWN('c')}`;
 
 /** The adoption columns documentFields reads, of the row `x`. */
-const ADOPTION = ['document', 'from_raw', 'to_raw', 'adopted_raw', 'period', 'summary', 'body', 'session'].map((c) => `x.${c} AS ${c}`).join(', ');
+const ADOPTION = ['document', 'from_raw', 'to_raw', 'adopted_raw', 'period', 'summary', 'body', 'session', 'item_head', 'item_tail', 'item_to'].map((c) => `x.${c} AS ${c}`).join(', ');
 
 /**
  * The session's own entity view, from its row: the entity and the row are both written from the
@@ -109,7 +109,8 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
  */
 function documents(): string {
   const fast = `(SELECT ${documentFields({ view: docView, concat: true })} FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')})`;
-  const adopted = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${fast} ELSE ${documentJson('sd_id', docView)} END AS dj
+  const first = `CASE WHEN a.item_to > @k AND a.body IS NOT NULL THEN concat(a.item_head, ',"body":', ${docView('a.body', 'body')}, a.item_tail, '}') ELSE ${fast} END`;
+  const adopted = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${first} ELSE ${documentJson('sd_id', docView)} END AS dj
     FROM (SELECT ${ADOPTION}, x.document AS sd_id, x.earliest AS earliest, min(x.position) FROM adoptions x WHERE x.session = s.id AND ${KNOWN('x')} GROUP BY x.document) a))`;
   const any = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id', docView)} AS dj FROM (${DOCUMENT_IDS} ORDER BY 1) d))`;
   return `CASE WHEN EXISTS (SELECT 1 FROM considerations c WHERE c.session = s.id) THEN ${any} ELSE ${adopted} END`;
