@@ -12,8 +12,12 @@
  * its body's once a statement when the page has one body (OWN_VIEW, BODY_VIEW): no seek. An
  * attendance's and a report's text, views included, is stored in its row (sessions/stored.ts)
  * and written from there while no entity it names changed since (views_to > k): no seek either
- * (sessions@12: the statement ~0.94 -> ~0.5 ms a page warm, bench/page-parts.ts `BENCH_ONLY=sessions`); the
- * seeks left are talks' participants and documents'.
+ * (sessions@12: the statement ~0.94 -> ~0.5 ms a page warm, bench/page-parts.ts `BENCH_ONLY=sessions`).
+ * A document's item is written from the text stored on its adoption (documents/stored.ts) while
+ * it holds (item_to > k): no seek and no detail read (s37-ss: the documents' part ~264 -> ~51
+ * µs a page). The seeks left are talks' participants, the place's country and the chair's
+ * person and office (~77 µs a page warm, all the joins), and a document's whose item is not
+ * stored or no longer holds.
  *
  * A page whose sessions all have at most `nested` items in each list (every page of the
  * 1,000,000-fact record: at most 30 a list) has no `more`: its lists are written whole. A page
@@ -101,8 +105,13 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
  * of the 1,000,000-fact record) lists its adoptions known at k in the index's order (session,
  * document): no union to sort. Of a document's adoptions there, the one of least position (min's
  * bare columns) is its first known at k when no adoption of it came before in the log (db.ts
- * `earliest`): its item is written from that row and the document's entity (one seek), not by
- * finding the first adoption again (two more). Any other document goes through documentJson
+ * `earliest`): its item is written from that row, not by finding the first adoption again (two
+ * more seeks): from the row's stored text (documents/stored.ts, the same text documentFields
+ * writes) while it holds at k (`item_to > @k`: the document's entity and the session's known at k
+ * are the versions it was written from, the document's not corrected, so it has no correctedBy;
+ * the session's view there is what OWN_VIEW writes), the body's view put in (docView, of the
+ * row's body: documentFields' `coalesce(a.body, e.parent)` when a.body is set); else from the
+ * document's entity (one seek). Any other document goes through documentJson
  * (the general rule), by the id the group carries (`sd_id`: a name documentJson's own tables do
  * not have, so it reads this row's). The groups come in document order (SQLite emits a GROUP BY's
  * groups in the order of its key, here the index's): an ORDER BY again made a sorter a session.
