@@ -77,6 +77,13 @@ t.test('succession, documents, sessions and attendees as CSV', async (t) => {
 
   const inForce = await csv('/v1/documents?organization=csto&validAt=2027&format=csv', {});
   t.same(inForce.slice(1).map((r) => r[0]), ['Declaration of the CSTO Collective Security Council'], 'validAt applies');
+  // format named with an escape, or given twice (the first counts, as URLSearchParams reads it); JSON when no name is format.
+  const escaped = await app.inject({ url: '/v1/documents?organization=csto&validAt=2027&%66ormat=csv' });
+  t.match(escaped.headers['content-type'], /^text\/csv/, 'an escaped name is format too');
+  const twice = await app.inject({ url: '/v1/documents?organization=csto&format=json&format=csv' });
+  t.match(twice.headers['content-type'], /^application\/json/, 'the first format counts');
+  const other = await app.inject({ url: '/v1/documents?organization=csto&formats=csv&x%3D=csv&format' });
+  t.match(other.headers['content-type'], /^application\/json/, 'no format, or an empty one: JSON');
   const all = await csv('/v1/documents?organization=csto');
   t.same(all.slice(1).map((r) => r[4]).sort(), ['adopted', 'considered', 'considered']);
 

@@ -11,7 +11,9 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
-import { DEFAULT_PAGE, SESSIONS_PAGE } from '../src/http/paging.js';
+import { createHmac } from 'node:crypto';
+import { DEFAULT_PAGE, SESSIONS_PAGE, decodeCursor, encodeCursor, withCursor } from '../src/http/paging.js';
+import { prng } from './fixtures/history.js';
 
 const EXAMPLE = readFileSync(new URL('../src/example/csto-2025-11-27.ndjson', import.meta.url), 'utf8');
 const source = { title: 'test source', publisher: 'test' };
@@ -195,4 +197,50 @@ t.test('CORS for the origins ANNALS_CORS_ORIGINS names', async (t) => {
   const preflight = await app.inject({ method: 'OPTIONS', url: '/v1/facts', headers: { origin: 'https://explorer.example.org', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization, content-type' } });
   t.equal(preflight.statusCode, 204, 'a preflight for a write');
   t.match(String(preflight.headers['access-control-allow-headers']), /Authorization/i);
+});
+
+t.test('a cursor\'s signature and the Link\'s URL, made the short way, are what createHmac and URLSearchParams make', async (t) => {
+  const scope = { route: '/v1/documents', params: {}, filters: { organization: 'org', validAt: '2001' } };
+  // The signature: HMAC-SHA-256 under the key, cut to 16 bytes, base64url (decodeCursor checks it the same way).
+  for (const knownAt of ['2026-12-06T12:09:46.826Z', 'é😀 not ASCII']) {
+    const cursor = encodeCursor(scope, knownAt, ['1990-01-01', '01M95M45CKHTB8RGQEQXZC5FMP']);
+    const [payload, sig] = cursor.split('.') as [string, string];
+    t.equal(sig, createHmac('sha256', 'annals cursor v1').update(payload).digest().subarray(0, 16).toString('base64url'));
+    t.same(decodeCursor(cursor, scope, undefined), { knownAt, after: ['1990-01-01', '01M95M45CKHTB8RGQEQXZC5FMP'] });
+  }
+  // A payload a client made up, beyond ASCII, is refused as altered (its bytes hashed as UTF-8, as createHmac would).
+  const foreign = `${Buffer.from('é').toString('latin1')}.${createHmac('sha256', 'annals cursor v1').update('x').digest().subarray(0, 16).toString('base64url')}`;
+  t.throws(() => decodeCursor(foreign, scope, undefined), /altered/);
+  const nonAscii = 'é😀';
+  t.throws(() => decodeCursor(`${nonAscii}.${createHmac('sha256', 'annals cursor v1').update(nonAscii).digest().subarray(0, 16).toString('base64url')}x`, scope, undefined), /altered/);
+  t.throws(() => decodeCursor(`${nonAscii}.${createHmac('sha256', 'annals cursor v1').update(nonAscii).digest().subarray(0, 16).toString('base64url')}`, scope, undefined), /not a cursor this service issued/, 'signed right: then read');
+  // withCursor against URLSearchParams over query strings made of the pieces that matter.
+  const slow = (url: string, cursor: string): string => {
+    const [path, search = ''] = url.split('?', 2) as [string, string?];
+    const params = new URLSearchParams(search);
+    params.set('cursor', cursor);
+    return `${path}?${params.toString()}`;
+  };
+  const atoms = ['a', 'Z', '9', '*', '-', '.', '_', '+', '%20', '%2A', '%2B', '%2C', '%2D', '%2F', '%3A', '%3a', '%41', '%5F', '%7E', '%25', '%', '%zz', '%C3%A9', 'é', '~', '!', '=', '&', '?', '#', ' ', '%00', '%7F', '%80', 'cursor', 'curso%72', '%3D'];
+  const rnd = prng(14);
+  let differ = 0;
+  let n = 0;
+  for (let i = 0; i < 20000; i++) {
+    let q = '';
+    for (let j = Math.floor(rnd() * 8); j > 0; j--) q += atoms[Math.floor(rnd() * atoms.length)];
+    const url = `/v1/documents${rnd() < 0.9 ? '?' : ''}${q}`;
+    const cursor = rnd() < 0.8 ? 'eyJ2Ijox.ab_-' : 'a b';
+    n++;
+    if (withCursor(url, cursor) !== slow(url, cursor)) differ++;
+  }
+  for (let b = 0; b < 256; b++) {
+    const h = b.toString(16).toUpperCase().padStart(2, '0');
+    for (const url of [`/x?a=%${h}`, `/x?%${h}=1`, `/x?a=${String.fromCharCode(b)}`, `/x?a=%${h.toLowerCase()}`]) {
+      n++;
+      if (withCursor(url, 'c.d') !== slow(url, 'c.d')) differ++;
+    }
+  }
+  t.equal(differ, 0, `${n} URLs, each as URLSearchParams writes it`);
+  t.equal(withCursor('/v1/documents?organization=org&validAt=2023-04-14&knownAt=2026-12-06T12%3A09%3A46.826Z', 'abc.d'), '/v1/documents?organization=org&validAt=2023-04-14&knownAt=2026-12-06T12%3A09%3A46.826Z&cursor=abc.d');
+  t.equal(withCursor('/v1/documents?cursor=old&limit=2', 'new'), '/v1/documents?cursor=new&limit=2', 'a cursor given is replaced where it was');
 });

@@ -8,8 +8,10 @@
  * read hashes the query), knownAt normalised the same way.
  */
 import type { FastifySchemaCompiler } from 'fastify';
+import type { z } from 'zod';
 import { daysInMonth, isPartialDate } from '../../../events/index.js';
-import { POSITION, PointQuery, isRfc3339, refParamName } from './reads-common.js';
+import { MAX_CURSOR, MAX_PAGE, PAGE_LIMITS, PagingQuery } from '../paging.js';
+import { KnownAt, MinPosition, POSITION, PointQuery, ValidAt, isRfc3339, refParamName } from './reads-common.js';
 
 type Validate = (data: unknown) => { value?: unknown; error?: Error } | boolean;
 
@@ -34,6 +36,44 @@ function isCanonical(v: string): boolean {
 }
 const CANONICAL_DIGITS = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18, 20, 21, 22];
 
+/** A field's parse from its query string value, or undefined when zod must answer. */
+type FieldCheck = (v: string) => string | number | undefined;
+const knownAtFast: FieldCheck = (v) => (isCanonical(v) ? v : isRfc3339(v) ? new Date(v).toISOString() : undefined);
+const minPositionFast: FieldCheck = (v) => (POSITION.test(v) ? v : undefined);
+const validAtFast: FieldCheck = (v) => (isPartialDate(v) ? v : undefined);
+/** PagingQuery's cursor: any string up to MAX_CURSOR UTF-16 units (the cursor's own check is decodeCursor's). */
+const cursorFast: FieldCheck = (v) => (v.length <= MAX_CURSOR ? v : undefined);
+/** pageLimit: z.coerce.number().int().min(1).max(MAX_PAGE); only plain digits are taken here (Number(' 5'), '1e2', '05' are zod's). */
+const LIMIT = /^[1-9][0-9]{0,2}$/;
+const limitFast: FieldCheck = (v) => (LIMIT.test(v) && Number(v) <= MAX_PAGE ? Number(v) : undefined);
+/** LooseRef: 1–200 UTF-16 units, as zod counts. */
+const refFast: FieldCheck = (v) => (v.length >= 1 && v.length <= 200 ? v : undefined);
+
+/** Each field: its name, its check, and whether it may be left out. */
+type Fields = readonly (readonly [string, FieldCheck, boolean])[];
+
+/**
+ * A query's parse by its fields' checks, in the schema's order, unknown fields left out (zod's
+ * object strips them), or undefined when a field is not a string its check accepts, or a
+ * required one is missing.
+ */
+function queryFast(fields: Fields, data: unknown): Record<string, string | number> | undefined {
+  if (data === null || typeof data !== 'object') return undefined;
+  const out: Record<string, string | number> = {};
+  for (const [name, check, optional] of fields) {
+    const v = (data as Record<string, unknown>)[name];
+    if (v === undefined) {
+      if (optional) continue;
+      return undefined;
+    }
+    if (typeof v !== 'string') return undefined;
+    const parsed = check(v);
+    if (parsed === undefined) return undefined;
+    out[name] = parsed;
+  }
+  return out;
+}
+
 /** PointQuery's parse, or undefined when the fast check leaves the query to zod. */
 export function pointQueryFast(data: unknown): Record<string, string> | undefined {
   if (data === null || typeof data !== 'object') return undefined;
@@ -57,6 +97,38 @@ export function pointQueryFast(data: unknown): Record<string, string> | undefine
   return out;
 }
 
+/** Query schemas checked by queryFast: their fields, in the schema's order, each with its check. */
+const FAST_QUERIES = new WeakMap<object, Fields>();
+
+/**
+ * Marks a list's query schema (ListQuery, or one that keeps some of its fields and adds
+ * entity references, LooseRef each, named in `refs`) as checked without zod when well formed
+ * (zod's object parse of a list's query cost ~3–4.5 µs of the event loop, the fast check ~1).
+ * Every field must be one of ListQuery's, as reads-common and paging make them, or in `refs`.
+ */
+export function fastListQuery<S extends z.ZodObject>(schema: S, refs: readonly string[] = []): S {
+  const known = new Map<unknown, FieldCheck>([
+    [KnownAt, knownAtFast],
+    [MinPosition, minPositionFast],
+    [ValidAt, validAtFast],
+    [PagingQuery.cursor, cursorFast],
+  ]);
+  const fields = Object.entries(schema.shape).map(([name, field]) => {
+    const check = refs.includes(name) ? refFast : PAGE_LIMITS.has(field) ? limitFast : known.get(field);
+    if (check === undefined) throw new Error(`fastListQuery: no fast check for the field ${name}`);
+    // A field zod requires (an organization) is left to zod when missing, so its refusal is zod's.
+    return [name, check, (field as z.ZodType).safeParse(undefined).success] as const;
+  });
+  FAST_QUERIES.set(schema, fields);
+  return schema;
+}
+
+/** A list query's parse (a schema marked by fastListQuery), or undefined when zod must answer. */
+export function listQueryFast(schema: object, data: unknown): Record<string, string | number> | undefined {
+  const fields = FAST_QUERIES.get(schema);
+  return fields === undefined ? undefined : queryFast(fields, data);
+}
+
 /**
  * A path naming one entity (RefParam): its parse, or undefined when zod must answer. The
  * router gives exactly the route's parameters, as strings; what zod's strictObject and
@@ -72,8 +144,8 @@ export function refParamFast(name: string, data: unknown): Record<string, string
 }
 
 /**
- * Fastify's validator compiler, with PointQuery checked by pointQueryFast and a RefParam by
- * refParamFast first (zod's object parse a request each: ~2–5 µs of the event loop).
+ * Fastify's validator compiler, with PointQuery checked by pointQueryFast, a list's query
+ * marked by fastListQuery by queryFast and a RefParam by refParamFast first (zod's object parse a request each: ~2–5 µs of the event loop).
  */
 export function withFastPointQuery<S>(compile: FastifySchemaCompiler<S>): FastifySchemaCompiler<S> {
   return (route) => {
@@ -82,6 +154,13 @@ export function withFastPointQuery<S>(compile: FastifySchemaCompiler<S>): Fastif
     if (schema === PointQuery) {
       return (data: unknown) => {
         const value = pointQueryFast(data);
+        return value === undefined ? zod(data) : { value };
+      };
+    }
+    const fields = typeof schema === 'object' && schema !== null ? FAST_QUERIES.get(schema) : undefined;
+    if (fields !== undefined) {
+      return (data: unknown) => {
+        const value = queryFast(fields, data);
         return value === undefined ? zod(data) : { value };
       };
     }

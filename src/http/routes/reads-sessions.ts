@@ -7,11 +7,12 @@ import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, Sess
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, found, moreLinks, readContext, typed } from './reads-common.js';
 import { guards } from './reads-guards.js';
+import { fastListQuery } from './point-query.js';
 import type { ItemMore } from '../../../projections/read-pool.js';
 
-const ByOrganization = ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') });
+const ByOrganization = fastListQuery(ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') }), ['organization']);
 /** Sessions come SESSIONS_PAGE to a page by default: each holds the first page of four lists of its own. */
-const SessionsQuery = ByOrganization.extend({ limit: pageLimit(SESSIONS_PAGE) });
+const SessionsQuery = fastListQuery(ByOrganization.extend({ limit: pageLimit(SESSIONS_PAGE) }), ['organization']);
 const SESSIONS_NOTE = LIST_NOTE.replace('(default 50,', `(default ${SESSIONS_PAGE}: each session holds the first page of four lists,`);
 const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
 const now = (): string => new Date().toISOString();
@@ -34,7 +35,8 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
   const q = () => app.readModels.queries;
 
   r.get('/v1/sessions', { preHandler: g.read, schema: { operationId: 'listSessions', response: { 200: SessionsAnswer }, tags: ['reads'], summary: 'Sessions of the organization’s bodies by first day (held within validAt when given)', description: `Each session holds the first page of its attendees, reports, documents and talks; \`more\` links to the rest. ${SESSIONS_NOTE} ${CACHE_NOTE}`, querystring: SessionsQuery } }, async (req, reply) => {
-    await readContext(app, { minPosition: req.query.minPosition });
+    // Only a minPosition waits: an async call and its await cost every other list a microtask.
+    if (req.query.minPosition !== undefined) await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now, SESSIONS_PAGE);
     const { organization, validAt } = req.query;
     // Each session with its links (by a read worker: its JSON as the worker made it, the links added here).
@@ -68,7 +70,8 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
       },
     },
     async (req, reply) => {
-      await readContext(app, { minPosition: req.query.minPosition });
+      // Only a minPosition waits: an async call and its await cost every other list a microtask.
+      if (req.query.minPosition !== undefined) await readContext(app, { minPosition: req.query.minPosition });
       const start = pageStart(req, req.query, now);
       const { session, list } = req.params;
       const page = found(q().sessionList(session, list, start.knownAt, start), 'session', session, start.knownAt);
@@ -78,7 +81,8 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
   );
 
   r.get('/v1/documents', { preHandler: g.read, schema: { operationId: 'listDocuments', response: { 200: DocumentsAnswer }, tags: ['reads'], summary: 'Documents adopted or considered by the organization or its bodies; with validAt, adopted ones in force then', description: `Ordered: documents only considered first (by id), then adopted ones by the first day of their effect, then id. ${LIST_NOTE} ${CACHE_NOTE}`, querystring: ByOrganization } }, async (req, reply) => {
-    await readContext(app, { minPosition: req.query.minPosition });
+    // Only a minPosition waits: an async call and its await cost every other list a microtask.
+    if (req.query.minPosition !== undefined) await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
     const { value, snapshot } = await ask(app, 'documents', organization, start.knownAt, validAt, start);
