@@ -14,47 +14,35 @@ import t from 'tap';
 import type { Test } from 'tap';
 import type { ReadQueries } from '../projections/queries.js';
 import type { StoredEvent } from '../src/store/port.js';
-import { TestLog, sameAsRebuilt, startReadApp, testUlid } from './fixtures/history.js';
+import { TestLog, namedLog, sameAsRebuilt, startReadApp, testUlid, type NamedLog } from './fixtures/history.js';
 
 const id = (e: StoredEvent): string => e.metadata['factId'] as string;
 
-interface History {
-  log: TestLog;
-  at: Record<string, string>;
-  ids: Record<string, string>;
-}
-
-function history(): History {
-  const log = new TestLog();
-  const at: Record<string, string> = {};
-  const ids: Record<string, string> = {};
-  const put = (name: string, e: StoredEvent): StoredEvent => {
-    at[name] = e.recordedAt;
-    ids[name] = id(e);
-    return e;
-  };
-  put('org', log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }));
-  put('council', log.record('SessionHeld', { key: 'council', body: ids['org'], title: 'Council', held: { from: '2001-03-01', to: '2001-03-05' } }));
-  put('summit', log.record('SessionHeld', { body: ids['org'], title: 'Summit', held: { from: '2001-06-01' } }));
-  put('plan', log.record('DocumentAdopted', { key: 'plan', title: 'Plan', kind: 'plan', summary: 'A "plan"\n\u00e9t\u00e9', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-02' }));
-  put('treaty', log.record('DocumentConsidered', { title: 'Treaty', kind: 'treaty', period: { from: '2001', to: '2010' }, body: ids['org'], session: ids['council'] }));
-  put('treatyAdopted', log.record('DocumentAdopted', { document: ids['treaty'], body: ids['org'], session: ids['summit'], adoptedOn: '2001-06-01', effective: { from: '2001-06', to: '2003' } }));
+function history(): NamedLog {
+  const named = namedLog();
+  const { at, ids, put } = named;
+  put('org', 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' });
+  put('council', 'SessionHeld', { key: 'council', body: ids['org'], title: 'Council', held: { from: '2001-03-01', to: '2001-03-05' } });
+  put('summit', 'SessionHeld', { body: ids['org'], title: 'Summit', held: { from: '2001-06-01' } });
+  put('plan', 'DocumentAdopted', { key: 'plan', title: 'Plan', kind: 'plan', summary: 'A "plan"\n\u00e9t\u00e9', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-02' });
+  put('treaty', 'DocumentConsidered', { title: 'Treaty', kind: 'treaty', period: { from: '2001', to: '2010' }, body: ids['org'], session: ids['council'] });
+  put('treatyAdopted', 'DocumentAdopted', { document: ids['treaty'], body: ids['org'], session: ids['summit'], adoptedOn: '2001-06-01', effective: { from: '2001-06', to: '2003' } });
   // A session named before its registration (a log made by hand: the service refuses it).
   const later = testUlid(900);
-  put('early', log.record('DocumentAdopted', { title: 'Early', kind: 'statute', body: ids['org'], session: later, adoptedOn: '2001-01' }));
+  put('early', 'DocumentAdopted', { title: 'Early', kind: 'statute', body: ids['org'], session: later, adoptedOn: '2001-01' });
   // No session: the session shown is the one it was considered at, which is not stored.
-  put('memo', log.record('DocumentAdopted', { title: 'Memo', kind: 'memo', body: ids['org'], adoptedOn: '2001' }));
-  put('councilCorrected', log.record('FactCorrected', { fact: ids['council'], data: { key: 'council', body: ids['org'], title: 'Spring Council', held: { from: '2001-03-01', to: '2001-03-05' } }, reason: 'title' }));
-  put('treatyCorrected', log.record('FactCorrected', { fact: ids['treaty'], data: { title: 'Treaty of Friendship', kind: 'treaty', period: { from: '2001', to: '2010' }, body: ids['org'], session: ids['council'] }, reason: 'title' }));
-  put('registeredLate', log.record('SessionHeld', { body: ids['org'], title: 'Late Session', held: { from: '2001-01-01' } }, { factId: later }));
+  put('memo', 'DocumentAdopted', { title: 'Memo', kind: 'memo', body: ids['org'], adoptedOn: '2001' });
+  put('councilCorrected', 'FactCorrected', { fact: ids['council'], data: { key: 'council', body: ids['org'], title: 'Spring Council', held: { from: '2001-03-01', to: '2001-03-05' } }, reason: 'title' });
+  put('treatyCorrected', 'FactCorrected', { fact: ids['treaty'], data: { title: 'Treaty of Friendship', kind: 'treaty', period: { from: '2001', to: '2010' }, body: ids['org'], session: ids['council'] }, reason: 'title' });
+  put('registeredLate', 'SessionHeld', { body: ids['org'], title: 'Late Session', held: { from: '2001-01-01' } }, { factId: later });
   // An adoption and a correction of the session it names at the same instant, the adoption first in the log.
-  put('pact', log.record('DocumentAdopted', { title: 'Pact', kind: 'pact', body: ids['org'], session: ids['summit'], adoptedOn: '2001-06-02' }));
-  put('summitCorrected', log.record('FactCorrected', { fact: ids['summit'], data: { body: ids['org'], title: 'Great Summit', held: { from: '2001-06-01' } }, reason: 'title' }, { at: at['pact'] as string }));
-  put('planCorrected', log.record('FactCorrected', { fact: ids['plan'], data: { key: 'plan', title: 'Plan of Action', kind: 'plan', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-02' }, reason: 'title' }));
-  put('treatyAgain', log.record('FactCorrected', { fact: ids['treatyCorrected'], data: { title: 'Treaty of Peace', kind: 'treaty', period: { from: '2001', to: '2010' }, body: ids['org'], session: ids['council'] }, reason: 'again' }));
-  put('summitRetracted', log.record('FactRetracted', { fact: ids['summit'], reason: 'never held' }));
-  put('earlyRetracted', log.record('FactRetracted', { fact: ids['early'], reason: 'never adopted' }));
-  return { log, at, ids };
+  put('pact', 'DocumentAdopted', { title: 'Pact', kind: 'pact', body: ids['org'], session: ids['summit'], adoptedOn: '2001-06-02' });
+  put('summitCorrected', 'FactCorrected', { fact: ids['summit'], data: { body: ids['org'], title: 'Great Summit', held: { from: '2001-06-01' } }, reason: 'title' }, { at: at['pact'] as string });
+  put('planCorrected', 'FactCorrected', { fact: ids['plan'], data: { key: 'plan', title: 'Plan of Action', kind: 'plan', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-02' }, reason: 'title' });
+  put('treatyAgain', 'FactCorrected', { fact: ids['treatyCorrected'], data: { title: 'Treaty of Peace', kind: 'treaty', period: { from: '2001', to: '2010' }, body: ids['org'], session: ids['council'] }, reason: 'again' });
+  put('summitRetracted', 'FactRetracted', { fact: ids['summit'], reason: 'never held' });
+  put('earlyRetracted', 'FactRetracted', { fact: ids['early'], reason: 'never adopted' });
+  return named;
 }
 
 /** Every moment of the log, 1 ms before and after each. */
@@ -149,24 +137,19 @@ function pagesEqualObjects(t: Test, q: ReadQueries, log: TestLog, what: string):
 }
 
 /** A log made by hand whose recording times go back: an adoption recorded before corrections of its session and document, later in the log. */
-function goingBack(): History {
-  const log = new TestLog();
-  const at: Record<string, string> = {};
-  const ids: Record<string, string> = {};
-  const put = (name: string, e: StoredEvent): void => {
-    at[name] = e.recordedAt;
-    ids[name] = id(e);
-  };
-  put('org', log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }, { at: '2024-01-01T00:00:01.000Z' }));
-  put('council', log.record('SessionHeld', { key: 'council', body: ids['org'], title: 'Council', held: { from: '2001-03-01' } }, { at: '2024-01-01T00:00:02.000Z' }));
-  put('treaty', log.record('DocumentConsidered', { title: 'Treaty', kind: 'treaty', body: ids['org'], session: ids['council'] }, { at: '2024-01-01T00:00:03.000Z' }));
-  put('councilCorrected', log.record('FactCorrected', { fact: ids['council'], data: { key: 'council', body: ids['org'], title: 'Spring Council', held: { from: '2001-03-01' } }, reason: 'title' }, { at: '2024-01-01T00:00:10.000Z' }));
-  put('treatyCorrected', log.record('FactCorrected', { fact: ids['treaty'], data: { title: 'Treaty of Peace', kind: 'treaty', body: ids['org'], session: ids['council'] }, reason: 'title' }, { at: '2024-01-01T00:00:12.000Z' }));
+function goingBack(): NamedLog {
+  const named = namedLog();
+  const { ids, put } = named;
+  put('org', 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }, { at: '2024-01-01T00:00:01.000Z' });
+  put('council', 'SessionHeld', { key: 'council', body: ids['org'], title: 'Council', held: { from: '2001-03-01' } }, { at: '2024-01-01T00:00:02.000Z' });
+  put('treaty', 'DocumentConsidered', { title: 'Treaty', kind: 'treaty', body: ids['org'], session: ids['council'] }, { at: '2024-01-01T00:00:03.000Z' });
+  put('councilCorrected', 'FactCorrected', { fact: ids['council'], data: { key: 'council', body: ids['org'], title: 'Spring Council', held: { from: '2001-03-01' } }, reason: 'title' }, { at: '2024-01-01T00:00:10.000Z' });
+  put('treatyCorrected', 'FactCorrected', { fact: ids['treaty'], data: { title: 'Treaty of Peace', kind: 'treaty', body: ids['org'], session: ids['council'] }, reason: 'title' }, { at: '2024-01-01T00:00:12.000Z' });
   // Recorded before both corrections, later in the log.
-  put('adopted', log.record('DocumentAdopted', { document: ids['treaty'], body: ids['org'], session: ids['council'], adoptedOn: '2001-03-02' }, { at: '2024-01-01T00:00:05.000Z' }));
-  put('plan', log.record('DocumentAdopted', { title: 'Plan', kind: 'plan', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-03' }, { at: '2024-01-01T00:00:06.000Z' }));
-  put('later', log.record('DocumentAdopted', { title: 'Later', kind: 'plan', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-04' }, { at: '2024-01-01T00:00:20.000Z' }));
-  return { log, at, ids };
+  put('adopted', 'DocumentAdopted', { document: ids['treaty'], body: ids['org'], session: ids['council'], adoptedOn: '2001-03-02' }, { at: '2024-01-01T00:00:05.000Z' });
+  put('plan', 'DocumentAdopted', { title: 'Plan', kind: 'plan', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-03' }, { at: '2024-01-01T00:00:06.000Z' });
+  put('later', 'DocumentAdopted', { title: 'Later', kind: 'plan', body: ids['org'], session: ids['council'], adoptedOn: '2001-03-04' }, { at: '2024-01-01T00:00:20.000Z' });
+  return named;
 }
 
 t.test('recording times that go back: an adoption recorded before a correction later in the log stores the versions known at its moment, as a rebuild does', async (t) => {

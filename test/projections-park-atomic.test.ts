@@ -85,12 +85,11 @@ t.test('an event that fails part-way is parked whole; the rest of its batch is a
 t.test('live: a bad event arriving with good ones in one batch is parked whole, the others applied', async (t) => {
   const { log: full, bad, good } = history();
   const live = new TestLog();
-  live.events.push(...full.events.slice(0, 3));
+  live.push(...full.events.slice(0, 3));
   const { readModels, path } = await startReadApp(t, live);
   await readModels.caughtUp();
   // Appended together, woken once: the subscription hands them to the runner as one batch.
-  live.events.push(...full.events.slice(3));
-  (live as unknown as { wakers: Set<() => void> }).wakers.forEach((w) => w());
+  live.push(...full.events.slice(3));
   t.ok(await readModels.waitFor(full.events.at(-1)?.position as string, 10_000), 'applied to the head');
   t.equal(readModels.readiness().parked, 2);
   const running = dumpTables(path);

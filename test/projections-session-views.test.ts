@@ -12,11 +12,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import t from 'tap';
 import type { ReadQueries } from '../projections/queries.js';
-import type { StoredEvent } from '../src/store/port.js';
-import { TestLog, sameAsRebuilt, startReadApp, testUlid } from './fixtures/history.js';
+import { TestLog, namedLog, sameAsRebuilt, startReadApp, testUlid, type NamedLog } from './fixtures/history.js';
 
 const OPEN = '\uffff';
-const id = (e: StoredEvent): string => e.metadata['factId'] as string;
 
 /** Each item as a read worker sends it made from objects: JSON.stringify without `more`. */
 const asObjects = (items: unknown[]): string[] =>
@@ -25,42 +23,30 @@ const asObjects = (items: unknown[]): string[] =>
     return JSON.stringify(rest);
   });
 
-interface History {
-  log: TestLog;
-  at: Record<string, string>;
-  ids: Record<string, string>;
-}
-
-function history(): History {
-  const log = new TestLog();
-  const at: Record<string, string> = {};
-  const ids: Record<string, string> = {};
-  const put = (name: string, e: StoredEvent): StoredEvent => {
-    at[name] = e.recordedAt;
-    ids[name] = id(e);
-    return e;
-  };
-  put('org', log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }));
-  put('state', log.record('OrganizationRegistered', { key: 'ruritania', name: 'Ruritania', classification: 'state' }));
-  put('office', log.record('OfficeEstablished', { key: 'envoy', organization: ids['org'], title: 'Envoy', multipleHolders: true }));
-  put('ann', log.record('PersonRegistered', { key: 'ann', name: 'Ann' }));
-  put('bob', log.record('PersonRegistered', { name: 'Bob' }));
-  put('session', log.record('SessionHeld', { body: ids['org'], title: 'Council', held: { from: '2001-03-01', to: '2001-03-05' } }));
-  put('attended', log.record('DelegateAttended', { session: ids['session'], person: ids['ann'], representing: ids['state'], office: ids['office'] }));
-  put('reported', log.record('ReportDelivered', { session: ids['session'], person: ids['bob'], office: ids['office'], subject: 'Budget' }));
-  put('adopted', log.record('DocumentAdopted', { title: 'Plan', kind: 'plan', body: ids['org'], session: ids['session'], adoptedOn: '2001-03-02' }));
+function history(): NamedLog {
+  const named = namedLog();
+  const { at, ids, put } = named;
+  put('org', 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' });
+  put('state', 'OrganizationRegistered', { key: 'ruritania', name: 'Ruritania', classification: 'state' });
+  put('office', 'OfficeEstablished', { key: 'envoy', organization: ids['org'], title: 'Envoy', multipleHolders: true });
+  put('ann', 'PersonRegistered', { key: 'ann', name: 'Ann' });
+  put('bob', 'PersonRegistered', { name: 'Bob' });
+  put('session', 'SessionHeld', { body: ids['org'], title: 'Council', held: { from: '2001-03-01', to: '2001-03-05' } });
+  put('attended', 'DelegateAttended', { session: ids['session'], person: ids['ann'], representing: ids['state'], office: ids['office'] });
+  put('reported', 'ReportDelivered', { session: ids['session'], person: ids['bob'], office: ids['office'], subject: 'Budget' });
+  put('adopted', 'DocumentAdopted', { title: 'Plan', kind: 'plan', body: ids['org'], session: ids['session'], adoptedOn: '2001-03-02' });
   // A person named before their registration (a log made by hand: the service refuses it).
   const later = testUlid(900);
-  put('early', log.record('DelegateAttended', { session: ids['session'], person: later }));
-  put('annCorrected', log.record('FactCorrected', { fact: ids['ann'], data: { key: 'ann', name: 'Anne' }, reason: 'spelling' }));
-  put('officeCorrected', log.record('FactCorrected', { fact: ids['office'], data: { key: 'envoy', organization: ids['org'], title: 'Special Envoy', multipleHolders: true }, reason: 'title' }));
-  put('registeredLate', log.record('PersonRegistered', { name: 'Carl' }, { factId: later }));
+  put('early', 'DelegateAttended', { session: ids['session'], person: later });
+  put('annCorrected', 'FactCorrected', { fact: ids['ann'], data: { key: 'ann', name: 'Anne' }, reason: 'spelling' });
+  put('officeCorrected', 'FactCorrected', { fact: ids['office'], data: { key: 'envoy', organization: ids['org'], title: 'Special Envoy', multipleHolders: true }, reason: 'title' });
+  put('registeredLate', 'PersonRegistered', { name: 'Carl' }, { factId: later });
   // An attendance and a correction of the state it names at the same instant, the attendance first in the log.
-  put('attended2', log.record('DelegateAttended', { session: ids['session'], person: ids['bob'], representing: ids['state'] }));
-  put('stateCorrected', log.record('FactCorrected', { fact: ids['state'], data: { key: 'ruritania', name: 'Ruritania (Kingdom)', classification: 'state' }, reason: 'name' }, { at: at['attended2'] as string }));
-  put('bobRetracted', log.record('FactRetracted', { fact: ids['bob'], reason: 'never existed' }));
-  put('annAgain', log.record('FactCorrected', { fact: ids['annCorrected'], data: { key: 'ann', name: 'Anna' }, reason: 'again' }));
-  return { log, at, ids };
+  put('attended2', 'DelegateAttended', { session: ids['session'], person: ids['bob'], representing: ids['state'] });
+  put('stateCorrected', 'FactCorrected', { fact: ids['state'], data: { key: 'ruritania', name: 'Ruritania (Kingdom)', classification: 'state' }, reason: 'name' }, { at: at['attended2'] as string });
+  put('bobRetracted', 'FactRetracted', { fact: ids['bob'], reason: 'never existed' });
+  put('annAgain', 'FactCorrected', { fact: ids['annCorrected'], data: { key: 'ann', name: 'Anna' }, reason: 'again' });
+  return named;
 }
 
 /** Every moment of the log, 1 ms before each and a moment after the last. */

@@ -215,6 +215,7 @@ t.test('HTTP: a store fault after a committed part answers 200 with the stored f
   t.equal(body.recorded, 499);
   t.same(body.results.map((r) => r.factId), batch.slice(0, 499).map((b) => b['factId']));
   t.match(body.error, { index: 499, status: 503 });
+  t.notOk('alsoRecorded' in body, 'one transaction a part: nothing stored after the index, no alsoRecorded');
   t.equal(res.headers['retry-after'], '1');
   const again = await a.app.inject({ method: 'POST', url: '/v1/facts/batch', headers: a.auth('recorder'), payload: batch });
   t.equal(again.statusCode, 200);

@@ -11,7 +11,8 @@
  */
 import { basename } from 'node:path';
 import { DomainError } from '../domain/errors.js';
-import { factIdFromIdempotencyKey, type Recorder } from '../record/index.js';
+import { StoreUnavailableError } from '../store/errors.js';
+import { factIdFromIdempotencyKey, type BatchOutcome, type RecordedFact, type Recorder } from '../record/index.js';
 import type { FactBody } from '../example/facts.js';
 import type { Command } from './main.js';
 import { CliError, EXIT, GLOBAL_HELP, describeStore, message, usageError, withRuntime } from './common.js';
@@ -53,7 +54,9 @@ events (KeyReserved) are skipped, the write side records them again.
 Every fact is checked as POST /v1/facts checks it. Already recorded factIds are skipped,
 so an interrupted or refused import is resumed by running it again. A progress line goes
 to stderr (a bar on a terminal), then a summary. Exit 1 at the first refused fact, with its
-index (from 1), line, factId and the reason; facts before it stay recorded.
+index (from 1), line, factId and the reason; facts before it stay recorded. Exit 4 when the
+event store fails (unreachable, timed out, a disk error): the facts it stored stay recorded,
+and running the same import again resumes without recording any twice.
 ${GLOBAL_HELP}`;
 
 function problemText(err: unknown): string {
@@ -67,7 +70,28 @@ function problemText(err: unknown): string {
   return message(err);
 }
 
-/** Records `items` chunk by chunk; throws CliError(1) at the first refused fact. */
+/**
+ * What an error that is not a refusal (a store fault) means for the import, and what to do.
+ * `stored`: whether it may have been stored all the same (the store did not answer a write).
+ */
+function faultText(err: unknown): { what: string; next: string; stored: boolean } {
+  if (err instanceof StoreUnavailableError) {
+    return {
+      what: `the event store ${err.outcomeUnknown ? 'did not answer the write' : 'is unavailable'} (${message(err)}); nothing was refused`,
+      next: 'once the store answers again, run the same import again to resume',
+      stored: err.outcomeUnknown,
+    };
+  }
+  return { what: `recording failed (${message(err)}); nothing was refused`, next: 'once what failed is put right, run the same import again to resume', stored: false };
+}
+
+/**
+ * Why running the import again is safe: every fact carries a factId (the file's own, or one
+ * derived from the file's name and the line), and a recorded factId is answered, not recorded again.
+ */
+const SAFE_AGAIN = 'it is safe: every fact has a factId (its own, or one made from the file\'s name and its line), and a fact already recorded is found by it and counted as already recorded, never recorded twice';
+
+/** Records `items` chunk by chunk; throws CliError(1) at the first refused fact, CliError(4) at a store fault. */
 export async function importItems(
   recorder: Recorder,
   items: AsyncIterable<InputItem>,
@@ -85,22 +109,44 @@ export async function importItems(
     const chunk = pending;
     pending = [];
     chunkNo += 1;
-    const outcome = await recorder.recordBatch(
-      chunk.map((p) => p.fact),
-      { principal: PRINCIPAL, correlationId: `import:${runId}:${chunkNo}` },
-    );
-    for (const r of outcome.results) {
-      if (r.created) summary.recorded += 1;
-      else summary.already += 1;
+    const counted = () => `${summary.recorded} facts recorded and ${summary.already} already recorded before it`;
+    let outcome: BatchOutcome;
+    try {
+      outcome = await recorder.recordBatch(
+        chunk.map((p) => p.fact),
+        { principal: PRINCIPAL, correlationId: `import:${runId}:${chunkNo}` },
+      );
+    } catch (err) {
+      // The store failed before anything of this chunk was stored (a refusal is an outcome, never thrown).
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      const first = chunk[0] as Pending;
+      const last = chunk[chunk.length - 1] as Pending;
+      const { what, next } = faultText(err);
+      const facts = first === last ? `fact ${first.index} (line ${first.line})` : `facts ${first.index} to ${last.index} (lines ${first.line} to ${last.line})`;
+      throw new CliError(EXIT.unavailable, `${facts} ${err.outcomeUnknown ? 'may not be recorded' : first === last ? 'was not recorded' : 'were not recorded'}: ${what}\n${counted()}; ${next}: ${SAFE_AGAIN}`);
     }
-    done += outcome.results.length;
+    const count = (results: readonly RecordedFact[]) => {
+      for (const r of results) {
+        if (r.created) summary.recorded += 1;
+        else summary.already += 1;
+      }
+    };
+    count(outcome.results);
+    const before = counted();
+    // Facts after a store fault's index stored all the same (EventStoreDB): recorded, so counted.
+    count(outcome.alsoRecorded ?? []);
+    done += outcome.results.length + (outcome.alsoRecorded?.length ?? 0);
     options.onProgress?.(done + summary.skipped);
     if (outcome.error) {
       const at = chunk[outcome.error.index] as Pending;
-      const head = `fact ${at.index} (line ${at.line}, factId ${at.fact.factId ?? '(none)'}, ${String(at.fact.type)}) was refused: ${problemText(outcome.error.error)}`;
-      const tail = `${summary.recorded} facts recorded and ${summary.already} already recorded before it; fix it and run the import again to resume`;
-      if (!(outcome.error.error instanceof DomainError)) throw new CliError(EXIT.unavailable, `${head}\n${tail}`);
-      throw new CliError(EXIT.refused, `${head}\n${tail}`);
+      const fact = `fact ${at.index} (line ${at.line}, factId ${at.fact.factId ?? '(none)'}, ${String(at.fact.type)})`;
+      if (!(outcome.error.error instanceof DomainError)) {
+        // Not a refusal: the store failed there (EventStoreDB may have stored some facts after it: counted above).
+        const after = outcome.alsoRecorded?.length ? ` (${outcome.alsoRecorded.length} of the facts after it recorded too)` : '';
+        const { what, next, stored } = faultText(outcome.error.error);
+        throw new CliError(EXIT.unavailable, `${fact} ${stored ? 'may not be recorded' : 'was not recorded'}: ${what}\n${before}${after}; ${next}: ${SAFE_AGAIN}`);
+      }
+      throw new CliError(EXIT.refused, `${fact} was refused: ${problemText(outcome.error.error)}\n${before}; fix it and run the import again to resume`);
     }
   };
 

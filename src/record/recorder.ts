@@ -45,10 +45,19 @@ export interface RecordContext {
 }
 
 export interface BatchOutcome {
+  /** How many facts, from the first, are recorded: `results.length` (and `error.index` when there is an error). */
   recorded: number;
+  /** Those facts' results, in the batch's order: `results[i]` is fact i. */
   results: RecordedFact[];
-  /** The first refused fact: its index in the batch and why (a DomainError, or a store error). */
+  /** The first refused fact, or the first not stored: its index in the batch and why (a DomainError, or a store error). */
   error?: { index: number; error: unknown };
+  /**
+   * Facts after `error.index` that are recorded all the same, in the batch's order, each with
+   * its index; absent when there are none (always, on the embedded store). EventStoreDB has no
+   * multi-stream transaction: a part's appends go out in waves, each wave's concurrently, so a
+   * store fault can leave a fact stored that comes after the first one not stored.
+   */
+  alsoRecorded?: Array<RecordedFact & { index: number }>;
 }
 
 export interface Recorder {
@@ -64,6 +73,9 @@ export interface Recorder {
 export type { RecordedFact };
 
 type Item = Prepared | { index: number; error: unknown };
+
+/** What one attempt at a batch comes to (see `run`). */
+type Attempt = BatchOutcome | 'retry' | 'refused-optimistically' | { upTo: { index: number; error: unknown } };
 
 /** Most appends a recording sends to the store as one unit (see `append` below). */
 const ONE_UNIT_MAX_APPENDS = 1_000;
@@ -142,20 +154,28 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     };
   }
 
-  async function run(items: Item[], single: boolean): Promise<BatchOutcome> {
+  async function run(batch: Item[], single: boolean): Promise<BatchOutcome> {
+    let items = batch;
     // What any attempt committed so far, by index: a later attempt that fails on a store fault answers these (stored, whatever follows).
     const stored = new Map<number, RecordedFact>();
     for (let attempt = 1; ; attempt++) {
       // The first attempt decides on what this process knows; the next ones read first.
       const optimistic = attempt === 1;
       const recording = new Recording({ cache, index, optimistic, ...(single ? { lock } : {}) });
-      let outcome: BatchOutcome | 'retry' | 'refused-optimistically';
+      let outcome: Attempt;
       try {
         outcome = await attemptOnce(recording, items, attempt, optimistic, stored);
       } finally {
         recording.release();
       }
       if (outcome === 'refused-optimistically') continue;
+      if (typeof outcome === 'object' && 'upTo' in outcome) {
+        // Refused at its append while facts before it were not stored (their wave came after the
+        // failed one): decide again the facts before it (the stored ones are found recorded), then stop there.
+        const { upTo } = outcome;
+        items = [...items.slice(0, upTo.index), upTo];
+        continue;
+      }
       if (outcome !== 'retry') return await settle(outcome);
       // Let the writers that won go first; jitter so the losers do not collide again.
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
@@ -164,7 +184,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
 
   async function settle(outcome: BatchOutcome): Promise<BatchOutcome> {
     let last: Position | undefined;
-    for (const r of outcome.results) {
+    for (const r of outcome.alsoRecorded ? [...outcome.results, ...outcome.alsoRecorded] : outcome.results) {
       if (r.position && (last === undefined || r.position > last)) last = r.position;
     }
     if (last !== undefined && !(await deps.readModels.waitFor(last, readWaitMs))) {
@@ -174,29 +194,48 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   /**
+   * The answer of a batch stopped at `error.index`: the facts before it (all stored), the error,
+   * and the facts after it that are stored all the same (`alsoRecorded`; on EventStoreDB only:
+   * see BatchOutcome). `stored` holds every fact any attempt stored (or found recorded).
+   */
+  function stopped(stored: Map<number, RecordedFact>, error: { index: number; error: unknown }): BatchOutcome {
+    const results: RecordedFact[] = [];
+    for (let i = 0; i < error.index; i++) {
+      const r = stored.get(i);
+      if (r) results.push(r);
+    }
+    const after = [...stored].filter(([i]) => i > error.index).sort(([a], [b]) => a - b);
+    const outcome: BatchOutcome = { recorded: results.length, results, error };
+    if (after.length > 0) outcome.alsoRecorded = after.map(([index, r]) => ({ ...r, index }));
+    return outcome;
+  }
+
+  /** The first index that no attempt stored. */
+  function firstNotStored(stored: Map<number, RecordedFact>): number {
+    let i = 0;
+    while (stored.has(i)) i++;
+    return i;
+  }
+
+  /**
    * What the batch answers when something other than a refusal or a lost race (a store read
    * failing, an append failing on the store) stops it: the error itself when nothing of the
    * batch is stored (the request fails whole, as before parts), else the facts stored, in
-   * order, up to the first that is not (this attempt's parts, or an earlier attempt's), and
-   * the error at that index: a client never gets a 5xx for a batch part of which is stored.
+   * order, up to the first that is not (this attempt's parts, or an earlier attempt's), the
+   * error at that index, and any fact after it stored all the same (`alsoRecorded`): a client
+   * never gets a 5xx for a batch part of which is stored, and every stored fact is answered.
    */
-  function storeFault(err: unknown, committed: Map<number, RecordedFact>, stored: Map<number, RecordedFact>): BatchOutcome {
-    if (committed.size === 0 && stored.size === 0) throw err;
-    const results: RecordedFact[] = [];
-    for (let i = 0; ; i++) {
-      const r = committed.get(i) ?? stored.get(i);
-      if (!r) break;
-      results.push(r);
-    }
-    deps.log?.warn({ err, recorded: results.length }, 'a batch stopped on a store fault after some of it was stored; answering what was stored');
-    return { recorded: results.length, results, error: { index: results.length, error: err } };
+  function storeFault(err: unknown, stored: Map<number, RecordedFact>): BatchOutcome {
+    if (stored.size === 0) throw err;
+    const outcome = stopped(stored, { index: firstNotStored(stored), error: err });
+    deps.log?.warn({ err, recorded: outcome.recorded, alsoRecorded: outcome.alsoRecorded?.length ?? 0 }, 'a batch stopped on a store fault after some of it was stored; answering what was stored');
+    return outcome;
   }
 
-  async function attemptOnce(recording: Recording, items: Item[], attempt: number, optimistic: boolean, stored: Map<number, RecordedFact>): Promise<BatchOutcome | 'retry' | 'refused-optimistically'> {
+  async function attemptOnce(recording: Recording, items: Item[], attempt: number, optimistic: boolean, stored: Map<number, RecordedFact>): Promise<Attempt> {
     {
       let refused: BatchOutcome['error'];
-      // Every part's results (a batch is committed in parts: PART_APPENDS); the failure of the part that failed.
-      const committed = new Map<number, RecordedFact>();
+      // The failure of the part that failed (a batch is committed in parts: PART_APPENDS); what every part stored is in `stored`.
       let failure: CommitOutcome['failure'];
       const commitPart = async (): Promise<void> => {
         const outcome = await commit(recording);
@@ -205,7 +244,6 @@ export function createRecorder(deps: RecorderDeps): Recorder {
           // duplicate (created: false), or, a factId this process made up, sent again and
           // answered by the store as the original append (created: true): not counted again.
           if (r.created && !stored.has(i)) metrics.factRecorded(r.type);
-          committed.set(i, r);
           stored.set(i, r);
         }
         failure = outcome.failure;
@@ -236,7 +274,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       } catch (err) {
         // A store read (or an append) failed: what earlier parts stored is answered, not dropped.
         for (const stream of recording.touched) cache.drop(stream);
-        return storeFault(err, committed, stored);
+        return storeFault(err, stored);
       }
       if (failure?.error instanceof StreamDeletedError) {
         refused = { index: failure.index, error: deletedStream(failure.error) };
@@ -251,7 +289,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         for (const stream of recording.touched) cache.drop(stream);
         // AppendTooLarge: nothing of that append was stored and the store now knows its limit: split anew.
         const raced = failure.error instanceof WrongExpectedRevisionError || failure.error instanceof DuplicateEventError || failure.error instanceof AppendTooLargeError;
-        if (!raced) return storeFault(failure.error, committed, stored);
+        if (!raced) return storeFault(failure.error, stored);
         if (attempt < maxAttempts) {
           // A factId stored elsewhere by another process: let the index see it before deciding again.
           if (failure.error instanceof DuplicateEventError) await index.catchUp();
@@ -259,15 +297,21 @@ export function createRecorder(deps: RecorderDeps): Recorder {
         }
         refused = { index: failure.index, error: new DomainError('conflict', `concurrent writes kept winning after ${maxAttempts} attempts; read again and retry (${(failure.error as Error).message})`) };
       }
-      // In the items' order (their indexes are 0, 1, …): no sort of the entries.
-      const results: RecordedFact[] = [];
-      const end = refused ? Math.min(refused.index, items.length) : items.length;
-      for (let i = 0; i < end; i++) {
-        // (An earlier attempt's: a fact it stored in a part this attempt's commit failed with.)
-        const r = committed.get(i) ?? stored.get(i);
-        if (r) results.push(r);
+      if (!refused) {
+        // In the items' order (their indexes are 0, 1, …): no sort of the entries.
+        const results: RecordedFact[] = [];
+        for (let i = 0; i < items.length; i++) {
+          const r = stored.get(i);
+          if (r) results.push(r);
+        }
+        return { recorded: results.length, results };
       }
-      return refused ? { recorded: results.length, results, error: refused } : { recorded: results.length, results };
+      // A fact refused at its append (a deleted stream, too large, lost races) while a fact
+      // before it was not stored (its append was in a later wave, not attempted): that fact is
+      // neither recorded nor refused, so decide the facts before the refused one again (once:
+      // the refusal then stands as the attempt's last item).
+      if (firstNotStored(stored) < refused.index && refused !== items[items.length - 1]) return { upTo: refused };
+      return stopped(stored, refused);
     }
   }
 

@@ -288,6 +288,11 @@ export class Recording {
         });
       });
     });
+    // A fact found recorded before (a retry) is recorded, whatever became of this commit.
+    for (const [index, { stream, factId }] of this.duplicates) {
+      const v = this.states.get(stream)?.facts.get(factId);
+      if (v) results.set(index, this.result(v.type, factId, stream, v.revision, v.position ?? '', v.recordedAt ?? '', false));
+    }
     if (failure) return { results, failure };
     for (const [stream, state] of this.states) {
       this.deps.cache.offer(stream, state);
@@ -295,10 +300,6 @@ export class Recording {
       if (kind && isEntityKind(kind)) this.deps.cache.noteStanding(stream, creation(state, ...CREATING_TYPES[kind]) !== undefined);
     }
     for (const key of this.partKeys) this.deps.cache.rememberKey(key, this.keys.get(key) as KeyState);
-    for (const [index, { stream, factId }] of this.duplicates) {
-      const v = this.states.get(stream)?.facts.get(factId);
-      if (v) results.set(index, this.result(v.type, factId, stream, v.revision, v.position ?? '', v.recordedAt ?? '', false));
-    }
     this.committedAll();
     return { results };
   }

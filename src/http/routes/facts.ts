@@ -36,13 +36,19 @@ const Recorded = z.object({
   recordedAt: z.string(),
 });
 
+const BatchResult = z.object({ factId: z.string(), stream: z.string(), revision: z.int(), position: z.string() });
+
 const BatchAnswer = z.object({
-  recorded: z.int().describe('How many facts of the batch are recorded (retried ones included)'),
-  results: z.array(z.object({ factId: z.string(), stream: z.string(), revision: z.int(), position: z.string() })),
+  recorded: z.int().describe('How many facts of the batch, from the first, are recorded (retried ones included): `results` holds them in order, and `error.index` is this count'),
+  results: z.array(BatchResult),
   error: z
     .looseObject({ index: z.int(), type: z.string(), title: z.string(), status: z.int(), detail: z.string() })
     .optional()
-    .describe('The first refused fact: its problem+json, with its index in the batch'),
+    .describe('The first refused fact, or the first not stored after a store fault: its problem+json, with its index in the batch'),
+  alsoRecorded: z
+    .array(BatchResult.extend({ index: z.int() }))
+    .optional()
+    .describe('Facts after `error.index` recorded all the same, each with its index in the batch (only after a store fault on EventStoreDB, whose waves of appends are not one transaction): do not send them again without these factIds'),
 });
 
 const Headers = z.looseObject({
@@ -93,7 +99,7 @@ export async function factRoutes(app: FastifyInstance): Promise<void> {
         operationId: 'recordFacts',
         summary: 'Record up to 10,000 facts in order',
         description:
-          'A JSON array or application/x-ndjson (one fact a line). A body that is not well-formed (a line that is not JSON, e.g. a body cut off mid-line) is a 400 naming the line, and nothing is recorded. Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A store fault after part of the batch was stored is answered the same way: the stored facts, and the store\'s problem (status 503 or 500) at the index of the first fact not stored. A retry with the same factIds records nothing twice.',
+          'A JSON array or application/x-ndjson (one fact a line). A body that is not well-formed (a line that is not JSON, e.g. a body cut off mid-line) is a 400 naming the line, and nothing is recorded. Each fact is decided against the state the ones before it leave; the batch stops at the first refused fact and answers 200 with what was recorded and that fact\'s problem+json, with its index. A store fault after part of the batch was stored is answered the same way: the stored facts, and the store\'s problem (status 503 or 500) at the index of the first fact not stored. Facts after that index that were stored all the same (EventStoreDB, which has no multi-stream transaction) are listed in `alsoRecorded`, each with its index and factId. A retry with the same factIds records nothing twice.',
         tags: ['facts'],
         security: [{ bearer: [] }],
         headers: Headers,
@@ -114,7 +120,9 @@ export async function factRoutes(app: FastifyInstance): Promise<void> {
       // its problem's status (503, 500) at its index and its Retry-After: the stored facts are never hidden behind a 5xx.
       const { problem, headers } = toProblem(error.error, request);
       void reply.headers(headers);
-      return { recorded: outcome.recorded, results, error: { index: error.index, ...withTypeUri(problem, originOf(request)) } };
+      const answer = { recorded: outcome.recorded, results, error: { index: error.index, ...withTypeUri(problem, originOf(request)) } };
+      if (!outcome.alsoRecorded) return answer;
+      return { ...answer, alsoRecorded: outcome.alsoRecorded.map(({ index, factId, stream, revision, position }) => ({ index, factId, stream, revision, position })) };
     },
   );
 }
