@@ -367,6 +367,13 @@ export function isStorageFault(err: unknown): boolean {
 }
 
 /** Applies events to one read-model database; the only writer of its rows. */
+/** `id, at` once for each of `n` EXISTS (ReadModelWriter.rederiveAny: positional parameters, bound cheaper than named ones). */
+function bindTwice(n: number, id: unknown, at: string): unknown[] {
+  const out = new Array<unknown>(n * 2);
+  for (let i = 0; i < n; i++) [out[i * 2], out[i * 2 + 1]] = [id, at];
+  return out;
+}
+
 export class ReadModelWriter {
   /** Bulk build: closes waiting for finishBulk, counted (they wait in `bulk_closes`, not in memory). */
   private deferred = 0;
@@ -385,6 +392,13 @@ export class ReadModelWriter {
   private readonly items: StoredItems | null;
   /** Per table with derived columns, per column naming an entity: derive them again for the rows naming it whose `until` is at or after a moment (TableSpec.derived). */
   private readonly rederive: Statement[] = [];
+  /**
+   * Per table with derived columns, whether any row would be derived again (one statement of
+   * positional EXISTS, one index seek a ref column): a creation has none to derive but for a log
+   * that named its id before (made by hand), so most `changed` calls end here instead of running
+   * every UPDATE of `rederive` (#19, s37-bz).
+   */
+  private readonly rederiveAny: { stmt: Statement<unknown[]>; refs: number }[] = [];
   /** Live: the entity views session items' texts are made of in JS (null in a bulk build). */
   private readonly views: LiveViews | null;
   /** A bulk build's: its rows' derived values made as they are buffered (null live). */
@@ -447,7 +461,11 @@ export class ReadModelWriter {
         const plain = t.derived && !bulk ? db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`) : null;
         this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, stored: t.stored?.length ?? 0, derived: t.derived?.columns.length ?? 0, plain, spec: t });
         const d = t.derived;
-        if (d && !options.deferCloses) for (const ref of d.refs) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${ref} = @entity AND ${d.until} >= @at AND ${d.where(t.name)}`));
+        if (d && !options.deferCloses) {
+          for (const ref of d.refs) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${ref} = @entity AND ${d.until} >= @at AND ${d.where(t.name)}`));
+          const any = db.prepare<unknown[]>(`SELECT ${d.refs.map((ref) => `EXISTS (SELECT 1 FROM ${t.name} WHERE ${ref} = ? AND ${d.until} >= ? AND ${d.where(t.name)})`).join(' OR ')}`).pluck();
+          this.rederiveAny.push({ stmt: any, refs: d.refs.length });
+        }
         this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
       }
       for (const type of p.handles) this.byType.set(type, [...(this.byType.get(type) ?? []), p]);
@@ -692,6 +710,7 @@ export class ReadModelWriter {
 
   /** The versions of the entity `id` changed at `at`: the derived columns of the rows naming it that held until then or later, derived again (TableSpec.derived). */
   private changed(id: unknown, at: string): void {
+    if (!this.rederiveAny.some(({ stmt, refs }) => stmt.get(...bindTwice(refs, id, at)) === 1)) return;
     for (const s of this.rederive) s.run({ entity: id, at });
   }
 

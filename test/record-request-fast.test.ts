@@ -1,0 +1,165 @@
+/**
+ * A batch's facts taken as they are when zod would give them back unchanged (src/record/request-fast.ts):
+ * for every body tried (the example's facts, bench:record's, and variants of each: a member
+ * dropped, added, moved, padded with spaces, of another type, an array member's item changed),
+ * parseFactRequest answers exactly what zod's own parse answers (the same JSON, or the same
+ * problems), and a body taken as it is is one zod accepts and gives back as the same JSON text.
+ */
+import t from 'tap';
+import { FactRequest, parseFactRequest } from '../src/record/request.js';
+import { acceptsAsIs } from '../src/record/request-fast.js';
+import { exampleFacts } from '../src/example/facts.js';
+import { DomainError } from '../src/domain/errors.js';
+import { z } from 'zod';
+import { SOURCE } from './fixtures/facts.js';
+
+const zodAnswer = (body: unknown): string => {
+  const parsed = FactRequest.safeParse(body);
+  if (parsed.success) return `ok ${JSON.stringify(parsed.data)}`;
+  return `refused ${JSON.stringify(parsed.error.issues.map((i) => [i.code, i.path, i.message]))}`;
+};
+
+const answer = (body: unknown): string => {
+  try {
+    return `ok ${JSON.stringify(parseFactRequest(body))}`;
+  } catch (err) {
+    if (!(err instanceof DomainError)) throw err;
+    return `refused ${JSON.stringify([err.message, err.extra, err.kind])}`;
+  }
+};
+
+/** What the zod path alone answers through parseFactRequest's error shape. */
+const zodOnly = (body: unknown): string => {
+  const parsed = FactRequest.safeParse(body);
+  if (parsed.success) return `ok ${JSON.stringify(parsed.data)}`;
+  try {
+    // The same refusal as parseFactRequest makes of zod's issues.
+    parseFactRequest(JSON.parse(JSON.stringify(body)) as unknown);
+  } catch (err) {
+    if (err instanceof DomainError) return `refused ${JSON.stringify([err.message, err.extra, err.kind])}`;
+  }
+  return 'refused ?';
+};
+
+const bench = (i: number): unknown[] => [
+  { type: 'PersonRegistered', data: { key: `single-c${i}-p${i}`, name: `Person ${i}` }, source: { title: 'Benchmark', publisher: 'Annals' } },
+  { type: 'DelegateAttended', data: { session: '01KB19R500EXAMP1E000000001', person: `single-c${i}-p${i}`, representing: 'csto' }, source: { title: 'Benchmark', publisher: 'Annals' } },
+  { type: 'PersonRegistered', factId: '01KB19R500EXAMP1E000000009', data: { name: 'Somebody' }, source: { ...SOURCE } },
+];
+
+/** Variants of a JSON value: each member dropped, an unknown one added, the first two swapped, strings padded or emptied, values of other types. */
+function* variants(v: unknown, depth = 0): Generator<unknown> {
+  if (typeof v === 'string') {
+    yield ` ${v}`;
+    yield `${v} `;
+    yield '';
+    yield v.toLowerCase();
+    yield 'x'.repeat(2001);
+    yield 7;
+    yield null;
+    return;
+  }
+  if (typeof v === 'number' || typeof v === 'boolean') {
+    yield String(v);
+    yield null;
+    return;
+  }
+  if (v === null) {
+    yield 'null';
+    return;
+  }
+  if (Array.isArray(v)) {
+    yield [];
+    yield {};
+    for (let i = 0; i < v.length && depth < 4; i++) for (const x of variants(v[i], depth + 1)) yield v.map((y, j) => (j === i ? x : y));
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  yield [o];
+  yield { ...o, colour: 'red' };
+  yield { ...o, ['__proto__']: 1 };
+  yield JSON.parse(`{"__proto__": {"x": 1}, ${JSON.stringify(o).slice(1)}`) as unknown;
+  if (keys.length > 1) {
+    const [a, b, ...others] = keys as [string, string, ...string[]];
+    yield Object.fromEntries([[b, o[b]], [a, o[a]], ...others.map((k) => [k, o[k]])]);
+  }
+  for (const k of keys) {
+    const { [k]: _, ...without } = o;
+    yield without;
+    if (depth < 4) for (const x of variants(o[k], depth + 1)) yield { ...o, [k]: x };
+  }
+}
+
+t.test('every body answers as zod answers it; a body taken as it is is what zod gives back', async (t) => {
+  const bodies: unknown[] = [...exampleFacts().map((f) => JSON.parse(JSON.stringify(f)) as unknown), ...bench(3)];
+  let tried = 0;
+  let asIs = 0;
+  let differ = 0;
+  for (const body of bodies) {
+    for (const v of [body, ...variants(body)]) {
+      const json = JSON.parse(JSON.stringify(v) ?? 'null') as unknown;
+      tried++;
+      const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+      const options = (FactRequest as unknown as { options: z.ZodType[] }).options;
+      const schema = options.find((o) => (o as unknown as { shape: { type: { value: unknown } } }).shape.type.value === type);
+      if (schema && acceptsAsIs(schema, json)) {
+        asIs++;
+        if (zodAnswer(json) !== `ok ${JSON.stringify(json)}`) {
+          differ++;
+          t.fail(`taken as it is, but zod answers otherwise: ${JSON.stringify(json).slice(0, 300)}`);
+        }
+      }
+      if (answer(json) !== zodOnly(json)) {
+        differ++;
+        t.fail(`parseFactRequest differs from zod: ${JSON.stringify(json).slice(0, 300)}`);
+      }
+    }
+  }
+  t.equal(differ, 0, `${tried} bodies, ${asIs} taken as they are`);
+  t.ok(asIs >= bodies.length, 'the valid bodies are taken as they are');
+  t.ok(tried - asIs > tried / 2, 'most variants go to zod');
+});
+
+t.test('the example and bench:record facts are taken as they are, and a trimmed or reordered one is not', async (t) => {
+  for (const body of bench(1)) t.equal(parseFactRequest(body), body, `${(body as { type: string }).type}: the body itself`);
+  const taken = new Set<string>();
+  for (const body of exampleFacts().map((f) => JSON.parse(JSON.stringify(f)) as { type: string })) {
+    if (parseFactRequest(body) === body) taken.add(body.type);
+  }
+  t.same([...taken].sort(), ['ChairmanshipPassed', 'DelegateAttended', 'DocumentAdopted', 'DocumentConsidered', 'PersonRegistered', 'ReportDelivered', 'SessionHeld', 'SidelineTalksHeld'], 'the example\'s facts of these types are taken as they are');
+  // OfficeEstablished without multipleHolders: zod fills in its default, so zod builds it.
+  const office = { type: 'OfficeEstablished', data: { key: 'sg', organization: 'csto', title: 'Secretary-General' }, source: { title: 'B' } };
+  const built = parseFactRequest(office);
+  t.not(built, office);
+  t.equal(JSON.stringify(built.data), '{"key":"sg","organization":"csto","title":"Secretary-General","multipleHolders":false}');
+  const padded = { type: 'PersonRegistered', data: { name: 'Someone' }, source: { title: ' Benchmark ' } };
+  const parsed = parseFactRequest(padded);
+  t.not(parsed, padded, 'a source title to trim: zod builds it');
+  t.same(parsed.source, { title: 'Benchmark' });
+  const reordered = { type: 'PersonRegistered', source: { title: 'Benchmark' }, data: { name: 'Someone' } };
+  const r = parseFactRequest(reordered);
+  t.not(r, reordered, 'members out of the schema order: zod builds it');
+  t.equal(JSON.stringify(r), '{"type":"PersonRegistered","data":{"name":"Someone"},"source":{"title":"Benchmark"}}');
+  t.throws(() => parseFactRequest({ type: 'PersonRegistered', data: { name: 'X', colour: 'red' }, source: { title: 'B' } }), { message: 'data.colour: unknown field' });
+});
+
+t.test('schemas it does not read are left to zod', async (t) => {
+  t.notOk(acceptsAsIs(z.string().transform((s) => s), 'a'), 'a pipe');
+  t.notOk(acceptsAsIs(z.object({ a: z.string().default('x') }), {}), 'a default to fill in');
+  t.notOk(acceptsAsIs(z.object({ a: z.string() }).catchall(z.string()), { a: 'x' }), 'a catchall');
+  t.notOk(acceptsAsIs(z.coerce.string(), 'a'), 'coercion');
+  t.notOk(acceptsAsIs(z.string().refine(async () => true), 'a'), 'an async check');
+  t.notOk(acceptsAsIs(z.strictObject({ a: z.string() }), Object.create({ a: 'x' }) as unknown), 'not a plain object');
+  t.notOk(acceptsAsIs(z.strictObject({ a: z.string() }), { a: 'x', b: 'y' }), 'more keys than the shape');
+  t.notOk(acceptsAsIs(z.strictObject({ a: z.string(), b: z.string().optional() }), { b: 'y' }), 'a required key absent');
+  t.notOk(acceptsAsIs(z.strictObject({ a: z.string() }), { a: undefined }), 'undefined');
+  t.ok(acceptsAsIs(z.strictObject({ a: z.number(), b: z.boolean(), c: z.enum(['x', 'y']), d: z.string().nullable(), e: z.array(z.literal(1)).min(1) }), { a: 1, b: true, c: 'x', d: null, e: [1] }), 'numbers, booleans, enums, nulls, arrays');
+  t.notOk(acceptsAsIs(z.strictObject({ a: z.number() }), { a: Number.NaN }), 'NaN');
+  t.notOk(acceptsAsIs(z.array(z.number()), {}), 'an array expected');
+  t.notOk(acceptsAsIs(z.array(z.number()), ['1']), 'an item refused');
+  t.notOk(acceptsAsIs(z.strictObject({ a: z.string().nullable() }), { a: 1 }), 'neither null nor its type');
+  t.ok(acceptsAsIs(z.string().refine((s) => s.length > 1, { when: () => true }), 'ab'), 'a conditional check that passes');
+  t.notOk(acceptsAsIs(z.string().refine((s) => s.length > 1, { when: () => true }), 'a'), 'a conditional check that fails');
+  t.ok(acceptsAsIs(z.string().refine(() => false, { when: () => false }), 'a'), 'a conditional check that does not run');
+});
