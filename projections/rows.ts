@@ -51,8 +51,10 @@ let lastSourceText: string | null = null;
 export function sourceJson(fact: { readonly source?: unknown }): string | null {
   const s = fact.source;
   if (s !== lastSource || typeof s !== 'object') {
+    // Made before it is kept: a source json() refuses (a BigInt, a cycle) throws again when asked again.
+    const text = json(s);
     lastSource = s;
-    lastSourceText = json(s);
+    lastSourceText = text;
   }
   return lastSourceText;
 }
