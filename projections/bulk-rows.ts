@@ -128,7 +128,8 @@ export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[]): Decod
     checkCell(factId);
     // typeOf is asked by corrections only, which are not decoded here.
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion));
-    appendRows({ ...fact, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables);
+    // The version's fields named, not spread (a spread of the fact copies it key by key): the same object.
+    appendRows({ type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables);
   } catch (err) {
     return { kind: 'park', factId, error: err instanceof Error ? err.message : String(err), err: cloneableError(err) };
   }

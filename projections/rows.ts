@@ -36,6 +36,28 @@ const DATE_NAMES = new Map<string, readonly [string, string, string]>();
 export const TERM_COLUMNS = ['from_raw', 'to_raw', 's0', 's1', 'e0', 'e1'] as const;
 
 export const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
+
+/** The source json() made last, and its text (sourceJson). */
+let lastSource: unknown = null;
+let lastSourceText: string | null = null;
+
+/**
+ * `json(fact.source)`, made once for the several projections of one fact (a rebuild: an
+ * appointment's source is written by the offices' and the timeline's, an attendance's by the
+ * sessions' and the offices'): the text of the last source asked is kept, and given again for
+ * the same object. A fact's source is never changed once made (facts are immutable), so the
+ * same object has the same text.
+ */
+export function sourceJson(fact: { readonly source?: unknown }): string | null {
+  const s = fact.source;
+  if (s !== lastSource || typeof s !== 'object') {
+    // Made before it is kept: a source json() refuses (a BigInt, a cycle) throws again when asked again.
+    const text = json(s);
+    lastSource = s;
+    lastSourceText = text;
+  }
+  return lastSourceText;
+}
 export const str = (v: unknown): string | null => (typeof v === 'string' ? v : v == null ? null : String(v));
 export const bool = (v: unknown): number => (v === true ? 1 : 0);
 

@@ -1,6 +1,6 @@
 /** Chairmanships: which state chairs an organization for which term. */
 import { projection } from '../types.js';
-import { TERM_COLUMNS, json, str, termColumns } from '../rows.js';
+import { TERM_COLUMNS, json, str, termColumns, sourceJson } from '../rows.js';
 
 export const chairs = projection({
   name: 'chairs',
@@ -9,6 +9,6 @@ export const chairs = projection({
   handles: ['ChairmanshipPassed'],
   evolve(fact) {
     const d = fact.data;
-    return [{ table: 'chairmanships', row: { organization: d.organization, chair: d.chair, ...termColumns(d.term), session: str(d.session), decided_by: str(d.decidedBy), motto: str(d.motto), priorities: json(d.priorities), source: json(fact.source) } }];
+    return [{ table: 'chairmanships', row: { organization: d.organization, chair: d.chair, ...termColumns(d.term), session: str(d.session), decided_by: str(d.decidedBy), motto: str(d.motto), priorities: json(d.priorities), source: sourceJson(fact) } }];
   },
 });

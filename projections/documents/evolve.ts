@@ -4,7 +4,7 @@
  */
 import { projection } from '../types.js';
 import { assertNever, typesIn } from '../../events/index.js';
-import { dateColumns, json, str, termColumns } from '../rows.js';
+import { dateColumns, json, str, termColumns, sourceJson } from '../rows.js';
 import { ITEM_COLUMNS } from './stored.js';
 
 export const documents = projection({
@@ -25,7 +25,7 @@ export const documents = projection({
   ],
   handles: typesIn('document'),
   evolve(fact) {
-    const source = json(fact.source);
+    const source = sourceJson(fact);
     switch (fact.type) {
       case 'DocumentConsidered': {
         const d = fact.data;

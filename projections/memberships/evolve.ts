@@ -1,6 +1,6 @@
 /** Member states: starts and ends of membership, paired at query time (like appointments and departures). */
 import { projection } from '../types.js';
-import { dateColumns, json, str } from '../rows.js';
+import { dateColumns, str, sourceJson } from '../rows.js';
 
 /** The `change` column of each type handled (a type added to `handles` needs its entry here). */
 const CHANGE = { MembershipStarted: 'started', MembershipEnded: 'ended' } as const;
@@ -12,6 +12,6 @@ export const memberships = projection({
   handles: ['MembershipStarted', 'MembershipEnded'],
   evolve(fact) {
     const d = fact.data;
-    return [{ table: 'membership_changes', row: { organization: d.organization, member: d.member, change: CHANGE[fact.type], ...dateColumns('on', d.on), reason: str(d.reason), source: json(fact.source) } }];
+    return [{ table: 'membership_changes', row: { organization: d.organization, member: d.member, change: CHANGE[fact.type], ...dateColumns('on', d.on), reason: str(d.reason), source: sourceJson(fact) } }];
   },
 });

@@ -6,7 +6,7 @@
  */
 import { projection } from '../types.js';
 import { assertNever, typesNaming } from '../../events/index.js';
-import { TERM_COLUMNS, bool, dateColumns, json, str, termColumns } from '../rows.js';
+import { TERM_COLUMNS, bool, dateColumns, str, termColumns, sourceJson } from '../rows.js';
 
 export const offices = projection({
   name: 'offices',
@@ -22,7 +22,7 @@ export const offices = projection({
   // Every fact that names an office: appointments and departures, and capacities at sessions.
   handles: typesNaming('office'),
   evolve(fact) {
-    const source = json(fact.source);
+    const source = sourceJson(fact);
     switch (fact.type) {
       case 'OfficialAppointed': {
         const d = fact.data;

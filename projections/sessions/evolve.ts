@@ -4,7 +4,7 @@
  */
 import { projection } from '../types.js';
 import { assertNever, typesIn } from '../../events/index.js';
-import { json, str, termColumns } from '../rows.js';
+import { json, str, termColumns, sourceJson } from '../rows.js';
 import { itemData } from './item-data.js';
 import { SESSION_LENGTH } from './length.js';
 import { ITEM_VIEWS } from './stored.js';
@@ -44,7 +44,7 @@ export const sessions = projection({
   // Every type of fact a session's stream holds (talks held at no session included).
   handles: typesIn('session'),
   evolve(fact) {
-    const source = json(fact.source);
+    const source = sourceJson(fact);
     const item = { person: null, office: null, representing: null, subject: null, on_raw: null, participants: null, topics: null, summary: null, source, data: null };
     switch (fact.type) {
       case 'SessionHeld': {

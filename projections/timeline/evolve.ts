@@ -8,14 +8,14 @@
  * 946,673 at 1,000,000 facts, each a copy of the fact's data and source).
  */
 import { projection, type FactVersion, type RowWrite } from '../types.js';
-import { json } from '../rows.js';
+import { json, sourceJson } from '../rows.js';
 import { assertNever, lowerBound, upperBound } from '../../events/index.js';
 
 function row(fact: FactVersion, subject: string | null | undefined, session: string | null | undefined, from: string | null | undefined, to?: string | null): RowWrite[] {
   return [
     {
       table: 'timeline',
-      row: { type: fact.type, subject: subject ?? null, session: session ?? null, date_from: from ?? null, date_to: to ?? null, lo: from ? lowerBound(from) : null, hi: from ? upperBound(to ?? from) : null, data: json(fact.data), source: json(fact.source) },
+      row: { type: fact.type, subject: subject ?? null, session: session ?? null, date_from: from ?? null, date_to: to ?? null, lo: from ? lowerBound(from) : null, hi: from ? upperBound(to ?? from) : null, data: json(fact.data), source: sourceJson(fact) },
     },
   ];
 }
