@@ -18,6 +18,7 @@ import { ReadQueries, buildFresh, everything, type Key, type RebuildProgress } f
 import { openDb } from '../../projections/db.js';
 import type { LogSource } from '../../projections/runner.js';
 import type { Database as Db } from 'better-sqlite3';
+import { readOutWithThread } from './replay-readout.js';
 
 /** The kinds in the order a replay gives them; within a kind, the order of its API list (sessions and documents: by id). */
 export const ENTITY_ORDER = ['organization', 'office', 'person', 'session', 'document'] as const satisfies readonly EntityKind[];
@@ -38,8 +39,14 @@ export interface ReplayOptions {
 }
 
 const PAGE = 1000;
-/** The read-out connection's page cache, KiB. */
-const READ_CACHE_KIB = 16_384;
+/** Entities a unit of the read-out holds at most (an organization is one). */
+const UNIT = 100;
+/**
+ * The read-out connection's page cache, KiB: 4 MiB (s35 measured the read-out's CPU within the
+ * noise with 2, 16 and 64 MiB); with the read-out thread's connection beside it, the
+ * 1,000,000-fact record's read-out reached 263 MB (sampled) with 16 MiB here.
+ */
+const READ_CACHE_KIB = 4096;
 const none = { items: [], next: null };
 const all = (after: Key | null) => ({ after, limit: PAGE });
 /** A session's own lists, whole: the state of everything leaves nothing for later. */
@@ -50,16 +57,30 @@ const WHOLE = 1_000_000_000;
  * removed when the iteration ends (finished, broken off or failed).
  */
 export async function* replayTo(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<Entity> {
+  yield* folded(store, knownAt, options, (db) => entitiesAt(new ReadQueries(db), db, knownAt));
+}
+
+/**
+ * What `annals replay` prints: the NDJSON lines of `replayTo`'s entities, in its order, a
+ * unit's lines at a time (an organization, or up to 1,000 entities of a kind), read out and
+ * serialized on this thread and one of its own (replay-readout.ts).
+ */
+export async function* replayLines(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
+  yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt));
+}
+
+/** The log recorded by knownAt folded into a temporary file, then `readOut` of it; the file removed at the end. */
+async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOptions, readOut: (db: Db, path: string) => Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'annals-replay-'));
   try {
     const path = join(dir, 'readmodels.db');
     await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true });
     const db = openDb(path);
-    // The read-out's page cache: 16 MiB, not the 64 MiB of a server's connection (which
+    // The read-out's page cache: 4 MiB, not the 64 MiB of a server's connection (which
     // filled on the 1,000,000-fact record's file as the entities were read out).
     db.pragma(`cache_size = -${READ_CACHE_KIB}`);
     try {
-      yield* entitiesAt(new ReadQueries(db), db, knownAt);
+      yield* readOut(db, path);
     } finally {
       db.close();
     }
@@ -70,36 +91,106 @@ export async function* replayTo(store: LogSource, knownAt: string, options: Repl
 
 /** The entities of read models that hold the log (at least) up to knownAt, as they stood at knownAt. */
 export function* entitiesAt(queries: ReadQueries, db: Db, knownAt: string): Generator<Entity> {
-  for (const o of everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)) {
-    yield {
-      entity: 'organization',
-      ...o,
-      members: [...everything((after) => queries.members(o.id, knownAt, undefined, all(after)) ?? none)],
-      chairs: [...everything((after) => queries.chairs(o.id, knownAt, undefined, all(after)) ?? none)],
-    };
-  }
-  for (const office of everything((after) => queries.offices(undefined, knownAt, all(after)) ?? none)) {
-    yield { entity: 'office', ...office, holders: [...everything((after) => queries.holders(office.id, knownAt, all(after))?.page ?? none)] };
-  }
-  for (const p of everything((after) => queries.people(knownAt, undefined, all(after)))) yield { entity: 'person', ...p };
+  for (const unit of entityUnits(queries, db, knownAt)) yield* readUnit(queries, knownAt, unit);
+}
+
+/**
+ * A piece of the state that can be read out apart, as plain data (a thread is handed it as a
+ * message): an organization, or a page of offices, people, sessions' or documents' ids.
+ */
+export type Unit =
+  | { readonly kind: 'organization' | 'office' | 'person'; readonly items: ReadonlyArray<{ readonly id: string }> }
+  | { readonly kind: 'session' | 'document'; readonly ids: readonly string[] };
+
+/**
+ * The state's units in the order a replay gives them: listing them is cheap (the list pages,
+ * the ids), reading a unit out (`readUnit`) is the work, which replay-readout.ts shares
+ * between two threads.
+ */
+export function* entityUnits(queries: ReadQueries, db: Db, knownAt: string): Generator<Unit> {
+  for (const o of everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)) yield { kind: 'organization', items: [o] };
+  for (const page of pages((after) => queries.offices(undefined, knownAt, all(after)) ?? none)) for (const items of cut(page)) yield { kind: 'office', items };
+  for (const page of pages((after) => queries.people(knownAt, undefined, all(after)))) for (const items of cut(page)) yield { kind: 'person', items };
   // Sessions and documents by id, each once (their API lists are per organization).
-  for (const id of idsOf(db, 'session', knownAt)) {
-    const s = queries.session(id, knownAt, WHOLE);
-    if (s) yield { entity: 'session', ...s };
+  for (const page of idPages(db, 'session', knownAt)) for (const ids of cut(page)) yield { kind: 'session', ids };
+  for (const page of idPages(db, 'document', knownAt)) for (const ids of cut(page)) yield { kind: 'document', ids };
+}
+
+/** A page cut into units of UNIT (a unit of 1,000 offices was 6.4 MB of text on the 1,000,000-fact record's first 300,000 events). */
+function* cut<T>(page: readonly T[]): Generator<readonly T[]> {
+  for (let i = 0; i < page.length; i += UNIT) yield page.slice(i, i + UNIT);
+}
+
+/** A unit's entities as they stood at knownAt, in order. */
+export function readUnit(queries: ReadQueries, knownAt: string, unit: Unit): Entity[] {
+  const out: Entity[] = [];
+  switch (unit.kind) {
+    case 'organization':
+      for (const o of unit.items) {
+        out.push({
+          entity: 'organization',
+          ...o,
+          members: [...everything((after) => queries.members(o.id, knownAt, undefined, all(after)) ?? none)],
+          chairs: [...everything((after) => queries.chairs(o.id, knownAt, undefined, all(after)) ?? none)],
+        });
+      }
+      break;
+    case 'office':
+      for (const office of unit.items) out.push({ entity: 'office', ...office, holders: [...everything((after) => queries.holders(office.id, knownAt, all(after))?.page ?? none)] });
+      break;
+    case 'person':
+      for (const p of unit.items) out.push({ entity: 'person', ...p });
+      break;
+    case 'session':
+      for (const id of unit.ids) {
+        const s = queries.session(id, knownAt, WHOLE);
+        if (s) out.push({ entity: 'session', ...s });
+      }
+      break;
+    case 'document':
+      for (const id of unit.ids) {
+        const d = queries.document(id, knownAt);
+        if (d) out.push({ entity: 'document', ...d });
+      }
+      break;
   }
-  for (const id of idsOf(db, 'document', knownAt)) {
-    const d = queries.document(id, knownAt);
-    if (d) yield { entity: 'document', ...d };
+  return out;
+}
+
+/** A unit's NDJSON lines. */
+export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { text: string; entities: number } {
+  let text = '';
+  let entities = 0;
+  for (const e of readUnit(queries, knownAt, unit)) {
+    text += `${JSON.stringify(e)}\n`;
+    entities += 1;
+  }
+  return { text, entities };
+}
+
+/** A keyset list a page at a time. */
+function* pages<T>(fetch: (after: Key | null) => { items: readonly T[]; next: Key | null }): Generator<readonly T[]> {
+  let after: Key | null = null;
+  for (;;) {
+    const page = fetch(after);
+    if (page.items.length > 0) yield page.items;
+    if (page.next === null) return;
+    after = page.next;
   }
 }
 
 /** The ids of a kind's entities known by knownAt, ascending, a page at a time. */
 export function* idsOf(db: Db, kind: EntityKind, knownAt: string): Generator<string> {
+  for (const ids of idPages(db, kind, knownAt)) yield* ids;
+}
+
+/** The ids of a kind's entities known by knownAt, ascending, in pages of PAGE. */
+function* idPages(db: Db, kind: EntityKind, knownAt: string): Generator<string[]> {
   const page = db.prepare('SELECT DISTINCT id FROM entities WHERE kind = ? AND id > ? AND known_from <= ? ORDER BY id LIMIT +?').pluck();
   let after = '';
   for (;;) {
     const ids = page.all(kind, after, knownAt, PAGE) as string[];
-    yield* ids;
+    if (ids.length > 0) yield ids;
     if (ids.length < PAGE) return;
     after = ids[ids.length - 1] as string;
   }
