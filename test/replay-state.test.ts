@@ -16,7 +16,10 @@ import { join } from 'node:path';
 import t from 'tap';
 import { pino } from 'pino';
 import { createdKind, isFactType } from '../events/index.js';
-import { ReadQueries, openReadModels, openReader } from '../projections/index.js';
+import Database from 'better-sqlite3';
+import { ReadQueries, buildFresh, openReadModels, openReader } from '../projections/index.js';
+import { openDb } from '../projections/db.js';
+import { readOutWithThread } from '../src/cli/replay-readout.js';
 import { ENTITY_ORDER, entitiesAt, replayLines, replayTo, type Entity } from '../src/cli/state.js';
 import type { StoredEvent } from '../src/store/port.js';
 import { TestLog, recordRichHistory } from './fixtures/history.js';
@@ -135,4 +138,29 @@ t.test('replayLines: the lines of replayTo, in its order, read out on two thread
     break;
   }
   t.same(await readdir(dir), [], 'broken off: the temporary file is removed');
+});
+
+t.test('the read-out thread failing: its error, not a hang', async (t) => {
+  const log = new TestLog();
+  recordRichHistory(log, 300, 5, { offices: 40, people: 80, sameInstant: 0.2 });
+  const dir = await mkdtemp(join(tmpdir(), 'annals-replay-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const k = log.events.at(-1)?.recordedAt as string;
+  const path = join(dir, 'fold.db');
+  await buildFresh(log, path, pino({ level: 'silent' }), undefined, undefined, { knownAt: k, tempOnDisk: true });
+  const db = openDb(path);
+  t.teardown(() => db.close());
+  const drain = async (threadPath: string): Promise<number> => {
+    let n = 0;
+    for await (const u of readOutWithThread(db, threadPath, k)) n += u.entities;
+    return n;
+  };
+  // The thread cannot open its file: the error it stopped with.
+  await t.rejects(drain(join(dir, 'missing', 'fold.db')), /the replay's read-out thread failed: Cannot open database/);
+  // The thread's file has no read models: it fails at its start or at the first unit it reads, and says so.
+  const empty = join(dir, 'empty.db');
+  new Database(empty).close();
+  await t.rejects(drain(empty), /the replay's read-out (thread )?failed: ./);
+  // The same file on both: every entity (a control for the two above).
+  t.ok((await drain(path)) > 100);
 });

@@ -28,19 +28,26 @@ export interface ReadOutInit {
   readonly sent: SharedArrayBuffer;
 }
 
-/** A unit's lines, or the thread's failure. */
-export type ReadOutMessage = { readonly kind: 'unit'; readonly text: string; readonly entities: number } | { readonly kind: 'failed'; readonly message: string };
+/** A unit's lines (in chunks of whole lines, state.ts CHUNK), or the thread's failure. */
+export type ReadOutMessage = { readonly kind: 'unit'; readonly texts: readonly string[]; readonly entities: number } | { readonly kind: 'failed'; readonly message: string };
 
 /** The thread's young generation, MB: its garbage is a unit's rows and text, collected often. */
 const YOUNG_MB = 8;
-/** Units handed to the thread and not yet taken back (a unit: up to 1,000 entities, a few MB of text). */
+/** Units handed to the thread and not yet taken back (a unit: up to 100 entities, 0.25 MB of text at most on the 1,000,000-fact record). */
 const AHEAD = 2;
 /** Units read out and waiting to be written, at most, before this thread waits for the thread's next text. */
 const WAITING = 4;
 /** The thread's page cache, KiB (the read-out's CPU was the same with 2 MiB as with 16). */
 const CACHE_KIB = 4096;
 
-type Slot = { text: string; entities: number } | 'thread';
+type Lines = { readonly texts: readonly string[]; readonly entities: number };
+type Slot = Lines | 'thread';
+
+/** A unit's chunks as replayLines gives them: its entities counted on the last. */
+function* chunks(lines: Lines): Generator<{ text: string; entities: number }> {
+  const last = lines.texts.length - 1;
+  for (let i = 0; i <= last; i++) yield { text: lines.texts[i] as string, entities: i === last ? lines.entities : 0 };
+}
 
 /** The NDJSON of every entity in the fold at `path` (open here as `db`) as it stood at knownAt, a unit's text at a time. */
 export async function* readOutWithThread(db: Db, path: string, knownAt: string): AsyncGenerator<{ text: string; entities: number }> {
@@ -51,11 +58,11 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string):
   const url = new URL(`./replay-readout-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   const worker: Worker = startWorker(url, { workerData: init, transferList: [there], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'replay read-out');
   let failure: Error | null = null;
-  worker.on('error', (err: Error) => (failure ??= err));
+  worker.on('error', (err: unknown) => (failure ??= new Error(`the replay's read-out thread failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })));
   worker.on('exit', (code) => (failure ??= new Error(`the replay's read-out thread stopped (exit code ${code})`)));
   let taken = 0;
   /** The thread's next text, in the order the units went to it. */
-  const fromThread = async (): Promise<{ text: string; entities: number }> => {
+  const fromThread = async (): Promise<Lines> => {
     for (;;) {
       const m = receiveMessageOnPort(here)?.message as ReadOutMessage | undefined;
       if (m !== undefined) {
@@ -90,13 +97,13 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string):
           continue;
         }
         slots.shift();
-        yield head;
+        yield* chunks(head);
       }
     }
     for (const head of slots) {
-      if (head !== 'thread') yield head;
+      if (head !== 'thread') yield* chunks(head);
       else {
-        yield await fromThread();
+        yield* chunks(await fromThread());
         inThread -= 1;
       }
     }

@@ -49,7 +49,7 @@ export const replayCommand: Command = {
     return await withStore(config, async (store) => {
       let count = 0;
       const onProgress = (p: { applied: number; eventsPerSecond: number; stage?: string }) => io.stderr.write(p.stage === undefined ? `replay: folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)\n` : `replay: ${p.stage}\n`);
-      // A unit's lines at a time (up to 1,000 entities), waiting for the reader when the pipe is full.
+      // A chunk of whole lines at a time (about 32 KiB), waiting for the reader when the pipe is full.
       for await (const { text, entities } of replayLines(store, knownAt, { log, onProgress })) {
         count += entities;
         if (text && !io.stdout.write(text)) await once(io.stdout, 'drain');

@@ -39,8 +39,20 @@ export interface ReplayOptions {
 }
 
 const PAGE = 1000;
-/** Entities a unit of the read-out holds at most (an organization is one). */
-const UNIT = 100;
+/**
+ * Entities a unit of the read-out holds at most (an organization is one): offices 10 (~22 KB of
+ * text each on the 1,000,000-fact record), sessions 25 (~6 KB each), people and documents 100
+ * (under 0.5 KB each), so that a unit's text stays near 0.25 MB at most (s36-rp's units of 100
+ * offices were ~2.2 MB each, and in flight between the threads they were most of what the
+ * read-out's second thread cost in memory: bench/RESULTS.md, session 37).
+ */
+const UNIT: Record<Unit['kind'], number> = { organization: 1, office: 10, person: 100, session: 25, document: 100 };
+/**
+ * A unit's text is cut into chunks of about this many characters (whole lines): each stays a
+ * string of V8's young generation (below its 128 KiB of a regular object, one byte a character
+ * for ASCII), not of its large-object space, which only a full collection frees.
+ */
+export const CHUNK = 32_768;
 /**
  * The read-out connection's page cache, KiB: 4 MiB (s35 measured the read-out's CPU within the
  * noise with 2, 16 and 64 MiB); with the read-out thread's connection beside it, the
@@ -61,9 +73,9 @@ export async function* replayTo(store: LogSource, knownAt: string, options: Repl
 }
 
 /**
- * What `annals replay` prints: the NDJSON lines of `replayTo`'s entities, in its order, a
- * unit's lines at a time (an organization, or up to 1,000 entities of a kind), read out and
- * serialized on this thread and one of its own (replay-readout.ts).
+ * What `annals replay` prints: the NDJSON lines of `replayTo`'s entities, in its order, a chunk
+ * of whole lines at a time (about CHUNK characters; `entities`: the lines it ends, counted on a
+ * unit's last chunk), read out and serialized on this thread and one of its own (replay-readout.ts).
  */
 export async function* replayLines(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
   yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt));
@@ -109,16 +121,16 @@ export type Unit =
  */
 export function* entityUnits(queries: ReadQueries, db: Db, knownAt: string): Generator<Unit> {
   for (const o of everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)) yield { kind: 'organization', items: [o] };
-  for (const page of pages((after) => queries.offices(undefined, knownAt, all(after)) ?? none)) for (const items of cut(page)) yield { kind: 'office', items };
-  for (const page of pages((after) => queries.people(knownAt, undefined, all(after)))) for (const items of cut(page)) yield { kind: 'person', items };
+  for (const page of pages((after) => queries.offices(undefined, knownAt, all(after)) ?? none)) for (const items of cut(page, UNIT.office)) yield { kind: 'office', items };
+  for (const page of pages((after) => queries.people(knownAt, undefined, all(after)))) for (const items of cut(page, UNIT.person)) yield { kind: 'person', items };
   // Sessions and documents by id, each once (their API lists are per organization).
-  for (const page of idPages(db, 'session', knownAt)) for (const ids of cut(page)) yield { kind: 'session', ids };
-  for (const page of idPages(db, 'document', knownAt)) for (const ids of cut(page)) yield { kind: 'document', ids };
+  for (const page of idPages(db, 'session', knownAt)) for (const ids of cut(page, UNIT.session)) yield { kind: 'session', ids };
+  for (const page of idPages(db, 'document', knownAt)) for (const ids of cut(page, UNIT.document)) yield { kind: 'document', ids };
 }
 
-/** A page cut into units of UNIT (a unit of 1,000 offices was 6.4 MB of text on the 1,000,000-fact record's first 300,000 events). */
-function* cut<T>(page: readonly T[]): Generator<readonly T[]> {
-  for (let i = 0; i < page.length; i += UNIT) yield page.slice(i, i + UNIT);
+/** A page cut into units of `size` (a unit of 1,000 offices was 6.4 MB of text on the 1,000,000-fact record's first 300,000 events). */
+function* cut<T>(page: readonly T[], size: number): Generator<readonly T[]> {
+  for (let i = 0; i < page.length; i += size) yield page.slice(i, i + size);
 }
 
 /** A unit's entities as they stood at knownAt, in order. */
@@ -157,15 +169,22 @@ export function readUnit(queries: ReadQueries, knownAt: string, unit: Unit): Ent
   return out;
 }
 
-/** A unit's NDJSON lines. */
-export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { text: string; entities: number } {
+/** A unit's NDJSON lines, in chunks of whole lines of about CHUNK characters (a longer line is a chunk alone). */
+export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { texts: string[]; entities: number } {
+  const texts: string[] = [];
   let text = '';
   let entities = 0;
   for (const e of readUnit(queries, knownAt, unit)) {
-    text += `${JSON.stringify(e)}\n`;
+    const line = `${JSON.stringify(e)}\n`;
+    if (text.length > 0 && text.length + line.length > CHUNK) {
+      texts.push(text);
+      text = '';
+    }
+    text += line;
     entities += 1;
   }
-  return { text, entities };
+  if (text.length > 0) texts.push(text);
+  return { texts, entities };
 }
 
 /** A keyset list a page at a time. */
