@@ -8,7 +8,7 @@
  *
  * The units' texts come back through a port read synchronously (receiveMessageOnPort): this
  * thread reads out its own units without turning the event loop, and waits for the thread's
- * next text, when it must, on a shared counter the thread bumps after each.
+ * next text, when it must, on a shared counter the thread bumps after each (Atomics.waitAsync: the event loop turns).
  */
 import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Database as Db } from 'better-sqlite3';
@@ -40,6 +40,9 @@ const WAITING = 4;
 /** The thread's page cache, KiB (the read-out's CPU was the same with 2 MiB as with 16). */
 const CACHE_KIB = 4096;
 
+/** Atomics.waitAsync (Node 16+; not in this TypeScript target's lib). */
+type AsyncAtomics = { waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string } };
+
 type Lines = { readonly texts: readonly string[]; readonly entities: number };
 type Slot = Lines | 'thread';
 
@@ -70,11 +73,12 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string):
         if (m.kind === 'failed') throw new Error(`the replay's read-out failed: ${m.message}`);
         return m;
       }
-      // Until its counter passes what was taken (it bumps it after each text), or a second: then the event loop turns, to hear its failure.
-      if (Atomics.wait(counter, 0, taken, 1000) === 'timed-out') {
-        await new Promise<void>((r) => setImmediate(r));
-        if (failure) throw failure;
-      }
+      // Until its counter passes what was taken (it bumps it after each text), the event loop turning meanwhile: the
+      // thread's failure is heard there, and a thread running TypeScript sources needs it to load (tsx's hooks answer
+      // on this thread; a blocking Atomics.wait had a test's read-out take minutes at load 25).
+      const waited = (Atomics as unknown as AsyncAtomics).waitAsync(counter, 0, taken, 1000);
+      if (waited.async) await waited.value;
+      if (failure) throw failure;
     }
   };
   const queries = new ReadQueries(db);
