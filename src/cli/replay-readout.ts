@@ -32,13 +32,13 @@ export interface ReadOutInit {
 export type ReadOutMessage = { readonly kind: 'unit'; readonly texts: readonly string[]; readonly entities: number } | { readonly kind: 'failed'; readonly message: string };
 
 /** The thread's young generation, MB: its garbage is a unit's rows and text, collected often. */
-const YOUNG_MB = 8;
+const YOUNG_MB = 4;
 /** Units handed to the thread and not yet taken back (a unit: up to 100 entities, 0.25 MB of text at most on the 1,000,000-fact record). */
 const AHEAD = 2;
 /** Units read out and waiting to be written, at most, before this thread waits for the thread's next text. */
 const WAITING = 4;
 /** The thread's page cache, KiB (the read-out's CPU was the same with 2 MiB as with 16). */
-const CACHE_KIB = 4096;
+const CACHE_KIB = 2048;
 
 /** Atomics.waitAsync (Node 16+; not in this TypeScript target's lib). */
 type AsyncAtomics = { waitAsync(a: Int32Array, index: number, value: number, timeoutMs: number): { async: boolean; value: Promise<string> | string } };

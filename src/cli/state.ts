@@ -54,11 +54,13 @@ const UNIT: Record<Unit['kind'], number> = { organization: 1, office: 10, person
  */
 export const CHUNK = 32_768;
 /**
- * The read-out connection's page cache, KiB: 4 MiB (s35 measured the read-out's CPU within the
+ * The read-out connection's page cache, KiB: 2 MiB (s35 measured the read-out's CPU within the
  * noise with 2, 16 and 64 MiB); with the read-out thread's connection beside it, the
- * 1,000,000-fact record's read-out reached 263 MB (sampled) with 16 MiB here.
+ * 1,000,000-fact record's read-out reached 263 MB (sampled) with 16 MiB here; s37-rp's whole
+ * replay peaked at 246 MB with 2 MiB here and in the thread (4 MB young generation there) against
+ * 250 MB with 4 MiB (8 MB), at lower load (bench/RESULTS.md, session 37).
  */
-const READ_CACHE_KIB = 4096;
+const READ_CACHE_KIB = 2048;
 const none = { items: [], next: null };
 const all = (after: Key | null) => ({ after, limit: PAGE });
 /** A session's own lists, whole: the state of everything leaves nothing for later. */
@@ -88,7 +90,7 @@ async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOpti
     const path = join(dir, 'readmodels.db');
     await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true });
     const db = openDb(path);
-    // The read-out's page cache: 4 MiB, not the 64 MiB of a server's connection (which
+    // The read-out's page cache: 2 MiB, not the 64 MiB of a server's connection (which
     // filled on the 1,000,000-fact record's file as the entities were read out).
     db.pragma(`cache_size = -${READ_CACHE_KIB}`);
     try {
