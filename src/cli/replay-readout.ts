@@ -61,8 +61,15 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string):
   const url = new URL(`./replay-readout-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   const worker: Worker = startWorker(url, { workerData: init, transferList: [there], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'replay read-out');
   let failure: Error | null = null;
-  worker.on('error', (err: unknown) => (failure ??= new Error(`the replay's read-out thread failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err })));
-  worker.on('exit', (code) => (failure ??= new Error(`the replay's read-out thread stopped (exit code ${code})`)));
+  // Either wakes a wait for the thread's next text at once.
+  worker.on('error', (err: unknown) => {
+    failure ??= new Error(`the replay's read-out thread failed: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    Atomics.notify(counter, 0);
+  });
+  worker.on('exit', (code) => {
+    failure ??= new Error(`the replay's read-out thread stopped (exit code ${code})`);
+    Atomics.notify(counter, 0);
+  });
   let taken = 0;
   /** The thread's next text, in the order the units went to it. */
   const fromThread = async (): Promise<Lines> => {
@@ -77,7 +84,15 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string):
       // thread's failure is heard there, and a thread running TypeScript sources needs it to load (tsx's hooks answer
       // on this thread; a blocking Atomics.wait had a test's read-out take minutes at load 25).
       const waited = (Atomics as unknown as AsyncAtomics).waitAsync(counter, 0, taken, 1000);
-      if (waited.async) await waited.value;
+      if (waited.async) {
+        // A pending waitAsync does not keep the event loop alive (a thread gone, the process would end here): this timer does.
+        const alive = setTimeout(() => undefined, 2000);
+        try {
+          await waited.value;
+        } finally {
+          clearTimeout(alive);
+        }
+      }
       if (failure) throw failure;
     }
   };
