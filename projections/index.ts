@@ -402,8 +402,10 @@ export interface BuildOptions {
   /**
    * Reads and decodes the log on a thread of its own (rebuild-decoder.ts), when it is the
    * embedded store's file (`store.path`): the writer's thread then only inserts rows.
-   * Default: when the log's first page is full (a small log is not worth a thread's start),
-   * except with `tempOnDisk`.
+   * Default: when the log's first page is full (a small log is not worth a thread's start);
+   * with `tempOnDisk` (a replay) only when built (from `dist/`: a thread running TypeScript
+   * sources loads their compiler too, ~50 MB), with 2 batches ahead and an 8 MB young
+   * generation instead of 6 and 64 (bench/RESULTS.md, "Replay and export", session 36).
    */
   readonly decodeThread?: boolean;
   /**
@@ -479,10 +481,13 @@ export async function buildFresh(
       onProgress?.({ applied: events, position: writer.checkpoint().position, head, elapsedMs, eventsPerSecond: events / Math.max(elapsedMs / 1000, 1e-9), ...(stage === undefined ? {} : { stage }) });
     };
     let after = writer.checkpoint().position;
-    // Not by default for a replay (tempOnDisk), whose memory must stay bounded: the thread's heap and the batches ahead are not.
-    // Nor by default from a worker running TypeScript sources (the read-model thread's rebuild under tsx or tap): its
+    // Not by default from a worker running TypeScript sources (the read-model thread's rebuild under tsx or tap): its
     // execArgv lacks the loader a thread it starts would need (src/store/worker-thread.ts). Built, it starts one.
-    const file = typeof store.path === 'string' && (options.decodeThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')))) ? store.path : null;
+    // For a replay (tempOnDisk), whose memory must stay bounded, only when built: a thread under tsx loads tsx too
+    // (the replay's fold 253 MB at 300,000 events, against ~200 without the thread; built, 183 MB with the bounds below).
+    const built = !import.meta.url.endsWith('.ts');
+    const file = typeof store.path === 'string' && (options.decodeThread ?? (options.tempOnDisk ? built : isMainThread || built)) ? store.path : null;
+    const bounded = options.tempOnDisk === true ? { ahead: 2, youngMb: 8 } : { ahead: 6 };
     // The terms on a thread of their own likewise (not for a replay, whose memory stays bounded: they are made after the rest there),
     // once the log is large enough (decided after it is applied, below).
     const termsThreadAllowed = options.termsThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')));
@@ -490,7 +495,7 @@ export async function buildFresh(
     const drainThreaded = async (path: string) => {
       // Pages of one batch at most: a page's rows are alive until its last batch is decoded, and
       // rows kept through young-generation collections there are copied, then promoted.
-      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ahead: 6, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
+      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ...bounded, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
       // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
       log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
       // Several batches a transaction: the file has no journal, so a COMMIT only writes the

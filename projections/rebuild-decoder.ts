@@ -27,6 +27,8 @@ export interface DecodeInit {
   readonly knownAt?: string;
   /** Batches decoded ahead of the writer. */
   readonly ahead: number;
+  /** The thread's young generation, MB (default 64; a replay's, whose memory is bounded: 8). */
+  readonly youngMb?: number;
 }
 
 /** A piece of a decoded batch, applied in order: runs of plain facts' rows between the events the writer applies itself. */
@@ -64,7 +66,7 @@ export interface DecoderCredit {
  * start takes up to seconds): the build sees it stopped and closes the thread.
  */
 export function decodeInThread(init: DecodeInit, signal?: AbortSignal): AsyncIterable<DecodedBatch | { kind: 'skipped'; after: string }> & { close(): Promise<void> } {
-  const worker: Worker = startWorker(new URL(`./rebuild-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'rebuild decoder');
+  const worker: Worker = startWorker(new URL(`./rebuild-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: init.youngMb ?? YOUNG_MB } }, 'rebuild decoder');
   const queue: DecoderMessage[] = [];
   let waiting: (() => void) | null = null;
   let failure: Error | null = null;

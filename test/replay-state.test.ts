@@ -7,6 +7,8 @@
  *   - carry what that fold says: a person's name as last corrected, an office's appointments;
  *   - equal the running read models' answers at knownAt (read models fed the whole log, not
  *     cut; the property tests prove those answers equal brute-force folds of their own).
+ * replayLines (what `annals replay` prints, read out on this thread and one of its own,
+ * src/cli/replay-readout.ts) gives exactly replayTo's entities as JSON lines, in its order.
  */
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,8 +16,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { pino } from 'pino';
 import { createdKind, isFactType } from '../events/index.js';
-import { ReadQueries, openReadModels, openReader } from '../projections/index.js';
-import { ENTITY_ORDER, entitiesAt, replayTo, type Entity } from '../src/cli/state.js';
+import Database from 'better-sqlite3';
+import { ReadQueries, buildFresh, openReadModels, openReader } from '../projections/index.js';
+import { openDb } from '../projections/db.js';
+import { readOutWithThread } from '../src/cli/replay-readout.js';
+import { ENTITY_ORDER, entitiesAt, replayLines, replayTo, type Entity } from '../src/cli/state.js';
 import type { StoredEvent } from '../src/store/port.js';
 import { TestLog, recordRichHistory } from './fixtures/history.js';
 
@@ -103,4 +108,59 @@ t.test('a replay broken off removes its temporary file', async (t) => {
     break;
   }
   t.same(await readdir(dir), []);
+});
+
+t.test('replayLines: the lines of replayTo, in its order, read out on two threads', async (t) => {
+  const log = new TestLog();
+  // Enough entities for many units (100 entities each, an organization one): the thread and this one take turns.
+  recordRichHistory(log, 900, 17, { offices: 160, people: 320, sameInstant: 0.2 });
+  const dir = await mkdtemp(join(tmpdir(), 'annals-replay-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const times = log.events.map((e) => e.recordedAt);
+  for (const k of [times.at(-1)] as string[]) {
+    const want = (await collect(replayTo(log, k, { tmpDir: dir }))).map((e) => `${JSON.stringify(e)}\n`);
+    let text = '';
+    let entities = 0;
+    let units = 0;
+    for await (const u of replayLines(log, k, { tmpDir: dir })) {
+      text += u.text;
+      entities += u.entities;
+      units += 1;
+    }
+    t.ok(units > 5, `at ${k}: ${units} units`);
+    t.equal(entities, want.length, `at ${k}: every entity counted`);
+    t.equal(text, want.join(''), `at ${k}: the same lines in the same order`);
+    t.same(await readdir(dir), [], `at ${k}: the temporary file is removed`);
+  }
+  // Broken off after the first unit: the thread stopped, the file removed.
+  for await (const u of replayLines(log, times.at(-1) as string, { tmpDir: dir })) {
+    t.ok(u.text.length > 0);
+    break;
+  }
+  t.same(await readdir(dir), [], 'broken off: the temporary file is removed');
+});
+
+t.test('the read-out thread failing: its error, not a hang', async (t) => {
+  const log = new TestLog();
+  recordRichHistory(log, 300, 5, { offices: 40, people: 80, sameInstant: 0.2 });
+  const dir = await mkdtemp(join(tmpdir(), 'annals-replay-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const k = log.events.at(-1)?.recordedAt as string;
+  const path = join(dir, 'fold.db');
+  await buildFresh(log, path, pino({ level: 'silent' }), undefined, undefined, { knownAt: k, tempOnDisk: true });
+  const db = openDb(path);
+  t.teardown(() => db.close());
+  const drain = async (threadPath: string): Promise<number> => {
+    let n = 0;
+    for await (const u of readOutWithThread(db, threadPath, k)) n += u.entities;
+    return n;
+  };
+  // The thread cannot open its file: the error it stopped with.
+  await t.rejects(drain(join(dir, 'missing', 'fold.db')), /the replay's read-out thread failed: Cannot open database/);
+  // The thread's file has no read models: it fails at its start or at the first unit it reads, and says so.
+  const empty = join(dir, 'empty.db');
+  new Database(empty).close();
+  await t.rejects(drain(empty), /the replay's read-out (thread )?failed: ./);
+  // The same file on both: every entity (a control for the two above).
+  t.ok((await drain(path)) > 100);
 });

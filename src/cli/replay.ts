@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from './main.js';
 import { EXIT, GLOBAL_HELP, parseKnownAt, usageError, withStore } from './common.js';
-import { replayTo } from './state.js';
+import { replayLines } from './state.js';
 
 const HELP = `annals replay — the state of everything as the record stood at a moment
 
@@ -49,18 +49,11 @@ export const replayCommand: Command = {
     return await withStore(config, async (store) => {
       let count = 0;
       const onProgress = (p: { applied: number; eventsPerSecond: number; stage?: string }) => io.stderr.write(p.stage === undefined ? `replay: folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)\n` : `replay: ${p.stage}\n`);
-      // Lines go out in chunks of about 64 KiB, waiting for the reader when the pipe is full.
-      let chunk = '';
-      for await (const entity of replayTo(store, knownAt, { log, onProgress })) {
-        chunk += `${JSON.stringify(entity)}\n`;
-        count += 1;
-        if (chunk.length >= 65_536) {
-          const more = io.stdout.write(chunk);
-          chunk = '';
-          if (!more) await once(io.stdout, 'drain');
-        }
+      // A chunk of whole lines at a time (about 32 KiB), waiting for the reader when the pipe is full.
+      for await (const { text, entities } of replayLines(store, knownAt, { log, onProgress })) {
+        count += entities;
+        if (text && !io.stdout.write(text)) await once(io.stdout, 'drain');
       }
-      if (chunk) io.stdout.write(chunk);
       io.stderr.write(`replay: ${count} entities known at ${knownAt}\n`);
       return EXIT.ok;
     }, { oneRead: true });

@@ -18,6 +18,7 @@ import { ReadQueries, buildFresh, everything, type Key, type RebuildProgress } f
 import { openDb } from '../../projections/db.js';
 import type { LogSource } from '../../projections/runner.js';
 import type { Database as Db } from 'better-sqlite3';
+import { readOutWithThread } from './replay-readout.js';
 
 /** The kinds in the order a replay gives them; within a kind, the order of its API list (sessions and documents: by id). */
 export const ENTITY_ORDER = ['organization', 'office', 'person', 'session', 'document'] as const satisfies readonly EntityKind[];
@@ -38,8 +39,28 @@ export interface ReplayOptions {
 }
 
 const PAGE = 1000;
-/** The read-out connection's page cache, KiB. */
-const READ_CACHE_KIB = 16_384;
+/**
+ * Entities a unit of the read-out holds at most (an organization is one): offices 10 (~22 KB of
+ * text each on the 1,000,000-fact record), sessions 25 (~6 KB each), people and documents 100
+ * (under 0.5 KB each), so that a unit's text stays near 0.25 MB at most (s36-rp's units of 100
+ * offices were ~2.2 MB each, and in flight between the threads they were most of what the
+ * read-out's second thread cost in memory: bench/RESULTS.md, session 37).
+ */
+const UNIT: Record<Unit['kind'], number> = { organization: 1, office: 10, person: 100, session: 25, document: 100 };
+/**
+ * A unit's text is cut into chunks of about this many characters (whole lines): each stays a
+ * string of V8's young generation (below its 128 KiB of a regular object, one byte a character
+ * for ASCII), not of its large-object space, which only a full collection frees.
+ */
+export const CHUNK = 32_768;
+/**
+ * The read-out connection's page cache, KiB: 2 MiB (s35 measured the read-out's CPU within the
+ * noise with 2, 16 and 64 MiB); with the read-out thread's connection beside it, the
+ * 1,000,000-fact record's read-out reached 263 MB (sampled) with 16 MiB here; s37-rp's whole
+ * replay peaked at 246 MB with 2 MiB here and in the thread (4 MB young generation there) against
+ * 250 MB with 4 MiB (8 MB), at lower load (bench/RESULTS.md, session 37).
+ */
+const READ_CACHE_KIB = 2048;
 const none = { items: [], next: null };
 const all = (after: Key | null) => ({ after, limit: PAGE });
 /** A session's own lists, whole: the state of everything leaves nothing for later. */
@@ -50,16 +71,30 @@ const WHOLE = 1_000_000_000;
  * removed when the iteration ends (finished, broken off or failed).
  */
 export async function* replayTo(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<Entity> {
+  yield* folded(store, knownAt, options, (db) => entitiesAt(new ReadQueries(db), db, knownAt));
+}
+
+/**
+ * What `annals replay` prints: the NDJSON lines of `replayTo`'s entities, in its order, a chunk
+ * of whole lines at a time (about CHUNK characters; `entities`: the lines it ends, counted on a
+ * unit's last chunk), read out and serialized on this thread and one of its own (replay-readout.ts).
+ */
+export async function* replayLines(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
+  yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt));
+}
+
+/** The log recorded by knownAt folded into a temporary file, then `readOut` of it; the file removed at the end. */
+async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOptions, readOut: (db: Db, path: string) => Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'annals-replay-'));
   try {
     const path = join(dir, 'readmodels.db');
     await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true });
     const db = openDb(path);
-    // The read-out's page cache: 16 MiB, not the 64 MiB of a server's connection (which
+    // The read-out's page cache: 2 MiB, not the 64 MiB of a server's connection (which
     // filled on the 1,000,000-fact record's file as the entities were read out).
     db.pragma(`cache_size = -${READ_CACHE_KIB}`);
     try {
-      yield* entitiesAt(new ReadQueries(db), db, knownAt);
+      yield* readOut(db, path);
     } finally {
       db.close();
     }
@@ -70,36 +105,113 @@ export async function* replayTo(store: LogSource, knownAt: string, options: Repl
 
 /** The entities of read models that hold the log (at least) up to knownAt, as they stood at knownAt. */
 export function* entitiesAt(queries: ReadQueries, db: Db, knownAt: string): Generator<Entity> {
-  for (const o of everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)) {
-    yield {
-      entity: 'organization',
-      ...o,
-      members: [...everything((after) => queries.members(o.id, knownAt, undefined, all(after)) ?? none)],
-      chairs: [...everything((after) => queries.chairs(o.id, knownAt, undefined, all(after)) ?? none)],
-    };
-  }
-  for (const office of everything((after) => queries.offices(undefined, knownAt, all(after)) ?? none)) {
-    yield { entity: 'office', ...office, holders: [...everything((after) => queries.holders(office.id, knownAt, all(after))?.page ?? none)] };
-  }
-  for (const p of everything((after) => queries.people(knownAt, undefined, all(after)))) yield { entity: 'person', ...p };
+  for (const unit of entityUnits(queries, db, knownAt)) yield* readUnit(queries, knownAt, unit);
+}
+
+/**
+ * A piece of the state that can be read out apart, as plain data (a thread is handed it as a
+ * message): an organization, or a page of offices, people, sessions' or documents' ids.
+ */
+export type Unit =
+  | { readonly kind: 'organization' | 'office' | 'person'; readonly items: ReadonlyArray<{ readonly id: string }> }
+  | { readonly kind: 'session' | 'document'; readonly ids: readonly string[] };
+
+/**
+ * The state's units in the order a replay gives them: listing them is cheap (the list pages,
+ * the ids), reading a unit out (`readUnit`) is the work, which replay-readout.ts shares
+ * between two threads.
+ */
+export function* entityUnits(queries: ReadQueries, db: Db, knownAt: string): Generator<Unit> {
+  for (const o of everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)) yield { kind: 'organization', items: [o] };
+  for (const page of pages((after) => queries.offices(undefined, knownAt, all(after)) ?? none)) for (const items of cut(page, UNIT.office)) yield { kind: 'office', items };
+  for (const page of pages((after) => queries.people(knownAt, undefined, all(after)))) for (const items of cut(page, UNIT.person)) yield { kind: 'person', items };
   // Sessions and documents by id, each once (their API lists are per organization).
-  for (const id of idsOf(db, 'session', knownAt)) {
-    const s = queries.session(id, knownAt, WHOLE);
-    if (s) yield { entity: 'session', ...s };
+  for (const page of idPages(db, 'session', knownAt)) for (const ids of cut(page, UNIT.session)) yield { kind: 'session', ids };
+  for (const page of idPages(db, 'document', knownAt)) for (const ids of cut(page, UNIT.document)) yield { kind: 'document', ids };
+}
+
+/** A page cut into units of `size` (a unit of 1,000 offices was 6.4 MB of text on the 1,000,000-fact record's first 300,000 events). */
+function* cut<T>(page: readonly T[], size: number): Generator<readonly T[]> {
+  for (let i = 0; i < page.length; i += size) yield page.slice(i, i + size);
+}
+
+/** A unit's entities as they stood at knownAt, in order. */
+export function readUnit(queries: ReadQueries, knownAt: string, unit: Unit): Entity[] {
+  const out: Entity[] = [];
+  switch (unit.kind) {
+    case 'organization':
+      for (const o of unit.items) {
+        out.push({
+          entity: 'organization',
+          ...o,
+          members: [...everything((after) => queries.members(o.id, knownAt, undefined, all(after)) ?? none)],
+          chairs: [...everything((after) => queries.chairs(o.id, knownAt, undefined, all(after)) ?? none)],
+        });
+      }
+      break;
+    case 'office':
+      for (const office of unit.items) out.push({ entity: 'office', ...office, holders: [...everything((after) => queries.holders(office.id, knownAt, all(after))?.page ?? none)] });
+      break;
+    case 'person':
+      for (const p of unit.items) out.push({ entity: 'person', ...p });
+      break;
+    case 'session':
+      for (const id of unit.ids) {
+        const s = queries.session(id, knownAt, WHOLE);
+        if (s) out.push({ entity: 'session', ...s });
+      }
+      break;
+    case 'document':
+      for (const id of unit.ids) {
+        const d = queries.document(id, knownAt);
+        if (d) out.push({ entity: 'document', ...d });
+      }
+      break;
   }
-  for (const id of idsOf(db, 'document', knownAt)) {
-    const d = queries.document(id, knownAt);
-    if (d) yield { entity: 'document', ...d };
+  return out;
+}
+
+/** A unit's NDJSON lines, in chunks of whole lines of about CHUNK characters (a longer line is a chunk alone). */
+export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { texts: string[]; entities: number } {
+  const texts: string[] = [];
+  let text = '';
+  let entities = 0;
+  for (const e of readUnit(queries, knownAt, unit)) {
+    const line = `${JSON.stringify(e)}\n`;
+    if (text.length > 0 && text.length + line.length > CHUNK) {
+      texts.push(text);
+      text = '';
+    }
+    text += line;
+    entities += 1;
+  }
+  if (text.length > 0) texts.push(text);
+  return { texts, entities };
+}
+
+/** A keyset list a page at a time. */
+function* pages<T>(fetch: (after: Key | null) => { items: readonly T[]; next: Key | null }): Generator<readonly T[]> {
+  let after: Key | null = null;
+  for (;;) {
+    const page = fetch(after);
+    if (page.items.length > 0) yield page.items;
+    if (page.next === null) return;
+    after = page.next;
   }
 }
 
 /** The ids of a kind's entities known by knownAt, ascending, a page at a time. */
 export function* idsOf(db: Db, kind: EntityKind, knownAt: string): Generator<string> {
+  for (const ids of idPages(db, kind, knownAt)) yield* ids;
+}
+
+/** The ids of a kind's entities known by knownAt, ascending, in pages of PAGE. */
+function* idPages(db: Db, kind: EntityKind, knownAt: string): Generator<string[]> {
   const page = db.prepare('SELECT DISTINCT id FROM entities WHERE kind = ? AND id > ? AND known_from <= ? ORDER BY id LIMIT +?').pluck();
   let after = '';
   for (;;) {
     const ids = page.all(kind, after, knownAt, PAGE) as string[];
-    yield* ids;
+    if (ids.length > 0) yield ids;
     if (ids.length < PAGE) return;
     after = ids[ids.length - 1] as string;
   }
