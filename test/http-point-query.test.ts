@@ -1,12 +1,13 @@
 /**
- * The point questions' fast query check (src/http/routes/point-query.ts) against zod's: on
- * every query it accepts, the same value (fields, their order, knownAt normalised); every
- * query it does not accept is left to zod. Then over the real app: the holder route takes
- * the fast path, and its refusals are still zod's.
+ * The fast query checks (src/http/routes/point-query.ts) against zod's: on every query one
+ * accepts, the same value (fields, their order, knownAt normalised); every query it does not
+ * accept is left to zod. Then over the real app: the holder route takes the fast path, and its
+ * refusals are still zod's.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
+import type { z } from 'zod';
 import { ListQuery, LooseRef, PointQuery, RefParam } from '../src/http/routes/reads-common.js';
-import { fastListQuery, listQueryFast, pointQueryFast, refParamFast, withFastPointQuery } from '../src/http/routes/point-query.js';
+import { fastQuery, queryFast, refParamFast, withFastQueries } from '../src/http/routes/point-query.js';
 import { pageLimit } from '../src/http/paging.js';
 import { prng } from './fixtures/history.js';
 import { startTestApp } from './fixtures/app.js';
@@ -17,98 +18,84 @@ const KNOWN = ['2026-12-04T18:57:00.123Z', '2026-12-04T18:57:00Z', '2026-12-04t1
 const VALID = ['2001', '2001-03', '2001-03-04', '2001-02-29', '2000-02-29', '2001-13', '2001-3-4', '20011', '', 'x', '0000'];
 const POS = ['0', '42', '00000000000000000042', '123456789012345678901', '00000000000000000001-00000000000000000002', '-1', 'a'];
 
-t.test('the fast check answers as zod does, or leaves the query to zod', async (t) => {
-  const rnd = prng(12);
+/**
+ * Draws `n` queries from `fields` (each field, in any order, left out when its draw is under
+ * 0.4, repeated, as an array the querystring parser gives, when it is `repeatFrom` or over,
+ * else one of its values) and holds `schema`'s fast check to zod's parse: what it accepts, zod accepts, with the
+ * same value (the same fields in the same order: a current read's ETag hashes JSON.stringify
+ * of the query). Returns how many it answered and how many it left to zod; `name` heads each failure.
+ */
+function compareWithZod(t: Test, schema: z.ZodObject, fields: readonly (readonly [string, readonly string[]])[], rnd: () => number, repeatFrom: number, name = 'PointQuery', n = 3000): { fast: number; left: number } {
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   let fast = 0;
   let left = 0;
-  for (let i = 0; i < 3000; i++) {
+  for (let i = 0; i < n; i++) {
     const q: Record<string, unknown> = {};
-    // Fields in any order, sometimes repeated (an array, as the querystring parser gives), sometimes with others.
-    const fields = [['knownAt', KNOWN], ['minPosition', POS], ['validAt', VALID], ['_', ['1']], ['limit', ['5']]] as const;
     for (const [name, values] of [...fields].sort(() => rnd() - 0.5)) {
       const r = rnd();
       if (r < 0.4) continue;
-      q[name] = r < 0.93 ? pick(values) : [pick(values), pick(values)];
+      q[name] = r < repeatFrom ? pick(values) : [pick(values), pick(values)];
     }
-    const got = pointQueryFast(q);
-    const zod = PointQuery.safeParse(q);
+    const got = queryFast(schema, q);
+    const zod = schema.safeParse(q);
     if (got === undefined) {
       left++;
       continue;
     }
     fast++;
     if (!zod.success) {
-      t.fail(`fast accepted what zod refuses: ${JSON.stringify(q)}`);
+      t.fail(`${name}: fast accepted what zod refuses: ${JSON.stringify(q)}`);
       continue;
     }
-    // Same fields, same order (a current read's ETag hashes JSON.stringify of the query).
-    if (JSON.stringify(got) !== JSON.stringify(zod.data)) t.fail(`${JSON.stringify(q)}: fast ${JSON.stringify(got)}, zod ${JSON.stringify(zod.data)}`);
+    if (JSON.stringify(got) !== JSON.stringify(zod.data)) t.fail(`${name}: ${JSON.stringify(q)}: fast ${JSON.stringify(got)}, zod ${JSON.stringify(zod.data)}`);
     t.same(Object.keys(got), Object.keys(zod.data as object));
   }
+  return { fast, left };
+}
+
+t.test('the point questions\' query (PointQuery): the fast check answers as zod does, or leaves the query to zod', async (t) => {
+  // Fields in any order, sometimes repeated, sometimes with others (a cache-busting `_`, a list's `limit`).
+  const { fast, left } = compareWithZod(t, PointQuery, [['knownAt', KNOWN], ['minPosition', POS], ['validAt', VALID], ['_', ['1']], ['limit', ['5']]], prng(12), 0.93);
   t.ok(fast > 500, `the fast path answered ${fast}`);
   t.ok(left > 500, `zod was left ${left}`);
   // Each knownAt alone, whatever the draw gave it: accepted fast only as zod accepts it.
   for (const knownAt of KNOWN) {
-    const got = pointQueryFast({ knownAt });
+    const got = queryFast(PointQuery, { knownAt });
     const zod = PointQuery.safeParse({ knownAt });
     if (got !== undefined) t.same(got, zod.success ? zod.data : 'refused by zod', `knownAt ${knownAt}`);
   }
   // Years 0–99 in the proleptic Gregorian calendar (Date.UTC would read them as 1900–1999: 0000-02-29 was refused).
-  t.same(pointQueryFast({ knownAt: '0000-02-29T00:00:00.000Z' }), { knownAt: '0000-02-29T00:00:00.000Z' }, 'year 0 is a leap year, fast');
+  t.same(queryFast(PointQuery, { knownAt: '0000-02-29T00:00:00.000Z' }), { knownAt: '0000-02-29T00:00:00.000Z' }, 'year 0 is a leap year, fast');
   t.same(PointQuery.safeParse({ knownAt: '0000-02-29T12:00:00+01:00' }).data, { knownAt: '0000-02-29T11:00:00.000Z' }, 'and for zod');
   t.equal(PointQuery.safeParse({ knownAt: '0100-02-29T00:00:00Z' }).success, false, '0100 is not');
   // Everything zod accepts in the common shapes is accepted fast too.
-  t.same(pointQueryFast({ validAt: '2001-03-04', knownAt: '2026-12-04T18:57:00+03:00' }), { knownAt: '2026-12-04T15:57:00.000Z', validAt: '2001-03-04' });
-  t.same(pointQueryFast({}), {});
+  t.same(queryFast(PointQuery, { validAt: '2001-03-04', knownAt: '2026-12-04T18:57:00+03:00' }), { knownAt: '2026-12-04T15:57:00.000Z', validAt: '2001-03-04' });
+  t.same(queryFast(PointQuery, {}), {});
 });
 
-t.test('a list\'s query (fastListQuery): the fast check answers as zod does, or leaves the query to zod', async (t) => {
-  const byOrganization = fastListQuery(ListQuery.extend({ organization: LooseRef.describe('x') }), ['organization']);
+t.test('a list\'s query (fastQuery): the fast check answers as zod does, or leaves the query to zod', async (t) => {
+  const byOrganization = fastQuery(ListQuery.extend({ organization: LooseRef.describe('x') }), ['organization']);
   const schemas = {
-    list: fastListQuery(ListQuery),
-    'list without validAt': fastListQuery(ListQuery.omit({ validAt: true })),
+    list: fastQuery(ListQuery),
+    'list without validAt': fastQuery(ListQuery.omit({ validAt: true })),
     'by organization': byOrganization,
     // limit redefined keeps its place in the shape (and in zod's answer).
-    'by organization, another limit': fastListQuery(byOrganization.extend({ limit: pageLimit(10) }), ['organization']),
+    'by organization, another limit': fastQuery(byOrganization.extend({ limit: pageLimit(10) }), ['organization']),
   };
   const LIMITS = ['1', '5', '50', '500', '501', '0', '05', '1e2', ' 5', '5.0', '-1', '999', 'x', ''];
   const CURSORS = ['eyJ2IjoxfQ.abc', '', 'x'.repeat(2000), 'x'.repeat(2001), '😀'.repeat(1000), '😀'.repeat(1001)];
   const ORGS = ['org', '', 'x'.repeat(200), 'x'.repeat(201), 'é'.repeat(200)];
+  const fields = [['knownAt', KNOWN], ['minPosition', POS], ['validAt', VALID], ['cursor', CURSORS], ['limit', LIMITS], ['organization', ORGS], ['_', ['1']], ['format', ['csv']]] as const;
   const rnd = prng(13);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   for (const [name, schema] of Object.entries(schemas)) {
-    let fast = 0;
-    let left = 0;
-    for (let i = 0; i < 3000; i++) {
-      const q: Record<string, unknown> = {};
-      const fields = [['knownAt', KNOWN], ['minPosition', POS], ['validAt', VALID], ['cursor', CURSORS], ['limit', LIMITS], ['organization', ORGS], ['_', ['1']], ['format', ['csv']]] as const;
-      for (const [field, values] of [...fields].sort(() => rnd() - 0.5)) {
-        const r = rnd();
-        if (r < 0.4) continue;
-        q[field] = r < 0.95 ? pick(values) : [pick(values), pick(values)];
-      }
-      const got = listQueryFast(schema, q);
-      const zod = schema.safeParse(q);
-      if (got === undefined) {
-        left++;
-        continue;
-      }
-      fast++;
-      if (!zod.success) {
-        t.fail(`${name}: fast accepted what zod refuses: ${JSON.stringify(q)}`);
-        continue;
-      }
-      if (JSON.stringify(got) !== JSON.stringify(zod.data)) t.fail(`${name}: ${JSON.stringify(q)}: fast ${JSON.stringify(got)}, zod ${JSON.stringify(zod.data)}`);
-      t.same(Object.keys(got), Object.keys(zod.data as object));
-    }
+    const { fast, left } = compareWithZod(t, schema, fields, rnd, 0.95, name);
     t.ok(fast > 100, `${name}: the fast path answered ${fast}`);
     t.ok(left > 100, `${name}: zod was left ${left}`);
   }
-  t.same(listQueryFast(byOrganization, { organization: 'org', validAt: '2023-04-14', knownAt: '2026-12-06T12:09:46.826Z', limit: '20' }), { knownAt: '2026-12-06T12:09:46.826Z', validAt: '2023-04-14', limit: 20, organization: 'org' }, 'the common shape, fast');
-  t.equal(listQueryFast(ListQuery.extend({}), {}), undefined, 'a schema not marked is zod\'s');
-  t.throws(() => fastListQuery(ListQuery.extend({ q: LooseRef })), /no fast check for the field q/, 'a field with no fast check is refused when marked');
-  const compile = withFastPointQuery(() => () => ({ value: 'zod' }));
+  t.same(queryFast(byOrganization, { organization: 'org', validAt: '2023-04-14', knownAt: '2026-12-06T12:09:46.826Z', limit: '20' }), { knownAt: '2026-12-06T12:09:46.826Z', validAt: '2023-04-14', limit: 20, organization: 'org' }, 'the common shape, fast');
+  t.equal(queryFast(ListQuery.extend({}), {}), undefined, 'a schema not marked is zod\'s');
+  t.throws(() => fastQuery(ListQuery.extend({ q: LooseRef })), /no fast check for the field q/, 'a field with no fast check is refused when marked');
+  const compile = withFastQueries(() => () => ({ value: 'zod' }));
   const check = compile({ schema: byOrganization, method: 'GET', url: '/x', httpPart: 'querystring' }) as (d: unknown) => unknown;
   t.same(check({ organization: 'org' }), { value: { organization: 'org' } });
   t.same(check({ organization: '' }), { value: 'zod' }, 'a refusal is zod\'s');
@@ -129,15 +116,15 @@ t.test('an entity in the path (RefParam): the fast check answers as zod does, or
     t.same(got, zod.data, `the same value: ${JSON.stringify(data)}`);
   }
   t.equal(fast, 10, 'five strings of 1-200 UTF-16 units under the one name, on either kind of object');
-  const compile = withFastPointQuery(() => () => ({ value: 'zod' }));
+  const compile = withFastQueries(() => () => ({ value: 'zod' }));
   const check = compile({ schema, method: 'GET', url: '/x/:office', httpPart: 'params' }) as (d: unknown) => unknown;
   t.same(check({ office: 'csto' }), { value: { office: 'csto' } });
   t.same(check({ office: '' }), { value: 'zod' }, 'a refusal is zod\'s');
 });
 
-t.test('the compiler wraps PointQuery only', async (t) => {
+t.test('the compiler wraps marked queries only (PointQuery, not a copy of it)', async (t) => {
   let compiled = 0;
-  const compile = withFastPointQuery(() => {
+  const compile = withFastQueries(() => {
     compiled++;
     return () => ({ value: 'zod' });
   });

@@ -26,7 +26,7 @@ import { feedRoutes } from './routes/feed.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { readRoutes } from './routes/reads.js';
-import { withFastPointQuery } from './routes/point-query.js';
+import { withFastQueries } from './routes/point-query.js';
 import { popoloRoutes } from './routes/popolo.js';
 import { problemRoutes } from './routes/problems.js';
 import { registerWire } from './wire.js';
@@ -90,8 +90,8 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   // Started by src/server.ts once listening (warm-up.ts); 'none' in an app that is not warmed.
   app.decorate('warmUp', { current: { state: 'none', questions: 0, answered: 0, ms: 0 } satisfies AppWarmUpState as AppWarmUpState });
   app.addHook('onRoute', hoistAuthentication);
-  // Point questions' queries are checked without zod when well formed (point-query.ts).
-  app.setValidatorCompiler(withFastPointQuery(validatorCompiler));
+  // Point questions' and lists' queries (fastQuery) and entity paths are checked without zod when well formed (point-query.ts).
+  app.setValidatorCompiler(withFastQueries(validatorCompiler));
   app.setSerializerCompiler(asBuilt);
   // What the routes need, decorated on the instance (parts.ts); every plugin below reads it there.
   await app.register(appParts, { runtime });

@@ -1,11 +1,14 @@
 /**
- * The point questions' query (holder, chair, one office, organization or person: PointQuery)
- * checked without zod when it is well formed. zod's object parse cost the event loop ~5.5 µs a
- * holder question (in-process, under load ~15); the three fields' own checks cost well under
- * one. Anything the fast check does not accept as it is (a repeated field, a bad date, …)
- * goes to zod's validator, so refusals and their messages stay zod's; what it accepts, it
- * answers exactly as zod would: the same fields, in the schema's order (the ETag of a current
- * read hashes the query), knownAt normalised the same way.
+ * Queries checked without zod when they are well formed: the point questions' (holder, chair,
+ * one office, organization or person: PointQuery) and the documents and sessions lists', each
+ * declared once by fastQuery as a table of its fields' own checks; and a path naming one entity
+ * (RefParam). zod's object parse cost the event loop ~5.5 µs a holder question (in-process,
+ * under load ~15) and ~3–4.5 µs a list's query; the fields' own checks cost well under one.
+ * Anything a fast check does not accept as it is (a repeated field, a bad date, …) goes to
+ * zod's validator, so refusals and their messages stay zod's; what it accepts, it answers
+ * exactly as zod would: the same fields, in the schema's order (the ETag of a current read
+ * hashes the query), knownAt normalised the same way. The schemas themselves, and so the
+ * OpenAPI document, are zod's as declared.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import type { z } from 'zod';
@@ -57,7 +60,7 @@ type Fields = readonly (readonly [string, FieldCheck, boolean])[];
  * object strips them), or undefined when a field is not a string its check accepts, or a
  * required one is missing.
  */
-function queryFast(fields: Fields, data: unknown): Record<string, string | number> | undefined {
+function parseFields(fields: Fields, data: unknown): Record<string, string | number> | undefined {
   if (data === null || typeof data !== 'object') return undefined;
   const out: Record<string, string | number> = {};
   for (const [name, check, optional] of fields) {
@@ -74,39 +77,16 @@ function queryFast(fields: Fields, data: unknown): Record<string, string | numbe
   return out;
 }
 
-/** PointQuery's parse, or undefined when the fast check leaves the query to zod. */
-export function pointQueryFast(data: unknown): Record<string, string> | undefined {
-  if (data === null || typeof data !== 'object') return undefined;
-  const { knownAt, minPosition, validAt } = data as Record<string, unknown>;
-  // The schema's field order: knownAt, minPosition, validAt.
-  const out: Record<string, string> = {};
-  if (knownAt !== undefined) {
-    if (typeof knownAt !== 'string') return undefined;
-    if (isCanonical(knownAt)) out['knownAt'] = knownAt;
-    else if (isRfc3339(knownAt)) out['knownAt'] = new Date(knownAt).toISOString();
-    else return undefined;
-  }
-  if (minPosition !== undefined) {
-    if (typeof minPosition !== 'string' || !POSITION.test(minPosition)) return undefined;
-    out['minPosition'] = minPosition;
-  }
-  if (validAt !== undefined) {
-    if (typeof validAt !== 'string' || !isPartialDate(validAt)) return undefined;
-    out['validAt'] = validAt;
-  }
-  return out;
-}
-
-/** Query schemas checked by queryFast: their fields, in the schema's order, each with its check. */
+/** Query schemas checked without zod (fastQuery): their fields, in the schema's order, each with its check. */
 const FAST_QUERIES = new WeakMap<object, Fields>();
 
 /**
- * Marks a list's query schema (ListQuery, or one that keeps some of its fields and adds
- * entity references, LooseRef each, named in `refs`) as checked without zod when well formed
- * (zod's object parse of a list's query cost ~3–4.5 µs of the event loop, the fast check ~1).
- * Every field must be one of ListQuery's, as reads-common and paging make them, or in `refs`.
+ * Marks a query schema (PointQuery, ListQuery, or one that keeps some of their fields and adds
+ * entity references, LooseRef each, named in `refs`) as checked without zod when well formed,
+ * and returns it unchanged. Every field must be one of ListQuery's, as reads-common and paging
+ * make them, or in `refs`; a field with no fast check throws here, when the routes are declared.
  */
-export function fastListQuery<S extends z.ZodObject>(schema: S, refs: readonly string[] = []): S {
+export function fastQuery<S extends z.ZodObject>(schema: S, refs: readonly string[] = []): S {
   const known = new Map<unknown, FieldCheck>([
     [KnownAt, knownAtFast],
     [MinPosition, minPositionFast],
@@ -115,7 +95,7 @@ export function fastListQuery<S extends z.ZodObject>(schema: S, refs: readonly s
   ]);
   const fields = Object.entries(schema.shape).map(([name, field]) => {
     const check = refs.includes(name) ? refFast : PAGE_LIMITS.has(field) ? limitFast : known.get(field);
-    if (check === undefined) throw new Error(`fastListQuery: no fast check for the field ${name}`);
+    if (check === undefined) throw new Error(`fastQuery: no fast check for the field ${name}`);
     // A field zod requires (an organization) is left to zod when missing, so its refusal is zod's.
     return [name, check, (field as z.ZodType).safeParse(undefined).success] as const;
   });
@@ -123,10 +103,13 @@ export function fastListQuery<S extends z.ZodObject>(schema: S, refs: readonly s
   return schema;
 }
 
-/** A list query's parse (a schema marked by fastListQuery), or undefined when zod must answer. */
-export function listQueryFast(schema: object, data: unknown): Record<string, string | number> | undefined {
+/** The point questions' query, marked here: every route that takes PointQuery is checked without zod. */
+fastQuery(PointQuery);
+
+/** A query's parse (a schema marked by fastQuery), or undefined when zod must answer. */
+export function queryFast(schema: object, data: unknown): Record<string, string | number> | undefined {
   const fields = FAST_QUERIES.get(schema);
-  return fields === undefined ? undefined : queryFast(fields, data);
+  return fields === undefined ? undefined : parseFields(fields, data);
 }
 
 /**
@@ -144,23 +127,17 @@ export function refParamFast(name: string, data: unknown): Record<string, string
 }
 
 /**
- * Fastify's validator compiler, with PointQuery checked by pointQueryFast, a list's query
- * marked by fastListQuery by queryFast and a RefParam by refParamFast first (zod's object parse a request each: ~2–5 µs of the event loop).
+ * Fastify's validator compiler, with a query marked by fastQuery checked by its fields and a
+ * RefParam by refParamFast first (zod's object parse a request each: ~2–5 µs of the event loop).
  */
-export function withFastPointQuery<S>(compile: FastifySchemaCompiler<S>): FastifySchemaCompiler<S> {
+export function withFastQueries<S>(compile: FastifySchemaCompiler<S>): FastifySchemaCompiler<S> {
   return (route) => {
     const zod = compile(route) as Validate;
     const schema = route.schema as unknown;
-    if (schema === PointQuery) {
-      return (data: unknown) => {
-        const value = pointQueryFast(data);
-        return value === undefined ? zod(data) : { value };
-      };
-    }
     const fields = typeof schema === 'object' && schema !== null ? FAST_QUERIES.get(schema) : undefined;
     if (fields !== undefined) {
       return (data: unknown) => {
-        const value = queryFast(fields, data);
+        const value = parseFields(fields, data);
         return value === undefined ? zod(data) : { value };
       };
     }

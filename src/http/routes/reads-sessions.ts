@@ -7,12 +7,12 @@ import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, Sess
 import { sendAnswer } from './reads-answer.js';
 import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, found, moreLinks, readContext, typed } from './reads-common.js';
 import { guards } from './reads-guards.js';
-import { fastListQuery } from './point-query.js';
+import { fastQuery } from './point-query.js';
 import type { ItemMore } from '../../../projections/read-pool.js';
 
-const ByOrganization = fastListQuery(ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') }), ['organization']);
+const ByOrganization = fastQuery(ListQuery.extend({ organization: LooseRef.describe('The organization; its bodies (parent chain) count too') }), ['organization']);
 /** Sessions come SESSIONS_PAGE to a page by default: each holds the first page of four lists of its own. */
-const SessionsQuery = fastListQuery(ByOrganization.extend({ limit: pageLimit(SESSIONS_PAGE) }), ['organization']);
+const SessionsQuery = fastQuery(ByOrganization.extend({ limit: pageLimit(SESSIONS_PAGE) }), ['organization']);
 const SESSIONS_NOTE = LIST_NOTE.replace('(default 50,', `(default ${SESSIONS_PAGE}: each session holds the first page of four lists,`);
 const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
 const now = (): string => new Date().toISOString();
