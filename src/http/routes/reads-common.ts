@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PartialDate, daysInMonth, today } from '../../../events/index.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
-import { ReadWorkerLostError, ReadsOverloadedError, pageIn, withItems, type ItemMore, type Pooled, type RawEach, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
+import { ReadWorkerLostError, ReadsOverloadedError, pageIn, withItems, type ItemMore, type Pooled, type RawEach, type ReadArgs, type ReadMethod, type ReadValue, type WholeAsk } from '../../../projections/read-pool.js';
 import { RawJson } from './reads-answer.js';
 import { shedProblem } from '../shedding.js';
 
@@ -147,6 +147,23 @@ export function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...ar
     const pooled = app.readPool?.run(method, args, raw ? RAW_PAGE : undefined);
     // One promise on the worker's answer, not a chain of async functions (a point question is ~60 µs of the event loop; each link costs a microtask).
     if (pooled) return raw ? pooled.then(withRawItems, (err: unknown) => refusedAsShed(app, err)) : pooled.catch((err: unknown) => refusedAsShed(app, err));
+    return Promise.resolve(askedHere(app, method, args));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * A list question whose answer a read worker makes whole (read-pool.ts WholeAsk): the answer's
+ * `whole` holds the body, the Link and the strong ETag (reads-answer.ts sendWhole sends it), and
+ * its value is null; an unknown organization comes as a null value without `whole` (a 404, as
+ * ever). Without a ready worker the question is answered here, as objects, for the route's
+ * usual path (no `whole`).
+ */
+export function askWhole<M extends ReadMethod>(app: FastifyInstance, whole: WholeAsk, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
+  try {
+    const pooled = app.readPool?.run(method, args, { whole });
+    if (pooled) return pooled.catch((err: unknown) => refusedAsShed(app, err));
     return Promise.resolve(askedHere(app, method, args));
   } catch (err) {
     return Promise.reject(err);
