@@ -21,7 +21,8 @@
  * (`rawItems`), transferred, not copied: rebuilding 500 sessions from a clone and serializing
  * them again was most of what a heavy page cost the event loop. A documents page comes whole
  * (`whole`: WholeAsk): its body, cursor, Link and strong ETag made by the worker, so the event
- * loop only sets headers and sends. The pool holds at most `queueLimit` questions; one more is
+ * loop only sets headers and sends; so does a sessions page whose items SQLite wrote (none has a
+ * `more`: every page of the 1,000,000-fact benchmark record), where a page with one comes `each`. The pool holds at most `queueLimit` questions; one more is
  * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. Each
  * worker's lifecycle is src/store/thread-client.ts's, as for the other threads: a worker that
  * dies fails its questions as unavailable (ReadWorkerLostError) and is started again at once;
@@ -60,7 +61,7 @@ export interface Pooled<T> {
   readonly rawItems?: Uint8Array;
   /** With `rawItems: 'each'`: each item's JSON without its `more`, back to back, and where each ends, with the `more`s apart. */
   readonly rawEach?: RawEach;
-  /** With `whole`: the answer's body made whole by the worker, its cursor's Link and (immutable) its strong ETag (the value is then null). */
+  /** With `whole`: the answer's body made whole by the worker, its cursor's Link and (immutable) its strong ETag (the value is then null); a sessions page with a `more` comes `rawEach` instead. */
   readonly whole?: WholeAnswer;
 }
 
@@ -373,7 +374,7 @@ export class ReadPool {
     }
     const rawItems = opts?.rawItems;
     const whole = opts?.whole;
-    if (whole !== undefined) return best.requestVia<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, rawItems: 'page', whole }), this.send);
+    if (whole !== undefined) return best.requestVia<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, rawItems: rawItems ?? 'page', whole }), this.send);
     // A point question's job without a spread: one object of one shape (read-worker.ts isPage: no rawItems).
     return best.requestVia<Pooled<ReadValue<M>>>(rawItems ? (seq) => ({ kind: 'read', seq, method, args, rawItems }) : (seq) => ({ kind: 'read', seq, method, args }), this.send);
   }

@@ -258,8 +258,9 @@ function answer(job: ReadJob): void {
     const value = text ? text.value : (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
     const page = job.rawItems ? pageIn(value) : null;
     if (page === null) reply({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
-    else if (job.whole !== undefined) {
+    else if (job.whole !== undefined && (text || job.rawItems === 'page')) {
       // The answer whole (read-pool.ts WholeAsk): the event loop only sets its headers and sends it.
+      // Not a page asked 'each' whose items are objects (a session with `more`: its links are the route's).
       const snapshot = queries.snapshot();
       const whole = wholeOf(job.whole, text ? `[${text.items.join(',')}]` : JSON.stringify(page.items), (page as { next?: Key | null }).next ?? null, snapshot);
       reply({ kind: 'answer', seq: job.seq, value: null, snapshot, whole }, [whole.bytes.buffer]);

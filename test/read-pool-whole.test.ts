@@ -77,6 +77,30 @@ t.test('a documents page made whole by the worker is the event loop’s answer, 
   t.equal(asked.whole, pages * 5, `each JSON page asked whole of the worker, five ways (${asked.whole})`);
   t.ok(given.length >= asked.whole, `each whole page’s buffer given back, a 304’s too (${given.length})`);
 
+  // Sessions: a page whose items SQLite wrote comes whole too; one with a `more` (its links the route's) each apart, as before.
+  const wholeBefore = asked.whole;
+  const answers: string[] = [];
+  const runWhole = pool.run.bind(pool);
+  pool.run = ((method, args, opts) => {
+    const p = runWhole(method, args, opts);
+    if (p && opts?.whole) void p.then((x) => answers.push(x.whole ? 'whole' : x.rawEach ? 'each' : 'other'));
+    return p;
+  }) as ReadPool['run'];
+  for (const first of [`/v1/sessions?organization=csto&knownAt=${past}&limit=1`, `/v1/sessions?organization=csto&validAt=2025&knownAt=${past}`]) {
+    for (let url: string | null = first; url !== null; ) {
+      const plain = await both(url);
+      same(url, {}, plain);
+      for (const headers of [{ 'accept-encoding': 'gzip', ...origin }, { 'if-none-match': String(plain.pooled.headers['etag']) }] as Record<string, string>[]) same(url, headers, await both(url, headers));
+      url = (plain.pooled.json() as { nextCursor: string | null }).nextCursor === null ? null : (/<([^>]+)>/.exec(String(plain.pooled.headers['link']))?.[1] ?? null);
+    }
+  }
+  const csv = `/v1/sessions?organization=csto&knownAt=${past}&format=csv`;
+  const sessionsWhole = asked.whole - wholeBefore;
+  same(csv, {}, await both(csv));
+  t.equal(asked.whole - wholeBefore, sessionsWhole, 'sessions as CSV not asked whole');
+  t.ok(answers.includes('whole'), `sessions pages whole (${answers.filter((a) => a === 'whole').length} of ${answers.length})`);
+  pool.run = runWhole;
+
   // A current answer (no knownAt): its weak ETag made on the event loop from the worker's snapshot.
   const now = await both('/v1/documents?organization=csto&limit=1');
   t.equal(now.pooled.statusCode, 200);
@@ -107,6 +131,10 @@ t.test('a documents page made whole by the worker is the event loop’s answer, 
 
   // Straight from the pool: the value is empty, the body the answer.
   const scope = { route: '/v1/documents', params: {}, filters: { organization: 'csto' } };
+  // A session with a `more` (one item of each nested list) asked whole comes each apart: its links are the route's.
+  const nested = await pool.run('sessions', ['csto', past, undefined, { after: null, limit: 50 }, 1], { rawItems: 'each', whole: { field: 'sessions', validAt: null, knownAt: past, scope: { route: '/v1/sessions', params: {}, filters: {} }, url: '/v1/sessions', strong: true } });
+  t.equal(nested?.whole, undefined, 'a page with a more: not whole');
+  t.ok(nested?.rawEach, 'but each apart');
   const answer = await pool.run('documents', ['csto', past, undefined, { after: null, limit: 1 }], { whole: { field: 'documents', validAt: null, knownAt: past, scope, url: '/v1/documents?organization=csto&limit=1', strong: false } });
   const whole = answer?.whole;
   t.ok(whole, 'whole');

@@ -226,11 +226,14 @@ function refusedAsShed(app: FastifyInstance, err: unknown): never {
  * as `items.map(item => ({ ...itemWithoutMore, more: withMore(item.more) }))` would give. A page
  * whose items SQLite wrote (no `more` among them) comes whole instead, as a `rawItems` page (with
  * room around it, where answerBytes writes the answer's other fields: no copy of the page here).
- * Without a worker, `fallback` maps the items as the route always did.
+ * Without a worker, `fallback` maps the items as the route always did. With `whole` (the answer
+ * asked as JSON), a page SQLite wrote comes whole from the worker (askWhole).
  */
-export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
-  const pooled = app.readPool?.run(method, args, { rawItems: 'each' });
+export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, whole: WholeAsk | undefined, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
+  const pooled = app.readPool?.run(method, args, { rawItems: 'each', whole });
   const answer = pooled ? await pooled.catch((err: unknown) => refusedAsShed(app, err)) : { value: (app.readModels.queries[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args), snapshot: app.readModels.queries.snapshot() };
+  // Asked whole, a page SQLite wrote comes whole (askWhole); one with a `more` comes each apart, as without.
+  if (answer.whole) return answer;
   // Items without `more` (every item SQLite wrote: read-worker.ts) come as the page, ready to send.
   if (answer.rawItems) return withRawItems(answer);
   if (answer.rawEach) return { value: withItems(answer.value, new RawJson(joinEach(answer.rawEach, withMore))), snapshot: answer.snapshot };

@@ -42,7 +42,10 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
     const { organization, validAt } = req.query;
     // Each session with its links (by a read worker: its JSON as the worker made it, the links added here).
     const links = (s: ItemMore) => linksOf(String(s.id), s.more as SessionView['more'], start.knownAt);
-    const { value, snapshot } = await askEach(app, links, (s: SessionView) => withLinks(s, start.knownAt), 'sessions', organization, start.knownAt, validAt, start);
+    // As JSON, a page whose items SQLite wrote (none has a `more`) comes whole from the worker, as documents do.
+    const whole = asksCsv(req) ? undefined : { field: 'sessions', validAt: validAt ?? null, knownAt: start.knownAt, scope: scopeOf(req), url: req.url, strong: start.pinned };
+    const { value, snapshot, whole: made } = await askEach(app, links, (s: SessionView) => withLinks(s, start.knownAt), whole, 'sessions', organization, start.knownAt, validAt, start);
+    if (made !== undefined) return sendWhole(app, req, reply, made, { ...start, snapshot });
     const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
     return sendAnswer(app, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items, nextCursor }, { ...start, snapshot });
