@@ -6,7 +6,8 @@
  * answered at (an implicit "now" is pinned there, so every page reads the record as it stood
  * when the client began) and a digest of the query (route, path parameters, filters; not
  * `limit`, which may change between pages). It is signed with HMAC-SHA-256 under a fixed key
- * (src/cursor-sign.ts, shared with the read worker, which makes a documents page's cursor): an integrity check that turns an altered, truncated or foreign cursor into a 400 naming
+ * (src/cursor-sign.ts, shared with the read worker, which signs the cursor of a page it makes
+ * whole): an integrity check that turns an altered, truncated or foreign cursor into a 400 naming
  * `cursor`, not a secret (a forged cursor could only ask what the query itself may ask).
  */
 import { timingSafeEqual } from 'node:crypto';
