@@ -11,8 +11,13 @@
  * Exits 1 when any answer differs. BENCH_QUESTIONS (150) a list, BENCH_MAX_PAGES (6).
  * BENCH_LISTS (documents,sessions): the lists asked; `timeline` asks the organization's
  * timeline instead with a window (from, to: a day, month or year each, or none) for validAt.
+ * BENCH_WIRE=1: each answer with a pinned knownAt is also asked on the wire as a browser on
+ * another origin asks it (`Origin`, the servers started with ANNALS_CORS_ORIGINS=*), with
+ * `Accept-Encoding` gzip, br or none in turn, then again with its ETag in If-None-Match (a 304
+ * once it is strong), and every header but Date compared, and the raw (compressed) bytes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request } from 'node:http';
 
 const [codeA, dataA, codeB, dataB] = process.argv.slice(2);
 if (!codeA || !dataA || !codeB || !dataB) throw new Error('usage: bench/pages-ab.ts <code A> <data dir A> <code B> <data dir B>');
@@ -25,11 +30,12 @@ if (Number.isNaN(k0) || Number.isNaN(kn)) throw new Error('BENCH_K0 and BENCH_KN
 // BENCH_PORT (18081): A's port, B's the next; another engineer's run on the same ports would answer in their place.
 const PORT = Number(process.env['BENCH_PORT'] ?? 18_081);
 const PORTS = [PORT, PORT + 1] as const;
+const WIRE = process.env['BENCH_WIRE'] === '1';
 
 const start = (code: string, dir: string, port: number): ChildProcess =>
   spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: code,
-    env: { ...process.env, ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'error', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0' },
+    env: { ...process.env, ...(WIRE ? { ANNALS_CORS_ORIGINS: '*' } : {}), ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', LOG_LEVEL: 'error', PORT: String(port), HOST: '127.0.0.1', ANNALS_RATE_LIMIT_ANONYMOUS: '0' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
 const servers = [start(codeA, dataA, PORTS[0]), start(codeB, dataB, PORTS[1])];
@@ -65,6 +71,26 @@ async function get(port: number, path: string): Promise<Answer> {
   }
 }
 
+/** An answer as the wire carries it: status, every header but Date (and the request id), the raw bytes. */
+function wire(port: number, path: string, headers: Record<string, string>): Promise<{ status: number; headers: string; body: Buffer }> {
+  return new Promise((ok, fail) => {
+    const req = request({ host: '127.0.0.1', port, path, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const kept: string[] = [];
+        for (let i = 0; i < res.rawHeaders.length; i += 2) if (!/^(date|x-request-id)$/i.test(res.rawHeaders[i] as string)) kept.push(`${res.rawHeaders[i]}: ${res.rawHeaders[i + 1]}`);
+        ok({ status: res.statusCode ?? 0, headers: kept.join('\n'), body: Buffer.concat(chunks) });
+      });
+    });
+    req.on('error', fail);
+    req.end();
+  });
+}
+let wired = 0;
+let notModified = 0;
+const ENCODINGS = ['gzip', 'br', 'identity'];
+
 let seed = 7;
 const rnd = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
 const d0 = Date.parse('1990-01-01');
@@ -95,11 +121,31 @@ for (let i = 0; i < QUESTIONS; i++) {
         differ += 1;
         if (differ <= 5) console.log(`differ: ${path} (status ${x.status} / ${y.status}, ETag ${x.etag} / ${y.etag}, ${x.body.length} / ${y.body.length} B)`);
       }
+      if (WIRE && k && x.status === 200 && x.etag !== null && !x.etag.startsWith('W/')) {
+        const asks: Record<string, string>[] = [{ origin: 'https://elsewhere.example', 'accept-encoding': ENCODINGS[answers % 3] as string }];
+        asks.push({ 'if-none-match': x.etag, origin: 'https://elsewhere.example' });
+        for (const h of asks) {
+          const [u, v] = await Promise.all(PORTS.map(async (port) => {
+            // A 503 (shed under load) is asked again, as get() does.
+            for (let i = 0; ; i++) {
+              const r = await wire(port, path as string, h);
+              if (r.status !== 503 || i >= 20) return r;
+              await new Promise((ok) => setTimeout(ok, 200));
+            }
+          }));
+          wired += 1;
+          if (u?.status === 304) notModified += 1;
+          if (!u || !v || u.status !== v.status || u.headers !== v.headers || !u.body.equals(v.body)) {
+            differ += 1;
+            if (differ <= 5) console.log(`differ on the wire: ${path} ${JSON.stringify(h)} (status ${u?.status} / ${v?.status})\n${u?.headers}\n--\n${v?.headers}`);
+          }
+        }
+      }
       const next: RegExpExecArray | null = x.link ? /<([^>]+)>;\s*rel="next"/.exec(x.link) : null;
       path = next ? (next[1] as string).replace(/^https?:\/\/[^/]+/, '') : null;
     }
   }
 }
-console.log(`${answers} answers compared (${strong} with a strong ETag), ${differ} differ`);
+console.log(`${answers} answers compared (${strong} with a strong ETag)${WIRE ? `, ${wired} asked again on the wire (${notModified} of them 304)` : ''}, ${differ} differ`);
 stop();
 process.exit(differ ? 1 : 0);

@@ -19,7 +19,10 @@
  * Answers come back by structured clone; a question whose answer is already JSON text (the
  * holder) crosses as one string, and a list's items may come as JSON bytes the worker made
  * (`rawItems`), transferred, not copied: rebuilding 500 sessions from a clone and serializing
- * them again was most of what a heavy page cost the event loop. The pool holds at most `queueLimit` questions; one more is
+ * them again was most of what a heavy page cost the event loop. A documents page comes whole
+ * (`whole`: WholeAsk): its body, cursor, Link and strong ETag made by the worker, so the event
+ * loop only sets headers and sends; so does a sessions page whose items SQLite wrote (none has a
+ * `more`: every page of the 1,000,000-fact benchmark record), where a page with one comes `each`. The pool holds at most `queueLimit` questions; one more is
  * refused at once (ReadsOverloadedError: 503) rather than queued behind seconds of work. Each
  * worker's lifecycle is src/store/thread-client.ts's, as for the other threads: a worker that
  * dies fails its questions as unavailable (ReadWorkerLostError) and is started again at once;
@@ -37,6 +40,7 @@ import type { SnapshotState } from './query-context.js';
 import type { ThreadNice } from './thread-nice.js';
 import type { WarmedUp, WarmUpBudget } from './read-warm-up.js';
 import type { CacheWarmBudget } from './read-cache-warm.js';
+import { CURSOR_KEY, type Scope } from '../src/cursor-sign.js';
 
 /** The questions a worker answers: ReadQueries' methods that return data. */
 export type ReadMethod = {
@@ -57,6 +61,36 @@ export interface Pooled<T> {
   readonly rawItems?: Uint8Array;
   /** With `rawItems: 'each'`: each item's JSON without its `more`, back to back, and where each ends, with the `more`s apart. */
   readonly rawEach?: RawEach;
+  /** With `whole`: the answer's body made whole by the worker, its cursor's Link and (immutable) its strong ETag (the value is then null); a sessions page with a `more` comes `rawEach` instead. */
+  readonly whole?: WholeAnswer;
+}
+
+/**
+ * A list page the worker makes whole (read-worker.ts `wholeOf`): the body
+ * `{"validAt":…,"knownAt":…,"<field>":[…],"nextCursor":…}` as UTF-8, the next page's cursor
+ * signed (src/cursor-sign.ts) and its `Link` made from `url`, and, when the answer is immutable
+ * (`strong` and `knownAt` before the recordedAt of the worker's snapshot: reads-answer.ts
+ * isImmutable), its strong ETag (the SHA-1 of those bytes). The event loop only sets the
+ * headers and sends (reads-answer.ts sendWhole).
+ */
+export interface WholeAsk {
+  readonly field: string;
+  readonly validAt: string | null;
+  readonly knownAt: string;
+  /** What the cursor is bound to (paging.ts scopeOf). */
+  readonly scope: Scope;
+  /** The request's URL, for the Link. */
+  readonly url: string;
+  /** The answer may be immutable: its knownAt was pinned and no default stood in for validAt. */
+  readonly strong: boolean;
+}
+export interface WholeAnswer {
+  /** The body, in a buffer of its own (given back once written: ReadPool.giveBack). */
+  readonly bytes: Uint8Array<ArrayBuffer>;
+  /** The strong ETag (quoted), or null: a current answer, whose weak ETag the event loop makes. */
+  readonly etag: string | null;
+  /** The Link header's value, or null: no next page. */
+  readonly link: string | null;
 }
 
 /** Answers' buffers the pool keeps to give back to the workers (ReadPool.giveBack), and each worker keeps to write pages in (read-worker.ts). */
@@ -120,9 +154,11 @@ export interface ReadWorkerInit {
   readonly cacheWarm?: CacheWarmBudget | undefined;
   /** How long a batch's answers may wait for the rest of the batch (read-worker.ts `answerAll`); default 1 ms. */
   readonly batchHoldMs?: number | undefined;
+  /** The key the worker signs cursors under (src/cursor-sign.ts), given once at its start; never logged. */
+  readonly cursorKey: string;
 }
 
-export type ReadJob = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode };
+export type ReadJob = { readonly kind: 'read'; readonly seq: number; readonly method: ReadMethod; readonly args: readonly unknown[]; readonly rawItems?: RawMode; readonly whole?: WholeAsk };
 /**
  * `reads`: the questions of one turn of the event loop, answered by one `answers` message;
  * `spent`: answers' buffers the event loop has written (ReadPool.giveBack), for the worker's next pages.
@@ -132,7 +168,7 @@ export type ReadRequest = ReadJob | { readonly kind: 'reads'; readonly jobs: rea
 /** `page`: the items as one JSON array; `each`: each item apart, its `more` left out (RawEach), or as `page` when SQLite wrote the items (none has a `more`: read-worker.ts). */
 export type RawMode = 'page' | 'each';
 export type ReadAnswer =
-  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach }
+  | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach; readonly whole?: WholeAnswer }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 /** `held`: its modules are loaded and it waits for the pool's `open()` (a pool started `held`). */
 export type ReadReply = { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp } | { readonly kind: 'held' } | ReadAnswer | { readonly kind: 'answers'; readonly replies: readonly ReadAnswer[] };
@@ -191,6 +227,8 @@ export interface ReadPoolOptions {
    * read before `open()`. Default false: they open it as soon as they are loaded.
    */
   readonly held?: boolean;
+  /** The key cursors are signed under, for pages the workers make whole (default CURSOR_KEY, as the event loop's paging.ts). */
+  readonly cursorKey?: string;
 }
 
 /** One worker: its lifecycle and numbered questions are ThreadClient's (src/store/thread-client.ts). */
@@ -261,10 +299,10 @@ export class ReadPool {
   }
 
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, cacheWarm: this.opts.cacheWarm, batchHoldMs: this.opts.batchHoldMs };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, cacheWarm: this.opts.cacheWarm, batchHoldMs: this.opts.batchHoldMs, cursorKey: this.opts.cursorKey ?? CURSOR_KEY };
     const settle = (m: ReadAnswer): void => {
       // A point question's answer (no raw bytes) as one object of one shape, no spreads.
-      if (m.kind === 'answer') client.settle(m.seq, m.rawItems === undefined && m.rawEach === undefined ? ({ value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>) : ({ value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>));
+      if (m.kind === 'answer') client.settle(m.seq, m.whole !== undefined ? ({ value: m.value, snapshot: m.snapshot, whole: m.whole } satisfies Pooled<unknown>) : m.rawItems === undefined && m.rawEach === undefined ? ({ value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>) : ({ value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>));
       // Its class kept (crossed-errors.ts): a file that will not open is a 503, not a 500.
       else client.fail(m.seq, revived(m));
     };
@@ -314,7 +352,7 @@ export class ReadPool {
    * `rawItems`: a list's items come back as JSON bytes made by the worker (Pooled.rawItems),
    * so the event loop neither rebuilds them from the structured clone nor serializes them.
    */
-  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts?: { rawItems?: RawMode | undefined }): Promise<Pooled<ReadValue<M>>> | null {
+  run<M extends ReadMethod>(method: M, args: ReadArgs<M>, opts?: { rawItems?: RawMode | undefined; whole?: WholeAsk | undefined }): Promise<Pooled<ReadValue<M>>> | null {
     let best: ReadThread | null = null;
     let held = 0;
     for (const w of this.workers) {
@@ -335,6 +373,8 @@ export class ReadPool {
       Atomics.add(this.counters, FILE, 1);
     }
     const rawItems = opts?.rawItems;
+    const whole = opts?.whole;
+    if (whole !== undefined) return best.requestVia<Pooled<ReadValue<M>>>((seq) => ({ kind: 'read', seq, method, args, rawItems: rawItems ?? 'page', whole }), this.send);
     // A point question's job without a spread: one object of one shape (read-worker.ts isPage: no rawItems).
     return best.requestVia<Pooled<ReadValue<M>>>(rawItems ? (seq) => ({ kind: 'read', seq, method, args, rawItems }) : (seq) => ({ kind: 'read', seq, method, args }), this.send);
   }

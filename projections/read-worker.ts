@@ -13,16 +13,21 @@ import type Database from 'better-sqlite3';
 import { workerSide } from '../src/store/thread-worker.js';
 import { openReader, ReadModelsUnavailableError } from './reader.js';
 import { ReadQueries } from './queries.js';
-import { APPLIED, FILE, OPEN, OPEN_CLOSED, OPEN_HELD, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, SPENT_KEPT, SPENT_MAX_BYTES, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit } from './read-pool.js';
+import { APPLIED, FILE, OPEN, OPEN_CLOSED, OPEN_HELD, RAW_ROOM_AFTER, RAW_ROOM_BEFORE, SPENT_KEPT, SPENT_MAX_BYTES, pageIn, withItems, type ItemMore, type RawEach, type ReadAnswer, type ReadJob, type ReadReply, type ReadRequest, type ReadWorkerInit, type WholeAnswer, type WholeAsk } from './read-pool.js';
 import { niceThisThread } from './thread-nice.js';
 import { WARM_UP, warmUp } from './read-warm-up.js';
 import { CACHE_WARM, cacheWarmer, walksFor, type CacheWarmer } from './read-cache-warm.js';
 import { HOLDER_SQL } from './offices/holder-json.js';
+import { hash } from 'node:crypto';
+import { CursorSigner, nextLink, type Key } from '../src/cursor-sign.js';
+import type { SnapshotState } from './query-context.js';
 
 const side = workerSide<ReadWorkerInit, ReadRequest, ReadReply>('projections/read-worker');
 const { init, port } = side;
 const counters = new Int32Array(init.counters);
 const encoder = new TextEncoder();
+/** Signs the cursors of pages made whole here, under the key the pool gave at the start (never logged). */
+const signer = new CursorSigner(init.cursorKey);
 
 /** Each item's JSON without its `more` (the main thread adds links made from it and the item's id), into one buffer. */
 function eachItem(items: unknown[]): RawEach {
@@ -212,18 +217,32 @@ const MIN_BUFFER = 32_768;
  * RAW_ROOM_BEFORE, RAW_ROOM_AFTER), where the event loop writes the rest of the answer around
  * the items (reads-answer.ts answerBytes) instead of copying them into a new buffer.
  */
-function withRoom(text: string): Uint8Array<ArrayBuffer> {
+function withRoom(text: string, before = RAW_ROOM_BEFORE, after = RAW_ROOM_AFTER): Uint8Array<ArrayBuffer> {
   // As many bytes as characters first (the items' text is ASCII but for names and titles): one
   // pass, where counting the bytes first and then writing them took two (7.3 against 14.9 µs a
   // page of documents, and 14.5 for encoder.encode, which has no room).
-  const guess = new Uint8Array(bufferOf(RAW_ROOM_BEFORE + text.length + RAW_ROOM_AFTER));
-  const { read, written } = encoder.encodeInto(text, guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + text.length));
-  if (read === text.length) return guess.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + written);
+  const guess = new Uint8Array(bufferOf(before + text.length + after));
+  const { read, written } = encoder.encodeInto(text, guess.subarray(before, before + text.length));
+  if (read === text.length) return guess.subarray(before, before + written);
   const n = Buffer.byteLength(text);
   if (spent.length < SPENT_KEPT && guess.buffer.byteLength <= SPENT_MAX_BYTES) spent.push(guess.buffer);
-  const b = new Uint8Array(bufferOf(RAW_ROOM_BEFORE + n + RAW_ROOM_AFTER));
-  encoder.encodeInto(text, b.subarray(RAW_ROOM_BEFORE));
-  return b.subarray(RAW_ROOM_BEFORE, RAW_ROOM_BEFORE + n);
+  const b = new Uint8Array(bufferOf(before + n + after));
+  encoder.encodeInto(text, b.subarray(before));
+  return b.subarray(before, before + n);
+}
+
+/**
+ * A page's answer made whole (read-pool.ts WholeAsk): the body as JSON.stringify writes
+ * `{ validAt, knownAt, [field]: items, nextCursor }` (reads-answer.ts answerBytes), the next
+ * page's cursor signed as paging.ts `nextPage` signs it and its Link, and the strong ETag (the
+ * SHA-1 of the bytes, as reads-answer.ts sendAnswer makes it) when the answer is immutable at
+ * this snapshot (reads-answer.ts isImmutable), while the bytes are fresh in this thread's cache.
+ */
+function wholeOf(w: WholeAsk, items: string, next: Key | null, snapshot: SnapshotState): WholeAnswer {
+  const cursor = next === null ? null : signer.encode(w.scope, w.knownAt, next);
+  const bytes = withRoom(`{"validAt":${JSON.stringify(w.validAt)},"knownAt":${JSON.stringify(w.knownAt)},${JSON.stringify(w.field)}:${items},"nextCursor":${cursor === null ? 'null' : JSON.stringify(cursor)}}`, 0, 0);
+  const immutable = w.strong && snapshot.recordedAt !== null && w.knownAt < snapshot.recordedAt;
+  return { bytes, etag: immutable ? `"${hash('sha1', bytes, 'base64url')}"` : null, link: cursor === null ? null : nextLink(w.url, cursor) };
 }
 
 function answer(job: ReadJob): void {
@@ -239,6 +258,13 @@ function answer(job: ReadJob): void {
     const value = text ? text.value : (queries[job.method] as (...args: unknown[]) => unknown)(...job.args);
     const page = job.rawItems ? pageIn(value) : null;
     if (page === null) reply({ kind: 'answer', seq: job.seq, value, snapshot: queries.snapshot() });
+    else if (job.whole !== undefined && (text || job.rawItems === 'page')) {
+      // The answer whole (read-pool.ts WholeAsk): the event loop only sets its headers and sends it.
+      // Not a page asked 'each' whose items are objects (a session with `more`: its links are the route's).
+      const snapshot = queries.snapshot();
+      const whole = wholeOf(job.whole, text ? `[${text.items.join(',')}]` : JSON.stringify(page.items), (page as { next?: Key | null }).next ?? null, snapshot);
+      reply({ kind: 'answer', seq: job.seq, value: null, snapshot, whole }, [whole.bytes.buffer]);
+    }
     else if (job.rawItems === 'each' && !text) {
       const rawEach = eachItem(page.items);
       reply({ kind: 'answer', seq: job.seq, value: withItems(value, []), snapshot: queries.snapshot(), rawEach }, [rawEach.bytes.buffer, rawEach.ends.buffer]);

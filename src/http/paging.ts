@@ -5,14 +5,16 @@
  * A cursor carries the key of the last item of its page, the `knownAt` the first page was
  * answered at (an implicit "now" is pinned there, so every page reads the record as it stood
  * when the client began) and a digest of the query (route, path parameters, filters; not
- * `limit`, which may change between pages). It is signed with HMAC-SHA-256 under a fixed key:
- * an integrity check that turns an altered, truncated or foreign cursor into a 400 naming
+ * `limit`, which may change between pages). It is signed with HMAC-SHA-256 under a fixed key
+ * (src/cursor-sign.ts, shared with the read worker, which signs the cursor of a page it makes
+ * whole): an integrity check that turns an altered, truncated or foreign cursor into a 400 naming
  * `cursor`, not a secret (a forged cursor could only ask what the query itself may ask).
  */
-import { timingSafeEqual, hash } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ProblemError } from './errors.js';
+import { CURSOR_KEY, CursorSigner, nextLink, scopeDigest, type Key, type Scope } from '../cursor-sign.js';
 
 /** Items in a page when `limit` is not given (lists that are small come whole in one page). */
 export const DEFAULT_PAGE = 50;
@@ -40,53 +42,18 @@ export const PagingQuery = {
   limit: pageLimit(DEFAULT_PAGE),
 };
 
-export type Key = readonly string[];
+export type { Key, Scope } from '../cursor-sign.js';
+export { withCursor } from '../cursor-sign.js';
 
-/** What a cursor is bound to: the route, its path parameters and its filters. */
-export interface Scope {
-  readonly route: string;
-  readonly params: Readonly<Record<string, unknown>>;
-  /** Filters of the query (cursor, limit, knownAt and minPosition are left out). */
-  readonly filters: Readonly<Record<string, unknown>>;
-}
-
-const NOT_BINDING = new Set(['cursor', 'limit', 'knownAt', 'minPosition']);
-const MAC_KEY = 'annals cursor v1';
-
-function canonical(scope: Scope): string {
-  const entries = (o: Readonly<Record<string, unknown>>) =>
-    Object.entries(o)
-      .filter(([k, v]) => v !== undefined && !NOT_BINDING.has(k))
-      .sort(([a], [b]) => (a < b ? -1 : 1));
-  return JSON.stringify([scope.route, entries(scope.params), entries(scope.filters)]);
-}
-
-const digest = (scope: Scope): string => hash('sha256', canonical(scope), 'base64url').slice(0, 12);
-/**
- * HMAC-SHA-256 under MAC_KEY (RFC 2104: H((K ^ opad) || H((K ^ ipad) || m))), as two one-shot
- * hashes with the padded keys made once: createHmac made a key and a context of its own at
- * every cursor (~1 µs more of the event loop a page with a next page). The key is ASCII and
- * shorter than SHA-256's block, so each padded key is ASCII too, and a cursor's payload is
- * base64url: the inner input is one ASCII string.
- */
-const padded = (pad: number): Buffer => Buffer.from(Buffer.concat([Buffer.from(MAC_KEY, 'latin1'), Buffer.alloc(64 - MAC_KEY.length)]).map((b) => b ^ pad));
-const INNER_KEY = padded(0x36).toString('latin1');
-const OUTER = Buffer.concat([padded(0x5c), Buffer.alloc(32)]);
-function mac(payload: string): Buffer {
-  // A payload that is not ASCII (a cursor a client made up) is hashed as its UTF-8 bytes, as createHmac's update did.
-  const inner = /^[\x00-\x7f]*$/.test(payload) ? hash('sha256', INNER_KEY + payload, 'buffer') : hash('sha256', Buffer.concat([Buffer.from(INNER_KEY, 'latin1'), Buffer.from(payload, 'utf8')]), 'buffer');
-  const outer = Buffer.from(OUTER);
-  outer.set(inner, 64);
-  return hash('sha256', outer, 'buffer').subarray(0, 16);
-}
+/** Cursors are made and checked under CURSOR_KEY (src/cursor-sign.ts: a read worker signs with the same). */
+const signer = new CursorSigner(CURSOR_KEY);
 
 export function scopeOf(req: FastifyRequest): Scope {
   return { route: req.routeOptions.url ?? req.url.split('?')[0] ?? '', params: (req.params ?? {}) as Record<string, unknown>, filters: (req.query ?? {}) as Record<string, unknown> };
 }
 
 export function encodeCursor(scope: Scope, knownAt: string, after: Key): string {
-  const payload = Buffer.from(JSON.stringify({ v: 1, k: knownAt, a: after, q: digest(scope) })).toString('base64url');
-  return `${payload}.${mac(payload).toString('base64url')}`;
+  return signer.encode(scope, knownAt, after);
 }
 
 function bad(detail: string): never {
@@ -98,7 +65,7 @@ export function decodeCursor(raw: string, scope: Scope, knownAt: string | undefi
   const [payload, sig, ...rest] = raw.split('.');
   if (!payload || !sig || rest.length) bad('not a cursor this service issued; pass the nextCursor of a previous page as it was');
   const given = Buffer.from(sig, 'base64url');
-  const expected = mac(payload);
+  const expected = signer.mac(payload);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) bad('altered or not issued by this service; pass the nextCursor of a previous page as it was');
   let body: { v?: unknown; k?: unknown; a?: unknown; q?: unknown };
   try {
@@ -107,38 +74,9 @@ export function decodeCursor(raw: string, scope: Scope, knownAt: string | undefi
     bad('not a cursor this service issued');
   }
   if (body.v !== 1 || typeof body.k !== 'string' || !Array.isArray(body.a) || !body.a.every((x) => typeof x === 'string')) bad('not a cursor this service issued');
-  if (body.q !== digest(scope)) bad('issued for another query (another list or other filters); follow the nextCursor of this query, or start again without cursor');
+  if (body.q !== scopeDigest(scope)) bad('issued for another query (another list or other filters); follow the nextCursor of this query, or start again without cursor');
   if (knownAt !== undefined && knownAt !== body.k) bad(`issued for knownAt=${body.k}: pass that knownAt, or none`);
   return { knownAt: body.k, after: body.a as string[] };
-}
-
-/**
- * A query parameter's name or value as URLSearchParams writes it back (application/x-www-form-urlencoded):
- * only the characters it leaves as they are, `+` (a space), and upper-case escapes of the other
- * ASCII characters but the space (which it writes `+`).
- */
-const AS_WRITTEN = /^(?:[A-Za-z0-9*._+-]|%(?:[01][0-9A-F]|2[1-9BCF]|3[A-F]|40|5[B-E]|60|7[B-F]))*$/;
-
-/** Does URLSearchParams write `search` back as it is, with no `cursor` in it? */
-function writtenAsIs(search: string): boolean {
-  if (search === '') return true;
-  for (const pair of search.split('&')) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0 || pair.indexOf('=', eq + 1) >= 0) return false;
-    const name = pair.slice(0, eq);
-    if (name === 'cursor' || !AS_WRITTEN.test(name) || !AS_WRITTEN.test(pair.slice(eq + 1))) return false;
-  }
-  return true;
-}
-
-/** This request's URL with `cursor` set (and any other cursor dropped), for Link and `more`. */
-export function withCursor(url: string, cursor: string): string {
-  const [path, search = ''] = url.split('?', 2) as [string, string?];
-  // The common query (ASCII, escapes upper case, no cursor yet): the cursor appended, as set() would (a cursor is base64url and '.').
-  if (writtenAsIs(search) && /^[A-Za-z0-9._-]*$/.test(cursor)) return `${path}?${search === '' ? '' : `${search}&`}cursor=${cursor}`;
-  const params = new URLSearchParams(search);
-  params.set('cursor', cursor);
-  return `${path}?${params.toString()}`;
 }
 
 /** A link to a list of another route (a view's `more`), its first page after `after`. */
@@ -161,6 +99,6 @@ export function pageStart(req: FastifyRequest, q: { cursor?: string | undefined;
 export function nextPage(req: FastifyRequest, reply: FastifyReply, knownAt: string, next: Key | null): string | null {
   if (next === null) return null;
   const cursor = encodeCursor(scopeOf(req), knownAt, next);
-  reply.header('link', `<${withCursor(req.url, cursor)}>; rel="next"`);
+  reply.header('link', nextLink(req.url, cursor));
   return cursor;
 }

@@ -165,13 +165,20 @@ export function csvOf(req: FastifyRequest, reply: FastifyReply, body: () => Reco
   const spec = CSV_LISTS.get(url);
   if (!spec) return null;
   if (url === SESSION_LISTS && param(req, 'list') !== 'attendees') return null;
-  // Beside any Vary another part set (compression: Accept-Encoding).
-  const vary = reply.getHeader('vary');
-  if (vary === undefined) reply.header('vary', 'accept');
-  else if (!/\baccept\b(?!-)/i.test(String(vary))) reply.header('vary', `${String(vary)}, accept`);
-  if (!wantsCsv(req.headers.accept, formatOf(req))) return null;
+  varyOnAccept(reply);
+  if (!asksCsv(req)) return null;
   reply.header('content-disposition', `attachment; filename="${spec.name(req) || 'list'}.csv"`);
   return toCsv(spec.items(body()), spec.columns);
 }
+
+/** `Vary: accept` on a list that may answer CSV, beside any Vary another part set (compression: Accept-Encoding). */
+export function varyOnAccept(reply: FastifyReply): void {
+  const vary = reply.getHeader('vary');
+  if (vary === undefined) reply.header('vary', 'accept');
+  else if (!/\baccept\b(?!-)/i.test(String(vary))) reply.header('vary', `${String(vary)}, accept`);
+}
+
+/** Does the request ask for CSV (`format=csv`, or an Accept that prefers text/csv)? */
+export const asksCsv = (req: FastifyRequest): boolean => wantsCsv(req.headers.accept, formatOf(req));
 
 export const CSV_TYPE = 'text/csv; charset=utf-8; header=present';

@@ -21,7 +21,8 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SnapshotState } from '../../../projections/query-context.js';
-import { CSV_TYPE, csvOf } from './csv-lists.js';
+import { CSV_TYPE, csvOf, varyOnAccept } from './csv-lists.js';
+import type { WholeAnswer } from '../../../projections/read-pool.js';
 
 const BOOT = randomBytes(9).toString('base64url');
 
@@ -134,9 +135,7 @@ export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: Fas
     etag = `"${hash('sha1', text, 'base64url')}"`;
     reply.header('cache-control', cacheControl.immutable);
   } else {
-    const position = (ctx.snapshot ?? app.readModels.queries.snapshot()).position ?? '0';
-    const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, csv !== null, BOOT]);
-    etag = `W/"${position}.${hash('sha1', question, 'base64url').slice(0, 16)}"`;
+    etag = weakEtag(app, req, ctx, csv !== null);
     reply.header('cache-control', cacheControl.current);
   }
   reply.header('etag', etag);
@@ -150,6 +149,44 @@ export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: Fas
   // close, where a write may still hold them: the buffer is then left to the GC, as before.
   if (worker) reply.raw.once('finish', () => app.readPool?.giveBack(worker));
   return reply.type(csv !== null ? CSV_TYPE : JSON_TYPE).send(text);
+}
+
+/** A current answer's ETag: the log position its snapshot had reached and a digest of the question. */
+function weakEtag(app: FastifyInstance, req: FastifyRequest, ctx: AnswerContext, csv: boolean): string {
+  const position = (ctx.snapshot ?? app.readModels.queries.snapshot()).position ?? '0';
+  const question = JSON.stringify([req.routeOptions.url, req.params, req.query, ctx.defaultedValidAt ?? null, csv, BOOT]);
+  return `W/"${position}.${hash('sha1', question, 'base64url').slice(0, 16)}"`;
+}
+
+/**
+ * A list's JSON answer a read worker made whole (read-pool.ts WholeAsk, read-worker.ts
+ * `wholeOf`): its body, its Link and, when immutable, its strong ETag came with it, so this
+ * thread only sets the headers sendAnswer would (in the same order: Link as paging.ts
+ * `nextPage` sets it, then Vary, Cache-Control, ETag) and sends the bytes, or 304. Only for a
+ * CSV list asked as JSON (the route asks whole only then: csv-lists.ts asksCsv), whose answer
+ * has no defaulted validAt (the worker's ETag is strong exactly where isImmutable would say so).
+ */
+export function sendWhole(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, whole: WholeAnswer, ctx: AnswerContext): FastifyReply {
+  if (whole.link !== null) reply.header('link', whole.link);
+  varyOnAccept(reply);
+  const cacheControl = app.config.privateReads ? CACHE_CONTROL.private : CACHE_CONTROL.public;
+  let etag: string;
+  if (whole.etag !== null) {
+    etag = whole.etag;
+    reply.header('cache-control', cacheControl.immutable);
+  } else {
+    etag = weakEtag(app, req, ctx, false);
+    reply.header('cache-control', cacheControl.current);
+  }
+  reply.header('etag', etag);
+  const { buffer, byteOffset, byteLength } = whole.bytes;
+  if (matches(req.headers['if-none-match'], etag)) {
+    app.readPool?.giveBack(buffer);
+    return reply.code(304).send();
+  }
+  // As sendAnswer: the buffer goes back to the pool once the socket wrote it.
+  reply.raw.once('finish', () => app.readPool?.giveBack(buffer));
+  return reply.type(JSON_TYPE).send(Buffer.from(buffer, byteOffset, byteLength));
 }
 
 /** The buffer a worker's page came in (read-pool.ts `rawItems`), or null. */

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { PartialDate, daysInMonth, today } from '../../../events/index.js';
 import { ProblemError } from '../errors.js';
 import { PagingQuery, linkTo, type Key, type Scope } from '../paging.js';
-import { ReadWorkerLostError, ReadsOverloadedError, pageIn, withItems, type ItemMore, type Pooled, type RawEach, type ReadArgs, type ReadMethod, type ReadValue } from '../../../projections/read-pool.js';
+import { ReadWorkerLostError, ReadsOverloadedError, pageIn, withItems, type ItemMore, type Pooled, type RawEach, type ReadArgs, type ReadMethod, type ReadValue, type WholeAsk } from '../../../projections/read-pool.js';
 import { RawJson } from './reads-answer.js';
 import { shedProblem } from '../shedding.js';
 
@@ -154,6 +154,23 @@ export function ask<M extends ReadMethod>(app: FastifyInstance, method: M, ...ar
 }
 
 /**
+ * A list question whose answer a read worker makes whole (read-pool.ts WholeAsk): the answer's
+ * `whole` holds the body, the Link and the strong ETag (reads-answer.ts sendWhole sends it), and
+ * its value is null; an unknown organization comes as a null value without `whole` (a 404, as
+ * ever). Without a ready worker the question is answered here, as objects, for the route's
+ * usual path (no `whole`).
+ */
+export function askWhole<M extends ReadMethod>(app: FastifyInstance, whole: WholeAsk, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
+  try {
+    const pooled = app.readPool?.run(method, args, { whole });
+    if (pooled) return pooled.catch((err: unknown) => refusedAsShed(app, err));
+    return Promise.resolve(askedHere(app, method, args));
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
  * ask for a route that answers in callback style (the holder): `then` is called with the
  * answer; a refusal (a full pool or a lost worker as a 503, as ask makes it; whatever `then`
  * or the question throws) is sent as the route's error. One promise on the worker's answer,
@@ -209,11 +226,14 @@ function refusedAsShed(app: FastifyInstance, err: unknown): never {
  * as `items.map(item => ({ ...itemWithoutMore, more: withMore(item.more) }))` would give. A page
  * whose items SQLite wrote (no `more` among them) comes whole instead, as a `rawItems` page (with
  * room around it, where answerBytes writes the answer's other fields: no copy of the page here).
- * Without a worker, `fallback` maps the items as the route always did.
+ * Without a worker, `fallback` maps the items as the route always did. With `whole` (the answer
+ * asked as JSON), a page SQLite wrote comes whole from the worker (askWhole).
  */
-export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
-  const pooled = app.readPool?.run(method, args, { rawItems: 'each' });
+export async function askEach<M extends EachMethod, I>(app: FastifyInstance, withMore: (item: ItemMore) => object | undefined, fallback: (item: I) => unknown, whole: WholeAsk | undefined, method: M, ...args: ReadArgs<M>): Promise<Pooled<ReadValue<M>>> {
+  const pooled = app.readPool?.run(method, args, { rawItems: 'each', whole });
   const answer = pooled ? await pooled.catch((err: unknown) => refusedAsShed(app, err)) : { value: (app.readModels.queries[method] as (...a: ReadArgs<M>) => ReadValue<M>)(...args), snapshot: app.readModels.queries.snapshot() };
+  // Asked whole, a page SQLite wrote comes whole (askWhole); one with a `more` comes each apart, as without.
+  if (answer.whole) return answer;
   // Items without `more` (every item SQLite wrote: read-worker.ts) come as the page, ready to send.
   if (answer.rawItems) return withRawItems(answer);
   if (answer.rawEach) return { value: withItems(answer.value, new RawJson(joinEach(answer.rawEach, withMore))), snapshot: answer.snapshot };

@@ -2,10 +2,11 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { SessionList, SessionView } from '../../../projections/queries.js';
-import { SESSIONS_PAGE, nextPage, pageLimit, pageStart } from '../paging.js';
+import { SESSIONS_PAGE, nextPage, pageLimit, pageStart, scopeOf } from '../paging.js';
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
-import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, found, moreLinks, readContext, typed } from './reads-common.js';
+import { sendAnswer, sendWhole } from './reads-answer.js';
+import { asksCsv } from './csv-lists.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, askWhole, found, moreLinks, readContext, typed } from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { fastQuery } from './point-query.js';
 import type { ItemMore } from '../../../projections/read-pool.js';
@@ -41,7 +42,10 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
     const { organization, validAt } = req.query;
     // Each session with its links (by a read worker: its JSON as the worker made it, the links added here).
     const links = (s: ItemMore) => linksOf(String(s.id), s.more as SessionView['more'], start.knownAt);
-    const { value, snapshot } = await askEach(app, links, (s: SessionView) => withLinks(s, start.knownAt), 'sessions', organization, start.knownAt, validAt, start);
+    // As JSON, a page whose items SQLite wrote (none has a `more`) comes whole from the worker, as documents do.
+    const whole = asksCsv(req) ? undefined : { field: 'sessions', validAt: validAt ?? null, knownAt: start.knownAt, scope: scopeOf(req), url: req.url, strong: start.pinned };
+    const { value, snapshot, whole: made } = await askEach(app, links, (s: SessionView) => withLinks(s, start.knownAt), whole, 'sessions', organization, start.knownAt, validAt, start);
+    if (made !== undefined) return sendWhole(app, req, reply, made, { ...start, snapshot });
     const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
     return sendAnswer(app, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, sessions: page.items, nextCursor }, { ...start, snapshot });
@@ -85,7 +89,9 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
     if (req.query.minPosition !== undefined) await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now);
     const { organization, validAt } = req.query;
-    const { value, snapshot } = await ask(app, 'documents', organization, start.knownAt, validAt, start);
+    // As JSON, the answer comes whole from a read worker (its body, Link and strong ETag): this thread sets headers and sends.
+    const { value, snapshot, whole } = asksCsv(req) ? await ask(app, 'documents', organization, start.knownAt, validAt, start) : await askWhole(app, { field: 'documents', validAt: validAt ?? null, knownAt: start.knownAt, scope: scopeOf(req), url: req.url, strong: start.pinned }, 'documents', organization, start.knownAt, validAt, start);
+    if (whole !== undefined) return sendWhole(app, req, reply, whole, { ...start, snapshot });
     const page = found(value, 'organization', organization, start.knownAt);
     const nextCursor = nextPage(req, reply, start.knownAt, page.next);
     return sendAnswer(app, req, reply, { validAt: validAt ?? null, knownAt: start.knownAt, documents: page.items, nextCursor }, { ...start, snapshot });
