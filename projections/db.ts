@@ -462,9 +462,11 @@ export class ReadModelWriter {
         this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, stored: t.stored?.length ?? 0, derived: t.derived?.columns.length ?? 0, plain, spec: t });
         const d = t.derived;
         if (d && !options.deferCloses) {
-          for (const ref of d.refs) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${ref} = @entity AND ${d.until} >= @at AND ${d.where(t.name)}`));
-          const any = db.prepare<unknown[]>(`SELECT ${d.refs.map((ref) => `EXISTS (SELECT 1 FROM ${t.name} WHERE ${ref} = ? AND ${d.until} >= ? AND ${d.where(t.name)})`).join(' OR ')}`).pluck();
-          this.rederiveAny.push({ stmt: any, refs: d.refs.length });
+          // Each ref column's rows, and the rows naming the id in a list (DerivedSpec.listed).
+          const naming = [...d.refs.map((ref) => (ids: string) => `${t.name}.${ref} IN ${ids}`), ...(d.listed ? [(ids: string) => (d.listed as NonNullable<typeof d.listed>).rows(t.name, ids)] : [])];
+          for (const rows of naming) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${rows('(@entity)')} AND ${d.until} >= @at AND ${d.where(t.name)}`));
+          const any = db.prepare<unknown[]>(`SELECT ${naming.map((rows) => `EXISTS (SELECT 1 FROM ${t.name} WHERE ${rows('(?)')} AND ${d.until} >= ? AND ${d.where(t.name)})`).join(' OR ')}`).pluck();
+          this.rederiveAny.push({ stmt: any, refs: naming.length });
         }
         this.closes.set(t.name, factRows(t, (where) => `UPDATE ${t.name} SET known_to = @at WHERE ${where} AND known_to = '${OPEN}'`));
       }
@@ -845,7 +847,8 @@ export class ReadModelWriter {
         this.db.exec('CREATE TEMP TABLE derived_dirty (id TEXT PRIMARY KEY) WITHOUT ROWID');
         const put = this.db.prepare('INSERT INTO derived_dirty (id) VALUES (?)');
         for (const id of b.dirty) put.run(id);
-        this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${d.where(t.name)} AND (${d.refs.map((c) => `${c} IN (SELECT id FROM derived_dirty)`).join(' OR ')})`);
+        const dirty = [...d.refs.map((c) => `${c} IN (SELECT id FROM derived_dirty)`), ...(d.listed ? [d.listed.rows(t.name, '(SELECT id FROM derived_dirty)')] : [])];
+        this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${d.where(t.name)} AND (${dirty.map((c) => `(${c})`).join(' OR ')})`);
         this.db.exec('DROP TABLE derived_dirty');
       }
       phase(`${t.name}: ${d.columns.join(', ')} (${b.full ? 'every row' : `the rows naming ${b.dirty.size} ids changed or not yet known`})`);
@@ -898,7 +901,7 @@ export class ReadModelWriter {
     const b = this.built as BuildViews;
     const v = d.js(row, factId, k, (id, at) => b.view(id, at));
     if (v) return v;
-    if (!d.refs.some((c) => typeof row[c] === 'string' && b.dirty.has(row[c] as string))) b.full = true;
+    if (!d.refs.some((c) => typeof row[c] === 'string' && b.dirty.has(row[c] as string)) && !(d.listed?.ids(row) ?? []).some((id) => b.dirty.has(id))) b.full = true;
     return d.columns.map(() => null);
   }
 

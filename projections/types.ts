@@ -105,6 +105,13 @@ export interface DerivedSpec {
   readonly values: (r: string) => readonly string[];
   readonly until: string;
   readonly refs: readonly string[];
+  /**
+   * Ids a row names in a list rather than a column (talks' participants, a JSON text): `ids(row)`
+   * gives them, and `rows(r, ids)` is a condition over `r` (the table's name) true for at least
+   * the rows naming an id of `ids` (an SQL list: `(?)`, `(SELECT id FROM …)`), found through an
+   * index (a table of them kept beside the rows).
+   */
+  readonly listed?: { readonly rows: (r: string, ids: string) => string; readonly ids: (row: Readonly<Record<string, unknown>>) => readonly string[] };
   /** The rows that have them (others keep NULLs): a condition over `r`. */
   readonly where: (r: string) => string;
   /**

@@ -95,3 +95,37 @@ t.test('sessions at a validAt: every length class found from its bound, across p
   await check('after the corrections', after);
   await check('known before them', sessions, before);
 });
+
+t.test('an organization of many bodies: their length classes read by several statements (at most 48 ranges each), merged in order', async (t) => {
+  const clock = manualClock();
+  const { app, auth } = await startTestApp(t, { clock: clock.now });
+  const post = async (body: object): Promise<void> => {
+    clock.advance();
+    const r = await app.inject({ method: 'POST', url: '/v1/facts', headers: auth('recorder'), payload: body });
+    t.equal(r.statusCode, 201, r.body.slice(0, 300));
+  };
+  await post({ type: 'OrganizationRegistered', data: { key: 'many', name: 'Many', classification: 'organization' }, source });
+  // 20 bodies: 60 ranges (three classes each), two statements.
+  const held: { key: string; from: string }[] = [];
+  for (let b = 0; b < 20; b++) {
+    await post({ type: 'OrganizationRegistered', data: { key: `many-${b}`, name: `Body ${b}`, classification: 'body', parent: 'many' }, source });
+    for (const [i, length] of [0, 20, 100].entries()) {
+      const from = plus(Q, -((b * 7 + i * 3) % 19) - (length > 0 ? 1 : 0));
+      const key = `s${b}-${i}`;
+      if (length === 0 && from !== Q) continue;
+      held.push({ key, from });
+      await post({ type: 'SessionHeld', data: { key, body: `many-${b}`, held: length === 0 ? { from } : { from, to: plus(from, length) } }, source });
+    }
+  }
+  const all: string[] = [];
+  for (let url: string | null = `/v1/sessions?organization=many&validAt=${Q}&limit=7`; url !== null; ) {
+    const r = await app.inject({ url });
+    t.equal(r.statusCode, 200);
+    const body = r.json() as { sessions: { key: string; held: { from: string } }[]; nextCursor: string | null };
+    all.push(...body.sessions.map((s) => `${s.held.from} ${s.key}`));
+    url = body.nextCursor ? `/v1/sessions?organization=many&validAt=${Q}&limit=7&cursor=${body.nextCursor}` : null;
+  }
+  t.equal(all.length, held.length, `${held.length} sessions, every one held at ${Q}`);
+  t.same(all.map((s) => s.split(' ')[1]).sort(), held.map((s) => s.key).sort(), 'each once');
+  t.same(all.map((s) => s.split(' ')[0]), all.map((s) => s.split(' ')[0]).slice().sort(), 'in order of their first day');
+});

@@ -11,6 +11,7 @@ import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh } from '../projections/index.js';
 import { BuildViews, LiveViews, jsonQuote, viewText } from '../projections/sessions/live-views.js';
+import { ITEM_VIEWS, participantIds } from '../projections/sessions/stored.js';
 import { TestLog, dumpTables, startReadApp } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
@@ -29,6 +30,18 @@ t.test('jsonQuote is json_quote, and refuses what it cannot write the same', asy
   t.equal(viewText('X', 'office', 'k', 'Envoy'), '{"id":"X","key":"k","title":"Envoy"}');
   t.equal(viewText('X', 'person', null, 'Ann'), '{"id":"X","key":null,"name":"Ann"}');
   t.equal(viewText('X', 'person', null, 3), undefined);
+});
+
+t.test("participantIds: the ids talks' participants name, each once; undefined where JS would not read the list as SQL does", async (t) => {
+  t.same(participantIds('[{"person":"p"},{"person":"p","organization":"o"},{}]'), ['p', 'o']);
+  t.same(participantIds('[{"person":null}]'), []);
+  t.equal(participantIds(null), undefined, 'no list');
+  t.equal(participantIds('not json'), undefined);
+  t.equal(participantIds('{"person":"p"}'), undefined, 'not an array');
+  t.equal(participantIds('["p"]'), undefined, 'a participant not an object');
+  t.equal(participantIds('[{"person":7}]'), undefined, 'an id not a string');
+  t.same(ITEM_VIEWS.js({ item: 'talks', participants: '[{"person":7}]' }, 'F', '2020', () => 'v'), undefined, 'left to the SQL');
+  t.same(ITEM_VIEWS.listed?.ids({ item: 'attendee', person: 'p' }), [], 'attendances name theirs in columns');
 });
 
 t.test('LiveViews holds a view only while SQL would give the same', async (t) => {
@@ -93,8 +106,11 @@ function log(): TestLog {
   log.record('DelegateAttended', { session, person: ann, representing: org });
   log.record('DelegateAttended', { session, person: ann, office });
   log.record('ReportDelivered', { session, person: ann, subject: 'Budget 😀' });
+  const guild = fid(log.record('OrganizationRegistered', { key: 'guild', name: 'Guild 😀', classification: 'organization' }));
+  log.record('SidelineTalksHeld', { session, participants: [{ person: ann, organization: guild }] });
   log.record('FactCorrected', { fact: ann, data: { key: 'ann', name: 'Anne' }, reason: 'spelling' });
   log.record('ReportDelivered', { session, person: ann, subject: 'Plain' });
+  log.record('SidelineTalksHeld', { session, participants: [{ person: ann }, { organization: org }], topics: ['trade'] });
   return log;
 }
 
@@ -110,6 +126,11 @@ t.test('texts JS cannot write (surrogates): the SQL live, every row derived by a
   t.match(rows[1]?.views, /Envoy 😀/, "the office's title with a surrogate pair, by the SQL");
   t.match(rows[2]?.views, /Budget 😀/);
   t.equal(rows[3]?.views_to, OPEN, 'after the correction: held');
+  const talks = db.prepare("SELECT views, views_to FROM session_items WHERE item = 'talks' ORDER BY position").all() as { views: string; views_to: string }[];
+  t.match(talks[0]?.views, /^\{"person":\{"id":"\w+","key":"ann","name":"Ann"\},"organization":\{"id":"\w+","key":"guild","name":"Guild 😀"\}\}$/, "talks' participants with a surrogate pair, by the SQL");
+  t.equal(talks[0]?.views_to, db.prepare("SELECT min(known_from) FROM entities WHERE key = 'ann' AND name = 'Anne'").pluck().get(), "held until the person's correction");
+  t.match(talks[1]?.views, /^\{"person":\{[^}]*"name":"Anne"\},"organization":null\},\{"person":null,"organization":\{[^}]*"name":"Organization"\}\}$/, 'after the correction: by JS');
+  t.equal(talks[1]?.views_to, OPEN);
   for (const tempOnDisk of [false, true]) {
     const fresh = join(dir, `rebuilt-${tempOnDisk}.db`);
     await buildFresh(l, fresh, silent, undefined, undefined, { tempOnDisk });

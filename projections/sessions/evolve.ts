@@ -11,7 +11,7 @@ import { ITEM_VIEWS } from './stored.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 12,
+  version: 13,
   tables: [
     {
       name: 'sessions',
@@ -39,6 +39,19 @@ export const sessions = projection({
       streamKey: { column: 'session', kind: 'session' },
       indexes: ['person, known_from', 'office WHERE office IS NOT NULL', 'representing WHERE representing IS NOT NULL'],
       derived: ITEM_VIEWS,
+    },
+    // The ids talks at a session name among their participants (each once a version of the
+    // talks): the talks rows the writer derives their stored text again for when an entity they
+    // name changes (stored.ts: the ids sit in `participants`' JSON, which no index reads).
+    // talk: the talks' own fact id, for closing a version (factKey). Both keys grow at their end
+    // live (an entity's rows by position; new facts' ids): keyed by session instead, the rows
+    // of 32 sessions in turn went into as many places, +~40 µs of CPU an event (bench:apply-cpu, talks).
+    {
+      name: 'talk_participants',
+      columns: ['talk', 'session', 'entity'],
+      primaryKey: 'entity, position, fact_id',
+      factKey: 'talk',
+      indexes: ['talk'],
     },
   ],
   // Every type of fact a session's stream holds (talks held at no session included).
@@ -77,7 +90,11 @@ export const sessions = projection({
         const row = { ...item, session: str(d.session), item: 'talks', on_raw: str(d.on), participants: json(d.participants), topics: json(d.topics ?? []), summary: str(d.summary) };
         // Talks dated by their session have no timeline row: the timeline reads them here (#19).
         // Talks with a date of their own (`on`) keep theirs, read in the order of that date.
-        return [{ table: 'session_items', row: d.on === undefined ? { ...row, data: itemData(fact.type, d, row) } : row }];
+        const named = [...new Set(d.participants.flatMap((p) => [p.person, p.organization]).filter((x): x is string => typeof x === 'string'))];
+        return [
+          { table: 'session_items', row: d.on === undefined ? { ...row, data: itemData(fact.type, d, row) } : row },
+          ...named.map((entity) => ({ table: 'talk_participants', row: { talk: fact.factId, session: row.session, entity } })),
+        ];
       }
       default:
         return assertNever(fact);

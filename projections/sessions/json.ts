@@ -15,9 +15,10 @@
  * (sessions@12: the statement ~0.94 -> ~0.5 ms a page warm, bench/page-parts.ts `BENCH_ONLY=sessions`).
  * A document's item is written from the text stored on its adoption (documents/stored.ts) while
  * it holds (item_to > k): no seek and no detail read (s37-ss: the documents' part ~264 -> ~51
- * µs a page). The seeks left are talks' participants, the place's country and the chair's
- * person and office (~77 µs a page warm, all the joins), and a document's whose item is not
- * stored or no longer holds.
+ * µs a page). Talks' participants' text is stored in their row too (sessions@13, s38-sp: the
+ * talks' part ~95 -> ~14-45 µs a page) and written from there while it holds. The seeks left
+ * are the place's country and the chair's person and office, talks' participants whose stored
+ * text no longer holds, and a document's whose item is not stored or no longer holds.
  *
  * A page whose sessions all have at most `nested` items in each list (every page of the
  * 1,000,000-fact record: at most 30 a list) has no `more`: its lists are written whole. A page
@@ -30,15 +31,15 @@ import { documentFields, documentJson } from '../documents/json.js';
 import { ITEM_TEXT } from './stored.js';
 
 /**
- * Talks' text, with the joins of the entities their participants show (an attendance's and a
- * report's are stored in their rows: STORED_TEXT). The rows come in the walk's order: the item
+ * Talks' text: their participants' stored text while it holds at k (`views_to > @k`:
+ * stored.ts), else written with the joins of the entities they show. The rows come in the walk's order: the item
  * rows (the primary key's order: session, item, position, fact_id) drive each join, which adds at
  * most one row (JOIN_VIEW). An ORDER BY there made SQLite sort them again (a temporary B-tree a
  * list: the joined entity is not unique to SQLite).
  */
 const TALKS = [
   `'{"participants":['`,
-  `coalesce((SELECT group_concat(concat('{"person":', ${JOINED(`p.value ->> '$.person'`, 'pp')}, ',"organization":', ${JOINED(`p.value ->> '$.organization'`, 'po')}, '}'), ',') FROM json_each(i.participants) p ${JOIN_VIEW('pp', `p.value ->> '$.person'`)} ${JOIN_VIEW('po', `p.value ->> '$.organization'`)}), '')`,
+  `CASE WHEN i.views_to > @k THEN i.views ELSE coalesce((SELECT group_concat(concat('{"person":', ${JOINED(`p.value ->> '$.person'`, 'pp')}, ',"organization":', ${JOINED(`p.value ->> '$.organization'`, 'po')}, '}'), ',') FROM json_each(i.participants) p ${JOIN_VIEW('pp', `p.value ->> '$.person'`)} ${JOIN_VIEW('po', `p.value ->> '$.organization'`)}), '') END`,
   `'],"topics":'`,
   ARRAY('i.topics'),
   `',"on":'`,

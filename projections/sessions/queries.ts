@@ -282,8 +282,28 @@ export function sessionsPageJson(q: QueryContext, bodies: SessionBodies, k: stri
   return items ? { items, next: keys.next } : null;
 }
 
-/** A body's sessions of one length class (its index: sessions/evolve.ts) held (possibly) within [@q0, @q1], in (s0, id) order after (@a0, @a1). */
-const BY_LENGTH = `SELECT id, s0 FROM sessions WHERE body = @b AND ${SESSION_LENGTH} = @c AND ${KNOWN()} AND s0 <= @q1 AND e1 >= @q0 AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`;
+/** A body's sessions of one length class (its index: sessions/evolve.ts) held (possibly) within [@q0, @q1], in (s0, id) order after (@a0…, @a1…) (`i`: the arm's parameters' suffix). */
+const BY_LENGTH = (i: number): string =>
+  `SELECT id, s0 FROM sessions WHERE body = @b${i} AND ${SESSION_LENGTH} = @c${i} AND ${KNOWN()} AND s0 <= @q1 AND e1 >= @q0 AND (s0, id) > (@a0${i}, @a1${i}) ORDER BY s0, id LIMIT +@n`;
+
+/**
+ * The statement reading `arms` (body, length class) ranges at once: each arm a range of the
+ * index in (s0, id) order cut to @n, their rows (at most @n an arm) sorted once and cut to @n.
+ * One statement, not one a class and body: a page of one body's three ranges 94 -> 49 µs of
+ * CPU warm (400 days, the 1,000,000-fact record, load 9-14; as a compound ORDER BY, SQLite
+ * sorted each arm apart to merge them: 51).
+ */
+const byLengthSql = new Map<number, string>();
+/** The most arms a statement reads (byLength). */
+const ARMS = 48;
+function byLength(arms: number): string {
+  let sql = byLengthSql.get(arms);
+  if (sql === undefined) {
+    sql = `SELECT id, s0 FROM (${Array.from({ length: arms }, (_, i) => `SELECT id, s0 FROM (${BY_LENGTH(i)})`).join(' UNION ALL ')}) ORDER BY s0, id LIMIT +@n`;
+    byLengthSql.set(arms, sql);
+  }
+  return sql;
+}
 
 /** The keys (s0, id) of a page of sessions of these bodies, held (possibly) within `validAt` when given. */
 function sessionKeys(q: QueryContext, within: SessionBodies, k: string, validAt: string | undefined, page: PageRequest): Page<{ id: string; s0: string }> {
@@ -293,16 +313,31 @@ function sessionKeys(q: QueryContext, within: SessionBodies, k: string, validAt:
     const sources = within.bodies.map((b) => q.all<{ id: string; s0: string }>(`SELECT id, s0 FROM sessions WHERE body = @b AND ${KNOWN()} AND (s0, id) > (@a0, @a1) ORDER BY s0, id LIMIT +@n`, bind({ b, k, n }, after)));
     return mergePage(sources, (r) => [r.s0, r.id], page.limit);
   }
+  if (within.bodies.length === 0) return { items: [], next: null };
   const q0 = lowerBound(validAt);
-  const bounds = { q0, q1: upperBound(validAt) };
+  const bounds = { k, n, q0, q1: upperBound(validAt) };
   const span = within.span();
   // Each length class of each body (length.ts), read from the day asked about minus the longest
   // session it can hold: no session of it that began before can reach the days asked about.
-  const sources: { id: string; s0: string }[][] = [];
+  const arms: [string, number, string, string][] = [];
   for (const [c, longest] of SESSION_LENGTH_CLASSES) {
     const lo = daysBefore(q0, longest === null ? span : Math.min(longest, span));
     const from = (after['a0'] as string) < lo ? { a0: lo, a1: '' } : after;
-    for (const b of within.bodies) sources.push(q.all<{ id: string; s0: string }>(BY_LENGTH, bind({ b, c, k, n }, from, bounds)));
+    for (const b of within.bodies) arms.push([b, c, from['a0'] as string, from['a1'] as string]);
+  }
+  // At most ARMS a statement (SQLite's compound SELECT has at most 500 terms): an organization
+  // with many bodies reads several, merged here.
+  const sources: { id: string; s0: string }[][] = [];
+  for (let from = 0; from < arms.length; from += ARMS) {
+    const chunk = arms.slice(from, from + ARMS);
+    const params: Record<string, unknown> = { ...bounds };
+    chunk.forEach(([b, c, a0, a1], i) => {
+      params[`b${i}`] = b;
+      params[`c${i}`] = c;
+      params[`a0${i}`] = a0;
+      params[`a1${i}`] = a1;
+    });
+    sources.push(q.all<{ id: string; s0: string }>(byLength(chunk.length), params));
   }
   return mergePage(sources, (r) => [r.s0, r.id], page.limit);
 }

@@ -1,7 +1,8 @@
 /**
  * An attendance's or report's text as a page of sessions writes it (sessions/json.ts), stored in
  * its `session_items` row when the row is written: its entity views (person, representing,
- * office) as known at the row's known_from, and until when they hold (`views_to`): the first
+ * office) as known at the row's known_from (talks: their participants' text, sessions@13; the
+ * rows naming an id found through talk_participants), and until when they hold (`views_to`): the first
  * moment after known_from at which a version of an entity it names opens or closes (a
  * correction or retraction of it, or its registration when the row named it before). A page
  * known at k < views_to writes the stored text with no seek of `entities`; a later k writes the
@@ -37,18 +38,58 @@ export const ITEM_TEXT = {
     `concat('{"person":', ${view(`${r}.person`)}, ',"office":', ${view(`${r}.office`)}, ',"subject":', json_quote(${r}.subject), ',"factId":"', ${r}.fact_id, '"')`,
 } as const;
 
-/** The items whose text is stored. */
-const STORED = (r: string): string => `${r}.item IN ('attendee', 'report')`;
+/**
+ * Talks' participants as a page writes them between the brackets of `"participants":[…]`
+ * (json.ts TALKS), their views written by `view` (x: a participant's id, `p.value ->> '$.person'`).
+ */
+export const PARTICIPANTS_TEXT = (participants: string, view: (x: string) => string): string =>
+  `coalesce((SELECT group_concat(concat('{"person":', ${view(`p.value ->> '$.person'`)}, ',"organization":', ${view(`p.value ->> '$.organization'`)}, '}'), ',') FROM json_each(${participants}) p), '')`;
 
-/** session_items' derived columns: `views` (the text) and `views_to`. */
+/** The items whose text is stored. */
+const STORED = (r: string): string => `${r}.item IN ('attendee', 'report', 'talks')`;
+
+/**
+ * The rows naming an id of the set `ids` (an SQL list, `(?)` or `(SELECT id FROM …)`) in their
+ * talks' participants: through talk_participants (evolve.ts), by session (a session's talks are
+ * few: those naming other ids are derived again too, to the same values).
+ */
+const TALKS_NAMING = (r: string, ids: string): string => `${r}.item = 'talks' AND ${r}.session IN (SELECT tp.session FROM talk_participants tp WHERE tp.entity IN ${ids})`;
+
+/** The ids a talks row's participants name (each once, in their order). */
+export function participantIds(participants: unknown): string[] | undefined {
+  if (typeof participants !== 'string') return undefined;
+  let list: unknown;
+  try {
+    list = JSON.parse(participants);
+  } catch {
+    return undefined;
+  }
+  if (!Array.isArray(list)) return undefined;
+  const ids = new Set<string>();
+  for (const p of list) {
+    if (p === null || typeof p !== 'object') return undefined;
+    for (const c of ['person', 'organization']) {
+      const x = (p as Record<string, unknown>)[c];
+      if (typeof x === 'string') ids.add(x);
+      else if (x !== undefined && x !== null) return undefined;
+    }
+  }
+  return [...ids];
+}
+
+/** session_items' derived columns: `views` (the text; talks: their participants') and `views_to`. */
 export const ITEM_VIEWS: DerivedSpec = {
   columns: ['views', 'views_to'],
   values: (r) => [
-    `CASE ${r}.item WHEN 'attendee' THEN ${ITEM_TEXT.attendee(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} WHEN 'report' THEN ${ITEM_TEXT.report(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} END`,
-    `CASE WHEN ${STORED(r)} THEN min(${['person', 'representing', 'office'].map((c) => NEXT_CHANGE(`${r}.${c}`, `${r}.known_from`)).join(', ')}) END`,
+    `CASE ${r}.item WHEN 'attendee' THEN ${ITEM_TEXT.attendee(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} WHEN 'report' THEN ${ITEM_TEXT.report(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} WHEN 'talks' THEN ${PARTICIPANTS_TEXT(`${r}.participants`, (x) => VIEW_AS_OF(x, `${r}.known_from`))} END`,
+    `CASE ${r}.item WHEN 'talks' THEN coalesce((SELECT min(min(${NEXT_CHANGE(`p.value ->> '$.person'`, `${r}.known_from`)}, ${NEXT_CHANGE(`p.value ->> '$.organization'`, `${r}.known_from`)})) FROM json_each(${r}.participants) p), '${OPEN_END}') WHEN 'attendee' THEN min(${['person', 'representing', 'office'].map((c) => NEXT_CHANGE(`${r}.${c}`, `${r}.known_from`)).join(', ')}) WHEN 'report' THEN min(${['person', 'representing', 'office'].map((c) => NEXT_CHANGE(`${r}.${c}`, `${r}.known_from`)).join(', ')}) END`,
   ],
   until: 'views_to',
   refs: ['person', 'office', 'representing'],
+  listed: {
+    rows: TALKS_NAMING,
+    ids: (row) => (row['item'] === 'talks' ? (participantIds(row['participants']) ?? []) : []),
+  },
   where: STORED,
   js: (row, factId, k, view) => itemViewsJs(row, factId, k, view),
 };
@@ -60,6 +101,7 @@ export const ITEM_VIEWS: DerivedSpec = {
  */
 export function itemViewsJs(row: Readonly<Record<string, unknown>>, factId: string, k: string, view: (id: string, k: string) => string | undefined): [string | null, string | null] | undefined {
   const item = row['item'];
+  if (item === 'talks') return talksViewsJs(row, k, view);
   if (item !== 'attendee' && item !== 'report') return [null, null];
   const v = (c: string): string | undefined => {
     const x = row[c];
@@ -76,4 +118,18 @@ export function itemViewsJs(row: Readonly<Record<string, unknown>>, factId: stri
     return subject === undefined ? undefined : [`{"person":${person},"office":${office},"subject":${subject},"factId":"${factId}"`, OPEN_END];
   }
   return [`{"person":${person},"representing":${representing},"office":${office},"factId":"${factId}"`, OPEN_END];
+}
+
+/** A talks row's [views, views_to] (its participants' text), or undefined when a view is not held or JS cannot read the list as json_each does. */
+function talksViewsJs(row: Readonly<Record<string, unknown>>, k: string, view: (id: string, k: string) => string | undefined): [string, string] | undefined {
+  const participants = row['participants'];
+  if (typeof participants !== 'string' || participantIds(participants) === undefined) return undefined;
+  const parts: string[] = [];
+  for (const p of JSON.parse(participants) as Record<string, unknown>[]) {
+    const person = typeof p['person'] === 'string' ? view(p['person'], k) : 'null';
+    const organization = typeof p['organization'] === 'string' ? view(p['organization'], k) : 'null';
+    if (person === undefined || organization === undefined) return undefined;
+    parts.push(`{"person":${person},"organization":${organization}}`);
+  }
+  return [parts.join(','), OPEN_END];
 }
