@@ -6,10 +6,7 @@
  * decodeEvent, batches of 1,000), by this worktree's code (B) and BENCH_ROOT's (A), in
  * alternating slices: µs of CPU an event (this process, all threads: V8's collector helpers
  * included), medians of BENCH_ROUNDS (default 6). Before timing, both decode every event
- * (BENCH_CHECK_ALL=1: the whole log, in pages) and their cells must be equal, value for value
- * (the derived columns' aside: since s38-rb the decoder makes the session items' texts, which the
- * writer's thread made before; here from the entities created within the events decoded only,
- * so fewer texts than a rebuild makes, whose views hold every entity before).
+ * (BENCH_CHECK_ALL=1: the whole log, in pages) and their cells must be equal, value for value.
  */
 import { join, resolve } from 'node:path';
 import { loadavg } from 'node:os';
@@ -25,34 +22,16 @@ const OFFSET = Number(process.env['BENCH_OFFSET'] ?? 300_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 6);
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
-type Decode = (e: unknown, tables: Cell[][], facts: Cell[], views?: unknown) => { kind: string };
+type Decode = (e: unknown, tables: Cell[][], facts: Cell[]) => { kind: string };
 interface Code {
   rowToEvent: (r: EventRow) => unknown;
   decodeEvent: Decode;
   tables: number;
-  /** Each table's row width in cells, and of it the derived columns' (session items' texts: made in the decoder since s38-rb, by the writer's thread before). */
-  widths: { width: number; derived: number }[];
-  /** A fresh holder of entity views, for a decodeEvent that takes one (s38-rb on); null before. */
-  views: (() => unknown) | null;
 }
 const codeOf = async (root: string): Promise<Code> => {
   const rows = (await import(pathToFileURL(join(root, 'src/store/sqlite-rows.ts')).href)) as { rowToEvent: Code['rowToEvent'] };
-  const bulk = (await import(pathToFileURL(join(root, 'projections/bulk-rows.ts')).href)) as { decodeEvent: Decode; BULK_TABLES: { columns: string[]; derived?: { columns: string[] } }[] };
-  const live = (await import(pathToFileURL(join(root, 'projections/sessions/live-views.ts')).href)) as { BuildViews: new (hold: boolean) => { values?: unknown } };
-  const views = bulk.decodeEvent.length >= 4 ? () => new live.BuildViews(true) : null;
-  const widths = bulk.BULK_TABLES.map((t) => {
-    const derived = views !== null ? (t.derived?.columns.length ?? 0) : 0;
-    return { width: t.columns.length + 1 + derived, derived };
-  });
-  return { rowToEvent: rows.rowToEvent, decodeEvent: bulk.decodeEvent, tables: bulk.BULK_TABLES.length, widths, views };
-};
-/** A table's cells without its derived columns' (compared across codes that do and do not make them in the decoder). */
-const own = (c: Code, k: number, cells: readonly Cell[]): Cell[] => {
-  const { width, derived } = c.widths[k] as Code['widths'][number];
-  if (derived === 0) return [...cells];
-  const out: Cell[] = [];
-  for (let j = 0; j < cells.length; j += width) for (let i = 0; i < width - derived; i++) out.push(cells[j + i] as Cell);
-  return out;
+  const bulk = (await import(pathToFileURL(join(root, 'projections/bulk-rows.ts')).href)) as { decodeEvent: Decode; BULK_TABLES: unknown[] };
+  return { rowToEvent: rows.rowToEvent, decodeEvent: bulk.decodeEvent, tables: bulk.BULK_TABLES.length };
 };
 const here = resolve(new URL('..', import.meta.url).pathname);
 const B = await codeOf(here);
@@ -61,12 +40,11 @@ const A = process.env['BENCH_ROOT'] ? await codeOf(resolve(process.env['BENCH_RO
 /** Every event of `rows` decoded, in batches of 1,000 as the decoding thread cuts them: what each batch holds. */
 const decodeAll = (c: Code, rows: readonly EventRow[]): { tables: Cell[][]; facts: Cell[]; kinds: string[] }[] => {
   const out = [];
-  const views = c.views?.();
   for (let i = 0; i < rows.length; i += 1000) {
     const tables: Cell[][] = Array.from({ length: c.tables }, () => []);
     const facts: Cell[] = [];
     const kinds: string[] = [];
-    for (let j = i; j < Math.min(rows.length, i + 1000); j++) kinds.push(c.decodeEvent(c.rowToEvent(rows[j] as EventRow), tables, facts, views).kind);
+    for (let j = i; j < Math.min(rows.length, i + 1000); j++) kinds.push(c.decodeEvent(c.rowToEvent(rows[j] as EventRow), tables, facts).kind);
     out.push({ tables, facts, kinds });
   }
   return out;
@@ -85,7 +63,7 @@ for (let after = process.env['BENCH_CHECK_ALL'] === '1' ? 0 : -1; after >= 0; ) 
   const b = decodeAll(B, rows);
   a.forEach((x, i) => {
     const y = b[i] as (typeof b)[number];
-    if (!same(x.facts, y.facts) || !same(x.kinds, y.kinds) || !x.tables.every((t, k) => same(own(A, k, t), own(B, k, y.tables[k] as Cell[])))) throw new Error(`batch ${i} after position ${after} differs`);
+    if (!same(x.facts, y.facts) || !same(x.kinds, y.kinds) || !x.tables.every((t, k) => same(t, y.tables[k]))) throw new Error(`batch ${i} after position ${after} differs`);
   });
   checked += rows.length;
 }
@@ -93,7 +71,7 @@ const rows = db.prepare('SELECT position, id, stream, revision, type, data, meta
 db.close();
 decodeAll(A, rows).forEach((x, i) => {
   const y = decodeAll(B, rows.slice(i * 1000, i * 1000 + 1000))[0] as { tables: Cell[][]; facts: Cell[]; kinds: string[] };
-  if (!same(x.facts, y.facts) || !same(x.kinds, y.kinds) || !x.tables.every((t, k) => same(own(A, k, t), own(B, k, y.tables[k] as Cell[])))) throw new Error(`batch ${i} of the timed events differs`);
+  if (!same(x.facts, y.facts) || !same(x.kinds, y.kinds) || !x.tables.every((t, k) => same(t, y.tables[k]))) throw new Error(`batch ${i} of the timed events differs`);
 });
 console.log(`decoding ${rows.length} events (from ${OFFSET}); cells equal (${checked > 0 ? `${checked} events of the whole log, and ` : ''}the events timed); load average ${load()}`);
 const slice = (c: Code): number => {

@@ -7,7 +7,6 @@
 import { isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS } from './registry.js';
 import type { LogEvent } from './db.js';
-import type { BuildViews } from './sessions/live-views.js';
 import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 
 /** better-sqlite3's refusal of a value it cannot bind (a boolean, an object). */
@@ -53,11 +52,10 @@ export function projectionsOf(type: FactType): readonly Projection[] {
 
 /**
  * Appends a version's rows to `tables` (one flat cell array per BULK_TABLES entry): the
- * number of its fact (`fact`: FACT_STRIDE cells each), then the table's own columns, then its
- * derived ones (TableSpec.derived); the entities it makes are held in `views`, known from `k`.
+ * number of its fact (`fact`: FACT_STRIDE cells each), then the table's own columns.
  * Throws, writing nothing, when a projection writes to a table it does not have.
  */
-function appendRows(fact: FactVersion, n: number, tables: Cell[][], k: string, views: BuildViews): void {
+function appendRows(fact: FactVersion, n: number, tables: Cell[][]): void {
   const projections = projectionsOf(fact.type);
   const writes = projections.length === 1 ? (projections[0] as Projection).evolve(fact) : projections.flatMap((p) => p.evolve(fact));
   for (const w of writes) if (!tableIndex.has(w.table)) throw new Error(`projection wrote to unknown table ${w.table}`);
@@ -71,26 +69,19 @@ function appendRows(fact: FactVersion, n: number, tables: Cell[][], k: string, v
       const out = tables[i] as Cell[];
       lengths.push(out.length);
       out.push(n);
-      const t = BULK_TABLES[i] as TableSpec;
-      const columns = t.columns;
+      const columns = (BULK_TABLES[i] as TableSpec).columns;
       const row = w.row;
       for (let c = 0; c < columns.length; c++) {
         const v = row[columns[c] as string];
         checkCell(v);
         out.push(v ?? null);
       }
-      // The derived columns (session items' texts) from the entity views held here: the
-      // writer's thread binds them as it binds the others. A fact parked below leaves no rows;
-      // an id its row found dirty stays dirty (its rows derived by SQL at the end: the same values).
-      if (t.derived) for (const v of views.values(t.derived, row, fact.factId, k)) out.push(v);
     }
   } catch (err) {
     // Backwards: a table written twice gets the length it had before the first.
     for (let j = lengths.length - 1; j >= 0; j--) (tables[tableIndex.get((writes[j] as RowWrite).table) as number] as Cell[]).length = lengths[j] as number;
     throw err;
   }
-  // The entities it made, held for the rows naming them later (once its rows are all in: a parked fact made none).
-  for (const w of writes) if (w.table === 'entities') views.created(w.row['id'] as string, w.row['kind'], w.row['key'], w.row['name'], k);
 }
 
 /** What decoding one event left to the writer. */
@@ -125,11 +116,9 @@ const AMENDMENT: Decoded = { kind: 'amendment' };
 
 /**
  * Decodes one event of a bulk build: a plain fact's rows go to `tables`, the fact itself
- * (FACT_STRIDE cells) to `facts`, what ReadModelWriter.applyFact would write of them. A row of
- * a table with derived columns (TableSpec.derived) carries their values after its own columns,
- * made from `views` (the entities this decoding made, held as the writer's bulk build holds them).
+ * (FACT_STRIDE cells) to `facts`, what ReadModelWriter.applyFact would write of them.
  */
-export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[], views: BuildViews): Decoded {
+export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[]): Decoded {
   if (!isFactType(e.type)) return DONE;
   if (isAmendmentType(e.type)) return AMENDMENT;
   const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
@@ -140,7 +129,7 @@ export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[], views:
     // typeOf is asked by corrections only, which are not decoded here.
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion));
     // The version's fields named, not spread (a spread of the fact copies it key by key): the same object.
-    appendRows({ type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables, e.recordedAt, views);
+    appendRows({ type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables);
   } catch (err) {
     return { kind: 'park', factId, error: err instanceof Error ? err.message : String(err), err: cloneableError(err) };
   }

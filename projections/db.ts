@@ -22,7 +22,7 @@ import { packRtree } from './rtree-pack.js';
 import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
 import type { DecodedBatch } from './rebuild-decoder.js';
 import { StoredItems, finishStoredItems } from './documents/stored.js';
-import { BuildViews, LiveViews, type ViewsState } from './sessions/live-views.js';
+import { BuildViews, LiveViews } from './sessions/live-views.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -597,13 +597,7 @@ export class ReadModelWriter {
       const cells = tables[i] as Cell[];
       if (cells.length === 0) continue;
       const bulk = this.bulkTables[i] as BulkInsert;
-      const t = BULK_TABLES[i] as TableSpec;
-      // The fact's number, the table's columns, then its derived ones (made where the rows were decoded: bulk-rows.ts).
-      const own = t.columns.length + 1;
-      const derived = t.derived?.columns.length ?? 0;
-      const width = own + derived;
-      const first = t.first !== undefined;
-      const stored = t.stored?.length ?? 0;
+      const width = (BULK_TABLES[i] as TableSpec).columns.length + 1;
       for (let j = 0; j < cells.length; j += width) {
         const k = (cells[j] as number) * FACT_STRIDE;
         bulk.push(f[k + F_ID] as Cell);
@@ -611,10 +605,17 @@ export class ReadModelWriter {
         bulk.push(OPEN);
         bulk.push(f[k + F_POSITION] as Cell);
         bulk.push(null);
-        for (let c = 1; c < own; c++) bulk.push(cells[j + c] as Cell);
-        if (first) bulk.push(null);
-        for (let n = stored; n > 0; n--) bulk.push(null);
-        for (let c = own; c < width; c++) bulk.push(cells[j + c] as Cell);
+        for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
+        const t = BULK_TABLES[i] as TableSpec;
+        if (t.first) bulk.push(null);
+        for (let n = t.stored?.length ?? 0; n > 0; n--) bulk.push(null);
+        if (t.derived || t.name === 'entities') {
+          // A plain fact's rows: an object of them for the derived values and the views kept (few tables: not every row pays).
+          const row: Record<string, unknown> = {};
+          t.columns.forEach((c, n) => (row[c] = cells[j + 1 + n]));
+          if (t.derived) for (const v of this.builtValues(t, row, f[k + F_ID] as string, f[k + F_RECORDED] as string)) bulk.push(v);
+          else this.builtEntity(row, f[k + F_RECORDED] as string, false);
+        }
         bulk.added();
       }
     }
@@ -905,21 +906,12 @@ export class ReadModelWriter {
 
   /** Bulk build: a row's derived values (TableSpec.derived.js), or NULLs for finishBulk to derive (its ids are dirty, or every row is: BuildViews). */
   private builtValues(t: TableSpec, row: Readonly<Record<string, unknown>>, factId: string, k: string): readonly Cell[] {
-    return (this.built as BuildViews).values(t.derived as NonNullable<TableSpec['derived']>, row, factId, k);
-  }
-
-  /**
-   * Bulk build: the entity views held, handed to the thread that decodes the rest of the log
-   * (rebuild-decoder.ts: it makes the plain facts' derived values and holds the entities they
-   * make); none is used here until adoptViews gives them back.
-   */
-  handViews(): ViewsState {
-    return (this.built as BuildViews).handOver();
-  }
-
-  /** Bulk build: the views the decoding thread held at the log's end (handViews), gone on with here. */
-  adoptViews(s: ViewsState): void {
-    (this.built as BuildViews).adopt(s);
+    const d = t.derived as NonNullable<TableSpec['derived']>;
+    const b = this.built as BuildViews;
+    const v = d.js(row, factId, k, (id, at) => b.view(id, at));
+    if (v) return v;
+    if (!d.refs.some((c) => typeof row[c] === 'string' && b.dirty.has(row[c] as string))) b.full = true;
+    return d.columns.map(() => null);
   }
 
   /** Bulk build: an entity's version written (a creation, or a correction's new version). */

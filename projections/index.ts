@@ -495,7 +495,7 @@ export async function buildFresh(
     const drainThreaded = async (path: string) => {
       // Pages of one batch at most: a page's rows are alive until its last batch is decoded, and
       // rows kept through young-generation collections there are copied, then promoted.
-      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ...bounded, ...(knownAt === undefined ? {} : { knownAt }), views: writer.handViews() }, signal);
+      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ...bounded, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
       // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
       log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
       // Several batches a transaction: the file has no journal, so a COMMIT only writes the
@@ -519,11 +519,6 @@ export async function buildFresh(
         }
         // Only once every batch is in: a failure leaves the transaction to close(), the file to be removed.
         db.exec('COMMIT');
-        // The views the thread held at the end: the events after it (beforeLastPage's) and finishBulk go on with them.
-        // (None when stopped before the end: checkStop then throws.)
-        const views = decoded.views();
-        if (views !== null) writer.adoptViews(views);
-        else if (signal?.aborted !== true) throw new Error("the rebuild's decoding thread ended without its entity views");
       } finally {
         await decoded.close();
       }

@@ -7,7 +7,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../src/store/worker-thread.js';
 import type { LogEvent } from './db.js';
-import type { ViewsState } from './sessions/live-views.js';
 import type { Cell } from './types.js';
 
 /**
@@ -30,8 +29,6 @@ export interface DecodeInit {
   readonly ahead: number;
   /** The thread's young generation, MB (default 64; a replay's, whose memory is bounded: 8). */
   readonly youngMb?: number;
-  /** The entity views the writer held (ReadModelWriter.handViews): the plain facts' derived values are made here from them. */
-  readonly views: ViewsState;
 }
 
 /** A piece of a decoded batch, applied in order: runs of plain facts' rows between the events the writer applies itself. */
@@ -55,8 +52,7 @@ export interface DecodedBatch {
   readonly after: string;
 }
 
-/** `end`: the log read to its end; `views`, the entity views held then (the writer goes on with them: adoptViews). */
-export type DecoderMessage = DecodedBatch | { readonly kind: 'skipped'; readonly after: string } | { readonly kind: 'end'; readonly views?: ViewsState } | { readonly kind: 'failed'; readonly message: string };
+export type DecoderMessage = DecodedBatch | { readonly kind: 'skipped'; readonly after: string } | { readonly kind: 'end' } | { readonly kind: 'failed'; readonly message: string };
 
 /** What the writer sends back: one more batch may be decoded. */
 export interface DecoderCredit {
@@ -67,13 +63,11 @@ export interface DecoderCredit {
  * The decoded batches, in log order, until the log's end as the thread read it. Each batch
  * taken frees room for one more; `close()` stops the thread (at the end, or on a failure).
  * `signal` ends the iteration early, even while waiting for the thread's first batch (its
- * start takes up to seconds): the build sees it stopped and closes the thread. Once the
- * iteration reached the end, `views()` is what the thread held then.
+ * start takes up to seconds): the build sees it stopped and closes the thread.
  */
-export function decodeInThread(init: DecodeInit, signal?: AbortSignal): AsyncIterable<DecodedBatch | { kind: 'skipped'; after: string }> & { close(): Promise<void>; views(): ViewsState | null } {
+export function decodeInThread(init: DecodeInit, signal?: AbortSignal): AsyncIterable<DecodedBatch | { kind: 'skipped'; after: string }> & { close(): Promise<void> } {
   const worker: Worker = startWorker(new URL(`./rebuild-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: init, resourceLimits: { maxYoungGenerationSizeMb: init.youngMb ?? YOUNG_MB } }, 'rebuild decoder');
   const queue: DecoderMessage[] = [];
-  let views: ViewsState | null = null;
   let waiting: (() => void) | null = null;
   let failure: Error | null = null;
   const wake = (): void => {
@@ -102,16 +96,12 @@ export function decodeInThread(init: DecodeInit, signal?: AbortSignal): AsyncIte
         if (signal?.aborted) return;
         if (failure) throw failure;
         const m = queue.shift() as DecoderMessage;
-        if (m.kind === 'end') {
-          views = m.views ?? null;
-          return;
-        }
+        if (m.kind === 'end') return;
         if (m.kind === 'failed') throw new Error(`the rebuild could not read the log: ${m.message}`);
         yield m;
         if (m.kind === 'batch') worker.postMessage({ more: 1 } satisfies DecoderCredit);
       }
     },
-    views: () => views,
     async close() {
       signal?.removeEventListener('abort', wake);
       await worker.terminate();

@@ -11,13 +11,10 @@ import type { StoredEvent } from '../src/store/port.js';
 import { encodePosition } from '../src/store/positions.js';
 import { BULK_TABLES, decodeEvent } from './bulk-rows.js';
 import type { DecodeInit, DecodedBatch, DecoderCredit, DecoderMessage, Segment } from './rebuild-decoder.js';
-import { BuildViews } from './sessions/live-views.js';
 import type { Cell } from './types.js';
 
 const init = workerData as DecodeInit;
 const port = parentPort as NonNullable<typeof parentPort>;
-/** The entity views the writer held, gone on with here: the plain facts' derived values (session items' texts) are made as their rows are. */
-const views = BuildViews.from(init.views);
 const say = (m: DecoderMessage): void => port.postMessage(m);
 let credits = init.ahead;
 let wake: (() => void) | null = null;
@@ -47,7 +44,7 @@ function decodePage(page: readonly EventRow[], from: number, to: number, after: 
     events++;
     previous = last === null ? null : last.position;
     last = e;
-    const d = decodeEvent(e, tables, facts, views);
+    const d = decodeEvent(e, tables, facts);
     if (d.kind === 'done') continue;
     cut();
     segments.push(d.kind === 'amendment' ? { kind: 'event', event: e } : { kind: 'park', event: e, factId: d.factId, error: d.error, err: d.err });
@@ -80,7 +77,7 @@ try {
       }
     }
   }
-  say({ kind: 'end', views: views.state() });
+  say({ kind: 'end' });
 } catch (err) {
   say({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
 } finally {

@@ -38,9 +38,7 @@ t.test('decoded on a thread of its own: the same rows as the running projections
       // A person registered, attending a session, then corrected (twice: the second names the
       // first correction), the attendance corrected and the person retracted, one after the
       // other: a bulk build's `facts` rows wait to be written 32 a statement, so the corrections
-      // read their facts from the rows waiting and the retraction writes them first; the
-      // attendance's correction is applied on the writer's thread (its text derived at the end),
-      // the plain attendance's text made where it was decoded.
+      // read their facts from the rows waiting and the retraction writes them first.
       const attended = log.events.find((x) => x.type === 'DelegateAttended') as (typeof log.events)[number];
       const meta = (factId: string) => ({ ...attended.metadata, factId });
       const [attendance, fix1, fix2, fix3, gone] = ['01JPEND0ATTEND000000000002', '01JPEND0FIX10000000000003', '01JPEND0FIX20000000000004', '01JPEND0FIX30000000000005', '01JPEND0GONE0000000000006'];
@@ -86,11 +84,11 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   t.same(a, dumpTables(single), 'same rows as decoded on the writer’s thread');
   t.same(a, running, 'same rows as the running projections');
   const views = (r: typeof r1) => r.phases.find((p) => p.phase.startsWith('session_items: views'))?.phase;
-  t.match(views(r1), /the rows naming \d+ ids/, 'the session items’ texts made as decoded, not every row derived at the end');
+  t.match(views(r1), /the rows naming \d+ ids/, 'the session items’ texts made as the rows were buffered, not every row derived at the end');
   t.match(views(r2), /the rows naming \d+ ids/);
   t.same(new Database(threaded, { readonly: true }).prepare('SELECT name FROM entities WHERE id = ? ORDER BY position').pluck().all(person), ['Pending', 'Pending, corrected', 'Pending, corrected twice'], 'the corrections read the facts waiting to be written');
   t.ok(new Database(threaded, { readonly: true }).prepare('SELECT retracted_at FROM facts WHERE fact_id = ?').pluck().get(person), 'the retraction marked the fact that waited');
-  // The first page applied on the writer's thread, then the thread: the entity views held so far handed over, and back at the end.
+  // The first page applied on the writer's thread (annals rebuild's path), then the thread.
   const handed = join(dir, 'handed.db');
   const r5 = await buildFresh(store, handed, silent, undefined, undefined, { pageSize: 500 });
   t.equal(r5.events, 3009);

@@ -10,9 +10,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh } from '../projections/index.js';
-import { OPEN_END } from '../events/index.js';
 import { BuildViews, LiveViews, jsonQuote, viewText } from '../projections/sessions/live-views.js';
-import { ITEM_VIEWS } from '../projections/sessions/stored.js';
 import { TestLog, dumpTables, startReadApp } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
@@ -83,32 +81,6 @@ t.test('BuildViews: a changed or unknown id is dirty; without holding, every row
   none.changed('p');
   t.equal(none.view('p', '2020-01-01'), undefined);
   t.same([none.full, none.dirty.size], [true, 0], 'not holding: every row, nothing kept');
-});
-
-t.test('BuildViews handed to the decoding thread and back: held views go on there, dirty ids from both sides count', async (t) => {
-  const writer = new BuildViews(true);
-  writer.created('p', 'person', null, 'P', '2020-01-01');
-  writer.changed('x');
-  const handed = writer.handOver();
-  t.same(handed, { hold: true, held: [['p', '{"id":"p","key":null,"name":"P"}', '2020-01-01']], dirty: ['x'], full: false }, 'what was held, as it crosses');
-  t.equal(writer.view('p', '2020-02-01'), undefined, 'none used on the writer meanwhile');
-  t.ok(writer.dirty.has('p'), 'an id named there meanwhile is dirty');
-  const decoder = BuildViews.from(handed);
-  t.equal(decoder.view('p', '2020-02-01'), '{"id":"p","key":null,"name":"P"}', 'the thread goes on with them');
-  decoder.created('q', 'person', null, 'Q', '2020-03-01');
-  const d = ITEM_VIEWS;
-  t.same(decoder.values(d, { item: 'attendee', person: 'q', representing: null, office: null }, 'f1', '2020-03-02'), ['{"person":{"id":"q","key":null,"name":"Q"},"representing":null,"office":null,"factId":"f1"', OPEN_END], 'a row’s texts from the views held there');
-  t.same(decoder.values(d, { item: 'attendee', person: 'z', representing: null, office: null }, 'f2', '2020-03-02'), [null, null], 'an unknown id: NULLs, derived at the end');
-  t.equal(decoder.full, false, 'the id is dirty: only its rows');
-  t.same(decoder.values(d, { item: 'report', person: 'q', representing: null, office: null, subject: 'lone \ud800' }, 'f3', '2020-03-02'), [null, null], 'a text JS cannot write');
-  t.equal(decoder.full, true, 'every row derived at the end');
-  writer.adopt(decoder.state());
-  t.equal(writer.view('q', '2020-04-01'), '{"id":"q","key":null,"name":"Q"}', 'back on the writer: the thread’s views');
-  t.same([...writer.dirty].sort(), ['p', 'x', 'z'], 'the dirty ids of both');
-  t.equal(writer.full, true);
-  const bounded = BuildViews.from(new BuildViews(false).handOver());
-  t.same(bounded.values(d, { item: 'attendee', person: 'q', representing: null, office: null }, 'f4', '2020-03-02'), [null, null], 'not holding (a replay): NULLs');
-  t.equal(bounded.full, true);
 });
 
 function log(): TestLog {

@@ -15,15 +15,6 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import { OPEN_END } from '../../events/index.js';
-import type { DerivedSpec } from '../types.js';
-
-/** A bulk build's views as one thread hands them to another (BuildViews.state): held as [id, text, since]. */
-export interface ViewsState {
-  readonly hold: boolean;
-  readonly held: readonly (readonly [string, string, string])[];
-  readonly dirty: readonly string[];
-  readonly full: boolean;
-}
 
 interface Held {
   text: string;
@@ -117,7 +108,7 @@ export class LiveViews {
  * versions and views_to OPEN_END.
  */
 export class BuildViews {
-  private held = new Map<string, Held>();
+  private readonly held = new Map<string, Held>();
   readonly dirty = new Set<string>();
   /** A row whose text JS could not write and whose ids are not all dirty: derive every row. */
   full: boolean;
@@ -125,50 +116,6 @@ export class BuildViews {
   /** hold: false when the build's memory must stay bounded (a replay): no view held, every row derived at the end (as before). */
   constructor(private readonly hold: boolean) {
     this.full = !hold;
-  }
-
-  /** What is held, to go on with on another thread (the rebuild's decoding thread, then back: adopt). */
-  state(): ViewsState {
-    return { hold: this.hold, held: [...this.held].map(([id, h]) => [id, h.text, h.since]), dirty: [...this.dirty], full: this.full };
-  }
-
-  /** Views as another thread held them (state()). */
-  static from(s: ViewsState): BuildViews {
-    const b = new BuildViews(s.hold);
-    b.adopt(s);
-    return b;
-  }
-
-  /**
-   * Goes on from the views another thread held since (the rebuild's decoding thread, which made
-   * the plain facts' texts): its held views replace these, its dirty ids and `full` join these
-   * (ids this thread found dirty meanwhile: the corrections' and retractions' rows, written here).
-   */
-  adopt(s: ViewsState): void {
-    this.held = new Map(s.held.map(([id, text, since]) => [id, { text, since }]));
-    for (const id of s.dirty) this.dirty.add(id);
-    if (s.full) this.full = true;
-  }
-
-  /**
-   * Held views handed to another thread (state()): none used here until adopt() gives them back
-   * (an id named here meanwhile, by a correction's row, is dirty: derived at the end).
-   */
-  handOver(): ViewsState {
-    const s = this.state();
-    this.held.clear();
-    return s;
-  }
-
-  /**
-   * A row's derived values (TableSpec.derived.js) from the views held, or NULLs for finishBulk to
-   * derive (an id named is dirty, or, when JS cannot write the text, every row is: `full`).
-   */
-  values(d: DerivedSpec, row: Readonly<Record<string, unknown>>, factId: string, k: string): readonly (string | null)[] {
-    const v = d.js(row, factId, k, (id, at) => this.view(id, at));
-    if (v) return v;
-    if (!d.refs.some((c) => typeof row[c] === 'string' && this.dirty.has(row[c] as string))) this.full = true;
-    return d.columns.map(() => null);
   }
 
   view(id: string, k: string): string | undefined {
