@@ -48,13 +48,17 @@ export interface ThreadCpu {
   readonly kernelShare: number;
 }
 
-/** Each thread's CPU from now until the returned function is called, µs, by label ('main', worker labels, 'other'). */
-export function threadCpu(): () => ThreadCpu {
+/**
+ * Each thread's CPU from now until the returned function is called, µs, by label ('main', worker
+ * labels, 'other'). `workers`: the running workers as the measured code's own copy of
+ * src/store/worker-thread.ts knows them (another worktree's, with BENCH_ROOT); default this one's.
+ */
+export function threadCpu(workers: () => ReadonlyMap<{ threadId: number }, string> = runningWorkers): () => ThreadCpu {
   const t0 = perTask();
   return () => {
     const t1 = perTask();
     const labels = new Map<number, string>([[process.pid, 'main']]);
-    for (const [w, label] of runningWorkers()) {
+    for (const [w, label] of workers()) {
       const tid = tidOf.get(w.threadId);
       if (tid !== undefined) labels.set(tid, label);
     }

@@ -11,8 +11,8 @@ const BULK_ROWS = 32;
 /**
  * The rows of one table written during a bulk build, appended `BULK_ROWS` at a time by one
  * multi-row INSERT. Only for tables nothing reads while the log is applied, or read only
- * after a `flush` (the projections' own tables and the deferred closes; `facts`, flushed
- * before a correction or retraction reads it); `flush` before COMMIT.
+ * through `pendingRow` beside the file (the projections' own tables and the deferred closes;
+ * `facts`, which corrections and retractions read: db.ts factRow); `flush` before COMMIT.
  */
 export class BulkInsert {
   private values: Cell[] = [];
@@ -45,6 +45,17 @@ export class BulkInsert {
     if (this.values.length < this.full) return;
     this.insertOf(BULK_ROWS).run(this.values);
     this.values = [];
+  }
+  /**
+   * The first row waiting to be written whose first column is `key` (its cells in column
+   * order), or undefined: what a read of the table would find once they are written, for a
+   * key not in the file yet (a `facts` row: the fact a correction names, recorded since the
+   * last multi-row INSERT). At most BULK_ROWS rows compared.
+   */
+  pendingRow(key: Cell): Cell[] | undefined {
+    const w = this.columns.length;
+    for (let i = 0; i < this.values.length; i += w) if (this.values[i] === key) return this.values.slice(i, i + w);
+    return undefined;
   }
   /** True when rows wait to be written. */
   pending(): boolean {

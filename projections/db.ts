@@ -478,7 +478,7 @@ export class ReadModelWriter {
       this.deferClose = new BulkInsert(db, 'bulk_closes', ['fact_id', 'position', 'at', 'type']);
       this.bulks.push(this.deferClose);
     }
-    // A bulk build appends `facts` rows many a statement too; a correction or retraction reads them, so they are flushed first (applyFact).
+    // A bulk build appends `facts` rows many a statement too; a correction or retraction reads them from the file, else from the rows waiting (factRow).
     this.factsBulk = options.deferCloses ? new BulkInsert(db, 'facts', FACT_COLUMNS, true) : null;
     if (this.factsBulk) this.bulks.push(this.factsBulk);
     this.factGet = db.prepare('SELECT type, target, retracted_at, stream FROM facts WHERE fact_id = ?');
@@ -657,8 +657,6 @@ export class ReadModelWriter {
     this.lastFact = null;
     const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
     const factId = meta.factId ?? null;
-    // Corrections and retractions read the facts before them (typeOf, resolve): none may wait in the bulk rows.
-    if (this.factsBulk?.pending() && isAmendmentType(e.type)) this.factsBulk.flush();
     if (!factId) throw new Error('event has no metadata.factId');
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (id) => this.typeOf(id)));
     const source = meta.source ?? null;
@@ -719,7 +717,10 @@ export class ReadModelWriter {
   /** The fact's row in `facts` (an amendment: the fact it names, why; a retraction marks it). */
   private index(e: LogEvent, factId: string, target: string, reason: string | null, retracts: boolean): void {
     this.putFact(factId, e, target, reason);
-    if (retracts) this.retract.run(e.recordedAt, target);
+    if (!retracts) return;
+    // A bulk build: the retracted fact's row may still wait to be written (recorded since the last multi-row INSERT).
+    if (this.factsBulk?.pendingRow(target) !== undefined) this.factsBulk.flush();
+    this.retract.run(e.recordedAt, target);
   }
 
   /** A bulk build refuses, at the event, the cells better-sqlite3 would refuse to bind (same error). */
@@ -766,10 +767,21 @@ export class ReadModelWriter {
    * A fact's row in `facts`, as `factGet` reads it; the last one read is kept for the same
    * event (a correction of an older schema asks typeOf, then resolve, the same fact: one seek
    * into the million-row table instead of two). applyFact forgets it at each event.
+   *
+   * A bulk build's `facts` rows wait to be written many a statement (BulkInsert): a fact not in
+   * the file yet is read from the rows waiting, as the file would have it once they are written
+   * (INSERT OR IGNORE: a row already in the file, then the first waiting, wins; retracted_at is
+   * NULL there, index() writes them before a retraction of one). Before, they were written before
+   * each correction and retraction, a tenth of the events: ~9 rows a statement instead of 32.
    */
   private factRow(fact: string): FactRow | undefined {
     if (this.lastFact !== null && this.lastFact.id === fact) return this.lastFact.row;
-    const row = this.factGet.get(fact) as FactRow | undefined;
+    let row = this.factGet.get(fact) as FactRow | undefined;
+    if (row === undefined && this.factsBulk) {
+      const p = this.factsBulk.pendingRow(fact);
+      // FACT_COLUMNS: fact_id, type, target, position, stream, …
+      if (p !== undefined) row = { type: p[1] as string, target: p[2] as string, retracted_at: null, stream: p[4] as string };
+    }
     this.lastFact = { id: fact, row };
     return row;
   }

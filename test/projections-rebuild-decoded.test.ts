@@ -23,6 +23,7 @@ function keptLog(): { log: pino.Logger; lines: Record<string, unknown>[] } {
 }
 
 t.test('decoded on a thread of its own: the same rows as the running projections and as one thread', async (t) => {
+  const person = '01JPEND0PERSON000000000001';
   const { log, store, dir } = await storeWithHistory(t, 3000, 11, {
     after: 1500,
     append: async (store, log) => {
@@ -34,6 +35,22 @@ t.test('decoded on a thread of its own: the same rows as the running projections
       const held = log.events.find((x) => x.type === 'SessionHeld') as (typeof log.events)[number];
       const data = { ...(held.data as Record<string, unknown>), key: 'session-bad', place: { city: true } };
       await store.append('session-bad', [{ id: '00000000-0000-4000-8000-900000000003', type: 'SessionHeld', data, metadata: { ...held.metadata, factId: '01JBADSESSION0000000000000' } }], 'any');
+      // A person registered, attending a session, then corrected (twice: the second names the
+      // first correction), the attendance corrected and the person retracted, one after the
+      // other: a bulk build's `facts` rows wait to be written 32 a statement, so the corrections
+      // read their facts from the rows waiting and the retraction writes them first.
+      const attended = log.events.find((x) => x.type === 'DelegateAttended') as (typeof log.events)[number];
+      const meta = (factId: string) => ({ ...attended.metadata, factId });
+      const [attendance, fix1, fix2, fix3, gone] = ['01JPEND0ATTEND000000000002', '01JPEND0FIX10000000000003', '01JPEND0FIX20000000000004', '01JPEND0FIX30000000000005', '01JPEND0GONE0000000000006'];
+      const put = (n: number, stream: string, type: string, data: Record<string, unknown>, factId: string) =>
+        store.append(stream, [{ id: `00000000-0000-4000-8000-9000000001${String(n).padStart(2, '0')}`, type, data, metadata: meta(factId) }], 'any');
+      const attendData = { ...(attended.data as Record<string, unknown>), person };
+      await put(1, `person-${person}`, 'PersonRegistered', { key: 'pending', name: 'Pending' }, person);
+      await put(2, attended.stream, 'DelegateAttended', attendData, attendance);
+      await put(3, `person-${person}`, 'FactCorrected', { fact: person, data: { key: 'pending', name: 'Pending, corrected' }, reason: 'test' }, fix1);
+      await put(4, `person-${person}`, 'FactCorrected', { fact: fix1, data: { key: 'pending', name: 'Pending, corrected twice' }, reason: 'test' }, fix2);
+      await put(5, attended.stream, 'FactCorrected', { fact: attendance, data: { ...attendData, representing: null }, reason: 'test' }, fix3);
+      await put(6, `person-${person}`, 'FactRetracted', { fact: person, reason: 'test' }, gone);
     },
   });
   t.ok(log.events.some((e) => e.type === 'FactCorrected') && log.events.some((e) => e.type === 'FactRetracted'), 'corrections and retractions in the log');
@@ -54,18 +71,29 @@ t.test('decoded on a thread of its own: the same rows as the running projections
   const shown: number[] = [];
   const threadedLog = keptLog();
   const r1 = await buildFresh(store, threaded, threadedLog.log, (p) => shown.push(p.applied), undefined, { pageSize: 500, decodeThread: true });
-  t.equal(shown.at(-1), 3003, 'progress shown, up to every event');
+  t.equal(shown.at(-1), 3009, 'progress shown, up to every event');
   t.equal(mainReads, 0, 'the thread read every page');
   mainReads = 0;
   const single = join(dir, 'single.db');
   const singleLog = keptLog();
   const r2 = await buildFresh(store, single, singleLog.log, undefined, undefined, { pageSize: 500, decodeThread: false });
   t.equal(mainReads, 7 + 1, 'on the writer’s thread: 7 pages of 500, then the empty one');
-  t.equal(r1.events, 3003, 'every event counted, the key reservation too');
-  t.equal(r2.events, 3003);
+  t.equal(r1.events, 3009, 'every event counted, the key reservation too');
+  t.equal(r2.events, 3009);
   const a = dumpTables(threaded);
   t.same(a, dumpTables(single), 'same rows as decoded on the writer’s thread');
   t.same(a, running, 'same rows as the running projections');
+  const views = (r: typeof r1) => r.phases.find((p) => p.phase.startsWith('session_items: views'))?.phase;
+  t.match(views(r1), /the rows naming \d+ ids/, 'the session items’ texts made as the rows were buffered, not every row derived at the end');
+  t.match(views(r2), /the rows naming \d+ ids/);
+  t.same(new Database(threaded, { readonly: true }).prepare('SELECT name FROM entities WHERE id = ? ORDER BY position').pluck().all(person), ['Pending', 'Pending, corrected', 'Pending, corrected twice'], 'the corrections read the facts waiting to be written');
+  t.ok(new Database(threaded, { readonly: true }).prepare('SELECT retracted_at FROM facts WHERE fact_id = ?').pluck().get(person), 'the retraction marked the fact that waited');
+  // The first page applied on the writer's thread (annals rebuild's path), then the thread.
+  const handed = join(dir, 'handed.db');
+  const r5 = await buildFresh(store, handed, silent, undefined, undefined, { pageSize: 500 });
+  t.equal(r5.events, 3009);
+  t.match(views(r5), /the rows naming \d+ ids/);
+  t.same(dumpTables(handed), running, 'the first page on the writer’s thread, the rest decoded: same rows');
   // Pages of 2,500 cut into batches of 1,000 (the writer's thread holds one batch at a time).
   await buildFresh(store, join(dir, 'cut.db'), silent, undefined, undefined, { pageSize: 2500, decodeThread: true });
   t.same(dumpTables(join(dir, 'cut.db')), running, 'pages cut into batches: same rows');
