@@ -23,6 +23,7 @@ import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_
 import type { DecodedBatch } from './rebuild-decoder.js';
 import { StoredItems, finishStoredItems } from './documents/stored.js';
 import { BuildViews, LiveViews } from './sessions/live-views.js';
+import { READ_OUT_INDEXES, READ_OUT_SKIPPED_TABLES } from './read-out.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -119,12 +120,21 @@ export interface IndexOptions {
   readonly only?: readonly string[];
   /** Every table's but these (already made). */
   readonly except?: readonly string[];
+  /**
+   * A replay's fold (read-out.ts): only the indexes its read-out reads (READ_OUT_INDEXES), no
+   * sorted copy nor index of the tables it leaves empty, no `spans`, no temporal index.
+   */
+  readonly readOutOnly?: boolean;
 }
 
 /** The facts' indexes (GET /v1/changes and annals diff read facts_recorded: facts in a window of recording time, in keyset order). */
-const FACTS_INDEXES = `CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');
+const FACTS_AMENDMENTS = "CREATE INDEX IF NOT EXISTS facts_amendments ON facts (target, position) WHERE type IN ('FactCorrected', 'FactRetracted');";
+const FACTS_INDEXES = `${FACTS_AMENDMENTS}
   CREATE INDEX IF NOT EXISTS facts_recorded ON facts (recorded_at, position);`;
-const factsIndexesMade = (db: Db): boolean => (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('facts_amendments', 'facts_recorded')").pluck().get() as number) === 2;
+/** The facts' indexes a build makes: both, or for a replay's fold (read-out.ts) the amendments' alone (its read-out reads no window of recording time). */
+const factsIndexes = (readOutOnly: boolean): string => (readOutOnly ? FACTS_AMENDMENTS : FACTS_INDEXES);
+const factsIndexesMade = (db: Db, readOutOnly: boolean): boolean =>
+  (db.prepare("SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('facts_amendments', 'facts_recorded')").pluck().get() as number) === (readOutOnly ? 1 : 2);
 
 /**
  * A bulk build's indexes kept up while the log is applied instead of built after it: those
@@ -137,9 +147,12 @@ const factsIndexesMade = (db: Db): boolean => (db.prepare("SELECT count(*) FROM 
  * they cost the applying thread an index entry a row (the same entries: createIndexes then finds
  * them made). The same indexes, the same entries either way.
  */
-export function createAppendedIndexes(db: Db): void {
-  db.exec(FACTS_INDEXES);
-  for (const t of tableSpecs()) if (hasFactIndex(t) && !t.primaryKey) db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
+export function createAppendedIndexes(db: Db, readOutOnly = false): void {
+  db.exec(factsIndexes(readOutOnly));
+  for (const t of tableSpecs()) {
+    if (readOutOnly && READ_OUT_SKIPPED_TABLES.includes(t.name)) continue;
+    if (hasFactIndex(t) && !t.primaryKey) db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_fact ON ${t.name} (fact_id)`);
+  }
 }
 
 /**
@@ -149,16 +162,18 @@ export function createAppendedIndexes(db: Db): void {
  * here they are sorted into their clustered form.
  */
 export function createIndexes(db: Db, phase: (name: string) => void = () => undefined, options: IndexOptions = {}): void {
-  const { only, except = [] } = options;
+  const { only, except = [], readOutOnly = false } = options;
   if (only === undefined) {
     // A bulk build made these before the log (createAppendedIndexes): then a no-op.
-    const made = factsIndexesMade(db);
-    db.exec(FACTS_INDEXES);
-    if (!made) phase('facts: indexes (target, position), (recorded_at, position)');
+    const made = factsIndexesMade(db, readOutOnly);
+    db.exec(factsIndexes(readOutOnly));
+    if (!made) phase(readOutOnly ? 'facts: index (target, position)' : 'facts: indexes (target, position), (recorded_at, position)');
   }
   for (const p of PROJECTIONS) {
     for (const t of p.tables) {
       if ((only !== undefined && !only.includes(t.name)) || except.includes(t.name)) continue;
+      // A replay's fold leaves these tables empty (read-out.ts): nothing to sort or index.
+      if (readOutOnly && READ_OUT_SKIPPED_TABLES.includes(t.name)) continue;
       if (t.primaryKey) {
         const sql = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").pluck().get(t.name) as string | undefined;
         if (sql !== undefined && !/WITHOUT ROWID/i.test(sql)) {
@@ -176,6 +191,7 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
         if (!made) phase(`${t.name}: index (fact_id)`);
       }
       t.indexes.forEach((spec, i) => {
+        if (readOutOnly && !READ_OUT_INDEXES.has(`${t.name}_i${i}`)) return;
         const [cols, where] = spec.split(' WHERE ');
         db.exec(`CREATE INDEX IF NOT EXISTS ${t.name}_i${i} ON ${t.name} (${cols})${where ? ` WHERE ${where}` : ''}`);
         phase(`${t.name}: index (${cols})${where ? ` where ${where}` : ''}`);
@@ -190,6 +206,8 @@ export function createIndexes(db: Db, phase: (name: string) => void = () => unde
   // Appointments as departures cut them (offices/terms-index.ts): kept by the writer, or made by finishBulk.
   // A bulk build makes them in finishBulk (buildTerms), from the finished tables.
   if (options.terms !== false) createTerms(db);
+  // A replay's read-out reads neither the spans nor a temporal index (read-out.ts).
+  if (readOutOnly) return;
   if (!exists('spans')) {
     db.exec('CREATE TABLE spans (tbl TEXT NOT NULL, grp TEXT NOT NULL, days INTEGER NOT NULL, PRIMARY KEY (tbl, grp)) WITHOUT ROWID');
     for (const t of tableSpecs()) {
@@ -349,6 +367,13 @@ export interface WriterOptions {
    * 1,000,000 facts; BuildViews). Default false.
    */
   readonly boundedMemory?: boolean;
+  /**
+   * Bulk build of a replay's fold (read-out.ts): the rows of READ_OUT_SKIPPED_TABLES are
+   * dropped (their cells still checked, as in a rebuild), and finishBulk makes neither the
+   * adoptions' stored items nor the derived columns (session items' texts), which the
+   * read-out does not read. Default false.
+   */
+  readonly readOutOnly?: boolean;
 }
 
 const STORAGE_FAULTS = /^SQLITE_(FULL|IOERR|BUSY|LOCKED|NOMEM|READONLY|CANTOPEN|PROTOCOL|CORRUPT|NOTADB)/;
@@ -383,6 +408,9 @@ export class ReadModelWriter {
   private readonly bulks: BulkInsert[] = [];
   /** Bulk build: each table's BulkInsert in BULK_TABLES order (a decoded batch's), and the `facts` rows'. */
   private readonly bulkTables: BulkInsert[] = [];
+  /** Bulk build of a replay's fold: the tables whose rows are dropped (WriterOptions.readOutOnly), and their BULK_TABLES entries. */
+  private readonly skipped: ReadonlySet<string>;
+  private readonly skippedAt: readonly boolean[];
   private readonly factsBulk: BulkInsert | null;
   /** Index upkeep after a row is inserted (none in a bulk build: createIndexes fills them at the end). */
   private readonly upkeep = new Map<string, ((row: RowWrite['row'], rowid: number, knownFrom: string) => void)[]>();
@@ -436,6 +464,8 @@ export class ReadModelWriter {
     private readonly options: WriterOptions = {},
   ) {
     if (!options.deferCloses) this.prepareUpkeep(db);
+    this.skipped = new Set(options.deferCloses && options.readOutOnly ? READ_OUT_SKIPPED_TABLES : []);
+    this.skippedAt = BULK_TABLES.map((t) => this.skipped.has(t.name));
     this.terms = options.deferCloses ? null : new TermsKeeper(db);
     this.items = options.deferCloses ? null : new StoredItems(db);
     this.views = options.deferCloses ? null : new LiveViews(db);
@@ -597,7 +627,7 @@ export class ReadModelWriter {
     }
     for (let i = 0; i < tables.length; i++) {
       const cells = tables[i] as Cell[];
-      if (cells.length === 0) continue;
+      if (cells.length === 0 || this.skippedAt[i]) continue;
       const bulk = this.bulkTables[i] as BulkInsert;
       const width = (BULK_TABLES[i] as TableSpec).columns.length + 1;
       for (let j = 0; j < cells.length; j += width) {
@@ -845,14 +875,17 @@ export class ReadModelWriter {
   finishBulk(phase: (name: string) => void = () => undefined, options: { terms?: boolean } = {}): void {
     this.closeBulk(phase, (t) => !this.closed.has(t));
     this.db.exec('DROP TABLE bulk_closes');
+    // A replay's fold reads neither (WriterOptions.readOutOnly): `earliest` only.
+    const readOutOnly = this.options.readOutOnly === true;
+    if (readOutOnly) phase('adoptions: no stored items, no derived columns (a replay reads neither)');
     // Adoptions' stored items, from the rows as closed (entities' versions included): what the live writer makes at each insert.
-    phase(`adoptions: stored items (${finishStoredItems(this.db)})`);
+    if (!readOutOnly) phase(`adoptions: stored items (${finishStoredItems(this.db)})`);
     // Derived columns, from the rows as closed (entities' versions included): what the live writer's upkeep makes.
     // The rows were buffered with them (BuildViews) but for those naming an id whose views JS
     // could not hold: those rows here, found through the refs' indexes.
     for (const t of tableSpecs()) {
       const d = t.derived;
-      if (!d) continue;
+      if (!d || readOutOnly) continue;
       const b = this.built as BuildViews;
       if (b.full) this.db.exec(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${d.where(t.name)}`);
       else if (b.dirty.size > 0) {
@@ -896,6 +929,8 @@ export class ReadModelWriter {
         for (const t of p.tables) {
           if (!which(t.name)) continue;
           this.closed.add(t.name);
+          // No rows to close (a replay's fold: WriterOptions.readOutOnly).
+          if (this.skipped.has(t.name)) continue;
           const key = t.factKey ?? 'fact_id';
           this.db.exec(`UPDATE ${t.name} SET known_to = coalesce((SELECT c.at FROM bulk_closes c WHERE c.fact_id = ${t.name}.fact_id AND c.position > ${t.name}.position ORDER BY c.position LIMIT 1), known_to)
             WHERE ${key} IN (SELECT fact_id FROM bulk_closes WHERE type IN (${types})) AND known_to = '${OPEN}'`);
@@ -929,6 +964,8 @@ export class ReadModelWriter {
       const ins = this.inserts.get(w.table) as Insert;
       const bulk = ins.bulk;
       if (bulk) {
+        // A replay's fold: a table its read-out does not read (the cells were checked, applyFact).
+        if (this.skipped.has(w.table)) continue;
         bulk.push(factId);
         bulk.push(knownFrom);
         bulk.push(OPEN);

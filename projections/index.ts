@@ -18,6 +18,7 @@ import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
 import { SortFilesError, sortOnThreads, sorting } from './bulk-sorts.js';
 import { analyzeWith, startTerms, type TermsBuild } from './terms-build.js';
+import { READ_OUT_SKIPPED_TABLES } from './read-out.js';
 
 /** The tables the terms are made from (offices/terms-index.ts). */
 const TERMS_SOURCES = ['appointments', 'departures'];
@@ -416,6 +417,12 @@ export interface BuildOptions {
    */
   readonly termsThread?: boolean;
   /**
+   * A replay's fold (read-out.ts, with `tempOnDisk`): only the tables and indexes its read-out
+   * reads are built (no timeline, names, spans nor temporal index, 13 of the query indexes),
+   * the kept ones as a rebuild builds them. The file is not a read model a server could use.
+   */
+  readonly readOutOnly?: boolean;
+  /**
    * Stops the build at its next batch or finishing step with RebuildStoppedError, its file
    * removed (the service stopping, `annals rebuild` interrupted). With one, the build also
    * lets the event loop turn between batches, so that what aborts it (a message, a signal) is heard.
@@ -441,7 +448,7 @@ export async function buildFresh(
   beforeLastPage?: () => Promise<void>,
   options: BuildOptions = {},
 ): Promise<RebuildResult> {
-  const { pageSize = 5000, knownAt, signal } = options;
+  const { pageSize = 5000, knownAt, signal, readOutOnly = false } = options;
   /** Between batches and steps: stopped when asked (after a turn of the event loop, where the asking arrives). */
   const checkStop = async (): Promise<void> => {
     if (signal === undefined) return;
@@ -470,8 +477,8 @@ export async function buildFresh(
   let terms: TermsBuild | null = null;
   try {
     // The indexes whose keys rise with the log, kept up while it is applied (db.ts).
-    createAppendedIndexes(db);
-    const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true, boundedMemory: options.tempOnDisk === true });
+    createAppendedIndexes(db, readOutOnly);
+    const writer = new ReadModelWriter(db, log, undefined, { deferCloses: true, boundedMemory: options.tempOnDisk === true, readOutOnly });
     writer.followLog(await logIdentity(store));
     const head = await store.head();
     const report = (force = false, stage?: string) => {
@@ -495,7 +502,7 @@ export async function buildFresh(
     const drainThreaded = async (path: string) => {
       // Pages of one batch at most: a page's rows are alive until its last batch is decoded, and
       // rows kept through young-generation collections there are copied, then promoted.
-      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ...bounded, ...(knownAt === undefined ? {} : { knownAt }) }, signal);
+      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ...bounded, ...(knownAt === undefined ? {} : { knownAt }), ...(readOutOnly ? { skipTables: READ_OUT_SKIPPED_TABLES } : {}) }, signal);
       // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
       log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
       // Several batches a transaction: the file has no journal, so a COMMIT only writes the
@@ -595,9 +602,9 @@ export async function buildFresh(
     // wait for it.
     const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
-    sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_FIRST }), 'the index builds and sorted copies');
-    terms = startTerms(db, termsThread, phase, options.tempOnDisk === true);
-    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST }), 'the index builds and sorted copies');
+    sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
+    terms = startTerms(db, termsThread, phase, options.tempOnDisk === true, readOutOnly);
+    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
     stopIfAsked();
     const made = await terms.made();

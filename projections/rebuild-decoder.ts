@@ -29,6 +29,8 @@ export interface DecodeInit {
   readonly ahead: number;
   /** The thread's young generation, MB (default 64; a replay's, whose memory is bounded: 8). */
   readonly youngMb?: number;
+  /** Tables whose rows are dropped before a batch is posted (a replay's fold: read-out.ts READ_OUT_SKIPPED_TABLES); their cells are still checked. */
+  readonly skipTables?: readonly string[];
 }
 
 /** A piece of a decoded batch, applied in order: runs of plain facts' rows between the events the writer applies itself. */

@@ -17,6 +17,8 @@ const init = workerData as DecodeInit;
 const port = parentPort as NonNullable<typeof parentPort>;
 const say = (m: DecoderMessage): void => port.postMessage(m);
 let credits = init.ahead;
+/** The BULK_TABLES entries whose rows a replay's fold drops (decoded and checked as in a rebuild, then not posted). */
+const skipped = BULK_TABLES.flatMap((t, i) => (init.skipTables?.includes(t.name) ? [i] : []));
 let wake: (() => void) | null = null;
 port.on('message', (m: DecoderCredit) => {
   credits += m.more;
@@ -29,6 +31,7 @@ function decodePage(page: readonly EventRow[], from: number, to: number, after: 
   let tables: Cell[][] = BULK_TABLES.map(() => []);
   let facts: Cell[] = [];
   const cut = (): void => {
+    for (const i of skipped) (tables[i] as Cell[]).length = 0;
     if (facts.length === 0 && tables.every((t) => t.length === 0)) return;
     segments.push({ kind: 'rows', tables, facts });
     tables = BULK_TABLES.map(() => []);

@@ -25,6 +25,8 @@ export interface TermsThreadInit {
   readonly path: string;
   /** A replay's terms (its memory stays bounded): their index builds sort in temporary files, not in memory. */
   readonly tempOnDisk?: boolean;
+  /** A replay's fold (read-out.ts): only the indexes its read-out reads, no `terms_rt`. */
+  readonly readOutOnly?: boolean;
 }
 
 export interface TermsPhase {
@@ -82,7 +84,7 @@ function openTermsFile(path: string, tempOnDisk: boolean): Db {
  * gets from copyTermsFrom, so it writes the same `sqlite_stat1` rows: analyzeWith puts them in
  * the build's file in their place). Returns each step's time and those rows.
  */
-export function finishTermsFile(path: string, tempOnDisk = false): TermsMade {
+export function finishTermsFile(path: string, tempOnDisk = false, readOutOnly = false): TermsMade {
   const db = openTermsFile(path, tempOnDisk);
   const phases: TermsPhase[] = [];
   let stats: TermsStat[] = [];
@@ -97,7 +99,7 @@ export function finishTermsFile(path: string, tempOnDisk = false): TermsMade {
       cpu = c;
     };
     cutTerms(db, 'main', undefined, phase);
-    indexTerms(db, phase);
+    indexTerms(db, phase, readOutOnly);
     db.exec('ANALYZE main.terms');
     stats = db.prepare("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'terms' ORDER BY rowid").raw().all() as [string | null, string][];
     phase('terms: statistics (ANALYZE)');
@@ -147,7 +149,7 @@ export interface TermsBuild {
  * written): their inputs copied into a file beside it (on this thread), then cut and indexed
  * there on a thread of its own (`threaded`), or when `done` is called.
  */
-export function startTerms(db: Db, threaded: boolean, phase: (name: string) => void, tempOnDisk = false): TermsBuild {
+export function startTerms(db: Db, threaded: boolean, phase: (name: string) => void, tempOnDisk = false, readOutOnly = false): TermsBuild {
   const path = termsFileOf(db.name);
   const remove = (): void => {
     for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
@@ -168,7 +170,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   let worker: Worker | null = null;
   let finished: Promise<TermsMade> | null = null;
   if (threaded) {
-    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk } satisfies TermsThreadInit }, 'rebuild terms');
+    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk, readOutOnly } satisfies TermsThreadInit }, 'rebuild terms');
     worker = w;
     finished = new Promise<TermsMade>((resolve, reject) => {
       w.on('message', (m: TermsThreadReply) => {
@@ -183,7 +185,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   }
   return {
     async made() {
-      const made = finished === null ? finishTermsFile(path, tempOnDisk) : await finished;
+      const made = finished === null ? finishTermsFile(path, tempOnDisk, readOutOnly) : await finished;
       if (worker !== null) await worker.terminate();
       worker = null;
       return made;
@@ -191,7 +193,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
     copyIn() {
       attach();
       try {
-        copyTermsFrom(db, ATTACHED);
+        copyTermsFrom(db, ATTACHED, readOutOnly);
       } finally {
         db.exec(`DETACH DATABASE ${ATTACHED}`);
       }

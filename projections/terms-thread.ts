@@ -11,7 +11,7 @@ import { finishTermsFile, type TermsThreadInit, type TermsThreadReply } from './
 const init = workerData as TermsThreadInit;
 const port = parentPort as NonNullable<typeof parentPort>;
 try {
-  const made = finishTermsFile(init.path, init.tempOnDisk === true);
+  const made = finishTermsFile(init.path, init.tempOnDisk === true, init.readOutOnly === true);
   port.postMessage({ kind: 'done', ...made } satisfies TermsThreadReply);
 } catch (err) {
   port.postMessage({ kind: 'failed', message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code ?? null } satisfies TermsThreadReply);

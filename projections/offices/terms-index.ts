@@ -25,6 +25,7 @@ import { OPEN_END, termBounds, type TermBounds } from '../../events/index.js';
 import { I32_MAX, dayKey, entityKey, secondKey, secondKeyUp } from '../temporal.js';
 import { cutAppointments } from './succession.js';
 import { BulkInsert } from '../bulk-insert.js';
+import { READ_OUT_INDEXES } from '../read-out.js';
 import { packRtree } from '../rtree-pack.js';
 import { sorting } from '../bulk-sorts.js';
 import type { TermRow } from '../rows.js';
@@ -38,6 +39,8 @@ const TERMS_INDEXES = `
     CREATE INDEX IF NOT EXISTS terms_pair ON terms (office, person, known_to);
     CREATE INDEX IF NOT EXISTS terms_office ON terms (office, s0, s1, appointment);
     CREATE INDEX IF NOT EXISTS terms_person ON terms (person, s0, s1, appointment);`;
+/** A replay's fold (read-out.ts): the terms' indexes its read-out reads (a succession by office, a pair's terms), no `terms_person`. */
+const TERMS_INDEXES_READ_OUT = TERMS_INDEXES.split(';').filter((sql) => READ_OUT_INDEXES.has(/INDEX IF NOT EXISTS (\w+)/.exec(sql)?.[1] ?? '')).join(';') + ';';
 const TERMS_RT = 'CREATE VIRTUAL TABLE IF NOT EXISTS terms_rt USING rtree_i32(id, elo, ehi, vlo, vhi, klo, khi)';
 
 /** The table, its indexes and its temporal index, empty: a live file keeps them row by row (TermsKeeper). */
@@ -316,9 +319,11 @@ export function cutTerms(db: Db, inputs: string, chunk = 20_000, phase: (name: s
 }
 
 /** The last steps of buildTerms: the indexes of `terms` and its temporal index, made from its rows. */
-export function indexTerms(db: Db, phase: (name: string) => void = () => undefined): void {
-  sorting(db, () => db.exec(TERMS_INDEXES), "the terms' index builds");
+export function indexTerms(db: Db, phase: (name: string) => void = () => undefined, readOutOnly = false): void {
+  sorting(db, () => db.exec(readOutOnly ? TERMS_INDEXES_READ_OUT : TERMS_INDEXES), "the terms' index builds");
   phase('terms: indexes');
+  // A replay's fold: no temporal index (its read-out reads none: read-out.ts).
+  if (readOutOnly) return;
   // Packed from the rows (rtree-pack.ts), not inserted one by one.
   db.exec(TERMS_RT);
   packRtree(db, 'terms_rt', 'SELECT rowid, office, s0, e1, known_from, known_to FROM terms', ([id, office, s0, e1, from, to]: [number, string, string, string, string, string]) => [id, entityKey(office), dayKey(s0), dayKey(e1), secondKey(from), secondKeyUp(to)]);
@@ -333,9 +338,11 @@ export function indexTerms(db: Db, phase: (name: string) => void = () => undefin
  * each index's entries as they are, in order: no row is built again, no index sorted again.
  * The R*Tree's nodes are copied through its shadow tables (rtree-pack.ts writes them so too).
  */
-export function copyTermsFrom(db: Db, attached: string): void {
-  db.exec(`${termsTable('main')}; ${TERMS_INDEXES} ${TERMS_RT};`);
+export function copyTermsFrom(db: Db, attached: string, readOutOnly = false): void {
+  // The same indexes as the terms' file has (indexTerms), so that the transfer copies their entries.
+  db.exec(`${termsTable('main')}; ${readOutOnly ? TERMS_INDEXES_READ_OUT : `${TERMS_INDEXES} ${TERMS_RT};`}`);
   db.exec(`INSERT INTO main.terms SELECT * FROM ${attached}.terms;`);
+  if (readOutOnly) return;
   // SQLite refuses writes to a virtual table's shadow tables in defensive mode (better-sqlite3's default).
   db.unsafeMode(true);
   try {
