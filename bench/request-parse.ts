@@ -11,7 +11,7 @@
 import { loadavg } from 'node:os';
 import { validatorCompiler } from 'fastify-type-provider-zod';
 import { FactRequest, factRequestAsIs, parseFactRequest } from '../src/record/request.js';
-import { takenAsIs, withFastPointQuery } from '../src/http/routes/point-query.js';
+import { takenAsIs, withFastQueries } from '../src/http/routes/point-query.js';
 
 const SLICE = Number(process.env['BENCH_SLICE'] ?? 20_000);
 const SLICES = Number(process.env['BENCH_SLICES'] ?? 10);
@@ -33,7 +33,7 @@ const routeSchema = takenAsIs(FactRequest.meta({ examples: [] }), factRequestAsI
 type Validate = (data: unknown) => { value?: unknown; error?: Error };
 const compiled = (c: typeof validatorCompiler): Validate => c({ schema: routeSchema, method: 'POST', url: '/v1/facts', httpPart: 'body' } as never) as Validate;
 const routeZod = compiled(validatorCompiler);
-const routeAsIs = compiled(withFastPointQuery(validatorCompiler));
+const routeAsIs = compiled(withFastQueries(validatorCompiler));
 const checked = (v: Validate) => (b: unknown) => {
   const r = v(b);
   if (r.error) throw r.error;
