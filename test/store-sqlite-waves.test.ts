@@ -266,6 +266,62 @@ t.test('sqlite: a unit crosses to the writer thread as bytes, every field as it 
   t.equal(encodeUnitBytes([[{ stream: 's', expected: 'any', events: [ev('\udc00', '{}')] }]]), null);
 });
 
+t.test('sqlite: a unit\'s outcomes cross back packed, each made again exactly as the writer gave it', async (t) => {
+  const { packOutcomes, unpackOutcomes, storedAny } = await import('../src/store/sqlite-writer-protocol.js');
+  const { WrongExpectedRevisionError, DuplicateEventError } = await import('../src/store/errors.js');
+  const e = (id: string) => ({ id, type: 'T', data: '{}', metadata: '{}' });
+  const at = '2026-12-07T01:00:00.000Z';
+  const got = (id: string, revision: number, position: number, recordedAt = at) => ({ id, revision, position: encodePosition(position), recordedAt });
+  const waves = [
+    [
+      { stream: 'key-a', expected: 'no_stream' as const, events: [e('k1')] },
+      { stream: 'person-a', expected: 'any' as const, events: [e('p1'), e('p2'), e('p3')] },
+    ],
+    [
+      // An idempotent retry's originals: another recordedAt, positions apart.
+      { stream: 'person-b', expected: 0, events: [e('r1'), e('r2')] },
+      { stream: 'person-c', expected: 3, events: [e('x1')] },
+      { stream: 'person-d', expected: 'any' as const, events: [] },
+      { stream: 'person-e', expected: 'any' as const, events: [e('n1')] },
+      { stream: 'person-f', expected: 'any' as const, events: [e('d1')] },
+      { stream: 'person-g', expected: 7, events: [e('g1'), e('g2')] },
+    ],
+  ];
+  const outcomes = [
+    [
+      { ok: true as const, value: { stream: 'key-a', nextRevision: 0, events: [got('k1', 0, 41)] } },
+      { ok: true as const, value: { stream: 'person-a', nextRevision: 5, events: [got('p1', 3, 42), got('p2', 4, 43), got('p3', 5, 44)] } },
+    ],
+    [
+      { ok: true as const, value: { stream: 'person-b', nextRevision: 1, events: [got('r1', 0, 7, '2026-01-01T00:00:00.000Z'), got('r2', 1, 9, '2026-01-01T00:00:00.000Z')] } },
+      { ok: false as const, error: new WrongExpectedRevisionError('person-c', '3', '4') },
+      { ok: true as const, value: { stream: 'person-d', nextRevision: -1, events: [] } },
+      null,
+      { ok: false as const, error: new DuplicateEventError('person-f', 'd1') },
+      { ok: true as const, value: { stream: 'person-g', nextRevision: 9, events: [got('g1', 8, 45), got('g2', 9, 46)] } },
+    ],
+  ];
+  const packed = structuredClone(packOutcomes(outcomes, waves));
+  t.equal(packed.other.length, 5, 'the three appends stored as sent go as numbers, the others as they are');
+  t.equal(packed.recordedAt, at);
+  const back = unpackOutcomes(packed, waves);
+  t.same(back, outcomes);
+  t.equal(JSON.stringify(back), JSON.stringify(outcomes), 'the same members in the same order');
+  const errors = back[1] as { ok: boolean; error?: unknown }[];
+  t.ok(errors[1]?.error instanceof WrongExpectedRevisionError, 'errors come back as their classes');
+  t.ok(errors[4]?.error instanceof DuplicateEventError);
+  t.ok(storedAny(packed));
+  // Nothing stored: a refusal and a skipped append.
+  const none = packOutcomes([[{ ok: false, error: new WrongExpectedRevisionError('s', '0', '1') }, null]], [[{ stream: 's', expected: 0, events: [e('a')] }, { stream: 't', expected: 0, events: [e('b')] }]]);
+  t.notOk(storedAny(none));
+  t.equal(none.recordedAt, '');
+  // A retry found among fresh appends: the same recordedAt but a revision apart is not packed.
+  const odd = [[{ ok: true as const, value: { stream: 's', nextRevision: 4, events: [got('a', 2, 5), got('b', 4, 6)] } }]];
+  const oddWaves = [[{ stream: 's', expected: 'any' as const, events: [e('a'), e('b')] }]];
+  t.equal(packOutcomes(odd, oddWaves).other.length, 1);
+  t.same(unpackOutcomes(structuredClone(packOutcomes(odd, oddWaves)), oddWaves), odd);
+});
+
 t.test('sqlite: a stream named with a lone surrogate is stored through the text unit, as before', async (t) => {
   const store = openSqliteStore(freshPath(), { writer: 'thread' });
   t.teardown(() => store.close());

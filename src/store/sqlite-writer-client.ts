@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { MetricsSink } from '../metrics/sink.js';
 import { StoreUnavailableError } from './errors.js';
 import type { AppendOutcome, PendingAppend } from './sqlite-writer.js';
-import { decodeOutcomes, decodeWriterError, encodeUnit, encodeUnitBytes, type EncodedAppendOutcome, type WriterInit, type WriterModelsState, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { decodeWriterError, encodeUnit, encodeUnitBytes, storedAny, unpackOutcomes, type PackedOutcomes, type WriterInit, type WriterModelsState, type WriterPragmas, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { ThreadClient } from './thread-client.js';
 
 export class WriterThread {
@@ -85,12 +85,12 @@ export class WriterThread {
     const bytes = encodeUnitBytes(waves);
     if (bytes === null) {
       const unit = encodeUnit(waves);
-      return this.client.request<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, unit })).then(decodeOutcomes);
+      return this.client.request<PackedOutcomes>((seq) => ({ kind: 'append', seq, unit })).then((p) => unpackOutcomes(p, waves));
     }
     // The bytes' buffer goes to the writer thread as it is (transferred): nothing here uses it after.
     return this.client
-      .requestVia<EncodedAppendOutcome[][]>((seq) => ({ kind: 'append', seq, unit: bytes }), (m, w) => w.postMessage(m, [bytes.buffer as ArrayBuffer]))
-      .then(decodeOutcomes);
+      .requestVia<PackedOutcomes>((seq) => ({ kind: 'append', seq, unit: bytes }), (m, w) => w.postMessage(m, [bytes.buffer as ArrayBuffer]))
+      .then((p) => unpackOutcomes(p, waves));
   }
 
   /** The writer thread's connection settings, as SQLite reports them. */
@@ -129,7 +129,7 @@ export class WriterThread {
       let stored = false;
       for (const o of msg.outcomes) {
         if (o.ok) {
-          if (!stored) stored = o.value.some((wave) => wave.some((a) => a !== null && a.ok && a.value.events.length > 0));
+          if (!stored) stored = storedAny(o.value);
           this.client.settle(o.seq, o.value);
         } else this.client.fail(o.seq, decodeWriterError(o.error));
       }

@@ -4,7 +4,8 @@
  * name, and the port's callers need the error classes back).
  */
 import { DuplicateEventError, StoreUnavailableError, WrongExpectedRevisionError } from './errors.js';
-import type { AppendResult, ExpectedRevision } from './port.js';
+import type { AppendedEvent, AppendResult, ExpectedRevision } from './port.js';
+import { encodePosition } from './positions.js';
 import type { Database } from 'better-sqlite3';
 import type { MessagePort } from 'node:worker_threads';
 import type { AppendOutcome, PendingAppend, PendingEvent } from './sqlite-writer.js';
@@ -74,8 +75,25 @@ export type EncodedError =
 /** One append's outcome across the thread boundary; null: not attempted (an earlier wave failed). */
 export type EncodedAppendOutcome = { ok: true; value: AppendResult } | { ok: false; error: EncodedError } | null;
 
+/**
+ * A unit's outcomes as they cross back (packOutcomes): the main thread sent the waves, so it
+ * knows each append's stream and event ids; an append stored as sent needs only its first
+ * event's position and revision, and the COMMIT's recordedAt, which every such append shares.
+ */
+export interface PackedOutcomes {
+  /** The recordedAt of the appends packed as numbers ('' when none is). */
+  readonly recordedAt: string;
+  /**
+   * Two numbers an append, wave by wave in the unit's order: its first event's position and
+   * revision (its events follow one by one), or -1 and its index in `other`.
+   */
+  readonly nums: Float64Array;
+  /** The outcomes not packed as numbers (a refusal, an idempotent retry's originals, not attempted: null), as encodeOutcome makes them. */
+  readonly other: EncodedAppendOutcome[];
+}
+
 /** A unit's outcomes, or the driver fault that aborted its transaction. */
-export type WriterOutcome = { seq: number; ok: true; value: EncodedAppendOutcome[][] } | { seq: number; ok: false; error: EncodedError };
+export type WriterOutcome = { seq: number; ok: true; value: PackedOutcomes } | { seq: number; ok: false; error: EncodedError };
 
 export type WriterReply =
   /** `applied`: with the read models on this thread, the position they reached (null: nothing applied). */
@@ -99,12 +117,98 @@ export function encodeWriterError(e: unknown): EncodedError {
   return { kind: 'other', name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
 }
 
-export function encodeOutcomes(outcomes: AppendOutcome[][]): EncodedAppendOutcome[][] {
-  return outcomes.map((wave) => wave.map((o) => (o === null || o.ok ? o : { ok: false, error: encodeWriterError(o.error) })));
+export function encodeOutcome(o: AppendOutcome): EncodedAppendOutcome {
+  return o === null || o.ok ? o : { ok: false, error: encodeWriterError(o.error) };
 }
 
-export function decodeOutcomes(outcomes: EncodedAppendOutcome[][]): AppendOutcome[][] {
-  return outcomes.map((wave) => wave.map((o) => (o === null || o.ok ? o : { ok: false, error: decodeWriterError(o.error) })));
+export function decodeOutcome(o: EncodedAppendOutcome): AppendOutcome {
+  return o === null || o.ok ? o : { ok: false, error: decodeWriterError(o.error) };
+}
+
+/**
+ * A unit's outcomes packed (PackedOutcomes): an append whose result is exactly what
+ * unpackOutcomes makes again from the waves sent (its stream, its events' ids in order, their
+ * revisions and positions one after the other from the first, the shared recordedAt, its
+ * nextRevision the last event's) goes as two numbers; any other as encodeOutcome makes it.
+ * A structured clone of an object, an array and four strings an event cost the writer (and
+ * the event loop its copy) more than the numbers.
+ */
+export function packOutcomes(outcomes: readonly AppendOutcome[][], waves: readonly (readonly PendingAppend[])[]): PackedOutcomes {
+  let appends = 0;
+  for (const wave of waves) appends += wave.length;
+  const nums = new Float64Array(2 * appends);
+  const other: EncodedAppendOutcome[] = [];
+  let recordedAt = '';
+  let j = 0;
+  for (let w = 0; w < waves.length; w++) {
+    const wave = waves[w] as readonly PendingAppend[];
+    const results = outcomes[w] as readonly AppendOutcome[];
+    for (let i = 0; i < wave.length; i++, j += 2) {
+      const o = results[i] as AppendOutcome;
+      const first = o !== null && o.ok ? asSent(o.value, wave[i] as PendingAppend, recordedAt) : -1;
+      if (first >= 0) {
+        const e = (o as { value: AppendResult }).value.events[0] as AppendResult['events'][number];
+        recordedAt = e.recordedAt;
+        nums[j] = first;
+        nums[j + 1] = e.revision;
+      } else {
+        nums[j] = -1;
+        nums[j + 1] = other.length;
+        other.push(encodeOutcome(o));
+      }
+    }
+  }
+  return { recordedAt, nums, other };
+}
+
+/** The first event's position as a number when `r` is what unpackOutcomes makes again from `sent` (with `recordedAt`, or any one when ''), else -1. */
+function asSent(r: AppendResult, sent: PendingAppend, recordedAt: string): number {
+  const events = r.events;
+  const n = sent.events.length;
+  if (n === 0 || events.length !== n || r.stream !== sent.stream) return -1;
+  const e0 = events[0] as AppendResult['events'][number];
+  const at = recordedAt === '' ? e0.recordedAt : recordedAt;
+  const p0 = Number(e0.position);
+  if (!Number.isSafeInteger(p0) || p0 < 0 || encodePosition(p0) !== e0.position) return -1;
+  const r0 = e0.revision;
+  if (r.nextRevision !== r0 + n - 1) return -1;
+  for (let k = 0; k < n; k++) {
+    const e = events[k] as AppendResult['events'][number];
+    if (e.id !== (sent.events[k] as PendingEvent).id || e.revision !== r0 + k || e.recordedAt !== at) return -1;
+    if (k > 0 && e.position !== encodePosition(p0 + k)) return -1;
+  }
+  return p0;
+}
+
+/** The outcomes packOutcomes packed, made again from the waves the unit sent. */
+export function unpackOutcomes(packed: PackedOutcomes, waves: readonly (readonly PendingAppend[])[]): AppendOutcome[][] {
+  const { nums, other, recordedAt } = packed;
+  const out: AppendOutcome[][] = [];
+  let j = 0;
+  for (const wave of waves) {
+    const results: AppendOutcome[] = [];
+    for (const a of wave) {
+      const first = nums[j] as number;
+      const second = nums[j + 1] as number;
+      j += 2;
+      if (first < 0) {
+        results.push(decodeOutcome(other[second] as EncodedAppendOutcome));
+        continue;
+      }
+      const events: AppendedEvent[] = [];
+      for (let k = 0; k < a.events.length; k++) events.push({ id: (a.events[k] as PendingEvent).id, revision: second + k, position: encodePosition(first + k), recordedAt });
+      results.push({ ok: true, value: { stream: a.stream, nextRevision: second + a.events.length - 1, events } });
+    }
+    out.push(results);
+  }
+  return out;
+}
+
+/** True when the packed outcomes hold an append that stored (or found stored) at least one event. */
+export function storedAny(packed: PackedOutcomes): boolean {
+  const { nums } = packed;
+  for (let j = 0; j < nums.length; j += 2) if ((nums[j] as number) >= 0) return true;
+  return packed.other.some((o) => o !== null && o.ok && o.value.events.length > 0);
 }
 
 export function decodeWriterError(e: EncodedError): Error {

@@ -12,7 +12,7 @@ import { threadSink } from '../metrics/thread.js';
 import { configureConnection } from './sqlite-schema.js';
 import { GroupWriter } from './sqlite-writer.js';
 import { Sealer } from './sqlite-seal.js';
-import { decodeUnit, decodeUnitBytes, encodeOutcomes, encodeWriterError, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
+import { decodeUnit, decodeUnitBytes, encodeWriterError, packOutcomes, readPragmas, type WriterInit, type WriterOutcome, type WriterReply, type WriterRequest } from './sqlite-writer-protocol.js';
 import { serveThread } from './thread-worker.js';
 import type { StoredRow } from './sqlite-writer.js';
 import type { WriterApply } from '../../projections/writer-apply.js';
@@ -83,9 +83,10 @@ await serveThread<WriterInit, WriterRequest, WriterReply>({
       ready: models ? { kind: 'ready', applied: models.position } : { kind: 'ready' },
       onMessage(msg) {
         if (msg.kind === 'append') {
+          const waves = typeof msg.unit === 'string' ? decodeUnit(msg.unit) : decodeUnitBytes(msg.unit);
           writer.enqueue({
-            waves: typeof msg.unit === 'string' ? decodeUnit(msg.unit) : decodeUnitBytes(msg.unit),
-            resolve: (outcomes) => reply({ seq: msg.seq, ok: true, value: encodeOutcomes(outcomes) }),
+            waves,
+            resolve: (outcomes) => reply({ seq: msg.seq, ok: true, value: packOutcomes(outcomes, waves) }),
             reject: (error) => reply({ seq: msg.seq, ok: false, error: encodeWriterError(error) }),
           });
         } else if (msg.kind === 'models') {

@@ -9,9 +9,10 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { FACT_TYPES } from '../../../events/index.js';
-import { FactRequest, type RecordContext } from '../../record/index.js';
+import { FactRequest, factRequestAsIs, type RecordContext } from '../../record/index.js';
 import { requireRole } from '../auth.js';
 import { originOf, toProblem, withTypeUri } from '../errors.js';
+import { takenAsIs } from './point-query.js';
 
 export const MAX_BATCH = 10_000;
 
@@ -79,7 +80,8 @@ export async function factRoutes(app: FastifyInstance): Promise<void> {
         tags: ['facts'],
         security: [{ bearer: [] }],
         headers: Headers,
-        body: FactRequest.meta({ examples: [EXAMPLE_FACT] }),
+        // A body zod would give back unchanged is taken as it is (request-fast.ts); any other is zod's to parse or refuse.
+        body: takenAsIs(FactRequest.meta({ examples: [EXAMPLE_FACT] }), factRequestAsIs),
         response: { 200: Recorded, 201: Recorded },
       },
     },
