@@ -493,7 +493,8 @@ export class ReadModelWriter {
         const d = t.derived;
         if (d && !options.deferCloses) {
           // Each ref column's rows, and the rows naming the id in a list (DerivedSpec.listed).
-          const naming = [...d.refs.map((ref) => (ids: string) => `${t.name}.${ref} IN ${ids}`), ...(d.listed ? [(ids: string) => (d.listed as NonNullable<typeof d.listed>).rows(t.name, ids)] : [])];
+          const listed = d.listed;
+          const naming = [...d.refs.map((ref) => (ids: string) => `${t.name}.${ref} IN ${ids}`), ...(listed ? [(ids: string) => listed.rows(t.name, ids)] : [])];
           for (const rows of naming) this.rederive.push(db.prepare(`UPDATE ${t.name} SET ${derivedSet(t)} WHERE ${rows('(@entity)')} AND ${d.until} >= @at AND ${d.where(t.name)}`));
           const any = db.prepare<unknown[]>(`SELECT ${naming.map((rows) => `EXISTS (SELECT 1 FROM ${t.name} WHERE ${rows('(?)')} AND ${d.until} >= ? AND ${d.where(t.name)})`).join(' OR ')}`).pluck();
           this.rederiveAny.push({ stmt: any, refs: naming.length });
