@@ -164,6 +164,74 @@ t.test('schemas it does not read are left to zod', async (t) => {
   t.ok(acceptsAsIs(z.string().refine(() => false, { when: () => false }), 'a'), 'a conditional check that does not run');
 });
 
+/** A zod schema as request-fast.ts reads it (zod v4's `_zod` internals), for the test below. */
+interface Inside {
+  _zod: { def: Record<string, unknown> & { type: string; checks?: Inside[]; when?: unknown }; traits: Set<string>; check?: (p: { value: unknown; issues: unknown[] }) => unknown };
+}
+const inside = (s: unknown): Inside => s as Inside;
+
+t.test('the zod internals request-fast.ts reads are where it reads them: a zod upgrade that moves one fails here, by name', async (t) => {
+  // Every kind of schema in the catalogue's requests is one request-fast.ts reads, or one it leaves to zod on purpose.
+  const READ = ['string', 'boolean', 'number', 'literal', 'enum', 'optional', 'nullable', 'array', 'object'];
+  const LEFT = ['union', 'default', 'record', 'never'];
+  const kinds = new Set<string>();
+  const seen = new Set<unknown>();
+  const walk = (s: unknown): void => {
+    if (s === undefined || seen.has(s)) return;
+    seen.add(s);
+    const def = inside(s)._zod.def;
+    kinds.add(def.type);
+    for (const v of Object.values((def.shape ?? {}) as Record<string, unknown>)) walk(v);
+    for (const o of (def.options ?? []) as unknown[]) walk(o);
+    for (const k of ['innerType', 'element', 'catchall']) walk(def[k]);
+  };
+  walk(FactRequest);
+  t.same([...kinds].filter((k) => !READ.includes(k) && !LEFT.includes(k)), [], `zod internals: every _zod.def.type in FactRequest is known (${[...kinds].sort().join(', ')})`);
+  t.ok(READ.every((k) => kinds.has(k)), 'zod internals: the kinds request-fast.ts reads are all in the catalogue');
+
+  // Where each kind keeps what accepts() reads.
+  t.equal(inside(z.string())._zod.def.type, 'string', 'zod internals: _zod.def.type');
+  t.ok(inside(z.string())._zod.traits instanceof Set, 'zod internals: _zod.traits is a Set');
+  t.same(Object.keys(inside(z.strictObject({ a: z.string(), b: z.number() }))._zod.def.shape as object), ['a', 'b'], 'zod internals: an object\'s def.shape, in order');
+  t.equal(inside(inside(z.strictObject({ a: z.string() }))._zod.def.catchall)._zod.def.type, 'never', 'zod internals: a strict object\'s def.catchall is never');
+  t.equal(inside(z.object({ a: z.string() }))._zod.def.catchall, undefined, 'zod internals: a stripping object has no def.catchall');
+  t.equal(inside(inside(z.string().optional())._zod.def.innerType)._zod.def.type, 'string', 'zod internals: optional\'s def.innerType');
+  t.equal(inside(inside(z.number().nullable())._zod.def.innerType)._zod.def.type, 'number', 'zod internals: nullable\'s def.innerType');
+  t.equal(inside(inside(z.array(z.boolean()))._zod.def.element)._zod.def.type, 'boolean', 'zod internals: array\'s def.element');
+  t.same(inside(z.literal('x'))._zod.def.values, ['x'], 'zod internals: literal\'s def.values');
+  t.same(inside(z.enum(['x', 'y']))._zod.def.entries, { x: 'x', y: 'y' }, 'zod internals: enum\'s def.entries');
+  t.equal(inside(z.coerce.string())._zod.def.coerce, true, 'zod internals: def.coerce');
+  t.equal(inside(z.string().default('x'))._zod.def.type, 'default', 'zod internals: a default is a kind of its own (left to zod)');
+
+  // The checks, as passes() runs them: def.checks, each `_zod.check(payload)` pushing onto payload.issues or overwriting payload.value; length checks conditional (def.when); a format a check itself.
+  const [min] = inside(z.string().min(2))._zod.def.checks ?? [];
+  t.type(min?._zod.check, 'function', 'zod internals: a check\'s _zod.check');
+  t.type(min?._zod.def.when, 'function', 'zod internals: a length check\'s def.when');
+  const short = { value: 'a', issues: [] as unknown[] };
+  min?._zod.check?.(short);
+  t.equal(short.issues.length, 1, 'zod internals: a failing check pushes onto payload.issues');
+  const long = { value: 'ab', issues: [] as unknown[] };
+  min?._zod.check?.(long);
+  t.equal(long.issues.length, 0, 'zod internals: a passing check leaves payload.issues empty');
+  const [trim] = inside(z.string().trim())._zod.def.checks ?? [];
+  const padded = { value: ' a ', issues: [] as unknown[] };
+  trim?._zod.check?.(padded);
+  t.equal(padded.value, 'a', 'zod internals: an overwrite (trim) changes payload.value');
+  const url = inside(z.url());
+  t.ok(url._zod.traits.has('$ZodCheck'), 'zod internals: a string format is a check itself ($ZodCheck trait)');
+  const bad = { value: 'not a url', issues: [] as unknown[] };
+  url._zod.check?.(bad);
+  t.equal(bad.issues.length, 1, 'zod internals: a format\'s own _zod.check pushes onto payload.issues');
+
+  // And so, end to end: a valid body taken as it is, one that fails a check of each sort not.
+  const shape = z.strictObject({ a: z.string().trim().min(2).max(5), u: z.url().optional() });
+  t.ok(acceptsAsIs(shape, { a: 'abc', u: 'https://example.org/' }), 'a valid body is taken as it is');
+  t.notOk(acceptsAsIs(shape, { a: 'a' }), 'too short: to zod');
+  t.notOk(acceptsAsIs(shape, { a: 'abcdef' }), 'too long: to zod');
+  t.notOk(acceptsAsIs(shape, { a: ' abc' }), 'to trim: to zod');
+  t.notOk(acceptsAsIs(shape, { a: 'abc', u: 'not a url' }), 'not a url: to zod');
+});
+
 t.test('POST /v1/facts: its body schema marked, the validator answers every body as zod does, taking a body zod gives back unchanged as it is', async (t) => {
   const { startTestApp, TEST_TOKENS } = await import('./fixtures/app.js');
   const { validatorCompiler } = await import('fastify-type-provider-zod');

@@ -8,7 +8,9 @@
  * no output objects, issue lists or payloads a field. Anything else (a type of schema not
  * handled here, a member out of order, a value that fails or that zod would change) answers
  * false, and the caller parses with zod as before: every refusal, and every problem+json, is
- * zod's own.
+ * zod's own. It reads zod v4's internals (`_zod`): kept for the CPU it saves, not replaced
+ * (ARCHITECTURE.md, "The request"); test/record-request-fast.test.ts names each internal read
+ * here, so a zod upgrade that moves one fails there.
  */
 import type { z } from 'zod';
 

@@ -125,30 +125,47 @@ const CACHE_CONTROL = {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 export function sendAnswer(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, body: string | object, ctx: AnswerContext): FastifyReply {
-  const cacheControl = app.config.privateReads ? CACHE_CONTROL.private : CACHE_CONTROL.public;
-  let etag: string;
   // A list asked for as CSV (csv-lists.ts): the same page as rows; its ETags differ from the JSON's.
   const raw = typeof body === 'string' ? [] : rawFields(body);
   const csv = typeof body === 'string' ? null : csvOf(req, reply, () => (raw.length > 0 ? parsedLazily(body as Record<string, unknown>, raw) : (body as Record<string, unknown>)));
   const text: string | Buffer = csv ?? (typeof body === 'string' ? body : raw.length > 0 ? answerBytes(body as Record<string, unknown>) : JSON.stringify(body));
-  if (isImmutable(app, ctx)) {
-    etag = `"${hash('sha1', text, 'base64url')}"`;
-    reply.header('cache-control', cacheControl.immutable);
-  } else {
-    etag = weakEtag(app, req, ctx, csv !== null);
-    reply.header('cache-control', cacheControl.current);
-  }
-  reply.header('etag', etag);
+  const strong = isImmutable(app, ctx) ? `"${hash('sha1', text, 'base64url')}"` : null;
   // A worker's buffer (read-pool.ts `rawItems`) goes back to the pool once the socket wrote it.
-  const worker = raw.length === 1 && app.readPool !== null ? roomyBuffer(body as Record<string, unknown>, raw[0] as string) : null;
+  const spent = raw.length === 1 && app.readPool !== null ? roomyBuffer(body as Record<string, unknown>, raw[0] as string) : null;
+  return sendCached(app, req, reply, ctx, { text, csv: csv !== null, strong, spent });
+}
+
+/** What sendCached sends: the bytes, and what their caching follows from. */
+interface Cached {
+  readonly text: string | Buffer;
+  /** A CSV answer (its type, and its weak ETag differs from the JSON's). */
+  readonly csv: boolean;
+  /** The strong ETag (quoted) of an immutable answer, or null: a current answer, with a weak ETag. */
+  readonly strong: string | null;
+  /** The read worker's buffer the bytes are in, given back to the pool (ReadPool.giveBack) once written, or null. */
+  readonly spent: ArrayBuffer | null;
+}
+
+/**
+ * The one place a read's answer gets its caching and goes: Cache-Control (immutable or
+ * current, public or private), the ETag (the strong one given, else the weak one), 304 when
+ * If-None-Match names it, and a worker's buffer given back to the pool: at once on a 304, else
+ * once the socket wrote the bytes.
+ */
+function sendCached(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, ctx: AnswerContext, a: Cached): FastifyReply {
+  const cacheControl = app.config.privateReads ? CACHE_CONTROL.private : CACHE_CONTROL.public;
+  const etag = a.strong ?? weakEtag(app, req, ctx, a.csv);
+  reply.header('cache-control', a.strong !== null ? cacheControl.immutable : cacheControl.current);
+  reply.header('etag', etag);
+  const { spent } = a;
   if (matches(req.headers['if-none-match'], etag)) {
-    if (worker) app.readPool?.giveBack(worker);
+    if (spent !== null) app.readPool?.giveBack(spent);
     return reply.code(304).send();
   }
   // 'finish': every write's callback came, the bytes are the kernel's. Not on an error or a
   // close, where a write may still hold them: the buffer is then left to the GC, as before.
-  if (worker) reply.raw.once('finish', () => app.readPool?.giveBack(worker));
-  return reply.type(csv !== null ? CSV_TYPE : JSON_TYPE).send(text);
+  if (spent !== null) reply.raw.once('finish', () => app.readPool?.giveBack(spent));
+  return reply.type(a.csv ? CSV_TYPE : JSON_TYPE).send(a.text);
 }
 
 /** A current answer's ETag: the log position its snapshot had reached and a digest of the question. */
@@ -162,31 +179,16 @@ function weakEtag(app: FastifyInstance, req: FastifyRequest, ctx: AnswerContext,
  * A list's JSON answer a read worker made whole (read-pool.ts WholeAsk, read-worker.ts
  * `wholeOf`): its body, its Link and, when immutable, its strong ETag came with it, so this
  * thread only sets the headers sendAnswer would (in the same order: Link as paging.ts
- * `nextPage` sets it, then Vary, Cache-Control, ETag) and sends the bytes, or 304. Only for a
- * CSV list asked as JSON (the route asks whole only then: csv-lists.ts asksCsv), whose answer
- * has no defaulted validAt (the worker's ETag is strong exactly where isImmutable would say so).
+ * `nextPage` sets it, then Vary as csv-lists.ts csvOf does, then sendCached's) and sends the
+ * bytes, or 304. Only for a CSV list asked as JSON (the route asks whole only then: csv-lists.ts
+ * asksCsv), whose answer has no defaulted validAt (the worker's ETag is strong exactly where
+ * isImmutable would say so).
  */
 export function sendWhole(app: FastifyInstance, req: FastifyRequest, reply: FastifyReply, whole: WholeAnswer, ctx: AnswerContext): FastifyReply {
   if (whole.link !== null) reply.header('link', whole.link);
   varyOnAccept(reply);
-  const cacheControl = app.config.privateReads ? CACHE_CONTROL.private : CACHE_CONTROL.public;
-  let etag: string;
-  if (whole.etag !== null) {
-    etag = whole.etag;
-    reply.header('cache-control', cacheControl.immutable);
-  } else {
-    etag = weakEtag(app, req, ctx, false);
-    reply.header('cache-control', cacheControl.current);
-  }
-  reply.header('etag', etag);
   const { buffer, byteOffset, byteLength } = whole.bytes;
-  if (matches(req.headers['if-none-match'], etag)) {
-    app.readPool?.giveBack(buffer);
-    return reply.code(304).send();
-  }
-  // As sendAnswer: the buffer goes back to the pool once the socket wrote it.
-  reply.raw.once('finish', () => app.readPool?.giveBack(buffer));
-  return reply.type(JSON_TYPE).send(Buffer.from(buffer, byteOffset, byteLength));
+  return sendCached(app, req, reply, ctx, { text: Buffer.from(buffer, byteOffset, byteLength), csv: false, strong: whole.etag, spent: buffer });
 }
 
 /** The buffer a worker's page came in (read-pool.ts `rawItems`), or null. */

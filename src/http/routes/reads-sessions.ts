@@ -40,9 +40,14 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
     if (req.query.minPosition !== undefined) await readContext(app, { minPosition: req.query.minPosition });
     const start = pageStart(req, req.query, now, SESSIONS_PAGE);
     const { organization, validAt } = req.query;
-    // Each session with its links (by a read worker: its JSON as the worker made it, the links added here).
+    // Two paths, the same bytes. As JSON, a page whose items SQLite wrote (none has a `more`:
+    // every page of the benchmark record) comes whole from the read worker, as documents do
+    // (sendWhole). A page with a `more` comes each item apart and is joined and sent here
+    // (askEach, sendAnswer): each `more` becomes links to the session's own lists, cursors bound
+    // to that route and its params (linksOf), which the route makes; the worker is handed only
+    // the page's own scope and URL (projections/ knows no routes). CSV, and a page answered
+    // without a worker, take this second path too.
     const links = (s: ItemMore) => linksOf(String(s.id), s.more as SessionView['more'], start.knownAt);
-    // As JSON, a page whose items SQLite wrote (none has a `more`) comes whole from the worker, as documents do.
     const whole = asksCsv(req) ? undefined : { field: 'sessions', validAt: validAt ?? null, knownAt: start.knownAt, scope: scopeOf(req), url: req.url, strong: start.pinned };
     const { value, snapshot, whole: made } = await askEach(app, links, (s: SessionView) => withLinks(s, start.knownAt), whole, 'sessions', organization, start.knownAt, validAt, start);
     if (made !== undefined) return sendWhole(app, req, reply, made, { ...start, snapshot });
