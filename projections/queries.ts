@@ -11,7 +11,7 @@
 import type { Database as Db } from 'better-sqlite3';
 import { QueryContext, everything, type EntityView, type Key, type Page, type PageRequest, type SnapshotState } from './query-context.js';
 import { holderAt } from './offices/holder.js';
-import { holderAnswerJson } from './offices/holder-json.js';
+import { holderAnswerJson, successionJson } from './offices/holder-json.js';
 import { isUlid } from '../events/index.js';
 import { holdersPage, officesPage, officeView, rolesPage, type HolderItem, type OfficeView, type RoleItem } from './offices/queries.js';
 import { chairsAt, chairsPage, membersPage, organizationView, organizationsPage, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
@@ -95,6 +95,11 @@ export class ReadQueries {
     if (isUlid(ref)) return holderAnswerJson(this.q, ref, validAt, k);
     const office = this.q.ref('office', ref, k);
     return office ? holderAnswerJson(this.q, office.id, validAt, k) : null;
+  }
+
+  /** The whole succession of `office` (an id known at k) as the JSON text of its items, comma-joined: what JSON.stringify writes of every page of `holders`' items, inside the brackets. */
+  successionJson(office: string, k: string): string {
+    return successionJson(this.q, office, k);
   }
 
   holders(ref: string, k: string, page: PageRequest): { office: EntityView; page: Page<HolderItem> } | null {

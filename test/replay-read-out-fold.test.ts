@@ -17,13 +17,13 @@ import t from 'tap';
 import { ReadQueries, buildFresh } from '../projections/index.js';
 import { READ_OUT_INDEXES, READ_OUT_SKIPPED_TABLES } from '../projections/read-out.js';
 import { PROJECTIONS } from '../projections/registry.js';
-import { entitiesAt, replayLines, replayTo, type Entity } from '../src/cli/state.js';
+import { entitiesAt, entityUnits, replayLines, replayTo, unitLines, type Entity } from '../src/cli/state.js';
 import { storeWithHistory } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
 
-/** The read-out's entities of the fold at `path`, and the SQL of every statement it ran. */
-function readOut(path: string, k: string): { entities: Entity[]; statements: Set<string> } {
+/** The read-out's entities of the fold at `path`, its lines as `annals replay` writes them (unitLines), and the SQL of every statement either ran. */
+function readOut(path: string, k: string): { entities: Entity[]; lines: string; statements: Set<string> } {
   const db = new Database(path, { readonly: true });
   const statements = new Set<string>();
   const prepare = db.prepare.bind(db);
@@ -40,7 +40,11 @@ function readOut(path: string, k: string): { entities: Entity[]; statements: Set
     return stmt;
   };
   try {
-    return { entities: [...entitiesAt(new ReadQueries(db), db, k)], statements };
+    const entities = [...entitiesAt(new ReadQueries(db), db, k)];
+    const queries = new ReadQueries(db);
+    let lines = '';
+    for (const unit of entityUnits(queries, db, k)) lines += unitLines(queries, k, unit).texts.join('');
+    return { entities, lines, statements };
   } finally {
     db.close();
   }
@@ -71,11 +75,16 @@ t.test('a replay fold of what the read-out reads: the same entities as a whole f
     await buildFresh(store, whole, silent, undefined, undefined, { knownAt: k, tempOnDisk: true, pageSize: 500 });
     const want = readOut(whole, k);
     t.ok(want.entities.length > 100, `at ${k}: ${want.entities.length} entities`);
+    t.equal(want.lines, want.entities.map((e) => `${JSON.stringify(e)}\n`).join(''), `at ${k}: the lines written (offices' successions as SQLite writes them) are JSON.stringify of the entities`);
+    const holders = want.entities.flatMap((e) => (e.entity === 'office' ? (e.holders as { correctedBy?: unknown; basis: string }[]) : []));
+    t.ok(holders.some((h) => h.basis === 'attested') && holders.some((h) => h.basis === 'appointed'), `at ${k}: offices' holders appointed and attested among the lines`);
+    t.ok(holders.some((h) => h.correctedBy !== undefined), `at ${k}: a corrected holder among the lines`);
     for (const decodeThread of [true, false]) {
       const lean = join(dir, `lean-${i}-${decodeThread}.db`);
       await buildFresh(store, lean, silent, undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true, decodeThread, pageSize: 500 });
       const got = readOut(lean, k);
       t.equal(got.entities.map((e) => JSON.stringify(e)).join('\n'), want.entities.map((e) => JSON.stringify(e)).join('\n'), `at ${k}, decoded ${decodeThread ? 'on a thread' : 'here'}: the same lines as a whole fold's`);
+      t.equal(got.lines, want.lines, `at ${k}, decoded ${decodeThread ? 'on a thread' : 'here'}: the same lines written as a whole fold's`);
       t.same([...got.statements].sort(), [...want.statements].sort(), `at ${k}: the same statements run`);
 
       const a = new Database(lean, { readonly: true });

@@ -60,3 +60,35 @@ export function holderAnswerJson(q: QueryContext, office: string, validAt: strin
   const text = q.pluck(HOLDER_SQL).get({ office, validAt, k, q0, q1, ek: entityKey(office), v0, v1: day ? v0 : dayKey(q1), km: secondKey(k) }) as string | undefined;
   return text ?? null;
 }
+
+/** An office's terms (appointments as cut) known at k, whole: holdersPage's appointed items (queries.ts), each `certain`. */
+const SUCCESSION_APPOINTED = `SELECT t.appointment AS fact_id, t.s0, t.s1, '{"person":' || ${VIEW_OF('t.person', 'p')}
+      || ',"term":{"from":' || ${quoted('a.from_raw')} || ',"to":' || ${quoted('t.to_raw')} || '},"acting":' || CASE a.acting WHEN 1 THEN 'true' ELSE 'false' END
+      || ',"factId":' || ${quoted('t.appointment')} || ',"basis":"appointed","source":' || coalesce(a.source, 'null') || ${CORRECTED('a')} || ',"certainty":"certain"}' AS j
+    FROM terms t JOIN appointments a ON a.rowid = t.version LEFT JOIN entities p ON p.id = t.person AND ${KNOWN('p')}
+    WHERE t.office = @office AND ${KNOWN('t')}`;
+
+/** Its attestations known at k but those an appointment of the same person certainly covers (terms.ts personBounds, covers), each `certain`. */
+const SUCCESSION_ATTESTED = `SELECT a.fact_id, s.s0, s.s1, '{"person":' || ${VIEW_OF('a.person', 'p')}
+      || ',"term":{"from":' || ${quoted('s.from_raw')} || ',"to":' || ${quoted('coalesce(s.to_raw, s.from_raw)')} || '},"acting":false,"factId":' || ${quoted('a.fact_id')}
+      || ',"basis":"attested","source":' || coalesce(a.source, 'null') || ',"session":' || ${VIEW_OF('a.session', 'v')} || ',"capacity":' || ${quoted('a.capacity')}
+      || ${CORRECTED('a')} || ',"certainty":"certain"}' AS j
+    FROM attestations a JOIN sessions s ON s.id = a.session AND ${KNOWN('s')}
+      LEFT JOIN entities p ON p.id = a.person AND ${KNOWN('p')} LEFT JOIN entities v ON v.id = a.session AND ${KNOWN('v')}
+    WHERE a.office = @office AND ${KNOWN('a')}
+      AND NOT EXISTS (SELECT 1 FROM terms c WHERE c.office = @office AND c.person = a.person AND ${KNOWN('c')} AND c.s1 <= s.s0 AND c.e0 >= s.e1)`;
+
+/**
+ * An office's whole succession as known at k (queries.ts holdersPage, every page: the items in
+ * term order, each `certain`, `correctedBy` from its row as CORRECTED finds it), as the JSON text
+ * of its items joined by commas ('' for none): what JSON.stringify writes of them inside the
+ * brackets. `annals replay` writes an office's line with it (src/cli/state.ts): one statement an
+ * office, no rows handed to JS and rendered there (session 39: the successions were ~48% of the
+ * replay's read-out, much of it better-sqlite3's rows made into objects).
+ */
+export const SUCCESSION_SQL = `SELECT coalesce((SELECT group_concat(j, ',' ORDER BY s0, s1, fact_id) FROM (${SUCCESSION_APPOINTED} UNION ALL ${SUCCESSION_ATTESTED})), '')`;
+
+/** The whole succession of `office` (an id) at k as JSON text, the items comma-joined (SUCCESSION_SQL). */
+export function successionJson(q: QueryContext, office: string, k: string): string {
+  return q.pluck(SUCCESSION_SQL).get({ office, k }) as string;
+}

@@ -197,8 +197,7 @@ export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { 
   const texts: string[] = [];
   let text = '';
   let entities = 0;
-  for (const e of readUnit(queries, knownAt, unit)) {
-    const line = `${JSON.stringify(e)}\n`;
+  for (const line of unitLineTexts(queries, knownAt, unit)) {
     if (text.length > 0 && text.length + line.length > CHUNK) {
       texts.push(text);
       text = '';
@@ -208,6 +207,24 @@ export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { 
   }
   if (text.length > 0) texts.push(text);
   return { texts, entities };
+}
+
+/**
+ * A unit's NDJSON lines: JSON.stringify of readUnit's entities, but an office's line written around
+ * its succession's JSON text as SQLite writes it (ReadQueries.successionJson: one statement an
+ * office, no rows made into objects; equal to the JSON of `holders`, which
+ * test/replay-state.test.ts checks against entitiesAt).
+ */
+function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit): Generator<string> {
+  if (unit.kind !== 'office') {
+    for (const e of readUnit(queries, knownAt, unit)) yield `${JSON.stringify(e)}\n`;
+    return;
+  }
+  for (const office of unit.items) {
+    // The office's fields after "entity" ({"id":…,…}), then its holders, last, as in readUnit's object.
+    const fields = JSON.stringify(office);
+    yield `{"entity":"office",${fields.slice(1, -1)},"holders":[${queries.successionJson(office.id, knownAt)}]}\n`;
+  }
 }
 
 /** A keyset list a page at a time. */
