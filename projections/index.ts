@@ -611,7 +611,7 @@ export async function buildFresh(
     // known_to only: the sorted copies, indexes and temporal indexes made after read the same
     // rows. Left for finishBulk's end before (closes of timeline ~1.5 s of CPU, quiet), where
     // the terms' thread had finished and the other core idled.
-    writer.closeBulk(phase, () => true);
+    writer.closeBulk(phase, (t) => !TERMS_SOURCES.includes(t));
     sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
     stopIfAsked();

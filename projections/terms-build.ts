@@ -27,22 +27,7 @@ export interface TermsThreadInit {
   readonly tempOnDisk?: boolean;
   /** A replay's fold (read-out.ts): only the indexes its read-out reads, no `terms_rt`. */
   readonly readOutOnly?: boolean;
-  /** Added to the thread's nice value (thread-nice.ts; default 0): TERMS_NICE for a build's terms thread. */
-  readonly nice?: number;
 }
-
-/**
- * The terms' thread's nice value above the build's (Linux): the build's thread is the build's
- * critical path after the log (its closes, index builds with SQLite's sorter threads, the
- * stored items, the copy-in and ANALYZE), the terms' thread is not (it ended seconds before the
- * build waited for it: 3.7 s, quiet, session 38). With three threads wanting two cores while
- * the indexes are built, the kernel shares them by weight: nice 3 weighs about half of nice 0,
- * so the build's thread and its sorters run first and the terms take the rest, and the other
- * tables' ANALYZE (analyzeBefore) runs before the build waits for them. Not more: on a shared
- * machine other processes' threads weigh as the build's, and a terms' thread starved by them
- * would hold the build at its end.
- */
-export const TERMS_NICE = 3;
 
 export interface TermsPhase {
   readonly phase: string;
@@ -228,7 +213,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   let worker: Worker | null = null;
   let finished: Promise<TermsMade> | null = null;
   if (threaded) {
-    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk, readOutOnly, nice: TERMS_NICE } satisfies TermsThreadInit }, 'rebuild terms');
+    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk, readOutOnly } satisfies TermsThreadInit }, 'rebuild terms');
     worker = w;
     finished = new Promise<TermsMade>((resolve, reject) => {
       w.on('message', (m: TermsThreadReply) => {

@@ -7,12 +7,9 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { finishTermsFile, type TermsThreadInit, type TermsThreadReply } from './terms-build.js';
-import { niceThisThread } from './thread-nice.js';
 
 const init = workerData as TermsThreadInit;
 const port = parentPort as NonNullable<typeof parentPort>;
-// Behind the build's thread for the CPU (terms-build.ts TERMS_NICE); SQLite's sorter threads this connection starts inherit it.
-niceThisThread(init.nice ?? 0);
 try {
   const made = finishTermsFile(init.path, init.tempOnDisk === true, init.readOutOnly === true);
   port.postMessage({ kind: 'done', ...made } satisfies TermsThreadReply);
