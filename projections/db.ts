@@ -868,7 +868,9 @@ export class ReadModelWriter {
   }
 
   /**
-   * Bulk build: the deferred closes, after createIndexes. Applied one after the other in log
+   * Bulk build: the deferred closes not applied yet (buildFresh applies them all with closeBulk
+   * before createIndexes since s39-rb; a build that did not still has them applied here, after
+   * it). Applied one after the other in log
    * order, each close set known_to on the fact's rows still open and written before it; so
    * a row's known_to is the `at` of the first close of its fact after the row's position.
    * That is one statement per table here, over the closes kept in `bulk_closes`.

@@ -17,7 +17,7 @@ import { PROJECTIONS } from './registry.js';
 import { Runner, type LogSource, type RunnerState } from './runner.js';
 import { decodeInThread } from './rebuild-decoder.js';
 import { SortFilesError, sortOnThreads, sorting } from './bulk-sorts.js';
-import { analyzeWith, startTerms, type TermsBuild } from './terms-build.js';
+import { analyzeBefore, analyzeWith, startTerms, type TermsBuild } from './terms-build.js';
 import { READ_OUT_SKIPPED_TABLES } from './read-out.js';
 
 /** The tables the terms are made from (offices/terms-index.ts). */
@@ -604,9 +604,21 @@ export async function buildFresh(
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
     sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
     terms = startTerms(db, termsThread, phase, options.tempOnDisk === true, readOutOnly);
+    // The other tables' closes next, while the terms' thread starts on its file: one thread on
+    // each core (no sort: SQLite's sorter threads not yet wanted). They need no index but those
+    // kept during the log (a table's key in IN (...) is one pass over it without one), and made
+    // before the index builds they update no index entry of known_to. A close sets a row's
+    // known_to only: the sorted copies, indexes and temporal indexes made after read the same
+    // rows. Left for finishBulk's end before (closes of timeline ~1.5 s of CPU, quiet), where
+    // the terms' thread had finished and the other core idled.
+    writer.closeBulk(phase, (t) => !TERMS_SOURCES.includes(t));
     sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
     stopIfAsked();
+    // The other tables' statistics before waiting for the terms' thread (terms-build.ts
+    // analyzeBefore): their rows are put in a whole-file ANALYZE's order once the terms are in.
+    const analyzed = termsThread ? analyzeBefore(db) : undefined;
+    if (analyzed !== undefined) phase('statistics (ANALYZE) of the other tables, beside the terms\' thread');
     const made = await terms.made();
     // The terms' own steps, as their thread timed them (beside this thread's: not on its path).
     for (const p of made.phases) {
@@ -622,7 +634,7 @@ export async function buildFresh(
     // changes (knownAt, always), which cost 10-60 µs a query on the 1,000,000-fact record.
     // The terms were analyzed in their own file, on their thread (terms-build.ts analyzeWith): the
     // same sqlite_stat1 rows as a whole-file ANALYZE here, in the same order.
-    analyzeWith(db, made.stats);
+    analyzeWith(db, made.stats, analyzed);
     db.exec('DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
     phase('statistics (ANALYZE)');
     stopIfAsked();

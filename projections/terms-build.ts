@@ -109,17 +109,60 @@ export function finishTermsFile(path: string, tempOnDisk = false, readOutOnly = 
   return { phases, stats };
 }
 
+/** The tables a whole-file ANALYZE of the main schema analyzes, in its order: its loop and `PRAGMA table_list` both walk the schema's table hash; tables named sqlite_… and virtual tables are skipped, the R*Trees' shadow tables are ordinary tables to it. */
+function analyzedTables(db: Db): string[] {
+  return (db.prepare("SELECT name, type FROM pragma_table_list WHERE schema = 'main'").raw().all() as [string, string][])
+    .filter(([name, type]) => (type === 'table' || type === 'shadow') && !name.startsWith('sqlite_'))
+    .map(([name]) => name);
+}
+
+function analyze(db: Db, name: string): void {
+  db.exec(`ANALYZE main."${name.replaceAll('"', '""')}"`);
+}
+
+/**
+ * ANALYZE of every table of the build's file but `terms` (not copied in yet), each on its own,
+ * while the terms' thread may still be running: a table's `sqlite_stat1` rows depend on its own
+ * rows and index entries alone, which are final by then. analyzeWith then analyzes the tables
+ * copied in since (`terms_rt`'s shadow tables) and puts every row in the whole-file order.
+ * Returns the tables analyzed.
+ */
+export function analyzeBefore(db: Db): ReadonlySet<string> {
+  const done = new Set<string>();
+  for (const name of analyzedTables(db)) {
+    if (name === 'terms') continue;
+    analyze(db, name);
+    done.add(name);
+  }
+  return done;
+}
+
 /**
  * ANALYZE of the build's file (main schema), table by table in the order a whole-file ANALYZE
- * takes them (its loop and `PRAGMA table_list` both walk the schema's table hash), so each
- * `sqlite_stat1` row has the rowid the whole-file ANALYZE gives it; the rows of `terms` are
- * `termsStats` as the terms' file's ANALYZE wrote them (finishTermsFile), not read again here.
- * Tables named sqlite_… and virtual tables are skipped, as ANALYZE skips them; the R*Trees'
- * shadow tables are ordinary tables to it.
+ * takes them (analyzedTables), so each `sqlite_stat1` row has the rowid the whole-file ANALYZE
+ * gives it; the rows of `terms` are `termsStats` as the terms' file's ANALYZE wrote them
+ * (finishTermsFile), not read again here. With `before` (the tables analyzeBefore analyzed, before
+ * the terms were copied in), only the others are analyzed now, then every table's rows are
+ * written again in that order (the table emptied first: its rowids from 1, as ANALYZE's own).
  */
-export function analyzeWith(db: Db, termsStats: readonly TermsStat[]): void {
-  const tables = (db.prepare("SELECT name, type FROM pragma_table_list WHERE schema = 'main'").raw().all() as [string, string][])
-    .filter(([name, type]) => (type === 'table' || type === 'shadow') && !name.startsWith('sqlite_'));
+export function analyzeWith(db: Db, termsStats: readonly TermsStat[], before?: ReadonlySet<string>): void {
+  const tables = analyzedTables(db);
+  if (before !== undefined) {
+    for (const name of tables) if (name !== 'terms' && !before.has(name)) analyze(db, name);
+    const rows = new Map<string, [string, string | null, string][]>();
+    for (const r of db.prepare('SELECT tbl, idx, stat FROM main.sqlite_stat1 ORDER BY rowid').raw().all() as [string, string | null, string][]) {
+      const list = rows.get(r[0]);
+      if (list) list.push(r);
+      else rows.set(r[0], [r]);
+    }
+    db.exec('DELETE FROM main.sqlite_stat1');
+    const insert = db.prepare('INSERT INTO main.sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)');
+    for (const name of tables) {
+      if (name === 'terms') for (const [idx, stat] of termsStats) insert.run('terms', idx, stat);
+      else for (const r of rows.get(name) ?? []) insert.run(...r);
+    }
+    return;
+  }
   const put = (): void => {
     // Before any other table's ANALYZE made sqlite_stat1 (terms first in the hash's order): analyzed here, the same rows.
     if (db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'sqlite_stat1'").pluck().get() === 0) {
@@ -129,9 +172,9 @@ export function analyzeWith(db: Db, termsStats: readonly TermsStat[]): void {
     const insert = db.prepare('INSERT INTO main.sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)');
     for (const [idx, stat] of termsStats) insert.run('terms', idx, stat);
   };
-  for (const [name] of tables) {
+  for (const name of tables) {
     if (name === 'terms') put();
-    else db.exec(`ANALYZE main."${name.replaceAll('"', '""')}"`);
+    else analyze(db, name);
   }
 }
 

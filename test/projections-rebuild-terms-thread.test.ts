@@ -12,7 +12,7 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh } from '../projections/index.js';
-import { analyzeWith } from '../projections/terms-build.js';
+import { analyzeBefore, analyzeWith } from '../projections/terms-build.js';
 import { storeWithHistory } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
@@ -41,6 +41,11 @@ t.test('the terms made on a thread of their own: the same file as on the build t
   t.equal(r1.events, r2.events);
   t.ok(r1.phases.some((p) => p.phase === 'terms: cut' && p.thread === 'terms'), 'the cut ran on the terms thread');
   t.ok(r2.phases.some((p) => p.phase === 'terms: cut' && p.thread === 'build'), 'and on the build thread');
+  const before = (r: typeof r1): number => r.phases.findIndex((p) => p.phase.startsWith('statistics (ANALYZE) of the other tables'));
+  t.ok(before(r1) >= 0 && before(r1) < r1.phases.findIndex((p) => p.phase === 'terms: waited for their thread'), "the other tables analyzed before the build waited for the terms' thread");
+  t.equal(before(r2), -1, 'not with the terms on the build thread');
+  const closed = (r: typeof r1): number => r.phases.findIndex((p) => p.phase === 'closes: timeline');
+  t.ok(closed(r1) >= 0 && closed(r1) < r1.phases.findIndex((p) => p.phase.startsWith('timeline: index')), "the other tables' closes before their index builds");
   const a = everyRow(threaded);
   const b = everyRow(inline);
   t.ok((a['terms'] ?? []).length > 0 && (a['terms_rt_rowid'] ?? []).length === (a['terms'] ?? []).length, 'terms and their R*Tree entries made');
@@ -147,4 +152,30 @@ t.test('analyzeWith: terms first in the schema with no sqlite_stat1 yet: analyze
   t.same(rows(a), [[1, 'terms', 'terms_pair', '50 10 1']]);
   a.close();
   b.close();
+});
+
+t.test('analyzeBefore, then analyzeWith once the terms and another table are in: the rows and rowids a whole-file ANALYZE writes on that connection', async (t) => {
+  const dir = t.testdir();
+  const rows = (db: Database.Database): unknown[][] => db.prepare('SELECT rowid, tbl, idx, stat FROM sqlite_stat1 ORDER BY rowid').raw().all() as unknown[][];
+  const db = new Database(join(dir, 'a.db'));
+  const fill = (table: string, n: number, mod: number): void => {
+    db.exec(`CREATE TABLE ${table} (a TEXT, b INTEGER); CREATE INDEX ${table}_a ON ${table} (a, b); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${n}) INSERT INTO ${table} SELECT 'v' || (i % ${mod}), i FROM n;`);
+  };
+  for (const [name, n, mod] of [['alpha', 40, 4], ['beta', 90, 9], ['gamma', 25, 5], ['plain', 12, 3]] as const) fill(name, n, mod);
+  db.exec('DROP INDEX plain_a');
+  const done = analyzeBefore(db);
+  t.same([...done].sort(), ['alpha', 'beta', 'gamma', 'plain'], 'every table there analyzed');
+  // Then, as a build copies them in: the terms (analyzed elsewhere) and a table after them.
+  fill('terms', 60, 6);
+  fill('zeta', 30, 10);
+  const other = new Database(join(dir, 'terms.db'));
+  other.exec("CREATE TABLE terms (a TEXT, b INTEGER); CREATE INDEX terms_a ON terms (a, b); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 60) INSERT INTO terms SELECT 'v' || (i % 6), i FROM n; ANALYZE;");
+  const termsStats = other.prepare("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'terms' ORDER BY rowid").raw().all() as [string | null, string][];
+  other.close();
+  analyzeWith(db, termsStats, done);
+  const got = rows(db);
+  db.exec('ANALYZE');
+  t.same(got, rows(db), 'sqlite_stat1 as a whole-file ANALYZE on the same connection writes it, rowids included');
+  t.ok(got.some((r) => r[1] === 'zeta') && got.some((r) => r[1] === 'terms') && got.some((r) => r[1] === 'plain' && r[2] === null), 'the tables copied in since analyzed, the table without an index counted');
+  db.close();
 });
