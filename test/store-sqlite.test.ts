@@ -32,6 +32,7 @@ t.test('sqlite: durability settings as SQLite reports them, on the connection th
       t.equal(p.synchronous, 2, `${name}: synchronous = FULL (2), not the bundled WAL default NORMAL (1)`);
       t.equal(p.journalMode, 'wal', `${name}: WAL`);
       t.equal(p.busyTimeoutMs, 1234, `${name}: busy timeout`);
+      t.equal(p.walAutocheckpoint, 4000, `${name}: a checkpoint every 4,000 WAL pages, not SQLite's 1,000`);
     }
     t.match(store.name, /^sqlite:.*\.db$/);
   }

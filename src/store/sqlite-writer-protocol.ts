@@ -64,6 +64,8 @@ export interface WriterPragmas {
   journalMode: string;
   synchronous: number;
   busyTimeoutMs: number;
+  /** WAL pages between the committing connection's automatic checkpoints (configureConnection). */
+  walAutocheckpoint: number;
 }
 
 export type EncodedError =
@@ -406,5 +408,6 @@ export function readPragmas(db: Database): WriterPragmas {
     journalMode: String(db.pragma('journal_mode', { simple: true })),
     synchronous: Number(db.pragma('synchronous', { simple: true })),
     busyTimeoutMs: Number(db.pragma('busy_timeout', { simple: true })),
+    walAutocheckpoint: Number(db.pragma('wal_autocheckpoint', { simple: true })),
   };
 }

@@ -100,7 +100,7 @@ export interface SqliteEventStore extends EventStore {
   /** Always present here: every wave in one transaction. */
   appendWaves(waves: readonly (readonly AppendRequest[])[]): Promise<WaveOutcome[][]>;
   /** The connection's settings as SQLite reports them (synchronous: 2 = FULL). */
-  pragmas(): { journalMode: string; synchronous: number; busyTimeoutMs: number };
+  pragmas(): WriterPragmas;
   /** The same, of the connection that commits appends (the writer thread's, or this one). */
   writerPragmas(): Promise<WriterPragmas>;
   /** Where appends commit (SqliteStoreOptions.writer). */
