@@ -21,6 +21,7 @@
  * BENCH_COMPARE_DB (the other version's own read-model file, when the layouts differ: each on its
  * rebuilt copy of the record), timeline: the organization's timeline from the day drawn (its
  * page as objects serialized),
+ * BENCH_CACHE_KIB (SQLite's page cache of each version's connection, 65,536; a read worker's is 131,072),
  * BENCH_KNOWN_MS=n (each knownAt drawn from the recording's first n ms only, e.g. 1000: the timeline's
  * first-second pages, where few rows are known),
  * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_SLOWEST=n (the n dearest questions), BENCH_STATEMENTS=1 (also the CPU time of
@@ -79,7 +80,7 @@ function asWorker(reads: Reads, list: 'documents' | 'sessions' | 'timeline', arg
 
 function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads, file = path as string): Reads {
   const db = new Database(file, { readonly: true });
-  db.pragma('cache_size = -65536');
+  db.pragma(`cache_size = -${Number(process.env['BENCH_CACHE_KIB'] ?? 65_536)}`);
   return new Queries(db, false, 60_000);
 }
 

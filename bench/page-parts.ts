@@ -114,6 +114,12 @@ const empty =
     const j = i < 0 ? -1 : s.indexOf(b, i + a.length);
     return i < 0 || j < 0 ? s : `${s.slice(0, i + a.length)}''${s.slice(j)}`;
   };
+/** `s` with the text from `a` to the end of `b` replaced by `c` (or `s` itself when either is not there). */
+const between = (s: string, a: string, b: string, c: string): string => {
+  const i = s.indexOf(a);
+  const j = i < 0 ? -1 : s.indexOf(b, i);
+  return i < 0 || j < 0 ? s : `${s.slice(0, i)}${c}${s.slice(j + b.length)}`;
+};
 const ids = (s: string): string => s.replace(JOINED, `'"' || ($1) || '"'`);
 
 const SESSIONS: List = {
@@ -131,8 +137,13 @@ const SESSIONS: List = {
     ['no talks', empty(`'],"talks":[', `, `, ']', ',"factId":'`)],
     ['no lists', empty(`'attendees":[', `, `, ']', ',"factId":'`)],
     ['no correctedBy', (s) => s.replace(CORRECTED, "''")],
+    // The documents' list: its adoptions walked with each item written as 'x'; without the considerations' EXISTS.
+    // BENCH_COVERING=<an index of adoptions>: the documents' walk through it (INDEXED BY), against (session, document).
+    ...(process.env['BENCH_COVERING'] ? ([['docs: by (session, document)', (s) => s.replace(' FROM adoptions x WHERE x.session = s.id', ' FROM adoptions x INDEXED BY adoptions_i3 WHERE x.session = s.id')], ['docs: covering', (s) => s.replace(' FROM adoptions x WHERE x.session = s.id', ` FROM adoptions x INDEXED BY ${process.env['BENCH_COVERING']} WHERE x.session = s.id`)]] as Variant[]) : []),
+    ['docs: keys only', (s) => between(s, 'SELECT CASE WHEN a.earliest = 1 THEN ', ' END AS dj\n', `SELECT 'x' AS dj\n`)],
+    ['docs: no EXISTS', (s) => s.replace('CASE WHEN EXISTS (SELECT 1 FROM considerations c WHERE c.session = s.id) THEN', 'CASE WHEN 0 THEN')],
   ],
-  pageTransactions: false,
+  pageTransactions: process.env['BENCH_PAGE_TX'] === '1',
   bytes: (stmt, p) => {
     let n = 0;
     for (const row of stmt.all(p) as { json: string | null }[]) n += row.json?.length ?? 0;

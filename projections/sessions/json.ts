@@ -116,6 +116,10 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
  * (the general rule), by the id the group carries (`sd_id`: a name documentJson's own tables do
  * not have, so it reads this row's). The groups come in document order (SQLite emits a GROUP BY's
  * groups in the order of its key, here the index's): an ORDER BY again made a sorter a session.
+ * The walk reads adoptions' (session, document, …) index alone (documents/evolve.ts
+ * SESSION_ADOPTIONS holds every column of `x` read here): a session's adoptions side by side in
+ * it, where the table's rows of ~25 documents a page lay in as many places (documents@9, s40-st:
+ * bench:page-cpu 0.92-0.95 of the table's CPU a page, 1,600 questions, load 3-4).
  */
 function documents(): string {
   const fast = `(SELECT ${documentFields({ view: docView, concat: true })} FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')})`;
