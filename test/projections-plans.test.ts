@@ -58,6 +58,10 @@ t.test('no read query scans a read-model table whole', async (t) => {
   // (session, document): the timeline's considered documents, read through their session (#19).
   // sessions_i3 (body, length class, s0, id): a page of sessions at a validAt (sessions/length.ts).
   for (const name of ['terms_rt', 'attestations_rt', 'terms_office', 'terms_person', 'sessions_i0', 'sessions_i3', 'entities_i1', 'entities_i2', 'timeline_i0', 'considerations_i2', 'adoptions_i1']) t.ok(used.has(name), `${name} serves a query`);
+  // adoptions_i3 (session, document, …) holds every column a page of sessions reads of a
+  // session's adoptions (documents@9): the page's statement reads no row of the table for them.
+  const page = plans.find((p) => p.sql.startsWith('SELECT j.key AS n'));
+  t.ok(page?.lines.some((l) => /SEARCH x USING COVERING INDEX adoptions_i3 \(session=\?\)/.test(l)), "a page of sessions reads a session's adoptions from adoptions_i3 alone", { plan: page?.lines });
 });
 
 t.test('the capture sees a full scan when there is one', async (t) => {
