@@ -110,7 +110,9 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   const index = openFactIndex(store);
   const cache = new StateCache(store);
   const maxAttempts = deps.maxAttempts ?? 6;
-  const clock = deps.clock ?? (() => new Date());
+  // The factIds' time in ms: the wall clock's without a Date a fact when no clock is given.
+  const clock = deps.clock;
+  const nowMs = clock ? () => clock().getTime() : Date.now;
   /*
    * A group of single facts or a small batch goes to the store as one unit (the embedded
    * store: one commit). A large batch goes wave by wave, in units of up to 1,000 appends, so
@@ -136,7 +138,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const key = batch ? `${context.idempotencyKey}\n${i}` : context.idempotencyKey;
       return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey, principal: context.principal, correlationId: context.correlationId };
     }
-    return { index: i, request, factId: deps.newId(clock().getTime()), generated: true, principal: context.principal, correlationId: context.correlationId };
+    return { index: i, request, factId: deps.newId(nowMs()), generated: true, principal: context.principal, correlationId: context.correlationId };
   }
 
   const locks = new Map<string, Promise<void>>();
@@ -415,8 +417,13 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   return {
-    async record(request, context) {
-      return enqueue(prepare(request, 0, context, false));
+    // Not async: the queue's own promise is the answer (an async wrapper adds a promise and its turns a fact).
+    record(request, context) {
+      try {
+        return enqueue(prepare(request, 0, context, false));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     async recordBatch(raw, context) {
       metrics.groupSize(raw.length);
