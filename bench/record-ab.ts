@@ -19,13 +19,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
+import { quantile, runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
 
 const SLICE = Number(process.env['BENCH_SLICE'] ?? 3_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
 const WARM = Number(process.env['BENCH_WARM'] ?? 4_000);
 const CLIENTS = 32;
 const TOKEN = 'bench-recorder-token-0123456789';
+const ADMIN = 'bench-admin-token-0123456789';
 const SOURCE = { title: 'Benchmark', publisher: 'Annals' };
 const HEADERS = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
@@ -43,6 +44,20 @@ interface Version {
   sent: number;
   main: number[];
   all: number[];
+  /** Groups and facts in them over the measured slices (annals_record_group_size). */
+  groups: number;
+  facts: number;
+  /** Each measured slice's facts/s, p50 and p99 latency (ms): what a linger costs. */
+  rates: number[];
+  p50: number[];
+  p99: number[];
+}
+
+/** Groups the server's recorder committed so far, and the facts in them (GET /metrics). */
+async function groupCounts(v: { port: number }): Promise<{ groups: number; facts: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${v.port}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
+  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
+  return { groups: read('annals_record_group_size_count'), facts: read('annals_record_group_size_sum') };
 }
 
 /** The i-th fact of a client's stream (bench:record's factFor): a person, then their attendance. */
@@ -69,10 +84,16 @@ function cpu(pid: number): { main: number; all: number } {
   return { main, all };
 }
 
+/** BENCH_ENV_A, BENCH_ENV_B (`NAME=value,…`): environment for that version's server alone (one code, two settings). */
+function envOf(name: string): Record<string, string> {
+  const spec = process.env[`BENCH_ENV_${name}`];
+  return spec ? Object.fromEntries(spec.split(',').map((kv) => kv.split('=') as [string, string])) : {};
+}
+
 async function start(name: string, code: string, port: number): Promise<Version> {
   const dir = mkdtempSync(join(tmpdir(), `annals-record-ab-${name}-`));
   const child = spawn(process.execPath, [join(code, 'dist/src/server.js')], {
-    env: { ...process.env, ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN}`, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_READ_WAIT_MS: '10000' },
+    env: { ...process.env, ...envOf(name), ANNALS_DATA_DIR: dir, ANNALS_SEED: 'none', ANNALS_TOKENS: `recorder:${TOKEN},admin:${ADMIN}`, LOG_LEVEL: 'warn', PORT: String(port), HOST: '127.0.0.1', ANNALS_READ_WAIT_MS: '10000' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   for (;;) {
@@ -91,7 +112,7 @@ async function start(name: string, code: string, port: number): Promise<Version>
   const res = await fetch(`http://127.0.0.1:${port}/v1/facts/batch`, { method: 'POST', headers: HEADERS, body: JSON.stringify(setup) });
   const answer = (await res.json()) as { recorded?: number };
   if (answer.recorded !== setup.length) throw new Error(`${name}: setup ${res.status} ${JSON.stringify(answer).slice(0, 300)}`);
-  return { name, code, dir, port, child, sent: 0, main: [], all: [] };
+  return { name, code, dir, port, child, sent: 0, main: [], all: [], groups: 0, facts: 0, rates: [], p50: [], p99: [] };
 }
 
 /** `n` facts through POST /v1/facts from 32 clients; with `measure`, the server's CPU a fact kept. */
@@ -99,8 +120,9 @@ async function drive(v: Version, n: number, measure: boolean): Promise<void> {
   const perClient = Math.ceil(n / CLIENTS);
   const prefix = `s${v.sent}`;
   const pid = v.child.pid as number;
+  const g0 = await groupCounts(v);
   const c0 = cpu(pid);
-  await runLoad({
+  const r = await runLoad({
     port: v.port,
     connections: CLIENTS,
     next: (c: number, i: number): LoadRequest | null => (i < perClient ? { method: 'POST', path: '/v1/facts', headers: HEADERS, body: JSON.stringify(factFor(prefix, c, i)) } : null),
@@ -109,8 +131,14 @@ async function drive(v: Version, n: number, measure: boolean): Promise<void> {
     },
   });
   const c1 = cpu(pid);
+  const g1 = await groupCounts(v);
   v.sent += perClient * CLIENTS;
   if (!measure) return;
+  v.rates.push(r.rps);
+  v.p50.push(quantile(r.latencies, 0.5));
+  v.p99.push(quantile(r.latencies, 0.99));
+  v.groups += g1.groups - g0.groups;
+  v.facts += g1.facts - g0.facts;
   v.main.push((c1.main - c0.main) / (perClient * CLIENTS));
   v.all.push((c1.all - c0.all) / (perClient * CLIENTS));
 }
@@ -129,7 +157,7 @@ try {
     console.log(`round ${r + 1} (${order.map((v) => v.name).join(' ')}), load ${load()}: A ${a.all.at(-1)?.toFixed(0)} (event loop ${a.main.at(-1)?.toFixed(0)}), B ${b.all.at(-1)?.toFixed(0)} (event loop ${b.main.at(-1)?.toFixed(0)}) µs of CPU a fact`);
   }
   const lower = (k: 'all' | 'main'): number => b[k].filter((x, i) => x < (a[k][i] as number)).length;
-  console.log(`medians, µs of CPU a fact: all threads A ${median(a.all).toFixed(1)}, B ${median(b.all).toFixed(1)} (B lower in ${lower('all')} of ${ROUNDS} rounds); event loop A ${median(a.main).toFixed(1)}, B ${median(b.main).toFixed(1)} (B lower in ${lower('main')} of ${ROUNDS}); load ${load()}`);
+  console.log(`medians, µs of CPU a fact: all threads A ${median(a.all).toFixed(1)}, B ${median(b.all).toFixed(1)} (B lower in ${lower('all')} of ${ROUNDS} rounds); event loop A ${median(a.main).toFixed(1)}, B ${median(b.main).toFixed(1)} (B lower in ${lower('main')} of ${ROUNDS}); facts a group A ${(a.facts / a.groups).toFixed(1)}, B ${(b.facts / b.groups).toFixed(1)}; facts/s A ${median(a.rates).toFixed(0)}, B ${median(b.rates).toFixed(0)}; latency ms p50 A ${median(a.p50).toFixed(1)}, B ${median(b.p50).toFixed(1)}, p99 A ${median(a.p99).toFixed(1)}, B ${median(b.p99).toFixed(1)}; load ${load()}`);
 } finally {
   for (const v of versions) {
     v.child.kill('SIGTERM');
