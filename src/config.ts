@@ -72,6 +72,7 @@ const Env = z.object({
   ANNALS_BATCH_BODY_LIMIT: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   ANNALS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
+  ANNALS_GROUP_LINGER_MS: z.coerce.number().min(0).max(50).default(2),
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_READ_MODELS: z.enum(['thread', 'inline', 'writer', 'writer-split']).optional(),
@@ -122,6 +123,8 @@ export interface Config {
   requestTimeoutMs: number;
   /** How long a read with `minPosition` (and a write, for its read models) waits. */
   readWaitMs: number;
+  /** Single facts: how long a group may wait for as many facts as the last group held (ms; 0: never). */
+  groupLingerMs: number;
   /** The embedded store commits on a worker thread (`thread`) or on the event loop (`inline`). */
   sqliteWriter: 'thread' | 'inline';
   /** The audit tree is fed by a worker thread (`thread`) or on the event loop (`inline`). */
@@ -200,6 +203,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     batchBodyLimit: e.ANNALS_BATCH_BODY_LIMIT,
     requestTimeoutMs: e.ANNALS_REQUEST_TIMEOUT_MS,
     readWaitMs: e.ANNALS_READ_WAIT_MS,
+    groupLingerMs: e.ANNALS_GROUP_LINGER_MS,
     sqliteWriter: e.ANNALS_SQLITE_WRITER,
     auditFollower: e.ANNALS_AUDIT_FOLLOWER,
     // Per store: the embedded one with its writer thread applies the read models there (#19); EventStoreDB (or the inline writer) keeps the runner's thread.

@@ -141,6 +141,7 @@ export async function openRuntime(config: Config, deps: RuntimeDeps): Promise<Ru
       ...(deps.clock ? { clock: deps.clock } : {}),
       newId: monotonicFactory(pooledPrng()),
       readWaitMs: config.readWaitMs,
+      groupLingerMs: config.groupLingerMs,
       log,
       metrics,
     });

@@ -63,6 +63,24 @@ t.test('Idempotency-Key: a retry without factId maps to the same fact', async (t
   t.equal(stored?.metadata['idempotencyKey'], 'import-42');
 });
 
+t.test('Idempotency-Key of 1 to 200 characters: taken without zod when well formed, refused by zod otherwise', async (t) => {
+  const a = await startTestApp(t, { store: 'memory' });
+  const withKey = (key: string) => ({ ...a.auth('recorder'), 'idempotency-key': key });
+  const longest = await post(a, f.person(undefined, 'Carol'), withKey('k'.repeat(200)));
+  t.equal(longest.status, 201, '200 characters');
+  const before = await logLength(a);
+  for (const [name, key] of [['201 characters', 'k'.repeat(201)], ['empty', '']] as const) {
+    const res = await post(a, f.person(undefined, 'Dave'), withKey(key));
+    t.equal(res.status, 400, name);
+    t.equal(res.headers['content-type'], 'application/problem+json; charset=utf-8', name);
+    t.match(res.body['detail'], /idempotency-key/, name);
+  }
+  t.equal(await logLength(a), before, 'nothing recorded');
+  const batch = await post(a, [f.person(undefined, 'Erin')], withKey('k'.repeat(201)), '/v1/facts/batch');
+  t.equal(batch.status, 400, 'the batch route too');
+  t.equal(await logLength(a), before);
+});
+
 t.test('400: problem+json naming each bad field, nothing recorded', async (t) => {
   const a = await startTestApp(t, { store: 'memory' });
   await ground(a);

@@ -8,6 +8,7 @@ import { monotonicFactory } from 'ulid';
 import { derivedEventId, keyStream } from '../events/index.js';
 import { DomainError } from '../src/domain/index.js';
 import { createRecorder, parseFactRequest, type Recorder } from '../src/record/index.js';
+import { NO_METRICS } from '../src/metrics/sink.js';
 import { createMemoryStore } from '../src/store/memory.js';
 import type { EventStore } from '../src/store/port.js';
 import * as f from './fixtures/facts.js';
@@ -122,4 +123,28 @@ t.test('talks without a session, documents considered then adopted, memberships,
   t.match(more.results[3]?.stream, /^talks-/);
   const talks = (await store.readStream(more.results[2]?.stream as string)).at(-1);
   t.equal((talks?.data as { on: string }).on, '2025-11-27', "talks take the session's first day");
+});
+
+t.test('groupLingerMs: after a group of several, the next waits for as many facts; a lone writer never waits', async (t) => {
+  const store = createMemoryStore();
+  const id = monotonicFactory();
+  const sizes: number[] = [];
+  // A linger far longer than the test: a group that waited for its timer instead of its target would time the test out.
+  const recorder = createRecorder({ store, readModels: { waitFor: async () => true }, newId: () => id(), groupLingerMs: 60_000, metrics: { ...NO_METRICS, groupSize: (n) => void sizes.push(n) } });
+  t.teardown(() => recorder.close());
+  const first = await Promise.all(['a', 'b', 'c'].map((k) => recorder.record(parseFactRequest(f.person(`linger-${k}`, k)), ctx)));
+  t.same(sizes, [3], 'three facts sent in one turn: one group');
+  const alone = recorder.record(parseFactRequest(f.person('linger-d', 'd')), ctx);
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  const later = ['e', 'f'].map((k) => recorder.record(parseFactRequest(f.person(`linger-${k}`, k)), ctx));
+  const second = await Promise.all([alone, ...later]);
+  t.same(sizes, [3, 3], 'the fact sent alone waited for two more: one group of three again');
+  t.ok([...first, ...second].every((r) => r.created), 'every fact recorded');
+  t.equal((await store.readAll()).length, 12, 'six registrations and their key reservations');
+
+  const lone: number[] = [];
+  const single = createRecorder({ store: createMemoryStore(), readModels: { waitFor: async () => true }, newId: () => id(), groupLingerMs: 60_000, metrics: { ...NO_METRICS, groupSize: (n) => void lone.push(n) } });
+  t.teardown(() => single.close());
+  for (const k of ['g', 'h', 'i']) await single.record(parseFactRequest(f.person(`linger-${k}`, k)), ctx);
+  t.same(lone, [1, 1, 1], 'one writer at a time: groups of one, none waiting');
 });

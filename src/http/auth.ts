@@ -19,7 +19,13 @@ import { ProblemError } from './errors.js';
 /** What a request's Authorization header amounts to. */
 export type Credential = { kind: 'none' } | { kind: 'invalid'; malformed: boolean } | { kind: 'valid'; principal: Principal };
 
-const credentials = new WeakMap<FastifyRequest, Credential>();
+/**
+ * Where a request keeps its credential once checked: a member every request is made with
+ * (decorated null by the app plugin, parts.ts), not a WeakMap entry a request (an ephemeron
+ * to set, look up and collect on every write).
+ */
+export const CREDENTIAL_SLOT = 'annalsCredential';
+type Slotted = { [CREDENTIAL_SLOT]?: Credential | null };
 /** Whoever holds the credentials a request is checked against (the runtime). */
 export interface TokenHolder {
   readonly tokens: readonly TokenGrant[];
@@ -40,7 +46,7 @@ function authenticatorOf(holder: TokenHolder): (token: string) => Principal | nu
 
 /** The request's credential, checked once (a constant-time compare per grant: createAuthenticator). */
 export function credentialOf(holder: TokenHolder, request: FastifyRequest): Credential {
-  let c = credentials.get(request);
+  let c = (request as unknown as Slotted)[CREDENTIAL_SLOT];
   if (c) return c;
   const header = request.headers.authorization;
   if (header === undefined) c = { kind: 'none' };
@@ -49,7 +55,7 @@ export function credentialOf(holder: TokenHolder, request: FastifyRequest): Cred
     const principal = m ? authenticatorOf(holder)(m[1] as string) : null;
     c = principal ? { kind: 'valid', principal } : { kind: 'invalid', malformed: m === null };
   }
-  credentials.set(request, c);
+  (request as unknown as Slotted)[CREDENTIAL_SLOT] = c;
   return c;
 }
 

@@ -25,7 +25,7 @@ import type { Metrics } from '../metrics/prometheus.js';
 import type { Recorder } from '../record/index.js';
 import type { Runtime } from '../runtime.js';
 import type { EventStore } from '../store/port.js';
-import { credentialOf, type Credential } from './auth.js';
+import { CREDENTIAL_SLOT, credentialOf, type Credential } from './auth.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -64,6 +64,8 @@ async function parts(app: FastifyInstance, { runtime }: { runtime: Runtime }): P
   app.decorate('witness', runtime.witness);
   app.decorate('checkpoints', runtime.checkpoints);
   app.decorate('metrics', runtime.metrics);
+  // credentialOf's cache of the request's credential (auth.ts): null until first read.
+  app.decorateRequest(CREDENTIAL_SLOT, null);
   app.decorateRequest('credential', {
     getter(this: FastifyRequest) {
       return credentialOf(runtime, this);

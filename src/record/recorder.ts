@@ -28,6 +28,12 @@ export interface RecorderDeps {
   newId: (now: number) => string;
   /** How long an answer waits for the read models. Default 2,000 ms. */
   readWaitMs?: number;
+  /**
+   * Single facts: after a group of more than one, how long the next group may wait for as many
+   * facts as that one held (see `linger` below): fewer, larger groups under concurrent writers.
+   * Default 0 (no wait); the service's is ANNALS_GROUP_LINGER_MS.
+   */
+  groupLingerMs?: number;
   /** Attempts when a concurrent write wins (the first decides optimistically). Default 6. */
   maxAttempts?: number;
   log?: Logger;
@@ -110,7 +116,9 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   const index = openFactIndex(store);
   const cache = new StateCache(store);
   const maxAttempts = deps.maxAttempts ?? 6;
-  const clock = deps.clock ?? (() => new Date());
+  // The factIds' time in ms: the wall clock's without a Date a fact when no clock is given.
+  const clock = deps.clock;
+  const nowMs = clock ? () => clock().getTime() : Date.now;
   /*
    * A group of single facts or a small batch goes to the store as one unit (the embedded
    * store: one commit). A large batch goes wave by wave, in units of up to 1,000 appends, so
@@ -136,7 +144,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
       const key = batch ? `${context.idempotencyKey}\n${i}` : context.idempotencyKey;
       return { index: i, request, factId: factIdFromIdempotencyKey(context.principal, key), idempotencyKey: context.idempotencyKey, principal: context.principal, correlationId: context.correlationId };
     }
-    return { index: i, request, factId: deps.newId(clock().getTime()), generated: true, principal: context.principal, correlationId: context.correlationId };
+    return { index: i, request, factId: deps.newId(nowMs()), generated: true, principal: context.principal, correlationId: context.correlationId };
   }
 
   const locks = new Map<string, Promise<void>>();
@@ -354,6 +362,7 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   function enqueue(item: Prepared): Promise<RecordedFact> {
     return new Promise<RecordedFact>((resolve, reject) => {
       queue.push({ item, resolve, reject });
+      if (wake !== null && queue.length >= lingerTarget) wake();
       if (!flushing) {
         flushing = true;
         setImmediate(() => void flush());
@@ -361,10 +370,43 @@ export function createRecorder(deps: RecorderDeps): Recorder {
     });
   }
 
+  /*
+   * The linger (RecorderDeps.groupLingerMs): after a group of more than one fact, the next one
+   * waits, up to that long, until as many facts as that group held are queued. Under a steady
+   * set of concurrent writers the answers of the group just committed bring their writers'
+   * next facts, so the groups double (bench:record's 32 clients: ~16 -> ~30 facts) and every
+   * cost paid once a group (the COMMIT's fsyncs and shared pages, the messages between the
+   * threads, the audit follower's transaction) is shared by twice as many facts. A lone writer
+   * (groups of one) never waits; a wait ends at once when the queue reaches its target.
+   */
+  const lingerMs = deps.groupLingerMs ?? 0;
+  let lastGroup = 0;
+  let lingerTarget = 0;
+  let wake: (() => void) | null = null;
+
+  function linger(): Promise<void> | null {
+    if (lingerMs <= 0 || lastGroup <= 1 || queue.length >= lastGroup) return null;
+    lingerTarget = lastGroup;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        wake = null;
+        resolve();
+      }, lingerMs);
+      wake = () => {
+        wake = null;
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   async function flush(): Promise<void> {
     try {
       while (queue.length > 0) {
+        const waiting = linger();
+        if (waiting) await waiting;
         const group = queue;
+        lastGroup = group.length;
         queue = [];
         try {
           await flushGroup(group);
@@ -415,8 +457,13 @@ export function createRecorder(deps: RecorderDeps): Recorder {
   }
 
   return {
-    async record(request, context) {
-      return enqueue(prepare(request, 0, context, false));
+    // Not async: the queue's own promise is the answer (an async wrapper adds a promise and its turns a fact).
+    record(request, context) {
+      try {
+        return enqueue(prepare(request, 0, context, false));
+      } catch (err) {
+        return Promise.reject(err);
+      }
     },
     async recordBatch(raw, context) {
       metrics.groupSize(raw.length);
