@@ -15,7 +15,7 @@ import { holderAnswerJson, successionJson } from './offices/holder-json.js';
 import { isUlid } from '../events/index.js';
 import { holdersPage, officesPage, officeView, rolesPage, type HolderItem, type OfficeView, type RoleItem } from './offices/queries.js';
 import { chairsAt, chairsPage, membersPage, organizationView, organizationsPage, withBodies, type ChairItem, type MemberItem, type OrganizationView } from './organizations/queries.js';
-import { NESTED_LIMIT, organizationSessionBodies, sessionById, sessionListPage, sessionRow, sessionsPage, sessionsPageJson, type SessionList, type SessionView } from './sessions/queries.js';
+import { NESTED_LIMIT, organizationSessionBodies, sessionById, sessionsById, sessionListPage, sessionRow, sessionsPage, sessionsPageJson, type SessionList, type SessionView } from './sessions/queries.js';
 import { documentById, documentsPage, documentsPageJson, type DocumentItem } from './documents/queries.js';
 import { peoplePage, personView, type PersonView } from './people/queries.js';
 import { timelinePage, type TimelineItem } from './timeline/queries.js';
@@ -200,6 +200,20 @@ export class ReadQueries {
     const row = this.q.ref('session', ref, k);
     const s = row ? sessionById(this.q, row.id, k, nested) : null;
     return s ? (markSessions(this.q, [s], k)[0] as SessionView) : null;
+  }
+
+  /**
+   * Sessions by reference, each as `session` answers it (those not known at k left out), in the
+   * order given, rendered together: what a replay reads out a unit of sessions with (src/cli/state.ts),
+   * ~5 statements for the unit instead of ~5 a session.
+   */
+  sessionsByRef(refs: readonly string[], k: string, nested = NESTED_LIMIT): SessionView[] {
+    const ids: string[] = [];
+    for (const ref of refs) {
+      const row = this.q.ref('session', ref, k);
+      if (row) ids.push(row.id);
+    }
+    return markSessions(this.q, sessionsById(this.q, ids, k, nested), k);
   }
 
   /** One list recorded about a session, a page at a time (null: the session is not known at k). */

@@ -13,9 +13,11 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { pino } from 'pino';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ReadQueries, buildFresh } from '../projections/index.js';
 import { READ_OUT_INDEXES, READ_OUT_SKIPPED_TABLES } from '../projections/read-out.js';
+import { SUCCESSION_SQL } from '../projections/offices/holder-json.js';
+import { SUCCESSIONS_TABLE, buildSuccessions } from '../projections/offices/successions-pass.js';
 import { PROJECTIONS } from '../projections/registry.js';
 import { entitiesAt, entityUnits, replayLines, replayTo, unitLines, type Entity } from '../src/cli/state.js';
 import { storeWithHistory } from './fixtures/history.js';
@@ -63,6 +65,39 @@ function rowsOf(db: Db, table: string, columns: readonly string[]): unknown[][] 
   return db.prepare(`SELECT ${columns.join(', ')} FROM ${table} ORDER BY ${columns.map((_, i) => i + 1).join(', ')}`).raw().all() as unknown[][];
 }
 
+/**
+ * Every office's succession made in one pass (successions-pass.ts, into a file of its own with the
+ * fold attached, as the read-out's thread makes it) equals SUCCESSION_SQL's, office by office,
+ * for every office the fold holds (known at k or not).
+ */
+function checkSuccessions(t: Test, fold: string, k: string): void {
+  const path = `${fold}.successions`;
+  const w = new Database(path);
+  w.prepare('ATTACH DATABASE ? AS fold').run(fold);
+  buildSuccessions(w, k, 'fold');
+  w.close();
+  const db = new Database(fold, { readonly: true });
+  const s = new Database(path, { readonly: true });
+  try {
+    const offices = db.prepare("SELECT DISTINCT id FROM entities WHERE kind = 'office'").pluck().all() as string[];
+    const one = db.prepare(SUCCESSION_SQL).pluck();
+    const made = s.prepare(`SELECT j FROM ${SUCCESSIONS_TABLE} WHERE office = ?`).pluck();
+    let differ = 0;
+    let items = 0;
+    for (const office of offices) {
+      const want = one.get({ office, k }) as string;
+      const got = (made.get(office) as string | undefined) ?? '';
+      if (got !== want && differ++ < 3) t.equal(got, want, `at ${k}: office ${office}'s succession`);
+      items += want === '' ? 0 : (JSON.parse(`[${want}]`) as unknown[]).length;
+    }
+    t.equal(differ, 0, `at ${k}: ${offices.length} offices' successions (${items} items) made in one pass equal SUCCESSION_SQL's`);
+    t.ok(items > 100, `at ${k}: items to compare`);
+  } finally {
+    db.close();
+    s.close();
+  }
+}
+
 t.test('a replay fold of what the read-out reads: the same entities as a whole fold, read through the indexes it keeps', async (t) => {
   const { log, store, dir } = await storeWithHistory(t, 2500, 23);
   t.ok(log.events.some((e) => e.type === 'FactCorrected') && log.events.some((e) => e.type === 'FactRetracted'), 'corrections and retractions in the log');
@@ -86,6 +121,7 @@ t.test('a replay fold of what the read-out reads: the same entities as a whole f
       t.equal(got.entities.map((e) => JSON.stringify(e)).join('\n'), want.entities.map((e) => JSON.stringify(e)).join('\n'), `at ${k}, decoded ${decodeThread ? 'on a thread' : 'here'}: the same lines as a whole fold's`);
       t.equal(got.lines, want.lines, `at ${k}, decoded ${decodeThread ? 'on a thread' : 'here'}: the same lines written as a whole fold's`);
       t.same([...got.statements].sort(), [...want.statements].sort(), `at ${k}: the same statements run`);
+      if (decodeThread) checkSuccessions(t, lean, k);
 
       const a = new Database(lean, { readonly: true });
       const b = new Database(whole, { readonly: true });

@@ -140,6 +140,35 @@ t.test('replayLines: the lines of replayTo, in its order, read out on two thread
   t.same(await readdir(dir), [], 'broken off: the temporary file is removed');
 });
 
+t.test('readOutWithThread: the same lines with the successions made in one pass or an office at a time, the later units read out to their file first or not', async (t) => {
+  const log = new TestLog();
+  recordRichHistory(log, 600, 11, { offices: 120, people: 240, sameInstant: 0.2 });
+  const dir = await mkdtemp(join(tmpdir(), 'annals-replay-test-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const times = log.events.map((e) => e.recordedAt);
+  for (const k of [times[Math.floor(times.length / 2)], times.at(-1)] as string[]) {
+    const path = join(dir, 'fold.db');
+    await buildFresh(log, path, pino({ level: 'silent' }), undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true });
+    const db = new Database(path, { readonly: true });
+    const want = (await collect(replayTo(log, k, { tmpDir: dir }))).map((e) => `${JSON.stringify(e)}\n`).join('');
+    t.ok(want.includes('"entity":"office"') && want.includes('"entity":"person"'), `at ${k}: offices and people among the lines`);
+    if (k === times.at(-1)) t.ok(want.includes('"entity":"session"') && want.includes('"entity":"document"'), `at ${k}: sessions and documents among the lines`);
+    for (const options of [{ successionsPass: false }, {}, { laterFirst: 3 }, { laterFirst: 1_000_000 }]) {
+      let text = '';
+      let entities = 0;
+      for await (const u of readOutWithThread(db, path, k, options)) {
+        text += u.text;
+        entities += u.entities;
+      }
+      t.equal(text, want, `at ${k}, ${JSON.stringify(options)}: the lines of replayTo, in its order`);
+      t.equal(entities, want.split('\n').length - 1, `at ${k}, ${JSON.stringify(options)}: every entity counted`);
+      t.same((await readdir(dir)).sort(), ['fold.db'], `at ${k}, ${JSON.stringify(options)}: the pass's file and the later units' file removed`);
+    }
+    db.close();
+    await rm(path);
+  }
+});
+
 t.test('the read-out thread failing: its error, not a hang', async (t) => {
   const log = new TestLog();
   recordRichHistory(log, 300, 5, { offices: 40, people: 80, sameInstant: 0.2 });

@@ -221,6 +221,19 @@ export function sessionById(q: QueryContext, id: string, k: string, nested = NES
   return s ? (renderSessions(q, [s], k, nested)[0] as SessionView) : null;
 }
 
+/**
+ * Sessions by id rendered together (renderSessions' five statements for them all, not for each):
+ * those with a row known at k, in the order given; each as sessionById renders it alone.
+ */
+export function sessionsById(q: QueryContext, ids: readonly string[], k: string, nested = NESTED_LIMIT): SessionView[] {
+  const rows: SessionRow[] = [];
+  for (const id of ids) {
+    const s = sessionRow(q, id, k);
+    if (s) rows.push(s);
+  }
+  return renderSessions(q, rows, k, nested);
+}
+
 /** The bodies among `bodies` with any row in `table` (so a page reads only those). */
 export function bodiesWith(q: QueryContext, table: string, bodies: readonly string[]): string[] {
   if (bodies.length === 1) return bodies.slice();

@@ -1,15 +1,20 @@
 /**
- * A replay's read-out thread (replay-readout.ts starts it): reads out and serializes the units
- * it is handed (state.ts `unitLines`), in order, on a read-only connection of its own to the
- * fold's file.
+ * A replay's read-out thread (replay-readout.ts starts it): first, given `successions`, makes
+ * every office's succession in one pass (projections/offices/successions-pass.ts) into that file
+ * of its own, the fold's attached, and says so (`sent[1]`); then reads out and serializes the
+ * units it is handed (state.ts `unitLines`), in order, on a read-only connection of its own to
+ * the fold's file, offices' successions read from that table.
  */
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';
+import { buildSuccessions } from '../../projections/offices/successions-pass.js';
 import { unitLines, type Unit } from './state.js';
-import type { ReadOutInit, ReadOutMessage } from './replay-readout.js';
+import { LOOKUP_CACHE_KIB, PASS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
 
 const init = workerData as ReadOutInit;
+/** The pass's page caches (its file's, the fold's, the temporary tables'), KiB each. */
+const PASS_CACHE_KIB = 512;
 const counter = new Int32Array(init.sent);
 const say = (m: ReadOutMessage): void => {
   init.port.postMessage(m);
@@ -21,12 +26,43 @@ const db = new Database(init.path, { readonly: true });
 db.pragma(`cache_size = -${init.cacheKiB}`);
 db.pragma('temp_store = MEMORY');
 const queries = new ReadQueries(db);
+let succession: ((office: string) => string) | undefined;
+if (init.successions !== undefined) {
+  try {
+    makeSuccessions(init.successions);
+    const s = openSuccessions(init.successions, LOOKUP_CACHE_KIB);
+    succession = s.lookup;
+    init.port.once('close', () => s.db.close());
+    Atomics.store(counter, 1, PASS.done);
+  } catch (err) {
+    say({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
+    Atomics.store(counter, 1, PASS.failed);
+  }
+  Atomics.notify(counter, 1);
+}
 init.port.on('message', (unit: Unit) => {
   try {
-    say({ kind: 'unit', ...unitLines(queries, init.knownAt, unit) });
+    say({ kind: 'unit', ...unitLines(queries, init.knownAt, unit, succession) });
   } catch (err) {
     say({ kind: 'failed', message: err instanceof Error ? err.message : String(err) });
   }
 });
 // Ends when the replay closes its port (terminate() after).
 init.port.once('close', () => db.close());
+
+/** The successions' pass into a new file at `path`: no journal, no sync (a temporary file, removed with the fold's). */
+function makeSuccessions(path: string): void {
+  const w = new Database(path);
+  try {
+    w.pragma('journal_mode = OFF');
+    w.pragma('synchronous = OFF');
+    const kib = PASS_CACHE_KIB;
+    w.pragma(`cache_size = -${kib}`);
+    w.pragma(`temp.cache_size = -${kib}`);
+    w.prepare('ATTACH DATABASE ? AS fold').run(init.path);
+    w.pragma(`fold.cache_size = -${kib}`);
+    buildSuccessions(w, init.knownAt, 'fold');
+  } finally {
+    w.close();
+  }
+}

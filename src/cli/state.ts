@@ -143,8 +143,23 @@ export type Unit =
  * between two threads.
  */
 export function* entityUnits(queries: ReadQueries, db: Db, knownAt: string): Generator<Unit> {
+  yield* organizationUnits(queries, knownAt);
+  yield* officeUnits(queries, knownAt);
+  yield* laterUnits(queries, db, knownAt);
+}
+
+/** The organizations' units (entityUnits' first). */
+export function* organizationUnits(queries: ReadQueries, knownAt: string): Generator<Unit> {
   for (const o of everything((after) => queries.organizations(knownAt, {}, all(after)) ?? none)) yield { kind: 'organization', items: [o] };
+}
+
+/** The offices' units (entityUnits' second). */
+export function* officeUnits(queries: ReadQueries, knownAt: string): Generator<Unit> {
   for (const page of pages((after) => queries.offices(undefined, knownAt, all(after)) ?? none)) for (const items of cut(page, UNIT.office)) yield { kind: 'office', items };
+}
+
+/** The units after the offices' (people, sessions, documents), in entityUnits' order. */
+export function* laterUnits(queries: ReadQueries, db: Db, knownAt: string): Generator<Unit> {
   for (const page of pages((after) => queries.people(knownAt, undefined, all(after)))) for (const items of cut(page, UNIT.person)) yield { kind: 'person', items };
   // Sessions and documents by id, each once (their API lists are per organization).
   for (const page of idPages(db, 'session', knownAt)) for (const ids of cut(page, UNIT.session)) yield { kind: 'session', ids };
@@ -177,10 +192,9 @@ export function readUnit(queries: ReadQueries, knownAt: string, unit: Unit): Ent
       for (const p of unit.items) out.push({ entity: 'person', ...p });
       break;
     case 'session':
-      for (const id of unit.ids) {
-        const s = queries.session(id, knownAt, WHOLE);
-        if (s) out.push({ entity: 'session', ...s });
-      }
+      // The unit's sessions rendered together (each as `session(id)` answers it): s40-ro's profile had
+      // sessions one at a time ~16 s of the 1,000,000-fact record's read-out, ~5 statements each.
+      for (const s of queries.sessionsByRef(unit.ids, knownAt, WHOLE)) out.push({ entity: 'session', ...s });
       break;
     case 'document':
       for (const id of unit.ids) {
@@ -193,11 +207,11 @@ export function readUnit(queries: ReadQueries, knownAt: string, unit: Unit): Ent
 }
 
 /** A unit's NDJSON lines, in chunks of whole lines of about CHUNK characters (a longer line is a chunk alone). */
-export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { texts: string[]; entities: number } {
+export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit, succession?: Succession): { texts: string[]; entities: number } {
   const texts: string[] = [];
   let text = '';
   let entities = 0;
-  for (const line of unitLineTexts(queries, knownAt, unit)) {
+  for (const line of unitLineTexts(queries, knownAt, unit, succession)) {
     if (text.length > 0 && text.length + line.length > CHUNK) {
       texts.push(text);
       text = '';
@@ -215,7 +229,7 @@ export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit): { 
  * office, no rows made into objects; equal to the JSON of `holders`, which
  * test/replay-state.test.ts checks against entitiesAt).
  */
-function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit): Generator<string> {
+function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit, succession: Succession = (office) => queries.successionJson(office, knownAt)): Generator<string> {
   if (unit.kind !== 'office') {
     for (const e of readUnit(queries, knownAt, unit)) yield `${JSON.stringify(e)}\n`;
     return;
@@ -223,9 +237,16 @@ function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit): Gene
   for (const office of unit.items) {
     // The office's fields after "entity" ({"id":…,…}), then its holders, last, as in readUnit's object.
     const fields = JSON.stringify(office);
-    yield `{"entity":"office",${fields.slice(1, -1)},"holders":[${queries.successionJson(office.id, knownAt)}]}\n`;
+    yield `{"entity":"office",${fields.slice(1, -1)},"holders":[${succession(office.id)}]}\n`;
   }
 }
+
+/**
+ * An office's whole succession at the read-out's knownAt as JSON text (ReadQueries.successionJson's):
+ * by default that statement, an office at a time; `annals replay` reads it from the table of
+ * every office's made beforehand in one pass (projections/offices/successions-pass.ts).
+ */
+export type Succession = (office: string) => string;
 
 /** A keyset list a page at a time. */
 function* pages<T>(fetch: (after: Key | null) => { items: readonly T[]; next: Key | null }): Generator<readonly T[]> {
