@@ -72,7 +72,7 @@ const Env = z.object({
   ANNALS_BATCH_BODY_LIMIT: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   ANNALS_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).default(30_000),
   ANNALS_READ_WAIT_MS: z.coerce.number().int().min(0).default(2_000),
-  ANNALS_GROUP_LINGER_MS: z.coerce.number().min(0).max(50).default(2),
+  ANNALS_GROUP_LINGER_MS: z.coerce.number().min(0).max(50).default(0),
   ANNALS_SQLITE_WRITER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_AUDIT_FOLLOWER: z.enum(['thread', 'inline']).default('thread'),
   ANNALS_READ_MODELS: z.enum(['thread', 'inline', 'writer', 'writer-split']).optional(),
