@@ -135,7 +135,7 @@ t.test('groupLingerMs: after a group of several, the next waits for as many fact
   const first = await Promise.all(['a', 'b', 'c'].map((k) => recorder.record(parseFactRequest(f.person(`linger-${k}`, k)), ctx)));
   t.same(sizes, [3], 'three facts sent in one turn: one group');
   const alone = recorder.record(parseFactRequest(f.person('linger-d', 'd')), ctx);
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  await new Promise((resolve) => setTimeout(resolve, 20)); // deliberate sleep: the lone fact sits in its linger a while first, so its group of three shows it waited rather than went alone
   const later = ['e', 'f'].map((k) => recorder.record(parseFactRequest(f.person(`linger-${k}`, k)), ctx));
   const second = await Promise.all([alone, ...later]);
   t.same(sizes, [3, 3], 'the fact sent alone waited for two more: one group of three again');
