@@ -20,6 +20,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { quantile, runLoad, type LoadAnswer, type LoadRequest } from './http-load.js';
+import { factFor, groupsIn, SOURCE } from './record-mix.js';
 
 const SLICE = Number(process.env['BENCH_SLICE'] ?? 3_000);
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 8);
@@ -27,7 +28,6 @@ const WARM = Number(process.env['BENCH_WARM'] ?? 4_000);
 const CLIENTS = 32;
 const TOKEN = 'bench-recorder-token-0123456789';
 const ADMIN = 'bench-admin-token-0123456789';
-const SOURCE = { title: 'Benchmark', publisher: 'Annals' };
 const HEADERS = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
 const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
 
@@ -55,18 +55,9 @@ interface Version {
 
 /** Groups the server's recorder committed so far, and the facts in them (GET /metrics). */
 async function groupCounts(v: { port: number }): Promise<{ groups: number; facts: number }> {
-  const text = await (await fetch(`http://127.0.0.1:${v.port}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text();
-  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { groups: read('annals_record_group_size_count'), facts: read('annals_record_group_size_sum') };
+  return groupsIn(await (await fetch(`http://127.0.0.1:${v.port}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text());
 }
 
-/** The i-th fact of a client's stream (bench:record's factFor): a person, then their attendance. */
-function factFor(prefix: string, client: number, i: number): object {
-  const key = `${prefix}-c${client}-p${i >> 1}`;
-  return i % 2 === 0
-    ? { type: 'PersonRegistered', data: { key, name: `Person ${client}/${i >> 1}` }, source: SOURCE }
-    : { type: 'DelegateAttended', data: { session: `bench-session-${client}`, person: key, representing: 'bench-org' }, source: SOURCE };
-}
 
 /** CPU of every thread of `pid` so far, µs (schedstat's first field): the main thread's and the sum. */
 function cpu(pid: number): { main: number; all: number } {

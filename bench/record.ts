@@ -42,6 +42,7 @@ import type { EventLoopUtilization } from 'node:perf_hooks';
 import type { Worker } from 'node:worker_threads';
 import { Session } from 'node:inspector/promises';
 import { mkdir, writeFile } from 'node:fs/promises';
+import { factFor, groupsIn, SOURCE } from './record-mix.js';
 
 const SINGLE = Number(process.env['BENCH_SINGLE'] ?? 40_000);
 const BATCH = Number(process.env['BENCH_BATCH'] ?? 200_000);
@@ -50,7 +51,6 @@ const BATCH_SIZE = Number(process.env['BENCH_BATCH_SIZE'] ?? 10_000);
 const WARM = Number(process.env['BENCH_WARM'] ?? 0);
 const CLIENTS = 32;
 const TOKEN = 'bench-recorder-token-0123456789';
-const SOURCE = { title: 'Benchmark', publisher: 'Annals' };
 
 const progress = (msg: string): void => void process.stderr.write(`${msg}\n`);
 
@@ -115,18 +115,9 @@ function messagesHeard(): () => Map<string, number> {
 
 /** Groups the recorder decided and appended so far, and the facts in them (annals_record_group_size). */
 async function groupCounts(metrics: { text(): Promise<string> }): Promise<{ groups: number; facts: number }> {
-  const text = await metrics.text();
-  const read = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? 0);
-  return { groups: read('annals_record_group_size_count'), facts: read('annals_record_group_size_sum') };
+  return groupsIn(await metrics.text());
 }
 
-/** The i-th fact of a stream of work for `client`: a person, then their attendance. */
-function factFor(prefix: string, client: number, i: number): object {
-  const key = `${prefix}-c${client}-p${i >> 1}`;
-  return i % 2 === 0
-    ? { type: 'PersonRegistered', data: { key, name: `Person ${client}/${i >> 1}` }, source: SOURCE }
-    : { type: 'DelegateAttended', data: { session: `bench-session-${client}`, person: key, representing: 'bench-org' }, source: SOURCE };
-}
 
 interface Job {
   port: number;
