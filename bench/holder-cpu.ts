@@ -22,7 +22,10 @@
  * BENCH_WARM_UP=0 to skip it), as a read worker starts: what the cold phase of bench:read pays.
  *
  * Environment: BENCH_DB, BENCH_QUESTIONS (per question kind, 20,000), BENCH_SEED (2024),
- * BENCH_COMPARE, BENCH_THIS, BENCH_COLD, BENCH_WARM_UP, BENCH_CACHE_KIB (131072).
+ * BENCH_COMPARE, BENCH_THIS, BENCH_COLD, BENCH_WARM_UP, BENCH_CACHE_KIB (131072; BENCH_COMPARE_CACHE_KIB the other
+ * version's alone), BENCH_MMAP_MIB and BENCH_COMPARE_MMAP_MIB (this / the other version's connection reads the file
+ * through a memory map of that many MiB, PRAGMA mmap_size; 0, none, by default: pages read through the map are no
+ * read system calls, so "pages read from the file" counts only the rest).
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -90,7 +93,9 @@ const reads = (): number => Number(/^syscr: (\d+)/m.exec(readFileSync('/proc/sel
 const dbOf = new Map<Reads, Database.Database>();
 function open(v: (typeof versions)[number]): Reads {
   const db = new Database(path as string, { readonly: true });
-  db.pragma(`cache_size = -${CACHE_KIB}`);
+  db.pragma(`cache_size = -${v.name === 'compare' ? Number(process.env['BENCH_COMPARE_CACHE_KIB'] ?? CACHE_KIB) : CACHE_KIB}`);
+  const mmapMib = Number(process.env[v.name === 'compare' ? 'BENCH_COMPARE_MMAP_MIB' : 'BENCH_MMAP_MIB'] ?? 0);
+  if (mmapMib > 0) db.pragma(`mmap_size = ${mmapMib * 1_048_576}`);
   const r = new v.lib.ReadQueries(db, false, 60_000);
   dbOf.set(r, db);
   return r;

@@ -21,7 +21,9 @@
  * BENCH_COMPARE_DB (the other version's own read-model file, when the layouts differ: each on its
  * rebuilt copy of the record), timeline: the organization's timeline from the day drawn (its
  * page as objects serialized),
- * BENCH_CACHE_KIB (SQLite's page cache of each version's connection, 65,536; a read worker's is 131,072),
+ * BENCH_CACHE_KIB (SQLite's page cache of each version's connection, 65,536; a read worker's is 131,072;
+ * BENCH_COMPARE_CACHE_KIB the other version's alone), BENCH_MMAP_MIB and BENCH_COMPARE_MMAP_MIB (this / the other
+ * version's connection reads the file through a memory map of that many MiB, PRAGMA mmap_size; 0, none, by default),
  * BENCH_KNOWN_MS=n (each knownAt drawn from the recording's first n ms only, e.g. 1000: the timeline's
  * first-second pages, where few rows are known),
  * BENCH_LIMIT_DOCUMENTS / _SESSIONS and BENCH_COMPARE_LIMIT_… (pages of another size), BENCH_SLOWEST=n (the n dearest questions), BENCH_STATEMENTS=1 (also the CPU time of
@@ -78,9 +80,10 @@ function asWorker(reads: Reads, list: 'documents' | 'sessions' | 'timeline', arg
   return { text: page ? `[${texts.join(',')}]` : 'null', more: JSON.stringify(more), next: page?.next ?? null, items: items.length };
 }
 
-function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads, file = path as string): Reads {
+function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads, file = path as string, mmapMib = 0, cacheKib = Number(process.env['BENCH_CACHE_KIB'] ?? 65_536)): Reads {
   const db = new Database(file, { readonly: true });
-  db.pragma(`cache_size = -${Number(process.env['BENCH_CACHE_KIB'] ?? 65_536)}`);
+  db.pragma(`cache_size = -${cacheKib}`);
+  if (mmapMib > 0) db.pragma(`mmap_size = ${mmapMib * 1_048_576}`);
   return new Queries(db, false, 60_000);
 }
 
@@ -93,8 +96,10 @@ const load = async (dir: string): Promise<Loaded> => ({
 const mine: Loaded = process.env['BENCH_THIS'] ? await load(process.env['BENCH_THIS']) : { ReadQueries: ReadQueries as unknown as Loaded['ReadQueries'], QueryContext };
 const other = process.env['BENCH_COMPARE'];
 const theirs = other ? await load(other) : null;
-const versions: { name: string; reads: Reads }[] = [{ name: 'this', reads: open(mine.ReadQueries) }];
-if (theirs) versions.push({ name: 'compare', reads: open(theirs.ReadQueries, process.env['BENCH_COMPARE_DB'] ?? path) });
+const mib = (v: string | undefined): number => Number(v ?? 0);
+const cacheOf = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
+const versions: { name: string; reads: Reads }[] = [{ name: 'this', reads: open(mine.ReadQueries, path, mib(process.env['BENCH_MMAP_MIB']), cacheOf(process.env['BENCH_CACHE_KIB'])) }];
+if (theirs) versions.push({ name: 'compare', reads: open(theirs.ReadQueries, process.env['BENCH_COMPARE_DB'] ?? path, mib(process.env['BENCH_COMPARE_MMAP_MIB']), cacheOf(process.env['BENCH_COMPARE_CACHE_KIB'] ?? process.env['BENCH_CACHE_KIB'])) });
 
 const cpu = (): number => {
   const u = process.cpuUsage();

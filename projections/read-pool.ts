@@ -154,6 +154,8 @@ export interface ReadWorkerInit {
   readonly cacheWarm?: CacheWarmBudget | undefined;
   /** How long a batch's answers may wait for the rest of the batch (read-worker.ts `answerAll`); default 1 ms. */
   readonly batchHoldMs?: number | undefined;
+  /** Bytes of the file read through a memory map (read-worker.ts `open`); default 0: none. */
+  readonly mmapBytes?: number | undefined;
   /** The key the worker signs cursors under (src/cursor-sign.ts), given once at its start; never logged. */
   readonly cursorKey: string;
 }
@@ -171,7 +173,7 @@ export type ReadAnswer =
   | { readonly kind: 'answer'; readonly seq: number; readonly value: unknown; readonly snapshot: SnapshotState; readonly rawItems?: Uint8Array; readonly rawEach?: RawEach; readonly whole?: WholeAnswer }
   | { readonly kind: 'error'; readonly seq: number; readonly name: string; readonly message: string };
 /** `held`: its modules are loaded and it waits for the pool's `open()` (a pool started `held`). */
-export type ReadReply = { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp } | { readonly kind: 'held' } | ReadAnswer | { readonly kind: 'answers'; readonly replies: readonly ReadAnswer[] };
+export type ReadReply = { readonly kind: 'ready'; readonly thread: ThreadNice; readonly warmedUp?: WarmedUp; readonly mmapBytes?: number } | { readonly kind: 'held' } | ReadAnswer | { readonly kind: 'answers'; readonly replies: readonly ReadAnswer[] };
 
 /** The pool holds `queueLimit` questions already: a 503 with Retry-After, not a wait. */
 export class ReadsOverloadedError extends Error {
@@ -220,6 +222,8 @@ export interface ReadPoolOptions {
   readonly cacheWarm?: CacheWarmBudget;
   /** How long a worker holds a batch's answers for the rest of the batch (default 1 ms; tests choose). */
   readonly batchHoldMs?: number;
+  /** Bytes of the file each worker's connection reads through a memory map (PRAGMA mmap_size; read-worker.ts `open`); default 0: none, every page through SQLite's cache. */
+  readonly mmapBytes?: number;
   /**
    * The workers start now and load their modules, but open the file only at `open()` (the
    * runtime starts them beside the store writer and the audit follower, and opens them once
@@ -242,6 +246,7 @@ export class ReadPool {
   private lastQueries: ReadQueries | null = null;
   private readonly niced = new Map<ReadThread, ThreadNice>();
   private readonly warmed = new Map<ReadThread, WarmedUp>();
+  private readonly maps = new Map<ReadThread, number>();
   private readonly waiting = new Set<ReadThread>();
   private warnedNice = false;
   /** Answers' buffers written and given back (giveBack), to go with the next questions. */
@@ -298,8 +303,13 @@ export class ReadPool {
     return this.workers.filter((w) => w.ready && this.warmed.has(w)).map((w) => this.warmed.get(w) as WarmedUp);
   }
 
+  /** Each running worker's memory map of the file, in bytes, as its connection's PRAGMA mmap_size read back when it was ready (0: none). */
+  get mmapBytes(): number[] {
+    return this.workers.filter((w) => w.ready && this.maps.has(w)).map((w) => this.maps.get(w) as number);
+  }
+
   private thread(): ReadThread {
-    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, cacheWarm: this.opts.cacheWarm, batchHoldMs: this.opts.batchHoldMs, cursorKey: this.opts.cursorKey ?? CURSOR_KEY };
+    const init: ReadWorkerInit = { path: this.opts.path, counters: this.counters.buffer as SharedArrayBuffer, snapshotMs: this.opts.snapshotMs, nice: this.opts.nice, warmUp: this.opts.warmUp, cacheWarm: this.opts.cacheWarm, batchHoldMs: this.opts.batchHoldMs, mmapBytes: this.opts.mmapBytes, cursorKey: this.opts.cursorKey ?? CURSOR_KEY };
     const settle = (m: ReadAnswer): void => {
       // A point question's answer (no raw bytes) as one object of one shape, no spreads.
       if (m.kind === 'answer') client.settle(m.seq, m.whole !== undefined ? ({ value: m.value, snapshot: m.snapshot, whole: m.whole } satisfies Pooled<unknown>) : m.rawItems === undefined && m.rawEach === undefined ? ({ value: m.value, snapshot: m.snapshot } satisfies Pooled<unknown>) : ({ value: m.value, snapshot: m.snapshot, ...(m.rawItems ? { rawItems: m.rawItems } : {}), ...(m.rawEach ? { rawEach: m.rawEach } : {}) } satisfies Pooled<unknown>));
@@ -329,6 +339,7 @@ export class ReadPool {
           this.waiting.delete(client);
           this.heard(client, m.thread);
           if (m.warmedUp) this.warmed.set(client, m.warmedUp);
+          this.maps.set(client, m.mmapBytes ?? 0);
         }
         else if (m.kind === 'answers') for (const a of m.replies) settle(a);
         else settle(m);

@@ -71,14 +71,29 @@ let applied = Atomics.load(counters, APPLIED);
  * (pread and copying): in-process, under load ~15, 70–85 µs a question against 50–57 at 128
  * MiB and 45–53 at 192. It costs resident memory only as pages are read, at most ~64 MiB more
  * per read worker (ANNALS_READ_WORKERS); 160 MiB left bench:read's server at RSS 409 MB after
- * its run, peak 454, too near the 512 MB target. A memory map did the same for CPU but counts
- * the whole mapped file as RSS (1.37 GB measured), this does not.
+ * its run, peak 454, too near the 512 MB target. With a memory map (below) the cache holds
+ * only the pages SQLite cannot read from the map (those in the WAL), so it costs nothing at rest.
  */
 const CACHE_KIB = 131_072;
 
+/**
+ * With `init.mmapBytes` (ANNALS_READ_MMAP_MIB), SQLite reads a page its cache lacks straight
+ * from a read-only map of the file's first that many bytes (no pread, no copy into a malloc'd
+ * page), unless the page is in the WAL. The pages touched count in the process's RSS (RssFile:
+ * the kernel's file cache, shared, not this heap). SQLite drops the map at the next transaction
+ * after any write to the file and maps it again when it next reads, so a file another
+ * connection truncated or shrank is never read through a stale map; a rebuild renames a new
+ * file over this one, and this connection, until released (`current`), maps the old inode,
+ * which nothing truncates. An I/O error under a map is a SIGBUS, not an SQLite error.
+ * Off by default (session 41, s41-mm, bench/RESULTS.md): the whole map cut this thread's CPU a
+ * holder answer by 22–31% and a page by 6–7%, but left bench:read's server at 1.3–1.4 GB of RSS
+ * (RssFile ~1.1 GB), and unmapping it whenever its pages passed 160 or 256 MiB cost more CPU
+ * (the pages faulted in again) than the map saved.
+ */
 function open(): Database.Database {
   const d = openReader(init.path);
   d.pragma(`cache_size = -${CACHE_KIB}`);
+  if (init.mmapBytes) d.pragma(`mmap_size = ${init.mmapBytes}`);
   return d;
 }
 
@@ -288,7 +303,7 @@ const thread = niceThisThread(init.nice ?? 0);
 // The first questions after a start cost several times their steady CPU: paid here, not by them.
 const warmedUp = warmUp(queries, init.warmUp ?? WARM_UP);
 side.serve({
-  ready: { kind: 'ready', thread, warmedUp },
+  ready: { kind: 'ready', thread, warmedUp, mmapBytes: db === null ? 0 : Number(db.pragma('mmap_size', { simple: true })) },
   // A page alone still takes the point questions that come while it is answered.
   onMessage: (m) => (m.kind === 'reads' ? answerAll(jobsOf(m)) : m.kind === 'release' ? release() : isPage(m) ? answerAll([m]) : answer(m)),
   close: release,

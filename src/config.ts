@@ -98,6 +98,8 @@ const Env = z.object({
   ANNALS_READ_WORKERS: z.coerce.number().int().min(0).max(16).default(1),
   ANNALS_READ_QUEUE: z.coerce.number().int().min(1).default(64),
   ANNALS_READ_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
+  // SQLite maps at most 0x7fff0000 bytes (SQLITE_MAX_MMAP_SIZE): 2,047 MiB and a little.
+  ANNALS_READ_MMAP_MIB: z.coerce.number().int().min(0).max(2047).default(0),
   ANNALS_WARM_UP_QUESTIONS: z.coerce.number().int().min(0).default(500),
   ANNALS_WARM_UP_MS: z.coerce.number().int().min(0).default(1000),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
@@ -170,6 +172,8 @@ export interface Config {
   warmUpMs: number;
   /** Added to each read worker thread's nice value (Linux), so the event loop wins the CPU; 0: the process's priority. */
   readWorkerNice: number;
+  /** MiB of readmodels.db each read worker reads through a memory map (PRAGMA mmap_size); 0: none. */
+  readMmapMib: number;
   /** Whom to believe about the client's address (X-Forwarded-For): Fastify's trustProxy. */
   trustProxy: boolean | number | string[];
   /** How often each /v1/feed stream gets a comment line, so proxies keep idle streams open. */
@@ -223,6 +227,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readWorkers: e.ANNALS_READ_WORKERS,
     readQueue: e.ANNALS_READ_QUEUE,
     readWorkerNice: e.ANNALS_READ_WORKER_NICE,
+    readMmapMib: e.ANNALS_READ_MMAP_MIB,
     warmUpQuestions: e.ANNALS_WARM_UP_QUESTIONS,
     warmUpMs: e.ANNALS_WARM_UP_MS,
     trustProxy: e.ANNALS_TRUST_PROXY,

@@ -245,7 +245,7 @@ async function openModels(config: Config, store: EventStore, log: Logger, deps: 
  */
 function startReadPool(config: Config, readModels: () => ReadModels, log: Logger, deps: RuntimeDeps, metrics: Metrics): ReadPool | null {
   if (config.readWorkers === 0 || config.readModels === 'inline' || deps.store !== undefined) return null;
-  return new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, nice: config.readWorkerNice, log, metrics, applied: () => readModels().applied(), queries: () => readModels().queries, held: true });
+  return new ReadPool({ path: join(config.dataDir, 'readmodels.db'), size: config.readWorkers, queueLimit: config.readQueue, nice: config.readWorkerNice, mmapBytes: config.readMmapMib * 1_048_576, log, metrics, applied: () => readModels().applied(), queries: () => readModels().queries, held: true });
 }
 
 /**

@@ -86,3 +86,10 @@ t.test('ANNALS_GROUP_LINGER_MS: off unless set, read as ms, bounded', async (t) 
   t.throws(() => loadConfig({ ANNALS_GROUP_LINGER_MS: '-1' }), ConfigError, 'negative');
   t.throws(() => loadConfig({ ANNALS_GROUP_LINGER_MS: '51' }), ConfigError, 'over 50 ms');
 });
+
+t.test('ANNALS_READ_MMAP_MIB: the read workers’ memory map, off unless set, bounded', async (t) => {
+  t.equal(loadConfig({}).readMmapMib, 0, 'default 0: no map (session 41: the whole map put bench:read’s server at 1.4 GB of RSS)');
+  t.equal(loadConfig({ ANNALS_READ_MMAP_MIB: '2047' }).readMmapMib, 2047);
+  t.throws(() => loadConfig({ ANNALS_READ_MMAP_MIB: '-1' }), ConfigError, 'negative');
+  t.throws(() => loadConfig({ ANNALS_READ_MMAP_MIB: '2048' }), ConfigError, 'over SQLite’s cap (0x7fff0000 bytes)');
+});
