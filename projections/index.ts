@@ -494,10 +494,11 @@ export async function buildFresh(
     // (the replay's fold 253 MB at 300,000 events, against ~200 without the thread; built, 183 MB with the bounds below).
     const built = !import.meta.url.endsWith('.ts');
     const file = typeof store.path === 'string' && (options.decodeThread ?? (options.tempOnDisk ? built : isMainThread || built)) ? store.path : null;
-    const bounded = options.tempOnDisk === true ? { ahead: 2, youngMb: 8 } : { ahead: 6 };
-    // The terms on a thread of their own likewise (not for a replay, whose memory stays bounded: they are made after the rest there),
-    // once the log is large enough (decided after it is applied, below).
-    const termsThreadAllowed = options.termsThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')));
+    const bounded = options.tempOnDisk === true ? { ahead: Number(process.env.X_AHEAD ?? 2), youngMb: Number(process.env.X_YOUNG ?? 8) } : { ahead: 6 };
+    // The terms on a thread of their own likewise, once the log is large enough (decided after it is applied, below); for a
+    // replay only when built, the thread's memory bounded (terms-build.ts BOUNDED_TERMS): its fold peaked at 210 MB so on the
+    // 1,000,000-fact record against 236 MB with the terms cut on this thread after the rest (session 41).
+    const termsThreadAllowed = options.termsThread ?? (process.env.X_TERMS_THREAD === '0' ? false : options.tempOnDisk ? built : isMainThread || built);
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
       // Pages of one batch at most: a page's rows are alive until its last batch is decoded, and

@@ -43,6 +43,8 @@ export interface ReplayOptions {
    * true); false: every read model, as a rebuild makes them (the same lines, at more cost).
    */
   readOutOnly?: boolean;
+  /** Hears the read-out's stages (replay-readout.ts ReadOutOptions.onStage). */
+  onStage?: (stage: string) => void;
 }
 
 const PAGE = 1000;
@@ -87,7 +89,7 @@ export async function* replayTo(store: LogSource, knownAt: string, options: Repl
  * unit's last chunk), read out and serialized on this thread and one of its own (replay-readout.ts).
  */
 export async function* replayLines(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
-  yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt));
+  yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt, options.onStage === undefined ? {} : { onStage: options.onStage }));
 }
 
 /** The log recorded by knownAt folded into a temporary file, then `readOut` of it; the file removed at the end. */
@@ -104,6 +106,7 @@ async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOpti
     // gives the empty pages back (old space 15.8 MB, the process's RSS 236 -> 186 MB), so the
     // read-out's thread and its pass start on the memory the fold's garbage held (session 40).
     await settleHeap();
+    if (process.env.X_FOLD_ONLY === '1') return;
     // Read only, as the read-out's thread opens it: openDb would make what the fold left out
     // (its schema's indexes, spans and temporal indexes, in memory: +60 MB and ~30 s on the
     // 1,000,000-fact record, seen in session 38's first runs).
