@@ -77,7 +77,7 @@ function openTermsFile(path: string, tempOnDisk: boolean): Db {
   const db = new Database(path);
   try {
     unjournaled(db);
-    db.pragma(`cache_size = -${tempOnDisk ? Number(process.env.X_TERMS_CACHE ?? BOUNDED_TERMS.cacheKiB) : 16384}`);
+    db.pragma(`cache_size = -${tempOnDisk ? BOUNDED_TERMS.cacheKiB : 16384}`);
     // In memory, the sorts of the terms' indexes grow with the record (~60 MB at 1,000,000 events).
     db.pragma(tempOnDisk ? 'temp_store = FILE' : 'temp_store = MEMORY');
   } catch (err) {
@@ -107,7 +107,7 @@ export function finishTermsFile(path: string, tempOnDisk = false, readOutOnly = 
       mark = now;
       cpu = c;
     };
-    cutTerms(db, 'main', tempOnDisk ? Number(process.env.X_TERMS_CHUNK ?? BOUNDED_TERMS.chunk) : undefined, phase);
+    cutTerms(db, 'main', tempOnDisk ? BOUNDED_TERMS.chunk : undefined, phase);
     indexTerms(db, phase, readOutOnly);
     db.exec('ANALYZE main.terms');
     stats = db.prepare("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'terms' ORDER BY rowid").raw().all() as [string | null, string][];
@@ -222,7 +222,7 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   let worker: Worker | null = null;
   let finished: Promise<TermsMade> | null = null;
   if (threaded) {
-    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk, readOutOnly } satisfies TermsThreadInit, ...(tempOnDisk ? { resourceLimits: { maxYoungGenerationSizeMb: Number(process.env.X_TERMS_YOUNG ?? BOUNDED_TERMS.youngMb) } } : {}) }, 'rebuild terms');
+    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk, readOutOnly } satisfies TermsThreadInit, ...(tempOnDisk ? { resourceLimits: { maxYoungGenerationSizeMb: BOUNDED_TERMS.youngMb } } : {}) }, 'rebuild terms');
     worker = w;
     finished = new Promise<TermsMade>((resolve, reject) => {
       w.on('message', (m: TermsThreadReply) => {

@@ -106,7 +106,6 @@ async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOpti
     // gives the empty pages back (old space 15.8 MB, the process's RSS 236 -> 186 MB), so the
     // read-out's thread and its pass start on the memory the fold's garbage held (session 40).
     await settleHeap();
-    if (process.env.X_FOLD_ONLY === '1') return;
     // Read only, as the read-out's thread opens it: openDb would make what the fold left out
     // (its schema's indexes, spans and temporal indexes, in memory: +60 MB and ~30 s on the
     // 1,000,000-fact record, seen in session 38's first runs).
