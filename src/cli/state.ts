@@ -98,8 +98,9 @@ async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOpti
   try {
     const path = join(dir, 'readmodels.db');
     await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true, readOutOnly: options.readOutOnly ?? true });
-    // What the fold left in this thread's heap (the terms' cut: ~70 MB on the 1,000,000-fact
-    // record, garbage once done) collected now, before the read-out's thread starts: left to
+    // What the fold left in this thread's heap (the log's batches; the terms' cut when made on this
+    // thread, from TypeScript sources: ~70 MB on the 1,000,000-fact record before session 41 cut it
+    // in smaller chunks; garbage once done) collected now, before the read-out's thread starts: left to
     // V8, it was collected only well into the read-out, after the thread and caches came on top.
     // Twice, a moment apart: the first collection leaves its pages committed (heapTotal 79 MB
     // for 15.5 MB live on that record, old space 44 MB) until its sweeping is done; the second
