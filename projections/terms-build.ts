@@ -63,7 +63,6 @@ function threadCpuMs(): number | null {
   }
 }
 
-/** Opens a terms' file as a bulk build opens its own: no journal, no fsync (a crash leaves a file nobody uses). */
 /**
  * A replay's terms (`tempOnDisk`: its memory stays bounded), on their thread or inline: appointments
  * read 2,000 at a time for the cut instead of 20,000 (a chunk's rows, ~1 MB, die in the young
@@ -73,6 +72,7 @@ function threadCpuMs(): number | null {
  */
 export const BOUNDED_TERMS = { chunk: 2000, cacheKiB: 4096, youngMb: 4 } as const;
 
+/** Opens a terms' file as a bulk build opens its own: no journal, no fsync (a crash leaves a file nobody uses). */
 function openTermsFile(path: string, tempOnDisk: boolean): Db {
   const db = new Database(path);
   try {
