@@ -405,14 +405,16 @@ export interface BuildOptions {
    * embedded store's file (`store.path`): the writer's thread then only inserts rows.
    * Default: when the log's first page is full (a small log is not worth a thread's start);
    * with `tempOnDisk` (a replay) only when built (from `dist/`: a thread running TypeScript
-   * sources loads their compiler too, ~50 MB), with 2 batches ahead and an 8 MB young
-   * generation instead of 6 and 64 (bench/RESULTS.md, "Replay and export", session 36).
+   * sources loads their compiler too, ~50 MB), with 4 batches ahead and a 16 MB young
+   * generation instead of 6 and 64 (2 and 8 from session 36 to 40: bench/RESULTS.md, "Replay
+   * and export", session 36, and session 41).
    */
   readonly decodeThread?: boolean;
   /**
    * Cuts the terms and builds their indexes on a thread of its own (terms-build.ts) while the
-   * other tables' indexes are built. Default: with 100,000 events or more, not with
-   * `tempOnDisk`, nor from a worker running TypeScript sources. Without it the same steps run
+   * other tables' indexes are built. Default: with 100,000 events or more, with `tempOnDisk`
+   * only when built (the thread bounded: terms-build.ts BOUNDED_TERMS), not from a worker
+   * running TypeScript sources. Without it the same steps run
    * on the build's thread, after the others; the file is the same either way.
    */
   readonly termsThread?: boolean;
@@ -494,10 +496,13 @@ export async function buildFresh(
     // (the replay's fold 253 MB at 300,000 events, against ~200 without the thread; built, 183 MB with the bounds below).
     const built = !import.meta.url.endsWith('.ts');
     const file = typeof store.path === 'string' && (options.decodeThread ?? (options.tempOnDisk ? built : isMainThread || built)) ? store.path : null;
-    const bounded = options.tempOnDisk === true ? { ahead: 2, youngMb: 8 } : { ahead: 6 };
-    // The terms on a thread of their own likewise (not for a replay, whose memory stays bounded: they are made after the rest there),
-    // once the log is large enough (decided after it is applied, below).
-    const termsThreadAllowed = options.termsThread ?? (!options.tempOnDisk && (isMainThread || !import.meta.url.endsWith('.ts')));
+    // A replay's: 4 batches ahead and a 16 MB young generation (were 2 and 8: session 41 measured the fold's CPU
+    // 48.2 / 49.0 s against 51.1 / 62.1 with them, its peak no higher, 207-209 MB against 208-219, the peak being the finishing steps').
+    const bounded = options.tempOnDisk === true ? { ahead: 4, youngMb: 16 } : { ahead: 6 };
+    // The terms on a thread of their own likewise, once the log is large enough (decided after it is applied, below); for a
+    // replay only when built, the thread's memory bounded (terms-build.ts BOUNDED_TERMS): its fold peaked at 210 MB so on the
+    // 1,000,000-fact record against 236 MB with the terms cut on this thread after the rest (session 41).
+    const termsThreadAllowed = options.termsThread ?? (options.tempOnDisk ? built : isMainThread || built);
     // The log from `after` on, decoded on the second core; the events after the end it read go through drain().
     const drainThreaded = async (path: string) => {
       // Pages of one batch at most: a page's rows are alive until its last batch is decoded, and

@@ -12,7 +12,8 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t from 'tap';
 import { buildFresh } from '../projections/index.js';
-import { analyzeBefore, analyzeWith } from '../projections/terms-build.js';
+import { BOUNDED_TERMS, analyzeBefore, analyzeWith } from '../projections/terms-build.js';
+import { buildTerms } from '../projections/offices/terms-index.js';
 import { storeWithHistory } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
@@ -133,6 +134,23 @@ t.test("a replay's fold (tempOnDisk): the terms' index builds sort in files, on 
     t.same(Object.keys(got), Object.keys(expected), 'the same tables');
     for (const name of Object.keys(expected)) t.same(got[name], expected[name], `${name}: the same rows (terms thread: ${termsThread})`);
     t.notOk(existsSync(`${path}.terms`), "the terms' file removed");
+  }
+});
+
+t.test("the cut read in chunks of any size (a replay's: BOUNDED_TERMS.chunk): the same terms rows, rowids included", async (t) => {
+  const { store, dir } = await storeWithHistory(t, 2000, 37);
+  const path = join(dir, 'chunks.db');
+  await buildFresh(store, path, silent, undefined, undefined, { decodeThread: false, termsThread: false });
+  const terms = (db: Database.Database): unknown[][] => db.prepare('SELECT rowid, * FROM terms ORDER BY rowid').raw().all() as unknown[][];
+  const db = new Database(path);
+  t.teardown(() => db.close());
+  const expected = terms(db);
+  t.ok(expected.length > 20, 'terms made');
+  // Chunks that end inside a pair's appointments, and one that holds them all.
+  for (const chunk of [3, 7, BOUNDED_TERMS.chunk]) {
+    db.exec('DROP TABLE terms; DROP TABLE terms_rt;');
+    buildTerms(db, chunk);
+    t.same(terms(db), expected, `chunks of ${chunk}: the same rows`);
   }
 });
 

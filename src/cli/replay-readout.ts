@@ -86,10 +86,12 @@ export interface ReadOutOptions {
   successionsPass?: boolean;
   /** Later units read out to their file before the offices whether or not the pass is done (default 0; tests). */
   laterFirst?: number;
+  /** Hears the read-out's stages as this thread passes them (`annals replay` with ANNALS_REPLAY_TIMES: their times). */
+  onStage?: (stage: string) => void;
 }
 
 /** The NDJSON of every entity in the fold at `path` (open here as `db`) as it stood at knownAt, a unit's text at a time. */
-export async function* readOutWithThread(db: Db, path: string, knownAt: string, { successionsPass = true, laterFirst = 0 }: ReadOutOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
+export async function* readOutWithThread(db: Db, path: string, knownAt: string, { successionsPass = true, laterFirst = 0, onStage }: ReadOutOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
   const { port1: here, port2: there } = new MessageChannel();
   const sent = new SharedArrayBuffer(8);
   const counter = new Int32Array(sent);
@@ -160,7 +162,9 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
   let laterEntities = 0;
   /** The units in the order they are read out: the organizations, the later units while the pass runs (to the file), the offices, then the rest. */
   function* ordered(): Generator<{ unit: Unit; spill: boolean } | 'flush'> {
+    onStage?.('read-out: started (its thread too)');
     for (const unit of organizationUnits(queries, knownAt)) yield { unit, spill: false };
+    onStage?.('read-out: organizations read out');
     const rest = laterUnits(queries, db, knownAt);
     let spilled = 0;
     const more = (): boolean => pass() === PASS.pending || spilled < laterFirst;
@@ -169,7 +173,9 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
       spilled += 1;
       yield { unit: next.value, spill: true };
     }
+    onStage?.(`read-out: ${spilled} later units read out to their file, the successions' pass done`);
     for (const unit of officeUnits(queries, knownAt)) yield { unit, spill: false };
+    onStage?.('read-out: offices read out');
     yield 'flush';
     if (next === null || !next.done) for (const unit of rest) yield { unit, spill: false };
   }

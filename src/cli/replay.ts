@@ -48,13 +48,21 @@ export const replayCommand: Command = {
     setFlagsFromString('--heap-growing-percent=20');
     return await withStore(config, async (store) => {
       let count = 0;
-      const onProgress = (p: { applied: number; eventsPerSecond: number; stage?: string }) => io.stderr.write(p.stage === undefined ? `replay: folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)\n` : `replay: ${p.stage}\n`);
+      // ANNALS_REPLAY_TIMES=1: each line after the time since the start and the process's CPU (every thread's) so far, seconds.
+      const started = performance.now();
+      const times = process.env.ANNALS_REPLAY_TIMES === '1' ? (): string => {
+        const cpu = process.cpuUsage();
+        return `[${((performance.now() - started) / 1000).toFixed(2)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s] `;
+      } : (): string => '';
+      const say = (line: string): boolean => io.stderr.write(`replay: ${times()}${line}\n`);
+      const onProgress = (p: { applied: number; eventsPerSecond: number; stage?: string }) => say(p.stage === undefined ? `folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)` : p.stage);
+      const onStage = process.env.ANNALS_REPLAY_TIMES === '1' ? (stage: string) => void say(stage) : undefined;
       // A chunk of whole lines at a time (about 32 KiB), waiting for the reader when the pipe is full.
-      for await (const { text, entities } of replayLines(store, knownAt, { log, onProgress })) {
+      for await (const { text, entities } of replayLines(store, knownAt, { log, onProgress, ...(onStage === undefined ? {} : { onStage }) })) {
         count += entities;
         if (text && !io.stdout.write(text)) await once(io.stdout, 'drain');
       }
-      io.stderr.write(`replay: ${count} entities known at ${knownAt}\n`);
+      say(`${count} entities known at ${knownAt}`);
       return EXIT.ok;
     }, { oneRead: true });
   },

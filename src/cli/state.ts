@@ -43,6 +43,8 @@ export interface ReplayOptions {
    * true); false: every read model, as a rebuild makes them (the same lines, at more cost).
    */
   readOutOnly?: boolean;
+  /** Hears the read-out's stages (replay-readout.ts ReadOutOptions.onStage). */
+  onStage?: (stage: string) => void;
 }
 
 const PAGE = 1000;
@@ -87,7 +89,7 @@ export async function* replayTo(store: LogSource, knownAt: string, options: Repl
  * unit's last chunk), read out and serialized on this thread and one of its own (replay-readout.ts).
  */
 export async function* replayLines(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
-  yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt));
+  yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt, options.onStage === undefined ? {} : { onStage: options.onStage }));
 }
 
 /** The log recorded by knownAt folded into a temporary file, then `readOut` of it; the file removed at the end. */
@@ -96,8 +98,9 @@ async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOpti
   try {
     const path = join(dir, 'readmodels.db');
     await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true, readOutOnly: options.readOutOnly ?? true });
-    // What the fold left in this thread's heap (the terms' cut: ~70 MB on the 1,000,000-fact
-    // record, garbage once done) collected now, before the read-out's thread starts: left to
+    // What the fold left in this thread's heap (the log's batches; the terms' cut when made on this
+    // thread, from TypeScript sources: ~70 MB on the 1,000,000-fact record before session 41 cut it
+    // in smaller chunks; garbage once done) collected now, before the read-out's thread starts: left to
     // V8, it was collected only well into the read-out, after the thread and caches came on top.
     // Twice, a moment apart: the first collection leaves its pages committed (heapTotal 79 MB
     // for 15.5 MB live on that record, old space 44 MB) until its sweeping is done; the second
