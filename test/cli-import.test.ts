@@ -161,6 +161,11 @@ t.test('replay: the state of everything at a moment', async (t) => {
   const csto = of('organization').find((o) => o.key === 'csto') as unknown as { chairs: Array<{ state: { key: string } }> };
   t.same(csto.chairs.map((c) => c.state.key), ['ru']);
   t.match(now.stderr, /replay: 18 entities known at/);
+  t.notMatch(now.stderr, /CPU/, 'no times unless asked');
+  const timed = await inProcess(['replay', '--times', '--known-at', new Date(Date.now() + 1000).toISOString(), '--data-dir', dir]);
+  t.equal(timed.code, 0, timed.stderr);
+  t.equal(timed.stdout, now.stdout, '--times changes only stderr');
+  t.match(timed.stderr, /^replay: \[\d+\.\d\d s, CPU \d+\.\d\d s\] 18 entities known at/m, '--times: the seconds since the start and the CPU so far on each line');
   const empty = await inProcess(['replay', '--known-at', before, '--data-dir', dir]);
   t.equal(empty.code, 0, empty.stderr);
   t.equal(empty.stdout, '', 'nothing was known before the import: no lines');

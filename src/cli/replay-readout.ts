@@ -86,7 +86,7 @@ export interface ReadOutOptions {
   successionsPass?: boolean;
   /** Later units read out to their file before the offices whether or not the pass is done (default 0; tests). */
   laterFirst?: number;
-  /** Hears the read-out's stages as this thread passes them (`annals replay` with ANNALS_REPLAY_TIMES: their times). */
+  /** Hears the read-out's stages as this thread passes them (`annals replay --times`: their times). */
   onStage?: (stage: string) => void;
 }
 

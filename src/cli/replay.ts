@@ -12,10 +12,12 @@ import { replayLines } from './state.js';
 
 const HELP = `annals replay — the state of everything as the record stood at a moment
 
-Usage: annals replay --known-at T
+Usage: annals replay --known-at T [--times]
 
   --known-at T   the moment (RFC 3339 UTC with milliseconds, e.g. 2025-12-01T00:00:00.000Z);
                  facts recorded later, corrections included, are ignored
+  --times        each progress line on stderr after the seconds since the start and the
+                 process's CPU so far (every thread's), and the read-out's stages too
 
 Prints NDJSON on stdout: one JSON object a line, one line an entity known at T, each with
 "entity" first (its kind: "organization", "office", "person", "session", "document"), then
@@ -34,7 +36,7 @@ export const replayCommand: Command = {
   name: 'replay',
   summary: 'the state of everything as of --known-at T, as NDJSON (one entity a line)',
   help: HELP,
-  options: { 'known-at': { type: 'string' } },
+  options: { 'known-at': { type: 'string' }, times: { type: 'boolean' } },
   async run(call) {
     const { io } = call;
     const knownAt = parseKnownAt(call.values['known-at'] as string | undefined);
@@ -48,15 +50,16 @@ export const replayCommand: Command = {
     setFlagsFromString('--heap-growing-percent=20');
     return await withStore(config, async (store) => {
       let count = 0;
-      // ANNALS_REPLAY_TIMES=1: each line after the time since the start and the process's CPU (every thread's) so far, seconds.
+      // --times: each line after the time since the start and the process's CPU (every thread's) so far, seconds.
+      const timed = call.values['times'] === true;
       const started = performance.now();
-      const times = process.env.ANNALS_REPLAY_TIMES === '1' ? (): string => {
+      const times = timed ? (): string => {
         const cpu = process.cpuUsage();
         return `[${((performance.now() - started) / 1000).toFixed(2)} s, CPU ${((cpu.user + cpu.system) / 1e6).toFixed(2)} s] `;
       } : (): string => '';
       const say = (line: string): boolean => io.stderr.write(`replay: ${times()}${line}\n`);
       const onProgress = (p: { applied: number; eventsPerSecond: number; stage?: string }) => say(p.stage === undefined ? `folded ${p.applied} events recorded by ${knownAt} (${Math.round(p.eventsPerSecond)}/s)` : p.stage);
-      const onStage = process.env.ANNALS_REPLAY_TIMES === '1' ? (stage: string) => void say(stage) : undefined;
+      const onStage = timed ? (stage: string) => void say(stage) : undefined;
       // A chunk of whole lines at a time (about 32 KiB), waiting for the reader when the pipe is full.
       for await (const { text, entities } of replayLines(store, knownAt, { log, onProgress, ...(onStage === undefined ? {} : { onStage }) })) {
         count += entities;
