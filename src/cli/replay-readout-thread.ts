@@ -10,7 +10,7 @@ import Database from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';
 import { buildSuccessions } from '../../projections/offices/successions-pass.js';
 import { unitLines, type Unit } from './state.js';
-import { LOOKUP_CACHE_KIB, PASS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
+import { LOOKUP_CACHE_KIB, PASS, TERMS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
 
 const init = workerData as ReadOutInit;
 /** The pass's page caches (its file's, the fold's, the temporary tables'), KiB each. */
@@ -27,7 +27,10 @@ db.pragma(`cache_size = -${init.cacheKiB}`);
 db.pragma('temp_store = MEMORY');
 const queries = new ReadQueries(db);
 let succession: ((office: string) => string) | undefined;
-if (init.successions !== undefined) {
+// The terms' own file made first (replay-readout.ts TERMS; the fold's `terms` left empty): on their failure the
+// read-out's thread ends the replay with it (the pass left pending).
+while (Atomics.load(counter, 2) === TERMS.pending) Atomics.wait(counter, 2, TERMS.pending, 1000);
+if (init.successions !== undefined && Atomics.load(counter, 2) === TERMS.made) {
   try {
     makeSuccessions(init.successions);
     const s = openSuccessions(init.successions, LOOKUP_CACHE_KIB);
@@ -61,7 +64,11 @@ function makeSuccessions(path: string): void {
     w.pragma(`temp.cache_size = -${kib}`);
     w.prepare('ATTACH DATABASE ? AS fold').run(init.path);
     w.pragma(`fold.cache_size = -${kib}`);
-    buildSuccessions(w, init.knownAt, 'fold');
+    if (init.terms !== undefined) {
+      w.prepare('ATTACH DATABASE ? AS fold_terms').run(init.terms);
+      w.pragma(`fold_terms.cache_size = -${kib}`);
+    }
+    buildSuccessions(w, init.knownAt, 'fold', undefined, init.terms === undefined ? 'fold' : 'fold_terms');
   } finally {
     w.close();
   }

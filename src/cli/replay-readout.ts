@@ -38,7 +38,12 @@ export interface ReadOutInit {
   readonly sent: SharedArrayBuffer;
   /** Where the thread makes every office's succession first (successions-pass.ts); none: an office at a time. */
   readonly successions?: string;
+  /** The terms' own file, which the pass reads `terms` from once `sent[2]` says TERMS.made (the fold's own `terms` empty: buildFresh termsApart). */
+  readonly terms?: string;
 }
+
+/** The terms' file as this thread says it to the read-out's (`sent[2]`). */
+export const TERMS = { pending: 0, made: 1, failed: 2 } as const;
 
 /** The successions' pass as the thread says it (`sent[1]`). */
 export const PASS = { pending: 0, done: 1, failed: 2 } as const;
@@ -88,19 +93,26 @@ export interface ReadOutOptions {
   laterFirst?: number;
   /** Hears the read-out's stages as this thread passes them (`annals replay --times`: their times). */
   onStage?: (stage: string) => void;
+  /**
+   * The fold's terms in a file of their own, still being made (buildFresh termsApart): the read-out starts
+   * meanwhile (the organizations, the later units to their file: none reads `terms`), the thread's pass once
+   * `made` is fulfilled, reading them from `path`; its rejection ends the read-out with that error.
+   */
+  terms?: { path: string; made: Promise<void> };
 }
 
 /** The NDJSON of every entity in the fold at `path` (open here as `db`) as it stood at knownAt, a unit's text at a time. */
-export async function* readOutWithThread(db: Db, path: string, knownAt: string, { successionsPass = true, laterFirst = 0, onStage }: ReadOutOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
+export async function* readOutWithThread(db: Db, path: string, knownAt: string, { successionsPass = true, laterFirst = 0, onStage, terms }: ReadOutOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
   const { port1: here, port2: there } = new MessageChannel();
-  const sent = new SharedArrayBuffer(8);
+  const sent = new SharedArrayBuffer(12);
   const counter = new Int32Array(sent);
   const successions = successionsPass ? `${path}.successions` : undefined;
   // Beside this thread's file (the thread's may be another, or fail to open).
   const laterPath = `${db.name}.later`;
   if (successions !== undefined) rmSync(successions, { force: true });
   if (!successionsPass) Atomics.store(counter, 1, PASS.done);
-  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }) };
+  if (terms === undefined) Atomics.store(counter, 2, TERMS.made);
+  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }), ...(terms === undefined ? {} : { terms: terms.path }) };
   const url = new URL(`./replay-readout-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   const worker: Worker = startWorker(url, { workerData: init, transferList: [there], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'replay read-out');
   let failure: Error | null = null;
@@ -117,6 +129,20 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
     failure ??= new Error(`the replay's read-out thread stopped (exit code ${code})`);
     wake();
   });
+  // The terms made: said to the thread, whose pass waits for them (it reads their file).
+  terms?.made.then(
+    () => {
+      Atomics.store(counter, 2, TERMS.made);
+      Atomics.notify(counter, 2);
+      onStage?.('read-out: the terms made (their thread gone), the successions\' pass starts');
+    },
+    (err: unknown) => {
+      failure ??= err instanceof Error ? err : new Error(String(err));
+      Atomics.store(counter, 2, TERMS.failed);
+      Atomics.notify(counter, 2);
+      wake();
+    },
+  );
   let taken = 0;
   /** Until counter[index] is no longer `value`, the event loop turning meanwhile; the thread's failure thrown. */
   const waitWhile = async (index: number, value: number): Promise<void> => {
@@ -211,6 +237,9 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
   let inThread = 0;
   try {
     for (const next of ordered()) {
+      // While the terms are made, a turn of the event loop a unit: their thread's message is heard there, and the pass starts then.
+      if (Atomics.load(counter, 2) === TERMS.pending) await new Promise((resolve) => setImmediate(resolve));
+      if (failure) throw failure;
       if (next === 'flush') {
         await passDone();
         slots.push('flush');
