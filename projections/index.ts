@@ -432,9 +432,11 @@ export interface BuildOptions {
    * the table `terms` with its indexes and statistics) finished, their thread gone. The read-out starts
    * on the other tables while the terms are cut (session 41, s41-ov); the build's own `terms` stays
    * empty. Ignored unless the terms are made on their thread (`termsThread`): inline, they are made
-   * first, then handed over the same way, the file the same.
+   * first, then handed over the same way, the file the same. `finished`: an Int32Array over it, [0] set to
+   * terms-build.ts TERMS_FILE.finished by the terms' thread itself once their file is finished (before
+   * `made`, which needs this thread's event loop to turn), TERMS_FILE.failed on its failure.
    */
-  readonly termsApart?: (made: Promise<void>) => void;
+  readonly termsApart?: (terms: { made: Promise<void>; finished: SharedArrayBuffer }) => void;
   /**
    * Stops the build at its next batch or finishing step with RebuildStoppedError, its file
    * removed (the service stopping, `annals rebuild` interrupted). With one, the build also
@@ -619,7 +621,8 @@ export async function buildFresh(
     const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
     sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
-    terms = startTerms(db, termsThread, phase, options.tempOnDisk === true, readOutOnly);
+    const termsFinished = options.termsApart === undefined ? undefined : new SharedArrayBuffer(4);
+    terms = startTerms(db, termsThread, phase, options.tempOnDisk === true, readOutOnly, termsFinished);
     // The other tables' closes next, while the terms' thread starts on its file: one thread on
     // each core (no sort: SQLite's sorter threads not yet wanted). They need no index but those
     // kept during the log (a table's key in IN (...) is one pass over it without one), and made
@@ -641,7 +644,7 @@ export async function buildFresh(
       phase('statistics (ANALYZE): the terms left in their file');
       const t = terms;
       terms = null;
-      options.termsApart(t.made().then(() => undefined));
+      options.termsApart({ made: t.made().then(() => undefined), finished: termsFinished as SharedArrayBuffer });
       db.pragma('journal_mode = DELETE');
       const elapsedMs = performance.now() - started;
       return { events, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(events / Math.max(elapsedMs / 1000, 1e-9)), position: writer.checkpoint().position, phases };

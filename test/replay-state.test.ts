@@ -20,6 +20,7 @@ import Database from 'better-sqlite3';
 import { ReadQueries, buildFresh, openReadModels, openReader } from '../projections/index.js';
 import { openDb } from '../projections/db.js';
 import { readOutWithThread } from '../src/cli/replay-readout.js';
+import { TERMS_FILE, sayTermsFile } from '../projections/terms-build.js';
 import { ENTITY_ORDER, entitiesAt, replayLines, replayTo, type Entity } from '../src/cli/state.js';
 import type { StoredEvent } from '../src/store/port.js';
 import { TestLog, recordRichHistory } from './fixtures/history.js';
@@ -218,7 +219,7 @@ t.test('the terms left in their file (buildFresh termsApart): the read-out start
   for (const fails of [false, true]) {
     const path = join(dir, `fold-${fails}.db`);
     let made: Promise<void> | undefined;
-    await buildFresh(log, path, pino({ level: 'silent' }), undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true, termsApart: (m) => void (made = m) });
+    await buildFresh(log, path, pino({ level: 'silent' }), undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true, termsApart: (m) => void (made = m.made) });
     t.ok(made, 'the terms handed over');
     await made;
     const fold = new Database(path, { readonly: true });
@@ -226,6 +227,7 @@ t.test('the terms left in their file (buildFresh termsApart): the read-out start
     fold.close();
     t.same(termRows(`${path}.terms`), expected, 'the terms\' file: the terms a fold copies in, rowids too');
     // Said made only once the read-out has given its first text (the organizations need no terms).
+    const finished = new SharedArrayBuffer(4);
     let release!: (v: void) => void;
     let fail!: (e: Error) => void;
     const later = new Promise<void>((resolve, reject) => {
@@ -235,8 +237,9 @@ t.test('the terms left in their file (buildFresh termsApart): the read-out start
     const db = new Database(path, { readonly: true });
     let text = '';
     const run = async (): Promise<void> => {
-      for await (const u of readOutWithThread(db, path, k, { terms: { path: `${path}.terms`, made: later } })) {
+      for await (const u of readOutWithThread(db, path, k, { terms: { path: `${path}.terms`, made: later, finished } })) {
         if (text === '' && u.text.length > 0) {
+          sayTermsFile(finished, fails ? TERMS_FILE.failed : TERMS_FILE.finished);
           if (fails) fail(new Error('the terms could not be built: a test\'s'));
           else release();
         }

@@ -10,7 +10,8 @@ import Database from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';
 import { buildSuccessions } from '../../projections/offices/successions-pass.js';
 import { unitLines, type Unit } from './state.js';
-import { LOOKUP_CACHE_KIB, PASS, TERMS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
+import { TERMS_FILE } from '../../projections/terms-build.js';
+import { LOOKUP_CACHE_KIB, PASS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
 
 const init = workerData as ReadOutInit;
 /** The pass's page caches (its file's, the fold's, the temporary tables'), KiB each. */
@@ -27,10 +28,11 @@ db.pragma(`cache_size = -${init.cacheKiB}`);
 db.pragma('temp_store = MEMORY');
 const queries = new ReadQueries(db);
 let succession: ((office: string) => string) | undefined;
-// The terms' own file made first (replay-readout.ts TERMS; the fold's `terms` left empty): on their failure the
-// read-out's thread ends the replay with it (the pass left pending).
-while (Atomics.load(counter, 2) === TERMS.pending) Atomics.wait(counter, 2, TERMS.pending, 1000);
-if (init.successions !== undefined && Atomics.load(counter, 2) === TERMS.made) {
+// The terms' own file finished first (their thread says so: terms-build.ts TERMS_FILE; the fold's `terms` left
+// empty): on their failure the read-out's thread ends the replay with it (the pass left pending).
+const termsFile = init.terms === undefined ? null : new Int32Array(init.terms.finished);
+while (termsFile !== null && Atomics.load(termsFile, 0) === TERMS_FILE.pending) Atomics.wait(termsFile, 0, TERMS_FILE.pending, 1000);
+if (init.successions !== undefined && (termsFile === null || Atomics.load(termsFile, 0) === TERMS_FILE.finished)) {
   try {
     makeSuccessions(init.successions);
     const s = openSuccessions(init.successions, LOOKUP_CACHE_KIB);
@@ -65,7 +67,7 @@ function makeSuccessions(path: string): void {
     w.prepare('ATTACH DATABASE ? AS fold').run(init.path);
     w.pragma(`fold.cache_size = -${kib}`);
     if (init.terms !== undefined) {
-      w.prepare('ATTACH DATABASE ? AS fold_terms').run(init.terms);
+      w.prepare('ATTACH DATABASE ? AS fold_terms').run(init.terms.path);
       w.pragma(`fold_terms.cache_size = -${kib}`);
     }
     buildSuccessions(w, init.knownAt, 'fold', undefined, init.terms === undefined ? 'fold' : 'fold_terms');

@@ -38,12 +38,12 @@ export interface ReadOutInit {
   readonly sent: SharedArrayBuffer;
   /** Where the thread makes every office's succession first (successions-pass.ts); none: an office at a time. */
   readonly successions?: string;
-  /** The terms' own file, which the pass reads `terms` from once `sent[2]` says TERMS.made (the fold's own `terms` empty: buildFresh termsApart). */
-  readonly terms?: string;
+  /**
+   * The terms' own file, which the pass reads `terms` from once `termsFinished` says it finished (the fold's
+   * own `terms` empty: buildFresh termsApart); their thread sets it (terms-build.ts TERMS_FILE).
+   */
+  readonly terms?: { readonly path: string; readonly finished: SharedArrayBuffer };
 }
-
-/** The terms' file as this thread says it to the read-out's (`sent[2]`). */
-export const TERMS = { pending: 0, made: 1, failed: 2 } as const;
 
 /** The successions' pass as the thread says it (`sent[1]`). */
 export const PASS = { pending: 0, done: 1, failed: 2 } as const;
@@ -96,23 +96,24 @@ export interface ReadOutOptions {
   /**
    * The fold's terms in a file of their own, still being made (buildFresh termsApart): the read-out starts
    * meanwhile (the organizations, the later units to their file: none reads `terms`), the thread's pass once
-   * `made` is fulfilled, reading them from `path`; its rejection ends the read-out with that error.
+   * `finished` says their file is (their thread sets it, terms-build.ts TERMS_FILE: this thread's event loop
+   * need not turn, and it turns seldom while the organizations are read out, the largest ~1 s), reading them
+   * from `path`; the rejection of `made` ends the read-out with that error.
    */
-  terms?: { path: string; made: Promise<void> };
+  terms?: { path: string; made: Promise<void>; finished: SharedArrayBuffer };
 }
 
 /** The NDJSON of every entity in the fold at `path` (open here as `db`) as it stood at knownAt, a unit's text at a time. */
 export async function* readOutWithThread(db: Db, path: string, knownAt: string, { successionsPass = true, laterFirst = 0, onStage, terms }: ReadOutOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
   const { port1: here, port2: there } = new MessageChannel();
-  const sent = new SharedArrayBuffer(12);
+  const sent = new SharedArrayBuffer(8);
   const counter = new Int32Array(sent);
   const successions = successionsPass ? `${path}.successions` : undefined;
   // Beside this thread's file (the thread's may be another, or fail to open).
   const laterPath = `${db.name}.later`;
   if (successions !== undefined) rmSync(successions, { force: true });
   if (!successionsPass) Atomics.store(counter, 1, PASS.done);
-  if (terms === undefined) Atomics.store(counter, 2, TERMS.made);
-  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }), ...(terms === undefined ? {} : { terms: terms.path }) };
+  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }), ...(terms === undefined ? {} : { terms: { path: terms.path, finished: terms.finished } }) };
   const url = new URL(`./replay-readout-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   const worker: Worker = startWorker(url, { workerData: init, transferList: [there], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'replay read-out');
   let failure: Error | null = null;
@@ -129,17 +130,11 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
     failure ??= new Error(`the replay's read-out thread stopped (exit code ${code})`);
     wake();
   });
-  // The terms made: said to the thread, whose pass waits for them (it reads their file).
+  // The terms' failure (their thread's message, heard when this thread's event loop turns) ends the read-out.
   terms?.made.then(
-    () => {
-      Atomics.store(counter, 2, TERMS.made);
-      Atomics.notify(counter, 2);
-      onStage?.('read-out: the terms made (their thread gone), the successions\' pass starts');
-    },
+    () => onStage?.('read-out: the terms\' thread gone (their file finished before, the successions\' pass started then)'),
     (err: unknown) => {
       failure ??= err instanceof Error ? err : new Error(String(err));
-      Atomics.store(counter, 2, TERMS.failed);
-      Atomics.notify(counter, 2);
       wake();
     },
   );
@@ -237,8 +232,6 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
   let inThread = 0;
   try {
     for (const next of ordered()) {
-      // While the terms are made, a turn of the event loop a unit: their thread's message is heard there, and the pass starts then.
-      if (Atomics.load(counter, 2) === TERMS.pending) await new Promise((resolve) => setImmediate(resolve));
       if (failure) throw failure;
       if (next === 'flush') {
         await passDone();

@@ -99,12 +99,12 @@ export async function* replayLines(store: LogSource, knownAt: string, options: R
  * `termsApart`: the fold's terms left in their own file (buildFresh termsApart), `readOut` given their
  * file and the promise of its being finished, and started before.
  */
-async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOptions, readOut: (db: Db, path: string, terms?: { path: string; made: Promise<void> }) => Iterable<T> | AsyncIterable<T>, termsApart = false): AsyncGenerator<T> {
+async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOptions, readOut: (db: Db, path: string, terms?: { path: string; made: Promise<void>; finished: SharedArrayBuffer }) => Iterable<T> | AsyncIterable<T>, termsApart = false): AsyncGenerator<T> {
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'annals-replay-'));
-  let terms: { path: string; made: Promise<void> } | undefined;
+  let terms: { path: string; made: Promise<void>; finished: SharedArrayBuffer } | undefined;
   try {
     const path = join(dir, 'readmodels.db');
-    const apart = termsApart ? { termsApart: (made: Promise<void>) => { terms = { path: termsFileOf(path), made }; made.catch(() => undefined); } } : {};
+    const apart = termsApart ? { termsApart: (t: { made: Promise<void>; finished: SharedArrayBuffer }) => { terms = { path: termsFileOf(path), ...t }; t.made.catch(() => undefined); } } : {};
     await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true, readOutOnly: options.readOutOnly ?? true, ...apart });
     // What the fold left in this thread's heap (the log's batches; the terms' cut when made on this
     // thread, from TypeScript sources: ~70 MB on the 1,000,000-fact record before session 41 cut it
