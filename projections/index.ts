@@ -425,19 +425,6 @@ export interface BuildOptions {
    */
   readonly readOutOnly?: boolean;
   /**
-   * A replay's fold (`annals replay`'s read-out, state.ts replayLines): the terms are not copied into
-   * the build's file, nor waited for. Once the other tables are closed, indexed and analyzed (their
-   * `sqlite_stat1` rows, none for `terms`, and no `sqlite_stat4`), the build's file is closed and the
-   * build returns, first handing this the promise of the terms' file (`<path>.terms`, terms-build.ts:
-   * the table `terms` with its indexes and statistics) finished, their thread gone. The read-out starts
-   * on the other tables while the terms are cut (session 41, s41-ov); the build's own `terms` stays
-   * empty. Ignored unless the terms are made on their thread (`termsThread`): inline, they are made
-   * first, then handed over the same way, the file the same. `finished`: an Int32Array over it, [0] set to
-   * terms-build.ts TERMS_FILE.finished by the terms' thread itself once their file is finished (before
-   * `made`, which needs this thread's event loop to turn), TERMS_FILE.failed on its failure.
-   */
-  readonly termsApart?: (terms: { made: Promise<void>; finished: SharedArrayBuffer }) => void;
-  /**
    * Stops the build at its next batch or finishing step with RebuildStoppedError, its file
    * removed (the service stopping, `annals rebuild` interrupted). With one, the build also
    * lets the event loop turn between batches, so that what aborts it (a message, a signal) is heard.
@@ -621,8 +608,7 @@ export async function buildFresh(
     const termsThread = options.termsThread ?? (termsThreadAllowed && events >= TERMS_THREAD_EVENTS);
     writer.closeBulk(phase, (t) => TERMS_SOURCES.includes(t));
     sorting(db, () => createIndexes(db, phase, { terms: false, only: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
-    const termsFinished = options.termsApart === undefined ? undefined : new SharedArrayBuffer(4);
-    terms = startTerms(db, termsThread, phase, options.tempOnDisk === true, readOutOnly, termsFinished);
+    terms = startTerms(db, termsThread, phase, options.tempOnDisk === true, readOutOnly);
     // The other tables' closes next, while the terms' thread starts on its file: one thread on
     // each core (no sort: SQLite's sorter threads not yet wanted). They need no index but those
     // kept during the log (a table's key in IN (...) is one pass over it without one), and made
@@ -636,19 +622,8 @@ export async function buildFresh(
     stopIfAsked();
     // The other tables' statistics before waiting for the terms' thread (terms-build.ts
     // analyzeBefore): their rows are put in a whole-file ANALYZE's order once the terms are in.
-    const analyzed = termsThread || options.termsApart !== undefined ? analyzeBefore(db) : undefined;
+    const analyzed = termsThread ? analyzeBefore(db) : undefined;
     if (analyzed !== undefined) phase('statistics (ANALYZE) of the other tables, beside the terms\' thread');
-    if (options.termsApart !== undefined) {
-      // The read-out's file is done here: its statistics as analyzeWith leaves them but for the terms' (in their file).
-      db.exec('DELETE FROM sqlite_stat4; ANALYZE sqlite_schema;');
-      phase('statistics (ANALYZE): the terms left in their file');
-      const t = terms;
-      terms = null;
-      options.termsApart({ made: t.made().then(() => undefined), finished: termsFinished as SharedArrayBuffer });
-      db.pragma('journal_mode = DELETE');
-      const elapsedMs = performance.now() - started;
-      return { events, elapsedMs: Math.round(elapsedMs), eventsPerSecond: Math.round(events / Math.max(elapsedMs / 1000, 1e-9)), position: writer.checkpoint().position, phases };
-    }
     const made = await terms.made();
     // The terms' own steps, as their thread timed them (beside this thread's: not on its path).
     for (const p of made.phases) {

@@ -27,19 +27,6 @@ export interface TermsThreadInit {
   readonly tempOnDisk?: boolean;
   /** A replay's fold (read-out.ts): only the indexes its read-out reads, no `terms_rt`. */
   readonly readOutOnly?: boolean;
-  /** An Int32Array over it: [0] set to TERMS_FILE.finished once the file is finished (its connection closed), TERMS_FILE.failed on a failure, and notified (a replay's read-out thread waits on it: buildFresh termsApart). */
-  readonly finished?: SharedArrayBuffer;
-}
-
-/** The terms' file as TermsThreadInit.finished says it. */
-export const TERMS_FILE = { pending: 0, finished: 1, failed: 2 } as const;
-
-/** Says the terms' file finished or failed on `finished` (TermsThreadInit.finished), when given. */
-export function sayTermsFile(finished: SharedArrayBuffer | undefined, state: number): void {
-  if (finished === undefined) return;
-  const a = new Int32Array(finished);
-  Atomics.store(a, 0, state);
-  Atomics.notify(a, 0);
 }
 
 export interface TermsPhase {
@@ -214,7 +201,7 @@ export interface TermsBuild {
  * written): their inputs copied into a file beside it (on this thread), then cut and indexed
  * there on a thread of its own (`threaded`), or when `done` is called.
  */
-export function startTerms(db: Db, threaded: boolean, phase: (name: string) => void, tempOnDisk = false, readOutOnly = false, finished?: SharedArrayBuffer): TermsBuild {
+export function startTerms(db: Db, threaded: boolean, phase: (name: string) => void, tempOnDisk = false, readOutOnly = false): TermsBuild {
   const path = termsFileOf(db.name);
   const remove = (): void => {
     for (const suffix of ['', '-journal', '-wal', '-shm']) rmSync(`${path}${suffix}`, { force: true });
@@ -233,11 +220,11 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
     db.exec(`DETACH DATABASE ${ATTACHED}`);
   }
   let worker: Worker | null = null;
-  let made: Promise<TermsMade> | null = null;
+  let finished: Promise<TermsMade> | null = null;
   if (threaded) {
-    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk, readOutOnly, ...(finished === undefined ? {} : { finished }) } satisfies TermsThreadInit, ...(tempOnDisk ? { resourceLimits: { maxYoungGenerationSizeMb: BOUNDED_TERMS.youngMb } } : {}) }, 'rebuild terms');
+    const w = startWorker(new URL(`./terms-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url), { workerData: { path, tempOnDisk, readOutOnly } satisfies TermsThreadInit, ...(tempOnDisk ? { resourceLimits: { maxYoungGenerationSizeMb: BOUNDED_TERMS.youngMb } } : {}) }, 'rebuild terms');
     worker = w;
-    made = new Promise<TermsMade>((resolve, reject) => {
+    finished = new Promise<TermsMade>((resolve, reject) => {
       w.on('message', (m: TermsThreadReply) => {
         if (m.kind === 'done') resolve({ phases: m.phases, stats: m.stats });
         else reject(Object.assign(new Error(`the terms could not be built in ${path}: ${m.message}`), m.code === null ? {} : { code: m.code }));
@@ -246,23 +233,14 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
       w.on('exit', (code) => reject(new Error(`the rebuild's terms thread stopped (exit code ${code}) before the terms were built`)));
     });
     // Seen by done(); a failure before it is awaited is not an unhandled rejection.
-    made.catch(() => undefined);
+    finished.catch(() => undefined);
   }
   return {
     async made() {
-      let result: TermsMade;
-      if (made === null) {
-        try {
-          result = finishTermsFile(path, tempOnDisk, readOutOnly);
-        } catch (err) {
-          sayTermsFile(finished, TERMS_FILE.failed);
-          throw err;
-        }
-        sayTermsFile(finished, TERMS_FILE.finished);
-      } else result = await made;
+      const made = finished === null ? finishTermsFile(path, tempOnDisk, readOutOnly) : await finished;
       if (worker !== null) await worker.terminate();
       worker = null;
-      return result;
+      return made;
     },
     copyIn() {
       attach();

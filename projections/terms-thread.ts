@@ -6,17 +6,14 @@
  * tables' indexes and closes; then the build copies the finished table and index in.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { TERMS_FILE, finishTermsFile, sayTermsFile, type TermsThreadInit, type TermsThreadReply } from './terms-build.js';
+import { finishTermsFile, type TermsThreadInit, type TermsThreadReply } from './terms-build.js';
 
 const init = workerData as TermsThreadInit;
 const port = parentPort as NonNullable<typeof parentPort>;
 try {
   const made = finishTermsFile(init.path, init.tempOnDisk === true, init.readOutOnly === true);
-  // Said at once to whoever waits on the file itself (a replay's read-out thread), before the message its build hears.
-  sayTermsFile(init.finished, TERMS_FILE.finished);
   port.postMessage({ kind: 'done', ...made } satisfies TermsThreadReply);
 } catch (err) {
-  sayTermsFile(init.finished, TERMS_FILE.failed);
   port.postMessage({ kind: 'failed', message: err instanceof Error ? err.message : String(err), code: (err as { code?: unknown }).code ?? null } satisfies TermsThreadReply);
 } finally {
   port.close();

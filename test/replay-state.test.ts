@@ -20,7 +20,6 @@ import Database from 'better-sqlite3';
 import { ReadQueries, buildFresh, openReadModels, openReader } from '../projections/index.js';
 import { openDb } from '../projections/db.js';
 import { readOutWithThread } from '../src/cli/replay-readout.js';
-import { TERMS_FILE, sayTermsFile } from '../projections/terms-build.js';
 import { ENTITY_ORDER, entitiesAt, replayLines, replayTo, type Entity } from '../src/cli/state.js';
 import type { StoredEvent } from '../src/store/port.js';
 import { TestLog, recordRichHistory } from './fixtures/history.js';
@@ -193,65 +192,4 @@ t.test('the read-out thread failing: its error, not a hang', async (t) => {
   await t.rejects(drain(empty), /the replay's read-out (thread )?failed: ./);
   // The same file on both: every entity (a control for the two above).
   t.ok((await drain(path)) > 100);
-});
-
-t.test('the terms left in their file (buildFresh termsApart): the read-out starts before they are made, its pass reads them there; their failure ends it', async (t) => {
-  const log = new TestLog();
-  recordRichHistory(log, 600, 11, { offices: 120, people: 240, sameInstant: 0.2 });
-  const dir = await mkdtemp(join(tmpdir(), 'annals-replay-test-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  const k = log.events.at(-1)?.recordedAt as string;
-  const want = (await collect(replayTo(log, k, { tmpDir: dir }))).map((e) => `${JSON.stringify(e)}\n`).join('');
-  t.ok(want.includes('"entity":"office"') && want.includes('"holders":[{'), 'offices with holders among the lines');
-  // The same fold with every table and its terms copied in: the rows the terms' file must hold.
-  const whole = join(dir, 'whole.db');
-  await buildFresh(log, whole, pino({ level: 'silent' }), undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true });
-  const termRows = (file: string): unknown[] => {
-    const db = new Database(file, { readonly: true });
-    try {
-      return db.prepare('SELECT rowid, * FROM terms ORDER BY rowid').raw().all();
-    } finally {
-      db.close();
-    }
-  };
-  const expected = termRows(whole);
-  t.ok(expected.length > 50, `${expected.length} terms`);
-  for (const fails of [false, true]) {
-    const path = join(dir, `fold-${fails}.db`);
-    let made: Promise<void> | undefined;
-    await buildFresh(log, path, pino({ level: 'silent' }), undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true, termsApart: (m) => void (made = m.made) });
-    t.ok(made, 'the terms handed over');
-    await made;
-    const fold = new Database(path, { readonly: true });
-    t.equal(fold.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'terms'").pluck().get(), 0, 'no terms in the fold\'s own file');
-    fold.close();
-    t.same(termRows(`${path}.terms`), expected, 'the terms\' file: the terms a fold copies in, rowids too');
-    // Said made only once the read-out has given its first text (the organizations need no terms).
-    const finished = new SharedArrayBuffer(4);
-    let release!: (v: void) => void;
-    let fail!: (e: Error) => void;
-    const later = new Promise<void>((resolve, reject) => {
-      release = resolve;
-      fail = reject;
-    });
-    const db = new Database(path, { readonly: true });
-    let text = '';
-    const run = async (): Promise<void> => {
-      for await (const u of readOutWithThread(db, path, k, { terms: { path: `${path}.terms`, made: later, finished } })) {
-        if (text === '' && u.text.length > 0) {
-          sayTermsFile(finished, fails ? TERMS_FILE.failed : TERMS_FILE.finished);
-          if (fails) fail(new Error('the terms could not be built: a test\'s'));
-          else release();
-        }
-        text += u.text;
-      }
-    };
-    if (fails) await t.rejects(run(), /the terms could not be built: a test's/, 'their failure: its error');
-    else {
-      await run();
-      t.equal(text, want, 'the lines of replayTo, in its order');
-    }
-    db.close();
-    t.same((await readdir(dir)).filter((f) => f.startsWith(`fold-${fails}.db.`)).sort(), [`fold-${fails}.db.terms`], 'the pass\'s file and the later units\' file removed');
-  }
 });

@@ -32,9 +32,9 @@ export const SUCCESSIONS_TABLE = 'successions';
  * The steps, in order; `temp.*` are the connection's temporary tables (files: temp_store
  * FILE), each written in the order the next step's join reads (its ORDER BY).
  */
-const steps = (f: string, t: string): readonly string[] => [
+const steps = (f: string): readonly string[] => [
   // The terms known at k, in their appointments' file order (version: the appointment row's rowid).
-  `CREATE TEMP TABLE s_terms AS SELECT version, office, person, appointment, to_raw, s0, s1 FROM ${t}.terms WHERE ${KNOWN()} ORDER BY version`,
+  `CREATE TEMP TABLE s_terms AS SELECT version, office, person, appointment, to_raw, s0, s1 FROM ${f}.terms WHERE ${KNOWN()} ORDER BY version`,
   // Each term's JSON after the person's view (holder-json.ts SUCCESSION_APPOINTED), its appointment read in file order.
   `CREATE TEMP TABLE s_items AS SELECT t.person, t.office, t.s0, t.s1, t.appointment AS fact_id,
       ',"term":{"from":' || ${quoted('a.from_raw')} || ',"to":' || ${quoted('t.to_raw')} || '},"acting":' || CASE a.acting WHEN 1 THEN 'true' ELSE 'false' END
@@ -53,7 +53,7 @@ const steps = (f: string, t: string): readonly string[] => [
   `DROP TABLE temp.s_att`,
   // Those an appointment of the same person certainly covers left out (SUCCESSION_ATTESTED), the terms read in (office, person) order.
   `INSERT INTO temp.s_items SELECT a.person, a.office, a.s0, a.s1, a.fact_id, a.tail FROM temp.s_att2 a
-    WHERE NOT EXISTS (SELECT 1 FROM ${t}.terms c WHERE c.office = a.office AND c.person = a.person AND ${KNOWN('c')} AND c.s1 <= a.s0 AND c.e0 >= a.e1)`,
+    WHERE NOT EXISTS (SELECT 1 FROM ${f}.terms c WHERE c.office = a.office AND c.person = a.person AND ${KNOWN('c')} AND c.s1 <= a.s0 AND c.e0 >= a.e1)`,
   `DROP TABLE temp.s_att2`,
   // The person's view put in front, read in the order of the people's ids.
   `CREATE TEMP TABLE s_items2 AS SELECT i.office, i.s0, i.s1, i.fact_id, '{"person":' || ${VIEW_OF('i.person', 'p')} || i.tail AS j
@@ -67,14 +67,13 @@ const steps = (f: string, t: string): readonly string[] => [
 
 /**
  * Runs the steps on `db` at knownAt `k`: the read models read from its schema `from` (the fold's
- * file, attached: `main` for the connection's own; `termsFrom` the schema `terms` is read from, by default
- * `from`: a replay's terms' own file, terms-build.ts), the table written to its `main` (a file of
+ * file, attached: `main` for the connection's own), the table written to its `main` (a file of
  * its own, so that the fold's readers never wait on a writer); `onStep` hears each step's
  * milliseconds.
  */
-export function buildSuccessions(db: Db, k: string, from = 'main', onStep?: (i: number, ms: number) => void, termsFrom = from): void {
+export function buildSuccessions(db: Db, k: string, from = 'main', onStep?: (i: number, ms: number) => void): void {
   db.pragma('temp_store = FILE');
-  steps(from, termsFrom).forEach((sql, i) => {
+  steps(from).forEach((sql, i) => {
     const t0 = performance.now();
     const stmt = db.prepare(sql);
     if (sql.includes('@k')) stmt.run({ k });

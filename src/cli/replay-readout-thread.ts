@@ -10,7 +10,6 @@ import Database from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';
 import { buildSuccessions } from '../../projections/offices/successions-pass.js';
 import { unitLines, type Unit } from './state.js';
-import { TERMS_FILE } from '../../projections/terms-build.js';
 import { LOOKUP_CACHE_KIB, PASS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
 
 const init = workerData as ReadOutInit;
@@ -28,11 +27,7 @@ db.pragma(`cache_size = -${init.cacheKiB}`);
 db.pragma('temp_store = MEMORY');
 const queries = new ReadQueries(db);
 let succession: ((office: string) => string) | undefined;
-// The terms' own file finished first (their thread says so: terms-build.ts TERMS_FILE; the fold's `terms` left
-// empty): on their failure the read-out's thread ends the replay with it (the pass left pending).
-const termsFile = init.terms === undefined ? null : new Int32Array(init.terms.finished);
-while (termsFile !== null && Atomics.load(termsFile, 0) === TERMS_FILE.pending) Atomics.wait(termsFile, 0, TERMS_FILE.pending, 1000);
-if (init.successions !== undefined && (termsFile === null || Atomics.load(termsFile, 0) === TERMS_FILE.finished)) {
+if (init.successions !== undefined) {
   try {
     makeSuccessions(init.successions);
     const s = openSuccessions(init.successions, LOOKUP_CACHE_KIB);
@@ -66,11 +61,7 @@ function makeSuccessions(path: string): void {
     w.pragma(`temp.cache_size = -${kib}`);
     w.prepare('ATTACH DATABASE ? AS fold').run(init.path);
     w.pragma(`fold.cache_size = -${kib}`);
-    if (init.terms !== undefined) {
-      w.prepare('ATTACH DATABASE ? AS fold_terms').run(init.terms.path);
-      w.pragma(`fold_terms.cache_size = -${kib}`);
-    }
-    buildSuccessions(w, init.knownAt, 'fold', undefined, init.terms === undefined ? 'fold' : 'fold_terms');
+    buildSuccessions(w, init.knownAt, 'fold');
   } finally {
     w.close();
   }

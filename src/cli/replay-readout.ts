@@ -38,11 +38,6 @@ export interface ReadOutInit {
   readonly sent: SharedArrayBuffer;
   /** Where the thread makes every office's succession first (successions-pass.ts); none: an office at a time. */
   readonly successions?: string;
-  /**
-   * The terms' own file, which the pass reads `terms` from once `termsFinished` says it finished (the fold's
-   * own `terms` empty: buildFresh termsApart); their thread sets it (terms-build.ts TERMS_FILE).
-   */
-  readonly terms?: { readonly path: string; readonly finished: SharedArrayBuffer };
 }
 
 /** The successions' pass as the thread says it (`sent[1]`). */
@@ -93,18 +88,10 @@ export interface ReadOutOptions {
   laterFirst?: number;
   /** Hears the read-out's stages as this thread passes them (`annals replay --times`: their times). */
   onStage?: (stage: string) => void;
-  /**
-   * The fold's terms in a file of their own, still being made (buildFresh termsApart): the read-out starts
-   * meanwhile (the organizations, the later units to their file: none reads `terms`), the thread's pass once
-   * `finished` says their file is (their thread sets it, terms-build.ts TERMS_FILE: this thread's event loop
-   * need not turn, and it turns seldom while the organizations are read out, the largest ~1 s), reading them
-   * from `path`; the rejection of `made` ends the read-out with that error.
-   */
-  terms?: { path: string; made: Promise<void>; finished: SharedArrayBuffer };
 }
 
 /** The NDJSON of every entity in the fold at `path` (open here as `db`) as it stood at knownAt, a unit's text at a time. */
-export async function* readOutWithThread(db: Db, path: string, knownAt: string, { successionsPass = true, laterFirst = 0, onStage, terms }: ReadOutOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
+export async function* readOutWithThread(db: Db, path: string, knownAt: string, { successionsPass = true, laterFirst = 0, onStage }: ReadOutOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
   const { port1: here, port2: there } = new MessageChannel();
   const sent = new SharedArrayBuffer(8);
   const counter = new Int32Array(sent);
@@ -113,7 +100,7 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
   const laterPath = `${db.name}.later`;
   if (successions !== undefined) rmSync(successions, { force: true });
   if (!successionsPass) Atomics.store(counter, 1, PASS.done);
-  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }), ...(terms === undefined ? {} : { terms: { path: terms.path, finished: terms.finished } }) };
+  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }) };
   const url = new URL(`./replay-readout-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   const worker: Worker = startWorker(url, { workerData: init, transferList: [there], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'replay read-out');
   let failure: Error | null = null;
@@ -130,14 +117,6 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
     failure ??= new Error(`the replay's read-out thread stopped (exit code ${code})`);
     wake();
   });
-  // The terms' failure (their thread's message, heard when this thread's event loop turns) ends the read-out.
-  terms?.made.then(
-    () => onStage?.('read-out: the terms\' thread gone (their file finished before, the successions\' pass started then)'),
-    (err: unknown) => {
-      failure ??= err instanceof Error ? err : new Error(String(err));
-      wake();
-    },
-  );
   let taken = 0;
   /** Until counter[index] is no longer `value`, the event loop turning meanwhile; the thread's failure thrown. */
   const waitWhile = async (index: number, value: number): Promise<void> => {
@@ -232,7 +211,6 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
   let inThread = 0;
   try {
     for (const next of ordered()) {
-      if (failure) throw failure;
       if (next === 'flush') {
         await passDone();
         slots.push('flush');

@@ -17,7 +17,6 @@ import { runInNewContext } from 'node:vm';
 import type { EntityKind } from '../../events/index.js';
 import { pino, type Logger } from 'pino';
 import { ReadQueries, buildFresh, everything, type Key, type RebuildProgress } from '../../projections/index.js';
-import { termsFileOf } from '../../projections/terms-build.js';
 import Database from 'better-sqlite3';
 import type { LogSource } from '../../projections/runner.js';
 import type { Database as Db } from 'better-sqlite3';
@@ -90,22 +89,15 @@ export async function* replayTo(store: LogSource, knownAt: string, options: Repl
  * unit's last chunk), read out and serialized on this thread and one of its own (replay-readout.ts).
  */
 export async function* replayLines(store: LogSource, knownAt: string, options: ReplayOptions = {}): AsyncGenerator<{ text: string; entities: number }> {
-  // The terms left in their file (buildFresh termsApart): the read-out starts while they are cut, its pass reads them there.
-  yield* folded(store, knownAt, options, (db, path, terms) => readOutWithThread(db, path, knownAt, { ...(options.onStage === undefined ? {} : { onStage: options.onStage }), ...(terms === undefined ? {} : { terms }) }), true);
+  yield* folded(store, knownAt, options, (db, path) => readOutWithThread(db, path, knownAt, options.onStage === undefined ? {} : { onStage: options.onStage }));
 }
 
-/**
- * The log recorded by knownAt folded into a temporary file, then `readOut` of it; the file removed at the end.
- * `termsApart`: the fold's terms left in their own file (buildFresh termsApart), `readOut` given their
- * file and the promise of its being finished, and started before.
- */
-async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOptions, readOut: (db: Db, path: string, terms?: { path: string; made: Promise<void>; finished: SharedArrayBuffer }) => Iterable<T> | AsyncIterable<T>, termsApart = false): AsyncGenerator<T> {
+/** The log recorded by knownAt folded into a temporary file, then `readOut` of it; the file removed at the end. */
+async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOptions, readOut: (db: Db, path: string) => Iterable<T> | AsyncIterable<T>): AsyncGenerator<T> {
   const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'annals-replay-'));
-  let terms: { path: string; made: Promise<void>; finished: SharedArrayBuffer } | undefined;
   try {
     const path = join(dir, 'readmodels.db');
-    const apart = termsApart ? { termsApart: (t: { made: Promise<void>; finished: SharedArrayBuffer }) => { terms = { path: termsFileOf(path), ...t }; t.made.catch(() => undefined); } } : {};
-    await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true, readOutOnly: options.readOutOnly ?? true, ...apart });
+    await buildFresh(store, path, options.log ?? pino({ level: 'silent' }), options.onProgress, undefined, { knownAt, tempOnDisk: true, readOutOnly: options.readOutOnly ?? true });
     // What the fold left in this thread's heap (the log's batches; the terms' cut when made on this
     // thread, from TypeScript sources: ~70 MB on the 1,000,000-fact record before session 41 cut it
     // in smaller chunks; garbage once done) collected now, before the read-out's thread starts: left to
@@ -124,13 +116,11 @@ async function* folded<T>(store: LogSource, knownAt: string, options: ReplayOpti
     db.pragma(`cache_size = -${READ_CACHE_KIB}`);
     db.pragma('temp_store = MEMORY');
     try {
-      yield* readOut(db, path, terms);
+      yield* readOut(db, path);
     } finally {
       db.close();
     }
   } finally {
-    // Their thread gone before their file is removed (a replay broken off or failed while they were cut).
-    await terms?.made.catch(() => undefined);
     await rm(dir, { recursive: true, force: true });
   }
 }
