@@ -80,7 +80,7 @@ function asWorker(reads: Reads, list: 'documents' | 'sessions' | 'timeline', arg
   return { text: page ? `[${texts.join(',')}]` : 'null', more: JSON.stringify(more), next: page?.next ?? null, items: items.length };
 }
 
-function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads, file = path as string, mmapMib = 0, cacheKib = Number(process.env['BENCH_CACHE_KIB'] ?? 65_536)): Reads {
+function open(Queries: new (db: Database.Database, shared?: boolean, snapshotMs?: number) => Reads, file: string, mmapMib: number, cacheKib: number): Reads {
   const db = new Database(file, { readonly: true });
   db.pragma(`cache_size = -${cacheKib}`);
   if (mmapMib > 0) db.pragma(`mmap_size = ${mmapMib * 1_048_576}`);
@@ -96,10 +96,10 @@ const load = async (dir: string): Promise<Loaded> => ({
 const mine: Loaded = process.env['BENCH_THIS'] ? await load(process.env['BENCH_THIS']) : { ReadQueries: ReadQueries as unknown as Loaded['ReadQueries'], QueryContext };
 const other = process.env['BENCH_COMPARE'];
 const theirs = other ? await load(other) : null;
-const mib = (v: string | undefined): number => Number(v ?? 0);
-const cacheOf = (v: string | undefined): number | undefined => (v === undefined ? undefined : Number(v));
-const versions: { name: string; reads: Reads }[] = [{ name: 'this', reads: open(mine.ReadQueries, path, mib(process.env['BENCH_MMAP_MIB']), cacheOf(process.env['BENCH_CACHE_KIB'])) }];
-if (theirs) versions.push({ name: 'compare', reads: open(theirs.ReadQueries, process.env['BENCH_COMPARE_DB'] ?? path, mib(process.env['BENCH_COMPARE_MMAP_MIB']), cacheOf(process.env['BENCH_COMPARE_CACHE_KIB'] ?? process.env['BENCH_CACHE_KIB'])) });
+const env = (name: string, otherwise: number): number => Number(process.env[name] ?? otherwise);
+const cacheKib = env('BENCH_CACHE_KIB', 65_536);
+const versions: { name: string; reads: Reads }[] = [{ name: 'this', reads: open(mine.ReadQueries, path as string, env('BENCH_MMAP_MIB', 0), cacheKib) }];
+if (theirs) versions.push({ name: 'compare', reads: open(theirs.ReadQueries, process.env['BENCH_COMPARE_DB'] ?? (path as string), env('BENCH_COMPARE_MMAP_MIB', 0), env('BENCH_COMPARE_CACHE_KIB', cacheKib)) });
 
 const cpu = (): number => {
   const u = process.cpuUsage();

@@ -19,7 +19,7 @@ const urls = [
   '/v1/people?limit=3',
 ];
 
-t.test('off by default: the worker’s connection maps nothing', async (t) => {
+t.test('ANNALS_READ_MMAP_MIB=0 (the default: test/config): the worker’s connection maps nothing', async (t) => {
   const a = await startTestApp(t, { env: { ...THREADS, ANNALS_READ_MMAP_MIB: '0' } });
   const pool = await poolReady(t, a);
   t.same(pool.mmapBytes, [0], 'PRAGMA mmap_size 0 on the worker’s connection');
