@@ -73,8 +73,9 @@ const steps = (f: string): readonly string[] => [
  * 1,000,000-fact record, each in one page's overflow chain: the read-out reads an office's text in
  * one read, not 6 of 4 KiB) and, set before the connection makes them, its temporary files (the
  * temporary tables, scanned whole, and the group_concat's ordered table of an office's items, which
- * fits one page). Session 42 (s42-rp): the pass's CPU ~0.55 of 4 KiB pages', the reading back of
- * every office's text ~0.35 (bench/RESULTS.md).
+ * fits one page). Session 42 (s42-rp, with the caches below and the people's views made once): the
+ * pass's CPU about half the base's on the 1,000,000-fact record, reading back every office's text
+ * ~0.4 of it (bench/RESULTS.md); at 4 KiB pages most of the pass's CPU was the syscalls of its pages.
  */
 export const PASS_PAGE_SIZE = 65_536;
 /** The pass's page cache of its own file, KiB (16 pages). */
