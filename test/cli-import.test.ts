@@ -166,6 +166,8 @@ t.test('replay: the state of everything at a moment', async (t) => {
   t.equal(timed.code, 0, timed.stderr);
   t.equal(timed.stdout, now.stdout, '--times changes only stderr');
   t.match(timed.stderr, /^replay: \[\d+\.\d\d s, CPU \d+\.\d\d s\] 18 entities known at/m, '--times: the seconds since the start and the CPU so far on each line');
+  t.match(timed.stderr, /the successions' pass's steps, ms \(its thread's CPU ms\): \d+ \((\d+|NaN)\)(, \d+ \((\d+|NaN)\)){13}\n/, "--times: the successions' pass's 14 steps, each one's ms and its thread's CPU ms");
+  t.notMatch(now.stderr, /pass's steps/, 'no steps unless asked');
   const empty = await inProcess(['replay', '--known-at', before, '--data-dir', dir]);
   t.equal(empty.code, 0, empty.stderr);
   t.equal(empty.stdout, '', 'nothing was known before the import: no lines');

@@ -17,7 +17,7 @@ import t, { type Test } from 'tap';
 import { ReadQueries, buildFresh } from '../projections/index.js';
 import { READ_OUT_INDEXES, READ_OUT_SKIPPED_TABLES } from '../projections/read-out.js';
 import { SUCCESSION_SQL } from '../projections/offices/holder-json.js';
-import { SUCCESSIONS_TABLE, buildSuccessions } from '../projections/offices/successions-pass.js';
+import { SUCCESSIONS_TABLE, makeSuccessions } from '../projections/offices/successions-pass.js';
 import { PROJECTIONS } from '../projections/registry.js';
 import { entitiesAt, entityUnits, replayLines, replayTo, unitLines, type Entity } from '../src/cli/state.js';
 import { storeWithHistory } from './fixtures/history.js';
@@ -72,10 +72,7 @@ function rowsOf(db: Db, table: string, columns: readonly string[]): unknown[][] 
  */
 function checkSuccessions(t: Test, fold: string, k: string): void {
   const path = `${fold}.successions`;
-  const w = new Database(path);
-  w.prepare('ATTACH DATABASE ? AS fold').run(fold);
-  buildSuccessions(w, k, 'fold');
-  w.close();
+  makeSuccessions(path, fold, k);
   const db = new Database(fold, { readonly: true });
   const s = new Database(path, { readonly: true });
   try {

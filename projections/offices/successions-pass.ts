@@ -17,6 +17,7 @@
  * expressions, split where a join comes later: the person's view last), which
  * test/replay-read-out-fold.test.ts checks office by office.
  */
+import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { KNOWN } from '../query-context.js';
 import { CORRECTED, quoted } from '../json-sql.js';
@@ -55,15 +56,64 @@ const steps = (f: string): readonly string[] => [
   `INSERT INTO temp.s_items SELECT a.person, a.office, a.s0, a.s1, a.fact_id, a.tail FROM temp.s_att2 a
     WHERE NOT EXISTS (SELECT 1 FROM ${f}.terms c WHERE c.office = a.office AND c.person = a.person AND ${KNOWN('c')} AND c.s1 <= a.s0 AND c.e0 >= a.e1)`,
   `DROP TABLE temp.s_att2`,
-  // The person's view put in front, read in the order of the people's ids.
-  `CREATE TEMP TABLE s_items2 AS SELECT i.office, i.s0, i.s1, i.fact_id, '{"person":' || ${VIEW_OF('i.person', 'p')} || i.tail AS j
-    FROM (SELECT * FROM temp.s_items ORDER BY person) i LEFT JOIN ${f}.entities p ON p.id = i.person AND ${KNOWN('p')}`,
-  `DROP TABLE temp.s_items`,
-  // An office's items in term order, comma-joined (SUCCESSION_SQL's group_concat).
+  // Each person's view once (the people the items name, ~20,000 on the 1,000,000-fact record), by id.
+  `CREATE TEMP TABLE s_people AS SELECT i.person AS id, ${VIEW_OF('i.person', 'p')} AS v
+    FROM (SELECT DISTINCT person FROM temp.s_items) i LEFT JOIN ${f}.entities p ON p.id = i.person AND ${KNOWN('p')}`,
+  `CREATE INDEX temp.s_people_id ON s_people (id)`,
+  // An office's items in term order, the person's view put in front, comma-joined (SUCCESSION_SQL's group_concat).
   `CREATE TABLE main.${SUCCESSIONS_TABLE} (office TEXT PRIMARY KEY, j TEXT NOT NULL) WITHOUT ROWID`,
-  `INSERT INTO main.${SUCCESSIONS_TABLE} SELECT office, group_concat(j, ',' ORDER BY s0, s1, fact_id) FROM temp.s_items2 GROUP BY office`,
-  `DROP TABLE temp.s_items2`,
+  `INSERT INTO main.${SUCCESSIONS_TABLE} SELECT i.office, group_concat('{"person":' || pp.v || i.tail, ',' ORDER BY i.s0, i.s1, i.fact_id)
+    FROM temp.s_items i CROSS JOIN temp.s_people pp ON pp.id = i.person GROUP BY i.office`,
+  `DROP TABLE temp.s_items`,
+  `DROP TABLE temp.s_people`,
 ];
+
+/**
+ * The pass's file's pages, bytes: its own file (the table of ~22 KB texts an office on the
+ * 1,000,000-fact record, each in one page's overflow chain: the read-out reads an office's text in
+ * one read, not 6 of 4 KiB) and, set before the connection makes them, its temporary files (the
+ * temporary tables, scanned whole, and the group_concat's ordered table of an office's items, which
+ * fits one page). Session 42 (s42-rp, with the caches below and the people's views made once): the
+ * pass's CPU about half the base's on the 1,000,000-fact record, reading back every office's text
+ * ~0.4 of it (bench/RESULTS.md); at 4 KiB pages most of the pass's CPU was the syscalls of its pages.
+ */
+export const PASS_PAGE_SIZE = 65_536;
+/** The pass's page cache of its own file, KiB (16 pages). */
+export const PASS_CACHE_KIB = 1024;
+/** Its page cache of the fold's file (4 KiB pages, read in their order), KiB. */
+export const PASS_FOLD_CACHE_KIB = 512;
+/**
+ * Its temporary tables' page cache, KiB: the people's views (~1.5 MB on the 1,000,000-fact record)
+ * stay cached while every item looks its person up; with 512 KiB (8 pages of 64 KiB) the temporary
+ * tables were not spilled to their files but held in memory (RSS +240 MB, seen in session 42).
+ */
+export const PASS_TEMP_CACHE_KIB = 4096;
+
+/**
+ * Makes every office's succession at knownAt `k` into a new file at `path` (no journal, no sync: a
+ * temporary file, removed with the fold's), the fold's file at `fold` attached and read only:
+ * `onStep` hears each step's milliseconds.
+ */
+export function makeSuccessions(path: string, fold: string, k: string, onStep?: (i: number, ms: number) => void): void {
+  const w = new Database(path);
+  try {
+    // Before anything makes a page: the file's and its temporary files' (db->nextPagesize).
+    w.pragma(`page_size = ${PASS_PAGE_SIZE}`);
+    w.pragma('journal_mode = OFF');
+    w.pragma('synchronous = OFF');
+    w.pragma('temp_store = FILE');
+    w.pragma(`cache_size = -${PASS_CACHE_KIB}`);
+    w.pragma(`temp.cache_size = -${PASS_TEMP_CACHE_KIB}`);
+    w.prepare('ATTACH DATABASE ? AS fold').run(fold);
+    w.pragma(`fold.cache_size = -${PASS_FOLD_CACHE_KIB}`);
+    buildSuccessions(w, k, 'fold', onStep);
+  } finally {
+    w.close();
+  }
+}
+
+/** How many steps the pass runs (`onStep`'s i is below it). */
+export const PASS_STEPS = steps('main').length;
 
 /**
  * Runs the steps on `db` at knownAt `k`: the read models read from its schema `from` (the fold's

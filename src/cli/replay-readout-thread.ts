@@ -5,16 +5,15 @@
  * units it is handed (state.ts `unitLines`), in order, on a read-only connection of its own to
  * the fold's file, offices' successions read from that table.
  */
+import { readFileSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';
-import { buildSuccessions } from '../../projections/offices/successions-pass.js';
+import { makeSuccessions } from '../../projections/offices/successions-pass.js';
 import { unitLines, type Unit } from './state.js';
 import { LOOKUP_CACHE_KIB, PASS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
 
 const init = workerData as ReadOutInit;
-/** The pass's page caches (its file's, the fold's, the temporary tables'), KiB each. */
-const PASS_CACHE_KIB = 512;
 const counter = new Int32Array(init.sent);
 const say = (m: ReadOutMessage): void => {
   init.port.postMessage(m);
@@ -29,7 +28,7 @@ const queries = new ReadQueries(db);
 let succession: ((office: string) => string) | undefined;
 if (init.successions !== undefined) {
   try {
-    makeSuccessions(init.successions);
+    makeSuccessions(init.successions, init.path, init.knownAt, init.passSteps === undefined ? undefined : timeStep(new Float64Array(init.passSteps)));
     const s = openSuccessions(init.successions, LOOKUP_CACHE_KIB);
     succession = s.lookup;
     init.port.once('close', () => s.db.close());
@@ -50,19 +49,25 @@ init.port.on('message', (unit: Unit) => {
 // Ends when the replay closes its port (terminate() after).
 init.port.once('close', () => db.close());
 
-/** The successions' pass into a new file at `path`: no journal, no sync (a temporary file, removed with the fold's). */
-function makeSuccessions(path: string): void {
-  const w = new Database(path);
+/**
+ * The pass's steps timed into `into` (`annals replay --times`): each step's milliseconds, then this
+ * thread's CPU milliseconds in it (Linux's /proc/thread-self/schedstat; NaN elsewhere).
+ */
+function timeStep(into: Float64Array): (i: number, ms: number) => void {
+  let cpu = threadCpuMs();
+  return (i, ms) => {
+    const now = threadCpuMs();
+    into[2 * i] = ms;
+    into[2 * i + 1] = now - cpu;
+    cpu = now;
+  };
+}
+
+/** This thread's CPU so far, ms (NaN where /proc/thread-self/schedstat is not). */
+function threadCpuMs(): number {
   try {
-    w.pragma('journal_mode = OFF');
-    w.pragma('synchronous = OFF');
-    const kib = PASS_CACHE_KIB;
-    w.pragma(`cache_size = -${kib}`);
-    w.pragma(`temp.cache_size = -${kib}`);
-    w.prepare('ATTACH DATABASE ? AS fold').run(init.path);
-    w.pragma(`fold.cache_size = -${kib}`);
-    buildSuccessions(w, init.knownAt, 'fold');
-  } finally {
-    w.close();
+    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
+  } catch {
+    return Number.NaN;
   }
 }

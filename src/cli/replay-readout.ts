@@ -22,7 +22,7 @@ import { MessageChannel, receiveMessageOnPort, type MessagePort, type Worker } f
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';
-import { SUCCESSIONS_TABLE } from '../../projections/offices/successions-pass.js';
+import { PASS_STEPS, SUCCESSIONS_TABLE } from '../../projections/offices/successions-pass.js';
 import { startWorker } from '../store/worker-thread.js';
 import { laterUnits, officeUnits, organizationUnits, unitLines, type Succession, type Unit } from './state.js';
 
@@ -38,6 +38,8 @@ export interface ReadOutInit {
   readonly sent: SharedArrayBuffer;
   /** Where the thread makes every office's succession first (successions-pass.ts); none: an office at a time. */
   readonly successions?: string;
+  /** Float64Array over it (`--times`): each of the pass's steps' milliseconds and the thread's CPU milliseconds in it, in turn. */
+  readonly passSteps?: SharedArrayBuffer;
 }
 
 /** The successions' pass as the thread says it (`sent[1]`). */
@@ -75,6 +77,13 @@ type Lines = { readonly texts: readonly string[]; readonly entities: number };
 /** A unit's lines (or the thread's, to come), and whether they go to the file of later units; 'flush': that file's text goes out here. */
 type Slot = { lines: Lines | 'thread'; spill: boolean } | 'flush';
 
+/** The pass's steps' times as `--times` prints them: "ms (CPU ms)" a step, in order. */
+function stepTimes(t: Float64Array): string {
+  const out: string[] = [];
+  for (let i = 0; i < t.length; i += 2) out.push(`${Math.round(t[i] as number)} (${Math.round(t[i + 1] as number)})`);
+  return out.join(', ');
+}
+
 /** A unit's chunks as replayLines gives them: its entities counted on the last. */
 function* chunks(lines: Lines): Generator<{ text: string; entities: number }> {
   const last = lines.texts.length - 1;
@@ -100,7 +109,8 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
   const laterPath = `${db.name}.later`;
   if (successions !== undefined) rmSync(successions, { force: true });
   if (!successionsPass) Atomics.store(counter, 1, PASS.done);
-  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }) };
+  const passSteps = successions !== undefined && onStage !== undefined ? new SharedArrayBuffer(16 * PASS_STEPS) : undefined;
+  const init: ReadOutInit = { path, knownAt, cacheKiB: CACHE_KIB, port: there, sent, ...(successions === undefined ? {} : { successions }), ...(passSteps === undefined ? {} : { passSteps }) };
   const url = new URL(`./replay-readout-thread.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`, import.meta.url);
   const worker: Worker = startWorker(url, { workerData: init, transferList: [there], resourceLimits: { maxYoungGenerationSizeMb: YOUNG_MB } }, 'replay read-out');
   let failure: Error | null = null;
@@ -156,6 +166,13 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
       else await waitWhile(1, PASS.pending);
     }
   };
+  let told = passSteps === undefined;
+  /** `--times`: the pass's steps, once it is done. */
+  const toldSteps = (): void => {
+    if (told || pass() !== PASS.done) return;
+    told = true;
+    onStage?.(`read-out: the successions' pass's steps, ms (its thread's CPU ms): ${stepTimes(new Float64Array(passSteps as SharedArrayBuffer))}`);
+  };
   const queries = new ReadQueries(db);
   let mine: { db: Db; lookup: Succession } | null = null;
   let later: number | null = null;
@@ -174,6 +191,7 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
       yield { unit: next.value, spill: true };
     }
     onStage?.(`read-out: ${spilled} later units read out to their file, the successions' pass done`);
+    toldSteps();
     for (const unit of officeUnits(queries, knownAt)) yield { unit, spill: false };
     onStage?.('read-out: offices read out');
     yield 'flush';
@@ -213,10 +231,14 @@ export async function* readOutWithThread(db: Db, path: string, knownAt: string, 
     for (const next of ordered()) {
       if (next === 'flush') {
         await passDone();
+        toldSteps();
         slots.push('flush');
       } else {
         const { unit, spill } = next;
-        if (unit.kind === 'office' && pass() !== PASS.done) await passDone();
+        if (unit.kind === 'office' && pass() !== PASS.done) {
+          await passDone();
+          toldSteps();
+        }
         if (inThread < AHEAD && pass() === PASS.done) {
           here.postMessage(unit satisfies Unit);
           slots.push({ lines: 'thread', spill });

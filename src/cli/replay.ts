@@ -17,7 +17,8 @@ Usage: annals replay --known-at T [--times]
   --known-at T   the moment (RFC 3339 UTC with milliseconds, e.g. 2025-12-01T00:00:00.000Z);
                  facts recorded later, corrections included, are ignored
   --times        each progress line on stderr after the seconds since the start and the
-                 process's CPU so far (every thread's), and the read-out's stages too
+                 process's CPU so far (every thread's), and the read-out's stages too (the
+                 successions' pass's steps: each one's ms and its thread's CPU ms)
 
 Prints NDJSON on stdout: one JSON object a line, one line an entity known at T, each with
 "entity" first (its kind: "organization", "office", "person", "session", "document"), then
