@@ -10,7 +10,7 @@ import { availableParallelism } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { Logger } from 'pino';
-import { ReadModelWriter, createAppendedIndexes, createIndexes, isStorageFault, openDb, type Checkpoint, type LogEvent, type ParkedEvent } from './db.js';
+import { ReadModelWriter, createAppendedIndexes, createIndexes, isStorageFault, makeLater, openDb, type Checkpoint, type LaterIndex, type LogEvent, type ParkedEvent } from './db.js';
 import { ReadQueries } from './queries.js';
 import { openReader, ReadModelsUnavailableError, RebuildFailedError, RebuildInProgressError, RebuildStoppedError } from './reader.js';
 import { PROJECTIONS } from './registry.js';
@@ -617,8 +617,11 @@ export async function buildFresh(
     // rows. Left for finishBulk's end before (closes of timeline ~1.5 s of CPU, quiet), where
     // the terms' thread had finished and the other core idled.
     writer.closeBulk(phase, (t) => !TERMS_SOURCES.includes(t));
-    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST, readOutOnly }), 'the index builds and sorted copies');
+    // The indexes holding a column finishBulk writes (`earliest`, the stored items) after it (db.ts IndexOptions.later).
+    const later: LaterIndex[] = [];
+    sorting(db, () => createIndexes(db, phase, { terms: false, except: TERMS_FIRST, readOutOnly, later }), 'the index builds and sorted copies');
     writer.finishBulk(phase, { terms: false });
+    sorting(db, () => makeLater(db, later, phase), 'the index builds and sorted copies');
     stopIfAsked();
     // The other tables' statistics before waiting for the terms' thread (terms-build.ts
     // analyzeBefore): their rows are put in a whole-file ANALYZE's order once the terms are in.
