@@ -19,8 +19,8 @@ import { I32_MAX, createRtree, dayKey, entityKey, secondKey, rtreeOf } from './t
 import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 import { BulkInsert } from './bulk-insert.js';
 import { packRtree } from './rtree-pack.js';
-import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE, type FactSeed } from './bulk-rows.js';
-import type { AmendedSegment, DecodedBatch } from './rebuild-decoder.js';
+import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
+import type { DecodedBatch } from './rebuild-decoder.js';
 import { StoredItems, finishStoredItems } from './documents/stored.js';
 import { BuildViews, LiveViews } from './sessions/live-views.js';
 import { READ_OUT_INDEXES, READ_OUT_SKIPPED_TABLES } from './read-out.js';
@@ -491,8 +491,6 @@ export class ReadModelWriter {
   private parkedNow: { p: ParkedEvent; err: unknown }[] = [];
   private readonly decodedTx: (batch: DecodedBatch, cp: Checkpoint) => void;
   private cp: Checkpoint;
-  /** Bulk build: the corrections and retractions of decoded batches, resolved on the decoding thread or handed over to this one (counted as their batch is applied). */
-  readonly amendments = { resolved: 0, handed: 0 };
   /** The `facts` row read last within the event being applied (factRow). */
   private lastFact: { id: string; row: FactRow | undefined } | null = null;
 
@@ -569,13 +567,7 @@ export class ReadModelWriter {
     this.decodedTx = db.transaction((batch: DecodedBatch, cp: Checkpoint) => {
       for (const s of batch.segments) {
         if (s.kind === 'rows') this.putDecoded(s.tables, s.facts);
-        else if (s.kind === 'amended') {
-          this.putAmended(s);
-          this.amendments.resolved++;
-        } else if (s.kind === 'event') {
-          this.applyOne(s.event);
-          this.amendments.handed++;
-        }
+        else if (s.kind === 'event') this.applyOne(s.event);
         else this.park(s.event, s.factId, s.error, s.err);
       }
       for (const b of this.bulks) b.flush();
@@ -697,59 +689,6 @@ export class ReadModelWriter {
         bulk.added();
       }
     }
-  }
-
-  /**
-   * A correction or retraction the decoding thread resolved and evolved (bulk-rows.ts
-   * AmendmentResolver): what applyFact writes of it once resolved, in its order: its `facts`
-   * row, a retraction's mark, the close of the named fact's versions, its rows.
-   */
-  private putAmended(s: AmendedSegment): void {
-    const facts = this.factsBulk as BulkInsert;
-    facts.push(s.factId);
-    facts.push(s.type);
-    facts.push(s.target);
-    facts.push(s.position);
-    facts.push(s.stream);
-    facts.push(s.revision);
-    facts.push(s.recordedAt);
-    facts.push(s.reason);
-    facts.added();
-    if (s.retracts) {
-      if (facts.pendingRow(s.target) !== undefined) facts.flush();
-      this.retract.run(s.recordedAt, s.target);
-    }
-    this.deferCloseOf(s.target, s.closes, s.recordedAt, s.position);
-    if (this.built && this.entityTypes.has(s.closes)) this.built.changed(s.target);
-    const cells = s.cells;
-    for (let j = 0; j < cells.length; ) {
-      const i = cells[j] as number;
-      const t = BULK_TABLES[i] as TableSpec;
-      const bulk = this.bulkTables[i] as BulkInsert;
-      const width = t.columns.length;
-      bulk.push(s.target);
-      bulk.push(s.recordedAt);
-      bulk.push(OPEN);
-      bulk.push(s.position);
-      bulk.push(s.factId);
-      for (let c = 1; c <= width; c++) bulk.push(cells[j + c] as Cell);
-      if (t.first) bulk.push(null);
-      for (let n = t.stored?.length ?? 0; n > 0; n--) bulk.push(null);
-      if (t.derived || t.name === 'entities') {
-        const row: Record<string, unknown> = {};
-        t.columns.forEach((c, n) => (row[c] = cells[j + 1 + n]));
-        if (t.derived) for (const v of this.builtValues(t, row, s.target, s.recordedAt)) bulk.push(v);
-        if (t.name === 'entities') this.builtEntity(row, s.recordedAt, true);
-      }
-      bulk.added();
-      j += width + 1;
-    }
-  }
-
-  /** Bulk build: the `facts` rows written so far (the first page's, before the decoding thread starts: DecodeInit.amendments). */
-  factSeed(): FactSeed[] {
-    // Every BulkInsert is flushed before each COMMIT: the file holds them all between batches.
-    return this.db.prepare('SELECT fact_id, type, target, retracted_at FROM facts').raw().all() as unknown as FactSeed[];
   }
 
   parkedCount(): number {
@@ -939,7 +878,12 @@ export class ReadModelWriter {
 
   private closeVersion(factId: string, type: FactType, stream: string, at: string, position: string): void {
     if (this.deferClose) {
-      this.deferCloseOf(factId, type, at, position);
+      this.deferClose.push(factId);
+      this.deferClose.push(position);
+      this.deferClose.push(at);
+      this.deferClose.push(type);
+      this.deferClose.added();
+      this.deferred += 1;
       return;
     }
     const placed = parseStream(stream);
@@ -958,17 +902,6 @@ export class ReadModelWriter {
         run(this.closes.get(t.name), params)?.run(params);
       }
     }
-  }
-
-  /** Bulk build: a close kept in `bulk_closes` for finishBulk (closeBulk). */
-  private deferCloseOf(factId: string, type: FactType, at: string, position: string): void {
-    const c = this.deferClose as BulkInsert;
-    c.push(factId);
-    c.push(position);
-    c.push(at);
-    c.push(type);
-    c.added();
-    this.deferred += 1;
   }
 
   /**

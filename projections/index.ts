@@ -507,9 +507,7 @@ export async function buildFresh(
     const drainThreaded = async (path: string) => {
       // Pages of one batch at most: a page's rows are alive until its last batch is decoded, and
       // rows kept through young-generation collections there are copied, then promoted.
-      // Corrections and retractions resolved on that thread too, from the `facts` rows of the file so far (the first page's).
-      const amendments = { facts: writer.factSeed() };
-      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ...bounded, amendments, ...(knownAt === undefined ? {} : { knownAt }), ...(readOutOnly ? { skipTables: READ_OUT_SKIPPED_TABLES } : {}) }, signal);
+      const decoded = decodeInThread({ path, after, pageSize: Math.min(pageSize, DECODED_BATCH), batchSize: DECODED_BATCH, ...bounded, ...(knownAt === undefined ? {} : { knownAt }), ...(readOutOnly ? { skipTables: READ_OUT_SKIPPED_TABLES } : {}) }, signal);
       // Said once a rebuild: which path it took shows in the service's log (test/projections-rebuild-built.test.ts reads it).
       log.info({ after }, 'the rest of the log is read and decoded on a thread of its own');
       // Several batches a transaction: the file has no journal, so a COMMIT only writes the
@@ -533,7 +531,6 @@ export async function buildFresh(
         }
         // Only once every batch is in: a failure leaves the transaction to close(), the file to be removed.
         db.exec('COMMIT');
-        log.info(writer.amendments, 'corrections and retractions of the decoded log: resolved on its thread, handed over to this one');
       } finally {
         await decoded.close();
       }

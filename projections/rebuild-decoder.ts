@@ -7,8 +7,6 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../src/store/worker-thread.js';
 import type { LogEvent } from './db.js';
-import type { FactSeed } from './bulk-rows.js';
-import type { FactType } from '../events/index.js';
 import type { Cell } from './types.js';
 
 /**
@@ -33,35 +31,6 @@ export interface DecodeInit {
   readonly youngMb?: number;
   /** Tables whose rows are dropped before a batch is posted (a replay's fold: read-out.ts READ_OUT_SKIPPED_TABLES); their cells are still checked. */
   readonly skipTables?: readonly string[];
-  /**
-   * Corrections and retractions resolved and evolved on this thread too (bulk-rows.ts
-   * AmendmentResolver), from the `facts` rows the build's file holds when the thread starts
-   * (the first page, applied by the writer). Absent: handed to the writer as events.
-   */
-  readonly amendments?: { readonly facts: readonly FactSeed[] };
-}
-
-/**
- * A correction or retraction resolved and evolved by the decoding thread: what the writer's
- * applyFact would write of it, the writer's bookkeeping left to do (db.ts putAmended).
- */
-export interface AmendedSegment {
-  readonly kind: 'amended';
-  /** Its `facts` row: its own id and type, the fact it names once resolved, where it is in the log, why. */
-  readonly factId: string;
-  readonly type: string;
-  readonly target: string;
-  readonly position: string;
-  readonly stream: string;
-  readonly revision: number;
-  readonly recordedAt: string;
-  readonly reason: string | null;
-  /** The named fact's type (its versions closed at recordedAt). */
-  readonly closes: FactType;
-  /** A retraction: the named fact's `facts` row marked retracted. */
-  readonly retracts: boolean;
-  /** A correction's rows in the order the projections wrote them: each its table's BULK_TABLES index, then the table's columns. */
-  readonly cells: Cell[];
 }
 
 /** A piece of a decoded batch, applied in order: runs of plain facts' rows between the events the writer applies itself. */
@@ -70,8 +39,6 @@ export type Segment =
   | { readonly kind: 'rows'; readonly tables: Cell[][]; readonly facts: Cell[] }
   /** A correction or retraction, applied by the writer (it reads the `facts` table). */
   | { readonly kind: 'event'; readonly event: LogEvent }
-  /** A correction or retraction resolved and evolved on the decoding thread (DecodeInit.amendments). */
-  | AmendedSegment
   /** An event a projection cannot apply: parked, and `err` logged as the writer's thread logs the error of an event it parks (its class, message and stack: bulk-rows.ts cloneableError). */
   | { readonly kind: 'park'; readonly event: LogEvent; readonly factId: string | null; readonly error: string; readonly err: unknown };
 

@@ -63,7 +63,7 @@ const steps = (f: string): readonly string[] => [
   // An office's items in term order, the person's view put in front, comma-joined (SUCCESSION_SQL's group_concat).
   `CREATE TABLE main.${SUCCESSIONS_TABLE} (office TEXT PRIMARY KEY, j TEXT NOT NULL) WITHOUT ROWID`,
   `INSERT INTO main.${SUCCESSIONS_TABLE} SELECT i.office, group_concat('{"person":' || pp.v || i.tail, ',' ORDER BY i.s0, i.s1, i.fact_id)
-    FROM temp.s_items i CROSS JOIN temp.s_people pp ON pp.id = i.person GROUP BY i.office`,
+    FROM temp.s_items i CROSS JOIN temp.s_people pp ON pp.id IS i.person GROUP BY i.office`,
   `DROP TABLE temp.s_items`,
   `DROP TABLE temp.s_people`,
 ];
@@ -91,7 +91,7 @@ export const PASS_TEMP_CACHE_KIB = 4096;
 
 /**
  * Makes every office's succession at knownAt `k` into a new file at `path` (no journal, no sync: a
- * temporary file, removed with the fold's), the fold's file at `fold` attached and read only:
+ * temporary file, removed with the fold's), the fold's file at `fold` attached (only read):
  * `onStep` hears each step's milliseconds.
  */
 export function makeSuccessions(path: string, fold: string, k: string, onStep?: (i: number, ms: number) => void): void {
