@@ -54,7 +54,7 @@ const ATTACHED = 'terms_build';
 export const termsFileOf = (path: string): string => `${path}.terms`;
 
 /** This thread's CPU so far, ms (Linux: its schedstat); null elsewhere. */
-function threadCpuMs(): number | null {
+export function threadCpuMs(): number | null {
   try {
     const ns = Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]);
     return Number.isFinite(ns) ? ns / 1e6 : null;

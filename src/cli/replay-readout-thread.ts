@@ -5,11 +5,11 @@
  * units it is handed (state.ts `unitLines`), in order, on a read-only connection of its own to
  * the fold's file, offices' successions read from that table.
  */
-import { readFileSync } from 'node:fs';
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';
 import { makeSuccessions } from '../../projections/offices/successions-pass.js';
+import { threadCpuMs } from '../../projections/terms-build.js';
 import { unitLines, type Unit } from './state.js';
 import { LOOKUP_CACHE_KIB, PASS, openSuccessions, type ReadOutInit, type ReadOutMessage } from './replay-readout.js';
 
@@ -54,20 +54,11 @@ init.port.once('close', () => db.close());
  * thread's CPU milliseconds in it (Linux's /proc/thread-self/schedstat; NaN elsewhere).
  */
 function timeStep(into: Float64Array): (i: number, ms: number) => void {
-  let cpu = threadCpuMs();
+  let cpu = threadCpuMs() ?? Number.NaN;
   return (i, ms) => {
-    const now = threadCpuMs();
+    const now = threadCpuMs() ?? Number.NaN;
     into[2 * i] = ms;
     into[2 * i + 1] = now - cpu;
     cpu = now;
   };
-}
-
-/** This thread's CPU so far, ms (NaN where /proc/thread-self/schedstat is not). */
-function threadCpuMs(): number {
-  try {
-    return Number(readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ')[0]) / 1e6;
-  } catch {
-    return Number.NaN;
-  }
 }
