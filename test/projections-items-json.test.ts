@@ -14,74 +14,8 @@ import Database from 'better-sqlite3';
 import type { StoredEvent } from '../src/store/port.js';
 import { OPEN_END } from '../events/index.js';
 import { TestLog, prng, startReadApp } from './fixtures/history.js';
+import { NAMES, recordSessions } from './fixtures/session-history.js';
 import type { ReadQueries } from '../projections/queries.js';
-
-const NAMES = ['Plain', 'Quote " and \\ backslash', 'Line\nbreak\ttab\r\u0001\u001f\u007f', 'Ünïcødé — ✓', 'Кириллица', '日本語', '😀 emoji', '</script>', 'sep\u2028\u2029', ''];
-
-/** A history of sessions and documents of `org` and its body, with corrections and retractions of them. */
-function recordSessions(log: TestLog, n: number, seed: number): void {
-  const rnd = prng(seed);
-  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
-  const maybe = <T>(p: number, v: () => T): T | undefined => (rnd() < p ? v() : undefined);
-  const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
-  const date = () => {
-    const y = int(1998, 2004);
-    const p = rnd();
-    return p < 0.2 ? `${y}` : p < 0.4 ? `${y}-${String(int(1, 12)).padStart(2, '0')}` : `${y}-${String(int(1, 12)).padStart(2, '0')}-${String(int(1, 28)).padStart(2, '0')}`;
-  };
-  const id = (e: StoredEvent) => e.metadata['factId'] as string;
-  const name = () => `${pick(NAMES)} ${int(0, 9)}`;
-  const facts: { factId: string; type: string; data: Record<string, unknown> }[] = [];
-  // Entities the sessions show, correctable too (their names, titles): a session's kept text shows their views (sessions/texts.ts).
-  const entity = (e: StoredEvent): string => {
-    facts.push({ factId: id(e), type: e.type, data: e.data as Record<string, unknown> });
-    return id(e);
-  };
-  const states = [0, 1, 2].map((i) => entity(log.record('OrganizationRegistered', { key: `state-${i}`, name: name(), classification: 'state' })));
-  const org = id(log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }));
-  const bodies = [org, id(log.record('OrganizationRegistered', { key: 'council', name: name(), classification: 'body', parent: org }))];
-  const offices = [0, 1, 2].map((i) => entity(log.record('OfficeEstablished', { key: `office-${i}`, organization: pick(bodies), title: name(), multipleHolders: false })));
-  const people = Array.from({ length: 8 }, (_, i) => entity(log.record('PersonRegistered', { ...(i % 3 ? { key: `person-${i}` } : {}), name: name() })));
-  const sessions: string[] = [];
-  const considered: string[] = [];
-  const session = () => ({
-    body: pick(bodies),
-    ...maybe(0.7, () => ({ key: `s-${int(0, 1e9)}` })),
-    ...maybe(0.8, () => ({ title: name() })),
-    ...maybe(0.3, () => ({ number: String(int(1, 99)) })),
-    held: rnd() < 0.5 ? { from: date() } : { from: '2001-03-01', to: pick(['2001-03-02', '2001-04', '2001']) },
-    ...maybe(0.7, () => ({ place: { city: name(), ...maybe(0.7, () => ({ country: pick(states) })) } })),
-    ...maybe(0.7, () => ({ chairedBy: { person: pick(people), ...maybe(0.6, () => ({ office: pick(offices) })) } })),
-    ...maybe(0.6, () => ({ agenda: [name(), name()].slice(0, int(0, 2)) })),
-  });
-  const participants = () => Array.from({ length: int(1, 3) }, () => (rnd() < 0.4 ? { person: pick(people) } : rnd() < 0.5 ? { organization: pick(states) } : { person: pick(people), organization: pick(states) }));
-  while (log.events.length < n) {
-    const r = rnd();
-    let e: StoredEvent;
-    if (r < 0.15 || sessions.length === 0) {
-      e = log.record('SessionHeld', session());
-      sessions.push(id(e));
-    } else if (r < 0.35) e = log.record('DelegateAttended', { session: pick(sessions), person: pick(people), ...maybe(0.7, () => ({ representing: pick(states) })), ...maybe(0.6, () => ({ office: pick(offices) })) });
-    else if (r < 0.45) e = log.record('ReportDelivered', { session: pick(sessions), person: pick(people), ...maybe(0.6, () => ({ office: pick(offices) })), subject: name() });
-    else if (r < 0.53) e = log.record('SidelineTalksHeld', { session: pick(sessions), ...maybe(0.5, () => ({ on: date() })), participants: participants(), ...maybe(0.7, () => ({ topics: [name()] })), ...maybe(0.5, () => ({ summary: name() })) });
-    else if (r < 0.63) {
-      const effective = maybe(0.7, () => (rnd() < 0.5 ? { from: date() } : { from: '1999', to: date() }));
-      const what = considered.length && rnd() < 0.3 ? { document: considered.splice(Math.floor(rnd() * considered.length), 1)[0] } : { title: name(), kind: pick(['decision', 'plan', 'strategy']), ...maybe(0.5, () => ({ key: `d-${int(0, 1e9)}` })) };
-      e = log.record('DocumentAdopted', { ...what, body: pick(bodies), ...maybe(0.8, () => ({ session: pick(sessions) })), adoptedOn: date(), ...(effective ? { effective } : {}), ...maybe(0.4, () => ({ period: { from: '2000', to: '2004' } })), ...maybe(0.5, () => ({ summary: name() })) });
-    } else if (r < 0.7) {
-      e = log.record('DocumentConsidered', { title: name(), kind: 'plan', body: pick(bodies), session: pick(sessions), ...maybe(0.4, () => ({ period: { from: '2001', to: '2002' } })), ...maybe(0.5, () => ({ summary: name() })) });
-      considered.push(id(e));
-    } else if (r < 0.9 && facts.length) {
-      const target = pick(facts);
-      const data = target.type === 'PersonRegistered' || target.type === 'OrganizationRegistered' ? { ...target.data, name: name() } : target.type === 'OfficeEstablished' ? { ...target.data, title: name() } : target.type === 'SessionHeld' ? { ...session(), body: target.data['body'] } : target.type === 'DelegateAttended' ? { ...target.data, person: pick(people) } : target.type === 'ReportDelivered' ? { ...target.data, subject: name() } : target.type === 'SidelineTalksHeld' ? { ...target.data, participants: participants() } : { ...target.data, summary: name() };
-      e = log.record('FactCorrected', { fact: target.factId, data, reason: pick(NAMES) });
-    } else if (facts.length > 5) {
-      const target = facts.splice(Math.floor(rnd() * facts.length), 1)[0] as { factId: string };
-      e = log.record('FactRetracted', { fact: target.factId, reason: 'retraction' });
-    } else continue;
-    if (['SessionHeld', 'DelegateAttended', 'ReportDelivered', 'SidelineTalksHeld', 'DocumentAdopted'].includes(e.type)) facts.push({ factId: id(e), type: e.type, data: e.data as Record<string, unknown> });
-  }
-}
 
 /** Each item as a read worker sends it made from objects: JSON.stringify without `more`. */
 const asObjects = (items: unknown[]): string[] =>

@@ -111,6 +111,10 @@ t.test('a replay fold of what the read-out reads: the same entities as a whole f
     const holders = want.entities.flatMap((e) => (e.entity === 'office' ? (e.holders as { correctedBy?: unknown; basis: string }[]) : []));
     t.ok(holders.some((h) => h.basis === 'attested') && holders.some((h) => h.basis === 'appointed'), `at ${k}: offices' holders appointed and attested among the lines`);
     t.ok(holders.some((h) => h.correctedBy !== undefined), `at ${k}: a corrected holder among the lines`);
+    // The sessions' lines (written by SQLite, sessions/json.ts) are compared above with their objects' (sessionsByRef), session by session: with every list among them
+    // (test/replay-read-out-sessions.test.ts: on histories with corrections of sessions, their items and documents).
+    const sessions = want.entities.filter((e) => e.entity === 'session') as unknown as Record<'attendees' | 'reports' | 'documents' | 'talks', unknown[]>[];
+    for (const list of ['attendees', 'reports', 'documents', 'talks'] as const) t.ok(sessions.some((s) => s[list].length > 0), `at ${k}: sessions with ${list} among the lines`);
     for (const decodeThread of [true, false]) {
       const lean = join(dir, `lean-${i}-${decodeThread}.db`);
       await buildFresh(store, lean, silent, undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true, decodeThread, pageSize: 500 });
