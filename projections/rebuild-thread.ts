@@ -4,6 +4,8 @@
  * (bulk-rows.ts), so the writer's thread only binds and inserts them. Corrections and
  * retractions read the read models, so they go over as events, in their place.
  */
+// First: this thread's heap was just made (src/young-generation.ts).
+import '../src/young-generation.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { rowToEvent, type EventRow } from '../src/store/sqlite-rows.js';

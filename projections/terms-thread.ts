@@ -5,6 +5,8 @@
  * indexes and packs `terms_rt` in that file, while the build's thread goes on with the other
  * tables' indexes and closes; then the build copies the finished table and index in.
  */
+// First: this thread's heap was just made (src/young-generation.ts).
+import '../src/young-generation.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { finishTermsFile, type TermsThreadInit, type TermsThreadReply } from './terms-build.js';
 

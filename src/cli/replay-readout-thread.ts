@@ -5,6 +5,8 @@
  * units it is handed (state.ts `unitLines`), in order, on a read-only connection of its own to
  * the fold's file, offices' successions read from that table.
  */
+// First: this thread's heap was just made (src/young-generation.ts).
+import '../young-generation.js';
 import { workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { ReadQueries } from '../../projections/index.js';

@@ -9,6 +9,7 @@ import { setFlagsFromString } from 'node:v8';
 import type { Command } from './main.js';
 import { EXIT, GLOBAL_HELP, parseKnownAt, usageError, withStore } from './common.js';
 import { replayLines } from './state.js';
+import { holdYoungGenerations } from '../young-generation.js';
 
 const HELP = `annals replay — the state of everything as the record stood at a moment
 
@@ -49,6 +50,9 @@ export const replayCommand: Command = {
     // process within its memory bound. On the 1,000,000-fact record's first 150,000 events:
     // peak RSS 209 MB against 284 MB, at the same CPU (17.4 s). It only tunes when V8 collects.
     setFlagsFromString('--heap-growing-percent=20');
+    // This thread's young generation held at the 2 x 8 MB it has now, not grown to 2 x 16 as the fold
+    // and read-out made it (src/young-generation.ts).
+    holdYoungGenerations();
     return await withStore(config, async (store) => {
       let count = 0;
       // --times: each line after the time since the start and the process's CPU (every thread's) so far, seconds.

@@ -9,6 +9,7 @@
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 import type { MetricsSink } from '../metrics/sink.js';
 import { isMetricsMessage, replayMetrics } from '../metrics/thread.js';
+import { holdAgain } from '../young-generation.js';
 
 /** Loader modules of this process worth repeating in a worker (the TypeScript ones). */
 function loaderImports(): string[] {
@@ -43,6 +44,8 @@ export function startWorker(module: URL, options: WorkerOptions = {}, label = mo
   const w = create(module, options);
   running.set(w, label);
   w.once('exit', () => running.delete(w));
+  // Its heap is made by now: young generations held again if they were (src/young-generation.ts).
+  w.once('online', holdAgain);
   if (metrics) {
     const labels = started.get(metrics) ?? new Set<string>();
     started.set(metrics, labels);
