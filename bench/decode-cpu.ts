@@ -27,27 +27,11 @@ interface Code {
   rowToEvent: (r: EventRow) => unknown;
   decodeEvent: Decode;
   tables: number;
-  /** A batch's events decoded, when the code does not decode into arrays of cells. */
-  batch?: (events: readonly EventRow[]) => { tables: Cell[][]; facts: Cell[]; kinds: string[] };
 }
 const codeOf = async (root: string): Promise<Code> => {
   const rows = (await import(pathToFileURL(join(root, 'src/store/sqlite-rows.ts')).href)) as { rowToEvent: Code['rowToEvent'] };
-  const bulk = (await import(pathToFileURL(join(root, 'projections/bulk-rows.ts')).href)) as { decodeEvent: Decode; BULK_TABLES: unknown[]; FACTS_COLUMN?: number };
-  const code: Code = { rowToEvent: rows.rowToEvent, decodeEvent: bulk.decodeEvent, tables: bulk.BULK_TABLES.length };
-  if (bulk.FACTS_COLUMN === undefined) return code;
-  // Since session 43 (s43-dc) a batch's cells are written packed as they are decoded (decoded-cells.ts): read back as arrays after the batch, to compare.
-  const { CellPacker, CellReader } = (await import(pathToFileURL(join(root, 'projections/decoded-cells.ts')).href)) as typeof import('../projections/decoded-cells.js');
-  const packed = (bulk.decodeEvent as unknown as (e: unknown, out: InstanceType<typeof CellPacker>) => { kind: string });
-  return {
-    ...code,
-    batch: (events) => {
-      const packer = new CellPacker(code.tables + 1);
-      const kinds = events.map((e) => packed(code.rowToEvent(e), packer).kind);
-      const lengths = packer.cut() ?? [];
-      const r = new CellReader(packer.take());
-      return { tables: Array.from({ length: code.tables }, (_, k) => r.next(k, lengths[k] ?? 0)), facts: r.next(code.tables, lengths[code.tables] ?? 0), kinds };
-    },
-  };
+  const bulk = (await import(pathToFileURL(join(root, 'projections/bulk-rows.ts')).href)) as { decodeEvent: Decode; BULK_TABLES: unknown[] };
+  return { rowToEvent: rows.rowToEvent, decodeEvent: bulk.decodeEvent, tables: bulk.BULK_TABLES.length };
 };
 const here = resolve(new URL('..', import.meta.url).pathname);
 const B = await codeOf(here);
@@ -57,10 +41,6 @@ const A = process.env['BENCH_ROOT'] ? await codeOf(resolve(process.env['BENCH_RO
 const decodeAll = (c: Code, rows: readonly EventRow[]): { tables: Cell[][]; facts: Cell[]; kinds: string[] }[] => {
   const out = [];
   for (let i = 0; i < rows.length; i += 1000) {
-    if (c.batch) {
-      out.push(c.batch(rows.slice(i, i + 1000)));
-      continue;
-    }
     const tables: Cell[][] = Array.from({ length: c.tables }, () => []);
     const facts: Cell[] = [];
     const kinds: string[] = [];

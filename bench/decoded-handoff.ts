@@ -10,9 +10,7 @@
  * serialized, then deserialized and every cell read). Each slice decodes its events afresh,
  * untimed: new strings, as the decoding thread hands them over. µs of CPU an event, each side
  * apart and both; medians of BENCH_ROUNDS (default 6). The cells read back must equal the
- * decoded ones. (Session 43, s43-dc: no packing of the cells once made was cheaper on both
- * sides together; packing them where they are made, as the decoding thread now does
- * (projections/decoded-cells.ts), was: measured at 16cfd12 with BENCH_INLINE=1.)
+ * decoded ones. (Session 43, s43-dc: no variant was cheaper on both sides together.)
  */
 import { join } from 'node:path';
 import { loadavg } from 'node:os';
@@ -20,9 +18,9 @@ import { deserialize, serialize } from 'node:v8';
 import Database from 'better-sqlite3';
 import type { EventRow } from '../src/store/sqlite-rows.js';
 import { rowToEvent } from '../src/store/sqlite-rows.js';
-import { BULK_TABLES, FACTS_COLUMN, decodeEvent } from '../projections/bulk-rows.js';
+import { BULK_TABLES, decodeEvent } from '../projections/bulk-rows.js';
 import { CellPacker, CellReader } from './handoff-pack.js';
-import { CellPacker as Decoded, CellReader as DecodedReader } from '../projections/decoded-cells.js';
+import { InlinePacker, unpackInline, type Inline } from './handoff-inline.js';
 import type { Cell } from '../projections/types.js';
 
 const dir = process.env['BENCH_DIR'];
@@ -39,12 +37,10 @@ db.close();
 const decodeAll = (): { tables: Cell[][]; facts: Cell[] }[] => {
   const out: { tables: Cell[][]; facts: Cell[] }[] = [];
   for (let i = 0; i < rows.length; i += 1000) {
-    // Decoded as the thread does (into its packed cells), then made the arrays of cells a structured clone would carry.
-    const packer = new Decoded(FACTS_COLUMN + 1);
-    for (let j = i; j < Math.min(rows.length, i + 1000); j++) decodeEvent(rowToEvent(rows[j] as EventRow) as never, packer);
-    const lengths = packer.cut() ?? [];
-    const r = new DecodedReader(packer.take());
-    out.push({ tables: BULK_TABLES.map((_, k) => r.next(k, lengths[k] ?? 0)), facts: r.next(FACTS_COLUMN, lengths[FACTS_COLUMN] ?? 0) });
+    const tables: Cell[][] = BULK_TABLES.map(() => []);
+    const facts: Cell[] = [];
+    for (let j = i; j < Math.min(rows.length, i + 1000); j++) decodeEvent(rowToEvent(rows[j] as EventRow) as never, tables, facts);
+    out.push({ tables, facts });
   }
   return out;
 };
@@ -103,6 +99,61 @@ for (const b of batches) {
   const u = lengths.map((l) => r.next(l));
   const same = (x: readonly Cell[], y: readonly Cell[]): boolean => x.length === y.length && x.every((c, i) => Object.is(c, y[i]));
   if (!same(u.at(-1) as Cell[], b.facts) || !b.tables.every((t, i) => same(t, u[i] as Cell[]))) throw new Error('packed cells differ');
+}
+if (process.env['BENCH_INLINE'] === '1') {
+  // The decoding timed too: `inline` decodes each event straight into the packed form (bench/handoff-inline.ts).
+  const events = rows.map((r) => r);
+  const cloneDecoding = (): [number, number] => {
+    const t0 = cpu();
+    const out: Buffer[] = [];
+    for (let i = 0; i < events.length; i += 1000) {
+      const tables: Cell[][] = BULK_TABLES.map(() => []);
+      const facts: Cell[] = [];
+      for (let j = i; j < Math.min(events.length, i + 1000); j++) decodeEvent(rowToEvent(events[j] as EventRow) as never, tables, facts);
+      out.push(serialize({ kind: 'rows', tables, facts }));
+    }
+    const t1 = cpu();
+    for (const o of out) {
+      const b = deserialize(o) as { tables: Cell[][]; facts: Cell[] };
+      read(b.tables, b.facts);
+    }
+    return [(t1 - t0) / rows.length, (cpu() - t1) / rows.length];
+  };
+  const inlineDecoding = (): [number, number] => {
+    const t0 = cpu();
+    const packer = new InlinePacker();
+    const out: { p: Inline; bytes: Buffer }[] = [];
+    for (let i = 0; i < events.length; i += 1000) {
+      for (let j = i; j < Math.min(events.length, i + 1000); j++) packer.decode(rowToEvent(events[j] as EventRow) as never);
+      const p = packer.take();
+      out.push({ p, bytes: serialize({ lengths: p.lengths, strings: p.strings, others: p.others }) });
+    }
+    const t1 = cpu();
+    for (const { p, bytes } of out) {
+      const q = deserialize(bytes) as Pick<Inline, 'lengths' | 'strings' | 'others'>;
+      const u = unpackInline({ ...q, codes: p.codes, nums: p.nums });
+      read(u.slice(0, -1), u.at(-1) as Cell[]);
+    }
+    return [(t1 - t0) / rows.length, (cpu() - t1) / rows.length];
+  };
+  {
+    const packer = new InlinePacker();
+    for (const [i, b] of batches.entries()) {
+      for (let j = i * 1000; j < Math.min(rows.length, i * 1000 + 1000); j++) packer.decode(rowToEvent(rows[j] as EventRow) as never);
+      const u = unpackInline(packer.take());
+      const same = (x: readonly Cell[], y: readonly Cell[]): boolean => x.length === y.length && x.every((c, k) => Object.is(c, y[k]));
+      if (!same(u.at(-1) as Cell[], b.facts) || !b.tables.every((t, k) => same(t, u[k] as Cell[]))) throw new Error(`inline cells differ in batch ${i}`);
+    }
+  }
+  cloneDecoding();
+  inlineDecoding();
+  const got: Record<'clone' | 'inline', [number, number][]> = { clone: [], inline: [] };
+  for (let r = 0; r < ROUNDS; r++) for (const k of r % 2 === 0 ? (['clone', 'inline'] as const) : (['inline', 'clone'] as const)) got[k].push(k === 'clone' ? cloneDecoding() : inlineDecoding());
+  const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[xs.length >> 1] as number;
+  for (const k of ['clone', 'inline'] as const)
+    console.log(`${k} (decoding included): sending ${median(got[k].map((x) => x[0])).toFixed(2)} µs an event, receiving ${median(got[k].map((x) => x[1])).toFixed(2)}, both ${median(got[k].map((x) => x[0] + x[1])).toFixed(2)} (medians of ${ROUNDS}; ${got[k].map((x) => (x[0] + x[1]).toFixed(1)).join(' ')})`);
+  console.log(`load average ${load()}`);
+  process.exit(0);
 }
 const VARIANTS = ['clone', 'hash', 'map'] as const;
 const run = (k: (typeof VARIANTS)[number]): [number, number] => (k === 'clone' ? clone() : packed(k));

@@ -1,14 +1,13 @@
 /**
  * A bulk build's rows of one plain fact (not a correction or retraction), as flat cells per
- * table in the order of the writer's INSERT columns, written straight into the batch's packed
- * cells (decoded-cells.ts): made in the rebuild's decoding thread (rebuild-thread.ts). Pure:
- * the fact's data, the registry and nothing read back from the read models.
+ * table in the order of the writer's INSERT columns: made where the event is decoded, in the
+ * rebuild's decoding thread (rebuild-thread.ts) or by the writer itself (db.ts). Pure: the
+ * fact's data, the registry and nothing read back from the read models.
  */
 import { isAmendmentType, isFactType, storedFact, upcast, type FactType, type Source } from '../events/index.js';
 import { PROJECTIONS } from './registry.js';
 import type { LogEvent } from './db.js';
-import type { CellMark, CellPacker } from './decoded-cells.js';
-import type { FactVersion, Projection, TableSpec } from './types.js';
+import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 
 /** better-sqlite3's refusal of a value it cannot bind (a boolean, an object). */
 export const UNBINDABLE = 'SQLite3 can only bind numbers, strings, bigints, buffers, and null';
@@ -24,8 +23,6 @@ export function checkCell(v: unknown): void {
 
 /** Every projection table, in the order its index numbers them in a decoded batch. */
 export const BULK_TABLES: readonly TableSpec[] = PROJECTIONS.flatMap((p) => p.tables);
-/** A decoded batch's column of packed cells (decoded-cells.ts) holding its facts (FACT_STRIDE cells each), after one a BULK_TABLES entry. */
-export const FACTS_COLUMN = BULK_TABLES.length;
 const tableIndex = new Map(BULK_TABLES.map((t, i) => [t.name, i]));
 
 /** The columns of a `facts` row a bulk build appends (retracted_at stays NULL until a retraction). */
@@ -34,8 +31,8 @@ export const FACT_COLUMNS = ['fact_id', 'type', 'target', 'position', 'stream', 
 /**
  * A decoded plain fact, once for all its rows: factId, type, position, stream, revision,
  * recordedAt (its `facts` row, and its rows' bookkeeping: fact_id, known_from = recordedAt,
- * position). Its rows name it by number instead of repeating those strings (fewer cells to
- * write and read back between the threads).
+ * position). Its rows name it by number instead of repeating those strings: each cell is
+ * copied twice between the threads (~5 µs an event each way for ~37 cells).
  */
 export const FACT_STRIDE = 6;
 export const F_ID = 0;
@@ -54,39 +51,35 @@ export function projectionsOf(type: FactType): readonly Projection[] {
 }
 
 /**
- * Appends a version's rows to `out` (one column of cells per BULK_TABLES entry): the number
- * of its fact (`fact`: FACT_STRIDE cells each), then the table's own columns; a table of
- * `skipped` gets none, its cells checked all the same. Throws, writing nothing, when a
- * projection writes to a table it does not have.
+ * Appends a version's rows to `tables` (one flat cell array per BULK_TABLES entry): the
+ * number of its fact (`fact`: FACT_STRIDE cells each), then the table's own columns.
+ * Throws, writing nothing, when a projection writes to a table it does not have.
  */
-function appendRows(fact: FactVersion, n: number, out: CellPacker, skipped: readonly boolean[] | undefined): void {
+function appendRows(fact: FactVersion, n: number, tables: Cell[][]): void {
   const projections = projectionsOf(fact.type);
   const writes = projections.length === 1 ? (projections[0] as Projection).evolve(fact) : projections.flatMap((p) => p.evolve(fact));
   for (const w of writes) if (!tableIndex.has(w.table)) throw new Error(`projection wrote to unknown table ${w.table}`);
   // Each cell read once, checked as it is appended (a row's cells are looked up by column name,
   // over rows of every table's shape: the slowest part of appending them). A failing fact
-  // leaves no rows (it is parked): each table it appended to is cut back to what it held before.
-  const marks: CellMark[] = [];
+  // leaves no rows (it is parked): each table it appended to is cut back to its length before.
+  const lengths: number[] = [];
   try {
     for (const w of writes) {
       const i = tableIndex.get(w.table) as number;
+      const out = tables[i] as Cell[];
+      lengths.push(out.length);
+      out.push(n);
       const columns = (BULK_TABLES[i] as TableSpec).columns;
       const row = w.row;
-      if (skipped?.[i] === true) {
-        for (let c = 0; c < columns.length; c++) checkCell(row[columns[c] as string]);
-        continue;
-      }
-      marks.push(out.mark(i));
-      out.put(i, n);
       for (let c = 0; c < columns.length; c++) {
         const v = row[columns[c] as string];
         checkCell(v);
-        out.put(i, v ?? null);
+        out.push(v ?? null);
       }
     }
   } catch (err) {
-    // Backwards: a table written twice gets what it held before the first.
-    for (let j = marks.length - 1; j >= 0; j--) out.back(marks[j] as CellMark);
+    // Backwards: a table written twice gets the length it had before the first.
+    for (let j = lengths.length - 1; j >= 0; j--) (tables[tableIndex.get((writes[j] as RowWrite).table) as number] as Cell[]).length = lengths[j] as number;
     throw err;
   }
 }
@@ -122,11 +115,10 @@ const DONE: Decoded = { kind: 'done' };
 const AMENDMENT: Decoded = { kind: 'amendment' };
 
 /**
- * Decodes one event of a bulk build: a plain fact's rows go to their tables' columns of `out`,
- * the fact itself (FACT_STRIDE cells) to its FACTS_COLUMN, what ReadModelWriter.applyFact would
- * write of them; the rows of the tables `skipped` marks are checked, then dropped (a replay's fold).
+ * Decodes one event of a bulk build: a plain fact's rows go to `tables`, the fact itself
+ * (FACT_STRIDE cells) to `facts`, what ReadModelWriter.applyFact would write of them.
  */
-export function decodeEvent(e: LogEvent, out: CellPacker, skipped?: readonly boolean[]): Decoded {
+export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[]): Decoded {
   if (!isFactType(e.type)) return DONE;
   if (isAmendmentType(e.type)) return AMENDMENT;
   const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
@@ -137,15 +129,10 @@ export function decodeEvent(e: LogEvent, out: CellPacker, skipped?: readonly boo
     // typeOf is asked by corrections only, which are not decoded here.
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion));
     // The version's fields named, not spread (a spread of the fact copies it key by key): the same object.
-    appendRows({ type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion, out.count(FACTS_COLUMN) / FACT_STRIDE, out, skipped);
+    appendRows({ type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables);
   } catch (err) {
     return { kind: 'park', factId, error: err instanceof Error ? err.message : String(err), err: cloneableError(err) };
   }
-  out.put(FACTS_COLUMN, factId);
-  out.put(FACTS_COLUMN, e.type);
-  out.put(FACTS_COLUMN, e.position);
-  out.put(FACTS_COLUMN, e.stream);
-  out.put(FACTS_COLUMN, e.revision);
-  out.put(FACTS_COLUMN, e.recordedAt);
+  facts.push(factId, e.type, e.position, e.stream, e.revision, e.recordedAt);
   return DONE;
 }

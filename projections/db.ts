@@ -19,8 +19,7 @@ import { I32_MAX, createRtree, dayKey, entityKey, secondKey, rtreeOf } from './t
 import type { Cell, FactVersion, Projection, RowWrite, TableSpec } from './types.js';
 import { BulkInsert } from './bulk-insert.js';
 import { packRtree } from './rtree-pack.js';
-import { BULK_TABLES, FACT_COLUMNS, FACTS_COLUMN, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
-import { CellReader } from './decoded-cells.js';
+import { BULK_TABLES, FACT_COLUMNS, checkCell, FACT_STRIDE, F_ID, F_POSITION, F_RECORDED, F_REVISION, F_STREAM, F_TYPE } from './bulk-rows.js';
 import type { DecodedBatch } from './rebuild-decoder.js';
 import { StoredItems, finishStoredItems } from './documents/stored.js';
 import { BuildViews, LiveViews } from './sessions/live-views.js';
@@ -566,9 +565,8 @@ export class ReadModelWriter {
       this.cpPut.run(cp.position, cp.applied, cp.recordedAt, cp.eventId, cp.previous, cp.log);
     });
     this.decodedTx = db.transaction((batch: DecodedBatch, cp: Checkpoint) => {
-      const cells = new CellReader(batch.cells);
       for (const s of batch.segments) {
-        if (s.kind === 'rows') this.putDecoded(BULK_TABLES.map((_, i) => cells.next(i, s.lengths[i] as number)), cells.next(FACTS_COLUMN, s.lengths[FACTS_COLUMN] as number));
+        if (s.kind === 'rows') this.putDecoded(s.tables, s.facts);
         else if (s.kind === 'event') this.applyOne(s.event);
         else this.park(s.event, s.factId, s.error, s.err);
       }

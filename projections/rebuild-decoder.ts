@@ -7,7 +7,7 @@
 import type { Worker } from 'node:worker_threads';
 import { startWorker } from '../src/store/worker-thread.js';
 import type { LogEvent } from './db.js';
-import type { PackedCells } from './decoded-cells.js';
+import type { Cell } from './types.js';
 
 /**
  * The decoding thread's young generation: it makes short-lived objects of every event
@@ -35,8 +35,8 @@ export interface DecodeInit {
 
 /** A piece of a decoded batch, applied in order: runs of plain facts' rows between the events the writer applies itself. */
 export type Segment =
-  /** Plain facts (FACT_STRIDE cells each) and their rows, in the batch's `cells`: how many cells of each BULK_TABLES entry (each row its fact's number then its columns), then of the facts. */
-  | { readonly kind: 'rows'; readonly lengths: readonly number[] }
+  /** Plain facts (FACT_STRIDE cells each, bulk-rows.ts) and their rows: one flat cell array per BULK_TABLES entry, each row its fact's number then its columns. */
+  | { readonly kind: 'rows'; readonly tables: Cell[][]; readonly facts: Cell[] }
   /** A correction or retraction, applied by the writer (it reads the `facts` table). */
   | { readonly kind: 'event'; readonly event: LogEvent }
   /** An event a projection cannot apply: parked, and `err` logged as the writer's thread logs the error of an event it parks (its class, message and stack: bulk-rows.ts cloneableError). */
@@ -50,8 +50,6 @@ export interface DecodedBatch {
   /** The position of the event before `last` in this batch; null when `last` is its only event. */
   readonly previous: string | null;
   readonly segments: Segment[];
-  /** The rows segments' cells, each column's in their order (decoded-cells.ts; its buffers transferred). */
-  readonly cells: PackedCells;
   /** The last position read (knownAt may have left later events out). */
   readonly after: string;
 }

@@ -9,18 +9,16 @@ import { openSqliteStore } from '../src/store/sqlite.js';
 import { rowToEvent, type EventRow } from '../src/store/sqlite-rows.js';
 import type { StoredEvent } from '../src/store/port.js';
 import { encodePosition } from '../src/store/positions.js';
-import { BULK_TABLES, FACTS_COLUMN, decodeEvent } from './bulk-rows.js';
-import { CellPacker, packedBuffers } from './decoded-cells.js';
+import { BULK_TABLES, decodeEvent } from './bulk-rows.js';
 import type { DecodeInit, DecodedBatch, DecoderCredit, DecoderMessage, Segment } from './rebuild-decoder.js';
+import type { Cell } from './types.js';
 
 const init = workerData as DecodeInit;
 const port = parentPort as NonNullable<typeof parentPort>;
 const say = (m: DecoderMessage): void => port.postMessage(m);
 let credits = init.ahead;
 /** The BULK_TABLES entries whose rows a replay's fold drops (decoded and checked as in a rebuild, then not posted). */
-const skipped = BULK_TABLES.map((t) => init.skipTables?.includes(t.name) === true);
-/** Every batch's cells, written as they are decoded: one column a BULK_TABLES entry, then the facts. */
-const packer = new CellPacker(FACTS_COLUMN + 1);
+const skipped = BULK_TABLES.flatMap((t, i) => (init.skipTables?.includes(t.name) ? [i] : []));
 let wake: (() => void) | null = null;
 port.on('message', (m: DecoderCredit) => {
   credits += m.more;
@@ -30,9 +28,14 @@ port.on('message', (m: DecoderCredit) => {
 /** The events of `page` from `from` to before `to`, each made from its row as it is decoded (its parsed data and metadata short-lived). */
 function decodePage(page: readonly EventRow[], from: number, to: number, after: string): DecodedBatch | null {
   const segments: Segment[] = [];
+  let tables: Cell[][] = BULK_TABLES.map(() => []);
+  let facts: Cell[] = [];
   const cut = (): void => {
-    const lengths = packer.cut();
-    if (lengths !== null) segments.push({ kind: 'rows', lengths });
+    for (const i of skipped) (tables[i] as Cell[]).length = 0;
+    if (facts.length === 0 && tables.every((t) => t.length === 0)) return;
+    segments.push({ kind: 'rows', tables, facts });
+    tables = BULK_TABLES.map(() => []);
+    facts = [];
   };
   let events = 0;
   let last: StoredEvent | null = null;
@@ -44,15 +47,14 @@ function decodePage(page: readonly EventRow[], from: number, to: number, after: 
     events++;
     previous = last === null ? null : last.position;
     last = e;
-    const d = decodeEvent(e, packer, skipped);
+    const d = decodeEvent(e, tables, facts);
     if (d.kind === 'done') continue;
     cut();
     segments.push(d.kind === 'amendment' ? { kind: 'event', event: e } : { kind: 'park', event: e, factId: d.factId, error: d.error, err: d.err });
   }
   cut();
-  const cells = packer.take();
   if (last === null) return null;
-  return { kind: 'batch', events, last: { position: last.position, id: last.id, recordedAt: last.recordedAt }, previous, segments, cells, after };
+  return { kind: 'batch', events, last: { position: last.position, id: last.id, recordedAt: last.recordedAt }, previous, segments, after };
 }
 
 const store = openSqliteStore(init.path, { readOnly: true, cacheSizeKiB: 2048 });
@@ -73,7 +75,7 @@ try {
       const batch = decodePage(page, i, to, end);
       if (batch === null) say({ kind: 'skipped', after: end });
       else {
-        port.postMessage(batch satisfies DecoderMessage, packedBuffers(batch.cells));
+        say(batch);
         credits--;
       }
     }
