@@ -204,8 +204,8 @@ export class ReadQueries {
 
   /**
    * Sessions by reference, each as `session` answers it (those not known at k left out), in the
-   * order given, rendered together: what a replay reads out a unit of sessions with (src/cli/state.ts),
-   * ~5 statements for the unit instead of ~5 a session.
+   * order given, rendered together (~5 statements for them all instead of ~5 a session): replayTo's
+   * and diff's entities (src/cli/state.ts readUnit; `annals replay`'s lines are sessions/json.ts').
    */
   sessionsByRef(refs: readonly string[], k: string, nested = NESTED_LIMIT): SessionView[] {
     const ids: string[] = [];

@@ -14,7 +14,10 @@
  * Those workers' young generations begin where they used to grow to (`--min-semi-space-size`,
  * bounded by their resourceLimits: 4 MB for the terms' and read-out threads; the decoding thread's
  * at half its 16 MB, which it still grows to: a worker's heap was seen to grow to its limit whatever
- * the factor). Process-wide and for the rest of the process.
+ * the factor). Process-wide and for the rest of the process: a test that runs `annals replay` in
+ * its own process (test/cli-import.test.ts, runMain) keeps these flags and the environment mark for
+ * the workers it starts afterwards (their memory, not their results); `annals replay` itself is a
+ * process of its own and starts no other.
  */
 import { setFlagsFromString } from 'node:v8';
 import { isMainThread } from 'node:worker_threads';

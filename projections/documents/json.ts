@@ -3,8 +3,8 @@
  * JSON.stringify writes of queries.ts `documentItems`' item with its `correctedBy`: its
  * entity, its first adoption known at k, the session it was considered at.
  */
-import { KNOWN } from '../query-context.js';
-import { CORRECTED, VIEW, VIEW_NOW, plain, quoted, ulid } from '../json-sql.js';
+import { KNOWN, type QueryContext } from '../query-context.js';
+import { CORRECTED, VIEW, VIEW_AT, VIEW_NOW, plain, quoted, ulid } from '../json-sql.js';
 
 /** The first adoption of the document `e.id` known at k (an older log may hold two): its rowid (min's bare column: the row of the least position, no sort). */
 const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM adoptions x WHERE x.document = e.id AND ${KNOWN('x')}))`;
@@ -68,4 +68,16 @@ export function documentSession(opts: { adopted?: boolean; considered?: string }
 /** The item of the document whose id is `x` (NULL when no document of that id is known at k); `view` as documentFields'. */
 export function documentJson(x: string, view?: (x: string, of: 'body' | 'session') => string): string {
   return `(SELECT ${documentFields(view ? { view } : {})} FROM entities e LEFT JOIN adoptions a ON a.rowid = ${FIRST} WHERE e.id = ${x} AND e.kind = 'document' AND ${KNOWN('e')})`;
+}
+
+/** Documents by id (@ids, a JSON array) known at @k, each its item's JSON text or NULL, in the array's order (json_each's). */
+const DOCUMENTS_BY_ID = `SELECT ${documentJson('j.value', VIEW_AT)} FROM json_each(@ids) j`;
+
+/**
+ * The documents `ids` known at k as their items' JSON texts (as a session's list has them), in
+ * this order, the unknown left out: one statement for them all (`annals replay`'s read-out, a
+ * unit of documents: `document(id)` ran ~5 a document).
+ */
+export function documentsJson(q: QueryContext, ids: readonly string[], k: string): string[] {
+  return (q.pluck(DOCUMENTS_BY_ID).all({ ids: JSON.stringify(ids), k }) as (string | null)[]).filter((t): t is string => t !== null);
 }

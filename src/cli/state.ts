@@ -21,8 +21,7 @@ import Database from 'better-sqlite3';
 import type { LogSource } from '../../projections/runner.js';
 import type { Database as Db } from 'better-sqlite3';
 import { sessionsJson } from '../../projections/sessions/json.js';
-import { documentJson } from '../../projections/documents/json.js';
-import { VIEW_AT } from '../../projections/json-sql.js';
+import { documentsJson } from '../../projections/documents/json.js';
 import { readOutWithThread } from './replay-readout.js';
 
 /** The kinds in the order a replay gives them; within a kind, the order of its API list (sessions and documents: by id). */
@@ -244,10 +243,12 @@ export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit, suc
 }
 
 /**
- * A unit's NDJSON lines: JSON.stringify of readUnit's entities, but an office's line written around
- * its succession's JSON text as SQLite writes it (ReadQueries.successionJson: one statement an
- * office, no rows made into objects; equal to the JSON of `holders`, which
- * test/replay-state.test.ts checks against entitiesAt).
+ * A unit's NDJSON lines: JSON.stringify of readUnit's entities for organizations and people; an
+ * office's line written around its succession's JSON text as SQLite writes it
+ * (ReadQueries.successionJson: one statement an office, no rows made into objects; equal to the
+ * JSON of `holders`, which test/replay-state.test.ts checks against entitiesAt); a unit of
+ * sessions or of documents as SQLite writes their JSON text, one statement a unit (equal to
+ * their objects' JSON: test/replay-read-out-sessions.test.ts).
  */
 function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit, succession: Succession = (office) => queries.successionJson(office, knownAt)): Generator<string> {
   if (unit.kind === 'session') {
@@ -262,10 +263,10 @@ function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit, succe
     }
   }
   if (unit.kind === 'document') {
-    // The unit's documents as SQLite writes a document's item (documents/json.ts, as a session's list
-    // has it), one statement for the unit where `document(id)` ran ~5 a document: ~2.0 -> ~1 s of CPU
-    // on the 1,000,000-fact record's 49,142 documents (session 43). NULL: not known at knownAt.
-    for (const text of queries.q.pluck(DOCUMENTS_JSON).all({ ids: JSON.stringify(unit.ids), k: knownAt }) as (string | null)[]) if (text !== null) yield `{"entity":"document",${text.slice(1)}\n`;
+    // The unit's documents as SQLite writes a document's item (documents/json.ts documentsJson, as a
+    // session's list has it), one statement for the unit where `document(id)` ran ~5 a document:
+    // ~2.0 -> ~0.5 s of CPU on the 1,000,000-fact record's 49,142 documents (session 43).
+    for (const text of documentsJson(queries.q, unit.ids, knownAt)) yield `{"entity":"document",${text.slice(1)}\n`;
     return;
   }
   if (unit.kind !== 'office') {
@@ -278,9 +279,6 @@ function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit, succe
     yield `{"entity":"office",${fields.slice(1, -1)},"holders":[${succession(office.id)}]}\n`;
   }
 }
-
-/** Documents by id (@ids, a JSON array) as known at @k, each its item's JSON text or NULL, in the array's order (json_each's). */
-const DOCUMENTS_JSON = `SELECT ${documentJson('j.value', (x) => VIEW_AT(x))} FROM json_each(@ids) j`;
 
 /**
  * An office's whole succession at the read-out's knownAt as JSON text (ReadQueries.successionJson's):
