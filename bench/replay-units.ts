@@ -1,7 +1,7 @@
 /**
  * The read-out of one kind of a replay's units on one thread (#19): on a fold kept by
  * bench/replay-fold.ts (BENCH_FOLD, BENCH_KNOWN_AT: the fold's), every unit of BENCH_KIND (default
- * `session`) read out as `annals replay` reads it (state.ts unitLines, a 2 MiB page cache), with this
+ * `session`; `organization`: the organizations', each with its members and chairs) read out as `annals replay` reads it (state.ts unitLines, a 2 MiB page cache), with this
  * thread's CPU and the sha256 of the text; BENCH_ROUNDS rounds (default 2).
  */
 import { createHash } from 'node:crypto';
@@ -9,7 +9,7 @@ import { loadavg } from 'node:os';
 import Database from 'better-sqlite3';
 import { ReadQueries } from '../projections/index.js';
 import { threadCpuMs } from '../projections/terms-build.js';
-import { laterUnits, unitLines } from '../src/cli/state.js';
+import { laterUnits, organizationUnits, unitLines } from '../src/cli/state.js';
 
 const path = process.env['BENCH_FOLD'];
 const knownAt = process.env['BENCH_KNOWN_AT'];
@@ -24,7 +24,7 @@ for (let r = 0; r < rounds; r++) {
   const hash = createHash('sha256');
   let units = 0;
   let entities = 0;
-  const units0 = [...laterUnits(queries, db, knownAt)].filter((u) => u.kind === kind);
+  const units0 = kind === 'organization' ? [...organizationUnits(queries, knownAt)] : [...laterUnits(queries, db, knownAt)].filter((u) => u.kind === kind);
   const cpu0 = threadCpuMs() ?? Number.NaN;
   const t0 = performance.now();
   for (const unit of units0) {
