@@ -244,7 +244,8 @@ export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit, suc
 }
 
 /**
- * A unit's NDJSON lines: JSON.stringify of readUnit's entities for organizations and people; an
+ * A unit's NDJSON lines: JSON.stringify of readUnit's entities for people, and of the same object
+ * for an organization, its members read and paired once (organizations/queries.ts membersWhole); an
  * office's line written around its succession's JSON text as SQLite writes it
  * (ReadQueries.successionJson: one statement an office, no rows made into objects; equal to the
  * JSON of `holders`, which test/replay-state.test.ts checks against entitiesAt); a unit of
@@ -272,7 +273,8 @@ function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit, succe
   }
   if (unit.kind === 'organization') {
     // readUnit's object, its members read and paired once for the organization (membersWhole), not
-    // again on each page of 1,000 (~2.3 -> ~0.2 s of CPU on the 1,000,000-fact record, session 44).
+    // again on each page of 1,000 (the organizations' units ~2.2–3.2 -> ~0.4–0.6 s of CPU on the
+    // 1,000,000-fact record, session 44; equal to readUnit's: test/replay-read-out-members.test.ts).
     for (const o of unit.items) {
       const chairs = [...everything((after) => queries.chairs(o.id, knownAt, undefined, all(after)) ?? none)];
       yield `${JSON.stringify({ entity: 'organization', ...o, members: membersWhole(queries.q, o.id, knownAt), chairs })}\n`;
