@@ -22,6 +22,7 @@ import type { LogSource } from '../../projections/runner.js';
 import type { Database as Db } from 'better-sqlite3';
 import { sessionsJson } from '../../projections/sessions/json.js';
 import { documentsJson } from '../../projections/documents/json.js';
+import { membersWhole } from '../../projections/organizations/queries.js';
 import { readOutWithThread } from './replay-readout.js';
 
 /** The kinds in the order a replay gives them; within a kind, the order of its API list (sessions and documents: by id). */
@@ -243,7 +244,8 @@ export function unitLines(queries: ReadQueries, knownAt: string, unit: Unit, suc
 }
 
 /**
- * A unit's NDJSON lines: JSON.stringify of readUnit's entities for organizations and people; an
+ * A unit's NDJSON lines: JSON.stringify of readUnit's entities for people, and of the same object
+ * for an organization, its members read and paired once (organizations/queries.ts membersWhole); an
  * office's line written around its succession's JSON text as SQLite writes it
  * (ReadQueries.successionJson: one statement an office, no rows made into objects; equal to the
  * JSON of `holders`, which test/replay-state.test.ts checks against entitiesAt); a unit of
@@ -267,6 +269,16 @@ function* unitLineTexts(queries: ReadQueries, knownAt: string, unit: Unit, succe
     // session's list has it), one statement for the unit where `document(id)` ran ~5 a document:
     // ~2.0 -> ~0.5 s of CPU on the 1,000,000-fact record's 49,142 documents (session 43).
     for (const text of documentsJson(queries.q, unit.ids, knownAt)) yield `{"entity":"document",${text.slice(1)}\n`;
+    return;
+  }
+  if (unit.kind === 'organization') {
+    // readUnit's object, its members read and paired once for the organization (membersWhole), not
+    // again on each page of 1,000 (the organizations' units ~2.2–3.2 -> ~0.4–0.6 s of CPU on the
+    // 1,000,000-fact record, session 44; equal to readUnit's: test/replay-read-out-members.test.ts).
+    for (const o of unit.items) {
+      const chairs = [...everything((after) => queries.chairs(o.id, knownAt, undefined, all(after)) ?? none)];
+      yield `${JSON.stringify({ entity: 'organization', ...o, members: membersWhole(queries.q, o.id, knownAt), chairs })}\n`;
+    }
     return;
   }
   if (unit.kind !== 'office') {
