@@ -9,18 +9,13 @@
  * (BENCH_CHECK_ALL=1: the whole log, in pages) and their cells must be equal, value for value.
  */
 import { join, resolve } from 'node:path';
-import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
+import { decodeSettings, load } from './decode-settings.js';
 import type { EventRow } from '../src/store/sqlite-rows.js';
 import type { Cell } from '../projections/types.js';
 
-const dir = process.env['BENCH_DIR'];
-if (!dir) throw new Error('BENCH_DIR=<a data dir holding events.db> is required (read only)');
-const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
-const OFFSET = Number(process.env['BENCH_OFFSET'] ?? 300_000);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 6);
-const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+const { dir, events: EVENTS, offset: OFFSET, rounds: ROUNDS } = decodeSettings();
 
 type Decode = (e: unknown, tables: Cell[][], facts: Cell[]) => { kind: string };
 interface Code {

@@ -13,9 +13,9 @@
  * decoded ones. (Session 43, s43-dc: no variant was cheaper on both sides together.)
  */
 import { join } from 'node:path';
-import { loadavg } from 'node:os';
 import { deserialize, serialize } from 'node:v8';
 import Database from 'better-sqlite3';
+import { decodeSettings, load } from './decode-settings.js';
 import type { EventRow } from '../src/store/sqlite-rows.js';
 import { rowToEvent } from '../src/store/sqlite-rows.js';
 import { BULK_TABLES, decodeEvent } from '../projections/bulk-rows.js';
@@ -23,12 +23,7 @@ import { CellPacker, CellReader } from './handoff-pack.js';
 import { InlinePacker, unpackInline, type Inline } from './handoff-inline.js';
 import type { Cell } from '../projections/types.js';
 
-const dir = process.env['BENCH_DIR'];
-if (!dir) throw new Error('BENCH_DIR=<a data dir holding events.db> is required (read only)');
-const EVENTS = Number(process.env['BENCH_EVENTS'] ?? 200_000);
-const OFFSET = Number(process.env['BENCH_OFFSET'] ?? 300_000);
-const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 6);
-const load = (): string => loadavg().map((x) => x.toFixed(1)).join(' ');
+const { dir, events: EVENTS, offset: OFFSET, rounds: ROUNDS } = decodeSettings();
 
 const db = new Database(join(dir, 'events.db'), { readonly: true });
 const rows = db.prepare('SELECT position, id, stream, revision, type, data, metadata, recorded_at FROM events ORDER BY position LIMIT ? OFFSET ?').raw().all(EVENTS, OFFSET) as EventRow[];

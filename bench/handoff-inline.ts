@@ -4,10 +4,10 @@
  * table's cell codes and numbers in typed arrays, the batch's distinct strings once by
  * handoff-pack.ts's cheap hash) instead of Cell[] arrays packed or cloned afterwards.
  */
-import { isAmendmentType, isFactType, storedFact, upcast, type Source } from '../events/index.js';
-import { BULK_TABLES, checkCell, projectionsOf } from '../projections/bulk-rows.js';
+import { isAmendmentType, isFactType } from '../events/index.js';
+import { BULK_TABLES, checkCell, factVersionOf, projectionsOf, type FactMeta } from '../projections/bulk-rows.js';
 import type { LogEvent } from '../projections/db.js';
-import type { Cell, FactVersion, Projection } from '../projections/types.js';
+import type { Cell, Projection } from '../projections/types.js';
 
 const NULL = -1;
 const NUMBER = -2;
@@ -75,13 +75,10 @@ export class InlinePacker {
   decode(e: LogEvent): string {
     if (!isFactType(e.type)) return 'done';
     if (isAmendmentType(e.type)) return 'amendment';
-    const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
+    const meta = e.metadata as FactMeta;
     const factId = meta.factId ?? null;
     try {
-      if (!factId) throw new Error('event has no metadata.factId');
-      checkCell(factId);
-      const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion));
-      const v = { type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion;
+      const v = factVersionOf(e.type, e, meta);
       const projections = projectionsOf(v.type);
       const writes = projections.length === 1 ? (projections[0] as Projection).evolve(v) : projections.flatMap((p) => p.evolve(v));
       for (const w of writes) if (!tableIndex.has(w.table)) throw new Error(`projection wrote to unknown table ${w.table}`);

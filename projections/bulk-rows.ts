@@ -111,6 +111,23 @@ export function cloneableError(err: unknown): unknown {
   }
 }
 
+/** A fact event's metadata, as decodeEvent reads it. */
+export type FactMeta = { factId?: string; source?: Source; schemaVersion?: number };
+
+/**
+ * The version the rows of a plain fact's event are made from (decodeEvent; bench/handoff-inline.ts's
+ * packer too): throws what parks it (no factId, a factId no cell can hold, data its type refuses).
+ */
+export function factVersionOf(type: FactType, e: LogEvent, meta: FactMeta): FactVersion {
+  const factId = meta.factId;
+  if (!factId) throw new Error('event has no metadata.factId');
+  checkCell(factId);
+  // typeOf is asked by corrections only, which are not decoded here.
+  const fact = storedFact(type, upcast(type, e.data, meta.schemaVersion));
+  // The version's fields named, not spread (a spread of the fact copies it key by key): the same object.
+  return { type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion;
+}
+
 const DONE: Decoded = { kind: 'done' };
 const AMENDMENT: Decoded = { kind: 'amendment' };
 
@@ -121,15 +138,10 @@ const AMENDMENT: Decoded = { kind: 'amendment' };
 export function decodeEvent(e: LogEvent, tables: Cell[][], facts: Cell[]): Decoded {
   if (!isFactType(e.type)) return DONE;
   if (isAmendmentType(e.type)) return AMENDMENT;
-  const meta = e.metadata as { factId?: string; source?: Source; schemaVersion?: number };
+  const meta = e.metadata as FactMeta;
   const factId = meta.factId ?? null;
   try {
-    if (!factId) throw new Error('event has no metadata.factId');
-    checkCell(factId);
-    // typeOf is asked by corrections only, which are not decoded here.
-    const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion));
-    // The version's fields named, not spread (a spread of the fact copies it key by key): the same object.
-    appendRows({ type: fact.type, data: fact.data, factId, source: meta.source ?? null } as FactVersion, facts.length / FACT_STRIDE, tables);
+    appendRows(factVersionOf(e.type, e, meta), facts.length / FACT_STRIDE, tables);
   } catch (err) {
     return { kind: 'park', factId, error: err instanceof Error ? err.message : String(err), err: cloneableError(err) };
   }

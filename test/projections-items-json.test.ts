@@ -129,6 +129,26 @@ function factItems(x: unknown, out: Record<string, unknown>[] = []): Record<stri
   return out;
 }
 
+t.test('a session whose adoption names a document not known at k (the adoption that made it retracted) is written by SQLite, not left to objects', async (t) => {
+  const log = new TestLog();
+  const id = (e: StoredEvent): string => e.metadata['factId'] as string;
+  const org = id(log.record('OrganizationRegistered', { key: 'org', name: 'Org', classification: 'organization' }));
+  const first = id(log.record('SessionHeld', { body: org, held: { from: '2001-01-01' } }));
+  const second = id(log.record('SessionHeld', { body: org, held: { from: '2002-01-01' } }));
+  const made = id(log.record('DocumentAdopted', { title: 'Made', kind: 'plan', body: org, session: first, adoptedOn: '2001' }));
+  // Adopted again at the second session (as an older log may hold), beside a document of its own; then the first adoption retracted.
+  log.record('DocumentAdopted', { document: made, body: org, session: second, adoptedOn: '2002' });
+  log.record('DocumentAdopted', { title: 'Other', kind: 'plan', body: org, session: second, adoptedOn: '2002' });
+  log.record('FactRetracted', { fact: made, reason: 'test' });
+  await withQueries(log, (q) => {
+    const k = log.events.at(-1)?.recordedAt as string;
+    const objects = q.sessions('org', k, undefined, { after: null, limit: 10 }, 1);
+    const text = q.itemsJson('sessions', ['org', k, undefined, { after: null, limit: 10 }, 1]);
+    t.same(objects?.items.map((s) => [s.documents.length, s.more]), [[0, undefined], [1, undefined]], 'objects: the second session lists one document, no more');
+    t.same(text?.items, asObjects(objects?.items ?? []), 'SQLite writes the page (one document known: not more than nested), as the objects serialize');
+  });
+});
+
 t.test('correctedBy read from the rows (db.ts corrected_by) is the latest correction known at k, folded from the log', async (t) => {
   let marked = 0;
   let unmarked = 0;

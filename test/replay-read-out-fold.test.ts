@@ -20,7 +20,7 @@ import { SUCCESSION_SQL } from '../projections/offices/holder-json.js';
 import { SUCCESSIONS_TABLE, makeSuccessions } from '../projections/offices/successions-pass.js';
 import { PROJECTIONS } from '../projections/registry.js';
 import { entitiesAt, entityUnits, replayLines, replayTo, unitLines, type Entity } from '../src/cli/state.js';
-import { storeWithHistory } from './fixtures/history.js';
+import { TestLog, storeWithHistory } from './fixtures/history.js';
 
 const silent = pino({ level: 'silent' });
 
@@ -182,4 +182,34 @@ t.test('replayTo and replayLines fold what the read-out reads by default; readOu
   const lean = await lines();
   t.ok(lean.split('\n').length > 50, 'lines out');
   t.equal(lean, await lines(false), 'the same lines as from the whole fold');
+});
+
+t.test("the successions pass keeps an item whose person is NULL, as SUCCESSION_SQL does (a fact naming none, as an older log may hold)", async (t) => {
+  const dir = t.testdir();
+  const log = new TestLog();
+  const org = log.record('OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' }).metadata['factId'] as string;
+  const office = log.record('OfficeEstablished', { key: 'chair', organization: org, title: 'Chair', multipleHolders: false }).metadata['factId'] as string;
+  const ann = log.record('PersonRegistered', { key: 'ann', name: 'Ann' }).metadata['factId'] as string;
+  log.record('OfficialAppointed', { office, person: ann, term: { from: '2001', to: '2002' } });
+  // Neither names a person: an appointment (which makes no term: no item) and a delegate's capacity at a session (an item).
+  log.record('OfficialAppointed', { office, term: { from: '2003', to: '2004' } });
+  const session = log.record('SessionHeld', { body: org, held: { from: '2006-05-01' } }).metadata['factId'] as string;
+  log.record('DelegateAttended', { session, office });
+  const k = log.events.at(-1)?.recordedAt as string;
+  const fold = join(dir, 'fold.db');
+  await buildFresh(log, fold, silent, undefined, undefined, { knownAt: k, tempOnDisk: true, readOutOnly: true, pageSize: 100 });
+  const path = `${fold}.successions`;
+  makeSuccessions(path, fold, k);
+  const db = new Database(fold, { readonly: true });
+  const s = new Database(path, { readonly: true });
+  try {
+    const want = db.prepare(SUCCESSION_SQL).pluck().get({ office, k }) as string;
+    const got = s.prepare(`SELECT j FROM ${SUCCESSIONS_TABLE} WHERE office = ?`).pluck().get(office) as string | undefined;
+    const items = JSON.parse(`[${want}]`) as { person: { id: string | null }; basis: string }[];
+    t.same(items.map((i) => [i.person.id, i.basis]), [[ann, 'appointed'], [null, 'attested']], 'SUCCESSION_SQL: the attested item naming no person kept, its person all null');
+    t.equal(got, want, 'the pass: the same text');
+  } finally {
+    db.close();
+    s.close();
+  }
 });

@@ -102,7 +102,8 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
 
 /**
  * The documents adopted or considered at the session `s` known at k, by id: their items' texts
- * joined, or LONG when more than `@nested`. A session nothing was considered at (every session
+ * joined, or LONG when more than `@nested` of them are known at k (count(dj): an adoption known
+ * whose document is not, its making fact retracted, writes no item, as sessionDocuments lists none). A session nothing was considered at (every session
  * of the 1,000,000-fact record) lists its adoptions known at k in the index's order (session,
  * document): no union to sort. Of a document's adoptions there, the one of least position (min's
  * bare columns) is its first known at k when no adoption of it came before in the log (db.ts
@@ -124,9 +125,9 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
 function documents(): string {
   const fast = `(SELECT ${documentFields({ view: docView, concat: true })} FROM entities e WHERE e.id = a.document AND e.kind = 'document' AND ${KNOWN('e')})`;
   const first = `CASE WHEN a.item_to > @k AND a.body IS NOT NULL THEN concat(a.item_head, ',"body":', ${docView('a.body', 'body')}, a.item_tail, '}') ELSE ${fast} END`;
-  const adopted = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${first} ELSE ${documentJson('sd_id', docView)} END AS dj
+  const adopted = `(SELECT CASE WHEN count(dj) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT CASE WHEN a.earliest = 1 THEN ${first} ELSE ${documentJson('sd_id', docView)} END AS dj
     FROM (SELECT ${ADOPTION}, x.document AS sd_id, x.earliest AS earliest, min(x.position) FROM adoptions x WHERE x.session = s.id AND ${KNOWN('x')} GROUP BY x.document) a))`;
-  const any = `(SELECT CASE WHEN count(*) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id', docView)} AS dj FROM (${DOCUMENT_IDS} ORDER BY 1) d))`;
+  const any = `(SELECT CASE WHEN count(dj) > @nested THEN ${LONG} ELSE coalesce(group_concat(dj, ','), '') END FROM (SELECT ${documentJson('d.id', docView)} AS dj FROM (${DOCUMENT_IDS} ORDER BY 1) d))`;
   return `CASE WHEN EXISTS (SELECT 1 FROM considerations c WHERE c.session = s.id) THEN ${any} ELSE ${adopted} END`;
 }
 
