@@ -1,0 +1,103 @@
+/**
+ * bench:read's load through wrk (/usr/bin/wrk: C, its requests from a LuaJIT script,
+ * bench/read-wrk.lua), the Node client (http-load.ts) its fallback. On a 2-core machine what the
+ * client spends is taken from the server under test; wrk spends less an answer (bench/RESULTS.md,
+ * session 44, s44-wk). The paths are drawn in Node and handed to the script in a file.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, writeFileSync } from 'node:fs';
+
+export const WRK = '/usr/bin/wrk';
+const LUA = new URL('./read-wrk.lua', import.meta.url).pathname;
+
+/** BENCH_CLIENT=node|wrk (default: wrk when /usr/bin/wrk exists). */
+export function useWrk(choice = process.env['BENCH_CLIENT']): boolean {
+  if (choice === 'node') return false;
+  if (choice === 'wrk' && !existsSync(WRK)) throw new Error(`BENCH_CLIENT=wrk but there is no ${WRK}`);
+  return existsSync(WRK);
+}
+
+/** Paths for read-wrk.lua: one a line, "<question> <path>", each padded with spaces to the longest's width. */
+export interface PathFile {
+  readonly path: string;
+  readonly width: number;
+  readonly lines: number;
+}
+
+export function writePaths(path: string, paths: readonly (readonly [question: string, path: string])[]): PathFile {
+  const lines = paths.map(([q, p]) => `${q} ${p}`);
+  const width = lines.reduce((w, l) => Math.max(w, l.length), 0);
+  writeFileSync(path, `${lines.map((l) => l.padEnd(width)).join('\n')}\n`);
+  return { path, width, lines: lines.length };
+}
+
+/** One question's figures of a run. */
+export interface WrkFigure {
+  /** 2xx, 304 and 404. */
+  readonly answers: number;
+  readonly shed: number;
+  readonly limited: number;
+  /** Other statuses of 400 or more. */
+  readonly errors: number;
+  /** The answers' bytes. */
+  readonly bytes: number;
+  /** Each answer's latency (ms), in no order. */
+  readonly latencies: number[];
+}
+
+export interface WrkRun {
+  readonly byQuestion: ReadonlyMap<string, WrkFigure>;
+  /** Socket errors (connect, read, write, timeout). */
+  readonly socketErrors: number;
+  readonly seconds: number;
+  /** wrk's own percentiles of every response of the run (ms): a check of the script's timing. */
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** read-wrk.lua's lines, parsed. */
+export function parseWrk(out: string): WrkRun {
+  const run = /^read-wrk-run (.*)$/m.exec(out)?.[1];
+  if (run === undefined) throw new Error(`wrk gave no figures:\n${out}`);
+  const r = JSON.parse(run) as { socketErrors: number; us: number; p50: number; p99: number; max: number };
+  const byQuestion = new Map<string, WrkFigure>();
+  for (const [, q, json] of out.matchAll(/^read-wrk (\S+) (.*)$/gm)) {
+    const f = JSON.parse(json as string) as Omit<WrkFigure, 'latencies'> & { latency: string };
+    const latencies: number[] = [];
+    for (const pair of f.latency.split(',').filter(Boolean)) {
+      const [us, n] = pair.split(':').map(Number) as [number, number];
+      for (let k = 0; k < n; k++) latencies.push(us / 1000);
+    }
+    byQuestion.set(q as string, { answers: f.answers, shed: f.shed, limited: f.limited, errors: f.errors, bytes: f.bytes, latencies });
+  }
+  return { byQuestion, socketErrors: r.socketErrors, seconds: r.us / 1e6, p50: r.p50 / 1000, p99: r.p99 / 1000, max: r.max / 1000 };
+}
+
+export function wrkArgs(opts: { port: number; connections: number; seconds: number; file?: PathFile | undefined; offset?: number }): string[] {
+  const f = opts.file;
+  const script = f ? [f.path, String(f.width), String((opts.offset ?? 0) % f.lines)] : [];
+  return ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '10s', '-s', LUA, `http://127.0.0.1:${opts.port}`, '--', ...script];
+}
+
+/**
+ * One run of `wrk -t1 -c<connections>` for `ms` (ended by SIGINT: wrk's -d counts whole
+ * seconds), over the lines of `file` from line `offset` on (no file: /healthz).
+ */
+export function runWrk(opts: { port: number; connections: number; ms: number; file?: PathFile | undefined; offset?: number }): Promise<WrkRun> {
+  const child = spawn(WRK, wrkArgs({ ...opts, seconds: Math.ceil(opts.ms / 1000) + 60 }), { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
+  const timer = setTimeout(() => child.kill('SIGINT'), opts.ms);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', () => {
+      clearTimeout(timer);
+      try {
+        resolve(parseWrk(out));
+      } catch (e) {
+        reject(e as Error);
+      }
+    });
+  });
+}
