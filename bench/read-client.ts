@@ -5,8 +5,9 @@
  * uniformly over the moments it was recorded in — sent over 32 keep-alive connections by wrk
  * (wrk-load.ts, read-wrk.lua: the paths drawn beforehand, drawPaths) or by the Node client
  * (http-load.ts: BENCH_CLIENT=node, or no /usr/bin/wrk). On this 2-core machine what the client
- * spends is taken from the server; wrk spends less an answer (bench/RESULTS.md, session 44). Two phases, each question in alternating slices so that the machine's
- * drift (other processes, a VM's speed) falls on every question alike:
+ * spends is taken from the server; wrk spends less an answer (bench/RESULTS.md, session 44).
+ * Four phases, each question in alternating slices so that the machine's drift (other
+ * processes, a VM's speed) falls on every question alike:
  *   cold   — at once after the server's restart, no warm-up: short slices, all questions;
  *   steady — BENCH_PHASE_MS per question in slices of 1 s, /healthz among them;
  *   mixed  — every question at once, each request drawn from MIX (BENCH_MIXED_MS in all): the
@@ -86,6 +87,8 @@ export interface ClientReport {
   readonly load: { readonly cold: number[]; readonly steady: number[]; readonly mixed: number[]; readonly single: number[]; readonly end: number[] };
   /** The cold phase's slices one by one (when each began, ms after the phase's start): where in the first seconds its tail is. */
   readonly coldSlices: readonly ColdSlice[];
+  /** Requests wrk left in flight at the cold phase's slices' ends (0 with the Node client). */
+  readonly coldInFlight: number;
 }
 
 export interface ColdSlice {
@@ -195,13 +198,16 @@ async function nodeSlice(job: ClientJob, names: readonly string[], next: () => {
 
 /** How many lines of each path file (job.paths) the runs so far took: the next run starts after them. */
 const used = new Map<string, number>();
+/** Requests wrk left in flight at the ends of its runs so far (the server answers them, uncounted; the Node client waits for its last answers). */
+let inFlight = 0;
 
 /** One slice through wrk, over the path file `file` (job.paths; healthz: none): each question's figures. */
 async function wrkSlice(job: ClientJob, names: readonly string[], file: string, connections: number, ms: number): Promise<Map<string, Acc>> {
   const offset = used.get(file) ?? 0;
   const r = await runWrk({ port: job.port, connections, ms, file: job.paths?.[file], offset });
   const out = new Map(names.map((n) => [n, empty()]));
-  let taken = connections; // those in flight when wrk stopped
+  let taken = r.inFlight;
+  inFlight += r.inFlight;
   for (const [name, f] of r.byQuestion) {
     out.set(name, { latencies: f.latencies, shed: f.shed, limited: f.limited, errors: f.errors, seconds: 0, bytes: f.bytes });
     taken += f.answers + f.shed + f.limited + f.errors;
@@ -283,6 +289,7 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
   const coldSlices: ColdSlice[] = [];
   const coldNames = job.coldQuestions ?? names.filter((n) => n !== 'healthz');
   const cold = await phase(job, coldNames, job.coldMs, job.coldSliceMs, undefined, job.connections, coldSlices);
+  const coldInFlight = inFlight;
   // The parent reads the server's CPU counters here (bench/read.ts): what the cold phase cost.
   await new Promise((resolve) => (process.send ? process.send({ kind: 'cold-done' }, resolve) : resolve(null)));
   const steadyLoad = loadavg();
@@ -308,6 +315,7 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
     mixed: [...mixed].map(([n, a]) => figure(n, a)),
     load: { cold: coldLoad, steady: steadyLoad, mixed: mixedLoad, single: singleLoad, end: loadavg() },
     coldSlices,
+    coldInFlight,
   };
 }
 

@@ -13,7 +13,8 @@
 -- of the run are printed beside, as a check).
 -- At the end, per question one line "read-wrk <question> {json}": answers (2xx, 304, 404) and
 -- their latencies ("µs:n,…", a histogram) and bytes, 503s (shed), 429s, other statuses (errors);
--- then "read-wrk-run {json}": socket errors, the run's µs, wrk's p50, p99 and max (µs).
+-- then "read-wrk-run {json}": socket errors, the requests left in flight when wrk stopped (the
+-- server answers them to closed sockets), the run's µs, wrk's p50, p99 and max (µs).
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -33,6 +34,7 @@ function setup(thread)
 end
 
 local questionOf, sentAt, i = {}, {}, 0
+sent, received = 0, 0
 -- Per question q, globals (wrk copies only flat tables between its Lua states): "latency " .. q,
 -- the answers' latencies (µs → n), and "counts " .. q: answers, bytes, shed, limited, errors.
 questions = {}
@@ -72,10 +74,12 @@ function request()
   end
   questionOf[i] = question
   sentAt[i] = now()
+  sent = sent + 1
   return wrk.format("GET", path, { ["X-Request-Id"] = tostring(i) })
 end
 
 function response(status, headers, body)
+  received = received + 1
   local k = tonumber(headers["x-request-id"])
   local q = questionOf[k]
   local f = counts(q)
@@ -95,8 +99,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency)
-  local all = {}
+  local all, inFlight = {}, 0
   for _, thread in ipairs(threads) do
+    inFlight = inFlight + thread:get("sent") - thread:get("received")
     for _, q in ipairs(thread:get("questions")) do
       local a = all[q] or { latency = {}, answers = 0, bytes = 0, shed = 0, limited = 0, errors = 0 }
       for us, n in pairs(thread:get("latency " .. q)) do a.latency[us] = (a.latency[us] or 0) + n end
@@ -112,6 +117,6 @@ function done(summary, latency)
       q, a.answers, a.bytes, a.shed, a.limited, a.errors, table.concat(histogram, ",")))
   end
   local e = summary.errors
-  io.write(string.format('read-wrk-run {"socketErrors":%d,"us":%d,"p50":%d,"p99":%d,"max":%d}\n',
-    e.connect + e.read + e.write + e.timeout, summary.duration, latency:percentile(50), latency:percentile(99), latency.max))
+  io.write(string.format('read-wrk-run {"socketErrors":%d,"inFlight":%d,"us":%d,"p50":%d,"p99":%d,"max":%d}\n',
+    e.connect + e.read + e.write + e.timeout, inFlight, summary.duration, latency:percentile(50), latency:percentile(99), latency.max))
 end

@@ -214,7 +214,7 @@ try {
     const answers = report.cold.reduce((n, f) => n + f.requests, 0);
     const tick = 1e-3;
     const c = cpuCold as { loop: number; all: number };
-    say(`  the server's CPU over the cold phase (${fmt(answers)} answers${COLD_QUESTIONS ? ` of ${COLD_QUESTIONS.join(', ')}` : ''}): event loop ${fmt((c.loop - cpuAtStart.loop) * tick / 1000)} ms, ${((c.loop - cpuAtStart.loop) * tick / answers).toFixed(1)} µs an answer; all threads ${fmt((c.all - cpuAtStart.all) * tick / 1000)} ms, ${((c.all - cpuAtStart.all) * tick / answers).toFixed(1)} µs an answer`);
+    say(`  the server's CPU over the cold phase (${fmt(answers)} answers${COLD_QUESTIONS ? ` of ${COLD_QUESTIONS.join(', ')}` : ''}): event loop ${fmt((c.loop - cpuAtStart.loop) * tick / 1000)} ms, ${((c.loop - cpuAtStart.loop) * tick / answers).toFixed(1)} µs an answer; all threads ${fmt((c.all - cpuAtStart.all) * tick / 1000)} ms, ${((c.all - cpuAtStart.all) * tick / answers).toFixed(1)} µs an answer${report.coldInFlight ? ` (and ${fmt(report.coldInFlight)} requests wrk left in flight at its slices' ends, answered to closed sockets, in the CPU but not among the answers)` : ''}`);
   }
   say('  the holder questions slice by slice (when the slice began after the cold phase began: answers, p50 / p99 / max ms):');
   for (const name of ['holder@past', 'holder@now']) say(`    ${name.padEnd(12)} ${report.coldSlices.filter((c) => c.name === name).map((c) => `${(c.atMs / 1000).toFixed(1)} s: ${c.answers}, ${c.p50.toFixed(1)}/${c.p99.toFixed(1)}/${c.max.toFixed(0)}`).join('; ')}`);

@@ -49,6 +49,8 @@ export interface WrkRun {
   readonly byQuestion: ReadonlyMap<string, WrkFigure>;
   /** Socket errors (connect, read, write, timeout). */
   readonly socketErrors: number;
+  /** Requests wrk left in flight when it stopped: the server answers them, to closed sockets, uncounted. */
+  readonly inFlight: number;
   readonly seconds: number;
   /** wrk's own percentiles of every response of the run (ms): a check of the script's timing. */
   readonly p50: number;
@@ -60,7 +62,7 @@ export interface WrkRun {
 export function parseWrk(out: string): WrkRun {
   const run = /^read-wrk-run (.*)$/m.exec(out)?.[1];
   if (run === undefined) throw new Error(`wrk gave no figures:\n${out}`);
-  const r = JSON.parse(run) as { socketErrors: number; us: number; p50: number; p99: number; max: number };
+  const r = JSON.parse(run) as { socketErrors: number; inFlight: number; us: number; p50: number; p99: number; max: number };
   const byQuestion = new Map<string, WrkFigure>();
   for (const [, q, json] of out.matchAll(/^read-wrk (\S+) (.*)$/gm)) {
     const f = JSON.parse(json as string) as Omit<WrkFigure, 'latencies'> & { latency: string };
@@ -71,7 +73,7 @@ export function parseWrk(out: string): WrkRun {
     }
     byQuestion.set(q as string, { answers: f.answers, shed: f.shed, limited: f.limited, errors: f.errors, bytes: f.bytes, latencies });
   }
-  return { byQuestion, socketErrors: r.socketErrors, seconds: r.us / 1e6, p50: r.p50 / 1000, p99: r.p99 / 1000, max: r.max / 1000 };
+  return { byQuestion, socketErrors: r.socketErrors, inFlight: r.inFlight, seconds: r.us / 1e6, p50: r.p50 / 1000, p99: r.p99 / 1000, max: r.max / 1000 };
 }
 
 export function wrkArgs(opts: { port: number; connections: number; seconds: number; file?: PathFile | undefined; offset?: number }): string[] {

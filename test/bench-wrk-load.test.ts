@@ -36,6 +36,7 @@ t.test('a run through wrk counts each question apart', { skip: existsSync(WRK) ?
 
   const r = await runWrk({ port, connections: 4, ms: 500, file, offset: 1 });
   t.equal(r.socketErrors, 0);
+  t.ok(r.inFlight >= 0 && r.inFlight <= 4, 'at most one request a connection left in flight');
   t.ok(r.seconds > 0);
   const ok = r.byQuestion.get('ok');
   const gone = r.byQuestion.get('gone');
