@@ -73,7 +73,7 @@ const files = new Map(QUESTIONS.map((name) => {
 function wrk(name: string, offset: number): void {
   const f = files.get(name)!;
   const s0 = serverCpu();
-  const out = execFileSync('bash', ['-c', `wrk ${wrkArgs({ port, connections: 32, seconds: SLICE_S, file: name === 'healthz' ? undefined : f, offset }).join(' ')}; times`], { encoding: 'utf8' });
+  const out = execFileSync('bash', ['-c', `wrk ${wrkArgs({ port, connections: 32, ms: SLICE_S * 1000, seconds: SLICE_S, file: name === 'healthz' ? undefined : f, offset }).join(' ')}; times`], { encoding: 'utf8' });
   const s1 = serverCpu();
   const r = parseWrk(out);
   const q = r.byQuestion.get(name)!;

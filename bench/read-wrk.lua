@@ -1,6 +1,8 @@
 -- wrk's side of bench:read's load (bench/wrk-load.ts starts it):
---   wrk -t1 -cN -s bench/read-wrk.lua <url> -- <file> <width> <offset>
--- requests the lines of <file> in turn from line <offset> on, each once, read as they are asked
+--   wrk -t1 -cN -s bench/read-wrk.lua <url> -- <ms> [<file> <width> <offset>]
+-- for <ms>, then until every answer in flight is in (it prints "read-wrk-drained" and its
+-- thread stops: wrk-load.ts then ends wrk with SIGINT), requests the lines of <file> in turn
+-- from line <offset> on, each once, read as they are asked
 -- (wrapping around at the end; thread n would start n × 10,007 lines further). A line is
 -- "<question> <path>", padded with spaces to <width> bytes, drawn in Node as
 -- bench/read-client.ts draws them. No <file>: GET /healthz.
@@ -13,8 +15,9 @@
 -- of the run are printed beside, as a check).
 -- At the end, per question one line "read-wrk <question> {json}": answers (2xx, 304, 404) and
 -- their latencies ("µs:n,…", a histogram) and bytes, 503s (shed), 429s, other statuses (errors);
--- then "read-wrk-run {json}": socket errors, the requests left in flight when wrk stopped (the
--- server answers them to closed sockets), the run's µs, wrk's p50, p99 and max (µs).
+-- then "read-wrk-run {json}": socket errors, the requests left in flight when wrk stopped (0
+-- unless the drain did not end), the run's µs (the first request to the last answer), wrk's p50,
+-- p99 and max (µs).
 
 local ffi = require("ffi")
 ffi.cdef [[
@@ -49,19 +52,34 @@ local function counts(q)
   return c
 end
 
-local file, width, path, question
+local file, width, path, question, deadline
+startedAt, drainedAt = nil, nil
 function init(args)
-  if args[1] == nil then
+  deadline = now() + tonumber(args[1]) * 1000
+  if args[2] == nil then
     path, question = "/healthz", "healthz"
     return
   end
-  file = assert(io.open(args[1], "rb"))
-  width = tonumber(args[2]) + 1
+  file = assert(io.open(args[2], "rb"))
+  width = tonumber(args[3]) + 1
   local lines = file:seek("end") / width
-  file:seek("set", ((tonumber(args[3]) + id * 10007) % lines) * width)
+  file:seek("set", ((tonumber(args[4]) + id * 10007) % lines) * width)
 end
 
+-- Past the deadline no connection asks again: the answers in flight are awaited (the server
+-- does not answer requests nobody reads), then the thread stops and says so.
+function delay()
+  if now() < deadline then return 0 end
+  return 3600000
+end
+
+-- wrk calls thread 0's request() once before the run, to check what it makes: not sent.
+local checked = false
 function request()
+  if id == 0 and not checked then
+    checked = true
+    return wrk.format("GET", "/healthz")
+  end
   -- The id cycles through far more numbers than there are requests in flight.
   i = i % 100000 + 1
   if file ~= nil then
@@ -74,6 +92,7 @@ function request()
   end
   questionOf[i] = question
   sentAt[i] = now()
+  startedAt = startedAt or sentAt[i]
   sent = sent + 1
   return wrk.format("GET", path, { ["X-Request-Id"] = tostring(i) })
 end
@@ -96,12 +115,20 @@ function response(status, headers, body)
   else
     f.errors = f.errors + 1
   end
+  if sent == received and drainedAt == nil and now() >= deadline then
+    drainedAt = now()
+    io.write("read-wrk-drained\n")
+    io.flush()
+    wrk.thread:stop()
+  end
 end
 
 function done(summary, latency)
-  local all, inFlight = {}, 0
+  local all, inFlight, us = {}, 0, 0
   for _, thread in ipairs(threads) do
     inFlight = inFlight + thread:get("sent") - thread:get("received")
+    local from, to = thread:get("startedAt"), thread:get("drainedAt")
+    us = math.max(us, from and to and to - from or summary.duration)
     for _, q in ipairs(thread:get("questions")) do
       local a = all[q] or { latency = {}, answers = 0, bytes = 0, shed = 0, limited = 0, errors = 0 }
       for us, n in pairs(thread:get("latency " .. q)) do a.latency[us] = (a.latency[us] or 0) + n end
@@ -118,5 +145,5 @@ function done(summary, latency)
   end
   local e = summary.errors
   io.write(string.format('read-wrk-run {"socketErrors":%d,"inFlight":%d,"us":%d,"p50":%d,"p99":%d,"max":%d}\n',
-    e.connect + e.read + e.write + e.timeout, inFlight, summary.duration, latency:percentile(50), latency:percentile(99), latency.max))
+    e.connect + e.read + e.write + e.timeout, inFlight, us, latency:percentile(50), latency:percentile(99), latency.max))
 end

@@ -49,7 +49,7 @@ export interface WrkRun {
   readonly byQuestion: ReadonlyMap<string, WrkFigure>;
   /** Socket errors (connect, read, write, timeout). */
   readonly socketErrors: number;
-  /** Requests wrk left in flight when it stopped: the server answers them, to closed sockets, uncounted. */
+  /** Requests wrk left in flight when it stopped (0 but when the drain did not end within 2 s): the server answers them, to closed sockets, uncounted. */
   readonly inFlight: number;
   readonly seconds: number;
   /** wrk's own percentiles of every response of the run (ms): a check of the script's timing. */
@@ -76,21 +76,26 @@ export function parseWrk(out: string): WrkRun {
   return { byQuestion, socketErrors: r.socketErrors, inFlight: r.inFlight, seconds: r.us / 1e6, p50: r.p50 / 1000, p99: r.p99 / 1000, max: r.max / 1000 };
 }
 
-export function wrkArgs(opts: { port: number; connections: number; seconds: number; file?: PathFile | undefined; offset?: number }): string[] {
+export function wrkArgs(opts: { port: number; connections: number; ms: number; seconds: number; file?: PathFile | undefined; offset?: number }): string[] {
   const f = opts.file;
-  const script = f ? [f.path, String(f.width), String((opts.offset ?? 0) % f.lines)] : [];
+  const script = [String(opts.ms), ...(f ? [f.path, String(f.width), String((opts.offset ?? 0) % f.lines)] : [])];
   return ['-t1', `-c${opts.connections}`, `-d${opts.seconds}s`, '--timeout', '10s', '-s', LUA, `http://127.0.0.1:${opts.port}`, '--', ...script];
 }
 
 /**
- * One run of `wrk -t1 -c<connections>` for `ms` (ended by SIGINT: wrk's -d counts whole
- * seconds), over the lines of `file` from line `offset` on (no file: /healthz).
+ * One run of `wrk -t1 -c<connections>` for `ms`, then until the answers in flight are in (the
+ * script says when: wrk is then ended by SIGINT, its -d counting whole seconds; 2 s past `ms`
+ * at the latest), over the lines of `file` from line `offset` on (no file: /healthz).
  */
 export function runWrk(opts: { port: number; connections: number; ms: number; file?: PathFile | undefined; offset?: number }): Promise<WrkRun> {
   const child = spawn(WRK, wrkArgs({ ...opts, seconds: Math.ceil(opts.ms / 1000) + 60 }), { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
-  child.stdout.on('data', (chunk: Buffer) => void (out += chunk.toString()));
-  const timer = setTimeout(() => child.kill('SIGINT'), opts.ms);
+  const end = (): void => void child.kill('SIGINT');
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+    if (out.includes('read-wrk-drained\n')) end();
+  });
+  const timer = setTimeout(end, opts.ms + 2000);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', () => {
