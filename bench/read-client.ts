@@ -2,10 +2,10 @@
  * The read benchmark's load client (a process of its own, forked by bench/read.ts): the
  * questions users ask, drawn at random — offices uniformly over every office, organizations
  * over those with chairmanships, days uniformly over the record's valid span, knownAt
- * uniformly over the moments it was recorded in — sent over 32 keep-alive connections by wrk
- * (wrk-load.ts, read-wrk.lua: the paths drawn beforehand, drawPaths) or by the Node client
- * (http-load.ts: BENCH_CLIENT=node, or no /usr/bin/wrk). On this 2-core machine what the client
- * spends is taken from the server; wrk spends less an answer (bench/RESULTS.md, session 44).
+ * uniformly over the moments it was recorded in — sent over 32 keep-alive connections by the
+ * Node client (http-load.ts) or, with BENCH_CLIENT=wrk, by wrk (wrk-load.ts, read-wrk.lua: the
+ * paths drawn beforehand, drawPaths). On this 2-core machine what the client spends is taken
+ * from the server; on a quiet machine the two spent about the same (bench/RESULTS.md, s44-wk).
  * Four phases, each question in alternating slices so that the machine's drift (other
  * processes, a VM's speed) falls on every question alike:
  *   cold   — at once after the server's restart, no warm-up: short slices, all questions;

@@ -9,8 +9,8 @@
  *      changed), so a second run measures the serving only.
  *   2. Starts the server once (the audit tree catches up with the log, if it has to), stops
  *      it, and starts it again: the time from process start to /readyz is the restart's.
- *   3. From a client process (bench/read-client.ts: 32 keep-alive connections through wrk, or
- *      the Node client where there is no /usr/bin/wrk or BENCH_CLIENT=node says so),
+ *   3. From a client process (bench/read-client.ts: 32 keep-alive connections through the Node
+ *      client, or wrk with BENCH_CLIENT=wrk),
  *      at once after the restart, with no warm-up: every question in short alternating slices
  *      (cold); then every question and /healthz in alternating 1 s slices (steady). Each
  *      question's answers/s, p50 and p99 (answers only: 503 shed and 429 limited are counted
@@ -25,7 +25,7 @@
  * BENCH_PHASE_MS (steady time per question, 10,000), BENCH_COLD_MS (cold time per question,
  * 3,000), BENCH_MIXED_MS (every question at once, read-client.ts's MIX, 10,000; 0: none),
  * BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32), BENCH_CLIENT
- * (wrk, the default where /usr/bin/wrk is, or node: bench/read-client.ts), BENCH_ROOT (the
+ * (node, the default, or wrk: bench/read-client.ts), BENCH_ROOT (the
  * worktree whose dist/src/server.js is run; default this one), BENCH_COLD_QUESTIONS (the cold
  * phase's questions, comma-separated, e.g. `holder@now`; default all but /healthz). The server's
  * CPU over the cold phase is read from its threads' counters (/proc/<pid>/task): the event
@@ -187,7 +187,7 @@ try {
   // ---------------------------------------------------------------- 3. load
   const jobFile = join(dir, 'bench-read-job.json');
   writeFileSync(jobFile, JSON.stringify(job));
-  say(`load: ${CONNECTIONS} connections, ${job.paths ? `wrk -t1 (bench/read-wrk.lua; BENCH_CLIENT=node: the Node client)` : 'the Node client (bench/http-load.ts)'}; ${fmt(offices.length)} offices, ${chaired.length} chaired organizations, days ${job.firstDay}..${job.lastDay}, knownAt ${recordedFrom}..${recordedTo}`);
+  say(`load: ${CONNECTIONS} connections, ${job.paths ? `wrk -t1 (BENCH_CLIENT=wrk: bench/read-wrk.lua)` : 'the Node client (bench/http-load.ts; BENCH_CLIENT=wrk: wrk)'}; ${fmt(offices.length)} offices, ${chaired.length} chaired organizations, days ${job.firstDay}..${job.lastDay}, knownAt ${recordedFrom}..${recordedTo}`);
   const child = fork(new URL('./read-client.ts', import.meta.url).pathname, ['--client', jobFile], { execArgv: ['--import', 'tsx'] });
 
   const cpuAtStart = cpuOf(server.pid as number);

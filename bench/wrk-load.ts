@@ -1,8 +1,10 @@
 /**
  * bench:read's load through wrk (/usr/bin/wrk: C, its requests from a LuaJIT script,
- * bench/read-wrk.lua), the Node client (http-load.ts) its fallback. On a 2-core machine what the
- * client spends is taken from the server under test; wrk spends less an answer (bench/RESULTS.md,
- * session 44, s44-wk). The paths are drawn in Node and handed to the script in a file.
+ * bench/read-wrk.lua) with BENCH_CLIENT=wrk; the Node client (http-load.ts) stays the default.
+ * On a 2-core machine what the client spends is taken from the server under test: measured
+ * (bench/client-cpu.ts, bench/RESULTS.md, session 44, s44-wk), the Node client spent 1.0-1.2x
+ * wrk's CPU an answer on a quiet machine (load ~3) and 1.35-2.7x under load 9-11. The paths are
+ * drawn in Node and handed to the script in a file.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
@@ -10,11 +12,11 @@ import { existsSync, writeFileSync } from 'node:fs';
 export const WRK = '/usr/bin/wrk';
 const LUA = new URL('./read-wrk.lua', import.meta.url).pathname;
 
-/** BENCH_CLIENT=node|wrk (default: wrk when /usr/bin/wrk exists). */
+/** BENCH_CLIENT=node|wrk (default: node). */
 export function useWrk(choice = process.env['BENCH_CLIENT']): boolean {
-  if (choice === 'node') return false;
-  if (choice === 'wrk' && !existsSync(WRK)) throw new Error(`BENCH_CLIENT=wrk but there is no ${WRK}`);
-  return existsSync(WRK);
+  if (choice !== 'wrk') return false;
+  if (!existsSync(WRK)) throw new Error(`BENCH_CLIENT=wrk but there is no ${WRK}`);
+  return true;
 }
 
 /** Paths for read-wrk.lua: one a line, "<question> <path>", each padded with spaces to the longest's width. */

@@ -18,6 +18,7 @@ t.test('the paths file: "<question> <path>" a line, all of one width', async (t)
   t.same(f, { path: join(dir, 'paths'), width: 14, lines: 2 });
   t.equal(readFileSync(f.path, 'utf8'), 'a /x          \nbb /longer?q=1\n');
   t.equal(useWrk('node'), false, 'BENCH_CLIENT=node: the Node client');
+  t.equal(useWrk(undefined), false, 'the Node client by default');
 });
 
 t.test('a run through wrk counts each question apart', { skip: existsSync(WRK) ? false : `no ${WRK}` }, async (t) => {
