@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { quantile, runLoad } from './http-load.js';
 import { processCpu } from './process-cpu.js';
 import { urls, type ClientJob } from './read-client.js';
-import { parseWrk, wrkArgs, writePaths } from './wrk-load.js';
+import { parseWrk, wrkArgs, writePaths, type PathFile, type WrkFigure } from './wrk-load.js';
 
 if (process.argv[2] === '--node') {
   // The Node client, as read-client.ts's phase() runs it: one slice of one question.
@@ -62,7 +62,7 @@ const add = (key: string, r: { answers: number; clientUs: number; serverUs: numb
 async function node(name: string): Promise<void> {
   const s0 = serverCpu();
   const child = fork(new URL(import.meta.url).pathname, ['--node', jobFile, name, String(port), String(SLICE_S * 1000)], { execArgv: ['--import', 'tsx'] });
-  const r = await new Promise<{ answers: number; cpuUs: number; seconds: number; p99: number; errors: number }>((resolve) => child.once('message', (m) => resolve(m as never)));
+  const r = await new Promise<{ answers: number; cpuUs: number; seconds: number; p99: number; errors: number }>((resolve) => child.once('message', (m) => resolve(m as { answers: number; cpuUs: number; seconds: number; p99: number; errors: number })));
   add(`${name} node`, { answers: r.answers, clientUs: r.cpuUs, serverUs: serverCpu() - s0, seconds: r.seconds, p99: r.p99 });
 }
 
@@ -71,14 +71,14 @@ const files = new Map(QUESTIONS.map((name) => {
   return [name, writePaths(join(tmp, name), Array.from({ length: 100_000 }, () => [name, next()] as const))] as const;
 }));
 function wrk(name: string, offset: number): void {
-  const f = files.get(name)!;
+  const f = files.get(name) as PathFile;
   const s0 = serverCpu();
   const out = execFileSync('bash', ['-c', `wrk ${wrkArgs({ port, connections: 32, ms: SLICE_S * 1000, seconds: SLICE_S, file: name === 'healthz' ? undefined : f, offset }).join(' ')}; times`], { encoding: 'utf8' });
   const s1 = serverCpu();
   const r = parseWrk(out);
-  const q = r.byQuestion.get(name)!;
+  const q = r.byQuestion.get(name) as WrkFigure;
   const lines = out.trim().split('\n');
-  const t = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(lines[lines.length - 1] as string)!;
+  const t = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s/.exec(lines[lines.length - 1] as string) as RegExpExecArray;
   const p99 = quantile(Float64Array.from(q.latencies).sort(), 0.99);
   console.log(`    wrk: ${q.answers} answers (${q.shed} shed, ${q.errors} errors), p99 ${p99.toFixed(2)} ms timed by the script, ${r.p99.toFixed(2)} by wrk; p50 ${quantile(Float64Array.from(q.latencies).sort(), 0.5).toFixed(2)} / ${r.p50.toFixed(2)}`);
   add(`${name} wrk`, { answers: q.answers, clientUs: (Number(t[1]) * 60 + Number(t[2]) + Number(t[3]) * 60 + Number(t[4])) * 1e6, serverUs: s1 - s0, seconds: r.seconds, p99 });
@@ -96,7 +96,7 @@ for (const name of QUESTIONS) {
     console.log(`  ${name} round ${round + 1} done, load average ${load()}`);
   }
   for (const client of ['node', 'wrk']) {
-    const r = runs.get(`${name} ${client}`)!;
+    const r = runs.get(`${name} ${client}`) as Run;
     console.log(`${name.padEnd(15)} ${client.padEnd(4)} ${(r.answers / r.seconds).toFixed(0).padStart(6)} req/s  client ${(r.clientUs / r.answers).toFixed(1).padStart(5)} µs an answer (by run ${r.perRun.map((x) => x.toFixed(1)).join(' ')})  server ${(r.serverUs / r.answers).toFixed(1).padStart(6)} µs an answer  p99 by run ${r.p99s.map((p) => p.toFixed(1)).join(' ')} ms`);
   }
 }
