@@ -2,9 +2,12 @@
  * The read benchmark's load client (a process of its own, forked by bench/read.ts): the
  * questions users ask, drawn at random — offices uniformly over every office, organizations
  * over those with chairmanships, days uniformly over the record's valid span, knownAt
- * uniformly over the moments it was recorded in — sent over 32 keep-alive connections
- * (http-load.ts). Two phases, each question in alternating slices so that the machine's
- * drift (other processes, a VM's speed) falls on every question alike:
+ * uniformly over the moments it was recorded in — sent over 32 keep-alive connections by the
+ * Node client (http-load.ts) or, with BENCH_CLIENT=wrk, by wrk (wrk-load.ts, read-wrk.lua: the
+ * paths drawn beforehand, drawPaths). On this 2-core machine what the client spends is taken
+ * from the server; on a quiet machine the two spent about the same (bench/RESULTS.md, s44-wk).
+ * Four phases, each question in alternating slices so that the machine's drift (other
+ * processes, a VM's speed) falls on every question alike:
  *   cold   — at once after the server's restart, no warm-up: short slices, all questions;
  *   steady — BENCH_PHASE_MS per question in slices of 1 s, /healthz among them;
  *   mixed  — every question at once, each request drawn from MIX (BENCH_MIXED_MS in all): the
@@ -15,7 +18,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { quantile, runLoad } from './http-load.js';
+import { runWrk, writePaths, type PathFile } from './wrk-load.js';
 import { prng } from '../test/fixtures/history.js';
 
 export interface ClientJob {
@@ -40,7 +45,12 @@ export interface ClientJob {
   readonly singleMs: number;
   /** Time of the mixed phase (0: none). */
   readonly mixedMs: number;
+  /** The load through wrk, over these paths (drawPaths); none: through the Node client (http-load.ts). */
+  readonly paths?: Readonly<Record<string, PathFile>> | undefined;
 }
+
+/** Paths pre-drawn a question for wrk: more than any question is asked in a phase, so none repeats within one. */
+const PATHS = Number(process.env['BENCH_WRK_PATHS'] ?? 200_000);
 
 /**
  * One question's figures. `rps`, the latencies and `bytes` are of answers (2xx, 304 and 404:
@@ -77,6 +87,8 @@ export interface ClientReport {
   readonly load: { readonly cold: number[]; readonly steady: number[]; readonly mixed: number[]; readonly single: number[]; readonly end: number[] };
   /** The cold phase's slices one by one (when each began, ms after the phase's start): where in the first seconds its tail is. */
   readonly coldSlices: readonly ColdSlice[];
+  /** Requests wrk left in flight at the cold phase's slices' ends (0 with the Node client). */
+  readonly coldInFlight: number;
 }
 
 export interface ColdSlice {
@@ -104,7 +116,7 @@ export const QUESTIONS: Readonly<Record<string, string>> = {
  */
 export const MIX: Readonly<Record<string, number>> = { 'holder@past': 35, 'holder@now': 35, 'chair@past': 20, 'documents@past': 5, 'sessions@past': 5 };
 
-function urls(job: ClientJob): Record<string, () => string> {
+export function urls(job: ClientJob): Record<string, () => string> {
   const rnd = prng(2024);
   const d0 = Date.parse(`${job.firstDay}T00:00:00Z`);
   const dn = Date.parse(`${job.lastDay}T00:00:00Z`);
@@ -141,56 +153,28 @@ function figure(name: string, a: Acc): Figure {
   return { name, requests: sorted.length, shed: a.shed, limited: a.limited, errors: a.errors, rps: sorted.length / a.seconds, p50: quantile(sorted, 0.5), p99: quantile(sorted, 0.99), max: sorted.length ? (sorted[sorted.length - 1] as number) : 0, bytes: sorted.length ? a.bytes / sorted.length : 0 };
 }
 
-/** Each question for `ms` in all, in alternating slices of `slice` ms. */
-async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>, connections = job.connections, slices?: ColdSlice[]): Promise<Map<string, Acc>> {
-  const make = urls(job);
-  const t0 = performance.now();
-  const acc = into ?? new Map(names.map((n) => [n, empty()]));
-  for (let done = 0; done < ms; done += slice) {
-    for (const name of names) {
-      const next = make[name] as () => string;
-      const a = acc.get(name) as Acc;
-      let bytes = 0;
-      const atMs = performance.now() - t0;
-      const r = await runLoad({ port: job.port, connections, durationMs: Math.min(slice, ms - done), next: () => ({ method: 'GET', path: next() }), check: (answer) => void (answered(answer.status) && (bytes += answer.body.length)) });
-      r.byStatus.forEach((status, i) => {
-        if (answered(status)) a.latencies.push(r.inOrder[i] as number);
-        else if (status === 503) a.shed += 1;
-        else if (status === 429) a.limited += 1;
-        else a.errors += 1;
-      });
-      a.seconds += r.seconds;
-      a.bytes += bytes;
-      if (slices) {
-        const f = figure(name, { ...empty(), latencies: r.inOrder.filter((_, i) => answered(r.byStatus[i] as number)), seconds: r.seconds });
-        slices.push({ name, atMs, answers: f.requests, p50: f.p50, p99: f.p99, max: f.max });
-      }
-    }
-  }
-  return acc;
+/** `from`'s answers, refusals, time and bytes added to `into`. */
+function merge(into: Acc, from: Acc): void {
+  into.latencies.push(...from.latencies);
+  into.shed += from.shed;
+  into.limited += from.limited;
+  into.errors += from.errors;
+  into.seconds += from.seconds;
+  into.bytes += from.bytes;
 }
 
-/** Every question of MIX at once for `ms`, each request's question drawn at random; figures per question and `all`. */
-async function mixedPhase(job: ClientJob, ms: number): Promise<Map<string, Acc>> {
-  const make = urls(job);
-  const rnd = prng(7);
-  const names = Object.keys(MIX);
-  const total = names.reduce((sum, n) => sum + (MIX[n] as number), 0);
-  const draw = (): string => {
-    let x = rnd() * total;
-    for (const n of names) if ((x -= MIX[n] as number) < 0) return n;
-    return names[names.length - 1] as string;
-  };
-  const acc = new Map([...names, 'all'].map((n) => [n, empty()]));
+/** One slice through the Node client (http-load.ts): `next` draws each request's question and path; each question's figures. */
+async function nodeSlice(job: ClientJob, names: readonly string[], next: () => { name: string; path: string }, connections: number, ms: number): Promise<Map<string, Acc>> {
+  const out = new Map(names.map((n) => [n, empty()]));
   const asked = new WeakMap<object, string>();
   const order: string[] = [];
   const r = await runLoad({
     port: job.port,
-    connections: job.connections,
+    connections,
     durationMs: ms,
     next: () => {
-      const name = draw();
-      const request = { method: 'GET' as const, path: (make[name] as () => string)() };
+      const { name, path } = next();
+      const request = { method: 'GET' as const, path };
       asked.set(request, name);
       return request;
     },
@@ -198,20 +182,105 @@ async function mixedPhase(job: ClientJob, ms: number): Promise<Map<string, Acc>>
     check: (answer, request) => {
       const name = asked.get(request) as string;
       order.push(name);
-      if (answered(answer.status)) (acc.get(name) as Acc).bytes += answer.body.length;
+      if (answered(answer.status)) (out.get(name) as Acc).bytes += answer.body.length;
     },
   });
   r.byStatus.forEach((status, i) => {
-    for (const a of [acc.get(order[i] as string) as Acc, acc.get('all') as Acc]) {
-      if (answered(status)) a.latencies.push(r.inOrder[i] as number);
-      else if (status === 503) a.shed += 1;
-      else if (status === 429) a.limited += 1;
-      else a.errors += 1;
-    }
+    const a = out.get(order[i] as string) as Acc;
+    if (answered(status)) a.latencies.push(r.inOrder[i] as number);
+    else if (status === 503) a.shed += 1;
+    else if (status === 429) a.limited += 1;
+    else a.errors += 1;
   });
-  (acc.get('all') as Acc).bytes = names.reduce((sum, n) => sum + (acc.get(n) as Acc).bytes, 0);
-  for (const a of acc.values()) a.seconds = r.seconds;
+  for (const a of out.values()) a.seconds = r.seconds;
+  return out;
+}
+
+/** How many lines of each path file (job.paths) the runs so far took: the next run starts after them. */
+const used = new Map<string, number>();
+/** Requests wrk left in flight at the ends of its runs so far (the server answers them, uncounted; the Node client waits for its last answers). */
+let inFlight = 0;
+
+/** One slice through wrk, over the path file `file` (job.paths; healthz: none): each question's figures. */
+async function wrkSlice(job: ClientJob, names: readonly string[], file: string, connections: number, ms: number): Promise<Map<string, Acc>> {
+  const offset = used.get(file) ?? 0;
+  const r = await runWrk({ port: job.port, connections, ms, file: job.paths?.[file], offset });
+  const out = new Map(names.map((n) => [n, empty()]));
+  let taken = r.inFlight;
+  inFlight += r.inFlight;
+  for (const [name, f] of r.byQuestion) {
+    out.set(name, { latencies: f.latencies, shed: f.shed, limited: f.limited, errors: f.errors, seconds: 0, bytes: f.bytes });
+    taken += f.answers + f.shed + f.limited + f.errors;
+  }
+  used.set(file, offset + taken);
+  // Socket errors (connect, read, write, timeout) cannot be told apart by question: the first one's.
+  (out.get(names[0] as string) as Acc).errors += r.socketErrors;
+  for (const a of out.values()) a.seconds = r.seconds;
+  return out;
+}
+
+/** Each question for `ms` in all, in alternating slices of `slice` ms. */
+async function phase(job: ClientJob, names: readonly string[], ms: number, slice: number, into?: Map<string, Acc>, connections = job.connections, slices?: ColdSlice[]): Promise<Map<string, Acc>> {
+  const make = urls(job);
+  const t0 = performance.now();
+  const acc = into ?? new Map(names.map((n) => [n, empty()]));
+  for (let done = 0; done < ms; done += slice) {
+    for (const name of names) {
+      const atMs = performance.now() - t0;
+      const sliceMs = Math.min(slice, ms - done);
+      const next = make[name] as () => string;
+      const run = job.paths ? wrkSlice(job, [name], name, connections, sliceMs) : nodeSlice(job, [name], () => ({ name, path: next() }), connections, sliceMs);
+      const s = (await run).get(name) as Acc;
+      merge(acc.get(name) as Acc, s);
+      if (slices) {
+        const f = figure(name, s);
+        slices.push({ name, atMs, answers: f.requests, p50: f.p50, p99: f.p99, max: f.max });
+      }
+    }
+  }
   return acc;
+}
+
+/** MIX's questions drawn at random by their shares. */
+function mixDraw(): () => string {
+  const rnd = prng(7);
+  const names = Object.keys(MIX);
+  const total = names.reduce((sum, n) => sum + (MIX[n] as number), 0);
+  return () => {
+    let x = rnd() * total;
+    for (const n of names) if ((x -= MIX[n] as number) < 0) return n;
+    return names[names.length - 1] as string;
+  };
+}
+
+/** Every question of MIX at once for `ms`, each request's question drawn at random; figures per question and `all`. */
+async function mixedPhase(job: ClientJob, ms: number): Promise<Map<string, Acc>> {
+  const make = urls(job);
+  const draw = mixDraw();
+  const names = Object.keys(MIX);
+  const next = (): { name: string; path: string } => {
+    const name = draw();
+    return { name, path: (make[name] as () => string)() };
+  };
+  const acc = await (job.paths ? wrkSlice(job, names, 'mixed', job.connections, ms) : nodeSlice(job, names, next, job.connections, ms));
+  const all = empty();
+  for (const a of acc.values()) merge(all, a);
+  all.seconds = (acc.get(names[0] as string) as Acc).seconds;
+  acc.set('all', all);
+  return acc;
+}
+
+/** The paths pre-drawn for wrk: PATHS of each question and of the mixed phase (MIX), as the Node client draws them, in files in `dir` (by question; the mixed phase's `mixed`). */
+export function drawPaths(job: ClientJob, dir: string): Record<string, PathFile> {
+  const make = urls(job);
+  const draw = mixDraw();
+  const files: Record<string, PathFile> = {};
+  for (const name of Object.keys(QUESTIONS)) if (name !== 'healthz') files[name] = writePaths(join(dir, `wrk-paths-${name}`), Array.from({ length: PATHS }, () => [name, (make[name] as () => string)()] as const));
+  files['mixed'] = writePaths(join(dir, 'wrk-paths-mixed'), Array.from({ length: PATHS }, () => {
+    const name = draw();
+    return [name, (make[name] as () => string)()] as const;
+  }));
+  return files;
 }
 
 export async function runClient(job: ClientJob): Promise<ClientReport> {
@@ -220,6 +289,7 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
   const coldSlices: ColdSlice[] = [];
   const coldNames = job.coldQuestions ?? names.filter((n) => n !== 'healthz');
   const cold = await phase(job, coldNames, job.coldMs, job.coldSliceMs, undefined, job.connections, coldSlices);
+  const coldInFlight = inFlight;
   // The parent reads the server's CPU counters here (bench/read.ts): what the cold phase cost.
   await new Promise((resolve) => (process.send ? process.send({ kind: 'cold-done' }, resolve) : resolve(null)));
   const steadyLoad = loadavg();
@@ -245,6 +315,7 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
     mixed: [...mixed].map(([n, a]) => figure(n, a)),
     load: { cold: coldLoad, steady: steadyLoad, mixed: mixedLoad, single: singleLoad, end: loadavg() },
     coldSlices,
+    coldInFlight,
   };
 }
 

@@ -9,7 +9,8 @@
  *      changed), so a second run measures the serving only.
  *   2. Starts the server once (the audit tree catches up with the log, if it has to), stops
  *      it, and starts it again: the time from process start to /readyz is the restart's.
- *   3. From a client process (bench/read-client.ts: 32 keep-alive connections, plain sockets),
+ *   3. From a client process (bench/read-client.ts: 32 keep-alive connections through the Node
+ *      client, or wrk with BENCH_CLIENT=wrk),
  *      at once after the restart, with no warm-up: every question in short alternating slices
  *      (cold); then every question and /healthz in alternating 1 s slices (steady). Each
  *      question's answers/s, p50 and p99 (answers only: 503 shed and 429 limited are counted
@@ -23,7 +24,8 @@
  * Environment: BENCH_FACTS, BENCH_OFFICES (10,000), BENCH_PEOPLE (20,000), BENCH_KEEP,
  * BENCH_PHASE_MS (steady time per question, 10,000), BENCH_COLD_MS (cold time per question,
  * 3,000), BENCH_MIXED_MS (every question at once, read-client.ts's MIX, 10,000; 0: none),
- * BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32), BENCH_ROOT (the
+ * BENCH_SINGLE_MS (one connection, per question, 3,000), BENCH_CONNECTIONS (32), BENCH_CLIENT
+ * (node, the default, or wrk: bench/read-client.ts), BENCH_ROOT (the
  * worktree whose dist/src/server.js is run; default this one), BENCH_COLD_QUESTIONS (the cold
  * phase's questions, comma-separated, e.g. `holder@now`; default all but /healthz). The server's
  * CPU over the cold phase is read from its threads' counters (/proc/<pid>/task): the event
@@ -40,7 +42,8 @@ import { pino } from 'pino';
 import { rebuildReadModels } from '../projections/index.js';
 import { SCHEMA_TAG } from '../projections/registry.js';
 import { openBenchStore, recordBenchHistory } from './sealed-store.js';
-import { MIX, QUESTIONS, type ClientJob, type ClientReport, type Figure } from './read-client.js';
+import { drawPaths, MIX, QUESTIONS, type ClientJob, type ClientReport, type Figure } from './read-client.js';
+import { useWrk } from './wrk-load.js';
 import { processCpu as cpuOf } from './process-cpu.js';
 
 const N = Number(process.env['BENCH_FACTS'] ?? 1_000_000);
@@ -155,6 +158,10 @@ try {
   };
   const stop = (child: ChildProcess): Promise<void> => new Promise((resolve) => (child.once('exit', () => resolve()), child.kill('SIGTERM')));
 
+  const base: ClientJob = { port, offices, chaired, organization: 'org', firstDay: '1990-01-01', lastDay: '2030-12-31', recordedFrom, recordedTo, connections: CONNECTIONS, coldMs: COLD_MS, coldSliceMs: 250, coldQuestions: COLD_QUESTIONS, phaseMs: PHASE_MS, sliceMs: 1000, singleMs: SINGLE_MS, mixedMs: MIXED_MS };
+  // The load's paths, drawn before the restart for wrk (the cold phase begins at once after it).
+  const job: ClientJob = useWrk() ? { ...base, paths: drawPaths(base, dir) } : base;
+
   say(`first start of the server on ${dir}`);
   let server = start();
   await until(async () => (await get('/readyz')).status === 200, 'the first start', 600_000);
@@ -178,10 +185,9 @@ try {
   if (warmed !== undefined) say(`  the event loop's warm-up before /readyz: ${JSON.stringify(warmed)}`);
 
   // ---------------------------------------------------------------- 3. load
-  const job: ClientJob = { port, offices, chaired, organization: 'org', firstDay: '1990-01-01', lastDay: '2030-12-31', recordedFrom, recordedTo, connections: CONNECTIONS, coldMs: COLD_MS, coldSliceMs: 250, coldQuestions: COLD_QUESTIONS, phaseMs: PHASE_MS, sliceMs: 1000, singleMs: SINGLE_MS, mixedMs: MIXED_MS };
   const jobFile = join(dir, 'bench-read-job.json');
   writeFileSync(jobFile, JSON.stringify(job));
-  say(`load: ${CONNECTIONS} connections; ${fmt(offices.length)} offices, ${chaired.length} chaired organizations, days ${job.firstDay}..${job.lastDay}, knownAt ${recordedFrom}..${recordedTo}`);
+  say(`load: ${CONNECTIONS} connections, ${job.paths ? `wrk -t1 (BENCH_CLIENT=wrk: bench/read-wrk.lua)` : 'the Node client (bench/http-load.ts; BENCH_CLIENT=wrk: wrk)'}; ${fmt(offices.length)} offices, ${chaired.length} chaired organizations, days ${job.firstDay}..${job.lastDay}, knownAt ${recordedFrom}..${recordedTo}`);
   const child = fork(new URL('./read-client.ts', import.meta.url).pathname, ['--client', jobFile], { execArgv: ['--import', 'tsx'] });
 
   const cpuAtStart = cpuOf(server.pid as number);
@@ -201,13 +207,14 @@ try {
   say('\nquestions (each drawn at random per request):');
   for (const [name, what] of Object.entries(QUESTIONS)) say(`  ${name.padEnd(15)} ${what}`);
   say('req/s, latencies and bytes count answers only (2xx, 304, 404); refusals (503 shed, 429 limited) are counted apart and left out of them.');
+  if (job.paths) say("latency: each request's, from its write to its answer read, timed by bench/read-wrk.lua (wrk's own percentiles add samples for coordinated omission; these do not, as the Node client's do not).");
   say(`\ncold: at once after the restart, no warm-up, ${COLD_MS / 1000} s per question in 0.25 s slices (load average ${load(report.load.cold)}):`);
   for (const f of report.cold) say(row(f));
   if (cpuCold !== null) {
     const answers = report.cold.reduce((n, f) => n + f.requests, 0);
     const tick = 1e-3;
     const c = cpuCold as { loop: number; all: number };
-    say(`  the server's CPU over the cold phase (${fmt(answers)} answers${COLD_QUESTIONS ? ` of ${COLD_QUESTIONS.join(', ')}` : ''}): event loop ${fmt((c.loop - cpuAtStart.loop) * tick / 1000)} ms, ${((c.loop - cpuAtStart.loop) * tick / answers).toFixed(1)} µs an answer; all threads ${fmt((c.all - cpuAtStart.all) * tick / 1000)} ms, ${((c.all - cpuAtStart.all) * tick / answers).toFixed(1)} µs an answer`);
+    say(`  the server's CPU over the cold phase (${fmt(answers)} answers${COLD_QUESTIONS ? ` of ${COLD_QUESTIONS.join(', ')}` : ''}): event loop ${fmt((c.loop - cpuAtStart.loop) * tick / 1000)} ms, ${((c.loop - cpuAtStart.loop) * tick / answers).toFixed(1)} µs an answer; all threads ${fmt((c.all - cpuAtStart.all) * tick / 1000)} ms, ${((c.all - cpuAtStart.all) * tick / answers).toFixed(1)} µs an answer${report.coldInFlight ? ` (and ${fmt(report.coldInFlight)} requests wrk left in flight at its slices' ends, answered to closed sockets, in the CPU but not among the answers)` : ''}`);
   }
   say('  the holder questions slice by slice (when the slice began after the cold phase began: answers, p50 / p99 / max ms):');
   for (const name of ['holder@past', 'holder@now']) say(`    ${name.padEnd(12)} ${report.coldSlices.filter((c) => c.name === name).map((c) => `${(c.atMs / 1000).toFixed(1)} s: ${c.answers}, ${c.p50.toFixed(1)}/${c.p99.toFixed(1)}/${c.max.toFixed(0)}`).join('; ')}`);
