@@ -296,13 +296,7 @@ export async function runClient(job: ClientJob): Promise<ClientReport> {
   const coldNow = cold.get('holder@now') ?? empty();
   const withCold: Acc = { ...coldNow, latencies: [...coldNow.latencies] };
   const steady = await phase(job, names, job.phaseMs, job.sliceMs);
-  const steadyNow = steady.get('holder@now') as Acc;
-  withCold.latencies.push(...steadyNow.latencies);
-  withCold.errors += steadyNow.errors;
-  withCold.shed += steadyNow.shed;
-  withCold.limited += steadyNow.limited;
-  withCold.seconds += steadyNow.seconds;
-  withCold.bytes += steadyNow.bytes;
+  merge(withCold, steady.get('holder@now') as Acc);
   const mixedLoad = loadavg();
   const mixed = job.mixedMs > 0 ? await mixedPhase(job, job.mixedMs) : new Map<string, Acc>();
   const singleLoad = loadavg();
