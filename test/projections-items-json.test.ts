@@ -149,6 +149,27 @@ t.test('a session whose adoption names a document not known at k (the adoption t
   });
 });
 
+t.test('a session whose first pairs name documents not known at k still lists the one known after them (objects and SQLite alike)', async (t) => {
+  const log = new TestLog();
+  const id = (e: StoredEvent): string => e.metadata['factId'] as string;
+  const org = id(log.record('OrganizationRegistered', { key: 'org', name: 'Org', classification: 'organization' }));
+  const first = id(log.record('SessionHeld', { body: org, held: { from: '2001-01-01' } }));
+  const second = id(log.record('SessionHeld', { body: org, held: { from: '2002-01-01' } }));
+  // Two documents made first (their ids sort before the third's), adopted again at the second session, then the adoptions that made them retracted.
+  const gone = [0, 1].map(() => id(log.record('DocumentAdopted', { title: 'Gone', kind: 'plan', body: org, session: first, adoptedOn: '2001' })));
+  const kept = id(log.record('DocumentAdopted', { title: 'Kept', kind: 'plan', body: org, session: second, adoptedOn: '2002' }));
+  for (const d of gone) log.record('DocumentAdopted', { document: d, body: org, session: second, adoptedOn: '2002' });
+  for (const d of gone) log.record('FactRetracted', { fact: d, reason: 'test' });
+  await withQueries(log, (q) => {
+    const k = log.events.at(-1)?.recordedAt as string;
+    // nested 1: a session's documents are read limit + 1 = 2 pairs at most, which the two unknown ones filled.
+    const objects = q.sessions('org', k, undefined, { after: null, limit: 10 }, 1);
+    const text = q.itemsJson('sessions', ['org', k, undefined, { after: null, limit: 10 }, 1]);
+    t.same(objects?.items.map((s) => [s.documents.map((d) => d.id), s.more]), [[[], undefined], [[kept], undefined]], 'objects: the second session lists the known document, no more');
+    t.same(text?.items, asObjects(objects?.items ?? []), 'SQLite writes the same page');
+  });
+});
+
 t.test('correctedBy read from the rows (db.ts corrected_by) is the latest correction known at k, folded from the log', async (t) => {
   let marked = 0;
   let unmarked = 0;

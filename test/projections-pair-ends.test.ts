@@ -38,7 +38,9 @@ function date(rnd: () => number): string {
 
 t.test('pairEnds cuts what a scan of every start for every end cuts', async (t) => {
   let cuts = 0;
-  let unmatched = 0;
+  let none = 0;
+  let taken = 0;
+  let ties = 0;
   for (let seed = 1; seed <= 400; seed++) {
     const rnd = prng(seed);
     const whos = ['ru', 'kg', 'am', 'by'].slice(0, 1 + Math.floor(rnd() * 4));
@@ -52,11 +54,17 @@ t.test('pairEnds cuts what a scan of every start for every end cuts', async (t) 
     const got = pairEnds(starts, ends);
     if (!t.same([...got].sort(), [...want].sort(), `seed ${seed}`)) break;
     cuts += want.size;
-    unmatched += ends.length - want.size;
+    const noStart = ends.filter((e) => !starts.some((s) => s.who === e.who && lowerBound(s.from) <= upperBound(e.on))).length;
+    none += noStart;
+    taken += ends.length - want.size - noStart;
+    ties += starts.filter((s, i) => starts.some((o, j) => j < i && o.who === s.who && o.position === s.position && lowerBound(o.from) === lowerBound(s.from))).length;
   }
-  // The draws reach both kinds of end: ones that cut, and ones that cut nothing.
+  // The draws reach every case: ends that cut, ends that find no start, ends whose start another
+  // end already cut, and starts tied on both first day and position.
   t.ok(cuts > 1000, `${cuts} starts cut`);
-  t.ok(unmatched > 1000, `${unmatched} ends cut nothing`);
+  t.ok(none > 300, `${none} ends found no start`);
+  t.ok(taken > 300, `${taken} ends found their start already cut`);
+  t.ok(ties > 5, `${ties} starts tied with an earlier one (the next test sets one up)`);
 });
 
 t.test('of two starts equal in first day and position, the first given is cut', async (t) => {

@@ -161,8 +161,10 @@ export function sessionDocuments(q: QueryContext, sessions: readonly string[], k
 }
 
 /**
- * The (session, document) pairs of these sessions after `after`, at most `limit + 1` a
- * session, in (session, document) order. First every pair of them (as one JSON text), up to
+ * The (session, document) pairs of these sessions after `after` whose document is known at k
+ * (an older log may hold an adoption still known whose document is not: the fact that made it
+ * retracted; counting it would cut a session's page short), at most `limit + 1` a session, in
+ * (session, document) order. First every pair of them (as one JSON text), up to
  * a cap that `limit + 1` of each session fits in: a session has few documents, and reading
  * them whole cost ~60% of numbering them with a window over the union (which sorts it: 390
  * against 650 µs a page of 10 sessions on the 1,000,000-fact record, a loaded machine,
@@ -174,16 +176,16 @@ function sessionDocumentPairs(q: QueryContext, sessions: readonly string[], k: s
   const whole = JSON.parse(
     q.get<{ v: string }>(
       `SELECT json_group_array(json_array(session, document)) AS v FROM (
-          SELECT a.session, a.document FROM json_each(@s) j CROSS JOIN adoptions a WHERE a.session = j.value AND ${KNOWN('a')} AND a.document > @a0
-          UNION SELECT c.session, c.document FROM json_each(@s) j CROSS JOIN considerations c WHERE c.session = j.value AND ${KNOWN('c')} AND c.document > @a0 ${LIMIT('cap')})`,
+          SELECT a.session, a.document FROM json_each(@s) j CROSS JOIN adoptions a WHERE a.session = j.value AND ${KNOWN('a')} AND a.document > @a0 AND ${DOC_KNOWN('a.document')}
+          UNION SELECT c.session, c.document FROM json_each(@s) j CROSS JOIN considerations c WHERE c.session = j.value AND ${KNOWN('c')} AND c.document > @a0 AND ${DOC_KNOWN('c.document')} ${LIMIT('cap')})`,
       p,
     )?.v ?? '[]',
   ) as [string, string][];
   if (whole.length >= (p['cap'] as number)) {
     return q.all<{ session: string; document: string }>(
       `SELECT session, document FROM (SELECT session, document, row_number() OVER (PARTITION BY session ORDER BY document) AS rn FROM (
-          SELECT session, document FROM adoptions WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0
-          UNION SELECT session, document FROM considerations WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0))
+          SELECT session, document FROM adoptions WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0 AND ${DOC_KNOWN('document')}
+          UNION SELECT session, document FROM considerations WHERE session IN (SELECT value FROM json_each(@s)) AND ${KNOWN()} AND document > @a0 AND ${DOC_KNOWN('document')}))
         WHERE rn <= @n ORDER BY session, document`,
       p,
     );
@@ -217,6 +219,8 @@ const PAGE_COLUMNS = (adoption: 'a' | null): string =>
   [adoption ? `${adoption}.document` : 'c.document', adoption ? `${adoption}.s0` : "''", 'e.fact_id', 'e.key', 'e.name', 'e.parent', 'e.detail', ...(['body', 'session', 'adopted_raw', 'from_raw', 'to_raw', 's1', 'e0', 'e1', 'period', 'summary'] as const).map((col) => (adoption ? `${adoption}.${col}` : 'NULL')), 'e.corrected_by'].map((col, i) => `${col} AS c${i}`).join(', ');
 type PageTuple = [string, string, string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null];
 /** The document's entity known at k (the statements join it, as an EXISTS would test it: one version of an id is known at a time). */
+/** The document `col` names is known at k (an entity row of it; the statement's alias `e` is not used). */
+const DOC_KNOWN = (col: string): string => `EXISTS (SELECT 1 FROM entities de WHERE de.id = ${col} AND de.kind = 'document' AND ${KNOWN('de')})`;
 const DOC_ENTITY = (col: string): string => `CROSS JOIN entities e ON e.id = ${col} AND e.kind = 'document' AND ${KNOWN('e')}`;
 const packed = (sql: string): string => `SELECT json_group_array(json_array(${Array.from({ length: 18 }, (_, i) => `c${i}`).join(', ')})) AS v FROM (${sql})`;
 const byKey = (x: readonly string[] | PageTuple, y: readonly string[] | PageTuple): number => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);

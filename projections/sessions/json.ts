@@ -103,7 +103,8 @@ const docView = (x: string, of: 'body' | 'session'): string => (of === 'body' ? 
 /**
  * The documents adopted or considered at the session `s` known at k, by id: their items' texts
  * joined, or LONG when more than `@nested` of them are known at k (count(dj): an adoption known
- * whose document is not, its making fact retracted, writes no item, as sessionDocuments lists none). A session nothing was considered at (every session
+ * whose document is not, its making fact retracted, writes no item, as sessionDocuments lists
+ * none). A session nothing was considered at (every session
  * of the 1,000,000-fact record) lists its adoptions known at k in the index's order (session,
  * document): no union to sort. Of a document's adoptions there, the one of least position (min's
  * bare columns) is its first known at k when no adoption of it came before in the log (db.ts
