@@ -119,6 +119,14 @@ interface ChangeRow {
   position: string;
 }
 
+/** Each start's last day (its factId to the end's date as written) from membership changes, as pairEnds pairs them. */
+function pairRows(rows: readonly ChangeRow[]): Map<string, string> {
+  return pairEnds(
+    rows.filter((r) => r.change === 'started').map((s) => ({ factId: s.fact_id, who: s.member, from: s.on_raw, position: s.position })),
+    rows.filter((r) => r.change === 'ended').map((e) => ({ who: e.member, on: e.on_raw, position: e.position })),
+  );
+}
+
 /**
  * Member states of `org`, by the start (as written) then factId, a page at a time: each
  * MembershipStarted, ended by the matching MembershipEnded (offices/succession.ts pairEnds,
@@ -130,10 +138,7 @@ export function membersPage(q: QueryContext, org: string, k: string, validAt: st
     let cut = cuts.get(member);
     if (!cut) {
       const rows = q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND member = @member AND ${KNOWN()}`, { org, member, k });
-      cut = pairEnds(
-        rows.filter((r) => r.change === 'started').map((s) => ({ factId: s.fact_id, who: s.member, from: s.on_raw, position: s.position })),
-        rows.filter((r) => r.change === 'ended').map((e) => ({ who: e.member, on: e.on_raw, position: e.position })),
-      );
+      cut = pairRows(rows);
       cuts.set(member, cut);
     }
     return cut;
@@ -167,10 +172,7 @@ export function membersPage(q: QueryContext, org: string, k: string, validAt: st
  */
 export function membersWhole(q: QueryContext, org: string, k: string): (MemberItem & Corrected)[] {
   const rows = q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND ${KNOWN()} ORDER BY member, fact_id, position`, { org, k });
-  const cut = pairEnds(
-    rows.filter((r) => r.change === 'started').map((s) => ({ factId: s.fact_id, who: s.member, from: s.on_raw, position: s.position })),
-    rows.filter((r) => r.change === 'ended').map((e) => ({ who: e.member, on: e.on_raw, position: e.position })),
-  );
+  const cut = pairRows(rows);
   const starts = q.all<Pick<ChangeRow, 'fact_id' | 'member' | 'on_raw'>>(`SELECT fact_id, member, on_raw FROM membership_changes WHERE organization = @org AND change = 'started' AND ${KNOWN()} ORDER BY on_raw, fact_id`, { org, k });
   const v = q.views(starts.map((s) => s.member), k);
   return markCorrected(
