@@ -218,9 +218,9 @@ export const documentKey = (d: DocumentItem): Key => [d.effective ? lowerBound(d
 const PAGE_COLUMNS = (adoption: 'a' | null): string =>
   [adoption ? `${adoption}.document` : 'c.document', adoption ? `${adoption}.s0` : "''", 'e.fact_id', 'e.key', 'e.name', 'e.parent', 'e.detail', ...(['body', 'session', 'adopted_raw', 'from_raw', 'to_raw', 's1', 'e0', 'e1', 'period', 'summary'] as const).map((col) => (adoption ? `${adoption}.${col}` : 'NULL')), 'e.corrected_by'].map((col, i) => `${col} AS c${i}`).join(', ');
 type PageTuple = [string, string, string, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null];
-/** The document's entity known at k (the statements join it, as an EXISTS would test it: one version of an id is known at a time). */
 /** The document `col` names is known at k (an entity row of it; the statement's alias `e` is not used). */
 const DOC_KNOWN = (col: string): string => `EXISTS (SELECT 1 FROM entities de WHERE de.id = ${col} AND de.kind = 'document' AND ${KNOWN('de')})`;
+/** The document's entity known at k, joined as `e` (as DOC_KNOWN tests it: one version of an id is known at a time). */
 const DOC_ENTITY = (col: string): string => `CROSS JOIN entities e ON e.id = ${col} AND e.kind = 'document' AND ${KNOWN('e')}`;
 const packed = (sql: string): string => `SELECT json_group_array(json_array(${Array.from({ length: 18 }, (_, i) => `c${i}`).join(', ')})) AS v FROM (${sql})`;
 const byKey = (x: readonly string[] | PageTuple, y: readonly string[] | PageTuple): number => (x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);
