@@ -24,6 +24,7 @@ import type { DecodedBatch } from './rebuild-decoder.js';
 import { StoredItems, finishStoredItems } from './documents/stored.js';
 import { BuildViews, LiveViews } from './sessions/live-views.js';
 import { READ_OUT_INDEXES, READ_OUT_SKIPPED_TABLES } from './read-out.js';
+import { readPageBytes } from './page-size.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -297,26 +298,6 @@ function createSchema(db: Db, deferIndexes: boolean): void {
   }
   if (!deferIndexes) createIndexes(db);
   db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run('schema', SCHEMA_TAG);
-}
-
-/** The page sizes ANNALS_READ_PAGE_KIB accepts (KiB): SQLite's powers of two from 1 to 64. */
-export const READ_PAGE_KIB_CHOICES = [1, 2, 4, 8, 16, 32, 64] as const;
-/** SQLite's own default page size (KiB), this setting's default. */
-export const DEFAULT_READ_PAGE_KIB = 4;
-
-/**
- * The page size, in bytes, of a read-model file SQLite makes (ANNALS_READ_PAGE_KIB, KiB; default
- * 4, SQLite's). Read from the environment where a file is made (openDb, the terms' file), so the
- * service, `annals rebuild` and the benchmarks' rebuilds, and their worker threads, agree;
- * src/config.ts validates it at start. It takes effect only when a file's first page is made: an
- * existing file keeps its size until it is rebuilt (a new file swapped in).
- */
-export function readPageBytes(env: NodeJS.ProcessEnv = process.env): number {
-  const raw = env['ANNALS_READ_PAGE_KIB'];
-  if (raw === undefined || raw === '') return DEFAULT_READ_PAGE_KIB * 1024;
-  const kib = Number(raw);
-  if (!(READ_PAGE_KIB_CHOICES as readonly number[]).includes(kib)) throw new Error(`ANNALS_READ_PAGE_KIB: expected one of ${READ_PAGE_KIB_CHOICES.join(', ')}, got ${raw}`);
-  return kib * 1024;
 }
 
 /** Sets the page size a new file (or attached `schema`) gets: before its first page is made; a no-op on a file that has pages. */

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { originProblem } from './audit/checkpoint.js';
-import { DEFAULT_READ_PAGE_KIB, READ_PAGE_KIB_CHOICES } from '../projections/db.js';
+import { DEFAULT_READ_PAGE_KIB, READ_PAGE_KIB_CHOICES } from '../projections/page-size.js';
 
 const Bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
@@ -101,7 +101,7 @@ const Env = z.object({
   ANNALS_READ_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
   // SQLite maps at most 0x7fff0000 bytes (SQLITE_MAX_MMAP_SIZE): 2,047 MiB and a little.
   ANNALS_READ_MMAP_MIB: z.coerce.number().int().min(0).max(2047).default(0),
-  // The read-model file's SQLite page size, KiB (projections/db.ts readPageBytes reads it where a file is made).
+  // The read-model file's SQLite page size, KiB (projections/page-size.ts readPageBytes, read where a file is made: db.ts setPageSize).
   ANNALS_READ_PAGE_KIB: z.coerce.number().int().refine((v) => (READ_PAGE_KIB_CHOICES as readonly number[]).includes(v), { message: `expected one of ${READ_PAGE_KIB_CHOICES.join(', ')} (KiB)` }).default(DEFAULT_READ_PAGE_KIB),
   ANNALS_WARM_UP_QUESTIONS: z.coerce.number().int().min(0).default(500),
   ANNALS_WARM_UP_MS: z.coerce.number().int().min(0).default(1000),

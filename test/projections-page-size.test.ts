@@ -1,5 +1,5 @@
 /**
- * The read-model file's SQLite page size (ANNALS_READ_PAGE_KIB, projections/db.ts readPageBytes):
+ * The read-model file's SQLite page size (ANNALS_READ_PAGE_KIB, projections/page-size.ts readPageBytes):
  * set on a file when it is made (openDb's, a rebuild's fresh file, the terms' file beside it);
  * a kept file made with another size keeps it, opens and answers, and is made at the setting's
  * size when rebuilt (swapped in). Read back with PRAGMA page_size on the real files.
@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import t, { type Test } from 'tap';
-import { DEFAULT_READ_PAGE_KIB, openDb, readPageBytes } from '../projections/db.js';
+import { openDb } from '../projections/db.js';
+import { DEFAULT_READ_PAGE_KIB, readPageBytes } from '../projections/page-size.js';
 import { rebuildReadModels } from '../projections/index.js';
 import { startTerms } from '../projections/terms-build.js';
 import { TestLog, dumpTables, recordRichHistory, startReadApp } from './fixtures/history.js';
