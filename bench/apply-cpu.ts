@@ -6,7 +6,8 @@
  * a batch's), through `ReadModelWriter.applyBatch`, as the read-model thread does. With
  * BENCH_ROOT=<another worktree> the code of that worktree and of this one are measured in
  * turn, A B A B…, each on a file of its own, in one process (contention disturbs alternating
- * slices less than separate runs). BENCH_MIX=talks: the second event talks on the sidelines of
+ * slices less than separate runs). BENCH_PAGE_KIB_A, BENCH_PAGE_KIB_B: each one's file made with that page size
+ * (ANNALS_READ_PAGE_KIB; BENCH_ROOT may be this worktree). BENCH_MIX=talks: the second event talks on the sidelines of
  * the session (no `on`: dated by the session) instead; BENCH_MIX=considered: a document considered
  * at it (#19, session 32: neither has a timeline row any more); BENCH_MIX=adopted: a document
  * adopted at it (its entity made by the adoption; the adoption's stored item, documents@8). Prints µs of CPU (user + system, this process) an event
@@ -37,7 +38,14 @@ interface Subject {
 async function subject(root: string, name: string, dir: string): Promise<Subject> {
   const { openDb, ReadModelWriter } = (await import(join(root, 'projections/db.ts'))) as typeof import('../projections/db.js');
   const path = join(dir, `${name}.db`);
+  // BENCH_PAGE_KIB_A / _B: that subject's file made with this page size (ANNALS_READ_PAGE_KIB), e.g. BENCH_ROOT this worktree too.
+  const kib = process.env[name.startsWith('A') ? 'BENCH_PAGE_KIB_A' : 'BENCH_PAGE_KIB_B'];
+  const before = process.env['ANNALS_READ_PAGE_KIB'];
+  if (kib !== undefined) process.env['ANNALS_READ_PAGE_KIB'] = kib;
   const db = openDb(path);
+  if (before === undefined) delete process.env['ANNALS_READ_PAGE_KIB'];
+  else process.env['ANNALS_READ_PAGE_KIB'] = before;
+  console.log(`${name}: page size ${String(db.pragma('page_size', { simple: true }))} B`);
   const w = new ReadModelWriter(db, log);
   return {
     name,

@@ -22,7 +22,8 @@
  * BENCH_WARM_UP=0 to skip it), as a read worker starts: what the cold phase of bench:read pays.
  *
  * Environment: BENCH_DB, BENCH_QUESTIONS (per question kind, 20,000), BENCH_SEED (2024),
- * BENCH_COMPARE, BENCH_THIS, BENCH_COLD, BENCH_WARM_UP, BENCH_CACHE_KIB (131072; BENCH_COMPARE_CACHE_KIB the other
+ * BENCH_COMPARE, BENCH_COMPARE_DB (the other version's own read-model file: e.g. the same record rebuilt with
+ * another page size, BENCH_COMPARE then this checkout), BENCH_THIS, BENCH_COLD, BENCH_WARM_UP, BENCH_CACHE_KIB (131072; BENCH_COMPARE_CACHE_KIB the other
  * version's alone), BENCH_MMAP_MIB and BENCH_COMPARE_MMAP_MIB (this / the other version's connection reads the file
  * through a memory map of that many MiB, PRAGMA mmap_size; 0, none, by default: pages read through the map are no
  * read system calls, so "pages read from the file" counts only the rest).
@@ -92,7 +93,8 @@ const reads = (): number => Number(/^syscr: (\d+)/m.exec(readFileSync('/proc/sel
 
 const dbOf = new Map<Reads, Database.Database>();
 function open(v: (typeof versions)[number]): Reads {
-  const db = new Database(path as string, { readonly: true });
+  // BENCH_COMPARE_DB: the other version's own read-model file (another layout or page size, each on its rebuilt copy of the record).
+  const db = new Database(v.name === 'compare' ? (process.env['BENCH_COMPARE_DB'] ?? (path as string)) : (path as string), { readonly: true });
   db.pragma(`cache_size = -${v.name === 'compare' ? Number(process.env['BENCH_COMPARE_CACHE_KIB'] ?? CACHE_KIB) : CACHE_KIB}`);
   const mmapMib = Number(process.env[v.name === 'compare' ? 'BENCH_COMPARE_MMAP_MIB' : 'BENCH_MMAP_MIB'] ?? 0);
   if (mmapMib > 0) db.pragma(`mmap_size = ${mmapMib * 1_048_576}`);
@@ -149,7 +151,7 @@ function ask(reads: Reads, qs: readonly Q[], into: Acc): void {
 }
 const reads_ = reads;
 
-console.log(`read models ${path}; ${offices.length} offices; knownAt ${from}..${to}; ${N} questions a kind (+${COLD} cold)${other ? `, alternating with ${other}` : ''}; page cache ${CACHE_KIB} KiB; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+console.log(`read models ${path}; ${offices.length} offices; knownAt ${from}..${to}; ${N} questions a kind (+${COLD} cold)${other ? `, alternating with ${other}${process.env['BENCH_COMPARE_DB'] ? ` on ${process.env['BENCH_COMPARE_DB']}` : ''}` : ''}; page cache ${CACHE_KIB} KiB; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 
 // Cold: each version on a fresh connection, its warm-up first (as a read worker before it says ready), then its first questions.
 for (const v of versions) {

@@ -24,6 +24,7 @@ import type { DecodedBatch } from './rebuild-decoder.js';
 import { StoredItems, finishStoredItems } from './documents/stored.js';
 import { BuildViews, LiveViews } from './sessions/live-views.js';
 import { READ_OUT_INDEXES, READ_OUT_SKIPPED_TABLES } from './read-out.js';
+import { readPageBytes } from './page-size.js';
 
 export const OPEN = OPEN_END;
 /**
@@ -299,6 +300,11 @@ function createSchema(db: Db, deferIndexes: boolean): void {
   db.prepare('INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)').run('schema', SCHEMA_TAG);
 }
 
+/** Sets the page size a new file (or attached `schema`) gets: before its first page is made; a no-op on a file that has pages. */
+export function setPageSize(db: Db, schema = 'main'): void {
+  db.pragma(`${schema}.page_size = ${readPageBytes()}`);
+}
+
 export interface OpenOptions {
   /**
    * A fresh file being rebuilt: no journal and no fsync until it is swapped in (a crash
@@ -337,6 +343,8 @@ export function unjournaled(db: Db, schema = 'main'): void {
 }
 
 function setUp(db: Db, options: OpenOptions): void {
+  // Before the journal mode: WAL writes the new file's first page.
+  setPageSize(db);
   if (options.bulk) {
     unjournaled(db);
   } else {

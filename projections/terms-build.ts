@@ -15,7 +15,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { Worker } from 'node:worker_threads';
-import { unjournaled } from './db.js';
+import { setPageSize, unjournaled } from './db.js';
 import { copyTermsFrom, copyTermsInputs, cutTerms, indexTerms } from './offices/terms-index.js';
 import { ensurePrivateFile } from '../src/store/private-files.js';
 import { startWorker } from '../src/store/worker-thread.js';
@@ -211,6 +211,8 @@ export function startTerms(db: Db, threaded: boolean, phase: (name: string) => v
   ensurePrivateFile(path);
   const attach = (): void => {
     db.prepare(`ATTACH DATABASE ? AS ${ATTACHED}`).run(path);
+    // The first attach makes the file: its page size the read models' (a no-op on the second).
+    setPageSize(db, ATTACHED);
     unjournaled(db, ATTACHED);
   };
   attach();

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { originProblem } from './audit/checkpoint.js';
+import { DEFAULT_READ_PAGE_KIB, READ_PAGE_KIB_CHOICES } from '../projections/page-size.js';
 
 const Bool = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((v) => ['true', '1', 'yes'].includes(v));
 
@@ -100,6 +101,8 @@ const Env = z.object({
   ANNALS_READ_WORKER_NICE: z.coerce.number().int().min(0).max(19).default(5),
   // SQLite maps at most 0x7fff0000 bytes (SQLITE_MAX_MMAP_SIZE): 2,047 MiB and a little.
   ANNALS_READ_MMAP_MIB: z.coerce.number().int().min(0).max(2047).default(0),
+  // The read-model file's SQLite page size, KiB (projections/page-size.ts readPageBytes, read where a file is made: db.ts setPageSize).
+  ANNALS_READ_PAGE_KIB: z.coerce.number().int().refine((v) => (READ_PAGE_KIB_CHOICES as readonly number[]).includes(v), { message: `expected one of ${READ_PAGE_KIB_CHOICES.join(', ')} (KiB)` }).default(DEFAULT_READ_PAGE_KIB),
   ANNALS_WARM_UP_QUESTIONS: z.coerce.number().int().min(0).default(500),
   ANNALS_WARM_UP_MS: z.coerce.number().int().min(0).default(1000),
   ANNALS_TRUST_PROXY: TrustProxy.default(false),
@@ -174,6 +177,8 @@ export interface Config {
   readWorkerNice: number;
   /** MiB of readmodels.db each read worker reads through a memory map (PRAGMA mmap_size); 0: none. */
   readMmapMib: number;
+  /** The SQLite page size (KiB) of a read-model file when it is made (a new file, a rebuild's); an existing file keeps its own. */
+  readPageKib: number;
   /** Whom to believe about the client's address (X-Forwarded-For): Fastify's trustProxy. */
   trustProxy: boolean | number | string[];
   /** How often each /v1/feed stream gets a comment line, so proxies keep idle streams open. */
@@ -228,6 +233,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readQueue: e.ANNALS_READ_QUEUE,
     readWorkerNice: e.ANNALS_READ_WORKER_NICE,
     readMmapMib: e.ANNALS_READ_MMAP_MIB,
+    readPageKib: e.ANNALS_READ_PAGE_KIB,
     warmUpQuestions: e.ANNALS_WARM_UP_QUESTIONS,
     warmUpMs: e.ANNALS_WARM_UP_MS,
     trustProxy: e.ANNALS_TRUST_PROXY,

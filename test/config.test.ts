@@ -87,6 +87,13 @@ t.test('ANNALS_GROUP_LINGER_MS: off unless set, read as ms, bounded', async (t) 
   t.throws(() => loadConfig({ ANNALS_GROUP_LINGER_MS: '51' }), ConfigError, 'over 50 ms');
 });
 
+t.test('ANNALS_READ_PAGE_KIB: the read-model file’s page size when made, SQLite’s 4 KiB unless set, one of SQLite’s sizes', async (t) => {
+  t.equal(loadConfig({}).readPageKib, 4, 'default 4 (session 45 measured 8 and 16: bench/RESULTS.md)');
+  t.equal(loadConfig({ ANNALS_READ_PAGE_KIB: '16' }).readPageKib, 16);
+  t.equal(loadConfig({ ANNALS_READ_PAGE_KIB: '64' }).readPageKib, 64);
+  for (const bad of ['3', '0', '128', 'big']) t.throws(() => loadConfig({ ANNALS_READ_PAGE_KIB: bad }), ConfigError, bad);
+});
+
 t.test('ANNALS_READ_MMAP_MIB: the read workers’ memory map, off unless set, bounded', async (t) => {
   t.equal(loadConfig({}).readMmapMib, 0, 'default 0: no map (session 41: the whole map put bench:read’s server at 1.4 GB of RSS)');
   t.equal(loadConfig({ ANNALS_READ_MMAP_MIB: '2047' }).readMmapMib, 2047);
