@@ -33,3 +33,39 @@ t.test("a correction keeps a membership's place in recording order: one that cha
   const whole = membersWhole((readModels.queries as ReadQueries).q, ids['org'] as string, at['fix'] as string);
   t.same(whole.map((m) => m.term.to), [null, '2002'], "a replay's members (membersWhole): the same");
 });
+
+t.test("a correction keeps an adoption's place: the first adoption of a document adopted twice (an older log) stays its first when corrected", async (t) => {
+  // A log recorded before the writer refused a second adoption (documents/queries.ts
+  // FIRST_ADOPTION) holds two of one document; the document is adopted as the first recorded
+  // says. A correction of that first adoption (its summary) must not hand the document to the second.
+  const { log, ids, at, put } = namedLog();
+  put('org', 'OrganizationRegistered', { key: 'org', name: 'Organization', classification: 'organization' });
+  put('session', 'SessionHeld', { body: ids['org'], held: { from: '2001-03-01' } });
+  put('a1', 'DocumentAdopted', { title: 'Strategy', kind: 'strategy', body: ids['org'], session: ids['session'], adoptedOn: '2001-03-01', effective: { from: '2001-03-01', to: '2003-12-31' } });
+  put('a2', 'DocumentAdopted', { document: ids['a1'], body: ids['org'], adoptedOn: '2005', effective: { from: '2005-01-01' } });
+  put('fix', 'FactCorrected', { fact: ids['a1'], data: { title: 'Strategy', kind: 'strategy', body: ids['org'], session: ids['session'], adoptedOn: '2001-03-01', effective: { from: '2001-03-01', to: '2003-12-31' }, summary: 'A summary' }, reason: 'the summary was missing' });
+  const { app, readModels } = await startReadApp(t, log);
+  await readModels.caughtUp();
+  const queries = readModels.queries as ReadQueries;
+  for (const k of [at['a2'] as string, at['fix'] as string]) {
+    const when = k === at['fix'] ? 'after the correction' : 'before it';
+    const list = (await app.inject({ url: `/v1/documents?organization=${ids['org']}&knownAt=${k}` })).json() as Json;
+    t.same(list['documents'].map((d: Json) => d.effective), [{ from: '2001-03-01', to: '2003-12-31' }], `${when}: the list shows the first adoption's effect`);
+    const inForce = (await app.inject({ url: `/v1/documents?organization=${ids['org']}&validAt=2002&knownAt=${k}` })).json() as Json;
+    t.same(inForce['documents'].map((d: Json) => d.id), [ids['a1']], `${when}: in force in 2002`);
+    const later = (await app.inject({ url: `/v1/documents?organization=${ids['org']}&validAt=2006&knownAt=${k}` })).json() as Json;
+    t.same(later['documents'], [], `${when}: not in force in 2006`);
+    const one = (await app.inject({ url: `/v1/documents/${ids['a1']}?knownAt=${k}` })).json() as Json;
+    t.same((one['document'] ?? one).effective, { from: '2001-03-01', to: '2003-12-31' }, `${when}: the document alone`);
+    const sessions = (await app.inject({ url: `/v1/sessions?organization=${ids['org']}&knownAt=${k}` })).json() as Json;
+    t.same(sessions['sessions'][0].documents.map((d: Json) => d.effective), [{ from: '2001-03-01', to: '2003-12-31' }], `${when}: the session's documents`);
+    // What a read worker writes.
+    const page = { after: null, limit: 10 };
+    for (const validAt of [undefined, '2002', '2006']) {
+      const text = queries.itemsJson('documents', [ids['org'], k, validAt, page]);
+      t.same(JSON.parse(`[${text?.items.join(',')}]`).map((d: Json) => d.effective), validAt === '2006' ? [] : [{ from: '2001-03-01', to: '2003-12-31' }], `${when}: a read worker's page of documents${validAt ? ` in force in ${validAt}` : ''}`);
+    }
+    const text = queries.itemsJson('sessions', [ids['org'], k, undefined, page, 50]);
+    t.same(JSON.parse(`[${text?.items.join(',')}]`)[0].documents.map((d: Json) => d.effective), [{ from: '2001-03-01', to: '2003-12-31' }], `${when}: a read worker's page of sessions`);
+  }
+});
