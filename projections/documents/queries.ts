@@ -13,7 +13,7 @@ import { bind, DISTINCT_BODIES, KNOWN, LIMIT, afterParams, daysBefore, mergePage
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';
 import { correctionsById, type Corrected, type CorrectedBy } from '../facts/queries.js';
-import { CERTAINTY, documentFields, documentSession } from './json.js';
+import { CERTAINTY, FIRST_POSITION, documentFields, documentSession } from './json.js';
 import { withBodies } from '../organizations/queries.js';
 import { JOINED, JOIN_VIEW, VIEW, VIEW_NOW, withViews } from '../json-sql.js';
 
@@ -138,11 +138,10 @@ export function documentById(q: QueryContext, id: string, k: string): DocumentIt
  * appointment's does; a row's own position is its version's, so a corrected first adoption
  * came after the second: session 45's review, test/projections-review-edges.test.ts). No probe
  * for one that is the first of its document in the log (db.ts `earliest`: that row's fact is
- * the first adoption of its document); the others' facts are sought only for the rows of
- * another adoption of the same document known at k (an older log's).
+ * the first adoption of its document); the others are compared only with the rows of another
+ * adoption of the same document known at k (an older log's).
  */
-const FIRST_ADOPTION = `(a.earliest = 1 OR NOT EXISTS (SELECT 1 FROM adoptions x CROSS JOIN facts fx ON fx.fact_id = x.fact_id WHERE x.document = a.document AND ${KNOWN('x')} AND x.fact_id <> a.fact_id
-  AND fx.position < (SELECT fa.position FROM facts fa WHERE fa.fact_id = a.fact_id)))`;
+const FIRST_ADOPTION = `(a.earliest = 1 OR NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.fact_id <> a.fact_id AND ${FIRST_POSITION('x')} < ${FIRST_POSITION('a')}))`;
 
 /**
  * Documents adopted or considered at each of these sessions, by id, a page each (at most

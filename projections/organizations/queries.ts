@@ -121,12 +121,14 @@ interface ChangeRow {
 }
 
 /**
- * A member's changes as pairEnds takes them: each with its fact's first position (its row in
- * `facts`), not the position of the version (a correction's): "latest recorded" is the fact's
- * place in the log, so a correction of a start's reason alone does not make it the start an
- * end closes (session 45's review: test/projections-review-edges.test.ts).
+ * A member's changes as pairEnds takes them: each with its fact's first position, not the
+ * position of the version (a correction's): "latest recorded" is the fact's place in the log,
+ * so a correction of a start's reason alone does not make it the start an end closes (session
+ * 45's review: test/projections-review-edges.test.ts). A row no correction wrote (corrected_by
+ * NULL: the fact as first recorded) holds it already, read with the row's other columns; only
+ * a corrected one seeks its fact's row in `facts`.
  */
-const PAIRED = 'm.fact_id, m.member, m.change, m.on_raw, f.position FROM membership_changes m CROSS JOIN facts f ON f.fact_id = m.fact_id';
+const PAIRED = 'm.fact_id, m.member, m.change, m.on_raw, CASE WHEN m.corrected_by IS NULL THEN m.position ELSE (SELECT f.position FROM facts f WHERE f.fact_id = m.fact_id) END AS position FROM membership_changes m';
 
 /**
  * Member states of `org`, by the start (as written) then factId, a page at a time: each
