@@ -18,6 +18,7 @@ import type { ReadQueries } from '../projections/queries.js';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { rebuildReadModels } from '../projections/index.js';
+import { membersWhole } from '../projections/organizations/queries.js';
 import { TestLog, dumpTables, prng, startReadApp } from './fixtures/history.js';
 import { EDGE_DAYS, recordEdgeHistory } from './fixtures/edge-history.js';
 import { answeredContents, changesFold, chairsFold, documentsFold, factsAt, holderFold, holdersFold, membersFold, rolesFold, sessionContents, sessionsFold, timelineFold, type Fact } from './fixtures/folds.js';
@@ -142,6 +143,8 @@ t.test('answers on histories of moved, reopened and retracted facts equal the fo
             }
             const holders = await pages(`/v1/offices/${office}/holders?x=1${at}`, 'holders', limit, now ? null : facts);
             check(`holders of ${office} ${where}`, holders?.items.map((x) => `${x.factId}:${x.basis}:${x.person?.id}:${x.term.from}..${x.term.to}`) ?? null, holdersFold(now ? factsAt(log.events, holders?.knownAt ?? '\uffff') : facts, office));
+            // A replay's line of the office (successionJson, written by SQLite): the whole list.
+            if (holders && !now) check(`holders of ${office} ${where}: a replay's text`, `[${queries.successionJson(office, k)}]`, JSON.stringify(holders.items));
           }
           for (const person of [pick(world.people), pick(world.people)]) {
             for (const v of [undefined, validAt]) {
@@ -163,6 +166,8 @@ t.test('answers on histories of moved, reopened and retracted facts equal the fo
                 const detail = (await app.inject({ url: `/v1/organizations/${org}?knownAt=${k}${w}` })).json() as Json;
                 check(`organization ${org} ${v ?? ''} ${where}: its chairs`, detail['organization']['chairs'].map((x: Json) => x.factId), chairs.items.slice(0, detail['organization']['chairs'].length).map((x) => x.factId));
                 check(`organization ${org} ${v ?? ''} ${where}: its members`, detail['organization']['members'].map((x: Json) => `${x.factId}:${x.term.to}`), members.items.slice(0, detail['organization']['members'].length).map((x) => `${x.factId}:${x.term.to}`));
+                // A replay's members (membersWhole: read and paired once): the list's.
+                if (v === undefined) check(`members of ${org} ${where}: a replay's`, JSON.stringify(membersWhole(queries.q, org, k)), JSON.stringify(members.items));
                 if (detail['organization']['more']?.members === undefined) check(`organization ${org} ${v ?? ''} ${where}: every member`, detail['organization']['members'].length, members.items.length);
               }
               check(`members of ${org} ${v ?? ''} ${where}`, members?.items.map((x) => `${x.factId}:${x.member?.id}:${x.term.from}..${x.term.to}:${x.certainty}`) ?? null, membersFold(now ? factsAt(log.events, members?.knownAt ?? '\uffff') : facts, org, v));
