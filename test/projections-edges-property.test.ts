@@ -153,6 +153,21 @@ t.test('answers on histories of moved, reopened and retracted facts equal the fo
             }
           }
           for (const org of world.orgs) {
+            // Its bodies and offices (moved to another parent or organization by corrections), by name then id.
+            const byName = (type: string, field: string, name: string) =>
+              facts.get(org)?.type !== 'OrganizationRegistered'
+                ? null
+                : [...facts]
+                    .filter(([, f]) => f.type === type && f.data[field] === org)
+                    .map(([id, f]) => [f.data[name] as string, id] as const)
+                    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : 1))
+                    .map(([, id]) => id);
+            if (!now) {
+              const bodies = await pages(`/v1/organizations?parent=${org}${at}`, 'organizations', limit, facts);
+              check(`bodies of ${org} ${where}`, bodies?.items.map((x) => x.id) ?? null, byName('OrganizationRegistered', 'parent', 'name'));
+              const offices = await pages(`/v1/offices?organization=${org}${at}`, 'offices', limit, facts);
+              check(`offices of ${org} ${where}`, offices?.items.map((x) => x.id) ?? null, byName('OfficeEstablished', 'organization', 'title'));
+            }
             const c = await app.inject({ url: `/v1/organizations/${org}/chair?validAt=${validAt}${at}` });
             check(`chair of ${org} ${where}`, c.statusCode === 404 ? null : (c.json() as Json)['chairs'].map((x: Json) => `${x.factId}:${x.state?.id}:${x.term.from}..${x.term.to}:${x.certainty}`), chairsFold(now ? factsAt(log.events, (c.json() as Json)['knownAt'] ?? '\uffff') : facts, org, validAt));
             for (const v of [undefined, validAt]) {
@@ -204,7 +219,9 @@ t.test('answers on histories of moved, reopened and retracted facts equal the fo
                 const s = queries.sessions(org, k, v, page, 50);
                 if (sj && s) check(`sessions of ${org} ${v ?? ''} ${where}: JSON text`, `[${sj.items.join(',')}]`, asObjects(s.items));
               }
-              const window = v ? `&from=${v}&to=${pick(EDGE_DAYS.filter((x) => x >= v))}` : '';
+              // A window of both ends, or of one.
+              const ends = pick(['both', 'both', 'from', 'to']);
+              const window = v ? `${ends === 'to' ? '' : `&from=${v}`}${ends === 'from' ? '' : `&to=${ends === 'to' ? v : pick(EDGE_DAYS.filter((x) => x >= v))}`}` : '';
               const timeline = await pages(`/v1/timeline?organization=${org}${window}${at}`, 'facts', limit, now ? null : facts);
               const fTimeline = now ? factsAt(log.events, timeline?.knownAt ?? '\uffff') : facts;
               const win = window ? Object.fromEntries(new URLSearchParams(window.slice(1))) : {};
