@@ -6,8 +6,16 @@
 import { KNOWN, type QueryContext } from '../query-context.js';
 import { CORRECTED, VIEW, VIEW_AT, VIEW_NOW, plain, quoted, ulid } from '../json-sql.js';
 
-/** The first adoption of the document `e.id` known at k (an older log may hold two): its rowid (min's bare column: the row of the least position, no sort). */
-const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(x.position) FROM adoptions x WHERE x.document = e.id AND ${KNOWN('x')}))`;
+/** The position of the first recording of the fact that wrote the row `x`: its own when no correction wrote it (corrected_by NULL), else its fact's row in `facts`. */
+export const FIRST_POSITION = (x: string): string => `CASE WHEN ${x}.corrected_by IS NULL THEN ${x}.position ELSE (SELECT f.position FROM facts f WHERE f.fact_id = ${x}.fact_id) END`;
+
+/**
+ * The first adoption of the document `e.id` known at k (an older log may hold two): its rowid
+ * (min's bare column: the row of the least position of its fact's first recording, no sort; a
+ * row's own position is its version's, which a correction moves after the second adoption:
+ * queries.ts FIRST_ADOPTION).
+ */
+const FIRST = `(SELECT rid FROM (SELECT x.rowid AS rid, min(${FIRST_POSITION('x')}) FROM adoptions x WHERE x.document = e.id AND ${KNOWN('x')}))`;
 
 /** The session the document `e.id` was considered at, as known at k (queries.ts consideredAt: one consideration is known at a time). */
 const CONSIDERED_AT = `(SELECT y.session FROM considerations y WHERE y.document = e.id AND ${KNOWN('y')} ORDER BY y.known_from DESC LIMIT 1)`;

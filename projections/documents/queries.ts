@@ -13,7 +13,7 @@ import { bind, DISTINCT_BODIES, KNOWN, LIMIT, afterParams, daysBefore, mergePage
 import { certaintyOf } from '../offices/terms.js';
 import type { TermRow } from '../rows.js';
 import { correctionsById, type Corrected, type CorrectedBy } from '../facts/queries.js';
-import { CERTAINTY, documentFields, documentSession } from './json.js';
+import { CERTAINTY, FIRST_POSITION, documentFields, documentSession } from './json.js';
 import { withBodies } from '../organizations/queries.js';
 import { JOINED, JOIN_VIEW, VIEW, VIEW_NOW, withViews } from '../json-sql.js';
 
@@ -132,8 +132,16 @@ export function documentById(q: QueryContext, id: string, k: string): DocumentIt
   return render(q, id, k);
 }
 
-/** The first adoption of a document known at k (an older log may hold two): no probe for one that is the first of its document in the log (db.ts `earliest`). */
-const FIRST_ADOPTION = `(a.earliest = 1 OR NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.position < a.position))`;
+/**
+ * The first adoption of a document known at k (an older log may hold two): the one whose fact
+ * was recorded first (its row in `facts`: a correction keeps its fact's place, as an
+ * appointment's does; a row's own position is its version's, so a corrected first adoption
+ * came after the second: session 45's review, test/projections-review-edges.test.ts). No probe
+ * for one that is the first of its document in the log (db.ts `earliest`: that row's fact is
+ * the first adoption of its document); the others are compared only with the rows of another
+ * adoption of the same document known at k (an older log's).
+ */
+const FIRST_ADOPTION = `(a.earliest = 1 OR NOT EXISTS (SELECT 1 FROM adoptions x WHERE x.document = a.document AND ${KNOWN('x')} AND x.fact_id <> a.fact_id AND ${FIRST_POSITION('x')} < ${FIRST_POSITION('a')}))`;
 
 /**
  * Documents adopted or considered at each of these sessions, by id, a page each (at most

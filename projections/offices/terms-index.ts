@@ -175,8 +175,12 @@ export class TermsKeeper {
         wanted.delete(row.version);
         continue;
       }
-      if (row.known_from === at) {
-        // Begun and ended in the same instant: it was never the state of the record.
+      if (row.known_from >= at) {
+        // Begun and ended in the same instant (or, in a log whose recording times go back, ended
+        // before it began): it was never the state of the record. A bulk build makes no row of
+        // it either (buildTerms: known_from < known_to); closed, its temporal index entry would
+        // end before it begins, which the R*Tree refuses (klo <= khi), and the runner retried the
+        // batch for ever (session 45's review, test/projections-review-edges.test.ts).
         this.drop.run(row.id);
         this.dropRt.run(row.id);
       } else {

@@ -116,6 +116,7 @@ interface ChangeRow {
   member: string;
   change: string;
   on_raw: string;
+  /** The position of the fact's first recording: a correction keeps its fact's place, as an appointment's does (offices/terms-index.ts). */
   position: string;
 }
 
@@ -128,6 +129,16 @@ function pairRows(rows: readonly ChangeRow[]): Map<string, string> {
 }
 
 /**
+ * A member's changes as pairEnds takes them: each with its fact's first position, not the
+ * position of the version (a correction's): "latest recorded" is the fact's place in the log,
+ * so a correction of a start's reason alone does not make it the start an end closes (session
+ * 45's review: test/projections-review-edges.test.ts). A row no correction wrote (corrected_by
+ * NULL: the fact as first recorded) holds it already, read with the row's other columns; only
+ * a corrected one seeks its fact's row in `facts`.
+ */
+const PAIRED = 'm.fact_id, m.member, m.change, m.on_raw, CASE WHEN m.corrected_by IS NULL THEN m.position ELSE (SELECT f.position FROM facts f WHERE f.fact_id = m.fact_id) END AS position FROM membership_changes m';
+
+/**
  * Member states of `org`, by the start (as written) then factId, a page at a time: each
  * MembershipStarted, ended by the matching MembershipEnded (offices/succession.ts pairEnds,
  * which pairs one member's changes at a time, so a page reads only its members' changes).
@@ -137,7 +148,7 @@ export function membersPage(q: QueryContext, org: string, k: string, validAt: st
   const cutOf = (member: string): Map<string, string> => {
     let cut = cuts.get(member);
     if (!cut) {
-      const rows = q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND member = @member AND ${KNOWN()}`, { org, member, k });
+      const rows = q.all<ChangeRow>(`SELECT ${PAIRED} WHERE m.organization = @org AND m.member = @member AND ${KNOWN('m')}`, { org, member, k });
       cut = pairRows(rows);
       cuts.set(member, cut);
     }
@@ -167,11 +178,11 @@ export function membersPage(q: QueryContext, org: string, k: string, validAt: st
  * states, that read all its changes and paired them ten times over: ~2.3 s of CPU (session 44).
  * Here they are read and paired once, by the same `pairEnds`, which pairs each member's changes on
  * their own (so one call for every member equals one a member: a start's fact is one member's,
- * one version of a fact known at any k), fed each member's rows in the order membersPage's
- * statement reads them (the index on (organization, member), then the key: fact_id, position).
+ * one version of a fact known at any k), fed each member's rows with their facts' first positions
+ * (PAIRED), which no two facts share: the order the rows come in decides no tie.
  */
 export function membersWhole(q: QueryContext, org: string, k: string): (MemberItem & Corrected)[] {
-  const rows = q.all<ChangeRow>(`SELECT fact_id, member, change, on_raw, position FROM membership_changes WHERE organization = @org AND ${KNOWN()} ORDER BY member, fact_id, position`, { org, k });
+  const rows = q.all<ChangeRow>(`SELECT ${PAIRED} WHERE m.organization = @org AND ${KNOWN('m')} ORDER BY m.member, m.fact_id`, { org, k });
   const cut = pairRows(rows);
   const starts = q.all<Pick<ChangeRow, 'fact_id' | 'member' | 'on_raw'>>(`SELECT fact_id, member, on_raw FROM membership_changes WHERE organization = @org AND change = 'started' AND ${KNOWN()} ORDER BY on_raw, fact_id`, { org, k });
   const v = q.views(starts.map((s) => s.member), k);
