@@ -26,7 +26,7 @@ const moment = (what: string) =>
 
 const ChangesQuery = z.object({
   since: moment('the window begins after this moment (facts recorded at it are not in it)'),
-  until: moment('the window ends at this moment, included (default: now, or the recording time of the last event applied when this server's clock is behind it; pinned by the cursor)').optional(),
+  until: moment('the window ends at this moment, included (default: now, or the recording time of the last event applied when the server clock is behind it; pinned by the cursor)').optional(),
   organization: LooseRef.optional().describe('Only facts about the organization, its bodies (parent chain), their offices, sessions and documents: facts that name one of them or register one, and amendments of such facts'),
   minPosition: MinPosition,
   ...PagingQuery,

@@ -51,7 +51,7 @@ export const KnownAt = z
   .refine(isRfc3339, { message: 'expected an RFC 3339 timestamp, e.g. 2025-11-27T12:00:00.000Z or 2025-11-27T15:00:00+03:00' })
   .transform((v) => new Date(v).toISOString())
   .optional()
-  .describe('An RFC 3339 timestamp (Z or an offset; fraction optional): the record as it stood then (default: now, or the recording time of the last event applied when this server's clock is behind it). Echoed normalised to UTC with milliseconds');
+  .describe('An RFC 3339 timestamp (Z or an offset; fraction optional): the record as it stood then (default: now, or the recording time of the last event applied when the server clock is behind it). Echoed normalised to UTC with milliseconds');
 
 /** A commit number (1–20 digits, left-padded to 20) or the EventStoreDB form `<20 digits>-<20 digits>`. */
 export const POSITION = /^(?:\d{1,20}|\d{20}-\d{20})$/;
