@@ -14,8 +14,8 @@ const EXAMPLE = readFileSync(new URL('../src/example/csto-2025-11-27.ndjson', im
 const HOUR = 3_600_000;
 const source = { title: 'test' };
 
-async function recorded(t: Test, clock?: () => Date) {
-  const a = await startTestApp(t, clock ? { clock } : {});
+async function recorded(t: Test, clock?: () => Date, store?: 'memory') {
+  const a = await startTestApp(t, { ...(clock ? { clock } : {}), ...(store ? { store } : {}) });
   const { app, auth } = a;
   const batch = await app.inject({ method: 'POST', url: '/v1/facts/batch', headers: { ...auth('recorder'), 'content-type': 'application/x-ndjson' }, payload: EXAMPLE });
   t.equal(batch.statusCode < 300, true, batch.body.slice(0, 300));
@@ -67,6 +67,13 @@ t.test('a store clock an hour ahead: a write is read back at once', async (t) =>
   const holders = await app.inject({ url: '/v1/offices/sg/holders' });
   t.same((holders.json() as { holders: unknown[] }).holders.length, 1, 'the succession too');
 
+  // /v1/changes' omitted until likewise.
+  const changes = await app.inject({ url: '/v1/changes?since=2000-01-01T00:00:00Z&limit=500' });
+  t.equal(changes.statusCode, 200, changes.body.slice(0, 300));
+  const window = changes.json() as { until: string; changes: { factId: string }[] };
+  t.equal(window.until, appointed.recordedAt);
+  t.ok(window.changes.some((c) => c.factId === appointed.factId), 'the write is in the window');
+
   // An explicit knownAt is as given; earlier than the applied recordedAt it is immutable, as ever.
   const before = new Date(Date.parse(appointed.recordedAt) - 1).toISOString();
   const past = await app.inject({ url: `/v1/offices/sg/holder?validAt=2021&knownAt=${before}` });
@@ -77,6 +84,15 @@ t.test('a store clock an hour ahead: a write is read back at once', async (t) =>
   const page = await app.inject({ url: '/offices/sg?validAt=2021' });
   t.equal(page.statusCode, 200);
   t.match(page.body, /Taalatbek Masadykov/, 'the explorer shows the holder just written');
+});
+
+t.test('a log the runner follows (the in-memory store, as EventStoreDB is followed) stamped an hour ahead', async (t) => {
+  const { app, appointed } = await recorded(t, () => new Date(Date.now() + HOUR), 'memory');
+  const r = await app.inject({ url: `/v1/offices/sg/holder?validAt=2021&minPosition=${appointed.position}` });
+  t.equal(r.statusCode, 200, r.body.slice(0, 300));
+  t.equal((r.json() as { knownAt: string }).knownAt, appointed.recordedAt);
+  const people = await app.inject({ url: '/v1/people?limit=2' });
+  t.equal((people.json() as { knownAt: string }).knownAt, appointed.recordedAt, 'a list');
 });
 
 t.test('a sane clock: an omitted knownAt is now', async (t) => {

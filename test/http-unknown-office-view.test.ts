@@ -21,7 +21,7 @@ async function answers(t: Test, workers: string): Promise<Record<string, string>
   t.equal(gone.statusCode, 201, gone.body.slice(0, 400));
   const at = (gone.json() as { recordedAt: string }).recordedAt;
   const out: Record<string, string> = {};
-  const session = facts.find((f) => f.type === 'SessionHeld') as { data: { key: string } };
+  const session = facts.find((f) => f.type === 'SessionHeld') as unknown as { data: { key: string } };
   for (const url of ['/v1/people/imangali-tasmagambetov/roles', '/v1/people/taalatbek-masadykov/roles', '/v1/sessions?organization=csto', `/v1/sessions/${session.data.key}/reports`, `/v1/sessions/${session.data.key}`, '/v1/timeline?organization=csto&limit=500']) {
     const r = await app.inject({ url: `${url}${url.includes('?') ? '&' : '?'}knownAt=${at}` });
     t.equal(r.statusCode, 200, `${url}: ${r.body.slice(0, 300)}`);
