@@ -47,8 +47,8 @@ const viewText = (v: string, id: 'quoted' | 'bare'): string =>
 /** The view of an entity from its row `v` in withViews' form. */
 const VIEW_TEXT = (v: string): string => viewText(v, 'quoted');
 
-/** The view of the id `x` (an SQL expression) of no entity known at k: the id alone, key and name null. */
-const UNKNOWN_VIEW = (x: string): string => `'{"id":' || json_quote(${x}) || ',"key":null,"name":null}'`;
+/** The view of the id `x` (an SQL expression) of no entity known at k: the id alone, key and name (an office's place: title) null, as query-context.ts `view` writes it. */
+export const UNKNOWN_VIEW = (x: string, kind?: 'office'): string => `'{"id":' || json_quote(${x}) || ',"key":null,${kind === 'office' ? '"title"' : '"name"'}:null}'`;
 
 /**
  * The view of the entity whose id is the parameter `p` (never NULL), written in place as
@@ -64,7 +64,7 @@ export const VIEW_NOW = (p: string): string => `coalesce((SELECT ${VIEW_TEXT('v'
 const JOINED_TEXT = (e: string): string => viewText(e, 'bare');
 
 /** The view of the id `x` whose entity known at k the statement joined as `e` (JOIN_VIEW): `null` for a NULL id, nulls for an id not known at k. */
-export const JOINED = (x: string, e: string): string => `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${e}.id IS NULL THEN ${UNKNOWN_VIEW(x)} ELSE ${JOINED_TEXT(e)} END`;
+export const JOINED = (x: string, e: string, kind?: 'office'): string => `CASE WHEN ${x} IS NULL THEN 'null' WHEN ${e}.id IS NULL THEN ${UNKNOWN_VIEW(x, kind)} ELSE ${JOINED_TEXT(e)} END`;
 
 /**
  * `LEFT JOIN` of the entity `x` known at k as `e`, for JOINED. An entity has one version known
@@ -74,8 +74,8 @@ export const JOINED = (x: string, e: string): string => `CASE WHEN ${x} IS NULL 
 export const JOIN_VIEW = (e: string, x: string): string => `LEFT JOIN entities ${e} ON ${e}.id = ${x} AND ${KNOWN(e)}`;
 
 /** The view of the id `x` known at k by a subquery of its own: for the rare view no join has at hand. */
-export const VIEW_AT = (x: string): string =>
-  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT ${JOINED_TEXT('v')} FROM entities v WHERE v.id = ${x} AND ${KNOWN('v')}), ${UNKNOWN_VIEW(x)}) END`;
+export const VIEW_AT = (x: string, kind?: 'office'): string =>
+  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT ${JOINED_TEXT('v')} FROM entities v WHERE v.id = ${x} AND ${KNOWN('v')}), ${UNKNOWN_VIEW(x, kind)}) END`;
 
 /**
  * `texts` with each entity's view (VIEW's marks) as query-context.ts `view` renders it as

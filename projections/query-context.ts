@@ -171,7 +171,7 @@ export class QueryContext {
   }
 
   /** Entity views for many ids at `k`, in one query. */
-  views(ids: readonly (string | null | undefined)[], k: string): (id: string | null) => EntityView | null {
+  views(ids: readonly (string | null | undefined)[], k: string): (id: string | null, kind?: EntityKind) => EntityView | null {
     const unique = [...new Set(ids.filter((i): i is string => typeof i === 'string'))];
     // Only what a view shows, as one JSON text: better-sqlite3 spends ~0.5 µs on every value it
     // hands over, so for the ~700 entities of a page of sessions one text parsed in JS cost
@@ -181,7 +181,7 @@ export class QueryContext {
       ? (JSON.parse(this.get<{ v: string }>(`SELECT json_group_array(json_array(e.kind, e.id, e.key, e.name)) AS v FROM json_each(@ids) j CROSS JOIN entities e WHERE e.id = j.value AND ${KNOWN('e')}`, { ids: JSON.stringify(unique), k })?.v ?? '[]') as [EntityKind, string, string | null, string | null][])
       : [];
     const byId = new Map(rows.map(([kind, id, key, name]) => [id, view({ kind, id, key, name }, id)]));
-    return (id) => (id === null ? null : (byId.get(id) ?? view(null, id)));
+    return (id, kind) => (id === null ? null : (byId.get(id) ?? view(null, id, kind)));
   }
 
   /** Any entity by id at `k`, whatever its kind. */
@@ -196,10 +196,13 @@ export class QueryContext {
   }
 }
 
-/** `{ id, key, name }` (offices: `title`); an id not known at `k` renders with nulls. */
-export function view(row: Pick<EntityRow, 'kind' | 'id' | 'key' | 'name'> | null, id: string | null): EntityView | null {
+/**
+ * `{ id, key, name }` (offices: `title`); an id not known at `k` renders with nulls, as an
+ * office (`title`) when the place names an office (`kind`: the SQL's UNKNOWN_VIEW alike).
+ */
+export function view(row: Pick<EntityRow, 'kind' | 'id' | 'key' | 'name'> | null, id: string | null, kind?: EntityKind): EntityView | null {
   if (id === null) return null;
-  if (!row) return { id, key: null, name: null };
+  if (!row) return kind === 'office' ? { id, key: null, title: null } : { id, key: null, name: null };
   return row.kind === 'office' ? { id: row.id, key: row.key, title: row.name } : { id: row.id, key: row.key, name: row.name };
 }
 

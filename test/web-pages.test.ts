@@ -27,7 +27,7 @@ t.test('time controls as a person types them', async (t) => {
   t.same(timeChoice({ validAt: '', knownAt: '' }), { validAt: null, knownAt: null, canonical: false }, 'empty form fields');
   t.same(timeChoice({ knownAt: '2025-12-01' }), { validAt: null, knownAt: '2025-12-01T23:59:59.999Z', canonical: false });
   t.same(timeChoice({ validAt: '2026', knownAt: '2025-12-01T23:59:59.999Z' }), { validAt: '2026', knownAt: '2025-12-01T23:59:59.999Z', canonical: true });
-  const ctx = pageContext({} as never, '/offices/x', { validAt: '2026', knownAt: null }, { cursor: 'abc' }, new Date('2026-03-04T05:06:07.000Z'));
+  const ctx = pageContext({ snapshot: () => ({ position: null, recordedAt: null }) } as never, '/offices/x', { validAt: '2026', knownAt: null }, { cursor: 'abc' }, new Date('2026-03-04T05:06:07.000Z'));
   t.equal(ctx.day, '2026');
   t.equal(ctx.k, '2026-03-04T05:06:07.000Z');
   t.equal(ctx.today, '2026-03-04');

@@ -79,7 +79,7 @@ export function documentJson(x: string, view?: (x: string, of: 'body' | 'session
 }
 
 /** Documents by id (@ids, a JSON array) known at @k, each its item's JSON text or NULL, in the array's order (json_each's). */
-const DOCUMENTS_BY_ID = `SELECT ${documentJson('j.value', VIEW_AT)} FROM json_each(@ids) j`;
+const DOCUMENTS_BY_ID = `SELECT ${documentJson('j.value', (x) => VIEW_AT(x))} FROM json_each(@ids) j`;
 
 /**
  * The documents `ids` known at k as their items' JSON texts (as a session's list has them), in

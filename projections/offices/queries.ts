@@ -85,7 +85,7 @@ export function rolesPage(q: QueryContext, person: string, k: string, validAt: s
   return {
     items: p.items.map((x) => {
       const o = officeOf.get(x.item.office);
-      return Object.assign(withCertainty(x.item, x.certainty, corrected), { office: o ? { id: o.id, key: o.key, title: o.name } : { id: x.item.office, key: null, name: null }, organization: v(o?.parent ?? null) });
+      return Object.assign(withCertainty(x.item, x.certainty, corrected), { office: o ? { id: o.id, key: o.key, title: o.name } : { id: x.item.office, key: null, title: null }, organization: v(o?.parent ?? null) });
     }),
     next: p.next,
   };

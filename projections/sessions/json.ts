@@ -144,7 +144,7 @@ const SESSION = `concat(${[
   `',"held":{"from":', ${plain('s.from_raw')}, ',"to":', ${plain('s.to_raw')}, '}'`,
   // `s.city ? … : null` in JS: NULL and '' are no place.
   `',"place":', CASE WHEN s.city <> '' THEN '{"city":' || ${quoted('s.city')} || ',"country":' || ${JOINED('s.country', 'sc')} || '}' ELSE 'null' END`,
-  `',"chairedBy":', CASE WHEN s.chair_person <> '' THEN '{"person":' || ${JOINED('s.chair_person', 'sp')} || ',"office":' || ${JOINED('s.chair_office', 'so')} || '}' ELSE 'null' END`,
+  `',"chairedBy":', CASE WHEN s.chair_person <> '' THEN '{"person":' || ${JOINED('s.chair_person', 'sp')} || ',"office":' || ${JOINED('s.chair_office', 'so', 'office')} || '}' ELSE 'null' END`,
   `',"agenda":', ${ARRAY('s.agenda')}`,
   `',"', ${LISTS}`,
   `',"factId":', ${ulid('s.fact_id')}`,

@@ -101,9 +101,9 @@ function participantIds(r: ItemRow): (string | null)[] {
   return (parse<{ person?: string; organization?: string }[]>(r.participants) ?? []).flatMap((p) => [p.person ?? null, p.organization ?? null]);
 }
 
-function itemOf(r: ItemRow, fromRaw: string, v: (id: string | null) => EntityView | null): Attendee | Report | Talks {
-  if (r.item === 'attendee') return { person: v(r.person), representing: v(r.representing), office: v(r.office), factId: r.fact_id };
-  if (r.item === 'report') return { person: v(r.person), office: v(r.office), subject: r.subject, factId: r.fact_id };
+function itemOf(r: ItemRow, fromRaw: string, v: (id: string | null, kind?: 'office') => EntityView | null): Attendee | Report | Talks {
+  if (r.item === 'attendee') return { person: v(r.person), representing: v(r.representing), office: v(r.office, 'office'), factId: r.fact_id };
+  if (r.item === 'report') return { person: v(r.person), office: v(r.office, 'office'), subject: r.subject, factId: r.fact_id };
   return {
     participants: (parse<{ person?: string; organization?: string }[]>(r.participants) ?? []).map((p) => ({ person: v(p.person ?? null), organization: v(p.organization ?? null) })),
     topics: parse<string[]>(r.topics) ?? [],
@@ -197,7 +197,7 @@ function renderSessions(q: QueryContext, rows: readonly SessionRow[], k: string,
       body: v(s.body),
       held: { from: s.from_raw, to: s.to_raw },
       place: s.city ? { city: s.city, country: v(s.country) } : null,
-      chairedBy: s.chair_person ? { person: v(s.chair_person), office: v(s.chair_office) } : null,
+      chairedBy: s.chair_person ? { person: v(s.chair_person), office: v(s.chair_office, 'office') } : null,
       agenda: parse<string[]>(s.agenda) ?? [],
       attendees: listOf('attendees') as Attendee[],
       reports: listOf('reports') as Report[],

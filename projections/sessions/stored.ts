@@ -17,11 +17,12 @@
  */
 import { OPEN_END } from '../../events/index.js';
 import type { DerivedSpec } from '../types.js';
+import { UNKNOWN_VIEW } from '../json-sql.js';
 import { jsonQuote } from './live-views.js';
 
 /** The view `{ id, key, name }` (offices: `title`) of the id `x` as known at the moment `k` (SQL expressions), as json-sql.ts VIEW_AT writes it at @k. */
-export const VIEW_AS_OF = (x: string, k: string): string =>
-  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT concat('{"id":"', v.id, '","key":', json_quote(v.key), CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END, json_quote(v.name), '}') FROM entities v WHERE v.id = ${x} AND v.known_from <= ${k} AND v.known_to > ${k}), '{"id":' || json_quote(${x}) || ',"key":null,"name":null}') END`;
+export const VIEW_AS_OF = (x: string, k: string, kind?: 'office'): string =>
+  `CASE WHEN ${x} IS NULL THEN 'null' ELSE coalesce((SELECT concat('{"id":"', v.id, '","key":', json_quote(v.key), CASE v.kind WHEN 'office' THEN ',"title":' ELSE ',"name":' END, json_quote(v.name), '}') FROM entities v WHERE v.id = ${x} AND v.known_from <= ${k} AND v.known_to > ${k}), ${UNKNOWN_VIEW(x, kind)}) END`;
 
 /** The first moment after `k` at which a version of the entity `x` opens or closes (OPEN_END: none; a NULL id never changes). */
 const NEXT_CHANGE = (x: string, k: string): string =>
@@ -29,13 +30,14 @@ const NEXT_CHANGE = (x: string, k: string): string =>
 
 /**
  * An item's text up to its factId included (the reader adds correctedBy and the closing brace),
- * its views written by `view` (x: an id column): an attendance's or a report's, as json.ts ITEM writes them.
+ * its views written by `view` (x: an id column; `kind`: 'office' where an office is named, so
+ * an office not known is `{ id, key: null, title: null }`): an attendance's or a report's, as json.ts ITEM writes them.
  */
 export const ITEM_TEXT = {
-  attendee: (r: string, view: (x: string) => string): string =>
-    `concat('{"person":', ${view(`${r}.person`)}, ',"representing":', ${view(`${r}.representing`)}, ',"office":', ${view(`${r}.office`)}, ',"factId":"', ${r}.fact_id, '"')`,
-  report: (r: string, view: (x: string) => string): string =>
-    `concat('{"person":', ${view(`${r}.person`)}, ',"office":', ${view(`${r}.office`)}, ',"subject":', json_quote(${r}.subject), ',"factId":"', ${r}.fact_id, '"')`,
+  attendee: (r: string, view: (x: string, kind?: 'office') => string): string =>
+    `concat('{"person":', ${view(`${r}.person`)}, ',"representing":', ${view(`${r}.representing`)}, ',"office":', ${view(`${r}.office`, 'office')}, ',"factId":"', ${r}.fact_id, '"')`,
+  report: (r: string, view: (x: string, kind?: 'office') => string): string =>
+    `concat('{"person":', ${view(`${r}.person`)}, ',"office":', ${view(`${r}.office`, 'office')}, ',"subject":', json_quote(${r}.subject), ',"factId":"', ${r}.fact_id, '"')`,
 } as const;
 
 /**
@@ -81,7 +83,7 @@ export function participantIds(participants: unknown): string[] | undefined {
 export const ITEM_VIEWS: DerivedSpec = {
   columns: ['views', 'views_to'],
   values: (r) => [
-    `CASE ${r}.item WHEN 'attendee' THEN ${ITEM_TEXT.attendee(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} WHEN 'report' THEN ${ITEM_TEXT.report(r, (x) => VIEW_AS_OF(x, `${r}.known_from`))} WHEN 'talks' THEN ${PARTICIPANTS_TEXT(`${r}.participants`, (x) => VIEW_AS_OF(x, `${r}.known_from`))} END`,
+    `CASE ${r}.item WHEN 'attendee' THEN ${ITEM_TEXT.attendee(r, (x, kind) => VIEW_AS_OF(x, `${r}.known_from`, kind))} WHEN 'report' THEN ${ITEM_TEXT.report(r, (x, kind) => VIEW_AS_OF(x, `${r}.known_from`, kind))} WHEN 'talks' THEN ${PARTICIPANTS_TEXT(`${r}.participants`, (x) => VIEW_AS_OF(x, `${r}.known_from`))} END`,
     `CASE ${r}.item WHEN 'talks' THEN coalesce((SELECT min(min(${NEXT_CHANGE(`p.value ->> '$.person'`, `${r}.known_from`)}, ${NEXT_CHANGE(`p.value ->> '$.organization'`, `${r}.known_from`)})) FROM json_each(${r}.participants) p), '${OPEN_END}') WHEN 'attendee' THEN min(${['person', 'representing', 'office'].map((c) => NEXT_CHANGE(`${r}.${c}`, `${r}.known_from`)).join(', ')}) WHEN 'report' THEN min(${['person', 'representing', 'office'].map((c) => NEXT_CHANGE(`${r}.${c}`, `${r}.known_from`)).join(', ')}) END`,
   ],
   until: 'views_to',

@@ -124,7 +124,7 @@ function withViews(q: QueryContext, items: TimelineItem[], k: string): TimelineI
   const sites = items.map((i) => (isFactType(i.type) ? refSites(i.type, i.data) : []));
   const v = q.views(sites.flat().map((s) => s.value), k);
   items.forEach((item, n) => {
-    for (const site of sites[n] as RefSite[]) put(item.data, site.path, v(site.value) as EntityView);
+    for (const site of sites[n] as RefSite[]) put(item.data, site.path, v(site.value, site.kind) as EntityView);
   });
   return items;
 }

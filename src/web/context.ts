@@ -9,7 +9,7 @@
  */
 import { isPartialDate, today } from '../../events/index.js';
 import type { Key, Page, PageRequest, ReadQueries } from '../../projections/index.js';
-import { isRfc3339 } from '../http/routes/reads-common.js';
+import { currentKnownAt, isRfc3339 } from '../http/routes/reads-common.js';
 
 export interface PageContext {
   /** The chosen day, month or year; null: today (`day`). */
@@ -74,7 +74,8 @@ export function timeChoice(query: Readonly<Record<string, unknown>>): TimeChoice
 }
 
 export function pageContext(q: ReadQueries, path: string, choice: Pick<TimeChoice, 'validAt' | 'knownAt'>, extra: Record<string, string> = {}, clock: Date = new Date()): PageContext {
-  const now = clock.toISOString();
+  // The moment an omitted knownAt stands for: now, or the last applied recordedAt when later (as the API's reads).
+  const now = currentKnownAt(q, clock);
   const day = today(clock);
   return { validAt: choice.validAt, day: choice.validAt ?? day, knownAt: choice.knownAt, k: choice.knownAt ?? now, now, today: day, q, path, extra };
 }

@@ -13,7 +13,7 @@ import { ProblemError } from '../errors.js';
 import { PagingQuery, nextPage, pageStart } from '../paging.js';
 import { ChangesAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, RFC3339_PATTERN, found, isRfc3339, readContext, typed} from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, RFC3339_PATTERN, found, isRfc3339, readContext, typed, currentKnownAt } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
 const moment = (what: string) =>
@@ -26,13 +26,12 @@ const moment = (what: string) =>
 
 const ChangesQuery = z.object({
   since: moment('the window begins after this moment (facts recorded at it are not in it)'),
-  until: moment('the window ends at this moment, included (default: now, pinned by the cursor)').optional(),
+  until: moment('the window ends at this moment, included (default: now, or the recording time of the last event applied when the server clock is behind it; pinned by the cursor)').optional(),
   organization: LooseRef.optional().describe('Only facts about the organization, its bodies (parent chain), their offices, sessions and documents: facts that name one of them or register one, and amendments of such facts'),
   minPosition: MinPosition,
   ...PagingQuery,
 });
 
-const now = (): string => new Date().toISOString();
 
 function reversed(field: 'since' | 'until', since: string, until: string): never {
   const message = `the window is reversed: since ${since} is after until ${until}`;
@@ -40,6 +39,8 @@ function reversed(field: 'since' | 'until', since: string, until: string): never
 }
 
 export async function changesRoutes(app: FastifyInstance): Promise<void> {
+  /** An omitted knownAt (reads-common.ts currentKnownAt). */
+  const now = (): string => currentKnownAt(app.readModels.queries);
   const g = guards(app);
   typed(app).get(
     '/v1/changes',

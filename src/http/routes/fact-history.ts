@@ -99,7 +99,7 @@ export async function factHistoryRoutes(app: FastifyInstance): Promise<void> {
         tags: ['reads'],
         summary: 'One fact with every version of it: the original, each correction (reason, moment), a retraction',
         description:
-          'As the record stood at knownAt (default now): versions recorded later are left out, and a fact recorded later is a 404. Asked with the factId of a correction or retraction, answers with the fact it names (`asked` echoes the factId asked for). Every version carries its source and who recorded it.',
+          'As the record stood at knownAt (default now, or the recording time of the last event applied when later): versions recorded later are left out, and a fact recorded later is a 404. Asked with the factId of a correction or retraction, answers with the fact it names (`asked` echoes the factId asked for). Every version carries its source and who recorded it.',
         params: z.strictObject({ factId: Ulid }),
         querystring: TimeQuery,
       },

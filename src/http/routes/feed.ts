@@ -18,7 +18,7 @@ import type { Position } from '../../store/port.js';
 import { ProblemError } from '../errors.js';
 import { FeedHub, type FeedFilter } from './feed-hub.js';
 import { OrganizationFilter } from './feed-organization.js';
-import { LooseRef, found } from './reads-common.js';
+import { LooseRef, currentKnownAt, found } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
 /** Up to 20 digits (the embedded store, left-padded to its width) or EventStoreDB's `<20 digits>-<20 digits>`. */
@@ -89,7 +89,7 @@ async function feed(app: FastifyInstance): Promise<void> {
   const g = guards(app);
   const { config, store, log } = app;
   const typeOf = (factId: string) => {
-    const t = app.readModels.queries.fact(factId, new Date().toISOString())?.fact.type;
+    const t = app.readModels.queries.fact(factId, currentKnownAt(app.readModels.queries))?.fact.type;
     return t !== undefined && isFactType(t) ? t : undefined;
   };
   const hub = new FeedHub({ store, log, heartbeatMs: config.feedHeartbeatMs, bufferBytes: config.feedBufferBytes, typeOf });
@@ -121,7 +121,7 @@ async function feed(app: FastifyInstance): Promise<void> {
     async (request, reply) => {
       const after = resumeFrom(request, request.query.after);
       const { types, organization } = request.query;
-      const now = new Date().toISOString();
+      const now = currentKnownAt(app.readModels.queries);
       const org = organization === undefined ? null : found(app.readModels.queries.q.ref('organization', organization, now), 'organization', organization, now);
       const filter = filterOf(types, org === null ? null : new OrganizationFilter(org.id, { store, readModels: app.readModels, waitMs: Math.max(config.readWaitMs, READ_MODELS_WAIT_MS) }));
       reply.hijack();

@@ -51,7 +51,7 @@ export const KnownAt = z
   .refine(isRfc3339, { message: 'expected an RFC 3339 timestamp, e.g. 2025-11-27T12:00:00.000Z or 2025-11-27T15:00:00+03:00' })
   .transform((v) => new Date(v).toISOString())
   .optional()
-  .describe('An RFC 3339 timestamp (Z or an offset; fraction optional): the record as it stood then (default: now). Echoed normalised to UTC with milliseconds');
+  .describe('An RFC 3339 timestamp (Z or an offset; fraction optional): the record as it stood then (default: now, or the recording time of the last event applied when the server clock is behind it). Echoed normalised to UTC with milliseconds');
 
 /** A commit number (1–20 digits, left-padded to 20) or the EventStoreDB form `<20 digits>-<20 digits>`. */
 export const POSITION = /^(?:\d{1,20}|\d{20}-\d{20})$/;
@@ -117,7 +117,24 @@ export function storePosition(app: FastifyInstance, raw: string): string {
   return pad20(raw);
 }
 
-/** knownAt defaults to now; waits for minPosition or answers 503 with Retry-After. */
+/**
+ * The knownAt an omitted one stands for: now, or the recordedAt of the last event the read
+ * models applied (their snapshot's checkpoint) when that is later. Recording times come from
+ * the store's clock (on EventStoreDB the leader's; the embedded store keeps them from going
+ * back), so after this process's clock stepped back, or beside a leader whose clock runs
+ * ahead, "now" alone would leave out a write just answered, even read with its minPosition.
+ * With a sane clock it is now. The checkpoint is the snapshot the event loop's queries share
+ * (one statement a snapshot, not one a read: query-context.ts), renewed when events are
+ * applied, before a wait for a position resolves. Every route and page that defaults knownAt
+ * takes it from here; an answer so read is a current read (not pinned: reads-answer.ts).
+ */
+export function currentKnownAt(queries: { snapshot(): { readonly recordedAt: string | null } }, clock: Date = new Date()): string {
+  const now = clock.toISOString();
+  const applied = queries.snapshot().recordedAt;
+  return applied !== null && applied > now ? applied : now;
+}
+
+/** knownAt defaults to currentKnownAt (now, with a sane clock); waits for minPosition or answers 503 with Retry-After. */
 export async function readContext(app: FastifyInstance, q: { knownAt?: string | undefined; minPosition?: string | undefined }): Promise<{ knownAt: string }> {
   if (q.minPosition !== undefined) {
     const position = storePosition(app, q.minPosition);
@@ -126,7 +143,7 @@ export async function readContext(app: FastifyInstance, q: { knownAt?: string | 
       throw new ProblemError('unavailable', `the read models have not applied position ${position} yet; retry shortly`, { minPosition: position, applied: app.readModels.applied() }, { 'retry-after': '1' });
     }
   }
-  return { knownAt: q.knownAt ?? new Date().toISOString() };
+  return { knownAt: q.knownAt ?? currentKnownAt(app.readModels.queries) };
 }
 
 /** A read question answered on the event loop (no read workers), with the snapshot it read. */

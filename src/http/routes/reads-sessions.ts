@@ -6,7 +6,7 @@ import { SESSIONS_PAGE, nextPage, pageLimit, pageStart, scopeOf } from '../pagin
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer, sendWhole } from './reads-answer.js';
 import { asksCsv } from './csv-lists.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, askWhole, found, moreLinks, readContext, typed } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, askWhole, found, moreLinks, readContext, typed, currentKnownAt } from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { fastQuery } from './point-query.js';
 import type { ItemMore } from '../../../projections/read-pool.js';
@@ -16,7 +16,6 @@ const ByOrganization = fastQuery(ListQuery.extend({ organization: LooseRef.descr
 const SessionsQuery = fastQuery(ByOrganization.extend({ limit: pageLimit(SESSIONS_PAGE) }), ['organization']);
 const SESSIONS_NOTE = LIST_NOTE.replace('(default 50,', `(default ${SESSIONS_PAGE}: each session holds the first page of four lists,`);
 const LISTS = ['attendees', 'reports', 'documents', 'talks'] as const;
-const now = (): string => new Date().toISOString();
 
 /** A session's `more` as links to its own lists, pinned to `knownAt`. */
 function linksOf(id: string, more: SessionView['more'], knownAt: string): Partial<Record<SessionList, string>> | undefined {
@@ -31,6 +30,8 @@ function withLinks(s: SessionView, knownAt: string): Omit<SessionView, 'more'> &
 }
 
 export async function sessionReads(app: FastifyInstance): Promise<void> {
+  /** An omitted knownAt (reads-common.ts currentKnownAt). */
+  const now = (): string => currentKnownAt(app.readModels.queries);
   const g = guards(app);
   const r = typed(app);
   const q = () => app.readModels.queries;
