@@ -18,7 +18,7 @@
  *
  * BENCH_QUESTION: documents (default: `/v1/documents?organization=org&validAt=<a day>&knownAt=<a
  * moment of the recording>`, as bench:read's documents@past asks), sessions (sessions@past),
- * chair (chair@past), holder (as holder@past), healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
+ * chair (chair@past), holder (as holder@past), holder-now (as holder@now: no knownAt, the current read), healthz. The days and moments are drawn as bench/read-client.ts draws them (BENCH_SEED).
  * BENCH_URLS (20,000) URLs, each slice starting at its round's offset. BENCH_ENV_A, BENCH_ENV_B
  * (`NAME=value,…`): environment for that version's server alone (the same code with and without
  * a setting, e.g. `ANNALS_READ_WORKERS=0`). BENCH_NODE_ARGS_A, BENCH_NODE_ARGS_B: node's options
@@ -55,6 +55,7 @@ const make: Record<string, () => string> = {
   sessions: () => `/v1/sessions?organization=${job.organization}&validAt=${day()}&knownAt=${known()}`,
   chair: () => `/v1/organizations/${job.chaired[Math.floor(rnd() * job.chaired.length)]}/chair?validAt=${day()}&knownAt=${known()}`,
   holder: () => `/v1/offices/${job.offices[Math.floor(rnd() * job.offices.length)]}/holder?validAt=${day()}&knownAt=${known()}`,
+  'holder-now': () => `/v1/offices/${job.offices[Math.floor(rnd() * job.offices.length)]}/holder?validAt=${day()}`,
   healthz: () => '/healthz',
 };
 // In a directory of this run's own: another run's clean-up of /tmp/server-cpu-* took a script away mid-run once.
