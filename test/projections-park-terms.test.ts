@@ -14,6 +14,9 @@
  * written (the mend of terms-index.ts left in place). A rebuild makes a fresh file without the
  * trigger (and a bulk build cuts the terms from the finished tables, never entry by entry), so
  * it applies the event: it is how an operator clears a parked event (projections/README.md).
+ *
+ * And an event whose metadata is null (a log made by hand): its park read `metadata.factId` and
+ * failed too, escaping the parking path the same way.
  */
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
@@ -21,10 +24,10 @@ import { pino } from 'pino';
 import t from 'tap';
 import { rebuildReadModels } from '../projections/index.js';
 import type { LogSource } from '../projections/runner.js';
-import type { LogEvent } from '../projections/db.js';
+import { openDb, ReadModelWriter, type LogEvent } from '../projections/db.js';
 import { openSqliteStore } from '../src/store/sqlite.js';
 import { startTestApp } from './fixtures/app.js';
-import { dumpTables } from './fixtures/history.js';
+import { dumpTables, TestLog } from './fixtures/history.js';
 import { until } from './fixtures/when.js';
 
 const source = { title: 'Test', publisher: 'Annals' };
@@ -126,3 +129,19 @@ for (const mode of ['writer', 'thread'] as const) {
     t.equal(after.prepare('SELECT count(*) FROM terms WHERE office = ?').pluck().get(sg), 1, 'the rebuild applied the event, its term made');
   });
 }
+
+t.test('an event whose metadata is null is parked (its park failed too, and wedged the batch), the rest of its batch applied', async (t) => {
+  const log = new TestLog();
+  log.record('PersonRegistered', { key: 'a', name: 'A' });
+  const odd = log.record('PersonRegistered', { key: 'b', name: 'B' });
+  (odd as { metadata: unknown }).metadata = null;
+  log.record('PersonRegistered', { key: 'c', name: 'C' });
+  const path = join(t.testdir(), 'readmodels.db');
+  const db = openDb(path);
+  t.teardown(() => db.close());
+  const writer = new ReadModelWriter(db, pino({ level: 'silent' }));
+  writer.applyBatch(log.events as LogEvent[]);
+  t.match(writer.checkpoint(), { position: log.events[2]?.position, applied: 3 }, 'past the batch, once');
+  t.same(db.prepare('SELECT position, fact_id AS factId FROM parked').all(), [{ position: odd.position, factId: null }]);
+  t.equal(db.prepare("SELECT count(*) FROM entities WHERE key IN ('a', 'c')").pluck().get(), 2, 'the events around it applied');
+});
