@@ -733,7 +733,7 @@ export class ReadModelWriter {
       if (isStorageFault(err)) throw err;
       if (!this.careful && !this.bulk) throw new EventFailed(err);
       this.views?.clear(); // rolled back to the event's savepoint
-      // Metadata that is null, or a factId no cell can hold, fails the event: named as none here, lest the parking fail too.
+      // Metadata that is null, or a factId that is no string (an object no cell can hold), fails the event: named as none here, lest the parking fail too.
       const id = (e.metadata as { factId?: unknown } | null)?.factId;
       this.park(e, typeof id === 'string' ? id : null, err instanceof Error ? err.message : String(err), err);
     }
