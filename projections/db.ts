@@ -566,7 +566,10 @@ export class ReadModelWriter {
     const row = db.prepare('SELECT position, applied, recorded_at AS recordedAt, event_id AS eventId, previous, log FROM checkpoint WHERE id = 1').get() as Checkpoint;
     this.cp = { ...row };
     this.bulk = options.deferCloses === true;
-    this.eventTx = db.transaction((e: LogEvent & { type: FactType }) => this.applyFact(e));
+    this.eventTx = db.transaction((e: LogEvent & { type: FactType }) => {
+      this.applyFact(e);
+      this.terms?.flush(e.recordedAt);
+    });
     this.batchTx = db.transaction((events: readonly LogEvent[], cp: Checkpoint) => {
       for (const e of events) this.applyOne(e);
       for (const b of this.bulks) b.flush();
@@ -708,23 +711,31 @@ export class ReadModelWriter {
    * file's or the disk's) is parked, with none of its rows: live, the batch is rolled back and
    * applied again with each event in a savepoint (applyBatch); a bulk build, which has no
    * journal to roll back, writes nothing of an event before the last thing that can fail.
+   *
+   * The event's work includes its terms' upkeep (TermsKeeper.flush): an error there (SQLite
+   * refusing a terms_rt entry) parks the event as any other. It ran in a `finally` outside this
+   * path until session 45: the error escaped the parking, the batch failed whole and was
+   * retried for ever, never ready (test/projections-park-terms.test.ts).
    */
   private applyOne(e: LogEvent): void {
     if (!isFactType(e.type)) return; // bookkeeping (key reservations): not a fact about the world
     const fact = e as LogEvent & { type: FactType };
     try {
       if (this.careful) this.eventTx(fact);
-      else this.applyFact(fact);
+      else {
+        this.applyFact(fact);
+        this.terms?.flush(e.recordedAt);
+      }
     } catch (err) {
+      // The pairs the event touched: rolled back with it (its savepoint, or the batch), so their terms stand as they were.
+      this.terms?.forget();
       // A full disk or a failing file is not the event's fault: the batch fails and is retried.
       if (isStorageFault(err)) throw err;
       if (!this.careful && !this.bulk) throw new EventFailed(err);
       this.views?.clear(); // rolled back to the event's savepoint
-      this.park(e, (e.metadata as { factId?: string }).factId ?? null, err instanceof Error ? err.message : String(err), err);
-    } finally {
-      // After a rollback to the event's savepoint the touched terms are recut from the rows as
-      // they were, which changes nothing.
-      this.terms?.flush(e.recordedAt);
+      // Metadata that is null, or a factId that is no string (an object no cell can hold), fails the event: named as none here, lest the parking fail too.
+      const id = (e.metadata as { factId?: unknown } | null)?.factId;
+      this.park(e, typeof id === 'string' ? id : null, err instanceof Error ? err.message : String(err), err);
     }
   }
 

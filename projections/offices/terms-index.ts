@@ -165,6 +165,11 @@ export class TermsKeeper {
     this.touched.clear();
   }
 
+  /** The event failed and its writes were rolled back: the pairs it touched are recut by none. */
+  forget(): void {
+    this.touched.clear();
+  }
+
   private recut(office: string, person: string, at: string): void {
     const apps = this.apps.all(office, person) as AppVersion[];
     const wanted = cut(apps, this.deps.all(office, person) as DepVersion[]);
