@@ -13,9 +13,9 @@
 import t from 'tap';
 import fc from 'fast-check';
 import { lowerBound, overlap, upperBound, type Certainty } from '../events/index.js';
-import { matchDepartures, type OfficeFactRef } from '../events/departures.js';
 import { rebuildReadModels } from '../projections/index.js';
 import type { StoredEvent } from '../src/store/port.js';
+import { succession } from './fixtures/folds.js';
 import { TestLog, dumpTables, recordRichHistory, startReadApp } from './fixtures/history.js';
 import { pino } from 'pino';
 import { join } from 'node:path';
@@ -43,36 +43,12 @@ function factsAt(events: readonly StoredEvent[], k: string): Map<string, Fact> {
   return facts;
 }
 
-const bounds = (term: { from: string; to?: string | null }) => ({ s0: lowerBound(term.from), s1: upperBound(term.from), e0: term.to == null ? '\uffff' : lowerBound(term.to), e1: term.to == null ? '\uffff' : upperBound(term.to) });
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const byTerm = (a: { from: string; id: string }, b: { from: string; id: string }) => cmp(lowerBound(a.from), lowerBound(b.from)) || cmp(upperBound(a.from), upperBound(b.from)) || cmp(a.id, b.id);
 
 function holdersOracle(facts: Map<string, Fact>, office: string): string[] | null {
   if (facts.get(office)?.type !== 'OfficeEstablished') return null;
-  const refs: OfficeFactRef[] = [];
-  for (const [id, f] of facts) {
-    if (f.data['office'] !== office) continue;
-    if (f.type === 'OfficialAppointed') refs.push({ kind: 'appointment', factId: id, person: f.data['person'], term: f.data['term'] });
-    if (f.type === 'OfficialLeftOffice') refs.push({ kind: 'departure', factId: id, person: f.data['person'], on: f.data['on'] });
-  }
-  const ends = matchDepartures(refs).ends;
-  const items: { id: string; from: string; to: string | null; person: string; basis: string }[] = [];
-  for (const r of refs) if (r.kind === 'appointment') items.push({ id: r.factId, from: r.term.from, to: ends.get(r.factId)?.to ?? r.term.to ?? null, person: r.person, basis: 'appointed' });
-  const appointed = [...items];
-  for (const [id, f] of facts) {
-    let session: string | undefined;
-    let person: string | undefined;
-    if (f.type === 'SessionHeld' && f.data['chairedBy']?.office === office) [session, person] = [id, f.data['chairedBy'].person];
-    else if ((f.type === 'DelegateAttended' || f.type === 'ReportDelivered') && f.data['office'] === office) [session, person] = [f.data['session'], f.data['person']];
-    if (session === undefined || person === undefined) continue;
-    const s = facts.get(session);
-    if (s?.type !== 'SessionHeld') continue;
-    const days = { from: s.data['held'].from as string, to: (s.data['held'].to ?? s.data['held'].from) as string };
-    const t = bounds(days);
-    if (appointed.some((a) => a.person === person && bounds(a).s1 <= t.s0 && bounds(a).e0 >= t.e1)) continue;
-    items.push({ id, from: days.from, to: days.to, person, basis: 'attested' });
-  }
-  return items.sort(byTerm).map((i) => `${i.id}:${i.basis}:${i.from}..${i.to}`);
+  return succession(facts, office).map((i) => `${i.id}:${i.basis}:${i.from}..${i.to}`);
 }
 
 function chairOracle(facts: Map<string, Fact>, org: string, validAt: string): string[] | null {
