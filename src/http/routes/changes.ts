@@ -13,7 +13,7 @@ import { ProblemError } from '../errors.js';
 import { PagingQuery, nextPage, pageStart } from '../paging.js';
 import { ChangesAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, RFC3339_PATTERN, found, isRfc3339, readContext, typed, currentKnownAt } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, LooseRef, MinPosition, RFC3339_PATTERN, found, isRfc3339, readContext, typed, nowOf } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
 const moment = (what: string) =>
@@ -32,15 +32,13 @@ const ChangesQuery = z.object({
   ...PagingQuery,
 });
 
-
 function reversed(field: 'since' | 'until', since: string, until: string): never {
   const message = `the window is reversed: since ${since} is after until ${until}`;
   throw new ProblemError('invalid-request', `${field}: ${message}`, { errors: [{ path: field, message }] });
 }
 
 export async function changesRoutes(app: FastifyInstance): Promise<void> {
-  /** An omitted knownAt (reads-common.ts currentKnownAt). */
-  const now = (): string => currentKnownAt(app.readModels.queries);
+  const now = nowOf(app);
   const g = guards(app);
   typed(app).get(
     '/v1/changes',

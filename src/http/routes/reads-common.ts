@@ -134,6 +134,11 @@ export function currentKnownAt(queries: { snapshot(): { readonly recordedAt: str
   return applied !== null && applied > now ? applied : now;
 }
 
+/** A route's omitted knownAt, asked afresh at each call: currentKnownAt over the app's read models. */
+export function nowOf(app: FastifyInstance): () => string {
+  return () => currentKnownAt(app.readModels.queries);
+}
+
 /** knownAt defaults to currentKnownAt (now, with a sane clock); waits for minPosition or answers 503 with Retry-After. */
 export async function readContext(app: FastifyInstance, q: { knownAt?: string | undefined; minPosition?: string | undefined }): Promise<{ knownAt: string }> {
   if (q.minPosition !== undefined) {

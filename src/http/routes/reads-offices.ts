@@ -3,15 +3,13 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { nextPage, pageStart } from '../paging.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, askThen, found, readContext, typed, currentKnownAt } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, askThen, found, readContext, typed, nowOf } from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { today } from '../../../events/index.js';
 import { HolderAnswer, HoldersAnswer, OfficeAnswer, OfficesAnswer } from '../answers.js';
 
-
 export async function officeReads(app: FastifyInstance): Promise<void> {
-  /** An omitted knownAt (reads-common.ts currentKnownAt). */
-  const now = (): string => currentKnownAt(app.readModels.queries);
+  const now = nowOf(app);
   const g = guards(app);
   const r = typed(app);
   const q = () => app.readModels.queries;

@@ -6,13 +6,11 @@ import type { OrganizationList } from '../../../projections/queries.js';
 import { nextPage, pageStart } from '../paging.js';
 import { ChairAnswer, ChairsAnswer, MembersAnswer, OrganizationAnswer, OrganizationsAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, moreLinks, readContext, typed, currentKnownAt } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, moreLinks, readContext, typed, nowOf } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
-
 export async function organizationReads(app: FastifyInstance): Promise<void> {
-  /** An omitted knownAt (reads-common.ts currentKnownAt). */
-  const now = (): string => currentKnownAt(app.readModels.queries);
+  const now = nowOf(app);
   const g = guards(app);
   const r = typed(app);
 

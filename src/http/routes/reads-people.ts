@@ -4,13 +4,11 @@ import { z } from 'zod';
 import { nextPage, pageStart } from '../paging.js';
 import { PeopleAnswer, PersonAnswer, RolesAnswer, TimelineAnswer } from '../answers.js';
 import { sendAnswer } from './reads-answer.js';
-import { CACHE_NOTE, Day, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, moreLinks, readContext, typed, currentKnownAt } from './reads-common.js';
+import { CACHE_NOTE, Day, LIST_NOTE, ListQuery, LooseRef, PointQuery, RefParam, ask, found, moreLinks, readContext, typed, nowOf } from './reads-common.js';
 import { guards } from './reads-guards.js';
 
-
 export async function peopleReads(app: FastifyInstance): Promise<void> {
-  /** An omitted knownAt (reads-common.ts currentKnownAt). */
-  const now = (): string => currentKnownAt(app.readModels.queries);
+  const now = nowOf(app);
   const g = guards(app);
   const r = typed(app);
   const q = () => app.readModels.queries;

@@ -6,7 +6,7 @@ import { SESSIONS_PAGE, nextPage, pageLimit, pageStart, scopeOf } from '../pagin
 import { DocumentAnswer, DocumentsAnswer, SessionAnswer, SessionListAnswer, SessionsAnswer } from '../answers.js';
 import { sendAnswer, sendWhole } from './reads-answer.js';
 import { asksCsv } from './csv-lists.js';
-import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, askWhole, found, moreLinks, readContext, typed, currentKnownAt } from './reads-common.js';
+import { CACHE_NOTE, LIST_NOTE, ListQuery, LooseRef, RefParam, TimeQuery, ask, askEach, askWhole, found, moreLinks, readContext, typed, nowOf } from './reads-common.js';
 import { guards } from './reads-guards.js';
 import { fastQuery } from './point-query.js';
 import type { ItemMore } from '../../../projections/read-pool.js';
@@ -30,8 +30,7 @@ function withLinks(s: SessionView, knownAt: string): Omit<SessionView, 'more'> &
 }
 
 export async function sessionReads(app: FastifyInstance): Promise<void> {
-  /** An omitted knownAt (reads-common.ts currentKnownAt). */
-  const now = (): string => currentKnownAt(app.readModels.queries);
+  const now = nowOf(app);
   const g = guards(app);
   const r = typed(app);
   const q = () => app.readModels.queries;
