@@ -19,6 +19,7 @@
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { Logger } from 'pino';
 import { decodePosition, encodePosition } from '../src/store/positions.js';
+import { rowToEvent } from '../src/store/sqlite-rows.js';
 import type { WriterModelsState } from '../src/store/sqlite-writer-protocol.js';
 import type { StoredRow } from '../src/store/sqlite-writer.js';
 import { ReadModelWriter, openDb, type LogEvent } from './db.js';
@@ -30,10 +31,6 @@ const BUSY_MS = 100;
 const RETRY_MAX_MS = 10_000;
 
 type Row = [position: number, id: string, stream: string, revision: number, type: string, data: string, metadata: string, recordedAt: string];
-
-function toEvent(r: Row | StoredRow): LogEvent {
-  return { id: r[1], stream: r[2], revision: r[3], position: encodePosition(r[0]), type: r[4], data: JSON.parse(r[5]) as unknown, metadata: JSON.parse(r[6]) as Record<string, unknown>, recordedAt: r[7] };
-}
 
 export class WriterApply {
   /** The read-model file's connection and writer; null until opened (an open that fails is retried like an apply), and while paused. */
@@ -151,7 +148,7 @@ export class WriterApply {
 
   private apply(rows: readonly (Row | StoredRow)[]): void {
     const events = new Array<LogEvent>(rows.length);
-    for (let i = 0; i < rows.length; i++) events[i] = toEvent(rows[i] as Row);
+    for (let i = 0; i < rows.length; i++) events[i] = rowToEvent(rows[i] as Row); // a record that is not JSON: a StoreCorruptError naming it, the runner's lastError
     (this.writer as ReadModelWriter).applyBatch(events);
     this.at = (rows[rows.length - 1] as Row)[0];
   }

@@ -93,3 +93,26 @@ export class StoreAccessDeniedError extends Error {
     this.name = 'StoreAccessDeniedError';
   }
 }
+
+/**
+ * A record of the embedded log that cannot be read as an event: a column that is not JSON, so
+ * the events file was changed outside Annals (an edit, or damage on disk; the service writes
+ * only JSON). Nothing reads past it; the message says what to do.
+ */
+export class StoreCorruptError extends Error {
+  readonly code = 'STORE_CORRUPT';
+  constructor(
+    /** The record's position in the log (its number). */
+    readonly position: number,
+    readonly stream: string,
+    readonly column: 'data' | 'metadata',
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the event log's record at position ${position} (stream ${stream}) holds ${column} that is not JSON: the events file was changed outside Annals (edited, or damaged on disk), and nothing reads past that record. ` +
+        "Restore the data dir from a backup ('annals restore'); to see what else changed, check an export kept from before against its signed heads ('annals audit verify')",
+      options,
+    );
+    this.name = 'StoreCorruptError';
+  }
+}

@@ -4,6 +4,7 @@
  */
 import type { Database as Db, Statement } from 'better-sqlite3';
 import type { StoredEvent } from './port.js';
+import { StoreCorruptError } from './errors.js';
 import { encodePosition } from './positions.js';
 import type { Sealer } from './sqlite-seal.js';
 
@@ -33,10 +34,35 @@ export function rowToEvent(r: EventRow): StoredEvent {
     revision: r[3],
     position: encodePosition(r[0]),
     type: r[4],
-    data: JSON.parse(r[5]) as unknown,
-    metadata: JSON.parse(r[6]) as Record<string, unknown>,
+    data: parseColumn(r, 5),
+    metadata: parseColumn(r, 6) as Record<string, unknown>,
     recordedAt: r[7],
   };
+}
+
+/** A record's JSON column; text that is not JSON is a StoreCorruptError naming the record (the service writes only JSON). */
+export function parseColumn(r: EventRow, i: 5 | 6): unknown {
+  try {
+    return JSON.parse(r[i]);
+  } catch (err) {
+    throw new StoreCorruptError(r[0], r[2], i === 5 ? 'data' : 'metadata', { cause: err });
+  }
+}
+
+/**
+ * A record that does not match its seal (or has none), read as far as it can be: a column that
+ * is not JSON comes as its text (data) or as no metadata, so the audit parks the record as
+ * altered or unsealed, and verify names it, instead of stopping at it.
+ */
+function unsealedEvent(r: EventRow): StoredEvent {
+  const lenient = (i: 5 | 6): unknown => {
+    try {
+      return JSON.parse(r[i]);
+    } catch {
+      return i === 5 ? r[i] : {};
+    }
+  };
+  return { id: r[1], stream: r[2], revision: r[3], position: encodePosition(r[0]), type: r[4], data: lenient(5), metadata: lenient(6) as Record<string, unknown>, recordedAt: r[7] };
 }
 
 export function rowsToEvents(rows: readonly EventRow[]): StoredEvent[] {
@@ -51,7 +77,7 @@ export function sealedRowsToEvents(rows: readonly SealedRow[], sealer: Sealer): 
   for (let i = 0; i < rows.length; i++) {
     const r = rows[i] as SealedRow;
     const integrity = sealer.verdict(r[8], r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]);
-    out[i] = { ...rowToEvent(r as unknown as EventRow), integrity };
+    out[i] = { ...(integrity === 'sealed' ? rowToEvent(r as unknown as EventRow) : unsealedEvent(r as unknown as EventRow)), integrity };
   }
   return out;
 }
