@@ -46,7 +46,7 @@ for (let r = 0; r < rounds; r++) {
     const p0 = procMs();
     const m0 = threadMs();
     db.exec('BEGIN');
-    db.exec(`${siSql}; INSERT INTO session_items (${siCols}) SELECT ${siCols} FROM si_plain ORDER BY session, item, position, fact_id;`);
+    db.exec(`${siSql}; INSERT INTO session_items (${siCols}) SELECT ${siCols} FROM si_plain ORDER BY session, item, first_position, position;`);
     for (const i of siIdx) db.exec(i.sql);
     for (const i of indexes) if (!siIdx.includes(i)) db.exec(i.sql);
     db.exec('COMMIT');

@@ -78,8 +78,8 @@ export function indexTableNames(): string[] {
 
 const tableSpecs = (): TableSpec[] => PROJECTIONS.flatMap((p) => p.tables);
 
-/** The columns a row's INSERT binds: the bookkeeping, the projection's, `earliest` (TableSpec.first), the stored ones (TableSpec.stored); all but the derived ones, which its statement computes. */
-const boundColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...t.columns, ...(t.first ? ['earliest'] : []), ...(t.stored ?? [])];
+/** The columns a row's INSERT binds: the bookkeeping, `first_position` (TableSpec.firstPosition), the projection's, `earliest` (TableSpec.first), the stored ones (TableSpec.stored); all but the derived ones, which its statement computes. */
+const boundColumns = (t: TableSpec): string[] => [...BOOKKEEPING, ...(t.firstPosition ? ['first_position'] : []), ...t.columns, ...(t.first ? ['earliest'] : []), ...(t.stored ?? [])];
 
 /** A table's columns in the order its rows are written: the bound ones, and its derived ones (TableSpec.derived) last (stored columns are computed for adoptions only, and never beside derived ones: the writer refuses a table that has both). */
 const rowColumns = (t: TableSpec): string[] => [...boundColumns(t), ...(t.derived?.columns ?? [])];
@@ -375,6 +375,8 @@ interface FactRow {
   readonly target: string;
   readonly retracted_at: string | null;
   readonly stream: string;
+  /** Its first recording's (a fact's row is written once: INSERT OR IGNORE). */
+  readonly position: string;
 }
 
 /** A statement over a fact's rows in one table, and with a stream key the one for a fact whose stream does not parse. */
@@ -390,6 +392,8 @@ interface Insert {
   columns: readonly string[];
   bulk: BulkInsert | null;
   first: { column: string; any: Statement } | null;
+  /** Whether the row carries its fact's first position (TableSpec.firstPosition). */
+  firstPosition: boolean;
   /** How many stored columns (TableSpec.stored): NULL in a bulk build until finishBulk. */
   stored: number;
   /** How many derived columns (TableSpec.derived): a bulk build fills them as its rows are buffered (BuildViews), NULL there only for finishBulk to derive (a dirty id, or every row: `full`). */
@@ -534,7 +538,7 @@ export class ReadModelWriter {
         // Live, a row is its document's first when no row of it is there yet (a bulk build sets them all in finishBulk).
         const first = t.first ? { column: t.first, any: db.prepare(`SELECT 1 FROM ${t.name} WHERE ${t.first} = ? LIMIT 1`).pluck() } : null;
         const plain = t.derived && !bulk ? db.prepare(`INSERT INTO ${t.name} (${cols.join(', ')}) VALUES (${cols.map(() => '?').join(', ')})`) : null;
-        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, stored: t.stored?.length ?? 0, derived: t.derived?.columns.length ?? 0, plain, spec: t });
+        this.inserts.set(t.name, { stmt: db.prepare(insertSql(t)), columns: t.columns, bulk, first, firstPosition: t.firstPosition === true, stored: t.stored?.length ?? 0, derived: t.derived?.columns.length ?? 0, plain, spec: t });
         const d = t.derived;
         if (d && !options.deferCloses) {
           // Each ref column's rows, and the rows naming the id in a list (DerivedSpec.listed).
@@ -557,7 +561,7 @@ export class ReadModelWriter {
     // A bulk build appends `facts` rows many a statement too; a correction or retraction reads them from the file, else from the rows waiting (factRow).
     this.factsBulk = options.deferCloses ? new BulkInsert(db, 'facts', FACT_COLUMNS, true) : null;
     if (this.factsBulk) this.bulks.push(this.factsBulk);
-    this.factGet = db.prepare('SELECT type, target, retracted_at, stream FROM facts WHERE fact_id = ?');
+    this.factGet = db.prepare('SELECT type, target, retracted_at, stream, position FROM facts WHERE fact_id = ?');
     this.factPut = db.prepare('INSERT OR IGNORE INTO facts (fact_id, type, target, position, retracted_at, stream, revision, recorded_at, reason) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)');
     this.retract = db.prepare('UPDATE facts SET retracted_at = ? WHERE fact_id = ?');
     this.parkStmt = db.prepare('INSERT OR REPLACE INTO parked (position, event_id, type, fact_id, error) VALUES (?, ?, ?, ?, ?)');
@@ -686,8 +690,10 @@ export class ReadModelWriter {
         bulk.push(OPEN);
         bulk.push(f[k + F_POSITION] as Cell);
         bulk.push(null);
-        for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
         const t = BULK_TABLES[i] as TableSpec;
+        // A plain fact's row: its first recording is this one.
+        if (t.firstPosition) bulk.push(f[k + F_POSITION] as Cell);
+        for (let c = 1; c < width; c++) bulk.push(cells[j + c] as Cell);
         if (t.first) bulk.push(null);
         for (let n = t.stored?.length ?? 0; n > 0; n--) bulk.push(null);
         if (t.derived || t.name === 'entities') {
@@ -748,6 +754,8 @@ export class ReadModelWriter {
     const fact = storedFact(e.type, upcast(e.type, e.data, meta.schemaVersion, (id) => this.typeOf(id)));
     const source = meta.source ?? null;
     let target = factId;
+    // The position of the first recording of the fact the rows are of (TableSpec.firstPosition).
+    let first = e.position;
     let closes: FactType | null = null;
     let stream = e.stream;
     let reason: string | null = null;
@@ -756,6 +764,7 @@ export class ReadModelWriter {
       const t = this.resolve(fact.data.fact);
       writes = fact.type === 'FactCorrected' ? this.evolve({ ...storedFact(t.type, fact.data.data), factId: t.id, source }) : [];
       target = t.id;
+      first = t.position;
       closes = t.type;
       stream = t.stream;
       reason = fact.data.reason;
@@ -775,7 +784,7 @@ export class ReadModelWriter {
       if (this.items && isCreatingType(closes)) this.items.closed(target, e.recordedAt);
     }
     if (closes && this.built && this.entityTypes.has(closes)) this.built.changed(target);
-    this.write(writes, target, e.recordedAt, e.position, closes ? factId : null);
+    this.write(writes, target, e.recordedAt, e.position, closes ? factId : null, first);
     if (!this.bulk) {
       this.index(e, factId, target, reason, retracts);
       // An entity's versions changed (a version closed, or one opened): the rows that name it derive their columns again.
@@ -867,7 +876,7 @@ export class ReadModelWriter {
     if (row === undefined && this.factsBulk) {
       const p = this.factsBulk.pendingRow(fact);
       // FACT_COLUMNS: fact_id, type, target, position, stream, …
-      if (p !== undefined) row = { type: p[1] as string, target: p[2] as string, retracted_at: null, stream: p[4] as string };
+      if (p !== undefined) row = { type: p[1] as string, target: p[2] as string, retracted_at: null, stream: p[4] as string, position: p[3] as string };
     }
     this.lastFact = { id: fact, row };
     return row;
@@ -880,12 +889,12 @@ export class ReadModelWriter {
   }
 
   /** A correction or retraction names a fact; naming a correction means the fact it corrected. */
-  private resolve(fact: string): { id: string; type: FactType; stream: string } {
+  private resolve(fact: string): { id: string; type: FactType; stream: string; position: string } {
     const row = this.factRow(fact);
     if (!row) throw new Error(`correction or retraction of an unknown fact ${fact}`);
     if (row.target !== fact) return this.resolve(row.target);
     if (row.retracted_at) throw new Error(`fact ${fact} was retracted at ${row.retracted_at}`);
-    return { id: fact, type: row.type as FactType, stream: row.stream };
+    return { id: fact, type: row.type as FactType, stream: row.stream, position: row.position };
   }
 
   private evolve(fact: FactVersion): RowWrite[] {
@@ -1018,7 +1027,7 @@ export class ReadModelWriter {
     else b.created(row['id'] as string, row['kind'], row['key'], row['name'], at);
   }
 
-  private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string, correctedBy: string | null): void {
+  private write(writes: readonly RowWrite[], factId: string, knownFrom: string, position: string, correctedBy: string | null, first: string): void {
     for (const w of writes) {
       const ins = this.inserts.get(w.table) as Insert;
       const bulk = ins.bulk;
@@ -1030,6 +1039,7 @@ export class ReadModelWriter {
         bulk.push(OPEN);
         bulk.push(position);
         bulk.push(correctedBy);
+        if (ins.firstPosition) bulk.push(first);
         for (const c of ins.columns) bulk.push(w.row[c] ?? null);
         if (ins.first) bulk.push(null);
         for (let n = ins.stored; n > 0; n--) bulk.push(null);
@@ -1038,7 +1048,9 @@ export class ReadModelWriter {
         bulk.added();
         continue;
       }
-      const values = [factId, knownFrom, OPEN, position, correctedBy, ...ins.columns.map((c) => w.row[c] ?? null)];
+      const values: unknown[] = [factId, knownFrom, OPEN, position, correctedBy];
+      if (ins.firstPosition) values.push(first);
+      for (const c of ins.columns) values.push(w.row[c] ?? null);
       if (ins.first) values.push(ins.first.any.get(w.row[ins.first.column] ?? null) === undefined ? 1 : 0);
       if (ins.stored > 0) values.push(...(this.items as StoredItems).cells(w.row, knownFrom));
       const views = ins.plain && this.views ? ins.spec.derived?.js(w.row, factId, knownFrom, (id, k) => (this.views as LiveViews).view(id, k)) : undefined;

@@ -26,7 +26,7 @@ export interface RowWrite {
 
 export interface TableSpec {
   readonly name: string;
-  /** Domain columns; the runner adds fact_id, known_from, known_to, position, corrected_by (db.ts), and `earliest` with `first`. */
+  /** Domain columns; the runner adds fact_id, known_from, known_to, position, corrected_by (db.ts), `first_position` with `firstPosition`, and `earliest` with `first`. */
   readonly columns: readonly string[];
   /**
    * Clustering key: the table is stored WITHOUT ROWID in this order, so the rows a query
@@ -78,6 +78,13 @@ export interface TableSpec {
    * adoption: no probe a row of a page).
    */
   readonly first?: string;
+  /**
+   * The runner keeps a column `first_position`: the position of the first recording of the
+   * row's fact (a fact's own version: the row's `position`; a correction's version: its fact's,
+   * from `facts`). A list in recording order keyed by it keeps a corrected item in its fact's
+   * place, as an appointment keeps its among the holders (session items: sessions/evolve.ts).
+   */
+  readonly firstPosition?: boolean;
   /**
    * Columns the writer stores after the others, computed from other tables' rows at the row's
    * insert (adoptions: the item's text, documents/stored.ts, the only table that has them) and

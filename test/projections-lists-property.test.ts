@@ -107,24 +107,25 @@ function sessionsOracle(facts: Map<string, Fact>, org: string, validAt?: string)
 
 /**
  * What a session in a list holds, as the fold has it: its attendees and reporters (fact and
- * person), its talks, the documents adopted or considered at it (with their status), each
- * list as a sorted set; null when a list goes past the first page a session shows (50).
+ * person) and its talks, each list in the order of its facts' first recordings (a corrected
+ * item keeps its place), the documents adopted or considered at it (with their status) by id;
+ * null when a list goes past the first page a session shows (50).
  */
 function sessionContents(facts: Map<string, Fact>, session: string): string | null {
-  const of = (type: string) => [...facts].filter(([, f]) => f.type === type && f.data['session'] === session);
+  const of = (type: string) => [...facts].filter(([, f]) => f.type === type && f.data['session'] === session).sort(([, a], [, b]) => cmp(a.first, b.first));
   const adopted = new Set([...facts].filter(([, f]) => f.type === 'DocumentAdopted').map(([id, f]) => f.data['document'] ?? id));
   const lists = [
     of('DelegateAttended').map(([id, f]) => `${id}>${f.data['person']}`),
     of('ReportDelivered').map(([id, f]) => `${id}>${f.data['person']}`),
     of('SidelineTalksHeld').map(([id]) => id),
-    [...new Set([...of('DocumentAdopted').map(([id, f]) => f.data['document'] ?? id), ...of('DocumentConsidered').map(([id]) => id)])].map((d) => `${d}:${adopted.has(d) ? 'adopted' : 'considered'}`),
+    [...new Set([...of('DocumentAdopted').map(([id, f]) => f.data['document'] ?? id), ...of('DocumentConsidered').map(([id]) => id)])].sort().map((d) => `${d}:${adopted.has(d) ? 'adopted' : 'considered'}`),
   ];
-  return lists.some((l) => l.length > 50) ? null : lists.map((l) => l.sort().join(',')).join(' | ');
+  return lists.some((l) => l.length > 50) ? null : lists.map((l) => l.join(',')).join(' | ');
 }
 
-/** The same of a session as answered. */
+/** The same of a session as answered, each list in its answer's order. */
 const answeredContents = (s: any): string =>
-  [s.attendees.map((a: any) => `${a.factId}>${a.person?.id}`), s.reports.map((r: any) => `${r.factId}>${r.person?.id}`), s.talks.map((x: any) => x.factId), s.documents.map((d: any) => `${d.id}:${d.status}`)].map((l: string[]) => l.sort().join(',')).join(' | ');
+  [s.attendees.map((a: any) => `${a.factId}>${a.person?.id}`), s.reports.map((r: any) => `${r.factId}>${r.person?.id}`), s.talks.map((x: any) => x.factId), s.documents.map((d: any) => `${d.id}:${d.status}`)].map((l: string[]) => l.join(',')).join(' | ');
 
 const partialDate = fc.tuple(fc.integer({ min: 1988, max: 2032 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 28 }), fc.constantFrom('y', 'm', 'd', 'd')).map(([y, m, d, p]) => (p === 'y' ? `${y}` : p === 'm' ? `${y}-${String(m).padStart(2, '0')}` : `${y}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`));
 

@@ -11,7 +11,7 @@ import { ITEM_VIEWS } from './stored.js';
 
 export const sessions = projection({
   name: 'sessions',
-  version: 14,
+  version: 15,
   tables: [
     {
       name: 'sessions',
@@ -25,7 +25,12 @@ export const sessions = projection({
       indexes: ['body, s0, id, e1, known_from, known_to', 'id, known_from, known_to, s0, s1, e0, e1, from_raw, to_raw', 'chair_person, known_from', `body, ${SESSION_LENGTH}, s0, id, e1, known_from, known_to`],
       span: { group: 'body' },
     },
-    // Clustered by session: a page of sessions reads each one's items from adjacent rows.
+    // Clustered by session: a page of sessions reads each one's items from adjacent rows, each
+    // list (item) in the order of its facts' first recordings (first_position: TableSpec.firstPosition),
+    // so a corrected item keeps its place, a correction's version sitting where its fact's first
+    // did (sessions@15; until then a list was in its versions' order: an attendance corrected went
+    // to the end). position then tells a fact's versions apart; fact_id left the key (first_position
+    // names the fact): each index entry, which holds the key, is no longer for it.
     // person: a person's page lists the sessions they attended or reported to.
     // data: an attendance's, report's or session-dated talks' data when its columns do not give
     // it back exactly (item-data.ts; NULL otherwise): the timeline reads these facts from here (#19).
@@ -35,7 +40,8 @@ export const sessions = projection({
     {
       name: 'session_items',
       columns: ['session', 'item', 'person', 'office', 'representing', 'subject', 'on_raw', 'participants', 'topics', 'summary', 'source', 'data'],
-      primaryKey: 'session, item, position, fact_id',
+      primaryKey: 'session, item, first_position, position',
+      firstPosition: true,
       streamKey: { column: 'session', kind: 'session' },
       // office and representing: led by the entity, then position, so a live row's entry goes to
       // the end of its entity's range (one page a commit for every attendance of one organization),

@@ -33,7 +33,7 @@ import { ITEM_TEXT } from './stored.js';
 /**
  * Talks' text: their participants' stored text while it holds at k (`views_to > @k`:
  * stored.ts), else written with the joins of the entities they show. The rows come in the walk's order: the item
- * rows (the primary key's order: session, item, position, fact_id) drive each join, which adds at
+ * rows (the primary key's order: session, item, first_position, position) drive each join, which adds at
  * most one row (JOIN_VIEW). An ORDER BY there made SQLite sort them again (a temporary B-tree a
  * list: the joined entity is not unique to SQLite).
  */
@@ -59,7 +59,8 @@ const STORED_TEXT = (kind: 'attendee' | 'report'): string => `CASE WHEN i.views_
 const ITEM = { attendee: STORED_TEXT('attendee'), report: STORED_TEXT('report'), talks: `concat(${TALKS.join(', ')}, ',"factId":', ${ulid('i.fact_id')})` } as const;
 
 /**
- * The session `s`'s items of one kind known at k, in recording order, as their texts joined;
+ * The session `s`'s items of one kind known at k, in the order of their facts' first recordings
+ * (the walk's: the primary key's, led by session, item, first_position), as their texts joined;
  * LONG when more than `@nested` (the page is then rendered as objects). One seek of
  * session_items a list.
  */

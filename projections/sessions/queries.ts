@@ -48,7 +48,8 @@ interface ItemRow {
   participants: string | null;
   topics: string | null;
   summary: string | null;
-  position: string;
+  /** The position of the item's fact's first recording (TableSpec.firstPosition): its place in its list. */
+  first_position: string;
 }
 
 export interface Attendee {
@@ -113,25 +114,29 @@ function itemOf(r: ItemRow, fromRaw: string, v: (id: string | null, kind?: 'offi
   };
 }
 
-const ITEM_COLUMNS = 'session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position';
+const ITEM_COLUMNS = 'session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, first_position';
 
-/** One list recorded about a session (attendees, reports, talks: in recording order; documents: by id), a page at a time. */
+/**
+ * One list recorded about a session (attendees, reports, talks: in the order of their facts'
+ * first recordings, a corrected item in its fact's place; documents: by id), a page at a time.
+ * A page's key is that first position (no two items of a list known at k share it: one version of a fact is known at k).
+ */
 export function sessionListPage<L extends SessionList>(q: QueryContext, session: { id: string; from_raw: string }, list: L, k: string, page: PageRequest): Page<ItemOf<L>> {
   if (list === 'documents') return documentsAtSessionPage(q, session.id, k, page) as Page<ItemOf<L>>;
   const rows = q.all<ItemRow>(
-    `SELECT ${ITEM_COLUMNS} FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND position > @a0 ORDER BY position LIMIT +@n`,
+    `SELECT ${ITEM_COLUMNS} FROM session_items WHERE session = @session AND item = @item AND ${KNOWN()} AND first_position > @a0 ORDER BY first_position LIMIT +@n`,
     bind({ session: session.id, item: ITEM_KIND[list as 'attendees' | 'reports' | 'talks'], k, n: page.limit + 1 }, afterParams(page.after, 1)),
   );
   const v = q.views(rows.flatMap((r) => [r.person, r.office, r.representing, ...participantIds(r)]), k);
   const keyed = rows.map((r) => ({ r, item: itemOf(r, session.from_raw, v) }));
-  const p = mergePage([keyed], (x) => [x.r.position], page.limit);
+  const p = mergePage([keyed], (x) => [x.r.first_position], page.limit);
   return { items: p.items.map((x) => x.item) as ItemOf<L>[], next: p.next };
 }
 
 /** A row of ITEM_COLUMNS as a JSON array, and as an object (a literal: Object.fromEntries made a pair array of each value, garbage of ~1,600 arrays a page). */
 type ItemTuple = [string, string, ItemRow['item'], string | null, string | null, string | null, string | null, string | null, string | null, string | null, string | null, string];
-const itemRow = ([session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position]: ItemTuple): ItemRow => ({ session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, position });
-const byPosition = (a: ItemRow, b: ItemRow): number => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
+const itemRow = ([session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, first_position]: ItemTuple): ItemRow => ({ session, fact_id, item, person, office, representing, subject, on_raw, participants, topics, summary, first_position });
+const byFirst = (a: ItemRow, b: ItemRow): number => (a.first_position < b.first_position ? -1 : a.first_position > b.first_position ? 1 : 0);
 
 /**
  * The items of these sessions as known at k: of each list (attendees, reports, talks) at most
@@ -151,7 +156,7 @@ function itemsOf(q: QueryContext, ids: readonly string[], k: string, nested: num
   return (
     JSON.parse(
       q.get<{ v: string }>(
-        `SELECT json_group_array(json_array(${ITEM_COLUMNS}) ORDER BY session, item, position) AS v FROM (SELECT ${ITEM_COLUMNS}, row_number() OVER (PARTITION BY session, item ORDER BY position) AS rn FROM session_items WHERE session IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}) WHERE rn <= @n`,
+        `SELECT json_group_array(json_array(${ITEM_COLUMNS}) ORDER BY session, item, first_position) AS v FROM (SELECT ${ITEM_COLUMNS}, row_number() OVER (PARTITION BY session, item ORDER BY first_position) AS rn FROM session_items WHERE session IN (SELECT value FROM json_each(@ids)) AND ${KNOWN()}) WHERE rn <= @n`,
         p,
       )?.v ?? '[]',
     ) as ItemTuple[]
@@ -182,9 +187,9 @@ function renderSessions(q: QueryContext, rows: readonly SessionRow[], k: string,
     const mine = bySession.get(s.id) ?? [];
     const more: Partial<Record<SessionList, Key>> = {};
     const listOf = (list: 'attendees' | 'reports' | 'talks'): (Attendee | Report | Talks)[] => {
-      // In the order of positions (a session's rows come in primary-key order, item then position).
-      const of = mine.filter((r) => r.item === ITEM_KIND[list]).sort(byPosition);
-      if (of.length > nested) more[list] = [(of[nested - 1] as ItemRow).position];
+      // In the order of their facts' first positions (a session's rows come in primary-key order, item then first_position).
+      const of = mine.filter((r) => r.item === ITEM_KIND[list]).sort(byFirst);
+      if (of.length > nested) more[list] = [(of[nested - 1] as ItemRow).first_position];
       return of.slice(0, nested).map((r) => itemOf(r, s.from_raw, v));
     };
     const docs = docPages.get(s.id) as Page<DocumentItem>;

@@ -72,7 +72,7 @@ export async function sessionReads(app: FastifyInstance): Promise<void> {
         operationId: 'listSessionItems',
         response: { 200: SessionListAnswer },
         tags: ['reads'],
-        summary: 'One list recorded about a session: attendees, reports, talks (in recording order) or documents (by id)',
+        summary: 'One list recorded about a session: attendees, reports, talks (in recording order: a corrected item keeps its place) or documents (by id)',
         description: `${LIST_NOTE} ${CACHE_NOTE}`,
         params: z.strictObject({ session: LooseRef, list: z.enum(LISTS) }),
         querystring: ListQuery.omit({ validAt: true }),
