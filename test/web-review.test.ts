@@ -1,0 +1,28 @@
+/**
+ * The explorer as a historian reads it, over the real app (`inject`): what the session-46
+ * review found. A page not known at a past knownAt keeps that moment (and says how to read
+ * the record as it stands now); a time control given twice is a 400 page, not a silent today;
+ * a source's address is printed, so it can be cited from paper.
+ */
+import t from 'tap';
+import { startTestApp } from './fixtures/app.js';
+
+const html = { accept: 'text/html' };
+
+t.test('a page not known at a past knownAt keeps the moment asked for', async (t) => {
+  const { app } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const r = await app.inject({ url: '/people/sadyr-japarov?validAt=2025&knownAt=2000-01-01T23:59:59.999Z', headers: html });
+  t.equal(r.statusCode, 404);
+  t.match(r.body, /No person “sadyr-japarov” is known as the record stood on 2000-01-01T23:59:59.999Z/);
+  t.match(r.body, /<p class="when">On <strong>2025<\/strong>, as the record stood <strong>2000-01-01T23:59:59.999Z<\/strong>/, 'the line above says the same moment, not "now"');
+  t.match(r.body, /<input id="knownAt" name="knownAt" value="2000-01-01T23:59:59.999Z"/, 'the form keeps the moment');
+  t.match(r.body, /<input id="validAt" name="validAt" value="2025"/, 'and the day');
+  t.match(r.body, '<a href="/people/sadyr-japarov?validAt=2025">Read this page as the record stands now</a>', 'the way to the person as known now');
+  t.match(r.body, '<a href="/?validAt=2025&amp;knownAt=2000-01-01T23%3A59%3A59.999Z">the start page</a>', 'the start page at the same moment');
+  const now = await app.inject({ url: '/people/sadyr-japarov?validAt=2025', headers: html });
+  t.equal(now.statusCode, 200, 'which is there');
+
+  const bad = await app.inject({ url: '/people/sadyr-japarov?validAt=2025-13&knownAt=2000-01-01T23:59:59.999Z', headers: html });
+  t.equal(bad.statusCode, 400, 'a bad control is still the error it was');
+  t.match(bad.body, /<input id="validAt" name="validAt" value placeholder/);
+});
