@@ -26,3 +26,14 @@ t.test('a page not known at a past knownAt keeps the moment asked for', async (t
   t.equal(bad.statusCode, 400, 'a bad control is still the error it was');
   t.match(bad.body, /<input id="validAt" name="validAt" value placeholder/);
 });
+
+t.test('a time control given twice is a 400 page, not the page for today', async (t) => {
+  const { app } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  for (const url of ['/offices/kg-president?validAt=2025&validAt=2026', '/?knownAt=2026-01-01T00:00:00.000Z&knownAt=2026-02-01T00:00:00.000Z']) {
+    const r = await app.inject({ url, headers: html });
+    t.equal(r.statusCode, 400, url);
+    t.match(r.headers['content-type'], /^text\/html/);
+    t.match(r.body, /is given more than once/);
+  }
+  t.equal((await app.inject({ url: '/v1/offices/kg-president/holder?validAt=2025&validAt=2026' })).statusCode, 400, 'as the API answers it');
+});

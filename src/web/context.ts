@@ -65,6 +65,10 @@ export interface TimeChoice {
 
 /** The time controls of a page's query; throws InputError on a value that is not one. */
 export function timeChoice(query: Readonly<Record<string, unknown>>): TimeChoice {
+  // Given twice (?validAt=2025&validAt=2026) is a list: which was meant is not ours to guess, and read as absent it showed today under an address naming 2025.
+  for (const field of ['validAt', 'knownAt'] as const) {
+    if (query[field] !== undefined && typeof query[field] !== 'string') throw new InputError(field, `${field} is given more than once: give one ${field === 'validAt' ? 'day, month or year' : 'moment'}`);
+  }
   const rawValid = typeof query['validAt'] === 'string' ? query['validAt'] : undefined;
   const rawKnown = typeof query['knownAt'] === 'string' ? query['knownAt'] : undefined;
   const validAt = rawValid === undefined || rawValid.trim() === '' ? null : parseValidAt(rawValid);
