@@ -37,3 +37,21 @@ t.test('a time control given twice is a 400 page, not the page for today', async
   }
   t.equal((await app.inject({ url: '/v1/offices/kg-president/holder?validAt=2025&validAt=2026' })).statusCode, 400, 'as the API answers it');
 });
+
+t.test("a source's address is written out on the fact's page, for a citation", async (t) => {
+  const { app, auth } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const url = 'https://en.odkb-csto.org/press_center/news/a-very-long-address-of-a-press-release?lang=en&id=123456';
+  const posted = await app.inject({
+    method: 'POST',
+    url: '/v1/facts',
+    headers: auth('recorder'),
+    payload: { type: 'ChairmanshipPassed', data: { organization: 'csto', chair: 'kg', term: { from: '2025-01-01', to: '2025-12-31' } }, source: { title: 'On the chairmanship', publisher: 'CSTO Secretariat', url, publishedOn: '2024-11-28', quote: 'The chairmanship passes to the Kyrgyz Republic.' } },
+  });
+  t.equal(posted.statusCode, 201, posted.body);
+  const r = await app.inject({ url: `/facts/${(posted.json() as { factId: string }).factId}` });
+  t.equal(r.statusCode, 200);
+  const text = r.body.replace(/<[^>]+>/g, '').replace(/&amp;/g, '&');
+  t.match(text, 'On the chairmanship, CSTO Secretariat, published 2024-11-28.', 'title, publisher, date');
+  t.match(text, `At ${url}`, 'the address as text, not only a link behind the title');
+  t.match(text, 'The chairmanship passes to the Kyrgyz Republic.', 'the quote');
+});
