@@ -14,7 +14,7 @@ t.test('a page not known at a past knownAt keeps the moment asked for', async (t
   const r = await app.inject({ url: '/people/sadyr-japarov?validAt=2025&knownAt=2000-01-01T23:59:59.999Z', headers: html });
   t.equal(r.statusCode, 404);
   t.match(r.body, /No person “sadyr-japarov” is known as the record stood on 2000-01-01T23:59:59.999Z/);
-  t.match(r.body, /<p class="when">On <strong>2025<\/strong>, as the record stood <strong>2000-01-01T23:59:59.999Z<\/strong>/, 'the line above says the same moment, not "now"');
+  t.match(r.body.replace(/<[^>]+>/g, ''), 'On 2025, as the record stood 2000-01-01T23:59:59.999Z.', 'the line above says the same moment, not "now"');
   t.match(r.body, /<input id="knownAt" name="knownAt" value="2000-01-01T23:59:59.999Z"/, 'the form keeps the moment');
   t.match(r.body, /<input id="validAt" name="validAt" value="2025"/, 'and the day');
   t.match(r.body, '<a href="/people/sadyr-japarov?validAt=2025">Read this page as the record stands now</a>', 'the way to the person as known now');

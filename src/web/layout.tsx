@@ -46,7 +46,9 @@ function TimeControls({ ctx }: { ctx: PageContext }) {
 function PastNotice({ ctx }: { ctx: PageContext }) {
   return (
     <section class="past" aria-labelledby="past-heading">
-      <h2 id="past-heading">The record as it stood on {ctx.knownAt}</h2>
+      <h2 id="past-heading">
+        The record as it stood on <time dateTime={ctx.knownAt ?? undefined}>{ctx.knownAt}</time>
+      </h2>
       <p>
         This page shows only what had been recorded by then: facts recorded later, and later corrections and retractions, are not shown.{' '}
         <a href={self(ctx, { knownAt: null })}>Read this page as the record stands now</a>.
@@ -82,7 +84,7 @@ export function Layout({ ctx, title, api, children }: LayoutProps) {
         {inThePast(ctx) && <PastNotice ctx={ctx} />}
         <main id="main">
           <p class="when">
-            On <strong>{ctx.validAt ?? `${ctx.today} (today)`}</strong>, as the record stood <strong>{ctx.knownAt ?? 'now'}</strong>.
+            On <strong>{ctx.validAt ? <time dateTime={ctx.validAt}>{ctx.validAt}</time> : <><time dateTime={ctx.today}>{ctx.today}</time> (today)</>}</strong>, as the record stood <strong>{ctx.knownAt ? <time dateTime={ctx.knownAt}>{ctx.knownAt}</time> : 'now'}</strong>.
           </p>
           {children}
         </main>
