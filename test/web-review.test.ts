@@ -55,3 +55,17 @@ t.test("a source's address is written out on the fact's page, for a citation", a
   t.match(text, `At ${url}`, 'the address as text, not only a link behind the title');
   t.match(text, 'The chairmanship passes to the Kyrgyz Republic.', 'the quote');
 });
+
+t.test("a page's path that does not decode is a 400 page for a browser, a problem otherwise", async (t) => {
+  const { app } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const page = await app.inject({ url: '/sessions/%ZZ', headers: { accept: 'text/html,application/xhtml+xml' } });
+  t.equal(page.statusCode, 400);
+  t.match(page.headers['content-type'], /^text\/html/);
+  t.ok(page.headers['content-security-policy'], 'under the CSP');
+  t.ok(page.headers['x-request-id'], 'with the request id');
+  t.match(page.body, /does not decode/);
+  const api = await app.inject({ url: '/v1/sessions/%ZZ', headers: { accept: 'text/html' } });
+  t.equal(api.statusCode, 400);
+  t.match(api.headers['content-type'], /^application\/problem\+json/, "the API's paths answer problems whatever the client accepts");
+  t.match((await app.inject({ url: '/sessions/%ZZ' })).headers['content-type'], /^application\/problem\+json/, 'and a client not asking for HTML');
+});
