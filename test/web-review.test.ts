@@ -69,3 +69,16 @@ t.test("a page's path that does not decode is a 400 page for a browser, a proble
   t.match(api.headers['content-type'], /^application\/problem\+json/, "the API's paths answer problems whatever the client accepts");
   t.match((await app.inject({ url: '/sessions/%ZZ' })).headers['content-type'], /^application\/problem\+json/, 'and a client not asking for HTML');
 });
+
+t.test("the stylesheet and icon are never refused: a page's look does not go after the page", async (t) => {
+  const { app } = await startTestApp(t, { store: 'memory', env: { ANNALS_RATE_LIMIT_ANONYMOUS: '2' } });
+  t.equal((await app.inject({ url: '/', headers: html })).statusCode, 200, 'a page');
+  for (let i = 0; i < 3; i++) {
+    const css = await app.inject({ url: '/static/explorer.css', headers: { accept: 'text/css,*/*;q=0.1' } });
+    t.equal(css.statusCode, 200, 'its stylesheet, whatever the count');
+    t.match(css.headers['content-type'], /^text\/css/);
+    t.equal((await app.inject({ url: '/static/icon.svg' })).statusCode, 200, 'its icon');
+  }
+  t.equal((await app.inject({ url: '/', headers: html })).statusCode, 200, 'a second page: the stylesheet spent none of the limit');
+  t.equal((await app.inject({ url: '/', headers: html })).statusCode, 429, 'a third is past it');
+});
