@@ -82,3 +82,11 @@ t.test("the stylesheet and icon are never refused: a page's look does not go aft
   t.equal((await app.inject({ url: '/', headers: html })).statusCode, 200, 'a second page: the stylesheet spent none of the limit');
   t.equal((await app.inject({ url: '/', headers: html })).statusCode, 429, 'a third is past it');
 });
+
+t.test("a page's title names the chosen day and moment, so two readings of it are told apart", async (t) => {
+  const { app } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const title = async (url: string) => /<title>([^<]*)<\/title>/.exec((await app.inject({ url, headers: html })).body)?.[1];
+  t.equal(await title('/offices/kg-president'), 'President of the Kyrgyz Republic — Annals', 'today, as known now: the name alone');
+  t.equal(await title('/offices/kg-president?validAt=2020'), 'President of the Kyrgyz Republic, in 2020 — Annals');
+  t.equal(await title('/offices/kg-president?validAt=2025-11-27&knownAt=2030-01-01T00:00:00.000Z'), 'President of the Kyrgyz Republic, on 2025-11-27, as recorded by 2030-01-01T00:00:00.000Z — Annals');
+});

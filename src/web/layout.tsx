@@ -5,6 +5,7 @@
  */
 import type { ComponentChildren, VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
+import { onThe } from './components.js';
 import { href, inThePast, self, type PageContext } from './context.js';
 
 export interface LayoutProps {
@@ -57,13 +58,19 @@ function PastNotice({ ctx }: { ctx: PageContext }) {
   );
 }
 
+/** The chosen time in the title, so a bookmark, a tab or a citation manager tells one reading of a page from another. */
+function when(ctx: PageContext): string {
+  const parts = [ctx.validAt ? onThe(ctx.validAt) : null, ctx.knownAt ? `as recorded by ${ctx.knownAt}` : null].filter((p) => p !== null);
+  return parts.length > 0 ? `, ${parts.join(', ')}` : '';
+}
+
 export function Layout({ ctx, title, api, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${title} — Annals`}</title>
+        <title>{`${title}${when(ctx)} — Annals`}</title>
         <link rel="stylesheet" href="/static/explorer.css" />
         <link rel="icon" href="/static/icon.svg" type="image/svg+xml" />
       </head>
