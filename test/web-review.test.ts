@@ -90,3 +90,12 @@ t.test("a page's title names the chosen day and moment, so two readings of it ar
   t.equal(await title('/offices/kg-president?validAt=2020'), 'President of the Kyrgyz Republic, in 2020 — Annals');
   t.equal(await title('/offices/kg-president?validAt=2025-11-27&knownAt=2030-01-01T00:00:00.000Z'), 'President of the Kyrgyz Republic, on 2025-11-27, as recorded by 2030-01-01T00:00:00.000Z — Annals');
 });
+
+t.test("the start page's tour says the day its office link goes to", async (t) => {
+  const { app } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const text = (body: string) => body.replace(/<[^>]+>/g, '');
+  t.match(text((await app.inject({ url: '/' })).body), 'Secretary-General of the CSTO today, with its succession');
+  const in2020 = await app.inject({ url: '/?validAt=2020' });
+  t.match(in2020.body, '<a href="/offices/csto-secretary-general?validAt=2020">');
+  t.match(text(in2020.body), 'Secretary-General of the CSTO in 2020, with its succession', 'not "today" for a link to 2020');
+});
