@@ -24,7 +24,12 @@ t.test('a page not known at a past knownAt keeps the moment asked for', async (t
 
   const bad = await app.inject({ url: '/people/sadyr-japarov?validAt=2025-13&knownAt=2000-01-01T23:59:59.999Z', headers: html });
   t.equal(bad.statusCode, 400, 'a bad control is still the error it was');
-  t.match(bad.body, /<input id="validAt" name="validAt" value placeholder/);
+  t.match(bad.body, '<input id="validAt" name="validAt" value="2025-13"', 'what was typed, shown back to be corrected');
+  t.match(bad.body, 'aria-invalid="true"/><small id="validAt-hint">', 'and marked as the wrong one');
+  t.match(bad.body, '<input id="knownAt" name="knownAt" value="2000-01-01T23:59:59.999Z" placeholder="now" aria-describedby="knownAt-hint"/>', 'the other control as it was');
+  const twice = await app.inject({ url: '/?knownAt=soon&knownAt=later', headers: html });
+  t.match(twice.body, '<input id="knownAt" name="knownAt" value="soon"', 'a control given twice: the first shown back');
+  t.match(twice.body, '<input id="validAt" name="validAt" value placeholder', 'none typed: none shown');
 });
 
 t.test('a time control given twice is a 400 page, not the page for today', async (t) => {

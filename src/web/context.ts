@@ -27,6 +27,8 @@ export interface PageContext {
   readonly path: string;
   /** The page's own query parameters besides the time controls (search text, cursors). */
   readonly extra: Readonly<Record<string, string>>;
+  /** On a page refusing a control: what was typed into each, shown back in the form to be corrected, and which one is wrong. */
+  readonly typed?: { readonly validAt: string; readonly knownAt: string; readonly invalid: 'validAt' | 'knownAt' };
 }
 
 export class InputError extends Error {

@@ -28,12 +28,12 @@ function TimeControls({ ctx }: { ctx: PageContext }) {
       ))}
       <p class="field">
         <label for="validAt">On the day</label>
-        <input id="validAt" name="validAt" value={ctx.validAt ?? ''} placeholder={ctx.today} inputMode="numeric" pattern="\d{4}(-\d{2}(-\d{2})?)?" aria-describedby="validAt-hint" />
+        <input id="validAt" name="validAt" value={ctx.typed?.validAt ?? ctx.validAt ?? ''} placeholder={ctx.today} inputMode="numeric" pattern="\d{4}(-\d{2}(-\d{2})?)?" aria-describedby="validAt-hint" aria-invalid={ctx.typed?.invalid === 'validAt' ? 'true' : undefined} />
         <small id="validAt-hint">a year, month or day (2026, 2026-06, 2026-06-01); empty: today</small>
       </p>
       <p class="field">
         <label for="knownAt">As the record stood on</label>
-        <input id="knownAt" name="knownAt" value={ctx.knownAt ?? ''} placeholder="now" aria-describedby="knownAt-hint" />
+        <input id="knownAt" name="knownAt" value={ctx.typed?.knownAt ?? ctx.knownAt ?? ''} placeholder="now" aria-describedby="knownAt-hint" aria-invalid={ctx.typed?.invalid === 'knownAt' ? 'true' : undefined} />
         <small id="knownAt-hint">a day (its end, UTC) or a moment (2025-12-01T12:00:00Z); empty: now</small>
       </p>
       <p class="actions">
