@@ -104,3 +104,13 @@ t.test("the start page's tour says the day its office link goes to", async (t) =
   t.match(in2020.body, '<a href="/offices/csto-secretary-general?validAt=2020">');
   t.match(text(in2020.body), 'Secretary-General of the CSTO in 2020, with its succession', 'not "today" for a link to 2020');
 });
+
+t.test('another error on a page whose time controls do not parse: that error, the form empty', async (t) => {
+  const { app } = await startTestApp(t, { env: { ANNALS_SEED: 'example', ANNALS_PRIVATE_READS: 'true' } });
+  const r = await app.inject({ url: '/organizations/csto?validAt=2025-13', headers: html });
+  t.equal(r.statusCode, 401, 'the credential is asked for before the controls are read');
+  t.match(r.headers['content-type'], /^text\/html/);
+  t.match(r.body, '<input id="validAt" name="validAt" value placeholder');
+  const ok = await app.inject({ url: '/organizations/csto?validAt=2025', headers: html });
+  t.match(ok.body, '<input id="validAt" name="validAt" value="2025"', 'parsed ones are kept');
+});
