@@ -15,7 +15,7 @@ import { RouteMethods } from './allow.js';
 import { hoistAuthentication } from './auth.js';
 import { refuseBadUrl, registerJsonParser } from './body.js';
 import { clientErrorHandler } from './client-errors.js';
-import { registerErrorHandling, sendProblem, toProblem } from './errors.js';
+import { registerErrorHandling, sendProblem, toProblem, type HtmlError } from './errors.js';
 import { registerOpenApi } from './openapi.js';
 import { echoRequestId, REQUEST_ID_HEADER, requestIdOf } from './request-id.js';
 import { adminRoutes } from './routes/admin.js';
@@ -56,6 +56,8 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   const routes = new RouteMethods();
   // The app's logger, once there is an app (the parser's errors come after it is built).
   let log: FastifyBaseLogger = runtime.log;
+  // The explorer's error pages, once the app has its read models (web/index.ts).
+  let html: HtmlError | undefined;
   const app = Fastify({
     bodyLimit: runtime.config.bodyLimit,
     requestTimeout: runtime.config.requestTimeoutMs,
@@ -78,7 +80,9 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
     // problem+json too.
     frameworkErrors: (err, request, reply) => {
       const { problem: p, headers } = toProblem(err, request);
-      return sendProblem(reply, p, { ...headers, [REQUEST_ID_HEADER]: String(request.id) });
+      const all = { ...headers, [REQUEST_ID_HEADER]: String(request.id) };
+      // A browser asking for a page's path (a link with a broken escape) gets a page, as the router's 404 does.
+      return html?.(request, reply, p, all) ?? sendProblem(reply, p, all);
     },
     ...options,
   });
@@ -95,7 +99,8 @@ export async function buildApp(runtime: Runtime, options: FastifyServerOptions =
   app.setSerializerCompiler(asBuilt);
   // What the routes need, decorated on the instance (parts.ts); every plugin below reads it there.
   await app.register(appParts, { runtime });
-  registerErrorHandling(app, routes, htmlErrorFor(app));
+  html = htmlErrorFor(app);
+  registerErrorHandling(app, routes, html);
   echoRequestId(app);
   await registerShedding(app, runtime);
   registerJsonParser(app);

@@ -84,7 +84,7 @@ export function SourceBlock({ source }: { source: Source | null | undefined }) {
   return (
     <div class="source">
       <p>
-        <cite>{source.url ? <a href={source.url}>{source.title}</a> : source.title}</cite>
+        <cite>{source.title}</cite>
         {source.publisher ? <>, {source.publisher}</> : null}
         {source.publishedOn ? (
           <>
@@ -93,6 +93,12 @@ export function SourceBlock({ source }: { source: Source | null | undefined }) {
         ) : null}
         .
       </p>
+      {/* The address written out, not only behind the title: a citation needs it, and print and copied text lose a link's target. */}
+      {source.url ? (
+        <p class="url">
+          At <a href={source.url}>{source.url}</a>
+        </p>
+      ) : null}
       {source.quote ? (
         <blockquote>
           <p>{source.quote}</p>

@@ -27,6 +27,8 @@ export interface PageContext {
   readonly path: string;
   /** The page's own query parameters besides the time controls (search text, cursors). */
   readonly extra: Readonly<Record<string, string>>;
+  /** On a page refusing a control: what was typed into each, shown back in the form to be corrected, and which one is wrong. */
+  readonly typed?: { readonly validAt: string; readonly knownAt: string; readonly invalid: 'validAt' | 'knownAt' };
 }
 
 export class InputError extends Error {
@@ -65,6 +67,10 @@ export interface TimeChoice {
 
 /** The time controls of a page's query; throws InputError on a value that is not one. */
 export function timeChoice(query: Readonly<Record<string, unknown>>): TimeChoice {
+  // Given twice (?validAt=2025&validAt=2026) is a list: which was meant is not ours to guess, and read as absent it showed today under an address naming 2025.
+  for (const field of ['validAt', 'knownAt'] as const) {
+    if (query[field] !== undefined && typeof query[field] !== 'string') throw new InputError(field, `${field} is given more than once: give one ${field === 'validAt' ? 'day, month or year' : 'moment'}`);
+  }
   const rawValid = typeof query['validAt'] === 'string' ? query['validAt'] : undefined;
   const rawKnown = typeof query['knownAt'] === 'string' ? query['knownAt'] : undefined;
   const validAt = rawValid === undefined || rawValid.trim() === '' ? null : parseValidAt(rawValid);

@@ -47,6 +47,15 @@ function staticFile(name: string): Buffer {
 
 class NotFound extends Error {}
 
+/** The time controls of a request, or none when they do not parse (the error page shows the form empty). */
+function timeChoiceOrNone(query: unknown): { validAt: string | null; knownAt: string | null } {
+  try {
+    return timeChoice((query ?? {}) as Record<string, unknown>);
+  } catch {
+    return { validAt: null, knownAt: null };
+  }
+}
+
 /** API paths: always problem+json, whatever the client accepts. */
 const API_PATH = /^\/(v1|metrics|healthz|readyz|openapi\.json|docs|static)(\/|$)/;
 
@@ -90,8 +99,17 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
   await app.register(async (web) => {
     web.setErrorHandler((err, req, reply) => {
       const path = req.url.split('?')[0] ?? '/';
-      const ctx = pageContext(q(), path, { validAt: null, knownAt: null });
-      if (err instanceof InputError) return sendHtml(reply, 400, ErrorPage({ ctx, status: 400, title: `The ${err.field === 'validAt' ? 'day' : 'moment'} is not one`, detail: err.message }));
+      // The time controls as asked, when they are not the error: a page not known at a past
+      // knownAt says so under that moment (with the way to the record as it stands now), and
+      // its links keep them.
+      const ctx = pageContext(q(), path, err instanceof InputError ? { validAt: null, knownAt: null } : timeChoiceOrNone(req.query));
+      if (err instanceof InputError) {
+        // The form shows back what was typed, so "correct it in the form above" has something to correct.
+        const query = (req.query ?? {}) as Record<string, unknown>;
+        const typed = (name: string): string => (typeof query[name] === 'string' ? query[name] : Array.isArray(query[name]) ? String(query[name][0] ?? '') : '');
+        const shown = { ...ctx, typed: { validAt: typed('validAt'), knownAt: typed('knownAt'), invalid: err.field } };
+        return sendHtml(reply, 400, ErrorPage({ ctx: shown, status: 400, title: `The ${err.field === 'validAt' ? 'day' : 'moment'} is not one`, detail: err.message }));
+      }
       if (err instanceof NotFound) return sendHtml(reply, 404, ErrorPage({ ctx, status: 404, title: 'Not in the record', detail: err.message }));
       const { problem, headers } = toProblem(err, req);
       return sendHtml(reply.headers(headers), problem.status, ErrorPage({ ctx, status: problem.status, title: problem.title, detail: problem.detail }));

@@ -5,6 +5,7 @@
  */
 import type { ComponentChildren, VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
+import { onThe } from './components.js';
 import { href, inThePast, self, type PageContext } from './context.js';
 
 export interface LayoutProps {
@@ -27,12 +28,12 @@ function TimeControls({ ctx }: { ctx: PageContext }) {
       ))}
       <p class="field">
         <label for="validAt">On the day</label>
-        <input id="validAt" name="validAt" value={ctx.validAt ?? ''} placeholder={ctx.today} inputMode="numeric" pattern="\d{4}(-\d{2}(-\d{2})?)?" aria-describedby="validAt-hint" />
+        <input id="validAt" name="validAt" value={ctx.typed?.validAt ?? ctx.validAt ?? ''} placeholder={ctx.today} inputMode="numeric" pattern="\d{4}(-\d{2}(-\d{2})?)?" aria-describedby="validAt-hint" aria-invalid={ctx.typed?.invalid === 'validAt' ? 'true' : undefined} />
         <small id="validAt-hint">a year, month or day (2026, 2026-06, 2026-06-01); empty: today</small>
       </p>
       <p class="field">
         <label for="knownAt">As the record stood on</label>
-        <input id="knownAt" name="knownAt" value={ctx.knownAt ?? ''} placeholder="now" aria-describedby="knownAt-hint" />
+        <input id="knownAt" name="knownAt" value={ctx.typed?.knownAt ?? ctx.knownAt ?? ''} placeholder="now" aria-describedby="knownAt-hint" aria-invalid={ctx.typed?.invalid === 'knownAt' ? 'true' : undefined} />
         <small id="knownAt-hint">a day (its end, UTC) or a moment (2025-12-01T12:00:00Z); empty: now</small>
       </p>
       <p class="actions">
@@ -46,7 +47,9 @@ function TimeControls({ ctx }: { ctx: PageContext }) {
 function PastNotice({ ctx }: { ctx: PageContext }) {
   return (
     <section class="past" aria-labelledby="past-heading">
-      <h2 id="past-heading">The record as it stood on {ctx.knownAt}</h2>
+      <h2 id="past-heading">
+        The record as it stood on <time dateTime={ctx.knownAt ?? undefined}>{ctx.knownAt}</time>
+      </h2>
       <p>
         This page shows only what had been recorded by then: facts recorded later, and later corrections and retractions, are not shown.{' '}
         <a href={self(ctx, { knownAt: null })}>Read this page as the record stands now</a>.
@@ -55,13 +58,19 @@ function PastNotice({ ctx }: { ctx: PageContext }) {
   );
 }
 
+/** The chosen time in the title, so a bookmark, a tab or a citation manager tells one reading of a page from another. */
+function when(ctx: PageContext): string {
+  const parts = [ctx.validAt ? onThe(ctx.validAt) : null, ctx.knownAt ? `as recorded by ${ctx.knownAt}` : null].filter((p) => p !== null);
+  return parts.length > 0 ? `, ${parts.join(', ')}` : '';
+}
+
 export function Layout({ ctx, title, api, children }: LayoutProps) {
   return (
     <html lang="en">
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>{`${title} — Annals`}</title>
+        <title>{`${title}${when(ctx)} — Annals`}</title>
         <link rel="stylesheet" href="/static/explorer.css" />
         <link rel="icon" href="/static/icon.svg" type="image/svg+xml" />
       </head>
@@ -82,7 +91,7 @@ export function Layout({ ctx, title, api, children }: LayoutProps) {
         {inThePast(ctx) && <PastNotice ctx={ctx} />}
         <main id="main">
           <p class="when">
-            On <strong>{ctx.validAt ?? `${ctx.today} (today)`}</strong>, as the record stood <strong>{ctx.knownAt ?? 'now'}</strong>.
+            On <strong>{ctx.validAt ? <time dateTime={ctx.validAt}>{ctx.validAt}</time> : <><time dateTime={ctx.today}>{ctx.today}</time> (today)</>}</strong>, as the record stood <strong>{ctx.knownAt ? <time dateTime={ctx.knownAt}>{ctx.knownAt}</time> : 'now'}</strong>.
           </p>
           {children}
         </main>

@@ -1,5 +1,5 @@
 /** A page that could not be shown: what went wrong and what to do next, with the time controls to try again. */
-import type { PageContext } from '../context.js';
+import { href, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
 
 export function ErrorPage({ ctx, status, title, detail }: { ctx: PageContext; status: number; title: string; detail: string }) {
@@ -9,7 +9,7 @@ export function ErrorPage({ ctx, status, title, detail }: { ctx: PageContext; st
       <p class="error">{detail}</p>
       <p>
         {status === 404 ? 'Search for it from ' : status === 400 ? 'Correct it in the form above, or start again from ' : 'Try again, or start from '}
-        <a href="/">the start page</a>.
+        <a href={href(ctx, '/')}>the start page</a>.
       </p>
     </Layout>
   );

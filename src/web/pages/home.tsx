@@ -4,7 +4,7 @@
  */
 import { hitSortKey } from '../../../projections/search/queries.js';
 import type { NameHit, OrganizationView, Page } from '../../../projections/index.js';
-import { EntityLink, Name, Pager } from '../components.js';
+import { EntityLink, Name, Pager, onThe } from '../components.js';
 import { href, pathOf, type PageContext } from '../context.js';
 import { Layout } from '../layout.js';
 
@@ -120,7 +120,7 @@ function Tour({ ctx }: { ctx: PageContext }) {
             <a href={href(ctx, pathOf('office', office.key ?? office.id))}>
               <Name v={office} />
             </a>{' '}
-            today, with its succession on a timeline.
+            {ctx.validAt ? onThe(ctx.validAt) : 'today'}, with its succession on a timeline.
           </li>
           <li>
             <a href={href(ctx, pathOf('organization', first.key ?? first.id), { validAt: String(Number(ctx.today.slice(0, 4)) + 1) })}>
