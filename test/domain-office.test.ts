@@ -64,6 +64,21 @@ t.test('single-holder office', async (t) => {
     const cmd = appoint(BOB, { from: '2019', to: '2021' });
     t.same(officeDecider.decide(cmd, given(established(), a)), [cmd]);
   });
+  t.test('given Alice from 2021-01-01 (open), when Bob is appointed { from: "2021", to: "2021-01-02" } (surely begun by his last day, inside her term), then 409 naming hers', async (t) => {
+    // Found by test/write-invariants-property.test.ts: the start's last possible day (2021-12-31)
+    // was compared without its end, so the two surely shared days went unseen.
+    const a = appoint(ALICE, { from: '2021-01-01' });
+    refused(t, () => officeDecider.decide(appoint(BOB, { from: '2021', to: '2021-01-02' }), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice 2019-01-01..2021-12-31, when Bob is appointed { from: "2020", to: "2020" } (some days of 2020, all inside hers), then 409 naming hers', async (t) => {
+    const a = appoint(ALICE, { from: '2019-01-01', to: '2021-12-31' });
+    refused(t, () => officeDecider.decide(appoint(BOB, { from: '2020', to: '2020' }), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice 2019-01-01..2020-12-31, when Bob is appointed { from: "2020", to: "2021" } (he may begin on her last day), then it is recorded', async (t) => {
+    const a = appoint(ALICE, { from: '2019-01-01', to: '2020-12-31' });
+    const cmd = appoint(BOB, { from: '2020', to: '2021' });
+    t.same(officeDecider.decide(cmd, given(established(), a)), [cmd]);
+  });
   t.test('given a multiple-holder office, when overlapping terms are appointed, then both stand', async (t) => {
     const a = appoint(ALICE, { from: '2016' });
     const cmd = appoint(BOB, { from: '2017' });
