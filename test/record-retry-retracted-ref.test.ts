@@ -32,5 +32,6 @@ t.test('a retry after a named entity was retracted answers the original result a
 
   t.equal((await post(f.appointed('r-sg', 'r-bob', { from: '2020-01-01' }))).statusCode, 404, 'a new fact naming Bob: 404');
   t.equal((await post({ ...appointed, data: { ...appointed.data, term: { from: '2021-01-01' } } })).statusCode, 404, 'the same factId with other content naming Bob: the 404 a new fact gets');
+  t.equal((await post({ ...appointed, data: { ...appointed.data, person: 'r-nobody' } })).statusCode, 404, 'the same factId naming a key never registered: 404');
   t.equal(await a.runtime.store.head(), head, 'nothing recorded');
 });
