@@ -60,6 +60,14 @@ export function overlap(
  * surely share is the handover: one term ends the day the other begins (real successions are
  * recorded that way). Any other certainly shared day — more than one, or a single day inside
  * the other term — is refused; an overlap that only imprecise dates make possible is allowed.
+ *
+ * "Certainly" is over every reading of the imprecise dates: a first day in [s0, s1] and a last
+ * day in [e0, e1], the first never after the last. The terms certainly overlap beyond the
+ * handover when no reading leaves them free: one ending before the other begins, or one (begun
+ * earlier) ending on the day the other begins. A start is read with its end: `{ from: "2021",
+ * to: "2021-01-02" }` surely began by 2021-01-02, so it surely shares days with a term held
+ * throughout January 2021 (DESIGN.md's certain overlap, s1 <= q1 and e0 >= q0, for one term
+ * against the other's certain days); comparing s1 and e0 alone missed that.
  */
 export function certainlyOverlapBeyondHandover(
   a: { from: string; to?: string | null },
@@ -67,13 +75,24 @@ export function certainlyOverlapBeyondHandover(
 ): boolean {
   const x = termBounds(a);
   const y = termBounds(b);
-  const latestStart = x.s1 > y.s1 ? x.s1 : y.s1;
-  const earliestEnd = x.e0 < y.e0 ? x.e0 : y.e0;
-  if (latestStart < earliestEnd) return true;
-  if (latestStart > earliestEnd) return false;
-  // Exactly one day d is surely shared: allowed only when one term, begun before d, ends on d
-  // and the other begins on d.
-  const d = latestStart;
-  const handover = (x.e0 === d && x.s0 < d && y.s1 === d) || (y.e0 === d && y.s0 < d && x.s1 === d);
-  return !handover;
+  return !(endsBefore(x, y) || endsBefore(y, x) || handsOver(x, y) || handsOver(y, x));
+}
+
+const max = (p: string, q: string): string => (p > q ? p : q);
+const min = (p: string, q: string): string => (p < q ? p : q);
+
+/** Some reading has x end before y begins: x's earliest last day (not before its first) before y's latest first day (not after its last). */
+function endsBefore(x: TermBounds, y: TermBounds): boolean {
+  return max(x.e0, x.s0) < min(y.s1, y.e1);
+}
+
+/**
+ * Some reading has x end on a day d on which y begins, x begun before d: d within both x's
+ * possible last days and y's possible first days, not after y's latest last day, and after
+ * x's earliest first day.
+ */
+function handsOver(x: TermBounds, y: TermBounds): boolean {
+  const lo = max(x.e0, y.s0);
+  const hi = min(min(x.e1, y.s1), y.e1);
+  return lo <= hi && hi > x.s0;
 }

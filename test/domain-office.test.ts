@@ -64,6 +64,21 @@ t.test('single-holder office', async (t) => {
     const cmd = appoint(BOB, { from: '2019', to: '2021' });
     t.same(officeDecider.decide(cmd, given(established(), a)), [cmd]);
   });
+  t.test('given Alice from 2021-01-01 (open), when Bob is appointed { from: "2021", to: "2021-01-02" } (surely begun by his last day, inside her term), then 409 naming hers', async (t) => {
+    // Found by test/write-invariants-property.test.ts: the start's last possible day (2021-12-31)
+    // was compared without its end, so the two surely shared days went unseen.
+    const a = appoint(ALICE, { from: '2021-01-01' });
+    refused(t, () => officeDecider.decide(appoint(BOB, { from: '2021', to: '2021-01-02' }), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice 2019-01-01..2021-12-31, when Bob is appointed { from: "2020", to: "2020" } (some days of 2020, all inside hers), then 409 naming hers', async (t) => {
+    const a = appoint(ALICE, { from: '2019-01-01', to: '2021-12-31' });
+    refused(t, () => officeDecider.decide(appoint(BOB, { from: '2020', to: '2020' }), given(established(), a)), 'conflict', a.factId);
+  });
+  t.test('given Alice 2019-01-01..2020-12-31, when Bob is appointed { from: "2020", to: "2021" } (he may begin on her last day), then it is recorded', async (t) => {
+    const a = appoint(ALICE, { from: '2019-01-01', to: '2020-12-31' });
+    const cmd = appoint(BOB, { from: '2020', to: '2021' });
+    t.same(officeDecider.decide(cmd, given(established(), a)), [cmd]);
+  });
   t.test('given a multiple-holder office, when overlapping terms are appointed, then both stand', async (t) => {
     const a = appoint(ALICE, { from: '2016' });
     const cmd = appoint(BOB, { from: '2017' });
@@ -156,6 +171,43 @@ t.test('departures: one matching rule with the read side (events/departures.ts)'
   t.test('given the first departure retracted, when she leaves again on 2009-01-01, then it is recorded', async (t) => {
     const cmd = left(ALICE, '2009-01-01');
     t.same(officeDecider.decide(cmd, given(established(), a1, a2, d1, retract(d1.factId))), [cmd]);
+  });
+});
+
+t.test('departures keep one holder a day (found by test/write-invariants-property.test.ts)', async (t) => {
+  // Carol 2019-02-01..2020-02-15; Bob { from: "2020", to: "2021-01-31" } may have begun after
+  // she left (accepted). Cut on 2020-01-31, his term surely began in January 2020, inside hers.
+  const carol = appoint(CAROL, { from: '2019-02-01', to: '2020-02-15' });
+  const bob = appoint(BOB, { from: '2020', to: '2021-01-31' });
+  t.test('given Carol and Bob, when Bob leaves on 2020-01-31, then 409 naming Carol\'s appointment', async (t) => {
+    refused(t, () => officeDecider.decide(left(BOB, '2020-01-31'), given(established(), carol, bob)), 'conflict', carol.factId);
+  });
+  t.test('given Carol and Bob, when Bob leaves on 2020-12-31 (he may have begun after she left), then it is recorded', async (t) => {
+    const cmd = left(BOB, '2020-12-31');
+    t.same(officeDecider.decide(cmd, given(established(), carol, bob)), [cmd]);
+  });
+  t.test('given Bob left on 2020-12-31, when the departure is corrected to 2020-01-31, then 409 naming Carol\'s appointment', async (t) => {
+    const d = left(BOB, '2020-12-31');
+    refused(t, () => officeDecider.decide(correct(d.factId, { office: OFFICE, person: BOB, on: '2020-01-31' }), given(established(), carol, bob, d)), 'conflict', carol.factId);
+  });
+  t.test('given Alice open from 2016, her departure on 2019-03-01 and Bob from 2019-03-01, when her departure is retracted, then 409 (her term would be open again over his)', async (t) => {
+    const a = appoint(ALICE, { from: '2016-01-01' });
+    const d = left(ALICE, '2019-03-01');
+    const b = appoint(BOB, { from: '2019-03-01' });
+    refused(t, () => officeDecider.decide(retract(d.factId), given(established(), a, d, b)), 'conflict');
+  });
+  t.test('given the same without Bob, when her departure is retracted, then it is recorded', async (t) => {
+    const a = appoint(ALICE, { from: '2016-01-01' });
+    const d = left(ALICE, '2019-03-01');
+    const cmd = retract(d.factId);
+    t.same(officeDecider.decide(cmd, given(established(), a, d)), [cmd]);
+  });
+  t.test('given a multiple-holder office, when a departure or its retraction makes terms overlap, then it is recorded', async (t) => {
+    const a = appoint(ALICE, { from: '2016-01-01' });
+    const d = left(ALICE, '2019-03-01');
+    const b = appoint(BOB, { from: '2019-03-01' });
+    const cmd = retract(d.factId);
+    t.same(officeDecider.decide(cmd, given(established(true), a, d, b)), [cmd]);
   });
 });
 

@@ -94,6 +94,9 @@ t.test('single holder: the handover day is allowed, more is not', async (t) => {
   t.notOk(certainlyOverlapBeyondHandover(a, { from: '2025-12-31', to: '2025-12-31' }), 'a one-day term on the handover day');
   t.ok(certainlyOverlapBeyondHandover({ from: '2020-01-01', to: '2020-01-01' }, { from: '2020-01-01', to: '2020-01-01' }), 'the same single day twice');
   t.notOk(certainlyOverlapBeyondHandover({ from: '2026-01-01' }, a), 'the next term begins after the handover day');
+  t.ok(certainlyOverlapBeyondHandover({ from: '2021-01-01' }, { from: '2021', to: '2021-01-02' }), 'a start read with its end: surely begun by 2021-01-02, inside an open term');
+  t.ok(certainlyOverlapBeyondHandover(a, { from: '2021', to: '2021' }), 'some days of 2021, all inside a');
+  t.notOk(certainlyOverlapBeyondHandover({ from: '2020-01-01', to: '2020-12-31' }, { from: '2020', to: '2021' }), 'may begin on the last day');
 });
 
 t.test('ids: ULID <-> UUID, keys, references', async (t) => {

@@ -7,7 +7,7 @@
  */
 import { ENTRIES, fieldOf, storedFact, type Fact } from '../../events/index.js';
 import { DomainError } from './errors.js';
-import { fingerprint, type DomainEvent, type StreamEvent, type StreamState } from './state.js';
+import { fingerprint, type DomainEvent, type StreamEvent, type StreamFact, type StreamState } from './state.js';
 
 export type Command = DomainEvent;
 
@@ -45,11 +45,23 @@ export type Candidate = Fact & { readonly factId: string };
 export type Rule<S extends StreamState = StreamState> = (state: S, fact: Candidate) => void;
 
 /**
+ * One invariant of a stream, checked for the stream as it would stand without a fact (its
+ * retraction): withdrawing a fact can break what the others hold (a retracted departure opens
+ * its term again). Throws a DomainError.
+ */
+export type RetractionRule<S extends StreamState = StreamState> = (state: S, retracted: StreamFact) => void;
+
+/**
  * Decides a FactCorrected or FactRetracted against the stream holding the fact it names.
  * A correction is decided as if the original were replaced by the new data: the rules see the
  * replacement under the original's factId, so the original does not collide with itself.
  */
-export function decideAmendment<S extends StreamState>(command: Extract<Command, { type: 'FactCorrected' | 'FactRetracted' }>, state: S, rules: readonly Rule<S>[]): DomainEvent[] {
+export function decideAmendment<S extends StreamState>(
+  command: Extract<Command, { type: 'FactCorrected' | 'FactRetracted' }>,
+  state: S,
+  rules: readonly Rule<S>[],
+  retractionRules: readonly RetractionRule<S>[] = [],
+): DomainEvent[] {
   const targetId = command.data.fact;
   const target = state.facts.get(targetId);
   if (!target) throw unresolved(`no recorded fact ${targetId}`, 'data.fact');
@@ -71,6 +83,8 @@ export function decideAmendment<S extends StreamState>(command: Extract<Command,
       }
     }
     for (const rule of rules) rule(state, replacement);
+  } else {
+    for (const rule of retractionRules) rule(state, target);
   }
   return [command];
 }

@@ -12,7 +12,7 @@ import { organizationDecider } from './organization.js';
 import { sessionDecider } from './session.js';
 import { streamDecider } from './stream.js';
 
-export { alreadyRecorded, conflict, decideAmendment, invalid, unresolved, type Candidate, type Command, type Rule, type StreamDecider } from './decide.js';
+export { alreadyRecorded, conflict, decideAmendment, invalid, unresolved, type Candidate, type Command, type RetractionRule, type Rule, type StreamDecider } from './decide.js';
 export { DomainError, type DomainErrorKind, type FieldProblem } from './errors.js';
 export { keyDecider, type KeyState } from './key.js';
 export { canonical, cloneState, creation, evolveStream, fingerprint, initialStreamState, standing } from './state.js';

@@ -8,10 +8,12 @@
  * office and the person resolve; what is missing is an appointment it can end): none of
  * that person, none begun by `on`, the latest-begun one already ended by an earlier
  * departure (named), or `on` surely after that term's scheduled end (the appointment
- * named). Decided here, and documented in src/record/README.md.
+ * named). A departure (new, corrected or retracted) is held to the one-holder rule too: the
+ * terms it changes are checked as they would stand. Decided here, and documented in
+ * src/record/README.md.
  */
 import { matchDepartures, type DepartureMatch, type OfficeFactRef } from '../../events/departures.js';
-import { conflict, type Candidate, type Rule } from './decide.js';
+import { conflict, type Candidate, type RetractionRule, type Rule } from './decide.js';
 import type { StreamState } from './state.js';
 import { requireEntity, streamDecider } from './stream.js';
 import { refuseOverlap, type HeldTerm } from './terms.js';
@@ -73,13 +75,34 @@ function refuseDeparture(departure: Extract<Candidate, { type: 'OfficialLeftOffi
   }
 }
 
-/** A single-holder office has one holder a day, the handover day excepted. */
-const oneHolderADay: Rule = (state, fact) => {
-  if (fact.type !== 'OfficialAppointed') return;
+/**
+ * A single-holder office has one holder a day, the handover day excepted: checked for every
+ * term the change makes differ (the new or corrected appointment; the term a new, corrected or
+ * retracted departure cuts, or opens again; a term a departure is matched to anew), against
+ * every other term as it would stand. A departure can break it too: it ends the term, and a
+ * start read with its end may then surely fall inside another term (`{ from: "2020", to:
+ * "2021-01-31" }` cut on 2020-01-31 surely held office in January 2020).
+ */
+function refuseOverlaps(state: StreamState, after: readonly Candidate[], changed?: string): void {
   if (requireEntity(state, 'office', 'data.office').data.multipleHolders) return;
-  const all = appointments(view(state, fact));
-  const self = all.find((a) => a.factId === fact.factId);
-  if (self) refuseOverlap(self, all, 'office');
+  const was = new Map(appointments(view(state)).map((a) => [a.factId, a.term]));
+  const now = appointments(after);
+  for (const a of now) {
+    const before = was.get(a.factId);
+    const same = before !== undefined && before.from === a.term.from && (before.to ?? null) === (a.term.to ?? null);
+    if (a.factId === changed || !same) refuseOverlap(a, now, 'office');
+  }
+}
+
+const oneHolderADay: Rule = (state, fact) => {
+  if (fact.type !== 'OfficialAppointed' && fact.type !== 'OfficialLeftOffice') return;
+  refuseOverlaps(state, view(state, fact), fact.factId);
+};
+
+/** A retracted appointment or departure leaves the office's other terms as they would stand without it. */
+const oneHolderADayWithout: RetractionRule = (state, retracted) => {
+  if (retracted.type !== 'OfficialAppointed' && retracted.type !== 'OfficialLeftOffice') return;
+  refuseOverlaps(state, view(state).filter((f) => f.factId !== retracted.factId));
 };
 
 /** A departure ends an appointment (events/departures.ts), and takes none another departure ends. */
@@ -95,4 +118,4 @@ const departuresEndAppointments: Rule = (state, fact) => {
   }
 };
 
-export const officeDecider = streamDecider('office', { rules: [oneHolderADay, departuresEndAppointments] });
+export const officeDecider = streamDecider('office', { rules: [departuresEndAppointments, oneHolderADay], retractionRules: [oneHolderADayWithout] });

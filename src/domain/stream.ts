@@ -7,7 +7,7 @@
  * Each kind of stream gives only its rules (organization.ts, office.ts, document.ts, session.ts).
  */
 import { CREATING_TYPES, isAmendment, placementOf, type CreatingType, type EntityKind, type StreamKind } from '../../events/index.js';
-import { alreadyRecorded, conflict, decideAmendment, misplaced, unresolved, type Command, type Rule, type StreamDecider } from './decide.js';
+import { alreadyRecorded, conflict, decideAmendment, misplaced, unresolved, type Command, type RetractionRule, type Rule, type StreamDecider } from './decide.js';
 import { creation, evolveStream, initialStreamState, type StreamFact, type StreamState } from './state.js';
 
 export interface StreamRules {
@@ -15,6 +15,8 @@ export interface StreamRules {
   readonly complete?: (command: Command, state: StreamState) => Command;
   /** The stream's invariants, each checked for a new fact and for a correction's replacement data. */
   readonly rules?: readonly Rule[];
+  /** The stream's invariants a retraction could break, checked for the stream without the retracted fact. */
+  readonly retractionRules?: readonly RetractionRule[];
 }
 
 export function streamDecider(kind: StreamKind, spec: StreamRules = {}): StreamDecider {
@@ -25,7 +27,7 @@ export function streamDecider(kind: StreamKind, spec: StreamRules = {}): StreamD
     decide(input, state) {
       const command = spec.complete ? spec.complete(input, state) : input;
       if (alreadyRecorded(command, state)) return [];
-      if (isAmendment(command)) return decideAmendment(command, state, rules);
+      if (isAmendment(command)) return decideAmendment(command, state, rules, spec.retractionRules);
       const place = placementOf(command, command.factId);
       if (place === null || place.kind !== kind) return misplaced(command, kind);
       if (place.opens) refuseExisting(command, state);

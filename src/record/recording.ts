@@ -17,7 +17,7 @@ import {
 } from '../../events/index.js';
 import {
   DECIDERS, DomainError, cloneState, conflict, creation, evolveStream, initialStreamState, keyDecider, unresolved,
-  type FieldProblem, type KeyState, type StreamEvent, type StreamState,
+  type DomainEvent, type FieldProblem, type KeyState, type StreamEvent, type StreamState,
 } from '../domain/index.js';
 import type { AppendRequest, NewEvent, WaveOutcome } from '../store/port.js';
 import type { FactIndex } from './fact-index.js';
@@ -107,6 +107,8 @@ export class Recording {
   private readonly releases: Array<() => void> = [];
   /** The entity streams the fact being decided names: one set for the attempt, emptied for each fact (a Set a fact was ~1/20 of decide's allocation). */
   private readonly refs = new Set<string>();
+  /** The 404 of a fact resolved as a retry past a retracted entity (resolveOrRetried), while it is decided. */
+  private unresolvedRetry: DomainError | undefined;
 
   constructor(private readonly deps: RecordingDeps) {}
 
@@ -128,6 +130,7 @@ export class Recording {
     const { request, factId } = item;
     const refs = this.refs;
     refs.clear();
+    this.unresolvedRetry = undefined;
     let fact: Fact = request;
     let stream: string | null;
     if (isAmendment(request)) {
@@ -141,11 +144,11 @@ export class Recording {
       if (request.type === 'FactCorrected' && !isAmendmentType(original.type)) {
         const parsed = factSchemas[original.type].safeParse(request.data.data);
         if (!parsed.success) throw invalidFields(fieldProblems(parsed.error, ['data', 'data']));
-        const replacement = await this.resolve(original.type, parsed.data, ['data', 'data'], refs);
+        const replacement = await this.resolveOrRetried(original.type, parsed.data, ['data', 'data'], refs, factId);
         fact = { type: 'FactCorrected', data: { ...request.data, data: replacement } };
       }
     } else {
-      fact = storedFact(request.type, await this.resolve(request.type, request.data, ['data'], refs));
+      fact = storedFact(request.type, await this.resolveOrRetried(request.type, request.data, ['data'], refs, factId));
       stream = streamFor(fact, factId);
     }
     if (stream === null) throw new Error(`${request.type} has no stream of its own: the catalogue places it in the stream of the fact it names`);
@@ -175,7 +178,10 @@ export class Recording {
     const state = this.stateNow(stream) ?? (await this.state(stream));
     // A literal, not a spread of the fact: the same members (the fact is `{ type, data }`, or the
     // request of an amendment, whose factId and source these replace), without copying it.
-    const decided = DECIDERS[parsed.kind].decide({ type: fact.type, data: fact.data, factId, source: request.source } as Fact & { factId: string; source: typeof request.source }, state);
+    const decide = () => DECIDERS[parsed.kind].decide({ type: fact.type, data: fact.data, factId, source: request.source } as Fact & { factId: string; source: typeof request.source }, state);
+    // Resolved past a retracted entity for a retry only: anything but the recorded fact is the 404 a new fact gets.
+    const retried = this.unresolvedRetry;
+    const decided = retried === undefined ? decide() : notARetry(decide, retried);
     if (decided.length === 0) {
       this.duplicates.set(item.index, { stream, factId });
       return;
@@ -380,8 +386,31 @@ export class Recording {
     return this.keys.get(key) ?? (await this.deps.cache.loadKey(key));
   }
 
-  /** Replaces every entity reference (key or id) by the id of a standing entity of the right kind. */
-  private async resolve(type: FactType, data: Readonly<Record<string, unknown>>, prefix: string[], refs: Set<string>): Promise<Readonly<Record<string, unknown>>> {
+  /**
+   * resolve; but a retry of a recorded fact answers with the original result (API.md) even when
+   * an entity it names was retracted since: its references are then resolved to entities that
+   * exist, standing or not, and the 404 is kept for the decision to throw unless the decider
+   * finds the fact recorded as it is (decide: unresolvedRetry).
+   */
+  private async resolveOrRetried(type: FactType, data: Readonly<Record<string, unknown>>, prefix: string[], refs: Set<string>, factId: string): Promise<Readonly<Record<string, unknown>>> {
+    this.unresolvedRetry = undefined;
+    try {
+      return await this.resolve(type, data, prefix, refs);
+    } catch (err) {
+      if (!(err instanceof DomainError) || err.kind !== 'not_found') throw err;
+      const recorded = this.factStreams.get(factId) ?? this.deps.index.get(factId) ?? (await this.deps.index.lookup(factId));
+      if (recorded === undefined) throw err;
+      refs.clear();
+      const resolved = await this.resolve(type, data, prefix, refs, true).catch(() => {
+        throw err;
+      });
+      this.unresolvedRetry = err;
+      return resolved;
+    }
+  }
+
+  /** Replaces every entity reference (key or id) by the id of a standing entity of the right kind (any that exists, `retracted` too, for a retry). */
+  private async resolve(type: FactType, data: Readonly<Record<string, unknown>>, prefix: string[], refs: Set<string>, retracted = false): Promise<Readonly<Record<string, unknown>>> {
     const sites = refSites(type, data);
     if (sites.length === 0) return data;
     // Made at the first problem or replacement: most facts of a batch have none of one of them.
@@ -410,7 +439,7 @@ export class Recording {
         continue;
       }
       const s = decided ?? this.committedNow(entity) ?? (await this.committed(entity));
-      if (!creation(s, ...CREATING_TYPES[site.kind])) {
+      if (!creation(s, ...CREATING_TYPES[site.kind]) && !(retracted && s.revision >= 0)) {
         (problems ??= []).push({ path: sitePath(prefix, site), message: `no ${site.kind} ${site.value} is recorded (or its registration was retracted)` });
         continue;
       }
@@ -422,4 +451,16 @@ export class Recording {
     }
     return replacements !== undefined ? replaceRefs(data, replacements) : data;
   }
+}
+
+/** The decision of a fact resolved past a retracted entity: [] (the recorded fact again), or the 404 it had. */
+function notARetry(decide: () => DomainEvent[], unresolvedRef: DomainError): DomainEvent[] {
+  let decided: DomainEvent[];
+  try {
+    decided = decide();
+  } catch {
+    throw unresolvedRef;
+  }
+  if (decided.length > 0) throw unresolvedRef;
+  return decided;
 }
