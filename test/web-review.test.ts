@@ -2,7 +2,8 @@
  * The explorer as a historian reads it, over the real app (`inject`): what the session-46
  * review found. A page not known at a past knownAt keeps that moment (and says how to read
  * the record as it stands now); a time control given twice is a 400 page, not a silent today;
- * a source's address is printed, so it can be cited from paper.
+ * a source's address is printed, so it can be cited from paper; a page's own parameter
+ * given twice or holding a control character is a 400 page naming it.
  */
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
@@ -113,4 +114,23 @@ t.test('another error on a page whose time controls do not parse: that error, th
   t.match(r.body, '<input id="validAt" name="validAt" value placeholder');
   const ok = await app.inject({ url: '/organizations/csto?validAt=2025', headers: html });
   t.match(ok.body, '<input id="validAt" name="validAt" value="2025"', 'parsed ones are kept');
+});
+
+t.test("a page's own parameter given twice, or holding a control character, is a 400 page naming it", async (t) => {
+  const { app } = await startTestApp(t, { env: { ANNALS_SEED: 'example' } });
+  const twice = await app.inject({ url: '/?q=csto&q=sco&validAt=2025', headers: html });
+  t.equal(twice.statusCode, 400, 'a second q was read as none: the search silently dropped');
+  t.match(twice.headers['content-type'], /^text\/html/);
+  t.match(twice.body, 'q is given more than once: give it once');
+  t.match(twice.body, '<input id="validAt" name="validAt" value="2025"', 'the time controls kept');
+  const nul = await app.inject({ url: '/?q=a%00b', headers: html });
+  t.equal(nul.statusCode, 400);
+  t.notOk(nul.body.includes('\u0000'), 'no NUL in the page (it was in its title and form)');
+  t.match(nul.body, 'q holds a control character');
+  const cursor = await app.inject({ url: '/offices/kg-president?cursor=a&cursor=b', headers: html });
+  t.equal(cursor.statusCode, 400, 'any page parameter, a cursor too');
+  t.match(cursor.body, 'cursor is given more than once');
+  const pasted = await app.inject({ url: '/?q=%09csto%0A', headers: html });
+  t.equal(pasted.statusCode, 200, 'a tab or line feed pasted with a name is searched as before');
+  t.match(pasted.body, /Collective Security Treaty Organization/);
 });

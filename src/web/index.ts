@@ -12,7 +12,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { VNode } from 'preact';
-import { toProblem } from '../http/errors.js';
+import { ProblemError, toProblem } from '../http/errors.js';
 import { factHistory } from '../http/routes/fact-history.js';
 import { guards } from '../http/routes/reads-guards.js';
 import { InputError, keysetPage, pageContext, queryString, timeChoice, type PageContext } from './context.js';
@@ -85,6 +85,17 @@ const PARAMS: Record<string, readonly string[]> = {
   fact: [],
 };
 
+/**
+ * C0 controls (tab, line feed and carriage return aside: a pasted name may bring them) and DEL.
+ * A search for `%00` had put a NUL into the page's title and form (a parse error in HTML).
+ */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** A page's own parameter refused: a 400 page naming it, the time controls kept (as a second `q` was read as none, and the search silently dropped). */
+function badParam(name: string, message: string): ProblemError {
+  return new ProblemError('invalid-request', `${name} ${message}`, { errors: [{ path: name, message }] });
+}
+
 function sendHtml(reply: FastifyReply, status: number, page: VNode): FastifyReply {
   return reply.code(status).headers(HTML_HEADERS).type('text/html; charset=utf-8').send(renderPage(page));
 }
@@ -126,6 +137,8 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
       const extra: Record<string, string> = {};
       for (const name of PARAMS[kind] ?? []) {
         const v = query[name];
+        if (Array.isArray(v)) throw badParam(name, 'is given more than once: give it once');
+        if (typeof v === 'string' && CONTROL.test(v)) throw badParam(name, 'holds a control character, which no name, key or cursor holds');
         if (typeof v === 'string' && v !== '') extra[name] = v;
       }
       if (!choice.canonical) return reply.redirect(`${path}${queryString({ ...extra, validAt: choice.validAt, knownAt: choice.knownAt })}`, 303);
