@@ -3,8 +3,9 @@
  * the rules of feed-organization.ts's header, src/audit/changes.ts and API.md, not from the
  * code), on the edge histories (test/fixtures/edge-history.ts, growing: bodies registered on the
  * way, moved into and out of an organization's subtree, offices and sessions moved by
- * corrections), recorded through the real app both ways (test/fixtures/follow-rig.ts: POSTed to
- * the embedded store, or a log as an older writer left it), with one restart halfway:
+ * corrections), recorded through the real app (test/fixtures/follow-rig.ts: POSTed to the
+ * embedded store, or a log as an older writer left it; or, asked for, POSTed in bursts to the
+ * writer thread that applies the read models), with one restart halfway:
  *
  * - GET /v1/feed, bare and organization= for each organization standing at the end (and a
  *   state): followers connected before the writes (live on the hub, across the restart), a
@@ -14,10 +15,14 @@
  * - GET /v1/changes over random windows whose ends sit on a recordedAt or a millisecond either
  *   side (facts share milliseconds), organization= or not, every cursor followed at small
  *   limits: the model's list, each item once, by recordedAt then position, with its before and
- *   after; consecutive windows: unfiltered, their pages make the whole window's.
+ *   after; windows without until too (pinned by the cursor); consecutive windows: unfiltered,
+ *   their pages make the whole window's; about an organization, a part of it (each window's
+ *   scope is the one known at its end, so a fact brought into the scope by a later correction
+ *   is in the whole window and in none of the parts: counted, not refused).
  *
  * The histories' last fact (talks naming every organization checked) ends every stream's list,
- * so a stream is read until it arrives. Sizes: FOLLOW_RUNS (default 4: each way in turn; FOLLOW_THREADS=1 adds `threads`, FOLLOW_MODE one alone),
+ * so a stream is read until it arrives. Sizes: FOLLOW_RUNS (default 4, each way in turn;
+ * FOLLOW_THREADS=1 adds `threads`, FOLLOW_MODE=app|log|threads one alone),
  * FOLLOW_SEED (the first history's; default random, printed), FOLLOW_SIZE (default 120-200),
  * FOLLOW_RESUMED (random resumptions per organization, default 4), FOLLOW_EVERY (every position
  * of one feed when the log has at most this many events, default 260), FOLLOW_WINDOWS (default 16).
