@@ -170,6 +170,16 @@ export class QueryContext {
     return this.get<{ id: string; key: string | null; name: string | null }>(`SELECT id, key, name FROM entities WHERE ${by} = @ref AND kind = @kind AND ${KNOWN()} LIMIT 1`, { ref, kind, k }) ?? null;
   }
 
+  /**
+   * An entity by id or key as it was last known at or before `k`, retracted or renamed since
+   * included: the latest version recorded by then. For a client that resumes what it followed
+   * (the feed's organization=), where the entity's own retraction is among what it must get.
+   */
+  everRef(kind: EntityKind, ref: string, k: string): { id: string; key: string | null; name: string | null } | null {
+    const by = isUlid(ref) ? 'id' : 'key';
+    return this.get<{ id: string; key: string | null; name: string | null }>(`SELECT id, key, name FROM entities WHERE ${by} = @ref AND kind = @kind AND known_from <= @k ORDER BY known_from DESC LIMIT 1`, { ref, kind, k }) ?? null;
+  }
+
   /** Entity views for many ids at `k`, in one query. */
   views(ids: readonly (string | null | undefined)[], k: string): (id: string | null, kind?: EntityKind) => EntityView | null {
     const unique = [...new Set(ids.filter((i): i is string => typeof i === 'string'))];

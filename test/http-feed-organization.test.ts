@@ -5,6 +5,8 @@
  * fact is marked by hand as about the organization or not. The same list must come from a
  * catch-up from the start, a stream that follows live, a resumption at every position of the
  * log (key reservations included), with types= too, and across a restart of the server.
+ * An organization retracted while followed: a resumed stream goes on with it (the session-46
+ * review of the following side found it answered 404, so the follower missed the retraction).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -197,4 +199,31 @@ t.test('read models that do not reach a position in time: the decision fails, on
   await t.rejects(w as Promise<boolean>, /did not reach position 00000000000000000001 within 5 ms/);
   t.equal(f.wants(e), w, 'the live path and the catch-up after it share one decision');
   t.equal(asked, 1);
+});
+
+t.test('an organization retracted while followed: a resumed stream goes on (its retraction, then its bodies), a new live one is a 404', async (t) => {
+  const a = await startTestApp(t);
+  const port = await listen(a.app);
+  const url = (q: string): string => `http://127.0.0.1:${port}/v1/feed?${q}`;
+  const org = await record(a, organization('r-org'));
+  await record(a, organization('r-body', { parent: 'r-org' }));
+  const seen = await record(a, session(undefined, 'r-body', { from: '2025-01-10' }));
+  const gone = await record(a, retracted(org.factId));
+  const later = await record(a, session(undefined, 'r-body', { from: '2025-02-10' }));
+  t.equal((await a.app.inject({ url: '/v1/feed?organization=r-org' })).statusCode, 404, 'not known now: a stream from now on is a 404');
+  for (const [how, headers, q] of [
+    ['Last-Event-ID, by key', { 'last-event-id': seen.position }, 'organization=r-org'],
+    ['after=, by id', {}, `after=${seen.position}&organization=${org.factId}`],
+  ] as const) {
+    const resumed = await openSse(url(q), headers);
+    t.equal(resumed.status, 200, `${how}: resumed after the last fact it got (was a 404: it missed the retraction)`);
+    await resumed.until(() => resumed.events.length >= 2);
+    t.same(resumed.events.map((e) => e.id), [gone.position, later.position], `${how}: the retraction, then a session of its body`);
+    resumed.close();
+  }
+  const fromStart = await openSse(url('after=0&organization=r-org'));
+  await fromStart.until(() => fromStart.events.length >= 5);
+  t.equal(fromStart.events.length, 5, 'a catch-up from the start too: every fact about it');
+  fromStart.close();
+  t.equal((await a.app.inject({ url: '/v1/feed?after=0&organization=r-nobody' })).statusCode, 404, 'a key never registered is still a 404');
 });

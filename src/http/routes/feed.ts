@@ -47,7 +47,7 @@ const FeedQuery = z.object({
   after: z.string().regex(POSITION, { message: POSITION_MESSAGE }).optional().describe('Start after this position (an event id); `0`: from the start of the log. `Last-Event-ID` wins when both are sent'),
   types: Types,
   organization: LooseRef.optional().describe(
-    'Only facts about this organization (id, or key known now; 404 if unknown), its bodies (parent chain), their offices, sessions and documents: facts that create one of them or name one, and the corrections and retractions of such facts. Decided at each fact\'s place in the log, so a resumed stream continues exactly. With `types`, both apply',
+    'Only facts about this organization (id, or key known now; 404 if unknown; a stream from a position, Last-Event-ID or after=, also takes one retracted since, so a follower gets its retraction), its bodies (parent chain), their offices, sessions and documents: facts that create one of them or name one, and the corrections and retractions of such facts. Decided at each fact\'s place in the log, so a resumed stream continues exactly. With `types`, both apply',
   ),
 });
 
@@ -122,7 +122,12 @@ async function feed(app: FastifyInstance): Promise<void> {
       const after = resumeFrom(request, request.query.after);
       const { types, organization } = request.query;
       const now = currentKnownAt(app.readModels.queries);
-      const org = organization === undefined ? null : found(app.readModels.queries.q.ref('organization', organization, now), 'organization', organization, now);
+      // A stream that reads the log from a position (Last-Event-ID, after=: a resumption, or a
+      // catch-up from the start) goes on with an organization the record no longer holds (its
+      // registration retracted since): what follows that position, its retraction included, is
+      // what the client must still get. A stream from now on needs one known now.
+      const q = app.readModels.queries.q;
+      const org = organization === undefined ? null : found(q.ref('organization', organization, now) ?? (after === 'now' ? null : q.everRef('organization', organization, now)), 'organization', organization, now);
       const filter = filterOf(types, org === null ? null : new OrganizationFilter(org.id, { store, readModels: app.readModels, waitMs: Math.max(config.readWaitMs, READ_MODELS_WAIT_MS) }));
       reply.hijack();
       const res = reply.raw;
