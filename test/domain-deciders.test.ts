@@ -47,6 +47,15 @@ t.test('chairmanship terms of one organization do not overlap', async (t) => {
     const r = refusal(() => organizationDecider.decide(cmd, given(organizationDecider, org, ru, kg)));
     t.equal(r.collidesWith, kg.factId);
   });
+  t.test('given two terms that already certainly overlap (a record kept before a rule was tightened), when one is corrected in its motto alone, then it is recorded; a new overlap is still refused', async (t) => {
+    const kg = chair(KG, { from: '2025-06-01', to: '2026-05-31' });
+    const cmd = ev('FactCorrected', { fact: kg.factId, data: { ...kg.data, motto: 'Together' }, reason: 'the motto' });
+    t.same(organizationDecider.decide(cmd, given(organizationDecider, org, ru, kg)), [cmd], 'the inherited overlap is not the correction\'s doing');
+    const worse = ev('FactCorrected', { fact: kg.factId, data: { ...kg.data, term: { from: '2026-01-01', to: '2026-12-31' } }, reason: 'the term' });
+    t.same(organizationDecider.decide(worse, given(organizationDecider, org, ru, kg)), [worse], 'nor one that takes it away');
+    const third = chair(newFactId(), { from: '2026-03-01', to: '2026-12-31' });
+    t.equal(refusal(() => organizationDecider.decide(third, given(organizationDecider, org, ru, kg))).collidesWith, kg.factId, 'a new term over either is refused');
+  });
   t.test('given an unregistered organization, when a membership is recorded in its stream, then 404', async (t) => {
     t.equal(refusal(() => organizationDecider.decide(ev('MembershipStarted', { organization: ORG, member: RU, on: '1992' }), given(organizationDecider))).kind, 'not_found');
   });

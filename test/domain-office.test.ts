@@ -211,6 +211,30 @@ t.test('departures keep one holder a day (found by test/write-invariants-propert
   });
 });
 
+t.test('a record kept before session 46 may hold a pair that certainly overlaps: it stays correctable (the session-46 review)', async (t) => {
+  // { from: "2021", to: "2021-01-02" } against a term open from 2021-01-01 was accepted before
+  // a start was read with its end: the pair certainly overlaps, and is in kept records.
+  const alice = appoint(ALICE, { from: '2021-01-01' });
+  const bob = appoint(BOB, { from: '2021', to: '2021-01-02' });
+  t.test('given that pair, when Alice leaves on 2021-06-30 (shortening her term), then it is recorded', async (t) => {
+    const cmd = left(ALICE, '2021-06-30');
+    t.same(officeDecider.decide(cmd, given(established(), alice, bob)), [cmd]);
+  });
+  t.test("given that pair, when Alice's appointment is corrected to the same term (its source put right), then it is recorded", async (t) => {
+    const cmd = correct(alice.factId, { office: OFFICE, person: ALICE, term: { from: '2021-01-01' }, acting: false });
+    t.same(officeDecider.decide(cmd, given(established(), alice, bob)), [cmd]);
+  });
+  t.test('given that pair, when Carol is appointed over either, then 409 (a new overlap)', async (t) => {
+    refused(t, () => officeDecider.decide(appoint(CAROL, { from: '2021-03-01' }), given(established(), alice, bob)), 'conflict', alice.factId);
+  });
+  t.test("given the office's establishment retracted, when an appointment in it is retracted, then it is recorded (was a 404 on a field the request lacks)", async (t) => {
+    const e = established();
+    const a = appoint(ALICE, { from: '2016-01-01' });
+    const cmd = retract(a.factId);
+    t.same(officeDecider.decide(cmd, given(e, a, retract(OFFICE))), [cmd]);
+  });
+});
+
 t.test('corrections and retractions', async (t) => {
   const a = appoint(ALICE, { from: '2016-01-01', to: '2019-12-31' });
   const b = appoint(BOB, { from: '2020-01-01', to: '2023-12-31' });

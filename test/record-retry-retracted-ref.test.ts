@@ -3,7 +3,8 @@
  * even when an entity the fact names was retracted in between: the retry's references are
  * those of a fact already in the log. Found by test/write-invariants-property.test.ts (the
  * retry answered 404: its person no longer resolved). A fact that is not a retry still gets
- * the 404, and the same factId with other content still the 409.
+ * the 404, and so does the same factId with other content, in its stream or another's (the
+ * session-46 review: in another office's stream it had become a 409).
  */
 import t from 'tap';
 import { startTestApp } from './fixtures/app.js';
@@ -20,7 +21,7 @@ t.test('a retry after a named entity was retracted answers the original result a
   const first = await post(appointed);
   t.equal(first.statusCode, 201);
   t.equal((await post(f.retracted(bob.factId as string))).statusCode, 201, "Bob's registration retracted");
-  const head = await a.runtime.store.head();
+  let head = await a.runtime.store.head();
 
   const retry = await post(appointed);
   t.ok(retry.statusCode === 200 || retry.statusCode === 201, `the retry answers ${retry.statusCode} ${retry.body}`);
@@ -33,5 +34,8 @@ t.test('a retry after a named entity was retracted answers the original result a
   t.equal((await post(f.appointed('r-sg', 'r-bob', { from: '2020-01-01' }))).statusCode, 404, 'a new fact naming Bob: 404');
   t.equal((await post({ ...appointed, data: { ...appointed.data, term: { from: '2021-01-01' } } })).statusCode, 404, 'the same factId with other content naming Bob: the 404 a new fact gets');
   t.equal((await post({ ...appointed, data: { ...appointed.data, person: 'r-nobody' } })).statusCode, 404, 'the same factId naming a key never registered: 404');
+  t.equal((await post(f.office('r-dg', 'r-org'))).statusCode, 201, 'another office');
+  head = await a.runtime.store.head();
+  t.equal((await post({ ...appointed, data: { ...appointed.data, office: 'r-dg' } })).statusCode, 404, "the same factId naming Bob in another office's stream: the 404 a new fact gets (was a 409)");
   t.equal(await a.runtime.store.head(), head, 'nothing recorded');
 });

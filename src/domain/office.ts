@@ -14,7 +14,7 @@
  */
 import { matchDepartures, type DepartureMatch, type OfficeFactRef } from '../../events/departures.js';
 import { conflict, type Candidate, type RetractionRule, type Rule } from './decide.js';
-import type { StreamState } from './state.js';
+import { creation, type StreamState } from './state.js';
 import { requireEntity, streamDecider } from './stream.js';
 import { refuseOverlap, type HeldTerm } from './terms.js';
 
@@ -90,7 +90,7 @@ function refuseOverlaps(state: StreamState, after: readonly Candidate[], changed
   for (const a of now) {
     const before = was.get(a.factId);
     const same = before !== undefined && before.from === a.term.from && (before.to ?? null) === (a.term.to ?? null);
-    if (a.factId === changed || !same) refuseOverlap(a, now, 'office');
+    if (a.factId === changed || !same) refuseOverlap(a, now, 'office', was);
   }
 }
 
@@ -102,6 +102,9 @@ const oneHolderADay: Rule = (state, fact) => {
 /** A retracted appointment or departure leaves the office's other terms as they would stand without it. */
 const oneHolderADayWithout: RetractionRule = (state, retracted) => {
   if (retracted.type !== 'OfficialAppointed' && retracted.type !== 'OfficialLeftOffice') return;
+  // An office whose establishment was retracted has no holders to keep apart: its facts stay
+  // retractable (refuseOverlaps' requireEntity would answer 404 naming a field the request lacks).
+  if (!creation(state, 'OfficeEstablished')) return;
   refuseOverlaps(state, view(state).filter((f) => f.factId !== retracted.factId));
 };
 

@@ -14,7 +14,8 @@ const chairTerm = (f: { factId: string; data: FactData<'ChairmanshipPassed'> }):
 
 const chairmanshipsDoNotOverlap: Rule = (state, fact) => {
   if (fact.type !== 'ChairmanshipPassed') return;
-  refuseOverlap(chairTerm(fact), standing(state, 'ChairmanshipPassed').map(chairTerm), 'chairmanship');
+  const held = standing(state, 'ChairmanshipPassed').map(chairTerm);
+  refuseOverlap(chairTerm(fact), held, 'chairmanship', new Map(held.map((c) => [c.factId, c.term])));
 };
 
 export const organizationDecider = streamDecider('organization', { rules: [refuseMembershipConflict, chairmanshipsDoNotOverlap] });

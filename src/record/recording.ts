@@ -170,6 +170,8 @@ export class Recording {
     // expected revision `no_stream`.)
     const elsewhere = item.generated && this.deps.optimistic ? undefined : this.factStreams.get(factId) ?? this.deps.index.get(factId);
     if (elsewhere !== undefined && elsewhere !== stream) {
+      // Resolved past a retracted entity for a retry only (resolveOrRetried): not one, so the 404 a new fact gets.
+      if (this.unresolvedRetry !== undefined) throw this.unresolvedRetry;
       throw conflict(`factId ${factId} is already recorded as another fact (in ${elsewhere}); use a new factId`, factId);
     }
     const parsed = parseStream(stream);
