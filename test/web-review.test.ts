@@ -130,6 +130,12 @@ t.test("a page's own parameter given twice, or holding a control character, is a
   const cursor = await app.inject({ url: '/offices/kg-president?cursor=a&cursor=b', headers: html });
   t.equal(cursor.statusCode, 400, 'any page parameter, a cursor too');
   t.match(cursor.body, 'cursor is given more than once');
+  for (const url of ['/?validAt=%00', '/?knownAt=2020%00', '/people/x?validAt=%00']) {
+    const shown = await app.inject({ url, headers: html });
+    t.equal(shown.statusCode, 400, url);
+    t.notOk(shown.body.includes('\u0000'), `${url}: a refused control shown back without its NUL (U+FFFD instead)`);
+    t.ok(shown.body.includes('\ufffd'), `${url}: shown as U+FFFD`);
+  }
   const pasted = await app.inject({ url: '/?q=%09csto%0A', headers: html });
   t.equal(pasted.statusCode, 200, 'a tab or line feed pasted with a name is searched as before');
   t.match(pasted.body, /Collective Security Treaty Organization/);

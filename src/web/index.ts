@@ -90,6 +90,7 @@ const PARAMS: Record<string, readonly string[]> = {
  * A search for `%00` had put a NUL into the page's title and form (a parse error in HTML).
  */
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+const visible = (v: string): string => v.replace(new RegExp(CONTROL.source, 'g'), '\ufffd');
 
 /** A page's own parameter refused: a 400 page naming it, the time controls kept (as a second `q` was read as none, and the search silently dropped). */
 function badParam(name: string, message: string): ProblemError {
@@ -117,9 +118,10 @@ export async function webRoutes(app: FastifyInstance): Promise<void> {
       if (err instanceof InputError) {
         // The form shows back what was typed, so "correct it in the form above" has something to correct.
         const query = (req.query ?? {}) as Record<string, unknown>;
-        const typed = (name: string): string => (typeof query[name] === 'string' ? query[name] : Array.isArray(query[name]) ? String(query[name][0] ?? '') : '');
+        // A control character typed (%00) is shown as U+FFFD, in the form and in the detail: a NUL is a parse error in HTML.
+        const typed = (name: string): string => visible(typeof query[name] === 'string' ? query[name] : Array.isArray(query[name]) ? String(query[name][0] ?? '') : '');
         const shown = { ...ctx, typed: { validAt: typed('validAt'), knownAt: typed('knownAt'), invalid: err.field } };
-        return sendHtml(reply, 400, ErrorPage({ ctx: shown, status: 400, title: `The ${err.field === 'validAt' ? 'day' : 'moment'} is not one`, detail: err.message }));
+        return sendHtml(reply, 400, ErrorPage({ ctx: shown, status: 400, title: `The ${err.field === 'validAt' ? 'day' : 'moment'} is not one`, detail: visible(err.message) }));
       }
       if (err instanceof NotFound) return sendHtml(reply, 404, ErrorPage({ ctx, status: 404, title: 'Not in the record', detail: err.message }));
       const { problem, headers } = toProblem(err, req);
